@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs every Debian package that building and testing Tessera needs.
+# Idempotent: packages already present are skipped; when nothing is missing it
+# does nothing at all. Not root: prints the exact apt-get line instead.
+set -eu
+
+PKGS="build-essential cmake pkg-config clang-14 libclang-rt-14-dev clang-format
+libh2o-evloop-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
+libc-ares-dev libcmocka-dev
+postgresql dnsmasq-base wrk nginx-light curl
+python3 python3-pytest python3-requests python3-dnslib"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+line="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages; run as root:" >&2
+	echo "  apt-get update && $line" >&2
+	exit 1
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

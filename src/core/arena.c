@@ -1,0 +1,144 @@
+/*
+ * The arena: a chain of blocks, bump allocation inside each, large requests
+ * in blocks of their own, and a stack of deferred destructors.
+ */
+#include "core/arena.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+#define ARENA_BLOCK_SIZE 8192
+#define ARENA_ALIGN 16
+
+struct block {
+	struct block *next;
+	size_t size, used;
+	_Alignas(ARENA_ALIGN) unsigned char data[];
+};
+
+struct defer {
+	struct defer *next;
+	void (*fn)(void *);
+	void *p;
+};
+
+struct ts_arena {
+	struct block *head;
+	struct defer *defers;
+	size_t total;
+};
+
+ts_arena_t *ts_arena_new(void)
+{
+	return ts_calloc(1, sizeof(ts_arena_t));
+}
+
+void ts_arena_free(ts_arena_t **ap)
+{
+	if (ap == NULL || *ap == NULL)
+		return;
+	ts_arena_t *a = *ap;
+	for (struct defer *d = a->defers; d != NULL; d = d->next)
+		d->fn(d->p);
+	struct block *b = a->head;
+	while (b != NULL) {
+		struct block *next = b->next;
+		ts_free(b);
+		b = next;
+	}
+	ts_free(a);
+	*ap = NULL;
+}
+
+static struct block *block_new(size_t size)
+{
+	struct block *b = ts_malloc(sizeof(struct block) + size);
+	b->next = NULL;
+	b->size = size;
+	b->used = 0;
+	return b;
+}
+
+void *ts_arena_alloc(ts_arena_t *a, size_t n)
+{
+	size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (need == 0)
+		need = ARENA_ALIGN;
+	struct block *b = a->head;
+	if (b == NULL || b->size - b->used < need) {
+		if (need > ARENA_BLOCK_SIZE / 4) {
+			/* a large object gets its own block, behind the current one */
+			struct block *big = block_new(need);
+			big->used = need;
+			if (b == NULL) {
+				a->head = big;
+			} else {
+				big->next = b->next;
+				b->next = big;
+			}
+			a->total += need;
+			memset(big->data, 0, need);
+			return big->data;
+		}
+		b = block_new(ARENA_BLOCK_SIZE);
+		b->next = a->head;
+		a->head = b;
+	}
+	void *p = b->data + b->used;
+	b->used += need;
+	a->total += need;
+	memset(p, 0, need);
+	return p;
+}
+
+char *ts_arena_strndup(ts_arena_t *a, const char *s, size_t n)
+{
+	char *d = ts_arena_alloc(a, n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+char *ts_arena_strdup(ts_arena_t *a, const char *s)
+{
+	return s == NULL ? NULL : ts_arena_strndup(a, s, strlen(s));
+}
+
+char *ts_arena_vprintf(ts_arena_t *a, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		n = 0;
+	char *d = ts_arena_alloc(a, (size_t)n + 1);
+	vsnprintf(d, (size_t)n + 1, fmt, ap);
+	return d;
+}
+
+char *ts_arena_printf(ts_arena_t *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *d = ts_arena_vprintf(a, fmt, ap);
+	va_end(ap);
+	return d;
+}
+
+void ts_arena_defer(ts_arena_t *a, void (*fn)(void *), void *p)
+{
+	struct defer *d = ts_arena_alloc(a, sizeof *d);
+	d->fn = fn;
+	d->p = p;
+	d->next = a->defers;
+	a->defers = d;
+}
+
+size_t ts_arena_used(const ts_arena_t *a)
+{
+	return a->total;
+}

@@ -1,0 +1,122 @@
+/* Crypto helpers over libsodium. */
+#include "core/crypto.h"
+
+#include <sodium.h>
+#include <string.h>
+
+ts_err ts_crypto_init(void)
+{
+	return sodium_init() < 0 ? TS_ERR_INTERNAL : TS_ERR_OK;
+}
+
+void ts_random_bytes(void *buf, size_t n)
+{
+	randombytes_buf(buf, n);
+}
+
+void ts_hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	sodium_bin2hex(out, n * 2 + 1, in, n);
+}
+
+void ts_sha256_hex(const void *data, size_t n, char out[TS_SHA256_HEX_LEN + 1])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, data, n);
+	ts_hex_encode(h, sizeof h, out);
+}
+
+bool ts_secret_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la != lb)
+		return false;
+	return sodium_memcmp(a, b, la) == 0;
+}
+
+void ts_uuid_v4(char out[TS_UUID_LEN + 1])
+{
+	unsigned char b[16];
+	ts_random_bytes(b, sizeof b);
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	char hex[33];
+	ts_hex_encode(b, sizeof b, hex);
+	memcpy(out, hex, 8);
+	out[8] = '-';
+	memcpy(out + 9, hex + 8, 4);
+	out[13] = '-';
+	memcpy(out + 14, hex + 12, 4);
+	out[18] = '-';
+	memcpy(out + 19, hex + 16, 4);
+	out[23] = '-';
+	memcpy(out + 24, hex + 20, 12);
+	out[36] = '\0';
+}
+
+void ts_random_token(char *out, size_t n)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	for (size_t i = 0; i < n; i++)
+		out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+	out[n] = '\0';
+}
+
+char *ts_b64url_encode(ts_arena_t *a, const unsigned char *in, size_t n)
+{
+	size_t len = sodium_base64_encoded_len(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *out = ts_arena_alloc(a, len);
+	sodium_bin2base64(out, len, in, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return out;
+}
+
+unsigned char *ts_b64url_decode(ts_arena_t *a, const char *in, size_t *outlen)
+{
+	size_t inlen = strlen(in);
+	unsigned char *out = ts_arena_alloc(a, inlen + 1);
+	size_t n = 0;
+	const char *end = NULL;
+	if (sodium_base642bin(out, inlen + 1, in, inlen, "=", &n, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != in + inlen)
+		return NULL;
+	*outlen = n;
+	return out;
+}
+
+char *ts_secret_seal(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
+		     const char *plaintext)
+{
+	size_t m = strlen(plaintext);
+	size_t n = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + m +
+		   crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	unsigned char *buf = ts_arena_alloc(a, n);
+	ts_random_bytes(buf, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	unsigned long long clen = 0;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+		buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
+		(const unsigned char *)plaintext, m, NULL, 0, NULL, buf, key);
+	return ts_b64url_encode(a, buf, n);
+}
+
+ts_err ts_secret_open(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
+		      const char *sealed, char **plaintext, struct ts_error *e)
+{
+	size_t n = 0;
+	unsigned char *buf = ts_b64url_decode(a, sealed, &n);
+	size_t over = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+		      crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	if (buf == NULL || n < over)
+		return TS_FAIL(e, TS_ERR_INTERNAL, "sealed secret is malformed");
+	char *out = ts_arena_alloc(a, n - over + 1);
+	unsigned long long mlen = 0;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    (unsigned char *)out, &mlen, NULL,
+		    buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+		    n - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, 0, buf, key) != 0)
+		return TS_FAIL(e, TS_ERR_INTERNAL, "sealed secret does not open with the master key");
+	out[mlen] = '\0';
+	*plaintext = out;
+	return TS_ERR_OK;
+}

@@ -1,0 +1,47 @@
+/*
+ * Randomness, hashing, encodings and secret handling, all on libsodium.
+ * Tokens are random and high-entropy, so they are stored as SHA-256 hashes
+ * and compared in constant time; secrets at rest are sealed with the master
+ * key (XChaCha20-Poly1305).
+ */
+#ifndef TS_CORE_CRYPTO_H
+#define TS_CORE_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/error.h"
+
+#define TS_SHA256_LEN 32
+#define TS_SHA256_HEX_LEN 64
+#define TS_MASTER_KEY_LEN 32
+#define TS_UUID_LEN 36
+
+/* Must run once before any thread starts. Returns TS_ERR_INTERNAL if libsodium cannot start. */
+TS_MUST_USE ts_err ts_crypto_init(void);
+void ts_random_bytes(void *buf, size_t n);
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void ts_hex_encode(const unsigned char *in, size_t n, char *out);
+/* SHA-256 of data as 64 hex characters plus NUL into out. */
+void ts_sha256_hex(const void *data, size_t n, char out[TS_SHA256_HEX_LEN + 1]);
+/* Constant-time equality of two strings of any length (length leaks, content not). */
+bool ts_secret_equal(const char *a, const char *b);
+/* A random RFC 4122 version 4 UUID, lowercase, into out (37 bytes). */
+void ts_uuid_v4(char out[TS_UUID_LEN + 1]);
+/* n random characters from the URL-safe alphabet A-Za-z0-9 into out (n+1 bytes). */
+void ts_random_token(char *out, size_t n);
+/* Base64url without padding, in arena memory. */
+char *ts_b64url_encode(ts_arena_t *a, const unsigned char *in, size_t n);
+/* Decodes base64url (with or without padding); NULL when malformed. */
+unsigned char *ts_b64url_decode(ts_arena_t *a, const char *in, size_t *outlen);
+
+/* Seals plaintext with the 32-byte master key; result is base64url text in arena memory. */
+char *ts_secret_seal(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
+		     const char *plaintext);
+/* Opens a sealed secret; TS_ERR_INTERNAL when it was not sealed with this key. */
+TS_MUST_USE ts_err ts_secret_open(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
+				  const char *sealed, char **plaintext, struct ts_error *e);
+
+#endif

@@ -1,0 +1,113 @@
+/* Time helpers. */
+#include "core/timeutil.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int64_t ts_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t ts_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void split(int64_t ms, struct tm *tm, int *frac)
+{
+	time_t s = (time_t)(ms / 1000);
+	*frac = (int)(ms % 1000);
+	if (*frac < 0) {
+		*frac += 1000;
+		s--;
+	}
+	gmtime_r(&s, tm);
+}
+
+void ts_time_iso(int64_t ms, char *out)
+{
+	struct tm tm;
+	int frac;
+	split(ms, &tm, &frac);
+	strftime(out, 25, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void ts_time_iso_ms(int64_t ms, char *out)
+{
+	struct tm tm;
+	int frac;
+	split(ms, &tm, &frac);
+	char base[24];
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 25, "%.19s.%03dZ", base, frac);
+}
+
+static bool digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+bool ts_time_parse(const char *s, int64_t *ms)
+{
+	int Y, M, D, h, m, sec;
+	if (strlen(s) < 20 || !digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) ||
+	    s[7] != '-' || !digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &m) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec))
+		return false;
+	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+		return false;
+	const char *p = s + 19;
+	int frac = 0;
+	if (*p == '.') {
+		p++;
+		int scale = 100, n = 0;
+		while (isdigit((unsigned char)*p)) {
+			if (n < 3)
+				frac += (*p - '0') * scale;
+			scale /= 10;
+			n++;
+			p++;
+		}
+		if (n == 0)
+			return false;
+	}
+	int offset_min = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh, om;
+		if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
+			return false;
+		offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else {
+		return false;
+	}
+	if (*p != '\0')
+		return false;
+	struct tm tm = {0};
+	tm.tm_year = Y - 1900;
+	tm.tm_mon = M - 1;
+	tm.tm_mday = D;
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	*ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + frac;
+	return true;
+}

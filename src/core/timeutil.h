@@ -1,0 +1,21 @@
+/* Wall-clock and monotonic time, and the ISO 8601 forms the APIs use. */
+#ifndef TS_CORE_TIMEUTIL_H
+#define TS_CORE_TIMEUTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TS_ISO8601_LEN 24 /* "2026-11-25T14:11:53.123Z" */
+
+/* Milliseconds since the Unix epoch. */
+int64_t ts_now_ms(void);
+/* Monotonic nanoseconds, for durations. */
+int64_t ts_mono_ns(void);
+/* ms since epoch as "YYYY-MM-DDTHH:MM:SSZ" (millis dropped) into out (>= 25 bytes). */
+void ts_time_iso(int64_t ms, char *out);
+/* ms since epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (>= 25 bytes). */
+void ts_time_iso_ms(int64_t ms, char *out);
+/* Parses an RFC 3339 time (Z or offset, optional fraction) into ms; false when malformed. */
+bool ts_time_parse(const char *s, int64_t *ms);
+
+#endif
