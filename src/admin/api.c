@@ -1,0 +1,283 @@
+/*
+ * The admin API's dispatcher. Every call, allowed or refused, runs in one
+ * write transaction that ends with its audit event, so the change and its
+ * record commit together; a refused or failed call is rolled back and its
+ * event written in a fresh transaction. Errors are {"Code","Message"}.
+ */
+#include "admin/api.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin/audit.h"
+#include "admin/internal.h"
+#include "admin/keys.h"
+#include "app/app.h"
+#include "core/crypto.h"
+#include "core/json.h"
+#include "core/log.h"
+
+#define BEARER "Bearer "
+
+static const char *bearer(const struct ts_http_req *req)
+{
+	const char *h = ts_http_header(req, "authorization");
+	if (h == NULL || strncasecmp(h, BEARER, strlen(BEARER)) != 0)
+		return NULL;
+	h += strlen(BEARER);
+	while (*h == ' ')
+		h++;
+	return *h ? h : NULL;
+}
+
+static ts_err authorize(const struct ts__admin_op *op, struct ts__admin_call *call,
+			struct ts_error *e)
+{
+	char arn[TS_ADMIN_ARN_MAX];
+	const char *resource = "*";
+	switch (op->resource) {
+	case TS__RES_ANY:
+		break;
+	case TS__RES_ACCOUNT:
+		ts_admin_account_arn(call->account_id, arn, sizeof arn);
+		resource = arn;
+		break;
+	case TS__RES_NEW_ACCOUNT:
+		resource = "arn:tessera:::account/*";
+		break;
+	case TS__RES_LIST:
+		if (ts_admin_policy_allows_some(call->policies, op->action))
+			return TS_ERR_OK;
+		return TS_FAIL(e, TS_ERR_FORBIDDEN, "%s is not authorized to perform %s",
+			       call->principal, op->action);
+	}
+	if (ts_admin_policy_evaluate(call->policies, op->action, resource) == TS_POLICY_ALLOW)
+		return TS_ERR_OK;
+	return TS_FAIL(e, TS_ERR_FORBIDDEN, "%s is not authorized to perform %s on resource %s",
+		       call->principal, op->action, resource);
+}
+
+/* requestParameters: path parameters and query of the call, and the body. */
+static void fill_params(const struct ts__admin_op *op, struct ts__admin_call *call)
+{
+	call->params = ts_json_own(call->a, json_object());
+	if (call->account_id)
+		json_object_set_new(call->params, "AccountId", json_string(call->account_id));
+	int first = call->account_id ? 1 : 0;
+	if (call->req->nparams > first)
+		json_object_set_new(call->params, "ResourceId",
+				    json_string(call->req->params[call->req->nparams - 1]));
+	if (call->req->query[0])
+		json_object_set_new(call->params, "Query", json_string(call->req->query));
+	(void)op;
+}
+
+static ts_err parse_body(struct ts__admin_call *call, struct ts_error *e)
+{
+	struct ts_http_req *req = call->req;
+	if (req->body_len == 0)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "a JSON body is required");
+	ts_err rc = ts_json_parse(req->body, req->body_len, NULL, call->a, &call->body, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (!json_is_object(call->body))
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "the body must be a JSON object");
+	return TS_ERR_OK;
+}
+
+static void answer_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
+			 const char *message)
+{
+	json_t *o = json_pack("{s:s, s:s}", "Code", ts_err_name(code), "Message", message);
+	ts_http_res_json(req, res, ts_err_status(code), NULL, o);
+	res->error_code = ts_err_name(code);
+}
+
+/* What the caller is told: detail for their own mistakes, nothing internal. */
+static const char *public_message(ts_err code, const struct ts_error *e)
+{
+	switch (code) {
+	case TS_ERR_UNAUTHORIZED:
+		return ts_err_message(code);
+	case TS_ERR_INTERNAL:
+	case TS_ERR_STORE:
+	case TS_ERR_IO:
+		return ts_err_message(code);
+	case TS_ERR_UNAVAILABLE:
+		return "the store is busy or unavailable, try again";
+	default:
+		return ts_error_text(e, code);
+	}
+}
+
+static void admin_handle(struct ts_http_req *req, struct ts_http_res *res)
+{
+	const struct ts__admin_op *op = req->route->data;
+	struct ts_error e = {0};
+	struct ts__admin_call call = {.req = req, .a = req->arena, .status = 200};
+	if (op->resource == TS__RES_ACCOUNT && req->nparams > 0)
+		call.account_id = req->params[0];
+	ts_err rc = ts_app_conn(req, &call.conn, &e);
+	if (rc != TS_ERR_OK)
+		goto store_down;
+	rc = ts_store_begin(call.conn, true, &e);
+	if (rc != TS_ERR_OK)
+		goto store_down;
+
+	fill_params(op, &call);
+	struct ts_adminkey key = {0};
+	const char *claimed = NULL;
+	struct ts_error auth = {0};
+	rc = ts_admin_key_authenticate(call.conn, call.a, bearer(req), &key, &call.policies,
+				       &claimed, &auth);
+	if (rc == TS_ERR_OK) {
+		call.principal = key.access_key_id;
+		rc = authorize(op, &call, &e);
+	} else {
+		e = auth;
+		if (rc != TS_ERR_UNAUTHORIZED)
+			goto store_failed;
+	}
+	if (rc == TS_ERR_OK && op->needs_body)
+		rc = parse_body(&call, &e);
+	if (rc == TS_ERR_OK && op->needs_body)
+		json_object_set(call.params, "Body", call.body);
+	if (rc == TS_ERR_OK)
+		rc = op->run(&call, &e);
+
+	ts_err outcome = rc;
+	struct ts_error outcome_e = e;
+	if (outcome != TS_ERR_OK) {
+		ts_store_rollback(call.conn);
+		rc = ts_store_begin(call.conn, true, &e);
+		if (rc != TS_ERR_OK)
+			goto store_down;
+	}
+	struct ts_audit_entry entry = {
+		.who = {.type = call.principal ? "AdminKey" : "Anonymous",
+			.principal_id = call.principal ? call.principal : (claimed ? claimed : ""),
+			.access_key_id = call.principal ? call.principal : claimed},
+		.event_source = TS_AUDIT_SOURCE_ADMIN,
+		.event_name = op->event,
+		.account_id = call.account_id,
+		.source_ip = req->peer,
+		.user_agent = ts_http_header(req, "user-agent"),
+		.request_id = req->request_id,
+		.request_parameters = call.params,
+		.response_elements = outcome == TS_ERR_OK && !op->read_only
+					     ? (call.audit_response ? call.audit_response
+								    : call.response)
+					     : NULL,
+		.error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL,
+		/* the audit log says what the caller is not told */
+		.error_message = outcome != TS_ERR_OK ? ts_error_text(&outcome_e, outcome) : NULL,
+		.read_only = op->read_only,
+	};
+	rc = ts_admin_audit_write(call.conn, call.a, &entry, &e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_commit(call.conn, &e);
+	if (rc != TS_ERR_OK)
+		goto store_failed;
+	if (outcome != TS_ERR_OK) {
+		json_decref(call.response);
+		if (outcome == TS_ERR_STORE || outcome == TS_ERR_UNAVAILABLE)
+			ts_http_metrics_store_error();
+		answer_error(req, res, outcome, public_message(outcome, &outcome_e));
+		return;
+	}
+	if (call.response != NULL)
+		ts_http_res_json(req, res, call.status, NULL, call.response);
+	else
+		ts_http_res_set(res, call.status, NULL, NULL, 0);
+	return;
+
+store_failed:
+	ts_store_rollback(call.conn);
+store_down:
+	json_decref(call.response);
+	ts_http_metrics_store_error();
+	ts_log(TS_LOG_ERROR, "admin call failed in the store",
+	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", op->event,
+			 "error", e.message));
+	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? TS_ERR_UNAVAILABLE : TS_ERR_INTERNAL,
+		     public_message(rc, &e));
+}
+
+ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,
+			const char **after, struct ts_error *e)
+{
+	*limit = def;
+	*after = NULL;
+	const char *mr = ts_http_query(call->req, "max-results");
+	if (mr != NULL) {
+		char *end = NULL;
+		long v = strtol(mr, &end, 10);
+		if (mr[0] == '\0' || *end != '\0' || v < 1 || v > max)
+			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "max-results must be 1 to %d", max);
+		*limit = (int)v;
+	}
+	const char *nt = ts_http_query(call->req, "next-token");
+	if (nt != NULL && nt[0] != '\0') {
+		size_t n = 0;
+		unsigned char *raw = ts_b64url_decode(call->a, nt, &n);
+		if (raw == NULL || n == 0 || memchr(raw, '\0', n) != NULL)
+			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "next-token is not valid");
+		*after = ts_arena_strndup(call->a, (const char *)raw, n);
+	}
+	return TS_ERR_OK;
+}
+
+const char *ts__admin_next_token(struct ts__admin_call *call, const char *position)
+{
+	return ts_b64url_encode(call->a, (const unsigned char *)position, strlen(position));
+}
+
+ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool required,
+			  const char **out, struct ts_error *e)
+{
+	json_t *v = json_object_get(call->body, key);
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s is required", key);
+		return TS_ERR_OK;
+	}
+	if (!json_is_string(v))
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s must be a string", key);
+	*out = json_string_value(v);
+	return TS_ERR_OK;
+}
+
+#define ROUTE(m, p, op) {m, p, admin_handle, 0, &op, op##_name}
+static const char ts__admin_create_account_name[] = "CreateAccount",
+		  ts__admin_list_accounts_name[] = "ListAccounts",
+		  ts__admin_get_account_name[] = "GetAccount",
+		  ts__admin_update_account_name[] = "UpdateAccount",
+		  ts__admin_delete_account_name[] = "DeleteAccount",
+		  ts__admin_get_account_settings_name[] = "GetAccountSettings",
+		  ts__admin_update_account_settings_name[] = "UpdateAccountSettings",
+		  ts__admin_create_admin_key_name[] = "CreateAdminKey",
+		  ts__admin_list_admin_keys_name[] = "ListAdminKeys",
+		  ts__admin_delete_admin_key_name[] = "DeleteAdminKey",
+		  ts__admin_lookup_events_name[] = "LookupEvents";
+
+static const struct ts_http_route routes[] = {
+	ROUTE("POST", "/api/v1/accounts", ts__admin_create_account),
+	ROUTE("GET", "/api/v1/accounts", ts__admin_list_accounts),
+	ROUTE("GET", "/api/v1/accounts/{}", ts__admin_get_account),
+	ROUTE("POST", "/api/v1/accounts/{}", ts__admin_update_account),
+	ROUTE("DELETE", "/api/v1/accounts/{}", ts__admin_delete_account),
+	ROUTE("GET", "/api/v1/accounts/{}/settings", ts__admin_get_account_settings),
+	ROUTE("PUT", "/api/v1/accounts/{}/settings", ts__admin_update_account_settings),
+	ROUTE("POST", "/api/v1/admin-keys", ts__admin_create_admin_key),
+	ROUTE("GET", "/api/v1/admin-keys", ts__admin_list_admin_keys),
+	ROUTE("DELETE", "/api/v1/admin-keys/{}", ts__admin_delete_admin_key),
+	ROUTE("GET", "/api/v1/audit-events", ts__admin_lookup_events),
+};
+
+const struct ts_http_route *ts_admin_api_routes(int *n)
+{
+	*n = (int)(sizeof routes / sizeof routes[0]);
+	return routes;
+}

@@ -1,0 +1,58 @@
+/*
+ * The audit trail: one event per admin call, SCIM write and sign-in
+ * decision, in the CloudTrail event shape of the seed, appended to the
+ * hash chain in the caller's transaction.
+ */
+#ifndef TS_ADMIN_AUDIT_H
+#define TS_ADMIN_AUDIT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store/store.h"
+
+#define TS_AUDIT_EVENT_VERSION "1.05"
+#define TS_AUDIT_SOURCE_ADMIN "admin.tessera"
+#define TS_AUDIT_SOURCE_SCIM "scim.tessera"
+#define TS_AUDIT_SOURCE_SIGNIN "signin.tessera"
+#define TS_AUDIT_SOURCE_CLI "cli.tessera"
+
+struct ts_audit_identity {
+	const char *type; /* "AdminKey", "ApiKey", "Anonymous", "LocalOperator", "User" */
+	const char *principal_id;
+	const char *access_key_id; /* may be NULL */
+};
+
+struct ts_audit_entry {
+	struct ts_audit_identity who;
+	const char *event_source;
+	const char *event_name; /* the action without its prefix: "GetAccount" */
+	const char *account_id; /* the account acted on; may be NULL */
+	const char *source_ip;
+	const char *user_agent;
+	const char *request_id;
+	const json_t *request_parameters; /* borrowed; may be NULL; secrets already removed */
+	const json_t *response_elements;  /* borrowed; may be NULL; secrets already removed */
+	const char *error_code;           /* NULL on success */
+	const char *error_message;
+	bool read_only;
+};
+
+/* Builds the event and appends it to the chain; needs an open write transaction. */
+TS_MUST_USE ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a,
+					const struct ts_audit_entry *entry, struct ts_error *e);
+
+struct ts_audit_verdict {
+	int64_t events;        /* events checked */
+	bool ok;
+	int64_t bad_seq;       /* first bad position when !ok */
+	const char *bad_event; /* its eventID, or NULL when missing */
+	const char *why;
+};
+
+/* Walks the whole chain, oldest first, recomputing every link and the head. */
+TS_MUST_USE ts_err ts_admin_audit_verify(ts_store_conn_t *c, ts_arena_t *a,
+					 struct ts_audit_verdict *out, struct ts_error *e);
+
+#endif

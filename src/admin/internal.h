@@ -1,0 +1,65 @@
+/*
+ * Inside the admin API: one generic handler runs every operation the same
+ * way (authenticate, authorize, run, audit, commit, answer), and each
+ * operation is a small function that works on a call.
+ */
+#ifndef TS_ADMIN_INTERNAL_H
+#define TS_ADMIN_INTERNAL_H
+
+#include <jansson.h>
+
+#include "admin/policy.h"
+#include "http/http.h"
+#include "store/store.h"
+
+#define TS__ADMIN_PAGE_DEFAULT 100
+#define TS__ADMIN_PAGE_MAX 200
+#define TS__ADMIN_AUDIT_PAGE_MAX 1000
+
+struct ts__admin_call {
+	struct ts_http_req *req;
+	ts_arena_t *a;
+	ts_store_conn_t *conn;
+	const char *account_id; /* first path parameter of account routes */
+	json_t *body;           /* the parsed JSON body, or NULL */
+	json_t *params;         /* requestParameters of the audit event */
+	json_t *response;       /* what the caller gets (stolen by the dispatcher) */
+	json_t *audit_response; /* responseElements when it must differ (no secrets) */
+	int status;
+	const ts_policy_set_t *policies;
+	const char *principal;
+};
+
+enum ts__admin_resource {
+	TS__RES_ANY,         /* "*": actions on no particular account */
+	TS__RES_ACCOUNT,     /* the account named in the path */
+	TS__RES_NEW_ACCOUNT, /* any account: "arn:tessera:::account/" followed by "*" */
+	TS__RES_LIST,        /* allowed when some statement allows it; results filtered */
+};
+
+struct ts__admin_op {
+	const char *action; /* "tessera:GetAccount" */
+	const char *event;  /* "GetAccount" */
+	enum ts__admin_resource resource;
+	bool read_only;
+	bool needs_body;
+	ts_err (*run)(struct ts__admin_call *call, struct ts_error *e);
+};
+
+/* Operations, one per endpoint. */
+extern const struct ts__admin_op ts__admin_create_account, ts__admin_list_accounts,
+	ts__admin_get_account, ts__admin_update_account, ts__admin_delete_account,
+	ts__admin_get_account_settings, ts__admin_update_account_settings,
+	ts__admin_create_admin_key, ts__admin_list_admin_keys, ts__admin_delete_admin_key,
+	ts__admin_lookup_events;
+
+/* Reads max-results (default def, 1..max) and next-token (decoded into *after). */
+TS_MUST_USE ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,
+				    const char **after, struct ts_error *e);
+/* The opaque next-token for a position. */
+const char *ts__admin_next_token(struct ts__admin_call *call, const char *position);
+/* A string member of the body: NULL when absent; TS_ERR_BAD_REQUEST when not a string. */
+TS_MUST_USE ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool required,
+				      const char **out, struct ts_error *e);
+
+#endif

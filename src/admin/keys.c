@@ -1,0 +1,104 @@
+/* Admin key creation and authentication. */
+#include "admin/keys.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/json.h"
+#include "core/timeutil.h"
+
+static void policy_set_free(void *p)
+{
+	ts_policy_set_t *set = p;
+	ts_admin_policy_free(&set);
+}
+
+ts_err ts_admin_key_create(ts_store_conn_t *c, ts_arena_t *a, const json_t *policies,
+			   const char *description, struct ts_adminkey_created *out,
+			   struct ts_error *e)
+{
+	if (!json_is_array(policies) || json_array_size(policies) == 0)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
+			       "Policies must be a non-empty array of policy names or documents");
+	if (description != NULL && strlen(description) > TS_ADMINKEY_DESCRIPTION_MAX)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "Description is longer than %d bytes",
+			       TS_ADMINKEY_DESCRIPTION_MAX);
+	ts_policy_set_t *set = NULL;
+	ts_err rc = ts_admin_policy_parse(policies, &set, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	ts_admin_policy_free(&set);
+
+	static const char id_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	unsigned char raw[TS_ADMINKEY_ID_RANDOM];
+	ts_random_bytes(raw, sizeof raw);
+	char *id = ts_arena_alloc(a, sizeof TS_ADMINKEY_ID_PREFIX + TS_ADMINKEY_ID_RANDOM);
+	memcpy(id, TS_ADMINKEY_ID_PREFIX, strlen(TS_ADMINKEY_ID_PREFIX));
+	for (int i = 0; i < TS_ADMINKEY_ID_RANDOM; i++)
+		id[strlen(TS_ADMINKEY_ID_PREFIX) + (size_t)i] = id_alphabet[raw[i] & 31];
+	char secret[TS_ADMINKEY_SECRET_LEN + 1];
+	ts_random_token(secret, TS_ADMINKEY_SECRET_LEN);
+	char *hash = ts_arena_alloc(a, TS_SHA256_HEX_LEN + 1);
+	ts_sha256_hex(secret, TS_ADMINKEY_SECRET_LEN, hash);
+
+	out->access_key_id = id;
+	out->token = ts_arena_printf(a, "%s.%s", id, secret);
+	sodium_memzero(secret, sizeof secret);
+	out->record = (struct ts_adminkey){
+		.access_key_id = id,
+		.secret_hash = hash,
+		.policies = ts_json_dump(a, policies, NULL),
+		.description = description ? ts_arena_strdup(a, description) : "",
+		.created_ms = ts_now_ms(),
+	};
+	return ts_store_adminkey_insert(c, &out->record, e);
+}
+
+ts_err ts_admin_key_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
+				 struct ts_adminkey *key, const ts_policy_set_t **policies,
+				 const char **claimed_id, struct ts_error *e)
+{
+	*policies = NULL;
+	*claimed_id = NULL;
+	if (token == NULL)
+		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "no admin key given");
+	const char *dot = strchr(token, '.');
+	size_t idlen = dot ? (size_t)(dot - token) : 0;
+	if (dot == NULL || idlen != strlen(TS_ADMINKEY_ID_PREFIX) + TS_ADMINKEY_ID_RANDOM ||
+	    strncmp(token, TS_ADMINKEY_ID_PREFIX, strlen(TS_ADMINKEY_ID_PREFIX)) != 0 ||
+	    strlen(dot + 1) != TS_ADMINKEY_SECRET_LEN)
+		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "malformed admin key");
+	const char *id = ts_arena_strndup(a, token, idlen);
+	*claimed_id = id;
+	struct ts_error lookup = {0};
+	ts_err rc = ts_store_adminkey_get(c, a, id, key, &lookup);
+	if (rc == TS_ERR_NOT_FOUND)
+		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "unknown admin key %s", id);
+	if (rc != TS_ERR_OK) {
+		if (e != NULL)
+			*e = lookup;
+		return rc;
+	}
+	char hash[TS_SHA256_HEX_LEN + 1];
+	ts_sha256_hex(dot + 1, TS_ADMINKEY_SECRET_LEN, hash);
+	if (!ts_secret_equal(hash, key->secret_hash))
+		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "wrong secret for admin key %s", id);
+	ts_policy_set_t *set = NULL;
+	rc = ts_admin_policy_parse_text(key->policies, &set, e);
+	if (rc != TS_ERR_OK)
+		return TS_FAIL(e, TS_ERR_INTERNAL, "stored policies of %s do not parse", id);
+	ts_arena_defer(a, policy_set_free, set);
+	*policies = set;
+	return TS_ERR_OK;
+}
+
+json_t *ts_admin_key_json(const struct ts_adminkey *k)
+{
+	char created[32];
+	ts_time_iso(k->created_ms, created);
+	json_t *pol = json_loads(k->policies, 0, NULL);
+	return json_pack("{s:s, s:o, s:s, s:s}", "AccessKeyId", k->access_key_id, "Policies",
+			 pol ? pol : json_array(), "Description", k->description ? k->description : "",
+			 "CreatedTimestamp", created);
+}

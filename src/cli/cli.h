@@ -1,0 +1,48 @@
+/*
+ * The command line: `tessera <noun> <verb> [--flags]`. One file per
+ * command; they reach the rest of Tessera only through module headers.
+ * Offline commands work straight on the store named by --db and audit
+ * themselves as the local operator.
+ */
+#ifndef TS_CLI_CLI_H
+#define TS_CLI_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "store/store.h"
+
+#define TS_CLI_DEFAULT_DB "tessera.db"
+#define TS_CLI_DEFAULT_KEY "tessera.key"
+
+int ts_cli_serve(int argc, char **argv);
+int ts_cli_init(int argc, char **argv);
+int ts_cli_account(const char *verb, int argc, char **argv);
+int ts_cli_adminkey(const char *verb, int argc, char **argv);
+int ts_cli_audit(const char *verb, int argc, char **argv);
+
+struct ts_cli_store {
+	ts_store_t *store;
+	ts_store_conn_t *conn;
+	ts_arena_t *arena;
+};
+
+/* Prints "tessera: <message>" on stderr and returns the exit status 1. */
+int ts_cli_fail(const char *fmt, ...) TS_PRINTF(1, 2);
+/* Parses flags or prints usage; returns false after printing the problem. */
+bool ts_cli_flags(const char *cmd, const struct ts_config_option *opts, int n, int argc,
+		  char **argv, ts_arena_t *arena, const char **values);
+/* Opens --db and brings its schema up to date (create: may create a new SQLite file). */
+TS_MUST_USE ts_err ts_cli_open(const char *db, bool create, struct ts_cli_store *s,
+			       struct ts_error *e);
+void ts_cli_close(struct ts_cli_store *s);
+/* Appends the local operator's audit event for an offline command (inside the open transaction). */
+TS_MUST_USE ts_err ts_cli_audit_event(struct ts_cli_store *s, const char *event,
+				      const char *account_id, const json_t *params,
+				      const json_t *response, struct ts_error *e);
+/* Prints j (stolen) as compact JSON on stdout. */
+void ts_cli_print_json(json_t *j);
+
+#endif

@@ -1,0 +1,89 @@
+/* What the commands share: flag parsing, opening the store, local audit events. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin/audit.h"
+#include "cli/cli.h"
+#include "core/alloc.h"
+#include "core/crypto.h"
+
+int ts_cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("tessera: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+bool ts_cli_flags(const char *cmd, const struct ts_config_option *opts, int n, int argc,
+		  char **argv, ts_arena_t *arena, const char **values)
+{
+	struct ts_error e = {0};
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fprintf(stderr, "usage: tessera %s [options]\n", cmd);
+			ts_config_usage(opts, n);
+			return false;
+		}
+	if (ts_config_parse(opts, n, argc, argv, arena, values, &e) != TS_ERR_OK) {
+		ts_cli_fail("%s: %s", cmd, e.message);
+		fprintf(stderr, "usage: tessera %s [options]\n", cmd);
+		ts_config_usage(opts, n);
+		return false;
+	}
+	return true;
+}
+
+ts_err ts_cli_open(const char *db, bool create, struct ts_cli_store *s, struct ts_error *e)
+{
+	*s = (struct ts_cli_store){.arena = ts_arena_new()};
+	ts_err rc = ts_store_open(db, create, NULL, &s->store, e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_connect(s->store, &s->conn, e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_migrate(s->conn, e);
+	if (rc != TS_ERR_OK)
+		ts_cli_close(s);
+	return rc;
+}
+
+void ts_cli_close(struct ts_cli_store *s)
+{
+	ts_store_disconnect(&s->conn);
+	ts_store_free(&s->store);
+	ts_arena_free(&s->arena);
+}
+
+ts_err ts_cli_audit_event(struct ts_cli_store *s, const char *event, const char *account_id,
+			  const json_t *params, const json_t *response, struct ts_error *e)
+{
+	char who[32];
+	snprintf(who, sizeof who, "uid:%u", (unsigned)getuid());
+	struct ts_audit_entry entry = {
+		.who = {.type = "LocalOperator", .principal_id = who},
+		.event_source = TS_AUDIT_SOURCE_CLI,
+		.event_name = event,
+		.account_id = account_id,
+		.source_ip = "local",
+		.user_agent = "tessera-cli",
+		.request_parameters = params,
+		.response_elements = response,
+	};
+	return ts_admin_audit_write(s->conn, s->arena, &entry, e);
+}
+
+void ts_cli_print_json(json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text != NULL) {
+		puts(text);
+		ts_free(text);
+	}
+	fflush(stdout);
+}

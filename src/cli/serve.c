@@ -1,0 +1,160 @@
+/*
+ * tessera serve: opens and migrates the store, loads the master key, starts
+ * the HTTP server, and stops it gracefully on SIGTERM or SIGINT (stop
+ * accepting, finish in-flight requests, close the store).
+ */
+#include <pthread.h>
+#include <sodium.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "cli/cli.h"
+#include "core/log.h"
+
+enum {
+	O_LISTEN,
+	O_DB,
+	O_BASE_URL,
+	O_KEY,
+	O_LOOPS,
+	O_WORKERS,
+	O_MAX_BODY,
+	O_DURABILITY,
+	O_LOG_LEVEL,
+	O_ACCESS_LOG,
+	O__COUNT
+};
+
+static const struct ts_config_option opts[O__COUNT] = {
+	[O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
+	[O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+	[O_BASE_URL] = {"base-url", NULL, false, "public URL (default: http://LISTEN)"},
+	[O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, "master key (made by init)"},
+	[O_LOOPS] = {"threads", "0", false, "event loops (0: one per core)"},
+	[O_WORKERS] = {"workers", "0", false, "handler threads (0: four per core)"},
+	[O_MAX_BODY] = {"max-body", "1048576", false, "largest request body in bytes"},
+	[O_DURABILITY] = {"durability", "normal", false, "normal (survives kill -9) or full"},
+	[O_LOG_LEVEL] = {"log-level", "info", false, "debug, info, warn or error"},
+	[O_ACCESS_LOG] = {"access-log", "on", false, "log each request: on or off"},
+};
+
+static bool number(const char *s, long min, long max, long *out)
+{
+	char *end = NULL;
+	long v = strtol(s, &end, 10);
+	if (s[0] == '\0' || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+struct signal_waiter {
+	sigset_t set;
+	ts_http_server_t *srv;
+};
+
+static void *wait_signal(void *arg)
+{
+	struct signal_waiter *w = arg;
+	int sig = 0;
+	sigwait(&w->set, &sig);
+	ts_log(TS_LOG_INFO, "stopping", json_pack("{s:s}", "signal", strsignal(sig)));
+	ts_http_server_stop(w->srv);
+	return NULL;
+}
+
+int ts_cli_serve(int argc, char **argv)
+{
+	ts_arena_t *arena = ts_arena_new();
+	const char *v[O__COUNT];
+	struct ts_error e = {0};
+	struct ts_app app = {0};
+	ts_http_server_t *srv = NULL;
+	int status = 1;
+	long loops = 0, workers = 0, max_body = 0;
+	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
+		status = 2;
+		goto out;
+	}
+	int level = ts_log_level_parse(v[O_LOG_LEVEL]);
+	if (level < 0 || !number(v[O_LOOPS], 0, 256, &loops) ||
+	    !number(v[O_WORKERS], 0, 1024, &workers) ||
+	    !number(v[O_MAX_BODY], 1024, 64L * 1024 * 1024, &max_body) ||
+	    (strcmp(v[O_DURABILITY], "normal") != 0 && strcmp(v[O_DURABILITY], "full") != 0) ||
+	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0)) {
+		status = ts_cli_fail("serve: bad value for --log-level, --threads, --workers, "
+				     "--max-body, --durability or --access-log");
+		status = 2;
+		goto out;
+	}
+	ts_log_set_level((enum ts_log_level)level);
+
+	struct ts_store_options so = {.durability = strcmp(v[O_DURABILITY], "full") == 0
+							    ? TS_DURABILITY_FULL
+							    : TS_DURABILITY_NORMAL};
+	ts_store_conn_t *conn = NULL;
+	if (ts_store_open(v[O_DB], false, &so, &app.store, &e) != TS_ERR_OK ||
+	    ts_store_connect(app.store, &conn, &e) != TS_ERR_OK ||
+	    ts_store_migrate(conn, &e) != TS_ERR_OK) {
+		ts_store_disconnect(&conn);
+		status = ts_cli_fail("serve: store %s: %s", v[O_DB], e.message);
+		goto out;
+	}
+	ts_store_disconnect(&conn);
+	bool created = false;
+	if (ts_app_master_key_load(v[O_KEY], false, app.master_key, &created, &e) != TS_ERR_OK) {
+		status = ts_cli_fail("serve: %s (run tessera init)", e.message);
+		goto out;
+	}
+	app.base_url = v[O_BASE_URL] ? v[O_BASE_URL]
+				     : ts_arena_printf(arena, "http://%s", v[O_LISTEN]);
+
+	/* signals go to the waiter thread only: block them before any thread starts */
+	struct signal_waiter waiter = {0};
+	sigemptyset(&waiter.set);
+	sigaddset(&waiter.set, SIGTERM);
+	sigaddset(&waiter.set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &waiter.set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int nroutes = 0;
+	const struct ts_http_route *routes = ts_app_routes(&nroutes);
+	struct ts_http_server_config cfg = {
+		.listen = v[O_LISTEN],
+		.loops = (int)loops,
+		.workers = (int)workers,
+		.max_body = (size_t)max_body,
+		.access_log = strcmp(v[O_ACCESS_LOG], "on") == 0,
+		.app = &app,
+		.worker_init = ts_app_worker_init,
+		.worker_fini = ts_app_worker_fini,
+	};
+	if (ts_http_server_new(&cfg, routes, nroutes, &srv, &e) != TS_ERR_OK) {
+		status = ts_cli_fail("serve: %s", e.message);
+		goto out;
+	}
+	waiter.srv = srv;
+	pthread_t sig_thread;
+	pthread_create(&sig_thread, NULL, wait_signal, &waiter);
+	ts_log(TS_LOG_INFO, "listening",
+	       json_pack("{s:s, s:i, s:s, s:s}", "listen", v[O_LISTEN], "port",
+			 ts_http_server_port(srv), "store", ts_store_backend(app.store),
+			 "base_url", app.base_url));
+	printf("tessera listening on http://%s (port %d, %s store)\n", v[O_LISTEN],
+	       ts_http_server_port(srv), ts_store_backend(app.store));
+	fflush(stdout);
+	if (ts_http_server_run(srv, &e) != TS_ERR_OK)
+		ts_cli_fail("serve: %s", e.message);
+	pthread_join(sig_thread, NULL);
+	ts_log(TS_LOG_INFO, "stopped", NULL);
+	status = 0;
+out:
+	ts_http_server_free(&srv);
+	ts_store_free(&app.store);
+	sodium_memzero(app.master_key, sizeof app.master_key);
+	ts_arena_free(&arena);
+	return status;
+}

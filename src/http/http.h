@@ -1,0 +1,147 @@
+/*
+ * The HTTP surface: h2o event loops (one per core, each with its own
+ * SO_REUSEPORT listener), a router, and a worker pool on which handlers run
+ * as plain synchronous functions. A handler may block on the store, an IdP
+ * or DNS without stalling the wire; the worker posts the response back to
+ * the loop that owns the connection. Handlers marked TS_HTTP_INLINE (pure
+ * CPU, no I/O) run on the loop itself.
+ *
+ * Each request gets an arena that lives until the response has been sent.
+ */
+#ifndef TS_HTTP_HTTP_H
+#define TS_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/error.h"
+
+#define TS_HTTP_MAX_PARAMS 4
+#define TS_HTTP_MAX_HEADERS 64
+#define TS_HTTP_MAX_RES_HEADERS 8
+#define TS_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
+#define TS_HTTP_MAX_PATH 2048
+#define TS_HTTP_REQUEST_ID_MAX 128
+
+enum { TS_HTTP_INLINE = 1 };
+
+struct ts_http_header {
+	const char *name; /* lowercase */
+	const char *value;
+};
+
+struct ts_http_route;
+
+struct ts_http_req {
+	ts_arena_t *arena;
+	const struct ts_http_route *route;
+	const char *method;
+	const char *path;  /* without the query */
+	const char *query; /* raw, without '?'; "" when none */
+	const char *params[TS_HTTP_MAX_PARAMS]; /* path parameters, percent-decoded */
+	int nparams;
+	const struct ts_http_header *headers;
+	int nheaders;
+	const char *body; /* NUL-terminated copy; body_len excludes the NUL */
+	size_t body_len;
+	const char *request_id;
+	const char *peer; /* client address, textual */
+	void *app;        /* the application's shared context */
+	void *worker;     /* the worker thread's own context; NULL inline */
+	struct ts_http_server *server;
+};
+
+struct ts_http_res {
+	int status;
+	const char *content_type;
+	const char *body;
+	size_t body_len;
+	struct ts_http_header headers[TS_HTTP_MAX_RES_HEADERS];
+	int nheaders;
+	const char *error_code; /* for the access log and metrics, optional */
+};
+
+typedef void (*ts_http_handler_fn)(struct ts_http_req *req, struct ts_http_res *res);
+
+struct ts_http_route {
+	const char *method;  /* "GET", "POST", ... */
+	const char *pattern; /* "/api/v1/accounts/{}"; {} matches one path segment */
+	ts_http_handler_fn fn;
+	unsigned flags;   /* TS_HTTP_INLINE */
+	const void *data; /* for the handler: e.g. which operation */
+	const char *name; /* for metrics; pattern when NULL */
+};
+
+/* Value of a request header (name lowercase), or NULL. */
+const char *ts_http_header(const struct ts_http_req *req, const char *name);
+/* Value of a query parameter, percent-decoded in the arena, or NULL when absent. */
+const char *ts_http_query(const struct ts_http_req *req, const char *name);
+/* Percent-decodes s[0..n) into the arena; plus_is_space for query strings. NULL if malformed. */
+char *ts_http_decode(ts_arena_t *a, const char *s, size_t n, bool plus_is_space);
+
+/* Response helpers: body copied by reference (must live in the request arena or be static). */
+void ts_http_res_set(struct ts_http_res *res, int status, const char *content_type,
+		     const char *body, size_t len);
+/* Serializes j (reference stolen) as the body with the given content type. */
+void ts_http_res_json(struct ts_http_req *req, struct ts_http_res *res, int status,
+		      const char *content_type, json_t *j);
+void ts_http_res_header(struct ts_http_res *res, const char *name, const char *value);
+
+/* ---- the server -------------------------------------------------------- */
+
+typedef struct ts_http_server ts_http_server_t;
+
+struct ts_http_server_config {
+	const char *listen; /* "127.0.0.1:8080", "[::1]:8080", ":8080" */
+	int loops;          /* event loops; 0 = one per core */
+	int workers;        /* worker threads; 0 = 4 per core */
+	size_t max_body;    /* bytes; 0 = TS_HTTP_DEFAULT_MAX_BODY */
+	bool access_log;
+	int drain_timeout_ms; /* graceful shutdown: wait this long for in-flight requests */
+	void *app;
+	/* Runs on each worker thread at start (e.g. opens its store connection). */
+	ts_err (*worker_init)(void *app, void **worker, struct ts_error *e);
+	void (*worker_fini)(void *app, void *worker);
+	/* Prometheus text appended to /metrics by the application (may be NULL). */
+	void (*metrics_extra)(void *app, ts_arena_t *arena, char **text);
+};
+
+/*
+ * Binds the listeners (TS_ERR_IO with a clear message when the address is
+ * busy or invalid) and starts the worker threads. routes must outlive the server.
+ */
+TS_MUST_USE ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
+				      const struct ts_http_route *routes, int nroutes,
+				      ts_http_server_t **out, struct ts_error *e);
+/* The bound port (useful with port 0). */
+int ts_http_server_port(const ts_http_server_t *s);
+/* Runs the loops until ts_http_server_stop; then drains in-flight requests and returns. */
+TS_MUST_USE ts_err ts_http_server_run(ts_http_server_t *s, struct ts_error *e);
+/* Asks the server to stop: closes the listeners, lets in-flight requests finish. Thread-safe. */
+void ts_http_server_stop(ts_http_server_t *s);
+void ts_http_server_free(ts_http_server_t **s);
+
+/* The Prometheus text of the server's counters, in arena memory. */
+char *ts_http_server_metrics(ts_http_server_t *s, ts_arena_t *arena, size_t *len);
+
+/* Counts a store failure for /metrics (any thread). */
+void ts_http_metrics_store_error(void);
+
+/* ---- routing (exposed for unit tests) ---------------------------------- */
+
+enum ts_http_match { TS_HTTP_MATCH_NONE, TS_HTTP_MATCH_METHOD_ONLY, TS_HTTP_MATCH_OK };
+
+/*
+ * Finds the route for method and path. On TS_HTTP_MATCH_OK *route is set and
+ * params (percent-decoded into arena) are filled; TS_HTTP_MATCH_METHOD_ONLY
+ * means the path exists with another method (405).
+ */
+enum ts_http_match ts_http_route_find(const struct ts_http_route *routes, int nroutes,
+				      const char *method, const char *path, ts_arena_t *arena,
+				      const struct ts_http_route **route, const char **params,
+				      int *nparams);
+
+#endif

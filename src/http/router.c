@@ -1,0 +1,74 @@
+/*
+ * The router: routes are matched segment by segment against the path; a
+ * "{}" segment captures one percent-decoded segment. The table is small
+ * (tens of routes), so a linear scan with early exit is cheaper than a trie.
+ */
+#include <string.h>
+
+#include "http/http.h"
+
+/* Compares one literal pattern segment with one path segment. */
+static bool seg_equal(const char *pat, size_t plen, const char *seg, size_t slen)
+{
+	return plen == slen && memcmp(pat, seg, plen) == 0;
+}
+
+static bool match(const char *pattern, const char *path, ts_arena_t *arena, const char **params,
+		  int *nparams)
+{
+	int n = 0;
+	const char *p = pattern, *s = path;
+	while (*p != '\0' && *s != '\0') {
+		if (*p != '/' || *s != '/')
+			return false;
+		p++;
+		s++;
+		const char *pe = strchr(p, '/'), *se = strchr(s, '/');
+		size_t plen = pe ? (size_t)(pe - p) : strlen(p);
+		size_t slen = se ? (size_t)(se - s) : strlen(s);
+		if (plen == 2 && p[0] == '{' && p[1] == '}') {
+			if (slen == 0 || n >= TS_HTTP_MAX_PARAMS)
+				return false;
+			if (params != NULL) {
+				const char *v = ts_http_decode(arena, s, slen, false);
+				if (v == NULL)
+					return false;
+				params[n] = v;
+			}
+			n++;
+		} else if (!seg_equal(p, plen, s, slen)) {
+			return false;
+		}
+		p += plen;
+		s += slen;
+	}
+	if (*p != '\0' || *s != '\0')
+		return false;
+	*nparams = n;
+	return true;
+}
+
+enum ts_http_match ts_http_route_find(const struct ts_http_route *routes, int nroutes,
+				      const char *method, const char *path, ts_arena_t *arena,
+				      const struct ts_http_route **route, const char **params,
+				      int *nparams)
+{
+	enum ts_http_match found = TS_HTTP_MATCH_NONE;
+	bool head = strcmp(method, "HEAD") == 0;
+	for (int i = 0; i < nroutes; i++) {
+		int n = 0;
+		if (!match(routes[i].pattern, path, NULL, NULL, &n))
+			continue;
+		if (strcmp(routes[i].method, method) != 0 &&
+		    !(head && strcmp(routes[i].method, "GET") == 0)) {
+			found = TS_HTTP_MATCH_METHOD_ONLY;
+			continue;
+		}
+		/* second pass with captures, now that the route is known */
+		match(routes[i].pattern, path, arena, params, &n);
+		*route = &routes[i];
+		*nparams = n;
+		return TS_HTTP_MATCH_OK;
+	}
+	return found;
+}

@@ -1,0 +1,671 @@
+/*
+ * The server: h2o event loops, one thread each, each with its own listening
+ * socket (SO_REUSEPORT, so the kernel spreads connections), and one worker
+ * pool shared by the loops.
+ *
+ * A request's life: the loop parses it (h2o), copies what the handler needs
+ * into a job with its own arena, routes it, and either runs the handler
+ * inline or queues the job for a worker. The worker runs the handler and
+ * posts the job back to the loop's queue (h2o_multithread), where the
+ * response is written. If the client goes away meanwhile, h2o disposes the
+ * request's pool; a guard registered on that pool detaches the job, and the
+ * late response is dropped.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <h2o.h>
+
+#include "core/alloc.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "http/internal.h"
+
+#define LISTEN_BACKLOG 4096
+#define QUEUE_LIMIT 8192 /* queued jobs beyond this get 503 rather than unbounded memory */
+#define LOOP_TICK_MS 100
+#define FLUSH_MS 2000
+
+struct loop;
+
+struct job {
+	h2o_multithread_message_t msg; /* must stay first: the queue hands back this */
+	struct loop *loop;
+	h2o_req_t *h2o;     /* NULL once the client went away */
+	struct job **guard; /* slot in the h2o request's pool */
+	struct job *next;   /* worker queue */
+	int route_index;
+	int64_t start_ns;
+	struct ts_http_req req;
+	struct ts_http_res res;
+};
+
+struct loop {
+	ts_http_server_t *srv;
+	pthread_t tid;
+	h2o_context_t ctx;
+	h2o_accept_ctx_t accept_ctx;
+	h2o_socket_t *listener;
+	int fd;
+	h2o_multithread_queue_t *queue;
+	h2o_multithread_receiver_t done_rx;
+	h2o_multithread_receiver_t ctl_rx;
+	h2o_multithread_message_t ctl_msg;
+	int inflight;
+	bool stopping;
+	bool clean; /* every connection closed: the context can be disposed */
+};
+
+struct route_handler {
+	h2o_handler_t super;
+	ts_http_server_t *srv;
+};
+
+struct ts_http_server {
+	struct ts_http_server_config cfg;
+	const struct ts_http_route *routes;
+	int nroutes;
+	h2o_globalconf_t h2o_config;
+	struct loop *loops;
+	int nloops;
+	int port;
+	ts__http_metrics_t *metrics;
+	/* the worker pool */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *head, *tail;
+	int queued;
+	bool pool_stop;
+	pthread_t *workers;
+	int nworkers;
+	atomic_bool stop;
+};
+
+/* ---- responses --------------------------------------------------------- */
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+static void error_body(struct job *j, ts_err code, const char *message)
+{
+	json_t *o = json_pack("{s:s, s:s}", "Code", ts_err_name(code), "Message", message);
+	ts_http_res_json(&j->req, &j->res, ts_err_status(code), NULL, o);
+	j->res.error_code = ts_err_name(code);
+}
+
+static void access_log(struct job *j)
+{
+	if (!j->loop->srv->cfg.access_log || !ts_log_enabled(TS_LOG_INFO))
+		return;
+	double ms = (double)(ts_mono_ns() - j->start_ns) / 1e6;
+	json_t *f = json_pack("{s:s, s:s, s:i, s:f, s:s, s:s}", "method", j->req.method, "path",
+			      j->req.path, "status", j->res.status, "ms", ms, "request_id",
+			      j->req.request_id, "peer", j->req.peer);
+	if (j->res.error_code)
+		json_object_set_new(f, "error", json_string(j->res.error_code));
+	ts_log(TS_LOG_INFO, "request", f);
+}
+
+static void finish(struct job *j)
+{
+	struct loop *l = j->loop;
+	h2o_req_t *r = j->h2o;
+	if (r != NULL) {
+		*j->guard = NULL;
+		r->res.status = j->res.status ? j->res.status : 500;
+		r->res.reason = reason(r->res.status);
+		if (j->res.content_type) {
+			h2o_iovec_t v = h2o_strdup(&r->pool, j->res.content_type, SIZE_MAX);
+			h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+				       v.base, v.len);
+		}
+		h2o_iovec_t rid = h2o_strdup(&r->pool, j->req.request_id, SIZE_MAX);
+		h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0,
+				      NULL, rid.base, rid.len);
+		for (int i = 0; i < j->res.nheaders; i++) {
+			h2o_iovec_t n = h2o_strdup(&r->pool, j->res.headers[i].name, SIZE_MAX);
+			h2o_iovec_t v = h2o_strdup(&r->pool, j->res.headers[i].value, SIZE_MAX);
+			h2o_strtolower(n.base, n.len);
+			h2o_add_header_by_str(&r->pool, &r->res.headers, n.base, n.len, 1, NULL,
+					      v.base, v.len);
+		}
+		r->res.content_length = j->res.body_len;
+		h2o_send_inline(r, j->res.body ? j->res.body : "", j->res.body_len);
+		ts__http_metrics_count(l->srv->metrics, j->route_index, j->res.status,
+				       ts_mono_ns() - j->start_ns);
+		access_log(j);
+	}
+	ts_arena_free(&j->req.arena);
+	ts_free(j);
+	l->inflight--;
+}
+
+/* ---- the worker pool --------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	ts_http_server_t *s = arg;
+	void *worker = NULL;
+	if (s->cfg.worker_init != NULL) {
+		struct ts_error e = {0};
+		if (s->cfg.worker_init(s->cfg.app, &worker, &e) != TS_ERR_OK)
+			ts_log(TS_LOG_ERROR, "worker start failed",
+			       json_pack("{s:s}", "error", e.message));
+	}
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (s->head == NULL && !s->pool_stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		struct job *j = s->head;
+		if (j == NULL) {
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		s->head = j->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		s->queued--;
+		pthread_mutex_unlock(&s->mu);
+		j->req.worker = worker;
+		j->route_index >= 0 ? j->req.route->fn(&j->req, &j->res) : (void)0;
+		h2o_multithread_send_message(&j->loop->done_rx, &j->msg);
+	}
+	if (s->cfg.worker_fini != NULL)
+		s->cfg.worker_fini(s->cfg.app, worker);
+	return NULL;
+}
+
+static bool pool_push(ts_http_server_t *s, struct job *j)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->queued >= QUEUE_LIMIT || s->pool_stop) {
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
+	j->next = NULL;
+	if (s->tail)
+		s->tail->next = j;
+	else
+		s->head = j;
+	s->tail = j;
+	s->queued++;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return true;
+}
+
+static void on_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+	(void)rx;
+	while (!h2o_linklist_is_empty(messages)) {
+		struct job *j = H2O_STRUCT_FROM_MEMBER(struct job, msg.link, messages->next);
+		h2o_linklist_unlink(&j->msg.link);
+		finish(j);
+	}
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static void guard_dispose(void *p)
+{
+	struct job **slot = p;
+	if (*slot != NULL)
+		(*slot)->h2o = NULL; /* the worker's answer will find nobody to send to */
+}
+
+static bool request_id_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > TS_HTTP_REQUEST_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.' || c == ':'))
+			return false;
+	}
+	return true;
+}
+
+static void fill_peer(h2o_req_t *r, struct job *j)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = r->conn->callbacks->get_peername(r->conn, (struct sockaddr *)&ss);
+	char buf[INET6_ADDRSTRLEN] = "unknown";
+	if (len > 0 && ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, sizeof buf);
+	else if (len > 0 && ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, sizeof buf);
+	j->req.peer = ts_arena_strdup(j->req.arena, buf);
+}
+
+/* Copies what a handler may read out of h2o's request; false sends the error set in j->res. */
+static bool copy_request(h2o_req_t *r, struct job *j, size_t max_body)
+{
+	ts_arena_t *a = j->req.arena;
+	j->req.method = ts_arena_strndup(a, r->method.base, r->method.len);
+	size_t plen = r->query_at != SIZE_MAX ? r->query_at : r->path.len;
+	j->req.path = ts_arena_strndup(a, r->path.base, plen);
+	j->req.query = r->query_at != SIZE_MAX
+			       ? ts_arena_strndup(a, r->path.base + plen + 1, r->path.len - plen - 1)
+			       : "";
+	j->req.request_id = NULL;
+	fill_peer(r, j);
+	if ((int)r->headers.size > TS_HTTP_MAX_HEADERS) {
+		j->req.request_id = "-";
+		error_body(j, TS_ERR_BAD_REQUEST, "too many request headers");
+		j->res.status = 431;
+		return false;
+	}
+	struct ts_http_header *h = ts_arena_alloc(a, sizeof *h * (r->headers.size + 1));
+	for (size_t i = 0; i < r->headers.size; i++) {
+		h2o_header_t *src = &r->headers.entries[i];
+		h[i].name = ts_arena_strndup(a, src->name->base, src->name->len);
+		h[i].value = ts_arena_strndup(a, src->value.base, src->value.len);
+		if (strcmp(h[i].name, "x-request-id") == 0 &&
+		    request_id_ok(src->value.base, src->value.len))
+			j->req.request_id = h[i].value;
+	}
+	j->req.headers = h;
+	j->req.nheaders = (int)r->headers.size;
+	if (j->req.request_id == NULL) {
+		char *id = ts_arena_alloc(a, TS_UUID_LEN + 1);
+		ts_uuid_v4(id);
+		j->req.request_id = id;
+	}
+	if (plen > TS_HTTP_MAX_PATH) {
+		error_body(j, TS_ERR_BAD_REQUEST, "request path too long");
+		j->res.status = 414;
+		return false;
+	}
+	if (r->entity.base != NULL) {
+		if (r->entity.len > max_body) {
+			error_body(j, TS_ERR_TOO_LARGE, "request body too large");
+			return false;
+		}
+		j->req.body = ts_arena_strndup(a, r->entity.base, r->entity.len);
+		j->req.body_len = r->entity.len;
+	} else {
+		j->req.body = "";
+	}
+	return true;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *r)
+{
+	ts_http_server_t *s = ((struct route_handler *)self)->srv;
+	struct loop *l = H2O_STRUCT_FROM_MEMBER(struct loop, ctx, r->conn->ctx);
+	struct job *j = ts_calloc(1, sizeof *j);
+	j->start_ns = ts_mono_ns();
+	j->loop = l;
+	j->h2o = r;
+	j->route_index = -1;
+	j->req.arena = ts_arena_new();
+	j->req.app = s->cfg.app;
+	j->req.server = s;
+	j->guard = h2o_mem_alloc_shared(&r->pool, sizeof *j->guard, guard_dispose);
+	*j->guard = j;
+	l->inflight++;
+	if (!copy_request(r, j, s->cfg.max_body)) {
+		finish(j);
+		return 0;
+	}
+	const struct ts_http_route *route = NULL;
+	enum ts_http_match m =
+		ts_http_route_find(s->routes, s->nroutes, j->req.method, j->req.path, j->req.arena,
+				   &route, j->req.params, &j->req.nparams);
+	if (m == TS_HTTP_MATCH_NONE) {
+		error_body(j, TS_ERR_NOT_FOUND, "no such path");
+		finish(j);
+		return 0;
+	}
+	if (m == TS_HTTP_MATCH_METHOD_ONLY) {
+		error_body(j, TS_ERR_METHOD, "method not allowed on this path");
+		finish(j);
+		return 0;
+	}
+	j->req.route = route;
+	j->route_index = (int)(route - s->routes);
+	if (route->flags & TS_HTTP_INLINE) {
+		route->fn(&j->req, &j->res);
+		finish(j);
+		return 0;
+	}
+	if (!pool_push(s, j)) {
+		error_body(j, TS_ERR_UNAVAILABLE, "server busy, try again");
+		ts_http_res_header(&j->res, "retry-after", "1");
+		finish(j);
+	}
+	return 0;
+}
+
+/* ---- loops ------------------------------------------------------------- */
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+	if (err != NULL)
+		return;
+	struct loop *l = listener->data;
+	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+	if (sock != NULL)
+		h2o_accept(&l->accept_ctx, sock);
+}
+
+static void close_listener(struct loop *l)
+{
+	if (l->listener != NULL) {
+		h2o_socket_read_stop(l->listener);
+		h2o_socket_close(l->listener);
+		l->listener = NULL;
+	}
+}
+
+static void on_ctl(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+	struct loop *l = H2O_STRUCT_FROM_MEMBER(struct loop, ctl_rx, rx);
+	while (!h2o_linklist_is_empty(messages))
+		h2o_linklist_unlink(messages->next);
+	l->stopping = true;
+	close_listener(l);
+	h2o_context_request_shutdown(&l->ctx);
+}
+
+/* Nothing left on the context: h2o_context_dispose asserts every timeout list is empty. */
+static bool idle(h2o_context_t *c)
+{
+	h2o_timeout_t *t[] = {&c->zero_timeout,        &c->one_sec_timeout,
+			      &c->hundred_ms_timeout,  &c->handshake_timeout,
+			      &c->http1.req_timeout,   &c->http2.idle_timeout,
+			      &c->http2.graceful_shutdown_timeout, &c->proxy.io_timeout};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (!h2o_linklist_is_empty(&t[i]->_entries))
+			return false;
+	return h2o_linklist_is_empty(&c->http1._conns) && h2o_linklist_is_empty(&c->http2._conns);
+}
+
+static void *loop_main(void *arg)
+{
+	struct loop *l = arg;
+	int64_t deadline = 0;
+	for (;;) {
+		h2o_evloop_run(l->ctx.loop, LOOP_TICK_MS);
+		if (!l->stopping)
+			continue;
+		if (deadline == 0)
+			deadline = ts_mono_ns() + (int64_t)l->srv->cfg.drain_timeout_ms * 1000000;
+		if (l->inflight == 0)
+			break;
+		if (ts_mono_ns() > deadline) {
+			ts_log(TS_LOG_WARN, "drain timeout: requests still running",
+			       json_pack("{s:i}", "inflight", l->inflight));
+			break;
+		}
+	}
+	/*
+	 * In-flight work is done. HTTP/1 keep-alive connections that sit idle
+	 * would wait out h2o's request timeout; expire it now so they close on
+	 * the next tick, after the last responses are written.
+	 */
+	l->ctx.http1.req_timeout.timeout = 0;
+	int64_t flush_until = ts_mono_ns() + (int64_t)FLUSH_MS * 1000000;
+	while (!h2o_linklist_is_empty(&l->ctx.http1._conns) && ts_mono_ns() < flush_until)
+		h2o_evloop_run(l->ctx.loop, 10);
+	for (int i = 0; i < 5 && !idle(&l->ctx); i++)
+		h2o_evloop_run(l->ctx.loop, 10);
+	l->clean = idle(&l->ctx);
+	return NULL;
+}
+
+static ts_err parse_listen(const char *listen, char *host, size_t hostlen, char *port,
+			   size_t portlen, struct ts_error *e)
+{
+	const char *colon = strrchr(listen, ':');
+	if (colon == NULL || colon[1] == '\0')
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "--listen %s: expected HOST:PORT", listen);
+	size_t hl = (size_t)(colon - listen);
+	const char *h = listen;
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl >= hostlen || strlen(colon + 1) >= portlen)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "--listen %s: too long", listen);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	snprintf(port, portlen, "%s", colon + 1);
+	for (const char *p = port; *p; p++)
+		if (*p < '0' || *p > '9')
+			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "--listen %s: bad port", listen);
+	return TS_ERR_OK;
+}
+
+static ts_err bind_socket(const char *host, const char *port, bool reuseport, int *fd_out,
+			  int *bound_port, struct ts_error *e)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (gai != 0)
+		return TS_FAIL(e, TS_ERR_IO, "cannot resolve listen address %s: %s", host,
+			       gai_strerror(gai));
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int on = 1;
+	ts_err rc = TS_ERR_OK;
+	if (fd < 0) {
+		rc = TS_FAIL(e, TS_ERR_IO, "socket: %s", strerror(errno));
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+		rc = TS_FAIL(e, TS_ERR_IO, "cannot listen on %s:%s: %s", host, port,
+			     strerror(errno));
+		goto out;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	*bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						     : ((struct sockaddr_in *)&ss)->sin_port);
+	if (reuseport && listen(fd, LISTEN_BACKLOG) != 0) {
+		rc = TS_FAIL(e, TS_ERR_IO, "listen: %s", strerror(errno));
+		goto out;
+	}
+	*fd_out = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return rc;
+}
+
+ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
+			  const struct ts_http_route *routes, int nroutes, ts_http_server_t **out,
+			  struct ts_error *e)
+{
+	*out = NULL;
+	ts_http_server_t *s = ts_calloc(1, sizeof *s);
+	s->cfg = *cfg;
+	s->routes = routes;
+	s->nroutes = nroutes;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cores < 1)
+		cores = 1;
+	s->nloops = cfg->loops > 0 ? cfg->loops : (int)cores;
+	s->nworkers = cfg->workers > 0 ? cfg->workers : (int)cores * 4;
+	if (s->cfg.max_body == 0)
+		s->cfg.max_body = TS_HTTP_DEFAULT_MAX_BODY;
+	if (s->cfg.drain_timeout_ms <= 0)
+		s->cfg.drain_timeout_ms = 10000;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->metrics = ts__http_metrics_new(routes, nroutes);
+	s->loops = ts_calloc((size_t)s->nloops, sizeof *s->loops);
+	for (int i = 0; i < s->nloops; i++)
+		s->loops[i].fd = -1;
+
+	char host[256], port[16];
+	ts_err rc = parse_listen(cfg->listen, host, sizeof host, port, sizeof port, e);
+	if (rc != TS_ERR_OK)
+		goto fail;
+	/*
+	 * A probe without SO_REUSEPORT: the kernel lets it bind only if no other
+	 * socket holds the port, so a second server on a busy port fails loudly
+	 * instead of silently sharing it.
+	 */
+	int probe = -1;
+	rc = bind_socket(host, port, false, &probe, &s->port, e);
+	if (rc != TS_ERR_OK)
+		goto fail;
+	close(probe);
+	snprintf(port, sizeof port, "%d", s->port);
+	for (int i = 0; i < s->nloops; i++) {
+		int p = 0;
+		rc = bind_socket(host, port, true, &s->loops[i].fd, &p, e);
+		if (rc != TS_ERR_OK)
+			goto fail;
+	}
+
+	h2o_config_init(&s->h2o_config);
+	s->h2o_config.max_request_entity_size = s->cfg.max_body;
+	h2o_hostconf_t *hc = h2o_config_register_host(&s->h2o_config,
+						      h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	h2o_pathconf_t *pc = h2o_config_register_path(hc, "/", 0);
+	struct route_handler *rh = (void *)h2o_create_handler(pc, sizeof *rh);
+	rh->super.on_req = on_req;
+	rh->srv = s;
+
+	for (int i = 0; i < s->nloops; i++) {
+		struct loop *l = &s->loops[i];
+		l->srv = s;
+		h2o_context_init(&l->ctx, h2o_evloop_create(), &s->h2o_config);
+		l->accept_ctx.ctx = &l->ctx;
+		l->accept_ctx.hosts = s->h2o_config.hosts;
+		l->queue = h2o_multithread_create_queue(l->ctx.loop);
+		h2o_multithread_register_receiver(l->queue, &l->done_rx, on_done);
+		h2o_multithread_register_receiver(l->queue, &l->ctl_rx, on_ctl);
+		l->listener = h2o_evloop_socket_create(l->ctx.loop, l->fd, H2O_SOCKET_FLAG_DONT_READ);
+		l->fd = -1; /* owned by h2o now */
+		l->listener->data = l;
+		h2o_socket_read_start(l->listener, on_accept);
+	}
+	s->workers = ts_calloc((size_t)s->nworkers, sizeof *s->workers);
+	for (int i = 0; i < s->nworkers; i++)
+		pthread_create(&s->workers[i], NULL, worker_main, s);
+	*out = s;
+	return TS_ERR_OK;
+fail:
+	for (int i = 0; i < s->nloops; i++)
+		if (s->loops[i].fd >= 0)
+			close(s->loops[i].fd);
+	ts__http_metrics_free(&s->metrics);
+	ts_free(s->loops);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	ts_free(s);
+	return rc;
+}
+
+int ts_http_server_port(const ts_http_server_t *s)
+{
+	return s->port;
+}
+
+ts_err ts_http_server_run(ts_http_server_t *s, struct ts_error *e)
+{
+	(void)e;
+	for (int i = 0; i < s->nloops; i++)
+		pthread_create(&s->loops[i].tid, NULL, loop_main, &s->loops[i]);
+	for (int i = 0; i < s->nloops; i++)
+		pthread_join(s->loops[i].tid, NULL);
+	/* the loops are done: stop the workers, then deliver what they still post */
+	pthread_mutex_lock(&s->mu);
+	s->pool_stop = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->nworkers; i++)
+		pthread_join(s->workers[i], NULL);
+	for (int i = 0; i < s->nloops; i++)
+		while (s->loops[i].inflight > 0)
+			h2o_evloop_run(s->loops[i].ctx.loop, 10);
+	return TS_ERR_OK;
+}
+
+void ts_http_server_stop(ts_http_server_t *s)
+{
+	bool expected = false;
+	if (!atomic_compare_exchange_strong(&s->stop, &expected, true))
+		return;
+	for (int i = 0; i < s->nloops; i++)
+		h2o_multithread_send_message(&s->loops[i].ctl_rx, &s->loops[i].ctl_msg);
+}
+
+void ts_http_server_free(ts_http_server_t **sp)
+{
+	if (sp == NULL || *sp == NULL)
+		return;
+	ts_http_server_t *s = *sp;
+	for (int i = 0; i < s->nloops; i++) {
+		struct loop *l = &s->loops[i];
+		close_listener(l);
+		h2o_multithread_unregister_receiver(l->queue, &l->done_rx);
+		h2o_multithread_unregister_receiver(l->queue, &l->ctl_rx);
+		h2o_multithread_destroy_queue(l->queue);
+		if (!l->clean)
+			continue; /* a connection still holds the context: leave it to exit */
+		h2o_loop_t *loop = l->ctx.loop;
+		h2o_context_dispose(&l->ctx);
+		h2o_evloop_destroy(loop);
+	}
+	h2o_config_dispose(&s->h2o_config);
+	ts__http_metrics_free(&s->metrics);
+	ts_free(s->workers);
+	ts_free(s->loops);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	ts_free(s);
+	*sp = NULL;
+}
+
+char *ts_http_server_metrics(ts_http_server_t *s, ts_arena_t *arena, size_t *len)
+{
+	return ts__http_metrics_render(s->metrics, arena, len);
+}

@@ -1,0 +1,49 @@
+/*
+ * tessera: one binary for the server and the offline commands.
+ * `tessera <noun> <verb> [--flags]`, or `tessera serve|init [--flags]`.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/crypto.h"
+
+static int usage(void)
+{
+	fputs("usage: tessera <command> [options]\n"
+	      "  serve                      run the server\n"
+	      "  init                       create or migrate the store, print a first admin key\n"
+	      "  account create|list        manage accounts offline\n"
+	      "  adminkey create|list|delete  manage admin keys offline\n"
+	      "  audit verify               check the audit chain\n"
+	      "Every command takes --help.\n",
+	      stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (ts_crypto_init() != TS_ERR_OK) {
+		fputs("tessera: cannot initialise libsodium\n", stderr);
+		return 1;
+	}
+	if (argc < 2)
+		return usage();
+	const char *noun = argv[1];
+	if (strcmp(noun, "serve") == 0)
+		return ts_cli_serve(argc - 2, argv + 2);
+	if (strcmp(noun, "init") == 0)
+		return ts_cli_init(argc - 2, argv + 2);
+	if (strcmp(noun, "--help") == 0 || strcmp(noun, "help") == 0)
+		return usage(), 0;
+	if (argc < 3)
+		return usage();
+	const char *verb = argv[2];
+	if (strcmp(noun, "account") == 0)
+		return ts_cli_account(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "adminkey") == 0)
+		return ts_cli_adminkey(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "audit") == 0)
+		return ts_cli_audit(verb, argc - 3, argv + 3);
+	return usage();
+}

@@ -1,0 +1,83 @@
+/* Accounts in the store. */
+#include "store/internal.h"
+
+static void read_account(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
+			 struct ts_account *out)
+{
+	out->account_id = ts__rows_str(c, r, 0, a);
+	out->name = ts__rows_str(c, r, 1, a);
+	out->account_type = ts__rows_str(c, r, 2, a);
+	out->status = ts__rows_str(c, r, 3, a);
+	out->created_ms = ts__rows_int(c, r, 4);
+	out->settings = ts__rows_str(c, r, 5, a);
+}
+
+ts_err ts_store_account_insert(ts_store_conn_t *c, const struct ts_account *a, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(a->account_id), TS__TEXT(a->name),
+				TS__TEXT(a->account_type), TS__TEXT(a->status),
+				TS__INT(a->created_ms),     TS__TEXT(a->settings ? a->settings : "{}")};
+	return ts__store_write(c, TS__Q_ACCOUNT_INSERT, p, 6, NULL, e);
+}
+
+ts_err ts_store_account_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
+			    struct ts_account *out, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(id)};
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, TS__Q_ACCOUNT_GET, p, 1, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (ts__rows_next(c, r))
+		read_account(c, r, arena, out);
+	else
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s not found", id);
+	ts__rows_close(c, &r);
+	return rc;
+}
+
+ts_err ts_store_account_list(ts_store_conn_t *c, ts_arena_t *arena, const char *after,
+			     const char *name, int limit, struct ts_account **out, int *n,
+			     struct ts_error *e)
+{
+	*out = NULL;
+	*n = 0;
+	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
+		limit = TS_STORE_PAGE_MAX;
+	struct ts__param p[] = {TS__TEXT(after ? after : ""), TS__TEXT(name ? name : ""),
+				TS__INT(limit)};
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, TS__Q_ACCOUNT_LIST, p, 3, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	struct ts_account *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
+	int count = 0;
+	while (count < limit && ts__rows_next(c, r))
+		read_account(c, r, arena, &list[count++]);
+	ts__rows_close(c, &r);
+	*out = list;
+	*n = count;
+	return TS_ERR_OK;
+}
+
+ts_err ts_store_account_update(ts_store_conn_t *c, const struct ts_account *a, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(a->account_id), TS__TEXT(a->name),
+				TS__TEXT(a->account_type), TS__TEXT(a->status),
+				TS__TEXT(a->settings ? a->settings : "{}")};
+	int64_t changed = 0;
+	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_UPDATE, p, 5, &changed, e);
+	if (rc == TS_ERR_OK && changed == 0)
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s not found", a->account_id);
+	return rc;
+}
+
+ts_err ts_store_account_delete(ts_store_conn_t *c, const char *id, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(id)};
+	int64_t changed = 0;
+	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_DELETE, p, 1, &changed, e);
+	if (rc == TS_ERR_OK && changed == 0)
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s not found", id);
+	return rc;
+}

@@ -1,0 +1,159 @@
+/*
+ * Inside the store: the backend driver interface and the query catalogue.
+ * The domain files (accounts.c, adminkeys.c, audit.c) run catalogue queries
+ * through the driver; the drivers (sqlite/, postgres/) know nothing of the
+ * domain. Queries are written once with PostgreSQL's $1 placeholders; the
+ * SQLite driver turns them into ?1. Where the dialects differ a query has a
+ * PostgreSQL variant.
+ */
+#ifndef TS_STORE_INTERNAL_H
+#define TS_STORE_INTERNAL_H
+
+#include "store/store.h"
+
+/* X(ID, sql, postgres variant or NULL) */
+#define TS__STORE_QUERIES(X)                                                                       \
+	X(PING, "SELECT 1", NULL)                                                                  \
+	X(SCHEMA_VERSION, "SELECT version FROM schema_version", NULL)                             \
+	X(ACCOUNT_INSERT,                                                                          \
+	  "INSERT INTO accounts (account_id, name, account_type, status, created_ms, settings) "   \
+	  "VALUES ($1, $2, $3, $4, $5, $6)",                                                       \
+	  NULL)                                                                                    \
+	X(ACCOUNT_GET,                                                                             \
+	  "SELECT account_id, name, account_type, status, created_ms, settings FROM accounts "     \
+	  "WHERE account_id = $1",                                                                 \
+	  NULL)                                                                                    \
+	X(ACCOUNT_LIST,                                                                            \
+	  "SELECT account_id, name, account_type, status, created_ms, settings FROM accounts "     \
+	  "WHERE account_id > $1 AND ($2 = '' OR name = $2) ORDER BY account_id LIMIT $3",         \
+	  "SELECT account_id, name, account_type, status, created_ms, settings FROM accounts "     \
+	  "WHERE account_id COLLATE \"C\" > $1 AND ($2::text = '' OR name = $2::text) "                          \
+	  "ORDER BY account_id COLLATE \"C\" LIMIT $3")                                            \
+	X(ACCOUNT_UPDATE,                                                                          \
+	  "UPDATE accounts SET name = $2, account_type = $3, status = $4, settings = $5 "          \
+	  "WHERE account_id = $1",                                                                 \
+	  NULL)                                                                                    \
+	X(ACCOUNT_DELETE, "DELETE FROM accounts WHERE account_id = $1", NULL)                      \
+	X(ADMINKEY_INSERT,                                                                         \
+	  "INSERT INTO admin_keys (access_key_id, secret_hash, policies, description, created_ms) " \
+	  "VALUES ($1, $2, $3, $4, $5)",                                                           \
+	  NULL)                                                                                    \
+	X(ADMINKEY_GET,                                                                            \
+	  "SELECT access_key_id, secret_hash, policies, description, created_ms FROM admin_keys "  \
+	  "WHERE access_key_id = $1",                                                              \
+	  NULL)                                                                                    \
+	X(ADMINKEY_LIST,                                                                           \
+	  "SELECT access_key_id, secret_hash, policies, description, created_ms FROM admin_keys "  \
+	  "WHERE access_key_id > $1 ORDER BY access_key_id LIMIT $2",                              \
+	  "SELECT access_key_id, secret_hash, policies, description, created_ms FROM admin_keys "  \
+	  "WHERE access_key_id COLLATE \"C\" > $1 ORDER BY access_key_id COLLATE \"C\" LIMIT $2")                \
+	X(ADMINKEY_DELETE, "DELETE FROM admin_keys WHERE access_key_id = $1", NULL)                \
+	X(ADMINKEY_COUNT, "SELECT count(*) FROM admin_keys", NULL)                                 \
+	X(AUDIT_HEAD_LOCK, "SELECT seq, hash FROM audit_head WHERE id = 1",                        \
+	  "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")                              \
+	X(AUDIT_HEAD, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL)                       \
+	X(AUDIT_HEAD_MOVE, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", NULL)         \
+	X(AUDIT_INSERT,                                                                            \
+	  "INSERT INTO audit_events (seq, event_id, event_time_ms, event_name, account_id, body, " \
+	  "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",                              \
+	  NULL)                                                                                    \
+	X(AUDIT_LIST,                                                                              \
+	  "SELECT seq, event_id, event_time_ms, event_name, account_id, body, prev_hash, hash "    \
+	  "FROM audit_events WHERE seq < $1 AND ($2 = '' OR event_name = $2) "                     \
+	  "AND event_time_ms >= $3 AND event_time_ms <= $4 ORDER BY seq DESC LIMIT $5",            \
+	  "SELECT seq, event_id, event_time_ms, event_name, account_id, body, prev_hash, hash "    \
+	  "FROM audit_events WHERE seq < $1 AND ($2::text = '' OR event_name = $2::text) "         \
+	  "AND event_time_ms >= $3 AND event_time_ms <= $4 ORDER BY seq DESC LIMIT $5")            \
+	X(AUDIT_WALK,                                                                              \
+	  "SELECT seq, event_id, event_time_ms, event_name, account_id, body, prev_hash, hash "    \
+	  "FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",                                \
+	  NULL)
+
+enum ts__store_query {
+#define TS__Q_ENUM(id, sql, pg) TS__Q_##id,
+	TS__STORE_QUERIES(TS__Q_ENUM)
+#undef TS__Q_ENUM
+		TS__Q__COUNT
+};
+
+struct ts__store_query_text {
+	const char *name;
+	const char *sql;
+	const char *pg; /* NULL: same as sql */
+};
+extern const struct ts__store_query_text ts__store_queries[TS__Q__COUNT];
+
+enum ts__param_type { TS__P_NULL, TS__P_TEXT, TS__P_INT };
+struct ts__param {
+	enum ts__param_type type;
+	const char *text;
+	int64_t i;
+};
+#define TS__TEXT(s) ((struct ts__param){.type = (s) ? TS__P_TEXT : TS__P_NULL, .text = (s)})
+#define TS__INT(v) ((struct ts__param){.type = TS__P_INT, .i = (v)})
+
+/* A result being read; the driver owns what is behind it until ts__rows_close. */
+struct ts__rows;
+
+/* One migration step, as SQL scripts per backend. */
+struct ts__migration {
+	int version;
+	const char *sqlite;
+	const char *postgres;
+};
+extern const struct ts__migration ts__store_migrations[];
+extern const int ts__store_migration_count;
+
+struct ts__store_driver {
+	const char *name;
+	ts_err (*open)(ts_store_t *s, const char *url, bool create, struct ts_error *e);
+	void (*close)(ts_store_t *s);
+	ts_err (*connect)(ts_store_t *s, void **conn, struct ts_error *e);
+	void (*disconnect)(void *conn);
+	/* Runs catalogue query q; *rows (when rows != NULL) is ready for next(). */
+	ts_err (*exec)(void *conn, enum ts__store_query q, const struct ts__param *p, int np,
+		       struct ts__rows **rows, int64_t *changed, struct ts_error *e);
+	/* Runs a script of statements without parameters (migrations, BEGIN, COMMIT). */
+	ts_err (*script)(void *conn, const char *sql, struct ts_error *e);
+	bool (*next)(struct ts__rows *r);
+	const char *(*text)(struct ts__rows *r, int col); /* NULL for SQL NULL */
+	int64_t (*integer)(struct ts__rows *r, int col);
+	void (*rows_close)(struct ts__rows *r);
+	ts_err (*begin)(void *conn, bool write, struct ts_error *e);
+	ts_err (*commit)(void *conn, struct ts_error *e);
+	void (*rollback)(void *conn);
+	/* Serializes migrations between processes (advisory lock / writer lock). */
+	ts_err (*migrate_lock)(void *conn, bool lock, struct ts_error *e);
+};
+
+extern const struct ts__store_driver ts__store_sqlite;
+extern const struct ts__store_driver ts__store_postgres;
+
+struct ts_store {
+	const struct ts__store_driver *drv;
+	struct ts_store_options opt;
+	char *url;
+	void *impl; /* driver's own shared state */
+};
+
+struct ts_store_conn {
+	ts_store_t *store;
+	void *impl;
+	bool in_tx;
+};
+
+/* Helpers for the domain files. */
+TS_MUST_USE ts_err ts__store_exec(ts_store_conn_t *c, enum ts__store_query q,
+				  const struct ts__param *p, int np, struct ts__rows **rows,
+				  struct ts_error *e);
+/* Runs a write and reports the number of rows it changed. */
+TS_MUST_USE ts_err ts__store_write(ts_store_conn_t *c, enum ts__store_query q,
+				   const struct ts__param *p, int np, int64_t *changed,
+				   struct ts_error *e);
+bool ts__rows_next(ts_store_conn_t *c, struct ts__rows *r);
+/* Column text copied into arena (NULL stays NULL). */
+const char *ts__rows_str(ts_store_conn_t *c, struct ts__rows *r, int col, ts_arena_t *arena);
+int64_t ts__rows_int(ts_store_conn_t *c, struct ts__rows *r, int col);
+void ts__rows_close(ts_store_conn_t *c, struct ts__rows **r);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * The store's front: picks the backend from the URL, hands out per-thread
+ * connections, runs transactions and migrations through the driver.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "store/internal.h"
+
+const struct ts__store_query_text ts__store_queries[TS__Q__COUNT] = {
+#define TS__Q_ROW(id, s, p) [TS__Q_##id] = {#id, s, p},
+	TS__STORE_QUERIES(TS__Q_ROW)
+#undef TS__Q_ROW
+};
+
+static bool is_postgres_url(const char *url)
+{
+	return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0 ||
+	       strstr(url, "dbname=") != NULL || strstr(url, "host=") != NULL;
+}
+
+ts_err ts_store_open(const char *url, bool create, const struct ts_store_options *opt,
+		     ts_store_t **out, struct ts_error *e)
+{
+	*out = NULL;
+	if (url == NULL || url[0] == '\0')
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "no store given (--db)");
+	ts_store_t *s = ts_calloc(1, sizeof *s);
+	s->drv = is_postgres_url(url) ? &ts__store_postgres : &ts__store_sqlite;
+	if (opt != NULL)
+		s->opt = *opt;
+	if (s->opt.busy_timeout_ms <= 0)
+		s->opt.busy_timeout_ms = 10000;
+	s->url = ts_strdup(url);
+	ts_err rc = s->drv->open(s, url, create, e);
+	if (rc != TS_ERR_OK) {
+		ts_store_free(&s);
+		return rc;
+	}
+	*out = s;
+	return TS_ERR_OK;
+}
+
+void ts_store_free(ts_store_t **sp)
+{
+	if (sp == NULL || *sp == NULL)
+		return;
+	ts_store_t *s = *sp;
+	if (s->impl != NULL)
+		s->drv->close(s);
+	ts_free(s->url);
+	ts_free(s);
+	*sp = NULL;
+}
+
+const char *ts_store_backend(const ts_store_t *s)
+{
+	return s->drv->name;
+}
+
+ts_err ts_store_connect(ts_store_t *s, ts_store_conn_t **out, struct ts_error *e)
+{
+	*out = NULL;
+	void *impl = NULL;
+	ts_err rc = s->drv->connect(s, &impl, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	ts_store_conn_t *c = ts_calloc(1, sizeof *c);
+	c->store = s;
+	c->impl = impl;
+	*out = c;
+	return TS_ERR_OK;
+}
+
+void ts_store_disconnect(ts_store_conn_t **cp)
+{
+	if (cp == NULL || *cp == NULL)
+		return;
+	ts_store_conn_t *c = *cp;
+	if (c->in_tx)
+		c->store->drv->rollback(c->impl);
+	c->store->drv->disconnect(c->impl);
+	ts_free(c);
+	*cp = NULL;
+}
+
+ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_error *e)
+{
+	if (c->in_tx)
+		return TS_FAIL(e, TS_ERR_INTERNAL, "transaction already open");
+	ts_err rc = c->store->drv->begin(c->impl, write, e);
+	if (rc == TS_ERR_OK)
+		c->in_tx = true;
+	return rc;
+}
+
+ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e)
+{
+	if (!c->in_tx)
+		return TS_FAIL(e, TS_ERR_INTERNAL, "no transaction to commit");
+	ts_err rc = c->store->drv->commit(c->impl, e);
+	if (rc != TS_ERR_OK)
+		c->store->drv->rollback(c->impl);
+	c->in_tx = false;
+	return rc;
+}
+
+void ts_store_rollback(ts_store_conn_t *c)
+{
+	if (c == NULL || !c->in_tx)
+		return;
+	c->store->drv->rollback(c->impl);
+	c->in_tx = false;
+}
+
+ts_err ts__store_exec(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
+		      int np, struct ts__rows **rows, struct ts_error *e)
+{
+	return c->store->drv->exec(c->impl, q, p, np, rows, NULL, e);
+}
+
+ts_err ts__store_write(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
+		       int np, int64_t *changed, struct ts_error *e)
+{
+	int64_t n = 0;
+	ts_err rc = c->store->drv->exec(c->impl, q, p, np, NULL, &n, e);
+	if (changed != NULL)
+		*changed = n;
+	return rc;
+}
+
+bool ts__rows_next(ts_store_conn_t *c, struct ts__rows *r)
+{
+	return c->store->drv->next(r);
+}
+
+const char *ts__rows_str(ts_store_conn_t *c, struct ts__rows *r, int col, ts_arena_t *arena)
+{
+	const char *t = c->store->drv->text(r, col);
+	return t == NULL ? NULL : ts_arena_strdup(arena, t);
+}
+
+int64_t ts__rows_int(ts_store_conn_t *c, struct ts__rows *r, int col)
+{
+	return c->store->drv->integer(r, col);
+}
+
+void ts__rows_close(ts_store_conn_t *c, struct ts__rows **r)
+{
+	if (r == NULL || *r == NULL)
+		return;
+	c->store->drv->rows_close(*r);
+	*r = NULL;
+}
+
+ts_err ts_store_ping(ts_store_conn_t *c, struct ts_error *e)
+{
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, TS__Q_PING, NULL, 0, &r, e);
+	if (rc == TS_ERR_OK && !ts__rows_next(c, r))
+		rc = TS_FAIL(e, TS_ERR_STORE, "ping returned no row");
+	ts__rows_close(c, &r);
+	return rc;
+}
+
+/* ---- migrations -------------------------------------------------------- */
+
+int ts_store_schema_latest(void)
+{
+	return ts__store_migrations[ts__store_migration_count - 1].version;
+}
+
+ts_err ts_store_schema_version(ts_store_conn_t *c, int *version, struct ts_error *e)
+{
+	*version = 0;
+	struct ts__rows *r = NULL;
+	struct ts_error quiet = {0};
+	/* an empty store has no schema_version table: that is version 0 */
+	if (ts__store_exec(c, TS__Q_SCHEMA_VERSION, NULL, 0, &r, &quiet) != TS_ERR_OK) {
+		c->store->drv->rollback(c->impl);
+		return TS_ERR_OK;
+	}
+	if (ts__rows_next(c, r))
+		*version = (int)ts__rows_int(c, r, 0);
+	ts__rows_close(c, &r);
+	(void)e;
+	return TS_ERR_OK;
+}
+
+ts_err ts_store_migrate(ts_store_conn_t *c, struct ts_error *e)
+{
+	const struct ts__store_driver *d = c->store->drv;
+	ts_err rc = d->migrate_lock(c->impl, true, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	int have = 0;
+	rc = ts_store_schema_version(c, &have, e);
+	if (rc != TS_ERR_OK)
+		goto out;
+	if (have > ts_store_schema_latest()) {
+		rc = TS_FAIL(e, TS_ERR_UNAVAILABLE,
+			     "the store has schema version %d but this tessera knows only up to %d: "
+			     "upgrade tessera",
+			     have, ts_store_schema_latest());
+		goto out;
+	}
+	for (int i = 0; i < ts__store_migration_count; i++) {
+		const struct ts__migration *m = &ts__store_migrations[i];
+		if (m->version <= have)
+			continue;
+		rc = d->begin(c->impl, true, e);
+		if (rc != TS_ERR_OK)
+			goto out;
+		rc = d->script(c->impl, d == &ts__store_postgres ? m->postgres : m->sqlite, e);
+		if (rc == TS_ERR_OK) {
+			char sql[96];
+			snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d", m->version);
+			rc = d->script(c->impl, sql, e);
+		}
+		if (rc == TS_ERR_OK)
+			rc = d->commit(c->impl, e);
+		if (rc != TS_ERR_OK) {
+			d->rollback(c->impl);
+			goto out;
+		}
+	}
+out:;
+	struct ts_error ignored = {0};
+	if (d->migrate_lock(c->impl, false, &ignored) != TS_ERR_OK && rc == TS_ERR_OK)
+		rc = TS_FAIL(e, TS_ERR_STORE, "could not release the migration lock: %s",
+			     ignored.message);
+	return rc;
+}

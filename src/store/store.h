@@ -1,0 +1,164 @@
+/*
+ * The one way to Tessera's data. Two backends sit behind it, SQLite (the
+ * embedded default) and PostgreSQL (shared by many stateless nodes); both
+ * pass the same contract suite (tests/unit/test_store.c).
+ *
+ * A ts_store_t is the shared, thread-safe handle; each thread that talks to
+ * the store opens its own ts_store_conn_t. Every write runs inside one
+ * transaction (ts_store_begin ... ts_store_commit) together with its audit
+ * event, so an acknowledged write and its record land together or not at all.
+ * Strings handed back live in the arena the caller passes in.
+ */
+#ifndef TS_STORE_STORE_H
+#define TS_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/error.h"
+
+typedef struct ts_store ts_store_t;
+typedef struct ts_store_conn ts_store_conn_t;
+
+enum ts_store_durability {
+	TS_DURABILITY_NORMAL, /* survives a crash of the process (SQLite synchronous=NORMAL) */
+	TS_DURABILITY_FULL,   /* survives power loss as well (synchronous=FULL) */
+};
+
+struct ts_store_options {
+	enum ts_store_durability durability;
+	int busy_timeout_ms; /* SQLite: wait for the writer lock; 0 = default */
+};
+
+/*
+ * Opens the store named by url: a file path (SQLite, created when missing
+ * only if create is true) or a postgresql:// / postgres:// URI or libpq
+ * "host=... dbname=..." string. Does not touch the schema.
+ */
+TS_MUST_USE ts_err ts_store_open(const char *url, bool create, const struct ts_store_options *opt,
+				 ts_store_t **out, struct ts_error *e);
+void ts_store_free(ts_store_t **s);
+/* "sqlite" or "postgres". */
+const char *ts_store_backend(const ts_store_t *s);
+
+/* A connection for the calling thread; use it from that thread only. */
+TS_MUST_USE ts_err ts_store_connect(ts_store_t *s, ts_store_conn_t **out, struct ts_error *e);
+void ts_store_disconnect(ts_store_conn_t **c);
+
+/* The schema version this binary knows. */
+int ts_store_schema_latest(void);
+/* The version the store holds (0 when empty). */
+TS_MUST_USE ts_err ts_store_schema_version(ts_store_conn_t *c, int *version, struct ts_error *e);
+/*
+ * Applies the missing migrations, each in its own transaction; refuses a
+ * store newer than this binary with TS_ERR_UNAVAILABLE and a clear message.
+ */
+TS_MUST_USE ts_err ts_store_migrate(ts_store_conn_t *c, struct ts_error *e);
+/* A trivial round trip, for /readyz. */
+TS_MUST_USE ts_err ts_store_ping(ts_store_conn_t *c, struct ts_error *e);
+
+/* Transactions. A write transaction takes the writer lock at once (SQLite BEGIN IMMEDIATE). */
+TS_MUST_USE ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e);
+/* Rolls back the open transaction, if any; never fails from the caller's view. */
+void ts_store_rollback(ts_store_conn_t *c);
+
+/* Paging: an opaque position after which a listing goes on. */
+#define TS_STORE_PAGE_MAX 1000
+
+/* ---- accounts ---------------------------------------------------------- */
+
+struct ts_account {
+	const char *account_id;
+	const char *name;
+	const char *account_type; /* "Team" | "Enterprise" */
+	const char *status;       /* "Active" | "Suspended" */
+	int64_t created_ms;
+	const char *settings; /* JSON object text */
+};
+
+TS_MUST_USE ts_err ts_store_account_insert(ts_store_conn_t *c, const struct ts_account *a,
+					   struct ts_error *e);
+/* TS_ERR_NOT_FOUND when absent. */
+TS_MUST_USE ts_err ts_store_account_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
+					struct ts_account *out, struct ts_error *e);
+/*
+ * Up to limit accounts ordered by id, strictly after `after` (NULL: from the
+ * start), optionally only those named exactly `name`. *n is set to the count.
+ */
+TS_MUST_USE ts_err ts_store_account_list(ts_store_conn_t *c, ts_arena_t *arena, const char *after,
+					 const char *name, int limit, struct ts_account **out,
+					 int *n, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_account_update(ts_store_conn_t *c, const struct ts_account *a,
+					   struct ts_error *e);
+TS_MUST_USE ts_err ts_store_account_delete(ts_store_conn_t *c, const char *id, struct ts_error *e);
+
+/* ---- admin keys -------------------------------------------------------- */
+
+struct ts_adminkey {
+	const char *access_key_id;
+	const char *secret_hash; /* hex SHA-256 of the secret half of the token */
+	const char *policies;    /* JSON array text */
+	const char *description;
+	int64_t created_ms;
+};
+
+TS_MUST_USE ts_err ts_store_adminkey_insert(ts_store_conn_t *c, const struct ts_adminkey *k,
+					    struct ts_error *e);
+TS_MUST_USE ts_err ts_store_adminkey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
+					 struct ts_adminkey *out, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_adminkey_list(ts_store_conn_t *c, ts_arena_t *arena, const char *after,
+					  int limit, struct ts_adminkey **out, int *n,
+					  struct ts_error *e);
+TS_MUST_USE ts_err ts_store_adminkey_delete(ts_store_conn_t *c, const char *id,
+					    struct ts_error *e);
+/* Number of admin keys (init prints a first key only into an empty store). */
+TS_MUST_USE ts_err ts_store_adminkey_count(ts_store_conn_t *c, int64_t *n, struct ts_error *e);
+
+/* ---- audit ------------------------------------------------------------- */
+
+#define TS_AUDIT_GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+struct ts_audit_record {
+	int64_t seq; /* assigned by append */
+	const char *event_id;
+	int64_t event_time_ms;
+	const char *event_name;
+	const char *account_id; /* may be NULL */
+	const char *body;       /* the event, JSON object text */
+	const char *prev_hash;  /* filled by append */
+	const char *hash;       /* filled by append */
+};
+
+/*
+ * Appends an event to the chain inside the caller's write transaction:
+ * takes the chain head (locking it against other nodes), links and hashes
+ * the event, stores it and moves the head. seq, prev_hash and hash of r are
+ * filled (hash strings in arena memory).
+ */
+TS_MUST_USE ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena,
+					 struct ts_audit_record *r, struct ts_error *e);
+
+struct ts_audit_filter {
+	const char *event_name; /* NULL: any */
+	int64_t start_ms, end_ms; /* 0: unbounded */
+	int64_t before_seq;       /* 0: from the newest */
+	int limit;
+};
+
+/* Newest first. */
+TS_MUST_USE ts_err ts_store_audit_list(ts_store_conn_t *c, ts_arena_t *arena,
+				       const struct ts_audit_filter *f,
+				       struct ts_audit_record **out, int *n, struct ts_error *e);
+/* Oldest first, from seq > after_seq, at most limit records (for verification). */
+TS_MUST_USE ts_err ts_store_audit_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_seq,
+				       int limit, struct ts_audit_record **out, int *n,
+				       struct ts_error *e);
+/* The chain head: seq and hash of the last event (0 and the genesis hash when empty). */
+TS_MUST_USE ts_err ts_store_audit_head(ts_store_conn_t *c, ts_arena_t *arena, int64_t *seq,
+				       const char **hash, struct ts_error *e);
+/* The hash an event gets, given the hash before it: SHA-256 over prev_hash "\n" body. */
+void ts_store_audit_hash(const char *prev_hash, const char *body, char out[65]);
+
+#endif
