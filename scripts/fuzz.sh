@@ -1,0 +1,36 @@
+#!/bin/sh
+# Builds every fuzz/fuzz_*.c target with clang's libFuzzer (+ASan+UBSan) and runs
+# each for FUZZ_SECONDS from its seed corpus fuzz/corpus/<name>/ (copied, so the
+# repository's corpus stays small). Fails on any crash, leak or sanitizer report.
+set -eu
+cd "$(dirname "$0")/.."
+secs=${FUZZ_SECONDS:-20}
+dir=build-fuzz
+CC=clang-14 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTS_FUZZ=ON -DTS_WERROR=ON \
+	>tmp/fuzz-cmake.log 2>&1 || { cat tmp/fuzz-cmake.log; exit 1; }
+cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
+status=0
+for src in fuzz/fuzz_*.c; do
+	[ -f "$src" ] || continue
+	name=$(basename "$src" .c)
+	bin="$dir/$name"
+	if [ ! -x "$bin" ]; then
+		echo "fuzz: $name did not build" >&2
+		status=1
+		continue
+	fi
+	work="tmp/fuzz/$name"
+	rm -rf "$work"
+	mkdir -p "$work/corpus"
+	seed="fuzz/corpus/${name#fuzz_}"
+	[ -d "$seed" ] && cp -r "$seed/." "$work/corpus/"
+	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+		-artifact_prefix="$work/" "$work/corpus" >"$work/log" 2>&1; then
+		echo "fuzz: $name ok ($(grep -c . "$work/log") log lines, $secs s)"
+	else
+		echo "fuzz: $name FAILED; see $work/log" >&2
+		tail -40 "$work/log" >&2
+		status=1
+	fi
+done
+exit $status
