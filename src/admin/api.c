@@ -121,7 +121,13 @@ static void admin_handle(struct ts_http_req *req, struct ts_http_res *res)
 	ts_err rc = ts_app_conn(req, &call.conn, &e);
 	if (rc != TS_ERR_OK)
 		goto store_down;
-	rc = ts_store_begin(call.conn, true, &e);
+	/*
+	 * A change runs in a write transaction that ends with its audit event.
+	 * A read runs in a read transaction (readers never wait for the writer)
+	 * and its event joins the group commit afterwards, as do the events of
+	 * refused calls, so that many of them share one commit.
+	 */
+	rc = ts_store_begin(call.conn, !op->read_only, &e);
 	if (rc != TS_ERR_OK)
 		goto store_down;
 
@@ -148,12 +154,9 @@ static void admin_handle(struct ts_http_req *req, struct ts_http_res *res)
 
 	ts_err outcome = rc;
 	struct ts_error outcome_e = e;
-	if (outcome != TS_ERR_OK) {
+	bool in_change = outcome == TS_ERR_OK && !op->read_only;
+	if (!in_change)
 		ts_store_rollback(call.conn);
-		rc = ts_store_begin(call.conn, true, &e);
-		if (rc != TS_ERR_OK)
-			goto store_down;
-	}
 	struct ts_audit_entry entry = {
 		.who = {.type = call.principal ? "AdminKey" : "Anonymous",
 			.principal_id = call.principal ? call.principal : (claimed ? claimed : ""),
@@ -174,9 +177,13 @@ static void admin_handle(struct ts_http_req *req, struct ts_http_res *res)
 		.error_message = outcome != TS_ERR_OK ? ts_error_text(&outcome_e, outcome) : NULL,
 		.read_only = op->read_only,
 	};
-	rc = ts_admin_audit_write(call.conn, call.a, &entry, &e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(call.conn, &e);
+	if (in_change) {
+		rc = ts_admin_audit_write(call.conn, call.a, &entry, &e);
+		if (rc == TS_ERR_OK)
+			rc = ts_store_commit(call.conn, &e);
+	} else {
+		rc = ts_admin_audit_write_now(call.conn, call.a, &entry, &e);
+	}
 	if (rc != TS_ERR_OK)
 		goto store_failed;
 	if (outcome != TS_ERR_OK) {

@@ -14,8 +14,7 @@
 
 #define VERIFY_PAGE 1000
 
-ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a, const struct ts_audit_entry *en,
-			    struct ts_error *e)
+static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audit_record *out)
 {
 	char when[32], event_id[TS_UUID_LEN + 1];
 	int64_t now = ts_now_ms();
@@ -49,14 +48,29 @@ ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a, const struct ts_a
 	json_object_set_new(ev, "eventType", json_string("ApiCall"));
 	if (en->account_id)
 		json_object_set_new(ev, "recipientAccountId", json_string(en->account_id));
-	struct ts_audit_record r = {
+	*out = (struct ts_audit_record){
 		.event_id = ts_arena_strdup(a, event_id),
 		.event_time_ms = now,
 		.event_name = en->event_name,
 		.account_id = en->account_id,
 		.body = ts_json_dump(a, ev, NULL),
 	};
+}
+
+ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a, const struct ts_audit_entry *en,
+			    struct ts_error *e)
+{
+	struct ts_audit_record r;
+	build(a, en, &r);
 	return ts_store_audit_append(c, a, &r, e);
+}
+
+ts_err ts_admin_audit_write_now(ts_store_conn_t *c, ts_arena_t *a,
+				const struct ts_audit_entry *en, struct ts_error *e)
+{
+	struct ts_audit_record r;
+	build(a, en, &r);
+	return ts_store_audit_append_now(c, a, &r, e);
 }
 
 ts_err ts_admin_audit_verify(ts_store_conn_t *c, ts_arena_t *a, struct ts_audit_verdict *out,

@@ -43,6 +43,15 @@ struct ts_audit_entry {
 TS_MUST_USE ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a,
 					const struct ts_audit_entry *entry, struct ts_error *e);
 
+/*
+ * Builds the event and commits it in a transaction of its own, grouped with
+ * concurrent appends (reads and refused calls, which change nothing else).
+ * Call outside a transaction.
+ */
+TS_MUST_USE ts_err ts_admin_audit_write_now(ts_store_conn_t *c, ts_arena_t *a,
+					    const struct ts_audit_entry *entry,
+					    struct ts_error *e);
+
 struct ts_audit_verdict {
 	int64_t events;        /* events checked */
 	bool ok;

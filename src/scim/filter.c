@@ -130,7 +130,7 @@ static const char *found(const struct ts__scim_parser *p, char buf[16])
 	if (p->pos >= p->len)
 		return "the end";
 	unsigned char c = (unsigned char)p->text[p->pos];
-	if (c >= 0x21 && c < 0x7f)
+	if (c >= 0x20 && c < 0x7f)
 		snprintf(buf, 16, "'%c'", c);
 	else
 		snprintf(buf, 16, "byte 0x%02x", c);

@@ -223,7 +223,9 @@ TS_MUST_USE ts_err ts_scim_filter_check(const struct ts_scim_filter *f,
  * without a sub-attribute compares its "value"; `pr` is true for a value
  * that is present and not null, "", [] or {}; strings compare per caseExact
  * (case folding is ASCII only), dateTimes as instants, numbers numerically;
- * `eq null` matches an absent value and `ne null` a present one. A value of
+ * `ne` needs a present value that differs, so an absent attribute matches
+ * neither `eq` nor `ne` (`not (x eq ...)` matches it); `eq null` matches an
+ * absent or null value and `ne null` a present one. A value of
  * the wrong JSON type never matches. Attribute names match the resource's
  * keys case-insensitively. rules NULL: types come from the JSON and strings
  * compare case-insensitively (RFC 7643 §2.2 default caseExact false).

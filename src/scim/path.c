@@ -65,7 +65,7 @@ ts_err ts_scim_path_parse(ts_arena_t *arena, const char *text, size_t len,
 		char c = p.text[p.pos];
 		if (c == ']')
 			rc = ts__scim_fail(&p, "unbalanced ']'");
-		else if (c >= 0x21 && c < 0x7f)
+		else if (c >= 0x20 && c < 0x7f)
 			rc = ts__scim_fail(&p, "unexpected '%c' after the attribute path", c);
 		else
 			rc = ts__scim_fail(&p, "unexpected byte 0x%02x after the attribute path",

@@ -125,3 +125,74 @@ ts_err ts_store_audit_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_
 	struct ts__param p[] = {TS__INT(after_seq), TS__INT(limit)};
 	return collect(c, TS__Q_AUDIT_WALK, p, 2, limit, arena, out, n, e);
 }
+
+/* ---- group commit ------------------------------------------------------ */
+
+#define GROUP_MAX 256 /* events in one commit at most */
+
+struct ts__audit_waiter {
+	struct ts__audit_waiter *next;
+	struct ts_audit_record *r;
+	ts_arena_t *arena;
+	ts_err rc;
+	struct ts_error err;
+	bool done;
+};
+
+/* The leader's work: one transaction for every waiter in the batch. */
+static void commit_group(ts_store_conn_t *c, struct ts__audit_waiter *batch)
+{
+	struct ts_error e = {0};
+	ts_err rc = ts_store_begin(c, true, &e);
+	for (struct ts__audit_waiter *w = batch; rc == TS_ERR_OK && w; w = w->next)
+		rc = ts_store_audit_append(c, w->arena, w->r, &e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_commit(c, &e);
+	else
+		ts_store_rollback(c);
+	for (struct ts__audit_waiter *w = batch; w; w = w->next) {
+		w->rc = rc;
+		w->err = e;
+	}
+}
+
+ts_err ts_store_audit_append_now(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_record *r,
+				 struct ts_error *e)
+{
+	ts_store_t *s = c->store;
+	if (c->in_tx)
+		return TS_FAIL(e, TS_ERR_INTERNAL, "grouped audit append inside a transaction");
+	struct ts__audit_waiter me = {.r = r, .arena = arena};
+	pthread_mutex_lock(&s->group_mu);
+	if (s->group_tail)
+		s->group_tail->next = &me;
+	else
+		s->group_head = &me;
+	s->group_tail = &me;
+	while (!me.done) {
+		if (s->group_leader) {
+			pthread_cond_wait(&s->group_cv, &s->group_mu);
+			continue;
+		}
+		/* lead: take up to GROUP_MAX waiters from the front, commit them together */
+		s->group_leader = true;
+		struct ts__audit_waiter *batch = s->group_head, *last = batch;
+		for (int n = 1; n < GROUP_MAX && last->next; n++)
+			last = last->next;
+		s->group_head = last->next;
+		if (s->group_head == NULL)
+			s->group_tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->group_mu);
+		commit_group(c, batch);
+		pthread_mutex_lock(&s->group_mu);
+		for (struct ts__audit_waiter *w = batch; w; w = w->next)
+			w->done = true;
+		s->group_leader = false;
+		pthread_cond_broadcast(&s->group_cv);
+	}
+	pthread_mutex_unlock(&s->group_mu);
+	if (me.rc != TS_ERR_OK && e != NULL)
+		*e = me.err;
+	return me.rc;
+}

@@ -9,6 +9,8 @@
 #ifndef TS_STORE_INTERNAL_H
 #define TS_STORE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "store/store.h"
 
 /* X(ID, sql, postgres variant or NULL) */
@@ -129,11 +131,18 @@ struct ts__store_driver {
 extern const struct ts__store_driver ts__store_sqlite;
 extern const struct ts__store_driver ts__store_postgres;
 
+struct ts__audit_waiter;
+
 struct ts_store {
 	const struct ts__store_driver *drv;
 	struct ts_store_options opt;
 	char *url;
 	void *impl; /* driver's own shared state */
+	/* group commit of audit events (ts_store_audit_append_now) */
+	pthread_mutex_t group_mu;
+	pthread_cond_t group_cv;
+	struct ts__audit_waiter *group_head, *group_tail;
+	bool group_leader;
 };
 
 struct ts_store_conn {

@@ -33,6 +33,8 @@ ts_err ts_store_open(const char *url, bool create, const struct ts_store_options
 	if (s->opt.busy_timeout_ms <= 0)
 		s->opt.busy_timeout_ms = 10000;
 	s->url = ts_strdup(url);
+	pthread_mutex_init(&s->group_mu, NULL);
+	pthread_cond_init(&s->group_cv, NULL);
 	ts_err rc = s->drv->open(s, url, create, e);
 	if (rc != TS_ERR_OK) {
 		ts_store_free(&s);
@@ -49,6 +51,8 @@ void ts_store_free(ts_store_t **sp)
 	ts_store_t *s = *sp;
 	if (s->impl != NULL)
 		s->drv->close(s);
+	pthread_mutex_destroy(&s->group_mu);
+	pthread_cond_destroy(&s->group_cv);
 	ts_free(s->url);
 	ts_free(s);
 	*sp = NULL;

@@ -140,6 +140,16 @@ struct ts_audit_record {
 TS_MUST_USE ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena,
 					 struct ts_audit_record *r, struct ts_error *e);
 
+/*
+ * Appends an event in a transaction of its own, sharing that transaction
+ * with whatever other threads append at the same moment (group commit): one
+ * commit then carries many events. Returns once the event is durable as any
+ * commit is. Must be called outside a transaction; c is used when this
+ * thread ends up committing the group.
+ */
+TS_MUST_USE ts_err ts_store_audit_append_now(ts_store_conn_t *c, ts_arena_t *arena,
+					     struct ts_audit_record *r, struct ts_error *e);
+
 struct ts_audit_filter {
 	const char *event_name; /* NULL: any */
 	int64_t start_ms, end_ms; /* 0: unbounded */

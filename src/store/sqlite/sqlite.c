@@ -6,25 +6,61 @@
  * connection.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "store/internal.h"
+
+#define LITE_CACHE_KIB 65536                  /* page cache per connection */
+#define LITE_CKPT_MS 200
+#define LITE_WAL_MAX_FRAMES 65536 /* 256 MiB of 4 KiB pages */
 
 struct ts__rows {
 	sqlite3_stmt *stmt;
 	int rc;
 };
 
-struct lite_conn {
+/*
+ * One writer at a time: threads of this process queue on a mutex instead of
+ * meeting SQLite's busy handler, which sleeps for milliseconds between
+ * retries. The busy timeout still covers other processes (the CLI).
+ */
+struct lite_db {
 	sqlite3 *db;
-	const ts_store_t *store;
 	sqlite3_stmt *stmts[TS__Q__COUNT];
 	struct ts__rows rows[TS__Q__COUNT];
+};
+
+/*
+ * Write transactions of every thread run on one shared connection, held
+ * under the writer mutex. SQLite drops a connection's page cache whenever
+ * another connection has written; with a single writer connection its cache
+ * stays warm, and readers on their own connections still never wait.
+ */
+struct lite_store {
+	pthread_mutex_t writer;
+	struct lite_db *wdb; /* opened at the first write, under the mutex */
+	/* the checkpointer: commits never copy the WAL back themselves */
+	pthread_t ckpt_thread;
+	bool ckpt_running, ckpt_stop;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	const ts_store_t *store;
+};
+
+static void db_close(struct lite_db *d);
+
+struct lite_conn {
+	const ts_store_t *store;
+	struct lite_db own;
+	struct lite_db *active; /* own, or the store's writer during a write transaction */
+	bool holds_writer;
 };
 
 static ts_err lite_error(sqlite3 *db, int rc, const char *what, struct ts_error *e)
@@ -36,6 +72,29 @@ static ts_err lite_error(sqlite3 *db, int rc, const char *what, struct ts_error 
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
 		return TS_FAIL(e, TS_ERR_UNAVAILABLE, "%s: store busy: %s", what, msg);
 	return TS_FAIL(e, TS_ERR_STORE, "%s: %s", what, msg);
+}
+
+static void lite_close(ts_store_t *s)
+{
+	struct lite_store *ls = s->impl;
+	if (ls != NULL) {
+		if (ls->ckpt_running) {
+			pthread_mutex_lock(&ls->ckpt_mu);
+			ls->ckpt_stop = true;
+			pthread_cond_signal(&ls->ckpt_cv);
+			pthread_mutex_unlock(&ls->ckpt_mu);
+			pthread_join(ls->ckpt_thread, NULL);
+		}
+		pthread_mutex_destroy(&ls->ckpt_mu);
+		pthread_cond_destroy(&ls->ckpt_cv);
+		if (ls->wdb != NULL) {
+			db_close(ls->wdb);
+			ts_free(ls->wdb);
+		}
+		pthread_mutex_destroy(&ls->writer);
+		ts_free(ls);
+	}
+	s->impl = NULL;
 }
 
 static ts_err lite_open(ts_store_t *s, const char *url, bool create, struct ts_error *e)
@@ -51,34 +110,48 @@ static ts_err lite_open(ts_store_t *s, const char *url, bool create, struct ts_e
 	}
 	if (sqlite3_threadsafe() == 0)
 		return TS_FAIL(e, TS_ERR_STORE, "this SQLite is built without thread support");
-	s->impl = s; /* no shared state beyond the path */
+	struct lite_store *ls = ts_calloc(1, sizeof *ls);
+	pthread_mutex_init(&ls->writer, NULL);
+	pthread_mutex_init(&ls->ckpt_mu, NULL);
+	pthread_cond_init(&ls->ckpt_cv, NULL);
+	ls->store = s;
+	s->impl = ls;
 	/* a first connection proves the file is a database we can use */
 	void *probe = NULL;
 	ts_err rc = ts__store_sqlite.connect(s, &probe, e);
 	if (rc != TS_ERR_OK) {
-		s->impl = NULL;
+		lite_close(s);
 		return rc;
 	}
 	ts__store_sqlite.disconnect(probe);
 	return TS_ERR_OK;
 }
 
-static void lite_close(ts_store_t *s)
+static ts_err db_script(struct lite_db *d, const char *sql, struct ts_error *e)
 {
-	s->impl = NULL;
-}
-
-static ts_err lite_script(void *conn, const char *sql, struct ts_error *e)
-{
-	struct lite_conn *c = conn;
 	char *err = NULL;
-	int rc = sqlite3_exec(c->db, sql, NULL, NULL, &err);
+	int rc = sqlite3_exec(d->db, sql, NULL, NULL, &err);
 	if (rc != SQLITE_OK) {
-		ts_err r = lite_error(c->db, rc, "script", e);
+		ts_err r = lite_error(d->db, rc, "script", e);
 		sqlite3_free(err);
 		return r;
 	}
 	return TS_ERR_OK;
+}
+
+static ts_err lite_script(void *conn, const char *sql, struct ts_error *e)
+{
+	return db_script(((struct lite_conn *)conn)->active, sql, e);
+}
+
+static void db_close(struct lite_db *d)
+{
+	for (int i = 0; i < TS__Q__COUNT; i++) {
+		sqlite3_finalize(d->stmts[i]);
+		d->stmts[i] = NULL;
+	}
+	sqlite3_close_v2(d->db);
+	d->db = NULL;
 }
 
 static void lite_disconnect(void *conn)
@@ -86,43 +159,52 @@ static void lite_disconnect(void *conn)
 	struct lite_conn *c = conn;
 	if (c == NULL)
 		return;
-	for (int i = 0; i < TS__Q__COUNT; i++)
-		sqlite3_finalize(c->stmts[i]);
-	sqlite3_close_v2(c->db);
+	db_close(&c->own);
 	ts_free(c);
+}
+
+static ts_err db_open(const ts_store_t *s, struct lite_db *d, struct ts_error *e)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	int rc = sqlite3_open_v2(s->url, &d->db, flags, NULL);
+	ts_err r = TS_ERR_OK;
+	if (rc != SQLITE_OK) {
+		r = lite_error(d->db, rc, s->url, e);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(d->db, 1);
+	sqlite3_busy_timeout(d->db, s->opt.busy_timeout_ms);
+	/* SPEC 2a: WAL with synchronous=NORMAL survives kill -9; FULL survives power loss */
+	char pragmas[256];
+	snprintf(pragmas, sizeof pragmas,
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
+		 "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-%d;",
+		 s->opt.durability == TS_DURABILITY_FULL ? "FULL" : "NORMAL", LITE_CACHE_KIB);
+	r = db_script(d, pragmas, e);
+	if (r != TS_ERR_OK)
+		goto fail;
+	/* reading the schema fails at once on a file that is not a database */
+	r = db_script(d, "SELECT count(*) FROM sqlite_master", e);
+	if (r != TS_ERR_OK)
+		goto fail;
+	return TS_ERR_OK;
+fail:
+	db_close(d);
+	return r;
 }
 
 static ts_err lite_connect(ts_store_t *s, void **out, struct ts_error *e)
 {
 	struct lite_conn *c = ts_calloc(1, sizeof *c);
 	c->store = s;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	int rc = sqlite3_open_v2(s->url, &c->db, flags, NULL);
-	ts_err r = TS_ERR_OK;
-	if (rc != SQLITE_OK) {
-		r = lite_error(c->db, rc, s->url, e);
-		goto fail;
+	c->active = &c->own;
+	ts_err r = db_open(s, &c->own, e);
+	if (r != TS_ERR_OK) {
+		ts_free(c);
+		return r;
 	}
-	sqlite3_extended_result_codes(c->db, 1);
-	sqlite3_busy_timeout(c->db, s->opt.busy_timeout_ms);
-	/* SPEC 2a: WAL with synchronous=NORMAL survives kill -9; FULL survives power loss */
-	char pragmas[256];
-	snprintf(pragmas, sizeof pragmas,
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
-		 "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;",
-		 s->opt.durability == TS_DURABILITY_FULL ? "FULL" : "NORMAL");
-	r = lite_script(c, pragmas, e);
-	if (r != TS_ERR_OK)
-		goto fail;
-	/* reading the schema fails at once on a file that is not a database */
-	r = lite_script(c, "SELECT count(*) FROM sqlite_master", e);
-	if (r != TS_ERR_OK)
-		goto fail;
 	*out = c;
 	return TS_ERR_OK;
-fail:
-	lite_disconnect(c);
-	return r;
 }
 
 /* PostgreSQL's $N placeholders become SQLite's ?N. */
@@ -135,7 +217,7 @@ static char *translate(const char *sql)
 	return out;
 }
 
-static ts_err prepare(struct lite_conn *c, enum ts__store_query q, sqlite3_stmt **out,
+static ts_err prepare(struct lite_db *c, enum ts__store_query q, sqlite3_stmt **out,
 		      struct ts_error *e)
 {
 	if (c->stmts[q] == NULL) {
@@ -153,7 +235,7 @@ static ts_err prepare(struct lite_conn *c, enum ts__store_query q, sqlite3_stmt 
 static ts_err lite_exec(void *conn, enum ts__store_query q, const struct ts__param *p, int np,
 			struct ts__rows **rows, int64_t *changed, struct ts_error *e)
 {
-	struct lite_conn *c = conn;
+	struct lite_db *c = ((struct lite_conn *)conn)->active;
 	sqlite3_stmt *st = NULL;
 	ts_err r = prepare(c, q, &st, e);
 	if (r != TS_ERR_OK)
@@ -217,21 +299,104 @@ static void lite_rows_close(struct ts__rows *r)
 	sqlite3_reset(r->stmt);
 }
 
+static void release_writer(struct lite_conn *c)
+{
+	c->active = &c->own;
+	if (c->holds_writer) {
+		c->holds_writer = false;
+		pthread_mutex_unlock(&((struct lite_store *)c->store->impl)->writer);
+	}
+}
+
+/*
+ * Copies the WAL back into the database every LITE_CKPT_MS without blocking
+ * writers (PASSIVE). Under steady writes a passive checkpoint never catches
+ * up with the end of the WAL, so it could grow without end: past
+ * LITE_WAL_MAX_FRAMES the checkpointer takes the writer lock and restarts it.
+ */
+static void *checkpointer(void *arg)
+{
+	struct lite_store *ls = arg;
+	struct lite_db d = {0};
+	struct ts_error e = {0};
+	if (db_open(ls->store, &d, &e) != TS_ERR_OK)
+		return NULL;
+	pthread_mutex_lock(&ls->ckpt_mu);
+	while (!ls->ckpt_stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += LITE_CKPT_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&ls->ckpt_cv, &ls->ckpt_mu, &until);
+		if (ls->ckpt_stop)
+			break;
+		pthread_mutex_unlock(&ls->ckpt_mu);
+		int frames = 0, done = 0;
+		sqlite3_wal_checkpoint_v2(d.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
+		if (frames > LITE_WAL_MAX_FRAMES) {
+			pthread_mutex_lock(&ls->writer);
+			sqlite3_wal_checkpoint_v2(d.db, NULL, SQLITE_CHECKPOINT_RESTART, &frames,
+						  &done);
+			pthread_mutex_unlock(&ls->writer);
+		}
+		pthread_mutex_lock(&ls->ckpt_mu);
+	}
+	pthread_mutex_unlock(&ls->ckpt_mu);
+	/* a last full pass so that a clean stop leaves a short WAL */
+	sqlite3_wal_checkpoint_v2(d.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	db_close(&d);
+	return NULL;
+}
+
 static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 {
-	return lite_script(conn, write ? "BEGIN IMMEDIATE" : "BEGIN", e);
+	struct lite_conn *c = conn;
+	if (!write)
+		return lite_script(c, "BEGIN", e);
+	struct lite_store *ls = c->store->impl;
+	pthread_mutex_lock(&ls->writer);
+	c->holds_writer = true;
+	ts_err rc = TS_ERR_OK;
+	if (ls->wdb == NULL) {
+		struct lite_db *w = ts_calloc(1, sizeof *w);
+		rc = db_open(c->store, w, e);
+		if (rc == TS_ERR_OK)
+			rc = db_script(w, "PRAGMA wal_autocheckpoint=0", e);
+		if (rc != TS_ERR_OK) {
+			db_close(w);
+			ts_free(w);
+		} else {
+			ls->wdb = w;
+			ls->ckpt_running =
+				pthread_create(&ls->ckpt_thread, NULL, checkpointer, ls) == 0;
+		}
+	}
+	if (rc == TS_ERR_OK) {
+		c->active = ls->wdb;
+		rc = lite_script(c, "BEGIN IMMEDIATE", e);
+	}
+	if (rc != TS_ERR_OK)
+		release_writer(c);
+	return rc;
 }
 
 static ts_err lite_commit(void *conn, struct ts_error *e)
 {
-	return lite_script(conn, "COMMIT", e);
+	struct lite_conn *c = conn;
+	ts_err rc = lite_script(c, "COMMIT", e);
+	if (rc != TS_ERR_OK && !sqlite3_get_autocommit(c->active->db))
+		sqlite3_exec(c->active->db, "ROLLBACK", NULL, NULL, NULL);
+	release_writer(c);
+	return rc;
 }
 
 static void lite_rollback(void *conn)
 {
 	struct lite_conn *c = conn;
-	if (!sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(c->active->db))
+		sqlite3_exec(c->active->db, "ROLLBACK", NULL, NULL, NULL);
+	release_writer(c);
 }
 
 static ts_err lite_migrate_lock(void *conn, bool lock, struct ts_error *e)
