@@ -71,9 +71,21 @@
 	  "FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",                                \
 	  NULL)
 
+/*
+ * Each area of the directory keeps its queries in a header of its own, so
+ * that work on SCIM and on the directory's administration does not collide.
+ */
+#include "store/queries_directory.h"
+#include "store/queries_scim.h"
+
+#define TS__STORE_ALL_QUERIES(X)                                                                   \
+	TS__STORE_QUERIES(X)                                                                       \
+	TS__STORE_QUERIES_SCIM(X)                                                                  \
+	TS__STORE_QUERIES_DIRECTORY(X)
+
 enum ts__store_query {
 #define TS__Q_ENUM(id, sql, pg) TS__Q_##id,
-	TS__STORE_QUERIES(TS__Q_ENUM)
+	TS__STORE_ALL_QUERIES(TS__Q_ENUM)
 #undef TS__Q_ENUM
 		TS__Q__COUNT
 };

@@ -10,7 +10,7 @@
 
 const struct ts__store_query_text ts__store_queries[TS__Q__COUNT] = {
 #define TS__Q_ROW(id, s, p) [TS__Q_##id] = {#id, s, p},
-	TS__STORE_QUERIES(TS__Q_ROW)
+	TS__STORE_ALL_QUERIES(TS__Q_ROW)
 #undef TS__Q_ROW
 };
 
