@@ -32,7 +32,7 @@ static const char *bearer(const struct ts_http_req *req)
 }
 
 static ts_err authorize(const struct ts__admin_op *op, struct ts__admin_call *call,
-			struct ts_error *e)
+                        struct ts_error *e)
 {
 	char arn[TS_ADMIN_ARN_MAX];
 	const char *resource = "*";
@@ -50,12 +50,12 @@ static ts_err authorize(const struct ts__admin_op *op, struct ts__admin_call *ca
 		if (ts_admin_policy_allows_some(call->policies, op->action))
 			return TS_ERR_OK;
 		return TS_FAIL(e, TS_ERR_FORBIDDEN, "%s is not authorized to perform %s",
-			       call->principal, op->action);
+		               call->principal, op->action);
 	}
 	if (ts_admin_policy_evaluate(call->policies, op->action, resource) == TS_POLICY_ALLOW)
 		return TS_ERR_OK;
 	return TS_FAIL(e, TS_ERR_FORBIDDEN, "%s is not authorized to perform %s on resource %s",
-		       call->principal, op->action, resource);
+	               call->principal, op->action, resource);
 }
 
 /* requestParameters: path parameters and query of the call, and the body. */
@@ -67,7 +67,7 @@ static void fill_params(const struct ts__admin_op *op, struct ts__admin_call *ca
 	int first = call->account_id ? 1 : 0;
 	if (call->req->nparams > first)
 		json_object_set_new(call->params, "ResourceId",
-				    json_string(call->req->params[call->req->nparams - 1]));
+		                    json_string(call->req->params[call->req->nparams - 1]));
 	if (call->req->query[0])
 		json_object_set_new(call->params, "Query", json_string(call->req->query));
 	(void)op;
@@ -87,7 +87,7 @@ static ts_err parse_body(struct ts__admin_call *call, struct ts_error *e)
 }
 
 static void answer_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
-			 const char *message)
+                         const char *message)
 {
 	json_t *o = json_pack("{s:s, s:s}", "Code", ts_err_name(code), "Message", message);
 	ts_http_res_json(req, res, ts_err_status(code), NULL, o);
@@ -136,7 +136,7 @@ static void admin_handle(struct ts_http_req *req, struct ts_http_res *res)
 	const char *claimed = NULL;
 	struct ts_error auth = {0};
 	rc = ts_admin_key_authenticate(call.conn, call.a, bearer(req), &key, &call.policies,
-				       &claimed, &auth);
+	                               &claimed, &auth);
 	if (rc == TS_ERR_OK) {
 		call.principal = key.access_key_id;
 		rc = authorize(op, &call, &e);
@@ -158,24 +158,24 @@ static void admin_handle(struct ts_http_req *req, struct ts_http_res *res)
 	if (!in_change)
 		ts_store_rollback(call.conn);
 	struct ts_audit_entry entry = {
-		.who = {.type = call.principal ? "AdminKey" : "Anonymous",
-			.principal_id = call.principal ? call.principal : (claimed ? claimed : ""),
-			.access_key_id = call.principal ? call.principal : claimed},
-		.event_source = TS_AUDIT_SOURCE_ADMIN,
-		.event_name = op->event,
-		.account_id = call.account_id,
-		.source_ip = req->peer,
-		.user_agent = ts_http_header(req, "user-agent"),
-		.request_id = req->request_id,
-		.request_parameters = call.params,
-		.response_elements = outcome == TS_ERR_OK && !op->read_only
-					     ? (call.audit_response ? call.audit_response
-								    : call.response)
-					     : NULL,
-		.error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL,
-		/* the audit log says what the caller is not told */
-		.error_message = outcome != TS_ERR_OK ? ts_error_text(&outcome_e, outcome) : NULL,
-		.read_only = op->read_only,
+	        .who = {.type = call.principal ? "AdminKey" : "Anonymous",
+	                .principal_id = call.principal ? call.principal : (claimed ? claimed : ""),
+	                .access_key_id = call.principal ? call.principal : claimed},
+	        .event_source = TS_AUDIT_SOURCE_ADMIN,
+	        .event_name = op->event,
+	        .account_id = call.account_id,
+	        .source_ip = req->peer,
+	        .user_agent = ts_http_header(req, "user-agent"),
+	        .request_id = req->request_id,
+	        .request_parameters = call.params,
+	        .response_elements =
+	                outcome == TS_ERR_OK && !op->read_only
+	                        ? (call.audit_response ? call.audit_response : call.response)
+	                        : NULL,
+	        .error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL,
+	        /* the audit log says what the caller is not told */
+	        .error_message = outcome != TS_ERR_OK ? ts_error_text(&outcome_e, outcome) : NULL,
+	        .read_only = op->read_only,
 	};
 	if (in_change) {
 		rc = ts_admin_audit_write(call.conn, call.a, &entry, &e);
@@ -206,13 +206,13 @@ store_down:
 	ts_http_metrics_store_error();
 	ts_log(TS_LOG_ERROR, "admin call failed in the store",
 	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", op->event,
-			 "error", e.message));
+	                 "error", e.message));
 	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? TS_ERR_UNAVAILABLE : TS_ERR_INTERNAL,
-		     public_message(rc, &e));
+	             public_message(rc, &e));
 }
 
 ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,
-			const char **after, struct ts_error *e)
+                        const char **after, struct ts_error *e)
 {
 	*limit = def;
 	*after = NULL;
@@ -241,7 +241,7 @@ const char *ts__admin_next_token(struct ts__admin_call *call, const char *positi
 }
 
 ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool required,
-			  const char **out, struct ts_error *e)
+                          const char **out, struct ts_error *e)
 {
 	json_t *v = json_object_get(call->body, key);
 	*out = NULL;
@@ -256,31 +256,34 @@ ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool req
 	return TS_ERR_OK;
 }
 
-#define ROUTE(m, p, op) {m, p, admin_handle, 0, &op, op##_name}
+#define ROUTE(m, p, op)                               \
+	{                                             \
+		m, p, admin_handle, 0, &op, op##_name \
+	}
 static const char ts__admin_create_account_name[] = "CreateAccount",
-		  ts__admin_list_accounts_name[] = "ListAccounts",
-		  ts__admin_get_account_name[] = "GetAccount",
-		  ts__admin_update_account_name[] = "UpdateAccount",
-		  ts__admin_delete_account_name[] = "DeleteAccount",
-		  ts__admin_get_account_settings_name[] = "GetAccountSettings",
-		  ts__admin_update_account_settings_name[] = "UpdateAccountSettings",
-		  ts__admin_create_admin_key_name[] = "CreateAdminKey",
-		  ts__admin_list_admin_keys_name[] = "ListAdminKeys",
-		  ts__admin_delete_admin_key_name[] = "DeleteAdminKey",
-		  ts__admin_lookup_events_name[] = "LookupEvents";
+                  ts__admin_list_accounts_name[] = "ListAccounts",
+                  ts__admin_get_account_name[] = "GetAccount",
+                  ts__admin_update_account_name[] = "UpdateAccount",
+                  ts__admin_delete_account_name[] = "DeleteAccount",
+                  ts__admin_get_account_settings_name[] = "GetAccountSettings",
+                  ts__admin_update_account_settings_name[] = "UpdateAccountSettings",
+                  ts__admin_create_admin_key_name[] = "CreateAdminKey",
+                  ts__admin_list_admin_keys_name[] = "ListAdminKeys",
+                  ts__admin_delete_admin_key_name[] = "DeleteAdminKey",
+                  ts__admin_lookup_events_name[] = "LookupEvents";
 
 static const struct ts_http_route routes[] = {
-	ROUTE("POST", "/api/v1/accounts", ts__admin_create_account),
-	ROUTE("GET", "/api/v1/accounts", ts__admin_list_accounts),
-	ROUTE("GET", "/api/v1/accounts/{}", ts__admin_get_account),
-	ROUTE("POST", "/api/v1/accounts/{}", ts__admin_update_account),
-	ROUTE("DELETE", "/api/v1/accounts/{}", ts__admin_delete_account),
-	ROUTE("GET", "/api/v1/accounts/{}/settings", ts__admin_get_account_settings),
-	ROUTE("PUT", "/api/v1/accounts/{}/settings", ts__admin_update_account_settings),
-	ROUTE("POST", "/api/v1/admin-keys", ts__admin_create_admin_key),
-	ROUTE("GET", "/api/v1/admin-keys", ts__admin_list_admin_keys),
-	ROUTE("DELETE", "/api/v1/admin-keys/{}", ts__admin_delete_admin_key),
-	ROUTE("GET", "/api/v1/audit-events", ts__admin_lookup_events),
+        ROUTE("POST", "/api/v1/accounts", ts__admin_create_account),
+        ROUTE("GET", "/api/v1/accounts", ts__admin_list_accounts),
+        ROUTE("GET", "/api/v1/accounts/{}", ts__admin_get_account),
+        ROUTE("POST", "/api/v1/accounts/{}", ts__admin_update_account),
+        ROUTE("DELETE", "/api/v1/accounts/{}", ts__admin_delete_account),
+        ROUTE("GET", "/api/v1/accounts/{}/settings", ts__admin_get_account_settings),
+        ROUTE("PUT", "/api/v1/accounts/{}/settings", ts__admin_update_account_settings),
+        ROUTE("POST", "/api/v1/admin-keys", ts__admin_create_admin_key),
+        ROUTE("GET", "/api/v1/admin-keys", ts__admin_list_admin_keys),
+        ROUTE("DELETE", "/api/v1/admin-keys/{}", ts__admin_delete_admin_key),
+        ROUTE("GET", "/api/v1/audit-events", ts__admin_lookup_events),
 };
 
 const struct ts_http_route *ts_admin_api_routes(int *n)

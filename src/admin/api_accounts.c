@@ -27,7 +27,7 @@ static ts_err list_accounts(struct ts__admin_call *call, struct ts_error *e)
 	int limit = 0;
 	const char *after = NULL;
 	ts_err rc = ts__admin_paging(call, TS__ADMIN_PAGE_DEFAULT, TS__ADMIN_PAGE_MAX, &limit,
-				     &after, e);
+	                             &after, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	const char *name = ts_http_query(call->req, "name");
@@ -47,8 +47,9 @@ static ts_err list_accounts(struct ts__admin_call *call, struct ts_error *e)
 	}
 	call->response = json_pack("{s:o}", "Accounts", arr);
 	if (n == limit)
-		json_object_set_new(call->response, "NextToken",
-				    json_string(ts__admin_next_token(call, list[n - 1].account_id)));
+		json_object_set_new(
+		        call->response, "NextToken",
+		        json_string(ts__admin_next_token(call, list[n - 1].account_id)));
 	return TS_ERR_OK;
 }
 
@@ -85,8 +86,8 @@ static ts_err delete_account(struct ts__admin_call *call, struct ts_error *e)
 static ts_err get_settings(struct ts__admin_call *call, struct ts_error *e)
 {
 	json_t *settings = NULL;
-	ts_err rc = ts_directory_account_settings(call->conn, call->a, call->account_id, &settings,
-						  e);
+	ts_err rc =
+	        ts_directory_account_settings(call->conn, call->a, call->account_id, &settings, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	call->response = json_pack("{s:O}", "AccountSettings", settings);
@@ -100,23 +101,29 @@ static ts_err update_settings(struct ts__admin_call *call, struct ts_error *e)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "AccountSettings is required");
 	call->status = 204;
 	return ts_directory_account_settings_update(call->conn, call->a, call->account_id, changes,
-						    e);
+	                                            e);
 }
 
 const struct ts__admin_op ts__admin_create_account = {
-	"tessera:CreateAccount", "CreateAccount", TS__RES_NEW_ACCOUNT, false, true, create_account};
+        "tessera:CreateAccount", "CreateAccount", TS__RES_NEW_ACCOUNT, false, true, create_account};
 const struct ts__admin_op ts__admin_list_accounts = {
-	"tessera:ListAccounts", "ListAccounts", TS__RES_LIST, true, false, list_accounts};
+        "tessera:ListAccounts", "ListAccounts", TS__RES_LIST, true, false, list_accounts};
 const struct ts__admin_op ts__admin_get_account = {
-	"tessera:GetAccount", "GetAccount", TS__RES_ACCOUNT, true, false, get_account};
+        "tessera:GetAccount", "GetAccount", TS__RES_ACCOUNT, true, false, get_account};
 /* The Chime guide's table names the rename permission RenameAccount; the call is UpdateAccount. */
 const struct ts__admin_op ts__admin_update_account = {
-	"tessera:RenameAccount", "UpdateAccount", TS__RES_ACCOUNT, false, true, update_account};
+        "tessera:RenameAccount", "UpdateAccount", TS__RES_ACCOUNT, false, true, update_account};
 const struct ts__admin_op ts__admin_delete_account = {
-	"tessera:DeleteAccount", "DeleteAccount", TS__RES_ACCOUNT, false, false, delete_account};
-const struct ts__admin_op ts__admin_get_account_settings = {
-	"tessera:GetAccountSettings", "GetAccountSettings", TS__RES_ACCOUNT, true, false,
-	get_settings};
-const struct ts__admin_op ts__admin_update_account_settings = {
-	"tessera:UpdateAccountSettings", "UpdateAccountSettings", TS__RES_ACCOUNT, false, true,
-	update_settings};
+        "tessera:DeleteAccount", "DeleteAccount", TS__RES_ACCOUNT, false, false, delete_account};
+const struct ts__admin_op ts__admin_get_account_settings = {"tessera:GetAccountSettings",
+                                                            "GetAccountSettings",
+                                                            TS__RES_ACCOUNT,
+                                                            true,
+                                                            false,
+                                                            get_settings};
+const struct ts__admin_op ts__admin_update_account_settings = {"tessera:UpdateAccountSettings",
+                                                               "UpdateAccountSettings",
+                                                               TS__RES_ACCOUNT,
+                                                               false,
+                                                               true,
+                                                               update_settings};

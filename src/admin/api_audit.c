@@ -8,7 +8,7 @@
 
 /* start/end: RFC 3339 or seconds since the epoch. */
 static ts_err time_arg(struct ts__admin_call *call, const char *name, int64_t *ms,
-		       struct ts_error *e)
+                       struct ts_error *e)
 {
 	const char *v = ts_http_query(call->req, name);
 	*ms = 0;
@@ -62,10 +62,10 @@ static ts_err lookup_events(struct ts__admin_call *call, struct ts_error *e)
 	if (n == limit) {
 		const char *pos = ts_arena_printf(call->a, "%lld", (long long)evs[n - 1].seq);
 		json_object_set_new(call->response, "NextToken",
-				    json_string(ts__admin_next_token(call, pos)));
+		                    json_string(ts__admin_next_token(call, pos)));
 	}
 	return TS_ERR_OK;
 }
 
 const struct ts__admin_op ts__admin_lookup_events = {
-	"tessera:LookupEvents", "LookupEvents", TS__RES_ANY, true, false, lookup_events};
+        "tessera:LookupEvents", "LookupEvents", TS__RES_ANY, true, false, lookup_events};

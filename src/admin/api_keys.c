@@ -10,7 +10,7 @@ static ts_err create_key(struct ts__admin_call *call, struct ts_error *e)
 		return rc;
 	struct ts_adminkey_created k;
 	rc = ts_admin_key_create(call->conn, call->a, json_object_get(call->body, "Policies"),
-				 description, &k, e);
+	                         description, &k, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	json_t *shown = ts_admin_key_json(&k.record);
@@ -26,7 +26,7 @@ static ts_err list_keys(struct ts__admin_call *call, struct ts_error *e)
 	int limit = 0;
 	const char *after = NULL;
 	ts_err rc = ts__admin_paging(call, TS__ADMIN_PAGE_DEFAULT, TS__ADMIN_PAGE_MAX, &limit,
-				     &after, e);
+	                             &after, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts_adminkey *keys = NULL;
@@ -39,8 +39,9 @@ static ts_err list_keys(struct ts__admin_call *call, struct ts_error *e)
 		json_array_append_new(arr, ts_admin_key_json(&keys[i]));
 	call->response = json_pack("{s:o}", "AdminKeys", arr);
 	if (n == limit)
-		json_object_set_new(call->response, "NextToken",
-				    json_string(ts__admin_next_token(call, keys[n - 1].access_key_id)));
+		json_object_set_new(
+		        call->response, "NextToken",
+		        json_string(ts__admin_next_token(call, keys[n - 1].access_key_id)));
 	return TS_ERR_OK;
 }
 
@@ -51,8 +52,8 @@ static ts_err delete_key(struct ts__admin_call *call, struct ts_error *e)
 }
 
 const struct ts__admin_op ts__admin_create_admin_key = {
-	"tessera:CreateAdminKey", "CreateAdminKey", TS__RES_ANY, false, true, create_key};
+        "tessera:CreateAdminKey", "CreateAdminKey", TS__RES_ANY, false, true, create_key};
 const struct ts__admin_op ts__admin_list_admin_keys = {
-	"tessera:ListAdminKeys", "ListAdminKeys", TS__RES_ANY, true, false, list_keys};
+        "tessera:ListAdminKeys", "ListAdminKeys", TS__RES_ANY, true, false, list_keys};
 const struct ts__admin_op ts__admin_delete_admin_key = {
-	"tessera:DeleteAdminKey", "DeleteAdminKey", TS__RES_ANY, false, false, delete_key};
+        "tessera:DeleteAdminKey", "DeleteAdminKey", TS__RES_ANY, false, false, delete_key};

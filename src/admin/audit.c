@@ -21,7 +21,7 @@ static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audi
 	ts_time_iso(now, when);
 	ts_uuid_v4(event_id);
 	json_t *who = json_pack("{s:s, s:s}", "type", en->who.type, "principalId",
-				en->who.principal_id ? en->who.principal_id : "");
+	                        en->who.principal_id ? en->who.principal_id : "");
 	if (en->who.access_key_id)
 		json_object_set_new(who, "accessKeyId", json_string(en->who.access_key_id));
 	json_t *ev = ts_json_own(a, json_object());
@@ -36,12 +36,12 @@ static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audi
 		json_object_set_new(ev, "errorCode", json_string(en->error_code));
 		ts_json_set_str(ev, "errorMessage", en->error_message);
 	}
-	json_object_set_new(ev, "requestParameters", en->request_parameters
-							     ? json_deep_copy(en->request_parameters)
-							     : json_null());
-	json_object_set_new(ev, "responseElements", en->response_elements
-							    ? json_deep_copy(en->response_elements)
-							    : json_null());
+	json_object_set_new(ev, "requestParameters",
+	                    en->request_parameters ? json_deep_copy(en->request_parameters)
+	                                           : json_null());
+	json_object_set_new(ev, "responseElements",
+	                    en->response_elements ? json_deep_copy(en->response_elements)
+	                                          : json_null());
 	ts_json_set_str(ev, "requestID", en->request_id);
 	json_object_set_new(ev, "eventID", json_string(event_id));
 	json_object_set_new(ev, "readOnly", json_boolean(en->read_only));
@@ -49,24 +49,24 @@ static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audi
 	if (en->account_id)
 		json_object_set_new(ev, "recipientAccountId", json_string(en->account_id));
 	*out = (struct ts_audit_record){
-		.event_id = ts_arena_strdup(a, event_id),
-		.event_time_ms = now,
-		.event_name = en->event_name,
-		.account_id = en->account_id,
-		.body = ts_json_dump(a, ev, NULL),
+	        .event_id = ts_arena_strdup(a, event_id),
+	        .event_time_ms = now,
+	        .event_name = en->event_name,
+	        .account_id = en->account_id,
+	        .body = ts_json_dump(a, ev, NULL),
 	};
 }
 
 ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a, const struct ts_audit_entry *en,
-			    struct ts_error *e)
+                            struct ts_error *e)
 {
 	struct ts_audit_record r;
 	build(a, en, &r);
 	return ts_store_audit_append(c, a, &r, e);
 }
 
-ts_err ts_admin_audit_write_now(ts_store_conn_t *c, ts_arena_t *a,
-				const struct ts_audit_entry *en, struct ts_error *e)
+ts_err ts_admin_audit_write_now(ts_store_conn_t *c, ts_arena_t *a, const struct ts_audit_entry *en,
+                                struct ts_error *e)
 {
 	struct ts_audit_record r;
 	build(a, en, &r);
@@ -74,7 +74,7 @@ ts_err ts_admin_audit_write_now(ts_store_conn_t *c, ts_arena_t *a,
 }
 
 ts_err ts_admin_audit_verify(ts_store_conn_t *c, ts_arena_t *a, struct ts_audit_verdict *out,
-			     struct ts_error *e)
+                             struct ts_error *e)
 {
 	*out = (struct ts_audit_verdict){.ok = true};
 	const char *running = TS_AUDIT_GENESIS_HASH;
@@ -97,8 +97,8 @@ ts_err ts_admin_audit_verify(ts_store_conn_t *c, ts_arena_t *a, struct ts_audit_
 				out->bad_seq = expect;
 				out->bad_event = NULL;
 				out->why = ts_arena_printf(
-					a, "event %lld is missing (the next stored one is %lld)",
-					(long long)expect, (long long)r->seq);
+				        a, "event %lld is missing (the next stored one is %lld)",
+				        (long long)expect, (long long)r->seq);
 			} else if (strcmp(r->prev_hash, running) != 0) {
 				out->ok = false;
 				out->why = "it does not name the hash of the event before it";
@@ -132,9 +132,9 @@ ts_err ts_admin_audit_verify(ts_store_conn_t *c, ts_arena_t *a, struct ts_audit_
 		out->ok = false;
 		out->bad_seq = head_seq > expect - 1 ? expect : head_seq;
 		out->why = ts_arena_printf(a,
-					   "the chain head names event %lld but the last intact "
-					   "stored event is %lld: events were removed",
-					   (long long)head_seq, (long long)(expect - 1));
+		                           "the chain head names event %lld but the last intact "
+		                           "stored event is %lld: events were removed",
+		                           (long long)head_seq, (long long)(expect - 1));
 	}
 	return TS_ERR_OK;
 }

@@ -41,7 +41,7 @@ struct ts_audit_entry {
 
 /* Builds the event and appends it to the chain; needs an open write transaction. */
 TS_MUST_USE ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a,
-					const struct ts_audit_entry *entry, struct ts_error *e);
+                                        const struct ts_audit_entry *entry, struct ts_error *e);
 
 /*
  * Builds the event and commits it in a transaction of its own, grouped with
@@ -49,11 +49,10 @@ TS_MUST_USE ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a,
  * Call outside a transaction.
  */
 TS_MUST_USE ts_err ts_admin_audit_write_now(ts_store_conn_t *c, ts_arena_t *a,
-					    const struct ts_audit_entry *entry,
-					    struct ts_error *e);
+                                            const struct ts_audit_entry *entry, struct ts_error *e);
 
 struct ts_audit_verdict {
-	int64_t events;        /* events checked */
+	int64_t events; /* events checked */
 	bool ok;
 	int64_t bad_seq;       /* first bad position when !ok */
 	const char *bad_event; /* its eventID, or NULL when missing */
@@ -62,6 +61,6 @@ struct ts_audit_verdict {
 
 /* Walks the whole chain, oldest first, recomputing every link and the head. */
 TS_MUST_USE ts_err ts_admin_audit_verify(ts_store_conn_t *c, ts_arena_t *a,
-					 struct ts_audit_verdict *out, struct ts_error *e);
+                                         struct ts_audit_verdict *out, struct ts_error *e);
 
 #endif

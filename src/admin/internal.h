@@ -48,18 +48,18 @@ struct ts__admin_op {
 
 /* Operations, one per endpoint. */
 extern const struct ts__admin_op ts__admin_create_account, ts__admin_list_accounts,
-	ts__admin_get_account, ts__admin_update_account, ts__admin_delete_account,
-	ts__admin_get_account_settings, ts__admin_update_account_settings,
-	ts__admin_create_admin_key, ts__admin_list_admin_keys, ts__admin_delete_admin_key,
-	ts__admin_lookup_events;
+        ts__admin_get_account, ts__admin_update_account, ts__admin_delete_account,
+        ts__admin_get_account_settings, ts__admin_update_account_settings,
+        ts__admin_create_admin_key, ts__admin_list_admin_keys, ts__admin_delete_admin_key,
+        ts__admin_lookup_events;
 
 /* Reads max-results (default def, 1..max) and next-token (decoded into *after). */
 TS_MUST_USE ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,
-				    const char **after, struct ts_error *e);
+                                    const char **after, struct ts_error *e);
 /* The opaque next-token for a position. */
 const char *ts__admin_next_token(struct ts__admin_call *call, const char *position);
 /* A string member of the body: NULL when absent; TS_ERR_BAD_REQUEST when not a string. */
 TS_MUST_USE ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool required,
-				      const char **out, struct ts_error *e);
+                                      const char **out, struct ts_error *e);
 
 #endif

@@ -15,15 +15,15 @@ static void policy_set_free(void *p)
 }
 
 ts_err ts_admin_key_create(ts_store_conn_t *c, ts_arena_t *a, const json_t *policies,
-			   const char *description, struct ts_adminkey_created *out,
-			   struct ts_error *e)
+                           const char *description, struct ts_adminkey_created *out,
+                           struct ts_error *e)
 {
 	if (!json_is_array(policies) || json_array_size(policies) == 0)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
-			       "Policies must be a non-empty array of policy names or documents");
+		               "Policies must be a non-empty array of policy names or documents");
 	if (description != NULL && strlen(description) > TS_ADMINKEY_DESCRIPTION_MAX)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "Description is longer than %d bytes",
-			       TS_ADMINKEY_DESCRIPTION_MAX);
+		               TS_ADMINKEY_DESCRIPTION_MAX);
 	ts_policy_set_t *set = NULL;
 	ts_err rc = ts_admin_policy_parse(policies, &set, e);
 	if (rc != TS_ERR_OK)
@@ -46,18 +46,18 @@ ts_err ts_admin_key_create(ts_store_conn_t *c, ts_arena_t *a, const json_t *poli
 	out->token = ts_arena_printf(a, "%s.%s", id, secret);
 	sodium_memzero(secret, sizeof secret);
 	out->record = (struct ts_adminkey){
-		.access_key_id = id,
-		.secret_hash = hash,
-		.policies = ts_json_dump(a, policies, NULL),
-		.description = description ? ts_arena_strdup(a, description) : "",
-		.created_ms = ts_now_ms(),
+	        .access_key_id = id,
+	        .secret_hash = hash,
+	        .policies = ts_json_dump(a, policies, NULL),
+	        .description = description ? ts_arena_strdup(a, description) : "",
+	        .created_ms = ts_now_ms(),
 	};
 	return ts_store_adminkey_insert(c, &out->record, e);
 }
 
 ts_err ts_admin_key_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
-				 struct ts_adminkey *key, const ts_policy_set_t **policies,
-				 const char **claimed_id, struct ts_error *e)
+                                 struct ts_adminkey *key, const ts_policy_set_t **policies,
+                                 const char **claimed_id, struct ts_error *e)
 {
 	*policies = NULL;
 	*claimed_id = NULL;
@@ -99,6 +99,6 @@ json_t *ts_admin_key_json(const struct ts_adminkey *k)
 	ts_time_iso(k->created_ms, created);
 	json_t *pol = json_loads(k->policies, 0, NULL);
 	return json_pack("{s:s, s:o, s:s, s:s}", "AccessKeyId", k->access_key_id, "Policies",
-			 pol ? pol : json_array(), "Description", k->description ? k->description : "",
-			 "CreatedTimestamp", created);
+	                 pol ? pol : json_array(), "Description",
+	                 k->description ? k->description : "", "CreatedTimestamp", created);
 }

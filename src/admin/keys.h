@@ -16,8 +16,8 @@
 #define TS_ADMINKEY_SECRET_LEN 40
 #define TS_ADMINKEY_DESCRIPTION_MAX 256
 /* The policy the first key made by `tessera init` carries: every action, every resource. */
-#define TS_ADMIN_POLICY_ROOT                                                                       \
-	"[{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","                       \
+#define TS_ADMIN_POLICY_ROOT                                                 \
+	"[{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\"," \
 	"\"Action\":\"tessera:*\",\"Resource\":\"*\"}]}]"
 
 struct ts_adminkey_created {
@@ -31,8 +31,8 @@ struct ts_adminkey_created {
  * and stores a new key. The token is returned once and never stored.
  */
 TS_MUST_USE ts_err ts_admin_key_create(ts_store_conn_t *c, ts_arena_t *a, const json_t *policies,
-				       const char *description, struct ts_adminkey_created *out,
-				       struct ts_error *e);
+                                       const char *description, struct ts_adminkey_created *out,
+                                       struct ts_error *e);
 
 /*
  * Checks a bearer token. On success *key is the stored key and *policies its
@@ -41,9 +41,9 @@ TS_MUST_USE ts_err ts_admin_key_create(ts_store_conn_t *c, ts_arena_t *a, const 
  * of a well-formed token even when it fails (for the audit trail).
  */
 TS_MUST_USE ts_err ts_admin_key_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
-					     struct ts_adminkey *key,
-					     const ts_policy_set_t **policies,
-					     const char **claimed_id, struct ts_error *e);
+                                             struct ts_adminkey *key,
+                                             const ts_policy_set_t **policies,
+                                             const char **claimed_id, struct ts_error *e);
 
 /* The API shape of a key, without any secret; new reference. */
 json_t *ts_admin_key_json(const struct ts_adminkey *k);

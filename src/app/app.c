@@ -66,7 +66,7 @@ const struct ts_http_route *ts_app_routes(int *n)
 }
 
 ts_err ts_app_master_key_load(const char *path, bool create, unsigned char key[TS_MASTER_KEY_LEN],
-			      bool *created, struct ts_error *e)
+                              bool *created, struct ts_error *e)
 {
 	*created = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -74,7 +74,7 @@ ts_err ts_app_master_key_load(const char *path, bool create, unsigned char key[T
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return TS_FAIL(e, TS_ERR_IO, "cannot create master key file %s: %s", path,
-				       strerror(errno));
+			               strerror(errno));
 		randombytes_buf(key, TS_MASTER_KEY_LEN);
 		ssize_t w = write(fd, key, TS_MASTER_KEY_LEN);
 		int synced = fsync(fd);
@@ -88,12 +88,12 @@ ts_err ts_app_master_key_load(const char *path, bool create, unsigned char key[T
 	}
 	if (fd < 0)
 		return TS_FAIL(e, TS_ERR_IO, "cannot read master key file %s: %s", path,
-			       strerror(errno));
+		               strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) != 0 || st.st_size != TS_MASTER_KEY_LEN) {
 		close(fd);
 		return TS_FAIL(e, TS_ERR_IO, "master key file %s must hold exactly %d bytes", path,
-			       TS_MASTER_KEY_LEN);
+		               TS_MASTER_KEY_LEN);
 	}
 	if ((st.st_mode & 077) != 0)
 		ts_log(TS_LOG_WARN, "master key file is readable by others",

@@ -26,15 +26,14 @@ TS_MUST_USE ts_err ts_app_worker_init(void *app, void **worker, struct ts_error 
 void ts_app_worker_fini(void *app, void *worker);
 
 /* The worker's store connection, reconnecting when it is missing. */
-TS_MUST_USE ts_err ts_app_conn(struct ts_http_req *req, ts_store_conn_t **conn,
-			       struct ts_error *e);
+TS_MUST_USE ts_err ts_app_conn(struct ts_http_req *req, ts_store_conn_t **conn, struct ts_error *e);
 
 /* Every route of the server (built once; the table lives until exit). */
 const struct ts_http_route *ts_app_routes(int *n);
 
 /* Reads the 32-byte master key file, creating it (0600) when create is true and it is missing. */
 TS_MUST_USE ts_err ts_app_master_key_load(const char *path, bool create,
-					  unsigned char key[TS_MASTER_KEY_LEN], bool *created,
-					  struct ts_error *e);
+                                          unsigned char key[TS_MASTER_KEY_LEN], bool *created,
+                                          struct ts_error *e);
 
 #endif

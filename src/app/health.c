@@ -26,7 +26,7 @@ static void readyz(struct ts_http_req *req, struct ts_http_res *res)
 		ts_http_metrics_store_error();
 		ts_log(TS_LOG_WARN, "not ready", json_pack("{s:s}", "error", e.message));
 		json_t *o = json_pack("{s:s, s:s}", "Status", "unavailable", "Message",
-				      "the store does not answer");
+		                      "the store does not answer");
 		ts_http_res_json(req, res, 503, NULL, o);
 		return;
 	}
@@ -42,9 +42,9 @@ static void metrics(struct ts_http_req *req, struct ts_http_res *res)
 }
 
 static const struct ts_http_route routes[] = {
-	{"GET", "/healthz", healthz, TS_HTTP_INLINE, NULL, "healthz"},
-	{"GET", "/readyz", readyz, 0, NULL, "readyz"},
-	{"GET", "/metrics", metrics, TS_HTTP_INLINE, NULL, "metrics"},
+        {"GET", "/healthz", healthz, TS_HTTP_INLINE, NULL, "healthz"},
+        {"GET", "/readyz", readyz, 0, NULL, "readyz"},
+        {"GET", "/metrics", metrics, TS_HTTP_INLINE, NULL, "metrics"},
 };
 
 const struct ts_http_route *ts_app_health_routes(int *n)

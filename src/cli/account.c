@@ -8,10 +8,10 @@
 
 enum { O_DB, O_NAME, O_TYPE, O_JSON, O__COUNT };
 static const struct ts_config_option opts[O__COUNT] = {
-	[O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
-	[O_NAME] = {"name", NULL, false, "account name (create)"},
-	[O_TYPE] = {"type", "Team", false, "Team or Enterprise (create)"},
-	[O_JSON] = {"json", NULL, true, "machine-readable output"},
+        [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_NAME] = {"name", NULL, false, "account name (create)"},
+        [O_TYPE] = {"type", "Team", false, "Team or Enterprise (create)"},
+        [O_JSON] = {"json", NULL, true, "machine-readable output"},
 };
 
 static int create(struct ts_cli_store *s, const char **v)
@@ -20,11 +20,11 @@ static int create(struct ts_cli_store *s, const char **v)
 	struct ts_account acct;
 	if (v[O_NAME] == NULL)
 		return ts_cli_fail("account create: --name is required");
-	json_t *params = ts_json_own(s->arena, json_pack("{s:s, s:s}", "Name", v[O_NAME],
-							 "AccountType", v[O_TYPE]));
+	json_t *params = ts_json_own(
+	        s->arena, json_pack("{s:s, s:s}", "Name", v[O_NAME], "AccountType", v[O_TYPE]));
 	if (ts_store_begin(s->conn, true, &e) != TS_ERR_OK ||
 	    ts_directory_account_create(s->conn, s->arena, v[O_NAME], v[O_TYPE], &acct, &e) !=
-		    TS_ERR_OK)
+	            TS_ERR_OK)
 		goto fail;
 	json_t *out = ts_json_own(s->arena, ts_directory_account_json(&acct));
 	if (ts_cli_audit_event(s, "CreateAccount", acct.account_id, params, out, &e) != TS_ERR_OK ||
@@ -50,7 +50,7 @@ static int list(struct ts_cli_store *s, const char **v)
 		struct ts_account *page = NULL;
 		int n = 0;
 		if (ts_store_account_list(s->conn, s->arena, after, NULL, TS_STORE_PAGE_MAX, &page,
-					  &n, &e) != TS_ERR_OK)
+		                          &n, &e) != TS_ERR_OK)
 			return ts_cli_fail("account list: %s", e.message);
 		for (int i = 0; i < n; i++) {
 			if (v[O_JSON])

@@ -15,11 +15,11 @@
 
 enum { O_DB, O_POLICY, O_DESCRIPTION, O_ID, O_JSON, O__COUNT };
 static const struct ts_config_option opts[O__COUNT] = {
-	[O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
-	[O_POLICY] = {"policy", NULL, false, "FullAccess|UserManagement|ReadOnly|FILE.json"},
-	[O_DESCRIPTION] = {"description", NULL, false, "what the key is for"},
-	[O_ID] = {"id", NULL, false, "AccessKeyId (delete)"},
-	[O_JSON] = {"json", NULL, true, "machine-readable output"},
+        [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_POLICY] = {"policy", NULL, false, "FullAccess|UserManagement|ReadOnly|FILE.json"},
+        [O_DESCRIPTION] = {"description", NULL, false, "what the key is for"},
+        [O_ID] = {"id", NULL, false, "AccessKeyId (delete)"},
+        [O_JSON] = {"json", NULL, true, "machine-readable output"},
 };
 
 static ts_err load_policies(ts_arena_t *a, const char *arg, json_t **out, struct ts_error *e)
@@ -35,7 +35,7 @@ static ts_err load_policies(ts_arena_t *a, const char *arg, json_t **out, struct
 	FILE *f = fopen(arg, "r");
 	if (f == NULL)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
-			       "--policy %s is neither a managed policy nor a readable file", arg);
+		               "--policy %s is neither a managed policy nor a readable file", arg);
 	char *buf = ts_arena_alloc(a, POLICY_FILE_MAX + 1);
 	size_t n = fread(buf, 1, POLICY_FILE_MAX + 1, f);
 	fclose(f);
@@ -72,7 +72,7 @@ static int create(struct ts_cli_store *s, const char **v)
 		goto fail;
 	if (v[O_JSON])
 		ts_cli_print_json(
-			json_pack("{s:s, s:s}", "AccessKeyId", k.access_key_id, "Token", k.token));
+		        json_pack("{s:s, s:s}", "AccessKeyId", k.access_key_id, "Token", k.token));
 	else
 		printf("AccessKeyId %s\nToken       %s\n(the token is shown once)\n",
 		       k.access_key_id, k.token);
@@ -91,7 +91,7 @@ static int list(struct ts_cli_store *s, const char **v)
 		struct ts_adminkey *page = NULL;
 		int n = 0;
 		if (ts_store_adminkey_list(s->conn, s->arena, after, TS_STORE_PAGE_MAX, &page, &n,
-					   &e) != TS_ERR_OK)
+		                           &e) != TS_ERR_OK)
 			return ts_cli_fail("adminkey list: %s", e.message);
 		for (int i = 0; i < n; i++) {
 			if (v[O_JSON])
@@ -109,7 +109,7 @@ static int list(struct ts_cli_store *s, const char **v)
 	return 0;
 }
 
-static int delete(struct ts_cli_store *s, const char **v)
+static int delete (struct ts_cli_store *s, const char **v)
 {
 	struct ts_error e = {0};
 	if (v[O_ID] == NULL)
@@ -134,10 +134,10 @@ int ts_cli_adminkey(const char *verb, int argc, char **argv)
 	struct ts_cli_store s = {0};
 	struct ts_error e = {0};
 	int status = 2;
-	int (*fn)(struct ts_cli_store *, const char **) = strcmp(verb, "create") == 0 ? create
-							  : strcmp(verb, "list") == 0   ? list
-							  : strcmp(verb, "delete") == 0 ? delete
-											: NULL;
+	int (*fn)(struct ts_cli_store *, const char **) = strcmp(verb, "create") == 0   ? create
+	                                                  : strcmp(verb, "list") == 0   ? list
+	                                                  : strcmp(verb, "delete") == 0 ? delete
+	                                                                                : NULL;
 	if (fn == NULL) {
 		ts_cli_fail("adminkey: unknown verb %s (create, list, delete)", verb);
 		goto out;

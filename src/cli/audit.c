@@ -10,8 +10,8 @@
 
 enum { O_DB, O_JSON, O__COUNT };
 static const struct ts_config_option opts[O__COUNT] = {
-	[O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
-	[O_JSON] = {"json", NULL, true, "machine-readable output"},
+        [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_JSON] = {"json", NULL, true, "machine-readable output"},
 };
 
 int ts_cli_audit(const char *verb, int argc, char **argv)
@@ -38,12 +38,12 @@ int ts_cli_audit(const char *verb, int argc, char **argv)
 	}
 	if (v[O_JSON]) {
 		json_t *o = json_pack("{s:b, s:I}", "Intact", verdict.ok, "EventsChecked",
-				      (json_int_t)verdict.events);
+		                      (json_int_t)verdict.events);
 		if (!verdict.ok) {
 			json_object_set_new(o, "FirstBadSequence", json_integer(verdict.bad_seq));
-			json_object_set_new(o, "FirstBadEventId", verdict.bad_event
-									  ? json_string(verdict.bad_event)
-									  : json_null());
+			json_object_set_new(o, "FirstBadEventId",
+			                    verdict.bad_event ? json_string(verdict.bad_event)
+			                                      : json_null());
 			json_object_set_new(o, "Reason", json_string(verdict.why));
 		}
 		ts_cli_print_json(o);
@@ -51,10 +51,10 @@ int ts_cli_audit(const char *verb, int argc, char **argv)
 		printf("audit chain intact: %lld events\n", (long long)verdict.events);
 	} else {
 		fprintf(stderr,
-			"tessera: audit chain broken at event %lld (eventID %s): %s\n"
-			"         %lld events before it are intact\n",
-			(long long)verdict.bad_seq, verdict.bad_event ? verdict.bad_event : "-",
-			verdict.why, (long long)verdict.events);
+		        "tessera: audit chain broken at event %lld (eventID %s): %s\n"
+		        "         %lld events before it are intact\n",
+		        (long long)verdict.bad_seq, verdict.bad_event ? verdict.bad_event : "-",
+		        verdict.why, (long long)verdict.events);
 	}
 	status = verdict.ok ? 0 : 1;
 out:

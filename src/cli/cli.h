@@ -33,15 +33,15 @@ struct ts_cli_store {
 int ts_cli_fail(const char *fmt, ...) TS_PRINTF(1, 2);
 /* Parses flags or prints usage; returns false after printing the problem. */
 bool ts_cli_flags(const char *cmd, const struct ts_config_option *opts, int n, int argc,
-		  char **argv, ts_arena_t *arena, const char **values);
+                  char **argv, ts_arena_t *arena, const char **values);
 /* Opens --db and brings its schema up to date (create: may create a new SQLite file). */
 TS_MUST_USE ts_err ts_cli_open(const char *db, bool create, struct ts_cli_store *s,
-			       struct ts_error *e);
+                               struct ts_error *e);
 void ts_cli_close(struct ts_cli_store *s);
 /* Appends the local operator's audit event for an offline command (inside the open transaction). */
 TS_MUST_USE ts_err ts_cli_audit_event(struct ts_cli_store *s, const char *event,
-				      const char *account_id, const json_t *params,
-				      const json_t *response, struct ts_error *e);
+                                      const char *account_id, const json_t *params,
+                                      const json_t *response, struct ts_error *e);
 /* Prints j (stolen) as compact JSON on stdout. */
 void ts_cli_print_json(json_t *j);
 

@@ -21,7 +21,7 @@ int ts_cli_fail(const char *fmt, ...)
 }
 
 bool ts_cli_flags(const char *cmd, const struct ts_config_option *opts, int n, int argc,
-		  char **argv, ts_arena_t *arena, const char **values)
+                  char **argv, ts_arena_t *arena, const char **values)
 {
 	struct ts_error e = {0};
 	for (int i = 0; i < argc; i++)
@@ -60,19 +60,19 @@ void ts_cli_close(struct ts_cli_store *s)
 }
 
 ts_err ts_cli_audit_event(struct ts_cli_store *s, const char *event, const char *account_id,
-			  const json_t *params, const json_t *response, struct ts_error *e)
+                          const json_t *params, const json_t *response, struct ts_error *e)
 {
 	char who[32];
 	snprintf(who, sizeof who, "uid:%u", (unsigned)getuid());
 	struct ts_audit_entry entry = {
-		.who = {.type = "LocalOperator", .principal_id = who},
-		.event_source = TS_AUDIT_SOURCE_CLI,
-		.event_name = event,
-		.account_id = account_id,
-		.source_ip = "local",
-		.user_agent = "tessera-cli",
-		.request_parameters = params,
-		.response_elements = response,
+	        .who = {.type = "LocalOperator", .principal_id = who},
+	        .event_source = TS_AUDIT_SOURCE_CLI,
+	        .event_name = event,
+	        .account_id = account_id,
+	        .source_ip = "local",
+	        .user_agent = "tessera-cli",
+	        .request_parameters = params,
+	        .response_elements = response,
 	};
 	return ts_admin_audit_write(s->conn, s->arena, &entry, e);
 }

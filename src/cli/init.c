@@ -13,9 +13,9 @@
 
 enum { O_DB, O_KEY, O_JSON, O__COUNT };
 static const struct ts_config_option opts[O__COUNT] = {
-	[O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
-	[O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, "master key file"},
-	[O_JSON] = {"json", NULL, true, "machine-readable output"},
+        [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, "master key file"},
+        [O_JSON] = {"json", NULL, true, "machine-readable output"},
 };
 
 int ts_cli_init(int argc, char **argv)
@@ -47,8 +47,8 @@ int ts_cli_init(int argc, char **argv)
 	if (nkeys > 0) {
 		ts_store_rollback(s.conn);
 		if (v[O_JSON])
-			ts_cli_print_json(json_pack("{s:s, s:i}", "Store", v[O_DB],
-						    "SchemaVersion", ts_store_schema_latest()));
+			ts_cli_print_json(json_pack("{s:s, s:i}", "Store", v[O_DB], "SchemaVersion",
+			                            ts_store_schema_latest()));
 		else
 			printf("store %s is ready (schema %d); it already has admin keys\n",
 			       v[O_DB], ts_store_schema_latest());
@@ -65,8 +65,8 @@ int ts_cli_init(int argc, char **argv)
 	    ts_store_commit(s.conn, &e) != TS_ERR_OK)
 		goto store_failed;
 	if (v[O_JSON]) {
-		ts_cli_print_json(json_pack("{s:s, s:s}", "AccessKeyId", k.access_key_id, "Token",
-					    k.token));
+		ts_cli_print_json(
+		        json_pack("{s:s, s:s}", "AccessKeyId", k.access_key_id, "Token", k.token));
 	} else {
 		printf("store %s is ready (schema %d)%s\n", v[O_DB], ts_store_schema_latest(),
 		       created ? "; master key file created" : "");

@@ -29,16 +29,16 @@ enum {
 };
 
 static const struct ts_config_option opts[O__COUNT] = {
-	[O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
-	[O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
-	[O_BASE_URL] = {"base-url", NULL, false, "public URL (default: http://LISTEN)"},
-	[O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, "master key (made by init)"},
-	[O_LOOPS] = {"threads", "0", false, "event loops (0: one per core)"},
-	[O_WORKERS] = {"workers", "0", false, "handler threads (0: four per core)"},
-	[O_MAX_BODY] = {"max-body", "1048576", false, "largest request body in bytes"},
-	[O_DURABILITY] = {"durability", "normal", false, "normal (survives kill -9) or full"},
-	[O_LOG_LEVEL] = {"log-level", "info", false, "debug, info, warn or error"},
-	[O_ACCESS_LOG] = {"access-log", "on", false, "log each request: on or off"},
+        [O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
+        [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_BASE_URL] = {"base-url", NULL, false, "public URL (default: http://LISTEN)"},
+        [O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, "master key (made by init)"},
+        [O_LOOPS] = {"threads", "0", false, "event loops (0: one per core)"},
+        [O_WORKERS] = {"workers", "0", false, "handler threads (0: four per core)"},
+        [O_MAX_BODY] = {"max-body", "1048576", false, "largest request body in bytes"},
+        [O_DURABILITY] = {"durability", "normal", false, "normal (survives kill -9) or full"},
+        [O_LOG_LEVEL] = {"log-level", "info", false, "debug, info, warn or error"},
+        [O_ACCESS_LOG] = {"access-log", "on", false, "log each request: on or off"},
 };
 
 static bool number(const char *s, long min, long max, long *out)
@@ -86,15 +86,15 @@ int ts_cli_serve(int argc, char **argv)
 	    (strcmp(v[O_DURABILITY], "normal") != 0 && strcmp(v[O_DURABILITY], "full") != 0) ||
 	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0)) {
 		status = ts_cli_fail("serve: bad value for --log-level, --threads, --workers, "
-				     "--max-body, --durability or --access-log");
+		                     "--max-body, --durability or --access-log");
 		status = 2;
 		goto out;
 	}
 	ts_log_set_level((enum ts_log_level)level);
 
 	struct ts_store_options so = {.durability = strcmp(v[O_DURABILITY], "full") == 0
-							    ? TS_DURABILITY_FULL
-							    : TS_DURABILITY_NORMAL};
+	                                                    ? TS_DURABILITY_FULL
+	                                                    : TS_DURABILITY_NORMAL};
 	ts_store_conn_t *conn = NULL;
 	if (ts_store_open(v[O_DB], false, &so, &app.store, &e) != TS_ERR_OK ||
 	    ts_store_connect(app.store, &conn, &e) != TS_ERR_OK ||
@@ -109,8 +109,8 @@ int ts_cli_serve(int argc, char **argv)
 		status = ts_cli_fail("serve: %s (run tessera init)", e.message);
 		goto out;
 	}
-	app.base_url = v[O_BASE_URL] ? v[O_BASE_URL]
-				     : ts_arena_printf(arena, "http://%s", v[O_LISTEN]);
+	app.base_url =
+	        v[O_BASE_URL] ? v[O_BASE_URL] : ts_arena_printf(arena, "http://%s", v[O_LISTEN]);
 
 	/* signals go to the waiter thread only: block them before any thread starts */
 	struct signal_waiter waiter = {0};
@@ -123,14 +123,14 @@ int ts_cli_serve(int argc, char **argv)
 	int nroutes = 0;
 	const struct ts_http_route *routes = ts_app_routes(&nroutes);
 	struct ts_http_server_config cfg = {
-		.listen = v[O_LISTEN],
-		.loops = (int)loops,
-		.workers = (int)workers,
-		.max_body = (size_t)max_body,
-		.access_log = strcmp(v[O_ACCESS_LOG], "on") == 0,
-		.app = &app,
-		.worker_init = ts_app_worker_init,
-		.worker_fini = ts_app_worker_fini,
+	        .listen = v[O_LISTEN],
+	        .loops = (int)loops,
+	        .workers = (int)workers,
+	        .max_body = (size_t)max_body,
+	        .access_log = strcmp(v[O_ACCESS_LOG], "on") == 0,
+	        .app = &app,
+	        .worker_init = ts_app_worker_init,
+	        .worker_fini = ts_app_worker_fini,
 	};
 	if (ts_http_server_new(&cfg, routes, nroutes, &srv, &e) != TS_ERR_OK) {
 		status = ts_cli_fail("serve: %s", e.message);
@@ -141,8 +141,8 @@ int ts_cli_serve(int argc, char **argv)
 	pthread_create(&sig_thread, NULL, wait_signal, &waiter);
 	ts_log(TS_LOG_INFO, "listening",
 	       json_pack("{s:s, s:i, s:s, s:s}", "listen", v[O_LISTEN], "port",
-			 ts_http_server_port(srv), "store", ts_store_backend(app.store),
-			 "base_url", app.base_url));
+	                 ts_http_server_port(srv), "store", ts_store_backend(app.store), "base_url",
+	                 app.base_url));
 	printf("tessera listening on http://%s (port %d, %s store)\n", v[O_LISTEN],
 	       ts_http_server_port(srv), ts_store_backend(app.store));
 	fflush(stdout);

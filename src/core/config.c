@@ -25,19 +25,19 @@ static char *trim(char *s)
 	return s;
 }
 
-static ts_err read_file(const struct ts_config_option *opts, int n, const char *path,
-			ts_arena_t *a, const char **from_file, struct ts_error *e)
+static ts_err read_file(const struct ts_config_option *opts, int n, const char *path, ts_arena_t *a,
+                        const char **from_file, struct ts_error *e)
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "cannot read config file %s: %s", path,
-			       strerror(errno));
+		               strerror(errno));
 	char *buf = ts_arena_alloc(a, TS_CONFIG_FILE_MAX + 1);
 	size_t len = fread(buf, 1, TS_CONFIG_FILE_MAX + 1, f);
 	fclose(f);
 	if (len > TS_CONFIG_FILE_MAX)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "config file %s is larger than %d bytes",
-			       path, TS_CONFIG_FILE_MAX);
+		               path, TS_CONFIG_FILE_MAX);
 	buf[len] = '\0';
 	int lineno = 0;
 	for (char *line = strtok(buf, "\n"); line != NULL; line = strtok(NULL, "\n")) {
@@ -48,20 +48,20 @@ static ts_err read_file(const struct ts_config_option *opts, int n, const char *
 		char *eq = strchr(l, '=');
 		if (eq == NULL)
 			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s:%d: expected name = value", path,
-				       lineno);
+			               lineno);
 		*eq = '\0';
 		char *key = trim(l), *val = trim(eq + 1);
 		int i = find(opts, n, key, strlen(key));
 		if (i < 0)
 			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s:%d: unknown option %s", path,
-				       lineno, key);
+			               lineno, key);
 		from_file[i] = ts_arena_strdup(a, val);
 	}
 	return TS_ERR_OK;
 }
 
 ts_err ts_config_parse(const struct ts_config_option *opts, int n, int argc, char **argv,
-		       ts_arena_t *arena, const char **values, struct ts_error *e)
+                       ts_arena_t *arena, const char **values, struct ts_error *e)
 {
 	if (n > TS_CONFIG_MAX_OPTIONS)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "too many options");
@@ -83,11 +83,11 @@ ts_err ts_config_parse(const struct ts_config_option *opts, int n, int argc, cha
 		int i = find(opts, n, name, len);
 		if (i < 0)
 			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "unknown option --%.*s", (int)len,
-				       name);
+			               name);
 		if (opts[i].is_switch) {
 			if (eq != NULL)
 				return TS_FAIL(e, TS_ERR_BAD_REQUEST, "--%s takes no value",
-					       opts[i].name);
+				               opts[i].name);
 			from_flag[i] = "1";
 		} else if (eq != NULL) {
 			from_flag[i] = eq + 1;
@@ -110,9 +110,9 @@ ts_err ts_config_parse(const struct ts_config_option *opts, int n, int argc, cha
 		env[o] = '\0';
 		const char *from_env = getenv(env);
 		values[i] = from_flag[i]   ? from_flag[i]
-			    : from_env     ? from_env
-			    : from_file[i] ? from_file[i]
-					   : opts[i].def;
+		            : from_env     ? from_env
+		            : from_file[i] ? from_file[i]
+		                           : opts[i].def;
 	}
 	return TS_ERR_OK;
 }

@@ -29,8 +29,8 @@ struct ts_config_option {
  * config file fail with TS_ERR_BAD_REQUEST and a message naming the problem.
  */
 TS_MUST_USE ts_err ts_config_parse(const struct ts_config_option *opts, int n, int argc,
-				   char **argv, ts_arena_t *arena, const char **values,
-				   struct ts_error *e);
+                                   char **argv, ts_arena_t *arena, const char **values,
+                                   struct ts_error *e);
 /* Prints "  --name  help (default: x)" lines to stderr. */
 void ts_config_usage(const struct ts_config_option *opts, int n);
 

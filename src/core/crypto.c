@@ -57,7 +57,7 @@ void ts_uuid_v4(char out[TS_UUID_LEN + 1])
 void ts_random_token(char *out, size_t n)
 {
 	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	for (size_t i = 0; i < n; i++)
 		out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
 	out[n] = '\0';
@@ -78,7 +78,7 @@ unsigned char *ts_b64url_decode(ts_arena_t *a, const char *in, size_t *outlen)
 	size_t n = 0;
 	const char *end = NULL;
 	if (sodium_base642bin(out, inlen + 1, in, inlen, "=", &n, &end,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    end != in + inlen)
 		return NULL;
 	*outlen = n;
@@ -86,36 +86,37 @@ unsigned char *ts_b64url_decode(ts_arena_t *a, const char *in, size_t *outlen)
 }
 
 char *ts_secret_seal(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
-		     const char *plaintext)
+                     const char *plaintext)
 {
 	size_t m = strlen(plaintext);
 	size_t n = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + m +
-		   crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	           crypto_aead_xchacha20poly1305_ietf_ABYTES;
 	unsigned char *buf = ts_arena_alloc(a, n);
 	ts_random_bytes(buf, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	unsigned long long clen = 0;
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
-		buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
-		(const unsigned char *)plaintext, m, NULL, 0, NULL, buf, key);
+	        buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
+	        (const unsigned char *)plaintext, m, NULL, 0, NULL, buf, key);
 	return ts_b64url_encode(a, buf, n);
 }
 
-ts_err ts_secret_open(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
-		      const char *sealed, char **plaintext, struct ts_error *e)
+ts_err ts_secret_open(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN], const char *sealed,
+                      char **plaintext, struct ts_error *e)
 {
 	size_t n = 0;
 	unsigned char *buf = ts_b64url_decode(a, sealed, &n);
 	size_t over = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
-		      crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	              crypto_aead_xchacha20poly1305_ietf_ABYTES;
 	if (buf == NULL || n < over)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "sealed secret is malformed");
 	char *out = ts_arena_alloc(a, n - over + 1);
 	unsigned long long mlen = 0;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    (unsigned char *)out, &mlen, NULL,
-		    buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-		    n - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, 0, buf, key) != 0)
-		return TS_FAIL(e, TS_ERR_INTERNAL, "sealed secret does not open with the master key");
+	            (unsigned char *)out, &mlen, NULL,
+	            buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+	            n - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, 0, buf, key) != 0)
+		return TS_FAIL(e, TS_ERR_INTERNAL,
+		               "sealed secret does not open with the master key");
 	out[mlen] = '\0';
 	*plaintext = out;
 	return TS_ERR_OK;

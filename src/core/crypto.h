@@ -39,9 +39,9 @@ unsigned char *ts_b64url_decode(ts_arena_t *a, const char *in, size_t *outlen);
 
 /* Seals plaintext with the 32-byte master key; result is base64url text in arena memory. */
 char *ts_secret_seal(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
-		     const char *plaintext);
+                     const char *plaintext);
 /* Opens a sealed secret; TS_ERR_INTERNAL when it was not sealed with this key. */
 TS_MUST_USE ts_err ts_secret_open(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
-				  const char *sealed, char **plaintext, struct ts_error *e);
+                                  const char *sealed, char **plaintext, struct ts_error *e);
 
 #endif

@@ -10,7 +10,7 @@ static const struct {
 	const char *message;
 } table[TS_ERR__COUNT] = {
 #define TS_ERR_ROW(e, n, s, m) [TS_ERR_##e] = {n, s, m},
-	TS_ERR_TABLE(TS_ERR_ROW)
+        TS_ERR_TABLE(TS_ERR_ROW)
 #undef TS_ERR_ROW
 };
 

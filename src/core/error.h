@@ -14,28 +14,28 @@
 #define TS_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* X(ENUM, wire name, HTTP status, default message) */
-#define TS_ERR_TABLE(X)                                                                            \
-	X(OK, "OK", 200, "success")                                                                    \
-	X(BAD_REQUEST, "BadRequestException", 400, "the request is not valid")                        \
-	X(UNAUTHORIZED, "UnauthorizedClientException", 401, "missing or unknown credentials")          \
-	X(FORBIDDEN, "ForbiddenException", 403, "the credentials do not allow this action")           \
-	X(NOT_FOUND, "NotFoundException", 404, "the resource does not exist")                         \
-	X(METHOD, "MethodNotAllowedException", 405, "method not allowed on this path")                \
-	X(CONFLICT, "ConflictException", 409, "the resource conflicts with an existing one")          \
-	X(PRECONDITION, "PreconditionFailedException", 412, "the resource has changed")               \
-	X(TOO_LARGE, "RequestTooLargeException", 413, "the request is too large")                     \
-	X(UNSUPPORTED_MEDIA, "UnsupportedMediaTypeException", 415, "unsupported content type")        \
-	X(THROTTLED, "ThrottledClientException", 429, "too many requests")                            \
-	X(INTERNAL, "ServiceFailureException", 500, "internal error")                                 \
-	X(STORE, "ServiceFailureException", 500, "the store failed")                                  \
-	X(UNAVAILABLE, "ServiceUnavailableException", 503, "the service is unavailable")              \
+#define TS_ERR_TABLE(X)                                                                        \
+	X(OK, "OK", 200, "success")                                                            \
+	X(BAD_REQUEST, "BadRequestException", 400, "the request is not valid")                 \
+	X(UNAUTHORIZED, "UnauthorizedClientException", 401, "missing or unknown credentials")  \
+	X(FORBIDDEN, "ForbiddenException", 403, "the credentials do not allow this action")    \
+	X(NOT_FOUND, "NotFoundException", 404, "the resource does not exist")                  \
+	X(METHOD, "MethodNotAllowedException", 405, "method not allowed on this path")         \
+	X(CONFLICT, "ConflictException", 409, "the resource conflicts with an existing one")   \
+	X(PRECONDITION, "PreconditionFailedException", 412, "the resource has changed")        \
+	X(TOO_LARGE, "RequestTooLargeException", 413, "the request is too large")              \
+	X(UNSUPPORTED_MEDIA, "UnsupportedMediaTypeException", 415, "unsupported content type") \
+	X(THROTTLED, "ThrottledClientException", 429, "too many requests")                     \
+	X(INTERNAL, "ServiceFailureException", 500, "internal error")                          \
+	X(STORE, "ServiceFailureException", 500, "the store failed")                           \
+	X(UNAVAILABLE, "ServiceUnavailableException", 503, "the service is unavailable")       \
 	X(IO, "ServiceFailureException", 500, "input/output error")
 
 typedef enum {
 #define TS_ERR_ENUM(e, name, status, msg) TS_ERR_##e,
 	TS_ERR_TABLE(TS_ERR_ENUM)
 #undef TS_ERR_ENUM
-		TS_ERR__COUNT
+	        TS_ERR__COUNT
 } ts_err;
 
 #define TS_ERROR_MSG_MAX 256
@@ -57,7 +57,7 @@ const char *ts_err_message(ts_err code);
  * returns code, so that callers can write `return ts_error_set(e, ...)`.
  */
 ts_err ts_error_set(struct ts_error *e, ts_err code, const char *where, const char *fmt, ...)
-	TS_PRINTF(4, 5);
+        TS_PRINTF(4, 5);
 
 /* The message of e if one was set, else the code's default message. */
 const char *ts_error_text(const struct ts_error *e, ts_err code);

@@ -18,7 +18,7 @@ json_t *ts_json_own(ts_arena_t *arena, json_t *j)
 /* Walks the raw text once: depth and string-length caps are checked before
  * jansson builds anything, so a hostile document costs O(len) and no memory. */
 static ts_err prescan(const char *s, size_t len, int max_depth, size_t max_string,
-		      struct ts_error *e)
+                      struct ts_error *e)
 {
 	int depth = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -32,11 +32,11 @@ static ts_err prescan(const char *s, size_t len, int max_depth, size_t max_strin
 			}
 			if (i - start > max_string)
 				return TS_FAIL(e, TS_ERR_TOO_LARGE,
-					       "JSON string longer than %zu bytes", max_string);
+				               "JSON string longer than %zu bytes", max_string);
 		} else if (c == '{' || c == '[') {
 			if (++depth > max_depth)
 				return TS_FAIL(e, TS_ERR_TOO_LARGE, "JSON nested deeper than %d",
-					       max_depth);
+				               max_depth);
 		} else if (c == '}' || c == ']') {
 			depth--;
 		}
@@ -45,14 +45,14 @@ static ts_err prescan(const char *s, size_t len, int max_depth, size_t max_strin
 }
 
 ts_err ts_json_parse(const char *text, size_t len, const struct ts_json_limits *lim,
-		     ts_arena_t *arena, json_t **out, struct ts_error *e)
+                     ts_arena_t *arena, json_t **out, struct ts_error *e)
 {
 	*out = NULL;
 	int max_depth = (lim && lim->max_depth) ? lim->max_depth : TS_JSON_MAX_DEPTH;
 	size_t max_string = (lim && lim->max_string) ? lim->max_string : TS_JSON_MAX_STRING;
 	if (lim && lim->max_bytes && len > lim->max_bytes)
 		return TS_FAIL(e, TS_ERR_TOO_LARGE, "JSON body larger than %zu bytes",
-			       lim->max_bytes);
+		               lim->max_bytes);
 	ts_err rc = prescan(text, len, max_depth, max_string, e);
 	if (rc != TS_ERR_OK)
 		return rc;
@@ -60,7 +60,7 @@ ts_err ts_json_parse(const char *text, size_t len, const struct ts_json_limits *
 	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "malformed JSON at line %d column %d: %s",
-			       jerr.line, jerr.column, jerr.text);
+		               jerr.line, jerr.column, jerr.text);
 	*out = ts_json_own(arena, j);
 	return TS_ERR_OK;
 }

@@ -28,7 +28,7 @@ struct ts_json_limits {
  * for malformed JSON, and TS_ERR_TOO_LARGE when a cap is exceeded.
  */
 TS_MUST_USE ts_err ts_json_parse(const char *text, size_t len, const struct ts_json_limits *lim,
-				 ts_arena_t *arena, json_t **out, struct ts_error *e);
+                                 ts_arena_t *arena, json_t **out, struct ts_error *e);
 /* Ties a reference to the arena: json_decref runs when the arena is freed. Returns j. */
 json_t *ts_json_own(ts_arena_t *arena, json_t *j);
 /* Serializes compactly into arena memory (NUL-terminated); *len may be NULL. */

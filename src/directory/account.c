@@ -20,15 +20,15 @@ static const struct setting {
 	bool default_bool;
 	const char *const *choices;
 } settings[] = {
-	{"DisableRemoteControl", SETTING_BOOL, NULL, false, NULL},
-	{"EnableDialOut", SETTING_BOOL, NULL, false, NULL},
-	/* SPEC 5: the SCIM compatibility profile */
-	{"ScimCompatibility", SETTING_ENUM, "permissive", false,
-	 (const char *const[]){"permissive", "aws-strict", NULL}},
-	/* SPEC 4 rule 2: exact match by default, case-insensitive when set */
-	{"CaseInsensitiveIdentityMatch", SETTING_BOOL, NULL, false, NULL},
-	/* SPEC 6: IdP-initiated SAML sign-in is allowed per account */
-	{"AllowIdpInitiatedSignIn", SETTING_BOOL, NULL, false, NULL},
+        {"DisableRemoteControl", SETTING_BOOL, NULL, false, NULL},
+        {"EnableDialOut", SETTING_BOOL, NULL, false, NULL},
+        /* SPEC 5: the SCIM compatibility profile */
+        {"ScimCompatibility", SETTING_ENUM, "permissive", false,
+         (const char *const[]){"permissive", "aws-strict", NULL}},
+        /* SPEC 4 rule 2: exact match by default, case-insensitive when set */
+        {"CaseInsensitiveIdentityMatch", SETTING_BOOL, NULL, false, NULL},
+        /* SPEC 6: IdP-initiated SAML sign-in is allowed per account */
+        {"AllowIdpInitiatedSignIn", SETTING_BOOL, NULL, false, NULL},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -45,12 +45,12 @@ ts_err ts_directory_account_name_check(const char *name, struct ts_error *e)
 	}
 	if (chars > TS_ACCOUNT_NAME_MAX)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "Name is longer than %d characters",
-			       TS_ACCOUNT_NAME_MAX);
+		               TS_ACCOUNT_NAME_MAX);
 	return TS_ERR_OK;
 }
 
 ts_err ts_directory_account_create(ts_store_conn_t *c, ts_arena_t *a, const char *name,
-				   const char *type, struct ts_account *out, struct ts_error *e)
+                                   const char *type, struct ts_account *out, struct ts_error *e)
 {
 	ts_err rc = ts_directory_account_name_check(name, e);
 	if (rc != TS_ERR_OK)
@@ -62,18 +62,18 @@ ts_err ts_directory_account_create(ts_store_conn_t *c, ts_arena_t *a, const char
 	char *id = ts_arena_alloc(a, TS_UUID_LEN + 1);
 	ts_uuid_v4(id);
 	*out = (struct ts_account){
-		.account_id = id,
-		.name = ts_arena_strdup(a, name),
-		.account_type = strcmp(type, "Team") == 0 ? "Team" : "Enterprise",
-		.status = "Active",
-		.created_ms = ts_now_ms(),
-		.settings = "{}",
+	        .account_id = id,
+	        .name = ts_arena_strdup(a, name),
+	        .account_type = strcmp(type, "Team") == 0 ? "Team" : "Enterprise",
+	        .status = "Active",
+	        .created_ms = ts_now_ms(),
+	        .settings = "{}",
 	};
 	return ts_store_account_insert(c, out, e);
 }
 
 ts_err ts_directory_account_rename(ts_store_conn_t *c, ts_arena_t *a, const char *id,
-				   const char *name, struct ts_account *out, struct ts_error *e)
+                                   const char *name, struct ts_account *out, struct ts_error *e)
 {
 	ts_err rc = ts_directory_account_name_check(name, e);
 	if (rc != TS_ERR_OK)
@@ -104,7 +104,7 @@ json_t *ts_directory_account_settings_of(const struct ts_account *acct)
 }
 
 ts_err ts_directory_account_settings(ts_store_conn_t *c, ts_arena_t *a, const char *id,
-				     json_t **out, struct ts_error *e)
+                                     json_t **out, struct ts_error *e)
 {
 	struct ts_account acct;
 	ts_err rc = ts_store_account_get(c, a, id, &acct, e);
@@ -123,7 +123,7 @@ static ts_err check_setting(const char *key, const json_t *v, struct ts_error *e
 		if (s->kind == SETTING_BOOL) {
 			if (!json_is_boolean(v))
 				return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s must be true or false",
-					       key);
+				               key);
 			return TS_ERR_OK;
 		}
 		if (json_is_string(v))
@@ -136,7 +136,7 @@ static ts_err check_setting(const char *key, const json_t *v, struct ts_error *e
 }
 
 ts_err ts_directory_account_settings_update(ts_store_conn_t *c, ts_arena_t *a, const char *id,
-					    const json_t *changes, struct ts_error *e)
+                                            const json_t *changes, struct ts_error *e)
 {
 	if (!json_is_object(changes))
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "AccountSettings must be an object");
@@ -165,7 +165,7 @@ json_t *ts_directory_account_json(const struct ts_account *acct)
 	char created[32];
 	ts_time_iso(acct->created_ms, created);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s,s]}", "AccountId", acct->account_id,
-			 "Name", acct->name, "AccountType", acct->account_type, "AccountStatus",
-			 acct->status, "CreatedTimestamp", created, "DefaultLicense", "Pro",
-			 "SupportedLicenses", "Basic", "Pro");
+	                 "Name", acct->name, "AccountType", acct->account_type, "AccountStatus",
+	                 acct->status, "CreatedTimestamp", created, "DefaultLicense", "Pro",
+	                 "SupportedLicenses", "Basic", "Pro");
 }

@@ -14,22 +14,22 @@
 
 /* Validates and inserts a new Active account; type NULL means "Team". */
 TS_MUST_USE ts_err ts_directory_account_create(ts_store_conn_t *c, ts_arena_t *a, const char *name,
-					       const char *type, struct ts_account *out,
-					       struct ts_error *e);
+                                               const char *type, struct ts_account *out,
+                                               struct ts_error *e);
 /* Renames an account. */
 TS_MUST_USE ts_err ts_directory_account_rename(ts_store_conn_t *c, ts_arena_t *a, const char *id,
-					       const char *name, struct ts_account *out,
-					       struct ts_error *e);
+                                               const char *name, struct ts_account *out,
+                                               struct ts_error *e);
 /* The account's settings merged over the defaults (new reference, tied to the arena). */
 TS_MUST_USE ts_err ts_directory_account_settings(ts_store_conn_t *c, ts_arena_t *a, const char *id,
-						 json_t **settings, struct ts_error *e);
+                                                 json_t **settings, struct ts_error *e);
 /*
  * Applies a partial settings object: every key must be a known setting with
  * a value of the right type and range, or nothing is changed.
  */
 TS_MUST_USE ts_err ts_directory_account_settings_update(ts_store_conn_t *c, ts_arena_t *a,
-							const char *id, const json_t *changes,
-							struct ts_error *e);
+                                                        const char *id, const json_t *changes,
+                                                        struct ts_error *e);
 /* The settings of an account record merged over the defaults (new reference). */
 json_t *ts_directory_account_settings_of(const struct ts_account *acct);
 /* The API shape of an account ({"AccountId", "Name", ...}); new reference. */

@@ -39,8 +39,8 @@ struct ts_http_req {
 	ts_arena_t *arena;
 	const struct ts_http_route *route;
 	const char *method;
-	const char *path;  /* without the query */
-	const char *query; /* raw, without '?'; "" when none */
+	const char *path;                       /* without the query */
+	const char *query;                      /* raw, without '?'; "" when none */
 	const char *params[TS_HTTP_MAX_PARAMS]; /* path parameters, percent-decoded */
 	int nparams;
 	const struct ts_http_header *headers;
@@ -84,10 +84,10 @@ char *ts_http_decode(ts_arena_t *a, const char *s, size_t n, bool plus_is_space)
 
 /* Response helpers: body copied by reference (must live in the request arena or be static). */
 void ts_http_res_set(struct ts_http_res *res, int status, const char *content_type,
-		     const char *body, size_t len);
+                     const char *body, size_t len);
 /* Serializes j (reference stolen) as the body with the given content type. */
 void ts_http_res_json(struct ts_http_req *req, struct ts_http_res *res, int status,
-		      const char *content_type, json_t *j);
+                      const char *content_type, json_t *j);
 void ts_http_res_header(struct ts_http_res *res, const char *name, const char *value);
 
 /* ---- the server -------------------------------------------------------- */
@@ -114,8 +114,8 @@ struct ts_http_server_config {
  * busy or invalid) and starts the worker threads. routes must outlive the server.
  */
 TS_MUST_USE ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
-				      const struct ts_http_route *routes, int nroutes,
-				      ts_http_server_t **out, struct ts_error *e);
+                                      const struct ts_http_route *routes, int nroutes,
+                                      ts_http_server_t **out, struct ts_error *e);
 /* The bound port (useful with port 0). */
 int ts_http_server_port(const ts_http_server_t *s);
 /* Runs the loops until ts_http_server_stop; then drains in-flight requests and returns. */
@@ -140,8 +140,8 @@ enum ts_http_match { TS_HTTP_MATCH_NONE, TS_HTTP_MATCH_METHOD_ONLY, TS_HTTP_MATC
  * means the path exists with another method (405).
  */
 enum ts_http_match ts_http_route_find(const struct ts_http_route *routes, int nroutes,
-				      const char *method, const char *path, ts_arena_t *arena,
-				      const struct ts_http_route **route, const char **params,
-				      int *nparams);
+                                      const char *method, const char *path, ts_arena_t *arena,
+                                      const struct ts_http_route **route, const char **params,
+                                      int *nparams);
 
 #endif

@@ -11,11 +11,11 @@
 #include "core/alloc.h"
 #include "http/internal.h"
 
-static const int statuses[] = {200, 201, 204, 301, 302, 303, 304, 400, 401, 403, 404, 405,
-			       409, 412, 413, 415, 429, 431, 500, 503, 0};
+static const int statuses[] = {200, 201, 204, 301, 302, 303, 304, 400, 401, 403, 404,
+                               405, 409, 412, 413, 415, 429, 431, 500, 503, 0};
 #define NSTATUS ((int)(sizeof statuses / sizeof statuses[0]))
 static const double buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-				 0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+                                 0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
 #define NBUCKET ((int)(sizeof buckets / sizeof buckets[0]))
 
 struct route_counters {
@@ -109,12 +109,12 @@ char *ts__http_metrics_render(ts__http_metrics_t *m, ts_arena_t *arena, size_t *
 {
 	struct out o = {.arena = arena};
 	put(&o, "# HELP tessera_http_requests_total HTTP requests by route, method and status.\n"
-		"# TYPE tessera_http_requests_total counter\n");
+	        "# TYPE tessera_http_requests_total counter\n");
 	for (int i = 0; i <= m->nroutes; i++) {
 		const char *method = i == m->nroutes ? "any" : m->routes[i].method;
 		for (int s = 0; s < NSTATUS; s++) {
-			uint_fast64_t v = atomic_load_explicit(&m->c[i].by_status[s],
-							       memory_order_relaxed);
+			uint_fast64_t v =
+			        atomic_load_explicit(&m->c[i].by_status[s], memory_order_relaxed);
 			if (v == 0)
 				continue;
 			char status[8];
@@ -129,7 +129,7 @@ char *ts__http_metrics_render(ts__http_metrics_t *m, ts_arena_t *arena, size_t *
 		}
 	}
 	put(&o, "# HELP tessera_http_request_duration_seconds Time from request to response.\n"
-		"# TYPE tessera_http_request_duration_seconds histogram\n");
+	        "# TYPE tessera_http_request_duration_seconds histogram\n");
 	for (int i = 0; i <= m->nroutes; i++) {
 		uint_fast64_t cum = 0;
 		uint_fast64_t counts[NBUCKET + 1];

@@ -38,7 +38,8 @@ char *ts_http_decode(ts_arena_t *a, const char *s, size_t n, bool plus_is_space)
 				return NULL;
 			char c = (char)(hi * 16 + lo);
 			if (c == '\0')
-				return NULL; /* an embedded NUL would truncate what later code sees */
+				return NULL; /* an embedded NUL would truncate what later code sees
+				              */
 			out[o++] = c;
 			i += 2;
 		} else if (plus_is_space && s[i] == '+') {
@@ -71,7 +72,7 @@ const char *ts_http_query(const struct ts_http_req *req, const char *name)
 }
 
 void ts_http_res_set(struct ts_http_res *res, int status, const char *content_type,
-		     const char *body, size_t len)
+                     const char *body, size_t len)
 {
 	res->status = status;
 	res->content_type = content_type;
@@ -80,7 +81,7 @@ void ts_http_res_set(struct ts_http_res *res, int status, const char *content_ty
 }
 
 void ts_http_res_json(struct ts_http_req *req, struct ts_http_res *res, int status,
-		      const char *content_type, json_t *j)
+                      const char *content_type, json_t *j)
 {
 	size_t len = 0;
 	char *text = ts_json_dump(req->arena, j, &len);

@@ -14,7 +14,7 @@ static bool seg_equal(const char *pat, size_t plen, const char *seg, size_t slen
 }
 
 static bool match(const char *pattern, const char *path, ts_arena_t *arena, const char **params,
-		  int *nparams)
+                  int *nparams)
 {
 	int n = 0;
 	const char *p = pattern, *s = path;
@@ -49,9 +49,9 @@ static bool match(const char *pattern, const char *path, ts_arena_t *arena, cons
 }
 
 enum ts_http_match ts_http_route_find(const struct ts_http_route *routes, int nroutes,
-				      const char *method, const char *path, ts_arena_t *arena,
-				      const struct ts_http_route **route, const char **params,
-				      int *nparams)
+                                      const char *method, const char *path, ts_arena_t *arena,
+                                      const struct ts_http_route **route, const char **params,
+                                      int *nparams)
 {
 	enum ts_http_match found = TS_HTTP_MATCH_NONE;
 	bool head = strcmp(method, "HEAD") == 0;

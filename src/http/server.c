@@ -96,28 +96,50 @@ struct ts_http_server {
 static const char *reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 412: return "Precondition Failed";
-	case 413: return "Payload Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 415:
+		return "Unsupported Media Type";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -134,8 +156,8 @@ static void access_log(struct job *j)
 		return;
 	double ms = (double)(ts_mono_ns() - j->start_ns) / 1e6;
 	json_t *f = json_pack("{s:s, s:s, s:i, s:f, s:s, s:s}", "method", j->req.method, "path",
-			      j->req.path, "status", j->res.status, "ms", ms, "request_id",
-			      j->req.request_id, "peer", j->req.peer);
+	                      j->req.path, "status", j->res.status, "ms", ms, "request_id",
+	                      j->req.request_id, "peer", j->req.peer);
 	if (j->res.error_code)
 		json_object_set_new(f, "error", json_string(j->res.error_code));
 	ts_log(TS_LOG_INFO, "request", f);
@@ -152,22 +174,22 @@ static void finish(struct job *j)
 		if (j->res.content_type) {
 			h2o_iovec_t v = h2o_strdup(&r->pool, j->res.content_type, SIZE_MAX);
 			h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-				       v.base, v.len);
+			               v.base, v.len);
 		}
 		h2o_iovec_t rid = h2o_strdup(&r->pool, j->req.request_id, SIZE_MAX);
 		h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0,
-				      NULL, rid.base, rid.len);
+		                      NULL, rid.base, rid.len);
 		for (int i = 0; i < j->res.nheaders; i++) {
 			h2o_iovec_t n = h2o_strdup(&r->pool, j->res.headers[i].name, SIZE_MAX);
 			h2o_iovec_t v = h2o_strdup(&r->pool, j->res.headers[i].value, SIZE_MAX);
 			h2o_strtolower(n.base, n.len);
 			h2o_add_header_by_str(&r->pool, &r->res.headers, n.base, n.len, 1, NULL,
-					      v.base, v.len);
+			                      v.base, v.len);
 		}
 		r->res.content_length = j->res.body_len;
 		h2o_send_inline(r, j->res.body ? j->res.body : "", j->res.body_len);
 		ts__http_metrics_count(l->srv->metrics, j->route_index, j->res.status,
-				       ts_mono_ns() - j->start_ns);
+		                       ts_mono_ns() - j->start_ns);
 		access_log(j);
 	}
 	ts_arena_free(&j->req.arena);
@@ -280,9 +302,9 @@ static bool copy_request(h2o_req_t *r, struct job *j, size_t max_body)
 	j->req.method = ts_arena_strndup(a, r->method.base, r->method.len);
 	size_t plen = r->query_at != SIZE_MAX ? r->query_at : r->path.len;
 	j->req.path = ts_arena_strndup(a, r->path.base, plen);
-	j->req.query = r->query_at != SIZE_MAX
-			       ? ts_arena_strndup(a, r->path.base + plen + 1, r->path.len - plen - 1)
-			       : "";
+	j->req.query = r->query_at != SIZE_MAX ? ts_arena_strndup(a, r->path.base + plen + 1,
+	                                                          r->path.len - plen - 1)
+	                                       : "";
 	j->req.request_id = NULL;
 	fill_peer(r, j);
 	if ((int)r->headers.size > TS_HTTP_MAX_HEADERS) {
@@ -346,8 +368,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	}
 	const struct ts_http_route *route = NULL;
 	enum ts_http_match m =
-		ts_http_route_find(s->routes, s->nroutes, j->req.method, j->req.path, j->req.arena,
-				   &route, j->req.params, &j->req.nparams);
+	        ts_http_route_find(s->routes, s->nroutes, j->req.method, j->req.path, j->req.arena,
+	                           &route, j->req.params, &j->req.nparams);
 	if (m == TS_HTTP_MATCH_NONE) {
 		error_body(j, TS_ERR_NOT_FOUND, "no such path");
 		finish(j);
@@ -407,10 +429,14 @@ static void on_ctl(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
 /* Nothing left on the context: h2o_context_dispose asserts every timeout list is empty. */
 static bool idle(h2o_context_t *c)
 {
-	h2o_timeout_t *t[] = {&c->zero_timeout,        &c->one_sec_timeout,
-			      &c->hundred_ms_timeout,  &c->handshake_timeout,
-			      &c->http1.req_timeout,   &c->http2.idle_timeout,
-			      &c->http2.graceful_shutdown_timeout, &c->proxy.io_timeout};
+	h2o_timeout_t *t[] = {&c->zero_timeout,
+	                      &c->one_sec_timeout,
+	                      &c->hundred_ms_timeout,
+	                      &c->handshake_timeout,
+	                      &c->http1.req_timeout,
+	                      &c->http2.idle_timeout,
+	                      &c->http2.graceful_shutdown_timeout,
+	                      &c->proxy.io_timeout};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (!h2o_linklist_is_empty(&t[i]->_entries))
 			return false;
@@ -451,7 +477,7 @@ static void *loop_main(void *arg)
 }
 
 static ts_err parse_listen(const char *listen, char *host, size_t hostlen, char *port,
-			   size_t portlen, struct ts_error *e)
+                           size_t portlen, struct ts_error *e)
 {
 	const char *colon = strrchr(listen, ':');
 	if (colon == NULL || colon[1] == '\0')
@@ -474,7 +500,7 @@ static ts_err parse_listen(const char *listen, char *host, size_t hostlen, char 
 }
 
 static ts_err bind_socket(const char *host, const char *port, bool reuseport, int *fd_out,
-			  int *bound_port, struct ts_error *e)
+                          int *bound_port, struct ts_error *e)
 {
 	struct addrinfo hints = {0}, *res = NULL;
 	hints.ai_family = AF_UNSPEC;
@@ -483,7 +509,7 @@ static ts_err bind_socket(const char *host, const char *port, bool reuseport, in
 	int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
 	if (gai != 0)
 		return TS_FAIL(e, TS_ERR_IO, "cannot resolve listen address %s: %s", host,
-			       gai_strerror(gai));
+		               gai_strerror(gai));
 	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int on = 1;
 	ts_err rc = TS_ERR_OK;
@@ -496,14 +522,14 @@ static ts_err bind_socket(const char *host, const char *port, bool reuseport, in
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
 	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
 		rc = TS_FAIL(e, TS_ERR_IO, "cannot listen on %s:%s: %s", host, port,
-			     strerror(errno));
+		             strerror(errno));
 		goto out;
 	}
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	*bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						     : ((struct sockaddr_in *)&ss)->sin_port);
+	                                             : ((struct sockaddr_in *)&ss)->sin_port);
 	if (reuseport && listen(fd, LISTEN_BACKLOG) != 0) {
 		rc = TS_FAIL(e, TS_ERR_IO, "listen: %s", strerror(errno));
 		goto out;
@@ -518,8 +544,8 @@ out:
 }
 
 ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
-			  const struct ts_http_route *routes, int nroutes, ts_http_server_t **out,
-			  struct ts_error *e)
+                          const struct ts_http_route *routes, int nroutes, ts_http_server_t **out,
+                          struct ts_error *e)
 {
 	*out = NULL;
 	ts_http_server_t *s = ts_calloc(1, sizeof *s);
@@ -567,7 +593,7 @@ ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
 	h2o_config_init(&s->h2o_config);
 	s->h2o_config.max_request_entity_size = s->cfg.max_body;
 	h2o_hostconf_t *hc = h2o_config_register_host(&s->h2o_config,
-						      h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	                                              h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	h2o_pathconf_t *pc = h2o_config_register_path(hc, "/", 0);
 	struct route_handler *rh = (void *)h2o_create_handler(pc, sizeof *rh);
 	rh->super.on_req = on_req;
@@ -582,7 +608,8 @@ ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
 		l->queue = h2o_multithread_create_queue(l->ctx.loop);
 		h2o_multithread_register_receiver(l->queue, &l->done_rx, on_done);
 		h2o_multithread_register_receiver(l->queue, &l->ctl_rx, on_ctl);
-		l->listener = h2o_evloop_socket_create(l->ctx.loop, l->fd, H2O_SOCKET_FLAG_DONT_READ);
+		l->listener =
+		        h2o_evloop_socket_create(l->ctx.loop, l->fd, H2O_SOCKET_FLAG_DONT_READ);
 		l->fd = -1; /* owned by h2o now */
 		l->listener->data = l;
 		h2o_socket_read_start(l->listener, on_accept);

@@ -2,7 +2,7 @@
 #include "store/internal.h"
 
 static void read_account(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
-			 struct ts_account *out)
+                         struct ts_account *out)
 {
 	out->account_id = ts__rows_str(c, r, 0, a);
 	out->name = ts__rows_str(c, r, 1, a);
@@ -14,14 +14,15 @@ static void read_account(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
 
 ts_err ts_store_account_insert(ts_store_conn_t *c, const struct ts_account *a, struct ts_error *e)
 {
-	struct ts__param p[] = {TS__TEXT(a->account_id), TS__TEXT(a->name),
-				TS__TEXT(a->account_type), TS__TEXT(a->status),
-				TS__INT(a->created_ms),     TS__TEXT(a->settings ? a->settings : "{}")};
+	struct ts__param p[] = {
+	        TS__TEXT(a->account_id),   TS__TEXT(a->name),
+	        TS__TEXT(a->account_type), TS__TEXT(a->status),
+	        TS__INT(a->created_ms),    TS__TEXT(a->settings ? a->settings : "{}")};
 	return ts__store_write(c, TS__Q_ACCOUNT_INSERT, p, 6, NULL, e);
 }
 
 ts_err ts_store_account_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
-			    struct ts_account *out, struct ts_error *e)
+                            struct ts_account *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(id)};
 	struct ts__rows *r = NULL;
@@ -37,15 +38,15 @@ ts_err ts_store_account_get(ts_store_conn_t *c, ts_arena_t *arena, const char *i
 }
 
 ts_err ts_store_account_list(ts_store_conn_t *c, ts_arena_t *arena, const char *after,
-			     const char *name, int limit, struct ts_account **out, int *n,
-			     struct ts_error *e)
+                             const char *name, int limit, struct ts_account **out, int *n,
+                             struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
 	struct ts__param p[] = {TS__TEXT(after ? after : ""), TS__TEXT(name ? name : ""),
-				TS__INT(limit)};
+	                        TS__INT(limit)};
 	struct ts__rows *r = NULL;
 	ts_err rc = ts__store_exec(c, TS__Q_ACCOUNT_LIST, p, 3, &r, e);
 	if (rc != TS_ERR_OK)
@@ -63,8 +64,8 @@ ts_err ts_store_account_list(ts_store_conn_t *c, ts_arena_t *arena, const char *
 ts_err ts_store_account_update(ts_store_conn_t *c, const struct ts_account *a, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(a->account_id), TS__TEXT(a->name),
-				TS__TEXT(a->account_type), TS__TEXT(a->status),
-				TS__TEXT(a->settings ? a->settings : "{}")};
+	                        TS__TEXT(a->account_type), TS__TEXT(a->status),
+	                        TS__TEXT(a->settings ? a->settings : "{}")};
 	int64_t changed = 0;
 	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_UPDATE, p, 5, &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)

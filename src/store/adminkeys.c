@@ -12,15 +12,14 @@ static void read_key(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, stru
 
 ts_err ts_store_adminkey_insert(ts_store_conn_t *c, const struct ts_adminkey *k, struct ts_error *e)
 {
-	struct ts__param p[] = {TS__TEXT(k->access_key_id), TS__TEXT(k->secret_hash),
-				TS__TEXT(k->policies),
-				TS__TEXT(k->description ? k->description : ""),
-				TS__INT(k->created_ms)};
+	struct ts__param p[] = {
+	        TS__TEXT(k->access_key_id), TS__TEXT(k->secret_hash), TS__TEXT(k->policies),
+	        TS__TEXT(k->description ? k->description : ""), TS__INT(k->created_ms)};
 	return ts__store_write(c, TS__Q_ADMINKEY_INSERT, p, 5, NULL, e);
 }
 
 ts_err ts_store_adminkey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
-			     struct ts_adminkey *out, struct ts_error *e)
+                             struct ts_adminkey *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(id)};
 	struct ts__rows *r = NULL;
@@ -36,7 +35,7 @@ ts_err ts_store_adminkey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *
 }
 
 ts_err ts_store_adminkey_list(ts_store_conn_t *c, ts_arena_t *arena, const char *after, int limit,
-			      struct ts_adminkey **out, int *n, struct ts_error *e)
+                              struct ts_adminkey **out, int *n, struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;

@@ -25,7 +25,7 @@ void ts_store_audit_hash(const char *prev_hash, const char *body, char out[65])
 }
 
 static ts_err head(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena, int64_t *seq,
-		   const char **hash, struct ts_error *e)
+                   const char **hash, struct ts_error *e)
 {
 	struct ts__rows *r = NULL;
 	ts_err rc = ts__store_exec(c, q, NULL, 0, &r, e);
@@ -42,13 +42,13 @@ static ts_err head(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena
 }
 
 ts_err ts_store_audit_head(ts_store_conn_t *c, ts_arena_t *arena, int64_t *seq, const char **hash,
-			   struct ts_error *e)
+                           struct ts_error *e)
 {
 	return head(c, TS__Q_AUDIT_HEAD, arena, seq, hash, e);
 }
 
 ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_record *r,
-			     struct ts_error *e)
+                             struct ts_error *e)
 {
 	if (!c->in_tx)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "audit append outside a transaction");
@@ -62,10 +62,10 @@ ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena, struct ts_au
 	r->seq = seq + 1;
 	r->prev_hash = prev;
 	r->hash = hash;
-	struct ts__param p[] = {TS__INT(r->seq),        TS__TEXT(r->event_id),
-				TS__INT(r->event_time_ms), TS__TEXT(r->event_name),
-				TS__TEXT(r->account_id),   TS__TEXT(r->body),
-				TS__TEXT(prev),            TS__TEXT(hash)};
+	struct ts__param p[] = {
+	        TS__INT(r->seq),         TS__TEXT(r->event_id),   TS__INT(r->event_time_ms),
+	        TS__TEXT(r->event_name), TS__TEXT(r->account_id), TS__TEXT(r->body),
+	        TS__TEXT(prev),          TS__TEXT(hash)};
 	rc = ts__store_write(c, TS__Q_AUDIT_INSERT, p, 8, NULL, e);
 	if (rc != TS_ERR_OK)
 		return rc;
@@ -74,7 +74,7 @@ ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena, struct ts_au
 }
 
 static void read_event(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
-		       struct ts_audit_record *ev)
+                       struct ts_audit_record *ev)
 {
 	ev->seq = ts__rows_int(c, r, 0);
 	ev->event_id = ts__rows_str(c, r, 1, a);
@@ -86,9 +86,9 @@ static void read_event(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
 	ev->hash = ts__rows_str(c, r, 7, a);
 }
 
-static ts_err collect(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
-		      int np, int limit, ts_arena_t *arena, struct ts_audit_record **out, int *n,
-		      struct ts_error *e)
+static ts_err collect(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p, int np,
+                      int limit, ts_arena_t *arena, struct ts_audit_record **out, int *n,
+                      struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;
@@ -107,18 +107,18 @@ static ts_err collect(ts_store_conn_t *c, enum ts__store_query q, const struct t
 }
 
 ts_err ts_store_audit_list(ts_store_conn_t *c, ts_arena_t *arena, const struct ts_audit_filter *f,
-			   struct ts_audit_record **out, int *n, struct ts_error *e)
+                           struct ts_audit_record **out, int *n, struct ts_error *e)
 {
 	int limit = (f->limit <= 0 || f->limit > TS_STORE_PAGE_MAX) ? TS_STORE_PAGE_MAX : f->limit;
 	struct ts__param p[] = {TS__INT(f->before_seq > 0 ? f->before_seq : INT64_MAX),
-				TS__TEXT(f->event_name ? f->event_name : ""),
-				TS__INT(f->start_ms > 0 ? f->start_ms : 0),
-				TS__INT(f->end_ms > 0 ? f->end_ms : INT64_MAX), TS__INT(limit)};
+	                        TS__TEXT(f->event_name ? f->event_name : ""),
+	                        TS__INT(f->start_ms > 0 ? f->start_ms : 0),
+	                        TS__INT(f->end_ms > 0 ? f->end_ms : INT64_MAX), TS__INT(limit)};
 	return collect(c, TS__Q_AUDIT_LIST, p, 5, limit, arena, out, n, e);
 }
 
 ts_err ts_store_audit_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_seq, int limit,
-			   struct ts_audit_record **out, int *n, struct ts_error *e)
+                           struct ts_audit_record **out, int *n, struct ts_error *e)
 {
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
@@ -157,7 +157,7 @@ static void commit_group(ts_store_conn_t *c, struct ts__audit_waiter *batch)
 }
 
 ts_err ts_store_audit_append_now(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_record *r,
-				 struct ts_error *e)
+                                 struct ts_error *e)
 {
 	ts_store_t *s = c->store;
 	if (c->in_tx)

@@ -16,7 +16,7 @@
 /* X(ID, sql, postgres variant or NULL) */
 #define TS__STORE_QUERIES(X)                                                                       \
 	X(PING, "SELECT 1", NULL)                                                                  \
-	X(SCHEMA_VERSION, "SELECT version FROM schema_version", NULL)                             \
+	X(SCHEMA_VERSION, "SELECT version FROM schema_version", NULL)                              \
 	X(ACCOUNT_INSERT,                                                                          \
 	  "INSERT INTO accounts (account_id, name, account_type, status, created_ms, settings) "   \
 	  "VALUES ($1, $2, $3, $4, $5, $6)",                                                       \
@@ -29,7 +29,7 @@
 	  "SELECT account_id, name, account_type, status, created_ms, settings FROM accounts "     \
 	  "WHERE account_id > $1 AND ($2 = '' OR name = $2) ORDER BY account_id LIMIT $3",         \
 	  "SELECT account_id, name, account_type, status, created_ms, settings FROM accounts "     \
-	  "WHERE account_id COLLATE \"C\" > $1 AND ($2::text = '' OR name = $2::text) "                          \
+	  "WHERE account_id COLLATE \"C\" > $1 AND ($2::text = '' OR name = $2::text) "            \
 	  "ORDER BY account_id COLLATE \"C\" LIMIT $3")                                            \
 	X(ACCOUNT_UPDATE,                                                                          \
 	  "UPDATE accounts SET name = $2, account_type = $3, status = $4, settings = $5 "          \
@@ -37,7 +37,8 @@
 	  NULL)                                                                                    \
 	X(ACCOUNT_DELETE, "DELETE FROM accounts WHERE account_id = $1", NULL)                      \
 	X(ADMINKEY_INSERT,                                                                         \
-	  "INSERT INTO admin_keys (access_key_id, secret_hash, policies, description, created_ms) " \
+	  "INSERT INTO admin_keys (access_key_id, secret_hash, policies, description, "            \
+	  "created_ms) "                                                                           \
 	  "VALUES ($1, $2, $3, $4, $5)",                                                           \
 	  NULL)                                                                                    \
 	X(ADMINKEY_GET,                                                                            \
@@ -48,7 +49,7 @@
 	  "SELECT access_key_id, secret_hash, policies, description, created_ms FROM admin_keys "  \
 	  "WHERE access_key_id > $1 ORDER BY access_key_id LIMIT $2",                              \
 	  "SELECT access_key_id, secret_hash, policies, description, created_ms FROM admin_keys "  \
-	  "WHERE access_key_id COLLATE \"C\" > $1 ORDER BY access_key_id COLLATE \"C\" LIMIT $2")                \
+	  "WHERE access_key_id COLLATE \"C\" > $1 ORDER BY access_key_id COLLATE \"C\" LIMIT $2")  \
 	X(ADMINKEY_DELETE, "DELETE FROM admin_keys WHERE access_key_id = $1", NULL)                \
 	X(ADMINKEY_COUNT, "SELECT count(*) FROM admin_keys", NULL)                                 \
 	X(AUDIT_HEAD_LOCK, "SELECT seq, hash FROM audit_head WHERE id = 1",                        \
@@ -78,16 +79,16 @@
 #include "store/queries_directory.h"
 #include "store/queries_scim.h"
 
-#define TS__STORE_ALL_QUERIES(X)                                                                   \
-	TS__STORE_QUERIES(X)                                                                       \
-	TS__STORE_QUERIES_SCIM(X)                                                                  \
+#define TS__STORE_ALL_QUERIES(X)  \
+	TS__STORE_QUERIES(X)      \
+	TS__STORE_QUERIES_SCIM(X) \
 	TS__STORE_QUERIES_DIRECTORY(X)
 
 enum ts__store_query {
 #define TS__Q_ENUM(id, sql, pg) TS__Q_##id,
 	TS__STORE_ALL_QUERIES(TS__Q_ENUM)
 #undef TS__Q_ENUM
-		TS__Q__COUNT
+	        TS__Q__COUNT
 };
 
 struct ts__store_query_text {
@@ -126,7 +127,7 @@ struct ts__store_driver {
 	void (*disconnect)(void *conn);
 	/* Runs catalogue query q; *rows (when rows != NULL) is ready for next(). */
 	ts_err (*exec)(void *conn, enum ts__store_query q, const struct ts__param *p, int np,
-		       struct ts__rows **rows, int64_t *changed, struct ts_error *e);
+	               struct ts__rows **rows, int64_t *changed, struct ts_error *e);
 	/* Runs a script of statements without parameters (migrations, BEGIN, COMMIT). */
 	ts_err (*script)(void *conn, const char *sql, struct ts_error *e);
 	bool (*next)(struct ts__rows *r);
@@ -165,12 +166,12 @@ struct ts_store_conn {
 
 /* Helpers for the domain files. */
 TS_MUST_USE ts_err ts__store_exec(ts_store_conn_t *c, enum ts__store_query q,
-				  const struct ts__param *p, int np, struct ts__rows **rows,
-				  struct ts_error *e);
+                                  const struct ts__param *p, int np, struct ts__rows **rows,
+                                  struct ts_error *e);
 /* Runs a write and reports the number of rows it changed. */
 TS_MUST_USE ts_err ts__store_write(ts_store_conn_t *c, enum ts__store_query q,
-				   const struct ts__param *p, int np, int64_t *changed,
-				   struct ts_error *e);
+                                   const struct ts__param *p, int np, int64_t *changed,
+                                   struct ts_error *e);
 bool ts__rows_next(ts_store_conn_t *c, struct ts__rows *r);
 /* Column text copied into arena (NULL stays NULL). */
 const char *ts__rows_str(ts_store_conn_t *c, struct ts__rows *r, int col, ts_arena_t *arena);

@@ -13,38 +13,38 @@
  * table plus an index). The event id is random, so it has no index: an
  * index on it would dirty a random page with every event.
  */
-#define V1_COMMON(SEQ_TYPE)                                                                                  \
-	"CREATE TABLE schema_version (version INTEGER NOT NULL);"                                  \
-	"INSERT INTO schema_version (version) VALUES (0);"                                         \
-	"CREATE TABLE accounts ("                                                                  \
-	" account_id TEXT PRIMARY KEY,"                                                            \
-	" name TEXT NOT NULL,"                                                                     \
-	" account_type TEXT NOT NULL CHECK (account_type IN ('Team', 'Enterprise')),"             \
-	" status TEXT NOT NULL,"                                                                   \
-	" created_ms BIGINT NOT NULL,"                                                             \
-	" settings TEXT NOT NULL DEFAULT '{}');"                                                    \
-	"CREATE INDEX accounts_by_name ON accounts (name);"                                        \
-	"CREATE TABLE admin_keys ("                                                                \
-	" access_key_id TEXT PRIMARY KEY,"                                                         \
-	" secret_hash TEXT NOT NULL,"                                                              \
-	" policies TEXT NOT NULL,"                                                                 \
-	" description TEXT NOT NULL DEFAULT '',"                                                   \
-	" created_ms BIGINT NOT NULL);"                                                            \
-	"CREATE TABLE audit_events ("                                                              \
-	" seq " SEQ_TYPE " PRIMARY KEY,"                                                           \
-	" event_id TEXT NOT NULL,"                                                          \
-	" event_time_ms BIGINT NOT NULL,"                                                          \
-	" event_name TEXT NOT NULL,"                                                               \
-	" account_id TEXT,"                                                                        \
-	" body TEXT NOT NULL,"                                                                     \
-	" prev_hash TEXT NOT NULL,"                                                                \
-	" hash TEXT NOT NULL);"                                                                    \
-	"CREATE INDEX audit_by_name ON audit_events (event_name, seq);"                            \
-	"CREATE INDEX audit_by_time ON audit_events (event_time_ms);"                              \
-	"CREATE TABLE audit_head ("                                                                \
-	" id INTEGER PRIMARY KEY CHECK (id = 1),"                                                  \
-	" seq BIGINT NOT NULL,"                                                                    \
-	" hash TEXT NOT NULL);"                                                                    \
+#define V1_COMMON(SEQ_TYPE)                                                           \
+	"CREATE TABLE schema_version (version INTEGER NOT NULL);"                     \
+	"INSERT INTO schema_version (version) VALUES (0);"                            \
+	"CREATE TABLE accounts ("                                                     \
+	" account_id TEXT PRIMARY KEY,"                                               \
+	" name TEXT NOT NULL,"                                                        \
+	" account_type TEXT NOT NULL CHECK (account_type IN ('Team', 'Enterprise'))," \
+	" status TEXT NOT NULL,"                                                      \
+	" created_ms BIGINT NOT NULL,"                                                \
+	" settings TEXT NOT NULL DEFAULT '{}');"                                      \
+	"CREATE INDEX accounts_by_name ON accounts (name);"                           \
+	"CREATE TABLE admin_keys ("                                                   \
+	" access_key_id TEXT PRIMARY KEY,"                                            \
+	" secret_hash TEXT NOT NULL,"                                                 \
+	" policies TEXT NOT NULL,"                                                    \
+	" description TEXT NOT NULL DEFAULT '',"                                      \
+	" created_ms BIGINT NOT NULL);"                                               \
+	"CREATE TABLE audit_events ("                                                 \
+	" seq " SEQ_TYPE " PRIMARY KEY,"                                              \
+	" event_id TEXT NOT NULL,"                                                    \
+	" event_time_ms BIGINT NOT NULL,"                                             \
+	" event_name TEXT NOT NULL,"                                                  \
+	" account_id TEXT,"                                                           \
+	" body TEXT NOT NULL,"                                                        \
+	" prev_hash TEXT NOT NULL,"                                                   \
+	" hash TEXT NOT NULL);"                                                       \
+	"CREATE INDEX audit_by_name ON audit_events (event_name, seq);"               \
+	"CREATE INDEX audit_by_time ON audit_events (event_time_ms);"                 \
+	"CREATE TABLE audit_head ("                                                   \
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"                                     \
+	" seq BIGINT NOT NULL,"                                                       \
+	" hash TEXT NOT NULL);"                                                       \
 	"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, " GENESIS ");"
 
 /*
@@ -54,98 +54,98 @@
  * belongs to an account and goes with it. A verified domain belongs to one
  * account only (the partial unique index).
  */
-#define V2_COMMON                                                                                  \
-	"CREATE TABLE users ("                                                                     \
-	" user_id TEXT PRIMARY KEY,"                                                               \
-	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"            \
-	" user_name TEXT NOT NULL,"                                                                \
-	" user_name_key TEXT NOT NULL,"                                                            \
-	" external_id TEXT,"                                                                       \
-	" display_name TEXT,"                                                                      \
-	" active INTEGER NOT NULL DEFAULT 1,"                                                      \
-	" suspended INTEGER NOT NULL DEFAULT 0,"                                                   \
-	" registration_status TEXT NOT NULL DEFAULT 'Registered',"                                 \
-	" license TEXT,"                                                                           \
-	" personal_pin TEXT,"                                                                      \
-	" invited_ms BIGINT,"                                                                      \
-	" joined_ms BIGINT,"                                                                       \
-	" resource TEXT NOT NULL DEFAULT '{}',"                                                     \
-	" version BIGINT NOT NULL DEFAULT 1,"                                                      \
-	" created_ms BIGINT NOT NULL,"                                                             \
-	" modified_ms BIGINT NOT NULL);"                                                           \
-	"CREATE UNIQUE INDEX users_by_name ON users (account_id, user_name_key);"                  \
-	"CREATE INDEX users_by_external_id ON users (account_id, external_id);"                    \
-	"CREATE UNIQUE INDEX users_by_pin ON users (personal_pin);"                                \
-	"CREATE TABLE user_emails ("                                                               \
-	" user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,"                     \
-	" account_id TEXT NOT NULL,"                                                               \
-	" value TEXT NOT NULL,"                                                                    \
-	" value_key TEXT NOT NULL,"                                                                \
-	" type TEXT,"                                                                              \
-	" is_primary INTEGER NOT NULL DEFAULT 0,"                                                  \
-	" PRIMARY KEY (user_id, value_key));"                                                      \
-	"CREATE INDEX user_emails_by_value ON user_emails (account_id, value_key);"                \
-	"CREATE TABLE groups ("                                                                    \
-	" group_id TEXT PRIMARY KEY,"                                                              \
-	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"            \
-	" display_name TEXT NOT NULL,"                                                             \
-	" display_key TEXT NOT NULL,"                                                              \
-	" external_id TEXT,"                                                                       \
-	" resource TEXT NOT NULL DEFAULT '{}',"                                                    \
-	" version BIGINT NOT NULL DEFAULT 1,"                                                      \
-	" created_ms BIGINT NOT NULL,"                                                             \
-	" modified_ms BIGINT NOT NULL);"                                                           \
-	"CREATE UNIQUE INDEX groups_by_name ON groups (account_id, display_key);"                  \
-	"CREATE INDEX groups_by_external_id ON groups (account_id, external_id);"                  \
-	"CREATE TABLE group_members ("                                                             \
-	" group_id TEXT NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,"                  \
-	" user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,"                     \
-	" PRIMARY KEY (group_id, user_id));"                                                       \
-	"CREATE INDEX group_members_by_user ON group_members (user_id);"                           \
-	"CREATE TABLE api_keys ("                                                                  \
-	" api_key_id TEXT PRIMARY KEY,"                                                            \
-	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"            \
-	" secret_hash TEXT NOT NULL,"                                                              \
-	" description TEXT NOT NULL DEFAULT '',"                                                   \
-	" created_ms BIGINT NOT NULL);"                                                            \
-	"CREATE INDEX api_keys_by_account ON api_keys (account_id);"                               \
-	"CREATE TABLE license_groups ("                                                            \
-	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"            \
-	" group_name TEXT NOT NULL,"                                                               \
-	" license TEXT NOT NULL CHECK (license IN ('Pro', 'Basic')),"                             \
-	" modified_ms BIGINT NOT NULL,"                                                            \
-	" PRIMARY KEY (account_id, group_name));"                                                  \
-	"CREATE TABLE domains ("                                                                   \
-	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"            \
-	" domain_name TEXT NOT NULL,"                                                              \
-	" status TEXT NOT NULL CHECK (status IN ('PendingVerification', 'Verified', 'Failed')),"   \
-	" token TEXT NOT NULL,"                                                                    \
-	" created_ms BIGINT NOT NULL,"                                                             \
-	" verified_ms BIGINT,"                                                                     \
-	" next_check_ms BIGINT NOT NULL,"                                                          \
-	" attempts INTEGER NOT NULL DEFAULT 0,"                                                    \
-	" last_error TEXT,"                                                                        \
-	" PRIMARY KEY (account_id, domain_name));"                                                 \
-	"CREATE UNIQUE INDEX domains_verified_once ON domains (domain_name) "                      \
-	"WHERE status = 'Verified';"                                                               \
-	"CREATE INDEX domains_due ON domains (status, next_check_ms);"                             \
-	"CREATE TABLE sessions ("                                                                  \
-	" session_id TEXT PRIMARY KEY,"                                                            \
-	" token_hash TEXT NOT NULL UNIQUE,"                                                        \
-	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"            \
-	" user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,"                     \
-	" kind TEXT NOT NULL CHECK (kind IN ('browser', 'cli')),"                                  \
-	" license TEXT,"                                                                           \
-	" created_ms BIGINT NOT NULL,"                                                             \
-	" expires_ms BIGINT NOT NULL,"                                                             \
-	" license_checked_ms BIGINT NOT NULL,"                                                     \
-	" revoked_ms BIGINT,"                                                                      \
-	" client TEXT);"                                                                           \
+#define V2_COMMON                                                                                \
+	"CREATE TABLE users ("                                                                   \
+	" user_id TEXT PRIMARY KEY,"                                                             \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"          \
+	" user_name TEXT NOT NULL,"                                                              \
+	" user_name_key TEXT NOT NULL,"                                                          \
+	" external_id TEXT,"                                                                     \
+	" display_name TEXT,"                                                                    \
+	" active INTEGER NOT NULL DEFAULT 1,"                                                    \
+	" suspended INTEGER NOT NULL DEFAULT 0,"                                                 \
+	" registration_status TEXT NOT NULL DEFAULT 'Registered',"                               \
+	" license TEXT,"                                                                         \
+	" personal_pin TEXT,"                                                                    \
+	" invited_ms BIGINT,"                                                                    \
+	" joined_ms BIGINT,"                                                                     \
+	" resource TEXT NOT NULL DEFAULT '{}',"                                                  \
+	" version BIGINT NOT NULL DEFAULT 1,"                                                    \
+	" created_ms BIGINT NOT NULL,"                                                           \
+	" modified_ms BIGINT NOT NULL);"                                                         \
+	"CREATE UNIQUE INDEX users_by_name ON users (account_id, user_name_key);"                \
+	"CREATE INDEX users_by_external_id ON users (account_id, external_id);"                  \
+	"CREATE UNIQUE INDEX users_by_pin ON users (personal_pin);"                              \
+	"CREATE TABLE user_emails ("                                                             \
+	" user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,"                   \
+	" account_id TEXT NOT NULL,"                                                             \
+	" value TEXT NOT NULL,"                                                                  \
+	" value_key TEXT NOT NULL,"                                                              \
+	" type TEXT,"                                                                            \
+	" is_primary INTEGER NOT NULL DEFAULT 0,"                                                \
+	" PRIMARY KEY (user_id, value_key));"                                                    \
+	"CREATE INDEX user_emails_by_value ON user_emails (account_id, value_key);"              \
+	"CREATE TABLE groups ("                                                                  \
+	" group_id TEXT PRIMARY KEY,"                                                            \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"          \
+	" display_name TEXT NOT NULL,"                                                           \
+	" display_key TEXT NOT NULL,"                                                            \
+	" external_id TEXT,"                                                                     \
+	" resource TEXT NOT NULL DEFAULT '{}',"                                                  \
+	" version BIGINT NOT NULL DEFAULT 1,"                                                    \
+	" created_ms BIGINT NOT NULL,"                                                           \
+	" modified_ms BIGINT NOT NULL);"                                                         \
+	"CREATE UNIQUE INDEX groups_by_name ON groups (account_id, display_key);"                \
+	"CREATE INDEX groups_by_external_id ON groups (account_id, external_id);"                \
+	"CREATE TABLE group_members ("                                                           \
+	" group_id TEXT NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,"                \
+	" user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,"                   \
+	" PRIMARY KEY (group_id, user_id));"                                                     \
+	"CREATE INDEX group_members_by_user ON group_members (user_id);"                         \
+	"CREATE TABLE api_keys ("                                                                \
+	" api_key_id TEXT PRIMARY KEY,"                                                          \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"          \
+	" secret_hash TEXT NOT NULL,"                                                            \
+	" description TEXT NOT NULL DEFAULT '',"                                                 \
+	" created_ms BIGINT NOT NULL);"                                                          \
+	"CREATE INDEX api_keys_by_account ON api_keys (account_id);"                             \
+	"CREATE TABLE license_groups ("                                                          \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"          \
+	" group_name TEXT NOT NULL,"                                                             \
+	" license TEXT NOT NULL CHECK (license IN ('Pro', 'Basic')),"                            \
+	" modified_ms BIGINT NOT NULL,"                                                          \
+	" PRIMARY KEY (account_id, group_name));"                                                \
+	"CREATE TABLE domains ("                                                                 \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"          \
+	" domain_name TEXT NOT NULL,"                                                            \
+	" status TEXT NOT NULL CHECK (status IN ('PendingVerification', 'Verified', 'Failed'))," \
+	" token TEXT NOT NULL,"                                                                  \
+	" created_ms BIGINT NOT NULL,"                                                           \
+	" verified_ms BIGINT,"                                                                   \
+	" next_check_ms BIGINT NOT NULL,"                                                        \
+	" attempts INTEGER NOT NULL DEFAULT 0,"                                                  \
+	" last_error TEXT,"                                                                      \
+	" PRIMARY KEY (account_id, domain_name));"                                               \
+	"CREATE UNIQUE INDEX domains_verified_once ON domains (domain_name) "                    \
+	"WHERE status = 'Verified';"                                                             \
+	"CREATE INDEX domains_due ON domains (status, next_check_ms);"                           \
+	"CREATE TABLE sessions ("                                                                \
+	" session_id TEXT PRIMARY KEY,"                                                          \
+	" token_hash TEXT NOT NULL UNIQUE,"                                                      \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"          \
+	" user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,"                   \
+	" kind TEXT NOT NULL CHECK (kind IN ('browser', 'cli')),"                                \
+	" license TEXT,"                                                                         \
+	" created_ms BIGINT NOT NULL,"                                                           \
+	" expires_ms BIGINT NOT NULL,"                                                           \
+	" license_checked_ms BIGINT NOT NULL,"                                                   \
+	" revoked_ms BIGINT,"                                                                    \
+	" client TEXT);"                                                                         \
 	"CREATE INDEX sessions_by_user ON sessions (user_id);"
 
 const struct ts__migration ts__store_migrations[] = {
-	{1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
-	{2, V2_COMMON, V2_COMMON},
+        {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
+        {2, V2_COMMON, V2_COMMON},
 };
 const int ts__store_migration_count =
-	(int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);
+        (int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);

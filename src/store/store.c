@@ -10,7 +10,7 @@
 
 const struct ts__store_query_text ts__store_queries[TS__Q__COUNT] = {
 #define TS__Q_ROW(id, s, p) [TS__Q_##id] = {#id, s, p},
-	TS__STORE_ALL_QUERIES(TS__Q_ROW)
+        TS__STORE_ALL_QUERIES(TS__Q_ROW)
 #undef TS__Q_ROW
 };
 
@@ -21,7 +21,7 @@ static bool is_postgres_url(const char *url)
 }
 
 ts_err ts_store_open(const char *url, bool create, const struct ts_store_options *opt,
-		     ts_store_t **out, struct ts_error *e)
+                     ts_store_t **out, struct ts_error *e)
 {
 	*out = NULL;
 	if (url == NULL || url[0] == '\0')
@@ -118,14 +118,14 @@ void ts_store_rollback(ts_store_conn_t *c)
 	c->in_tx = false;
 }
 
-ts_err ts__store_exec(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
-		      int np, struct ts__rows **rows, struct ts_error *e)
+ts_err ts__store_exec(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p, int np,
+                      struct ts__rows **rows, struct ts_error *e)
 {
 	return c->store->drv->exec(c->impl, q, p, np, rows, NULL, e);
 }
 
 ts_err ts__store_write(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
-		       int np, int64_t *changed, struct ts_error *e)
+                       int np, int64_t *changed, struct ts_error *e)
 {
 	int64_t n = 0;
 	ts_err rc = c->store->drv->exec(c->impl, q, p, np, NULL, &n, e);
@@ -203,10 +203,11 @@ ts_err ts_store_migrate(ts_store_conn_t *c, struct ts_error *e)
 	if (rc != TS_ERR_OK)
 		goto out;
 	if (have > ts_store_schema_latest()) {
-		rc = TS_FAIL(e, TS_ERR_UNAVAILABLE,
-			     "the store has schema version %d but this tessera knows only up to %d: "
-			     "upgrade tessera",
-			     have, ts_store_schema_latest());
+		rc = TS_FAIL(
+		        e, TS_ERR_UNAVAILABLE,
+		        "the store has schema version %d but this tessera knows only up to %d: "
+		        "upgrade tessera",
+		        have, ts_store_schema_latest());
 		goto out;
 	}
 	for (int i = 0; i < ts__store_migration_count; i++) {
@@ -219,7 +220,8 @@ ts_err ts_store_migrate(ts_store_conn_t *c, struct ts_error *e)
 		rc = d->script(c->impl, d == &ts__store_postgres ? m->postgres : m->sqlite, e);
 		if (rc == TS_ERR_OK) {
 			char sql[96];
-			snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d", m->version);
+			snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d",
+			         m->version);
 			rc = d->script(c->impl, sql, e);
 		}
 		if (rc == TS_ERR_OK)
@@ -233,6 +235,6 @@ out:;
 	struct ts_error ignored = {0};
 	if (d->migrate_lock(c->impl, false, &ignored) != TS_ERR_OK && rc == TS_ERR_OK)
 		rc = TS_FAIL(e, TS_ERR_STORE, "could not release the migration lock: %s",
-			     ignored.message);
+		             ignored.message);
 	return rc;
 }

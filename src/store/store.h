@@ -37,7 +37,7 @@ struct ts_store_options {
  * "host=... dbname=..." string. Does not touch the schema.
  */
 TS_MUST_USE ts_err ts_store_open(const char *url, bool create, const struct ts_store_options *opt,
-				 ts_store_t **out, struct ts_error *e);
+                                 ts_store_t **out, struct ts_error *e);
 void ts_store_free(ts_store_t **s);
 /* "sqlite" or "postgres". */
 const char *ts_store_backend(const ts_store_t *s);
@@ -79,19 +79,19 @@ struct ts_account {
 };
 
 TS_MUST_USE ts_err ts_store_account_insert(ts_store_conn_t *c, const struct ts_account *a,
-					   struct ts_error *e);
+                                           struct ts_error *e);
 /* TS_ERR_NOT_FOUND when absent. */
 TS_MUST_USE ts_err ts_store_account_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
-					struct ts_account *out, struct ts_error *e);
+                                        struct ts_account *out, struct ts_error *e);
 /*
  * Up to limit accounts ordered by id, strictly after `after` (NULL: from the
  * start), optionally only those named exactly `name`. *n is set to the count.
  */
 TS_MUST_USE ts_err ts_store_account_list(ts_store_conn_t *c, ts_arena_t *arena, const char *after,
-					 const char *name, int limit, struct ts_account **out,
-					 int *n, struct ts_error *e);
+                                         const char *name, int limit, struct ts_account **out,
+                                         int *n, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_account_update(ts_store_conn_t *c, const struct ts_account *a,
-					   struct ts_error *e);
+                                           struct ts_error *e);
 TS_MUST_USE ts_err ts_store_account_delete(ts_store_conn_t *c, const char *id, struct ts_error *e);
 
 /* ---- admin keys -------------------------------------------------------- */
@@ -105,14 +105,13 @@ struct ts_adminkey {
 };
 
 TS_MUST_USE ts_err ts_store_adminkey_insert(ts_store_conn_t *c, const struct ts_adminkey *k,
-					    struct ts_error *e);
+                                            struct ts_error *e);
 TS_MUST_USE ts_err ts_store_adminkey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
-					 struct ts_adminkey *out, struct ts_error *e);
+                                         struct ts_adminkey *out, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_adminkey_list(ts_store_conn_t *c, ts_arena_t *arena, const char *after,
-					  int limit, struct ts_adminkey **out, int *n,
-					  struct ts_error *e);
-TS_MUST_USE ts_err ts_store_adminkey_delete(ts_store_conn_t *c, const char *id,
-					    struct ts_error *e);
+                                          int limit, struct ts_adminkey **out, int *n,
+                                          struct ts_error *e);
+TS_MUST_USE ts_err ts_store_adminkey_delete(ts_store_conn_t *c, const char *id, struct ts_error *e);
 /* Number of admin keys (init prints a first key only into an empty store). */
 TS_MUST_USE ts_err ts_store_adminkey_count(ts_store_conn_t *c, int64_t *n, struct ts_error *e);
 
@@ -138,7 +137,7 @@ struct ts_audit_record {
  * filled (hash strings in arena memory).
  */
 TS_MUST_USE ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena,
-					 struct ts_audit_record *r, struct ts_error *e);
+                                         struct ts_audit_record *r, struct ts_error *e);
 
 /*
  * Appends an event in a transaction of its own, sharing that transaction
@@ -148,10 +147,10 @@ TS_MUST_USE ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena,
  * thread ends up committing the group.
  */
 TS_MUST_USE ts_err ts_store_audit_append_now(ts_store_conn_t *c, ts_arena_t *arena,
-					     struct ts_audit_record *r, struct ts_error *e);
+                                             struct ts_audit_record *r, struct ts_error *e);
 
 struct ts_audit_filter {
-	const char *event_name; /* NULL: any */
+	const char *event_name;   /* NULL: any */
 	int64_t start_ms, end_ms; /* 0: unbounded */
 	int64_t before_seq;       /* 0: from the newest */
 	int limit;
@@ -159,15 +158,15 @@ struct ts_audit_filter {
 
 /* Newest first. */
 TS_MUST_USE ts_err ts_store_audit_list(ts_store_conn_t *c, ts_arena_t *arena,
-				       const struct ts_audit_filter *f,
-				       struct ts_audit_record **out, int *n, struct ts_error *e);
+                                       const struct ts_audit_filter *f,
+                                       struct ts_audit_record **out, int *n, struct ts_error *e);
 /* Oldest first, from seq > after_seq, at most limit records (for verification). */
 TS_MUST_USE ts_err ts_store_audit_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_seq,
-				       int limit, struct ts_audit_record **out, int *n,
-				       struct ts_error *e);
+                                       int limit, struct ts_audit_record **out, int *n,
+                                       struct ts_error *e);
 /* The chain head: seq and hash of the last event (0 and the genesis hash when empty). */
 TS_MUST_USE ts_err ts_store_audit_head(ts_store_conn_t *c, ts_arena_t *arena, int64_t *seq,
-				       const char **hash, struct ts_error *e);
+                                       const char **hash, struct ts_error *e);
 /* The hash an event gets, given the hash before it: SHA-256 over prev_hash "\n" body. */
 void ts_store_audit_hash(const char *prev_hash, const char *body, char out[65]);
 

@@ -40,7 +40,7 @@ static ts_err pg_fail(PGconn *pg, PGresult *res, const char *what, struct ts_err
 	if (state != NULL && strcmp(state, "23505") == 0)
 		code = TS_ERR_CONFLICT;
 	else if (state != NULL && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-				   strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))
+	                           strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))
 		code = TS_ERR_UNAVAILABLE;
 	else if (PQstatus(pg) != CONNECTION_OK)
 		code = TS_ERR_UNAVAILABLE;
@@ -125,7 +125,7 @@ static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
 }
 
 static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param *p, int np,
-		      struct ts__rows **rows, int64_t *changed, struct ts_error *e)
+                      struct ts__rows **rows, int64_t *changed, struct ts_error *e)
 {
 	struct pg_conn *c = conn;
 	if (np > PG_MAX_PARAMS)
@@ -137,7 +137,7 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 	snprintf(name, sizeof name, "q%d", (int)q);
 	if (!c->prepared[q]) {
 		const char *sql = ts__store_queries[q].pg ? ts__store_queries[q].pg
-							  : ts__store_queries[q].sql;
+		                                          : ts__store_queries[q].sql;
 		PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			rc = pg_fail(c->pg, res, ts__store_queries[q].name, e);
@@ -237,8 +237,7 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 static void pg_rollback(void *conn)
 {
 	struct pg_conn *c = conn;
-	if (PQstatus(c->pg) == CONNECTION_OK &&
-	    PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+	if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 		PGresult *res = PQexec(c->pg, "ROLLBACK");
 		PQclear(res);
 	}
@@ -249,24 +248,24 @@ static ts_err pg_migrate_lock(void *conn, bool lock, struct ts_error *e)
 {
 	char sql[64];
 	snprintf(sql, sizeof sql, "SELECT pg_advisory_%slock(%d)", lock ? "" : "un",
-		 PG_MIGRATION_LOCK_KEY);
+	         PG_MIGRATION_LOCK_KEY);
 	return pg_script(conn, sql, e);
 }
 
 const struct ts__store_driver ts__store_postgres = {
-	.name = "postgres",
-	.open = pg_open,
-	.close = pg_close,
-	.connect = pg_connect,
-	.disconnect = pg_disconnect,
-	.exec = pg_exec,
-	.script = pg_script,
-	.next = pg_next,
-	.text = pg_text,
-	.integer = pg_integer,
-	.rows_close = pg_rows_close,
-	.begin = pg_begin,
-	.commit = pg_commit,
-	.rollback = pg_rollback,
-	.migrate_lock = pg_migrate_lock,
+        .name = "postgres",
+        .open = pg_open,
+        .close = pg_close,
+        .connect = pg_connect,
+        .disconnect = pg_disconnect,
+        .exec = pg_exec,
+        .script = pg_script,
+        .next = pg_next,
+        .text = pg_text,
+        .integer = pg_integer,
+        .rows_close = pg_rows_close,
+        .begin = pg_begin,
+        .commit = pg_commit,
+        .rollback = pg_rollback,
+        .migrate_lock = pg_migrate_lock,
 };

@@ -17,7 +17,7 @@
 #include "core/alloc.h"
 #include "store/internal.h"
 
-#define LITE_CACHE_KIB 65536                  /* page cache per connection */
+#define LITE_CACHE_KIB 65536 /* page cache per connection */
 #define LITE_CKPT_MS 200
 #define LITE_WAL_MAX_FRAMES 65536 /* 256 MiB of 4 KiB pages */
 
@@ -102,7 +102,8 @@ static ts_err lite_open(ts_store_t *s, const char *url, bool create, struct ts_e
 	struct stat st;
 	if (stat(url, &st) != 0) {
 		if (!create)
-			return TS_FAIL(e, TS_ERR_IO, "store %s does not exist (run tessera init)", url);
+			return TS_FAIL(e, TS_ERR_IO, "store %s does not exist (run tessera init)",
+			               url);
 	} else if (!S_ISREG(st.st_mode)) {
 		return TS_FAIL(e, TS_ERR_IO, "store %s is not a regular file", url);
 	} else if (access(url, R_OK | W_OK) != 0) {
@@ -177,9 +178,9 @@ static ts_err db_open(const ts_store_t *s, struct lite_db *d, struct ts_error *e
 	/* SPEC 2a: WAL with synchronous=NORMAL survives kill -9; FULL survives power loss */
 	char pragmas[256];
 	snprintf(pragmas, sizeof pragmas,
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
-		 "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-%d;",
-		 s->opt.durability == TS_DURABILITY_FULL ? "FULL" : "NORMAL", LITE_CACHE_KIB);
+	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
+	         "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-%d;",
+	         s->opt.durability == TS_DURABILITY_FULL ? "FULL" : "NORMAL", LITE_CACHE_KIB);
 	r = db_script(d, pragmas, e);
 	if (r != TS_ERR_OK)
 		goto fail;
@@ -218,12 +219,12 @@ static char *translate(const char *sql)
 }
 
 static ts_err prepare(struct lite_db *c, enum ts__store_query q, sqlite3_stmt **out,
-		      struct ts_error *e)
+                      struct ts_error *e)
 {
 	if (c->stmts[q] == NULL) {
 		char *sql = translate(ts__store_queries[q].sql);
 		int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[q],
-					    NULL);
+		                            NULL);
 		ts_free(sql);
 		if (rc != SQLITE_OK)
 			return lite_error(c->db, rc, ts__store_queries[q].name, e);
@@ -233,7 +234,7 @@ static ts_err prepare(struct lite_db *c, enum ts__store_query q, sqlite3_stmt **
 }
 
 static ts_err lite_exec(void *conn, enum ts__store_query q, const struct ts__param *p, int np,
-			struct ts__rows **rows, int64_t *changed, struct ts_error *e)
+                        struct ts__rows **rows, int64_t *changed, struct ts_error *e)
 {
 	struct lite_db *c = ((struct lite_conn *)conn)->active;
 	sqlite3_stmt *st = NULL;
@@ -337,7 +338,7 @@ static void *checkpointer(void *arg)
 		if (frames > LITE_WAL_MAX_FRAMES) {
 			pthread_mutex_lock(&ls->writer);
 			sqlite3_wal_checkpoint_v2(d.db, NULL, SQLITE_CHECKPOINT_RESTART, &frames,
-						  &done);
+			                          &done);
 			pthread_mutex_unlock(&ls->writer);
 		}
 		pthread_mutex_lock(&ls->ckpt_mu);
@@ -369,7 +370,7 @@ static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 		} else {
 			ls->wdb = w;
 			ls->ckpt_running =
-				pthread_create(&ls->ckpt_thread, NULL, checkpointer, ls) == 0;
+			        pthread_create(&ls->ckpt_thread, NULL, checkpointer, ls) == 0;
 		}
 	}
 	if (rc == TS_ERR_OK) {
@@ -409,19 +410,19 @@ static ts_err lite_migrate_lock(void *conn, bool lock, struct ts_error *e)
 }
 
 const struct ts__store_driver ts__store_sqlite = {
-	.name = "sqlite",
-	.open = lite_open,
-	.close = lite_close,
-	.connect = lite_connect,
-	.disconnect = lite_disconnect,
-	.exec = lite_exec,
-	.script = lite_script,
-	.next = lite_next,
-	.text = lite_text,
-	.integer = lite_integer,
-	.rows_close = lite_rows_close,
-	.begin = lite_begin,
-	.commit = lite_commit,
-	.rollback = lite_rollback,
-	.migrate_lock = lite_migrate_lock,
+        .name = "sqlite",
+        .open = lite_open,
+        .close = lite_close,
+        .connect = lite_connect,
+        .disconnect = lite_disconnect,
+        .exec = lite_exec,
+        .script = lite_script,
+        .next = lite_next,
+        .text = lite_text,
+        .integer = lite_integer,
+        .rows_close = lite_rows_close,
+        .begin = lite_begin,
+        .commit = lite_commit,
+        .rollback = lite_rollback,
+        .migrate_lock = lite_migrate_lock,
 };
