@@ -135,8 +135,9 @@ static void admin_handle(struct ts_http_req *req, struct ts_http_res *res)
 	struct ts_adminkey key = {0};
 	const char *claimed = NULL;
 	struct ts_error auth = {0};
-	rc = ts_admin_key_authenticate(call.conn, call.a, bearer(req), &key, &call.policies,
-	                               &claimed, &auth);
+	rc = ts_admin_key_authenticate(call.conn, call.a,
+	                               ((struct ts_app_worker *)req->worker)->keys, bearer(req),
+	                               &key, &call.policies, &claimed, &auth);
 	if (rc == TS_ERR_OK) {
 		call.principal = key.access_key_id;
 		rc = authorize(op, &call, &e);

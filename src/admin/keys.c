@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/timeutil.h"
@@ -55,9 +56,80 @@ ts_err ts_admin_key_create(ts_store_conn_t *c, ts_arena_t *a, const json_t *poli
 	return ts_store_adminkey_insert(c, &out->record, e);
 }
 
-ts_err ts_admin_key_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
-                                 struct ts_adminkey *key, const ts_policy_set_t **policies,
-                                 const char **claimed_id, struct ts_error *e)
+#define KEY_CACHE_SLOTS 64
+
+struct cache_slot {
+	char *id;
+	char *policies;
+	ts_policy_set_t *set;
+};
+
+struct ts_admin_key_cache {
+	struct cache_slot slot[KEY_CACHE_SLOTS];
+};
+
+ts_admin_key_cache_t *ts_admin_key_cache_new(void)
+{
+	return ts_calloc(1, sizeof(ts_admin_key_cache_t));
+}
+
+static void slot_clear(struct cache_slot *s)
+{
+	TS_FREE(&s->id);
+	TS_FREE(&s->policies);
+	ts_admin_policy_free(&s->set);
+}
+
+void ts_admin_key_cache_free(ts_admin_key_cache_t **cp)
+{
+	if (cp == NULL || *cp == NULL)
+		return;
+	for (int i = 0; i < KEY_CACHE_SLOTS; i++)
+		slot_clear(&(*cp)->slot[i]);
+	TS_FREE(cp);
+}
+
+static struct cache_slot *slot_of(ts_admin_key_cache_t *c, const char *id)
+{
+	uint32_t h = 2166136261u; /* FNV-1a: ids are random, any spread will do */
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &c->slot[h % KEY_CACHE_SLOTS];
+}
+
+static ts_err policies_of(ts_arena_t *a, ts_admin_key_cache_t *cache, const struct ts_adminkey *k,
+                          const ts_policy_set_t **out, struct ts_error *e)
+{
+	ts_policy_set_t *set = NULL;
+	if (cache != NULL) {
+		struct cache_slot *s = slot_of(cache, k->access_key_id);
+		if (s->id != NULL && strcmp(s->id, k->access_key_id) == 0 &&
+		    strcmp(s->policies, k->policies) == 0) {
+			*out = s->set;
+			return TS_ERR_OK;
+		}
+		ts_err rc = ts_admin_policy_parse_text(k->policies, &set, e);
+		if (rc != TS_ERR_OK)
+			return rc;
+		slot_clear(s);
+		s->id = ts_strdup(k->access_key_id);
+		s->policies = ts_strdup(k->policies);
+		s->set = set;
+		*out = set;
+		return TS_ERR_OK;
+	}
+	ts_err rc = ts_admin_policy_parse_text(k->policies, &set, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	ts_arena_defer(a, policy_set_free, set);
+	*out = set;
+	return TS_ERR_OK;
+}
+
+ts_err ts_admin_key_authenticate(ts_store_conn_t *c, ts_arena_t *a, ts_admin_key_cache_t *cache,
+                                 const char *token, struct ts_adminkey *key,
+                                 const ts_policy_set_t **policies, const char **claimed_id,
+                                 struct ts_error *e)
 {
 	*policies = NULL;
 	*claimed_id = NULL;
@@ -84,12 +156,8 @@ ts_err ts_admin_key_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *
 	ts_sha256_hex(dot + 1, TS_ADMINKEY_SECRET_LEN, hash);
 	if (!ts_secret_equal(hash, key->secret_hash))
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "wrong secret for admin key %s", id);
-	ts_policy_set_t *set = NULL;
-	rc = ts_admin_policy_parse_text(key->policies, &set, e);
-	if (rc != TS_ERR_OK)
+	if (policies_of(a, cache, key, policies, e) != TS_ERR_OK)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "stored policies of %s do not parse", id);
-	ts_arena_defer(a, policy_set_free, set);
-	*policies = set;
 	return TS_ERR_OK;
 }
 

@@ -20,6 +20,14 @@
 	"[{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\"," \
 	"\"Action\":\"tessera:*\",\"Resource\":\"*\"}]}]"
 
+/*
+ * Parsed policy sets of recently seen keys, for one thread. A hit needs the
+ * stored policy text to be unchanged, so an edited key is parsed afresh.
+ */
+typedef struct ts_admin_key_cache ts_admin_key_cache_t;
+ts_admin_key_cache_t *ts_admin_key_cache_new(void);
+void ts_admin_key_cache_free(ts_admin_key_cache_t **c);
+
 struct ts_adminkey_created {
 	const char *access_key_id;
 	const char *token; /* shown once */
@@ -36,11 +44,13 @@ TS_MUST_USE ts_err ts_admin_key_create(ts_store_conn_t *c, ts_arena_t *a, const 
 
 /*
  * Checks a bearer token. On success *key is the stored key and *policies its
- * parsed policy set (owned by the arena). TS_ERR_UNAUTHORIZED for a missing,
+ * parsed policy set (owned by the arena, or by cache when one is given: then
+ * valid until the next call on that cache). TS_ERR_UNAUTHORIZED for a missing,
  * malformed, unknown or deleted key. *claimed_id is set to the key id part
  * of a well-formed token even when it fails (for the audit trail).
  */
-TS_MUST_USE ts_err ts_admin_key_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
+TS_MUST_USE ts_err ts_admin_key_authenticate(ts_store_conn_t *c, ts_arena_t *a,
+                                             ts_admin_key_cache_t *cache, const char *token,
                                              struct ts_adminkey *key,
                                              const ts_policy_set_t **policies,
                                              const char **claimed_id, struct ts_error *e);

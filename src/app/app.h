@@ -17,8 +17,11 @@ struct ts_app {
 	const char *base_url;
 };
 
+struct ts_admin_key_cache;
+
 struct ts_app_worker {
-	ts_store_conn_t *conn; /* NULL until the store answers */
+	ts_store_conn_t *conn;           /* NULL until the store answers */
+	struct ts_admin_key_cache *keys; /* parsed policies of recent admin keys */
 };
 
 /* http worker hooks: open / close the worker's store connection. */
