@@ -6,12 +6,14 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 
 #define ARENA_BLOCK_SIZE 8192
 #define ARENA_ALIGN 16
+#define ARENA_MAX_OBJECT ((size_t)1 << 40)
 
 struct block {
 	struct block *next;
@@ -64,6 +66,11 @@ static struct block *block_new(size_t size)
 
 void *ts_arena_alloc(ts_arena_t *a, size_t n)
 {
+	if (n > ARENA_MAX_OBJECT) {
+		/* inputs are capped far below this: a request this large is a bug */
+		fprintf(stderr, "tessera: arena allocation of %zu bytes refused\n", n);
+		abort();
+	}
 	size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	if (need == 0)
 		need = ARENA_ALIGN;

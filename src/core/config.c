@@ -40,7 +40,10 @@ static ts_err read_file(const struct ts_config_option *opts, int n, const char *
 		               path, TS_CONFIG_FILE_MAX);
 	buf[len] = '\0';
 	int lineno = 0;
-	for (char *line = strtok(buf, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+	for (char *line = buf, *next = NULL; line != NULL; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
 		lineno++;
 		char *l = trim(line);
 		if (*l == '\0' || *l == '#')

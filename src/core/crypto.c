@@ -73,11 +73,21 @@ char *ts_b64url_encode(ts_arena_t *a, const unsigned char *in, size_t n)
 
 unsigned char *ts_b64url_decode(ts_arena_t *a, const char *in, size_t *outlen)
 {
-	size_t inlen = strlen(in);
+	/* RFC 4648 §5: only the URL-safe alphabet, then at most two '=' of padding */
+	size_t inlen = 0;
+	while ((in[inlen] >= 'A' && in[inlen] <= 'Z') || (in[inlen] >= 'a' && in[inlen] <= 'z') ||
+	       (in[inlen] >= '0' && in[inlen] <= '9') || in[inlen] == '-' || in[inlen] == '_')
+		inlen++;
+	size_t pad = 0;
+	while (in[inlen + pad] == '=')
+		pad++;
+	if (in[inlen + pad] != '\0' || pad > 2 || (pad > 0 && (inlen + pad) % 4 != 0) ||
+	    inlen % 4 == 1)
+		return NULL;
 	unsigned char *out = ts_arena_alloc(a, inlen + 1);
 	size_t n = 0;
 	const char *end = NULL;
-	if (sodium_base642bin(out, inlen + 1, in, inlen, "=", &n, &end,
+	if (sodium_base642bin(out, inlen + 1, in, inlen, NULL, &n, &end,
 	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    end != in + inlen)
 		return NULL;

@@ -61,6 +61,13 @@ static bool digits(const char *s, int n, int *out)
 	return true;
 }
 
+static int days_in_month(int y, int m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
 bool ts_time_parse(const char *s, int64_t *ms)
 {
 	int Y, M, D, h, m, sec;
@@ -69,7 +76,8 @@ bool ts_time_parse(const char *s, int64_t *ms)
 	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &m) || s[16] != ':' ||
 	    !digits(s + 17, 2, &sec))
 		return false;
-	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+	/* RFC 3339 §5.7: real calendar days; 60 seconds only for a leap second */
+	if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || m > 59 || sec > 60)
 		return false;
 	const char *p = s + 19;
 	int frac = 0;
@@ -91,7 +99,8 @@ bool ts_time_parse(const char *s, int64_t *ms)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		int oh, om;
-		if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
+		if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 ||
+		    om > 59)
 			return false;
 		offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
 		p += 6;

@@ -10,6 +10,7 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 
 enum setting_kind { SETTING_BOOL, SETTING_ENUM };
 
@@ -37,11 +38,15 @@ ts_err ts_directory_account_name_check(const char *name, struct ts_error *e)
 	if (name == NULL || name[0] == '\0')
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "Name is required");
 	size_t chars = 0;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
+	for (const unsigned char *p = (const unsigned char *)name; *p;) {
+		uint32_t cp = 0;
+		size_t len = ts_utf8_decode(p, &cp);
+		if (len == 0)
+			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "Name is not valid UTF-8");
+		if (ts_utf8_is_control(cp))
 			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "Name contains a control character");
-		if ((*p & 0xc0) != 0x80)
-			chars++;
+		p += len;
+		chars++;
 	}
 	if (chars > TS_ACCOUNT_NAME_MAX)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "Name is longer than %d characters",

@@ -64,8 +64,9 @@ enum ts_http_match ts_http_route_find(const struct ts_http_route *routes, int nr
 			found = TS_HTTP_MATCH_METHOD_ONLY;
 			continue;
 		}
-		/* second pass with captures, now that the route is known */
-		match(routes[i].pattern, path, arena, params, &n);
+		/* second pass with captures; a segment that does not decode matches nothing */
+		if (!match(routes[i].pattern, path, arena, params, &n))
+			return TS_HTTP_MATCH_NONE;
 		*route = &routes[i];
 		*nparams = n;
 		return TS_HTTP_MATCH_OK;

@@ -1,0 +1,342 @@
+/*
+ * Unit tests of the HTTP module's pure parts (src/http/router.c and
+ * request.c): route matching with captured, percent-decoded parameters and
+ * 405 detection; percent-decoding; query and header lookup. Requests are
+ * built by hand around an arena; no server runs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "http/http.h"
+
+#define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void h_dummy(struct ts_http_req *req, struct ts_http_res *res)
+{
+	(void)req;
+	(void)res;
+}
+
+enum {
+	R_LIST,
+	R_CREATE,
+	R_GET,
+	R_DELETE,
+	R_USER,
+	R_ROOT,
+	R_SPECIAL,
+	R_ANY,
+	R_FOUR,
+	R_FIVE,
+	R_POST_ONLY,
+	R_DUP_FIRST,
+	R_DUP_SECOND,
+	R_COUNT
+};
+
+static const struct ts_http_route routes[R_COUNT] = {
+        [R_LIST] = {"GET", "/api/v1/accounts", h_dummy, 0, NULL, NULL},
+        [R_CREATE] = {"POST", "/api/v1/accounts", h_dummy, 0, NULL, NULL},
+        [R_GET] = {"GET", "/api/v1/accounts/{}", h_dummy, 0, NULL, NULL},
+        [R_DELETE] = {"DELETE", "/api/v1/accounts/{}", h_dummy, 0, NULL, NULL},
+        [R_USER] = {"GET", "/api/v1/accounts/{}/users/{}", h_dummy, 0, NULL, NULL},
+        [R_ROOT] = {"GET", "/", h_dummy, 0, NULL, NULL},
+        [R_SPECIAL] = {"GET", "/x/special", h_dummy, 0, NULL, NULL},
+        [R_ANY] = {"GET", "/x/{}", h_dummy, 0, NULL, NULL},
+        [R_FOUR] = {"PUT", "/p/{}/{}/{}/{}", h_dummy, 0, NULL, NULL},
+        [R_FIVE] = {"GET", "/five/{}/{}/{}/{}/{}", h_dummy, 0, NULL, NULL},
+        [R_POST_ONLY] = {"POST", "/submit", h_dummy, 0, NULL, NULL},
+        [R_DUP_FIRST] = {"GET", "/dup/{}", h_dummy, 0, NULL, NULL},
+        [R_DUP_SECOND] = {"GET", "/dup/{}", h_dummy, 0, NULL, NULL},
+};
+
+struct route_case {
+	const char *method, *path;
+	enum ts_http_match want;
+	int route; /* for OK */
+	int nparams;
+	const char *p[TS_HTTP_MAX_PARAMS];
+};
+
+#define OK(m, path, r, n, ...)                   \
+	{                                        \
+		m, path, TS_HTTP_MATCH_OK, r, n, \
+		{                                \
+			__VA_ARGS__              \
+		}                                \
+	}
+#define NONE(m, path)                               \
+	{                                           \
+		m, path, TS_HTTP_MATCH_NONE, -1, 0, \
+		{                                   \
+			NULL                        \
+		}                                   \
+	}
+#define METHOD(m, path)                                    \
+	{                                                  \
+		m, path, TS_HTTP_MATCH_METHOD_ONLY, -1, 0, \
+		{                                          \
+			NULL                               \
+		}                                          \
+	}
+
+static const struct route_case route_cases[] = {
+        OK("GET", "/api/v1/accounts", R_LIST, 0, NULL),
+        OK("POST", "/api/v1/accounts", R_CREATE, 0, NULL),
+        METHOD("PUT", "/api/v1/accounts"),
+        METHOD("get", "/api/v1/accounts"), /* RFC 9110 §9.1: methods are case-sensitive */
+        NONE("GET", "/api/v1/accounts/"),  /* trailing slash is another path */
+        NONE("GET", "/api/v1/accounts//"),
+        NONE("GET", "/api/v1"),
+        NONE("GET", "/api/v1/accountsX"),
+        NONE("GET", "/api/v1/account"),
+        NONE("GET", "/API/v1/accounts"),
+        NONE("GET", "api/v1/accounts"),
+        NONE("GET", "//api/v1/accounts"),
+        NONE("GET", ""),
+        OK("GET", "/api/v1/accounts/abc", R_GET, 1, "abc"),
+        OK("DELETE", "/api/v1/accounts/abc", R_DELETE, 1, "abc"), /* a later route still wins */
+        METHOD("PATCH", "/api/v1/accounts/abc"),
+        OK("GET", "/api/v1/accounts/a%20b%2Fc", R_GET, 1, "a b/c"),
+        OK("GET", "/api/v1/accounts/a+b", R_GET, 1, "a+b"), /* '+' is not a space in paths */
+        OK("GET", "/api/v1/accounts/%E2%82%AC", R_GET, 1, "\xe2\x82\xac"),
+        OK("GET", "/api/v1/accounts/%7b%7D", R_GET, 1, "{}"),
+        NONE("GET", "/api/v1/accounts/abc/"),
+        NONE("GET", "/api/v1/accounts/abc/extra"),
+        NONE("GET", "/api/v1/accounts/abc/users"),
+        NONE("GET", "/api/v1/accounts/abc/users/"),
+        NONE("GET", "/api/v1/accounts//users/u"), /* {} needs a non-empty segment */
+        OK("GET", "/api/v1/accounts/abc/users/u%401", R_USER, 2, "abc", "u@1"),
+        NONE("GET", "/api/v1/accounts/abc/users/u/x"),
+        OK("HEAD", "/api/v1/accounts/abc", R_GET, 1, "abc"), /* RFC 9110 §9.3.2 */
+        OK("HEAD", "/api/v1/accounts", R_LIST, 0, NULL),
+        METHOD("HEAD", "/submit"), /* no GET there */
+        OK("POST", "/submit", R_POST_ONLY, 0, NULL),
+        METHOD("GET", "/submit"),
+        OK("GET", "/", R_ROOT, 0, NULL),
+        METHOD("POST", "/"),
+        OK("GET", "/x/special", R_SPECIAL, 0, NULL), /* first match wins */
+        OK("GET", "/x/other", R_ANY, 1, "other"),
+        OK("GET", "/dup/1", R_DUP_FIRST, 1, "1"),
+        OK("PUT", "/p/1/2/3/4", R_FOUR, 4, "1", "2", "3", "4"),
+        NONE("PUT", "/p/1/2/3"),
+        NONE("PUT", "/p/1/2/3/4/5"),
+        /* more than TS_HTTP_MAX_PARAMS captures never match */
+        NONE("GET", "/five/1/2/3/4/5"),
+        /* a segment that does not decode, or decodes to NUL, is refused */
+        NONE("GET", "/api/v1/accounts/a%00b"),
+        NONE("GET", "/api/v1/accounts/%00"),
+        NONE("GET", "/api/v1/accounts/%zz"),
+        NONE("GET", "/api/v1/accounts/%4"),
+        NONE("GET", "/api/v1/accounts/abc%"),
+        NONE("GET", "/api/v1/accounts/abc/users/%00"),
+        NONE("HEAD", "/api/v1/accounts/a%00b"),
+};
+
+static void test_route_find(void **state)
+{
+	(void)state;
+	int failures = 0;
+	for (size_t i = 0; i < N_ITEMS(route_cases); i++) {
+		const struct route_case *c = &route_cases[i];
+		ts_arena_t *a = ts_arena_new();
+		const struct ts_http_route *route = NULL;
+		const char *params[TS_HTTP_MAX_PARAMS] = {NULL};
+		int nparams = -1;
+		enum ts_http_match m = ts_http_route_find(routes, R_COUNT, c->method, c->path, a,
+		                                          &route, params, &nparams);
+		bool bad = m != c->want;
+		if (!bad && m == TS_HTTP_MATCH_OK) {
+			bad = route != &routes[c->route] || nparams != c->nparams;
+			for (int k = 0; !bad && k < c->nparams; k++)
+				bad = params[k] == NULL || strcmp(params[k], c->p[k]) != 0;
+		}
+		if (bad) {
+			print_error("case %zu: %s %s: got match %d route %d nparams %d p0 %s; "
+			            "want match %d route %d nparams %d\n",
+			            i, c->method, c->path, m, route ? (int)(route - routes) : -1,
+			            nparams, params[0] ? params[0] : "(null)", c->want, c->route,
+			            c->nparams);
+			failures++;
+		}
+		ts_arena_free(&a);
+	}
+	assert_int_equal(failures, 0);
+}
+
+static void test_route_empty_table(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	const struct ts_http_route *route = NULL;
+	const char *params[TS_HTTP_MAX_PARAMS];
+	int n = 0;
+	assert_int_equal(ts_http_route_find(routes, 0, "GET", "/", a, &route, params, &n),
+	                 TS_HTTP_MATCH_NONE);
+	assert_null(route);
+	ts_arena_free(&a);
+}
+
+static void test_decode(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		bool plus;
+		const char *out; /* NULL: malformed */
+	} cases[] = {
+	        {"", false, ""},
+	        {"abc", false, "abc"},
+	        {"a%20b", false, "a b"},
+	        {"%41%62%63", false, "Abc"},
+	        {"%e2%82%ac", false, "\xe2\x82\xac"},
+	        {"%E2%82%AC", false, "\xe2\x82\xac"},
+	        {"a+b", false, "a+b"},
+	        {"a+b", true, "a b"},
+	        {"++", true, "  "},
+	        {"%2B", true, "+"},
+	        {"%2b+%2B", true, "+ +"},
+	        {"%25", false, "%"},
+	        {"%2525", false, "%25"},
+	        {"100%", false, NULL},
+	        {"%", false, NULL},
+	        {"%4", false, NULL},
+	        {"a%4", true, NULL},
+	        {"%zz", false, NULL},
+	        {"%g0", false, NULL},
+	        {"%0g", false, NULL},
+	        {"% 1", false, NULL},
+	        {"%%41", false, NULL},
+	        {"%00", false, NULL},
+	        {"a%00b", true, NULL},
+	        {"%ff", false, "\xff"},
+	};
+	ts_arena_t *a = ts_arena_new();
+	for (size_t i = 0; i < N_ITEMS(cases); i++) {
+		char *got = ts_http_decode(a, cases[i].in, strlen(cases[i].in), cases[i].plus);
+		if (cases[i].out == NULL) {
+			if (got != NULL)
+				fail_msg("case %zu \"%s\": accepted as \"%s\"", i, cases[i].in,
+				         got);
+		} else {
+			if (got == NULL)
+				fail_msg("case %zu \"%s\": refused", i, cases[i].in);
+			assert_string_equal(got, cases[i].out);
+		}
+	}
+	/* only n bytes are read: an escape cut by n is truncated, the rest is ignored */
+	assert_null(ts_http_decode(a, "%41", 2, false));
+	assert_null(ts_http_decode(a, "%41", 1, false));
+	assert_string_equal(ts_http_decode(a, "a%20bXYZ", 5, false), "a b");
+	assert_string_equal(ts_http_decode(a, "xyz", 0, false), "");
+	ts_arena_free(&a);
+}
+
+static struct ts_http_req make_req(ts_arena_t *a, const char *query)
+{
+	struct ts_http_req req;
+	memset(&req, 0, sizeof req);
+	req.arena = a;
+	req.method = "GET";
+	req.path = "/";
+	req.query = query;
+	return req;
+}
+
+static void test_query(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = make_req(
+	        a, "a=1&b=2&a=3&empty=&flag&enc=x%20y+z&plus=%2B&eq=k=v&bad=%zz&&last=end&nul=%00");
+	assert_string_equal(ts_http_query(&req, "a"), "1"); /* the first occurrence */
+	assert_string_equal(ts_http_query(&req, "b"), "2");
+	assert_null(ts_http_query(&req, "missing"));
+	assert_string_equal(ts_http_query(&req, "empty"), "");
+	assert_string_equal(ts_http_query(&req, "flag"), ""); /* no '=': present, empty */
+	assert_string_equal(ts_http_query(&req, "enc"), "x y z");
+	assert_string_equal(ts_http_query(&req, "plus"), "+");
+	assert_string_equal(ts_http_query(&req, "eq"), "k=v");
+	assert_string_equal(ts_http_query(&req, "last"), "end");
+	assert_null(ts_http_query(&req, "bad")); /* malformed: not a value */
+	assert_null(ts_http_query(&req, "nul"));
+	/* names match whole keys only */
+	assert_null(ts_http_query(&req, "fla"));
+	assert_null(ts_http_query(&req, "flags"));
+	assert_null(ts_http_query(&req, "A"));
+	assert_null(ts_http_query(&req, "1"));
+
+	struct ts_http_req none = make_req(a, "");
+	assert_null(ts_http_query(&none, "a"));
+	struct ts_http_req null_q = make_req(a, NULL);
+	assert_null(ts_http_query(&null_q, "a"));
+	struct ts_http_req only_flag = make_req(a, "x");
+	assert_string_equal(ts_http_query(&only_flag, "x"), "");
+	struct ts_http_req amp = make_req(a, "&&x=1&");
+	assert_string_equal(ts_http_query(&amp, "x"), "1");
+	ts_arena_free(&a);
+}
+
+static void test_header(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	static const struct ts_http_header hs[] = {
+	        {"content-type", "application/json"}, {"x-dup", "first"}, {"x-dup", "second"},
+	        {"authorization", "Bearer t"},        {"x-empty", ""},
+	};
+	struct ts_http_req req = make_req(a, "");
+	req.headers = hs;
+	req.nheaders = (int)N_ITEMS(hs);
+	assert_string_equal(ts_http_header(&req, "content-type"), "application/json");
+	assert_string_equal(ts_http_header(&req, "x-dup"), "first");
+	assert_string_equal(ts_http_header(&req, "authorization"), "Bearer t");
+	assert_string_equal(ts_http_header(&req, "x-empty"), "");
+	assert_null(ts_http_header(&req, "content"));
+	assert_null(ts_http_header(&req, "content-type-x"));
+	assert_null(ts_http_header(&req, "accept"));
+	/* only the first nheaders count */
+	req.nheaders = 1;
+	assert_null(ts_http_header(&req, "x-dup"));
+	req.nheaders = 0;
+	assert_null(ts_http_header(&req, "content-type"));
+	ts_arena_free(&a);
+}
+
+static void test_response_helpers(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = make_req(a, "");
+	struct ts_http_res res;
+	memset(&res, 0, sizeof res);
+	ts_http_res_json(&req, &res, 201, NULL, json_pack("{s:s}", "k", "v"));
+	assert_int_equal(res.status, 201);
+	assert_string_equal(res.content_type, "application/json");
+	assert_int_equal(res.body_len, strlen("{\"k\":\"v\"}"));
+	assert_memory_equal(res.body, "{\"k\":\"v\"}", res.body_len);
+	for (int i = 0; i < TS_HTTP_MAX_RES_HEADERS + 3; i++)
+		ts_http_res_header(&res, "x-h", "v");
+	assert_int_equal(res.nheaders, TS_HTTP_MAX_RES_HEADERS);
+	ts_http_res_set(&res, 204, "text/plain", "", 0);
+	assert_int_equal(res.status, 204);
+	assert_int_equal(res.body_len, 0);
+	ts_arena_free(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_route_find), cmocka_unit_test(test_route_empty_table),
+	        cmocka_unit_test(test_decode),     cmocka_unit_test(test_query),
+	        cmocka_unit_test(test_header),     cmocka_unit_test(test_response_helpers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

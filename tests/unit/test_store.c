@@ -1,0 +1,1503 @@
+/*
+ * The store contract suite: one set of test functions, run against SQLite
+ * (a fresh file per test) and against PostgreSQL when TESSERA_TEST_PG_URL
+ * names a server (a fresh database per run, its schema reset per test).
+ * Everything goes through src/store/store.h, except where a test must put
+ * the store into a state the interface cannot (a newer schema version): that
+ * uses the backend's own client library on the same database.
+ *
+ * The directory's account rules (src/directory/account.c) need a store, so
+ * their tests live here too and run on both backends.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "core/json.h"
+#include "core/timeutil.h"
+#include "directory/account.h"
+#include "store/store.h"
+
+#define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define URL_MAX 1024
+
+/* ---- backends and fixtures ----------------------------------------------------------------- */
+
+struct backend {
+	const char *name;
+	bool pg;
+	char url[URL_MAX];       /* the store under test (SQLite: this test's file) */
+	char admin_url[URL_MAX]; /* PostgreSQL: TESSERA_TEST_PG_URL */
+	char dbname[64];
+	char dir[64]; /* SQLite: temporary directory of this run */
+	int file_no;
+};
+
+static struct backend lite = {.name = "sqlite"};
+static struct backend pg = {.name = "postgres", .pg = true};
+
+struct fx {
+	struct backend *b;
+	ts_store_t *s;
+	ts_store_conn_t *c;
+	ts_arena_t *a;
+	struct ts_error e;
+};
+
+/* Runs SQL on the store's database behind the interface's back. */
+static void raw_exec(const struct backend *b, const char *sql)
+{
+	if (b->pg) {
+		PGconn *conn = PQconnectdb(b->url);
+		if (PQstatus(conn) != CONNECTION_OK)
+			fail_msg("raw connect: %s", PQerrorMessage(conn));
+		PGresult *res = PQexec(conn, sql);
+		ExecStatusType st = PQresultStatus(res);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+			fail_msg("raw %s: %s", sql, PQresultErrorMessage(res));
+		PQclear(res);
+		PQfinish(conn);
+	} else {
+		sqlite3 *db = NULL;
+		char *err = NULL;
+		if (sqlite3_open_v2(b->url, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+			fail_msg("raw open %s: %s", b->url, sqlite3_errmsg(db));
+		sqlite3_busy_timeout(db, 5000);
+		if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+			fail_msg("raw %s: %s", sql, err);
+		sqlite3_close(db);
+	}
+}
+
+/* A URL naming database db on the server of url (URI or keyword form). */
+static void pg_url_with_db(const char *url, const char *db, char *out, size_t n)
+{
+	const char *scheme = strstr(url, "://");
+	if (scheme == NULL) {
+		snprintf(out, n, "%s dbname=%s", url, db); /* the last keyword wins */
+		return;
+	}
+	const char *auth = scheme + 3;
+	const char *q = strchr(auth, '?');
+	const char *slash = strchr(auth, '/');
+	if (slash != NULL && q != NULL && slash > q)
+		slash = NULL;
+	size_t pre = slash ? (size_t)(slash - url) : q ? (size_t)(q - url) : strlen(url);
+	snprintf(out, n, "%.*s/%s%s", (int)pre, url, db, q ? q : "");
+}
+
+static int pg_admin(const char *sql, bool quiet)
+{
+	PGconn *conn = PQconnectdb(pg.admin_url);
+	int rc = -1;
+	if (PQstatus(conn) != CONNECTION_OK) {
+		fprintf(stderr, "test_store: cannot connect to %s: %s", pg.admin_url,
+		        PQerrorMessage(conn));
+	} else {
+		PGresult *res = PQexec(conn, sql);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			rc = 0;
+		else if (!quiet)
+			fprintf(stderr, "test_store: %s: %s", sql, PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	PQfinish(conn);
+	return rc;
+}
+
+static int pg_group_setup(void **state)
+{
+	(void)state;
+	unsigned char r[8];
+	char hex[17];
+	ts_random_bytes(r, sizeof r);
+	ts_hex_encode(r, sizeof r, hex);
+	snprintf(pg.dbname, sizeof pg.dbname, "t_%s", hex);
+	char sql[256];
+	/* a non-C collation, so that ordering by id must ask for C explicitly */
+	snprintf(sql, sizeof sql,
+	         "CREATE DATABASE %s TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'",
+	         pg.dbname);
+	if (pg_admin(sql, true) != 0) {
+		snprintf(sql, sizeof sql, "CREATE DATABASE %s", pg.dbname);
+		if (pg_admin(sql, false) != 0)
+			return -1;
+		fprintf(stderr,
+		        "test_store: note: ICU collation unavailable, database %s uses "
+		        "the server default\n",
+		        pg.dbname);
+	}
+	pg_url_with_db(pg.admin_url, pg.dbname, pg.url, sizeof pg.url);
+	return 0;
+}
+
+static int pg_group_teardown(void **state)
+{
+	(void)state;
+	char sql[128];
+	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", pg.dbname);
+	return pg_admin(sql, false);
+}
+
+static int lite_group_setup(void **state)
+{
+	(void)state;
+	snprintf(lite.dir, sizeof lite.dir, "/tmp/ts-unit-store-XXXXXX");
+	return mkdtemp(lite.dir) == NULL ? -1 : 0;
+}
+
+static int lite_group_teardown(void **state)
+{
+	(void)state;
+	DIR *d = opendir(lite.dir);
+	if (d != NULL) {
+		struct dirent *de;
+		char path[URL_MAX];
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "%s/%s", lite.dir, de->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(lite.dir);
+	return 0;
+}
+
+/* A fresh, empty store for one test. */
+static void reset_store(struct backend *b)
+{
+	if (b->pg)
+		raw_exec(b,
+		         "SET client_min_messages = warning; DROP SCHEMA IF EXISTS public CASCADE; "
+		         "CREATE SCHEMA public");
+	else
+		snprintf(b->url, sizeof b->url, "%s/store-%d.db", b->dir, ++b->file_no);
+}
+
+static int setup_empty(void **state)
+{
+	struct backend *b = *state;
+	reset_store(b);
+	struct fx *f = calloc(1, sizeof *f);
+	f->b = b;
+	f->a = ts_arena_new();
+	*state = f;
+	if (ts_store_open(b->url, true, NULL, &f->s, &f->e) != TS_ERR_OK ||
+	    ts_store_connect(f->s, &f->c, &f->e) != TS_ERR_OK) {
+		fprintf(stderr, "test_store: open %s: %s\n", b->url, f->e.message);
+		ts_store_free(&f->s);
+		ts_arena_free(&f->a);
+		free(f);
+		*state = b;
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state);
+
+static int setup(void **state)
+{
+	if (setup_empty(state) != 0)
+		return -1;
+	struct fx *f = *state;
+	if (ts_store_migrate(f->c, &f->e) != TS_ERR_OK) {
+		fprintf(stderr, "test_store: migrate: %s\n", f->e.message);
+		struct backend *b = f->b;
+		(void)teardown(state);
+		*state = b;
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (f == NULL || (void *)f == (void *)&lite || (void *)f == (void *)&pg)
+		return 0;
+	ts_store_disconnect(&f->c);
+	ts_store_free(&f->s);
+	ts_arena_free(&f->a);
+	free(f);
+	return 0;
+}
+
+/* Expects rc == want, printing the detail when not. */
+#define EXPECT(want, call)                                                         \
+	do {                                                                       \
+		memset(&f->e, 0, sizeof f->e);                                     \
+		ts_err rc_ = (call);                                               \
+		if (rc_ != (want))                                                 \
+			fail_msg("%s: %s returned %s (%d): %s", f->b->name, #call, \
+			         ts_err_name(rc_), (int)rc_, f->e.message);        \
+	} while (0)
+#define OK(call) EXPECT(TS_ERR_OK, call)
+
+static struct ts_account mkacct(const char *id, const char *name)
+{
+	return (struct ts_account){.account_id = id,
+	                           .name = name,
+	                           .account_type = "Team",
+	                           .status = "Active",
+	                           .created_ms = 1700000000123,
+	                           .settings = "{}"};
+}
+
+/* ---- open, migrate, ping ------------------------------------------------------------------- */
+
+static void test_open(void **state)
+{
+	struct fx *f = *state;
+	assert_string_equal(ts_store_backend(f->s), f->b->pg ? "postgres" : "sqlite");
+	ts_store_t *s = NULL;
+	struct ts_error e = {0};
+	assert_int_equal(ts_store_open("", true, NULL, &s, &e), TS_ERR_BAD_REQUEST);
+	assert_null(s);
+	if (f->b->pg) {
+		/* nothing listens on port 1 */
+		assert_int_equal(ts_store_open("postgresql://tessera:x@127.0.0.1:1/none", false,
+		                               NULL, &s, &e),
+		                 TS_ERR_UNAVAILABLE);
+		assert_null(s);
+	} else {
+		char path[URL_MAX];
+		snprintf(path, sizeof path, "%s/missing.db", f->b->dir);
+		assert_int_equal(ts_store_open(path, false, NULL, &s, &e), TS_ERR_IO);
+		assert_null(s);
+		assert_int_equal(access(path, F_OK), -1); /* and it was not created */
+		/* a file that is not a database */
+		snprintf(path, sizeof path, "%s/not-a-db.db", f->b->dir);
+		FILE *fp = fopen(path, "w");
+		assert_non_null(fp);
+		for (int i = 0; i < 200; i++)
+			fputs("this is not an SQLite database\n", fp);
+		fclose(fp);
+		assert_int_not_equal(ts_store_open(path, false, NULL, &s, &e), TS_ERR_OK);
+		assert_null(s);
+		/* a directory */
+		assert_int_not_equal(ts_store_open(f->b->dir, true, NULL, &s, &e), TS_ERR_OK);
+	}
+}
+
+static void test_migrate_empty(void **state)
+{
+	struct fx *f = *state;
+	int v = -1;
+	OK(ts_store_schema_version(f->c, &v, &f->e));
+	assert_int_equal(v, 0);
+	OK(ts_store_ping(f->c, &f->e));
+	assert_true(ts_store_schema_latest() >= 1);
+	OK(ts_store_migrate(f->c, &f->e));
+	OK(ts_store_schema_version(f->c, &v, &f->e));
+	assert_int_equal(v, ts_store_schema_latest());
+	/* the schema is usable at once */
+	struct ts_account a = mkacct("m1", "Migrated");
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	int64_t n = -1;
+	OK(ts_store_adminkey_count(f->c, &n, &f->e));
+	assert_int_equal(n, 0);
+	int64_t seq = -1;
+	const char *hash = NULL;
+	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
+	assert_int_equal(seq, 0);
+	assert_string_equal(hash, TS_AUDIT_GENESIS_HASH);
+}
+
+static void test_migrate_twice(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account a = mkacct("keep", "Kept");
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	OK(ts_store_migrate(f->c, &f->e));
+	int v = 0;
+	OK(ts_store_schema_version(f->c, &v, &f->e));
+	assert_int_equal(v, ts_store_schema_latest());
+	/* from another connection too */
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_connect(f->s, &c2, &f->e));
+	OK(ts_store_migrate(c2, &f->e));
+	OK(ts_store_schema_version(c2, &v, &f->e));
+	assert_int_equal(v, ts_store_schema_latest());
+	ts_store_disconnect(&c2);
+	assert_null(c2);
+	struct ts_account got;
+	OK(ts_store_account_get(f->c, f->a, "keep", &got, &f->e));
+	assert_string_equal(got.name, "Kept");
+}
+
+static void test_schema_newer_refused(void **state)
+{
+	struct fx *f = *state;
+	char sql[96];
+	snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d",
+	         ts_store_schema_latest() + 1);
+	raw_exec(f->b, sql);
+	int v = 0;
+	OK(ts_store_schema_version(f->c, &v, &f->e));
+	assert_int_equal(v, ts_store_schema_latest() + 1);
+	EXPECT(TS_ERR_UNAVAILABLE, ts_store_migrate(f->c, &f->e));
+	char want[16];
+	snprintf(want, sizeof want, "%d", ts_store_schema_latest() + 1);
+	assert_non_null(strstr(f->e.message, want));
+	/* refusing did not change it */
+	OK(ts_store_schema_version(f->c, &v, &f->e));
+	assert_int_equal(v, ts_store_schema_latest() + 1);
+	/* a new store handle is refused the same way */
+	ts_store_t *s2 = NULL;
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_open(f->b->url, false, NULL, &s2, &f->e));
+	OK(ts_store_connect(s2, &c2, &f->e));
+	EXPECT(TS_ERR_UNAVAILABLE, ts_store_migrate(c2, &f->e));
+	ts_store_disconnect(&c2);
+	ts_store_free(&s2);
+	assert_null(s2);
+}
+
+static void test_ping(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 3; i++)
+		OK(ts_store_ping(f->c, &f->e));
+	ts_store_disconnect(NULL);
+	ts_store_free(NULL);
+	ts_store_rollback(NULL);
+}
+
+/* ---- accounts ------------------------------------------------------------------------------ */
+
+static void test_account_crud(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account a = {.account_id = "acc-1",
+	                       .name = "Ünïcødé Team ✓",
+	                       .account_type = "Enterprise",
+	                       .status = "Active",
+	                       .created_ms = 1700000000123,
+	                       .settings = "{\"EnableDialOut\":true}"};
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	struct ts_account got;
+	memset(&got, 0, sizeof got);
+	OK(ts_store_account_get(f->c, f->a, "acc-1", &got, &f->e));
+	assert_string_equal(got.account_id, "acc-1");
+	assert_string_equal(got.name, a.name);
+	assert_string_equal(got.account_type, "Enterprise");
+	assert_string_equal(got.status, "Active");
+	assert_int_equal(got.created_ms, 1700000000123);
+	assert_string_equal(got.settings, "{\"EnableDialOut\":true}");
+
+	/* settings default to an empty object */
+	struct ts_account b = mkacct("acc-2", "Two");
+	b.settings = NULL;
+	OK(ts_store_account_insert(f->c, &b, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "acc-2", &got, &f->e));
+	assert_string_equal(got.settings, "{}");
+
+	/* update changes name, type, status, settings; not the id or the creation time */
+	struct ts_account u = {.account_id = "acc-1",
+	                       .name = "Renamed",
+	                       .account_type = "Team",
+	                       .status = "Suspended",
+	                       .created_ms = 42,
+	                       .settings = "{\"EnableDialOut\":false}"};
+	OK(ts_store_account_update(f->c, &u, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "acc-1", &got, &f->e));
+	assert_string_equal(got.name, "Renamed");
+	assert_string_equal(got.account_type, "Team");
+	assert_string_equal(got.status, "Suspended");
+	assert_string_equal(got.settings, "{\"EnableDialOut\":false}");
+	assert_int_equal(got.created_ms, 1700000000123);
+	/* the other account is untouched */
+	OK(ts_store_account_get(f->c, f->a, "acc-2", &got, &f->e));
+	assert_string_equal(got.name, "Two");
+
+	OK(ts_store_account_delete(f->c, "acc-1", &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(f->c, f->a, "acc-1", &got, &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_delete(f->c, "acc-1", &f->e));
+	OK(ts_store_account_get(f->c, f->a, "acc-2", &got, &f->e));
+}
+
+static void test_account_not_found(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account got;
+	struct ts_account x = mkacct("exists", "E");
+	OK(ts_store_account_insert(f->c, &x, &f->e));
+	static const char *const missing[] = {"nope", "", "EXISTS", "exists ", "exist", "%"};
+	for (size_t i = 0; i < N_ITEMS(missing); i++) {
+		EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(f->c, f->a, missing[i], &got, &f->e));
+		struct ts_account u = mkacct(missing[i], "U");
+		EXPECT(TS_ERR_NOT_FOUND, ts_store_account_update(f->c, &u, &f->e));
+		EXPECT(TS_ERR_NOT_FOUND, ts_store_account_delete(f->c, missing[i], &f->e));
+	}
+	OK(ts_store_account_get(f->c, f->a, "exists", &got, &f->e));
+	assert_string_equal(got.name, "E");
+}
+
+static void test_account_conflict(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account a = mkacct("dup", "First");
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	struct ts_account b = mkacct("dup", "Second");
+	EXPECT(TS_ERR_CONFLICT, ts_store_account_insert(f->c, &b, &f->e));
+	struct ts_account got;
+	OK(ts_store_account_get(f->c, f->a, "dup", &got, &f->e));
+	assert_string_equal(got.name, "First");
+	/* inside a transaction: the conflict is reported, rollback leaves the connection usable */
+	OK(ts_store_begin(f->c, true, &f->e));
+	EXPECT(TS_ERR_CONFLICT, ts_store_account_insert(f->c, &b, &f->e));
+	ts_store_rollback(f->c);
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_account c = mkacct("other", "Other");
+	OK(ts_store_account_insert(f->c, &c, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "other", &got, &f->e));
+	/* the schema refuses an unknown type */
+	struct ts_account bad = mkacct("badtype", "Bad");
+	bad.account_type = "Galaxy";
+	EXPECT(TS_ERR_STORE, ts_store_account_insert(f->c, &bad, &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(f->c, f->a, "badtype", &got, &f->e));
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static void test_account_list(void **state)
+{
+	struct fx *f = *state;
+	/* byte order (C collation) differs from most locales' for these */
+	static const char *ids[] = {"b",  "a-b", "ab", "A",  "B",   "a",        "Z",
+	                            "_x", "1",   "aB", "Ab", "a b", "\xc3\xa9", "z"};
+	enum { N = N_ITEMS(ids) };
+	for (size_t i = 0; i < N; i++) {
+		struct ts_account a = mkacct(ids[i], (i % 3 == 0) ? "Shared" : ids[i]);
+		OK(ts_store_account_insert(f->c, &a, &f->e));
+	}
+	const char *sorted[N];
+	memcpy(sorted, ids, sizeof ids);
+	qsort(sorted, N, sizeof sorted[0], cmp_str);
+
+	struct ts_account *list = NULL;
+	int n = -1;
+	OK(ts_store_account_list(f->c, f->a, NULL, NULL, 0, &list, &n, &f->e));
+	assert_int_equal(n, N);
+	for (int i = 0; i < n; i++)
+		if (strcmp(list[i].account_id, sorted[i]) != 0)
+			fail_msg("%s: position %d: got \"%s\", want \"%s\"", f->b->name, i,
+			         list[i].account_id, sorted[i]);
+
+	/* paging: limit 3 from after, until empty */
+	const char *after = NULL;
+	int seen = 0, pages = 0;
+	for (;;) {
+		OK(ts_store_account_list(f->c, f->a, after, NULL, 3, &list, &n, &f->e));
+		assert_in_range(n, 0, 3);
+		if (n == 0)
+			break;
+		pages++;
+		for (int i = 0; i < n; i++)
+			assert_string_equal(list[i].account_id, sorted[seen + i]);
+		seen += n;
+		after = list[n - 1].account_id;
+	}
+	assert_int_equal(seen, N);
+	assert_int_equal(pages, (N + 2) / 3);
+	/* after an id that does not exist: from the next one */
+	OK(ts_store_account_list(f->c, f->a, "aa", NULL, 2, &list, &n, &f->e));
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].account_id, "ab");
+	/* after the last: nothing */
+	OK(ts_store_account_list(f->c, f->a, sorted[N - 1], NULL, 10, &list, &n, &f->e));
+	assert_int_equal(n, 0);
+
+	/* name filter: exact, ordered by id, pages too */
+	const char *shared[N];
+	int ns = 0;
+	for (size_t i = 0; i < N; i += 3)
+		shared[ns++] = ids[i];
+	qsort(shared, (size_t)ns, sizeof shared[0], cmp_str);
+	OK(ts_store_account_list(f->c, f->a, NULL, "Shared", 0, &list, &n, &f->e));
+	assert_int_equal(n, ns);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(list[i].account_id, shared[i]);
+		assert_string_equal(list[i].name, "Shared");
+	}
+	OK(ts_store_account_list(f->c, f->a, shared[0], "Shared", 2, &list, &n, &f->e));
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].account_id, shared[1]);
+	OK(ts_store_account_list(f->c, f->a, NULL, "shared", 0, &list, &n, &f->e));
+	assert_int_equal(n, 0);
+	OK(ts_store_account_list(f->c, f->a, NULL, "Share", 0, &list, &n, &f->e));
+	assert_int_equal(n, 0);
+	OK(ts_store_account_list(f->c, f->a, NULL, "%", 0, &list, &n, &f->e));
+	assert_int_equal(n, 0);
+	/* every field comes back in a listing */
+	OK(ts_store_account_list(f->c, f->a, NULL, "ab", 0, &list, &n, &f->e));
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].account_type, "Team");
+	assert_string_equal(list[0].status, "Active");
+	assert_int_equal(list[0].created_ms, 1700000000123);
+	assert_string_equal(list[0].settings, "{}");
+}
+
+static void test_account_list_page_max(void **state)
+{
+	struct fx *f = *state;
+	/* more than one page's worth, in one transaction */
+	enum { TOTAL = TS_STORE_PAGE_MAX + 5 };
+	OK(ts_store_begin(f->c, true, &f->e));
+	for (int i = 0; i < TOTAL; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "p%05d", i);
+		struct ts_account a = mkacct(id, "P");
+		OK(ts_store_account_insert(f->c, &a, &f->e));
+	}
+	OK(ts_store_commit(f->c, &f->e));
+	struct ts_account *list = NULL;
+	int n = 0;
+	OK(ts_store_account_list(f->c, f->a, NULL, NULL, 0, &list, &n, &f->e));
+	assert_int_equal(n, TS_STORE_PAGE_MAX);
+	OK(ts_store_account_list(f->c, f->a, NULL, NULL, TS_STORE_PAGE_MAX + 100, &list, &n,
+	                         &f->e));
+	assert_int_equal(n, TS_STORE_PAGE_MAX);
+	OK(ts_store_account_list(f->c, f->a, list[n - 1].account_id, NULL, 0, &list, &n, &f->e));
+	assert_int_equal(n, 5);
+	assert_string_equal(list[4].account_id, "p01004");
+}
+
+/* ---- transactions -------------------------------------------------------------------------- */
+
+static void test_tx_rollback_commit(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account got;
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_account a = mkacct("rolled", "R");
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "rolled", &got, &f->e)); /* visible to itself */
+	ts_store_rollback(f->c);
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(f->c, f->a, "rolled", &got, &f->e));
+
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_account b = mkacct("committed", "C");
+	OK(ts_store_account_insert(f->c, &b, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "committed", &got, &f->e));
+
+	/* a rolled-back update and delete leave the row as it was */
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_account u = mkacct("committed", "Changed");
+	OK(ts_store_account_update(f->c, &u, &f->e));
+	OK(ts_store_account_delete(f->c, "committed", &f->e));
+	ts_store_rollback(f->c);
+	OK(ts_store_account_get(f->c, f->a, "committed", &got, &f->e));
+	assert_string_equal(got.name, "C");
+
+	/* a read transaction */
+	OK(ts_store_begin(f->c, false, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "committed", &got, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+}
+
+static void test_tx_misuse(void **state)
+{
+	struct fx *f = *state;
+	OK(ts_store_begin(f->c, true, &f->e));
+	EXPECT(TS_ERR_INTERNAL, ts_store_begin(f->c, true, &f->e));
+	EXPECT(TS_ERR_INTERNAL, ts_store_begin(f->c, false, &f->e));
+	/* the first transaction is still open and works */
+	struct ts_account a = mkacct("still", "S");
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	struct ts_account got;
+	OK(ts_store_account_get(f->c, f->a, "still", &got, &f->e));
+	/* commit without a transaction fails; rollback without one is harmless */
+	assert_int_not_equal(ts_store_commit(f->c, &f->e), TS_ERR_OK);
+	ts_store_rollback(f->c);
+	ts_store_rollback(f->c);
+	OK(ts_store_ping(f->c, &f->e));
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+}
+
+static void test_tx_disconnect_rolls_back(void **state)
+{
+	struct fx *f = *state;
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_connect(f->s, &c2, &f->e));
+	OK(ts_store_begin(c2, true, &f->e));
+	struct ts_account a = mkacct("orphan", "O");
+	OK(ts_store_account_insert(c2, &a, &f->e));
+	ts_store_disconnect(&c2);
+	assert_null(c2);
+	struct ts_account got;
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(f->c, f->a, "orphan", &got, &f->e));
+	/* and the writer lock was released */
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+}
+
+static void test_tx_isolation(void **state)
+{
+	struct fx *f = *state;
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_connect(f->s, &c2, &f->e));
+	struct ts_account pre = mkacct("pre", "Before");
+	OK(ts_store_account_insert(f->c, &pre, &f->e));
+
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_account a = mkacct("hidden", "H");
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	struct ts_account u = mkacct("pre", "After");
+	OK(ts_store_account_update(f->c, &u, &f->e));
+	struct ts_account got;
+	/* the second connection sees neither the insert nor the update */
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(c2, f->a, "hidden", &got, &f->e));
+	OK(ts_store_account_get(c2, f->a, "pre", &got, &f->e));
+	assert_string_equal(got.name, "Before");
+	struct ts_account *list = NULL;
+	int n = 0;
+	OK(ts_store_account_list(c2, f->a, NULL, NULL, 0, &list, &n, &f->e));
+	assert_int_equal(n, 1);
+	OK(ts_store_commit(f->c, &f->e));
+	OK(ts_store_account_get(c2, f->a, "hidden", &got, &f->e));
+	OK(ts_store_account_get(c2, f->a, "pre", &got, &f->e));
+	assert_string_equal(got.name, "After");
+	ts_store_disconnect(&c2);
+}
+
+/* ---- admin keys ---------------------------------------------------------------------------- */
+
+static void test_adminkeys(void **state)
+{
+	struct fx *f = *state;
+	int64_t count = -1;
+	OK(ts_store_adminkey_count(f->c, &count, &f->e));
+	assert_int_equal(count, 0);
+	static const char *ids[] = {"AKIDb", "AKIDa", "AKID_", "AKIDA", "AKID-1"};
+	for (size_t i = 0; i < N_ITEMS(ids); i++) {
+		char hash[TS_SHA256_HEX_LEN + 1];
+		ts_sha256_hex(ids[i], strlen(ids[i]), hash);
+		struct ts_adminkey k = {.access_key_id = ids[i],
+		                        .secret_hash = hash,
+		                        .policies = "[\"AdministratorAccess\"]",
+		                        .description = i == 0 ? NULL : "a key",
+		                        .created_ms = 1700000000000 + (int64_t)i};
+		OK(ts_store_adminkey_insert(f->c, &k, &f->e));
+	}
+	OK(ts_store_adminkey_count(f->c, &count, &f->e));
+	assert_int_equal(count, (int64_t)N_ITEMS(ids));
+
+	struct ts_adminkey k;
+	OK(ts_store_adminkey_get(f->c, f->a, "AKIDa", &k, &f->e));
+	char hash[TS_SHA256_HEX_LEN + 1];
+	ts_sha256_hex("AKIDa", 5, hash);
+	assert_string_equal(k.access_key_id, "AKIDa");
+	assert_string_equal(k.secret_hash, hash);
+	assert_string_equal(k.policies, "[\"AdministratorAccess\"]");
+	assert_string_equal(k.description, "a key");
+	assert_int_equal(k.created_ms, 1700000000001);
+	OK(ts_store_adminkey_get(f->c, f->a, "AKIDb", &k, &f->e));
+	assert_string_equal(k.description, ""); /* NULL description stored as empty */
+
+	struct ts_adminkey dup = {
+	        .access_key_id = "AKIDa", .secret_hash = "x", .policies = "[]", .created_ms = 1};
+	EXPECT(TS_ERR_CONFLICT, ts_store_adminkey_insert(f->c, &dup, &f->e));
+	OK(ts_store_adminkey_get(f->c, f->a, "AKIDa", &k, &f->e));
+	assert_string_equal(k.secret_hash, hash);
+
+	/* list: ordered by id in byte order, paged */
+	const char *sorted[N_ITEMS(ids)];
+	memcpy(sorted, ids, sizeof ids);
+	qsort(sorted, N_ITEMS(ids), sizeof sorted[0], cmp_str);
+	struct ts_adminkey *list = NULL;
+	int n = 0;
+	OK(ts_store_adminkey_list(f->c, f->a, NULL, 0, &list, &n, &f->e));
+	assert_int_equal(n, (int)N_ITEMS(ids));
+	for (int i = 0; i < n; i++)
+		assert_string_equal(list[i].access_key_id, sorted[i]);
+	OK(ts_store_adminkey_list(f->c, f->a, sorted[1], 2, &list, &n, &f->e));
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].access_key_id, sorted[2]);
+	assert_string_equal(list[1].access_key_id, sorted[3]);
+
+	OK(ts_store_adminkey_delete(f->c, "AKIDa", &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_adminkey_delete(f->c, "AKIDa", &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_adminkey_get(f->c, f->a, "AKIDa", &k, &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_adminkey_get(f->c, f->a, "akida", &k, &f->e));
+	OK(ts_store_adminkey_count(f->c, &count, &f->e));
+	assert_int_equal(count, (int64_t)N_ITEMS(ids) - 1);
+}
+
+/* ---- audit --------------------------------------------------------------------------------- */
+
+static struct ts_audit_record event(ts_arena_t *a, const char *name, int64_t t, const char *account,
+                                    const char *body)
+{
+	char *id = ts_arena_alloc(a, TS_UUID_LEN + 1);
+	ts_uuid_v4(id);
+	return (struct ts_audit_record){.event_id = id,
+	                                .event_time_ms = t,
+	                                .event_name = name,
+	                                .account_id = account,
+	                                .body = body};
+}
+
+/* Appends one event in a transaction of its own. */
+static void append1(struct fx *f, struct ts_audit_record *r)
+{
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_audit_append(f->c, f->a, r, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+}
+
+/* Walks the whole chain and checks every link; returns the number of events. */
+static int64_t verify_chain(struct fx *f, ts_store_conn_t *c)
+{
+	int64_t after = 0;
+	char prev[TS_SHA256_HEX_LEN + 1];
+	memcpy(prev, TS_AUDIT_GENESIS_HASH, sizeof prev);
+	for (;;) {
+		struct ts_audit_record *recs = NULL;
+		int n = 0;
+		OK(ts_store_audit_walk(c, f->a, after, 97, &recs, &n, &f->e));
+		if (n == 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			const struct ts_audit_record *r = &recs[i];
+			if (r->seq != after + 1)
+				fail_msg("%s: gap in the chain: seq %lld after %lld", f->b->name,
+				         (long long)r->seq, (long long)after);
+			assert_string_equal(r->prev_hash, prev);
+			char h[TS_SHA256_HEX_LEN + 1];
+			ts_store_audit_hash(r->prev_hash, r->body, h);
+			assert_string_equal(r->hash, h);
+			memcpy(prev, r->hash, sizeof prev);
+			after = r->seq;
+		}
+	}
+	int64_t seq = -1;
+	const char *hash = NULL;
+	OK(ts_store_audit_head(c, f->a, &seq, &hash, &f->e));
+	assert_int_equal(seq, after);
+	assert_string_equal(hash, prev);
+	return after;
+}
+
+static void test_audit_hash(void **state)
+{
+	(void)state;
+	/* SHA-256 over prev "\n" body, hex: computed independently */
+	char want[TS_SHA256_HEX_LEN + 1], got[TS_SHA256_HEX_LEN + 1];
+	const char *text = TS_AUDIT_GENESIS_HASH "\n{\"a\":1}";
+	ts_sha256_hex(text, strlen(text), want);
+	ts_store_audit_hash(TS_AUDIT_GENESIS_HASH, "{\"a\":1}", got);
+	assert_string_equal(got, want);
+	ts_store_audit_hash(TS_AUDIT_GENESIS_HASH, "{\"a\":2}", want);
+	assert_string_not_equal(got, want);
+}
+
+static void test_audit_outside_tx(void **state)
+{
+	struct fx *f = *state;
+	struct ts_audit_record r = event(f->a, "CreateAccount", 1000, NULL, "{}");
+	EXPECT(TS_ERR_INTERNAL, ts_store_audit_append(f->c, f->a, &r, &f->e));
+	int64_t seq = -1;
+	const char *hash = NULL;
+	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
+	assert_int_equal(seq, 0);
+	assert_string_equal(hash, TS_AUDIT_GENESIS_HASH);
+	struct ts_audit_record *recs = NULL;
+	int n = -1;
+	OK(ts_store_audit_walk(f->c, f->a, 0, 0, &recs, &n, &f->e));
+	assert_int_equal(n, 0);
+}
+
+static void test_audit_append_chain(void **state)
+{
+	struct fx *f = *state;
+	int64_t seq = -1;
+	const char *hash = NULL;
+	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
+	assert_int_equal(seq, 0);
+	assert_string_equal(hash, TS_AUDIT_GENESIS_HASH);
+
+	struct ts_audit_record r1 = event(f->a, "CreateAccount", 1000, "acc-1", "{\"n\":1}");
+	append1(f, &r1);
+	assert_int_equal(r1.seq, 1);
+	assert_string_equal(r1.prev_hash, TS_AUDIT_GENESIS_HASH);
+	char h[TS_SHA256_HEX_LEN + 1];
+	ts_store_audit_hash(TS_AUDIT_GENESIS_HASH, "{\"n\":1}", h);
+	assert_string_equal(r1.hash, h);
+	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
+	assert_int_equal(seq, 1);
+	assert_string_equal(hash, r1.hash);
+
+	/* two appends in one transaction link to each other */
+	struct ts_audit_record r2 = event(f->a, "UpdateAccount", 2000, NULL, "{\"n\":2}");
+	struct ts_audit_record r3 = event(f->a, "DeleteAccount", 3000, "acc-1", "{\"n\":3}");
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_audit_append(f->c, f->a, &r2, &f->e));
+	OK(ts_store_audit_append(f->c, f->a, &r3, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	assert_int_equal(r2.seq, 2);
+	assert_int_equal(r3.seq, 3);
+	assert_string_equal(r2.prev_hash, r1.hash);
+	assert_string_equal(r3.prev_hash, r2.hash);
+	ts_store_audit_hash(r2.hash, "{\"n\":3}", h);
+	assert_string_equal(r3.hash, h);
+	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
+	assert_int_equal(seq, 3);
+	assert_string_equal(hash, r3.hash);
+	assert_int_equal(verify_chain(f, f->c), 3);
+
+	/* the stored record is what was appended */
+	struct ts_audit_record *recs = NULL;
+	int n = 0;
+	OK(ts_store_audit_walk(f->c, f->a, 1, 1, &recs, &n, &f->e));
+	assert_int_equal(n, 1);
+	assert_int_equal(recs[0].seq, 2);
+	assert_string_equal(recs[0].event_id, r2.event_id);
+	assert_int_equal(recs[0].event_time_ms, 2000);
+	assert_string_equal(recs[0].event_name, "UpdateAccount");
+	assert_null(recs[0].account_id);
+	assert_string_equal(recs[0].body, "{\"n\":2}");
+	assert_string_equal(recs[0].prev_hash, r1.hash);
+	assert_string_equal(recs[0].hash, r2.hash);
+
+	/* a second connection sees the same head */
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_connect(f->s, &c2, &f->e));
+	assert_int_equal(verify_chain(f, c2), 3);
+	ts_store_disconnect(&c2);
+}
+
+/* Five events: names C D C U C at times 1000..5000, seq 1..5. */
+static void five_events(struct fx *f)
+{
+	static const char *const names[] = {"CreateAccount", "DeleteAccount", "CreateAccount",
+	                                    "UpdateAccount", "CreateAccount"};
+	for (int i = 0; i < 5; i++) {
+		char *body = ts_arena_printf(f->a, "{\"i\":%d}", i + 1);
+		struct ts_audit_record r =
+		        event(f->a, names[i], 1000 * (i + 1), i % 2 ? NULL : "acc", body);
+		append1(f, &r);
+		assert_int_equal(r.seq, i + 1);
+	}
+}
+
+static void expect_seqs(struct fx *f, const struct ts_audit_filter *flt, const int *want, int nwant)
+{
+	struct ts_audit_record *recs = NULL;
+	int n = -1;
+	OK(ts_store_audit_list(f->c, f->a, flt, &recs, &n, &f->e));
+	bool bad = n != nwant;
+	for (int i = 0; !bad && i < n; i++)
+		bad = recs[i].seq != want[i];
+	if (bad) {
+		char got[128] = "";
+		for (int i = 0; i < n && strlen(got) < 100; i++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), " %lld",
+			         (long long)recs[i].seq);
+		fail_msg("%s: audit_list(name %s, %lld..%lld, before %lld, limit %d): got%s",
+		         f->b->name, flt->event_name ? flt->event_name : "-",
+		         (long long)flt->start_ms, (long long)flt->end_ms,
+		         (long long)flt->before_seq, flt->limit, got);
+	}
+}
+
+#define SEQS(...) \
+	((const int[]){__VA_ARGS__}), (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int))
+#define NO_SEQS NULL, 0
+
+static void test_audit_list(void **state)
+{
+	struct fx *f = *state;
+	five_events(f);
+	expect_seqs(f, &(struct ts_audit_filter){0}, SEQS(5, 4, 3, 2, 1));
+	expect_seqs(f, &(struct ts_audit_filter){.limit = 2}, SEQS(5, 4));
+	expect_seqs(f, &(struct ts_audit_filter){.event_name = "CreateAccount"}, SEQS(5, 3, 1));
+	expect_seqs(f, &(struct ts_audit_filter){.event_name = "DeleteAccount"}, SEQS(2));
+	expect_seqs(f, &(struct ts_audit_filter){.event_name = "createaccount"}, NO_SEQS);
+	expect_seqs(f, &(struct ts_audit_filter){.event_name = "Create"}, NO_SEQS);
+	/* the time window is inclusive at both ends */
+	expect_seqs(f, &(struct ts_audit_filter){.start_ms = 2000, .end_ms = 4000}, SEQS(4, 3, 2));
+	expect_seqs(f, &(struct ts_audit_filter){.start_ms = 2001, .end_ms = 3999}, SEQS(3));
+	expect_seqs(f, &(struct ts_audit_filter){.start_ms = 2000}, SEQS(5, 4, 3, 2));
+	expect_seqs(f, &(struct ts_audit_filter){.end_ms = 2000}, SEQS(2, 1));
+	expect_seqs(f, &(struct ts_audit_filter){.start_ms = 6000}, NO_SEQS);
+	/* paging backwards */
+	expect_seqs(f, &(struct ts_audit_filter){.before_seq = 4}, SEQS(3, 2, 1));
+	expect_seqs(f, &(struct ts_audit_filter){.before_seq = 4, .limit = 2}, SEQS(3, 2));
+	expect_seqs(f, &(struct ts_audit_filter){.before_seq = 2, .limit = 2}, SEQS(1));
+	expect_seqs(f, &(struct ts_audit_filter){.before_seq = 1}, NO_SEQS);
+	/* all together */
+	expect_seqs(f, &(struct ts_audit_filter){.event_name = "CreateAccount", .before_seq = 5},
+	            SEQS(3, 1));
+	expect_seqs(f,
+	            &(struct ts_audit_filter){.event_name = "CreateAccount",
+	                                      .start_ms = 2000,
+	                                      .end_ms = 5000,
+	                                      .limit = 1},
+	            SEQS(5));
+	expect_seqs(f,
+	            &(struct ts_audit_filter){
+	                    .event_name = "CreateAccount", .start_ms = 1500, .before_seq = 5},
+	            SEQS(3));
+
+	/* records are complete */
+	struct ts_audit_record *recs = NULL;
+	int n = 0;
+	OK(ts_store_audit_list(f->c, f->a, &(struct ts_audit_filter){.limit = 5}, &recs, &n,
+	                       &f->e));
+	assert_int_equal(n, 5);
+	assert_string_equal(recs[0].body, "{\"i\":5}");
+	assert_string_equal(recs[0].account_id, "acc");
+	assert_null(recs[1].account_id);
+	assert_int_equal(recs[0].event_time_ms, 5000);
+	assert_string_equal(recs[0].prev_hash, recs[1].hash);
+}
+
+static void test_audit_walk(void **state)
+{
+	struct fx *f = *state;
+	five_events(f);
+	struct ts_audit_record *recs = NULL;
+	int n = 0;
+	OK(ts_store_audit_walk(f->c, f->a, 0, 0, &recs, &n, &f->e));
+	assert_int_equal(n, 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(recs[i].seq, i + 1);
+	OK(ts_store_audit_walk(f->c, f->a, 2, 2, &recs, &n, &f->e));
+	assert_int_equal(n, 2);
+	assert_int_equal(recs[0].seq, 3);
+	assert_int_equal(recs[1].seq, 4);
+	OK(ts_store_audit_walk(f->c, f->a, 4, 10, &recs, &n, &f->e));
+	assert_int_equal(n, 1);
+	assert_int_equal(recs[0].seq, 5);
+	OK(ts_store_audit_walk(f->c, f->a, 5, 10, &recs, &n, &f->e));
+	assert_int_equal(n, 0);
+	assert_int_equal(verify_chain(f, f->c), 5);
+}
+
+static void test_audit_rollback(void **state)
+{
+	struct fx *f = *state;
+	struct ts_audit_record r1 = event(f->a, "CreateAccount", 1000, NULL, "{\"k\":1}");
+	append1(f, &r1);
+	/* two appends and an account, rolled back */
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_audit_record x = event(f->a, "CreateAccount", 2000, NULL, "{\"k\":\"x\"}");
+	struct ts_audit_record y = event(f->a, "CreateAccount", 3000, NULL, "{\"k\":\"y\"}");
+	OK(ts_store_audit_append(f->c, f->a, &x, &f->e));
+	OK(ts_store_audit_append(f->c, f->a, &y, &f->e));
+	struct ts_account a = mkacct("with-audit", "W");
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	ts_store_rollback(f->c);
+
+	int64_t seq = -1;
+	const char *hash = NULL;
+	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
+	assert_int_equal(seq, 1);
+	assert_string_equal(hash, r1.hash);
+	struct ts_audit_record *recs = NULL;
+	int n = 0;
+	OK(ts_store_audit_list(f->c, f->a, &(struct ts_audit_filter){0}, &recs, &n, &f->e));
+	assert_int_equal(n, 1);
+	struct ts_account got;
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(f->c, f->a, "with-audit", &got, &f->e));
+
+	/* the next append continues from the real head, and may reuse the event ids */
+	struct ts_audit_record r2 = event(f->a, "CreateAccount", 4000, NULL, "{\"k\":2}");
+	r2.event_id = x.event_id;
+	append1(f, &r2);
+	assert_int_equal(r2.seq, 2);
+	assert_string_equal(r2.prev_hash, r1.hash);
+	assert_int_equal(verify_chain(f, f->c), 2);
+
+	/* appends, then a write the schema refuses: the caller rolls back, no trace */
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_audit_record z = event(f->a, "CreateAccount", 5000, NULL, "{\"k\":3}");
+	OK(ts_store_audit_append(f->c, f->a, &z, &f->e));
+	assert_int_equal(z.seq, 3);
+	struct ts_account bad = mkacct("bad-type", "B");
+	bad.account_type = "Galaxy";
+	assert_int_not_equal(ts_store_account_insert(f->c, &bad, &f->e), TS_ERR_OK);
+	ts_store_rollback(f->c);
+	assert_int_equal(verify_chain(f, f->c), 2);
+	struct ts_audit_record r3 = event(f->a, "CreateAccount", 6000, NULL, "{\"k\":4}");
+	append1(f, &r3);
+	assert_int_equal(r3.seq, 3);
+	assert_int_equal(verify_chain(f, f->c), 3);
+}
+
+static void test_audit_append_now(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 1; i <= 3; i++) {
+		char *body = ts_arena_printf(f->a, "{\"now\":%d}", i);
+		struct ts_audit_record r = event(f->a, "ReadAccount", 1000 * i, NULL, body);
+		OK(ts_store_audit_append_now(f->c, f->a, &r, &f->e));
+		assert_int_equal(r.seq, i);
+		char h[TS_SHA256_HEX_LEN + 1];
+		ts_store_audit_hash(r.prev_hash, body, h);
+		assert_string_equal(r.hash, h);
+	}
+	assert_int_equal(verify_chain(f, f->c), 3);
+	/* not inside the caller's transaction */
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_audit_record r = event(f->a, "ReadAccount", 9000, NULL, "{}");
+	EXPECT(TS_ERR_INTERNAL, ts_store_audit_append_now(f->c, f->a, &r, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	assert_int_equal(verify_chain(f, f->c), 3);
+}
+
+enum { THREAD_EVENTS = 200, THREADS = 2 };
+
+struct worker {
+	ts_store_t *s;
+	int id;
+	int events;
+	bool grouped; /* ts_store_audit_append_now instead of a transaction of its own */
+	int done;
+	int errors;
+	char first_error[TS_ERROR_MSG_MAX + 32];
+};
+
+static void *append_worker(void *p)
+{
+	struct worker *w = p;
+	ts_store_conn_t *c = NULL;
+	struct ts_error e = {0};
+	if (ts_store_connect(w->s, &c, &e) != TS_ERR_OK) {
+		w->errors++;
+		snprintf(w->first_error, sizeof w->first_error, "connect: %s", e.message);
+		return NULL;
+	}
+	for (int i = 0; i < w->events; i++) {
+		ts_arena_t *a = ts_arena_new();
+		struct ts_audit_record r =
+		        event(a, "Concurrent", 1000 + i, NULL,
+		              ts_arena_printf(a, "{\"t\":%d,\"i\":%d}", w->id, i));
+		ts_err rc = TS_ERR_OK;
+		if (w->grouped) {
+			rc = ts_store_audit_append_now(c, a, &r, &e);
+		} else {
+			rc = ts_store_begin(c, true, &e);
+			if (rc == TS_ERR_OK)
+				rc = ts_store_audit_append(c, a, &r, &e);
+			if (rc == TS_ERR_OK)
+				rc = ts_store_commit(c, &e);
+		}
+		if (rc != TS_ERR_OK) {
+			ts_store_rollback(c);
+			if (w->errors++ == 0)
+				snprintf(w->first_error, sizeof w->first_error, "event %d: %s", i,
+				         e.message);
+		} else {
+			w->done++;
+		}
+		ts_arena_free(&a);
+	}
+	ts_store_disconnect(&c);
+	return NULL;
+}
+
+/* nthreads threads, each on its own connection, append `events` events each. */
+static void run_concurrent(struct fx *f, int nthreads, int events, bool grouped)
+{
+	struct worker w[8];
+	pthread_t th[8];
+	assert_true(nthreads <= 8);
+	for (int i = 0; i < nthreads; i++) {
+		w[i] = (struct worker){.s = f->s, .id = i, .events = events, .grouped = grouped};
+		assert_int_equal(pthread_create(&th[i], NULL, append_worker, &w[i]), 0);
+	}
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < nthreads; i++) {
+		if (w[i].errors != 0)
+			fail_msg("%s: thread %d: %d failed appends, first: %s", f->b->name, i,
+			         w[i].errors, w[i].first_error);
+		assert_int_equal(w[i].done, events);
+	}
+	assert_int_equal(verify_chain(f, f->c), nthreads * events);
+	/* every thread's events are all there, each once */
+	int per[8] = {0};
+	int64_t after = 0;
+	for (;;) {
+		struct ts_audit_record *recs = NULL;
+		int n = 0;
+		OK(ts_store_audit_walk(f->c, f->a, after, 0, &recs, &n, &f->e));
+		if (n == 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			int t = -1, k = -1;
+			assert_int_equal(sscanf(recs[i].body, "{\"t\":%d,\"i\":%d}", &t, &k), 2);
+			assert_in_range(t, 0, nthreads - 1);
+			per[t]++;
+		}
+		after = recs[n - 1].seq;
+	}
+	for (int i = 0; i < nthreads; i++)
+		assert_int_equal(per[i], events);
+}
+
+static void test_audit_concurrent(void **state)
+{
+	run_concurrent(*state, THREADS, THREAD_EVENTS, false);
+}
+
+static void test_audit_concurrent_grouped(void **state)
+{
+	run_concurrent(*state, 4, 100, true);
+}
+
+/* ---- directory: accounts ------------------------------------------------------------------- */
+
+static int count_accounts(struct fx *f)
+{
+	struct ts_account *list = NULL;
+	int n = 0;
+	OK(ts_store_account_list(f->c, f->a, NULL, NULL, 0, &list, &n, &f->e));
+	return n;
+}
+
+static char *repeat(ts_arena_t *a, const char *unit, int times)
+{
+	size_t u = strlen(unit);
+	char *s = ts_arena_alloc(a, u * (size_t)times + 1);
+	for (int i = 0; i < times; i++)
+		memcpy(s + u * (size_t)i, unit, u);
+	return s;
+}
+
+static void test_dir_account_create(void **state)
+{
+	struct fx *f = *state;
+	int64_t before = ts_now_ms();
+	struct ts_account out;
+	OK(ts_directory_account_create(f->c, f->a, "Example Corp", NULL, &out, &f->e));
+	assert_string_equal(out.account_type, "Team");
+	assert_string_equal(out.status, "Active");
+	assert_string_equal(out.name, "Example Corp");
+	assert_int_equal(strlen(out.account_id), TS_UUID_LEN);
+	assert_int_equal(out.account_id[14], '4');
+	assert_in_range(out.created_ms, before, ts_now_ms());
+	struct ts_account got;
+	OK(ts_store_account_get(f->c, f->a, out.account_id, &got, &f->e));
+	assert_string_equal(got.name, "Example Corp");
+	assert_string_equal(got.account_type, "Team");
+	assert_string_equal(got.status, "Active");
+	assert_int_equal(got.created_ms, out.created_ms);
+	assert_string_equal(got.settings, "{}");
+
+	struct ts_account ent;
+	OK(ts_directory_account_create(f->c, f->a, "Big Corp", "Enterprise", &ent, &f->e));
+	assert_string_equal(ent.account_type, "Enterprise");
+	assert_string_not_equal(ent.account_id, out.account_id);
+	OK(ts_store_account_get(f->c, f->a, ent.account_id, &got, &f->e));
+	assert_string_equal(got.account_type, "Enterprise");
+	struct ts_account team;
+	OK(ts_directory_account_create(f->c, f->a, "Small", "Team", &team, &f->e));
+	assert_string_equal(team.account_type, "Team");
+
+	/* the API shape */
+	json_t *j = ts_directory_account_json(&got);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "AccountId")), ent.account_id);
+	assert_string_equal(json_string_value(json_object_get(j, "Name")), "Big Corp");
+	assert_string_equal(json_string_value(json_object_get(j, "AccountType")), "Enterprise");
+	assert_string_equal(json_string_value(json_object_get(j, "AccountStatus")), "Active");
+	int64_t ms = 0;
+	assert_true(ts_time_parse(json_string_value(json_object_get(j, "CreatedTimestamp")), &ms));
+	assert_int_equal(ms, got.created_ms - got.created_ms % 1000);
+	json_decref(j);
+
+	static const char *const bad_types[] = {"team", "TEAM", "", "Enterprise ", "Free"};
+	for (size_t i = 0; i < N_ITEMS(bad_types); i++) {
+		struct ts_account x;
+		EXPECT(TS_ERR_BAD_REQUEST,
+		       ts_directory_account_create(f->c, f->a, "Typed", bad_types[i], &x, &f->e));
+	}
+	assert_int_equal(count_accounts(f), 3);
+}
+
+static void test_dir_account_names(void **state)
+{
+	struct fx *f = *state;
+	ts_arena_t *a = f->a;
+	const struct {
+		const char *name;
+		bool ok;
+	} cases[] = {
+	        {"", false},
+	        {"A", true},
+	        {repeat(a, "x", 100), true},
+	        {repeat(a, "x", 101), false},
+	        {repeat(a, "\xc3\xa9", 100), true},         /* é: 200 bytes, 100 characters */
+	        {repeat(a, "\xc3\xa9", 101), false},        /* 101 characters */
+	        {repeat(a, "\xe2\x82\xac", 100), true},     /* €: 3 bytes each */
+	        {repeat(a, "\xf0\x9f\x98\x80", 100), true}, /* 😀: 4 bytes each */
+	        {repeat(a, "\xf0\x9f\x98\x80", 101), false},
+	        {"tab\there", false},
+	        {"new\nline", false},
+	        {"cr\r", false},
+	        {"esc\x1b[0m", false},
+	        {"del\x7f", false},
+	        {"\x01", false},
+	        {"spaces are fine", true},
+	        {"Ünïcødé ✓ 名前", true},
+	};
+	int expected = 0;
+	for (size_t i = 0; i < N_ITEMS(cases); i++) {
+		struct ts_account out;
+		memset(&f->e, 0, sizeof f->e);
+		ts_err rc = ts_directory_account_create(f->c, a, cases[i].name, NULL, &out, &f->e);
+		ts_err want = cases[i].ok ? TS_ERR_OK : TS_ERR_BAD_REQUEST;
+		if (rc != want)
+			fail_msg("%s: name case %zu (%zu bytes): got %s: %s", f->b->name, i,
+			         strlen(cases[i].name), ts_err_name(rc), f->e.message);
+		assert_int_equal(ts_directory_account_name_check(cases[i].name, NULL), want);
+		if (cases[i].ok) {
+			expected++;
+			struct ts_account got;
+			OK(ts_store_account_get(f->c, a, out.account_id, &got, &f->e));
+			assert_string_equal(got.name, cases[i].name);
+		}
+	}
+	struct ts_account out;
+	EXPECT(TS_ERR_BAD_REQUEST, ts_directory_account_create(f->c, a, NULL, NULL, &out, &f->e));
+	assert_int_equal(count_accounts(f), expected);
+}
+
+static void test_dir_account_names_unicode(void **state)
+{
+	struct fx *f = *state;
+	/* C1 controls are control characters too (Unicode category Cc, U+0080..U+009F),
+	 * and bytes that are not UTF-8 are not characters at all */
+	static const char *const bad[] = {"next\xc2\x85line", "csi\xc2\x9b", "\xff\xfe",
+	                                  "half\xc3",         "\xc0\xaf",    "lone\x80"};
+	int accepted = 0;
+	for (size_t i = 0; i < N_ITEMS(bad); i++) {
+		struct ts_account out;
+		memset(&f->e, 0, sizeof f->e);
+		ts_err rc = ts_directory_account_create(f->c, f->a, bad[i], NULL, &out, &f->e);
+		if (rc != TS_ERR_BAD_REQUEST) {
+			print_error("%s: bad name case %zu: got %s (%s)\n", f->b->name, i,
+			            ts_err_name(rc), f->e.message);
+			accepted++;
+		}
+	}
+	assert_int_equal(accepted, 0);
+}
+
+static void test_dir_account_rename(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account out, got;
+	OK(ts_directory_account_create(f->c, f->a, "Old", "Enterprise", &out, &f->e));
+	struct ts_account renamed;
+	OK(ts_directory_account_rename(f->c, f->a, out.account_id, "New ✓", &renamed, &f->e));
+	assert_string_equal(renamed.name, "New ✓");
+	OK(ts_store_account_get(f->c, f->a, out.account_id, &got, &f->e));
+	assert_string_equal(got.name, "New ✓");
+	assert_string_equal(got.account_type, "Enterprise");
+	assert_string_equal(got.status, "Active");
+	assert_int_equal(got.created_ms, out.created_ms);
+	EXPECT(TS_ERR_BAD_REQUEST,
+	       ts_directory_account_rename(f->c, f->a, out.account_id, "", &renamed, &f->e));
+	EXPECT(TS_ERR_BAD_REQUEST,
+	       ts_directory_account_rename(f->c, f->a, out.account_id, repeat(f->a, "y", 101),
+	                                   &renamed, &f->e));
+	EXPECT(TS_ERR_BAD_REQUEST,
+	       ts_directory_account_rename(f->c, f->a, out.account_id, "a\tb", &renamed, &f->e));
+	OK(ts_store_account_get(f->c, f->a, out.account_id, &got, &f->e));
+	assert_string_equal(got.name, "New ✓");
+	EXPECT(TS_ERR_NOT_FOUND,
+	       ts_directory_account_rename(f->c, f->a, "no-such-id", "X", &renamed, &f->e));
+}
+
+static const char *const setting_keys[] = {"DisableRemoteControl", "EnableDialOut",
+                                           "ScimCompatibility", "CaseInsensitiveIdentityMatch",
+                                           "AllowIdpInitiatedSignIn"};
+
+static void test_dir_settings_defaults(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account out;
+	OK(ts_directory_account_create(f->c, f->a, "S", NULL, &out, &f->e));
+	json_t *s = NULL;
+	OK(ts_directory_account_settings(f->c, f->a, out.account_id, &s, &f->e));
+	assert_true(json_is_object(s));
+	assert_int_equal(json_object_size(s), N_ITEMS(setting_keys));
+	for (size_t i = 0; i < N_ITEMS(setting_keys); i++) {
+		json_t *v = json_object_get(s, setting_keys[i]);
+		if (strcmp(setting_keys[i], "ScimCompatibility") == 0)
+			assert_string_equal(json_string_value(v), "permissive");
+		else
+			assert_true(json_is_false(v));
+	}
+	EXPECT(TS_ERR_NOT_FOUND, ts_directory_account_settings(f->c, f->a, "missing", &s, &f->e));
+	/* a record without settings text gets the defaults */
+	struct ts_account bare = out;
+	bare.settings = NULL;
+	json_t *d = ts_directory_account_settings_of(&bare);
+	assert_int_equal(json_object_size(d), N_ITEMS(setting_keys));
+	json_decref(d);
+}
+
+static json_t *own(struct fx *f, const char *text)
+{
+	json_error_t err;
+	json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
+	if (j == NULL)
+		fail_msg("bad JSON in test: %s", text);
+	return ts_json_own(f->a, j);
+}
+
+static void test_dir_settings_update(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account out, got;
+	OK(ts_directory_account_create(f->c, f->a, "Merge", "Enterprise", &out, &f->e));
+	OK(ts_directory_account_settings_update(f->c, f->a, out.account_id,
+	                                        own(f, "{\"EnableDialOut\":true}"), &f->e));
+	OK(ts_directory_account_settings_update(f->c, f->a, out.account_id,
+	                                        own(f, "{\"ScimCompatibility\":\"aws-strict\"}"),
+	                                        &f->e));
+	OK(ts_directory_account_settings_update(
+	        f->c, f->a, out.account_id,
+	        own(f, "{\"AllowIdpInitiatedSignIn\":true,\"EnableDialOut\":false}"), &f->e));
+	OK(ts_directory_account_settings_update(f->c, f->a, out.account_id, own(f, "{}"), &f->e));
+	json_t *s = NULL;
+	OK(ts_directory_account_settings(f->c, f->a, out.account_id, &s, &f->e));
+	assert_int_equal(json_object_size(s), N_ITEMS(setting_keys));
+	assert_true(json_is_false(json_object_get(s, "EnableDialOut")));
+	assert_string_equal(json_string_value(json_object_get(s, "ScimCompatibility")),
+	                    "aws-strict");
+	assert_true(json_is_true(json_object_get(s, "AllowIdpInitiatedSignIn")));
+	assert_true(json_is_false(json_object_get(s, "DisableRemoteControl")));
+	assert_true(json_is_false(json_object_get(s, "CaseInsensitiveIdentityMatch")));
+	/* only the changes are stored, and the rest of the record is untouched */
+	OK(ts_store_account_get(f->c, f->a, out.account_id, &got, &f->e));
+	json_t *stored = own(f, got.settings);
+	assert_int_equal(json_object_size(stored), 3);
+	assert_null(json_object_get(stored, "DisableRemoteControl"));
+	assert_string_equal(got.name, "Merge");
+	assert_string_equal(got.account_type, "Enterprise");
+	assert_string_equal(got.status, "Active");
+	EXPECT(TS_ERR_NOT_FOUND,
+	       ts_directory_account_settings_update(f->c, f->a, "missing",
+	                                            own(f, "{\"EnableDialOut\":true}"), &f->e));
+}
+
+static void test_dir_settings_rejects(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account out, got;
+	OK(ts_directory_account_create(f->c, f->a, "Strict", NULL, &out, &f->e));
+	OK(ts_directory_account_settings_update(f->c, f->a, out.account_id,
+	                                        own(f, "{\"EnableDialOut\":true}"), &f->e));
+	OK(ts_store_account_get(f->c, f->a, out.account_id, &got, &f->e));
+	const char *before = got.settings;
+	static const char *const bad[] = {
+	        "{\"Nope\":true}",
+	        "{\"enabledialout\":true}",
+	        "{\"EnableDialOut\":\"true\"}",
+	        "{\"EnableDialOut\":1}",
+	        "{\"EnableDialOut\":null}",
+	        "{\"EnableDialOut\":{}}",
+	        "{\"ScimCompatibility\":\"strict\"}",
+	        "{\"ScimCompatibility\":\"Permissive\"}",
+	        "{\"ScimCompatibility\":\"\"}",
+	        "{\"ScimCompatibility\":true}",
+	        "{\"ScimCompatibility\":null}",
+	        "{\"DisableRemoteControl\":false,\"Nope\":1}",
+	        "{\"ScimCompatibility\":\"aws-strict\",\"DisableRemoteControl\":\"yes\"}",
+	        "[]",
+	        "\"EnableDialOut\"",
+	        "null",
+	};
+	for (size_t i = 0; i < N_ITEMS(bad); i++) {
+		EXPECT(TS_ERR_BAD_REQUEST,
+		       ts_directory_account_settings_update(f->c, f->a, out.account_id,
+		                                            own(f, bad[i]), &f->e));
+		OK(ts_store_account_get(f->c, f->a, out.account_id, &got, &f->e));
+		if (strcmp(got.settings, before) != 0)
+			fail_msg("%s: case %zu changed the settings to %s", f->b->name, i,
+			         got.settings);
+	}
+}
+
+/* ---- the two groups ------------------------------------------------------------------------ */
+
+#define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
+#define T_EMPTY(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup_empty, teardown, b)
+#define CONTRACT(b)                                                                          \
+	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),           \
+	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),   \
+	        T(test_account_not_found, b), T(test_account_conflict, b),                   \
+	        T(test_account_list, b), T(test_account_list_page_max, b),                   \
+	        T(test_tx_rollback_commit, b), T(test_tx_misuse, b),                         \
+	        T(test_tx_disconnect_rolls_back, b), T(test_tx_isolation, b),                \
+	        T(test_adminkeys, b), T(test_audit_hash, b), T(test_audit_outside_tx, b),    \
+	        T(test_audit_append_chain, b), T(test_audit_list, b), T(test_audit_walk, b), \
+	        T(test_audit_rollback, b), T(test_audit_append_now, b),                      \
+	        T(test_audit_concurrent, b), T(test_audit_concurrent_grouped, b),            \
+	        T(test_dir_account_create, b), T(test_dir_account_names, b),                 \
+	        T(test_dir_account_names_unicode, b), T(test_dir_account_rename, b),         \
+	        T(test_dir_settings_defaults, b), T(test_dir_settings_update, b),            \
+	        T(test_dir_settings_rejects, b)
+
+static void test_postgres_skipped(void **state)
+{
+	(void)state;
+	skip();
+}
+
+int main(void)
+{
+	if (ts_crypto_init() != TS_ERR_OK) {
+		fprintf(stderr, "test_store: libsodium did not start\n");
+		return 1;
+	}
+	int failed = 0;
+	const struct CMUnitTest lite_tests[] = {CONTRACT(&lite)};
+	failed += cmocka_run_group_tests_name("store contract: sqlite", lite_tests,
+	                                      lite_group_setup, lite_group_teardown);
+
+	const char *url = getenv("TESSERA_TEST_PG_URL");
+	if (url == NULL || url[0] == '\0') {
+		fprintf(stderr, "\n*** test_store: TESSERA_TEST_PG_URL is not set: the PostgreSQL "
+		                "store contract group is SKIPPED, not passed ***\n\n");
+		const struct CMUnitTest skipped[] = {cmocka_unit_test(test_postgres_skipped)};
+		failed += cmocka_run_group_tests_name("store contract: postgres (SKIPPED)", skipped,
+		                                      NULL, NULL);
+	} else {
+		snprintf(pg.admin_url, sizeof pg.admin_url, "%s", url);
+		const struct CMUnitTest pg_tests[] = {CONTRACT(&pg)};
+		failed += cmocka_run_group_tests_name("store contract: postgres", pg_tests,
+		                                      pg_group_setup, pg_group_teardown);
+	}
+	return failed;
+}
