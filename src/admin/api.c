@@ -189,8 +189,6 @@ static void admin_handle(struct ts_http_req *req, struct ts_http_res *res)
 		goto store_failed;
 	if (outcome != TS_ERR_OK) {
 		json_decref(call.response);
-		if (outcome == TS_ERR_STORE || outcome == TS_ERR_UNAVAILABLE)
-			ts_http_metrics_store_error();
 		answer_error(req, res, outcome, public_message(outcome, &outcome_e));
 		return;
 	}
@@ -204,7 +202,6 @@ store_failed:
 	ts_store_rollback(call.conn);
 store_down:
 	json_decref(call.response);
-	ts_http_metrics_store_error();
 	ts_log(TS_LOG_ERROR, "admin call failed in the store",
 	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", op->event,
 	                 "error", e.message));

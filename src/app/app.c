@@ -107,3 +107,13 @@ ts_err ts_app_master_key_load(const char *path, bool create, unsigned char key[T
 		return TS_FAIL(e, TS_ERR_IO, "cannot read master key file %s", path);
 	return TS_ERR_OK;
 }
+
+const char *ts_app_metrics(void *app, ts_arena_t *arena)
+{
+	(void)app;
+	return ts_arena_printf(arena,
+	                       "# HELP tessera_store_errors_total Store operations that failed.\n"
+	                       "# TYPE tessera_store_errors_total counter\n"
+	                       "tessera_store_errors_total %llu\n",
+	                       (unsigned long long)ts_store_errors());
+}

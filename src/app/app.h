@@ -31,6 +31,9 @@ void ts_app_worker_fini(void *app, void *worker);
 /* The worker's store connection, reconnecting when it is missing. */
 TS_MUST_USE ts_err ts_app_conn(struct ts_http_req *req, ts_store_conn_t **conn, struct ts_error *e);
 
+/* Application metrics appended to /metrics (http metrics_extra hook). */
+const char *ts_app_metrics(void *app, ts_arena_t *arena);
+
 /* Every route of the server (built once; the table lives until exit). */
 const struct ts_http_route *ts_app_routes(int *n);
 

@@ -23,7 +23,6 @@ static void readyz(struct ts_http_req *req, struct ts_http_res *res)
 	if (rc == TS_ERR_OK)
 		rc = ts_store_ping(c, &e);
 	if (rc != TS_ERR_OK) {
-		ts_http_metrics_store_error();
 		ts_log(TS_LOG_WARN, "not ready", json_pack("{s:s}", "error", e.message));
 		json_t *o = json_pack("{s:s, s:s}", "Status", "unavailable", "Message",
 		                      "the store does not answer");

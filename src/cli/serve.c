@@ -131,6 +131,7 @@ int ts_cli_serve(int argc, char **argv)
 	        .app = &app,
 	        .worker_init = ts_app_worker_init,
 	        .worker_fini = ts_app_worker_fini,
+	        .metrics_extra = ts_app_metrics,
 	};
 	if (ts_http_server_new(&cfg, routes, nroutes, &srv, &e) != TS_ERR_OK) {
 		status = ts_cli_fail("serve: %s", e.message);

@@ -106,7 +106,7 @@ struct ts_http_server_config {
 	ts_err (*worker_init)(void *app, void **worker, struct ts_error *e);
 	void (*worker_fini)(void *app, void *worker);
 	/* Prometheus text appended to /metrics by the application (may be NULL). */
-	void (*metrics_extra)(void *app, ts_arena_t *arena, char **text);
+	const char *(*metrics_extra)(void *app, ts_arena_t *arena);
 };
 
 /*
@@ -126,9 +126,6 @@ void ts_http_server_free(ts_http_server_t **s);
 
 /* The Prometheus text of the server's counters, in arena memory. */
 char *ts_http_server_metrics(ts_http_server_t *s, ts_arena_t *arena, size_t *len);
-
-/* Counts a store failure for /metrics (any thread). */
-void ts_http_metrics_store_error(void);
 
 /* ---- routing (exposed for unit tests) ---------------------------------- */
 

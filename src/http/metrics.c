@@ -30,13 +30,6 @@ struct ts__http_metrics {
 	struct route_counters *c; /* nroutes + 1 */
 };
 
-static atomic_uint_fast64_t store_errors;
-
-void ts_http_metrics_store_error(void)
-{
-	atomic_fetch_add_explicit(&store_errors, 1, memory_order_relaxed);
-}
-
 ts__http_metrics_t *ts__http_metrics_new(const struct ts_http_route *routes, int nroutes)
 {
 	ts__http_metrics_t *m = ts_calloc(1, sizeof *m);
@@ -156,11 +149,6 @@ char *ts__http_metrics_render(ts__http_metrics_t *m, ts_arena_t *arena, size_t *
 		    (double)atomic_load_explicit(&m->c[i].sum_ns, memory_order_relaxed) / 1e9, r,
 		    (unsigned long long)cum);
 	}
-	put(&o,
-	    "# HELP tessera_store_errors_total Store operations that failed.\n"
-	    "# TYPE tessera_store_errors_total counter\n"
-	    "tessera_store_errors_total %llu\n",
-	    (unsigned long long)atomic_load_explicit(&store_errors, memory_order_relaxed));
 	*len = o.len;
 	return o.buf;
 }

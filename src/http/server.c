@@ -694,5 +694,11 @@ void ts_http_server_free(ts_http_server_t **sp)
 
 char *ts_http_server_metrics(ts_http_server_t *s, ts_arena_t *arena, size_t *len)
 {
-	return ts__http_metrics_render(s->metrics, arena, len);
+	char *text = ts__http_metrics_render(s->metrics, arena, len);
+	if (s->cfg.metrics_extra != NULL) {
+		text = ts_arena_printf(arena, "%s%s", text,
+		                       s->cfg.metrics_extra(s->cfg.app, arena));
+		*len = strlen(text);
+	}
+	return text;
 }

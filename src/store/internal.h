@@ -164,6 +164,9 @@ struct ts_store_conn {
 	bool in_tx;
 };
 
+/* Counts a failed store operation (drivers call it for failures callers cannot see). */
+void ts__store_count_error(void);
+
 /* Helpers for the domain files. */
 TS_MUST_USE ts_err ts__store_exec(ts_store_conn_t *c, enum ts__store_query q,
                                   const struct ts__param *p, int np, struct ts__rows **rows,

@@ -2,6 +2,7 @@
  * The store's front: picks the backend from the URL, hands out per-thread
  * connections, runs transactions and migrations through the driver.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,27 @@ const struct ts__store_query_text ts__store_queries[TS__Q__COUNT] = {
         TS__STORE_ALL_QUERIES(TS__Q_ROW)
 #undef TS__Q_ROW
 };
+
+static atomic_uint_fast64_t errors;
+
+void ts__store_count_error(void)
+{
+	atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed);
+}
+
+uint64_t ts_store_errors(void)
+{
+	return atomic_load_explicit(&errors, memory_order_relaxed);
+}
+
+/* Constraint violations and missing rows are answers, not failures of the store. */
+static ts_err counted(ts_err rc)
+{
+	if (rc == TS_ERR_STORE || rc == TS_ERR_UNAVAILABLE || rc == TS_ERR_IO ||
+	    rc == TS_ERR_INTERNAL)
+		ts__store_count_error();
+	return rc;
+}
 
 static bool is_postgres_url(const char *url)
 {
@@ -93,7 +115,7 @@ ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_error *e)
 {
 	if (c->in_tx)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "transaction already open");
-	ts_err rc = c->store->drv->begin(c->impl, write, e);
+	ts_err rc = counted(c->store->drv->begin(c->impl, write, e));
 	if (rc == TS_ERR_OK)
 		c->in_tx = true;
 	return rc;
@@ -103,7 +125,7 @@ ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e)
 {
 	if (!c->in_tx)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "no transaction to commit");
-	ts_err rc = c->store->drv->commit(c->impl, e);
+	ts_err rc = counted(c->store->drv->commit(c->impl, e));
 	if (rc != TS_ERR_OK)
 		c->store->drv->rollback(c->impl);
 	c->in_tx = false;
@@ -121,14 +143,14 @@ void ts_store_rollback(ts_store_conn_t *c)
 ts_err ts__store_exec(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p, int np,
                       struct ts__rows **rows, struct ts_error *e)
 {
-	return c->store->drv->exec(c->impl, q, p, np, rows, NULL, e);
+	return counted(c->store->drv->exec(c->impl, q, p, np, rows, NULL, e));
 }
 
 ts_err ts__store_write(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
                        int np, int64_t *changed, struct ts_error *e)
 {
 	int64_t n = 0;
-	ts_err rc = c->store->drv->exec(c->impl, q, p, np, NULL, &n, e);
+	ts_err rc = counted(c->store->drv->exec(c->impl, q, p, np, NULL, &n, e));
 	if (changed != NULL)
 		*changed = n;
 	return rc;

@@ -58,6 +58,9 @@ TS_MUST_USE ts_err ts_store_migrate(ts_store_conn_t *c, struct ts_error *e);
 /* A trivial round trip, for /readyz. */
 TS_MUST_USE ts_err ts_store_ping(ts_store_conn_t *c, struct ts_error *e);
 
+/* Store operations that failed since the process started (for /metrics). */
+uint64_t ts_store_errors(void);
+
 /* Transactions. A write transaction takes the writer lock at once (SQLite BEGIN IMMEDIATE). */
 TS_MUST_USE ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e);

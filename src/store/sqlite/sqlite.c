@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/log.h"
 #include "store/internal.h"
 
 #define LITE_CACHE_KIB 65536 /* page cache per connection */
@@ -282,6 +283,13 @@ static ts_err lite_exec(void *conn, enum ts__store_query q, const struct ts__par
 static bool lite_next(struct ts__rows *r)
 {
 	r->rc = sqlite3_step(r->stmt);
+	if (r->rc != SQLITE_ROW && r->rc != SQLITE_DONE) {
+		/* a listing cut short must not pass unnoticed: readers in WAL mode
+		 * see this only on I/O errors or corruption */
+		ts_log(TS_LOG_ERROR, "sqlite step failed",
+		       json_pack("{s:s}", "error", sqlite3_errstr(r->rc)));
+		ts__store_count_error();
+	}
 	return r->rc == SQLITE_ROW;
 }
 
