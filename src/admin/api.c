@@ -267,7 +267,10 @@ static const char ts__admin_create_account_name[] = "CreateAccount",
 		  ts__admin_create_admin_key_name[] = "CreateAdminKey",
 		  ts__admin_list_admin_keys_name[] = "ListAdminKeys",
 		  ts__admin_delete_admin_key_name[] = "DeleteAdminKey",
-		  ts__admin_lookup_events_name[] = "LookupEvents";
+		  ts__admin_lookup_events_name[] = "LookupEvents",
+		  ts__admin_create_api_key_name[] = "CreateApiKey",
+		  ts__admin_list_api_keys_name[] = "ListApiKeys",
+		  ts__admin_delete_api_key_name[] = "DeleteApiKey";
 
 static const struct ts_http_route routes[] = {
 	ROUTE("POST", "/api/v1/accounts", ts__admin_create_account),
@@ -281,6 +284,9 @@ static const struct ts_http_route routes[] = {
 	ROUTE("GET", "/api/v1/admin-keys", ts__admin_list_admin_keys),
 	ROUTE("DELETE", "/api/v1/admin-keys/{}", ts__admin_delete_admin_key),
 	ROUTE("GET", "/api/v1/audit-events", ts__admin_lookup_events),
+	ROUTE("POST", "/api/v1/accounts/{}/api-keys", ts__admin_create_api_key),
+	ROUTE("GET", "/api/v1/accounts/{}/api-keys", ts__admin_list_api_keys),
+	ROUTE("DELETE", "/api/v1/accounts/{}/api-keys/{}", ts__admin_delete_api_key),
 };
 
 const struct ts_http_route *ts_admin_api_routes(int *n)
