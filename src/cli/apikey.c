@@ -12,11 +12,11 @@
 
 enum { O_DB, O_ACCOUNT, O_DESCRIPTION, O_ID, O_JSON, O__COUNT };
 static const struct ts_config_option opts[O__COUNT] = {
-	[O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
-	[O_ACCOUNT] = {"account", NULL, false, "AccountId the key provisions"},
-	[O_DESCRIPTION] = {"description", NULL, false, "what the key is for"},
-	[O_ID] = {"id", NULL, false, "ApiKeyId (delete)"},
-	[O_JSON] = {"json", NULL, true, "machine-readable output"},
+        [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_ACCOUNT] = {"account", NULL, false, "AccountId the key provisions"},
+        [O_DESCRIPTION] = {"description", NULL, false, "what the key is for"},
+        [O_ID] = {"id", NULL, false, "ApiKeyId (delete)"},
+        [O_JSON] = {"json", NULL, true, "machine-readable output"},
 };
 
 static int create(struct ts_cli_store *s, const char **v)
@@ -25,7 +25,7 @@ static int create(struct ts_cli_store *s, const char **v)
 	struct ts_apikey_created k;
 	if (ts_store_begin(s->conn, true, &e) != TS_ERR_OK ||
 	    ts_scim_apikey_create(s->conn, s->arena, v[O_ACCOUNT], v[O_DESCRIPTION], &k, &e) !=
-		    TS_ERR_OK)
+	            TS_ERR_OK)
 		goto fail;
 	json_t *shown = ts_json_own(s->arena, ts_scim_apikey_json(&k.record));
 	if (ts_cli_audit_event(s, "CreateApiKey", v[O_ACCOUNT], NULL, shown, &e) != TS_ERR_OK ||
@@ -33,7 +33,7 @@ static int create(struct ts_cli_store *s, const char **v)
 		goto fail;
 	if (v[O_JSON])
 		ts_cli_print_json(
-			json_pack("{s:s, s:s}", "ApiKeyId", k.api_key_id, "Token", k.token));
+		        json_pack("{s:s, s:s}", "ApiKeyId", k.api_key_id, "Token", k.token));
 	else
 		printf("ApiKeyId %s\nToken    %s\n(the token is shown once)\n", k.api_key_id,
 		       k.token);
@@ -52,7 +52,7 @@ static int list(struct ts_cli_store *s, const char **v)
 		struct ts_apikey *page = NULL;
 		int n = 0;
 		if (ts_store_apikey_list(s->conn, s->arena, v[O_ACCOUNT], after, TS_STORE_PAGE_MAX,
-					 &page, &n, &e) != TS_ERR_OK)
+		                         &page, &n, &e) != TS_ERR_OK)
 			return ts_cli_fail("apikey list: %s", e.message);
 		for (int i = 0; i < n; i++) {
 			if (v[O_JSON])
@@ -69,7 +69,7 @@ static int list(struct ts_cli_store *s, const char **v)
 	return 0;
 }
 
-static int delete(struct ts_cli_store *s, const char **v)
+static int delete (struct ts_cli_store *s, const char **v)
 {
 	struct ts_error e = {0};
 	if (v[O_ID] == NULL)
@@ -94,10 +94,10 @@ int ts_cli_apikey(const char *verb, int argc, char **argv)
 	struct ts_cli_store s = {0};
 	struct ts_error e = {0};
 	int status = 2;
-	int (*fn)(struct ts_cli_store *, const char **) = strcmp(verb, "create") == 0 ? create
-							  : strcmp(verb, "list") == 0   ? list
-							  : strcmp(verb, "delete") == 0 ? delete
-											: NULL;
+	int (*fn)(struct ts_cli_store *, const char **) = strcmp(verb, "create") == 0   ? create
+	                                                  : strcmp(verb, "list") == 0   ? list
+	                                                  : strcmp(verb, "delete") == 0 ? delete
+	                                                                                : NULL;
 	if (fn == NULL) {
 		ts_cli_fail("apikey: unknown verb %s (create, list, delete)", verb);
 		goto out;

@@ -9,12 +9,12 @@
 #include "core/timeutil.h"
 
 ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
-			     const char *description, struct ts_apikey_created *out,
-			     struct ts_error *e)
+                             const char *description, struct ts_apikey_created *out,
+                             struct ts_error *e)
 {
 	if (description != NULL && strlen(description) > TS_APIKEY_DESCRIPTION_MAX)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "Description is longer than %d bytes",
-			       TS_APIKEY_DESCRIPTION_MAX);
+		               TS_APIKEY_DESCRIPTION_MAX);
 	struct ts_account acct;
 	ts_err rc = ts_store_account_get(c, a, account_id, &acct, e);
 	if (rc != TS_ERR_OK)
@@ -35,18 +35,18 @@ ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *acco
 	out->token = ts_arena_printf(a, "%s.%s", id, secret);
 	sodium_memzero(secret, sizeof secret);
 	out->record = (struct ts_apikey){
-		.api_key_id = id,
-		.account_id = acct.account_id,
-		.secret_hash = hash,
-		.description = description ? ts_arena_strdup(a, description) : "",
-		.created_ms = ts_now_ms(),
+	        .api_key_id = id,
+	        .account_id = acct.account_id,
+	        .secret_hash = hash,
+	        .description = description ? ts_arena_strdup(a, description) : "",
+	        .created_ms = ts_now_ms(),
 	};
 	return ts_store_apikey_insert(c, &out->record, e);
 }
 
 ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
-				   struct ts_apikey *key, const char **claimed_id,
-				   struct ts_error *e)
+                                   struct ts_apikey *key, const char **claimed_id,
+                                   struct ts_error *e)
 {
 	*claimed_id = NULL;
 	if (token == NULL)
@@ -81,6 +81,6 @@ json_t *ts_scim_apikey_json(const struct ts_apikey *k)
 	char created[32];
 	ts_time_iso(k->created_ms, created);
 	return json_pack("{s:s, s:s, s:s, s:s}", "ApiKeyId", k->api_key_id, "AccountId",
-			 k->account_id, "Description", k->description ? k->description : "",
-			 "CreatedTimestamp", created);
+	                 k->account_id, "Description", k->description ? k->description : "",
+	                 "CreatedTimestamp", created);
 }

@@ -24,8 +24,8 @@ struct ts_apikey_created {
 
 /* Creates a key for an existing account (TS_ERR_NOT_FOUND otherwise); needs a write transaction. */
 TS_MUST_USE ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
-					 const char *description, struct ts_apikey_created *out,
-					 struct ts_error *e);
+                                         const char *description, struct ts_apikey_created *out,
+                                         struct ts_error *e);
 
 /*
  * Checks a bearer token. On success *key is the stored key with its
@@ -33,9 +33,9 @@ TS_MUST_USE ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, cons
  * deleted or wrong token; *claimed_id is the key id part of a well-formed
  * token even then (for the audit trail).
  */
-TS_MUST_USE ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a,
-					       const char *token, struct ts_apikey *key,
-					       const char **claimed_id, struct ts_error *e);
+TS_MUST_USE ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
+                                               struct ts_apikey *key, const char **claimed_id,
+                                               struct ts_error *e);
 
 /* {"ApiKeyId", "AccountId", "Description", "CreatedTimestamp"}; new reference. */
 json_t *ts_scim_apikey_json(const struct ts_apikey *k);

@@ -15,15 +15,14 @@ static void read_key(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, stru
 
 ts_err ts_store_apikey_insert(ts_store_conn_t *c, const struct ts_apikey *k, struct ts_error *e)
 {
-	struct ts__param p[] = {TS__TEXT(k->api_key_id), TS__TEXT(k->account_id),
-				TS__TEXT(k->secret_hash),
-				TS__TEXT(k->description ? k->description : ""),
-				TS__INT(k->created_ms)};
+	struct ts__param p[] = {
+	        TS__TEXT(k->api_key_id), TS__TEXT(k->account_id), TS__TEXT(k->secret_hash),
+	        TS__TEXT(k->description ? k->description : ""), TS__INT(k->created_ms)};
 	return ts__store_write(c, TS__Q_SCIM_APIKEY_INSERT, p, 5, NULL, e);
 }
 
 ts_err ts_store_apikey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
-			   struct ts_apikey *out, struct ts_error *e)
+                           struct ts_apikey *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(id)};
 	struct ts__rows *r = NULL;
@@ -39,15 +38,14 @@ ts_err ts_store_apikey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id
 }
 
 ts_err ts_store_apikey_list(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-			    const char *after, int limit, struct ts_apikey **out, int *n,
-			    struct ts_error *e)
+                            const char *after, int limit, struct ts_apikey **out, int *n,
+                            struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
-	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(after ? after : ""),
-				TS__INT(limit)};
+	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(after ? after : ""), TS__INT(limit)};
 	struct ts__rows *r = NULL;
 	ts_err rc = ts__store_exec(c, TS__Q_SCIM_APIKEY_LIST, p, 3, &r, e);
 	if (rc != TS_ERR_OK)
@@ -66,7 +64,7 @@ ts_err ts_store_apikey_list(ts_store_conn_t *c, ts_arena_t *arena, const char *a
 }
 
 ts_err ts_store_apikey_delete(ts_store_conn_t *c, const char *account_id, const char *id,
-			      struct ts_error *e)
+                              struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(id)};
 	int64_t changed = 0;

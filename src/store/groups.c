@@ -18,7 +18,7 @@ static const char *lower(ts_arena_t *a, const char *s)
 }
 
 static void read_group(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
-		       struct ts_group_row *g)
+                       struct ts_group_row *g)
 {
 	g->group_id = ts__rows_str(c, r, 0, a);
 	g->account_id = ts__rows_str(c, r, 1, a);
@@ -31,14 +31,15 @@ static void read_group(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
 }
 
 static ts_err read_groups(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, int limit,
-			  struct ts_group_row **out, int *n)
+                          struct ts_group_row **out, int *n)
 {
 	int cap = limit < 16 ? limit : 16, count = 0;
 	struct ts_group_row *list = ts_arena_alloc(a, sizeof *list * (size_t)(cap > 0 ? cap : 1));
 	while (count < limit && ts__rows_next(c, r)) {
 		if (count == cap) {
 			int ncap = cap * 2 > limit ? limit : cap * 2;
-			struct ts_group_row *grown = ts_arena_alloc(a, sizeof *grown * (size_t)ncap);
+			struct ts_group_row *grown =
+			        ts_arena_alloc(a, sizeof *grown * (size_t)ncap);
 			memcpy(grown, list, sizeof *list * (size_t)count);
 			list = grown;
 			cap = ncap;
@@ -55,17 +56,17 @@ ts_err ts_store_group_insert(ts_store_conn_t *c, const struct ts_group_row *g, s
 {
 	ts_arena_t *a = ts_arena_new();
 	struct ts__param p[] = {TS__TEXT(g->group_id),     TS__TEXT(g->account_id),
-				TS__TEXT(g->display_name), TS__TEXT(lower(a, g->display_name)),
-				TS__TEXT(g->external_id),  TS__TEXT(g->resource),
-				TS__INT(g->version),       TS__INT(g->created_ms),
-				TS__INT(g->modified_ms)};
+	                        TS__TEXT(g->display_name), TS__TEXT(lower(a, g->display_name)),
+	                        TS__TEXT(g->external_id),  TS__TEXT(g->resource),
+	                        TS__INT(g->version),       TS__INT(g->created_ms),
+	                        TS__INT(g->modified_ms)};
 	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_INSERT, p, 9, NULL, e);
 	ts_arena_free(&a);
 	return rc;
 }
 
 ts_err ts_store_group_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-			  const char *group_id, struct ts_group_row *out, struct ts_error *e)
+                          const char *group_id, struct ts_group_row *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(group_id)};
 	struct ts__rows *r = NULL;
@@ -84,9 +85,9 @@ ts_err ts_store_group_update(ts_store_conn_t *c, const struct ts_group_row *g, s
 {
 	ts_arena_t *a = ts_arena_new();
 	struct ts__param p[] = {TS__TEXT(g->account_id),   TS__TEXT(g->group_id),
-				TS__TEXT(g->display_name), TS__TEXT(lower(a, g->display_name)),
-				TS__TEXT(g->external_id),  TS__TEXT(g->resource),
-				TS__INT(g->version),       TS__INT(g->modified_ms)};
+	                        TS__TEXT(g->display_name), TS__TEXT(lower(a, g->display_name)),
+	                        TS__TEXT(g->external_id),  TS__TEXT(g->resource),
+	                        TS__INT(g->version),       TS__INT(g->modified_ms)};
 	int64_t changed = 0;
 	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_UPDATE, p, 8, &changed, e);
 	ts_arena_free(&a);
@@ -96,7 +97,7 @@ ts_err ts_store_group_update(ts_store_conn_t *c, const struct ts_group_row *g, s
 }
 
 ts_err ts_store_group_delete(ts_store_conn_t *c, const char *account_id, const char *group_id,
-			     struct ts_error *e)
+                             struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(group_id)};
 	int64_t changed = 0;
@@ -107,8 +108,8 @@ ts_err ts_store_group_delete(ts_store_conn_t *c, const char *account_id, const c
 }
 
 ts_err ts_store_group_list(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-			   int64_t offset, int limit, struct ts_group_row **out, int *n,
-			   struct ts_error *e)
+                           int64_t offset, int limit, struct ts_group_row **out, int *n,
+                           struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;
@@ -123,7 +124,7 @@ ts_err ts_store_group_list(ts_store_conn_t *c, ts_arena_t *arena, const char *ac
 }
 
 ts_err ts_store_group_count(ts_store_conn_t *c, const char *account_id, int64_t *n,
-			    struct ts_error *e)
+                            struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id)};
 	struct ts__rows *r = NULL;
@@ -138,9 +139,9 @@ ts_err ts_store_group_count(ts_store_conn_t *c, const char *account_id, int64_t 
 }
 
 ts_err ts_store_group_find(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-			   enum ts_store_scim_key key, const char *value, int64_t lo_ms,
-			   int64_t hi_ms, int limit, struct ts_group_row **out, int *n,
-			   struct ts_error *e)
+                           enum ts_store_scim_key key, const char *value, int64_t lo_ms,
+                           int64_t hi_ms, int limit, struct ts_group_row **out, int *n,
+                           struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;
@@ -195,7 +196,7 @@ ts_err ts_store_group_find(ts_store_conn_t *c, ts_arena_t *arena, const char *ac
 }
 
 ts_err ts_store_group_members(ts_store_conn_t *c, ts_arena_t *arena, const char *group_id,
-			      int limit, struct ts_group_member **out, int *n, struct ts_error *e)
+                              int limit, struct ts_group_member **out, int *n, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(group_id), TS__INT(limit)};
 	struct ts__rows *r = NULL;
@@ -208,7 +209,8 @@ ts_err ts_store_group_members(ts_store_conn_t *c, ts_arena_t *arena, const char 
 	struct ts_group_member *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
 	while (ts__rows_next(c, r)) {
 		if (count == cap) {
-			struct ts_group_member *g = ts_arena_alloc(arena, sizeof *g * (size_t)cap * 2);
+			struct ts_group_member *g =
+			        ts_arena_alloc(arena, sizeof *g * (size_t)cap * 2);
 			memcpy(g, list, sizeof *list * (size_t)count);
 			list = g;
 			cap *= 2;
@@ -225,14 +227,14 @@ ts_err ts_store_group_members(ts_store_conn_t *c, ts_arena_t *arena, const char 
 }
 
 ts_err ts_store_group_members_add(ts_store_conn_t *c, const char *group_id, const char *ids_json,
-				  struct ts_error *e)
+                                  struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(group_id), TS__TEXT(ids_json)};
 	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_ADD, p, 2, NULL, e);
 }
 
-ts_err ts_store_group_members_remove(ts_store_conn_t *c, const char *group_id,
-				     const char *ids_json, struct ts_error *e)
+ts_err ts_store_group_members_remove(ts_store_conn_t *c, const char *group_id, const char *ids_json,
+                                     struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(group_id), TS__TEXT(ids_json)};
 	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_REMOVE, p, 2, NULL, e);

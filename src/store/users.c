@@ -19,8 +19,7 @@ static const char *lower(ts_arena_t *a, const char *s)
 	return out;
 }
 
-static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
-		      struct ts_user_row *u)
+static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, struct ts_user_row *u)
 {
 	u->user_id = ts__rows_str(c, r, 0, a);
 	u->account_id = ts__rows_str(c, r, 1, a);
@@ -36,7 +35,7 @@ static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
 
 /* Reads at most limit rows of an open result into arena memory. */
 static ts_err read_users(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, int limit,
-			 struct ts_user_row **out, int *n)
+                         struct ts_user_row **out, int *n)
 {
 	int cap = limit < 16 ? limit : 16, count = 0;
 	struct ts_user_row *list = ts_arena_alloc(a, sizeof *list * (size_t)(cap > 0 ? cap : 1));
@@ -57,17 +56,15 @@ static ts_err read_users(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, 
 }
 
 static ts_err write_emails(ts_store_conn_t *c, const struct ts_user_row *u,
-			   const struct ts_user_email *emails, int nemails, struct ts_error *e)
+                           const struct ts_user_email *emails, int nemails, struct ts_error *e)
 {
 	ts_arena_t *a = ts_arena_new();
 	ts_err rc = TS_ERR_OK;
 	for (int i = 0; i < nemails && rc == TS_ERR_OK; i++) {
-		struct ts__param p[] = {TS__TEXT(u->user_id),
-					TS__TEXT(u->account_id),
-					TS__TEXT(emails[i].value),
-					TS__TEXT(lower(a, emails[i].value)),
-					TS__TEXT(emails[i].type),
-					TS__INT(emails[i].primary ? 1 : 0)};
+		struct ts__param p[] = {
+		        TS__TEXT(u->user_id),      TS__TEXT(u->account_id),
+		        TS__TEXT(emails[i].value), TS__TEXT(lower(a, emails[i].value)),
+		        TS__TEXT(emails[i].type),  TS__INT(emails[i].primary ? 1 : 0)};
 		rc = ts__store_write(c, TS__Q_SCIM_USER_EMAIL_INSERT, p, 6, NULL, e);
 	}
 	ts_arena_free(&a);
@@ -75,15 +72,15 @@ static ts_err write_emails(ts_store_conn_t *c, const struct ts_user_row *u,
 }
 
 ts_err ts_store_user_insert(ts_store_conn_t *c, const struct ts_user_row *u,
-			    const struct ts_user_email *emails, int nemails, struct ts_error *e)
+                            const struct ts_user_email *emails, int nemails, struct ts_error *e)
 {
 	ts_arena_t *a = ts_arena_new();
-	struct ts__param p[] = {TS__TEXT(u->user_id),      TS__TEXT(u->account_id),
-				TS__TEXT(u->user_name),    TS__TEXT(lower(a, u->user_name)),
-				TS__TEXT(u->external_id),  TS__TEXT(u->display_name),
-				TS__INT(u->active ? 1 : 0), TS__TEXT(u->resource),
-				TS__INT(u->version),       TS__INT(u->created_ms),
-				TS__INT(u->modified_ms)};
+	struct ts__param p[] = {TS__TEXT(u->user_id),       TS__TEXT(u->account_id),
+	                        TS__TEXT(u->user_name),     TS__TEXT(lower(a, u->user_name)),
+	                        TS__TEXT(u->external_id),   TS__TEXT(u->display_name),
+	                        TS__INT(u->active ? 1 : 0), TS__TEXT(u->resource),
+	                        TS__INT(u->version),        TS__INT(u->created_ms),
+	                        TS__INT(u->modified_ms)};
 	ts_err rc = ts__store_write(c, TS__Q_SCIM_USER_INSERT, p, 11, NULL, e);
 	ts_arena_free(&a);
 	if (rc == TS_ERR_OK)
@@ -92,7 +89,7 @@ ts_err ts_store_user_insert(ts_store_conn_t *c, const struct ts_user_row *u,
 }
 
 ts_err ts_store_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-			 const char *user_id, struct ts_user_row *out, struct ts_error *e)
+                         const char *user_id, struct ts_user_row *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
 	struct ts__rows *r = NULL;
@@ -108,14 +105,14 @@ ts_err ts_store_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *acco
 }
 
 ts_err ts_store_user_update(ts_store_conn_t *c, const struct ts_user_row *u,
-			    const struct ts_user_email *emails, int nemails, struct ts_error *e)
+                            const struct ts_user_email *emails, int nemails, struct ts_error *e)
 {
 	ts_arena_t *a = ts_arena_new();
-	struct ts__param p[] = {TS__TEXT(u->account_id),   TS__TEXT(u->user_id),
-				TS__TEXT(u->user_name),    TS__TEXT(lower(a, u->user_name)),
-				TS__TEXT(u->external_id),  TS__TEXT(u->display_name),
-				TS__INT(u->active ? 1 : 0), TS__TEXT(u->resource),
-				TS__INT(u->version),       TS__INT(u->modified_ms)};
+	struct ts__param p[] = {TS__TEXT(u->account_id),    TS__TEXT(u->user_id),
+	                        TS__TEXT(u->user_name),     TS__TEXT(lower(a, u->user_name)),
+	                        TS__TEXT(u->external_id),   TS__TEXT(u->display_name),
+	                        TS__INT(u->active ? 1 : 0), TS__TEXT(u->resource),
+	                        TS__INT(u->version),        TS__INT(u->modified_ms)};
 	int64_t changed = 0;
 	ts_err rc = ts__store_write(c, TS__Q_SCIM_USER_UPDATE, p, 10, &changed, e);
 	ts_arena_free(&a);
@@ -131,7 +128,7 @@ ts_err ts_store_user_update(ts_store_conn_t *c, const struct ts_user_row *u,
 }
 
 ts_err ts_store_user_delete(ts_store_conn_t *c, const char *account_id, const char *user_id,
-			    struct ts_error *e)
+                            struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
 	int64_t changed = 0;
@@ -142,8 +139,8 @@ ts_err ts_store_user_delete(ts_store_conn_t *c, const char *account_id, const ch
 }
 
 ts_err ts_store_user_list(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-			  int64_t offset, int limit, struct ts_user_row **out, int *n,
-			  struct ts_error *e)
+                          int64_t offset, int limit, struct ts_user_row **out, int *n,
+                          struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;
@@ -158,7 +155,7 @@ ts_err ts_store_user_list(ts_store_conn_t *c, ts_arena_t *arena, const char *acc
 }
 
 static ts_err count_of(ts_store_conn_t *c, enum ts__store_query q, const char *account_id,
-		       int64_t *n, struct ts_error *e)
+                       int64_t *n, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id)};
 	struct ts__rows *r = NULL;
@@ -173,15 +170,15 @@ static ts_err count_of(ts_store_conn_t *c, enum ts__store_query q, const char *a
 }
 
 ts_err ts_store_user_count(ts_store_conn_t *c, const char *account_id, int64_t *n,
-			   struct ts_error *e)
+                           struct ts_error *e)
 {
 	return count_of(c, TS__Q_SCIM_USER_COUNT, account_id, n, e);
 }
 
 ts_err ts_store_user_find(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-			  enum ts_store_scim_key key, const char *value, int64_t lo_ms,
-			  int64_t hi_ms, int limit, struct ts_user_row **out, int *n,
-			  struct ts_error *e)
+                          enum ts_store_scim_key key, const char *value, int64_t lo_ms,
+                          int64_t hi_ms, int limit, struct ts_user_row **out, int *n,
+                          struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;
@@ -240,7 +237,7 @@ ts_err ts_store_user_find(ts_store_conn_t *c, ts_arena_t *arena, const char *acc
 }
 
 ts_err ts_store_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const char *user_id,
-			    struct ts_group_member **out, int *n, struct ts_error *e)
+                            struct ts_group_member **out, int *n, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(user_id)};
 	struct ts__rows *r = NULL;
@@ -253,7 +250,8 @@ ts_err ts_store_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const char *u
 	struct ts_group_member *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
 	while (ts__rows_next(c, r)) {
 		if (count == cap) {
-			struct ts_group_member *g = ts_arena_alloc(arena, sizeof *g * (size_t)cap * 2);
+			struct ts_group_member *g =
+			        ts_arena_alloc(arena, sizeof *g * (size_t)cap * 2);
 			memcpy(g, list, sizeof *list * (size_t)count);
 			list = g;
 			cap *= 2;
@@ -269,7 +267,7 @@ ts_err ts_store_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const char *u
 }
 
 ts_err ts_store_users_existing(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-			       const char *ids_json, const char ***out, int *n, struct ts_error *e)
+                               const char *ids_json, const char ***out, int *n, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(ids_json)};
 	struct ts__rows *r = NULL;
