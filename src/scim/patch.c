@@ -486,6 +486,15 @@ static ts_err path_op(struct ctx *c, enum op op, const struct ts_scim_path *p, c
 	const char *core = c->t->group ? TS_SCIM_SCHEMA_GROUP : TS_SCIM_SCHEMA_USER;
 	json_t *container = c->doc;
 	const char *attr = p->attr;
+	struct ts_scim_attr_info info;
+	if (p->urn == NULL && !c->t->group && c->t->rules != NULL &&
+	    c->t->rules->lookup(c->t->rules, NULL, attr, NULL, &info) && info.extension) {
+		/* an extension attribute named without its URN (Entra's "manager", item 35) */
+		struct ts_scim_path *q = ts_arena_alloc(c->a, sizeof *q);
+		*q = *p;
+		q->urn = TS_SCIM_SCHEMA_ENTERPRISE;
+		p = q;
+	}
 	if (p->urn != NULL) {
 		char *whole = ts_arena_printf(c->a, "%s:%s", p->urn, p->attr);
 		if (!c->t->group && strcasecmp(whole, TS_SCIM_SCHEMA_ENTERPRISE) == 0) {
