@@ -79,7 +79,7 @@ class Server:
         assert r.status_code in (200, 201), r.text
         acct = r.json()["Account"]["AccountId"]
         if profile:
-            r = self.admin("PUT", "/accounts/%s/settings" % acct, {"ScimCompatibility": profile})
+            r = self.admin("PUT", "/accounts/%s/settings" % acct, {"AccountSettings": {"ScimCompatibility": profile}})
             assert r.status_code in (200, 204), r.text
         r = self.admin("POST", "/accounts/%s/api-keys" % acct, {"Description": "test"})
         assert r.status_code == 201, r.text
