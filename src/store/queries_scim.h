@@ -8,11 +8,11 @@
 #ifndef TS_STORE_QUERIES_SCIM_H
 #define TS_STORE_QUERIES_SCIM_H
 
-#define TS__SCIM_USER_COLS                                                                         \
-	"u.user_id, u.account_id, u.user_name, u.external_id, u.display_name, u.active, "          \
+#define TS__SCIM_USER_COLS                                                                \
+	"u.user_id, u.account_id, u.user_name, u.external_id, u.display_name, u.active, " \
 	"u.resource, u.version, u.created_ms, u.modified_ms"
-#define TS__SCIM_GROUP_COLS                                                                        \
-	"g.group_id, g.account_id, g.display_name, g.external_id, g.resource, g.version, "         \
+#define TS__SCIM_GROUP_COLS                                                                \
+	"g.group_id, g.account_id, g.display_name, g.external_id, g.resource, g.version, " \
 	"g.created_ms, g.modified_ms"
 #define TS__SCIM_USER_ORDER " ORDER BY u.created_ms, u.user_id"
 #define TS__SCIM_GROUP_ORDER " ORDER BY g.created_ms, g.group_id"
@@ -42,8 +42,8 @@
 	  NULL)                                                                                    \
 	X(SCIM_USER_BY_EMAIL,                                                                      \
 	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id IN "   \
-	  "(SELECT e.user_id FROM user_emails e WHERE e.account_id = $1 AND e.value_key = $2)"     \
-	  TS__SCIM_USER_ORDER " LIMIT $3",                                                         \
+	  "(SELECT e.user_id FROM user_emails e WHERE e.account_id = $1 AND e.value_key = "        \
+	  "$2)" TS__SCIM_USER_ORDER " LIMIT $3",                                                   \
 	  NULL)                                                                                    \
 	X(SCIM_USER_IN_GROUP,                                                                      \
 	  "SELECT " TS__SCIM_USER_COLS " FROM users u JOIN group_members m ON m.user_id = "        \
@@ -54,8 +54,8 @@
 	  "AND u.modified_ms >= $2 AND u.modified_ms <= $3" TS__SCIM_USER_ORDER " LIMIT $4",       \
 	  NULL)                                                                                    \
 	X(SCIM_USER_LIST,                                                                          \
-	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1"                     \
-	  TS__SCIM_USER_ORDER " LIMIT $2 OFFSET $3",                                               \
+	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1" TS__SCIM_USER_ORDER \
+	  " LIMIT $2 OFFSET $3",                                                                   \
 	  NULL)                                                                                    \
 	X(SCIM_USER_COUNT, "SELECT count(*) FROM users WHERE account_id = $1", NULL)               \
 	X(SCIM_USER_EMAILS_CLEAR, "DELETE FROM user_emails WHERE user_id = $1", NULL)              \
@@ -74,13 +74,16 @@
 	  "(SELECT jsonb_array_elements_text($2::jsonb))")                                         \
 	X(SCIM_GROUP_INSERT,                                                                       \
 	  "INSERT INTO groups (group_id, account_id, display_name, display_key, external_id, "     \
-	  "resource, version, created_ms, modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", \
+	  "resource, version, created_ms, modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "   \
+	  "$9)",                                                                                   \
 	  NULL)                                                                                    \
 	X(SCIM_GROUP_GET,                                                                          \
-	  "SELECT " TS__SCIM_GROUP_COLS " FROM groups g WHERE g.account_id = $1 AND g.group_id = $2", \
+	  "SELECT " TS__SCIM_GROUP_COLS                                                            \
+	  " FROM groups g WHERE g.account_id = $1 AND g.group_id = $2",                            \
 	  NULL)                                                                                    \
 	X(SCIM_GROUP_UPDATE,                                                                       \
-	  "UPDATE groups SET display_name = $3, display_key = $4, external_id = $5, resource = $6, " \
+	  "UPDATE groups SET display_name = $3, display_key = $4, external_id = $5, resource = "   \
+	  "$6, "                                                                                   \
 	  "version = $7, modified_ms = $8 WHERE account_id = $1 AND group_id = $2",                \
 	  NULL)                                                                                    \
 	X(SCIM_GROUP_DELETE, "DELETE FROM groups WHERE account_id = $1 AND group_id = $2", NULL)   \
@@ -94,15 +97,16 @@
 	  NULL)                                                                                    \
 	X(SCIM_GROUP_WITH_MEMBER,                                                                  \
 	  "SELECT " TS__SCIM_GROUP_COLS " FROM groups g JOIN group_members m ON m.group_id = "     \
-	  "g.group_id WHERE g.account_id = $1 AND m.user_id = $2" TS__SCIM_GROUP_ORDER " LIMIT $3", \
+	  "g.group_id WHERE g.account_id = $1 AND m.user_id = $2" TS__SCIM_GROUP_ORDER             \
+	  " LIMIT $3",                                                                             \
 	  NULL)                                                                                    \
 	X(SCIM_GROUP_MODIFIED,                                                                     \
 	  "SELECT " TS__SCIM_GROUP_COLS " FROM groups g WHERE g.account_id = $1 "                  \
 	  "AND g.modified_ms >= $2 AND g.modified_ms <= $3" TS__SCIM_GROUP_ORDER " LIMIT $4",      \
 	  NULL)                                                                                    \
 	X(SCIM_GROUP_LIST,                                                                         \
-	  "SELECT " TS__SCIM_GROUP_COLS " FROM groups g WHERE g.account_id = $1"                   \
-	  TS__SCIM_GROUP_ORDER " LIMIT $2 OFFSET $3",                                              \
+	  "SELECT " TS__SCIM_GROUP_COLS                                                            \
+	  " FROM groups g WHERE g.account_id = $1" TS__SCIM_GROUP_ORDER " LIMIT $2 OFFSET $3",     \
 	  NULL)                                                                                    \
 	X(SCIM_GROUP_COUNT, "SELECT count(*) FROM groups WHERE account_id = $1", NULL)             \
 	X(SCIM_GROUP_MEMBERS,                                                                      \
@@ -135,7 +139,7 @@
 	  "SELECT api_key_id, account_id, secret_hash, description, created_ms, '' FROM api_keys " \
 	  "WHERE account_id = $1 AND api_key_id COLLATE \"C\" > $2 "                               \
 	  "ORDER BY api_key_id COLLATE \"C\" LIMIT $3")                                            \
-	X(SCIM_APIKEY_DELETE, "DELETE FROM api_keys WHERE account_id = $1 AND api_key_id = $2",   \
+	X(SCIM_APIKEY_DELETE, "DELETE FROM api_keys WHERE account_id = $1 AND api_key_id = $2",    \
 	  NULL)
 
 #endif
