@@ -274,7 +274,6 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 		if (rc != TS_ERR_OK)
 			return rc;
 		nitems = n;
-		start = start; /* the page is already cut */
 	} else {
 		struct ts_scim_filter *f = NULL;
 		const char *st = NULL;
