@@ -68,10 +68,10 @@
 	  "m.group_id WHERE m.user_id = $1" TS__SCIM_GROUP_ORDER,                                  \
 	  NULL)                                                                                    \
 	X(SCIM_USERS_EXISTING,                                                                     \
-	  "SELECT user_id FROM users WHERE account_id = $1 AND user_id IN "                        \
-	  "(SELECT value FROM json_each($2))",                                                     \
-	  "SELECT user_id FROM users WHERE account_id = $1 AND user_id = ANY "                     \
-	  "(SELECT jsonb_array_elements_text($2::jsonb))")                                         \
+	  "SELECT u.user_id FROM json_each($2) j CROSS JOIN users u "                              \
+	  "ON u.user_id = j.value WHERE u.account_id = $1",                                        \
+	  "SELECT u.user_id FROM jsonb_array_elements_text($2::jsonb) j (id) "                     \
+	  "JOIN users u ON u.user_id = j.id WHERE u.account_id = $1")                              \
 	X(SCIM_GROUP_INSERT,                                                                       \
 	  "INSERT INTO groups (group_id, account_id, display_name, display_key, external_id, "     \
 	  "resource, version, created_ms, modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "   \
