@@ -15,6 +15,7 @@ static int usage(void)
 	      "  init                       create or migrate the store, print a first admin key\n"
 	      "  account create|list        manage accounts offline\n"
 	      "  adminkey create|list|delete  manage admin keys offline\n"
+	      "  apikey create|list|delete  manage SCIM API keys offline (--account ID)\n"
 	      "  audit verify               check the audit chain\n"
 	      "Every command takes --help.\n",
 	      stderr);
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
 		return ts_cli_account(verb, argc - 3, argv + 3);
 	if (strcmp(noun, "adminkey") == 0)
 		return ts_cli_adminkey(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "apikey") == 0)
+		return ts_cli_apikey(verb, argc - 3, argv + 3);
 	if (strcmp(noun, "audit") == 0)
 		return ts_cli_audit(verb, argc - 3, argv + 3);
 	return usage();

@@ -48,10 +48,13 @@ struct ts__admin_op {
 
 /* Operations, one per endpoint. */
 extern const struct ts__admin_op ts__admin_create_account, ts__admin_list_accounts,
-        ts__admin_get_account, ts__admin_update_account, ts__admin_delete_account,
-        ts__admin_get_account_settings, ts__admin_update_account_settings,
-        ts__admin_create_admin_key, ts__admin_list_admin_keys, ts__admin_delete_admin_key,
-        ts__admin_lookup_events;
+	ts__admin_get_account, ts__admin_update_account, ts__admin_delete_account,
+	ts__admin_get_account_settings, ts__admin_update_account_settings,
+	ts__admin_create_admin_key, ts__admin_list_admin_keys, ts__admin_delete_admin_key,
+	ts__admin_lookup_events;
+/* SCIM API keys (api_apikeys.c) */
+extern const struct ts__admin_op ts__admin_create_api_key, ts__admin_list_api_keys,
+	ts__admin_delete_api_key;
 
 /* Reads max-results (default def, 1..max) and next-token (decoded into *after). */
 TS_MUST_USE ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,

@@ -13,6 +13,7 @@
 #include "app/health.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "scim/scim.h"
 
 ts_err ts_app_worker_init(void *app, void **out, struct ts_error *e)
 {
@@ -56,13 +57,15 @@ const struct ts_http_route *ts_app_routes(int *n)
 	static struct ts_http_route *table;
 	static int count;
 	if (table == NULL) {
-		int na = 0, nh = 0;
+		int na = 0, nh = 0, ns = 0;
 		const struct ts_http_route *admin = ts_admin_api_routes(&na);
 		const struct ts_http_route *health = ts_app_health_routes(&nh);
-		table = ts_calloc((size_t)(na + nh), sizeof *table);
+		const struct ts_http_route *scim = ts_scim_routes(&ns);
+		table = ts_calloc((size_t)(na + nh + ns), sizeof *table);
 		memcpy(table, health, sizeof *table * (size_t)nh);
 		memcpy(table + nh, admin, sizeof *table * (size_t)na);
-		count = na + nh;
+		memcpy(table + nh + na, scim, sizeof *table * (size_t)ns);
+		count = na + nh + ns;
 	}
 	*n = count;
 	return table;

@@ -21,6 +21,7 @@ int ts_cli_serve(int argc, char **argv);
 int ts_cli_init(int argc, char **argv);
 int ts_cli_account(const char *verb, int argc, char **argv);
 int ts_cli_adminkey(const char *verb, int argc, char **argv);
+int ts_cli_apikey(const char *verb, int argc, char **argv);
 int ts_cli_audit(const char *verb, int argc, char **argv);
 
 struct ts_cli_store {

@@ -173,4 +173,147 @@ TS_MUST_USE ts_err ts_store_audit_head(ts_store_conn_t *c, ts_arena_t *arena, in
 /* The hash an event gets, given the hash before it: SHA-256 over prev_hash "\n" body. */
 void ts_store_audit_hash(const char *prev_hash, const char *body, char out[65]);
 
+/* ---- users, groups, SCIM API keys ---------------------------------------- */
+
+/*
+ * A directory user as SCIM writes it. resource is the SCIM JSON as the client
+ * sent it (minus id, meta and groups), for faithful round trips; the other
+ * columns are its indexed copies. user_name_key is user_name in lowercase
+ * (RFC 7643 §4.1.1: userName is case-insensitive). version moves with every
+ * change (the SCIM ETag).
+ */
+struct ts_user_row {
+	const char *user_id;
+	const char *account_id;
+	const char *user_name;
+	const char *external_id; /* may be NULL */
+	const char *display_name; /* may be NULL */
+	bool active;
+	const char *resource; /* JSON object text */
+	int64_t version;
+	int64_t created_ms, modified_ms;
+};
+
+/* An address of a user, duplicated into user_emails for sign-in and filters. */
+struct ts_user_email {
+	const char *value;
+	const char *type; /* may be NULL */
+	bool primary;
+};
+
+struct ts_group_row {
+	const char *group_id;
+	const char *account_id;
+	const char *display_name;
+	const char *external_id; /* may be NULL */
+	const char *resource;    /* JSON object text, without members */
+	int64_t version;
+	int64_t created_ms, modified_ms;
+};
+
+struct ts_group_member {
+	const char *user_id;
+	const char *display; /* displayName, else userName */
+};
+
+/* Which index a candidate lookup uses (SCIM filters translated to SQL). */
+enum ts_store_scim_key {
+	TS_STORE_USER_BY_NAME,      /* value: userName (compared in lowercase) */
+	TS_STORE_USER_BY_EXTERNAL,  /* value: externalId, exact */
+	TS_STORE_USER_BY_ID,        /* value: id, exact */
+	TS_STORE_USER_BY_EMAIL,     /* value: an address (compared in lowercase) */
+	TS_STORE_USER_IN_GROUP,     /* value: a group id */
+	TS_STORE_USER_MODIFIED,     /* lo_ms..hi_ms */
+	TS_STORE_GROUP_BY_NAME,     /* value: displayName (compared in lowercase) */
+	TS_STORE_GROUP_BY_EXTERNAL, /* value: externalId, exact */
+	TS_STORE_GROUP_BY_ID,       /* value: id, exact */
+	TS_STORE_GROUP_WITH_MEMBER, /* value: a user id */
+	TS_STORE_GROUP_MODIFIED,    /* lo_ms..hi_ms */
+};
+
+/* Inserts a user and its addresses. TS_ERR_CONFLICT when the userName is taken. */
+TS_MUST_USE ts_err ts_store_user_insert(ts_store_conn_t *c, const struct ts_user_row *u,
+					const struct ts_user_email *emails, int nemails,
+					struct ts_error *e);
+/* TS_ERR_NOT_FOUND when absent or in another account. */
+TS_MUST_USE ts_err ts_store_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+				     const char *user_id, struct ts_user_row *out,
+				     struct ts_error *e);
+/* Rewrites a user and its addresses (emails NULL with nemails < 0: addresses untouched). */
+TS_MUST_USE ts_err ts_store_user_update(ts_store_conn_t *c, const struct ts_user_row *u,
+					const struct ts_user_email *emails, int nemails,
+					struct ts_error *e);
+/* Deletes a user; addresses and memberships go with it. */
+TS_MUST_USE ts_err ts_store_user_delete(ts_store_conn_t *c, const char *account_id,
+					const char *user_id, struct ts_error *e);
+/* Users of an account in creation order, from offset, at most limit. */
+TS_MUST_USE ts_err ts_store_user_list(ts_store_conn_t *c, ts_arena_t *arena,
+				      const char *account_id, int64_t offset, int limit,
+				      struct ts_user_row **out, int *n, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_user_count(ts_store_conn_t *c, const char *account_id, int64_t *n,
+				       struct ts_error *e);
+/* Candidates by one index, in creation order, at most limit. */
+TS_MUST_USE ts_err ts_store_user_find(ts_store_conn_t *c, ts_arena_t *arena,
+				      const char *account_id, enum ts_store_scim_key key,
+				      const char *value, int64_t lo_ms, int64_t hi_ms, int limit,
+				      struct ts_user_row **out, int *n, struct ts_error *e);
+/* The groups a user is in (group_id, display_name in *out as members). */
+TS_MUST_USE ts_err ts_store_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const char *user_id,
+					struct ts_group_member **out, int *n, struct ts_error *e);
+/* Of the ids in ids_json (a JSON array of strings), those that are users of the account. */
+TS_MUST_USE ts_err ts_store_users_existing(ts_store_conn_t *c, ts_arena_t *arena,
+					   const char *account_id, const char *ids_json,
+					   const char ***out, int *n, struct ts_error *e);
+
+TS_MUST_USE ts_err ts_store_group_insert(ts_store_conn_t *c, const struct ts_group_row *g,
+					 struct ts_error *e);
+TS_MUST_USE ts_err ts_store_group_get(ts_store_conn_t *c, ts_arena_t *arena,
+				      const char *account_id, const char *group_id,
+				      struct ts_group_row *out, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_group_update(ts_store_conn_t *c, const struct ts_group_row *g,
+					 struct ts_error *e);
+TS_MUST_USE ts_err ts_store_group_delete(ts_store_conn_t *c, const char *account_id,
+					 const char *group_id, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_group_list(ts_store_conn_t *c, ts_arena_t *arena,
+				       const char *account_id, int64_t offset, int limit,
+				       struct ts_group_row **out, int *n, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_group_count(ts_store_conn_t *c, const char *account_id, int64_t *n,
+					struct ts_error *e);
+TS_MUST_USE ts_err ts_store_group_find(ts_store_conn_t *c, ts_arena_t *arena,
+				       const char *account_id, enum ts_store_scim_key key,
+				       const char *value, int64_t lo_ms, int64_t hi_ms, int limit,
+				       struct ts_group_row **out, int *n, struct ts_error *e);
+/* Members of a group, at most limit. */
+TS_MUST_USE ts_err ts_store_group_members(ts_store_conn_t *c, ts_arena_t *arena,
+					  const char *group_id, int limit,
+					  struct ts_group_member **out, int *n, struct ts_error *e);
+/* Adds (ignoring present ones) or removes the users in ids_json, in one statement each. */
+TS_MUST_USE ts_err ts_store_group_members_add(ts_store_conn_t *c, const char *group_id,
+					      const char *ids_json, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_group_members_remove(ts_store_conn_t *c, const char *group_id,
+						 const char *ids_json, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_group_members_clear(ts_store_conn_t *c, const char *group_id,
+						struct ts_error *e);
+
+struct ts_apikey {
+	const char *api_key_id;
+	const char *account_id;
+	const char *secret_hash; /* hex SHA-256 of the secret half of the token */
+	const char *description;
+	int64_t created_ms;
+	const char *account_settings; /* filled by ts_store_apikey_get only */
+};
+
+TS_MUST_USE ts_err ts_store_apikey_insert(ts_store_conn_t *c, const struct ts_apikey *k,
+					  struct ts_error *e);
+/* The key and its account's settings; TS_ERR_NOT_FOUND when absent. */
+TS_MUST_USE ts_err ts_store_apikey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
+				       struct ts_apikey *out, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_apikey_list(ts_store_conn_t *c, ts_arena_t *arena,
+					const char *account_id, const char *after, int limit,
+					struct ts_apikey **out, int *n, struct ts_error *e);
+/* TS_ERR_NOT_FOUND when absent or in another account. */
+TS_MUST_USE ts_err ts_store_apikey_delete(ts_store_conn_t *c, const char *account_id,
+					  const char *id, struct ts_error *e);
+
 #endif

@@ -1,0 +1,514 @@
+/*
+ * The SCIM dispatcher: bearer API key -> account, one transaction per call,
+ * an audit event for every write in the same transaction as the change, and
+ * the SCIM error schema (RFC 7644 §3.12) with application/scim+json on every
+ * answer. Shared helpers: attributes / excludedAttributes, ETags.
+ */
+#include "scim/scim.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin/audit.h"
+#include "app/app.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "directory/account.h"
+#include "scim/apikey.h"
+#include "scim/internal.h"
+#include "scim/patch.h"
+
+#define BEARER "Bearer "
+
+ts_err ts__scim_err(struct ts__scim_call *call, struct ts_error *e, ts_err code,
+                    const char *scim_type, const char *fmt, ...)
+{
+	call->scim_type = scim_type;
+	if (e != NULL) {
+		va_list ap;
+		va_start(ap, fmt);
+		e->code = code;
+		e->where = "scim";
+		vsnprintf(e->message, sizeof e->message, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static const char *bearer(const struct ts_http_req *req)
+{
+	const char *h = ts_http_header(req, "authorization");
+	if (h == NULL || strncasecmp(h, BEARER, strlen(BEARER)) != 0)
+		return NULL;
+	h += strlen(BEARER);
+	while (*h == ' ')
+		h++;
+	return *h ? h : NULL;
+}
+
+static const char *base_url(struct ts_http_req *req)
+{
+	struct ts_app *app = req->app;
+	const char *b = app != NULL ? app->base_url : NULL;
+	if (b == NULL) {
+		const char *host = ts_http_header(req, "host");
+		b = ts_arena_printf(req->arena, "http://%s", host ? host : "localhost");
+	}
+	size_t n = strlen(b);
+	while (n > 0 && b[n - 1] == '/')
+		n--;
+	return ts_arena_printf(req->arena, "%.*s/scim/v2", (int)n, b);
+}
+
+static void answer_error(struct ts_http_req *req, struct ts_http_res *res, int status,
+                         const char *scim_type, const char *detail)
+{
+	char st[8];
+	snprintf(st, sizeof st, "%d", status);
+	json_t *o = json_pack("{s:[s], s:s, s:s}", "schemas", TS__SCIM_ERROR_SCHEMA, "status", st,
+	                      "detail", detail);
+	if (scim_type != NULL)
+		json_object_set_new(o, "scimType", json_string(scim_type));
+	ts_http_res_json(req, res, status, TS__SCIM_CONTENT_TYPE, o);
+	res->error_code = scim_type ? scim_type : "error";
+	if (status == 401)
+		ts_http_res_header(res, "www-authenticate", "Bearer realm=\"scim\"");
+}
+
+/* What the client is told: detail for its own mistakes, nothing internal (item 89). */
+static const char *public_detail(ts_err code, const struct ts_error *e)
+{
+	switch (code) {
+	case TS_ERR_UNAUTHORIZED:
+	case TS_ERR_INTERNAL:
+	case TS_ERR_STORE:
+	case TS_ERR_IO:
+		return ts_err_message(code);
+	case TS_ERR_UNAVAILABLE:
+		return "the store is busy or unavailable, try again";
+	default:
+		return ts_error_text(e, code);
+	}
+}
+
+static bool json_body_type(const struct ts_http_req *req)
+{
+	/* RFC 7644 §3.8: application/scim+json, and application/json as clients send it */
+	const char *ct = ts_http_header(req, "content-type");
+	return ct == NULL || strcasestr(ct, "json") != NULL;
+}
+
+/* The request without secrets, for the audit event. */
+static json_t *audit_params(struct ts__scim_call *call)
+{
+	json_t *p = ts_json_own(call->a, json_object());
+	json_object_set_new(p, "Path", json_string(call->req->path));
+	if (call->req->query[0])
+		json_object_set_new(p, "Query", json_string(call->req->query));
+	if (json_is_object(call->body)) {
+		json_t *b = json_deep_copy(call->body);
+		const char *real = NULL;
+		if (ts_scim_json_get(b, "password", &real) != NULL)
+			json_object_del(b, real);
+		json_object_set_new(p, "Body", b);
+	}
+	return p;
+}
+
+static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
+{
+	const struct ts__scim_op *op = req->route->data;
+	struct ts_error e = {0};
+	struct ts__scim_call call = {.req = req, .a = req->arena, .status = 200};
+	ts_err rc = ts_app_conn(req, &call.conn, &e);
+	if (rc != TS_ERR_OK)
+		goto store_down;
+	rc = ts_store_begin(call.conn, op->write, &e);
+	if (rc != TS_ERR_OK)
+		goto store_down;
+
+	struct ts_apikey key = {0};
+	const char *claimed = NULL;
+	rc = ts_scim_apikey_authenticate(call.conn, call.a, bearer(req), &key, &claimed, &e);
+	if (rc != TS_ERR_OK) {
+		ts_store_rollback(call.conn);
+		if (rc != TS_ERR_UNAUTHORIZED)
+			goto store_down;
+		/* RFC 6750 §3: WWW-Authenticate with the 401 */
+		answer_error(req, res, 401, NULL, public_detail(rc, &e));
+		return;
+	}
+	call.account_id = key.account_id;
+	call.api_key_id = key.api_key_id;
+	struct ts_account acct = {.settings = key.account_settings};
+	json_t *settings = ts_json_own(call.a, ts_directory_account_settings_of(&acct));
+	const char *profile = ts_json_str(settings, "ScimCompatibility");
+	call.strict = profile != NULL && strcmp(profile, "aws-strict") == 0;
+	call.base = base_url(req);
+	ts__scim_attrs_parse(&call, ts_http_query(req, "attributes"),
+	                     ts_http_query(req, "excludedAttributes"));
+
+	if (op->needs_body) {
+		if (!json_body_type(req))
+			rc = ts__scim_err(&call, &e, TS_ERR_UNSUPPORTED_MEDIA, NULL,
+			                  "send application/scim+json or application/json");
+		else if (req->body_len == 0)
+			rc = ts__scim_err(&call, &e, TS_ERR_BAD_REQUEST, "invalidSyntax",
+			                  "a JSON body is required");
+		else {
+			rc = ts_json_parse(req->body, req->body_len, NULL, call.a, &call.body, &e);
+			if (rc == TS_ERR_BAD_REQUEST)
+				call.scim_type = "invalidSyntax";
+			if (rc == TS_ERR_OK && !json_is_object(call.body))
+				rc = ts__scim_err(&call, &e, TS_ERR_BAD_REQUEST, "invalidSyntax",
+				                  "the body must be a JSON object");
+		}
+	}
+	if (rc == TS_ERR_OK)
+		rc = op->run(&call, &e);
+
+	ts_err outcome = rc;
+	struct ts_error outcome_e = e;
+	if (outcome != TS_ERR_OK || !op->write)
+		ts_store_rollback(call.conn);
+	if (op->write) {
+		/* every SCIM write, done or refused, leaves an audit event (SPEC §9) */
+		json_t *resp = NULL;
+		if (outcome == TS_ERR_OK && call.resource_id != NULL)
+			resp = ts_json_own(call.a, json_pack("{s:s}", "id", call.resource_id));
+		struct ts_audit_entry entry = {
+		        .who = {.type = "ApiKey",
+		                .principal_id = call.api_key_id,
+		                .access_key_id = call.api_key_id},
+		        .event_source = TS_AUDIT_SOURCE_SCIM,
+		        .event_name = op->event,
+		        .account_id = call.account_id,
+		        .source_ip = req->peer,
+		        .user_agent = ts_http_header(req, "user-agent"),
+		        .request_id = req->request_id,
+		        .request_parameters = audit_params(&call),
+		        .response_elements = resp,
+		        .error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL,
+		        .error_message =
+		                outcome != TS_ERR_OK ? ts_error_text(&outcome_e, outcome) : NULL,
+		};
+		if (outcome == TS_ERR_OK) {
+			rc = ts_admin_audit_write(call.conn, call.a, &entry, &e);
+			if (rc == TS_ERR_OK)
+				rc = ts_store_commit(call.conn, &e);
+		} else {
+			rc = ts_admin_audit_write_now(call.conn, call.a, &entry, &e);
+		}
+		if (rc != TS_ERR_OK)
+			goto store_failed;
+	}
+	if (outcome != TS_ERR_OK) {
+		json_decref(call.response);
+		const char *st = call.scim_type;
+		if (st == NULL && outcome == TS_ERR_CONFLICT)
+			st = "uniqueness";
+		answer_error(req, res, ts_err_status(outcome), st,
+		             public_detail(outcome, &outcome_e));
+		return;
+	}
+	if (call.response != NULL)
+		ts_http_res_json(req, res, call.status, TS__SCIM_CONTENT_TYPE, call.response);
+	else
+		ts_http_res_set(res, call.status, TS__SCIM_CONTENT_TYPE, NULL, 0);
+	if (call.etag != NULL)
+		ts_http_res_header(res, "etag", call.etag);
+	if (call.location != NULL)
+		ts_http_res_header(res, "location", call.location);
+	return;
+
+store_failed:
+	ts_store_rollback(call.conn);
+store_down:
+	json_decref(call.response);
+	ts_log(TS_LOG_ERROR, "SCIM call failed in the store",
+	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", op->event,
+	                 "error", e.message));
+	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? 503 : 500, NULL,
+	             public_detail(rc == TS_ERR_UNAVAILABLE ? rc : TS_ERR_INTERNAL, &e));
+}
+
+/* /Bulk and /Me: not offered (ServiceProviderConfig says bulk.supported=false; item 54, 93). */
+static void not_implemented(struct ts_http_req *req, struct ts_http_res *res)
+{
+	answer_error(req, res, 501, NULL, "not implemented by this service provider");
+}
+
+/* ---- attributes / excludedAttributes (RFC 7644 §3.4.2.5) --------------- */
+
+static int split_list(ts_arena_t *a, const char *s, const char ***out)
+{
+	if (s == NULL || s[0] == '\0') {
+		*out = NULL;
+		return 0;
+	}
+	int n = 1;
+	for (const char *p = s; *p; p++)
+		n += *p == ',';
+	const char **list = ts_arena_alloc(a, sizeof *list * (size_t)n);
+	int k = 0;
+	char *copy = ts_arena_strdup(a, s), *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		char *end = t + strlen(t);
+		while (end > t && end[-1] == ' ')
+			*--end = '\0';
+		if (*t)
+			list[k++] = t;
+	}
+	*out = list;
+	return k;
+}
+
+void ts__scim_attrs_parse(struct ts__scim_call *call, const char *incl, const char *excl)
+{
+	call->attrs.nincl = split_list(call->a, incl, &call->attrs.incl);
+	call->attrs.nexcl = split_list(call->a, excl, &call->attrs.excl);
+}
+
+/* Splits "urn:...:User:name.givenName" into schema, attr, sub (arena memory). */
+static void attr_split(ts_arena_t *a, const char *path, const char **urn, const char **attr,
+                       const char **sub)
+{
+	*urn = NULL;
+	*sub = NULL;
+	const char *p = path;
+	const char *colon = strrchr(path, ':');
+	if (colon != NULL) {
+		if (strcasecmp(path, TS_SCIM_SCHEMA_ENTERPRISE) == 0) {
+			*urn = TS_SCIM_SCHEMA_ENTERPRISE;
+			*attr = NULL;
+			return;
+		}
+		*urn = ts_arena_strndup(a, path, (size_t)(colon - path));
+		p = colon + 1;
+	}
+	const char *dot = strchr(p, '.');
+	if (dot != NULL) {
+		*attr = ts_arena_strndup(a, p, (size_t)(dot - p));
+		*sub = dot + 1;
+	} else {
+		*attr = p;
+	}
+}
+
+bool ts__scim_attrs_want(const struct ts__scim_call *call, const char *attr, bool by_default)
+{
+	for (int i = 0; i < call->attrs.nexcl; i++) {
+		const char *u, *at, *sb;
+		attr_split(call->a, call->attrs.excl[i], &u, &at, &sb);
+		if (at != NULL && sb == NULL && strcasecmp(at, attr) == 0)
+			return false;
+	}
+	if (call->attrs.nincl == 0)
+		return by_default;
+	for (int i = 0; i < call->attrs.nincl; i++) {
+		const char *u, *at, *sb;
+		attr_split(call->a, call->attrs.incl[i], &u, &at, &sb);
+		if (at != NULL && strcasecmp(at, attr) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool always_returned(const char *k)
+{
+	return strcasecmp(k, "id") == 0 || strcasecmp(k, "schemas") == 0;
+}
+
+void ts__scim_attrs_apply(const struct ts__scim_call *call, json_t *res, const char *core)
+{
+	if (call->attrs.nincl > 0) {
+		json_t *keep = json_object();
+		for (int i = 0; i < call->attrs.nincl; i++) {
+			const char *urn, *attr, *sub;
+			attr_split(call->a, call->attrs.incl[i], &urn, &attr, &sub);
+			json_t *from = res, *to = keep;
+			const char *container_key = NULL;
+			if (urn != NULL && strcasecmp(urn, core) != 0) {
+				from = ts_scim_json_get(res, urn, &container_key);
+				if (from == NULL)
+					continue;
+				if (attr == NULL) {
+					json_object_set(keep, container_key, from);
+					continue;
+				}
+				to = json_object_get(keep, container_key);
+				if (to == NULL) {
+					to = json_object();
+					json_object_set_new(keep, container_key, to);
+				}
+			}
+			const char *real = NULL;
+			json_t *v = ts_scim_json_get(from, attr, &real);
+			if (v == NULL)
+				continue;
+			if (sub == NULL || !(json_is_object(v) || json_is_array(v))) {
+				json_object_set(to, real, v);
+				continue;
+			}
+			if (json_is_object(v)) {
+				json_t *dst = json_object_get(to, real);
+				if (!json_is_object(dst)) {
+					dst = json_object();
+					json_object_set_new(to, real, dst);
+				}
+				const char *rs = NULL;
+				json_t *sv = ts_scim_json_get(v, sub, &rs);
+				if (sv != NULL)
+					json_object_set(dst, rs, sv);
+			} else {
+				json_t *arr = json_array();
+				size_t j;
+				json_t *x;
+				json_array_foreach(v, j, x)
+				{
+					const char *rs = NULL;
+					json_t *sv = ts_scim_json_get(x, sub, &rs);
+					if (sv != NULL)
+						json_array_append_new(arr,
+						                      json_pack("{s:O}", rs, sv));
+				}
+				json_object_set_new(to, real, arr);
+			}
+		}
+		/* returned "always" (RFC 7643 §7): id, and the schemas that say what it is */
+		const char *k;
+		json_t *v;
+		json_object_foreach(res, k, v)
+		{
+			if (always_returned(k))
+				json_object_set(keep, k, v);
+		}
+		json_object_clear(res);
+		json_object_update(res, keep);
+		json_decref(keep);
+	}
+	for (int i = 0; i < call->attrs.nexcl; i++) {
+		const char *urn, *attr, *sub;
+		attr_split(call->a, call->attrs.excl[i], &urn, &attr, &sub);
+		json_t *from = res;
+		if (urn != NULL && strcasecmp(urn, core) != 0) {
+			const char *ck = NULL;
+			from = ts_scim_json_get(res, urn, &ck);
+			if (from != NULL && attr == NULL) {
+				json_object_del(res, ck);
+				continue;
+			}
+		}
+		if (from == NULL || attr == NULL || (from == res && always_returned(attr)))
+			continue;
+		const char *real = NULL;
+		json_t *v = ts_scim_json_get(from, attr, &real);
+		if (v == NULL)
+			continue;
+		if (sub == NULL) {
+			json_object_del(from, real);
+		} else if (json_is_object(v)) {
+			const char *rs = NULL;
+			if (ts_scim_json_get(v, sub, &rs) != NULL)
+				json_object_del(v, rs);
+		} else if (json_is_array(v)) {
+			size_t j;
+			json_t *x;
+			json_array_foreach(v, j, x)
+			{
+				const char *rs = NULL;
+				if (ts_scim_json_get(x, sub, &rs) != NULL)
+					json_object_del(x, rs);
+			}
+		}
+	}
+}
+
+/* ---- versions -------------------------------------------------------------- */
+
+const char *ts__scim_etag(struct ts__scim_call *call, int64_t version)
+{
+	return ts_arena_printf(call->a, "W/\"%lld\"", (long long)version);
+}
+
+static bool etag_listed(const char *header, const char *etag)
+{
+	/* a list of entity tags, or "*" (RFC 7232 §3.1) */
+	if (strcmp(header, "*") == 0)
+		return true;
+	const char *bare = etag + 2; /* without W/ */
+	for (const char *p = header; (p = strstr(p, bare)) != NULL; p++) {
+		bool start_ok = p == header || p[-1] == '/' || p[-1] == ' ' || p[-1] == ',';
+		const char *end = p + strlen(bare);
+		bool end_ok = *end == '\0' || *end == ',' || *end == ' ';
+		if (start_ok && end_ok)
+			return true;
+	}
+	return false;
+}
+
+ts_err ts__scim_check_if_match(struct ts__scim_call *call, int64_t version, struct ts_error *e)
+{
+	const char *h = ts_http_header(call->req, "if-match");
+	if (h == NULL)
+		return TS_ERR_OK;
+	if (etag_listed(h, ts__scim_etag(call, version)))
+		return TS_ERR_OK;
+	return ts__scim_err(call, e, TS_ERR_PRECONDITION, NULL,
+	                    "the resource has changed: its version is not %s", h);
+}
+
+void ts__scim_answer_resource(struct ts__scim_call *call, int status, json_t *res, int64_t version,
+                              const char *core)
+{
+	json_t *meta = json_object_get(res, "meta");
+	if (status == 201 && meta != NULL)
+		call->location = ts_arena_strdup(call->a, ts_json_str(meta, "location"));
+	if (!call->strict)
+		call->etag = ts__scim_etag(call, version);
+	ts__scim_attrs_apply(call, res, core);
+	call->status = status;
+	call->response = res;
+}
+
+/* ---- routes ---------------------------------------------------------------- */
+
+#define P "/scim/v2"
+#define ROUTE(m, path, op)                                  \
+	{                                                   \
+		m, P path, scim_handle, 0, &op, "scim:" #op \
+	}
+static const struct ts_http_route routes[] = {
+        ROUTE("GET", "/Users", ts__scim_list_users),
+        ROUTE("POST", "/Users", ts__scim_create_user),
+        ROUTE("POST", "/Users/.search", ts__scim_search_users),
+        ROUTE("GET", "/Users/{}", ts__scim_get_user),
+        ROUTE("PUT", "/Users/{}", ts__scim_replace_user),
+        ROUTE("PATCH", "/Users/{}", ts__scim_patch_user),
+        ROUTE("DELETE", "/Users/{}", ts__scim_delete_user),
+        ROUTE("GET", "/Groups", ts__scim_list_groups),
+        ROUTE("POST", "/Groups", ts__scim_create_group),
+        ROUTE("POST", "/Groups/.search", ts__scim_search_groups),
+        ROUTE("GET", "/Groups/{}", ts__scim_get_group),
+        ROUTE("PUT", "/Groups/{}", ts__scim_replace_group),
+        ROUTE("PATCH", "/Groups/{}", ts__scim_patch_group),
+        ROUTE("DELETE", "/Groups/{}", ts__scim_delete_group),
+        ROUTE("GET", "/ServiceProviderConfig", ts__scim_service_provider_config),
+        ROUTE("GET", "/ResourceTypes", ts__scim_resource_types),
+        ROUTE("GET", "/ResourceTypes/{}", ts__scim_resource_type),
+        ROUTE("GET", "/Schemas", ts__scim_schemas),
+        ROUTE("GET", "/Schemas/{}", ts__scim_schema),
+        {"POST", P "/Bulk", not_implemented, TS_HTTP_INLINE, NULL, "scim:Bulk"},
+        {"GET", P "/Me", not_implemented, TS_HTTP_INLINE, NULL, "scim:Me"},
+        {"POST", P "/.search", not_implemented, TS_HTTP_INLINE, NULL, "scim:RootSearch"},
+};
+
+const struct ts_http_route *ts_scim_routes(int *n)
+{
+	*n = (int)(sizeof routes / sizeof routes[0]);
+	return routes;
+}

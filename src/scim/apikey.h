@@ -1,0 +1,43 @@
+/*
+ * SCIM API keys: the bearer tokens of one account's provisioning client
+ * (SPEC §1 "API key"). A token is "<ApiKeyId>.<secret>"; only SHA-256 of the
+ * secret is stored and the comparison is constant-time. The key selects the
+ * account: nothing of another account is reachable with it.
+ */
+#ifndef TS_SCIM_APIKEY_H
+#define TS_SCIM_APIKEY_H
+
+#include <jansson.h>
+
+#include "store/store.h"
+
+#define TS_APIKEY_ID_PREFIX "TSSK"
+#define TS_APIKEY_ID_RANDOM 16
+#define TS_APIKEY_SECRET_LEN 40
+#define TS_APIKEY_DESCRIPTION_MAX 256
+
+struct ts_apikey_created {
+	const char *api_key_id;
+	const char *token; /* shown once, never stored */
+	struct ts_apikey record;
+};
+
+/* Creates a key for an existing account (TS_ERR_NOT_FOUND otherwise); needs a write transaction. */
+TS_MUST_USE ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
+                                         const char *description, struct ts_apikey_created *out,
+                                         struct ts_error *e);
+
+/*
+ * Checks a bearer token. On success *key is the stored key with its
+ * account's settings. TS_ERR_UNAUTHORIZED for a missing, malformed, unknown,
+ * deleted or wrong token; *claimed_id is the key id part of a well-formed
+ * token even then (for the audit trail).
+ */
+TS_MUST_USE ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
+                                               struct ts_apikey *key, const char **claimed_id,
+                                               struct ts_error *e);
+
+/* {"ApiKeyId", "AccountId", "Description", "CreatedTimestamp"}; new reference. */
+json_t *ts_scim_apikey_json(const struct ts_apikey *k);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * SCIM Users (RFC 7643 §4.1, enterprise extension §4.3) <-> directory rows.
+ * The stored resource is what the client sent, minus what the server owns
+ * (id, meta, groups) and minus password (Tessera keeps no passwords: sign-in
+ * is the IdP's); the row's columns are its indexed copies.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "core/json.h"
+#include "core/timeutil.h"
+#include "scim/internal.h"
+#include "scim/patch.h"
+
+/* Entra sends this typo of the enterprise URN (item 28). */
+#define ENTERPRISE_TYPO "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"
+
+json_t *ts__scim_resource_doc(const char *resource)
+{
+	json_t *doc = resource ? json_loads(resource, 0, NULL) : NULL;
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		doc = json_object();
+	}
+	return doc;
+}
+
+static void drop(json_t *doc, const char *key)
+{
+	const char *real = NULL;
+	while (ts_scim_json_get(doc, key, &real) != NULL)
+		json_object_del(doc, real);
+}
+
+/* Removes null members (item 28: "addresses": null, "manager": null mean absent). */
+static void drop_nulls(json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(obj, tmp, k, v)
+	{
+		if (json_is_null(v))
+			json_object_del(obj, k);
+	}
+}
+
+/* "True"/"False" strings as Entra sends them without its flag (item 30). */
+static ts_err coerce_bool(struct ts__scim_call *call, json_t *obj, const char *key, bool *out,
+                          struct ts_error *e)
+{
+	const char *real = NULL;
+	json_t *v = ts_scim_json_get(obj, key, &real);
+	if (v == NULL)
+		return TS_ERR_OK;
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		if (strcasecmp(s, "true") == 0)
+			json_object_set_new(obj, real, json_true());
+		else if (strcasecmp(s, "false") == 0)
+			json_object_set_new(obj, real, json_false());
+		v = json_object_get(obj, real);
+	}
+	if (!json_is_boolean(v))
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		                    "%s must be a boolean", key);
+	if (out != NULL)
+		*out = json_is_true(v);
+	return TS_ERR_OK;
+}
+
+static ts_err opt_string(struct ts__scim_call *call, json_t *doc, const char *key, const char **out,
+                         struct ts_error *e)
+{
+	json_t *v = ts_scim_json_get(doc, key, NULL);
+	*out = NULL;
+	if (v == NULL)
+		return TS_ERR_OK;
+	if (!json_is_string(v))
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		                    "%s must be a string", key);
+	*out = ts_arena_strdup(call->a, json_string_value(v));
+	return TS_ERR_OK;
+}
+
+static size_t count_of(json_t *doc, const char *key)
+{
+	json_t *v = ts_scim_json_get(doc, key, NULL);
+	return json_is_array(v) ? json_array_size(v) : (v != NULL ? 1 : 0);
+}
+
+/* AWS IAM Identity Center CreateUser / PutUser constraints (items 55, 56, 60). */
+static ts_err strict_user(struct ts__scim_call *call, json_t *doc, struct ts_error *e)
+{
+	static const char *const refused[] = {
+	        "password", "ims", "photos", "x509Certificates", "entitlements", "groups", NULL};
+	for (const char *const *k = refused; *k; k++)
+		if (ts_scim_json_get(doc, *k, NULL) != NULL)
+			return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+			                    "%s is not supported", *k);
+	json_t *name = ts_scim_json_get(doc, "name", NULL);
+	if (!json_is_string(ts_scim_json_get(name, "givenName", NULL)) ||
+	    !json_is_string(ts_scim_json_get(name, "familyName", NULL)) ||
+	    !json_is_string(ts_scim_json_get(doc, "displayName", NULL)))
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		                    "name.givenName, name.familyName and displayName are required");
+	static const char *const single[] = {"emails", "addresses", "phoneNumbers", "roles", NULL};
+	for (const char *const *k = single; *k; k++)
+		if (count_of(doc, *k) > 1)
+			return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+			                    "at most one value of %s is supported", *k);
+	json_t *emails = ts_scim_json_get(doc, "emails", NULL);
+	if (json_array_size(emails) == 1 &&
+	    !json_is_true(ts_scim_json_get(json_array_get(emails, 0), "primary", NULL)))
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		                    "the email must be primary");
+	return TS_ERR_OK;
+}
+
+ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc, struct ts_user_row *row,
+                              struct ts_user_email **emails_out, int *nemails, struct ts_error *e)
+{
+	/* RFC 7643 §3.1: id and meta are the server's; groups is read-only (§4.1.2) */
+	drop(doc, "id");
+	drop(doc, "meta");
+	if (call->strict) {
+		ts_err rc = strict_user(call, doc, e);
+		if (rc != TS_ERR_OK)
+			return rc;
+	}
+	drop(doc, "groups");
+	drop(doc, "password");
+	drop_nulls(doc);
+	const char *typo = NULL;
+	json_t *ext = ts_scim_json_get(doc, ENTERPRISE_TYPO, &typo);
+	if (ext != NULL) {
+		json_incref(ext);
+		json_object_del(doc, typo);
+		if (ts_scim_json_get(doc, TS_SCIM_SCHEMA_ENTERPRISE, NULL) == NULL)
+			json_object_set(doc, TS_SCIM_SCHEMA_ENTERPRISE, ext);
+		json_decref(ext);
+	}
+	ext = ts_scim_json_get(doc, TS_SCIM_SCHEMA_ENTERPRISE, NULL);
+	if (ext != NULL && !json_is_object(ext))
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		                    "the enterprise extension must be an object");
+	if (ext != NULL)
+		drop_nulls(ext);
+	json_t *schemas = ts_scim_json_get(doc, "schemas", NULL);
+	if (schemas != NULL && !json_is_array(schemas))
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		                    "schemas must be an array");
+	json_t *un = ts_scim_json_get(doc, "userName", NULL);
+	/* RFC 7643 §4.1.1: userName is required, unique, a non-empty string */
+	if (!json_is_string(un) || json_string_length(un) == 0)
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		                    "userName is required and must be a non-empty string");
+	*row = (struct ts_user_row){.account_id = call->account_id,
+	                            .user_name = ts_arena_strdup(call->a, json_string_value(un)),
+	                            .active = true};
+	ts_err rc = coerce_bool(call, doc, "active", &row->active, e);
+	if (rc == TS_ERR_OK)
+		rc = opt_string(call, doc, "externalId", &row->external_id, e);
+	if (rc == TS_ERR_OK)
+		rc = opt_string(call, doc, "displayName", &row->display_name, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	json_t *name = ts_scim_json_get(doc, "name", NULL);
+	if (name != NULL && !json_is_object(name))
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		                    "name must be an object");
+	static const char *const multi[] = {"emails", "phoneNumbers",     "addresses",
+	                                    "roles",  "entitlements",     "ims",
+	                                    "photos", "x509Certificates", NULL};
+	for (const char *const *k = multi; *k; k++) {
+		json_t *arr = ts_scim_json_get(doc, *k, NULL);
+		if (arr == NULL)
+			continue;
+		if (!json_is_array(arr))
+			return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+			                    "%s must be an array", *k);
+		size_t i;
+		json_t *v;
+		json_array_foreach(arr, i, v)
+		{
+			if (!json_is_object(v))
+				return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+				                    "each value of %s must be an object", *k);
+			rc = coerce_bool(call, v, "primary", NULL, e);
+			if (rc != TS_ERR_OK)
+				return rc;
+		}
+	}
+	json_t *emails = ts_scim_json_get(doc, "emails", NULL);
+	size_t ne = json_array_size(emails);
+	struct ts_user_email *list = ts_arena_alloc(call->a, sizeof *list * (ne ? ne : 1));
+	int n = 0;
+	for (size_t i = 0; i < ne; i++) {
+		json_t *v = json_array_get(emails, i);
+		json_t *val = ts_scim_json_get(v, "value", NULL);
+		json_t *type = ts_scim_json_get(v, "type", NULL);
+		if (val == NULL)
+			continue;
+		if (!json_is_string(val) || (type != NULL && !json_is_string(type)))
+			return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+			                    "emails[].value and type must be strings");
+		list[n++] = (struct ts_user_email){
+		        .value = ts_arena_strdup(call->a, json_string_value(val)),
+		        .type = type ? ts_arena_strdup(call->a, json_string_value(type)) : NULL,
+		        .primary = json_is_true(ts_scim_json_get(v, "primary", NULL))};
+	}
+	*emails_out = list;
+	*nemails = n;
+	row->resource = ts_json_dump(call->a, doc, NULL);
+	return TS_ERR_OK;
+}
+
+static json_t *meta(struct ts__scim_call *call, const char *type, const char *path, const char *id,
+                    int64_t created, int64_t modified, int64_t version)
+{
+	char c[32], m[32];
+	ts_time_iso_ms(created, c);
+	ts_time_iso_ms(modified, m);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "resourceType", type, "created", c,
+	                 "lastModified", m, "location",
+	                 ts_arena_printf(call->a, "%s/%s/%s", call->base, path, id), "version",
+	                 ts__scim_etag(call, version));
+}
+
+json_t *ts__scim_user_render(struct ts__scim_call *call, const struct ts_user_row *row,
+                             const struct ts_group_member *groups, int ngroups)
+{
+	json_t *res = ts__scim_resource_doc(row->resource);
+	json_t *schemas = json_pack("[s]", TS_SCIM_SCHEMA_USER);
+	if (ts_scim_json_get(res, TS_SCIM_SCHEMA_ENTERPRISE, NULL) != NULL)
+		json_array_append_new(schemas, json_string(TS_SCIM_SCHEMA_ENTERPRISE));
+	drop(res, "schemas");
+	json_object_set_new(res, "schemas", schemas);
+	json_object_set_new(res, "id", json_string(row->user_id));
+	drop(res, "userName");
+	json_object_set_new(res, "userName", json_string(row->user_name));
+	drop(res, "active");
+	json_object_set_new(res, "active", json_boolean(row->active));
+	if (row->external_id != NULL) {
+		drop(res, "externalId");
+		json_object_set_new(res, "externalId", json_string(row->external_id));
+	}
+	if (ngroups >= 0) {
+		json_t *arr = json_array();
+		for (int i = 0; i < ngroups; i++)
+			json_array_append_new(
+			        arr, json_pack("{s:s, s:s, s:s, s:s}", "value", groups[i].user_id,
+			                       "display",
+			                       groups[i].display ? groups[i].display : "", "$ref",
+			                       ts_arena_printf(call->a, "%s/Groups/%s", call->base,
+			                                       groups[i].user_id),
+			                       "type", "direct"));
+		json_object_set_new(res, "groups", arr);
+	}
+	json_object_set_new(res, "meta",
+	                    meta(call, "User", "Users", row->user_id, row->created_ms,
+	                         row->modified_ms, row->version));
+	return res;
+}
+
+/* ---- groups ---------------------------------------------------------------- */
+
+ts_err ts__scim_group_from_doc(struct ts__scim_call *call, json_t *doc, struct ts_group_row *row,
+                               json_t **members, struct ts_error *e)
+{
+	drop(doc, "id");
+	drop(doc, "meta");
+	drop_nulls(doc);
+	json_t *dn = ts_scim_json_get(doc, "displayName", NULL);
+	/* RFC 7643 §4.2: displayName is required; AWS CreateGroup too (item 63) */
+	if (!json_is_string(dn) || json_string_length(dn) == 0)
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		                    "displayName is required and must be a non-empty string");
+	*row = (struct ts_group_row){.account_id = call->account_id,
+	                             .display_name =
+	                                     ts_arena_strdup(call->a, json_string_value(dn))};
+	ts_err rc = opt_string(call, doc, "externalId", &row->external_id, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	json_t *mv = ts_scim_json_get(doc, "members", NULL);
+	json_t *ids = ts_json_own(call->a, json_array());
+	if (mv != NULL) {
+		if (!json_is_array(mv))
+			return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+			                    "members must be an array");
+		if (json_array_size(mv) > (call->strict ? TS_SCIM_STRICT_MAX_MEMBER_CHANGES
+		                                        : TS__SCIM_GROUP_CREATE_MAX_MEMBERS))
+			return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+			                    "too many members in one request");
+		size_t i;
+		json_t *v;
+		json_array_foreach(mv, i, v)
+		{
+			const char *id = json_string_value(ts_scim_json_get(v, "value", NULL));
+			if (id == NULL)
+				return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+				                    "a member needs a \"value\" (a user id)");
+			json_array_append_new(ids, json_string(id));
+		}
+		drop(doc, "members");
+	}
+	*members = ids;
+	row->resource = ts_json_dump(call->a, doc, NULL);
+	return TS_ERR_OK;
+}
+
+json_t *ts__scim_group_render(struct ts__scim_call *call, const struct ts_group_row *row,
+                              const struct ts_group_member *members, int nmembers)
+{
+	json_t *res = ts__scim_resource_doc(row->resource);
+	drop(res, "schemas");
+	json_object_set_new(res, "schemas", json_pack("[s]", TS_SCIM_SCHEMA_GROUP));
+	json_object_set_new(res, "id", json_string(row->group_id));
+	drop(res, "displayName");
+	json_object_set_new(res, "displayName", json_string(row->display_name));
+	if (row->external_id != NULL) {
+		drop(res, "externalId");
+		json_object_set_new(res, "externalId", json_string(row->external_id));
+	}
+	if (nmembers >= 0) {
+		json_t *arr = json_array();
+		for (int i = 0; i < nmembers; i++)
+			json_array_append_new(
+			        arr, json_pack("{s:s, s:s, s:s, s:s}", "value", members[i].user_id,
+			                       "display",
+			                       members[i].display ? members[i].display : "", "$ref",
+			                       ts_arena_printf(call->a, "%s/Users/%s", call->base,
+			                                       members[i].user_id),
+			                       "type", "User"));
+		json_object_set_new(res, "members", arr);
+	}
+	json_object_set_new(res, "meta",
+	                    meta(call, "Group", "Groups", row->group_id, row->created_ms,
+	                         row->modified_ms, row->version));
+	return res;
+}
+
+ts_err ts__scim_members_check(struct ts__scim_call *call, const json_t *ids, struct ts_error *e)
+{
+	if (json_array_size(ids) == 0)
+		return TS_ERR_OK;
+	const char **found = NULL;
+	int n = 0;
+	/* one batched lookup, whatever the number of ids */
+	ts_err rc = ts_store_users_existing(call->conn, call->a, call->account_id,
+	                                    ts_json_dump(call->a, ids, NULL), &found, &n, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	json_t *set = json_object();
+	for (int i = 0; i < n; i++)
+		json_object_set_new(set, found[i], json_true());
+	size_t i;
+	json_t *v;
+	const char *missing = NULL;
+	json_array_foreach(ids, i, v)
+	{
+		if (json_object_get(set, json_string_value(v)) == NULL) {
+			missing = ts_arena_strdup(call->a, json_string_value(v));
+			break;
+		}
+	}
+	json_decref(set);
+	if (missing != NULL)
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		                    "member %s is not a user of this account", missing);
+	return TS_ERR_OK;
+}
