@@ -62,6 +62,7 @@ struct loop {
 	h2o_multithread_receiver_t ctl_rx;
 	h2o_multithread_message_t ctl_msg;
 	int inflight;
+	h2o_linklist_t conns; /* every accepted connection still open */
 	bool stopping;
 	bool clean; /* every connection closed: the context can be disposed */
 };
@@ -397,14 +398,33 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 
 /* ---- loops ------------------------------------------------------------- */
 
+struct conn {
+	h2o_linklist_t link;
+	h2o_socket_t *sock;
+};
+
+static void on_sock_close(void *data)
+{
+	struct conn *c = data;
+	h2o_linklist_unlink(&c->link);
+	ts_free(c);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
 	if (err != NULL)
 		return;
 	struct loop *l = listener->data;
 	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-	if (sock != NULL)
-		h2o_accept(&l->accept_ctx, sock);
+	if (sock == NULL)
+		return;
+	/* tracked so that shutdown can end idle keep-alive connections */
+	struct conn *c = ts_calloc(1, sizeof *c);
+	c->sock = sock;
+	h2o_linklist_insert(&l->conns, &c->link);
+	sock->on_close.cb = on_sock_close;
+	sock->on_close.data = c;
+	h2o_accept(&l->accept_ctx, sock);
 }
 
 static void close_listener(struct loop *l)
@@ -462,15 +482,19 @@ static void *loop_main(void *arg)
 		}
 	}
 	/*
-	 * In-flight work is done. HTTP/1 keep-alive connections that sit idle
-	 * would wait out h2o's request timeout; expire it now so they close on
-	 * the next tick, after the last responses are written.
+	 * In-flight work is done. Idle keep-alive connections would wait out
+	 * h2o's request timeout: shut their sockets down, so that h2o reads EOF
+	 * and closes each connection itself, after the last responses are out.
 	 */
-	l->ctx.http1.req_timeout.timeout = 0;
+	for (h2o_linklist_t *n = l->conns.next; n != &l->conns; n = n->next) {
+		struct conn *c = H2O_STRUCT_FROM_MEMBER(struct conn, link, n);
+		shutdown(h2o_socket_get_fd(c->sock), SHUT_RD);
+	}
 	int64_t flush_until = ts_mono_ns() + (int64_t)FLUSH_MS * 1000000;
-	while (!h2o_linklist_is_empty(&l->ctx.http1._conns) && ts_mono_ns() < flush_until)
+	while (!h2o_linklist_is_empty(&l->conns) && ts_mono_ns() < flush_until)
 		h2o_evloop_run(l->ctx.loop, 10);
-	for (int i = 0; i < 5 && !idle(&l->ctx); i++)
+	/* h2o's own timers (its one-second timeout among them) expire on their own */
+	while (!idle(&l->ctx) && ts_mono_ns() < flush_until)
 		h2o_evloop_run(l->ctx.loop, 10);
 	l->clean = idle(&l->ctx);
 	return NULL;
@@ -605,6 +629,7 @@ ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
 		h2o_context_init(&l->ctx, h2o_evloop_create(), &s->h2o_config);
 		l->accept_ctx.ctx = &l->ctx;
 		l->accept_ctx.hosts = s->h2o_config.hosts;
+		h2o_linklist_init_anchor(&l->conns);
 		l->queue = h2o_multithread_create_queue(l->ctx.loop);
 		h2o_multithread_register_receiver(l->queue, &l->done_rx, on_done);
 		h2o_multithread_register_receiver(l->queue, &l->ctl_rx, on_ctl);
