@@ -57,8 +57,8 @@ static ts_err audit(ts_store_conn_t *c, ts_arena_t *a, const struct ts_domain *d
 
 /* Stores the verdict of one lookup; the domain may have changed or gone meanwhile. */
 static ts_err store_verdict(ts_store_conn_t *c, ts_arena_t *a, const struct ts_domain *seen,
-                            enum ts_domain_lookup lookup, char **records, size_t n,
-                            struct ts_error *e)
+                            int64_t claimed_until, enum ts_domain_lookup lookup, char **records,
+                            size_t n, struct ts_error *e)
 {
 	struct ts_domain d;
 	ts_err rc = ts_store_begin(c, true, e);
@@ -71,7 +71,12 @@ static ts_err store_verdict(ts_store_conn_t *c, ts_arena_t *a, const struct ts_d
 		ts_store_rollback(c); /* deleted, re-added or decided meanwhile */
 		return TS_ERR_OK;
 	}
+	/* a ?operation=verify during the lookup moved the check before our lease: keep it */
+	int64_t requested = d.next_check_ms;
 	ts_directory_domain_judge(&d, a, lookup, (const char *const *)records, n, ts_now_ms());
+	if (strcmp(d.status, TS_DOMAIN_PENDING) == 0 && requested < claimed_until &&
+	    requested < d.next_check_ms)
+		d.next_check_ms = requested;
 	if (rc == TS_ERR_OK && strcmp(d.status, TS_DOMAIN_VERIFIED) == 0) {
 		const char *owner = NULL;
 		rc = ts_store_domain_verified_owner(c, a, d.domain_name, &owner, e);
@@ -104,10 +109,11 @@ static void check_one(ts_directory_verifier_t *v, ts_store_conn_t *c, ts_arena_t
 {
 	struct ts_error e = {0};
 	bool won = false;
+	int64_t lease = ts_now_ms() + TS_VERIFIER_LEASE_MS;
 	ts_err rc = ts_store_begin(c, true, &e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_domain_claim(c, d->account_id, d->domain_name, d->next_check_ms,
-		                           ts_now_ms() + TS_VERIFIER_LEASE_MS, &won, &e);
+		                           lease, &won, &e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_commit(c, &e);
 	else
@@ -128,7 +134,7 @@ static void check_one(ts_directory_verifier_t *v, ts_store_conn_t *c, ts_arena_t
 	if (lookup == TS_DOMAIN_LOOKUP_DNS_DOWN)
 		ts_log(TS_LOG_WARN, "domain verification lookup failed",
 		       json_pack("{s:s, s:s}", "name", name, "error", dns.message));
-	rc = store_verdict(c, a, d, lookup, records, n, &e);
+	rc = store_verdict(c, a, d, lease, lookup, records, n, &e);
 out:
 	if (rc != TS_ERR_OK)
 		ts_log(TS_LOG_WARN, "domain verifier store error",

@@ -10,6 +10,7 @@ import secrets
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import tempfile
 import time
@@ -204,14 +205,38 @@ class Dns:
                 args.append("--txt-record=%s,%s" % (name, v))
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
+    def answers(self):
+        """True once dnsmasq answers a query (any answer) on its port."""
+        q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+        for label in b"probe.invalid".split(b"."):
+            q += bytes([len(label)]) + label
+        q += b"\x00" + struct.pack(">HH", 16, 1)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.2)
+        try:
+            s.sendto(q, ("127.0.0.1", self.port))
+            return len(s.recv(512)) >= 12
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def _ready(self):
+        for _ in range(50):
+            if self.proc.poll() is not None:
+                return False
+            if self.answers():
+                return True
+        return False
+
     def start(self):
         for _ in range(10):
             self.port = free_port(socket.SOCK_DGRAM)
             self._spawn()
-            time.sleep(0.2)
-            if self.proc.poll() is None:
+            if self._ready():
                 return self
-        raise RuntimeError("dnsmasq would not start: %s" % self.proc.stderr.read())
+            self.stop()
+        raise RuntimeError("dnsmasq would not start")
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -228,9 +253,10 @@ class Dns:
         self.stop()
         for _ in range(50):
             self._spawn()
-            time.sleep(0.15)
-            if self.proc.poll() is None:
+            if self._ready():
                 return
+            self.stop()
+            time.sleep(0.1)
         raise RuntimeError("dnsmasq would not restart on port %d" % self.port)
 
     @property
