@@ -13,8 +13,8 @@
 #include "directory/signin.h"
 #include "directory/user.h"
 
-#define CHECK_CANDIDATES_MAX 50 /* users one asserted identity may match (ambiguity is a failure) \
-	                         */
+/* users one asserted identity may match (two or more is an ambiguity: rule 2 fails) */
+#define CHECK_CANDIDATES_MAX 50
 
 ts_err ts_directory_groups_list(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
                                 json_t **out, struct ts_error *e)

@@ -7,15 +7,15 @@
 #ifndef TS_STORE_QUERIES_DIRECTORY_H
 #define TS_STORE_QUERIES_DIRECTORY_H
 
-#define TS__DIR_USER_COLS                                                                          \
-	"user_id, account_id, user_name, external_id, display_name, active, suspended, "           \
-	"registration_status, license, personal_pin, invited_ms, joined_ms, created_ms, "          \
+#define TS__DIR_USER_COLS                                                                 \
+	"user_id, account_id, user_name, external_id, display_name, active, suspended, "  \
+	"registration_status, license, personal_pin, invited_ms, joined_ms, created_ms, " \
 	"modified_ms"
-#define TS__DIR_DOMAIN_COLS                                                                        \
-	"account_id, domain_name, status, token, created_ms, verified_ms, next_check_ms, "         \
+#define TS__DIR_DOMAIN_COLS                                                                \
+	"account_id, domain_name, status, token, created_ms, verified_ms, next_check_ms, " \
 	"attempts, last_error"
-#define TS__DIR_SESSION_COLS                                                                       \
-	"session_id, token_hash, account_id, user_id, kind, license, created_ms, expires_ms, "      \
+#define TS__DIR_SESSION_COLS                                                                   \
+	"session_id, token_hash, account_id, user_id, kind, license, created_ms, expires_ms, " \
 	"license_checked_ms, revoked_ms, client"
 
 #define TS__STORE_QUERIES_DIRECTORY(X)                                                             \
@@ -50,7 +50,8 @@
 	  "AND lg.group_name = g.display_name WHERE m.user_id = $1 ORDER BY g.display_name",       \
 	  NULL)                                                                                    \
 	X(DIR_USERS_BY_PRIMARY_DOMAIN,                                                             \
-	  "SELECT u.user_id, u.suspended FROM users u JOIN user_emails e ON e.user_id = u.user_id " \
+	  "SELECT u.user_id, u.suspended FROM users u JOIN user_emails e ON e.user_id = "          \
+	  "u.user_id "                                                                             \
 	  "WHERE u.account_id = $1 AND e.is_primary = 1 AND e.value_key LIKE $2 "                  \
 	  "ORDER BY u.user_id",                                                                    \
 	  NULL)                                                                                    \
@@ -89,10 +90,12 @@
 	  "$9)",                                                                                   \
 	  NULL)                                                                                    \
 	X(DIR_DOMAIN_GET,                                                                          \
-	  "SELECT " TS__DIR_DOMAIN_COLS " FROM domains WHERE account_id = $1 AND domain_name = $2", \
+	  "SELECT " TS__DIR_DOMAIN_COLS                                                            \
+	  " FROM domains WHERE account_id = $1 AND domain_name = $2",                              \
 	  NULL)                                                                                    \
 	X(DIR_DOMAIN_LIST,                                                                         \
-	  "SELECT " TS__DIR_DOMAIN_COLS " FROM domains WHERE account_id = $1 AND domain_name > $2 " \
+	  "SELECT " TS__DIR_DOMAIN_COLS                                                            \
+	  " FROM domains WHERE account_id = $1 AND domain_name > $2 "                              \
 	  "ORDER BY domain_name LIMIT $3",                                                         \
 	  "SELECT " TS__DIR_DOMAIN_COLS " FROM domains WHERE account_id = $1 "                     \
 	  "AND domain_name COLLATE \"C\" > $2 ORDER BY domain_name COLLATE \"C\" LIMIT $3")        \
