@@ -16,6 +16,7 @@ static int usage(void)
 	      "  account create|list        manage accounts offline\n"
 	      "  adminkey create|list|delete  manage admin keys offline\n"
 	      "  audit verify               check the audit chain\n"
+	      "  user list --account ID     list an account's users offline\n"
 	      "Every command takes --help.\n",
 	      stderr);
 	return 2;
@@ -45,5 +46,7 @@ int main(int argc, char **argv)
 		return ts_cli_adminkey(verb, argc - 3, argv + 3);
 	if (strcmp(noun, "audit") == 0)
 		return ts_cli_audit(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "user") == 0)
+		return ts_cli_user(verb, argc - 3, argv + 3);
 	return usage();
 }

@@ -188,3 +188,23 @@ def test_readonly_and_usermanagement_keys_get_what_the_seed_grants(srv, dir_stor
     assert status(um, "DELETE", U(team, "/" + uid)) == 403
     refused = [x for x in srv.events("AddDomain") if x.get("errorCode") == "ForbiddenException"]
     assert len(refused) == 2
+
+
+def test_cli_user_list(srv, dir_store):
+    import json
+    import subprocess
+    acct = srv.account("team", "Team")
+    srv.j("POST", U(acct), {"UserEmailList": ["a@example.com", "b@example.com"]},
+          params={"operation": "add"}, expect=201)
+    out = subprocess.run([D.BIN, "user", "list", "--db", dir_store.url, "--account", acct,
+                          "--json"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    users = json.loads(out.stdout)["Users"]
+    assert sorted(u["PrimaryEmail"] for u in users) == ["a@example.com", "b@example.com"]
+    out = subprocess.run([D.BIN, "user", "list", "--db", dir_store.url, "--account", acct,
+                          "--email", "B@example.com", "--json"], capture_output=True, text=True,
+                         timeout=60)
+    assert [u["PrimaryEmail"] for u in json.loads(out.stdout)["Users"]] == ["b@example.com"]
+    bad = subprocess.run([D.BIN, "user", "list", "--db", dir_store.url, "--account", "nope"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "not found" in bad.stderr
