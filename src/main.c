@@ -17,6 +17,7 @@ static int usage(void)
 	      "  adminkey create|list|delete  manage admin keys offline\n"
 	      "  apikey create|list|delete  manage SCIM API keys offline (--account ID)\n"
 	      "  audit verify               check the audit chain\n"
+	      "  user list --account ID     list an account's users offline\n"
 	      "Every command takes --help.\n",
 	      stderr);
 	return 2;
@@ -48,5 +49,7 @@ int main(int argc, char **argv)
 		return ts_cli_apikey(verb, argc - 3, argv + 3);
 	if (strcmp(noun, "audit") == 0)
 		return ts_cli_audit(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "user") == 0)
+		return ts_cli_user(verb, argc - 3, argv + 3);
 	return usage();
 }

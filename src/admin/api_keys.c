@@ -14,7 +14,7 @@ static ts_err create_key(struct ts__admin_call *call, struct ts_error *e)
 	if (rc != TS_ERR_OK)
 		return rc;
 	json_t *shown = ts_admin_key_json(&k.record);
-	call->audit_response = json_pack("{s:O}", "AdminKey", shown);
+	call->audit_response = json_pack("{s:o}", "AdminKey", json_deep_copy(shown));
 	json_object_set_new(shown, "Token", json_string(k.token));
 	call->response = json_pack("{s:o}", "AdminKey", shown);
 	call->status = 201;

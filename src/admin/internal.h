@@ -56,6 +56,29 @@ extern const struct ts__admin_op ts__admin_create_account, ts__admin_list_accoun
 extern const struct ts__admin_op ts__admin_create_api_key, ts__admin_list_api_keys,
 	ts__admin_delete_api_key;
 
+/* Directory administration (issue 4): users, domains, licence groups, sign-in check. */
+extern const struct ts__admin_op ts__admin_list_users, ts__admin_get_user,
+	ts__admin_invite_users, ts__admin_suspend_users, ts__admin_activate_users,
+	ts__admin_update_user_license, ts__admin_logout_user, ts__admin_reset_pin,
+	ts__admin_delete_user, ts__admin_signin_check, ts__admin_add_domain,
+	ts__admin_list_domains, ts__admin_get_domain, ts__admin_delete_domain,
+	ts__admin_verify_domain, ts__admin_list_groups, ts__admin_put_groups,
+	ts__admin_delete_groups;
+
+/*
+ * One route, several operations: the Chime API selects some calls with the
+ * `operation` query parameter on one method and path (POST .../users?operation=add).
+ * A route whose handler is ts__admin_select carries a table of these, ended
+ * by {NULL, NULL}; the entry with operation NULL answers when the parameter
+ * is absent.
+ */
+struct ts__admin_choice {
+	const char *operation;
+	const struct ts__admin_op *op;
+};
+extern const struct ts__admin_choice ts__admin_users_post[], ts__admin_user_post[],
+	ts__admin_domain_post[];
+
 /* Reads max-results (default def, 1..max) and next-token (decoded into *after). */
 TS_MUST_USE ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,
                                     const char **after, struct ts_error *e);

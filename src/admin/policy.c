@@ -85,7 +85,9 @@
 	X(CreateAdminKey, 0, 0, 0)                                           \
 	X(ListAdminKeys, 0, 0, 0)                                            \
 	X(DeleteAdminKey, 0, 0, 0)                                           \
-	X(LookupEvents, 0, 0, 0)
+	X(LookupEvents, 0, 0, 0)                                             \
+	/* removing a user from a Team account: the guide's table has no action for it */ \
+	X(DeleteUser, 0, 0, 0)
 
 const char *const ts_admin_actions[] = {
 #define ROW_NAME(name, fa, um, ro) TS_ADMIN_ACTION_PREFIX #name,

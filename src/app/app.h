@@ -15,6 +15,8 @@ struct ts_app {
 	ts_store_t *store;
 	unsigned char master_key[TS_MASTER_KEY_LEN];
 	const char *base_url;
+	/* the background domain verifier, kicked by AddDomain and ?operation=verify; may be NULL */
+	struct ts_directory_verifier *verifier;
 };
 
 struct ts_admin_key_cache;

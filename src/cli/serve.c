@@ -13,6 +13,7 @@
 #include "app/app.h"
 #include "cli/cli.h"
 #include "core/log.h"
+#include "directory/verifier.h"
 
 enum {
 	O_LISTEN,
@@ -25,21 +26,67 @@ enum {
 	O_DURABILITY,
 	O_LOG_LEVEL,
 	O_ACCESS_LOG,
+	O_DNS_SERVER,
 	O__COUNT
 };
 
 static const struct ts_config_option opts[O__COUNT] = {
-        [O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
-        [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
-        [O_BASE_URL] = {"base-url", NULL, false, "public URL (default: http://LISTEN)"},
-        [O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, "master key (made by init)"},
-        [O_LOOPS] = {"threads", "0", false, "event loops (0: one per core)"},
-        [O_WORKERS] = {"workers", "0", false, "handler threads (0: four per core)"},
-        [O_MAX_BODY] = {"max-body", "1048576", false, "largest request body in bytes"},
-        [O_DURABILITY] = {"durability", "normal", false, "normal (survives kill -9) or full"},
-        [O_LOG_LEVEL] = {"log-level", "info", false, "debug, info, warn or error"},
-        [O_ACCESS_LOG] = {"access-log", "on", false, "log each request: on or off"},
+	[O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
+	[O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+	[O_BASE_URL] = {"base-url", NULL, false, "public URL (default: http://LISTEN)"},
+	[O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, "master key (made by init)"},
+	[O_LOOPS] = {"threads", "0", false, "event loops (0: one per core)"},
+	[O_WORKERS] = {"workers", "0", false, "handler threads (0: four per core)"},
+	[O_MAX_BODY] = {"max-body", "1048576", false, "largest request body in bytes"},
+	[O_DURABILITY] = {"durability", "normal", false, "normal (survives kill -9) or full"},
+	[O_LOG_LEVEL] = {"log-level", "info", false, "debug, info, warn or error"},
+	[O_ACCESS_LOG] = {"access-log", "on", false, "log each request: on or off"},
+	[O_DNS_SERVER] = {"dns-server", NULL, false,
+			  "HOST:PORT of a DNS server for domain verification; several "
+			  "comma-separated or repeated (default: /etc/resolv.conf)"},
 };
+
+/*
+ * The DNS servers of the domain verifier: every --dns-server given (the flag
+ * may repeat; each may list several, comma-separated), else the configured
+ * value (environment, config file), else /etc/resolv.conf.
+ */
+static bool dns_servers(int argc, char **argv, const char *configured, ts_arena_t *arena,
+			struct ts_dns_server *out, size_t *n)
+{
+	const char *flag = "--dns-server";
+	char *all = ts_arena_strdup(arena, "");
+	for (int k = 0; k < argc; k++) {
+		if (strncmp(argv[k], flag, strlen(flag)) != 0)
+			continue;
+		const char *rest = argv[k] + strlen(flag);
+		if (*rest == '=')
+			all = ts_arena_printf(arena, "%s,%s", all, rest + 1);
+		else if (*rest == '\0' && k + 1 < argc)
+			all = ts_arena_printf(arena, "%s,%s", all, argv[++k]);
+	}
+	if (all[0] == '\0' && configured != NULL)
+		all = ts_arena_strdup(arena, configured);
+	*n = 0;
+	if (all[0] == '\0') {
+		ts_directory_verifier_resolv_conf("/etc/resolv.conf", out, TS_NET_DNS_MAX_SERVERS, n);
+		return true;
+	}
+	for (char *save = NULL, *tok = strtok_r(all, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		struct ts_error e = {0};
+		if (*n == TS_NET_DNS_MAX_SERVERS) {
+			ts_cli_fail("serve: at most %d --dns-server", TS_NET_DNS_MAX_SERVERS);
+			return false;
+		}
+		if (ts_net_dns_server_parse(tok, &out[*n], &e) != TS_ERR_OK) {
+			ts_cli_fail("serve: --dns-server %s: %s", tok, e.message);
+			return false;
+		}
+		(*n)++;
+	}
+	return true;
+}
 
 static bool number(const char *s, long min, long max, long *out)
 {
@@ -91,6 +138,12 @@ int ts_cli_serve(int argc, char **argv)
 		goto out;
 	}
 	ts_log_set_level((enum ts_log_level)level);
+	struct ts_dns_server dns[TS_NET_DNS_MAX_SERVERS];
+	size_t ndns = 0;
+	if (!dns_servers(argc, argv, v[O_DNS_SERVER], arena, dns, &ndns)) {
+		status = 2;
+		goto out;
+	}
 
 	struct ts_store_options so = {.durability = strcmp(v[O_DURABILITY], "full") == 0
 	                                                    ? TS_DURABILITY_FULL
@@ -137,6 +190,17 @@ int ts_cli_serve(int argc, char **argv)
 		status = ts_cli_fail("serve: %s", e.message);
 		goto out;
 	}
+	if (ndns > 0) {
+		struct ts_directory_verifier_config vc = {
+			.store = app.store, .servers = dns, .n_servers = ndns};
+		if (ts_directory_verifier_start(&vc, &app.verifier, &e) != TS_ERR_OK) {
+			status = ts_cli_fail("serve: %s", e.message);
+			goto out;
+		}
+	} else {
+		ts_log(TS_LOG_WARN, "no DNS server: domains will not be verified (--dns-server)",
+		       NULL);
+	}
 	waiter.srv = srv;
 	pthread_t sig_thread;
 	pthread_create(&sig_thread, NULL, wait_signal, &waiter);
@@ -150,9 +214,12 @@ int ts_cli_serve(int argc, char **argv)
 	if (ts_http_server_run(srv, &e) != TS_ERR_OK)
 		ts_cli_fail("serve: %s", e.message);
 	pthread_join(sig_thread, NULL);
+	/* the verifier uses the store: it stops before the store closes */
+	ts_directory_verifier_stop(&app.verifier);
 	ts_log(TS_LOG_INFO, "stopped", NULL);
 	status = 0;
 out:
+	ts_directory_verifier_stop(&app.verifier);
 	ts_http_server_free(&srv);
 	ts_store_free(&app.store);
 	sodium_memzero(app.master_key, sizeof app.master_key);

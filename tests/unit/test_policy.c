@@ -108,6 +108,7 @@ static const char *const extras[] = {
         "tessera:ListAdminKeys",
         "tessera:DeleteAdminKey",
         "tessera:LookupEvents",
+        "tessera:DeleteUser",
 };
 
 /* Names that are not Tessera actions at all. */

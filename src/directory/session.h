@@ -1,0 +1,70 @@
+/*
+ * Sign-in sessions: browser cookies and CLI tokens (SPEC §1 "session", §8).
+ * A token is shown once, at creation; the store keeps only its SHA-256.
+ * Every node validates against the store, so a revocation (LogoutUser,
+ * suspension, SCIM deactivation, deletion, domain removal) is in force on
+ * all nodes at the next request. A session carries the licence it was
+ * granted; validation re-computes it once it is older than
+ * TS_SESSION_LICENSE_RECHECK_MS, so a change of groups or mappings lowers
+ * the licence of live sessions within a minute.
+ */
+#ifndef TS_DIRECTORY_SESSION_H
+#define TS_DIRECTORY_SESSION_H
+
+#include "directory/signin.h"
+#include "store/store.h"
+
+#define TS_SESSION_LICENSE_RECHECK_MS 60000 /* "lowers it for live sessions within a minute" */
+#define TS_SESSION_TOKEN_PREFIX "tss_"
+#define TS_SESSION_TOKEN_RANDOM 43 /* characters of A-Za-z0-9: about 256 bits */
+#define TS_SESSION_TOKEN_LEN (4 + TS_SESSION_TOKEN_RANDOM)
+#define TS_SESSION_TTL_MAX_MS (30LL * 24 * 3600 * 1000)
+
+enum ts_session_kind { TS_SESSION_BROWSER, TS_SESSION_CLI };
+
+/*
+ * Creates a session for a user in the caller's write transaction. *token
+ * (arena memory) is the bearer secret, to be handed to the person once;
+ * out (may be NULL) receives the stored record. ttl_ms: 1 ms to
+ * TS_SESSION_TTL_MAX_MS. client: free text (user agent, CLI name), may be NULL.
+ */
+TS_MUST_USE ts_err ts_directory_session_create(ts_store_conn_t *c, ts_arena_t *a,
+                                               const char *account_id, const char *user_id,
+                                               enum ts_session_kind kind, int64_t ttl_ms,
+                                               enum ts_license license, const char *client,
+                                               const char **token, struct ts_session *out,
+                                               struct ts_error *e);
+
+struct ts_session_info {
+	struct ts_session session;
+	struct ts_dir_user user;
+	struct ts_account account;
+	enum ts_license license; /* the licence in force (Pro or Basic) */
+};
+
+/*
+ * Validates a bearer token at now_ms. Refuses with TS_ERR_UNAUTHORIZED (and
+ * the reason in e, for the log only) a token that is unknown, revoked or
+ * expired, of a user who is suspended, deactivated, released or deleted, of
+ * an account that is not Active, or whose licence is gone. When the
+ * session's licence was checked more than TS_SESSION_LICENSE_RECHECK_MS ago
+ * it is computed again and stored. Call outside a transaction: it reads in
+ * a read transaction and writes the re-check in a short write transaction.
+ */
+TS_MUST_USE ts_err ts_directory_session_validate(ts_store_conn_t *c, ts_arena_t *a,
+                                                 const char *token, int64_t now_ms,
+                                                 struct ts_session_info *out, struct ts_error *e);
+
+/* Revokes one session by ID, in the caller's write transaction (NOT_FOUND when not live). */
+TS_MUST_USE ts_err ts_directory_session_revoke(ts_store_conn_t *c, const char *session_id,
+                                               struct ts_error *e);
+
+/*
+ * Signs a user out everywhere: revokes every live session, in the caller's
+ * write transaction. *n (may be NULL) counts them. This is what SCIM
+ * deactivation, suspension, LogoutUser and domain removal call.
+ */
+TS_MUST_USE ts_err ts_directory_session_revoke_all(ts_store_conn_t *c, const char *user_id,
+                                                   int64_t *n, struct ts_error *e);
+
+#endif

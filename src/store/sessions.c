@@ -1,0 +1,81 @@
+/*
+ * Sign-in sessions (browser cookies and CLI tokens) in the store. Only the
+ * hash of each token is kept. Every node reads the same rows, so a
+ * revocation is seen by all of them at the next request.
+ */
+#include "store/internal.h"
+
+static void read_session(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
+                         struct ts_session *s)
+{
+	s->session_id = ts__rows_str(c, r, 0, a);
+	s->token_hash = ts__rows_str(c, r, 1, a);
+	s->account_id = ts__rows_str(c, r, 2, a);
+	s->user_id = ts__rows_str(c, r, 3, a);
+	s->kind = ts__rows_str(c, r, 4, a);
+	s->license = ts__rows_str(c, r, 5, a);
+	s->created_ms = ts__rows_int(c, r, 6);
+	s->expires_ms = ts__rows_int(c, r, 7);
+	s->license_checked_ms = ts__rows_int(c, r, 8);
+	s->revoked_ms = ts__rows_int(c, r, 9);
+	s->client = ts__rows_str(c, r, 10, a);
+}
+
+ts_err ts_store_session_insert(ts_store_conn_t *c, const struct ts_session *s, struct ts_error *e)
+{
+	struct ts__param p[] = {
+	        TS__TEXT(s->session_id), TS__TEXT(s->token_hash), TS__TEXT(s->account_id),
+	        TS__TEXT(s->user_id),    TS__TEXT(s->kind),       TS__TEXT(s->license),
+	        TS__INT(s->created_ms),  TS__INT(s->expires_ms),  TS__TEXT(s->client)};
+	return ts__store_write(c, TS__Q_DIR_SESSION_INSERT, p, 9, NULL, e);
+}
+
+ts_err ts_store_session_by_hash(ts_store_conn_t *c, ts_arena_t *arena, const char *token_hash,
+                                struct ts_session *out, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(token_hash)};
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_SESSION_BY_HASH, p, 1, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (ts__rows_next(c, r))
+		read_session(c, r, arena, out);
+	else
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "no such session");
+	ts__rows_close(c, &r);
+	return rc;
+}
+
+ts_err ts_store_session_set_license(ts_store_conn_t *c, const char *session_id, const char *license,
+                                    int64_t checked_ms, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(session_id), TS__TEXT(license), TS__INT(checked_ms)};
+	return ts__store_write(c, TS__Q_DIR_SESSION_SET_LICENSE, p, 3, NULL, e);
+}
+
+ts_err ts_store_session_revoke(ts_store_conn_t *c, const char *session_id, int64_t now_ms,
+                               int64_t *changed, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(session_id), TS__INT(now_ms)};
+	return ts__store_write(c, TS__Q_DIR_SESSION_REVOKE, p, 2, changed, e);
+}
+
+ts_err ts_store_session_revoke_user(ts_store_conn_t *c, const char *user_id, int64_t now_ms,
+                                    int64_t *changed, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(user_id), TS__INT(now_ms)};
+	return ts__store_write(c, TS__Q_DIR_SESSION_REVOKE_USER, p, 2, changed, e);
+}
+
+ts_err ts_store_session_live_count(ts_store_conn_t *c, const char *user_id, int64_t now_ms,
+                                   int64_t *n, struct ts_error *e)
+{
+	*n = 0;
+	struct ts__param p[] = {TS__TEXT(user_id), TS__INT(now_ms)};
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_SESSION_LIVE_COUNT, p, 2, &r, e);
+	if (rc == TS_ERR_OK && ts__rows_next(c, r))
+		*n = ts__rows_int(c, r, 0);
+	ts__rows_close(c, &r);
+	return rc;
+}

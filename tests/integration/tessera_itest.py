@@ -1,0 +1,524 @@
+"""
+Helpers for the Tessera integration suite: the binary, the stores (a SQLite
+file or a fresh PostgreSQL database), and a running `tessera serve`.
+
+Everything here talks to the real binary over its command line and HTTP.
+"""
+import atexit
+import glob
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+
+import requests
+
+BIN = os.environ.get("TESSERA_BIN", "/work/main/build/tessera")
+
+
+def _private_exe(path):
+    """
+    The binary under a name of our own (a symlink): other people on this
+    machine stop their servers with `pkill tessera`, which must not hit ours.
+    """
+    d = os.path.join(tempfile.gettempdir(), "itest-bin-%d" % os.getpid())
+    os.makedirs(d, exist_ok=True)
+    link = os.path.join(d, "tsd")
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(os.path.realpath(path), link)
+    atexit.register(shutil.rmtree, d, True)
+    return link
+
+
+EXE = _private_exe(BIN) if os.access(BIN, os.X_OK) else BIN
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PG_TEST_SH = os.path.join(REPO, "scripts", "pg-test.sh")
+
+
+def _binary_has_sanitizers(path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return b"__asan_init" in data or b"__ubsan_handle" in data
+
+
+# Sanitizer builds are several times slower: every timeout is scaled.
+SCALE = float(os.environ.get("TESSERA_TEST_TIMEOUT_SCALE", "0") or 0) or (
+    3.0 if _binary_has_sanitizers(BIN) else 1.0
+)
+HTTP_TIMEOUT = 30 * SCALE
+
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error", "UndefinedBehaviorSanitizer")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def sanitizer_lines(text):
+    return [l for l in text.splitlines() if any(m in l for m in SANITIZER_MARKERS)]
+
+
+def clean_env(extra=None):
+    """The environment without TESSERA_* settings (but with the suite's own TESSERA_TEST_*)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_") or k.startswith("TESSERA_TEST_")}
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_cli(*args, env=None, timeout=60, check_sanitizers=True, cwd=None):
+    """Runs `tessera ARGS`; returns the CompletedProcess (text mode)."""
+    full_env = clean_env(env)  # only what the test sets reaches the binary
+    p = subprocess.run(
+        [EXE, *[str(a) for a in args]],
+        capture_output=True,
+        text=True,
+        timeout=timeout * SCALE,
+        env=full_env,
+        cwd=cwd,
+    )
+    if check_sanitizers:
+        bad = sanitizer_lines(p.stderr)
+        assert not bad, "sanitizer report from tessera %s:\n%s" % (" ".join(map(str, args)), p.stderr)
+    return p
+
+
+def cli_json(*args, **kw):
+    p = run_cli(*args, **kw)
+    assert p.returncode == 0, "tessera %s failed (%d): %s" % (" ".join(map(str, args)), p.returncode, p.stderr)
+    return json.loads(p.stdout)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def psql_binary():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"), key=lambda p: [int(x) for x in re.findall(r"\d+", p)])
+    if found:
+        return found[-1]
+    p = shutil.which("psql")
+    if p:
+        return p
+    raise RuntimeError("psql not found")
+
+
+# ---------------------------------------------------------------- stores
+
+
+class SqliteStore:
+    kind = "sqlite"
+
+    def __init__(self, workdir):
+        self.dir = str(workdir)
+        self.db = os.path.join(self.dir, "store.db")
+        self.key = os.path.join(self.dir, "master.key")
+
+    def sql(self, query, params=()):
+        """Runs one statement directly on the file; returns (rows, rowcount)."""
+        con = sqlite3.connect(self.db, timeout=30)
+        try:
+            cur = con.execute(query, params)
+            rows = cur.fetchall()
+            con.commit()
+            return rows, cur.rowcount
+        finally:
+            con.close()
+
+    def init(self):
+        """`tessera init --json`: returns the first admin key's token."""
+        out = cli_json("init", "--db", self.db, "--master-key-file", self.key, "--json")
+        assert set(out) >= {"AccessKeyId", "Token"}, out
+        return out["Token"]
+
+    def destroy(self):
+        pass
+
+
+class PgStore(SqliteStore):
+    kind = "postgres"
+
+    def __init__(self, cluster, workdir):
+        self.cluster = cluster
+        self.dir = str(workdir)
+        self.key = os.path.join(self.dir, "master.key")
+        self.dbname = cluster.acquire_db()
+        self.db = cluster.url_for(self.dbname)
+
+    def sql(self, query, params=()):
+        assert not params, "PgStore.sql takes literal SQL"
+        out = self.cluster.psql(query, db=self.dbname)
+        m = re.fullmatch(r"\s*(?:UPDATE|DELETE|INSERT \d+) (\d+)\s*", out)
+        if m:
+            return [], int(m.group(1))
+        if out.endswith("\n"):
+            out = out[:-1]
+        rows = [tuple(r.split("\x1f")) for r in out.split("\x1e") if r != ""]
+        return rows, len(rows)
+
+    def destroy(self):
+        self.cluster.release_db(self.dbname)
+
+
+class PgCluster:
+    """A throwaway cluster from scripts/pg-test.sh, or TESSERA_TEST_PG_URL."""
+
+    def __init__(self, base_url, sockdir=None, port=None, started_dir=None):
+        self.base_url = base_url
+        self.sockdir = sockdir
+        self.port = port
+        self.started_dir = started_dir
+        self.psql_bin = psql_binary()
+        u = urllib.parse.urlsplit(base_url)
+        self.owner = u.username or "tessera"
+        # Databases are made and dropped by a helper thread, ahead of and
+        # after the tests, so that the tests do not wait for it.
+        self._ready = queue.Queue()
+        self._work = queue.Queue()
+        self._ahead = 2
+        self._failure = None
+        self._thread = None
+
+    def _worker(self):
+        while True:
+            op, name = self._work.get()
+            try:
+                if op == "stop":
+                    return
+                if op == "create":
+                    name = "t_" + uuid.uuid4().hex[:16]
+                    self.admin("CREATE DATABASE %s OWNER %s" % (name, self.owner))
+                    self._ready.put(name)
+                elif op == "drop":
+                    try:
+                        self.admin("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+                    except RuntimeError:
+                        self.admin("DROP DATABASE IF EXISTS %s" % name)
+            except Exception as ex:  # handed to the next acquire_db
+                self._failure = ex
+                self._ready.put(None)
+            finally:
+                self._work.task_done()
+
+    def acquire_db(self):
+        """A new, empty database owned by the store role."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._worker, daemon=True)
+            self._thread.start()
+            for _ in range(self._ahead):
+                self._work.put(("create", None))
+        self._work.put(("create", None))
+        name = self._ready.get(timeout=300)
+        if name is None:
+            raise RuntimeError("cannot create a test database: %s" % self._failure)
+        return name
+
+    def release_db(self, name):
+        self._work.put(("drop", name))
+
+    def close(self):
+        """Drops the databases made ahead and waits for every pending drop."""
+        if self._thread is None:
+            return
+        self._work.join()
+        while not self._ready.empty():
+            name = self._ready.get()
+            if name:
+                self._work.put(("drop", name))
+        self._work.put(("stop", None))
+        self._thread.join(timeout=120)
+
+    @classmethod
+    def start(cls, directory):
+        p = subprocess.run(["sh", PG_TEST_SH, "start", directory], capture_output=True, text=True, timeout=180)
+        if p.returncode != 0:
+            raise RuntimeError("pg-test.sh start failed: %s %s" % (p.stdout, p.stderr))
+        with open(os.path.join(directory, "port")) as f:
+            port = f.read().strip()
+        # a role of the suite's own (the URL then does not say "tessera" either)
+        url = "postgresql://itest:itest@127.0.0.1:%s/postgres" % port
+        c = cls(url, sockdir=os.path.join(directory, "sock"), port=port, started_dir=directory)
+        c.admin("CREATE ROLE itest LOGIN CREATEDB PASSWORD 'itest'")
+        return c
+
+    def stop(self):
+        self.close()
+        if self.started_dir:
+            subprocess.run(["sh", PG_TEST_SH, "stop", self.started_dir], capture_output=True, timeout=120)
+
+    def url_for(self, dbname):
+        u = urllib.parse.urlsplit(self.base_url)
+        return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + dbname, u.query, u.fragment))
+
+    def psql(self, sql, db="postgres"):
+        if self.sockdir:
+            cmd = [self.psql_bin, "-h", self.sockdir, "-p", str(self.port), "-U", "postgres", "-d", db]
+            if os.getuid() == 0:
+                cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        else:
+            cmd = [self.psql_bin, self.url_for(db)]
+        cmd += ["-X", "-v", "ON_ERROR_STOP=1", "-A", "-t", "-F", "\x1f", "-R", "\x1e", "-c", sql]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError("psql failed: %s\n%s" % (sql, p.stderr))
+        return p.stdout
+
+    def admin(self, sql):
+        return self.psql(sql, db="postgres")
+
+
+# ---------------------------------------------------------------- server
+
+
+class ServerStartError(Exception):
+    pass
+
+
+class Server:
+    """One `tessera serve` process on 127.0.0.1."""
+
+    def __init__(self, store, root_token=None, extra_args=(), port=None):
+        self.store = store
+        self.root_token = root_token
+        self.extra_args = list(extra_args)
+        self.port = port
+        self.proc = None
+        self.killed = False
+        self.stopped_rc = None
+        self._local = threading.local()
+        n = getattr(store, "_servers", 0) + 1
+        store._servers = n
+        self.out_path = os.path.join(store.dir, "serve-%d.out" % n)
+        self.err_path = os.path.join(store.dir, "serve-%d.err" % n)
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def db(self):
+        return self.store.db
+
+    @property
+    def key_file(self):
+        return self.store.key
+
+    def argv(self):
+        return [
+            EXE, "serve", "--listen", "127.0.0.1:%d" % self.port, "--db", self.store.db,
+            "--master-key-file", self.store.key, *self.extra_args,
+        ]
+
+    def start(self):
+        fixed = self.port is not None
+        for attempt in range(5):
+            if not fixed:
+                self.port = free_port()
+            env = clean_env()
+            self._out = open(self.out_path, "w")
+            self._err = open(self.err_path, "w")
+            self.proc = subprocess.Popen(self.argv(), stdout=self._out, stderr=self._err, env=env)
+            try:
+                self.wait_healthy()
+                return self
+            except ServerStartError:
+                err = self.stderr()
+                if not fixed and "cannot listen" in err and attempt < 4:
+                    continue  # somebody took the port meanwhile
+                raise
+
+    def wait_healthy(self, timeout=15):
+        deadline = time.monotonic() + timeout * SCALE
+        while time.monotonic() < deadline:
+            rc = self.proc.poll()
+            if rc is not None:
+                raise ServerStartError("tessera serve exited with %d:\n%s" % (rc, self.stderr()))
+            try:
+                r = requests.get(self.url + "/healthz", timeout=2 * SCALE)
+                if r.status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.02)
+        self.proc.kill()
+        self.proc.wait()
+        raise ServerStartError("tessera serve did not become healthy:\n%s" % self.stderr())
+
+    def stderr(self):
+        try:
+            with open(self.err_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stdout(self):
+        try:
+            with open(self.out_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self, timeout=20):
+        """SIGTERM and wait; returns the exit status (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.stopped_rc = self.proc.wait(timeout=timeout * SCALE)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.stopped_rc = None
+        else:
+            self.stopped_rc = self.proc.returncode
+        self._close_files()
+        return self.stopped_rc
+
+    def kill9(self):
+        self.killed = True
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self._close_files()
+
+    def _close_files(self):
+        for f in (getattr(self, "_out", None), getattr(self, "_err", None)):
+            if f is not None and not f.closed:
+                f.close()
+
+    def shutdown_problems(self):
+        """Stops the server (if still running) and lists what was wrong with its exit."""
+        problems = []
+        if self.proc is None:
+            return problems
+        already = self.proc.poll() is not None
+        rc = self.terminate()
+        if self.killed:
+            return problems
+        if rc is None:
+            problems.append("tessera serve (port %s) did not exit after SIGTERM" % self.port)
+        elif rc != 0 and not already:
+            problems.append("tessera serve (port %s) exited with %s after SIGTERM" % (self.port, rc))
+        elif rc != 0 and already:
+            problems.append("tessera serve (port %s) died on its own with %s" % (self.port, rc))
+        bad = sanitizer_lines(self.stderr())
+        if bad:
+            problems.append("sanitizer report from tessera serve:\n" + "\n".join(bad[:20]))
+        return problems
+
+    # ---- HTTP
+
+    def session(self):
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = requests.Session()
+            self._local.session = s
+        return s
+
+    def request(self, method, path, token="root", json_body=None, data=None, headers=None, params=None, timeout=None):
+        h = {"User-Agent": "tessera-itest/1"}
+        if token == "root":
+            token = self.root_token
+        if token is not None:
+            h["Authorization"] = "Bearer " + token
+        if headers:
+            h.update(headers)
+        kw = {}
+        if json_body is not None:
+            kw["data"] = json.dumps(json_body)
+            h.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            kw["data"] = data
+        return self.session().request(
+            method, self.url + path, headers=h, params=params, timeout=timeout or HTTP_TIMEOUT, **kw
+        )
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, json_body=body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.request("PUT", path, json_body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    # ---- API shortcuts
+
+    def create_account(self, name, account_type=None, token="root"):
+        body = {"Name": name}
+        if account_type is not None:
+            body["AccountType"] = account_type
+        r = self.post("/api/v1/accounts", body, token=token)
+        assert r.status_code == 201, (r.status_code, r.text)
+        return r.json()["Account"]
+
+    def create_key(self, policies, description=None):
+        body = {"Policies": policies}
+        if description is not None:
+            body["Description"] = description
+        r = self.post("/api/v1/admin-keys", body)
+        assert r.status_code == 201, (r.status_code, r.text)
+        return r.json()["AdminKey"]
+
+    def events(self, **params):
+        """Every audit event matching params, newest first, following NextToken."""
+        out = []
+        params = {k: v for k, v in params.items() if v is not None}
+        params.setdefault("max-results", "1000")
+        while True:
+            r = self.get("/api/v1/audit-events", params=params)
+            assert r.status_code == 200, (r.status_code, r.text)
+            body = r.json()
+            out.extend(body["Events"])
+            if not body.get("NextToken"):
+                return out
+            params["next-token"] = body["NextToken"]
+
+
+def assert_error(r, status, code=None):
+    """An error answer: the status and a JSON {"Code","Message"} body."""
+    assert r.status_code == status, "expected %d, got %d: %s" % (status, r.status_code, r.text)
+    body = r.json()
+    assert isinstance(body.get("Code"), str) and body["Code"], body
+    assert isinstance(body.get("Message"), str), body
+    if code is not None:
+        assert body["Code"] == code, body
+    return body
+
+
+def check_cases(cases, fn, name=repr):
+    """Runs fn(case) for every case and fails once, listing every case that failed."""
+    failed = []
+    for case in cases:
+        try:
+            fn(case)
+        except AssertionError as ex:
+            failed.append("%s: %s" % (name(case), str(ex).splitlines()[0] if str(ex) else "assertion failed"))
+    assert not failed, "%d of %d cases failed:\n  " % (len(failed), len(cases)) + "\n  ".join(failed)
+
+
+def complete_body(r):
+    """True when the response body is as long as its Content-Length says."""
+    cl = r.headers.get("Content-Length")
+    return cl is None or int(cl) == len(r.content)

@@ -1,0 +1,172 @@
+"""The offline commands (SPEC 3), against the same stores the server uses."""
+import json
+import os
+
+from tessera_itest import UUID_RE, assert_error, cli_json, run_cli
+
+ACCOUNTS = "/api/v1/accounts"
+
+
+def test_account_create_is_visible_over_the_api(server):
+    store = server.store
+    out = cli_json("account", "create", "--db", store.db, "--name", "From CLI", "--json")
+    assert UUID_RE.match(out["AccountId"]), out
+    assert out["Name"] == "From CLI" and out["AccountType"] == "Team"
+    r = server.get(ACCOUNTS + "/" + out["AccountId"])
+    assert r.status_code == 200, r.text
+    assert r.json()["Account"]["Name"] == "From CLI"
+
+    ent = cli_json("account", "create", "--db", store.db, "--name", "Ent", "--type", "Enterprise", "--json")
+    assert ent["AccountType"] == "Enterprise"
+    assert server.get(ACCOUNTS + "/" + ent["AccountId"]).json()["Account"]["AccountType"] == "Enterprise"
+
+    listed = cli_json("account", "list", "--db", store.db, "--json")
+    assert sorted(a["AccountId"] for a in listed["Accounts"]) == sorted([out["AccountId"], ent["AccountId"]])
+
+    # the offline call is audited as the local operator
+    ev = [e for e in server.events(eventName="CreateAccount")]
+    assert len(ev) == 2
+    assert all(e["userIdentity"]["type"] == "LocalOperator" for e in ev)
+    assert run_cli("audit", "verify", "--db", store.db).returncode == 0
+
+
+def test_account_create_human_output(server):
+    p = run_cli("account", "create", "--db", server.store.db, "--name", "Human")
+    assert p.returncode == 0, p.stderr
+    assert "Human" in p.stdout
+
+
+def test_account_create_refuses_bad_input(server):
+    db = server.store.db
+    for args in (["--name", ""], ["--name", "x" * 101], ["--name", "ok", "--type", "Personal"], []):
+        p = run_cli("account", "create", "--db", db, *args, "--json")
+        assert p.returncode != 0, args
+        assert p.stderr.strip(), args
+        assert p.stdout.strip() == "", args
+    assert server.get(ACCOUNTS).json()["Accounts"] == []
+
+
+def test_adminkey_create_readonly(server):
+    out = cli_json("adminkey", "create", "--db", server.store.db, "--policy", "ReadOnly", "--json")
+    assert set(out) == {"AccessKeyId", "Token"}, out
+    assert out["Token"].startswith(out["AccessKeyId"] + ".")
+    t = out["Token"]
+    a = server.create_account("target")
+    assert server.get(ACCOUNTS, token=t).status_code == 200
+    assert server.get(ACCOUNTS + "/" + a["AccountId"], token=t).status_code == 200
+    assert_error(server.post(ACCOUNTS, {"Name": "x"}, token=t), 403, "ForbiddenException")
+    assert_error(server.delete(ACCOUNTS + "/" + a["AccountId"], token=t), 403, "ForbiddenException")
+
+
+def test_adminkey_create_from_policy_file(server, tmp_path):
+    a = server.create_account("A")
+    b = server.create_account("B")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["tessera:GetAccount"], "Resource": "arn:tessera:::account/" + a["AccountId"]}],
+    }
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(policy))
+    out = cli_json("adminkey", "create", "--db", server.store.db, "--policy", str(path), "--description", "scoped", "--json")
+    t = out["Token"]
+    assert server.get(ACCOUNTS + "/" + a["AccountId"], token=t).status_code == 200
+    assert_error(server.get(ACCOUNTS + "/" + b["AccountId"], token=t), 403, "ForbiddenException")
+    assert_error(server.get(ACCOUNTS, token=t), 403, "ForbiddenException")
+    keys = {k["AccessKeyId"]: k for k in server.get("/api/v1/admin-keys").json()["AdminKeys"]}
+    assert keys[out["AccessKeyId"]]["Policies"] == [policy]
+    assert keys[out["AccessKeyId"]]["Description"] == "scoped"
+
+
+def test_adminkey_create_refuses_bad_policy(server, tmp_path):
+    db = server.store.db
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Perhaps", "Action": "tessera:*", "Resource": "*"}]}))
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    for policy in ("NoSuchPolicy", str(bad), str(garbage), str(tmp_path / "missing.json")):
+        p = run_cli("adminkey", "create", "--db", db, "--policy", policy, "--json")
+        assert p.returncode != 0, policy
+        assert p.stderr.strip(), policy
+        assert "Token" not in p.stdout
+    p = run_cli("adminkey", "create", "--db", db, "--json")
+    assert p.returncode != 0
+    assert len(cli_json("adminkey", "list", "--db", db, "--json")["AdminKeys"]) == 1
+
+
+def test_adminkey_list_and_delete(server):
+    db = server.store.db
+    k = cli_json("adminkey", "create", "--db", db, "--policy", "FullAccess", "--description", "cli key", "--json")
+    listed = cli_json("adminkey", "list", "--db", db, "--json")
+    ids = [x["AccessKeyId"] for x in listed["AdminKeys"]]
+    assert k["AccessKeyId"] in ids and server.root_token.split(".")[0] in ids
+    text = json.dumps(listed)
+    assert k["Token"].split(".", 1)[1] not in text and "Token" not in text
+    entry = next(x for x in listed["AdminKeys"] if x["AccessKeyId"] == k["AccessKeyId"])
+    assert entry["Policies"] == ["FullAccess"] and entry["Description"] == "cli key"
+    human = run_cli("adminkey", "list", "--db", db)
+    assert human.returncode == 0 and k["AccessKeyId"] in human.stdout
+    assert k["Token"].split(".", 1)[1] not in human.stdout
+
+    assert server.get(ACCOUNTS, token=k["Token"]).status_code == 200
+    p = run_cli("adminkey", "delete", "--db", db, "--id", k["AccessKeyId"])
+    assert p.returncode == 0, p.stderr
+    assert_error(server.get(ACCOUNTS, token=k["Token"]), 401, "UnauthorizedClientException")
+    ids = [x["AccessKeyId"] for x in cli_json("adminkey", "list", "--db", db, "--json")["AdminKeys"]]
+    assert k["AccessKeyId"] not in ids
+    p = run_cli("adminkey", "delete", "--db", db, "--id", k["AccessKeyId"])
+    assert p.returncode != 0 and p.stderr.strip()
+    p = run_cli("adminkey", "delete", "--db", db)
+    assert p.returncode != 0
+
+
+def test_init_twice_prints_no_new_key(store):
+    first = store.init()
+    p = run_cli("init", "--db", store.db, "--master-key-file", store.key, "--json")
+    assert p.returncode == 0, p.stderr
+    assert "Token" not in p.stdout and first.split(".", 1)[1] not in p.stdout
+    assert "TSAK" not in p.stdout
+    p = run_cli("init", "--db", store.db, "--master-key-file", store.key)
+    assert p.returncode == 0, p.stderr
+    assert "TSAK" not in p.stdout
+    keys = cli_json("adminkey", "list", "--db", store.db, "--json")["AdminKeys"]
+    assert [k["AccessKeyId"] for k in keys] == [first.split(".")[0]]
+
+
+def test_init_human_output_shows_key_once(store):
+    p = run_cli("init", "--db", store.db, "--master-key-file", store.key)
+    assert p.returncode == 0, p.stderr
+    assert "TSAK" in p.stdout
+    assert os.path.getsize(store.key) > 0
+    assert (os.stat(store.key).st_mode & 0o077) == 0, "the master key file is private"
+
+
+def test_flags_from_environment(server):
+    env = {"TESSERA_DB": server.store.db}
+    out = cli_json("account", "create", "--name", "From env", "--json", env=env)
+    assert server.get(ACCOUNTS + "/" + out["AccountId"]).status_code == 200
+    keys = cli_json("adminkey", "list", "--json", env=env)
+    assert len(keys["AdminKeys"]) == 1
+    # a flag beats the environment
+    p = run_cli("account", "list", "--db", server.store.db, "--json", env={"TESSERA_DB": "/nonexistent/x.db"})
+    assert p.returncode == 0, p.stderr
+    p = run_cli("account", "list", "--json", env={"TESSERA_DB": "/nonexistent/x.db"})
+    assert p.returncode != 0
+
+
+def test_commands_on_a_missing_store(tmp_path):
+    missing = str(tmp_path / "none.db")
+    for args in (["account", "list"], ["account", "create", "--name", "x"], ["adminkey", "list"], ["audit", "verify"]):
+        p = run_cli(*args, "--db", missing)
+        assert p.returncode != 0, args
+        assert p.stderr.strip(), args
+    assert not os.path.exists(missing), "only init creates a store"
+
+
+def test_usage_errors(tmp_path):
+    for args in ([], ["account"], ["account", "frobnicate"], ["adminkey", "rotate"], ["audit", "fix"], ["nonsense", "verb"], ["init", "--nope"]):
+        p = run_cli(*args, cwd=str(tmp_path))
+        assert p.returncode != 0, args
+        assert p.stderr.strip(), args
+    p = run_cli("--help")
+    assert "usage" in (p.stdout + p.stderr).lower()
+    assert os.listdir(tmp_path) == [], "nothing is created by a refused command"

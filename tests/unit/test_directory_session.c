@@ -1,0 +1,201 @@
+/*
+ * Unit tests of sessions (src/directory/session.c) on a real SQLite store:
+ * the token is shown once and only its hash is stored; validation refuses
+ * revoked, expired, suspended, deactivated and deleted; the licence of a live
+ * session is re-computed once it is older than TS_SESSION_LICENSE_RECHECK_MS.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "core/timeutil.h"
+#include "directory/session.h"
+#include "directory/user.h"
+
+struct env {
+	char dir[64], path[96];
+	ts_store_t *store;
+	ts_store_conn_t *c;
+	ts_arena_t *a;
+};
+
+static int setup(void **state)
+{
+	struct env *env = calloc(1, sizeof *env);
+	snprintf(env->dir, sizeof env->dir, "/tmp/ts-session-XXXXXX");
+	assert_non_null(mkdtemp(env->dir));
+	snprintf(env->path, sizeof env->path, "%s/t.db", env->dir);
+	struct ts_error e = {0};
+	assert_int_equal(ts_store_open(env->path, true, NULL, &env->store, &e), TS_ERR_OK);
+	assert_int_equal(ts_store_connect(env->store, &env->c, &e), TS_ERR_OK);
+	assert_int_equal(ts_store_migrate(env->c, &e), TS_ERR_OK);
+	env->a = ts_arena_new();
+	struct ts_account acct = {"acct-1", "Acme", "Team", "Active", ts_now_ms(), "{}"};
+	struct ts_dir_user u = {.user_id = "user-1",
+	                        .account_id = "acct-1",
+	                        .user_name = "alice@example.com",
+	                        .registration_status = "Registered",
+	                        .license = "Pro",
+	                        .created_ms = ts_now_ms()};
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	assert_int_equal(ts_store_account_insert(env->c, &acct, &e), TS_ERR_OK);
+	assert_int_equal(ts_store_dir_user_insert(env->c, &u, "alice@example.com", &e), TS_ERR_OK);
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	*state = env;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *env = *state;
+	ts_arena_free(&env->a);
+	ts_store_disconnect(&env->c);
+	ts_store_free(&env->store);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", env->dir);
+	assert_int_equal(system(cmd), 0);
+	free(env);
+	return 0;
+}
+
+static const char *create(struct env *env, int64_t ttl, struct ts_session *s)
+{
+	const char *token = NULL;
+	struct ts_error e = {0};
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	assert_int_equal(ts_directory_session_create(env->c, env->a, "acct-1", "user-1",
+	                                             TS_SESSION_BROWSER, ttl, TS_LICENSE_PRO,
+	                                             "test", &token, s, &e),
+	                 TS_ERR_OK);
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	return token;
+}
+
+static ts_err validate(struct env *env, const char *token, int64_t at, struct ts_session_info *info)
+{
+	struct ts_error e = {0};
+	return ts_directory_session_validate(env->c, env->a, token, at, info, &e);
+}
+
+static void in_tx(struct env *env, ts_err rc_of_write)
+{
+	(void)env;
+	assert_int_equal(rc_of_write, TS_ERR_OK);
+}
+
+static void test_create_validate_revoke(void **state)
+{
+	struct env *env = *state;
+	struct ts_session s;
+	struct ts_session_info info;
+	const char *token = create(env, 3600000, &s);
+	assert_int_equal(strlen(token), TS_SESSION_TOKEN_LEN);
+	assert_string_not_equal(s.token_hash, token); /* only the hash is stored */
+	char hash[TS_SHA256_HEX_LEN + 1];
+	ts_sha256_hex(token, strlen(token), hash);
+	assert_string_equal(s.token_hash, hash);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_OK);
+	assert_string_equal(info.user.user_id, "user-1");
+	assert_string_equal(info.account.account_id, "acct-1");
+	assert_int_equal(info.license, TS_LICENSE_PRO);
+	/* a wrong token, a truncated one, nothing */
+	char wrong[TS_SESSION_TOKEN_LEN + 1];
+	memcpy(wrong, token, sizeof wrong);
+	wrong[10] = wrong[10] == 'A' ? 'B' : 'A';
+	assert_int_equal(validate(env, wrong, ts_now_ms(), &info), TS_ERR_UNAUTHORIZED);
+	assert_int_equal(validate(env, "tss_short", ts_now_ms(), &info), TS_ERR_UNAUTHORIZED);
+	assert_int_equal(validate(env, NULL, ts_now_ms(), &info), TS_ERR_UNAUTHORIZED);
+	/* expired */
+	assert_int_equal(validate(env, token, s.expires_ms, &info), TS_ERR_UNAUTHORIZED);
+	/* revoke one: the other lives */
+	struct ts_session s2;
+	const char *token2 = create(env, 3600000, &s2);
+	struct ts_error e = {0};
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env, ts_directory_session_revoke(env->c, s.session_id, &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_UNAUTHORIZED);
+	assert_int_equal(validate(env, token2, ts_now_ms(), &info), TS_ERR_OK);
+	/* revoke all */
+	int64_t n = 0;
+	const char *token3 = create(env, 3600000, NULL);
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env, ts_directory_session_revoke_all(env->c, "user-1", &n, &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(validate(env, token2, ts_now_ms(), &info), TS_ERR_UNAUTHORIZED);
+	assert_int_equal(validate(env, token3, ts_now_ms(), &info), TS_ERR_UNAUTHORIZED);
+}
+
+static void test_user_state_refuses(void **state)
+{
+	struct env *env = *state;
+	struct ts_session_info info;
+	struct ts_error e = {0};
+	const char *token = create(env, 3600000, NULL);
+	/* suspended: refused (suspension itself also revokes; here only the state changes) */
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env,
+	      ts_store_dir_user_set_state(env->c, "user-1", true, "Suspended", ts_now_ms(), &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_UNAUTHORIZED);
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env,
+	      ts_store_dir_user_set_state(env->c, "user-1", false, "Registered", ts_now_ms(), &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_OK);
+	/* released */
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env,
+	      ts_store_dir_user_set_state(env->c, "user-1", false, "Released", ts_now_ms(), &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_UNAUTHORIZED);
+	/* deleted: the session goes with the user */
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env, ts_store_dir_user_delete(env->c, "user-1", &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_UNAUTHORIZED);
+}
+
+static void test_license_lowered_within_a_minute(void **state)
+{
+	struct env *env = *state;
+	struct ts_session s;
+	struct ts_session_info info;
+	struct ts_error e = {0};
+	const char *token = create(env, 3600000, &s);
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env, ts_store_dir_user_set_license(env->c, "user-1", "Basic", ts_now_ms(), &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	/* before the re-check is due the session keeps what it was granted */
+	assert_int_equal(validate(env, token, s.created_ms + 1000, &info), TS_ERR_OK);
+	assert_int_equal(info.license, TS_LICENSE_PRO);
+	/* a minute later it is lowered, and stored */
+	int64_t later = s.created_ms + TS_SESSION_LICENSE_RECHECK_MS;
+	assert_int_equal(validate(env, token, later, &info), TS_ERR_OK);
+	assert_int_equal(info.license, TS_LICENSE_BASIC);
+	assert_int_equal(info.session.license_checked_ms, later);
+	assert_int_equal(validate(env, token, later + 1000, &info), TS_ERR_OK);
+	assert_int_equal(info.license, TS_LICENSE_BASIC);
+}
+
+int main(void)
+{
+	if (ts_crypto_init() != TS_ERR_OK)
+		return 1;
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_create_validate_revoke, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_user_state_refuses, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_license_lowered_within_a_minute, setup,
+	                                        teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
