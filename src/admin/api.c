@@ -111,8 +111,7 @@ static const char *public_message(ts_err code, const struct ts_error *e)
 	}
 }
 
-static void run_op(const struct ts__admin_op *op, struct ts_http_req *req,
-		   struct ts_http_res *res)
+static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts_error e = {0};
 	struct ts__admin_call call = {.req = req, .a = req->arena, .status = 200};
@@ -222,14 +221,14 @@ static void admin_select(struct ts_http_req *req, struct ts_http_res *res)
 		want = NULL;
 	for (const struct ts__admin_choice *c = req->route->data; c->op != NULL; c++) {
 		if (want == NULL ? c->operation == NULL
-				 : c->operation != NULL && strcmp(c->operation, want) == 0) {
+		                 : c->operation != NULL && strcmp(c->operation, want) == 0) {
 			run_op(c->op, req, res);
 			return;
 		}
 	}
 	/* like an unknown path: no operation, so no action to authorize or audit */
 	answer_error(req, res, TS_ERR_BAD_REQUEST,
-		     want ? "unknown operation for this path" : "this path needs ?operation=");
+	             want ? "unknown operation for this path" : "this path needs ?operation=");
 }
 
 ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,
@@ -277,63 +276,69 @@ ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool req
 	return TS_ERR_OK;
 }
 
-#define ROUTE(m, p, op) {m, p, admin_handle, 0, &op, op##_name}
-#define SELECT(m, p, table, name) {m, p, admin_select, 0, table, name}
+#define ROUTE(m, p, op)                               \
+	{                                             \
+		m, p, admin_handle, 0, &op, op##_name \
+	}
+#define SELECT(m, p, table, name)                  \
+	{                                          \
+		m, p, admin_select, 0, table, name \
+	}
 static const char ts__admin_create_account_name[] = "CreateAccount",
-		  ts__admin_list_accounts_name[] = "ListAccounts",
-		  ts__admin_get_account_name[] = "GetAccount",
-		  ts__admin_update_account_name[] = "UpdateAccount",
-		  ts__admin_delete_account_name[] = "DeleteAccount",
-		  ts__admin_get_account_settings_name[] = "GetAccountSettings",
-		  ts__admin_update_account_settings_name[] = "UpdateAccountSettings",
-		  ts__admin_create_admin_key_name[] = "CreateAdminKey",
-		  ts__admin_list_admin_keys_name[] = "ListAdminKeys",
-		  ts__admin_delete_admin_key_name[] = "DeleteAdminKey",
-		  ts__admin_lookup_events_name[] = "LookupEvents",
-		  ts__admin_create_api_key_name[] = "CreateApiKey",
-		  ts__admin_list_api_keys_name[] = "ListApiKeys",
-		  ts__admin_delete_api_key_name[] = "DeleteApiKey",
-		  ts__admin_list_users_name[] = "ListUsers", ts__admin_get_user_name[] = "GetUser",
-		  ts__admin_delete_user_name[] = "DeleteUser",
-		  ts__admin_signin_check_name[] = "GetSignInCheck",
-		  ts__admin_list_domains_name[] = "ListDomains",
-		  ts__admin_add_domain_name[] = "AddDomain",
-		  ts__admin_get_domain_name[] = "GetDomain",
-		  ts__admin_delete_domain_name[] = "DeleteDomain",
-		  ts__admin_list_groups_name[] = "ListGroups",
-		  ts__admin_put_groups_name[] = "AddOrUpdateGroups",
-		  ts__admin_delete_groups_name[] = "DeleteGroups";
+                  ts__admin_list_accounts_name[] = "ListAccounts",
+                  ts__admin_get_account_name[] = "GetAccount",
+                  ts__admin_update_account_name[] = "UpdateAccount",
+                  ts__admin_delete_account_name[] = "DeleteAccount",
+                  ts__admin_get_account_settings_name[] = "GetAccountSettings",
+                  ts__admin_update_account_settings_name[] = "UpdateAccountSettings",
+                  ts__admin_create_admin_key_name[] = "CreateAdminKey",
+                  ts__admin_list_admin_keys_name[] = "ListAdminKeys",
+                  ts__admin_delete_admin_key_name[] = "DeleteAdminKey",
+                  ts__admin_lookup_events_name[] = "LookupEvents",
+                  ts__admin_create_api_key_name[] = "CreateApiKey",
+                  ts__admin_list_api_keys_name[] = "ListApiKeys",
+                  ts__admin_delete_api_key_name[] = "DeleteApiKey",
+                  ts__admin_list_users_name[] = "ListUsers", ts__admin_get_user_name[] = "GetUser",
+                  ts__admin_delete_user_name[] = "DeleteUser",
+                  ts__admin_signin_check_name[] = "GetSignInCheck",
+                  ts__admin_list_domains_name[] = "ListDomains",
+                  ts__admin_add_domain_name[] = "AddDomain",
+                  ts__admin_get_domain_name[] = "GetDomain",
+                  ts__admin_delete_domain_name[] = "DeleteDomain",
+                  ts__admin_list_groups_name[] = "ListGroups",
+                  ts__admin_put_groups_name[] = "AddOrUpdateGroups",
+                  ts__admin_delete_groups_name[] = "DeleteGroups";
 
 static const struct ts_http_route routes[] = {
-	ROUTE("POST", "/api/v1/accounts", ts__admin_create_account),
-	ROUTE("GET", "/api/v1/accounts", ts__admin_list_accounts),
-	ROUTE("GET", "/api/v1/accounts/{}", ts__admin_get_account),
-	ROUTE("POST", "/api/v1/accounts/{}", ts__admin_update_account),
-	ROUTE("DELETE", "/api/v1/accounts/{}", ts__admin_delete_account),
-	ROUTE("GET", "/api/v1/accounts/{}/settings", ts__admin_get_account_settings),
-	ROUTE("PUT", "/api/v1/accounts/{}/settings", ts__admin_update_account_settings),
-	ROUTE("POST", "/api/v1/admin-keys", ts__admin_create_admin_key),
-	ROUTE("GET", "/api/v1/admin-keys", ts__admin_list_admin_keys),
-	ROUTE("DELETE", "/api/v1/admin-keys/{}", ts__admin_delete_admin_key),
-	ROUTE("GET", "/api/v1/audit-events", ts__admin_lookup_events),
-	ROUTE("POST", "/api/v1/accounts/{}/api-keys", ts__admin_create_api_key),
-	ROUTE("GET", "/api/v1/accounts/{}/api-keys", ts__admin_list_api_keys),
-	ROUTE("DELETE", "/api/v1/accounts/{}/api-keys/{}", ts__admin_delete_api_key),
-	/* directory administration (issue 4) */
-	ROUTE("GET", "/api/v1/accounts/{}/users", ts__admin_list_users),
-	SELECT("POST", "/api/v1/accounts/{}/users", ts__admin_users_post, "UsersOperation"),
-	ROUTE("GET", "/api/v1/accounts/{}/users/{}", ts__admin_get_user),
-	SELECT("POST", "/api/v1/accounts/{}/users/{}", ts__admin_user_post, "UserOperation"),
-	ROUTE("DELETE", "/api/v1/accounts/{}/users/{}", ts__admin_delete_user),
-	ROUTE("GET", "/api/v1/accounts/{}/users/{}/sign-in-check", ts__admin_signin_check),
-	ROUTE("GET", "/api/v1/accounts/{}/domains", ts__admin_list_domains),
-	ROUTE("POST", "/api/v1/accounts/{}/domains", ts__admin_add_domain),
-	ROUTE("GET", "/api/v1/accounts/{}/domains/{}", ts__admin_get_domain),
-	SELECT("POST", "/api/v1/accounts/{}/domains/{}", ts__admin_domain_post, "DomainOperation"),
-	ROUTE("DELETE", "/api/v1/accounts/{}/domains/{}", ts__admin_delete_domain),
-	ROUTE("GET", "/api/v1/accounts/{}/groups", ts__admin_list_groups),
-	ROUTE("PUT", "/api/v1/accounts/{}/groups", ts__admin_put_groups),
-	ROUTE("DELETE", "/api/v1/accounts/{}/groups", ts__admin_delete_groups),
+        ROUTE("POST", "/api/v1/accounts", ts__admin_create_account),
+        ROUTE("GET", "/api/v1/accounts", ts__admin_list_accounts),
+        ROUTE("GET", "/api/v1/accounts/{}", ts__admin_get_account),
+        ROUTE("POST", "/api/v1/accounts/{}", ts__admin_update_account),
+        ROUTE("DELETE", "/api/v1/accounts/{}", ts__admin_delete_account),
+        ROUTE("GET", "/api/v1/accounts/{}/settings", ts__admin_get_account_settings),
+        ROUTE("PUT", "/api/v1/accounts/{}/settings", ts__admin_update_account_settings),
+        ROUTE("POST", "/api/v1/admin-keys", ts__admin_create_admin_key),
+        ROUTE("GET", "/api/v1/admin-keys", ts__admin_list_admin_keys),
+        ROUTE("DELETE", "/api/v1/admin-keys/{}", ts__admin_delete_admin_key),
+        ROUTE("GET", "/api/v1/audit-events", ts__admin_lookup_events),
+        ROUTE("POST", "/api/v1/accounts/{}/api-keys", ts__admin_create_api_key),
+        ROUTE("GET", "/api/v1/accounts/{}/api-keys", ts__admin_list_api_keys),
+        ROUTE("DELETE", "/api/v1/accounts/{}/api-keys/{}", ts__admin_delete_api_key),
+        /* directory administration (issue 4) */
+        ROUTE("GET", "/api/v1/accounts/{}/users", ts__admin_list_users),
+        SELECT("POST", "/api/v1/accounts/{}/users", ts__admin_users_post, "UsersOperation"),
+        ROUTE("GET", "/api/v1/accounts/{}/users/{}", ts__admin_get_user),
+        SELECT("POST", "/api/v1/accounts/{}/users/{}", ts__admin_user_post, "UserOperation"),
+        ROUTE("DELETE", "/api/v1/accounts/{}/users/{}", ts__admin_delete_user),
+        ROUTE("GET", "/api/v1/accounts/{}/users/{}/sign-in-check", ts__admin_signin_check),
+        ROUTE("GET", "/api/v1/accounts/{}/domains", ts__admin_list_domains),
+        ROUTE("POST", "/api/v1/accounts/{}/domains", ts__admin_add_domain),
+        ROUTE("GET", "/api/v1/accounts/{}/domains/{}", ts__admin_get_domain),
+        SELECT("POST", "/api/v1/accounts/{}/domains/{}", ts__admin_domain_post, "DomainOperation"),
+        ROUTE("DELETE", "/api/v1/accounts/{}/domains/{}", ts__admin_delete_domain),
+        ROUTE("GET", "/api/v1/accounts/{}/groups", ts__admin_list_groups),
+        ROUTE("PUT", "/api/v1/accounts/{}/groups", ts__admin_put_groups),
+        ROUTE("DELETE", "/api/v1/accounts/{}/groups", ts__admin_delete_groups),
 };
 
 const struct ts_http_route *ts_admin_api_routes(int *n)

@@ -48,22 +48,21 @@ struct ts__admin_op {
 
 /* Operations, one per endpoint. */
 extern const struct ts__admin_op ts__admin_create_account, ts__admin_list_accounts,
-	ts__admin_get_account, ts__admin_update_account, ts__admin_delete_account,
-	ts__admin_get_account_settings, ts__admin_update_account_settings,
-	ts__admin_create_admin_key, ts__admin_list_admin_keys, ts__admin_delete_admin_key,
-	ts__admin_lookup_events;
+        ts__admin_get_account, ts__admin_update_account, ts__admin_delete_account,
+        ts__admin_get_account_settings, ts__admin_update_account_settings,
+        ts__admin_create_admin_key, ts__admin_list_admin_keys, ts__admin_delete_admin_key,
+        ts__admin_lookup_events;
 /* SCIM API keys (api_apikeys.c) */
 extern const struct ts__admin_op ts__admin_create_api_key, ts__admin_list_api_keys,
-	ts__admin_delete_api_key;
+        ts__admin_delete_api_key;
 
 /* Directory administration (issue 4): users, domains, licence groups, sign-in check. */
-extern const struct ts__admin_op ts__admin_list_users, ts__admin_get_user,
-	ts__admin_invite_users, ts__admin_suspend_users, ts__admin_activate_users,
-	ts__admin_update_user_license, ts__admin_logout_user, ts__admin_reset_pin,
-	ts__admin_delete_user, ts__admin_signin_check, ts__admin_add_domain,
-	ts__admin_list_domains, ts__admin_get_domain, ts__admin_delete_domain,
-	ts__admin_verify_domain, ts__admin_list_groups, ts__admin_put_groups,
-	ts__admin_delete_groups;
+extern const struct ts__admin_op ts__admin_list_users, ts__admin_get_user, ts__admin_invite_users,
+        ts__admin_suspend_users, ts__admin_activate_users, ts__admin_update_user_license,
+        ts__admin_logout_user, ts__admin_reset_pin, ts__admin_delete_user, ts__admin_signin_check,
+        ts__admin_add_domain, ts__admin_list_domains, ts__admin_get_domain, ts__admin_delete_domain,
+        ts__admin_verify_domain, ts__admin_list_groups, ts__admin_put_groups,
+        ts__admin_delete_groups;
 
 /*
  * One route, several operations: the Chime API selects some calls with the
@@ -77,7 +76,7 @@ struct ts__admin_choice {
 	const struct ts__admin_op *op;
 };
 extern const struct ts__admin_choice ts__admin_users_post[], ts__admin_user_post[],
-	ts__admin_domain_post[];
+        ts__admin_domain_post[];
 
 /* Reads max-results (default def, 1..max) and next-token (decoded into *after). */
 TS_MUST_USE ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,

@@ -31,19 +31,19 @@ enum {
 };
 
 static const struct ts_config_option opts[O__COUNT] = {
-	[O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
-	[O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
-	[O_BASE_URL] = {"base-url", NULL, false, "public URL (default: http://LISTEN)"},
-	[O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, "master key (made by init)"},
-	[O_LOOPS] = {"threads", "0", false, "event loops (0: one per core)"},
-	[O_WORKERS] = {"workers", "0", false, "handler threads (0: four per core)"},
-	[O_MAX_BODY] = {"max-body", "1048576", false, "largest request body in bytes"},
-	[O_DURABILITY] = {"durability", "normal", false, "normal (survives kill -9) or full"},
-	[O_LOG_LEVEL] = {"log-level", "info", false, "debug, info, warn or error"},
-	[O_ACCESS_LOG] = {"access-log", "on", false, "log each request: on or off"},
-	[O_DNS_SERVER] = {"dns-server", NULL, false,
-			  "HOST:PORT of a DNS server for domain verification; several "
-			  "comma-separated or repeated (default: /etc/resolv.conf)"},
+        [O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
+        [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_BASE_URL] = {"base-url", NULL, false, "public URL (default: http://LISTEN)"},
+        [O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, "master key (made by init)"},
+        [O_LOOPS] = {"threads", "0", false, "event loops (0: one per core)"},
+        [O_WORKERS] = {"workers", "0", false, "handler threads (0: four per core)"},
+        [O_MAX_BODY] = {"max-body", "1048576", false, "largest request body in bytes"},
+        [O_DURABILITY] = {"durability", "normal", false, "normal (survives kill -9) or full"},
+        [O_LOG_LEVEL] = {"log-level", "info", false, "debug, info, warn or error"},
+        [O_ACCESS_LOG] = {"access-log", "on", false, "log each request: on or off"},
+        [O_DNS_SERVER] = {"dns-server", NULL, false,
+                          "HOST:PORT of a DNS server for domain verification; several "
+                          "comma-separated or repeated (default: /etc/resolv.conf)"},
 };
 
 /*
@@ -52,7 +52,7 @@ static const struct ts_config_option opts[O__COUNT] = {
  * value (environment, config file), else /etc/resolv.conf.
  */
 static bool dns_servers(int argc, char **argv, const char *configured, ts_arena_t *arena,
-			struct ts_dns_server *out, size_t *n)
+                        struct ts_dns_server *out, size_t *n)
 {
 	const char *flag = "--dns-server";
 	char *all = ts_arena_strdup(arena, "");
@@ -69,7 +69,8 @@ static bool dns_servers(int argc, char **argv, const char *configured, ts_arena_
 		all = ts_arena_strdup(arena, configured);
 	*n = 0;
 	if (all[0] == '\0') {
-		ts_directory_verifier_resolv_conf("/etc/resolv.conf", out, TS_NET_DNS_MAX_SERVERS, n);
+		ts_directory_verifier_resolv_conf("/etc/resolv.conf", out, TS_NET_DNS_MAX_SERVERS,
+		                                  n);
 		return true;
 	}
 	for (char *save = NULL, *tok = strtok_r(all, ",", &save); tok != NULL;
@@ -192,7 +193,7 @@ int ts_cli_serve(int argc, char **argv)
 	}
 	if (ndns > 0) {
 		struct ts_directory_verifier_config vc = {
-			.store = app.store, .servers = dns, .n_servers = ndns};
+		        .store = app.store, .servers = dns, .n_servers = ndns};
 		if (ts_directory_verifier_start(&vc, &app.verifier, &e) != TS_ERR_OK) {
 			status = ts_cli_fail("serve: %s", e.message);
 			goto out;

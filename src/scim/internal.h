@@ -62,7 +62,6 @@ char *ts__scim_filter_format_into(ts_arena_t *arena, const char *prefix,
 /* True when c may appear in an attribute path token. */
 bool ts__scim_is_name_char(char c);
 
-
 /* ---- the SCIM endpoints (api.c, user.c, group.c, search.c, *_api.c, discovery.c) ---- */
 
 #include <jansson.h>
@@ -105,10 +104,10 @@ struct ts__scim_call {
 	struct ts__scim_attrs attrs;
 	/* results */
 	int status;
-	json_t *response;       /* stolen by the dispatcher */
-	const char *location;   /* Location header */
-	const char *etag;       /* ETag header */
-	const char *scim_type;  /* on failure */
+	json_t *response;        /* stolen by the dispatcher */
+	const char *location;    /* Location header */
+	const char *etag;        /* ETag header */
+	const char *scim_type;   /* on failure */
 	const char *resource_id; /* for the audit event */
 };
 
@@ -121,15 +120,15 @@ struct ts__scim_op {
 
 /* Operations (users_api.c, groups_api.c, discovery.c). */
 extern const struct ts__scim_op ts__scim_create_user, ts__scim_get_user, ts__scim_list_users,
-	ts__scim_search_users, ts__scim_replace_user, ts__scim_patch_user, ts__scim_delete_user,
-	ts__scim_create_group, ts__scim_get_group, ts__scim_list_groups, ts__scim_search_groups,
-	ts__scim_replace_group, ts__scim_patch_group, ts__scim_delete_group,
-	ts__scim_service_provider_config, ts__scim_resource_types, ts__scim_resource_type,
-	ts__scim_schemas, ts__scim_schema;
+        ts__scim_search_users, ts__scim_replace_user, ts__scim_patch_user, ts__scim_delete_user,
+        ts__scim_create_group, ts__scim_get_group, ts__scim_list_groups, ts__scim_search_groups,
+        ts__scim_replace_group, ts__scim_patch_group, ts__scim_delete_group,
+        ts__scim_service_provider_config, ts__scim_resource_types, ts__scim_resource_type,
+        ts__scim_schemas, ts__scim_schema;
 
 /* Fails with status code and scimType (may be NULL); returns code. */
 ts_err ts__scim_err(struct ts__scim_call *call, struct ts_error *e, ts_err code,
-		     const char *scim_type, const char *fmt, ...) TS_PRINTF(5, 6);
+                    const char *scim_type, const char *fmt, ...) TS_PRINTF(5, 6);
 
 /* `attributes` / `excludedAttributes` from a comma-separated list. */
 void ts__scim_attrs_parse(struct ts__scim_call *call, const char *incl, const char *excl);
@@ -141,33 +140,32 @@ void ts__scim_attrs_apply(const struct ts__scim_call *call, json_t *res, const c
 const char *ts__scim_etag(struct ts__scim_call *call, int64_t version);
 /* RFC 7644 §3.14: If-Match on writes (412 on mismatch). */
 TS_MUST_USE ts_err ts__scim_check_if_match(struct ts__scim_call *call, int64_t version,
-					   struct ts_error *e);
+                                           struct ts_error *e);
 /* Sets the single-resource answer: body, ETag, and for 201 the Location. */
-void ts__scim_answer_resource(struct ts__scim_call *call, int status, json_t *res,
-			      int64_t version, const char *core);
+void ts__scim_answer_resource(struct ts__scim_call *call, int status, json_t *res, int64_t version,
+                              const char *core);
 
 /* user.c: client document -> stored resource and row; row -> SCIM JSON. */
 TS_MUST_USE ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc,
-					  struct ts_user_row *row, struct ts_user_email **emails,
-					  int *nemails, struct ts_error *e);
+                                          struct ts_user_row *row, struct ts_user_email **emails,
+                                          int *nemails, struct ts_error *e);
 json_t *ts__scim_user_render(struct ts__scim_call *call, const struct ts_user_row *row,
-			     const struct ts_group_member *groups, int ngroups);
+                             const struct ts_group_member *groups, int ngroups);
 /* The stored resource of row as a mutable document (new reference). */
 json_t *ts__scim_resource_doc(const char *resource);
 
 /* group.c */
 TS_MUST_USE ts_err ts__scim_group_from_doc(struct ts__scim_call *call, json_t *doc,
-					   struct ts_group_row *row, json_t **members,
-					   struct ts_error *e);
+                                           struct ts_group_row *row, json_t **members,
+                                           struct ts_error *e);
 json_t *ts__scim_group_render(struct ts__scim_call *call, const struct ts_group_row *row,
-			      const struct ts_group_member *members, int nmembers);
+                              const struct ts_group_member *members, int nmembers);
 /* Checks that every id of ids (JSON array) is a user of the account: 400 invalidValue otherwise. */
 TS_MUST_USE ts_err ts__scim_members_check(struct ts__scim_call *call, const json_t *ids,
-					  struct ts_error *e);
+                                          struct ts_error *e);
 
 /* search.c: GET /Users, GET /Groups and POST /.search. */
 TS_MUST_USE ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filter,
-				   const char *start_index, const char *count,
-				   struct ts_error *e);
+                                   const char *start_index, const char *count, struct ts_error *e);
 
 #endif

@@ -147,16 +147,16 @@
  * Version 3: the orders SCIM reads in. Listings page by (created_ms, id)
  * within an account, and `meta.lastModified` filters range over modified_ms.
  */
-#define V3_COMMON                                                                                  \
-	"CREATE INDEX users_by_created ON users (account_id, created_ms, user_id);"                \
-	"CREATE INDEX users_by_modified ON users (account_id, modified_ms);"                       \
-	"CREATE INDEX groups_by_created ON groups (account_id, created_ms, group_id);"             \
+#define V3_COMMON                                                                      \
+	"CREATE INDEX users_by_created ON users (account_id, created_ms, user_id);"    \
+	"CREATE INDEX users_by_modified ON users (account_id, modified_ms);"           \
+	"CREATE INDEX groups_by_created ON groups (account_id, created_ms, group_id);" \
 	"CREATE INDEX groups_by_modified ON groups (account_id, modified_ms);"
 
 const struct ts__migration ts__store_migrations[] = {
-	{1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
-	{2, V2_COMMON, V2_COMMON},
-	{3, V3_COMMON, V3_COMMON},
+        {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
+        {2, V2_COMMON, V2_COMMON},
+        {3, V3_COMMON, V3_COMMON},
 };
 const int ts__store_migration_count =
         (int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);

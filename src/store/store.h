@@ -186,7 +186,7 @@ struct ts_user_row {
 	const char *user_id;
 	const char *account_id;
 	const char *user_name;
-	const char *external_id; /* may be NULL */
+	const char *external_id;  /* may be NULL */
 	const char *display_name; /* may be NULL */
 	bool active;
 	const char *resource; /* JSON object text */
@@ -233,67 +233,67 @@ enum ts_store_scim_key {
 
 /* Inserts a user and its addresses. TS_ERR_CONFLICT when the userName is taken. */
 TS_MUST_USE ts_err ts_store_user_insert(ts_store_conn_t *c, const struct ts_user_row *u,
-					const struct ts_user_email *emails, int nemails,
-					struct ts_error *e);
+                                        const struct ts_user_email *emails, int nemails,
+                                        struct ts_error *e);
 /* TS_ERR_NOT_FOUND when absent or in another account. */
 TS_MUST_USE ts_err ts_store_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-				     const char *user_id, struct ts_user_row *out,
-				     struct ts_error *e);
+                                     const char *user_id, struct ts_user_row *out,
+                                     struct ts_error *e);
 /* Rewrites a user and its addresses (emails NULL with nemails < 0: addresses untouched). */
 TS_MUST_USE ts_err ts_store_user_update(ts_store_conn_t *c, const struct ts_user_row *u,
-					const struct ts_user_email *emails, int nemails,
-					struct ts_error *e);
+                                        const struct ts_user_email *emails, int nemails,
+                                        struct ts_error *e);
 /* Deletes a user; addresses and memberships go with it. */
 TS_MUST_USE ts_err ts_store_user_delete(ts_store_conn_t *c, const char *account_id,
-					const char *user_id, struct ts_error *e);
+                                        const char *user_id, struct ts_error *e);
 /* Users of an account in creation order, from offset, at most limit. */
-TS_MUST_USE ts_err ts_store_user_list(ts_store_conn_t *c, ts_arena_t *arena,
-				      const char *account_id, int64_t offset, int limit,
-				      struct ts_user_row **out, int *n, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_user_list(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+                                      int64_t offset, int limit, struct ts_user_row **out, int *n,
+                                      struct ts_error *e);
 TS_MUST_USE ts_err ts_store_user_count(ts_store_conn_t *c, const char *account_id, int64_t *n,
-				       struct ts_error *e);
+                                       struct ts_error *e);
 /* Candidates by one index, in creation order, at most limit. */
-TS_MUST_USE ts_err ts_store_user_find(ts_store_conn_t *c, ts_arena_t *arena,
-				      const char *account_id, enum ts_store_scim_key key,
-				      const char *value, int64_t lo_ms, int64_t hi_ms, int limit,
-				      struct ts_user_row **out, int *n, struct ts_error *e);
+TS_MUST_USE ts_err ts_store_user_find(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+                                      enum ts_store_scim_key key, const char *value, int64_t lo_ms,
+                                      int64_t hi_ms, int limit, struct ts_user_row **out, int *n,
+                                      struct ts_error *e);
 /* The groups a user is in (group_id, display_name in *out as members). */
 TS_MUST_USE ts_err ts_store_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const char *user_id,
-					struct ts_group_member **out, int *n, struct ts_error *e);
+                                        struct ts_group_member **out, int *n, struct ts_error *e);
 /* Of the ids in ids_json (a JSON array of strings), those that are users of the account. */
 TS_MUST_USE ts_err ts_store_users_existing(ts_store_conn_t *c, ts_arena_t *arena,
-					   const char *account_id, const char *ids_json,
-					   const char ***out, int *n, struct ts_error *e);
+                                           const char *account_id, const char *ids_json,
+                                           const char ***out, int *n, struct ts_error *e);
 
 TS_MUST_USE ts_err ts_store_group_insert(ts_store_conn_t *c, const struct ts_group_row *g,
-					 struct ts_error *e);
-TS_MUST_USE ts_err ts_store_group_get(ts_store_conn_t *c, ts_arena_t *arena,
-				      const char *account_id, const char *group_id,
-				      struct ts_group_row *out, struct ts_error *e);
+                                         struct ts_error *e);
+TS_MUST_USE ts_err ts_store_group_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+                                      const char *group_id, struct ts_group_row *out,
+                                      struct ts_error *e);
 TS_MUST_USE ts_err ts_store_group_update(ts_store_conn_t *c, const struct ts_group_row *g,
-					 struct ts_error *e);
+                                         struct ts_error *e);
 TS_MUST_USE ts_err ts_store_group_delete(ts_store_conn_t *c, const char *account_id,
-					 const char *group_id, struct ts_error *e);
+                                         const char *group_id, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_group_list(ts_store_conn_t *c, ts_arena_t *arena,
-				       const char *account_id, int64_t offset, int limit,
-				       struct ts_group_row **out, int *n, struct ts_error *e);
+                                       const char *account_id, int64_t offset, int limit,
+                                       struct ts_group_row **out, int *n, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_group_count(ts_store_conn_t *c, const char *account_id, int64_t *n,
-					struct ts_error *e);
+                                        struct ts_error *e);
 TS_MUST_USE ts_err ts_store_group_find(ts_store_conn_t *c, ts_arena_t *arena,
-				       const char *account_id, enum ts_store_scim_key key,
-				       const char *value, int64_t lo_ms, int64_t hi_ms, int limit,
-				       struct ts_group_row **out, int *n, struct ts_error *e);
+                                       const char *account_id, enum ts_store_scim_key key,
+                                       const char *value, int64_t lo_ms, int64_t hi_ms, int limit,
+                                       struct ts_group_row **out, int *n, struct ts_error *e);
 /* Members of a group, at most limit. */
 TS_MUST_USE ts_err ts_store_group_members(ts_store_conn_t *c, ts_arena_t *arena,
-					  const char *group_id, int limit,
-					  struct ts_group_member **out, int *n, struct ts_error *e);
+                                          const char *group_id, int limit,
+                                          struct ts_group_member **out, int *n, struct ts_error *e);
 /* Adds (ignoring present ones) or removes the users in ids_json, in one statement each. */
 TS_MUST_USE ts_err ts_store_group_members_add(ts_store_conn_t *c, const char *group_id,
-					      const char *ids_json, struct ts_error *e);
+                                              const char *ids_json, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_group_members_remove(ts_store_conn_t *c, const char *group_id,
-						 const char *ids_json, struct ts_error *e);
+                                                 const char *ids_json, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_group_members_clear(ts_store_conn_t *c, const char *group_id,
-						struct ts_error *e);
+                                                struct ts_error *e);
 
 struct ts_apikey {
 	const char *api_key_id;
@@ -305,16 +305,16 @@ struct ts_apikey {
 };
 
 TS_MUST_USE ts_err ts_store_apikey_insert(ts_store_conn_t *c, const struct ts_apikey *k,
-					  struct ts_error *e);
+                                          struct ts_error *e);
 /* The key and its account's settings; TS_ERR_NOT_FOUND when absent. */
 TS_MUST_USE ts_err ts_store_apikey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
-				       struct ts_apikey *out, struct ts_error *e);
+                                       struct ts_apikey *out, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_apikey_list(ts_store_conn_t *c, ts_arena_t *arena,
-					const char *account_id, const char *after, int limit,
-					struct ts_apikey **out, int *n, struct ts_error *e);
+                                        const char *account_id, const char *after, int limit,
+                                        struct ts_apikey **out, int *n, struct ts_error *e);
 /* TS_ERR_NOT_FOUND when absent or in another account. */
 TS_MUST_USE ts_err ts_store_apikey_delete(ts_store_conn_t *c, const char *account_id,
-					  const char *id, struct ts_error *e);
+                                          const char *id, struct ts_error *e);
 
 /* ---- domains, sessions, licence groups, directory reads (issue 4) ----- */
 /*
@@ -339,44 +339,44 @@ struct ts_domain {
 
 /* TS_ERR_CONFLICT when the account already has the domain. */
 TS_MUST_USE ts_err ts_store_domain_insert(ts_store_conn_t *c, const struct ts_domain *d,
-					  struct ts_error *e);
+                                          struct ts_error *e);
 /* TS_ERR_NOT_FOUND when absent. */
 TS_MUST_USE ts_err ts_store_domain_get(ts_store_conn_t *c, ts_arena_t *arena,
-				       const char *account_id, const char *name,
-				       struct ts_domain *out, struct ts_error *e);
+                                       const char *account_id, const char *name,
+                                       struct ts_domain *out, struct ts_error *e);
 /* Up to limit domains of an account by name, strictly after `after` (NULL: from the start). */
 TS_MUST_USE ts_err ts_store_domain_list(ts_store_conn_t *c, ts_arena_t *arena,
-					const char *account_id, const char *after, int limit,
-					struct ts_domain **out, int *n, struct ts_error *e);
+                                        const char *account_id, const char *after, int limit,
+                                        struct ts_domain **out, int *n, struct ts_error *e);
 /* The account that has verified name, or *owner NULL when none has. */
 TS_MUST_USE ts_err ts_store_domain_verified_owner(ts_store_conn_t *c, ts_arena_t *arena,
-						  const char *name, const char **owner,
-						  struct ts_error *e);
+                                                  const char *name, const char **owner,
+                                                  struct ts_error *e);
 /* The names of an account's Verified domains (at most TS_STORE_PAGE_MAX). */
 TS_MUST_USE ts_err ts_store_domain_verified_names(ts_store_conn_t *c, ts_arena_t *arena,
-						  const char *account_id, const char ***names,
-						  int *n, struct ts_error *e);
+                                                  const char *account_id, const char ***names,
+                                                  int *n, struct ts_error *e);
 /* PendingVerification domains whose next check is due at now_ms, soonest first. */
 TS_MUST_USE ts_err ts_store_domain_due(ts_store_conn_t *c, ts_arena_t *arena, int64_t now_ms,
-				       int limit, struct ts_domain **out, int *n,
-				       struct ts_error *e);
+                                       int limit, struct ts_domain **out, int *n,
+                                       struct ts_error *e);
 /* The earliest next_check_ms of any PendingVerification domain; *found false when none. */
 TS_MUST_USE ts_err ts_store_domain_next_due(ts_store_conn_t *c, int64_t *next_ms, bool *found,
-					    struct ts_error *e);
+                                            struct ts_error *e);
 /*
  * Claims a due check for this node: moves next_check_ms from seen_next_ms to
  * lease_until_ms only if nobody else did first (*won tells), so that several
  * nodes sharing one store do not check the same domain at once.
  */
 TS_MUST_USE ts_err ts_store_domain_claim(ts_store_conn_t *c, const char *account_id,
-					 const char *name, int64_t seen_next_ms,
-					 int64_t lease_until_ms, bool *won, struct ts_error *e);
+                                         const char *name, int64_t seen_next_ms,
+                                         int64_t lease_until_ms, bool *won, struct ts_error *e);
 /* Writes status, verified_ms, next_check_ms, attempts and last_error of d. TS_ERR_CONFLICT
  * when d becomes Verified while another account has the name verified. */
 TS_MUST_USE ts_err ts_store_domain_update(ts_store_conn_t *c, const struct ts_domain *d,
-					  struct ts_error *e);
+                                          struct ts_error *e);
 TS_MUST_USE ts_err ts_store_domain_delete(ts_store_conn_t *c, const char *account_id,
-					  const char *name, struct ts_error *e);
+                                          const char *name, struct ts_error *e);
 
 struct ts_session {
 	const char *session_id;
@@ -394,24 +394,24 @@ struct ts_session {
 
 /* Inserts s (license_checked_ms is set to created_ms). */
 TS_MUST_USE ts_err ts_store_session_insert(ts_store_conn_t *c, const struct ts_session *s,
-					   struct ts_error *e);
+                                           struct ts_error *e);
 /* TS_ERR_NOT_FOUND when no session has this token hash. */
 TS_MUST_USE ts_err ts_store_session_by_hash(ts_store_conn_t *c, ts_arena_t *arena,
-					    const char *token_hash, struct ts_session *out,
-					    struct ts_error *e);
+                                            const char *token_hash, struct ts_session *out,
+                                            struct ts_error *e);
 TS_MUST_USE ts_err ts_store_session_set_license(ts_store_conn_t *c, const char *session_id,
-						const char *license, int64_t checked_ms,
-						struct ts_error *e);
+                                                const char *license, int64_t checked_ms,
+                                                struct ts_error *e);
 /* Revokes one live session; *changed 0 when it was already revoked or is unknown. */
 TS_MUST_USE ts_err ts_store_session_revoke(ts_store_conn_t *c, const char *session_id,
-					   int64_t now_ms, int64_t *changed, struct ts_error *e);
+                                           int64_t now_ms, int64_t *changed, struct ts_error *e);
 /* Revokes every live session of a user; *changed counts them. */
 TS_MUST_USE ts_err ts_store_session_revoke_user(ts_store_conn_t *c, const char *user_id,
-						int64_t now_ms, int64_t *changed,
-						struct ts_error *e);
+                                                int64_t now_ms, int64_t *changed,
+                                                struct ts_error *e);
 /* Sessions of a user that are neither revoked nor expired at now_ms. */
 TS_MUST_USE ts_err ts_store_session_live_count(ts_store_conn_t *c, const char *user_id,
-					       int64_t now_ms, int64_t *n, struct ts_error *e);
+                                               int64_t now_ms, int64_t *n, struct ts_error *e);
 
 struct ts_license_group {
 	const char *account_id;
@@ -421,19 +421,19 @@ struct ts_license_group {
 };
 
 TS_MUST_USE ts_err ts_store_license_group_upsert(ts_store_conn_t *c,
-						 const struct ts_license_group *g,
-						 struct ts_error *e);
+                                                 const struct ts_license_group *g,
+                                                 struct ts_error *e);
 /* TS_ERR_NOT_FOUND when the account has no mapping for the group. */
 TS_MUST_USE ts_err ts_store_license_group_delete(ts_store_conn_t *c, const char *account_id,
-						 const char *group_name, struct ts_error *e);
+                                                 const char *group_name, struct ts_error *e);
 /* Every mapping of an account (at most TS_STORE_PAGE_MAX), by group name. */
 TS_MUST_USE ts_err ts_store_license_group_list(ts_store_conn_t *c, ts_arena_t *arena,
-					       const char *account_id,
-					       struct ts_license_group **out, int *n,
-					       struct ts_error *e);
+                                               const char *account_id,
+                                               struct ts_license_group **out, int *n,
+                                               struct ts_error *e);
 /* Whether the account has a SCIM group whose displayName is exactly name. */
 TS_MUST_USE ts_err ts_store_dir_group_exists(ts_store_conn_t *c, const char *account_id,
-					     const char *name, bool *exists, struct ts_error *e);
+                                             const char *name, bool *exists, struct ts_error *e);
 
 struct ts_dir_user {
 	const char *user_id;
@@ -443,10 +443,11 @@ struct ts_dir_user {
 	const char *display_name; /* may be NULL */
 	bool active;              /* SCIM active */
 	bool suspended;           /* admin SuspendUsers */
-	const char *registration_status; /* "Registered" | "Unregistered" | "Suspended" | "Released" */
-	const char *license;             /* set by hand (Team accounts); may be NULL */
-	const char *personal_pin;        /* may be NULL */
-	int64_t invited_ms, joined_ms;   /* 0 when not set */
+	const char
+	        *registration_status; /* "Registered" | "Unregistered" | "Suspended" | "Released" */
+	const char *license;          /* set by hand (Team accounts); may be NULL */
+	const char *personal_pin;     /* may be NULL */
+	int64_t invited_ms, joined_ms; /* 0 when not set */
 	int64_t created_ms, modified_ms;
 };
 
@@ -464,58 +465,58 @@ struct ts_dir_user_group {
 
 /* TS_ERR_NOT_FOUND when the account has no such user. */
 TS_MUST_USE ts_err ts_store_dir_user_get(ts_store_conn_t *c, ts_arena_t *arena,
-					 const char *account_id, const char *user_id,
-					 struct ts_dir_user *out, struct ts_error *e);
+                                         const char *account_id, const char *user_id,
+                                         struct ts_dir_user *out, struct ts_error *e);
 /*
  * Up to limit users of an account by user ID, strictly after `after` (NULL:
  * from the start); with email_key (lowercase) only those who have that
  * address, primary or proxy.
  */
 TS_MUST_USE ts_err ts_store_dir_user_list(ts_store_conn_t *c, ts_arena_t *arena,
-					  const char *account_id, const char *email_key,
-					  const char *after, int limit, struct ts_dir_user **out,
-					  int *n, struct ts_error *e);
+                                          const char *account_id, const char *email_key,
+                                          const char *after, int limit, struct ts_dir_user **out,
+                                          int *n, struct ts_error *e);
 /* Users whose userName or any address equals key (lowercase), at most limit. */
 TS_MUST_USE ts_err ts_store_dir_user_match(ts_store_conn_t *c, ts_arena_t *arena,
-					   const char *account_id, const char *key, int limit,
-					   struct ts_dir_user **out, int *n, struct ts_error *e);
+                                           const char *account_id, const char *key, int limit,
+                                           struct ts_dir_user **out, int *n, struct ts_error *e);
 /* A user's addresses, primary first. */
 TS_MUST_USE ts_err ts_store_dir_user_emails(ts_store_conn_t *c, ts_arena_t *arena,
-					    const char *user_id, struct ts_dir_email **out, int *n,
-					    struct ts_error *e);
+                                            const char *user_id, struct ts_dir_email **out, int *n,
+                                            struct ts_error *e);
 /* A user's directory groups with the tier each is mapped to (at most TS_STORE_PAGE_MAX). */
 TS_MUST_USE ts_err ts_store_dir_user_groups(ts_store_conn_t *c, ts_arena_t *arena,
-					    const char *user_id, struct ts_dir_user_group **out,
-					    int *n, struct ts_error *e);
+                                            const char *user_id, struct ts_dir_user_group **out,
+                                            int *n, struct ts_error *e);
 /* IDs and suspension of the users whose primary address is on domain (lowercase). */
 TS_MUST_USE ts_err ts_store_dir_users_on_domain(ts_store_conn_t *c, ts_arena_t *arena,
-						const char *account_id, const char *domain,
-						const char ***user_ids, bool **suspended, int *n,
-						struct ts_error *e);
+                                                const char *account_id, const char *domain,
+                                                const char ***user_ids, bool **suspended, int *n,
+                                                struct ts_error *e);
 /* Whether any user holds this personal PIN. */
 TS_MUST_USE ts_err ts_store_dir_pin_taken(ts_store_conn_t *c, const char *pin, bool *taken,
-					  struct ts_error *e);
+                                          struct ts_error *e);
 /* Whether a user of the account has key (lowercase) as userName or address. */
 TS_MUST_USE ts_err ts_store_dir_address_taken(ts_store_conn_t *c, const char *account_id,
-					      const char *key, bool *taken, struct ts_error *e);
+                                              const char *key, bool *taken, struct ts_error *e);
 /* Number of SCIM API keys of the account (an account with one is managed by an IdP). */
 TS_MUST_USE ts_err ts_store_dir_api_key_count(ts_store_conn_t *c, const char *account_id,
-					      int64_t *n, struct ts_error *e);
+                                              int64_t *n, struct ts_error *e);
 /* Inserts an invited user (active, not suspended) with its primary address. */
 TS_MUST_USE ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_dir_user *u,
-					    const char *primary_email, struct ts_error *e);
+                                            const char *primary_email, struct ts_error *e);
 /* The admin state of a user: suspension and registration status. */
 TS_MUST_USE ts_err ts_store_dir_user_set_state(ts_store_conn_t *c, const char *user_id,
-					       bool suspended, const char *registration_status,
-					       int64_t now_ms, struct ts_error *e);
+                                               bool suspended, const char *registration_status,
+                                               int64_t now_ms, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_dir_user_set_license(ts_store_conn_t *c, const char *user_id,
-						 const char *license, int64_t now_ms,
-						 struct ts_error *e);
+                                                 const char *license, int64_t now_ms,
+                                                 struct ts_error *e);
 /* TS_ERR_CONFLICT when another user holds the PIN. */
 TS_MUST_USE ts_err ts_store_dir_user_set_pin(ts_store_conn_t *c, const char *user_id,
-					     const char *pin, int64_t now_ms, struct ts_error *e);
+                                             const char *pin, int64_t now_ms, struct ts_error *e);
 /* Deletes a user with their addresses, memberships and sessions. */
 TS_MUST_USE ts_err ts_store_dir_user_delete(ts_store_conn_t *c, const char *user_id,
-					    struct ts_error *e);
+                                            struct ts_error *e);
 
 #endif

@@ -104,11 +104,8 @@ static const char *const table_ro[] = {
 
 /* Tessera's own actions outside the table: in no managed policy. */
 static const char *const extras[] = {
-        "tessera:CreateAdminKey",
-        "tessera:ListAdminKeys",
-        "tessera:DeleteAdminKey",
-        "tessera:LookupEvents",
-        "tessera:DeleteUser",
+        "tessera:CreateAdminKey", "tessera:ListAdminKeys", "tessera:DeleteAdminKey",
+        "tessera:LookupEvents",   "tessera:DeleteUser",
 };
 
 /* Names that are not Tessera actions at all. */
