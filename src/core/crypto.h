@@ -26,6 +26,9 @@ void ts_random_bytes(void *buf, size_t n);
 void ts_hex_encode(const unsigned char *in, size_t n, char *out);
 /* SHA-256 of data as 64 hex characters plus NUL into out. */
 void ts_sha256_hex(const void *data, size_t n, char out[TS_SHA256_HEX_LEN + 1]);
+/* SHA-256 over the concatenation of n parts, as 64 hex characters plus NUL. */
+void ts_sha256_hex_parts(int n, const void *const *parts, const size_t *lens,
+                         char out[TS_SHA256_HEX_LEN + 1]);
 /* Constant-time equality of two strings of any length (length leaks, content not). */
 bool ts_secret_equal(const char *a, const char *b);
 /* A random RFC 4122 version 4 UUID, lowercase, into out (37 bytes). */

@@ -7,21 +7,14 @@
  */
 #include <string.h>
 
-#include <sodium.h>
-
 #include "core/crypto.h"
 #include "store/internal.h"
 
 void ts_store_audit_hash(const char *prev_hash, const char *body, char out[65])
 {
-	crypto_hash_sha256_state st;
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)prev_hash, strlen(prev_hash));
-	crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)body, strlen(body));
-	crypto_hash_sha256_final(&st, h);
-	ts_hex_encode(h, sizeof h, out);
+	const void *parts[] = {prev_hash, "\n", body};
+	const size_t lens[] = {strlen(prev_hash), 1, strlen(body)};
+	ts_sha256_hex_parts(3, parts, lens, out);
 }
 
 static ts_err head(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena, int64_t *seq,

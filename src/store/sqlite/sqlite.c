@@ -32,8 +32,13 @@ struct ts__rows {
  * meeting SQLite's busy handler, which sleeps for milliseconds between
  * retries. The busy timeout still covers other processes (the CLI).
  */
+/* Transaction control, prepared once per connection rather than parsed per call. */
+enum ctl { CTL_BEGIN, CTL_BEGIN_IMMEDIATE, CTL_COMMIT, CTL_ROLLBACK, CTL__COUNT };
+static const char *const ctl_sql[CTL__COUNT] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+
 struct lite_db {
 	sqlite3 *db;
+	sqlite3_stmt *ctl[CTL__COUNT];
 	sqlite3_stmt *stmts[TS__Q__COUNT];
 	struct ts__rows rows[TS__Q__COUNT];
 };
@@ -141,6 +146,21 @@ static ts_err db_script(struct lite_db *d, const char *sql, struct ts_error *e)
 	return TS_ERR_OK;
 }
 
+static ts_err db_control(struct lite_db *d, enum ctl which, struct ts_error *e)
+{
+	if (d->ctl[which] == NULL) {
+		int rc = sqlite3_prepare_v3(d->db, ctl_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+		                            &d->ctl[which], NULL);
+		if (rc != SQLITE_OK)
+			return lite_error(d->db, rc, ctl_sql[which], e);
+	}
+	int rc = sqlite3_step(d->ctl[which]);
+	sqlite3_reset(d->ctl[which]);
+	if (rc != SQLITE_DONE)
+		return lite_error(d->db, rc, ctl_sql[which], e);
+	return TS_ERR_OK;
+}
+
 static ts_err lite_script(void *conn, const char *sql, struct ts_error *e)
 {
 	return db_script(((struct lite_conn *)conn)->active, sql, e);
@@ -148,6 +168,10 @@ static ts_err lite_script(void *conn, const char *sql, struct ts_error *e)
 
 static void db_close(struct lite_db *d)
 {
+	for (int i = 0; i < CTL__COUNT; i++) {
+		sqlite3_finalize(d->ctl[i]);
+		d->ctl[i] = NULL;
+	}
 	for (int i = 0; i < TS__Q__COUNT; i++) {
 		sqlite3_finalize(d->stmts[i]);
 		d->stmts[i] = NULL;
@@ -362,7 +386,7 @@ static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 {
 	struct lite_conn *c = conn;
 	if (!write)
-		return lite_script(c, "BEGIN", e);
+		return db_control(c->active, CTL_BEGIN, e);
 	struct lite_store *ls = c->store->impl;
 	pthread_mutex_lock(&ls->writer);
 	c->holds_writer = true;
@@ -383,7 +407,7 @@ static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 	}
 	if (rc == TS_ERR_OK) {
 		c->active = ls->wdb;
-		rc = lite_script(c, "BEGIN IMMEDIATE", e);
+		rc = db_control(c->active, CTL_BEGIN_IMMEDIATE, e);
 	}
 	if (rc != TS_ERR_OK)
 		release_writer(c);
@@ -393,9 +417,9 @@ static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 static ts_err lite_commit(void *conn, struct ts_error *e)
 {
 	struct lite_conn *c = conn;
-	ts_err rc = lite_script(c, "COMMIT", e);
+	ts_err rc = db_control(c->active, CTL_COMMIT, e);
 	if (rc != TS_ERR_OK && !sqlite3_get_autocommit(c->active->db))
-		sqlite3_exec(c->active->db, "ROLLBACK", NULL, NULL, NULL);
+		(void)db_control(c->active, CTL_ROLLBACK, NULL);
 	release_writer(c);
 	return rc;
 }
@@ -404,7 +428,7 @@ static void lite_rollback(void *conn)
 {
 	struct lite_conn *c = conn;
 	if (!sqlite3_get_autocommit(c->active->db))
-		sqlite3_exec(c->active->db, "ROLLBACK", NULL, NULL, NULL);
+		(void)db_control(c->active, CTL_ROLLBACK, NULL);
 	release_writer(c);
 }
 
