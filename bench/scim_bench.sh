@@ -12,7 +12,7 @@
 #   RSS                 VmRSS of the server after the GET runs
 # Environment: USERS (1000000), GROUP (100000), DUR (10 s per wrk run), REPS (3 wrk
 # runs, median), PATCH_REPS (5), ONE_REPS (21), PEER (1: also run the scimmy peer),
-# CONNS (32), PEER_PATCH_MAX_S (60: the peer's one PATCH is cut off there). The loader (bench/scim_load.c, default: next to TESSERA_BIN) writes
+# CONNS (32), SERVE_ARGS (extra flags for tessera serve), PEER_PATCH_MAX_S (60: the peer's one PATCH is cut off there). The loader (bench/scim_load.c, default: next to TESSERA_BIN) writes
 # USERS users straight into SQLite through the store's own insert functions.
 set -euo pipefail
 
@@ -98,7 +98,7 @@ PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 start_tessera() {
 	"$BIN" serve --db "$DB" --master-key-file "$KEY" --listen "127.0.0.1:$PORT" \
-		--access-log off --log-level warn >"$WORK/serve.log" 2>&1 &
+		--access-log off --log-level warn ${SERVE_ARGS:-} >"$WORK/serve.log" 2>&1 &
 	TPID=$!
 	PIDS+=("$TPID")
 	wait_up "$URL"

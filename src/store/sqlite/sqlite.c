@@ -32,8 +32,14 @@ struct ts__rows {
  * meeting SQLite's busy handler, which sleeps for milliseconds between
  * retries. The busy timeout still covers other processes (the CLI).
  */
+enum lite_tx { LITE_BEGIN, LITE_BEGIN_IMMEDIATE, LITE_COMMIT, LITE_ROLLBACK, LITE__TX_COUNT };
+static const char *const lite_tx_sql[LITE__TX_COUNT] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT",
+                                                        "ROLLBACK"};
+
 struct lite_db {
 	sqlite3 *db;
+	/* transaction control, prepared once: sqlite3_exec would parse it on every request */
+	sqlite3_stmt *tx[LITE__TX_COUNT];
 	sqlite3_stmt *stmts[TS__Q__COUNT];
 	struct ts__rows rows[TS__Q__COUNT];
 };
@@ -141,6 +147,28 @@ static ts_err db_script(struct lite_db *d, const char *sql, struct ts_error *e)
 	return TS_ERR_OK;
 }
 
+static ts_err db_tx(struct lite_db *d, enum lite_tx t, struct ts_error *e)
+{
+	if (d->tx[t] == NULL) {
+		int rc = sqlite3_prepare_v3(d->db, lite_tx_sql[t], -1, SQLITE_PREPARE_PERSISTENT,
+		                            &d->tx[t], NULL);
+		if (rc != SQLITE_OK)
+			return lite_error(d->db, rc, lite_tx_sql[t], e);
+	}
+	int rc = sqlite3_step(d->tx[t]);
+	sqlite3_reset(d->tx[t]);
+	if (rc != SQLITE_DONE)
+		return lite_error(d->db, rc, lite_tx_sql[t], e);
+	return TS_ERR_OK;
+}
+
+static void db_rollback(struct lite_db *d)
+{
+	struct ts_error ignored = {0};
+	if (!sqlite3_get_autocommit(d->db))
+		(void)db_tx(d, LITE_ROLLBACK, &ignored);
+}
+
 static ts_err lite_script(void *conn, const char *sql, struct ts_error *e)
 {
 	return db_script(((struct lite_conn *)conn)->active, sql, e);
@@ -151,6 +179,10 @@ static void db_close(struct lite_db *d)
 	for (int i = 0; i < TS__Q__COUNT; i++) {
 		sqlite3_finalize(d->stmts[i]);
 		d->stmts[i] = NULL;
+	}
+	for (int i = 0; i < LITE__TX_COUNT; i++) {
+		sqlite3_finalize(d->tx[i]);
+		d->tx[i] = NULL;
 	}
 	sqlite3_close_v2(d->db);
 	d->db = NULL;
@@ -362,7 +394,7 @@ static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 {
 	struct lite_conn *c = conn;
 	if (!write)
-		return lite_script(c, "BEGIN", e);
+		return db_tx(c->active, LITE_BEGIN, e);
 	struct lite_store *ls = c->store->impl;
 	pthread_mutex_lock(&ls->writer);
 	c->holds_writer = true;
@@ -383,7 +415,7 @@ static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 	}
 	if (rc == TS_ERR_OK) {
 		c->active = ls->wdb;
-		rc = lite_script(c, "BEGIN IMMEDIATE", e);
+		rc = db_tx(c->active, LITE_BEGIN_IMMEDIATE, e);
 	}
 	if (rc != TS_ERR_OK)
 		release_writer(c);
@@ -393,9 +425,9 @@ static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 static ts_err lite_commit(void *conn, struct ts_error *e)
 {
 	struct lite_conn *c = conn;
-	ts_err rc = lite_script(c, "COMMIT", e);
-	if (rc != TS_ERR_OK && !sqlite3_get_autocommit(c->active->db))
-		sqlite3_exec(c->active->db, "ROLLBACK", NULL, NULL, NULL);
+	ts_err rc = db_tx(c->active, LITE_COMMIT, e);
+	if (rc != TS_ERR_OK)
+		db_rollback(c->active);
 	release_writer(c);
 	return rc;
 }
@@ -403,8 +435,7 @@ static ts_err lite_commit(void *conn, struct ts_error *e)
 static void lite_rollback(void *conn)
 {
 	struct lite_conn *c = conn;
-	if (!sqlite3_get_autocommit(c->active->db))
-		sqlite3_exec(c->active->db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(c->active);
 	release_writer(c);
 }
 
