@@ -22,7 +22,7 @@
 #include "core/timeutil.h"
 #include "store/store.h"
 
-#define LOAD_TX_ROWS 50000  /* users per transaction */
+#define LOAD_TX_ROWS 50000      /* users per transaction */
 #define LOAD_MEMBER_CHUNK 20000 /* ids per members_add statement */
 #define LOAD_SCHEMA_USER "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -38,8 +38,8 @@ static int add_members(ts_store_conn_t *c, char (*ids)[TS_UUID_LEN + 1], long nu
 	struct ts_error e = {0};
 	char group[TS_UUID_LEN + 1];
 	long first = 0, count = 0;
-	if (sscanf(spec, "%36[^:]:%ld:%ld", group, &first, &count) != 3 || first < 0 ||
-	    count < 0 || first + count > nusers) {
+	if (sscanf(spec, "%36[^:]:%ld:%ld", group, &first, &count) != 3 || first < 0 || count < 0 ||
+	    first + count > nusers) {
 		fprintf(stderr, "scim_load: bad group spec %s\n", spec);
 		return 1;
 	}
@@ -49,7 +49,7 @@ static int add_members(ts_store_conn_t *c, char (*ids)[TS_UUID_LEN + 1], long nu
 	int rc = 0;
 	for (long i = first; i < first + count && rc == 0; i += LOAD_MEMBER_CHUNK) {
 		long end = i + LOAD_MEMBER_CHUNK < first + count ? i + LOAD_MEMBER_CHUNK
-		                                                  : first + count;
+		                                                 : first + count;
 		size_t n = 0;
 		json[n++] = '[';
 		for (long k = i; k < end; k++) {
