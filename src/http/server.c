@@ -10,6 +10,13 @@
  * response is written. If the client goes away meanwhile, h2o disposes the
  * request's pool; a guard registered on that pool detaches the job, and the
  * late response is dropped.
+ *
+ * Each loop creates its h2o objects (event loop, context, the multithread
+ * queue's socket, the listener) in its own thread and disposes of them there:
+ * h2o 2.2 gives every socket buffer the allocating thread's thread-local
+ * recycle list (h2o_socket_buffer_prototype), so a queue created by the main
+ * thread had both loops sharing the main thread's list without a lock, which
+ * corrupted memory under load (a use-after-free found by ASan with wrk -c32).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +42,7 @@
 #define QUEUE_LIMIT 8192 /* queued jobs beyond this get 503 rather than unbounded memory */
 #define LOOP_TICK_MS 100
 #define FLUSH_MS 2000
+#define RECYCLE_DRAIN_MAX 64 /* h2o keeps at most 16 buffers per thread */
 
 struct loop;
 
@@ -64,6 +72,7 @@ struct loop {
 	int inflight;
 	h2o_linklist_t conns; /* every accepted connection still open */
 	bool stopping;
+	bool ready; /* h2o objects exist (under srv->mu): ctl_rx may be sent to */
 	bool clean; /* every connection closed: the context can be disposed */
 };
 
@@ -90,6 +99,10 @@ struct ts_http_server {
 	pthread_t *workers;
 	int nworkers;
 	atomic_bool stop;
+	/* shutdown phases, under mu: loops drained, then workers gone */
+	pthread_cond_t phase_cv;
+	int drained;
+	bool workers_gone;
 };
 
 /* ---- responses --------------------------------------------------------- */
@@ -436,14 +449,21 @@ static void close_listener(struct loop *l)
 	}
 }
 
+static void begin_stop(struct loop *l)
+{
+	if (l->stopping)
+		return;
+	l->stopping = true;
+	close_listener(l);
+	h2o_context_request_shutdown(&l->ctx);
+}
+
 static void on_ctl(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
 {
 	struct loop *l = H2O_STRUCT_FROM_MEMBER(struct loop, ctl_rx, rx);
 	while (!h2o_linklist_is_empty(messages))
 		h2o_linklist_unlink(messages->next);
-	l->stopping = true;
-	close_listener(l);
-	h2o_context_request_shutdown(&l->ctx);
+	begin_stop(l);
 }
 
 /* Nothing left on the context: h2o_context_dispose asserts every timeout list is empty. */
@@ -463,11 +483,72 @@ static bool idle(h2o_context_t *c)
 	return h2o_linklist_is_empty(&c->http1._conns) && h2o_linklist_is_empty(&c->http2._conns);
 }
 
+/* The loop's h2o objects, made in the loop's own thread (see the top of the file). */
+static void loop_setup(struct loop *l)
+{
+	ts_http_server_t *s = l->srv;
+	h2o_context_init(&l->ctx, h2o_evloop_create(), &s->h2o_config);
+	l->accept_ctx.ctx = &l->ctx;
+	l->accept_ctx.hosts = s->h2o_config.hosts;
+	h2o_linklist_init_anchor(&l->conns);
+	l->queue = h2o_multithread_create_queue(l->ctx.loop);
+	h2o_multithread_register_receiver(l->queue, &l->done_rx, on_done);
+	h2o_multithread_register_receiver(l->queue, &l->ctl_rx, on_ctl);
+	l->listener = h2o_evloop_socket_create(l->ctx.loop, l->fd, H2O_SOCKET_FLAG_DONT_READ);
+	l->fd = -1; /* owned by h2o now */
+	l->listener->data = l;
+	h2o_socket_read_start(l->listener, on_accept);
+	pthread_mutex_lock(&s->mu);
+	l->ready = true;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * Frees the socket buffers this thread's recycle list still holds: the list
+ * lives in thread-local storage and would be lost when the loop thread ends.
+ */
+static void drain_buffer_recycle(void)
+{
+	h2o_mem_recycle_t *r = &h2o_socket_buffer_prototype.allocator;
+	void *chunk[RECYCLE_DRAIN_MAX];
+	size_t n = 0;
+	while (r->cnt > 0 && n < RECYCLE_DRAIN_MAX)
+		chunk[n++] = h2o_mem_alloc_recycle(r, 1);
+	size_t max = r->max;
+	r->max = r->cnt; /* full: h2o_mem_free_recycle frees instead of keeping */
+	for (size_t i = 0; i < n; i++)
+		h2o_mem_free_recycle(r, chunk[i]);
+	r->max = max;
+}
+
+static void loop_teardown(struct loop *l)
+{
+	ts_http_server_t *s = l->srv;
+	pthread_mutex_lock(&s->mu);
+	l->ready = false; /* ts_http_server_stop no longer posts to ctl_rx */
+	pthread_mutex_unlock(&s->mu);
+	close_listener(l);
+	h2o_multithread_unregister_receiver(l->queue, &l->done_rx);
+	h2o_multithread_unregister_receiver(l->queue, &l->ctl_rx);
+	h2o_multithread_destroy_queue(l->queue);
+	l->queue = NULL;
+	if (!l->clean)
+		return; /* a connection still holds the context: leave it to exit */
+	h2o_loop_t *loop = l->ctx.loop;
+	h2o_context_dispose(&l->ctx);
+	h2o_evloop_destroy(loop);
+	drain_buffer_recycle();
+}
+
 static void *loop_main(void *arg)
 {
 	struct loop *l = arg;
+	ts_http_server_t *s = l->srv;
 	int64_t deadline = 0;
+	loop_setup(l);
 	for (;;) {
+		if (atomic_load(&s->stop))
+			begin_stop(l); /* a stop that came before the loop was ready */
 		h2o_evloop_run(l->ctx.loop, LOOP_TICK_MS);
 		if (!l->stopping)
 			continue;
@@ -496,7 +577,17 @@ static void *loop_main(void *arg)
 	/* h2o's own timers (its one-second timeout among them) expire on their own */
 	while (!idle(&l->ctx) && ts_mono_ns() < flush_until)
 		h2o_evloop_run(l->ctx.loop, 10);
+	/* drained: wait until the workers are gone, then deliver what they still posted */
+	pthread_mutex_lock(&s->mu);
+	s->drained++;
+	pthread_cond_broadcast(&s->phase_cv);
+	while (!s->workers_gone)
+		pthread_cond_wait(&s->phase_cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	while (l->inflight > 0)
+		h2o_evloop_run(l->ctx.loop, 10);
 	l->clean = idle(&l->ctx);
+	loop_teardown(l);
 	return NULL;
 }
 
@@ -587,6 +678,7 @@ ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
 		s->cfg.drain_timeout_ms = 10000;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->phase_cv, NULL);
 	s->metrics = ts__http_metrics_new(routes, nroutes);
 	s->loops = ts_calloc((size_t)s->nloops, sizeof *s->loops);
 	for (int i = 0; i < s->nloops; i++)
@@ -623,22 +715,8 @@ ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
 	rh->super.on_req = on_req;
 	rh->srv = s;
 
-	for (int i = 0; i < s->nloops; i++) {
-		struct loop *l = &s->loops[i];
-		l->srv = s;
-		h2o_context_init(&l->ctx, h2o_evloop_create(), &s->h2o_config);
-		l->accept_ctx.ctx = &l->ctx;
-		l->accept_ctx.hosts = s->h2o_config.hosts;
-		h2o_linklist_init_anchor(&l->conns);
-		l->queue = h2o_multithread_create_queue(l->ctx.loop);
-		h2o_multithread_register_receiver(l->queue, &l->done_rx, on_done);
-		h2o_multithread_register_receiver(l->queue, &l->ctl_rx, on_ctl);
-		l->listener =
-		        h2o_evloop_socket_create(l->ctx.loop, l->fd, H2O_SOCKET_FLAG_DONT_READ);
-		l->fd = -1; /* owned by h2o now */
-		l->listener->data = l;
-		h2o_socket_read_start(l->listener, on_accept);
-	}
+	for (int i = 0; i < s->nloops; i++)
+		s->loops[i].srv = s;
 	s->workers = ts_calloc((size_t)s->nworkers, sizeof *s->workers);
 	for (int i = 0; i < s->nworkers; i++)
 		pthread_create(&s->workers[i], NULL, worker_main, s);
@@ -652,6 +730,7 @@ fail:
 	ts_free(s->loops);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->phase_cv);
 	ts_free(s);
 	return rc;
 }
@@ -666,18 +745,21 @@ ts_err ts_http_server_run(ts_http_server_t *s, struct ts_error *e)
 	(void)e;
 	for (int i = 0; i < s->nloops; i++)
 		pthread_create(&s->loops[i].tid, NULL, loop_main, &s->loops[i]);
-	for (int i = 0; i < s->nloops; i++)
-		pthread_join(s->loops[i].tid, NULL);
-	/* the loops are done: stop the workers, then deliver what they still post */
+	/* the loops are drained: stop the workers; the loops deliver what they still post */
 	pthread_mutex_lock(&s->mu);
+	while (s->drained < s->nloops)
+		pthread_cond_wait(&s->phase_cv, &s->mu);
 	s->pool_stop = true;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	for (int i = 0; i < s->nworkers; i++)
 		pthread_join(s->workers[i], NULL);
+	pthread_mutex_lock(&s->mu);
+	s->workers_gone = true;
+	pthread_cond_broadcast(&s->phase_cv);
+	pthread_mutex_unlock(&s->mu);
 	for (int i = 0; i < s->nloops; i++)
-		while (s->loops[i].inflight > 0)
-			h2o_evloop_run(s->loops[i].ctx.loop, 10);
+		pthread_join(s->loops[i].tid, NULL);
 	return TS_ERR_OK;
 }
 
@@ -686,8 +768,12 @@ void ts_http_server_stop(ts_http_server_t *s)
 	bool expected = false;
 	if (!atomic_compare_exchange_strong(&s->stop, &expected, true))
 		return;
+	/* loops not ready yet, or already gone, see the flag on their next tick */
+	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->nloops; i++)
-		h2o_multithread_send_message(&s->loops[i].ctl_rx, &s->loops[i].ctl_msg);
+		if (s->loops[i].ready)
+			h2o_multithread_send_message(&s->loops[i].ctl_rx, &s->loops[i].ctl_msg);
+	pthread_mutex_unlock(&s->mu);
 }
 
 void ts_http_server_free(ts_http_server_t **sp)
@@ -695,24 +781,17 @@ void ts_http_server_free(ts_http_server_t **sp)
 	if (sp == NULL || *sp == NULL)
 		return;
 	ts_http_server_t *s = *sp;
-	for (int i = 0; i < s->nloops; i++) {
-		struct loop *l = &s->loops[i];
-		close_listener(l);
-		h2o_multithread_unregister_receiver(l->queue, &l->done_rx);
-		h2o_multithread_unregister_receiver(l->queue, &l->ctl_rx);
-		h2o_multithread_destroy_queue(l->queue);
-		if (!l->clean)
-			continue; /* a connection still holds the context: leave it to exit */
-		h2o_loop_t *loop = l->ctx.loop;
-		h2o_context_dispose(&l->ctx);
-		h2o_evloop_destroy(loop);
-	}
+	/* each loop disposed of its h2o objects in its own thread; a server never run has fds */
+	for (int i = 0; i < s->nloops; i++)
+		if (s->loops[i].fd >= 0)
+			close(s->loops[i].fd);
 	h2o_config_dispose(&s->h2o_config);
 	ts__http_metrics_free(&s->metrics);
 	ts_free(s->workers);
 	ts_free(s->loops);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->phase_cv);
 	ts_free(s);
 	*sp = NULL;
 }

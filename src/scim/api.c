@@ -125,7 +125,12 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 	ts_err rc = ts_app_conn(req, &call.conn, &e);
 	if (rc != TS_ERR_OK)
 		goto store_down;
-	rc = ts_store_begin(call.conn, op->write, &e);
+	/*
+	 * The key is checked in a read transaction. A read keeps it for the call
+	 * (one snapshot); a write ends it and takes the writer lock only once the
+	 * body is parsed, so that hashing and parsing run outside the one writer.
+	 */
+	rc = ts_store_begin(call.conn, false, &e);
 	if (rc != TS_ERR_OK)
 		goto store_down;
 
@@ -164,6 +169,18 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 			if (rc == TS_ERR_OK && !json_is_object(call.body))
 				rc = ts__scim_err(&call, &e, TS_ERR_BAD_REQUEST, "invalidSyntax",
 				                  "the body must be a JSON object");
+		}
+	}
+	if (op->write) {
+		ts_store_rollback(call.conn); /* the read transaction of the key check */
+		if (rc == TS_ERR_OK) {
+			struct ts_error be = {0};
+			ts_err brc = ts_store_begin(call.conn, true, &be);
+			if (brc != TS_ERR_OK) {
+				rc = brc;
+				e = be;
+				goto store_down;
+			}
 		}
 	}
 	if (rc == TS_ERR_OK)

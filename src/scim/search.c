@@ -174,6 +174,7 @@ struct item {
 	const char *id;
 	int64_t created;
 	const void *row;
+	json_t *doc; /* rendered while filtering, reused for the answer; or NULL */
 };
 
 static int by_position(const void *a, const void *b)
@@ -261,7 +262,7 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 			items = ts_arena_alloc(call->a, sizeof *items * (size_t)(n + 1));
 			for (int i = 0; i < n; i++)
 				items[i] = (struct item){rows[i].user_id, rows[i].created_ms,
-				                         &rows[i]};
+				                         &rows[i], NULL};
 		} else {
 			struct ts_group_row *rows = NULL;
 			rc = ts_store_group_list(call->conn, call->a, call->account_id, start - 1,
@@ -269,7 +270,7 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 			items = ts_arena_alloc(call->a, sizeof *items * (size_t)(n + 1));
 			for (int i = 0; i < n; i++)
 				items[i] = (struct item){rows[i].group_id, rows[i].created_ms,
-				                         &rows[i]};
+				                         &rows[i], NULL};
 		}
 		if (rc != TS_ERR_OK)
 			return rc;
@@ -345,7 +346,7 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 						cand = g;
 						cap *= 2;
 					}
-					cand[n++] = (struct item){id, cr, r};
+					cand[n++] = (struct item){id, cr, r, NULL};
 				}
 			}
 		} else {
@@ -370,7 +371,7 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 				cand = ts_arena_alloc(call->a, sizeof *cand * (size_t)(got + 1));
 				for (int i = 0; i < got; i++)
 					cand[i] = (struct item){rows[i].user_id, rows[i].created_ms,
-					                        &rows[i]};
+					                        &rows[i], NULL};
 			} else {
 				struct ts_group_row *rows = NULL;
 				rc = ts_store_group_list(call->conn, call->a, call->account_id, 0,
@@ -378,13 +379,15 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 				cand = ts_arena_alloc(call->a, sizeof *cand * (size_t)(got + 1));
 				for (int i = 0; i < got; i++)
 					cand[i] = (struct item){rows[i].group_id,
-					                        rows[i].created_ms, &rows[i]};
+					                        rows[i].created_ms, &rows[i], NULL};
 			}
 			if (rc != TS_ERR_OK)
 				return rc;
 			n = got;
 		}
 		bool need_members = mentions(f, member_attr);
+		/* the document the filter saw is the answer's when both render members alike */
+		bool reuse = need_members == want_members;
 		qsort(cand, (size_t)n, sizeof *cand, by_position);
 		items = ts_arena_alloc(call->a, sizeof *items * (size_t)(n + 1));
 		for (int i = 0; i < n; i++) {
@@ -392,9 +395,14 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 			if (rc != TS_ERR_OK)
 				return rc;
 			bool ok = ts_scim_filter_match(f, doc, rules);
-			json_decref(doc);
-			if (ok)
-				items[total++] = cand[i];
+			if (ok && reuse) {
+				items[total] = cand[i];
+				items[total++].doc = ts_json_own(call->a, doc);
+			} else {
+				json_decref(doc);
+				if (ok)
+					items[total++] = cand[i];
+			}
 		}
 		/* the page of the matches */
 		int64_t from = start - 1 < total ? start - 1 : total;
@@ -404,7 +412,10 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 	}
 	json_t *resources = json_array();
 	for (int i = 0; i < nitems; i++) {
-		json_t *doc = render(call, users, items[i].row, want_members, &rc, e);
+		/* a reused document stays owned by the arena: the array takes its own reference */
+		json_t *doc = items[i].doc != NULL
+		                      ? json_incref(items[i].doc)
+		                      : render(call, users, items[i].row, want_members, &rc, e);
 		if (rc != TS_ERR_OK) {
 			json_decref(resources);
 			return rc;

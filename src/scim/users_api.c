@@ -26,11 +26,13 @@ static ts_err name_free(struct ts__scim_call *call, const char *name, const char
 }
 
 static ts_err answer_user(struct ts__scim_call *call, int status, const struct ts_user_row *row,
-                          struct ts_error *e)
+                          bool is_new, struct ts_error *e)
 {
 	struct ts_group_member *g = NULL;
 	int ng = -1;
-	if (ts__scim_attrs_want(call, "groups", true)) {
+	if (is_new && ts__scim_attrs_want(call, "groups", true)) {
+		ng = 0; /* a user just created is in no group: no query */
+	} else if (ts__scim_attrs_want(call, "groups", true)) {
 		ts_err rc = ts_store_user_groups(call->conn, call->a, row->user_id, &g, &ng, e);
 		if (rc != TS_ERR_OK)
 			return rc;
@@ -63,7 +65,7 @@ static ts_err create_user(struct ts__scim_call *call, struct ts_error *e)
 		                    "userName %s is already taken", row.user_name);
 	if (rc != TS_ERR_OK)
 		return rc;
-	return answer_user(call, 201, &row, e);
+	return answer_user(call, 201, &row, true, e);
 }
 
 static ts_err get_user(struct ts__scim_call *call, struct ts_error *e)
@@ -81,7 +83,7 @@ static ts_err get_user(struct ts__scim_call *call, struct ts_error *e)
 		call->etag = etag;
 		return TS_ERR_OK;
 	}
-	return answer_user(call, 200, &row, e);
+	return answer_user(call, 200, &row, false, e);
 }
 
 static ts_err list_users(struct ts__scim_call *call, struct ts_error *e)
@@ -175,7 +177,7 @@ static ts_err replace_user(struct ts__scim_call *call, struct ts_error *e)
 	rc = ts_store_user_update(call->conn, &row, emails, ne, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	return answer_user(call, 200, &row, e);
+	return answer_user(call, 200, &row, false, e);
 }
 
 static ts_err patch_user(struct ts__scim_call *call, struct ts_error *e)
@@ -218,7 +220,7 @@ static ts_err patch_user(struct ts__scim_call *call, struct ts_error *e)
 	if (rc != TS_ERR_OK)
 		return rc;
 	/* Entra's validator expects the resource after a user PATCH (item 46) */
-	return answer_user(call, 200, &row, e);
+	return answer_user(call, 200, &row, false, e);
 }
 
 /* Hard delete: memberships and addresses go with the row (item 37, 88). */
