@@ -5,6 +5,7 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "directory/session.h"
 #include "scim/internal.h"
 #include "scim/patch.h"
 
@@ -148,6 +149,15 @@ static ts_err search_users(struct ts__scim_call *call, struct ts_error *e)
 	return search(call, true, e);
 }
 
+/*
+ * SPEC 4: deactivation suspends sign-in, so the user's browser sessions and
+ * CLI tokens end at once, in the transaction that deactivates them.
+ */
+static ts_err signed_out(struct ts__scim_call *call, const char *user_id, struct ts_error *e)
+{
+	return ts_directory_session_revoke_all(call->conn, user_id, NULL, e);
+}
+
 /* PUT replaces the resource and never creates one (RFC 7644 §3.5.1, item 81). */
 static ts_err replace_user(struct ts__scim_call *call, struct ts_error *e)
 {
@@ -175,6 +185,8 @@ static ts_err replace_user(struct ts__scim_call *call, struct ts_error *e)
 	row.version = old.version + 1;
 	row.modified_ms = ts_now_ms();
 	rc = ts_store_user_update(call->conn, &row, emails, ne, e);
+	if (rc == TS_ERR_OK && old.active && !row.active)
+		rc = signed_out(call, old.user_id, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	return answer_user(call, 200, &row, false, e);
@@ -217,6 +229,8 @@ static ts_err patch_user(struct ts__scim_call *call, struct ts_error *e)
 	row.version = old.version + 1;
 	row.modified_ms = ts_now_ms();
 	rc = ts_store_user_update(call->conn, &row, emails, ne, e);
+	if (rc == TS_ERR_OK && old.active && !row.active)
+		rc = signed_out(call, old.user_id, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	/* Entra's validator expects the resource after a user PATCH (item 46) */

@@ -208,3 +208,39 @@ def test_cli_user_list(srv, dir_store):
     bad = subprocess.run([D.BIN, "user", "list", "--db", dir_store.url, "--account", "nope"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "not found" in bad.stderr
+
+
+def test_scim_deactivation_and_delete_end_sessions(srv, dir_store):
+    """SPEC 4: SCIM deactivation suspends sign-in at once; a hard delete takes the
+    sessions with the user. The user is provisioned over SCIM, as an IdP would."""
+    acct = srv.account("corp", "Enterprise")
+    key = srv.j("POST", "/api/v1/accounts/%s/api-keys" % acct, {"Description": "idp"},
+                expect=201)["ApiKey"]["Token"]
+    scim = {"Authorization": "Bearer " + key, "Content-Type": "application/scim+json"}
+    import requests
+    r = requests.post(srv.base + "/scim/v2/Users", headers=scim, timeout=30, json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "dana@example.com", "active": True,
+        "name": {"givenName": "Dana", "familyName": "Doe"},
+        "emails": [{"value": "dana@example.com", "primary": True, "type": "work"}]})
+    assert r.status_code == 201, r.text
+    dana = r.json()["id"]
+    live = [dir_store.add_session(acct, dana) for _ in range(2)]
+    assert srv.j("GET", U(acct, "/" + dana))["User"]["ActiveSessions"] == 2
+    r = requests.patch(srv.base + "/scim/v2/Users/" + dana, headers=scim, timeout=30, json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": False}}]})
+    assert r.status_code == 200 and r.json()["active"] is False, r.text
+    assert all(dir_store.session_revoked(s) for s in live)
+    assert srv.j("GET", U(acct, "/" + dana))["User"]["ActiveSessions"] == 0
+    # reactivation does not bring old sessions back; a hard delete removes new ones
+    r = requests.patch(srv.base + "/scim/v2/Users/" + dana, headers=scim, timeout=30, json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": "True"}]})
+    assert r.status_code == 200 and r.json()["active"] is True, r.text
+    assert all(dir_store.session_revoked(s) for s in live)
+    again = dir_store.add_session(acct, dana)
+    assert requests.delete(srv.base + "/scim/v2/Users/" + dana, headers=scim,
+                           timeout=30).status_code == 204
+    assert int(dir_store.sql("SELECT count(*) FROM sessions WHERE session_id = %s",
+                             (again,))[0][0]) == 0
