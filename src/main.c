@@ -17,7 +17,7 @@ static int usage(void)
 	      "  adminkey create|list|delete  manage admin keys offline\n"
 	      "  apikey create|list|delete  manage SCIM API keys offline (--account ID)\n"
 	      "  audit verify               check the audit chain\n"
-	      "  user list --account ID     list an account's users offline\n"
+	      "  user list|get|suspend|activate|logout --account ID [--id U]  users offline\n"
 	      "Every command takes --help.\n",
 	      stderr);
 	return 2;

@@ -244,3 +244,36 @@ def test_scim_deactivation_and_delete_end_sessions(srv, dir_store):
                            timeout=30).status_code == 204
     assert int(dir_store.sql("SELECT count(*) FROM sessions WHERE session_id = %s",
                              (again,))[0][0]) == 0
+
+
+def test_cli_user_get_suspend_activate_logout(srv, dir_store):
+    import json
+    import subprocess
+
+    def cli(*args):
+        return subprocess.run([D.BIN, "user"] + list(args) + ["--db", dir_store.url],
+                              capture_output=True, text=True, timeout=60)
+    corp = srv.account("corp", "Enterprise")
+    erin = dir_store.add_user(corp, "erin@example.com", ["erin@example.com"])
+    s1 = dir_store.add_session(corp, erin)
+    out = cli("get", "--account", corp, "--id", erin, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["User"]["PrimaryEmail"] == "erin@example.com"
+    assert cli("suspend", "--account", corp, "--id", erin).returncode == 0
+    assert dir_store.session_revoked(s1)
+    assert srv.j("GET", U(corp, "/" + erin))["User"]["UserRegistrationStatus"] == "Suspended"
+    assert cli("activate", "--account", corp, "--id", erin).returncode == 0
+    assert srv.j("GET", U(corp, "/" + erin))["User"]["UserRegistrationStatus"] == "Registered"
+    s2 = dir_store.add_session(corp, erin)
+    assert cli("logout", "--account", corp, "--id", erin).returncode == 0
+    assert dir_store.session_revoked(s2)
+    # each change is in the audit trail as the local operator
+    for n in ("SuspendUsers", "ActivateUsers", "LogoutUser"):
+        assert any(e["userIdentity"]["type"] == "LocalOperator" for e in srv.events(n)), n
+    # a Team account cannot suspend, and unknown users are refused
+    team = srv.account("team", "Team")
+    tid = srv.j("POST", U(team), {"UserEmailList": ["t@example.com"]},
+                params={"operation": "add"}, expect=201)["Invites"][0]["UserId"]
+    bad = cli("suspend", "--account", team, "--id", tid)
+    assert bad.returncode != 0 and "Enterprise" in bad.stderr
+    assert cli("get", "--account", corp, "--id", "no-such-user").returncode != 0
