@@ -8,6 +8,10 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "core/token.h"
+
+static const struct ts_token_shape shape = {TS_ADMINKEY_ID_PREFIX, TS_ADMINKEY_ID_RANDOM,
+                                            TS_ADMINKEY_SECRET_LEN};
 
 static void policy_set_free(void *p)
 {
@@ -31,24 +35,13 @@ ts_err ts_admin_key_create(ts_store_conn_t *c, ts_arena_t *a, const json_t *poli
 		return rc;
 	ts_admin_policy_free(&set);
 
-	static const char id_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	unsigned char raw[TS_ADMINKEY_ID_RANDOM];
-	ts_random_bytes(raw, sizeof raw);
-	char *id = ts_arena_alloc(a, sizeof TS_ADMINKEY_ID_PREFIX + TS_ADMINKEY_ID_RANDOM);
-	memcpy(id, TS_ADMINKEY_ID_PREFIX, strlen(TS_ADMINKEY_ID_PREFIX));
-	for (int i = 0; i < TS_ADMINKEY_ID_RANDOM; i++)
-		id[strlen(TS_ADMINKEY_ID_PREFIX) + (size_t)i] = id_alphabet[raw[i] & 31];
-	char secret[TS_ADMINKEY_SECRET_LEN + 1];
-	ts_random_token(secret, TS_ADMINKEY_SECRET_LEN);
-	char *hash = ts_arena_alloc(a, TS_SHA256_HEX_LEN + 1);
-	ts_sha256_hex(secret, TS_ADMINKEY_SECRET_LEN, hash);
-
-	out->access_key_id = id;
-	out->token = ts_arena_printf(a, "%s.%s", id, secret);
-	sodium_memzero(secret, sizeof secret);
+	struct ts_token t;
+	ts_token_new(a, &shape, &t);
+	out->access_key_id = t.id;
+	out->token = t.token;
 	out->record = (struct ts_adminkey){
-	        .access_key_id = id,
-	        .secret_hash = hash,
+	        .access_key_id = t.id,
+	        .secret_hash = t.secret_hash,
 	        .policies = ts_json_dump(a, policies, NULL),
 	        .description = description ? ts_arena_strdup(a, description) : "",
 	        .created_ms = ts_now_ms(),
@@ -135,13 +128,10 @@ ts_err ts_admin_key_authenticate(ts_store_conn_t *c, ts_arena_t *a, ts_admin_key
 	*claimed_id = NULL;
 	if (token == NULL)
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "no admin key given");
-	const char *dot = strchr(token, '.');
-	size_t idlen = dot ? (size_t)(dot - token) : 0;
-	if (dot == NULL || idlen != strlen(TS_ADMINKEY_ID_PREFIX) + TS_ADMINKEY_ID_RANDOM ||
-	    strncmp(token, TS_ADMINKEY_ID_PREFIX, strlen(TS_ADMINKEY_ID_PREFIX)) != 0 ||
-	    strlen(dot + 1) != TS_ADMINKEY_SECRET_LEN)
+	const char *id = NULL;
+	char hash[TS_SHA256_HEX_LEN + 1];
+	if (!ts_token_parse(a, &shape, token, &id, hash))
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "malformed admin key");
-	const char *id = ts_arena_strndup(a, token, idlen);
 	*claimed_id = id;
 	struct ts_error lookup = {0};
 	ts_err rc = ts_store_adminkey_get(c, a, id, key, &lookup);
@@ -152,8 +142,6 @@ ts_err ts_admin_key_authenticate(ts_store_conn_t *c, ts_arena_t *a, ts_admin_key
 			*e = lookup;
 		return rc;
 	}
-	char hash[TS_SHA256_HEX_LEN + 1];
-	ts_sha256_hex(dot + 1, TS_ADMINKEY_SECRET_LEN, hash);
 	if (!ts_secret_equal(hash, key->secret_hash))
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "wrong secret for admin key %s", id);
 	if (policies_of(a, cache, key, policies, e) != TS_ERR_OK)

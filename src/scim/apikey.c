@@ -7,6 +7,10 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "core/token.h"
+
+static const struct ts_token_shape shape = {TS_APIKEY_ID_PREFIX, TS_APIKEY_ID_RANDOM,
+                                            TS_APIKEY_SECRET_LEN};
 
 ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
                              const char *description, struct ts_apikey_created *out,
@@ -19,25 +23,14 @@ ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *acco
 	ts_err rc = ts_store_account_get(c, a, account_id, &acct, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	static const char id_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	unsigned char raw[TS_APIKEY_ID_RANDOM];
-	ts_random_bytes(raw, sizeof raw);
-	size_t plen = strlen(TS_APIKEY_ID_PREFIX);
-	char *id = ts_arena_alloc(a, plen + TS_APIKEY_ID_RANDOM + 1);
-	memcpy(id, TS_APIKEY_ID_PREFIX, plen);
-	for (int i = 0; i < TS_APIKEY_ID_RANDOM; i++)
-		id[plen + (size_t)i] = id_alphabet[raw[i] & 31];
-	char secret[TS_APIKEY_SECRET_LEN + 1];
-	ts_random_token(secret, TS_APIKEY_SECRET_LEN);
-	char *hash = ts_arena_alloc(a, TS_SHA256_HEX_LEN + 1);
-	ts_sha256_hex(secret, TS_APIKEY_SECRET_LEN, hash);
-	out->api_key_id = id;
-	out->token = ts_arena_printf(a, "%s.%s", id, secret);
-	sodium_memzero(secret, sizeof secret);
+	struct ts_token t;
+	ts_token_new(a, &shape, &t);
+	out->api_key_id = t.id;
+	out->token = t.token;
 	out->record = (struct ts_apikey){
-	        .api_key_id = id,
+	        .api_key_id = t.id,
 	        .account_id = acct.account_id,
-	        .secret_hash = hash,
+	        .secret_hash = t.secret_hash,
 	        .description = description ? ts_arena_strdup(a, description) : "",
 	        .created_ms = ts_now_ms(),
 	};
@@ -51,14 +44,10 @@ ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char
 	*claimed_id = NULL;
 	if (token == NULL)
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "no API key given");
-	const char *dot = strchr(token, '.');
-	size_t plen = strlen(TS_APIKEY_ID_PREFIX);
-	size_t idlen = dot ? (size_t)(dot - token) : 0;
-	if (dot == NULL || idlen != plen + TS_APIKEY_ID_RANDOM ||
-	    strncmp(token, TS_APIKEY_ID_PREFIX, plen) != 0 ||
-	    strlen(dot + 1) != TS_APIKEY_SECRET_LEN)
+	const char *id = NULL;
+	char hash[TS_SHA256_HEX_LEN + 1];
+	if (!ts_token_parse(a, &shape, token, &id, hash))
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "malformed API key");
-	const char *id = ts_arena_strndup(a, token, idlen);
 	*claimed_id = id;
 	struct ts_error lookup = {0};
 	ts_err rc = ts_store_apikey_get(c, a, id, key, &lookup);
@@ -69,8 +58,6 @@ ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char
 			*e = lookup;
 		return rc;
 	}
-	char hash[TS_SHA256_HEX_LEN + 1];
-	ts_sha256_hex(dot + 1, TS_APIKEY_SECRET_LEN, hash);
 	if (!ts_secret_equal(hash, key->secret_hash))
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "wrong secret for API key %s", id);
 	return TS_ERR_OK;
