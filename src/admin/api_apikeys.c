@@ -25,7 +25,8 @@ static ts_err create_key(struct ts__admin_call *call, struct ts_error *e)
 	if (rc != TS_ERR_OK)
 		return rc;
 	json_t *shown = ts_scim_apikey_json(&k.record);
-	call->audit_response = json_pack("{s:o}", "ApiKey", json_deep_copy(shown));
+	call->audit_response =
+	        ts_json_own(call->a, json_pack("{s:o}", "ApiKey", json_deep_copy(shown)));
 	json_object_set_new(shown, "Token", json_string(k.token));
 	call->response = json_pack("{s:o}", "ApiKey", shown);
 	call->status = 201;

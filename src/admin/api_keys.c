@@ -1,5 +1,6 @@
 /* Admin API: admin keys. Tokens are answered once and never logged or audited. */
 #include "admin/internal.h"
+#include "core/json.h"
 #include "admin/keys.h"
 
 static ts_err create_key(struct ts__admin_call *call, struct ts_error *e)
@@ -14,7 +15,8 @@ static ts_err create_key(struct ts__admin_call *call, struct ts_error *e)
 	if (rc != TS_ERR_OK)
 		return rc;
 	json_t *shown = ts_admin_key_json(&k.record);
-	call->audit_response = json_pack("{s:o}", "AdminKey", json_deep_copy(shown));
+	call->audit_response =
+	        ts_json_own(call->a, json_pack("{s:o}", "AdminKey", json_deep_copy(shown)));
 	json_object_set_new(shown, "Token", json_string(k.token));
 	call->response = json_pack("{s:o}", "AdminKey", shown);
 	call->status = 201;

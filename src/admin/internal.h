@@ -24,7 +24,7 @@ struct ts__admin_call {
 	json_t *body;           /* the parsed JSON body, or NULL */
 	json_t *params;         /* requestParameters of the audit event */
 	json_t *response;       /* what the caller gets (stolen by the dispatcher) */
-	json_t *audit_response; /* responseElements when it must differ (no secrets) */
+	json_t *audit_response; /* responseElements when it must differ (no secrets); arena-owned */
 	int status;
 	const ts_policy_set_t *policies;
 	const char *principal;
