@@ -60,6 +60,17 @@ static size_t utf8_len(const unsigned char *s)
 	return 0;
 }
 
+/* 1 for the bytes copied as they are: printable ASCII but '"' and '\\' */
+#define P8 1, 1, 1, 1, 1, 1, 1, 1
+#define Z8 0, 0, 0, 0, 0, 0, 0, 0
+static const unsigned char plain[256] = {
+        Z8, Z8, Z8, Z8,               /* 0x00-0x1F: controls */
+        1,  1,  0,  1,  1,  1,  1, 1, /* 0x20-0x27: '"' */
+        P8, P8, P8, P8, P8, P8,       /* 0x28-0x57 */
+        1,  1,  1,  1,  0,  1,  1, 1, /* 0x58-0x5F: '\\' */
+        P8, P8, P8, P8,               /* 0x60-0x7F */
+};
+
 static bool put_string(struct ts_jsonw *w, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -70,11 +81,11 @@ static bool put_string(struct ts_jsonw *w, const char *str, size_t n)
 	char *o = w->data + w->len;
 	*o++ = '"';
 	while (s < end) {
-		unsigned char c = *s;
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+		while (s < end && plain[*s])
 			s++;
-			continue;
-		}
+		if (s == end)
+			break;
+		unsigned char c = *s;
 		size_t u = c >= 0x80 ? utf8_len(s) : 0;
 		if (u > 0 && (size_t)(end - s) >= u) {
 			s += u;
