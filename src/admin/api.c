@@ -120,6 +120,9 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 	ts_err rc = ts_app_conn(req, &call.conn, &e);
 	if (rc != TS_ERR_OK)
 		goto store_down;
+	/* a read's event joins the group commit: let a committing leader wait for it */
+	if (op->read_only)
+		ts_store_audit_expect(call.conn);
 	/*
 	 * A change runs in a write transaction that ends with its audit event.
 	 * A read runs in a read transaction (readers never wait for the writer)
@@ -200,6 +203,7 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 store_failed:
 	ts_store_rollback(call.conn);
 store_down:
+	ts_store_audit_withdraw(call.conn);
 	json_decref(call.response);
 	ts_log(TS_LOG_ERROR, "admin call failed in the store",
 	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", op->event,

@@ -9,51 +9,86 @@
 #include <string.h>
 
 #include "core/crypto.h"
-#include "core/json.h"
+#include "core/jsonw.h"
 #include "core/timeutil.h"
 
 #define VERIFY_PAGE 1000
 
+#define EVENT_CAP 1024 /* bytes: a read's whole event fits without growing */
+
+/* The userIdentity object, or nothing when a part is not valid UTF-8 (as jansson did). */
+static void who(struct ts_jsonw *w, const struct ts_audit_identity *id)
+{
+	if (id->type == NULL)
+		return;
+	size_t mark = w->len;
+	ts_jsonw_key(w, "userIdentity");
+	ts_jsonw_lit(w, "{");
+	if (!ts_jsonw_member_str(w, "type", id->type) ||
+	    !ts_jsonw_member_str(w, "principalId", id->principal_id ? id->principal_id : "")) {
+		w->len = mark;
+		return;
+	}
+	if (id->access_key_id)
+		(void)ts_jsonw_member_str(w, "accessKeyId", id->access_key_id);
+	ts_jsonw_lit(w, "}");
+}
+
+/*
+ * Writes the event text directly, in the member order and form that the
+ * jansson object of earlier versions dumped to (stored bodies are hashed, and
+ * readers compare members): a member whose text is not valid UTF-8 is left
+ * out, as json_string() refused it.
+ */
 static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audit_record *out)
 {
 	char when[32], event_id[TS_UUID_LEN + 1];
 	int64_t now = ts_now_ms();
 	ts_time_iso(now, when);
 	ts_uuid_v4(event_id);
-	json_t *who = json_pack("{s:s, s:s}", "type", en->who.type, "principalId",
-	                        en->who.principal_id ? en->who.principal_id : "");
-	if (en->who.access_key_id)
-		json_object_set_new(who, "accessKeyId", json_string(en->who.access_key_id));
-	json_t *ev = ts_json_own(a, json_object());
-	json_object_set_new(ev, "eventVersion", json_string(TS_AUDIT_EVENT_VERSION));
-	json_object_set_new(ev, "userIdentity", who);
-	json_object_set_new(ev, "eventTime", json_string(when));
-	json_object_set_new(ev, "eventSource", json_string(en->event_source));
-	json_object_set_new(ev, "eventName", json_string(en->event_name));
-	ts_json_set_str(ev, "sourceIPAddress", en->source_ip);
-	ts_json_set_str(ev, "userAgent", en->user_agent);
+	struct ts_jsonw w;
+	ts_jsonw_init(&w, a, EVENT_CAP);
+	ts_jsonw_lit(&w, "{");
+	(void)ts_jsonw_member_str(&w, "eventVersion", TS_AUDIT_EVENT_VERSION);
+	who(&w, &en->who);
+	(void)ts_jsonw_member_str(&w, "eventTime", when);
+	if (en->event_source)
+		(void)ts_jsonw_member_str(&w, "eventSource", en->event_source);
+	if (en->event_name)
+		(void)ts_jsonw_member_str(&w, "eventName", en->event_name);
+	(void)ts_jsonw_member_str(&w, "sourceIPAddress", en->source_ip);
+	(void)ts_jsonw_member_str(&w, "userAgent", en->user_agent);
 	if (en->error_code) {
-		json_object_set_new(ev, "errorCode", json_string(en->error_code));
-		ts_json_set_str(ev, "errorMessage", en->error_message);
+		(void)ts_jsonw_member_str(&w, "errorCode", en->error_code);
+		(void)ts_jsonw_member_str(&w, "errorMessage", en->error_message);
 	}
-	json_object_set_new(ev, "requestParameters",
-	                    en->request_parameters ? json_deep_copy(en->request_parameters)
-	                                           : json_null());
-	json_object_set_new(ev, "responseElements",
-	                    en->response_elements ? json_deep_copy(en->response_elements)
-	                                          : json_null());
-	ts_json_set_str(ev, "requestID", en->request_id);
-	json_object_set_new(ev, "eventID", json_string(event_id));
-	json_object_set_new(ev, "readOnly", json_boolean(en->read_only));
-	json_object_set_new(ev, "eventType", json_string("ApiCall"));
+	ts_jsonw_key(&w, "requestParameters");
+	if (en->request_parameters)
+		ts_jsonw_value(&w, en->request_parameters);
+	else
+		ts_jsonw_lit(&w, "null");
+	ts_jsonw_key(&w, "responseElements");
+	if (en->response_elements)
+		ts_jsonw_value(&w, en->response_elements);
+	else
+		ts_jsonw_lit(&w, "null");
+	(void)ts_jsonw_member_str(&w, "requestID", en->request_id);
+	(void)ts_jsonw_member_str(&w, "eventID", event_id);
+	ts_jsonw_key(&w, "readOnly");
+	if (en->read_only)
+		ts_jsonw_lit(&w, "true");
+	else
+		ts_jsonw_lit(&w, "false");
+	ts_jsonw_lit(&w, ",\"eventType\":\"ApiCall\"");
 	if (en->account_id)
-		json_object_set_new(ev, "recipientAccountId", json_string(en->account_id));
+		(void)ts_jsonw_member_str(&w, "recipientAccountId", en->account_id);
+	ts_jsonw_lit(&w, "}");
 	*out = (struct ts_audit_record){
 	        .event_id = ts_arena_strdup(a, event_id),
 	        .event_time_ms = now,
 	        .event_name = en->event_name,
 	        .account_id = en->account_id,
-	        .body = ts_json_dump(a, ev, NULL),
+	        .body = ts_jsonw_finish(&w, NULL),
 	};
 }
 

@@ -6,6 +6,7 @@
  * which orders appends across nodes sharing one PostgreSQL.
  */
 #include <string.h>
+#include <time.h>
 
 #include "core/crypto.h"
 #include "store/internal.h"
@@ -40,6 +41,33 @@ ts_err ts_store_audit_head(ts_store_conn_t *c, ts_arena_t *arena, int64_t *seq, 
 	return head(c, TS__Q_AUDIT_HEAD, arena, seq, hash, e);
 }
 
+/* Links r after (*seq, *prev), stores it, and makes it the new (*seq, *prev). */
+static ts_err link_insert(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_record *r,
+                          int64_t *seq, const char **prev, struct ts_error *e)
+{
+	char *hash = ts_arena_alloc(arena, TS_SHA256_HEX_LEN + 1);
+	ts_store_audit_hash(*prev, r->body, hash);
+	r->seq = *seq + 1;
+	r->prev_hash = *prev;
+	r->hash = hash;
+	struct ts__param p[] = {TS__INT(r->seq),           TS__TEXT(r->event_id),
+	                        TS__INT(r->event_time_ms), TS__TEXT(r->event_name),
+	                        TS__TEXT(r->account_id),   TS__TEXT(r->body),
+	                        TS__TEXT(*prev),           TS__TEXT(hash)};
+	ts_err rc = ts__store_write(c, TS__Q_AUDIT_INSERT, p, 8, NULL, e);
+	if (rc == TS_ERR_OK) {
+		*seq = r->seq;
+		*prev = hash;
+	}
+	return rc;
+}
+
+static ts_err head_move(ts_store_conn_t *c, int64_t seq, const char *hash, struct ts_error *e)
+{
+	struct ts__param h[] = {TS__INT(seq), TS__TEXT(hash)};
+	return ts__store_write(c, TS__Q_AUDIT_HEAD_MOVE, h, 2, NULL, e);
+}
+
 ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_record *r,
                              struct ts_error *e)
 {
@@ -48,22 +76,11 @@ ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena, struct ts_au
 	int64_t seq = 0;
 	const char *prev = NULL;
 	ts_err rc = head(c, TS__Q_AUDIT_HEAD_LOCK, arena, &seq, &prev, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	char *hash = ts_arena_alloc(arena, TS_SHA256_HEX_LEN + 1);
-	ts_store_audit_hash(prev, r->body, hash);
-	r->seq = seq + 1;
-	r->prev_hash = prev;
-	r->hash = hash;
-	struct ts__param p[] = {
-	        TS__INT(r->seq),         TS__TEXT(r->event_id),   TS__INT(r->event_time_ms),
-	        TS__TEXT(r->event_name), TS__TEXT(r->account_id), TS__TEXT(r->body),
-	        TS__TEXT(prev),          TS__TEXT(hash)};
-	rc = ts__store_write(c, TS__Q_AUDIT_INSERT, p, 8, NULL, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	struct ts__param h[] = {TS__INT(r->seq), TS__TEXT(hash)};
-	return ts__store_write(c, TS__Q_AUDIT_HEAD_MOVE, h, 2, NULL, e);
+	if (rc == TS_ERR_OK)
+		rc = link_insert(c, arena, r, &seq, &prev, e);
+	if (rc == TS_ERR_OK)
+		rc = head_move(c, seq, prev, e);
+	return rc;
 }
 
 static void read_event(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
@@ -121,7 +138,8 @@ ts_err ts_store_audit_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_
 
 /* ---- group commit ------------------------------------------------------ */
 
-#define GROUP_MAX 256 /* events in one commit at most */
+#define GROUP_MAX 256     /* events in one commit at most */
+#define GROUP_WAIT_US 300 /* how long a leader waits for announced events */
 
 struct ts__audit_waiter {
 	struct ts__audit_waiter *next;
@@ -132,13 +150,22 @@ struct ts__audit_waiter {
 	bool done;
 };
 
-/* The leader's work: one transaction for every waiter in the batch. */
+/*
+ * The leader's work: one transaction for every waiter in the batch, reading
+ * the chain head once and moving it once, whatever the batch's size.
+ */
 static void commit_group(ts_store_conn_t *c, struct ts__audit_waiter *batch)
 {
 	struct ts_error e = {0};
+	int64_t seq = 0;
+	const char *prev = NULL;
 	ts_err rc = ts_store_begin(c, true, &e);
+	if (rc == TS_ERR_OK)
+		rc = head(c, TS__Q_AUDIT_HEAD_LOCK, batch->arena, &seq, &prev, &e);
 	for (struct ts__audit_waiter *w = batch; rc == TS_ERR_OK && w; w = w->next)
-		rc = ts_store_audit_append(c, w->arena, w->r, &e);
+		rc = link_insert(c, w->arena, w->r, &seq, &prev, &e);
+	if (rc == TS_ERR_OK)
+		rc = head_move(c, seq, prev, &e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_commit(c, &e);
 	else
@@ -149,29 +176,100 @@ static void commit_group(ts_store_conn_t *c, struct ts__audit_waiter *batch)
 	}
 }
 
+/* Withdraws c's announced event, if any. Called with group_mu held. */
+static void unexpect(ts_store_t *s, ts_store_conn_t *c)
+{
+	if (!c->audit_expected)
+		return;
+	c->audit_expected = false;
+	s->group_expected--;
+	if (s->group_gathering)
+		pthread_cond_signal(&s->group_lead_cv);
+}
+
+void ts_store_audit_expect(ts_store_conn_t *c)
+{
+	ts_store_t *s = c->store;
+	pthread_mutex_lock(&s->group_mu);
+	if (!c->audit_expected) {
+		c->audit_expected = true;
+		s->group_expected++;
+	}
+	pthread_mutex_unlock(&s->group_mu);
+}
+
+void ts_store_audit_withdraw(ts_store_conn_t *c)
+{
+	if (c == NULL || !c->audit_expected)
+		return;
+	pthread_mutex_lock(&c->store->group_mu);
+	unexpect(c->store, c);
+	pthread_mutex_unlock(&c->store->group_mu);
+}
+
+/*
+ * The leader, before taking its batch, waits at most GROUP_WAIT_US for more
+ * events: while other threads have announced one that is not queued yet, and,
+ * when this thread itself had to queue behind a committing batch (so that
+ * appends overlap: the load is concurrent), until a second event is queued.
+ * Without the second rule two workers settle into taking turns, each
+ * committing its own event while the other reads. A batch of n costs one
+ * BEGIN, head read, head move and COMMIT, and each touched page once in the
+ * WAL, instead of n of each.
+ */
+static void gather(ts_store_t *s, bool queued_behind)
+{
+	if (s->group_expected == 0 && !(queued_behind && s->group_queued < 2))
+		return;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += GROUP_WAIT_US * 1000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	s->group_gathering = true;
+	while (s->group_expected > 0 || (queued_behind && s->group_queued < 2)) {
+		if (pthread_cond_timedwait(&s->group_lead_cv, &s->group_mu, &until) != 0)
+			break;
+	}
+	s->group_gathering = false;
+}
+
 ts_err ts_store_audit_append_now(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_record *r,
                                  struct ts_error *e)
 {
 	ts_store_t *s = c->store;
-	if (c->in_tx)
+	if (c->in_tx) {
+		ts_store_audit_withdraw(c);
 		return TS_FAIL(e, TS_ERR_INTERNAL, "grouped audit append inside a transaction");
+	}
 	struct ts__audit_waiter me = {.r = r, .arena = arena};
 	pthread_mutex_lock(&s->group_mu);
+	unexpect(s, c);
 	if (s->group_tail)
 		s->group_tail->next = &me;
 	else
 		s->group_head = &me;
 	s->group_tail = &me;
+	s->group_queued++;
+	if (s->group_gathering)
+		pthread_cond_signal(&s->group_lead_cv);
+	bool queued_behind = false;
 	while (!me.done) {
 		if (s->group_leader) {
+			queued_behind = true;
 			pthread_cond_wait(&s->group_cv, &s->group_mu);
 			continue;
 		}
-		/* lead: take up to GROUP_MAX waiters from the front, commit them together */
+		/* lead: let announced events join, then commit up to GROUP_MAX together */
 		s->group_leader = true;
+		gather(s, queued_behind);
 		struct ts__audit_waiter *batch = s->group_head, *last = batch;
-		for (int n = 1; n < GROUP_MAX && last->next; n++)
+		int n = 1;
+		for (; n < GROUP_MAX && last->next; n++)
 			last = last->next;
+		s->group_queued -= n;
 		s->group_head = last->next;
 		if (s->group_head == NULL)
 			s->group_tail = NULL;

@@ -153,15 +153,20 @@ struct ts_store {
 	void *impl; /* driver's own shared state */
 	/* group commit of audit events (ts_store_audit_append_now) */
 	pthread_mutex_t group_mu;
-	pthread_cond_t group_cv;
+	pthread_cond_t group_cv;      /* followers: their batch is committed */
+	pthread_cond_t group_lead_cv; /* a gathering leader: every announced event is queued */
 	struct ts__audit_waiter *group_head, *group_tail;
+	int group_queued;   /* events in the list */
+	int group_expected; /* events announced (ts_store_audit_expect) and not yet queued */
 	bool group_leader;
+	bool group_gathering;
 };
 
 struct ts_store_conn {
 	ts_store_t *store;
 	void *impl;
 	bool in_tx;
+	bool audit_expected; /* counted in store->group_expected */
 };
 
 /* Counts a failed store operation (drivers call it for failures callers cannot see). */

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "store/internal.h"
@@ -57,6 +58,11 @@ ts_err ts_store_open(const char *url, bool create, const struct ts_store_options
 	s->url = ts_strdup(url);
 	pthread_mutex_init(&s->group_mu, NULL);
 	pthread_cond_init(&s->group_cv, NULL);
+	pthread_condattr_t mono;
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->group_lead_cv, &mono);
+	pthread_condattr_destroy(&mono);
 	ts_err rc = s->drv->open(s, url, create, e);
 	if (rc != TS_ERR_OK) {
 		ts_store_free(&s);
@@ -75,6 +81,7 @@ void ts_store_free(ts_store_t **sp)
 		s->drv->close(s);
 	pthread_mutex_destroy(&s->group_mu);
 	pthread_cond_destroy(&s->group_cv);
+	pthread_cond_destroy(&s->group_lead_cv);
 	ts_free(s->url);
 	ts_free(s);
 	*sp = NULL;
@@ -104,6 +111,7 @@ void ts_store_disconnect(ts_store_conn_t **cp)
 	if (cp == NULL || *cp == NULL)
 		return;
 	ts_store_conn_t *c = *cp;
+	ts_store_audit_withdraw(c);
 	if (c->in_tx)
 		c->store->drv->rollback(c->impl);
 	c->store->drv->disconnect(c->impl);

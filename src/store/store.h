@@ -152,6 +152,17 @@ TS_MUST_USE ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena,
 TS_MUST_USE ts_err ts_store_audit_append_now(ts_store_conn_t *c, ts_arena_t *arena,
                                              struct ts_audit_record *r, struct ts_error *e);
 
+/*
+ * Announces that c will call ts_store_audit_append_now shortly (a read is
+ * under way whose event follows), so that a thread committing a group waits
+ * a little for it and one commit carries both. ts_store_audit_append_now
+ * takes the announcement back; a caller that will not append after all must
+ * call ts_store_audit_withdraw (ts_store_disconnect does too). Both are
+ * idempotent.
+ */
+void ts_store_audit_expect(ts_store_conn_t *c);
+void ts_store_audit_withdraw(ts_store_conn_t *c);
+
 struct ts_audit_filter {
 	const char *event_name;   /* NULL: any */
 	int64_t start_ms, end_ms; /* 0: unbounded */
