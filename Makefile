@@ -27,6 +27,8 @@ bench: deps
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build build-bench -j$(JOBS)
 	@sh bench/run.sh "$(CURDIR)/build-bench/tessera"
+	@cd bench/peer && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@bash bench/scim_bench.sh "$(CURDIR)/build-bench/tessera"
 
 fuzz: deps
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} sh scripts/fuzz.sh
