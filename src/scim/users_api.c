@@ -158,6 +158,26 @@ static ts_err signed_out(struct ts__scim_call *call, const char *user_id, struct
 	return ts_directory_session_revoke_all(call->conn, user_id, NULL, e);
 }
 
+/*
+ * The end of PUT and PATCH: the row becomes the next version of old, and a
+ * deactivation signs the user out (SPEC 4); answers the stored resource.
+ */
+static ts_err store_new_version(struct ts__scim_call *call, const struct ts_user_row *old,
+                                struct ts_user_row *row, struct ts_user_email *emails, int ne,
+                                struct ts_error *e)
+{
+	row->user_id = old->user_id;
+	row->created_ms = old->created_ms;
+	row->version = old->version + 1;
+	row->modified_ms = ts_now_ms();
+	ts_err rc = ts_store_user_update(call->conn, row, emails, ne, e);
+	if (rc == TS_ERR_OK && old->active && !row->active)
+		rc = signed_out(call, old->user_id, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	return answer_user(call, 200, row, false, e);
+}
+
 /* PUT replaces the resource and never creates one (RFC 7644 §3.5.1, item 81). */
 static ts_err replace_user(struct ts__scim_call *call, struct ts_error *e)
 {
@@ -180,16 +200,7 @@ static ts_err replace_user(struct ts__scim_call *call, struct ts_error *e)
 		rc = name_free(call, row.user_name, old.user_id, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	row.user_id = old.user_id;
-	row.created_ms = old.created_ms;
-	row.version = old.version + 1;
-	row.modified_ms = ts_now_ms();
-	rc = ts_store_user_update(call->conn, &row, emails, ne, e);
-	if (rc == TS_ERR_OK && old.active && !row.active)
-		rc = signed_out(call, old.user_id, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	return answer_user(call, 200, &row, false, e);
+	return store_new_version(call, &old, &row, emails, ne, e);
 }
 
 static ts_err patch_user(struct ts__scim_call *call, struct ts_error *e)
@@ -224,17 +235,8 @@ static ts_err patch_user(struct ts__scim_call *call, struct ts_error *e)
 		rc = name_free(call, row.user_name, old.user_id, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	row.user_id = old.user_id;
-	row.created_ms = old.created_ms;
-	row.version = old.version + 1;
-	row.modified_ms = ts_now_ms();
-	rc = ts_store_user_update(call->conn, &row, emails, ne, e);
-	if (rc == TS_ERR_OK && old.active && !row.active)
-		rc = signed_out(call, old.user_id, e);
-	if (rc != TS_ERR_OK)
-		return rc;
 	/* Entra's validator expects the resource after a user PATCH (item 46) */
-	return answer_user(call, 200, &row, false, e);
+	return store_new_version(call, &old, &row, emails, ne, e);
 }
 
 /* Hard delete: memberships and addresses go with the row (item 37, 88). */
