@@ -18,19 +18,6 @@
 #include "core/json.h"
 #include "core/log.h"
 
-#define BEARER "Bearer "
-
-static const char *bearer(const struct ts_http_req *req)
-{
-	const char *h = ts_http_header(req, "authorization");
-	if (h == NULL || strncasecmp(h, BEARER, strlen(BEARER)) != 0)
-		return NULL;
-	h += strlen(BEARER);
-	while (*h == ' ')
-		h++;
-	return *h ? h : NULL;
-}
-
 static ts_err authorize(const struct ts__admin_op *op, struct ts__admin_call *call,
                         struct ts_error *e)
 {
@@ -138,8 +125,8 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 	const char *claimed = NULL;
 	struct ts_error auth = {0};
 	rc = ts_admin_key_authenticate(call.conn, call.a,
-	                               ((struct ts_app_worker *)req->worker)->keys, bearer(req),
-	                               &key, &call.policies, &claimed, &auth);
+	                               ((struct ts_app_worker *)req->worker)->keys,
+	                               ts_http_bearer(req), &key, &call.policies, &claimed, &auth);
 	if (rc == TS_ERR_OK) {
 		call.principal = key.access_key_id;
 		rc = authorize(op, &call, &e);

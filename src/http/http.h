@@ -77,6 +77,8 @@ struct ts_http_route {
 
 /* Value of a request header (name lowercase), or NULL. */
 const char *ts_http_header(const struct ts_http_req *req, const char *name);
+/* The credentials of an "Authorization: Bearer ..." header (RFC 6750 §2.1), or NULL. */
+const char *ts_http_bearer(const struct ts_http_req *req);
 /* Value of a query parameter, percent-decoded in the arena, or NULL when absent. */
 const char *ts_http_query(const struct ts_http_req *req, const char *name);
 /* Percent-decodes s[0..n) into the arena; plus_is_space for query strings. NULL if malformed. */

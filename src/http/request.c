@@ -13,6 +13,19 @@ const char *ts_http_header(const struct ts_http_req *req, const char *name)
 	return NULL;
 }
 
+const char *ts_http_bearer(const struct ts_http_req *req)
+{
+	static const char scheme[] = "Bearer ";
+	const char *h = ts_http_header(req, "authorization");
+	/* the scheme is case-insensitive (RFC 7235 §2.1) */
+	if (h == NULL || strncasecmp(h, scheme, sizeof scheme - 1) != 0)
+		return NULL;
+	h += sizeof scheme - 1;
+	while (*h == ' ')
+		h++;
+	return *h ? h : NULL;
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -20,8 +20,6 @@
 #include "scim/internal.h"
 #include "scim/patch.h"
 
-#define BEARER "Bearer "
-
 ts_err ts__scim_err(struct ts__scim_call *call, struct ts_error *e, ts_err code,
                     const char *scim_type, const char *fmt, ...)
 {
@@ -35,17 +33,6 @@ ts_err ts__scim_err(struct ts__scim_call *call, struct ts_error *e, ts_err code,
 		va_end(ap);
 	}
 	return code;
-}
-
-static const char *bearer(const struct ts_http_req *req)
-{
-	const char *h = ts_http_header(req, "authorization");
-	if (h == NULL || strncasecmp(h, BEARER, strlen(BEARER)) != 0)
-		return NULL;
-	h += strlen(BEARER);
-	while (*h == ' ')
-		h++;
-	return *h ? h : NULL;
 }
 
 static const char *base_url(struct ts_http_req *req)
@@ -136,7 +123,8 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 
 	struct ts_apikey key = {0};
 	const char *claimed = NULL;
-	rc = ts_scim_apikey_authenticate(call.conn, call.a, bearer(req), &key, &claimed, &e);
+	rc = ts_scim_apikey_authenticate(call.conn, call.a, ts_http_bearer(req), &key, &claimed,
+	                                 &e);
 	if (rc != TS_ERR_OK) {
 		ts_store_rollback(call.conn);
 		if (rc != TS_ERR_UNAUTHORIZED)

@@ -310,6 +310,36 @@ static void test_header(void **state)
 	ts_arena_free(&a);
 }
 
+static void test_bearer(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *authorization; /* NULL: no header */
+		const char *want;          /* NULL: no credentials */
+	} cases[] = {
+	        {NULL, NULL},
+	        {"Bearer abc.def", "abc.def"},
+	        {"bearer abc", "abc"},   /* the scheme is case-insensitive */
+	        {"BEARER   abc", "abc"}, /* extra spaces before the token */
+	        {"Bearer ", NULL},       /* no token */
+	        {"Bearer    ", NULL},
+	        {"Basic YWJjOmRlZg==", NULL},
+	        {"Bearerabc", NULL},
+	        {"", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct ts_http_header h = {"authorization", cases[i].authorization};
+		struct ts_http_req req = {0};
+		req.headers = &h;
+		req.nheaders = cases[i].authorization ? 1 : 0;
+		const char *got = ts_http_bearer(&req);
+		if (cases[i].want == NULL)
+			assert_null(got);
+		else
+			assert_string_equal(got, cases[i].want);
+	}
+}
+
 static void test_response_helpers(void **state)
 {
 	(void)state;
@@ -337,6 +367,7 @@ int main(void)
 	        cmocka_unit_test(test_route_find), cmocka_unit_test(test_route_empty_table),
 	        cmocka_unit_test(test_decode),     cmocka_unit_test(test_query),
 	        cmocka_unit_test(test_header),     cmocka_unit_test(test_response_helpers),
+	        cmocka_unit_test(test_bearer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
