@@ -6,9 +6,17 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-20}
 dir=build-fuzz
+mkdir -p tmp
 CC=clang-14 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTS_FUZZ=ON -DTS_WERROR=ON \
 	>tmp/fuzz-cmake.log 2>&1 || { cat tmp/fuzz-cmake.log; exit 1; }
-cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
+# Everything is built, not only the fuzzers: clang's warnings (-Werror) are a second
+# opinion on the whole tree. A failed build fails the stage, so a stale binary from an
+# earlier build is never what gets fuzzed.
+if ! cmake --build "$dir" -j"$(nproc)" >tmp/fuzz-build.log 2>&1; then
+	grep -vE '^\[ *[0-9]+%\]|^g?make\[' tmp/fuzz-build.log | tail -60
+	echo "fuzz: the clang build failed" >&2
+	exit 1
+fi
 status=0
 for src in fuzz/fuzz_*.c; do
 	[ -f "$src" ] || continue
