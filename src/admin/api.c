@@ -1,8 +1,10 @@
 /*
- * The admin API's dispatcher. Every call, allowed or refused, runs in one
- * write transaction that ends with its audit event, so the change and its
- * record commit together; a refused or failed call is rolled back and its
- * event written in a fresh transaction. Errors are {"Code","Message"}.
+ * The admin API's dispatcher. Every call, allowed or refused, leaves one
+ * audit event. A change runs in a write transaction that ends with its event,
+ * so the change and its record commit together. A read, or a refused or
+ * failed call, changes nothing: its event goes to the store's audit writer,
+ * and the answer goes out once the event is committed. Errors are
+ * {"Code","Message"}.
  */
 #include "admin/api.h"
 
@@ -98,6 +100,23 @@ static const char *public_message(ts_err code, const struct ts_error *e)
 	}
 }
 
+static void store_failure(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
+                          const struct ts_error *e, const char *event)
+{
+	ts_log(TS_LOG_ERROR, "admin call failed in the store",
+	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", event, "error",
+	                 e->message));
+	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? TS_ERR_UNAVAILABLE : TS_ERR_INTERNAL,
+	             public_message(rc, e));
+}
+
+/* The audit event of a read or refusal could not be committed: no answer but this. */
+static void audit_failed(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
+                         const struct ts_error *e)
+{
+	store_failure(req, res, rc, e, req->route->name ? req->route->name : req->path);
+}
+
 static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts_error e = {0};
@@ -107,9 +126,6 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 	ts_err rc = ts_app_conn(req, &call.conn, &e);
 	if (rc != TS_ERR_OK)
 		goto store_down;
-	/* a read's event joins the group commit: let a committing leader wait for it */
-	if (op->read_only)
-		ts_store_audit_expect(call.conn);
 	/*
 	 * A change runs in a write transaction that ends with its audit event.
 	 * A read runs in a read transaction (readers never wait for the writer)
@@ -171,32 +187,27 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 		rc = ts_admin_audit_write(call.conn, call.a, &entry, &e);
 		if (rc == TS_ERR_OK)
 			rc = ts_store_commit(call.conn, &e);
-	} else {
-		rc = ts_admin_audit_write_now(call.conn, call.a, &entry, &e);
+		if (rc != TS_ERR_OK)
+			goto store_failed;
 	}
-	if (rc != TS_ERR_OK)
-		goto store_failed;
 	if (outcome != TS_ERR_OK) {
 		json_decref(call.response);
 		answer_error(req, res, outcome, public_message(outcome, &outcome_e));
-		return;
-	}
-	if (call.response != NULL)
+	} else if (call.response != NULL) {
 		ts_http_res_json(req, res, call.status, NULL, call.response);
-	else
+	} else {
 		ts_http_res_set(res, call.status, NULL, NULL, 0);
+	}
+	/* nothing changed: the answer goes out once its event is committed */
+	if (!in_change)
+		ts_admin_audit_then_answer(call.conn, req, res, &entry, audit_failed);
 	return;
 
 store_failed:
 	ts_store_rollback(call.conn);
 store_down:
-	ts_store_audit_withdraw(call.conn);
 	json_decref(call.response);
-	ts_log(TS_LOG_ERROR, "admin call failed in the store",
-	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", op->event,
-	                 "error", e.message));
-	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? TS_ERR_UNAVAILABLE : TS_ERR_INTERNAL,
-	             public_message(rc, &e));
+	store_failure(req, res, rc, &e, op->event);
 }
 
 static void admin_handle(struct ts_http_req *req, struct ts_http_res *res)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "http/http.h"
 #include "store/store.h"
 
 #define TS_AUDIT_EVENT_VERSION "1.05"
@@ -44,12 +45,19 @@ TS_MUST_USE ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a,
                                         const struct ts_audit_entry *entry, struct ts_error *e);
 
 /*
- * Builds the event and commits it in a transaction of its own, grouped with
- * concurrent appends (reads and refused calls, which change nothing else).
- * Call outside a transaction.
+ * For a call that changed nothing (a read, or a refused call): builds the
+ * event and hands it to the store's audit writer, to be committed with
+ * whatever else is queued; the answer already in res goes out once the event
+ * is committed, or, when the append fails, the answer on_fail writes into res
+ * instead. The worker does not wait (ts_http_defer); where the request cannot
+ * be deferred this thread waits for the commit. Call outside a transaction,
+ * as the handler's last step: req and res are no longer the caller's after it.
  */
-TS_MUST_USE ts_err ts_admin_audit_write_now(ts_store_conn_t *c, ts_arena_t *a,
-                                            const struct ts_audit_entry *entry, struct ts_error *e);
+typedef void (*ts_admin_audit_fail_fn)(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
+                                       const struct ts_error *e);
+void ts_admin_audit_then_answer(ts_store_conn_t *c, struct ts_http_req *req,
+                                struct ts_http_res *res, const struct ts_audit_entry *entry,
+                                ts_admin_audit_fail_fn on_fail);
 
 struct ts_audit_verdict {
 	int64_t events; /* events checked */

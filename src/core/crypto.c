@@ -2,6 +2,7 @@
 #include "core/crypto.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,29 @@ ts_err ts_crypto_init(void)
 	return sodium_init() < 0 ? TS_ERR_INTERNAL : TS_ERR_OK;
 }
 
+/*
+ * Small requests (request and event ids, tokens) are served from a per-thread
+ * buffer of the system CSPRNG's output, refilled 512 bytes at a time: one
+ * getrandom call instead of one per id. Each byte is handed out once.
+ */
+#define RANDOM_POOL 512
+static _Thread_local unsigned char pool[RANDOM_POOL];
+static _Thread_local size_t pool_left;
+
 void ts_random_bytes(void *buf, size_t n)
 {
-	randombytes_buf(buf, n);
+	if (n > RANDOM_POOL / 4) {
+		randombytes_buf(buf, n);
+		return;
+	}
+	if (pool_left < n) {
+		randombytes_buf(pool, sizeof pool);
+		pool_left = sizeof pool;
+	}
+	unsigned char *from = pool + (sizeof pool - pool_left);
+	memcpy(buf, from, n);
+	sodium_memzero(from, n);
+	pool_left -= n;
 }
 
 void ts_hex_encode(const unsigned char *in, size_t n, char *out)
@@ -21,16 +42,28 @@ void ts_hex_encode(const unsigned char *in, size_t n, char *out)
 	sodium_bin2hex(out, n * 2 + 1, in, n);
 }
 
-/* OpenSSL's SHA-256 uses the CPU's SHA extensions where it has them; libsodium's does not. */
+/*
+ * OpenSSL's SHA-256 uses the CPU's SHA extensions where it has them; libsodium's
+ * does not. The algorithm is fetched from OpenSSL's provider once, not per hash.
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void ts_sha256_hex_parts(int n, const void *const *parts, const size_t *lens,
                          char out[TS_SHA256_HEX_LEN + 1])
 {
 	unsigned char h[EVP_MAX_MD_SIZE];
 	unsigned int hl = 0;
+	pthread_once(&sha256_once, sha256_fetch);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (ctx == NULL)
+	if (ctx == NULL || sha256_md == NULL)
 		abort(); /* out of memory, as everywhere else */
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestInit_ex2(ctx, sha256_md, NULL);
 	for (int i = 0; i < n; i++)
 		EVP_DigestUpdate(ctx, parts[i], lens[i]);
 	EVP_DigestFinal_ex(ctx, h, &hl);

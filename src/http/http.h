@@ -92,6 +92,19 @@ void ts_http_res_json(struct ts_http_req *req, struct ts_http_res *res, int stat
                       const char *content_type, json_t *j);
 void ts_http_res_header(struct ts_http_res *res, const char *name, const char *value);
 
+/*
+ * Answering later. A handler on the worker pool that hands its request to
+ * another thread (the audit writer, say) calls ts_http_defer before it does
+ * so, and returns; the worker is then free for the next request. Whoever
+ * finishes the answer calls ts_http_resume once, from any thread; until then
+ * req, its arena and res stay valid and belong to that party. Returns NULL
+ * (answer as usual) for a request that cannot wait: inline handlers, or a
+ * call outside the handler's own thread.
+ */
+struct ts_http_deferred;
+struct ts_http_deferred *ts_http_defer(struct ts_http_req *req);
+void ts_http_resume(struct ts_http_deferred *d);
+
 /* ---- the server -------------------------------------------------------- */
 
 typedef struct ts_http_server ts_http_server_t;

@@ -213,6 +213,29 @@ static void finish(struct job *j)
 
 /* ---- the worker pool --------------------------------------------------- */
 
+/*
+ * The job this worker thread is running a handler for, and whether the
+ * handler deferred it. Thread-local, because once deferred the job may be
+ * answered and freed by another thread before the handler returns.
+ */
+static _Thread_local struct job *tl_job;
+static _Thread_local bool tl_deferred;
+
+struct ts_http_deferred *ts_http_defer(struct ts_http_req *req)
+{
+	struct job *j = tl_job;
+	if (j == NULL || &j->req != req || tl_deferred)
+		return NULL;
+	tl_deferred = true;
+	return (struct ts_http_deferred *)j;
+}
+
+void ts_http_resume(struct ts_http_deferred *d)
+{
+	struct job *j = (struct job *)d;
+	h2o_multithread_send_message(&j->loop->done_rx, &j->msg);
+}
+
 static void *worker_main(void *arg)
 {
 	ts_http_server_t *s = arg;
@@ -238,8 +261,12 @@ static void *worker_main(void *arg)
 		s->queued--;
 		pthread_mutex_unlock(&s->mu);
 		j->req.worker = worker;
+		tl_job = j;
+		tl_deferred = false;
 		j->route_index >= 0 ? j->req.route->fn(&j->req, &j->res) : (void)0;
-		h2o_multithread_send_message(&j->loop->done_rx, &j->msg);
+		tl_job = NULL;
+		if (!tl_deferred) /* else j may be gone already */
+			h2o_multithread_send_message(&j->loop->done_rx, &j->msg);
 	}
 	if (s->cfg.worker_fini != NULL)
 		s->cfg.worker_fini(s->cfg.app, worker);

@@ -80,6 +80,35 @@ static const char *public_detail(ts_err code, const struct ts_error *e)
 	}
 }
 
+static void refusal(struct ts__scim_call *call, struct ts_http_res *res, ts_err outcome,
+                    const struct ts_error *e)
+{
+	json_decref(call->response);
+	call->response = NULL;
+	const char *st = call->scim_type;
+	if (st == NULL && outcome == TS_ERR_CONFLICT)
+		st = "uniqueness";
+	answer_error(call->req, res, ts_err_status(outcome), st, public_detail(outcome, e));
+}
+
+static void store_failure(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
+                          const struct ts_error *e, const char *event)
+{
+	ts_log(TS_LOG_ERROR, "SCIM call failed in the store",
+	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", event, "error",
+	                 e->message));
+	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? 503 : 500, NULL,
+	             public_detail(rc == TS_ERR_UNAVAILABLE ? rc : TS_ERR_INTERNAL, e));
+}
+
+/* A refusal's audit event could not be committed: no answer but this. */
+static void audit_failed(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
+                         const struct ts_error *e)
+{
+	const struct ts__scim_op *op = req->route->data;
+	store_failure(req, res, rc, e, op->event);
+}
+
 static bool json_body_type(const struct ts_http_req *req)
 {
 	/* RFC 7644 §3.8: application/scim+json, and application/json as clients send it */
@@ -203,19 +232,17 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 			rc = ts_admin_audit_write(call.conn, call.a, &entry, &e);
 			if (rc == TS_ERR_OK)
 				rc = ts_store_commit(call.conn, &e);
+			if (rc != TS_ERR_OK)
+				goto store_failed;
 		} else {
-			rc = ts_admin_audit_write_now(call.conn, call.a, &entry, &e);
+			/* refused: the answer goes out once the event is committed */
+			refusal(&call, res, outcome, &outcome_e);
+			ts_admin_audit_then_answer(call.conn, req, res, &entry, audit_failed);
+			return;
 		}
-		if (rc != TS_ERR_OK)
-			goto store_failed;
 	}
 	if (outcome != TS_ERR_OK) {
-		json_decref(call.response);
-		const char *st = call.scim_type;
-		if (st == NULL && outcome == TS_ERR_CONFLICT)
-			st = "uniqueness";
-		answer_error(req, res, ts_err_status(outcome), st,
-		             public_detail(outcome, &outcome_e));
+		refusal(&call, res, outcome, &outcome_e);
 		return;
 	}
 	if (call.response != NULL)
@@ -232,11 +259,7 @@ store_failed:
 	ts_store_rollback(call.conn);
 store_down:
 	json_decref(call.response);
-	ts_log(TS_LOG_ERROR, "SCIM call failed in the store",
-	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", op->event,
-	                 "error", e.message));
-	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? 503 : 500, NULL,
-	             public_detail(rc == TS_ERR_UNAVAILABLE ? rc : TS_ERR_INTERNAL, &e));
+	store_failure(req, res, rc, &e, op->event);
 }
 
 /* /Bulk and /Me: not offered (ServiceProviderConfig says bulk.supported=false; item 54, 93). */

@@ -5,8 +5,8 @@
  * middle. The head row is locked for the length of the writer's transaction,
  * which orders appends across nodes sharing one PostgreSQL.
  */
+#include <pthread.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/crypto.h"
 #include "store/internal.h"
@@ -136,154 +136,140 @@ ts_err ts_store_audit_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_
 	return collect(c, TS__Q_AUDIT_WALK, p, 2, limit, arena, out, n, e);
 }
 
-/* ---- group commit ------------------------------------------------------ */
+/* ---- the audit writer ---------------------------------------------------- */
 
-#define GROUP_MAX 256     /* events in one commit at most */
-#define GROUP_WAIT_US 300 /* how long a leader waits for announced events */
-
-struct ts__audit_waiter {
-	struct ts__audit_waiter *next;
-	struct ts_audit_record *r;
-	ts_arena_t *arena;
-	ts_err rc;
-	struct ts_error err;
-	bool done;
-};
+#define BATCH_MAX 512 /* events in one commit at most */
 
 /*
- * The leader's work: one transaction for every waiter in the batch, reading
- * the chain head once and moving it once, whatever the batch's size.
+ * One transaction for a batch of events: the chain head is read once and
+ * moved once, and each page the batch touches is written to the WAL once,
+ * whatever the batch's size.
  */
-static void commit_group(ts_store_conn_t *c, struct ts__audit_waiter *batch)
+static ts_err commit_batch(ts_store_conn_t *c, struct ts_store_audit_job *batch, struct ts_error *e)
 {
-	struct ts_error e = {0};
 	int64_t seq = 0;
 	const char *prev = NULL;
-	ts_err rc = ts_store_begin(c, true, &e);
+	ts_err rc = ts_store_begin(c, true, e);
 	if (rc == TS_ERR_OK)
-		rc = head(c, TS__Q_AUDIT_HEAD_LOCK, batch->arena, &seq, &prev, &e);
-	for (struct ts__audit_waiter *w = batch; rc == TS_ERR_OK && w; w = w->next)
-		rc = link_insert(c, w->arena, w->r, &seq, &prev, &e);
+		rc = head(c, TS__Q_AUDIT_HEAD_LOCK, batch->arena, &seq, &prev, e);
+	for (struct ts_store_audit_job *j = batch; rc == TS_ERR_OK && j; j = j->next)
+		rc = link_insert(c, j->arena, j->record, &seq, &prev, e);
 	if (rc == TS_ERR_OK)
-		rc = head_move(c, seq, prev, &e);
+		rc = head_move(c, seq, prev, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(c, &e);
-	else
+		rc = ts_store_commit(c, e);
+	else if (c->in_tx)
 		ts_store_rollback(c);
-	for (struct ts__audit_waiter *w = batch; w; w = w->next) {
-		w->rc = rc;
-		w->err = e;
-	}
-}
-
-/* Withdraws c's announced event, if any. Called with group_mu held. */
-static void unexpect(ts_store_t *s, ts_store_conn_t *c)
-{
-	if (!c->audit_expected)
-		return;
-	c->audit_expected = false;
-	s->group_expected--;
-	if (s->group_gathering)
-		pthread_cond_signal(&s->group_lead_cv);
-}
-
-void ts_store_audit_expect(ts_store_conn_t *c)
-{
-	ts_store_t *s = c->store;
-	pthread_mutex_lock(&s->group_mu);
-	if (!c->audit_expected) {
-		c->audit_expected = true;
-		s->group_expected++;
-	}
-	pthread_mutex_unlock(&s->group_mu);
-}
-
-void ts_store_audit_withdraw(ts_store_conn_t *c)
-{
-	if (c == NULL || !c->audit_expected)
-		return;
-	pthread_mutex_lock(&c->store->group_mu);
-	unexpect(c->store, c);
-	pthread_mutex_unlock(&c->store->group_mu);
+	return rc;
 }
 
 /*
- * The leader, before taking its batch, waits at most GROUP_WAIT_US for more
- * events: while other threads have announced one that is not queued yet, and,
- * when this thread itself had to queue behind a committing batch (so that
- * appends overlap: the load is concurrent), until a second event is queued.
- * Without the second rule two workers settle into taking turns, each
- * committing its own event while the other reads. A batch of n costs one
- * BEGIN, head read, head move and COMMIT, and each touched page once in the
- * WAL, instead of n of each.
+ * The writer thread takes whatever has queued up while it committed the
+ * previous batch: under load a batch holds about as many events as there are
+ * requests in flight, and nobody waits on a timer for it to fill.
  */
-static void gather(ts_store_t *s, bool queued_behind)
+static void *audit_writer(void *arg)
 {
-	if (s->group_expected == 0 && !(queued_behind && s->group_queued < 2))
-		return;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += GROUP_WAIT_US * 1000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
+	ts_store_t *s = arg;
+	ts_store_conn_t *c = NULL;
+	pthread_mutex_lock(&s->audit_mu);
+	for (;;) {
+		while (s->audit_head == NULL && !s->audit_stop)
+			pthread_cond_wait(&s->audit_cv, &s->audit_mu);
+		struct ts_store_audit_job *batch = s->audit_head, *last = batch;
+		if (batch == NULL)
+			break; /* stopping, and nothing is left */
+		for (int n = 1; n < BATCH_MAX && last->next; n++)
+			last = last->next;
+		s->audit_head = last->next;
+		if (s->audit_head == NULL)
+			s->audit_tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->audit_mu);
+
+		struct ts_error e = {0};
+		ts_err rc = c != NULL ? TS_ERR_OK : ts_store_connect(s, &c, &e);
+		if (rc == TS_ERR_OK)
+			rc = commit_batch(c, batch, &e);
+		if (rc == TS_ERR_UNAVAILABLE)
+			ts_store_disconnect(&c); /* the next batch connects afresh */
+		for (struct ts_store_audit_job *j = batch, *next; j; j = next) {
+			next = j->next; /* done() may free j */
+			j->done(j->ctx, rc, &e);
+		}
+		pthread_mutex_lock(&s->audit_mu);
 	}
-	s->group_gathering = true;
-	while (s->group_expected > 0 || (queued_behind && s->group_queued < 2)) {
-		if (pthread_cond_timedwait(&s->group_lead_cv, &s->group_mu, &until) != 0)
-			break;
+	pthread_mutex_unlock(&s->audit_mu);
+	ts_store_disconnect(&c);
+	return NULL;
+}
+
+void ts_store_audit_submit(ts_store_conn_t *c, struct ts_store_audit_job *job)
+{
+	ts_store_t *s = c->store;
+	job->next = NULL;
+	pthread_mutex_lock(&s->audit_mu);
+	if (!s->audit_running) {
+		pthread_create(&s->audit_tid, NULL, audit_writer, s);
+		s->audit_running = true;
 	}
-	s->group_gathering = false;
+	if (s->audit_tail)
+		s->audit_tail->next = job;
+	else
+		s->audit_head = job;
+	s->audit_tail = job;
+	pthread_cond_signal(&s->audit_cv);
+	pthread_mutex_unlock(&s->audit_mu);
+}
+
+void ts__store_audit_writer_stop(ts_store_t *s)
+{
+	pthread_mutex_lock(&s->audit_mu);
+	bool running = s->audit_running;
+	s->audit_stop = true;
+	pthread_cond_signal(&s->audit_cv);
+	pthread_mutex_unlock(&s->audit_mu);
+	if (running)
+		pthread_join(s->audit_tid, NULL); /* it commits what is queued first */
+}
+
+struct sync_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	ts_err rc;
+	struct ts_error err;
+};
+
+static void sync_done(void *ctx, ts_err rc, const struct ts_error *e)
+{
+	struct sync_wait *w = ctx;
+	pthread_mutex_lock(&w->mu);
+	w->rc = rc;
+	if (rc != TS_ERR_OK)
+		w->err = *e;
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 }
 
 ts_err ts_store_audit_append_now(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_record *r,
                                  struct ts_error *e)
 {
-	ts_store_t *s = c->store;
-	if (c->in_tx) {
-		ts_store_audit_withdraw(c);
+	if (c->in_tx)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "grouped audit append inside a transaction");
-	}
-	struct ts__audit_waiter me = {.r = r, .arena = arena};
-	pthread_mutex_lock(&s->group_mu);
-	unexpect(s, c);
-	if (s->group_tail)
-		s->group_tail->next = &me;
-	else
-		s->group_head = &me;
-	s->group_tail = &me;
-	s->group_queued++;
-	if (s->group_gathering)
-		pthread_cond_signal(&s->group_lead_cv);
-	bool queued_behind = false;
-	while (!me.done) {
-		if (s->group_leader) {
-			queued_behind = true;
-			pthread_cond_wait(&s->group_cv, &s->group_mu);
-			continue;
-		}
-		/* lead: let announced events join, then commit up to GROUP_MAX together */
-		s->group_leader = true;
-		gather(s, queued_behind);
-		struct ts__audit_waiter *batch = s->group_head, *last = batch;
-		int n = 1;
-		for (; n < GROUP_MAX && last->next; n++)
-			last = last->next;
-		s->group_queued -= n;
-		s->group_head = last->next;
-		if (s->group_head == NULL)
-			s->group_tail = NULL;
-		last->next = NULL;
-		pthread_mutex_unlock(&s->group_mu);
-		commit_group(c, batch);
-		pthread_mutex_lock(&s->group_mu);
-		for (struct ts__audit_waiter *w = batch; w; w = w->next)
-			w->done = true;
-		s->group_leader = false;
-		pthread_cond_broadcast(&s->group_cv);
-	}
-	pthread_mutex_unlock(&s->group_mu);
-	if (me.rc != TS_ERR_OK && e != NULL)
-		*e = me.err;
-	return me.rc;
+	struct sync_wait w = {.rc = TS_ERR_OK};
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	struct ts_store_audit_job job = {.record = r, .arena = arena, .done = sync_done, .ctx = &w};
+	ts_store_audit_submit(c, &job);
+	pthread_mutex_lock(&w.mu);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	if (w.rc != TS_ERR_OK && e != NULL)
+		*e = w.err;
+	return w.rc;
 }

@@ -144,30 +144,28 @@ struct ts__store_driver {
 extern const struct ts__store_driver ts__store_sqlite;
 extern const struct ts__store_driver ts__store_postgres;
 
-struct ts__audit_waiter;
-
 struct ts_store {
 	const struct ts__store_driver *drv;
 	struct ts_store_options opt;
 	char *url;
 	void *impl; /* driver's own shared state */
-	/* group commit of audit events (ts_store_audit_append_now) */
-	pthread_mutex_t group_mu;
-	pthread_cond_t group_cv;      /* followers: their batch is committed */
-	pthread_cond_t group_lead_cv; /* a gathering leader: every announced event is queued */
-	struct ts__audit_waiter *group_head, *group_tail;
-	int group_queued;   /* events in the list */
-	int group_expected; /* events announced (ts_store_audit_expect) and not yet queued */
-	bool group_leader;
-	bool group_gathering;
+	/* the audit writer thread (started by the first ts_store_audit_submit) */
+	pthread_mutex_t audit_mu;
+	pthread_cond_t audit_cv;
+	struct ts_store_audit_job *audit_head, *audit_tail;
+	pthread_t audit_tid;
+	bool audit_running;
+	bool audit_stop;
 };
 
 struct ts_store_conn {
 	ts_store_t *store;
 	void *impl;
 	bool in_tx;
-	bool audit_expected; /* counted in store->group_expected */
 };
+
+/* Commits what is queued for the audit writer and stops it. */
+void ts__store_audit_writer_stop(ts_store_t *s);
 
 /* Counts a failed store operation (drivers call it for failures callers cannot see). */
 void ts__store_count_error(void);

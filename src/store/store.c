@@ -56,13 +56,8 @@ ts_err ts_store_open(const char *url, bool create, const struct ts_store_options
 	if (s->opt.busy_timeout_ms <= 0)
 		s->opt.busy_timeout_ms = 10000;
 	s->url = ts_strdup(url);
-	pthread_mutex_init(&s->group_mu, NULL);
-	pthread_cond_init(&s->group_cv, NULL);
-	pthread_condattr_t mono;
-	pthread_condattr_init(&mono);
-	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->group_lead_cv, &mono);
-	pthread_condattr_destroy(&mono);
+	pthread_mutex_init(&s->audit_mu, NULL);
+	pthread_cond_init(&s->audit_cv, NULL);
 	ts_err rc = s->drv->open(s, url, create, e);
 	if (rc != TS_ERR_OK) {
 		ts_store_free(&s);
@@ -77,11 +72,11 @@ void ts_store_free(ts_store_t **sp)
 	if (sp == NULL || *sp == NULL)
 		return;
 	ts_store_t *s = *sp;
+	ts__store_audit_writer_stop(s);
 	if (s->impl != NULL)
 		s->drv->close(s);
-	pthread_mutex_destroy(&s->group_mu);
-	pthread_cond_destroy(&s->group_cv);
-	pthread_cond_destroy(&s->group_lead_cv);
+	pthread_mutex_destroy(&s->audit_mu);
+	pthread_cond_destroy(&s->audit_cv);
 	ts_free(s->url);
 	ts_free(s);
 	*sp = NULL;
@@ -111,7 +106,6 @@ void ts_store_disconnect(ts_store_conn_t **cp)
 	if (cp == NULL || *cp == NULL)
 		return;
 	ts_store_conn_t *c = *cp;
-	ts_store_audit_withdraw(c);
 	if (c->in_tx)
 		c->store->drv->rollback(c->impl);
 	c->store->drv->disconnect(c->impl);

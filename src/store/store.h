@@ -143,25 +143,30 @@ TS_MUST_USE ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena,
                                          struct ts_audit_record *r, struct ts_error *e);
 
 /*
- * Appends an event in a transaction of its own, sharing that transaction
- * with whatever other threads append at the same moment (group commit): one
- * commit then carries many events. Returns once the event is durable as any
- * commit is. Must be called outside a transaction; c is used when this
- * thread ends up committing the group.
+ * An event for the store's audit writer, a thread that appends queued events
+ * in transactions of their own, as many to a commit as have queued up meanwhile
+ * (group commit). For events that change nothing else: reads and refused
+ * calls. The job, record and arena are the caller's and must stay untouched
+ * until done(ctx, rc, e) is called, once, on the writer thread (e is set when
+ * rc is not TS_ERR_OK); done may free them.
+ */
+typedef void (*ts_store_audit_done_fn)(void *ctx, ts_err rc, const struct ts_error *e);
+struct ts_store_audit_job {
+	struct ts_audit_record *record; /* seq and hashes filled in on success */
+	ts_arena_t *arena;              /* the hash strings go here */
+	ts_store_audit_done_fn done;
+	void *ctx;
+	struct ts_store_audit_job *next; /* the store's */
+};
+/* Queues job for the writer of c's store (c itself is not used and may be reused at once). */
+void ts_store_audit_submit(ts_store_conn_t *c, struct ts_store_audit_job *job);
+
+/*
+ * ts_store_audit_submit, then waits for the commit. Returns once the event is
+ * durable as any commit is. Must be called outside a transaction.
  */
 TS_MUST_USE ts_err ts_store_audit_append_now(ts_store_conn_t *c, ts_arena_t *arena,
                                              struct ts_audit_record *r, struct ts_error *e);
-
-/*
- * Announces that c will call ts_store_audit_append_now shortly (a read is
- * under way whose event follows), so that a thread committing a group waits
- * a little for it and one commit carries both. ts_store_audit_append_now
- * takes the announcement back; a caller that will not append after all must
- * call ts_store_audit_withdraw (ts_store_disconnect does too). Both are
- * idempotent.
- */
-void ts_store_audit_expect(ts_store_conn_t *c);
-void ts_store_audit_withdraw(ts_store_conn_t *c);
 
 struct ts_audit_filter {
 	const char *event_name;   /* NULL: any */

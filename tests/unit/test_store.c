@@ -1172,6 +1172,102 @@ static void test_audit_concurrent_grouped(void **state)
 	run_concurrent(*state, 4, 100, true);
 }
 
+/*
+ * Write transactions of many threads at once (SQLite commits them in groups):
+ * each is all or nothing, whatever the others in its group do. Thread t's
+ * transaction i inserts two accounts; every third one is rolled back, and
+ * every fifth one first collides with an existing account and is rolled back
+ * after the conflict.
+ */
+enum { TX_THREADS = 8, TX_PER_THREAD = 60 };
+
+struct tx_worker {
+	ts_store_t *s;
+	int id;
+	int committed, failed;
+	char first_error[TS_ERROR_MSG_MAX + 32];
+};
+
+static void *tx_worker_main(void *p)
+{
+	struct tx_worker *w = p;
+	ts_store_conn_t *c = NULL;
+	struct ts_error e = {0};
+	if (ts_store_connect(w->s, &c, &e) != TS_ERR_OK) {
+		w->failed++;
+		snprintf(w->first_error, sizeof w->first_error, "connect: %s", e.message);
+		return NULL;
+	}
+	char id[2][32];
+	for (int i = 0; i < TX_PER_THREAD; i++) {
+		ts_err rc = ts_store_begin(c, true, &e);
+		for (int k = 0; k < 2 && rc == TS_ERR_OK; k++) {
+			snprintf(id[k], sizeof id[k], "tx-%d-%d-%d", w->id, i, k);
+			struct ts_account a = mkacct(id[k], "Grouped");
+			rc = ts_store_account_insert(c, &a, &e);
+		}
+		if (rc == TS_ERR_OK && i % 5 == 0) {
+			struct ts_account dup = mkacct("tx-existing", "Dup");
+			if (ts_store_account_insert(c, &dup, &e) != TS_ERR_CONFLICT)
+				rc = TS_FAIL(&e, TS_ERR_INTERNAL, "no conflict on tx-existing");
+			else
+				rc = TS_ERR_CONFLICT;
+		}
+		bool undo = rc == TS_ERR_OK && i % 3 == 0;
+		if (rc == TS_ERR_OK && !undo) {
+			rc = ts_store_commit(c, &e);
+			if (rc == TS_ERR_OK)
+				w->committed++;
+		} else {
+			ts_store_rollback(c);
+		}
+		if (rc != TS_ERR_OK && rc != TS_ERR_CONFLICT && w->failed++ == 0)
+			snprintf(w->first_error, sizeof w->first_error, "tx %d: %s", i, e.message);
+	}
+	ts_store_disconnect(&c);
+	return NULL;
+}
+
+static void test_tx_concurrent_all_or_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account existing = mkacct("tx-existing", "Existing");
+	OK(ts_store_account_insert(f->c, &existing, &f->e));
+	struct tx_worker w[TX_THREADS];
+	pthread_t th[TX_THREADS];
+	for (int i = 0; i < TX_THREADS; i++) {
+		w[i] = (struct tx_worker){.s = f->s, .id = i};
+		assert_int_equal(pthread_create(&th[i], NULL, tx_worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < TX_THREADS; i++)
+		pthread_join(th[i], NULL);
+	int expect_committed = 0;
+	for (int i = 0; i < TX_PER_THREAD; i++)
+		expect_committed += i % 5 != 0 && i % 3 != 0;
+	for (int t = 0; t < TX_THREADS; t++) {
+		if (w[t].failed != 0)
+			fail_msg("%s: thread %d: %d failures, first: %s", f->b->name, t,
+			         w[t].failed, w[t].first_error);
+		assert_int_equal(w[t].committed, expect_committed);
+		for (int i = 0; i < TX_PER_THREAD; i++) {
+			bool kept = i % 5 != 0 && i % 3 != 0;
+			for (int k = 0; k < 2; k++) {
+				char id[32];
+				snprintf(id, sizeof id, "tx-%d-%d-%d", t, i, k);
+				struct ts_account got;
+				struct ts_error quiet = {0};
+				ts_err rc = ts_store_account_get(f->c, f->a, id, &got, &quiet);
+				if (rc != (kept ? TS_ERR_OK : TS_ERR_NOT_FOUND))
+					fail_msg("%s: account %s: %s, expected it %s", f->b->name,
+					         id, ts_err_name(rc), kept ? "stored" : "absent");
+			}
+		}
+	}
+	struct ts_account got;
+	OK(ts_store_account_get(f->c, f->a, "tx-existing", &got, &f->e));
+	assert_string_equal(got.name, "Existing");
+}
+
 /* ---- directory: accounts ------------------------------------------------------------------- */
 
 static int count_accounts(struct fx *f)
@@ -1463,11 +1559,11 @@ static void test_dir_settings_rejects(void **state)
 	        T(test_adminkeys, b), T(test_audit_hash, b), T(test_audit_outside_tx, b),    \
 	        T(test_audit_append_chain, b), T(test_audit_list, b), T(test_audit_walk, b), \
 	        T(test_audit_rollback, b), T(test_audit_append_now, b),                      \
-	        T(test_audit_concurrent, b), T(test_audit_concurrent_grouped, b),            \
-	        T(test_dir_account_create, b), T(test_dir_account_names, b),                 \
-	        T(test_dir_account_names_unicode, b), T(test_dir_account_rename, b),         \
-	        T(test_dir_settings_defaults, b), T(test_dir_settings_update, b),            \
-	        T(test_dir_settings_rejects, b)
+	        T(test_tx_concurrent_all_or_nothing, b), T(test_audit_concurrent, b),        \
+	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),          \
+	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),          \
+	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),             \
+	        T(test_dir_settings_update, b), T(test_dir_settings_rejects, b)
 
 static void test_postgres_skipped(void **state)
 {

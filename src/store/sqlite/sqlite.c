@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -40,9 +41,19 @@ struct ts__rows {
  * meeting SQLite's busy handler, which sleeps for milliseconds between
  * retries. The busy timeout still covers other processes (the CLI).
  */
-enum lite_tx { LITE_BEGIN, LITE_BEGIN_IMMEDIATE, LITE_COMMIT, LITE_ROLLBACK, LITE__TX_COUNT };
-static const char *const lite_tx_sql[LITE__TX_COUNT] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT",
-                                                        "ROLLBACK"};
+enum lite_tx {
+	LITE_BEGIN,
+	LITE_BEGIN_IMMEDIATE,
+	LITE_COMMIT,
+	LITE_ROLLBACK,
+	LITE_SAVEPOINT,
+	LITE_RELEASE,
+	LITE_ROLLBACK_TO,
+	LITE__TX_COUNT
+};
+static const char *const lite_tx_sql[LITE__TX_COUNT] = {
+        "BEGIN",       "BEGIN IMMEDIATE", "COMMIT",       "ROLLBACK",
+        "SAVEPOINT w", "RELEASE w",       "ROLLBACK TO w"};
 
 struct lite_db {
 	sqlite3 *db;
@@ -52,15 +63,43 @@ struct lite_db {
 	struct ts__rows rows[TS__Q__COUNT];
 };
 
+#define LITE_GROUP_MAX 64 /* write transactions in one commit at most */
+
+/* A write transaction waiting for the commit of the group it joined. */
+struct lite_member {
+	struct lite_member *next;
+	bool done;
+	ts_err rc;
+	struct ts_error err;
+};
+
 /*
  * Write transactions of every thread run on one shared connection, held
  * under the writer mutex. SQLite drops a connection's page cache whenever
  * another connection has written; with a single writer connection its cache
  * stays warm, and readers on their own connections still never wait.
+ *
+ * Group commit: each write transaction is a savepoint inside the writer
+ * connection's own transaction. When it ends while another thread is already
+ * waiting for the writer, it releases its savepoint and leaves the outer
+ * transaction open for that thread, then waits for the one COMMIT that ends
+ * the group; the last of a group commits for all. A rolled-back transaction
+ * returns to its savepoint and takes nothing with it. So each transaction is
+ * still all or nothing, and nobody is told "done" before its COMMIT, but
+ * pages that several of them touch (index leaves, the audit head) go to the
+ * WAL once per group instead of once per transaction.
  */
 struct lite_store {
 	pthread_mutex_t writer;
-	struct lite_db *wdb; /* opened at the first write, under the mutex */
+	struct lite_db *wdb;    /* opened at the first write, under the mutex */
+	atomic_int want_writer; /* threads waiting for the writer mutex */
+	/* under the writer mutex */
+	bool group_open; /* wdb's transaction is open, holding released savepoints */
+	struct lite_member *members;
+	int nmembers;
+	/* members' outcomes */
+	pthread_mutex_t done_mu;
+	pthread_cond_t done_cv;
 	/* the checkpointer: commits never copy the WAL back themselves */
 	pthread_t ckpt_thread;
 	bool ckpt_running, ckpt_stop;
@@ -107,6 +146,8 @@ static void lite_close(ts_store_t *s)
 			ts_free(ls->wdb);
 		}
 		pthread_mutex_destroy(&ls->writer);
+		pthread_mutex_destroy(&ls->done_mu);
+		pthread_cond_destroy(&ls->done_cv);
 		ts_free(ls);
 	}
 	s->impl = NULL;
@@ -128,6 +169,8 @@ static ts_err lite_open(ts_store_t *s, const char *url, bool create, struct ts_e
 		return TS_FAIL(e, TS_ERR_STORE, "this SQLite is built without thread support");
 	struct lite_store *ls = ts_calloc(1, sizeof *ls);
 	pthread_mutex_init(&ls->writer, NULL);
+	pthread_mutex_init(&ls->done_mu, NULL);
+	pthread_cond_init(&ls->done_cv, NULL);
 	pthread_mutex_init(&ls->ckpt_mu, NULL);
 	pthread_cond_init(&ls->ckpt_cv, NULL);
 	ls->store = s;
@@ -348,6 +391,13 @@ static void lite_rows_close(struct ts__rows *r)
 	sqlite3_reset(r->stmt);
 }
 
+static void writer_lock(struct lite_store *ls)
+{
+	atomic_fetch_add(&ls->want_writer, 1);
+	pthread_mutex_lock(&ls->writer);
+	atomic_fetch_sub(&ls->want_writer, 1);
+}
+
 static void release_writer(struct lite_conn *c)
 {
 	c->active = &c->own;
@@ -355,6 +405,49 @@ static void release_writer(struct lite_conn *c)
 		c->holds_writer = false;
 		pthread_mutex_unlock(&((struct lite_store *)c->store->impl)->writer);
 	}
+}
+
+/*
+ * Under the writer mutex: ends the group's transaction, COMMIT when members
+ * wait for it (else ROLLBACK: nothing in it), and tells each member how it
+ * went. A transaction SQLite rolled back by itself (an I/O error, a full
+ * disk) fails every member.
+ */
+static ts_err group_end(struct lite_store *ls, struct ts_error *e)
+{
+	struct lite_db *w = ls->wdb;
+	ts_err rc = TS_ERR_OK;
+	if (ls->nmembers > 0 && sqlite3_get_autocommit(w->db))
+		rc = TS_FAIL(e, TS_ERR_STORE, "the group's transaction was rolled back by SQLite");
+	else if (ls->nmembers > 0)
+		rc = db_tx(w, LITE_COMMIT, e);
+	db_rollback(w); /* no-op after a COMMIT */
+	ls->group_open = false;
+	pthread_mutex_lock(&ls->done_mu);
+	for (struct lite_member *m = ls->members; m; m = m->next) {
+		m->rc = rc;
+		if (rc != TS_ERR_OK)
+			m->err = *e;
+		m->done = true;
+	}
+	ls->members = NULL;
+	ls->nmembers = 0;
+	pthread_cond_broadcast(&ls->done_cv);
+	pthread_mutex_unlock(&ls->done_mu);
+	return rc;
+}
+
+/*
+ * Under the writer mutex, at the end of a write transaction that does not
+ * wait for the group (rolled back, or failed to start): leaves the group open
+ * for a waiting thread, or ends it.
+ */
+static void group_pass(struct lite_store *ls)
+{
+	if (!ls->group_open || atomic_load(&ls->want_writer) > 0)
+		return;
+	struct ts_error ignored = {0};
+	(void)group_end(ls, &ignored);
 }
 
 /*
@@ -384,7 +477,11 @@ static void *checkpointer(void *arg)
 		int frames = 0, done = 0;
 		sqlite3_wal_checkpoint_v2(d.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
 		if (frames > LITE_WAL_MAX_FRAMES) {
-			pthread_mutex_lock(&ls->writer);
+			writer_lock(ls);
+			if (ls->group_open) {
+				struct ts_error ignored = {0};
+				(void)group_end(ls, &ignored);
+			}
 			sqlite3_wal_checkpoint_v2(d.db, NULL, SQLITE_CHECKPOINT_RESTART, &frames,
 			                          &done);
 			pthread_mutex_unlock(&ls->writer);
@@ -404,7 +501,7 @@ static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 	if (!write)
 		return db_tx(c->active, LITE_BEGIN, e);
 	struct lite_store *ls = c->store->impl;
-	pthread_mutex_lock(&ls->writer);
+	writer_lock(ls);
 	c->holds_writer = true;
 	ts_err rc = TS_ERR_OK;
 	if (ls->wdb == NULL) {
@@ -421,30 +518,89 @@ static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 			        pthread_create(&ls->ckpt_thread, NULL, checkpointer, ls) == 0;
 		}
 	}
+	if (rc == TS_ERR_OK && ls->group_open && sqlite3_get_autocommit(ls->wdb->db)) {
+		struct ts_error lost = {0};
+		(void)group_end(ls, &lost); /* SQLite ended it: its members failed */
+	}
+	if (rc == TS_ERR_OK && !ls->group_open) {
+		rc = db_tx(ls->wdb, LITE_BEGIN_IMMEDIATE, e);
+		ls->group_open = rc == TS_ERR_OK;
+	}
 	if (rc == TS_ERR_OK) {
 		c->active = ls->wdb;
-		rc = db_tx(c->active, LITE_BEGIN_IMMEDIATE, e);
+		rc = db_tx(c->active, LITE_SAVEPOINT, e);
 	}
-	if (rc != TS_ERR_OK)
+	if (rc != TS_ERR_OK) {
+		if (ls->wdb != NULL)
+			group_pass(ls);
 		release_writer(c);
+	}
 	return rc;
+}
+
+/* Undoes the current write transaction's savepoint; false when SQLite lost the group's. */
+static bool undo_savepoint(struct lite_db *w)
+{
+	struct ts_error ignored = {0};
+	if (sqlite3_get_autocommit(w->db))
+		return false;
+	if (db_tx(w, LITE_ROLLBACK_TO, &ignored) != TS_ERR_OK ||
+	    db_tx(w, LITE_RELEASE, &ignored) != TS_ERR_OK)
+		return false;
+	return !sqlite3_get_autocommit(w->db);
+}
+
+static void end_write(struct lite_conn *c)
+{
+	struct lite_store *ls = c->store->impl;
+	struct ts_error lost = {0};
+	if (!undo_savepoint(ls->wdb))
+		(void)group_end(ls, &lost);
+	else
+		group_pass(ls);
+	release_writer(c);
 }
 
 static ts_err lite_commit(void *conn, struct ts_error *e)
 {
 	struct lite_conn *c = conn;
-	ts_err rc = db_tx(c->active, LITE_COMMIT, e);
-	if (rc != TS_ERR_OK)
-		db_rollback(c->active);
+	if (!c->holds_writer) /* a read transaction */
+		return db_tx(c->active, LITE_COMMIT, e);
+	struct lite_store *ls = c->store->impl;
+	ts_err rc = db_tx(ls->wdb, LITE_RELEASE, e);
+	if (rc == TS_ERR_OK && sqlite3_get_autocommit(ls->wdb->db))
+		rc = TS_FAIL(e, TS_ERR_STORE, "the transaction was rolled back by SQLite");
+	if (rc != TS_ERR_OK) {
+		end_write(c);
+		return rc;
+	}
+	struct lite_member me = {0};
+	me.next = ls->members;
+	ls->members = &me;
+	ls->nmembers++;
+	if (atomic_load(&ls->want_writer) == 0 || ls->nmembers >= LITE_GROUP_MAX) {
+		rc = group_end(ls, e); /* the last of the group commits for all */
+		release_writer(c);
+		return rc;
+	}
+	/* a waiting thread carries the group on: wait for the COMMIT that ends it */
 	release_writer(c);
-	return rc;
+	pthread_mutex_lock(&ls->done_mu);
+	while (!me.done)
+		pthread_cond_wait(&ls->done_cv, &ls->done_mu);
+	pthread_mutex_unlock(&ls->done_mu);
+	if (me.rc != TS_ERR_OK)
+		*e = me.err;
+	return me.rc;
 }
 
 static void lite_rollback(void *conn)
 {
 	struct lite_conn *c = conn;
-	db_rollback(c->active);
-	release_writer(c);
+	if (c->holds_writer)
+		end_write(c);
+	else
+		db_rollback(c->active);
 }
 
 static ts_err lite_migrate_lock(void *conn, bool lock, struct ts_error *e)
