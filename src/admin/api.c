@@ -193,6 +193,9 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 	if (outcome != TS_ERR_OK) {
 		json_decref(call.response);
 		answer_error(req, res, outcome, public_message(outcome, &outcome_e));
+	} else if (call.response_text != NULL) {
+		ts_http_res_set(res, call.status, "application/json", call.response_text,
+		                call.response_len);
 	} else if (call.response != NULL) {
 		ts_http_res_json(req, res, call.status, NULL, call.response);
 	} else {

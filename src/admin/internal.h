@@ -25,6 +25,9 @@ struct ts__admin_call {
 	json_t *params;         /* requestParameters of the audit event */
 	json_t *response;       /* what the caller gets (stolen by the dispatcher) */
 	json_t *audit_response; /* responseElements when it must differ (no secrets); arena-owned */
+	/* a read's answer written with ts_jsonw instead of response (arena memory) */
+	const char *response_text;
+	size_t response_len;
 	int status;
 	const ts_policy_set_t *policies;
 	const char *principal;

@@ -165,6 +165,19 @@ ts_err ts_directory_account_settings_update(ts_store_conn_t *c, ts_arena_t *a, c
 	return ts_store_account_update(c, &acct, e);
 }
 
+void ts_directory_account_write(struct ts_jsonw *w, const struct ts_account *acct)
+{
+	char created[32];
+	ts_time_iso(acct->created_ms, created);
+	ts_jsonw_lit(w, "{");
+	ts_jsonw_member_str(w, "AccountId", acct->account_id);
+	ts_jsonw_member_str(w, "Name", acct->name);
+	ts_jsonw_member_str(w, "AccountType", acct->account_type);
+	ts_jsonw_member_str(w, "AccountStatus", acct->status);
+	ts_jsonw_member_str(w, "CreatedTimestamp", created);
+	ts_jsonw_lit(w, ",\"DefaultLicense\":\"Pro\",\"SupportedLicenses\":[\"Basic\",\"Pro\"]}");
+}
+
 json_t *ts_directory_account_json(const struct ts_account *acct)
 {
 	char created[32];

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "core/jsonw.h"
 #include "store/store.h"
 
 #define TS_ACCOUNT_NAME_MAX 100
@@ -34,6 +35,8 @@ TS_MUST_USE ts_err ts_directory_account_settings_update(ts_store_conn_t *c, ts_a
 json_t *ts_directory_account_settings_of(const struct ts_account *acct);
 /* The API shape of an account ({"AccountId", "Name", ...}); new reference. */
 json_t *ts_directory_account_json(const struct ts_account *acct);
+/* The same object, written to w. */
+void ts_directory_account_write(struct ts_jsonw *w, const struct ts_account *acct);
 /* Checks a display name: 1..TS_ACCOUNT_NAME_MAX characters, no control characters. */
 TS_MUST_USE ts_err ts_directory_account_name_check(const char *name, struct ts_error *e);
 

@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/json.h"
 #include "core/jsonw.h"
+#include "directory/account.h"
 
 #define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -153,6 +154,27 @@ static void test_jsonw_matches_jansson(void **state)
 	}
 }
 
+/* GetAccount writes the account with ts_jsonw; every other call builds it with jansson. */
+static void test_account_writers_agree(void **state)
+{
+	(void)state;
+	const struct ts_account accounts[] = {
+	        {"acc-1", "Example Corp", "Team", "Active", 1700000000123, "{}"},
+	        {"acc-2", "Ünïcode \"quoted\" \\ name\t", "Enterprise", "Suspended", 0, "{}"},
+	};
+	for (size_t i = 0; i < N_ITEMS(accounts); i++) {
+		ts_arena_t *a = ts_arena_new();
+		json_t *j = ts_directory_account_json(&accounts[i]);
+		const char *theirs = ts_json_dump(a, j, NULL);
+		struct ts_jsonw w;
+		ts_jsonw_init(&w, a, 8);
+		ts_directory_account_write(&w, &accounts[i]);
+		assert_string_equal(ts_jsonw_finish(&w, NULL), theirs);
+		json_decref(j);
+		ts_arena_free(&a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +182,7 @@ int main(void)
 	        cmocka_unit_test(test_jsonw_controls_and_growth),
 	        cmocka_unit_test(test_jsonw_members),
 	        cmocka_unit_test(test_jsonw_matches_jansson),
+	        cmocka_unit_test(test_account_writers_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
  * connection.
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "store/internal.h"
 
 /*
@@ -30,6 +32,8 @@
 #define LITE_WRITER_CACHE_KIB 32768
 #define LITE_CKPT_MS 200
 #define LITE_WAL_MAX_FRAMES 65536 /* 256 MiB of 4 KiB pages */
+#define LITE_CATCH_UP_PASSES 6    /* passive passes before a RESTART, at most */
+#define LITE_CATCH_UP_NS 3000000  /* a pass this short leaves little for the RESTART */
 
 struct ts__rows {
 	sqlite3_stmt *stmt;
@@ -456,6 +460,23 @@ static void group_pass(struct lite_store *ls)
  * up with the end of the WAL, so it could grow without end: past
  * LITE_WAL_MAX_FRAMES the checkpointer takes the writer lock and restarts it.
  */
+/*
+ * The RESTART checkpoint runs with the writer mutex held, so every write waits
+ * for it. It has to wait for readers of the old WAL, whose transactions are
+ * short: poll every few dozen microseconds instead of SQLite's busy handler,
+ * which sleeps 1, 2, 5, 10... milliseconds between tries. Gives up after
+ * about 5 s, as the busy timeout would.
+ */
+static int ckpt_busy(void *arg, int tries)
+{
+	(void)arg;
+	if (tries > 25000)
+		return 0;
+	struct timespec pause = {0, tries < 500 ? 20000 : 200000};
+	nanosleep(&pause, NULL);
+	return 1;
+}
+
 static void *checkpointer(void *arg)
 {
 	struct lite_store *ls = arg;
@@ -463,6 +484,15 @@ static void *checkpointer(void *arg)
 	struct ts_error e = {0};
 	if (db_open(ls->store, &d, LITE_READER_CACHE_KIB, &e) != TS_ERR_OK)
 		return NULL;
+	sqlite3_busy_handler(d.db, ckpt_busy, NULL);
+	/*
+	 * A passive checkpoint that does not reach the end of the WAL (under steady
+	 * writes, none does) leaves the pages it copied dirty in the kernel without
+	 * syncing the database file; the next RESTART would then flush all of them
+	 * while holding up every writer. Each pass is synced here instead, outside
+	 * the writer lock.
+	 */
+	int dbfd = open(ls->store->url, O_RDONLY | O_CLOEXEC);
 	pthread_mutex_lock(&ls->ckpt_mu);
 	while (!ls->ckpt_stop) {
 		struct timespec until;
@@ -476,7 +506,20 @@ static void *checkpointer(void *arg)
 		pthread_mutex_unlock(&ls->ckpt_mu);
 		int frames = 0, done = 0;
 		sqlite3_wal_checkpoint_v2(d.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
+		if (dbfd >= 0)
+			(void)fdatasync(dbfd);
 		if (frames > LITE_WAL_MAX_FRAMES) {
+			/* catch up while writers go on: each pass copies what came during the last
+			 */
+			for (int pass = 0; pass < LITE_CATCH_UP_PASSES; pass++) {
+				int64_t t0 = ts_mono_ns();
+				sqlite3_wal_checkpoint_v2(d.db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				                          NULL, NULL);
+				if (dbfd >= 0)
+					(void)fdatasync(dbfd);
+				if (ts_mono_ns() - t0 < LITE_CATCH_UP_NS)
+					break;
+			}
 			writer_lock(ls);
 			if (ls->group_open) {
 				struct ts_error ignored = {0};
@@ -491,6 +534,8 @@ static void *checkpointer(void *arg)
 	pthread_mutex_unlock(&ls->ckpt_mu);
 	/* a last full pass so that a clean stop leaves a short WAL */
 	sqlite3_wal_checkpoint_v2(d.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (dbfd >= 0)
+		close(dbfd);
 	db_close(&d);
 	return NULL;
 }
