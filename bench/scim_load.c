@@ -8,9 +8,9 @@
  *
  *   scim_load DB ACCOUNT_ID USERS IDS_OUT [GROUP_ID:FIRST:COUNT ...]
  *
- * Users are user%07d@bench.example (index from 0), with random v4 ids written
- * one per line to IDS_OUT in index order. Each GROUP_ID:FIRST:COUNT adds users
- * FIRST .. FIRST+COUNT-1 to an existing group.
+ * Users are user%07d@bench.example (index from 0), with time-ordered v7 ids (as the server assigns)
+ * written one per line to IDS_OUT in index order. Each GROUP_ID:FIRST:COUNT adds users FIRST ..
+ * FIRST+COUNT-1 to an existing group.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 				goto done;
 			}
 		}
-		ts_uuid_v4(ids[i]);
+		ts_uuid_v7(ids[i]); /* as POST /Users assigns them */
 		fprintf(out, "%s\n", ids[i]);
 		char name[64];
 		snprintf(name, sizeof name, "user%07ld@bench.example", i);

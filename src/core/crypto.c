@@ -4,8 +4,11 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/timeutil.h"
 
 ts_err ts_crypto_init(void)
 {
@@ -84,14 +87,11 @@ bool ts_secret_equal(const char *a, const char *b)
 	return sodium_memcmp(a, b, la) == 0;
 }
 
-void ts_uuid_v4(char out[TS_UUID_LEN + 1])
+/* The 8-4-4-4-12 text form of 16 bytes. */
+static void uuid_text(const unsigned char b[16], char out[TS_UUID_LEN + 1])
 {
-	unsigned char b[16];
-	ts_random_bytes(b, sizeof b);
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	char hex[33];
-	ts_hex_encode(b, sizeof b, hex);
+	ts_hex_encode(b, 16, hex);
 	memcpy(out, hex, 8);
 	out[8] = '-';
 	memcpy(out + 9, hex + 8, 4);
@@ -102,6 +102,27 @@ void ts_uuid_v4(char out[TS_UUID_LEN + 1])
 	out[23] = '-';
 	memcpy(out + 24, hex + 20, 12);
 	out[36] = '\0';
+}
+
+void ts_uuid_v4(char out[TS_UUID_LEN + 1])
+{
+	unsigned char b[16];
+	ts_random_bytes(b, sizeof b);
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	uuid_text(b, out);
+}
+
+void ts_uuid_v7(char out[TS_UUID_LEN + 1])
+{
+	unsigned char b[16];
+	ts_random_bytes(b, sizeof b);
+	uint64_t ms = (uint64_t)ts_now_ms();
+	for (int i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	uuid_text(b, out);
 }
 
 void ts_random_token(char *out, size_t n)

@@ -33,6 +33,13 @@ void ts_sha256_hex_parts(int n, const void *const *parts, const size_t *lens,
 bool ts_secret_equal(const char *a, const char *b);
 /* A random RFC 4122 version 4 UUID, lowercase, into out (37 bytes). */
 void ts_uuid_v4(char out[TS_UUID_LEN + 1]);
+/*
+ * A time-ordered RFC 9562 version 7 UUID: 48 bits of Unix milliseconds, then
+ * 74 random bits. For ids that are index keys (users, groups): new rows land
+ * next to each other in the index instead of on a random page each. The time
+ * it shows is the resource's meta.created, which is public anyway.
+ */
+void ts_uuid_v7(char out[TS_UUID_LEN + 1]);
 /* n random characters from the URL-safe alphabet A-Za-z0-9 into out (n+1 bytes). */
 void ts_random_token(char *out, size_t n);
 /* Base64url without padding, in arena memory. */

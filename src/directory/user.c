@@ -241,7 +241,7 @@ ts_err ts_directory_users_invite(ts_store_conn_t *c, ts_arena_t *a, const struct
 		if (rc != TS_ERR_OK)
 			return rc;
 		char *id = ts_arena_alloc(a, TS_UUID_LEN + 1);
-		ts_uuid_v4(id);
+		ts_uuid_v7(id);
 		struct ts_dir_user u = {
 		        .user_id = id,
 		        .account_id = acct->account_id,

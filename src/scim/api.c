@@ -188,6 +188,8 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 				                  "the body must be a JSON object");
 		}
 	}
+	/* the audit event's requestParameters: built before the writer lock is taken */
+	json_t *audit_request = op->write ? audit_params(&call) : NULL;
 	if (op->write) {
 		ts_store_rollback(call.conn); /* the read transaction of the key check */
 		if (rc == TS_ERR_OK) {
@@ -222,7 +224,7 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 		        .source_ip = req->peer,
 		        .user_agent = ts_http_header(req, "user-agent"),
 		        .request_id = req->request_id,
-		        .request_parameters = audit_params(&call),
+		        .request_parameters = audit_request,
 		        .response_elements = resp,
 		        .error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL,
 		        .error_message =
@@ -245,6 +247,8 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 		refusal(&call, res, outcome, &outcome_e);
 		return;
 	}
+	if (call.after != NULL)
+		call.after(&call);
 	if (call.response != NULL)
 		ts_http_res_json(req, res, call.status, TS__SCIM_CONTENT_TYPE, call.response);
 	else

@@ -75,7 +75,7 @@ static ts_err create_group(struct ts__scim_call *call, struct ts_error *e)
 	if (rc != TS_ERR_OK)
 		return rc;
 	char id[TS_UUID_LEN + 1];
-	ts_uuid_v4(id);
+	ts_uuid_v7(id);
 	row.group_id = ts_arena_strdup(call->a, id);
 	row.version = 1;
 	row.created_ms = row.modified_ms = ts_now_ms();

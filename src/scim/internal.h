@@ -109,6 +109,12 @@ struct ts__scim_call {
 	const char *etag;        /* ETag header */
 	const char *scim_type;   /* on failure */
 	const char *resource_id; /* for the audit event */
+	/*
+	 * Work that needs no store, run once the transaction has committed: a
+	 * write renders its answer here, outside the one writer's lock.
+	 */
+	void (*after)(struct ts__scim_call *call);
+	const void *after_arg;
 };
 
 struct ts__scim_op {

@@ -44,6 +44,13 @@ static ts_err answer_user(struct ts__scim_call *call, int status, const struct t
 	return TS_ERR_OK;
 }
 
+/* After the commit: a user just created is in no group, so no query is needed. */
+static void answer_created(struct ts__scim_call *call)
+{
+	struct ts_error unused = {0};
+	(void)answer_user(call, 201, call->after_arg, true, &unused);
+}
+
 static ts_err create_user(struct ts__scim_call *call, struct ts_error *e)
 {
 	struct ts_user_row row;
@@ -56,7 +63,7 @@ static ts_err create_user(struct ts__scim_call *call, struct ts_error *e)
 		return rc;
 	char id[TS_UUID_LEN + 1];
 	/* RFC 7643 §3.1: the server assigns a stable id, never reused (item 23) */
-	ts_uuid_v4(id);
+	ts_uuid_v7(id);
 	row.user_id = ts_arena_strdup(call->a, id);
 	row.version = 1;
 	row.created_ms = row.modified_ms = ts_now_ms();
@@ -66,7 +73,12 @@ static ts_err create_user(struct ts__scim_call *call, struct ts_error *e)
 		                    "userName %s is already taken", row.user_name);
 	if (rc != TS_ERR_OK)
 		return rc;
-	return answer_user(call, 201, &row, true, e);
+	struct ts_user_row *kept = ts_arena_alloc(call->a, sizeof *kept);
+	*kept = row;
+	call->resource_id = kept->user_id;
+	call->after = answer_created;
+	call->after_arg = kept;
+	return TS_ERR_OK;
 }
 
 static ts_err get_user(struct ts__scim_call *call, struct ts_error *e)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/crypto.h"
@@ -573,6 +574,37 @@ static void test_crypto_uuid(void **state)
 	}
 }
 
+static void test_crypto_uuid_v7(void **state)
+{
+	(void)state;
+	char prev[TS_UUID_LEN + 1] = "";
+	for (int i = 0; i < 50; i++) {
+		int64_t before = ts_now_ms();
+		char u[TS_UUID_LEN + 1];
+		ts_uuid_v7(u);
+		int64_t after = ts_now_ms();
+		assert_int_equal(strlen(u), TS_UUID_LEN);
+		/* RFC 9562 §5.7: unix_ts_ms in the first 48 bits, version 7, variant 10xx */
+		char hex[13];
+		memcpy(hex, u, 8);
+		memcpy(hex + 8, u + 9, 4);
+		hex[12] = '\0';
+		int64_t ms = (int64_t)strtoll(hex, NULL, 16);
+		assert_in_range(ms, before, after);
+		assert_int_equal(u[14], '7');
+		assert_non_null(strchr("89ab", u[19]));
+		/* ids of later milliseconds sort after earlier ones */
+		if (prev[0] != '\0' && strncmp(prev, u, 13) != 0)
+			assert_true(strcmp(prev, u) < 0);
+		assert_string_not_equal(prev, u);
+		memcpy(prev, u, sizeof u);
+		if (i % 10 == 9) {
+			struct timespec pause = {0, 2000000};
+			nanosleep(&pause, NULL);
+		}
+	}
+}
+
 static void test_crypto_token(void **state)
 {
 	(void)state;
@@ -922,6 +954,7 @@ int main(void)
 	        cmocka_unit_test(test_json_prescan_strings),
 	        cmocka_unit_test(test_json_arena_ownership),
 	        cmocka_unit_test(test_crypto_uuid),
+	        cmocka_unit_test(test_crypto_uuid_v7),
 	        cmocka_unit_test(test_crypto_token),
 	        cmocka_unit_test(test_crypto_hex_sha256),
 	        cmocka_unit_test(test_crypto_secret_equal),
