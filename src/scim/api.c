@@ -249,7 +249,10 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	if (call.after != NULL)
 		call.after(&call);
-	if (call.response != NULL)
+	if (call.response_text != NULL)
+		ts_http_res_set(res, call.status, TS__SCIM_CONTENT_TYPE, call.response_text,
+		                call.response_len);
+	else if (call.response != NULL)
 		ts_http_res_json(req, res, call.status, TS__SCIM_CONTENT_TYPE, call.response);
 	else
 		ts_http_res_set(res, call.status, TS__SCIM_CONTENT_TYPE, NULL, 0);

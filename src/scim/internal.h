@@ -66,6 +66,7 @@ bool ts__scim_is_name_char(char c);
 
 #include <jansson.h>
 
+#include "core/jsonw.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -109,6 +110,9 @@ struct ts__scim_call {
 	const char *etag;        /* ETag header */
 	const char *scim_type;   /* on failure */
 	const char *resource_id; /* for the audit event */
+	/* the answer already written with ts_jsonw (arena memory), instead of response */
+	const char *response_text;
+	size_t response_len;
 	/*
 	 * Work that needs no store, run once the transaction has committed: a
 	 * write renders its answer here, outside the one writer's lock.
@@ -155,6 +159,14 @@ void ts__scim_answer_resource(struct ts__scim_call *call, int status, json_t *re
 TS_MUST_USE ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc,
                                           struct ts_user_row *row, struct ts_user_email **emails,
                                           int *nemails, struct ts_error *e);
+/*
+ * Writes what ts_json_dump(ts__scim_user_render(call, row, NULL, -1)) gives,
+ * byte for byte, without building jansson values: the stored resource's
+ * members are copied as text. False (nothing written) when the stored text
+ * is not the compact object the write paths store.
+ */
+bool ts__scim_user_write(struct ts__scim_call *call, struct ts_jsonw *w,
+                         const struct ts_user_row *row);
 json_t *ts__scim_user_render(struct ts__scim_call *call, const struct ts_user_row *row,
                              const struct ts_group_member *groups, int ngroups);
 /* The stored resource of row as a mutable document (new reference). */

@@ -13,6 +13,7 @@
  * through with count=100).
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -221,6 +222,62 @@ static json_t *render(struct ts__scim_call *call, bool users, const void *row, b
 	return *rc == TS_ERR_OK ? ts__scim_group_render(call, gr, m, nm) : NULL;
 }
 
+/*
+ * The question every IdP asks before it creates or links a user: `userName eq
+ * "..."`, with no attribute selection. The unique index answers it exactly
+ * (userName compares with ASCII case folding, like the index key), and the
+ * answer is written as text, without building jansson values: the same bytes
+ * as the general path, a third of the work.
+ */
+static bool userName_eq(const struct ts__scim_call *call, const struct ts_scim_filter *f)
+{
+	return !call->strict && call->attrs.nincl == 0 && call->attrs.nexcl == 0 &&
+	       f->kind == TS_SCIM_FILTER_COMPARE && f->op == TS_SCIM_OP_EQ &&
+	       f->value.type == TS_SCIM_VALUE_STRING && core_path(&f->path, TS_SCIM_SCHEMA_USER) &&
+	       strcasecmp(f->path.attr, "userName") == 0 && f->path.sub == NULL;
+}
+
+static ts_err answer_userName_eq(struct ts__scim_call *call, const struct ts_scim_filter *f,
+                                 int64_t start, int64_t count, struct ts_error *e)
+{
+	struct ts_user_row *rows = NULL;
+	int got = 0;
+	ts_err rc = ts_store_user_find(call->conn, call->a, call->account_id, TS_STORE_USER_BY_NAME,
+	                               f->value.str, 0, 0, 2, &rows, &got, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	const struct ts_user_row *match[2];
+	int total = 0;
+	for (int i = 0; i < got; i++)
+		if (strlen(rows[i].user_name) == f->value.str_len &&
+		    strncasecmp(rows[i].user_name, f->value.str, f->value.str_len) == 0)
+			match[total++] = &rows[i];
+	int from = start - 1 < total ? (int)start - 1 : total;
+	int to = from + count < total ? from + (int)count : total;
+	struct ts_jsonw w;
+	ts_jsonw_init(&w, call->a, 1024);
+	ts_jsonw_lit(&w, "{\"schemas\":[\"" TS__SCIM_LIST_SCHEMA "\"],\"totalResults\":");
+	char num[64];
+	int nl = snprintf(num, sizeof num, "%d,\"startIndex\":%lld,\"itemsPerPage\":%d", total,
+	                  (long long)start, to - from);
+	ts_jsonw_raw(&w, num, (size_t)nl);
+	ts_jsonw_lit(&w, ",\"Resources\":[");
+	for (int i = from; i < to; i++) {
+		if (i > from)
+			ts_jsonw_lit(&w, ",");
+		if (!ts__scim_user_write(call, &w, match[i])) {
+			/* a stored document the text path does not take: the general path */
+			json_t *doc = ts__scim_user_render(call, match[i], NULL, -1);
+			ts_jsonw_value(&w, doc);
+			json_decref(doc);
+		}
+	}
+	ts_jsonw_lit(&w, "]}");
+	call->response_text = ts_jsonw_finish(&w, &call->response_len);
+	call->status = 200;
+	return TS_ERR_OK;
+}
+
 ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filter,
                        const char *start_text, const char *count_text, struct ts_error *e)
 {
@@ -288,6 +345,8 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 			call->scim_type = TS_SCIM_INVALID_FILTER;
 			return rc;
 		}
+		if (users && userName_eq(call, f))
+			return answer_userName_eq(call, f, start, count, e);
 		if (call->strict && !strict_ok(f, users))
 			return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, TS_SCIM_INVALID_FILTER,
 			                    "only attr eq \"value\" on the supported attributes, "

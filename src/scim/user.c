@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "core/json.h"
+#include "core/jsonw.h"
 #include "core/timeutil.h"
 #include "scim/internal.h"
 #include "scim/patch.h"
@@ -261,6 +262,142 @@ json_t *ts__scim_user_render(struct ts__scim_call *call, const struct ts_user_ro
 	                    meta(call, "User", "Users", row->user_id, row->created_ms,
 	                         row->modified_ms, row->version));
 	return res;
+}
+
+/* ---- users, written without jansson ------------------------------------- */
+
+/* Past the JSON string whose opening quote is at p; NULL when it does not end. */
+static const char *skip_string(const char *p)
+{
+	for (p++; *p; p++) {
+		if (*p == '\\') {
+			if (*++p == '\0')
+				return NULL;
+		} else if (*p == '"') {
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+/* Past the compact JSON value at p (as ts_json_dump writes them); NULL when malformed. */
+static const char *skip_value(const char *p)
+{
+	if (*p == '"')
+		return skip_string(p);
+	if (*p != '{' && *p != '[') {
+		while (*p && *p != ',' && *p != '}' && *p != ']')
+			p++;
+		return *p ? p : NULL;
+	}
+	int depth = 0;
+	while (*p) {
+		if (*p == '"') {
+			p = skip_string(p);
+			if (p == NULL)
+				return NULL;
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return NULL;
+}
+
+static bool key_is(const char *k, size_t n, const char *name)
+{
+	return strlen(name) == n && strncasecmp(k, name, n) == 0;
+}
+
+/*
+ * The stored resource's members, minus those the row overrides, copied as
+ * text; *enterprise tells whether the extension is among them. False when
+ * the text is not a compact JSON object (the caller then renders with jansson).
+ */
+static bool copy_members(struct ts_jsonw *w, const char *text, bool drop_external, bool *enterprise)
+{
+	/* dropped and written again, as the render does */
+	static const char *const owned[] = {"schemas", "userName", "active"};
+	*enterprise = false;
+	const char *p = text;
+	if (p == NULL || *p++ != '{')
+		return false;
+	bool first = true;
+	while (*p != '}') {
+		const char *member = p;
+		if (*p != '"')
+			return false;
+		const char *kend = skip_string(p);
+		if (kend == NULL || *kend != ':')
+			return false;
+		const char *k = p + 1;
+		size_t kn = (size_t)(kend - 1 - k);
+		const char *vend = skip_value(kend + 1);
+		if (vend == NULL || (*vend != ',' && *vend != '}'))
+			return false;
+		/* the render replaces these in place; the write paths never store them */
+		if (key_is(k, kn, "id") || key_is(k, kn, "meta"))
+			return false;
+		bool keep = !(drop_external && key_is(k, kn, "externalId"));
+		for (size_t i = 0; keep && i < sizeof owned / sizeof owned[0]; i++)
+			keep = !key_is(k, kn, owned[i]);
+		if (key_is(k, kn, TS_SCIM_SCHEMA_ENTERPRISE))
+			*enterprise = true;
+		if (keep) {
+			if (!first)
+				ts_jsonw_lit(w, ",");
+			ts_jsonw_raw(w, member, (size_t)(vend - member));
+			first = false;
+		}
+		if (*vend == ',' && vend[1] != '"')
+			return false;
+		p = *vend == ',' ? vend + 1 : vend;
+	}
+	return p[1] == '\0';
+}
+
+bool ts__scim_user_write(struct ts__scim_call *call, struct ts_jsonw *w,
+                         const struct ts_user_row *row)
+{
+	size_t mark = w->len;
+	bool enterprise = false;
+	ts_jsonw_lit(w, "{");
+	if (!copy_members(w, row->resource, row->external_id != NULL, &enterprise)) {
+		w->len = mark;
+		return false;
+	}
+	bool empty = w->len == mark + 1;
+	/* the members ts__scim_user_render sets, in its order */
+	if (!empty)
+		ts_jsonw_lit(w, ",");
+	ts_jsonw_lit(w, "\"schemas\":[\"" TS_SCIM_SCHEMA_USER "\"");
+	if (enterprise)
+		ts_jsonw_lit(w, ",\"" TS_SCIM_SCHEMA_ENTERPRISE "\"");
+	ts_jsonw_lit(w, "]");
+	bool ok = ts_jsonw_member_str(w, "id", row->user_id) &&
+	          ts_jsonw_member_str(w, "userName", row->user_name);
+	ts_jsonw_key(w, "active");
+	ts_jsonw_raw(w, row->active ? "true" : "false", row->active ? 4 : 5);
+	if (row->external_id != NULL)
+		ok = ok && ts_jsonw_member_str(w, "externalId", row->external_id);
+	char c[32], m[32];
+	ts_time_iso_ms(row->created_ms, c);
+	ts_time_iso_ms(row->modified_ms, m);
+	ts_jsonw_key(w, "meta");
+	ts_jsonw_lit(w, "{\"resourceType\":\"User\"");
+	ts_jsonw_member_str(w, "created", c);
+	ts_jsonw_member_str(w, "lastModified", m);
+	ok = ok &&
+	     ts_jsonw_member_str(w, "location",
+	                         ts_arena_printf(call->a, "%s/Users/%s", call->base, row->user_id));
+	ts_jsonw_member_str(w, "version", ts__scim_etag(call, row->version));
+	ts_jsonw_lit(w, "}}");
+	if (!ok) /* text jansson would refuse: let the jansson path decide */
+		w->len = mark;
+	return ok;
 }
 
 /* ---- groups ---------------------------------------------------------------- */

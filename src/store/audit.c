@@ -209,6 +209,12 @@ void ts_store_audit_submit(ts_store_conn_t *c, struct ts_store_audit_job *job)
 	ts_store_t *s = c->store;
 	job->next = NULL;
 	pthread_mutex_lock(&s->audit_mu);
+	if (s->audit_stop) { /* the store is closing: nobody would commit it */
+		pthread_mutex_unlock(&s->audit_mu);
+		struct ts_error e = {0};
+		job->done(job->ctx, TS_FAIL(&e, TS_ERR_UNAVAILABLE, "the store is closing"), &e);
+		return;
+	}
 	if (!s->audit_running) {
 		pthread_create(&s->audit_tid, NULL, audit_writer, s);
 		s->audit_running = true;

@@ -609,8 +609,12 @@ static void end_write(struct lite_conn *c)
 static ts_err lite_commit(void *conn, struct ts_error *e)
 {
 	struct lite_conn *c = conn;
-	if (!c->holds_writer) /* a read transaction */
-		return db_tx(c->active, LITE_COMMIT, e);
+	if (!c->holds_writer) { /* a read transaction */
+		ts_err rc = db_tx(c->active, LITE_COMMIT, e);
+		if (rc != TS_ERR_OK)
+			db_rollback(c->active);
+		return rc;
+	}
 	struct lite_store *ls = c->store->impl;
 	ts_err rc = db_tx(ls->wdb, LITE_RELEASE, e);
 	if (rc == TS_ERR_OK && sqlite3_get_autocommit(ls->wdb->db))
