@@ -78,7 +78,8 @@ static void test_user_write_matches_render(void **state)
 				assert_true(ts__scim_user_write(&call, &w, &row));
 				const char *got = ts_jsonw_finish(&w, NULL);
 				if (strcmp(got, want) != 0)
-					fail_msg("document %zu, external %zu, active %d:\n got  %s\n "
+					fail_msg("document %zu, external %zu, active %d:\n got  "
+					         "%s\n "
 					         "want %s",
 					         i, x, active, got, want);
 				ts_arena_free(&a);
@@ -91,10 +92,18 @@ static void test_user_write_refuses_what_it_cannot_copy(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-	        "", "[]", "{", "{\"a\"}", "{\"a\":1", "{\"a\":\"open}", "{\"a\":[1,2}", "{}x",
+	        "",
+	        "[]",
+	        "{",
+	        "{\"a\"}",
+	        "{\"a\":1",
+	        "{\"a\":\"open}",
+	        "{\"a\":[1,2}",
+	        "{}x",
 	        "{\"a\":1,}",
 	        /* the render replaces id and meta in place: left to it */
-	        "{\"id\":\"x\"}", "{\"a\":1,\"META\":{}}",
+	        "{\"id\":\"x\"}",
+	        "{\"a\":1,\"META\":{}}",
 	};
 	for (size_t i = 0; i < N_ITEMS(bad); i++) {
 		ts_arena_t *a = ts_arena_new();
