@@ -15,10 +15,12 @@
 #include "app/app.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "directory/account.h"
 #include "scim/apikey.h"
 #include "scim/internal.h"
 #include "scim/patch.h"
+#include "scim/throttle.h"
 
 ts_err ts__scim_err(struct ts__scim_call *call, struct ts_error *e, ts_err code,
                     const char *scim_type, const char *fmt, ...)
@@ -133,6 +135,27 @@ static json_t *audit_params(struct ts__scim_call *call)
 	return p;
 }
 
+/*
+ * Item 67: a key past its rate (serve --scim-rate-limit) gets 429 with
+ * Retry-After. True when it did and the answer is set.
+ */
+static bool throttled(struct ts_http_req *req, struct ts_http_res *res, const char *api_key_id)
+{
+	struct ts_app *app = req->app;
+	int64_t retry_s = 0;
+	if (app == NULL ||
+	    ts_scim_throttle_take(app->scim_throttle, api_key_id, ts_mono_ns(), &retry_s))
+		return false;
+	const char *detail = ts_arena_printf(req->arena, "%s for this API key: retry in %lld s",
+	                                     ts_err_message(TS_ERR_THROTTLED), (long long)retry_s);
+	answer_error(req, res, ts_err_status(TS_ERR_THROTTLED), NULL, detail);
+	res->error_code = ts_err_name(TS_ERR_THROTTLED);
+	/* RFC 6585 §4, RFC 9110 §10.2.3: delay-seconds */
+	ts_http_res_header(res, "retry-after",
+	                   ts_arena_printf(req->arena, "%lld", (long long)retry_s));
+	return true;
+}
+
 static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	const struct ts__scim_op *op = req->route->data;
@@ -160,6 +183,11 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 			goto store_down;
 		/* RFC 6750 §3: WWW-Authenticate with the 401 */
 		answer_error(req, res, 401, NULL, public_detail(rc, &e));
+		return;
+	}
+	/* by the authenticated key only, and before any work: a throttled write is not audited */
+	if (throttled(req, res, key.api_key_id)) {
+		ts_store_rollback(call.conn);
 		return;
 	}
 	call.account_id = key.account_id;
