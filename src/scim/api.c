@@ -387,6 +387,10 @@ void ts__scim_attrs_apply(const struct ts__scim_call *call, json_t *res, const c
 {
 	if (call->attrs.nincl > 0) {
 		json_t *keep = json_object();
+		/* array projections made below (held until their empty values are removed) */
+		json_t **projections =
+		        ts_arena_alloc(call->a, sizeof *projections * (size_t)call->attrs.nincl);
+		int nproj = 0;
 		for (int i = 0; i < call->attrs.nincl; i++) {
 			const char *urn, *attr, *sub;
 			attr_split(call->a, call->attrs.incl[i], &urn, &attr, &sub);
@@ -425,7 +429,22 @@ void ts__scim_attrs_apply(const struct ts__scim_call *call, json_t *res, const c
 				if (sv != NULL)
 					json_object_set(dst, rs, sv);
 			} else {
-				json_t *arr = json_array();
+				/*
+				 * One object per value, in order, so that several sub-attributes
+				 * (emails.value,emails.type) fill the same objects, and a
+				 * projection never replaces the whole attribute asked for too.
+				 */
+				json_t *arr = json_object_get(to, real);
+				if (arr == v)
+					continue;
+				if (!json_is_array(arr) ||
+				    json_array_size(arr) != json_array_size(v)) {
+					arr = json_array();
+					for (size_t j = 0; j < json_array_size(v); j++)
+						json_array_append_new(arr, json_object());
+					json_object_set_new(to, real, arr);
+					projections[nproj++] = json_incref(arr);
+				}
 				size_t j;
 				json_t *x;
 				json_array_foreach(v, j, x)
@@ -433,11 +452,16 @@ void ts__scim_attrs_apply(const struct ts__scim_call *call, json_t *res, const c
 					const char *rs = NULL;
 					json_t *sv = ts_scim_json_get(x, sub, &rs);
 					if (sv != NULL)
-						json_array_append_new(arr,
-						                      json_pack("{s:O}", rs, sv));
+						json_object_set(json_array_get(arr, j), rs, sv);
 				}
-				json_object_set_new(to, real, arr);
 			}
+		}
+		/* values with none of the sub-attributes asked for are left out */
+		for (int i = 0; i < nproj; i++) {
+			for (size_t j = json_array_size(projections[i]); j-- > 0;)
+				if (json_object_size(json_array_get(projections[i], j)) == 0)
+					json_array_remove(projections[i], j);
+			json_decref(projections[i]);
 		}
 		/* returned "always" (RFC 7643 §7): id, and the schemas that say what it is */
 		const char *k;

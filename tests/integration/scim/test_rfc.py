@@ -90,6 +90,10 @@ def test_item_76_attributes(scim):
     assert r["id"] == u["id"] and "title" not in r and "givenName" not in r["name"] and "familyName" in r["name"]
     r = scim.get("/Users", params={"attributes": "emails.value"}).json()["Resources"][0]
     assert r["emails"] == [{"value": u["userName"]}]
+    # several sub-attributes of one attribute fill the same values, in any order
+    for attrs in ("emails.value,emails.type", "emails.type,emails.value", "emails,emails.value"):
+        r = scim.get("/Users/" + u["id"], params={"attributes": attrs}).json()
+        assert [{k: e[k] for k in ("value", "type")} for e in r["emails"]] == [{"value": u["userName"], "type": "work"}], (attrs, r)
     r = scim.post("/Users", {"schemas": [USER], "userName": "a76@x.com", "title": "x"}, params={"attributes": "title"})
     assert r.status_code == 201 and set(r.json()) == {"id", "schemas", "title"}
     r = scim.patch("/Users/" + u["id"], [{"op": "replace", "path": "title", "value": "Z"}], params={"excludedAttributes": "emails"})
