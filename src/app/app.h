@@ -17,6 +17,8 @@ struct ts_app {
 	const char *base_url;
 	/* the background domain verifier, kicked by AddDomain and ?operation=verify; may be NULL */
 	struct ts_directory_verifier *verifier;
+	/* SCIM requests per second per API key (serve --scim-rate-limit); NULL: no limit */
+	struct ts_scim_throttle *scim_throttle;
 };
 
 struct ts_admin_key_cache;

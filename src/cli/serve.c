@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "directory/verifier.h"
+#include "scim/throttle.h"
 
 enum {
 	O_LISTEN,
@@ -27,6 +28,7 @@ enum {
 	O_LOG_LEVEL,
 	O_ACCESS_LOG,
 	O_DNS_SERVER,
+	O_SCIM_RATE_LIMIT,
 	O__COUNT
 };
 
@@ -44,6 +46,9 @@ static const struct ts_config_option opts[O__COUNT] = {
         [O_DNS_SERVER] = {"dns-server", NULL, false,
                           "HOST:PORT of a DNS server for domain verification; several "
                           "comma-separated or repeated (default: /etc/resolv.conf)"},
+        [O_SCIM_RATE_LIMIT] = {"scim-rate-limit", "0", false,
+                               "SCIM requests per second per API key, also the burst; more get "
+                               "429 (0: no limit; per process)"},
 };
 
 /*
@@ -122,7 +127,7 @@ int ts_cli_serve(int argc, char **argv)
 	struct ts_app app = {0};
 	ts_http_server_t *srv = NULL;
 	int status = 1;
-	long loops = 0, workers = 0, max_body = 0;
+	long loops = 0, workers = 0, max_body = 0, scim_rate = 0;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
 		status = 2;
 		goto out;
@@ -131,10 +136,11 @@ int ts_cli_serve(int argc, char **argv)
 	if (level < 0 || !number(v[O_LOOPS], 0, 256, &loops) ||
 	    !number(v[O_WORKERS], 0, 1024, &workers) ||
 	    !number(v[O_MAX_BODY], 1024, 64L * 1024 * 1024, &max_body) ||
+	    !number(v[O_SCIM_RATE_LIMIT], 0, TS_SCIM_THROTTLE_RATE_MAX, &scim_rate) ||
 	    (strcmp(v[O_DURABILITY], "normal") != 0 && strcmp(v[O_DURABILITY], "full") != 0) ||
 	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0)) {
 		status = ts_cli_fail("serve: bad value for --log-level, --threads, --workers, "
-		                     "--max-body, --durability or --access-log");
+		                     "--max-body, --scim-rate-limit, --durability or --access-log");
 		status = 2;
 		goto out;
 	}
@@ -165,6 +171,9 @@ int ts_cli_serve(int argc, char **argv)
 	}
 	app.base_url =
 	        v[O_BASE_URL] ? v[O_BASE_URL] : ts_arena_printf(arena, "http://%s", v[O_LISTEN]);
+	if (scim_rate > 0)
+		app.scim_throttle = ts_scim_throttle_new((unsigned)scim_rate, (unsigned)scim_rate,
+		                                         TS_SCIM_THROTTLE_SLOTS);
 
 	/* signals go to the waiter thread only: block them before any thread starts */
 	struct signal_waiter waiter = {0};
@@ -223,6 +232,7 @@ out:
 	ts_directory_verifier_stop(&app.verifier);
 	ts_http_server_free(&srv);
 	ts_store_free(&app.store);
+	ts_scim_throttle_free(&app.scim_throttle);
 	sodium_memzero(app.master_key, sizeof app.master_key);
 	ts_arena_free(&arena);
 	return status;

@@ -15,10 +15,12 @@
 #include "app/app.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "directory/account.h"
 #include "scim/apikey.h"
 #include "scim/internal.h"
 #include "scim/patch.h"
+#include "scim/throttle.h"
 
 ts_err ts__scim_err(struct ts__scim_call *call, struct ts_error *e, ts_err code,
                     const char *scim_type, const char *fmt, ...)
@@ -133,6 +135,27 @@ static json_t *audit_params(struct ts__scim_call *call)
 	return p;
 }
 
+/*
+ * Item 67: a key past its rate (serve --scim-rate-limit) gets 429 with
+ * Retry-After. True when it did and the answer is set.
+ */
+static bool throttled(struct ts_http_req *req, struct ts_http_res *res, const char *api_key_id)
+{
+	struct ts_app *app = req->app;
+	int64_t retry_s = 0;
+	if (app == NULL ||
+	    ts_scim_throttle_take(app->scim_throttle, api_key_id, ts_mono_ns(), &retry_s))
+		return false;
+	const char *detail = ts_arena_printf(req->arena, "%s for this API key: retry in %lld s",
+	                                     ts_err_message(TS_ERR_THROTTLED), (long long)retry_s);
+	answer_error(req, res, ts_err_status(TS_ERR_THROTTLED), NULL, detail);
+	res->error_code = ts_err_name(TS_ERR_THROTTLED);
+	/* RFC 6585 §4, RFC 9110 §10.2.3: delay-seconds */
+	ts_http_res_header(res, "retry-after",
+	                   ts_arena_printf(req->arena, "%lld", (long long)retry_s));
+	return true;
+}
+
 static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	const struct ts__scim_op *op = req->route->data;
@@ -160,6 +183,11 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 			goto store_down;
 		/* RFC 6750 §3: WWW-Authenticate with the 401 */
 		answer_error(req, res, 401, NULL, public_detail(rc, &e));
+		return;
+	}
+	/* by the authenticated key only, and before any work: a throttled write is not audited */
+	if (throttled(req, res, key.api_key_id)) {
+		ts_store_rollback(call.conn);
 		return;
 	}
 	call.account_id = key.account_id;
@@ -362,6 +390,10 @@ void ts__scim_attrs_apply(const struct ts__scim_call *call, json_t *res, const c
 {
 	if (call->attrs.nincl > 0) {
 		json_t *keep = json_object();
+		/* array projections made below (held until their empty values are removed) */
+		json_t **projections =
+		        ts_arena_alloc(call->a, sizeof *projections * (size_t)call->attrs.nincl);
+		int nproj = 0;
 		for (int i = 0; i < call->attrs.nincl; i++) {
 			const char *urn, *attr, *sub;
 			attr_split(call->a, call->attrs.incl[i], &urn, &attr, &sub);
@@ -400,7 +432,22 @@ void ts__scim_attrs_apply(const struct ts__scim_call *call, json_t *res, const c
 				if (sv != NULL)
 					json_object_set(dst, rs, sv);
 			} else {
-				json_t *arr = json_array();
+				/*
+				 * One object per value, in order, so that several sub-attributes
+				 * (emails.value,emails.type) fill the same objects, and a
+				 * projection never replaces the whole attribute asked for too.
+				 */
+				json_t *arr = json_object_get(to, real);
+				if (arr == v)
+					continue;
+				if (!json_is_array(arr) ||
+				    json_array_size(arr) != json_array_size(v)) {
+					arr = json_array();
+					for (size_t j = 0; j < json_array_size(v); j++)
+						json_array_append_new(arr, json_object());
+					json_object_set_new(to, real, arr);
+					projections[nproj++] = json_incref(arr);
+				}
 				size_t j;
 				json_t *x;
 				json_array_foreach(v, j, x)
@@ -408,11 +455,16 @@ void ts__scim_attrs_apply(const struct ts__scim_call *call, json_t *res, const c
 					const char *rs = NULL;
 					json_t *sv = ts_scim_json_get(x, sub, &rs);
 					if (sv != NULL)
-						json_array_append_new(arr,
-						                      json_pack("{s:O}", rs, sv));
+						json_object_set(json_array_get(arr, j), rs, sv);
 				}
-				json_object_set_new(to, real, arr);
 			}
+		}
+		/* values with none of the sub-attributes asked for are left out */
+		for (int i = 0; i < nproj; i++) {
+			for (size_t j = json_array_size(projections[i]); j-- > 0;)
+				if (json_object_size(json_array_get(projections[i], j)) == 0)
+					json_array_remove(projections[i], j);
+			json_decref(projections[i]);
 		}
 		/* returned "always" (RFC 7643 §7): id, and the schemas that say what it is */
 		const char *k;

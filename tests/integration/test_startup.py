@@ -42,7 +42,8 @@ def test_bad_flag_values(store):
         rc, err = serve_expect_failure("--listen", "127.0.0.1:%d" % free_port(), "--db", store.db, "--master-key-file", store.key, *args)
         assert rc != 0 and err.strip(), err
 
-    check_cases([["--listen", "nonsense"], ["--listen", "127.0.0.1:http"], ["--max-body", "-5"], ["--threads", "many"], ["--durability", "maybe"], ["--listen"]], one)
+    check_cases([["--listen", "nonsense"], ["--listen", "127.0.0.1:http"], ["--max-body", "-5"], ["--threads", "many"], ["--durability", "maybe"], ["--listen"],
+                 ["--scim-rate-limit", "-1"], ["--scim-rate-limit", "fast"], ["--scim-rate-limit", "1000001"]], one)
 
 
 def test_garbage_store(backend, store, tmp_path):

@@ -48,7 +48,7 @@ def run(*args):
 
 
 class Server:
-    def __init__(self, db, workdir):
+    def __init__(self, db, workdir, extra_args=()):
         self.db = db
         self.dir = workdir
         self.key = os.path.join(workdir, "master.key")
@@ -57,7 +57,8 @@ class Server:
         self.url = "http://127.0.0.1:%d" % self.port
         self.log = open(os.path.join(workdir, "server.log"), "w+")
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--db", db, "--master-key-file", self.key, "--listen", "127.0.0.1:%d" % self.port],
+            [BIN, "serve", "--db", db, "--master-key-file", self.key, "--listen", "127.0.0.1:%d" % self.port,
+             *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30 * SLOW
         while time.time() < deadline:

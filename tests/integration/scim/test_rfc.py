@@ -1,8 +1,16 @@
 """Checklist group 4: RFC 7643 / 7644 server MUSTs (items 68-94)."""
+import json
+import os
+import secrets
+import sqlite3
 import time
 import uuid
 
-from conftest import ENT, GROUP, LIST, PATCHOP, USER, assert_error
+import pytest
+
+from conftest import ENT, GROUP, LIST, PATCHOP, USER, Scim, Server, assert_error
+
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 
 def ids(r):
@@ -65,9 +73,121 @@ def test_item_73_invalid_filters(scim):
 
 def test_item_74_too_many(scim):
     # under the scan cap (TS__SCIM_SCAN_MAX = 20000) an unindexed filter is evaluated;
-    # the tooMany answer past the cap is not exercised here (it needs 20001 users)
+    # past it the answer is tooMany: test_item_74_too_many_past_the_scan_cap
     scim.user(title="x")
     assert len(ids(scim.filter("Users", "title pr"))) == 1
+
+
+SCAN_MAX = 20000  # TS__SCIM_SCAN_MAX in src/scim/internal.h
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory):
+    work = str(tmp_path_factory.mktemp("scim-toomany"))
+    srv = Server(os.path.join(work, "store.db"), work)
+    srv.backend = "sqlite"
+    yield srv
+    srv.stop()
+
+
+def uuid7(ms):
+    """A time-ordered id as POST /Users assigns (ts_uuid_v7): 48-bit ms, version 7, variant 10."""
+    r = secrets.randbits(74)
+    return str(uuid.UUID(int=(ms & (1 << 48) - 1) << 80 | 7 << 76 | (r >> 62) << 64 | 2 << 62 | (r & (1 << 62) - 1)))
+
+
+def user_body(name, i):
+    return {"schemas": [USER], "userName": name, "name": {"givenName": "User", "familyName": "%07d" % i},
+            "emails": [{"value": name, "type": "work", "primary": True}]}
+
+
+def user_rows(account, name, i, ms):
+    """The users and user_emails rows POST /Users writes for user_body(name, i) (src/store/users.c)."""
+    uid = uuid7(ms)
+    resource = json.dumps(user_body(name, i), separators=(",", ":"))
+    user = (uid, account, name, name.lower(), None, None, 1, resource, 1, ms, ms)
+    email = (uid, account, name, name.lower(), "work", 1)
+    return user, email
+
+
+USER_COLS = ("user_id, account_id, user_name, user_name_key, external_id, display_name, active, resource, "
+             "version, created_ms, modified_ms")
+EMAIL_COLS = "user_id, account_id, value, value_key, type, is_primary"
+OTHER_COLS = "suspended, registration_status, license, personal_pin, invited_ms, joined_ms"
+
+
+def test_item_74_too_many_past_the_scan_cap(sqlite_server):
+    """
+    Item 74 (RFC 7644 §3.4.2): a filter that would evaluate more than TS__SCIM_SCAN_MAX
+    rows answers 400 tooMany (src/scim/search.c: an unindexed filter when the account
+    holds more users than the cap; an indexed one when its candidates exceed it), and
+    exactly the cap is still evaluated.
+
+    The users are written straight into the SQLite file, in one transaction, with the
+    rows POST /Users writes (the first user is POSTed and its rows compared with ours).
+    SQLite only: on PostgreSQL the same rows would need another insertion path (COPY
+    through psql), and the rule under test is in src/scim, not in the store.
+    """
+    srv = sqlite_server
+    acct, key = srv.new_account()
+    scim = Scim(srv, acct, key)
+    name = "tm-%07d@example.com"
+    r = scim.post("/Users", user_body(name % 0, 0))
+    assert r.status_code == 201, r.text
+    first = r.json()["id"]
+    con = sqlite3.connect(srv.db, timeout=30)
+    try:
+        got_user = con.execute("SELECT %s FROM users WHERE user_id = ?" % USER_COLS, (first,)).fetchone()
+        got_email = con.execute("SELECT %s FROM user_emails WHERE user_id = ?" % EMAIL_COLS, (first,)).fetchall()
+        got_other = con.execute("SELECT %s FROM users WHERE user_id = ?" % OTHER_COLS, (first,)).fetchone()
+        ms = got_user[9]
+        want_user, want_email = user_rows(acct, name % 0, 0, ms)
+        same_id = (first,)
+        assert got_user == same_id + want_user[1:], (got_user, want_user)
+        assert got_email == [same_id + want_email[1:]], (got_email, want_email)
+        assert got_other == (0, "Registered", None, None, None, None), got_other
+
+        def insert(lo, hi):
+            rows = [user_rows(acct, name % i, i, ms + i) for i in range(lo, hi)]
+            with con:  # one transaction
+                con.executemany("INSERT INTO users (%s) VALUES (%s)" % (USER_COLS, ",".join("?" * 11)),
+                                [u for u, _ in rows])
+                con.executemany("INSERT INTO user_emails (%s) VALUES (%s)" % (EMAIL_COLS, ",".join("?" * 6)),
+                                [e for _, e in rows])
+
+        insert(1, SCAN_MAX)
+    finally:
+        con.close()
+
+    unindexed = "title pr"
+    indexed_range = 'meta.lastModified gt "2000-01-01T00:00:00Z"'
+    # exactly the cap: both are evaluated
+    r = scim.filter("Users", unindexed)
+    assert r.status_code == 200 and r.json()["totalResults"] == 0, r.text
+    r = scim.filter("Users", indexed_range, count=2)
+    assert r.status_code == 200 and r.json()["totalResults"] == SCAN_MAX, r.text
+    assert [x["userName"] for x in r.json()["Resources"]] == [name % 0, name % 1]
+
+    con = sqlite3.connect(srv.db, timeout=30)
+    try:
+        insert(SCAN_MAX, SCAN_MAX + 1)
+    finally:
+        con.close()
+    # one past the cap: tooMany, for GET and POST /.search alike, whatever would match
+    for f in (unindexed, indexed_range, 'title pr or userName eq "%s"' % (name % 3), 'not (userName eq "x")'):
+        body = assert_error(scim.filter("Users", f), 400, "tooMany")
+        assert str(SCAN_MAX) in body["detail"], body
+        assert_error(scim.post("/Users/.search", {"schemas": [SEARCH], "filter": f}), 400, "tooMany")
+    # narrow filters through the indexes, and plain listing, still answer
+    assert ids(scim.filter("Users", 'userName eq "%s"' % (name % 5))) != []
+    assert len(ids(scim.filter("Users", 'emails.value eq "%s" or userName eq "%s"' % (name % 6, name % 7)))) == 2
+    r = scim.get("/Users", params={"count": 1, "startIndex": SCAN_MAX + 1})
+    assert r.status_code == 200 and r.json()["totalResults"] == SCAN_MAX + 1, r.text
+    assert [x["userName"] for x in r.json()["Resources"]] == [name % SCAN_MAX]
+    # other accounts are not affected by this one's size
+    other = Scim(srv, *srv.new_account())
+    other.user(title="t")
+    assert len(ids(other.filter("Users", unindexed))) == 1
 
 
 def test_item_75_paging_edges(scim):
@@ -90,6 +210,10 @@ def test_item_76_attributes(scim):
     assert r["id"] == u["id"] and "title" not in r and "givenName" not in r["name"] and "familyName" in r["name"]
     r = scim.get("/Users", params={"attributes": "emails.value"}).json()["Resources"][0]
     assert r["emails"] == [{"value": u["userName"]}]
+    # several sub-attributes of one attribute fill the same values, in any order
+    for attrs in ("emails.value,emails.type", "emails.type,emails.value", "emails,emails.value"):
+        r = scim.get("/Users/" + u["id"], params={"attributes": attrs}).json()
+        assert [{k: e[k] for k in ("value", "type")} for e in r["emails"]] == [{"value": u["userName"], "type": "work"}], (attrs, r)
     r = scim.post("/Users", {"schemas": [USER], "userName": "a76@x.com", "title": "x"}, params={"attributes": "title"})
     assert r.status_code == 201 and set(r.json()) == {"id", "schemas", "title"}
     r = scim.patch("/Users/" + u["id"], [{"op": "replace", "path": "title", "value": "Z"}], params={"excludedAttributes": "emails"})
