@@ -28,11 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <h2o.h>
 
 #include "core/alloc.h"
+#include "core/blocking.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -43,6 +45,8 @@
 #define LOOP_TICK_MS 100
 #define FLUSH_MS 2000
 #define RECYCLE_DRAIN_MAX 64 /* h2o keeps at most 16 buffers per thread */
+/* a queued job this old gets a sleeping worker woken for it, however busy the cores */
+#define WAKE_AGE_NS (2 * 1000000L)
 
 struct loop;
 
@@ -98,6 +102,14 @@ struct ts_http_server {
 	bool pool_stop;
 	pthread_t *workers;
 	int nworkers;
+	/*
+	 * Workers are woken for a job only while fewer than ncpu of them run
+	 * (blocked ones do not count, see ts_blocking_begin): on a busy machine
+	 * more runnable threads than cores only add context switches. One idle
+	 * worker watches, waking every WAKE_AGE_NS, for jobs that still wait.
+	 */
+	int idle, running, ncpu;
+	bool watching;
 	atomic_bool stop;
 	/* shutdown phases, under mu: loops drained, then workers gone */
 	pthread_cond_t phase_cv;
@@ -236,6 +248,50 @@ void ts_http_resume(struct ts_http_deferred *d)
 	h2o_multithread_send_message(&j->loop->done_rx, &j->msg);
 }
 
+/* The pool's side of ts_blocking_begin/end, on a worker thread. */
+static void worker_blocking(void *arg, bool blocked)
+{
+	ts_http_server_t *s = arg;
+	pthread_mutex_lock(&s->mu);
+	if (blocked) {
+		s->running--;
+		if (s->head != NULL && s->idle > 0 && s->running < s->ncpu)
+			pthread_cond_signal(&s->cv);
+	} else {
+		s->running++;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits for a job (under s->mu); NULL when the pool stops. */
+static struct job *next_job(ts_http_server_t *s)
+{
+	while (s->head == NULL && !s->pool_stop) {
+		s->idle++;
+		if (!s->watching) {
+			s->watching = true;
+			struct timespec until;
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_nsec += WAKE_AGE_NS;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&s->cv, &s->mu, &until);
+			s->watching = false;
+		} else {
+			pthread_cond_wait(&s->cv, &s->mu);
+		}
+		s->idle--;
+	}
+	struct job *j = s->head;
+	if (j == NULL)
+		return NULL;
+	s->head = j->next;
+	if (s->head == NULL)
+		s->tail = NULL;
+	s->queued--;
+	return j;
+}
+
 static void *worker_main(void *arg)
 {
 	ts_http_server_t *s = arg;
@@ -246,19 +302,13 @@ static void *worker_main(void *arg)
 			ts_log(TS_LOG_ERROR, "worker start failed",
 			       json_pack("{s:s}", "error", e.message));
 	}
+	ts_blocking_hook(worker_blocking, s);
+	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		pthread_mutex_lock(&s->mu);
-		while (s->head == NULL && !s->pool_stop)
-			pthread_cond_wait(&s->cv, &s->mu);
-		struct job *j = s->head;
-		if (j == NULL) {
-			pthread_mutex_unlock(&s->mu);
+		struct job *j = next_job(s);
+		if (j == NULL)
 			break;
-		}
-		s->head = j->next;
-		if (s->head == NULL)
-			s->tail = NULL;
-		s->queued--;
+		s->running++;
 		pthread_mutex_unlock(&s->mu);
 		j->req.worker = worker;
 		tl_job = j;
@@ -267,7 +317,11 @@ static void *worker_main(void *arg)
 		tl_job = NULL;
 		if (!tl_deferred) /* else j may be gone already */
 			h2o_multithread_send_message(&j->loop->done_rx, &j->msg);
+		pthread_mutex_lock(&s->mu);
+		s->running--;
 	}
+	pthread_mutex_unlock(&s->mu);
+	ts_blocking_hook(NULL, NULL);
 	if (s->cfg.worker_fini != NULL)
 		s->cfg.worker_fini(s->cfg.app, worker);
 	return NULL;
@@ -287,7 +341,8 @@ static bool pool_push(ts_http_server_t *s, struct job *j)
 		s->head = j;
 	s->tail = j;
 	s->queued++;
-	pthread_cond_signal(&s->cv);
+	if (s->idle > 0 && (s->running < s->ncpu || ts_mono_ns() - s->head->start_ns > WAKE_AGE_NS))
+		pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return true;
 }
@@ -699,12 +754,17 @@ ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
 		cores = 1;
 	s->nloops = cfg->loops > 0 ? cfg->loops : (int)cores;
 	s->nworkers = cfg->workers > 0 ? cfg->workers : (int)cores * 4;
+	s->ncpu = (int)cores;
 	if (s->cfg.max_body == 0)
 		s->cfg.max_body = TS_HTTP_DEFAULT_MAX_BODY;
 	if (s->cfg.drain_timeout_ms <= 0)
 		s->cfg.drain_timeout_ms = 10000;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	pthread_condattr_t mono; /* the watcher's timed wait counts on the monotonic clock */
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &mono);
+	pthread_condattr_destroy(&mono);
 	pthread_cond_init(&s->phase_cv, NULL);
 	s->metrics = ts__http_metrics_new(routes, nroutes);
 	s->loops = ts_calloc((size_t)s->nloops, sizeof *s->loops);

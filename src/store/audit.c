@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "core/blocking.h"
 #include "core/crypto.h"
 #include "store/internal.h"
 
@@ -269,10 +270,12 @@ ts_err ts_store_audit_append_now(ts_store_conn_t *c, ts_arena_t *arena, struct t
 	pthread_cond_init(&w.cv, NULL);
 	struct ts_store_audit_job job = {.record = r, .arena = arena, .done = sync_done, .ctx = &w};
 	ts_store_audit_submit(c, &job);
+	ts_blocking_begin();
 	pthread_mutex_lock(&w.mu);
 	while (!w.done)
 		pthread_cond_wait(&w.cv, &w.mu);
 	pthread_mutex_unlock(&w.mu);
+	ts_blocking_end();
 	pthread_mutex_destroy(&w.mu);
 	pthread_cond_destroy(&w.cv);
 	if (w.rc != TS_ERR_OK && e != NULL)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/blocking.h"
 #include "store/internal.h"
 
 /* Any fixed number: the advisory lock that serializes migrations between nodes. */
@@ -116,7 +117,9 @@ static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
 	ts_err rc = ensure(c, e);
 	if (rc != TS_ERR_OK)
 		return rc;
+	ts_blocking_begin();
 	PGresult *res = PQexec(c->pg, sql);
+	ts_blocking_end();
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		rc = pg_fail(c->pg, res, "script", e);
@@ -163,7 +166,9 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 			break;
 		}
 	}
+	ts_blocking_begin(); /* a round trip to the server: a worker pool may run another thread */
 	PGresult *res = PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
+	ts_blocking_end();
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = pg_fail(c->pg, res, ts__store_queries[q].name, e);
@@ -223,7 +228,9 @@ static ts_err pg_begin(void *conn, bool write, struct ts_error *e)
 static ts_err pg_commit(void *conn, struct ts_error *e)
 {
 	struct pg_conn *c = conn;
+	ts_blocking_begin();
 	PGresult *res = PQexec(c->pg, "COMMIT");
+	ts_blocking_end();
 	ts_err rc = TS_ERR_OK;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = pg_fail(c->pg, res, "commit", e);

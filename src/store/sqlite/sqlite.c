@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/blocking.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "store/internal.h"
@@ -398,7 +399,11 @@ static void lite_rows_close(struct ts__rows *r)
 static void writer_lock(struct lite_store *ls)
 {
 	atomic_fetch_add(&ls->want_writer, 1);
-	pthread_mutex_lock(&ls->writer);
+	if (pthread_mutex_trylock(&ls->writer) != 0) {
+		ts_blocking_begin(); /* a worker pool may run another thread meanwhile */
+		pthread_mutex_lock(&ls->writer);
+		ts_blocking_end();
+	}
 	atomic_fetch_sub(&ls->want_writer, 1);
 }
 
@@ -634,10 +639,12 @@ static ts_err lite_commit(void *conn, struct ts_error *e)
 	}
 	/* a waiting thread carries the group on: wait for the COMMIT that ends it */
 	release_writer(c);
+	ts_blocking_begin();
 	pthread_mutex_lock(&ls->done_mu);
 	while (!me.done)
 		pthread_cond_wait(&ls->done_cv, &ls->done_mu);
 	pthread_mutex_unlock(&ls->done_mu);
+	ts_blocking_end();
 	if (me.rc != TS_ERR_OK)
 		*e = me.err;
 	return me.rc;
