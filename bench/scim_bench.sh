@@ -12,7 +12,8 @@
 #   RSS                 VmRSS of the server after the GET runs
 # Environment: USERS (1000000), GROUP (100000), DUR (10 s per wrk run), REPS (3 wrk
 # runs, median), PATCH_REPS (5), ONE_REPS (21), PEER (1: also run the scimmy peer),
-# CONNS (32), SERVE_ARGS (extra flags for tessera serve), PEER_PATCH_MAX_S (60: the peer's one PATCH is cut off there). The loader (bench/scim_load.c, default: next to TESSERA_BIN) writes
+# CONNS (32), SERVE_ARGS (flags for tessera serve; default "--threads 1": wrk runs on the
+# same two cores, so a second event loop only competes with it, as bench/run.sh found), PEER_PATCH_MAX_S (60: the peer's one PATCH is cut off there). The loader (bench/scim_load.c, default: next to TESSERA_BIN) writes
 # USERS users straight into SQLite through the store's own insert functions.
 set -euo pipefail
 
@@ -27,6 +28,7 @@ PATCH_REPS=${PATCH_REPS:-5}
 ONE_REPS=${ONE_REPS:-21}
 PEER=${PEER:-1}
 CONNS=${CONNS:-32}
+SERVE_ARGS=${SERVE_ARGS---threads 1}
 PEER_PATCH_MAX_S=${PEER_PATCH_MAX_S:-60}
 EXTRA=$((PATCH_REPS * 1000 + 2 * ONE_REPS + 10)) # users outside every group, to add
 WORK=$(mktemp -d /tmp/scim-bench.XXXXXX)
@@ -210,7 +212,7 @@ ratio() { if [ "$2" = n/a ] || [ "$1" = n/a ]; then echo n/a; else echo "scale=1
 rratio() { if [ "$2" = n/a ] || [ "$1" = n/a ] || [ "${2#>}" != "$2" ]; then echo n/a; else echo "scale=1; $2 / $1" | bc; fi; }
 cat <<EOF
 
-SCIM benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), wrk -t2 -c$CONNS -d${DUR}s, median of $REPS; $USERS users loaded in ${T_LOAD%.*} s
+SCIM benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), wrk -t2 -c$CONNS -d${DUR}s, median of $REPS; $USERS users loaded in ${T_LOAD%.*} s; \`tessera serve $SERVE_ARGS\` (SQLite)
 
 | Workload | Target | Tessera | scimmy | Tessera / scimmy |
 |---|---|---|---|---|
