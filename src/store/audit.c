@@ -210,15 +210,15 @@ void ts_store_audit_submit(ts_store_conn_t *c, struct ts_store_audit_job *job)
 	ts_store_t *s = c->store;
 	job->next = NULL;
 	pthread_mutex_lock(&s->audit_mu);
-	if (s->audit_stop) { /* the store is closing: nobody would commit it */
+	if (!s->audit_running && !s->audit_stop)
+		s->audit_running = pthread_create(&s->audit_tid, NULL, audit_writer, s) == 0;
+	if (!s->audit_running || s->audit_stop) { /* nobody would commit it */
+		const char *why = s->audit_stop ? "the store is closing"
+		                                : "the audit writer thread could not start";
 		pthread_mutex_unlock(&s->audit_mu);
 		struct ts_error e = {0};
-		job->done(job->ctx, TS_FAIL(&e, TS_ERR_UNAVAILABLE, "the store is closing"), &e);
+		job->done(job->ctx, TS_FAIL(&e, TS_ERR_UNAVAILABLE, "%s", why), &e);
 		return;
-	}
-	if (!s->audit_running) {
-		pthread_create(&s->audit_tid, NULL, audit_writer, s);
-		s->audit_running = true;
 	}
 	if (s->audit_tail)
 		s->audit_tail->next = job;
