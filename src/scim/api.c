@@ -192,6 +192,9 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	call.account_id = key.account_id;
 	call.api_key_id = key.api_key_id;
+	/* a commit ending meanwhile leaves its group open for this write (group commit) */
+	if (op->write)
+		ts_store_write_soon(call.conn, true);
 	struct ts_account acct = {.settings = key.account_settings};
 	json_t *settings = ts_json_own(call.a, ts_directory_account_settings_of(&acct));
 	const char *profile = ts_json_str(settings, "ScimCompatibility");
@@ -228,6 +231,8 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 				e = be;
 				goto store_down;
 			}
+		} else {
+			ts_store_write_soon(call.conn, false); /* refused before it began */
 		}
 	}
 	if (rc == TS_ERR_OK)

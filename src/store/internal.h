@@ -10,6 +10,7 @@
 #define TS_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "store/store.h"
 
@@ -148,7 +149,8 @@ struct ts_store {
 	const struct ts__store_driver *drv;
 	struct ts_store_options opt;
 	char *url;
-	void *impl; /* driver's own shared state */
+	void *impl;             /* driver's own shared state */
+	atomic_int writes_soon; /* connections that announced a write transaction */
 	/* the audit writer thread (started by the first ts_store_audit_submit) */
 	pthread_mutex_t audit_mu;
 	pthread_cond_t audit_cv;
@@ -162,7 +164,11 @@ struct ts_store_conn {
 	ts_store_t *store;
 	void *impl;
 	bool in_tx;
+	bool write_soon; /* counted in store->writes_soon */
 };
+
+/* How many connections announced a write transaction (ts_store_write_soon). */
+int ts__store_writes_soon(const ts_store_t *s);
 
 /* Commits what is queued for the audit writer and stops it. */
 void ts__store_audit_writer_stop(ts_store_t *s);

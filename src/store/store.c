@@ -106,6 +106,7 @@ void ts_store_disconnect(ts_store_conn_t **cp)
 	if (cp == NULL || *cp == NULL)
 		return;
 	ts_store_conn_t *c = *cp;
+	ts_store_write_soon(c, false);
 	if (c->in_tx)
 		c->store->drv->rollback(c->impl);
 	c->store->drv->disconnect(c->impl);
@@ -113,8 +114,23 @@ void ts_store_disconnect(ts_store_conn_t **cp)
 	*cp = NULL;
 }
 
+void ts_store_write_soon(ts_store_conn_t *c, bool soon)
+{
+	if (c->write_soon == soon)
+		return;
+	c->write_soon = soon;
+	atomic_fetch_add(&c->store->writes_soon, soon ? 1 : -1);
+}
+
+int ts__store_writes_soon(const ts_store_t *s)
+{
+	return atomic_load(&s->writes_soon);
+}
+
 ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_error *e)
 {
+	if (write)
+		ts_store_write_soon(c, false); /* it is here */
 	if (c->in_tx)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "transaction already open");
 	ts_err rc = counted(c->store->drv->begin(c->impl, write, e));

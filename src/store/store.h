@@ -61,6 +61,15 @@ TS_MUST_USE ts_err ts_store_ping(ts_store_conn_t *c, struct ts_error *e);
 /* Store operations that failed since the process started (for /metrics). */
 uint64_t ts_store_errors(void);
 
+/*
+ * Announces that c will begin a write transaction shortly (soon = true), for
+ * example once the request body is parsed, or takes that back. While writes
+ * are announced, a write transaction that ends lets the next one join its
+ * commit (SQLite group commit) rather than committing alone. Beginning a write
+ * transaction and disconnecting take the announcement back.
+ */
+void ts_store_write_soon(ts_store_conn_t *c, bool soon);
+
 /* Transactions. A write transaction takes the writer lock at once (SQLite BEGIN IMMEDIATE). */
 TS_MUST_USE ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e);

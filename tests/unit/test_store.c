@@ -1268,6 +1268,43 @@ static void test_tx_concurrent_all_or_nothing(void **state)
 	assert_string_equal(got.name, "Existing");
 }
 
+/*
+ * A write announced but never begun (a request refused while its body was
+ * parsed) must not hold a commit up for long: the transaction that left its
+ * group open for it ends the group itself after a short wait.
+ */
+static void test_tx_announced_write_never_comes(void **state)
+{
+	struct fx *f = *state;
+	ts_store_conn_t *other = NULL;
+	OK(ts_store_connect(f->s, &other, &f->e));
+	ts_store_write_soon(other, true);
+	int64_t t0 = ts_mono_ns();
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_account a = mkacct("announced-1", "Announced");
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	int64_t waited_ms = (ts_mono_ns() - t0) / 1000000;
+	assert_in_range(waited_ms, 0, 1000);
+	/* committed: another connection sees it */
+	struct ts_account got;
+	OK(ts_store_begin(other, false, &f->e));
+	OK(ts_store_account_get(other, f->a, "announced-1", &got, &f->e));
+	ts_store_rollback(other);
+	/* the announcement is taken back by a write's begin, and by disconnecting */
+	OK(ts_store_begin(other, true, &f->e));
+	ts_store_rollback(other);
+	ts_store_write_soon(other, true);
+	ts_store_disconnect(&other);
+	t0 = ts_mono_ns();
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_account b = mkacct("announced-2", "Announced");
+	OK(ts_store_account_insert(f->c, &b, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	assert_in_range((ts_mono_ns() - t0) / 1000000, 0, 1000);
+	OK(ts_store_account_get(f->c, f->a, "announced-2", &got, &f->e));
+}
+
 /* ---- directory: accounts ------------------------------------------------------------------- */
 
 static int count_accounts(struct fx *f)
@@ -1559,7 +1596,8 @@ static void test_dir_settings_rejects(void **state)
 	        T(test_adminkeys, b), T(test_audit_hash, b), T(test_audit_outside_tx, b),    \
 	        T(test_audit_append_chain, b), T(test_audit_list, b), T(test_audit_walk, b), \
 	        T(test_audit_rollback, b), T(test_audit_append_now, b),                      \
-	        T(test_tx_concurrent_all_or_nothing, b), T(test_audit_concurrent, b),        \
+	        T(test_tx_concurrent_all_or_nothing, b),                                     \
+	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),      \
 	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),          \
 	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),          \
 	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),             \

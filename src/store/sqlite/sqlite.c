@@ -69,6 +69,8 @@ struct lite_db {
 };
 
 #define LITE_GROUP_MAX 64 /* write transactions in one commit at most */
+/* how long a member waits for the write it left the group open for */
+#define LITE_GROUP_WAIT_NS (2 * 1000000L)
 
 /* A write transaction waiting for the commit of the group it joined. */
 struct lite_member {
@@ -175,7 +177,11 @@ static ts_err lite_open(ts_store_t *s, const char *url, bool create, struct ts_e
 	struct lite_store *ls = ts_calloc(1, sizeof *ls);
 	pthread_mutex_init(&ls->writer, NULL);
 	pthread_mutex_init(&ls->done_mu, NULL);
-	pthread_cond_init(&ls->done_cv, NULL);
+	pthread_condattr_t mono; /* members' timed waits count on the monotonic clock */
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&ls->done_cv, &mono);
+	pthread_condattr_destroy(&mono);
 	pthread_mutex_init(&ls->ckpt_mu, NULL);
 	pthread_cond_init(&ls->ckpt_cv, NULL);
 	ls->store = s;
@@ -455,6 +461,9 @@ static void group_pass(struct lite_store *ls)
 {
 	if (!ls->group_open || atomic_load(&ls->want_writer) > 0)
 		return;
+	/* members wait with a timeout: an announced write may still join them */
+	if (ls->nmembers > 0 && ts__store_writes_soon(ls->store) > 0)
+		return;
 	struct ts_error ignored = {0};
 	(void)group_end(ls, &ignored);
 }
@@ -632,18 +641,41 @@ static ts_err lite_commit(void *conn, struct ts_error *e)
 	me.next = ls->members;
 	ls->members = &me;
 	ls->nmembers++;
-	if (atomic_load(&ls->want_writer) == 0 || ls->nmembers >= LITE_GROUP_MAX) {
+	bool others = atomic_load(&ls->want_writer) > 0 || ts__store_writes_soon(c->store) > 0;
+	if (!others || ls->nmembers >= LITE_GROUP_MAX) {
 		rc = group_end(ls, e); /* the last of the group commits for all */
 		release_writer(c);
 		return rc;
 	}
-	/* a waiting thread carries the group on: wait for the COMMIT that ends it */
+	/*
+	 * Another write is waiting for the writer, or announced: it carries the
+	 * group on and ends it. Should none come within LITE_GROUP_WAIT_NS, this
+	 * thread ends the group itself.
+	 */
 	release_writer(c);
 	ts_blocking_begin();
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += LITE_GROUP_WAIT_NS;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&ls->done_mu);
-	while (!me.done)
-		pthread_cond_wait(&ls->done_cv, &ls->done_mu);
+	while (!me.done && pthread_cond_timedwait(&ls->done_cv, &ls->done_mu, &until) == 0)
+		;
+	bool done = me.done;
 	pthread_mutex_unlock(&ls->done_mu);
+	if (!done) {
+		writer_lock(ls);
+		pthread_mutex_lock(&ls->done_mu);
+		done = me.done;
+		pthread_mutex_unlock(&ls->done_mu);
+		struct ts_error ignored = {0};
+		if (!done)
+			(void)group_end(ls, &ignored); /* my group is still the open one */
+		else
+			group_pass(ls);
+		pthread_mutex_unlock(&ls->writer);
+	}
 	ts_blocking_end();
 	if (me.rc != TS_ERR_OK)
 		*e = me.err;
