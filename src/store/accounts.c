@@ -1,9 +1,9 @@
 /* Accounts in the store. */
 #include "store/internal.h"
 
-static void read_account(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
-                         struct ts_account *out)
+static void read_account(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
 {
+	struct ts_account *out = row;
 	out->account_id = ts__rows_str(c, r, 0, a);
 	out->name = ts__rows_str(c, r, 1, a);
 	out->account_type = ts__rows_str(c, r, 2, a);
@@ -25,15 +25,11 @@ ts_err ts_store_account_get(ts_store_conn_t *c, ts_arena_t *arena, const char *i
                             struct ts_account *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(id)};
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_ACCOUNT_GET, p, 1, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		read_account(c, r, arena, out);
-	else
+	bool found = false;
+	ts_err rc =
+	        ts__store_get_one(c, TS__Q_ACCOUNT_GET, p, 1, read_account, arena, out, &found, e);
+	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s not found", id);
-	ts__rows_close(c, &r);
 	return rc;
 }
 

@@ -1,8 +1,9 @@
 /* Admin keys in the store: only the hash of each secret is kept. */
 #include "store/internal.h"
 
-static void read_key(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, struct ts_adminkey *k)
+static void read_key(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
 {
+	struct ts_adminkey *k = row;
 	k->access_key_id = ts__rows_str(c, r, 0, a);
 	k->secret_hash = ts__rows_str(c, r, 1, a);
 	k->policies = ts__rows_str(c, r, 2, a);
@@ -22,15 +23,10 @@ ts_err ts_store_adminkey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *
                              struct ts_adminkey *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(id)};
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_ADMINKEY_GET, p, 1, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		read_key(c, r, arena, out);
-	else
+	bool found = false;
+	ts_err rc = ts__store_get_one(c, TS__Q_ADMINKEY_GET, p, 1, read_key, arena, out, &found, e);
+	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "admin key %s not found", id);
-	ts__rows_close(c, &r);
 	return rc;
 }
 

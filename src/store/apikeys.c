@@ -3,8 +3,9 @@
 
 #include "store/internal.h"
 
-static void read_key(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, struct ts_apikey *k)
+static void read_key(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
 {
+	struct ts_apikey *k = row;
 	k->api_key_id = ts__rows_str(c, r, 0, a);
 	k->account_id = ts__rows_str(c, r, 1, a);
 	k->secret_hash = ts__rows_str(c, r, 2, a);
@@ -25,15 +26,11 @@ ts_err ts_store_apikey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id
                            struct ts_apikey *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(id)};
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_APIKEY_AUTH, p, 1, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		read_key(c, r, arena, out);
-	else
+	bool found = false;
+	ts_err rc =
+	        ts__store_get_one(c, TS__Q_SCIM_APIKEY_AUTH, p, 1, read_key, arena, out, &found, e);
+	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "API key %s not found", id);
-	ts__rows_close(c, &r);
 	return rc;
 }
 

@@ -8,8 +8,9 @@
 
 #include "store/internal.h"
 
-static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, struct ts_dir_user *u)
+static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
 {
+	struct ts_dir_user *u = row;
 	u->user_id = ts__rows_str(c, r, 0, a);
 	u->account_id = ts__rows_str(c, r, 1, a);
 	u->user_name = ts__rows_str(c, r, 2, a);
@@ -50,15 +51,11 @@ ts_err ts_store_dir_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *
                              const char *user_id, struct ts_dir_user *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_GET, p, 2, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		read_user(c, r, arena, out);
-	else
+	bool found = false;
+	ts_err rc =
+	        ts__store_get_one(c, TS__Q_DIR_USER_GET, p, 2, read_user, arena, out, &found, e);
+	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %.64s not found", user_id);
-	ts__rows_close(c, &r);
 	return rc;
 }
 

@@ -1,8 +1,9 @@
 /* Claimed email domains and their verification state (SPEC 1, 4). */
 #include "store/internal.h"
 
-static void read_domain(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, struct ts_domain *d)
+static void read_domain(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
 {
+	struct ts_domain *d = row;
 	d->account_id = ts__rows_str(c, r, 0, a);
 	d->domain_name = ts__rows_str(c, r, 1, a);
 	d->status = ts__rows_str(c, r, 2, a);
@@ -32,15 +33,11 @@ ts_err ts_store_domain_get(ts_store_conn_t *c, ts_arena_t *arena, const char *ac
                            const char *name, struct ts_domain *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(name)};
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_DOMAIN_GET, p, 2, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		read_domain(c, r, arena, out);
-	else
+	bool found = false;
+	ts_err rc = ts__store_get_one(c, TS__Q_DIR_DOMAIN_GET, p, 2, read_domain, arena, out,
+	                              &found, e);
+	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "domain %.253s not found", name);
-	ts__rows_close(c, &r);
 	return rc;
 }
 

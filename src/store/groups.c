@@ -17,9 +17,9 @@ static const char *lower(ts_arena_t *a, const char *s)
 	return out;
 }
 
-static void read_group(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
-                       struct ts_group_row *g)
+static void read_group(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
 {
+	struct ts_group_row *g = row;
 	g->group_id = ts__rows_str(c, r, 0, a);
 	g->account_id = ts__rows_str(c, r, 1, a);
 	g->display_name = ts__rows_str(c, r, 2, a);
@@ -69,15 +69,11 @@ ts_err ts_store_group_get(ts_store_conn_t *c, ts_arena_t *arena, const char *acc
                           const char *group_id, struct ts_group_row *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(group_id)};
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_GET, p, 2, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		read_group(c, r, arena, out);
-	else
+	bool found = false;
+	ts_err rc =
+	        ts__store_get_one(c, TS__Q_SCIM_GROUP_GET, p, 2, read_group, arena, out, &found, e);
+	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "group %s not found", group_id);
-	ts__rows_close(c, &r);
 	return rc;
 }
 

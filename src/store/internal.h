@@ -184,6 +184,15 @@ TS_MUST_USE ts_err ts__store_exec(ts_store_conn_t *c, enum ts__store_query q,
 TS_MUST_USE ts_err ts__store_write(ts_store_conn_t *c, enum ts__store_query q,
                                    const struct ts__param *p, int np, int64_t *changed,
                                    struct ts_error *e);
+/* Copies the current row into row (the caller's struct), strings into the arena. */
+typedef void (*ts__row_read_fn)(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row);
+/*
+ * Runs a query that finds at most one row and reads it into out with read;
+ * *found says whether there was one (the caller words the NotFound).
+ */
+TS_MUST_USE ts_err ts__store_get_one(ts_store_conn_t *c, enum ts__store_query q,
+                                     const struct ts__param *p, int np, ts__row_read_fn read,
+                                     ts_arena_t *arena, void *out, bool *found, struct ts_error *e);
 bool ts__rows_next(ts_store_conn_t *c, struct ts__rows *r);
 /* Column text copied into arena (NULL stays NULL). */
 const char *ts__rows_str(ts_store_conn_t *c, struct ts__rows *r, int col, ts_arena_t *arena);

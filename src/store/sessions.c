@@ -5,9 +5,9 @@
  */
 #include "store/internal.h"
 
-static void read_session(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
-                         struct ts_session *s)
+static void read_session(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
 {
+	struct ts_session *s = row;
 	s->session_id = ts__rows_str(c, r, 0, a);
 	s->token_hash = ts__rows_str(c, r, 1, a);
 	s->account_id = ts__rows_str(c, r, 2, a);
@@ -34,15 +34,11 @@ ts_err ts_store_session_by_hash(ts_store_conn_t *c, ts_arena_t *arena, const cha
                                 struct ts_session *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(token_hash)};
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_SESSION_BY_HASH, p, 1, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		read_session(c, r, arena, out);
-	else
+	bool found = false;
+	ts_err rc = ts__store_get_one(c, TS__Q_DIR_SESSION_BY_HASH, p, 1, read_session, arena, out,
+	                              &found, e);
+	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "no such session");
-	ts__rows_close(c, &r);
 	return rc;
 }
 

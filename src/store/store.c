@@ -127,6 +127,23 @@ int ts__store_writes_soon(const ts_store_t *s)
 	return atomic_load(&s->writes_soon);
 }
 
+ts_err ts__store_get_one(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
+                         int np, ts__row_read_fn read, ts_arena_t *arena, void *out, bool *found,
+                         struct ts_error *e)
+{
+	*found = false;
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, q, p, np, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (ts__rows_next(c, r)) {
+		read(c, r, arena, out);
+		*found = true;
+	}
+	ts__rows_close(c, &r);
+	return TS_ERR_OK;
+}
+
 ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_error *e)
 {
 	if (write)

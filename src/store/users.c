@@ -19,8 +19,9 @@ static const char *lower(ts_arena_t *a, const char *s)
 	return out;
 }
 
-static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, struct ts_user_row *u)
+static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
 {
+	struct ts_user_row *u = row;
 	u->user_id = ts__rows_str(c, r, 0, a);
 	u->account_id = ts__rows_str(c, r, 1, a);
 	u->user_name = ts__rows_str(c, r, 2, a);
@@ -92,15 +93,11 @@ ts_err ts_store_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *acco
                          const char *user_id, struct ts_user_row *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_USER_GET, p, 2, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		read_user(c, r, arena, out);
-	else
+	bool found = false;
+	ts_err rc =
+	        ts__store_get_one(c, TS__Q_SCIM_USER_GET, p, 2, read_user, arena, out, &found, e);
+	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %s not found", user_id);
-	ts__rows_close(c, &r);
 	return rc;
 }
 
