@@ -160,13 +160,14 @@ TS_MUST_USE ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *do
                                           struct ts_user_row *row, struct ts_user_email **emails,
                                           int *nemails, struct ts_error *e);
 /*
- * Writes what ts_json_dump(ts__scim_user_render(call, row, NULL, -1)) gives,
- * byte for byte, without building jansson values: the stored resource's
- * members are copied as text. False (nothing written) when the stored text
- * is not the compact object the write paths store.
+ * Writes what ts_json_dump(ts__scim_user_render(call, row, groups, ngroups))
+ * gives, byte for byte, without building jansson values: the stored
+ * resource's members are copied as text. False (nothing written) when the
+ * stored text is not the compact object the write paths store.
  */
 bool ts__scim_user_write(struct ts__scim_call *call, struct ts_jsonw *w,
-                         const struct ts_user_row *row);
+                         const struct ts_user_row *row, const struct ts_group_member *groups,
+                         int ngroups);
 json_t *ts__scim_user_render(struct ts__scim_call *call, const struct ts_user_row *row,
                              const struct ts_group_member *groups, int ngroups);
 /* The stored resource of row as a mutable document (new reference). */

@@ -265,7 +265,7 @@ static ts_err answer_userName_eq(struct ts__scim_call *call, const struct ts_sci
 	for (int i = from; i < to; i++) {
 		if (i > from)
 			ts_jsonw_lit(&w, ",");
-		if (!ts__scim_user_write(call, &w, match[i])) {
+		if (!ts__scim_user_write(call, &w, match[i], NULL, -1)) {
 			/* a stored document the text path does not take: the general path */
 			json_t *doc = ts__scim_user_render(call, match[i], NULL, -1);
 			ts_jsonw_value(&w, doc);

@@ -317,7 +317,8 @@ static bool key_is(const char *k, size_t n, const char *name)
  * text; *enterprise tells whether the extension is among them. False when
  * the text is not a compact JSON object (the caller then renders with jansson).
  */
-static bool copy_members(struct ts_jsonw *w, const char *text, bool drop_external, bool *enterprise)
+static bool copy_members(struct ts_jsonw *w, const char *text, bool drop_external, bool groups,
+                         bool *enterprise)
 {
 	/* dropped and written again, as the render does */
 	static const char *const owned[] = {"schemas", "userName", "active"};
@@ -339,7 +340,8 @@ static bool copy_members(struct ts_jsonw *w, const char *text, bool drop_externa
 		if (vend == NULL || (*vend != ',' && *vend != '}'))
 			return false;
 		/* the render replaces these in place; the write paths never store them */
-		if (key_is(k, kn, "id") || key_is(k, kn, "meta"))
+		if (key_is(k, kn, "id") || key_is(k, kn, "meta") ||
+		    (groups && kn == 6 && memcmp(k, "groups", 6) == 0))
 			return false;
 		bool keep = !(drop_external && key_is(k, kn, "externalId"));
 		for (size_t i = 0; keep && i < sizeof owned / sizeof owned[0]; i++)
@@ -360,12 +362,13 @@ static bool copy_members(struct ts_jsonw *w, const char *text, bool drop_externa
 }
 
 bool ts__scim_user_write(struct ts__scim_call *call, struct ts_jsonw *w,
-                         const struct ts_user_row *row)
+                         const struct ts_user_row *row, const struct ts_group_member *groups,
+                         int ngroups)
 {
 	size_t mark = w->len;
 	bool enterprise = false;
 	ts_jsonw_lit(w, "{");
-	if (!copy_members(w, row->resource, row->external_id != NULL, &enterprise)) {
+	if (!copy_members(w, row->resource, row->external_id != NULL, ngroups >= 0, &enterprise)) {
 		w->len = mark;
 		return false;
 	}
@@ -383,6 +386,24 @@ bool ts__scim_user_write(struct ts__scim_call *call, struct ts_jsonw *w,
 	ts_jsonw_raw(w, row->active ? "true" : "false", row->active ? 4 : 5);
 	if (row->external_id != NULL)
 		ok = ok && ts_jsonw_member_str(w, "externalId", row->external_id);
+	if (ngroups >= 0) {
+		ts_jsonw_key(w, "groups");
+		ts_jsonw_lit(w, "[");
+		for (int i = 0; i < ngroups; i++) {
+			if (i > 0)
+				ts_jsonw_lit(w, ",");
+			ts_jsonw_lit(w, "{");
+			ok = ok && ts_jsonw_member_str(w, "value", groups[i].user_id) &&
+			     ts_jsonw_member_str(w, "display",
+			                         groups[i].display ? groups[i].display : "") &&
+			     ts_jsonw_member_str(w, "$ref",
+			                         ts_arena_printf(call->a, "%s/Groups/%s",
+			                                         call->base, groups[i].user_id)) &&
+			     ts_jsonw_member_str(w, "type", "direct");
+			ts_jsonw_lit(w, "}");
+		}
+		ts_jsonw_lit(w, "]");
+	}
 	char c[32], m[32];
 	ts_time_iso_ms(row->created_ms, c);
 	ts_time_iso_ms(row->modified_ms, m);

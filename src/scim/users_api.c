@@ -4,6 +4,7 @@
 
 #include "core/crypto.h"
 #include "core/json.h"
+#include "core/jsonw.h"
 #include "core/timeutil.h"
 #include "directory/session.h"
 #include "scim/internal.h"
@@ -39,6 +40,20 @@ static ts_err answer_user(struct ts__scim_call *call, int status, const struct t
 			return rc;
 	}
 	call->resource_id = row->user_id;
+	/* no attribute selection: written as text, the same bytes as the jansson path */
+	if (!call->strict && call->attrs.nincl == 0 && call->attrs.nexcl == 0) {
+		struct ts_jsonw w;
+		ts_jsonw_init(&w, call->a, 1024);
+		if (ts__scim_user_write(call, &w, row, g, ng)) {
+			call->response_text = ts_jsonw_finish(&w, &call->response_len);
+			call->status = status;
+			call->etag = ts__scim_etag(call, row->version);
+			if (status == 201)
+				call->location = ts_arena_printf(call->a, "%s/Users/%s", call->base,
+				                                 row->user_id);
+			return TS_ERR_OK;
+		}
+	}
 	ts__scim_answer_resource(call, status, ts__scim_user_render(call, row, g, ng), row->version,
 	                         TS_SCIM_SCHEMA_USER);
 	return TS_ERR_OK;

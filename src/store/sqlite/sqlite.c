@@ -160,8 +160,19 @@ static void lite_close(ts_store_t *s)
 	s->impl = NULL;
 }
 
+/*
+ * Before SQLite's first use: no allocation statistics. They take a global
+ * mutex around every sqlite3_malloc, which all connections would share.
+ */
+static void lite_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static ts_err lite_open(ts_store_t *s, const char *url, bool create, struct ts_error *e)
 {
+	static pthread_once_t configured = PTHREAD_ONCE_INIT;
+	(void)pthread_once(&configured, lite_configure);
 	struct stat st;
 	if (stat(url, &st) != 0) {
 		if (!create)
