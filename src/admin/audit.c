@@ -63,7 +63,9 @@ static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audi
 		(void)ts_jsonw_member_str(&w, "errorMessage", en->error_message);
 	}
 	ts_jsonw_key(&w, "requestParameters");
-	if (en->request_parameters)
+	if (en->request_parameters_json)
+		ts_jsonw_raw(&w, en->request_parameters_json, strlen(en->request_parameters_json));
+	else if (en->request_parameters)
 		ts_jsonw_value(&w, en->request_parameters);
 	else
 		ts_jsonw_lit(&w, "null");

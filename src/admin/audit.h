@@ -34,8 +34,10 @@ struct ts_audit_entry {
 	const char *user_agent;
 	const char *request_id;
 	const json_t *request_parameters; /* borrowed; may be NULL; secrets already removed */
-	const json_t *response_elements;  /* borrowed; may be NULL; secrets already removed */
-	const char *error_code;           /* NULL on success */
+	/* or the same already written as compact JSON text (then request_parameters is unused) */
+	const char *request_parameters_json;
+	const json_t *response_elements; /* borrowed; may be NULL; secrets already removed */
+	const char *error_code;          /* NULL on success */
 	const char *error_message;
 	bool read_only;
 };

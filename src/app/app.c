@@ -13,6 +13,7 @@
 #include "app/health.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "scim/apikey.h"
 #include "scim/scim.h"
 
 ts_err ts_app_worker_init(void *app, void **out, struct ts_error *e)
@@ -20,6 +21,7 @@ ts_err ts_app_worker_init(void *app, void **out, struct ts_error *e)
 	struct ts_app *a = app;
 	struct ts_app_worker *w = ts_calloc(1, sizeof *w);
 	w->keys = ts_admin_key_cache_new();
+	w->scim_keys = ts_scim_key_cache_new();
 	*out = w;
 	/* a store that is down now may be up later: ts_app_conn retries */
 	return ts_store_connect(a->store, &w->conn, e);
@@ -33,6 +35,7 @@ void ts_app_worker_fini(void *app, void *worker)
 		return;
 	ts_store_disconnect(&w->conn);
 	ts_admin_key_cache_free(&w->keys);
+	ts_scim_key_cache_free(&w->scim_keys);
 	ts_free(w);
 }
 

@@ -22,10 +22,12 @@ struct ts_app {
 };
 
 struct ts_admin_key_cache;
+struct ts_scim_key_cache;
 
 struct ts_app_worker {
-	ts_store_conn_t *conn;           /* NULL until the store answers */
-	struct ts_admin_key_cache *keys; /* parsed policies of recent admin keys */
+	ts_store_conn_t *conn;               /* NULL until the store answers */
+	struct ts_admin_key_cache *keys;     /* parsed policies of recent admin keys */
+	struct ts_scim_key_cache *scim_keys; /* SCIM API keys checked recently */
 };
 
 /* http worker hooks: open / close the worker's store connection. */

@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -113,14 +114,30 @@ void ts_uuid_v4(char out[TS_UUID_LEN + 1])
 	uuid_text(b, out);
 }
 
+/*
+ * unix_ts_ms << 12 | rand_a of the last id this process made. RFC 9562
+ * §6.2 method 1: rand_a is a counter, started at a random value below 2048
+ * in each new millisecond and counted up within it, so that the ids of one
+ * process sort in the order they were made (a listing by creation time and
+ * id then keeps creation order). Past 4095 it carries into the time field:
+ * the id borrows the next millisecond, as §6.2 allows.
+ */
+static _Atomic uint64_t v7_last;
+
 void ts_uuid_v7(char out[TS_UUID_LEN + 1])
 {
 	unsigned char b[16];
 	ts_random_bytes(b, sizeof b);
-	uint64_t ms = (uint64_t)ts_now_ms();
+	uint64_t fresh = (uint64_t)ts_now_ms() << 12 | (((uint64_t)b[6] << 8 | b[7]) & 0x7ff);
+	uint64_t last = atomic_load(&v7_last), next;
+	do
+		next = fresh > last ? fresh : last + 1;
+	while (!atomic_compare_exchange_weak(&v7_last, &last, next));
+	uint64_t ms = next >> 12;
 	for (int i = 0; i < 6; i++)
 		b[i] = (unsigned char)(ms >> (40 - 8 * i));
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
+	b[6] = (unsigned char)(0x70 | ((next >> 8) & 0x0f));
+	b[7] = (unsigned char)(next & 0xff);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	uuid_text(b, out);
 }

@@ -14,6 +14,7 @@
 #include "admin/audit.h"
 #include "app/app.h"
 #include "core/json.h"
+#include "core/jsonw.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "directory/account.h"
@@ -119,20 +120,35 @@ static bool json_body_type(const struct ts_http_req *req)
 }
 
 /* The request without secrets, for the audit event. */
-static json_t *audit_params(struct ts__scim_call *call)
+/*
+ * The audit event's requestParameters as JSON text: {"Path", "Query",
+ * "Body"}, the body as sent but for its password. Written before the
+ * operation changes the body, and outside the writer lock.
+ */
+static const char *audit_params(struct ts__scim_call *call)
 {
-	json_t *p = ts_json_own(call->a, json_object());
-	json_object_set_new(p, "Path", json_string(call->req->path));
+	struct ts_jsonw w;
+	ts_jsonw_init(&w, call->a, 256 + call->req->body_len);
+	ts_jsonw_lit(&w, "{");
+	(void)ts_jsonw_member_str(&w, "Path", call->req->path);
 	if (call->req->query[0])
-		json_object_set_new(p, "Query", json_string(call->req->query));
+		(void)ts_jsonw_member_str(&w, "Query", call->req->query);
 	if (json_is_object(call->body)) {
-		json_t *b = json_deep_copy(call->body);
-		const char *real = NULL;
-		if (ts_scim_json_get(b, "password", &real) != NULL)
-			json_object_del(b, real);
-		json_object_set_new(p, "Body", b);
+		ts_jsonw_key(&w, "Body");
+		ts_jsonw_lit(&w, "{");
+		const char *k;
+		json_t *v;
+		json_object_foreach(call->body, k, v)
+		{
+			if (strcasecmp(k, "password") == 0)
+				continue;
+			ts_jsonw_key(&w, k);
+			ts_jsonw_value(&w, v);
+		}
+		ts_jsonw_lit(&w, "}");
 	}
-	return p;
+	ts_jsonw_lit(&w, "}");
+	return ts_jsonw_finish(&w, NULL);
 }
 
 /*
@@ -156,6 +172,72 @@ static bool throttled(struct ts_http_req *req, struct ts_http_res *res, const ch
 	return true;
 }
 
+/*
+ * The account's SCIM compatibility profile: aws-strict or not. The settings
+ * text of a thread's last call is remembered with its answer (every call of
+ * an account's key brings the same text), so it is parsed once, not per call.
+ */
+static bool strict_profile(const char *settings)
+{
+	static _Thread_local char last[512];
+	static _Thread_local bool last_strict;
+	size_t n = settings ? strlen(settings) : 0;
+	if (n > 0 && n < sizeof last && memcmp(last, settings, n + 1) == 0)
+		return last_strict;
+	struct ts_account acct = {.settings = settings};
+	json_t *all = ts_directory_account_settings_of(&acct);
+	const char *profile = ts_json_str(all, "ScimCompatibility");
+	bool strict = profile != NULL && strcmp(profile, "aws-strict") == 0;
+	json_decref(all);
+	if (n > 0 && n < sizeof last) {
+		memcpy(last, settings, n + 1);
+		last_strict = strict;
+	}
+	return strict;
+}
+
+/*
+ * Checks the bearer token in the call's open transaction. When it fails,
+ * rolls the transaction back, answers (401, or the store's failure) and
+ * returns false.
+ */
+static bool key_checked(struct ts__scim_call *call, struct ts_http_res *res, const char *token,
+                        struct ts_apikey *key)
+{
+	struct ts_http_req *req = call->req;
+	const struct ts__scim_op *op = req->route->data;
+	struct ts_error e = {0};
+	const char *claimed = NULL;
+	ts_err rc = ts_scim_apikey_authenticate(call->conn, call->a,
+	                                        ((struct ts_app_worker *)req->worker)->scim_keys,
+	                                        token, key, &claimed, &e);
+	if (rc == TS_ERR_OK)
+		return true;
+	ts_store_rollback(call->conn);
+	if (rc == TS_ERR_UNAUTHORIZED) /* RFC 6750 §3: WWW-Authenticate with the 401 */
+		answer_error(req, res, 401, NULL, public_detail(rc, &e));
+	else
+		store_failure(req, res, rc, &e, op->event);
+	return false;
+}
+
+/* The same in a read transaction of its own; false when it answered. */
+static bool key_checked_alone(struct ts__scim_call *call, struct ts_http_res *res,
+                              const char *token, struct ts_apikey *key)
+{
+	struct ts_error e = {0};
+	ts_err rc = ts_store_begin(call->conn, false, &e);
+	if (rc != TS_ERR_OK) {
+		const struct ts__scim_op *op = call->req->route->data;
+		store_failure(call->req, res, rc, &e, op->event);
+		return false;
+	}
+	if (!key_checked(call, res, token, key))
+		return false;
+	ts_store_rollback(call->conn);
+	return true;
+}
+
 static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	const struct ts__scim_op *op = req->route->data;
@@ -168,26 +250,28 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 	 * The key is checked in a read transaction. A read keeps it for the call
 	 * (one snapshot); a write ends it and takes the writer lock only once the
 	 * body is parsed, so that hashing and parsing run outside the one writer.
+	 * A write whose key this thread has checked before skips that read: its
+	 * key is checked in its own write transaction instead, and every way out
+	 * before that (a refused body, throttling) checks it first on its own.
 	 */
-	rc = ts_store_begin(call.conn, false, &e);
-	if (rc != TS_ERR_OK)
-		goto store_down;
-
+	const char *token = ts_http_bearer(req);
 	struct ts_apikey key = {0};
-	const char *claimed = NULL;
-	rc = ts_scim_apikey_authenticate(call.conn, call.a, ts_http_bearer(req), &key, &claimed,
-	                                 &e);
-	if (rc != TS_ERR_OK) {
-		ts_store_rollback(call.conn);
-		if (rc != TS_ERR_UNAUTHORIZED)
+	bool unchecked =
+	        op->write && ts_scim_apikey_cached(((struct ts_app_worker *)req->worker)->scim_keys,
+	                                           call.a, token, &key);
+	if (!unchecked) {
+		rc = ts_store_begin(call.conn, false, &e);
+		if (rc != TS_ERR_OK)
 			goto store_down;
-		/* RFC 6750 §3: WWW-Authenticate with the 401 */
-		answer_error(req, res, 401, NULL, public_detail(rc, &e));
-		return;
+		if (!key_checked(&call, res, token, &key))
+			return;
 	}
 	/* by the authenticated key only, and before any work: a throttled write is not audited */
 	if (throttled(req, res, key.api_key_id)) {
-		ts_store_rollback(call.conn);
+		if (unchecked && !key_checked_alone(&call, res, token, &key))
+			return; /* answered 401 instead */
+		if (!unchecked)
+			ts_store_rollback(call.conn);
 		return;
 	}
 	call.account_id = key.account_id;
@@ -195,10 +279,7 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 	/* a commit ending meanwhile leaves its group open for this write (group commit) */
 	if (op->write)
 		ts_store_write_soon(call.conn, true);
-	struct ts_account acct = {.settings = key.account_settings};
-	json_t *settings = ts_json_own(call.a, ts_directory_account_settings_of(&acct));
-	const char *profile = ts_json_str(settings, "ScimCompatibility");
-	call.strict = profile != NULL && strcmp(profile, "aws-strict") == 0;
+	call.strict = strict_profile(key.account_settings);
 	call.base = base_url(req);
 	ts__scim_attrs_parse(&call, ts_http_query(req, "attributes"),
 	                     ts_http_query(req, "excludedAttributes"));
@@ -220,9 +301,12 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 		}
 	}
 	/* the audit event's requestParameters: built before the writer lock is taken */
-	json_t *audit_request = op->write ? audit_params(&call) : NULL;
+	const char *audit_request = op->write ? audit_params(&call) : NULL;
+	if (rc == TS_ERR_OK && op->prepare != NULL)
+		rc = op->prepare(&call, &e);
 	if (op->write) {
-		ts_store_rollback(call.conn); /* the read transaction of the key check */
+		if (!unchecked)
+			ts_store_rollback(call.conn); /* the read transaction of the key check */
 		if (rc == TS_ERR_OK) {
 			struct ts_error be = {0};
 			ts_err brc = ts_store_begin(call.conn, true, &be);
@@ -231,8 +315,18 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 				e = be;
 				goto store_down;
 			}
+			if (unchecked) {
+				const char *settings = key.account_settings;
+				if (!key_checked(&call, res, token, &key))
+					return;
+				/* the account's settings may have changed since the cached check */
+				if (strcmp(settings, key.account_settings) != 0)
+					call.strict = strict_profile(key.account_settings);
+			}
 		} else {
 			ts_store_write_soon(call.conn, false); /* refused before it began */
+			if (unchecked && !key_checked_alone(&call, res, token, &key))
+				return;
 		}
 	}
 	if (rc == TS_ERR_OK)
@@ -257,7 +351,7 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 		        .source_ip = req->peer,
 		        .user_agent = ts_http_header(req, "user-agent"),
 		        .request_id = req->request_id,
-		        .request_parameters = audit_request,
+		        .request_parameters_json = audit_request,
 		        .response_elements = resp,
 		        .error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL,
 		        .error_message =

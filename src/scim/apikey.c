@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/timeutil.h"
@@ -37,9 +38,95 @@ ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *acco
 	return ts_store_apikey_insert(c, &out->record, e);
 }
 
-ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
-                                   struct ts_apikey *key, const char **claimed_id,
-                                   struct ts_error *e)
+/* ---- the per-thread cache of checked keys ------------------------------- */
+
+#define KEY_CACHE_SLOTS 64
+
+struct cache_slot {
+	char *id; /* NULL: free */
+	char *secret_hash, *account_id, *description, *settings;
+	int64_t created_ms;
+	int64_t gen; /* the credentials generation it was read at */
+};
+
+struct ts_scim_key_cache {
+	struct cache_slot slot[KEY_CACHE_SLOTS];
+};
+
+ts_scim_key_cache_t *ts_scim_key_cache_new(void)
+{
+	return ts_calloc(1, sizeof(ts_scim_key_cache_t));
+}
+
+static void slot_clear(struct cache_slot *s)
+{
+	TS_FREE(&s->id);
+	TS_FREE(&s->secret_hash);
+	TS_FREE(&s->account_id);
+	TS_FREE(&s->description);
+	TS_FREE(&s->settings);
+}
+
+void ts_scim_key_cache_free(ts_scim_key_cache_t **cp)
+{
+	if (cp == NULL || *cp == NULL)
+		return;
+	for (int i = 0; i < KEY_CACHE_SLOTS; i++)
+		slot_clear(&(*cp)->slot[i]);
+	TS_FREE(cp);
+}
+
+static struct cache_slot *slot_of(ts_scim_key_cache_t *c, const char *id)
+{
+	uint32_t h = 2166136261u; /* FNV-1a: ids are random, any spread will do */
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &c->slot[h % KEY_CACHE_SLOTS];
+}
+
+/* The entry of id when its secret is hash; copied into a. */
+static bool cache_get(ts_scim_key_cache_t *c, ts_arena_t *a, const char *id, const char *hash,
+                      struct ts_apikey *key, int64_t *gen)
+{
+	struct cache_slot *s = slot_of(c, id);
+	if (s->id == NULL || strcmp(s->id, id) != 0 || !ts_secret_equal(hash, s->secret_hash))
+		return false;
+	*key = (struct ts_apikey){.api_key_id = ts_arena_strdup(a, s->id),
+	                          .account_id = ts_arena_strdup(a, s->account_id),
+	                          .secret_hash = ts_arena_strdup(a, s->secret_hash),
+	                          .description = ts_arena_strdup(a, s->description),
+	                          .created_ms = s->created_ms,
+	                          .account_settings = ts_arena_strdup(a, s->settings)};
+	*gen = s->gen;
+	return true;
+}
+
+static void cache_put(ts_scim_key_cache_t *c, const struct ts_apikey *k, int64_t gen)
+{
+	struct cache_slot *s = slot_of(c, k->api_key_id);
+	slot_clear(s);
+	s->id = ts_strdup(k->api_key_id);
+	s->secret_hash = ts_strdup(k->secret_hash);
+	s->account_id = ts_strdup(k->account_id);
+	s->description = ts_strdup(k->description ? k->description : "");
+	s->settings = ts_strdup(k->account_settings ? k->account_settings : "{}");
+	s->created_ms = k->created_ms;
+	s->gen = gen;
+}
+
+bool ts_scim_apikey_cached(ts_scim_key_cache_t *cache, ts_arena_t *a, const char *token,
+                           struct ts_apikey *key)
+{
+	const char *id = NULL;
+	char hash[TS_SHA256_HEX_LEN + 1];
+	int64_t gen = 0;
+	return cache != NULL && token != NULL && ts_token_parse(a, &shape, token, &id, hash) &&
+	       cache_get(cache, a, id, hash, key, &gen);
+}
+
+ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, ts_scim_key_cache_t *cache,
+                                   const char *token, struct ts_apikey *key,
+                                   const char **claimed_id, struct ts_error *e)
 {
 	*claimed_id = NULL;
 	if (token == NULL)
@@ -50,7 +137,16 @@ ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "malformed API key");
 	*claimed_id = id;
 	struct ts_error lookup = {0};
-	ts_err rc = ts_store_apikey_get(c, a, id, key, &lookup);
+	int64_t now_gen = 0, then_gen = 0;
+	ts_err rc = TS_ERR_OK;
+	if (cache != NULL) {
+		rc = ts_store_auth_generation(c, &now_gen, &lookup);
+		if (rc == TS_ERR_OK && cache_get(cache, a, id, hash, key, &then_gen) &&
+		    then_gen == now_gen)
+			return TS_ERR_OK; /* nothing that authenticates a key changed since */
+	}
+	if (rc == TS_ERR_OK)
+		rc = ts_store_apikey_get(c, a, id, key, &lookup);
 	if (rc == TS_ERR_NOT_FOUND)
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "unknown API key %s", id);
 	if (rc != TS_ERR_OK) {
@@ -60,6 +156,8 @@ ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char
 	}
 	if (!ts_secret_equal(hash, key->secret_hash))
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "wrong secret for API key %s", id);
+	if (cache != NULL)
+		cache_put(cache, key, now_gen);
 	return TS_ERR_OK;
 }
 

@@ -28,14 +28,36 @@ TS_MUST_USE ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, cons
                                          struct ts_error *e);
 
 /*
- * Checks a bearer token. On success *key is the stored key with its
- * account's settings. TS_ERR_UNAUTHORIZED for a missing, malformed, unknown,
- * deleted or wrong token; *claimed_id is the key id part of a well-formed
- * token even then (for the audit trail).
+ * Keys a worker thread has checked, each with the credentials generation
+ * (ts_store_auth_generation) of the transaction it was read in. One thread
+ * uses a cache: no locking. An entry is never trusted by itself: a check
+ * still reads the generation in its own transaction, and only while that
+ * has not moved is the key's row not read again. A deleted key, a deleted or
+ * changed account moves it, on every node of a shared store, at once.
  */
-TS_MUST_USE ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
+typedef struct ts_scim_key_cache ts_scim_key_cache_t;
+ts_scim_key_cache_t *ts_scim_key_cache_new(void);
+void ts_scim_key_cache_free(ts_scim_key_cache_t **c);
+
+/*
+ * Checks a bearer token in c's open transaction. On success *key is the
+ * stored key with its account's settings. TS_ERR_UNAUTHORIZED for a
+ * missing, malformed, unknown, deleted or wrong token; *claimed_id is the key
+ * id part of a well-formed token even then (for the audit trail). cache may
+ * be NULL.
+ */
+TS_MUST_USE ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a,
+                                               ts_scim_key_cache_t *cache, const char *token,
                                                struct ts_apikey *key, const char **claimed_id,
                                                struct ts_error *e);
+/*
+ * Without the store: true when cache holds token's key with this very
+ * secret, and *key is then that entry. Not a check: it lets a write skip the
+ * read transaction, and ts_scim_apikey_authenticate must still pass in the
+ * write's own transaction before anything is answered.
+ */
+bool ts_scim_apikey_cached(ts_scim_key_cache_t *cache, ts_arena_t *a, const char *token,
+                           struct ts_apikey *key);
 
 /* {"ApiKeyId", "AccountId", "Description", "CreatedTimestamp"}; new reference. */
 json_t *ts_scim_apikey_json(const struct ts_apikey *k);

@@ -242,10 +242,10 @@ static ts_err one_schema(struct ts__scim_call *call, struct ts_error *e)
 }
 
 const struct ts__scim_op ts__scim_service_provider_config = {"GetServiceProviderConfig", false,
-                                                             false, spc};
+                                                             false, spc, NULL};
 const struct ts__scim_op ts__scim_resource_types = {"ListResourceTypes", false, false,
-                                                    resource_types};
+                                                    resource_types, NULL};
 const struct ts__scim_op ts__scim_resource_type = {"GetResourceType", false, false,
-                                                   one_resource_type};
-const struct ts__scim_op ts__scim_schemas = {"ListSchemas", false, false, schemas};
-const struct ts__scim_op ts__scim_schema = {"GetSchema", false, false, one_schema};
+                                                   one_resource_type, NULL};
+const struct ts__scim_op ts__scim_schemas = {"ListSchemas", false, false, schemas, NULL};
+const struct ts__scim_op ts__scim_schema = {"GetSchema", false, false, one_schema, NULL};

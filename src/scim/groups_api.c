@@ -231,9 +231,9 @@ static ts_err delete_group(struct ts__scim_call *call, struct ts_error *e)
 	return TS_ERR_OK;
 }
 
-const struct ts__scim_op ts__scim_create_group = {"CreateGroup", true, true, create_group};
-const struct ts__scim_op ts__scim_get_group = {"GetGroup", false, false, get_group};
-const struct ts__scim_op ts__scim_list_groups = {"ListGroups", false, false, list_groups};
-const struct ts__scim_op ts__scim_replace_group = {"PutGroup", true, true, replace_group};
-const struct ts__scim_op ts__scim_patch_group = {"PatchGroup", true, true, patch_group};
-const struct ts__scim_op ts__scim_delete_group = {"DeleteGroup", true, false, delete_group};
+const struct ts__scim_op ts__scim_create_group = {"CreateGroup", true, true, create_group, NULL};
+const struct ts__scim_op ts__scim_get_group = {"GetGroup", false, false, get_group, NULL};
+const struct ts__scim_op ts__scim_list_groups = {"ListGroups", false, false, list_groups, NULL};
+const struct ts__scim_op ts__scim_replace_group = {"PutGroup", true, true, replace_group, NULL};
+const struct ts__scim_op ts__scim_patch_group = {"PatchGroup", true, true, patch_group, NULL};
+const struct ts__scim_op ts__scim_delete_group = {"DeleteGroup", true, false, delete_group, NULL};

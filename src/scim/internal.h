@@ -119,6 +119,7 @@ struct ts__scim_call {
 	 */
 	void (*after)(struct ts__scim_call *call);
 	const void *after_arg;
+	void *prepared; /* what an operation's prepare made for its run */
 };
 
 struct ts__scim_op {
@@ -126,6 +127,11 @@ struct ts__scim_op {
 	bool write;
 	bool needs_body;
 	ts_err (*run)(struct ts__scim_call *call, struct ts_error *e);
+	/*
+	 * Work on the body that needs no store, run before a write takes the
+	 * one writer's lock (NULL: none). A failure refuses the call as run's would.
+	 */
+	ts_err (*prepare)(struct ts__scim_call *call, struct ts_error *e);
 };
 
 /* Operations (users_api.c, groups_api.c, discovery.c). */

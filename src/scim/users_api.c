@@ -66,33 +66,42 @@ static void answer_created(struct ts__scim_call *call)
 	(void)answer_user(call, 201, call->after_arg, true, &unused);
 }
 
-static ts_err create_user(struct ts__scim_call *call, struct ts_error *e)
-{
+/* A new user as the body describes it, before the writer lock. */
+struct new_user {
 	struct ts_user_row row;
-	struct ts_user_email *emails = NULL;
-	int ne = 0;
-	ts_err rc = ts__scim_user_from_doc(call, call->body, &row, &emails, &ne, e);
-	if (rc == TS_ERR_OK)
-		rc = name_free(call, row.user_name, NULL, e);
+	struct ts_user_email *emails;
+	int nemails;
+};
+
+static ts_err prepare_user(struct ts__scim_call *call, struct ts_error *e)
+{
+	struct new_user *n = ts_arena_alloc(call->a, sizeof *n);
+	ts_err rc = ts__scim_user_from_doc(call, call->body, &n->row, &n->emails, &n->nemails, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	char id[TS_UUID_LEN + 1];
 	/* RFC 7643 §3.1: the server assigns a stable id, never reused (item 23) */
 	ts_uuid_v7(id);
-	row.user_id = ts_arena_strdup(call->a, id);
-	row.version = 1;
-	row.created_ms = row.modified_ms = ts_now_ms();
-	rc = ts_store_user_insert(call->conn, &row, emails, ne, e);
+	n->row.user_id = ts_arena_strdup(call->a, id);
+	n->row.version = 1;
+	n->row.created_ms = n->row.modified_ms = ts_now_ms();
+	call->prepared = n;
+	return TS_ERR_OK;
+}
+
+static ts_err create_user(struct ts__scim_call *call, struct ts_error *e)
+{
+	struct new_user *n = call->prepared;
+	/* the unique index on (account, lowercased userName) refuses a taken name (items 7, 80) */
+	ts_err rc = ts_store_user_insert(call->conn, &n->row, n->emails, n->nemails, e);
 	if (rc == TS_ERR_CONFLICT)
 		return ts__scim_err(call, e, TS_ERR_CONFLICT, "uniqueness",
-		                    "userName %s is already taken", row.user_name);
+		                    "userName %s is already taken", n->row.user_name);
 	if (rc != TS_ERR_OK)
 		return rc;
-	struct ts_user_row *kept = ts_arena_alloc(call->a, sizeof *kept);
-	*kept = row;
-	call->resource_id = kept->user_id;
+	call->resource_id = n->row.user_id;
 	call->after = answer_created;
-	call->after_arg = kept;
+	call->after_arg = &n->row;
 	return TS_ERR_OK;
 }
 
@@ -291,11 +300,13 @@ static ts_err search_groups_run(struct ts__scim_call *call, struct ts_error *e)
 	return search(call, false, e);
 }
 
-const struct ts__scim_op ts__scim_create_user = {"CreateUser", true, true, create_user};
-const struct ts__scim_op ts__scim_get_user = {"GetUser", false, false, get_user};
-const struct ts__scim_op ts__scim_list_users = {"ListUsers", false, false, list_users};
-const struct ts__scim_op ts__scim_search_users = {"SearchUsers", false, true, search_users};
-const struct ts__scim_op ts__scim_replace_user = {"PutUser", true, true, replace_user};
-const struct ts__scim_op ts__scim_patch_user = {"PatchUser", true, true, patch_user};
-const struct ts__scim_op ts__scim_delete_user = {"DeleteUser", true, false, delete_user};
-const struct ts__scim_op ts__scim_search_groups = {"SearchGroups", false, true, search_groups_run};
+const struct ts__scim_op ts__scim_create_user = {"CreateUser", true, true, create_user,
+                                                 prepare_user};
+const struct ts__scim_op ts__scim_get_user = {"GetUser", false, false, get_user, NULL};
+const struct ts__scim_op ts__scim_list_users = {"ListUsers", false, false, list_users, NULL};
+const struct ts__scim_op ts__scim_search_users = {"SearchUsers", false, true, search_users, NULL};
+const struct ts__scim_op ts__scim_replace_user = {"PutUser", true, true, replace_user, NULL};
+const struct ts__scim_op ts__scim_patch_user = {"PatchUser", true, true, patch_user, NULL};
+const struct ts__scim_op ts__scim_delete_user = {"DeleteUser", true, false, delete_user, NULL};
+const struct ts__scim_op ts__scim_search_groups = {"SearchGroups", false, true, search_groups_run,
+                                                   NULL};

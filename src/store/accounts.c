@@ -66,6 +66,8 @@ ts_err ts_store_account_update(ts_store_conn_t *c, const struct ts_account *a, s
 	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_UPDATE, p, 5, &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s not found", a->account_id);
+	if (rc == TS_ERR_OK)
+		rc = ts__store_auth_changed(c, e);
 	return rc;
 }
 
@@ -76,5 +78,7 @@ ts_err ts_store_account_delete(ts_store_conn_t *c, const char *id, struct ts_err
 	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_DELETE, p, 1, &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s not found", id);
+	if (rc == TS_ERR_OK) /* its keys went with it */
+		rc = ts__store_auth_changed(c, e);
 	return rc;
 }

@@ -68,5 +68,28 @@ ts_err ts_store_apikey_delete(ts_store_conn_t *c, const char *account_id, const 
 	ts_err rc = ts__store_write(c, TS__Q_SCIM_APIKEY_DELETE, p, 2, &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "API key %s not found", id);
+	if (rc == TS_ERR_OK)
+		rc = ts__store_auth_changed(c, e);
 	return rc;
+}
+
+static void read_generation(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
+{
+	(void)a;
+	*(int64_t *)row = ts__rows_int(c, r, 0);
+}
+
+ts_err ts_store_auth_generation(ts_store_conn_t *c, int64_t *gen, struct ts_error *e)
+{
+	bool found = false;
+	ts_err rc = ts__store_get_one(c, TS__Q_AUTH_GENERATION, NULL, 0, read_generation, NULL, gen,
+	                              &found, e);
+	if (rc == TS_ERR_OK && !found)
+		rc = TS_FAIL(e, TS_ERR_STORE, "the auth_generation row is missing");
+	return rc;
+}
+
+ts_err ts__store_auth_changed(ts_store_conn_t *c, struct ts_error *e)
+{
+	return ts__store_write(c, TS__Q_AUTH_GENERATION_BUMP, NULL, 0, NULL, e);
 }

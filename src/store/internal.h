@@ -176,6 +176,9 @@ void ts__store_audit_writer_stop(ts_store_t *s);
 /* Counts a failed store operation (drivers call it for failures callers cannot see). */
 void ts__store_count_error(void);
 
+/* Moves the credentials generation (ts_store_auth_generation) in c's transaction. */
+TS_MUST_USE ts_err ts__store_auth_changed(ts_store_conn_t *c, struct ts_error *e);
+
 /* Helpers for the domain files. */
 TS_MUST_USE ts_err ts__store_exec(ts_store_conn_t *c, enum ts__store_query q,
                                   const struct ts__param *p, int np, struct ts__rows **rows,

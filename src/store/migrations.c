@@ -153,10 +153,27 @@
 	"CREATE INDEX groups_by_created ON groups (account_id, created_ms, group_id);" \
 	"CREATE INDEX groups_by_modified ON groups (account_id, modified_ms);"
 
+/*
+ * Version 4: the credentials generation, a counter that every change to what
+ * authenticates an API key (the key row, its account) moves in the same
+ * transaction, so that a node may keep keys it has checked and trust them
+ * only while the counter stands still. The PIN index leaves out the users
+ * without a PIN (nearly all): nothing to insert for them.
+ */
+#define V4_COMMON                                                   \
+	"CREATE TABLE auth_generation ("                            \
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"                   \
+	" gen BIGINT NOT NULL);"                                    \
+	"INSERT INTO auth_generation (id, gen) VALUES (1, 0);"      \
+	"DROP INDEX users_by_pin;"                                  \
+	"CREATE UNIQUE INDEX users_by_pin ON users (personal_pin) " \
+	"WHERE personal_pin IS NOT NULL;"
+
 const struct ts__migration ts__store_migrations[] = {
         {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
         {2, V2_COMMON, V2_COMMON},
         {3, V3_COMMON, V3_COMMON},
+        {4, V4_COMMON, V4_COMMON},
 };
 const int ts__store_migration_count =
         (int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);

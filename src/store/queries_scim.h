@@ -140,6 +140,8 @@
 	  "WHERE account_id = $1 AND api_key_id COLLATE \"C\" > $2 "                               \
 	  "ORDER BY api_key_id COLLATE \"C\" LIMIT $3")                                            \
 	X(SCIM_APIKEY_DELETE, "DELETE FROM api_keys WHERE account_id = $1 AND api_key_id = $2",    \
-	  NULL)
+	  NULL)                                                                                    \
+	X(AUTH_GENERATION, "SELECT gen FROM auth_generation WHERE id = 1", NULL)                   \
+	X(AUTH_GENERATION_BUMP, "UPDATE auth_generation SET gen = gen + 1 WHERE id = 1", NULL)
 
 #endif

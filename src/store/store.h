@@ -340,6 +340,14 @@ TS_MUST_USE ts_err ts_store_apikey_list(ts_store_conn_t *c, ts_arena_t *arena,
 /* TS_ERR_NOT_FOUND when absent or in another account. */
 TS_MUST_USE ts_err ts_store_apikey_delete(ts_store_conn_t *c, const char *account_id,
                                           const char *id, struct ts_error *e);
+/*
+ * The credentials generation: it moves, in the same transaction, with every
+ * deleted API key and every changed or deleted account (and so with whatever
+ * ts_store_apikey_get would now answer differently for a key it found). A key
+ * read in a transaction that saw generation g is still what the store holds
+ * in any later transaction that sees g.
+ */
+TS_MUST_USE ts_err ts_store_auth_generation(ts_store_conn_t *c, int64_t *gen, struct ts_error *e);
 
 /* ---- domains, sessions, licence groups, directory reads (issue 4) ----- */
 /*

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -593,16 +594,54 @@ static void test_crypto_uuid_v7(void **state)
 		assert_in_range(ms, before, after);
 		assert_int_equal(u[14], '7');
 		assert_non_null(strchr("89ab", u[19]));
-		/* ids of later milliseconds sort after earlier ones */
-		if (prev[0] != '\0' && strncmp(prev, u, 13) != 0)
+		/* one process's ids sort in the order they were made, within a millisecond too */
+		if (prev[0] != '\0')
 			assert_true(strcmp(prev, u) < 0);
-		assert_string_not_equal(prev, u);
 		memcpy(prev, u, sizeof u);
 		if (i % 10 == 9) {
 			struct timespec pause = {0, 2000000};
 			nanosleep(&pause, NULL);
 		}
 	}
+	/* a burst: many ids per millisecond, past the 4096 rand_a holds */
+	for (int i = 0; i < 20000; i++) {
+		char u[TS_UUID_LEN + 1];
+		ts_uuid_v7(u);
+		if (strcmp(prev, u) >= 0)
+			fail_msg("id %d: %s after %s", i, u, prev);
+		assert_int_equal(u[14], '7');
+		memcpy(prev, u, sizeof u);
+	}
+}
+
+static void *uuid_v7_burst(void *arg)
+{
+	char(*ids)[TS_UUID_LEN + 1] = arg;
+	for (int i = 0; i < 5000; i++)
+		ts_uuid_v7(ids[i]);
+	return NULL;
+}
+
+/* Threads making ids at once: each thread's ids in order, none made twice. */
+static void test_crypto_uuid_v7_threads(void **state)
+{
+	(void)state;
+	enum { THREADS = 4, EACH = 5000 };
+	static char ids[THREADS][EACH][TS_UUID_LEN + 1];
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, uuid_v7_burst, ids[i]), 0);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	static char all[THREADS * EACH][TS_UUID_LEN + 1];
+	for (int i = 0; i < THREADS; i++) {
+		for (int k = 1; k < EACH; k++)
+			assert_true(strcmp(ids[i][k - 1], ids[i][k]) < 0);
+		memcpy(all[i * EACH], ids[i], sizeof ids[i]);
+	}
+	qsort(all, THREADS * EACH, sizeof all[0], (int (*)(const void *, const void *))strcmp);
+	for (int k = 1; k < THREADS * EACH; k++)
+		assert_string_not_equal(all[k - 1], all[k]);
 }
 
 static void test_crypto_token(void **state)
@@ -955,6 +994,7 @@ int main(void)
 	        cmocka_unit_test(test_json_arena_ownership),
 	        cmocka_unit_test(test_crypto_uuid),
 	        cmocka_unit_test(test_crypto_uuid_v7),
+	        cmocka_unit_test(test_crypto_uuid_v7_threads),
 	        cmocka_unit_test(test_crypto_token),
 	        cmocka_unit_test(test_crypto_hex_sha256),
 	        cmocka_unit_test(test_crypto_secret_equal),

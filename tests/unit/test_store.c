@@ -432,6 +432,53 @@ static void test_account_crud(void **state)
 	OK(ts_store_account_get(f->c, f->a, "acc-2", &got, &f->e));
 }
 
+/* Every change to what authenticates an API key moves the generation; nothing else does. */
+static void test_auth_generation(void **state)
+{
+	struct fx *f = *state;
+	int64_t g0 = -1, g = -1;
+	OK(ts_store_auth_generation(f->c, &g0, &f->e));
+	struct ts_account a = mkacct("gen-1", "Gen");
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	struct ts_apikey k = {.api_key_id = "AKgen1",
+	                      .account_id = "gen-1",
+	                      .secret_hash = "00",
+	                      .created_ms = 1};
+	OK(ts_store_apikey_insert(f->c, &k, &f->e));
+	k.api_key_id = "AKgen2";
+	OK(ts_store_apikey_insert(f->c, &k, &f->e));
+	OK(ts_store_auth_generation(f->c, &g, &f->e));
+	assert_int_equal(g, g0); /* a new key changes no key already read */
+
+	OK(ts_store_apikey_delete(f->c, "gen-1", "AKgen1", &f->e));
+	OK(ts_store_auth_generation(f->c, &g, &f->e));
+	assert_int_equal(g, g0 + 1);
+	/* a delete that finds nothing moves nothing */
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_apikey_delete(f->c, "gen-1", "AKgen1", &f->e));
+	OK(ts_store_auth_generation(f->c, &g, &f->e));
+	assert_int_equal(g, g0 + 1);
+
+	a.settings = "{\"ScimCompatibility\":\"aws-strict\"}";
+	OK(ts_store_account_update(f->c, &a, &f->e));
+	OK(ts_store_auth_generation(f->c, &g, &f->e));
+	assert_int_equal(g, g0 + 2);
+
+	/* moved in the writer's transaction: a rollback takes it back */
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_account_delete(f->c, "gen-1", &f->e));
+	OK(ts_store_auth_generation(f->c, &g, &f->e));
+	assert_int_equal(g, g0 + 3);
+	ts_store_rollback(f->c);
+	OK(ts_store_auth_generation(f->c, &g, &f->e));
+	assert_int_equal(g, g0 + 2);
+
+	OK(ts_store_account_delete(f->c, "gen-1", &f->e)); /* and its key with it */
+	OK(ts_store_auth_generation(f->c, &g, &f->e));
+	assert_int_equal(g, g0 + 3);
+	struct ts_apikey got;
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_apikey_get(f->c, f->a, "AKgen2", &got, &f->e));
+}
+
 static void test_account_not_found(void **state)
 {
 	struct fx *f = *state;
@@ -1586,21 +1633,21 @@ static void test_dir_settings_rejects(void **state)
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
 #define T_EMPTY(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup_empty, teardown, b)
-#define CONTRACT(b)                                                                          \
-	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),           \
-	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),   \
-	        T(test_account_not_found, b), T(test_account_conflict, b),                   \
-	        T(test_account_list, b), T(test_account_list_page_max, b),                   \
-	        T(test_tx_rollback_commit, b), T(test_tx_misuse, b),                         \
-	        T(test_tx_disconnect_rolls_back, b), T(test_tx_isolation, b),                \
-	        T(test_adminkeys, b), T(test_audit_hash, b), T(test_audit_outside_tx, b),    \
-	        T(test_audit_append_chain, b), T(test_audit_list, b), T(test_audit_walk, b), \
-	        T(test_audit_rollback, b), T(test_audit_append_now, b),                      \
-	        T(test_tx_concurrent_all_or_nothing, b),                                     \
-	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),      \
-	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),          \
-	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),          \
-	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),             \
+#define CONTRACT(b)                                                                                \
+	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),                 \
+	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),         \
+	        T(test_auth_generation, b), T(test_account_not_found, b),                          \
+	        T(test_account_conflict, b), T(test_account_list, b),                              \
+	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),                   \
+	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                         \
+	        T(test_tx_isolation, b), T(test_adminkeys, b), T(test_audit_hash, b),              \
+	        T(test_audit_outside_tx, b), T(test_audit_append_chain, b), T(test_audit_list, b), \
+	        T(test_audit_walk, b), T(test_audit_rollback, b), T(test_audit_append_now, b),     \
+	        T(test_tx_concurrent_all_or_nothing, b),                                           \
+	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),            \
+	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),                \
+	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),                \
+	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),                   \
 	        T(test_dir_settings_update, b), T(test_dir_settings_rejects, b)
 
 static void test_postgres_skipped(void **state)

@@ -18,6 +18,61 @@ def test_apikey_admin_lifecycle(server):
     assert server.admin("GET", "/accounts/%s/api-keys" % acct).json()["ApiKeys"] == []
 
 
+def _in_parallel(fn, n=8):
+    """fn(i) on n threads at once (so that every worker of the server sees the key)."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(fn, range(n)))
+
+
+def _statuses(server, acct, key, writes=4):
+    """Status codes of GETs and POSTs with key, from 8 clients at once."""
+    def one(i):
+        c = Scim(server, acct, key)
+        out = []
+        for j in range(writes):
+            out.append(c.get("/Users", params={"count": "1"}).status_code)
+            body = {"schemas": [USER], "userName": "k%d-%d-%s@example.com" % (i, j, uuid.uuid4().hex[:8])}
+            out.append(c.post("/Users", body).status_code)
+        return out
+    return [code for codes in _in_parallel(one) for code in codes]
+
+
+def test_apikey_checked_keys_are_not_trusted_after_a_change(server):
+    """Workers remember keys they checked; deleting a key (admin API or CLI, another process),
+    or changing its account, must still take effect on the very next request of every worker."""
+    acct, k1 = server.new_account()
+    r = server.admin("POST", "/accounts/%s/api-keys" % acct, {"Description": "second"})
+    k2 = r.json()["ApiKey"]
+    r = server.admin("POST", "/accounts/%s/api-keys" % acct, {"Description": "third"})
+    k3 = r.json()["ApiKey"]
+    c3 = Scim(server, acct, k3)
+    for key in (k1, k2):
+        assert set(_statuses(server, acct, key)) == {200, 201}
+    users = c3.get("/Users", params={"count": "0"}).json()["totalResults"]
+
+    # deleted through the admin API: refused at once, reads and writes, and nothing written
+    assert server.admin("DELETE", "/accounts/%s/api-keys/%s" % (acct, k1["ApiKeyId"])).status_code == 204
+    assert set(_statuses(server, acct, k1)) == {401}
+    # deleted by another process writing the store (the CLI)
+    run("apikey", "delete", "--db", server.db, "--account", acct, "--id", k2["ApiKeyId"])
+    assert set(_statuses(server, acct, k2)) == {401}
+    assert c3.get("/Users", params={"count": "0"}).json()["totalResults"] == users
+
+    # the account's settings changed: the next write already runs under the new profile
+    assert c3.post("/Users", {"schemas": [USER], "userName": "etag-%s" % uuid.uuid4().hex[:8]}).headers.get("ETag")
+    r = server.admin("PUT", "/accounts/%s/settings" % acct, {"AccountSettings": {"ScimCompatibility": "aws-strict"}})
+    assert r.status_code in (200, 204), r.text
+    for i in range(8):  # aws-strict answers without ETags
+        name = "strict-%d-%s@example.com" % (i, uuid.uuid4().hex[:8])
+        r = c3.post("/Users", {"schemas": [USER], "userName": name, "displayName": name,
+                               "name": {"givenName": "G", "familyName": "F"}, "active": True})
+        assert r.status_code == 201 and "ETag" not in r.headers, (r.status_code, r.headers)
+    # the account deleted: its keys with it
+    assert server.admin("DELETE", "/accounts/%s" % acct).status_code in (200, 204)
+    assert set(_statuses(server, acct, k3, writes=1)) == {401}
+
+
 def test_apikey_other_account_is_404(server):
     a1, k1 = server.new_account()
     a2, k2 = server.new_account()
