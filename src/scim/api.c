@@ -251,14 +251,16 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 	 * (one snapshot); a write ends it and takes the writer lock only once the
 	 * body is parsed, so that hashing and parsing run outside the one writer.
 	 * A write whose key this thread has checked before skips that read: its
-	 * key is checked in its own write transaction instead, and every way out
-	 * before that (a refused body, throttling) checks it first on its own.
+	 * key is checked in its own write transaction instead, and a refused
+	 * body checks it first on its own. (Not with throttling: a 429 may only
+	 * go to a key just checked.)
 	 */
 	const char *token = ts_http_bearer(req);
 	struct ts_apikey key = {0};
-	bool unchecked =
-	        op->write && ts_scim_apikey_cached(((struct ts_app_worker *)req->worker)->scim_keys,
-	                                           call.a, token, &key);
+	struct ts_app *app = req->app;
+	bool unchecked = op->write && (app == NULL || app->scim_throttle == NULL) &&
+	                 ts_scim_apikey_cached(((struct ts_app_worker *)req->worker)->scim_keys,
+	                                       call.a, token, &key);
 	if (!unchecked) {
 		rc = ts_store_begin(call.conn, false, &e);
 		if (rc != TS_ERR_OK)
@@ -268,10 +270,7 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	/* by the authenticated key only, and before any work: a throttled write is not audited */
 	if (throttled(req, res, key.api_key_id)) {
-		if (unchecked && !key_checked_alone(&call, res, token, &key))
-			return; /* answered 401 instead */
-		if (!unchecked)
-			ts_store_rollback(call.conn);
+		ts_store_rollback(call.conn);
 		return;
 	}
 	call.account_id = key.account_id;

@@ -157,17 +157,22 @@
  * Version 4: the credentials generation, a counter that every change to what
  * authenticates an API key (the key row, its account) moves in the same
  * transaction, so that a node may keep keys it has checked and trust them
- * only while the counter stands still. The PIN index leaves out the users
- * without a PIN (nearly all): nothing to insert for them.
+ * only while the counter stands still. The PIN and externalId indexes leave
+ * out the users without one (no PIN is the rule; some clients send no
+ * externalId): a new user has nothing to insert there, and every lookup by
+ * either compares with a value, never with NULL.
  */
-#define V4_COMMON                                                   \
-	"CREATE TABLE auth_generation ("                            \
-	" id INTEGER PRIMARY KEY CHECK (id = 1),"                   \
-	" gen BIGINT NOT NULL);"                                    \
-	"INSERT INTO auth_generation (id, gen) VALUES (1, 0);"      \
-	"DROP INDEX users_by_pin;"                                  \
-	"CREATE UNIQUE INDEX users_by_pin ON users (personal_pin) " \
-	"WHERE personal_pin IS NOT NULL;"
+#define V4_COMMON                                                               \
+	"CREATE TABLE auth_generation ("                                        \
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"                               \
+	" gen BIGINT NOT NULL);"                                                \
+	"INSERT INTO auth_generation (id, gen) VALUES (1, 0);"                  \
+	"DROP INDEX users_by_pin;"                                              \
+	"CREATE UNIQUE INDEX users_by_pin ON users (personal_pin) "             \
+	"WHERE personal_pin IS NOT NULL;"                                       \
+	"DROP INDEX users_by_external_id;"                                      \
+	"CREATE INDEX users_by_external_id ON users (account_id, external_id) " \
+	"WHERE external_id IS NOT NULL;"
 
 const struct ts__migration ts__store_migrations[] = {
         {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},

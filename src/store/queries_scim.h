@@ -16,6 +16,18 @@
 	"g.created_ms, g.modified_ms"
 #define TS__SCIM_USER_ORDER " ORDER BY u.created_ms, u.user_id"
 #define TS__SCIM_GROUP_ORDER " ORDER BY g.created_ms, g.group_id"
+/*
+ * The same order for a lookup whose own index finds its few rows (an
+ * externalId, an address, a membership): the unary + keeps SQLite's planner
+ * from walking the account's whole (created_ms, id) index instead, to save
+ * sorting a handful of rows, which at a million users costs a million
+ * index entries for a value nobody has. Without statistics the planner also
+ * takes "account_id = ?" for as selective as the lookup itself, so joins
+ * name their driving table first with CROSS JOIN (SQLite keeps that order;
+ * PostgreSQL, which has statistics, gets a plain JOIN).
+ */
+#define TS__SCIM_USER_ORDER_FOUND " ORDER BY +u.created_ms, u.user_id"
+#define TS__SCIM_GROUP_ORDER_FOUND " ORDER BY +g.created_ms, g.group_id"
 
 #define TS__STORE_QUERIES_SCIM(X)                                                                  \
 	X(SCIM_USER_INSERT,                                                                        \
@@ -38,16 +50,19 @@
 	  NULL)                                                                                    \
 	X(SCIM_USER_BY_EXTERNAL_ID,                                                                \
 	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 "                    \
-	  "AND u.external_id = $2" TS__SCIM_USER_ORDER " LIMIT $3",                                \
+	  "AND u.external_id = $2" TS__SCIM_USER_ORDER_FOUND " LIMIT $3",                          \
 	  NULL)                                                                                    \
 	X(SCIM_USER_BY_EMAIL,                                                                      \
-	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id IN "   \
-	  "(SELECT e.user_id FROM user_emails e WHERE e.account_id = $1 AND e.value_key = "        \
-	  "$2)" TS__SCIM_USER_ORDER " LIMIT $3",                                                   \
-	  NULL)                                                                                    \
+	  "SELECT " TS__SCIM_USER_COLS " FROM user_emails e CROSS JOIN users u "                   \
+	  "ON u.user_id = e.user_id WHERE e.account_id = $1 AND e.value_key = $2 "                 \
+	  "AND u.account_id = $1" TS__SCIM_USER_ORDER_FOUND " LIMIT $3",                           \
+	  "SELECT " TS__SCIM_USER_COLS " FROM user_emails e JOIN users u "                         \
+	  "ON u.user_id = e.user_id WHERE e.account_id = $1 AND e.value_key = $2 "                 \
+	  "AND u.account_id = $1" TS__SCIM_USER_ORDER_FOUND " LIMIT $3")                           \
 	X(SCIM_USER_IN_GROUP,                                                                      \
 	  "SELECT " TS__SCIM_USER_COLS " FROM users u JOIN group_members m ON m.user_id = "        \
-	  "u.user_id WHERE u.account_id = $1 AND m.group_id = $2" TS__SCIM_USER_ORDER " LIMIT $3", \
+	  "u.user_id WHERE u.account_id = $1 AND m.group_id = $2" TS__SCIM_USER_ORDER_FOUND        \
+	  " LIMIT $3",                                                                             \
 	  NULL)                                                                                    \
 	X(SCIM_USER_MODIFIED,                                                                      \
 	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 "                    \
@@ -93,13 +108,15 @@
 	  NULL)                                                                                    \
 	X(SCIM_GROUP_BY_EXTERNAL_ID,                                                               \
 	  "SELECT " TS__SCIM_GROUP_COLS " FROM groups g WHERE g.account_id = $1 "                  \
-	  "AND g.external_id = $2" TS__SCIM_GROUP_ORDER " LIMIT $3",                               \
+	  "AND g.external_id = $2" TS__SCIM_GROUP_ORDER_FOUND " LIMIT $3",                         \
 	  NULL)                                                                                    \
 	X(SCIM_GROUP_WITH_MEMBER,                                                                  \
-	  "SELECT " TS__SCIM_GROUP_COLS " FROM groups g JOIN group_members m ON m.group_id = "     \
-	  "g.group_id WHERE g.account_id = $1 AND m.user_id = $2" TS__SCIM_GROUP_ORDER             \
+	  "SELECT " TS__SCIM_GROUP_COLS " FROM group_members m CROSS JOIN groups g ON g.group_id " \
+	  "= m.group_id WHERE m.user_id = $2 AND g.account_id = $1" TS__SCIM_GROUP_ORDER_FOUND     \
 	  " LIMIT $3",                                                                             \
-	  NULL)                                                                                    \
+	  "SELECT " TS__SCIM_GROUP_COLS " FROM group_members m JOIN groups g ON g.group_id "       \
+	  "= m.group_id WHERE m.user_id = $2 AND g.account_id = $1" TS__SCIM_GROUP_ORDER_FOUND     \
+	  " LIMIT $3")                                                                             \
 	X(SCIM_GROUP_MODIFIED,                                                                     \
 	  "SELECT " TS__SCIM_GROUP_COLS " FROM groups g WHERE g.account_id = $1 "                  \
 	  "AND g.modified_ms >= $2 AND g.modified_ms <= $3" TS__SCIM_GROUP_ORDER " LIMIT $4",      \
