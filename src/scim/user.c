@@ -4,6 +4,7 @@
  * (id, meta, groups) and minus password (Tessera keeps no passwords: sign-in
  * is the IdP's); the row's columns are its indexed copies.
  */
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -31,6 +32,51 @@ static void drop(json_t *doc, const char *key)
 	const char *real = NULL;
 	while (ts_scim_json_get(doc, key, &real) != NULL)
 		json_object_del(doc, real);
+}
+
+/*
+ * Attribute names are case-insensitive (RFC 7643 §2.1): an object naming
+ * one attribute twice ("displayName" and "DISPLAYNAME") says two things of
+ * it, and only one could be checked and kept. The first such name, or NULL.
+ */
+static const char *twice_named(const json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	size_t i = 0;
+	json_object_foreach((json_t *)obj, k, v)
+	{
+		const char *k2;
+		json_t *v2;
+		size_t j = 0;
+		json_object_foreach((json_t *)obj, k2, v2)
+		{
+			if (j++ >= i)
+				break;
+			if (strcasecmp(k, k2) == 0)
+				return k;
+		}
+		i++;
+	}
+	return NULL;
+}
+
+/* 400 invalidValue when obj (or an object member of it) names an attribute twice. */
+static ts_err check_twice_named(struct ts__scim_call *call, const json_t *obj, struct ts_error *e)
+{
+	const char *k = twice_named(obj);
+	const char *in = NULL;
+	json_t *v;
+	json_object_foreach((json_t *)obj, in, v)
+	{
+		if (k == NULL && json_is_object(v) && (k = twice_named(v)) != NULL)
+			break;
+	}
+	if (k == NULL)
+		return TS_ERR_OK;
+	return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+	                    "attribute %s is given twice (attribute names are case-insensitive)",
+	                    k);
 }
 
 /* Removes null members (item 28: "addresses": null, "manager": null mean absent). */
@@ -118,6 +164,15 @@ static ts_err strict_user(struct ts__scim_call *call, json_t *doc, struct ts_err
 	return TS_ERR_OK;
 }
 
+/* Empty, or nothing but white space. */
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
 ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc, struct ts_user_row *row,
                               struct ts_user_email **emails_out, int *nemails, struct ts_error *e)
 {
@@ -132,6 +187,9 @@ ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc, struct ts
 	drop(doc, "groups");
 	drop(doc, "password");
 	drop_nulls(doc);
+	ts_err twice = check_twice_named(call, doc, e); /* of what is left: any spelling went */
+	if (twice != TS_ERR_OK)
+		return twice;
 	const char *typo = NULL;
 	json_t *ext = ts_scim_json_get(doc, ENTERPRISE_TYPO, &typo);
 	if (ext != NULL) {
@@ -152,8 +210,8 @@ ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc, struct ts
 		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
 		                    "schemas must be an array");
 	json_t *un = ts_scim_json_get(doc, "userName", NULL);
-	/* RFC 7643 §4.1.1: userName is required, unique, a non-empty string */
-	if (!json_is_string(un) || json_string_length(un) == 0)
+	/* RFC 7643 §4.1.1: userName is required, unique, a non-empty string (not only blanks) */
+	if (!json_is_string(un) || blank(json_string_value(un)))
 		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
 		                    "userName is required and must be a non-empty string");
 	*row = (struct ts_user_row){.account_id = call->account_id,
@@ -429,9 +487,12 @@ ts_err ts__scim_group_from_doc(struct ts__scim_call *call, json_t *doc, struct t
 	drop(doc, "id");
 	drop(doc, "meta");
 	drop_nulls(doc);
+	ts_err twice = check_twice_named(call, doc, e);
+	if (twice != TS_ERR_OK)
+		return twice;
 	json_t *dn = ts_scim_json_get(doc, "displayName", NULL);
 	/* RFC 7643 §4.2: displayName is required; AWS CreateGroup too (item 63) */
-	if (!json_is_string(dn) || json_string_length(dn) == 0)
+	if (!json_is_string(dn) || blank(json_string_value(dn)))
 		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
 		                    "displayName is required and must be a non-empty string");
 	*row = (struct ts_group_row){.account_id = call->account_id,

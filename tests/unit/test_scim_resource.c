@@ -185,6 +185,29 @@ static void test_user_server_owned_ignored(void **state)
 	ts_arena_free(&a);
 }
 
+/* Attribute names are case-insensitive: one named twice is refused; blank names too. */
+static void test_user_twice_named_and_blank(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	static const char *const refused[] = {
+	        "{'userName':'d','displayName':'a','DISPLAYNAME':'b'}",
+	        "{'userName':'d','USERNAME':'e'}",
+	        "{'userName':'d','name':{'givenName':'a','GIVENNAME':'b'}}",
+	        "{'userName':' \\t '}",
+	        "{'userName':''}",
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		struct user_out o = user_from(a, false, refused[i]);
+		if (o.rc != TS_ERR_BAD_REQUEST)
+			fail_msg("accepted %s", refused[i]);
+	}
+	/* server-owned names in any spelling are dropped first, not counted twice */
+	struct user_out o = user_from(a, false, "{'userName':'d','id':'x','ID':'y','Meta':{}}");
+	assert_int_equal(o.rc, TS_ERR_OK);
+	ts_arena_free(&a);
+}
+
 static void test_user_name_as_sent(void **state)
 {
 	(void)state;
@@ -779,6 +802,7 @@ int main(void)
 	        cmocka_unit_test(test_user_okta_create),
 	        cmocka_unit_test(test_user_entra_create),
 	        cmocka_unit_test(test_user_server_owned_ignored),
+	        cmocka_unit_test(test_user_twice_named_and_blank),
 	        cmocka_unit_test(test_user_name_as_sent),
 	        cmocka_unit_test(test_user_emails),
 	        cmocka_unit_test(test_user_bad_values),

@@ -246,6 +246,20 @@ def test_item_79_invalid_value_syntax(scim):
     assert_error(scim.post("/Users", {"schemas": [USER], "userName": 5}), 400, "invalidValue")
     assert_error(scim.post("/Users", {"schemas": [USER], "userName": "x@y", "active": "maybe"}), 400, "invalidValue")
     assert_error(scim.post("/Users", raw='{"userName": '), 400, "invalidSyntax")
+    # a userName or group displayName of nothing but blanks is no name
+    assert_error(scim.post("/Users", {"schemas": [USER], "userName": " \t "}), 400, "invalidValue")
+    assert_error(scim.post("/Groups", {"schemas": [GROUP], "displayName": "   "}), 400, "invalidValue")
+    # attribute names are case-insensitive: one named twice is refused, not half checked
+    body = {"schemas": [USER], "userName": "twice79@example.com", "displayName": "A", "DISPLAYNAME": 5}
+    assert "given twice" in assert_error(scim.post("/Users", body), 400, "invalidValue")["detail"]
+    body = {"schemas": [USER], "userName": "twice79@example.com", "name": {"givenName": "A", "GivenName": "B"}}
+    assert_error(scim.post("/Users", body), 400, "invalidValue")
+    assert_error(scim.post("/Groups", {"schemas": [GROUP], "displayName": "g79", "DisplayName": "h79"}), 400,
+                 "invalidValue")
+    assert scim.filter("Users", 'userName eq "twice79@example.com"').json()["totalResults"] == 0
+    u = scim.user()
+    r = scim.put("/Users/" + u["id"], {"schemas": [USER], "userName": u["userName"], "active": True, "ACTIVE": False})
+    assert_error(r, 400, "invalidValue")
 
 
 def test_item_80_case_insensitive_uniqueness(scim):
