@@ -87,14 +87,14 @@ struct lite_member {
  * stays warm, and readers on their own connections still never wait.
  *
  * Group commit: each write transaction is a savepoint inside the writer
- * connection's own transaction. When it ends while another thread is already
- * waiting for the writer, it releases its savepoint and leaves the outer
- * transaction open for that thread, then waits for the one COMMIT that ends
- * the group; the last of a group commits for all. A rolled-back transaction
- * returns to its savepoint and takes nothing with it. So each transaction is
- * still all or nothing, and nobody is told "done" before its COMMIT, but
- * pages that several of them touch (index leaves, the audit head) go to the
- * WAL once per group instead of once per transaction.
+ * connection's own transaction (the first of a group needs none: it is alone
+ * in the transaction it began, whose rollback undoes it). When it ends while another thread is
+ * already waiting for the writer, it releases its savepoint and leaves the outer transaction open
+ * for that thread, then waits for the one COMMIT that ends the group; the last of a group commits
+ * for all. A rolled-back transaction returns to its savepoint and takes nothing with it. So each
+ * transaction is still all or nothing, and nobody is told "done" before its COMMIT, but pages that
+ * several of them touch (index leaves, the audit head) go to the WAL once per group instead of once
+ * per transaction.
  */
 struct lite_store {
 	pthread_mutex_t writer;
@@ -122,6 +122,12 @@ struct lite_conn {
 	struct lite_db own;
 	struct lite_db *active; /* own, or the store's writer during a write transaction */
 	bool holds_writer;
+	/*
+	 * This write began the group's transaction, so it is alone in it until
+	 * it commits: the transaction itself is its undo, and it opens no
+	 * savepoint (a savepoint copies every page it first touches aside).
+	 */
+	bool bare;
 };
 
 static ts_err lite_error(sqlite3 *db, int rc, const char *what, struct ts_error *e)
@@ -592,13 +598,15 @@ static ts_err lite_begin(void *conn, bool write, struct ts_error *e)
 		struct ts_error lost = {0};
 		(void)group_end(ls, &lost); /* SQLite ended it: its members failed */
 	}
+	c->bare = false;
 	if (rc == TS_ERR_OK && !ls->group_open) {
 		rc = db_tx(ls->wdb, LITE_BEGIN_IMMEDIATE, e);
-		ls->group_open = rc == TS_ERR_OK;
+		ls->group_open = c->bare = rc == TS_ERR_OK;
 	}
 	if (rc == TS_ERR_OK) {
 		c->active = ls->wdb;
-		rc = db_tx(c->active, LITE_SAVEPOINT, e);
+		if (!c->bare)
+			rc = db_tx(c->active, LITE_SAVEPOINT, e);
 	}
 	if (rc != TS_ERR_OK) {
 		if (ls->wdb != NULL)
@@ -624,8 +632,8 @@ static void end_write(struct lite_conn *c)
 {
 	struct lite_store *ls = c->store->impl;
 	struct ts_error lost = {0};
-	if (!undo_savepoint(ls->wdb))
-		(void)group_end(ls, &lost);
+	if (c->bare || !undo_savepoint(ls->wdb))
+		(void)group_end(ls, &lost); /* bare: a group of none but this, rolled back */
 	else
 		group_pass(ls);
 	release_writer(c);
@@ -641,7 +649,7 @@ static ts_err lite_commit(void *conn, struct ts_error *e)
 		return rc;
 	}
 	struct lite_store *ls = c->store->impl;
-	ts_err rc = db_tx(ls->wdb, LITE_RELEASE, e);
+	ts_err rc = c->bare ? TS_ERR_OK : db_tx(ls->wdb, LITE_RELEASE, e);
 	if (rc == TS_ERR_OK && sqlite3_get_autocommit(ls->wdb->db))
 		rc = TS_FAIL(e, TS_ERR_STORE, "the transaction was rolled back by SQLite");
 	if (rc != TS_ERR_OK) {
