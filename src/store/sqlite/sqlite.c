@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "store/internal.h"
+#include "store/sqlite/mem.h"
 
 /*
  * Page cache per connection. Every worker has a reader connection, so the
@@ -167,12 +168,14 @@ static void lite_close(ts_store_t *s)
 }
 
 /*
- * Before SQLite's first use: no allocation statistics. They take a global
- * mutex around every sqlite3_malloc, which all connections would share.
+ * Before SQLite's first use: no allocation statistics (they take a global
+ * mutex around every sqlite3_malloc, which all connections would share), and
+ * the allocator with per-thread caches (store/sqlite/mem.c).
  */
 static void lite_configure(void)
 {
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	ts__sqlite_mem_install();
 }
 
 static ts_err lite_open(ts_store_t *s, const char *url, bool create, struct ts_error *e)

@@ -1,0 +1,184 @@
+/*
+ * SQLite's allocator: ts_malloc (glibc's), with a small cache per thread of the
+ * blocks SQLite frees, by size class. A write transaction allocates and
+ * frees some eighty blocks (its savepoint's journal in 1 KiB chunks, record
+ * buffers, cursors), more of one size than glibc's per-thread cache keeps,
+ * so the rest went through its locked bins and consolidation every time.
+ * Each thread keeps at most CACHE_BYTES per class; a block freed on another
+ * thread than it came from simply joins that thread's cache. Blocks above
+ * the classes (page buffers) are not cached nor rounded: the page caches'
+ * memory stays what SQLite asked for.
+ *
+ * Not under AddressSanitizer, whose job is to see each use after free.
+ */
+#include "store/sqlite/mem.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MEM_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MEM_CACHE 0
+#endif
+#endif
+#ifndef MEM_CACHE
+#define MEM_CACHE 1
+#endif
+
+#define CLASSES 6 /* 64, 128, ... 2048 bytes: pages (4 KiB and up) go to malloc as they are */
+#define CLASS_MIN_SHIFT 6    /* the first class: 64 bytes */
+#define CACHE_BYTES 65536    /* kept per class and thread, at most */
+#define HEADER 16            /* the block's size, keeping 16-byte alignment */
+#define LARGE (CLASSES + 0u) /* a block above the classes: straight to malloc */
+
+struct thread_cache {
+	void *head[CLASSES]; /* blocks (their headers), linked through their first free word */
+	int count[CLASSES];
+};
+
+static pthread_key_t cache_key;
+static _Thread_local struct thread_cache *tcache;
+
+static size_t class_size(unsigned cls)
+{
+	return (size_t)1 << (cls + CLASS_MIN_SHIFT);
+}
+
+static unsigned class_of(size_t n)
+{
+	unsigned cls = 0;
+	while (cls < CLASSES && class_size(cls) < n)
+		cls++;
+	return cls; /* LARGE when n is above every class */
+}
+
+/* Before each block: its usable size and its class (LARGE: none). */
+struct header {
+	size_t size;
+	size_t cls;
+};
+
+/* The link of a cached block, in the first word after its header. */
+static void **link_of(void *h)
+{
+	return (void **)((char *)h + HEADER);
+}
+
+static void cache_release(void *arg)
+{
+	struct thread_cache *c = arg;
+	for (unsigned i = 0; i < CLASSES; i++) {
+		while (c->head[i] != NULL) {
+			void *next = *link_of(c->head[i]);
+			ts_free(c->head[i]);
+			c->head[i] = next;
+		}
+	}
+	ts_free(c);
+}
+
+static struct thread_cache *cache(void)
+{
+	if (tcache == NULL) {
+		tcache = ts_calloc(1, sizeof *tcache);
+		(void)pthread_setspecific(cache_key, tcache); /* freed at thread exit */
+	}
+	return tcache;
+}
+
+static void *mem_malloc(int n)
+{
+	if (n <= 0)
+		return NULL;
+	unsigned cls = class_of((size_t)n);
+	struct thread_cache *c = MEM_CACHE && cls < CLASSES ? cache() : NULL;
+	struct header *h = NULL;
+	if (c != NULL && c->head[cls] != NULL) {
+		h = c->head[cls];
+		c->head[cls] = *link_of(h);
+		c->count[cls]--;
+	} else {
+		size_t size = cls < CLASSES ? class_size(cls) : (size_t)n;
+		h = ts_malloc(HEADER + size); /* aborts when memory runs out, as everywhere */
+		h->size = size;
+		h->cls = cls;
+	}
+	return (char *)h + HEADER;
+}
+
+static void mem_free(void *p)
+{
+	if (p == NULL)
+		return;
+	struct header *h = (struct header *)((char *)p - HEADER);
+	unsigned cls = (unsigned)h->cls;
+	struct thread_cache *c = MEM_CACHE && cls < CLASSES ? cache() : NULL;
+	if (c != NULL && (size_t)c->count[cls] * class_size(cls) < CACHE_BYTES) {
+		*link_of(h) = c->head[cls];
+		c->head[cls] = h;
+		c->count[cls]++;
+		return;
+	}
+	ts_free(h);
+}
+
+static int mem_size(void *p)
+{
+	if (p == NULL)
+		return 0;
+	const struct header *h = (const struct header *)((const char *)p - HEADER);
+	return (int)h->size;
+}
+
+static void *mem_realloc(void *p, int n)
+{
+	if (p == NULL)
+		return mem_malloc(n);
+	if (n <= mem_size(p))
+		return p;
+	void *q = mem_malloc(n);
+	if (q != NULL) {
+		memcpy(q, p, (size_t)mem_size(p));
+		mem_free(p);
+	}
+	return q;
+}
+
+static int mem_roundup(int n)
+{
+	unsigned cls = class_of((size_t)n);
+	return cls < CLASSES ? (int)class_size(cls) : (n + 7) & ~7;
+}
+
+static int mem_init(void *arg)
+{
+	(void)arg;
+	return SQLITE_OK;
+}
+
+static void mem_shutdown(void *arg)
+{
+	(void)arg;
+}
+
+static void make_key(void)
+{
+	(void)pthread_key_create(&cache_key, cache_release);
+}
+
+void ts__sqlite_mem_install(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	(void)pthread_once(&once, make_key);
+	static const sqlite3_mem_methods methods = {
+	        mem_malloc,  mem_free, mem_realloc,  mem_size,
+	        mem_roundup, mem_init, mem_shutdown, NULL,
+	};
+	(void)sqlite3_config(SQLITE_CONFIG_MALLOC, &methods);
+}
