@@ -241,6 +241,8 @@ static bool key_checked_alone(struct ts__scim_call *call, struct ts_http_res *re
 static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	const struct ts__scim_op *op = req->route->data;
+	bool may_skip_check = true;
+again:;
 	struct ts_error e = {0};
 	struct ts__scim_call call = {.req = req, .a = req->arena, .status = 200};
 	ts_err rc = ts_app_conn(req, &call.conn, &e);
@@ -258,7 +260,8 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 	const char *token = ts_http_bearer(req);
 	struct ts_apikey key = {0};
 	struct ts_app *app = req->app;
-	bool unchecked = op->write && (app == NULL || app->scim_throttle == NULL) &&
+	bool unchecked = may_skip_check && op->write &&
+	                 (app == NULL || app->scim_throttle == NULL) &&
 	                 ts_scim_apikey_cached(((struct ts_app_worker *)req->worker)->scim_keys,
 	                                       call.a, token, &key);
 	if (!unchecked) {
@@ -318,9 +321,17 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 				const char *settings = key.account_settings;
 				if (!key_checked(&call, res, token, &key))
 					return;
-				/* the account's settings may have changed since the cached check */
-				if (strcmp(settings, key.account_settings) != 0)
-					call.strict = strict_profile(key.account_settings);
+				/*
+				 * The account's profile changed since the cached check: the
+				 * body was prepared under the old one. Start over, checking
+				 * the key first (the body is parsed again from the request).
+				 */
+				if (strcmp(settings, key.account_settings) != 0 &&
+				    strict_profile(key.account_settings) != call.strict) {
+					ts_store_rollback(call.conn);
+					may_skip_check = false;
+					goto again;
+				}
 			}
 		} else {
 			ts_store_write_soon(call.conn, false); /* refused before it began */

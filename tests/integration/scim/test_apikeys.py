@@ -61,8 +61,15 @@ def test_apikey_checked_keys_are_not_trusted_after_a_change(server):
 
     # the account's settings changed: the next write already runs under the new profile
     assert c3.post("/Users", {"schemas": [USER], "userName": "etag-%s" % uuid.uuid4().hex[:8]}).headers.get("ETag")
+    def minimal(i):  # accepted as permissive, refused by aws-strict (no name, no displayName)
+        c = Scim(server, acct, k3)
+        return [c.post("/Users", {"schemas": [USER], "userName": "min-%d-%d-%s" % (i, j, uuid.uuid4().hex[:6])})
+                .status_code for j in range(3)]
+    assert set(code for codes in _in_parallel(minimal) for code in codes) == {201}
     r = server.admin("PUT", "/accounts/%s/settings" % acct, {"AccountSettings": {"ScimCompatibility": "aws-strict"}})
     assert r.status_code in (200, 204), r.text
+    # every worker that knew the key under the old profile now refuses the same body
+    assert set(code for codes in _in_parallel(minimal) for code in codes) == {400}
     for i in range(8):  # aws-strict answers without ETags
         name = "strict-%d-%s@example.com" % (i, uuid.uuid4().hex[:8])
         r = c3.post("/Users", {"schemas": [USER], "userName": name, "displayName": name,
