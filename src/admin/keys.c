@@ -84,10 +84,7 @@ void ts_admin_key_cache_free(ts_admin_key_cache_t **cp)
 
 static struct cache_slot *slot_of(ts_admin_key_cache_t *c, const char *id)
 {
-	uint32_t h = 2166136261u; /* FNV-1a: ids are random, any spread will do */
-	for (const char *p = id; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return &c->slot[h % KEY_CACHE_SLOTS];
+	return &c->slot[ts_token_id_hash(id) % KEY_CACHE_SLOTS];
 }
 
 static ts_err policies_of(ts_arena_t *a, ts_admin_key_cache_t *cache, const struct ts_adminkey *k,

@@ -42,3 +42,11 @@ bool ts_token_parse(ts_arena_t *a, const struct ts_token_shape *shape, const cha
 	ts_sha256_hex(dot + 1, shape->secret_len, hash);
 	return true;
 }
+
+uint64_t ts_token_id_hash(const char *id)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}

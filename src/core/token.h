@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/arena.h"
 #include "core/crypto.h"
@@ -33,5 +34,11 @@ void ts_token_new(ts_arena_t *a, const struct ts_token_shape *shape, struct ts_t
  */
 bool ts_token_parse(ts_arena_t *a, const struct ts_token_shape *shape, const char *token,
                     const char **id, char hash[TS_SHA256_HEX_LEN + 1]);
+
+/*
+ * A spread of a token id (or any key text) for in-memory tables: FNV-1a,
+ * 64 bits. Not a digest: ids are random already, and secrets never pass here.
+ */
+uint64_t ts_token_id_hash(const char *id);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/token.h"
 
 #define NS_PER_S 1000000000LL
 
@@ -65,14 +66,6 @@ void ts_scim_throttle_free(ts_scim_throttle_t **tp)
 	TS_FREE(tp);
 }
 
-static uint64_t hash_of(const char *key)
-{
-	uint64_t h = 14695981039346656037ull; /* FNV-1a 64 */
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return h;
-}
-
 /* The slot of key in s: its own, else a free one, else the one nearest to full. */
 static struct slot *slot_for(struct set *s, const char *key, uint64_t h, int64_t now_ns)
 {
@@ -106,7 +99,7 @@ bool ts_scim_throttle_take(ts_scim_throttle_t *t, const char *key, int64_t now_n
 		return true;
 	if (key == NULL || key[0] == '\0')
 		key = "-"; /* every caller authenticated, but never an unkeyed bucket */
-	uint64_t h = hash_of(key);
+	uint64_t h = ts_token_id_hash(key);
 	struct set *s = &t->sets[((h >> 32) ^ h) & (t->nsets - 1)];
 	pthread_mutex_lock(&s->mu);
 	struct slot *b = slot_for(s, key, h, now_ns);

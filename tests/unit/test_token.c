@@ -67,6 +67,15 @@ static void malformed(void **state)
 	ts_arena_free(&a);
 }
 
+/* FNV-1a 64 as published (the empty text is the offset basis). */
+static void test_token_id_hash(void **state)
+{
+	(void)state;
+	assert_true(ts_token_id_hash("") == 0xcbf29ce484222325ull);
+	assert_true(ts_token_id_hash("a") == 0xaf63dc4c8601ec8cull);
+	assert_true(ts_token_id_hash("foobar") == 0x85944171f73967e8ull);
+}
+
 int main(void)
 {
 	if (ts_crypto_init() != TS_ERR_OK)
@@ -74,6 +83,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(round_trip),
 	        cmocka_unit_test(malformed),
+	        cmocka_unit_test(test_token_id_hash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
