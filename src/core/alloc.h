@@ -9,6 +9,22 @@
 
 #include <stddef.h>
 
+/*
+ * Whether freed memory may be kept for reuse (the arena's block cache,
+ * SQLite's allocator): not under AddressSanitizer, whose job is to see each
+ * use after free.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define TS_ALLOC_RECYCLE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TS_ALLOC_RECYCLE 0
+#endif
+#endif
+#ifndef TS_ALLOC_RECYCLE
+#define TS_ALLOC_RECYCLE 1
+#endif
+
 void *ts_malloc(size_t n);
 void *ts_calloc(size_t count, size_t n);
 void *ts_realloc(void *p, size_t n);

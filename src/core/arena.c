@@ -38,19 +38,9 @@ struct ts_arena {
  * Standard blocks are recycled through a small process-wide cache: a request's
  * arena is made on an event loop, grows on a worker and is freed on the loop
  * again, and glibc's malloc pays for such cross-thread frees of 8 KiB blocks
- * with locks and consolidation on every request. Not under AddressSanitizer,
- * whose job is to see each use after free.
+ * with locks and consolidation on every request (not under ASan: TS_ALLOC_RECYCLE).
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define ARENA_CACHE 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ARENA_CACHE 0
-#endif
-#endif
-#ifndef ARENA_CACHE
-#define ARENA_CACHE 512 /* blocks kept at most: 4 MiB */
-#endif
+#define ARENA_CACHE (TS_ALLOC_RECYCLE ? 512 : 0) /* blocks kept at most: 4 MiB */
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct block *cache;

@@ -20,6 +20,16 @@ int64_t ts_mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+struct timespec ts_deadline(clockid_t clock, int64_t ns)
+{
+	struct timespec t;
+	clock_gettime(clock, &t);
+	int64_t nsec = t.tv_nsec + ns % 1000000000;
+	t.tv_sec += (time_t)(ns / 1000000000 + nsec / 1000000000);
+	t.tv_nsec = (long)(nsec % 1000000000);
+	return t;
+}
+
 static void split(int64_t ms, struct tm *tm, int *frac)
 {
 	time_t s = (time_t)(ms / 1000);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #define TS_ISO8601_LEN 24 /* "2026-11-25T14:11:53.123Z" */
 
@@ -11,6 +12,8 @@
 int64_t ts_now_ms(void);
 /* Monotonic nanoseconds, for durations. */
 int64_t ts_mono_ns(void);
+/* The time ns from now on clock (CLOCK_MONOTONIC, CLOCK_REALTIME): a timed wait's deadline. */
+struct timespec ts_deadline(clockid_t clock, int64_t ns);
 /* ms since epoch as "YYYY-MM-DDTHH:MM:SSZ" (millis dropped) into out (>= 25 bytes). */
 void ts_time_iso(int64_t ms, char *out);
 /* ms since epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (>= 25 bytes). */

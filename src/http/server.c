@@ -270,11 +270,7 @@ static struct job *next_job(ts_http_server_t *s)
 		s->idle++;
 		if (!s->watching) {
 			s->watching = true;
-			struct timespec until;
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_nsec += WAKE_AGE_NS;
-			until.tv_sec += until.tv_nsec / 1000000000L;
-			until.tv_nsec %= 1000000000L;
+			struct timespec until = ts_deadline(CLOCK_MONOTONIC, WAKE_AGE_NS);
 			pthread_cond_timedwait(&s->cv, &s->mu, &until);
 			s->watching = false;
 		} else {

@@ -575,6 +575,21 @@ static void test_crypto_uuid(void **state)
 	}
 }
 
+/* A deadline is the clock's time plus the interval, normalised (tv_nsec below one second). */
+static void test_time_deadline(void **state)
+{
+	(void)state;
+	const int64_t steps[] = {0, 1, 999999999, 1000000000, 1500000000, 2000000000};
+	for (size_t i = 0; i < N_ITEMS(steps); i++) {
+		int64_t before = ts_mono_ns();
+		struct timespec t = ts_deadline(CLOCK_MONOTONIC, steps[i]);
+		int64_t after = ts_mono_ns();
+		assert_in_range(t.tv_nsec, 0, 999999999);
+		int64_t at = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+		assert_true(at >= before + steps[i] && at <= after + steps[i]);
+	}
+}
+
 static void test_crypto_uuid_v7(void **state)
 {
 	(void)state;
@@ -993,6 +1008,7 @@ int main(void)
 	        cmocka_unit_test(test_json_prescan_strings),
 	        cmocka_unit_test(test_json_arena_ownership),
 	        cmocka_unit_test(test_crypto_uuid),
+	        cmocka_unit_test(test_time_deadline),
 	        cmocka_unit_test(test_crypto_uuid_v7),
 	        cmocka_unit_test(test_crypto_uuid_v7_threads),
 	        cmocka_unit_test(test_crypto_token),

@@ -9,7 +9,7 @@
  * the classes (page buffers) are not cached nor rounded: the page caches'
  * memory stays what SQLite asked for.
  *
- * Not under AddressSanitizer, whose job is to see each use after free.
+ * Not under AddressSanitizer (TS_ALLOC_RECYCLE).
  */
 #include "store/sqlite/mem.h"
 
@@ -20,22 +20,10 @@
 
 #include "core/alloc.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define MEM_CACHE 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MEM_CACHE 0
-#endif
-#endif
-#ifndef MEM_CACHE
-#define MEM_CACHE 1
-#endif
-
 #define CLASSES 6 /* 64, 128, ... 2048 bytes: pages (4 KiB and up) go to malloc as they are */
-#define CLASS_MIN_SHIFT 6    /* the first class: 64 bytes */
-#define CACHE_BYTES 65536    /* kept per class and thread, at most */
-#define HEADER 16            /* the block's size, keeping 16-byte alignment */
-#define LARGE (CLASSES + 0u) /* a block above the classes: straight to malloc */
+#define CLASS_MIN_SHIFT 6 /* the first class: 64 bytes */
+#define CACHE_BYTES 65536 /* kept per class and thread, at most */
+#define HEADER 16         /* the block's size, keeping 16-byte alignment */
 
 struct thread_cache {
 	void *head[CLASSES]; /* blocks (their headers), linked through their first free word */
@@ -55,10 +43,10 @@ static unsigned class_of(size_t n)
 	unsigned cls = 0;
 	while (cls < CLASSES && class_size(cls) < n)
 		cls++;
-	return cls; /* LARGE when n is above every class */
+	return cls; /* CLASSES when n is above every class */
 }
 
-/* Before each block: its usable size and its class (LARGE: none). */
+/* Before each block: its usable size and its class (CLASSES: none). */
 struct header {
 	size_t size;
 	size_t cls;
@@ -97,7 +85,7 @@ static void *mem_malloc(int n)
 	if (n <= 0)
 		return NULL;
 	unsigned cls = class_of((size_t)n);
-	struct thread_cache *c = MEM_CACHE && cls < CLASSES ? cache() : NULL;
+	struct thread_cache *c = TS_ALLOC_RECYCLE && cls < CLASSES ? cache() : NULL;
 	struct header *h = NULL;
 	if (c != NULL && c->head[cls] != NULL) {
 		h = c->head[cls];
@@ -118,7 +106,7 @@ static void mem_free(void *p)
 		return;
 	struct header *h = (struct header *)((char *)p - HEADER);
 	unsigned cls = (unsigned)h->cls;
-	struct thread_cache *c = MEM_CACHE && cls < CLASSES ? cache() : NULL;
+	struct thread_cache *c = TS_ALLOC_RECYCLE && cls < CLASSES ? cache() : NULL;
 	if (c != NULL && (size_t)c->count[cls] * class_size(cls) < CACHE_BYTES) {
 		*link_of(h) = c->head[cls];
 		c->head[cls] = h;

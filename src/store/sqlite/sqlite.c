@@ -529,11 +529,7 @@ static void *checkpointer(void *arg)
 	int dbfd = open(ls->store->url, O_RDONLY | O_CLOEXEC);
 	pthread_mutex_lock(&ls->ckpt_mu);
 	while (!ls->ckpt_stop) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += LITE_CKPT_MS * 1000000L;
-		until.tv_sec += until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
+		struct timespec until = ts_deadline(CLOCK_REALTIME, LITE_CKPT_MS * 1000000L);
 		pthread_cond_timedwait(&ls->ckpt_cv, &ls->ckpt_mu, &until);
 		if (ls->ckpt_stop)
 			break;
@@ -676,11 +672,7 @@ static ts_err lite_commit(void *conn, struct ts_error *e)
 	 */
 	release_writer(c);
 	ts_blocking_begin();
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += LITE_GROUP_WAIT_NS;
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
+	struct timespec until = ts_deadline(CLOCK_MONOTONIC, LITE_GROUP_WAIT_NS);
 	pthread_mutex_lock(&ls->done_mu);
 	while (!me.done && pthread_cond_timedwait(&ls->done_cv, &ls->done_mu, &until) == 0)
 		;
