@@ -22,6 +22,7 @@
 #include "core/timeutil.h"
 #include "store/internal.h"
 #include "store/sqlite/mem.h"
+#include "store/sqlite/pcache.h"
 
 /*
  * Page cache per connection. Every worker has a reader connection, so the
@@ -176,6 +177,7 @@ static void lite_configure(void)
 {
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	ts__sqlite_mem_install();
+	ts__sqlite_pcache_install();
 }
 
 static ts_err lite_open(ts_store_t *s, const char *url, bool create, struct ts_error *e)
