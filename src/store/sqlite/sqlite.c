@@ -23,6 +23,7 @@
 #include "store/internal.h"
 #include "store/sqlite/mem.h"
 #include "store/sqlite/pcache.h"
+#include "store/sqlite/vfs.h"
 
 /*
  * Page cache per connection. Every worker has a reader connection, so the
@@ -284,7 +285,7 @@ static void lite_disconnect(void *conn)
 static ts_err db_open(const ts_store_t *s, struct lite_db *d, int cache_kib, struct ts_error *e)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	int rc = sqlite3_open_v2(s->url, &d->db, flags, NULL);
+	int rc = sqlite3_open_v2(s->url, &d->db, flags, ts__sqlite_vfs());
 	ts_err r = TS_ERR_OK;
 	if (rc != SQLITE_OK) {
 		r = lite_error(d->db, rc, s->url, e);

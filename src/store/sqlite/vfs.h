@@ -1,0 +1,8 @@
+/* The store's SQLite VFS (vfs.c): the system's, with a commit's WAL frames written at once. */
+#ifndef TS_STORE_SQLITE_VFS_H
+#define TS_STORE_SQLITE_VFS_H
+
+/* The VFS's name for sqlite3_open_v2, registered at the first call; NULL: SQLite's default. */
+const char *ts__sqlite_vfs(void);
+
+#endif
