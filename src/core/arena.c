@@ -191,6 +191,25 @@ char *ts_arena_vprintf(ts_arena_t *a, const char *fmt, va_list ap)
 	return d;
 }
 
+char *ts_arena_concat(ts_arena_t *a, ...)
+{
+	va_list ap;
+	va_start(ap, a);
+	size_t n = 0;
+	for (const char *s = va_arg(ap, const char *); s != NULL; s = va_arg(ap, const char *))
+		n += strlen(s);
+	va_end(ap);
+	char *d = ts_arena_alloc(a, n + 1), *p = d;
+	va_start(ap, a);
+	for (const char *s = va_arg(ap, const char *); s != NULL; s = va_arg(ap, const char *)) {
+		size_t k = strlen(s);
+		memcpy(p, s, k);
+		p += k;
+	}
+	va_end(ap);
+	return d;
+}
+
 char *ts_arena_printf(ts_arena_t *a, const char *fmt, ...)
 {
 	va_list ap;

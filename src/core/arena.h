@@ -23,6 +23,8 @@ char *ts_arena_strdup(ts_arena_t *a, const char *s);
 char *ts_arena_strndup(ts_arena_t *a, const char *s, size_t n);
 char *ts_arena_printf(ts_arena_t *a, const char *fmt, ...) TS_PRINTF(2, 3);
 char *ts_arena_vprintf(ts_arena_t *a, const char *fmt, va_list ap);
+/* The strings given, one after another, up to the NULL that ends the list (no formatting). */
+char *ts_arena_concat(ts_arena_t *a, ...) __attribute__((sentinel));
 /* Calls fn(p) when the arena is freed. */
 void ts_arena_defer(ts_arena_t *a, void (*fn)(void *), void *p);
 /* Bytes handed out so far (for tests and metrics). */

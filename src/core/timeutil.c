@@ -49,14 +49,44 @@ void ts_time_iso(int64_t ms, char *out)
 	strftime(out, 25, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* n decimal digits of v (v >= 0), zero-padded; returns the end */
+static char *put_digits(char *p, int v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
 void ts_time_iso_ms(int64_t ms, char *out)
 {
 	struct tm tm;
 	int frac;
 	split(ms, &tm, &frac);
-	char base[24];
-	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 25, "%.19s.%03dZ", base, frac);
+	int year = tm.tm_year + 1900;
+	if (year < 1000 || year > 9999) { /* strftime's own width outside four digits */
+		char base[40];
+		strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(out, 25, "%.19s.%03dZ", base, frac);
+		return;
+	}
+	/* written digit by digit: this is in every SCIM answer's meta, twice */
+	char *p = put_digits(out, year, 4);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mon + 1, 2);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mday, 2);
+	*p++ = 'T';
+	p = put_digits(p, tm.tm_hour, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_min, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_sec, 2);
+	*p++ = '.';
+	p = put_digits(p, frac, 3);
+	*p++ = 'Z';
+	*p = '\0';
 }
 
 static bool digits(const char *s, int n, int *out)

@@ -628,7 +628,17 @@ void ts__scim_attrs_apply(const struct ts__scim_call *call, json_t *res, const c
 
 const char *ts__scim_etag(struct ts__scim_call *call, int64_t version)
 {
-	return ts_arena_printf(call->a, "W/\"%lld\"", (long long)version);
+	/* in every answer of a single resource, twice: no formatting engine */
+	char digits[24], *p = digits + sizeof digits;
+	*--p = '\0';
+	uint64_t v = version < 0 ? 0 - (uint64_t)version : (uint64_t)version;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	if (version < 0)
+		*--p = '-';
+	return ts_arena_concat(call->a, "W/\"", p, "\"", NULL);
 }
 
 static bool etag_listed(const char *header, const char *etag)

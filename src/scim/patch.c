@@ -38,9 +38,17 @@ json_t *ts_scim_json_get(const json_t *obj, const char *key, const char **real_k
 	json_t *v;
 	if (!json_is_object(obj) || key == NULL)
 		return NULL;
+	/* the usual case, the exact spelling, from jansson's hash; then any other */
+	void *it = json_object_iter_at((json_t *)obj, key);
+	if (it != NULL) {
+		if (real_key != NULL)
+			*real_key = json_object_iter_key(it);
+		return json_object_iter_value(it);
+	}
+	unsigned char first = (unsigned char)key[0] | 0x20; /* equal for a letter in either case */
 	json_object_foreach((json_t *)obj, k, v)
 	{
-		if (strcasecmp(k, key) == 0) {
+		if (((unsigned char)k[0] | 0x20) == first && strcasecmp(k, key) == 0) {
 			if (real_key != NULL)
 				*real_key = k;
 			return v;

@@ -53,7 +53,8 @@ TS_MUST_USE ts_err ts_scim_patch_apply(ts_arena_t *a, json_t *doc, const json_t 
                                        struct ts_scim_patch_members *m, const char **scim_type,
                                        struct ts_error *e);
 
-/* The member of obj whose key equals key case-insensitively (RFC 7643 §2.1), or NULL. */
+/* The member of obj whose key equals key case-insensitively (RFC 7643 §2.1), the exact spelling
+ * first, or NULL. */
 json_t *ts_scim_json_get(const json_t *obj, const char *key, const char **real_key);
 
 #endif

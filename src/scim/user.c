@@ -282,7 +282,7 @@ static json_t *meta(struct ts__scim_call *call, const char *type, const char *pa
 	ts_time_iso_ms(modified, m);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "resourceType", type, "created", c,
 	                 "lastModified", m, "location",
-	                 ts_arena_printf(call->a, "%s/%s/%s", call->base, path, id), "version",
+	                 ts_arena_concat(call->a, call->base, "/", path, "/", id, NULL), "version",
 	                 ts__scim_etag(call, version));
 }
 
@@ -311,8 +311,8 @@ json_t *ts__scim_user_render(struct ts__scim_call *call, const struct ts_user_ro
 			        arr, json_pack("{s:s, s:s, s:s, s:s}", "value", groups[i].user_id,
 			                       "display",
 			                       groups[i].display ? groups[i].display : "", "$ref",
-			                       ts_arena_printf(call->a, "%s/Groups/%s", call->base,
-			                                       groups[i].user_id),
+			                       ts_arena_concat(call->a, call->base, "/Groups/",
+			                                       groups[i].user_id, NULL),
 			                       "type", "direct"));
 		json_object_set_new(res, "groups", arr);
 	}
@@ -455,8 +455,8 @@ bool ts__scim_user_write(struct ts__scim_call *call, struct ts_jsonw *w,
 			     ts_jsonw_member_str(w, "display",
 			                         groups[i].display ? groups[i].display : "") &&
 			     ts_jsonw_member_str(w, "$ref",
-			                         ts_arena_printf(call->a, "%s/Groups/%s",
-			                                         call->base, groups[i].user_id)) &&
+			                         ts_arena_concat(call->a, call->base, "/Groups/",
+			                                         groups[i].user_id, NULL)) &&
 			     ts_jsonw_member_str(w, "type", "direct");
 			ts_jsonw_lit(w, "}");
 		}
@@ -469,9 +469,9 @@ bool ts__scim_user_write(struct ts__scim_call *call, struct ts_jsonw *w,
 	ts_jsonw_lit(w, "{\"resourceType\":\"User\"");
 	ts_jsonw_member_str(w, "created", c);
 	ts_jsonw_member_str(w, "lastModified", m);
-	ok = ok &&
-	     ts_jsonw_member_str(w, "location",
-	                         ts_arena_printf(call->a, "%s/Users/%s", call->base, row->user_id));
+	ok = ok && ts_jsonw_member_str(
+	                   w, "location",
+	                   ts_arena_concat(call->a, call->base, "/Users/", row->user_id, NULL));
 	ts_jsonw_member_str(w, "version", ts__scim_etag(call, row->version));
 	ts_jsonw_lit(w, "}}");
 	if (!ok) /* text jansson would refuse: let the jansson path decide */
@@ -548,8 +548,8 @@ json_t *ts__scim_group_render(struct ts__scim_call *call, const struct ts_group_
 			        arr, json_pack("{s:s, s:s, s:s, s:s}", "value", members[i].user_id,
 			                       "display",
 			                       members[i].display ? members[i].display : "", "$ref",
-			                       ts_arena_printf(call->a, "%s/Users/%s", call->base,
-			                                       members[i].user_id),
+			                       ts_arena_concat(call->a, call->base, "/Users/",
+			                                       members[i].user_id, NULL),
 			                       "type", "User"));
 		json_object_set_new(res, "members", arr);
 	}

@@ -49,8 +49,8 @@ static ts_err answer_user(struct ts__scim_call *call, int status, const struct t
 			call->status = status;
 			call->etag = ts__scim_etag(call, row->version);
 			if (status == 201)
-				call->location = ts_arena_printf(call->a, "%s/Users/%s", call->base,
-				                                 row->user_id);
+				call->location = ts_arena_concat(call->a, call->base, "/Users/",
+				                                 row->user_id, NULL);
 			return TS_ERR_OK;
 		}
 	}

@@ -233,6 +233,8 @@ static void test_arena_strings(void **state)
 	assert_string_equal(ts_arena_strndup(a, raw, 4), "abcd");
 	assert_string_equal(ts_arena_printf(a, "%s-%d-%05.1f", "x", 42, 3.14159), "x-42-003.1");
 	assert_string_equal(ts_arena_printf(a, "%s", ""), "");
+	assert_string_equal(ts_arena_concat(a, "ab", "", "c%d", "de", NULL), "abc%dde");
+	assert_string_equal(ts_arena_concat(a, NULL), "");
 	/* longer than a block */
 	char *longs = calloc(30001, 1);
 	memset(longs, 'q', 30000);
@@ -863,6 +865,17 @@ static void test_time_format(void **state)
 		assert_string_equal(a, cases[i].iso);
 		assert_string_equal(b, cases[i].iso_ms);
 		assert_int_equal(strlen(b), TS_ISO8601_LEN);
+	}
+	/* the digit-by-digit writer agrees with strftime over years 1000-9999 */
+	for (int64_t ms = -30610224000000; ms < 253402300799999; ms += 7777777777777 / 1000 + 997) {
+		char got[32], want[48], base[40];
+		ts_time_iso_ms(ms, got);
+		time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+		struct tm tm;
+		gmtime_r(&s, &tm);
+		strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want, sizeof want, "%s.%03dZ", base, (int)(ms - (int64_t)s * 1000));
+		assert_string_equal(got, want);
 	}
 }
 

@@ -756,6 +756,11 @@ static void test_answer_and_etag(void **state)
 	assert_string_equal(call.location, BASE "/Users/u-i");
 	assert_string_equal(call.etag, "W/\"4\"");
 	assert_null(json_object_get(res, "meta"));
+	/* the ETag's digits, written by hand, at the ends of the range */
+	static const int64_t versions[] = {0, 1, 9, 10, 1234567890123, INT64_MAX, -7, INT64_MIN};
+	for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++)
+		assert_string_equal(ts__scim_etag(&call, versions[i]),
+		                    ts_arena_printf(a, "W/\"%lld\"", (long long)versions[i]));
 
 	struct ts__scim_call strict = new_call(a, true);
 	res = render_user(&strict, &o, "u-i", 5, NULL, -1);
