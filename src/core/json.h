@@ -1,7 +1,8 @@
 /*
- * JSON on top of jansson, with the hard caps every outside document gets:
- * total size, nesting depth and string length. Parsed values can be tied to
- * an arena so that they are released with the request.
+ * JSON as jansson values, with the hard caps every outside document gets:
+ * total size, nesting depth and string length. Documents are read by a parser
+ * of our own (json.c) that builds what jansson's would; parsed values can be
+ * tied to an arena so that they are released with the request.
  */
 #ifndef TS_CORE_JSON_H
 #define TS_CORE_JSON_H

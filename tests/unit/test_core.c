@@ -461,6 +461,79 @@ static void test_json_malformed(void **state)
 	ts_arena_free(&a);
 }
 
+/* The hand-written parser's values and refusals, where jansson's parser was the reference. */
+static void test_json_values(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	json_t *j = NULL;
+	struct ts_error e = {0};
+	assert_int_equal(parse(" [1, -0, 0.5, -1.5E-7, 9223372036854775807, -9223372036854775808,"
+	                       " true, false, null, {}, [], {\"k\": [\"v\"]}] \n",
+	                       NULL, a, &j, &e),
+	                 TS_ERR_OK);
+	assert_int_equal(json_array_size(j), 12);
+	assert_true(json_is_integer(json_array_get(j, 1)));
+	assert_int_equal(json_integer_value(json_array_get(j, 1)), 0);
+	assert_true(json_is_real(json_array_get(j, 2)));
+	assert_true(json_real_value(json_array_get(j, 3)) == -1.5e-7);
+	assert_true(json_integer_value(json_array_get(j, 4)) == INT64_MAX);
+	assert_true(json_integer_value(json_array_get(j, 5)) == INT64_MIN);
+	assert_true(json_is_true(json_array_get(j, 6)));
+	assert_true(json_is_null(json_array_get(j, 8)));
+	assert_string_equal(
+	        json_string_value(json_array_get(json_object_get(json_array_get(j, 11), "k"), 0)),
+	        "v");
+	/* escapes, surrogate pairs, raw UTF-8, keys in their order */
+	assert_int_equal(
+	        parse("{\"z\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\",\"\\u0041\":\"\\u00e9\\ud83d\\ude00"
+	              "\xc3\xa9\xf0\x9f\x98\x80\",\"m\":1}",
+	              NULL, a, &j, &e),
+	        TS_ERR_OK);
+	assert_string_equal(ts_json_str(j, "z"), "\"\\/\b\f\n\r\t");
+	assert_string_equal(ts_json_str(j, "A"),
+	                    "\xc3\xa9\xf0\x9f\x98\x80\xc3\xa9\xf0\x9f\x98\x80");
+	const char *first = json_object_iter_key(json_object_iter(j));
+	assert_string_equal(first, "z");
+	static const char *const bad[] = {
+	        "[9223372036854775808]",
+	        "[-9223372036854775809]",
+	        "[1e999]",
+	        "[-1e999]",
+	        "[\"\\u0000\"]",
+	        "[\"\\udc00\"]",
+	        "[\"\\ud800\\u0041\"]",
+	        "[\"\xc0\x80\"]",
+	        "[\"\xed\xa0\x80\"]",
+	        "[\"\xf4\x90\x80\x80\"]",
+	        "[\"\xe2\x82\"]",
+	        "[\"a\x01\"]",
+	        "[.5]",
+	        "[1.]",
+	        "[1e]",
+	        "[-01]",
+	        "[tru]",
+	        "[True]",
+	        "42",
+	        "\"s\"",
+	        "[\"\\u12\"]",
+	        "{\"a\":1 \"b\":2}",
+	        "{1:2}",
+	        "[1] x",
+	};
+	for (size_t i = 0; i < N_ITEMS(bad); i++) {
+		j = (json_t *)1;
+		if (parse(bad[i], NULL, a, &j, &e) != TS_ERR_BAD_REQUEST || j != NULL)
+			fail_msg("case %zu (%s) accepted", i, bad[i]);
+	}
+	/* a raw NUL byte is refused wherever it is (jansson skipped one after a number) */
+	static const char nul[] = "[1\0,2]";
+	j = (json_t *)1;
+	assert_int_equal(ts_json_parse(nul, sizeof nul - 1, NULL, a, &j, &e), TS_ERR_BAD_REQUEST);
+	assert_null(j);
+	ts_arena_free(&a);
+}
+
 static void test_json_duplicates(void **state)
 {
 	(void)state;
@@ -1017,6 +1090,7 @@ int main(void)
 	        cmocka_unit_test(test_json_string_cap),
 	        cmocka_unit_test(test_json_max_bytes),
 	        cmocka_unit_test(test_json_malformed),
+	        cmocka_unit_test(test_json_values),
 	        cmocka_unit_test(test_json_duplicates),
 	        cmocka_unit_test(test_json_prescan_strings),
 	        cmocka_unit_test(test_json_arena_ownership),
