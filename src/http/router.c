@@ -23,7 +23,8 @@ static bool match(const char *pattern, const char *path, ts_arena_t *arena, cons
 			return false;
 		p++;
 		s++;
-		/* most routes differ from the path in a literal segment's first byte: no scan then */
+		/* most routes differ from the path in a literal segment's first byte: no scan then
+		 */
 		bool p_end = *p == '/' || *p == '\0', s_end = *s == '/' || *s == '\0';
 		if (*p != '{' && *p != *s && !(p_end && s_end))
 			return false;
