@@ -354,61 +354,70 @@ static json_t *parse_word(struct parser *ps, const char *word, json_t *v)
 
 static json_t *parse_value(struct parser *ps);
 
+/* Steps over c (and the blanks after it) when it comes next. */
+static bool take(struct parser *ps, char c)
+{
+	if (ps->p >= ps->end || *ps->p != (unsigned char)c)
+		return false;
+	ps->p++;
+	skip_ws(ps);
+	return true;
+}
+
+/* After a member or an element: 1 when another follows (a ','), 0 at the closer, -1 on error. */
+static int next_item(struct parser *ps, char close, const char *why)
+{
+	skip_ws(ps);
+	if (take(ps, ','))
+		return 1;
+	if (ps->p < ps->end && *ps->p == (unsigned char)close) {
+		ps->p++;
+		return 0;
+	}
+	fail(ps, why);
+	return -1;
+}
+
 static json_t *parse_object(struct parser *ps)
 {
 	json_t *o = json_object();
-	ps->p++;
-	skip_ws(ps);
+	take(ps, '{');
 	if (ps->p < ps->end && *ps->p == '}') {
 		ps->p++;
 		return o;
 	}
-	for (;;) {
-		if (ps->p >= ps->end || *ps->p != '"')
-			goto fail_key;
+	int more = 1;
+	while (more > 0) {
+		if (ps->p >= ps->end || *ps->p != '"') {
+			fail(ps, "string or '}' expected");
+			break;
+		}
 		const char *key;
 		size_t klen;
 		char *owned;
 		const unsigned char *at = ps->p;
 		if (!parse_string(ps, &key, &klen, &owned))
-			goto fail;
+			break;
+		json_t *v = NULL;
 		if (json_object_getn(o, key, klen) != NULL) {
-			ts_free(owned);
 			ps->p = at;
 			fail(ps, "duplicate object key");
-			goto fail;
-		}
-		skip_ws(ps);
-		if (ps->p >= ps->end || *ps->p != ':') {
-			ts_free(owned);
-			fail(ps, "':' expected");
-			goto fail;
-		}
-		ps->p++;
-		skip_ws(ps);
-		json_t *v = parse_value(ps);
-		if (v == NULL) {
-			ts_free(owned);
-			goto fail;
-		}
-		json_object_setn_new_nocheck(o, key, klen, v);
-		ts_free(owned);
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == ',') {
-			ps->p++;
+		} else {
 			skip_ws(ps);
-			continue;
+			if (!take(ps, ':'))
+				fail(ps, "':' expected");
+			else
+				v = parse_value(ps);
 		}
-		if (ps->p < ps->end && *ps->p == '}') {
-			ps->p++;
-			return o;
-		}
-		fail(ps, "',' or '}' expected");
-		goto fail;
+		if (v != NULL)
+			json_object_setn_new_nocheck(o, key, klen, v);
+		ts_free(owned);
+		if (v == NULL)
+			break;
+		more = next_item(ps, '}', "',' or '}' expected");
 	}
-fail_key:
-	fail(ps, "string or '}' expected");
-fail:
+	if (more == 0)
+		return o;
 	json_decref(o);
 	return NULL;
 }
@@ -416,31 +425,21 @@ fail:
 static json_t *parse_array(struct parser *ps)
 {
 	json_t *a = json_array();
-	ps->p++;
-	skip_ws(ps);
+	take(ps, '[');
 	if (ps->p < ps->end && *ps->p == ']') {
 		ps->p++;
 		return a;
 	}
-	for (;;) {
+	int more = 1;
+	while (more > 0) {
 		json_t *v = parse_value(ps);
 		if (v == NULL)
-			goto fail;
+			break;
 		json_array_append_new(a, v);
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == ',') {
-			ps->p++;
-			skip_ws(ps);
-			continue;
-		}
-		if (ps->p < ps->end && *ps->p == ']') {
-			ps->p++;
-			return a;
-		}
-		fail(ps, "',' or ']' expected");
-		goto fail;
+		more = next_item(ps, ']', "',' or ']' expected");
 	}
-fail:
+	if (more == 0)
+		return a;
 	json_decref(a);
 	return NULL;
 }
