@@ -184,19 +184,22 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 		return true;
 	}
 	/* escapes: the value is never longer than the text */
+	const char *why = NULL;
 	char *buf = ts_malloc((size_t)(end - ps->p) + 1), *o = buf;
 	memcpy(o, ps->p, (size_t)(s - ps->p));
 	o += s - ps->p;
 	while (s < end && *s != '"') {
 		if (*s < 0x20) {
 			ps->p = s;
-			goto bad_control;
+			why = "control character in a string";
+			goto bad;
 		}
 		if (*s != '\\') {
 			size_t n = *s < 0x80 ? 1 : utf8_valid(s, end);
 			if (n == 0) {
 				ps->p = s;
-				goto bad_utf8;
+				why = "invalid UTF-8 in a string";
+				goto bad;
 			}
 			memcpy(o, s, n);
 			o += n;
@@ -204,8 +207,10 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 			continue;
 		}
 		ps->p = s;
-		if (end - s < 2)
-			goto unterminated;
+		if (end - s < 2) {
+			why = "unterminated string";
+			goto bad;
+		}
 		unsigned char c = s[1];
 		s += 2;
 		switch (c) {
@@ -232,29 +237,39 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 		case 'u':
 			break;
 		default:
-			goto bad_escape;
+			why = "invalid escape in a string";
+			goto bad;
 		}
 		int u = end - s >= 4 ? hex4(s) : -1;
-		if (u < 0)
-			goto bad_escape;
+		if (u < 0) {
+			why = "invalid escape in a string";
+			goto bad;
+		}
 		s += 4;
 		uint32_t cp = (uint32_t)u;
-		if (cp >= 0xdc00 && cp <= 0xdfff)
-			goto bad_unicode;
+		if (cp >= 0xdc00 && cp <= 0xdfff) {
+			why = "invalid \\u escape (a lone surrogate)";
+			goto bad;
+		}
 		if (cp >= 0xd800 && cp <= 0xdbff) {
 			int lo = end - s >= 6 && s[0] == '\\' && s[1] == 'u' ? hex4(s + 2) : -1;
-			if (lo < 0xdc00 || lo > 0xdfff)
-				goto bad_unicode;
+			if (lo < 0xdc00 || lo > 0xdfff) {
+				why = "invalid \\u escape (a lone surrogate)";
+				goto bad;
+			}
 			cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
 			s += 6;
 		}
-		if (cp == 0)
-			goto bad_nul;
+		if (cp == 0) {
+			why = "\\u0000 in a string";
+			goto bad;
+		}
 		o = put_utf8(o, cp);
 	}
 	if (s >= end) {
 		ps->p = s;
-		goto unterminated;
+		why = "unterminated string";
+		goto bad;
 	}
 	*o = '\0';
 	*owned = buf;
@@ -262,24 +277,8 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 	*len = (size_t)(o - buf);
 	ps->p = s + 1;
 	return true;
-bad_control:
-	fail(ps, "control character in a string");
-	goto out;
-bad_utf8:
-	fail(ps, "invalid UTF-8 in a string");
-	goto out;
-unterminated:
-	fail(ps, "unterminated string");
-	goto out;
-bad_escape:
-	fail(ps, "invalid escape in a string");
-	goto out;
-bad_unicode:
-	fail(ps, "invalid \\u escape (a lone surrogate)");
-	goto out;
-bad_nul:
-	fail(ps, "\\u0000 in a string");
-out:
+bad:
+	fail(ps, why);
 	ts_free(buf);
 	return false;
 }
