@@ -205,6 +205,29 @@ static void test_user_twice_named_and_blank(void **state)
 	/* server-owned names in any spelling are dropped first, not counted twice */
 	struct user_out o = user_from(a, false, "{'userName':'d','id':'x','ID':'y','Meta':{}}");
 	assert_int_equal(o.rc, TS_ERR_OK);
+	/*
+	 * A body of 200,000 names with one pair at its two ends: found without
+	 * comparing every name with every other (2 * 10^10 comparisons would
+	 * outlast the test's timeout by far).
+	 */
+	json_t *big = json_object();
+	json_object_set_new(big, "userName", json_string("d"));
+	json_object_set_new(big, "zAttr", json_integer(1));
+	char name[32];
+	for (int i = 0; i < 200000; i++) {
+		snprintf(name, sizeof name, "a%d", i);
+		json_object_set_new(big, name, json_integer(i));
+	}
+	json_object_set_new(big, "ZATTR", json_integer(2));
+	struct ts__scim_call call = new_call(a, false);
+	struct ts_user_row row;
+	struct ts_user_email *emails = NULL;
+	int nemails = 0;
+	struct ts_error e = {0};
+	assert_int_equal(ts__scim_user_from_doc(&call, big, &row, &emails, &nemails, &e),
+	                 TS_ERR_BAD_REQUEST);
+	assert_non_null(strstr(e.message, "given twice"));
+	json_decref(big);
 	ts_arena_free(&a);
 }
 
