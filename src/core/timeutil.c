@@ -41,14 +41,6 @@ static void split(int64_t ms, struct tm *tm, int *frac)
 	gmtime_r(&s, tm);
 }
 
-void ts_time_iso(int64_t ms, char *out)
-{
-	struct tm tm;
-	int frac;
-	split(ms, &tm, &frac);
-	strftime(out, 25, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* n decimal digits of v (v >= 0), zero-padded; returns the end */
 static char *put_digits(char *p, int v, int n)
 {
@@ -59,19 +51,26 @@ static char *put_digits(char *p, int v, int n)
 	return p + n;
 }
 
-void ts_time_iso_ms(int64_t ms, char *out)
+/*
+ * "YYYY-MM-DDTHH:MM:SS" then ".mmmZ" (with_ms) or "Z", into out (>= 25 bytes).
+ * Written digit by digit (it is in every SCIM answer's meta, twice); strftime
+ * for years outside four digits, where its width is its own.
+ */
+static void iso(int64_t ms, bool with_ms, char *out)
 {
 	struct tm tm;
 	int frac;
 	split(ms, &tm, &frac);
 	int year = tm.tm_year + 1900;
-	if (year < 1000 || year > 9999) { /* strftime's own width outside four digits */
+	if (year < 1000 || year > 9999) {
 		char base[40];
 		strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(out, 25, "%.19s.%03dZ", base, frac);
+		if (with_ms)
+			snprintf(out, 25, "%.19s.%03dZ", base, frac);
+		else
+			snprintf(out, 25, "%.19sZ", base);
 		return;
 	}
-	/* written digit by digit: this is in every SCIM answer's meta, twice */
 	char *p = put_digits(out, year, 4);
 	*p++ = '-';
 	p = put_digits(p, tm.tm_mon + 1, 2);
@@ -83,10 +82,22 @@ void ts_time_iso_ms(int64_t ms, char *out)
 	p = put_digits(p, tm.tm_min, 2);
 	*p++ = ':';
 	p = put_digits(p, tm.tm_sec, 2);
-	*p++ = '.';
-	p = put_digits(p, frac, 3);
+	if (with_ms) {
+		*p++ = '.';
+		p = put_digits(p, frac, 3);
+	}
 	*p++ = 'Z';
 	*p = '\0';
+}
+
+void ts_time_iso(int64_t ms, char *out)
+{
+	iso(ms, false, out);
+}
+
+void ts_time_iso_ms(int64_t ms, char *out)
+{
+	iso(ms, true, out);
 }
 
 static bool digits(const char *s, int n, int *out)

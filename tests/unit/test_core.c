@@ -949,6 +949,9 @@ static void test_time_format(void **state)
 		strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
 		snprintf(want, sizeof want, "%s.%03dZ", base, (int)(ms - (int64_t)s * 1000));
 		assert_string_equal(got, want);
+		ts_time_iso(ms, got);
+		snprintf(want, sizeof want, "%sZ", base);
+		assert_string_equal(got, want);
 	}
 }
 

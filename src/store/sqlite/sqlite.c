@@ -90,14 +90,16 @@ struct lite_member {
  * stays warm, and readers on their own connections still never wait.
  *
  * Group commit: each write transaction is a savepoint inside the writer
- * connection's own transaction (the first of a group needs none: it is alone
- * in the transaction it began, whose rollback undoes it). When it ends while another thread is
- * already waiting for the writer, it releases its savepoint and leaves the outer transaction open
- * for that thread, then waits for the one COMMIT that ends the group; the last of a group commits
- * for all. A rolled-back transaction returns to its savepoint and takes nothing with it. So each
- * transaction is still all or nothing, and nobody is told "done" before its COMMIT, but pages that
- * several of them touch (index leaves, the audit head) go to the WAL once per group instead of once
- * per transaction.
+ * connection's own transaction (the first of a group needs none: it is
+ * alone in the transaction it began, whose rollback undoes it). When it ends
+ * while another thread is already waiting for the writer, it releases its
+ * savepoint and leaves the outer transaction open for that thread, then
+ * waits for the one COMMIT that ends the group; the last of a group commits
+ * for all. A rolled-back transaction returns to its savepoint and takes
+ * nothing with it. So each transaction is still all or nothing, and nobody
+ * is told "done" before its COMMIT, but pages that several of them touch
+ * (index leaves, the audit head) go to the WAL once per group instead of
+ * once per transaction.
  */
 struct lite_store {
 	pthread_mutex_t writer;
@@ -171,8 +173,10 @@ static void lite_close(ts_store_t *s)
 
 /*
  * Before SQLite's first use: no allocation statistics (they take a global
- * mutex around every sqlite3_malloc, which all connections would share), and
- * the allocator with per-thread caches (store/sqlite/mem.c).
+ * mutex around every sqlite3_malloc, which all connections would share), the
+ * allocator with per-thread caches (store/sqlite/mem.c) and the page cache
+ * without its walk after a split (store/sqlite/pcache.c). Connections open
+ * through the VFS that writes a commit's WAL frames at once (vfs.c).
  */
 static void lite_configure(void)
 {
