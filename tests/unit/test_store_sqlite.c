@@ -288,6 +288,28 @@ static void failed_write_fails_the_commit(void **state)
 static sqlite3_pcache_methods2 installed;
 
 /*
+ * A spy between the wrapper and pcache1: the page numbers pcache1 is given.
+ * Installed before the wrapper, which takes it for SQLite's own cache.
+ */
+static sqlite3_pcache_methods2 pcache1;
+static unsigned spy_max_key, spy_rekeys;
+
+static sqlite3_pcache_page *spy_fetch(sqlite3_pcache *p, unsigned key, int create)
+{
+	if (create && key > spy_max_key)
+		spy_max_key = key;
+	return pcache1.xFetch(p, key, create);
+}
+
+static void spy_rekey(sqlite3_pcache *p, sqlite3_pcache_page *page, unsigned from, unsigned to)
+{
+	spy_rekeys++;
+	if (to > spy_max_key)
+		spy_max_key = to;
+	pcache1.xRekey(p, page, from, to);
+}
+
+/*
  * The page cache hands pcache1 page 0 for SQLite's spare page number (the
  * page after the lock byte's, which a b-tree split moves pages through):
  * fetching, moving to and from it, and truncating behave as with any other
@@ -338,12 +360,22 @@ static void page_cache_under_splits(void **state)
 	assert_int_equal(one(w, "SELECT count(*) FROM t"), 4000 + 20 * 50);
 	assert_int_equal(one(w, "SELECT count(*) FROM e"), 4000 + 20 * 50);
 	assert_intact(w);
+	/* splits moved pages through the spare number, which pcache1 never saw */
+	assert_true(spy_rekeys > 0);
+	assert_true(spy_max_key < 0x40000000u / 4096 + 1);
 	sqlite3_close(w);
 }
 
 int main(void)
 {
-	/* before SQLite's first use, as the store does */
+	/* before SQLite's first use, as the store does; the spy under the wrapper */
+	if (sqlite3_config(SQLITE_CONFIG_GETPCACHE2, &pcache1) != SQLITE_OK)
+		return 1;
+	sqlite3_pcache_methods2 spy = pcache1;
+	spy.xFetch = spy_fetch;
+	spy.xRekey = spy_rekey;
+	if (sqlite3_config(SQLITE_CONFIG_PCACHE2, &spy) != SQLITE_OK)
+		return 1;
 	ts__sqlite_pcache_install();
 	if (sqlite3_config(SQLITE_CONFIG_GETPCACHE2, &installed) != SQLITE_OK)
 		return 1;
