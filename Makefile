@@ -34,7 +34,7 @@ fuzz: deps
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} sh scripts/fuzz.sh
 
 format:
-	@clang-format -i $$(git ls-files '*.c' '*.h')
+	@clang-format-14 -i $$(git ls-files '*.c' '*.h')
 
 format-check:
 	@sh scripts/lint.sh format

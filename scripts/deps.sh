@@ -4,7 +4,7 @@
 # does nothing at all. Not root: prints the exact apt-get line instead.
 set -eu
 
-PKGS="build-essential cmake pkg-config clang-14 libclang-rt-14-dev clang-format
+PKGS="build-essential cmake pkg-config clang-14 libclang-rt-14-dev clang-format-14
 libh2o-evloop-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
 libc-ares-dev libcmocka-dev
 postgresql dnsmasq-base wrk nginx-light curl

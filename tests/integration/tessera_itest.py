@@ -252,7 +252,9 @@ class PgCluster:
             port = f.read().strip()
         # a role of the suite's own (the URL then does not say "tessera" either)
         url = "postgresql://itest:itest@127.0.0.1:%s/postgres" % port
-        c = cls(url, sockdir=os.path.join(directory, "sock"), port=port, started_dir=directory)
+        with open(os.path.join(directory, "sockdir")) as f:
+            sockdir = f.read().strip()
+        c = cls(url, sockdir=sockdir, port=port, started_dir=directory)
         c.admin("CREATE ROLE itest LOGIN CREATEDB PASSWORD 'itest'")
         return c
 

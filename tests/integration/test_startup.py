@@ -1,5 +1,6 @@
 """`tessera serve` refuses to start, with a clear message, when it cannot work."""
 import os
+import stat
 import subprocess
 
 from tessera_itest import EXE, SCALE, check_cases, clean_env, free_port, run_cli, sanitizer_lines
@@ -98,3 +99,19 @@ def test_serve_starts_on_an_initialised_store_and_restarts(start_server, store):
     second = start_server(root_token=first.root_token)
     names = [a["Name"] for a in second.get("/api/v1/accounts").json()["Accounts"]]
     assert names == ["persisted"]
+
+
+def test_sqlite_files_private(backend, store, start_server):
+    """Issue 9: the database, its WAL and -shm are created 0600 whatever the umask
+    (they hold key hashes and the audit trail), like the master key file."""
+    if backend != "sqlite":
+        return  # PostgreSQL's files are the cluster's; only the master key file is ours
+    old = os.umask(0o022)
+    try:
+        server = start_server(init=True)
+        assert server.get("/healthz").status_code == 200
+    finally:
+        os.umask(old)
+    for path in (store.db, store.db + "-wal", store.db + "-shm", store.key):
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode == 0o600, "%s has mode %o" % (path, mode)

@@ -1668,7 +1668,14 @@ int main(void)
 	                                      lite_group_setup, lite_group_teardown);
 
 	const char *url = getenv("TESSERA_TEST_PG_URL");
-	if (url == NULL || url[0] == '\0') {
+	const char *required = getenv("TESSERA_TEST_REQUIRE_PEERS");
+	if ((url == NULL || url[0] == '\0') && required != NULL && strcmp(required, "1") == 0) {
+		/* make check: a missing PostgreSQL is a failure, never a silent skip */
+		fprintf(stderr,
+		        "test_store: TESSERA_TEST_REQUIRE_PEERS=1 but TESSERA_TEST_PG_URL is "
+		        "not set: the PostgreSQL store contract cannot run\n");
+		failed += 1;
+	} else if (url == NULL || url[0] == '\0') {
 		fprintf(stderr, "\n*** test_store: TESSERA_TEST_PG_URL is not set: the PostgreSQL "
 		                "store contract group is SKIPPED, not passed ***\n\n");
 		const struct CMUnitTest skipped[] = {cmocka_unit_test(test_postgres_skipped)};

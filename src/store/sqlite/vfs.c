@@ -22,8 +22,11 @@
  */
 #include "store/sqlite/vfs.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -254,9 +257,24 @@ static const sqlite3_io_methods wal_methods[3] = {
          wal_shm_lock, wal_shm_barrier, wal_shm_unmap, wal_fetch, wal_unfetch},
 };
 
+/*
+ * A new database file is made owner-only before SQLite opens it: it holds API key
+ * hashes, sealed secrets and the audit trail. SQLite's unix VFS gives the WAL, the
+ * rollback journal and the -shm file the mode of the database file, so all of them
+ * are 0600 too, whatever the umask.
+ */
+static void create_private(const char *name)
+{
+	int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR);
+	if (fd >= 0)
+		close(fd); /* an existing file (EEXIST) keeps the mode its owner gave it */
+}
+
 static int vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags, int *out)
 {
 	(void)vfs;
+	if ((flags & SQLITE_OPEN_MAIN_DB) && (flags & SQLITE_OPEN_CREATE) && name != NULL)
+		create_private(name);
 	if (!(flags & SQLITE_OPEN_WAL))
 		return real_vfs->xOpen(real_vfs, name, f, flags, out); /* the real file, as it is */
 	struct wal_file *w = (struct wal_file *)f;
