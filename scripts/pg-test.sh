@@ -5,7 +5,7 @@
 #   scripts/pg-test.sh reap        -> stops clusters whose DIR is gone (a killed run)
 # DIR is the caller's handle: it may be anywhere, including inside a checkout in a
 # 0700 directory such as /root/tessera. The cluster itself lives in a directory of its
-# own under ${TMPDIR:-/tmp} (tessera-pg.XXXXXX), owned by the postgres user when run
+# own under /tmp (tessera-pg.XXXXXX), owned by the postgres user when run
 # as root (initdb refuses root, and postgres cannot reach a root-only checkout).
 # DIR/cluster names that directory and DIR/port its port; the cluster's "owner" file
 # names DIR, so a cluster whose DIR has vanished is found and removed by `reap`
@@ -16,7 +16,8 @@ cmd=${1:?start|stop|reap}
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 run=""
 if [ "$(id -u)" = 0 ]; then run="runuser -u postgres --"; fi
-tmproot=${TMPDIR:-/tmp}
+# not $TMPDIR: that may be a private directory too
+tmproot=/tmp
 
 stop_cluster() { # cluster directory
 	if [ -d "$1/data" ]; then
