@@ -8,6 +8,7 @@
  */
 #include "admin/api.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -236,6 +237,56 @@ static void admin_select(struct ts_http_req *req, struct ts_http_res *res)
 	             want ? "unknown operation for this path" : "this path needs ?operation=");
 }
 
+/*
+ * Paging tokens. A NextToken is the position of the page's last item sealed
+ * (XChaCha20-Poly1305) with a key derived from the master key, bound as
+ * associated data to the listing that issued it: the operation, the account
+ * in the path, the calling key and the query without its paging parameters.
+ * So a token shows nothing (not an id, not a count), cannot be forged or
+ * edited, and is refused by any other listing, filter or key (issue 9 item
+ * 4: tokens were base64 of another tenant's account id). One helper for
+ * every listing of the admin API.
+ */
+static const char page_purpose[TS_SUBKEY_PURPOSE_LEN + 1] = "adminpg1";
+
+static bool paging_param(const char *q, size_t len)
+{
+	static const char *const names[] = {"next-token", "max-results"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t n = strlen(names[i]);
+		if (len >= n && memcmp(q, names[i], n) == 0 && (len == n || q[n] == '='))
+			return true;
+	}
+	return false;
+}
+
+/* The associated data of the call's paging tokens: what makes a listing this one. */
+static const char *page_binding(struct ts__admin_call *call)
+{
+	const struct ts_http_req *req = call->req;
+	const char *event = req->route != NULL && req->route->name ? req->route->name : req->path;
+	char *b = ts_arena_printf(call->a, "%s\n%s\n%s\n", event,
+	                          call->account_id ? call->account_id : "",
+	                          call->principal ? call->principal : "");
+	for (const char *q = req->query; q != NULL && *q != '\0';) {
+		const char *amp = strchr(q, '&');
+		size_t len = amp ? (size_t)(amp - q) : strlen(q);
+		if (len > 0 && !paging_param(q, len))
+			b = ts_arena_printf(call->a, "%s%.*s&", b, (int)len, q);
+		q = amp ? amp + 1 : NULL;
+	}
+	return b;
+}
+
+static bool page_key(struct ts__admin_call *call, unsigned char key[TS_MASTER_KEY_LEN])
+{
+	const struct ts_app *app = call->req->app;
+	if (app == NULL)
+		return false;
+	ts_secret_subkey(app->master_key, page_purpose, key);
+	return true;
+}
+
 ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,
                         const char **after, struct ts_error *e)
 {
@@ -250,19 +301,32 @@ ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limi
 		*limit = (int)v;
 	}
 	const char *nt = ts_http_query(call->req, "next-token");
-	if (nt != NULL && nt[0] != '\0') {
-		size_t n = 0;
-		unsigned char *raw = ts_b64url_decode(call->a, nt, &n);
-		if (raw == NULL || n == 0 || memchr(raw, '\0', n) != NULL)
-			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "next-token is not valid");
-		*after = ts_arena_strndup(call->a, (const char *)raw, n);
+	if (nt == NULL || nt[0] == '\0')
+		return TS_ERR_OK;
+	unsigned char key[TS_MASTER_KEY_LEN];
+	char *position = NULL;
+	ts_err rc = TS_ERR_INTERNAL;
+	if (page_key(call, key)) {
+		rc = ts_secret_open_bound(call->a, key, nt, page_binding(call), &position, NULL);
+		sodium_memzero(key, sizeof key);
 	}
+	if (rc != TS_ERR_OK || position[0] == '\0')
+		return TS_FAIL(
+		        e, TS_ERR_BAD_REQUEST,
+		        "next-token is not valid for this listing: pass the NextToken of the "
+		        "previous page unchanged, with the same key, path and filters");
+	*after = position;
 	return TS_ERR_OK;
 }
 
 const char *ts__admin_next_token(struct ts__admin_call *call, const char *position)
 {
-	return ts_b64url_encode(call->a, (const unsigned char *)position, strlen(position));
+	unsigned char key[TS_MASTER_KEY_LEN];
+	if (!page_key(call, key))
+		return NULL; /* no master key (no server): no further pages offered */
+	const char *token = ts_secret_seal_bound(call->a, key, position, page_binding(call));
+	sodium_memzero(key, sizeof key);
+	return token;
 }
 
 ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool required,

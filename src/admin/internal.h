@@ -81,10 +81,14 @@ struct ts__admin_choice {
 extern const struct ts__admin_choice ts__admin_users_post[], ts__admin_user_post[],
         ts__admin_domain_post[];
 
-/* Reads max-results (default def, 1..max) and next-token (decoded into *after). */
+/*
+ * Reads max-results (default def, 1..max) and next-token, opened into *after
+ * (the position ts__admin_next_token sealed). A token that another listing,
+ * filter or key issued, or that was changed, is TS_ERR_BAD_REQUEST.
+ */
 TS_MUST_USE ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,
                                     const char **after, struct ts_error *e);
-/* The opaque next-token for a position. */
+/* The opaque next-token for a position, bound to this call's listing (arena memory). */
 const char *ts__admin_next_token(struct ts__admin_call *call, const char *position);
 /* A string member of the body: NULL when absent; TS_ERR_BAD_REQUEST when not a string. */
 TS_MUST_USE ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool required,

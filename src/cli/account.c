@@ -34,7 +34,7 @@ static int create(struct ts_cli_store *s, const char **v)
 		ts_cli_print_json(json_incref(out));
 	else
 		printf("created %s account %s (%s)\n", acct.account_type, acct.account_id,
-		       acct.name);
+		       ts_cli_text(s->arena, acct.name));
 	return 0;
 fail:
 	ts_store_rollback(s->conn);
@@ -56,8 +56,10 @@ static int list(struct ts_cli_store *s, const char **v)
 			if (v[O_JSON])
 				json_array_append_new(all, ts_directory_account_json(&page[i]));
 			else
-				printf("%-36s  %-10s  %s\n", page[i].account_id,
-				       page[i].account_type, page[i].name);
+				printf("%-36s  %-10s  %s\n",
+				       ts_cli_text(s->arena, page[i].account_id),
+				       ts_cli_text(s->arena, page[i].account_type),
+				       ts_cli_text(s->arena, page[i].name));
 		}
 		if (n < TS_STORE_PAGE_MAX)
 			break;

@@ -58,7 +58,8 @@ static int list(struct ts_cli_store *s, const char **v)
 			if (v[O_JSON])
 				json_array_append_new(all, ts_scim_apikey_json(&page[i]));
 			else
-				printf("%-20s  %s\n", page[i].api_key_id, page[i].description);
+				printf("%-20s  %s\n", ts_cli_text(s->arena, page[i].api_key_id),
+				       ts_cli_text(s->arena, page[i].description));
 		}
 		if (n < TS_STORE_PAGE_MAX)
 			break;
@@ -83,7 +84,7 @@ static int delete (struct ts_cli_store *s, const char **v)
 		return ts_cli_fail("apikey delete: %s", e.message);
 	}
 	if (!v[O_JSON])
-		printf("deleted %s\n", v[O_ID]);
+		printf("deleted %s\n", ts_cli_text(s->arena, v[O_ID]));
 	return 0;
 }
 

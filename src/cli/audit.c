@@ -53,8 +53,8 @@ int ts_cli_audit(const char *verb, int argc, char **argv)
 		fprintf(stderr,
 		        "tessera: audit chain broken at event %lld (eventID %s): %s\n"
 		        "         %lld events before it are intact\n",
-		        (long long)verdict.bad_seq, verdict.bad_event ? verdict.bad_event : "-",
-		        verdict.why, (long long)verdict.events);
+		        (long long)verdict.bad_seq, ts_cli_text(arena, verdict.bad_event),
+		        ts_cli_text(arena, verdict.why), (long long)verdict.events);
 	}
 	status = verdict.ok ? 0 : 1;
 out:

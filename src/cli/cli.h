@@ -44,7 +44,16 @@ void ts_cli_close(struct ts_cli_store *s);
 TS_MUST_USE ts_err ts_cli_audit_event(struct ts_cli_store *s, const char *event,
                                       const char *account_id, const json_t *params,
                                       const json_t *response, struct ts_error *e);
-/* Prints j (stolen) as compact JSON on stdout. */
+/*
+ * s made safe to print on a terminal, in a's memory: C0 controls, DEL and
+ * bytes that are not UTF-8 as \xNN, C1 controls as \u00NN, a backslash
+ * doubled; everything else as it is. NULL gives "-". Every stored or
+ * client-given string the CLI prints goes through this (names, descriptions).
+ */
+const char *ts_cli_text(ts_arena_t *a, const char *s);
+/* Prints j (stolen) as compact JSON on stdout, every control character escaped. */
 void ts_cli_print_json(json_t *j);
+/* The same, indented for reading. */
+void ts_cli_print_json_indented(json_t *j);
 
 #endif

@@ -8,15 +8,56 @@
 #include "cli/cli.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
+#include "core/utf8.h"
+
+/* The longest escape ts_cli_text writes for one byte or code point: "\u009b". */
+#define TEXT_ESCAPE_MAX 6
+
+const char *ts_cli_text(ts_arena_t *a, const char *s)
+{
+	if (s == NULL)
+		return "-";
+	size_t n = strlen(s);
+	char *out = ts_arena_alloc(a, n * TEXT_ESCAPE_MAX + 1);
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p != '\0') {
+		uint32_t cp = 0;
+		size_t len = ts_utf8_decode(p, &cp);
+		if (len == 0) {
+			/* not UTF-8: the byte, shown */
+			o += (size_t)snprintf(out + o, TEXT_ESCAPE_MAX + 1, "\\x%02x", *p);
+			p++;
+		} else if (cp == '\\') {
+			/* doubled, so that a name cannot spell an escape */
+			memcpy(out + o, "\\\\", 2);
+			o += 2;
+			p++;
+		} else if (ts_utf8_is_control(cp)) {
+			/* ECMA-48: C0, DEL and C1 drive the terminal (ESC [ ..., CSI) */
+			o += (size_t)snprintf(out + o, TEXT_ESCAPE_MAX + 1,
+			                      cp < 0x80 ? "\\x%02x" : "\\u%04x", (unsigned)cp);
+			p += len;
+		} else {
+			memcpy(out + o, p, len);
+			o += len;
+			p += len;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
 
 int ts_cli_fail(const char *fmt, ...)
 {
+	/* messages quote names from the store and the command line: escaped too */
+	ts_arena_t *a = ts_arena_new();
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("tessera: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	const char *msg = ts_arena_vprintf(a, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "tessera: %s\n", ts_cli_text(a, msg));
+	ts_arena_free(&a);
 	return 1;
 }
 
@@ -77,13 +118,33 @@ ts_err ts_cli_audit_event(struct ts_cli_store *s, const char *event, const char 
 	return ts_admin_audit_write(s->conn, s->arena, &entry, e);
 }
 
-void ts_cli_print_json(json_t *j)
+static void print_json(json_t *j, size_t flags)
 {
-	char *text = json_dumps(j, JSON_COMPACT);
+	/*
+	 * jansson escapes C0 in strings (RFC 8259 §7); ENSURE_ASCII escapes C1
+	 * too. DEL may stand raw in JSON, and only inside strings: escaped here.
+	 */
+	char *text = json_dumps(j, flags | JSON_ENSURE_ASCII);
 	json_decref(j);
 	if (text != NULL) {
-		puts(text);
+		for (const char *t = text; *t != '\0'; t++) {
+			if (*t == 0x7f)
+				fputs("\\u007f", stdout);
+			else
+				putchar(*t);
+		}
+		putchar('\n');
 		ts_free(text);
 	}
 	fflush(stdout);
+}
+
+void ts_cli_print_json(json_t *j)
+{
+	print_json(j, JSON_COMPACT);
+}
+
+void ts_cli_print_json_indented(json_t *j)
+{
+	print_json(j, JSON_INDENT(2));
 }

@@ -8,7 +8,6 @@
 
 #include "cli/cli.h"
 #include "core/json.h"
-#include "core/alloc.h"
 #include "directory/session.h"
 #include "directory/user.h"
 
@@ -51,9 +50,10 @@ static int list(struct ts_cli_store *s, const char **v)
 			}
 			const char *lic = ts_json_str(view, "LicenseType");
 			const char *mail = ts_json_str(view, "PrimaryEmail");
-			printf("%-36s  %-12s  %-5s  %s\n", page[i].user_id,
-			       ts_json_str(view, "UserRegistrationStatus"), lic ? lic : "-",
-			       mail ? mail : page[i].user_name);
+			printf("%-36s  %-12s  %-5s  %s\n", ts_cli_text(s->arena, page[i].user_id),
+			       ts_cli_text(s->arena, ts_json_str(view, "UserRegistrationStatus")),
+			       ts_cli_text(s->arena, lic),
+			       ts_cli_text(s->arena, mail ? mail : page[i].user_name));
 			json_decref(view);
 		}
 		if (n < TS_STORE_PAGE_MAX)
@@ -84,11 +84,7 @@ static int get(struct ts_cli_store *s, const char **v)
 	if (v[O_JSON]) {
 		ts_cli_print_json(out);
 	} else {
-		char *text = json_dumps(out, JSON_INDENT(2));
-		json_decref(out);
-		if (text != NULL)
-			puts(text);
-		ts_free(text);
+		ts_cli_print_json_indented(out);
 	}
 	return 0;
 }
@@ -131,7 +127,7 @@ static int change(struct ts_cli_store *s, const char **v, const char *verb)
 		return ts_cli_fail("user %s: %s", verb, e.message);
 	}
 	if (!v[O_JSON])
-		printf("%s: %s\n", verb, u.user_id);
+		printf("%s: %s\n", verb, ts_cli_text(s->arena, u.user_id));
 	return 0;
 }
 

@@ -186,6 +186,18 @@ unsigned char *ts_b64url_decode(ts_arena_t *a, const char *in, size_t *outlen)
 char *ts_secret_seal(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
                      const char *plaintext)
 {
+	return ts_secret_seal_bound(a, key, plaintext, NULL);
+}
+
+ts_err ts_secret_open(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN], const char *sealed,
+                      char **plaintext, struct ts_error *e)
+{
+	return ts_secret_open_bound(a, key, sealed, NULL, plaintext, e);
+}
+
+char *ts_secret_seal_bound(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
+                           const char *plaintext, const char *bound)
+{
 	size_t m = strlen(plaintext);
 	size_t n = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + m +
 	           crypto_aead_xchacha20poly1305_ietf_ABYTES;
@@ -194,12 +206,14 @@ char *ts_secret_seal(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
 	unsigned long long clen = 0;
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
 	        buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
-	        (const unsigned char *)plaintext, m, NULL, 0, NULL, buf, key);
+	        (const unsigned char *)plaintext, m, (const unsigned char *)bound,
+	        bound ? strlen(bound) : 0, NULL, buf, key);
 	return ts_b64url_encode(a, buf, n);
 }
 
-ts_err ts_secret_open(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN], const char *sealed,
-                      char **plaintext, struct ts_error *e)
+ts_err ts_secret_open_bound(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
+                            const char *sealed, const char *bound, char **plaintext,
+                            struct ts_error *e)
 {
 	size_t n = 0;
 	unsigned char *buf = ts_b64url_decode(a, sealed, &n);
@@ -212,10 +226,20 @@ ts_err ts_secret_open(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 	            (unsigned char *)out, &mlen, NULL,
 	            buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-	            n - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, 0, buf, key) != 0)
+	            n - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, (const unsigned char *)bound,
+	            bound ? strlen(bound) : 0, buf, key) != 0)
 		return TS_FAIL(e, TS_ERR_INTERNAL,
 		               "sealed secret does not open with the master key");
 	out[mlen] = '\0';
 	*plaintext = out;
 	return TS_ERR_OK;
+}
+
+void ts_secret_subkey(const unsigned char master[TS_MASTER_KEY_LEN], const char *purpose,
+                      unsigned char out[TS_MASTER_KEY_LEN])
+{
+	/* libsodium's KDF: BLAKE2b keyed with the master key, personalised by purpose */
+	_Static_assert(TS_SUBKEY_PURPOSE_LEN == crypto_kdf_CONTEXTBYTES, "KDF context size");
+	_Static_assert(TS_MASTER_KEY_LEN == crypto_kdf_KEYBYTES, "KDF key size");
+	crypto_kdf_derive_from_key(out, TS_MASTER_KEY_LEN, 1, purpose, master);
 }

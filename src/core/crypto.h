@@ -54,4 +54,27 @@ char *ts_secret_seal(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
 TS_MUST_USE ts_err ts_secret_open(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
                                   const char *sealed, char **plaintext, struct ts_error *e);
 
+/*
+ * As ts_secret_seal / ts_secret_open, with associated data `bound` (may be
+ * NULL): the text opens only with the same key and the same `bound`
+ * (RFC 8439 §2.8, AEAD additional data), so a sealed value handed to a
+ * client is valid only in the context it was issued for. Open returns
+ * TS_ERR_INTERNAL when it does not open.
+ */
+char *ts_secret_seal_bound(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
+                           const char *plaintext, const char *bound);
+TS_MUST_USE ts_err ts_secret_open_bound(ts_arena_t *a, const unsigned char key[TS_MASTER_KEY_LEN],
+                                        const char *sealed, const char *bound, char **plaintext,
+                                        struct ts_error *e);
+
+/* The length of a purpose name for ts_secret_subkey (libsodium's KDF context). */
+#define TS_SUBKEY_PURPOSE_LEN 8
+/*
+ * A key for one purpose derived from the master key (BLAKE2b KDF), so that
+ * no two uses of the master key share a key. purpose is exactly
+ * TS_SUBKEY_PURPOSE_LEN characters ("adminpg1"). Wipe out after use.
+ */
+void ts_secret_subkey(const unsigned char master[TS_MASTER_KEY_LEN], const char *purpose,
+                      unsigned char out[TS_MASTER_KEY_LEN]);
+
 #endif

@@ -199,7 +199,8 @@ static bool strict_profile(const char *settings)
 /*
  * Checks the bearer token in the call's open transaction. When it fails,
  * rolls the transaction back, answers (401, or the store's failure) and
- * returns false.
+ * returns false; a 401 is audited and answered once its event is committed,
+ * so req and res are then no longer the caller's.
  */
 static bool key_checked(struct ts__scim_call *call, struct ts_http_res *res, const char *token,
                         struct ts_apikey *key)
@@ -214,10 +215,38 @@ static bool key_checked(struct ts__scim_call *call, struct ts_http_res *res, con
 	if (rc == TS_ERR_OK)
 		return true;
 	ts_store_rollback(call->conn);
-	if (rc == TS_ERR_UNAUTHORIZED) /* RFC 6750 §3: WWW-Authenticate with the 401 */
-		answer_error(req, res, 401, NULL, public_detail(rc, &e));
-	else
+	if (rc != TS_ERR_UNAUTHORIZED) {
 		store_failure(req, res, rc, &e, op->event);
+		return false;
+	}
+	/* RFC 6750 §3: WWW-Authenticate with the 401 */
+	answer_error(req, res, 401, NULL, public_detail(rc, &e));
+	/*
+	 * Audited as the admin API audits its 401s: the key id the token names
+	 * when it parses (never the token), and the path and query, no body.
+	 */
+	struct ts_jsonw w;
+	ts_jsonw_init(&w, call->a, 256);
+	ts_jsonw_lit(&w, "{");
+	(void)ts_jsonw_member_str(&w, "Path", req->path);
+	if (req->query[0])
+		(void)ts_jsonw_member_str(&w, "Query", req->query);
+	ts_jsonw_lit(&w, "}");
+	struct ts_audit_entry entry = {
+	        .who = {.type = "Anonymous",
+	                .principal_id = claimed ? claimed : "",
+	                .access_key_id = claimed},
+	        .event_source = TS_AUDIT_SOURCE_SCIM,
+	        .event_name = op->event,
+	        .source_ip = req->peer,
+	        .user_agent = ts_http_header(req, "user-agent"),
+	        .request_id = req->request_id,
+	        .request_parameters_json = ts_jsonw_finish(&w, NULL),
+	        .error_code = ts_err_name(rc),
+	        .error_message = ts_error_text(&e, rc),
+	        .read_only = !op->write,
+	};
+	ts_admin_audit_then_answer(call->conn, req, res, &entry, audit_failed);
 	return false;
 }
 

@@ -1,4 +1,6 @@
 """Accounts and their settings over the admin API (SPEC 2)."""
+import base64
+import binascii
 import json
 import uuid
 
@@ -268,3 +270,124 @@ def test_settings_update_bad_json(server):
     r = server.request("PUT", path, data=b'{"AccountSettings": {', headers={"Content-Type": "application/json"})
     assert_error(r, 400, "BadRequestException")
     assert server.get(path).json() == {"AccountSettings": DEFAULT_SETTINGS}
+
+
+# ---------------------------------------------------------------- paging tokens (issue 9 item 4)
+
+
+def _decoded(token):
+    """The bytes a token decodes to as base64url, or None when it is not base64."""
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, binascii.Error):
+        return None
+
+
+def assert_opaque(token, ids):
+    """A NextToken names nothing: no id in it, and it does not decode to text."""
+    assert isinstance(token, str) and token
+    raw = _decoded(token) or b""
+    for i in ids:
+        assert i not in token and i.encode() not in raw, (token, i)
+    assert not (raw and all(0x20 <= c < 0x7F for c in raw)), "decodes to text: %r" % raw
+
+
+def _tampered(token):
+    """The token with one character changed, in the middle and at the end."""
+    def flip(c):
+        return "A" if c != "A" else "B"
+    mid = len(token) // 2
+    return [token[:mid] + flip(token[mid]) + token[mid + 1:], token[:-1] + flip(token[-1]), token[:-4], token + "AAAA"]
+
+
+def test_next_token_is_opaque_and_bound_to_its_listing(server):
+    made = [server.create_account("opaque-%d" % i)["AccountId"] for i in range(3)]
+    r = server.get(ACCOUNTS, params={"max-results": "1"})
+    assert r.status_code == 200, r.text
+    first = r.json()["Accounts"][0]["AccountId"]
+    token = r.json()["NextToken"]
+    assert_opaque(token, made)
+    # it works, unchanged, for the next page of the same listing
+    r = server.get(ACCOUNTS, params={"max-results": "1", "next-token": token})
+    assert r.status_code == 200, r.text
+    second = r.json()["Accounts"][0]["AccountId"]
+    assert second != first and second in made
+    # the same page size is not part of the listing
+    r = server.get(ACCOUNTS, params={"max-results": "5", "next-token": token})
+    assert r.status_code == 200, r.text
+    assert {a["AccountId"] for a in r.json()["Accounts"]} == set(made) - {first}
+    assert "NextToken" not in r.json(), "no more accounts, no token"
+
+    other = server.create_key(["FullAccess"])
+    bad = [
+        ({"next-token": t}, "root") for t in _tampered(token)
+    ] + [
+        # what a token used to be: the id in base64
+        ({"next-token": base64.urlsafe_b64encode(first.encode()).decode().rstrip("=")}, "root"),
+        # another filter, another key
+        ({"next-token": token, "name": "opaque-1"}, "root"),
+        ({"next-token": token}, other["Token"]),
+    ]
+
+    def refused(case):
+        params, key = case
+        body = assert_error(server.get(ACCOUNTS, params=params, token=key), 400, "BadRequestException")
+        assert "next-token" in body["Message"], body
+
+    check_cases(bad, refused)
+    # another listing refuses it too
+    body = assert_error(server.get("/api/v1/admin-keys", params={"next-token": token}), 400, "BadRequestException")
+    assert first not in json.dumps(body)
+
+
+def _walk_listing(server, path, member, key, params=None):
+    """Pages of one through a listing: the items' keys and the tokens seen."""
+    items, tokens, token = [], [], None
+    for _ in range(50):
+        p = {"max-results": "1", **(params or {})}
+        if token:
+            p["next-token"] = token
+        r = server.get(path, params=p)
+        assert r.status_code == 200, (path, r.text)
+        body = r.json()
+        items.extend(str(x[key]) for x in body[member])
+        token = body.get("NextToken")
+        if not token:
+            return items, tokens
+        tokens.append(token)
+    raise AssertionError("paging did not end: " + path)
+
+
+def test_every_admin_listing_has_opaque_tokens(server):
+    acct = server.create_account("listings")["AccountId"]
+    base = ACCOUNTS + "/" + acct
+    for i in range(2):
+        assert server.post(base + "/api-keys", {"Description": "k%d" % i}).status_code == 201
+        assert server.post(base + "/domains", {"DomainName": "d%d.example.com" % i}).status_code in (200, 201)
+        server.create_key(["ReadOnly"])
+    r = server.post(base + "/users?operation=add", {"UserEmailList": ["u0@example.com", "u1@example.com"]})
+    assert r.status_code in (200, 201), r.text
+    listings = [
+        ("/api/v1/admin-keys", "AdminKeys", "AccessKeyId", None),
+        ("/api/v1/audit-events", "Events", "eventID", {"eventName": "CreateApiKey"}),
+        (base + "/api-keys", "ApiKeys", "ApiKeyId", None),
+        (base + "/domains", "Domains", "DomainName", None),
+        (base + "/users", "Users", "UserId", None),
+    ]
+
+    def one(listing):
+        path, member, key, params = listing
+        items, tokens = _walk_listing(server, path, member, key, params)
+        assert len(items) >= 2 and len(set(items)) == len(items), items
+        assert tokens, "no second page"
+        for t in tokens:
+            assert_opaque(t, items + [acct])
+        for t in _tampered(tokens[0]):
+            assert_error(server.get(path, params={**(params or {}), "next-token": t}), 400, "BadRequestException")
+        # a token of this listing is refused by every other listing
+        for other_path, _, _, other_params in listings:
+            if other_path != path:
+                r = server.get(other_path, params={**(other_params or {}), "next-token": tokens[0]})
+                assert_error(r, 400, "BadRequestException")
+
+    check_cases(listings, one, name=lambda l: l[0])

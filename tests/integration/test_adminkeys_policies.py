@@ -327,3 +327,75 @@ def test_forbidden_key_body_is_not_parsed_first(server):
     assert_error(r, 403, "ForbiddenException")
     r = server.request("POST", ACCOUNTS, token=None, data=b"{", headers={"Content-Type": "application/json"})
     assert_error(r, 401, "UnauthorizedClientException")
+
+
+# ---------------------------------------------------------------- what a scoped key sees (issue 9 item 4)
+
+
+def _pages(server, token, size, **params):
+    out, nt = [], None
+    for _ in range(20):
+        p = {"max-results": str(size), **params}
+        if nt:
+            p["next-token"] = nt
+        r = server.get(ACCOUNTS, params=p, token=token)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        out.append([a["AccountId"] for a in body["Accounts"]])
+        nt = body.get("NextToken")
+        if not nt:
+            return out
+    raise AssertionError("paging did not end")
+
+
+def test_scoped_key_pages_over_the_accounts_it_may_see(server):
+    others = [server.create_account("other-%d" % i)["AccountId"] for i in range(4)]
+    mine = server.create_account("mine")["AccountId"]
+    others += [server.create_account("later-%d" % i)["AccountId"] for i in range(3)]
+    t = server.create_key([doc(allow("tessera:ListAccounts", ARN + mine))])["Token"]
+    for size in (1, 2, 200):
+        # one page with its one account: no empty pages, no token that leads elsewhere
+        assert _pages(server, t, size) == [[mine]], size
+    two = sorted([mine, others[5]])
+    t2 = server.create_key([doc(allow("tessera:ListAccounts", [ARN + mine, ARN + others[5]]))])["Token"]
+    pages = _pages(server, t2, 1)
+    assert pages == [[two[0]], [two[1]]], pages
+    assert _pages(server, t2, 2) == [two]
+
+
+def test_scoped_key_learns_nothing_from_the_name_filter(server):
+    a = server.create_account("acme")["AccountId"]
+    b = server.create_account("mine")["AccountId"]
+    t = server.create_key([doc(allow("tessera:ListAccounts", ARN + b))])["Token"]
+    answers = []
+    for name in ("acme", "nobody"):
+        for size in ("1", "100"):
+            r = server.get(ACCOUNTS, params={"name": name, "max-results": size}, token=t)
+            assert r.status_code == 200, r.text
+            answers.append(r.json())
+    assert all(x == {"Accounts": []} for x in answers), answers
+    r = server.get(ACCOUNTS, params={"name": "mine", "max-results": "1"}, token=t)
+    assert r.json() == {"Accounts": [server.get(ACCOUNTS + "/" + b).json()["Account"]]}
+    assert a not in r.text
+
+
+def test_hidden_account_answers_like_a_missing_one(server):
+    hidden = server.create_account("hidden")["AccountId"]
+    mine = server.create_account("mine")["AccountId"]
+    t = server.create_key([doc(allow("tessera:*", ARN + mine))])["Token"]
+    missing = "00000000-0000-4000-8000-000000000000"
+    calls = [("GET", ""), ("GET", "/settings"), ("GET", "/users"), ("GET", "/domains"), ("GET", "/api-keys"),
+             ("GET", "/groups"), ("DELETE", ""), ("POST", ""), ("GET", "/users/" + missing)]
+
+    def same(call):
+        method, suffix = call
+        answers = []
+        for acct in (hidden, missing):
+            body = {"Name": "x"} if method == "POST" else None
+            r = server.request(method, ACCOUNTS + "/" + acct + suffix, token=t, json_body=body)
+            answers.append((r.status_code, r.text.replace(acct, "ID")))
+        assert answers[0] == answers[1], answers
+        assert answers[0][0] == 403, answers
+
+    check_cases(calls, same, name=lambda c: " ".join(c))
+    assert server.get(ACCOUNTS + "/" + hidden).status_code == 200

@@ -313,3 +313,43 @@ def test_verify_while_serving_and_after_more_calls(server):
     server.get(ACCOUNTS, token=None)
     rc, out = verify_json(server.store)
     assert rc == 0 and out["Intact"] is True, out
+
+
+def test_refused_scim_authentications_are_audited(server):
+    """Issue 9: a SCIM 401 leaves an event like an admin 401: the key id it names, never the token."""
+    acct = server.create_account("scim-401")["AccountId"]
+    r = server.post(ACCOUNTS + "/" + acct + "/api-keys", {"Description": "idp"})
+    assert r.status_code == 201, r.text
+    token = r.json()["ApiKey"]["Token"]
+    key_id, secret = token.split(".", 1)
+    wrong = key_id + "." + ("A" if secret[0] != "A" else "B") + secret[1:]
+    unknown = "TSSK" + "B" * 16 + "." + "c" * 40
+    scim = "/scim/v2/Users"
+    user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "eve", "password": "hunter2-pw"}
+    calls = [
+        ("GET", wrong, None, "ListUsers", key_id),
+        ("POST", wrong, user, "CreateUser", key_id),
+        ("GET", unknown, None, "ListUsers", "TSSK" + "B" * 16),
+        ("GET", "garbage", None, "ListUsers", None),
+        ("GET", None, None, "ListUsers", None),
+    ]
+    for method, tok, body, _, _ in calls:
+        r = server.request(method, scim, token=tok, json_body=body)
+        assert r.status_code == 401, r.text
+        assert r.headers.get("WWW-Authenticate", "").startswith("Bearer")
+    events = [e for e in server.events() if e["eventSource"] == "scim.tessera"]
+    assert len(events) == len(calls), events
+    for ev, (_, _, _, name, claimed) in zip(reversed(events), calls):
+        assert ev["eventName"] == name, ev
+        assert ev["errorCode"] == "UnauthorizedClientException", ev
+        assert ev["userIdentity"]["type"] == "Anonymous", ev
+        assert ev["userIdentity"].get("accessKeyId") == claimed, ev
+        assert ev.get("sourceIPAddress"), ev
+    text = json.dumps(events)
+    for s in (secret, wrong.split(".", 1)[1], "c" * 40, "hunter2-pw", "garbage"):
+        assert s not in text, s
+    # the right key still works, and its read leaves no event
+    r = server.request("GET", scim, token=token)
+    assert r.status_code == 200, r.text
+    assert len([e for e in server.events() if e["eventSource"] == "scim.tessera"]) == len(calls)
+    assert run_cli("audit", "verify", "--db", server.store.db).returncode == 0

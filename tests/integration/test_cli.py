@@ -2,7 +2,7 @@
 import json
 import os
 
-from tessera_itest import UUID_RE, assert_error, cli_json, run_cli
+from tessera_itest import UUID_RE, assert_error, check_cases, cli_json, run_cli
 
 ACCOUNTS = "/api/v1/accounts"
 
@@ -170,3 +170,42 @@ def test_usage_errors(tmp_path):
     p = run_cli("--help")
     assert "usage" in (p.stdout + p.stderr).lower()
     assert os.listdir(tmp_path) == [], "nothing is created by a refused command"
+
+
+def _controls(text):
+    """Characters that drive a terminal: C0 but newline, DEL, C1."""
+    return [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F]
+
+
+def test_printed_strings_cannot_drive_the_terminal(server):
+    """Issue 9: names and descriptions are escaped when printed (\\xNN), and in --json."""
+    db = server.store.db
+    acct = server.create_account("plain")["AccountId"]
+    key = cli_json("adminkey", "create", "--db", db, "--policy", "ReadOnly", "--description", "d", "--json")
+    api = server.post(ACCOUNTS + "/" + acct + "/api-keys", {"Description": "k"}).json()["ApiKey"]
+    # planted in the store as a careless writer (or an older version) could have
+    f = "char" if server.store.kind == "sqlite" else "chr"
+    evil = "'x' || {f}(27) || '[2J' || {f}(7) || {f}(127) || '\\' || {f}(155) || 'y'".format(f=f)
+    want = "x\\x1b[2J\\x07\\x7f\\\\\\u009by"
+    raw = "x\x1b[2J\x07\x7f\\\x9by"
+    server.store.sql("UPDATE accounts SET name = %s WHERE account_id = '%s'" % (evil, acct))
+    server.store.sql("UPDATE admin_keys SET description = %s WHERE access_key_id = '%s'" % (evil, key["AccessKeyId"]))
+    server.store.sql("UPDATE api_keys SET description = %s WHERE api_key_id = '%s'" % (evil, api["ApiKeyId"]))
+    commands = [
+        ("account", "list", "--db", db),
+        ("adminkey", "list", "--db", db),
+        ("apikey", "list", "--db", db, "--account", acct),
+    ]
+
+    def one(cmd):
+        p = run_cli(*cmd)
+        assert p.returncode == 0, p.stderr
+        assert not _controls(p.stdout), repr(p.stdout)
+        assert want in p.stdout, repr(p.stdout)
+        j = run_cli(*cmd, "--json")
+        assert j.returncode == 0, j.stderr
+        assert not _controls(j.stdout), repr(j.stdout)
+        listed = next(iter(json.loads(j.stdout).values()))
+        assert raw in [x.get("Name", x.get("Description")) for x in listed], "the JSON keeps the value itself"
+
+    check_cases(commands, one, name=lambda c: " ".join(c[:2]))

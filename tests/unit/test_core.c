@@ -913,6 +913,48 @@ static void test_crypto_seal(void **state)
 	ts_arena_free(&a);
 }
 
+/* Issue 9: paging tokens are sealed bound to their listing, under a key of their own. */
+static void test_crypto_seal_bound(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	unsigned char master[TS_MASTER_KEY_LEN], k1[TS_MASTER_KEY_LEN], k2[TS_MASTER_KEY_LEN],
+	        k3[TS_MASTER_KEY_LEN];
+	ts_random_bytes(master, sizeof master);
+	ts_secret_subkey(master, "adminpg1", k1);
+	ts_secret_subkey(master, "adminpg1", k2);
+	ts_secret_subkey(master, "otherpur", k3);
+	/* the same purpose gives the same key; another purpose, or the master, not */
+	assert_memory_equal(k1, k2, sizeof k1);
+	assert_memory_not_equal(k1, k3, sizeof k1);
+	assert_memory_not_equal(k1, master, sizeof k1);
+
+	const char *pos = "227c118a-1e7f-4be6-a795-84b2917e324d";
+	char *t = ts_secret_seal_bound(a, k1, pos, "ListAccounts\n\nTSAK1\nname=x&");
+	assert_null(strstr(t, pos));
+	char *plain = NULL;
+	assert_int_equal(
+	        ts_secret_open_bound(a, k1, t, "ListAccounts\n\nTSAK1\nname=x&", &plain, NULL),
+	        TS_ERR_OK);
+	assert_string_equal(plain, pos);
+	/* another binding, none, another key: refused */
+	static const char *const others[] = {"ListAccounts\n\nTSAK2\nname=x&",
+	                                     "ListAccounts\n\nTSAK1\n", "ListAdminKeys\n\nTSAK1\n",
+	                                     ""};
+	for (size_t i = 0; i < N_ITEMS(others); i++)
+		assert_int_equal(ts_secret_open_bound(a, k1, t, others[i], &plain, NULL),
+		                 TS_ERR_INTERNAL);
+	assert_int_equal(ts_secret_open(a, k1, t, &plain, NULL), TS_ERR_INTERNAL);
+	assert_int_equal(
+	        ts_secret_open_bound(a, k3, t, "ListAccounts\n\nTSAK1\nname=x&", &plain, NULL),
+	        TS_ERR_INTERNAL);
+	/* unbound sealing is the NULL binding: old sealed secrets still open */
+	char *u = ts_secret_seal(a, master, "s");
+	assert_int_equal(ts_secret_open_bound(a, master, u, NULL, &plain, NULL), TS_ERR_OK);
+	assert_string_equal(plain, "s");
+	ts_arena_free(&a);
+}
+
 /* ---- time --------------------------------------------------------------------------------- */
 
 static void test_time_format(void **state)
@@ -1106,6 +1148,7 @@ int main(void)
 	        cmocka_unit_test(test_crypto_secret_equal),
 	        cmocka_unit_test(test_crypto_b64url),
 	        cmocka_unit_test(test_crypto_seal),
+	        cmocka_unit_test(test_crypto_seal_bound),
 	        cmocka_unit_test(test_time_format),
 	        cmocka_unit_test(test_time_parse_ok),
 	        cmocka_unit_test(test_time_parse_refused),
