@@ -1,0 +1,222 @@
+/*
+ * Redaction of audited and logged bodies: the one place that decides what a
+ * secret looks like, so that every audit writer (admin calls, SCIM writes,
+ * the CLI, the domain verifier) and the log drop the same things.
+ *
+ * Incident (issue 9, item 3): a SCIM PATCH setting `password` by `path`, by
+ * a no-path `value`, or by the URN-qualified name was copied verbatim into
+ * the append-only audit trail, because the SCIM writer skipped only a
+ * top-level member spelled "password". An append-only, hash-chained trail
+ * cannot forget what it was given, so the sweep is by meaning, not spelling:
+ *
+ *   - a member is secret when any word of its name (a word is a run of
+ *     letters, digits, '_' and '-'; so "urn:...:User:password",
+ *     "name.password" and "client_secret" each yield one) ends, case and
+ *     '_'/'-' ignored, with a secret word: password, secret, token, ...;
+ *   - in an object that has a `path` member naming a secret (a SCIM PATCH
+ *     operation, RFC 7644 §3.5.2), the `value` member is secret too;
+ *   - a string is secret whatever its name when it reads as a credential:
+ *     an HTTP Authorization value (RFC 9110 §11.6.2: "Bearer ...",
+ *     "Basic ...") or a Tessera bearer token ("TSAK....", "TSSK....").
+ *
+ * A secret's value is replaced by TS_AUDIT_REDACTED (nulls stay null). The
+ * writer runs on every SCIM write's hot path: one pass, nothing allocated,
+ * and byte for byte what ts_jsonw_value writes when nothing matches.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin/audit.h"
+
+/*
+ * Endings of secret member names, lower case, without '_' or '-'. "pin" is
+ * the personal meeting PIN (ResetPersonalPin); "credential(s)" and
+ * "cookie" cover client credentials and Cookie / Set-Cookie headers.
+ */
+static const char *const secret_endings[] = {
+        "password",  "passwd", "passphrase", "secret",      "token",         "privatekey",
+        "secretkey", "pin",    "credential", "credentials", "authorization", "cookie",
+};
+
+/* Names that end like a secret but are not one: an opaque paging cursor. */
+static const char *const not_secret[] = {"nexttoken"};
+
+static bool word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+/*
+ * Whether word[0..n) ends with lower-case s, case and '_' / '-' ignored;
+ * whole: and has nothing else before it (but '_' / '-').
+ */
+static bool ends_with(const char *word, size_t n, const char *s, bool whole)
+{
+	size_t j = strlen(s);
+	while (j > 0) {
+		if (n == 0)
+			return false;
+		char c = word[--n];
+		if (c == '_' || c == '-')
+			continue;
+		if (tolower((unsigned char)c) != s[--j])
+			return false;
+	}
+	while (whole && n > 0 && (word[n - 1] == '_' || word[n - 1] == '-'))
+		n--;
+	return !whole || n == 0;
+}
+
+static bool secret_word(const char *word, size_t n)
+{
+	for (size_t i = 0; i < sizeof not_secret / sizeof not_secret[0]; i++)
+		if (ends_with(word, n, not_secret[i], true))
+			return false;
+	for (size_t i = 0; i < sizeof secret_endings / sizeof secret_endings[0]; i++)
+		if (ends_with(word, n, secret_endings[i], false))
+			return true;
+	return false;
+}
+
+bool ts_audit_secret_name(const char *name, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && !word_char(name[i]))
+			i++;
+		size_t start = i;
+		while (i < len && word_char(name[i]))
+			i++;
+		if (i > start && secret_word(name + start, i - start))
+			return true;
+	}
+	return false;
+}
+
+/* A Tessera bearer token: "TS" + id characters (A-Z, 2-7), '.', a long alphanumeric secret. */
+static bool tessera_token(const char *s, size_t len)
+{
+	if (len < 2 || s[0] != 'T' || s[1] != 'S')
+		return false;
+	size_t i = 2;
+	while (i < len && (isupper((unsigned char)s[i]) || (s[i] >= '2' && s[i] <= '7')))
+		i++;
+	if (i == 2 || i >= len || s[i] != '.')
+		return false;
+	size_t secret = len - ++i;
+	for (; i < len; i++)
+		if (!isalnum((unsigned char)s[i]))
+			return false;
+	return secret >= TS_AUDIT_TOKEN_SECRET_MIN;
+}
+
+bool ts_audit_secret_text(const char *s, size_t len)
+{
+	/* RFC 9110 §11.6.2 credentials, with the schemes clients send (RFC 6750, RFC 7617) */
+	static const char *const schemes[] = {"bearer ", "basic "};
+	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+		size_t n = strlen(schemes[i]);
+		if (len > n && strncasecmp(s, schemes[i], n) == 0)
+			return true;
+	}
+	return tessera_token(s, len);
+}
+
+/* The object's `path` member (any case) names a secret: its `value` is one too. */
+static bool path_names_secret(const json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)obj, k, v)
+	{
+		if (strcasecmp(k, "path") == 0 && json_is_string(v) &&
+		    ts_audit_secret_name(json_string_value(v), json_string_length(v)))
+			return true;
+	}
+	return false;
+}
+
+static bool secret_string(const json_t *v)
+{
+	return json_is_string(v) &&
+	       ts_audit_secret_text(json_string_value(v), json_string_length(v));
+}
+
+static bool secret_member(const char *k, const json_t *v, bool path_secret)
+{
+	if (json_is_null(v))
+		return false;
+	return ts_audit_secret_name(k, strlen(k)) || (path_secret && strcasecmp(k, "value") == 0);
+}
+
+void ts_audit_redact_write(struct ts_jsonw *w, const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		bool path_secret = path_names_secret(j);
+		const char *k;
+		json_t *v;
+		ts_jsonw_lit(w, "{");
+		json_object_foreach((json_t *)j, k, v)
+		{
+			ts_jsonw_key(w, k);
+			if (secret_member(k, v, path_secret))
+				ts_jsonw_lit(w, "\"" TS_AUDIT_REDACTED "\"");
+			else
+				ts_audit_redact_write(w, v);
+		}
+		ts_jsonw_lit(w, "}");
+		break;
+	}
+	case JSON_ARRAY:
+		ts_jsonw_lit(w, "[");
+		for (size_t i = 0; i < json_array_size(j); i++) {
+			if (i > 0)
+				ts_jsonw_lit(w, ",");
+			ts_audit_redact_write(w, json_array_get(j, i));
+		}
+		ts_jsonw_lit(w, "]");
+		break;
+	case JSON_STRING:
+		if (secret_string(j))
+			ts_jsonw_lit(w, "\"" TS_AUDIT_REDACTED "\"");
+		else
+			ts_jsonw_value(w, j);
+		break;
+	default:
+		ts_jsonw_value(w, j);
+		break;
+	}
+}
+
+bool ts_audit_redact(json_t *j)
+{
+	bool changed = false;
+	if (json_is_object(j)) {
+		bool path_secret = path_names_secret(j);
+		const char *k;
+		json_t *v;
+		json_object_foreach(j, k, v)
+		{
+			if (secret_member(k, v, path_secret) || secret_string(v)) {
+				json_object_iter_set_new(j, json_object_key_to_iter(k),
+				                         json_string(TS_AUDIT_REDACTED));
+				changed = true;
+			} else if (ts_audit_redact(v)) {
+				changed = true;
+			}
+		}
+	} else if (json_is_array(j)) {
+		for (size_t i = 0; i < json_array_size(j); i++) {
+			json_t *v = json_array_get(j, i);
+			if (secret_string(v)) {
+				json_array_set_new(j, i, json_string(TS_AUDIT_REDACTED));
+				changed = true;
+			} else if (ts_audit_redact(v)) {
+				changed = true;
+			}
+		}
+	}
+	return changed;
+}
