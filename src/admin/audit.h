@@ -65,10 +65,17 @@ bool ts_audit_secret_name(const char *name, size_t len);
 /* Whether text reads as a credential whatever its name: "Bearer ...", "Basic ...", a token. */
 bool ts_audit_secret_text(const char *s, size_t len);
 /*
+ * query ("a=1&access_token=x") with the value of every secret pair (a
+ * secret name, or a credential as the value) written as [redacted]: query
+ * itself when there is none (nothing allocated), else a copy in a.
+ */
+const char *ts_audit_redact_query(ts_arena_t *a, const char *query);
+/*
  * Appends j to w as compact JSON with every secret's value (a secret member,
  * the `value` of an object whose `path` names a secret, a credential-shaped
- * string) written as "[redacted]". When nothing is secret the text is byte
- * for byte ts_jsonw_value's. One pass; allocates nothing but w's growth.
+ * string, the secret pairs of a "Query" member) written as "[redacted]".
+ * When nothing is secret the text is byte for byte ts_jsonw_value's. One
+ * pass; allocates nothing but w's growth unless a query has a secret.
  * Every audit event's parameters and response go through it.
  */
 void ts_audit_redact_write(struct ts_jsonw *w, const json_t *j);

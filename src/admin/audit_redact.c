@@ -114,13 +114,67 @@ static bool tessera_token(const char *s, size_t len)
 bool ts_audit_secret_text(const char *s, size_t len)
 {
 	/* RFC 9110 §11.6.2 credentials, with the schemes clients send (RFC 6750, RFC 7617) */
-	static const char *const schemes[] = {"bearer ", "basic "};
+	/* as sent, and as a query writes the space (RFC 3986 §2.1, HTML forms) */
+	static const char *const schemes[] = {"bearer ",  "basic ",  "bearer%20",
+	                                      "basic%20", "bearer+", "basic+"};
 	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
 		size_t n = strlen(schemes[i]);
 		if (len > n && strncasecmp(s, schemes[i], n) == 0)
 			return true;
 	}
 	return tessera_token(s, len);
+}
+
+/*
+ * One name[=value] pair of a query (RFC 3986 §3.4, as forms write them) is
+ * secret: a secret name (access_token, client_secret, ...) or a credential
+ * as its value. The pair is q[0..n).
+ */
+static bool secret_pair(const char *q, size_t n, size_t *name_len)
+{
+	const char *eq = memchr(q, '=', n);
+	*name_len = eq ? (size_t)(eq - q) : n;
+	return eq != NULL && (ts_audit_secret_name(q, *name_len) ||
+	                      ts_audit_secret_text(eq + 1, n - *name_len - 1));
+}
+
+const char *ts_audit_redact_query(ts_arena_t *a, const char *query)
+{
+	size_t len = strlen(query), secrets = 0, name_len = 0;
+	for (const char *p = query; p < query + len;) {
+		const char *amp = memchr(p, '&', (size_t)(query + len - p));
+		size_t n = amp ? (size_t)(amp - p) : (size_t)(query + len - p);
+		secrets += secret_pair(p, n, &name_len);
+		p += n + 1;
+	}
+	if (secrets == 0)
+		return query;
+	static const char marker[] = TS_AUDIT_REDACTED;
+	char *out = ts_arena_alloc(a, len + secrets * sizeof marker + 1), *o = out;
+	for (const char *p = query; p < query + len;) {
+		const char *amp = memchr(p, '&', (size_t)(query + len - p));
+		size_t n = amp ? (size_t)(amp - p) : (size_t)(query + len - p);
+		if (secret_pair(p, n, &name_len)) {
+			memcpy(o, p, name_len + 1); /* name and '=' */
+			o += name_len + 1;
+			memcpy(o, marker, sizeof marker - 1);
+			o += sizeof marker - 1;
+		} else {
+			memcpy(o, p, n);
+			o += n;
+		}
+		if (amp != NULL)
+			*o++ = '&';
+		p += n + 1;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Our events' own "Query" member: the request's query string, redacted pair by pair. */
+static bool query_member(const char *k, const json_t *v)
+{
+	return json_is_string(v) && strcmp(k, "Query") == 0;
 }
 
 /* The object's `path` member (any case) names a secret: its `value` is one too. */
@@ -163,6 +217,9 @@ void ts_audit_redact_write(struct ts_jsonw *w, const json_t *j)
 			ts_jsonw_key(w, k);
 			if (secret_member(k, v, path_secret))
 				ts_jsonw_lit(w, "\"" TS_AUDIT_REDACTED "\"");
+			else if (query_member(k, v))
+				(void)ts_jsonw_str(
+				        w, ts_audit_redact_query(w->arena, json_string_value(v)));
 			else
 				ts_audit_redact_write(w, v);
 		}
@@ -203,6 +260,15 @@ bool ts_audit_redact(json_t *j)
 				json_object_iter_set_new(j, json_object_key_to_iter(k),
 				                         json_string(TS_AUDIT_REDACTED));
 				changed = true;
+			} else if (query_member(k, v)) {
+				ts_arena_t *tmp = ts_arena_new();
+				const char *q = ts_audit_redact_query(tmp, json_string_value(v));
+				if (q != json_string_value(v)) {
+					json_object_iter_set_new(j, json_object_key_to_iter(k),
+					                         json_string(q));
+					changed = true;
+				}
+				ts_arena_free(&tmp);
 			} else if (ts_audit_redact(v)) {
 				changed = true;
 			}

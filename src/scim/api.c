@@ -132,7 +132,8 @@ static const char *audit_params(struct ts__scim_call *call)
 	ts_jsonw_lit(&w, "{");
 	(void)ts_jsonw_member_str(&w, "Path", call->req->path);
 	if (call->req->query[0])
-		(void)ts_jsonw_member_str(&w, "Query", call->req->query);
+		(void)ts_jsonw_member_str(&w, "Query",
+		                          ts_audit_redact_query(call->a, call->req->query));
 	if (json_is_object(call->body)) {
 		ts_jsonw_key(&w, "Body");
 		ts_audit_redact_write(&w, call->body);

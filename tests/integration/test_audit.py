@@ -157,7 +157,7 @@ def test_no_secret_in_any_event(server):
 
 def test_secret_members_of_admin_bodies_are_redacted(server):
     """Issue 9 item 3: one redaction for every audit writer, whatever the body names a secret."""
-    marks = {k: "sec-" + uuid.uuid4().hex for k in ("cs", "pw", "pk", "urn", "bearer", "tok", "pin")}
+    marks = {k: "sec-" + uuid.uuid4().hex for k in ("cs", "pw", "pk", "urn", "bearer", "tok", "pin", "q")}
     body = {"Name": "secrets", "ClientSecret": marks["cs"], "PASSWORD": marks["pw"],
             "Nested": [{"private_key": marks["pk"]}], "urn:example:2.0:Thing:apiToken": marks["urn"],
             "Note": "Bearer " + marks["bearer"]}
@@ -171,6 +171,8 @@ def test_secret_members_of_admin_bodies_are_redacted(server):
     acct = server.create_account("pin-audit")
     server.post(ACCOUNTS + "/" + acct["AccountId"], {"Name": "x", "PersonalPIN": marks["pin"]},
                 headers={"X-Request-Id": "secrets-4"})
+    # a token in the query (RFC 6750 §2.3 form) is audited as the call's Query
+    server.get(ACCOUNTS, params={"max-results": "5", "access_token": marks["q"]}, headers={"X-Request-Id": "secrets-5"})
     events = server.events()
     by = {e.get("requestID"): e for e in events}
     b1 = by["secrets-1"]["requestParameters"]["Body"]
@@ -180,6 +182,7 @@ def test_secret_members_of_admin_bodies_are_redacted(server):
     assert by["secrets-2"]["requestParameters"]["Body"]["client_secret"] == "[redacted]"
     assert by["secrets-3"]["requestParameters"]["Body"]["Description"] == "[redacted]"
     assert by["secrets-4"]["requestParameters"]["Body"]["PersonalPIN"] == "[redacted]"
+    assert by["secrets-5"]["requestParameters"]["Query"] == "max-results=5&access_token=[redacted]"
     text = json.dumps(events)
     rows, _ = server.store.sql("SELECT body FROM audit_events")
     stored = json.dumps(rows)

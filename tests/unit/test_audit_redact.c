@@ -111,6 +111,13 @@ static const struct body_case body_cases[] = {
         {"{'password':null}", NULL},
         {"{'userName':'bearer','displayName':'TSAK.short','n':1.5,'b':true,'z':null}", NULL},
         {"{'Query':'next-token=abc&max-results=5','Path':'/scim/v2/Users'}", NULL},
+        /* our events' Query member, pair by pair */
+        {"{'Query':'max-results=5&access_token=abc&x=Bearer%20y&Client_Secret=s&q=" TOKEN
+         "&next-token=n&flag'}",
+         "{'Query':'max-results=5&access_token=[redacted]&x=[redacted]&Client_Secret=[redacted]"
+         "&q=[redacted]&next-token=n&flag'}"},
+        {"{'Query':'token='}", "{'Query':'token=[redacted]'}"},
+        {"{'Query':'password'}", NULL},
         {"{'k':'\\u00e9\\n\\u0001'}", NULL},
 };
 
@@ -187,10 +194,10 @@ static void test_secret_text(void **state)
 {
 	(void)state;
 	static const struct name_case texts[] = {
-	        {"Bearer x", true},  {"BEARER x", true}, {"Basic Zm9v", true},
-	        {TOKEN, true},       {"Bearer", false},  {"TSAKABC", false},
-	        {"TSAK.abc", false}, {"hello", false},   {"TSAKABC.short", false},
-	        {"ts" TOKEN, false},
+	        {"Bearer x", true},  {"BEARER x", true},   {"Basic Zm9v", true},
+	        {TOKEN, true},       {"Bearer", false},    {"TSAKABC", false},
+	        {"TSAK.abc", false}, {"hello", false},     {"TSAKABC.short", false},
+	        {"ts" TOKEN, false}, {"Bearer%20x", true}, {"basic+x", true},
 	};
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
 		if (ts_audit_secret_text(texts[i].name, strlen(texts[i].name)) != texts[i].secret)
