@@ -34,48 +34,101 @@
  * the personal meeting PIN (ResetPersonalPin); "credential(s)" and
  * "cookie" cover client credentials and Cookie / Set-Cookie headers.
  */
-static const char *const secret_endings[] = {
-        "password",  "passwd", "passphrase", "secret",      "token",         "privatekey",
-        "secretkey", "pin",    "credential", "credentials", "authorization", "cookie",
+struct ending {
+	const char *s;
+	size_t n;
+};
+#define ENDING(lit)                    \
+	{                              \
+		(lit), sizeof(lit) - 1 \
+	}
+
+/* grouped by last letter, so that a name is compared with the few that could match */
+static const struct ending end_d[] = {ENDING("password"), ENDING("passwd")};
+static const struct ending end_e[] = {ENDING("passphrase"), ENDING("cookie")};
+static const struct ending end_l[] = {ENDING("credential")};
+static const struct ending end_n[] = {ENDING("token"), ENDING("pin"), ENDING("authorization")};
+static const struct ending end_s[] = {ENDING("credentials")};
+static const struct ending end_t[] = {ENDING("secret")};
+static const struct ending end_y[] = {ENDING("privatekey"), ENDING("secretkey")};
+
+#define GROUP(g)                                \
+	{                                       \
+		(g), sizeof(g) / sizeof((g)[0]) \
+	}
+static const struct endings {
+	const struct ending *e;
+	size_t n;
+} secret_endings[128] = {
+        ['d'] = GROUP(end_d), ['e'] = GROUP(end_e), ['l'] = GROUP(end_l), ['n'] = GROUP(end_n),
+        ['s'] = GROUP(end_s), ['t'] = GROUP(end_t), ['y'] = GROUP(end_y),
 };
 
 /* Names that end like a secret but are not one: an opaque paging cursor. */
-static const char *const not_secret[] = {"nexttoken"};
+static const struct ending not_secret[] = {ENDING("nexttoken")};
 
-static bool word_char(char c)
+/* ASCII only, and inline: this runs on every member name of every audited body. */
+static inline char lower(char c)
 {
-	return isalnum((unsigned char)c) || c == '_' || c == '-';
+	return c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c;
+}
+
+static inline bool separator(char c)
+{
+	return c == '_' || c == '-';
+}
+
+/* Letters, digits, '_' and '-': the characters of a name's words. */
+static const bool word_chars[256] = {
+        ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
+        ['_'] = true,         ['-'] = true,
+};
+
+static inline bool word_char(char c)
+{
+	return word_chars[(unsigned char)c];
 }
 
 /*
- * Whether word[0..n) ends with lower-case s, case and '_' / '-' ignored;
- * whole: and has nothing else before it (but '_' / '-').
+ * Whether word[0..n) ends with e, case and '_' / '-' ignored; whole: and
+ * has nothing else before it (but '_' / '-').
  */
-static bool ends_with(const char *word, size_t n, const char *s, bool whole)
+static inline bool ends_with(const char *word, size_t n, const struct ending *e, bool whole)
 {
-	size_t j = strlen(s);
+	size_t j = e->n;
 	while (j > 0) {
 		if (n == 0)
 			return false;
 		char c = word[--n];
-		if (c == '_' || c == '-')
+		if (separator(c))
 			continue;
-		if (tolower((unsigned char)c) != s[--j])
+		if (lower(c) != e->s[--j])
 			return false;
 	}
-	while (whole && n > 0 && (word[n - 1] == '_' || word[n - 1] == '-'))
+	while (whole && n > 0 && separator(word[n - 1]))
 		n--;
 	return !whole || n == 0;
 }
 
 static bool secret_word(const char *word, size_t n)
 {
-	for (size_t i = 0; i < sizeof not_secret / sizeof not_secret[0]; i++)
-		if (ends_with(word, n, not_secret[i], true))
-			return false;
-	for (size_t i = 0; i < sizeof secret_endings / sizeof secret_endings[0]; i++)
-		if (ends_with(word, n, secret_endings[i], false))
+	size_t k = n;
+	while (k > 0 && separator(word[k - 1]))
+		k--;
+	if (k == 0)
+		return false;
+	/* most names end in a letter no secret ending ends in: one look each */
+	unsigned char last = (unsigned char)lower(word[k - 1]);
+	if (last >= sizeof secret_endings / sizeof secret_endings[0])
+		return false;
+	const struct endings *g = &secret_endings[last];
+	for (size_t i = 0; i < g->n; i++)
+		if (ends_with(word, n, &g->e[i], false)) {
+			for (size_t j = 0; j < sizeof not_secret / sizeof not_secret[0]; j++)
+				if (ends_with(word, n, &not_secret[j], true))
+					return false;
 			return true;
+		}
 	return false;
 }
 
@@ -117,11 +170,12 @@ bool ts_audit_secret_text(const char *s, size_t len)
 	/* as sent, and as a query writes the space (RFC 3986 §2.1, HTML forms) */
 	static const char *const schemes[] = {"bearer ",  "basic ",  "bearer%20",
 	                                      "basic%20", "bearer+", "basic+"};
-	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
-		size_t n = strlen(schemes[i]);
-		if (len > n && strncasecmp(s, schemes[i], n) == 0)
-			return true;
-	}
+	if (len > 0 && lower(s[0]) == 'b')
+		for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+			size_t n = strlen(schemes[i]);
+			if (len > n && strncasecmp(s, schemes[i], n) == 0)
+				return true;
+		}
 	return tessera_token(s, len);
 }
 
@@ -184,7 +238,7 @@ static bool path_names_secret(const json_t *obj)
 	json_t *v;
 	json_object_foreach((json_t *)obj, k, v)
 	{
-		if (strcasecmp(k, "path") == 0 && json_is_string(v) &&
+		if (lower(k[0]) == 'p' && strcasecmp(k, "path") == 0 && json_is_string(v) &&
 		    ts_audit_secret_name(json_string_value(v), json_string_length(v)))
 			return true;
 	}
