@@ -29,11 +29,6 @@
 
 #include "admin/audit.h"
 
-/*
- * Endings of secret member names, lower case, without '_' or '-'. "pin" is
- * the personal meeting PIN (ResetPersonalPin); "credential(s)" and
- * "cookie" cover client credentials and Cookie / Set-Cookie headers.
- */
 struct ending {
 	const char *s;
 	size_t n;
@@ -43,7 +38,13 @@ struct ending {
 		(lit), sizeof(lit) - 1 \
 	}
 
-/* grouped by last letter, so that a name is compared with the few that could match */
+/*
+ * Endings of secret member names, lower case, without '_' or '-'. "pin" is
+ * the personal meeting PIN (ResetPersonalPin); "credential(s)" and
+ * "cookie" cover client credentials and Cookie / Set-Cookie headers.
+ * Grouped by last letter, so that a name is compared with the few that
+ * could match.
+ */
 static const struct ending end_d[] = {ENDING("password"), ENDING("passwd")};
 static const struct ending end_e[] = {ENDING("passphrase"), ENDING("cookie")};
 static const struct ending end_l[] = {ENDING("credential")};
@@ -199,7 +200,7 @@ const char *ts_audit_redact_query(ts_arena_t *a, const char *query)
 		const char *amp = memchr(p, '&', (size_t)(query + len - p));
 		size_t n = amp ? (size_t)(amp - p) : (size_t)(query + len - p);
 		secrets += secret_pair(p, n, &name_len);
-		p += n + 1;
+		p = amp ? amp + 1 : query + len;
 	}
 	if (secrets == 0)
 		return query;
@@ -219,7 +220,7 @@ const char *ts_audit_redact_query(ts_arena_t *a, const char *query)
 		}
 		if (amp != NULL)
 			*o++ = '&';
-		p += n + 1;
+		p = amp ? amp + 1 : query + len;
 	}
 	*o = '\0';
 	return out;
