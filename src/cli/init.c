@@ -37,7 +37,8 @@ int ts_cli_init(int argc, char **argv)
 	}
 	sodium_memzero(key, sizeof key);
 	if (ts_cli_open(v[O_DB], true, &s, &e) != TS_ERR_OK) {
-		status = ts_cli_fail("init: store %s: %s", v[O_DB], e.message);
+		status = ts_cli_fail("init: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
+		                     e.message);
 		goto out;
 	}
 	int64_t nkeys = 0;

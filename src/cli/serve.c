@@ -163,7 +163,8 @@ int ts_cli_serve(int argc, char **argv)
 	    ts_store_connect(app.store, &conn, &e) != TS_ERR_OK ||
 	    ts_store_migrate(conn, &e) != TS_ERR_OK) {
 		ts_store_disconnect(&conn);
-		status = ts_cli_fail("serve: store %s: %s", v[O_DB], e.message);
+		status = ts_cli_fail("serve: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
+		                     e.message);
 		goto out;
 	}
 	ts_store_disconnect(&conn);

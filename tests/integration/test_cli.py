@@ -170,3 +170,23 @@ def test_usage_errors(tmp_path):
     p = run_cli("--help")
     assert "usage" in (p.stdout + p.stderr).lower()
     assert os.listdir(tmp_path) == [], "nothing is created by a refused command"
+
+
+def test_store_password_is_never_printed(tmp_path):
+    """Issue 9 item 3 (secrets never reach the log): a --db URL's password is not echoed on failure."""
+    port = __import__("tessera_itest").free_port()  # nothing listens there
+    urls = [
+        "postgresql://u:PW-SECRET-1@127.0.0.1:%d/db" % port,
+        "postgresql://u@127.0.0.1:%d/db?sslmode=disable&password=PW-SECRET-1" % port,
+        "host=127.0.0.1 port=%d password=PW-SECRET-1 dbname=db" % port,
+    ]
+    commands = [["account", "list"], ["adminkey", "list"], ["apikey", "list", "--account", "x"],
+                ["audit", "verify"], ["user", "list", "--account", "x"], ["init"],
+                ["serve", "--listen", "127.0.0.1:0", "--master-key-file", str(tmp_path / "k")]]
+    for url in urls:
+        for cmd in commands:
+            p = run_cli(*cmd, "--db", url)
+            assert p.returncode != 0, (cmd, url)
+            out = p.stdout + p.stderr
+            assert "PW-SECRET-1" not in out, (cmd, url, out)
+            assert "[redacted]" in out, (cmd, url, out)
