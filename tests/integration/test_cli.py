@@ -190,3 +190,19 @@ def test_store_password_is_never_printed(tmp_path):
             out = p.stdout + p.stderr
             assert "PW-SECRET-1" not in out, (cmd, url, out)
             assert "[redacted]" in out, (cmd, url, out)
+
+
+def test_init_does_not_print_the_store_password(store):
+    """`init` names the store it readied: without the URL's password (a working PostgreSQL)."""
+    if store.kind != "postgres":
+        return
+    import urllib.parse
+    pw = urllib.parse.urlsplit(store.db).password
+    assert pw, "the test cluster's URL has a password: %s" % store.db
+    outs = []
+    for args in ([], ["--json"], []):  # creates the first key, then names the store twice
+        p = run_cli("init", "--db", store.db, "--master-key-file", store.key, *args)
+        assert p.returncode == 0, p.stderr
+        outs.append(p.stdout + p.stderr)
+        assert ":%s@" % pw not in outs[-1], outs[-1]
+    assert all(":[redacted]@" in o for o in outs), outs
