@@ -120,11 +120,16 @@ static bool secret_word(const char *word, size_t n)
 		return false;
 	/* most names end in a letter no secret ending ends in: one look each */
 	unsigned char last = (unsigned char)lower(word[k - 1]);
-	if (last >= sizeof secret_endings / sizeof secret_endings[0])
+	if (last >= sizeof secret_endings / sizeof secret_endings[0] || secret_endings[last].n == 0)
 		return false;
 	const struct endings *g = &secret_endings[last];
+	/* and the letter before it, before any longer comparison */
+	size_t m = k - 1;
+	while (m > 0 && separator(word[m - 1]))
+		m--;
+	char before = m > 0 ? lower(word[m - 1]) : '\0';
 	for (size_t i = 0; i < g->n; i++)
-		if (ends_with(word, n, &g->e[i], false)) {
+		if (g->e[i].s[g->e[i].n - 2] == before && ends_with(word, n, &g->e[i], false)) {
 			for (size_t j = 0; j < sizeof not_secret / sizeof not_secret[0]; j++)
 				if (ends_with(word, n, &not_secret[j], true))
 					return false;
@@ -135,17 +140,16 @@ static bool secret_word(const char *word, size_t n)
 
 bool ts_audit_secret_name(const char *name, size_t len)
 {
-	size_t i = 0;
-	while (i < len) {
-		while (i < len && !word_char(name[i]))
-			i++;
-		size_t start = i;
-		while (i < len && word_char(name[i]))
-			i++;
+	/* one pass: each word is looked at where it ends */
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (word_char(name[i]))
+			continue;
 		if (i > start && secret_word(name + start, i - start))
 			return true;
+		start = i + 1;
 	}
-	return false;
+	return len > start && secret_word(name + start, len - start);
 }
 
 /* A Tessera bearer token: "TS" + id characters (A-Z, 2-7), '.', a long alphanumeric secret. */
@@ -235,11 +239,14 @@ static bool query_member(const char *k, const json_t *v)
 /* The object's `path` member (any case) names a secret: its `value` is one too. */
 static bool path_names_secret(const json_t *obj)
 {
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)obj, k, v)
-	{
-		if (lower(k[0]) == 'p' && strcasecmp(k, "path") == 0 && json_is_string(v) &&
+	/* the iterator itself, not json_object_foreach: a key and an advance per member */
+	for (void *it = json_object_iter((json_t *)obj); it != NULL;
+	     it = json_object_iter_next((json_t *)obj, it)) {
+		const char *k = json_object_iter_key(it);
+		if (lower(k[0]) != 'p' || strcasecmp(k, "path") != 0)
+			continue;
+		const json_t *v = json_object_iter_value(it);
+		if (json_is_string(v) &&
 		    ts_audit_secret_name(json_string_value(v), json_string_length(v)))
 			return true;
 	}

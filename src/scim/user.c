@@ -133,7 +133,7 @@ const char *ts__scim_canonicalise(ts_arena_t *a, json_t *doc, const char *core)
 	json_t *v;
 	json_object_foreach(doc, k, v)
 	{
-		if (strncasecmp(k, "urn:", 4) == 0 &&
+		if ((k[0] | 0x20) == 'u' && strncasecmp(k, "urn:", 4) == 0 &&
 		    (ts__scim_core_name(k, core) != k || strcasecmp(k, core) == 0))
 			n++;
 	}
@@ -146,7 +146,7 @@ const char *ts__scim_canonicalise(ts_arena_t *a, json_t *doc, const char *core)
 	size_t i = 0;
 	json_object_foreach(doc, k, v)
 	{
-		if (strncasecmp(k, "urn:", 4) == 0 &&
+		if ((k[0] | 0x20) == 'u' && strncasecmp(k, "urn:", 4) == 0 &&
 		    (ts__scim_core_name(k, core) != k || strcasecmp(k, core) == 0))
 			moved[i++] = (struct moved){ts_arena_strdup(a, k), json_incref(v)};
 	}
@@ -180,6 +180,9 @@ const char *ts__scim_canonicalise(ts_arena_t *a, json_t *doc, const char *core)
 static bool never_kept(const char *k, size_t n)
 {
 	static const char *const never[] = {"password"};
+	static const size_t shortest = sizeof "password" - 1;
+	if (n < shortest) /* most names: read on every write and every render */
+		return false;
 	const char *colon = memrchr(k, ':', n);
 	if (colon != NULL) {
 		n -= (size_t)(colon + 1 - k);
@@ -209,13 +212,14 @@ static void drop_never(json_t *j)
 		{
 			if (never_kept(k, strlen(k)))
 				json_object_del(j, k);
-			else
+			else if (json_is_object(v) || json_is_array(v))
 				drop_never(v);
 		}
 	} else if (json_is_array(j)) {
 		json_array_foreach(j, i, v)
 		{
-			drop_never(v);
+			if (json_is_object(v) || json_is_array(v))
+				drop_never(v);
 		}
 	}
 }
@@ -525,7 +529,7 @@ static bool mentions(const char *text, size_t n, const char *word)
 {
 	size_t w = strlen(word);
 	for (size_t i = 0; i + w <= n; i++)
-		if (strncasecmp(text + i, word, w) == 0)
+		if ((text[i] | 0x20) == word[0] && strncasecmp(text + i, word, w) == 0)
 			return true;
 	return false;
 }
