@@ -38,7 +38,8 @@ static void who(struct ts_jsonw *w, const struct ts_audit_identity *id)
  * Writes the event text directly, in the member order and form that the
  * jansson object of earlier versions dumped to (stored bodies are hashed, and
  * readers compare members): a member whose text is not valid UTF-8 is left
- * out, as json_string() refused it.
+ * out, as json_string() refused it. Parameters and response are redacted
+ * (ts_audit_redact_write): whoever fills an entry, no secret is appended.
  */
 static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audit_record *out)
 {
@@ -66,12 +67,12 @@ static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audi
 	if (en->request_parameters_json)
 		ts_jsonw_raw(&w, en->request_parameters_json, strlen(en->request_parameters_json));
 	else if (en->request_parameters)
-		ts_jsonw_value(&w, en->request_parameters);
+		ts_audit_redact_write(&w, en->request_parameters);
 	else
 		ts_jsonw_lit(&w, "null");
 	ts_jsonw_key(&w, "responseElements");
 	if (en->response_elements)
-		ts_jsonw_value(&w, en->response_elements);
+		ts_audit_redact_write(&w, en->response_elements);
 	else
 		ts_jsonw_lit(&w, "null");
 	(void)ts_jsonw_member_str(&w, "requestID", en->request_id);

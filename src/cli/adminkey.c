@@ -147,7 +147,8 @@ int ts_cli_adminkey(const char *verb, int argc, char **argv)
 	if (!ts_cli_flags("adminkey", opts, O__COUNT, argc, argv, arena, v))
 		goto out;
 	if (ts_cli_open(v[O_DB], false, &s, &e) != TS_ERR_OK) {
-		status = ts_cli_fail("adminkey: store %s: %s", v[O_DB], e.message);
+		status = ts_cli_fail("adminkey: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
+		                     e.message);
 		goto out;
 	}
 	status = fn(&s, v);

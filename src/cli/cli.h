@@ -31,6 +31,12 @@ struct ts_cli_store {
 	ts_arena_t *arena;
 };
 
+/*
+ * db as it may be shown (an error message, the log): a PostgreSQL URL's or
+ * keyword string's password replaced by [redacted]. db itself when it has
+ * none, else a copy in a.
+ */
+const char *ts_cli_db_shown(ts_arena_t *a, const char *db);
 /* Prints "tessera: <message>" on stderr and returns the exit status 1. */
 int ts_cli_fail(const char *fmt, ...) TS_PRINTF(1, 2);
 /* Parses flags or prints usage; returns false after printing the problem. */

@@ -48,6 +48,35 @@ const char *ts_cli_text(ts_arena_t *a, const char *s)
 	return out;
 }
 
+const char *ts_cli_db_shown(ts_arena_t *a, const char *db)
+{
+	const char *shown = db;
+	const char *p = strstr(db, "://");
+	if (p != NULL) {
+		/* RFC 3986 §3.2.1: userinfo "user:password@" is in the authority */
+		p += 3;
+		const char *at = memrchr(p, '@', strcspn(p, "/?#"));
+		const char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+		if (colon != NULL)
+			shown = ts_arena_printf(a, "%.*s" TS_AUDIT_REDACTED "%s",
+			                        (int)(colon + 1 - db), db, at);
+		/* libpq also takes password=... among the URI's parameters */
+		const char *q = strchr(shown, '?');
+		const char *rq = q ? ts_audit_redact_query(a, q + 1) : NULL;
+		if (rq != NULL && rq != q + 1)
+			shown = ts_arena_printf(a, "%.*s%s", (int)(q + 1 - shown), shown, rq);
+		return shown;
+	}
+	/* a libpq keyword/value string: "host=h password=p" */
+	const char *pw = strcasestr(db, "password=");
+	if (pw != NULL) {
+		pw += strlen("password=");
+		shown = ts_arena_printf(a, "%.*s" TS_AUDIT_REDACTED "%s", (int)(pw - db), db,
+		                        pw + strcspn(pw, " "));
+	}
+	return shown;
+}
+
 int ts_cli_fail(const char *fmt, ...)
 {
 	/* messages quote names from the store and the command line: escaped too */

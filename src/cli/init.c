@@ -37,7 +37,8 @@ int ts_cli_init(int argc, char **argv)
 	}
 	sodium_memzero(key, sizeof key);
 	if (ts_cli_open(v[O_DB], true, &s, &e) != TS_ERR_OK) {
-		status = ts_cli_fail("init: store %s: %s", v[O_DB], e.message);
+		status = ts_cli_fail("init: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
+		                     e.message);
 		goto out;
 	}
 	int64_t nkeys = 0;
@@ -47,11 +48,12 @@ int ts_cli_init(int argc, char **argv)
 	if (nkeys > 0) {
 		ts_store_rollback(s.conn);
 		if (v[O_JSON])
-			ts_cli_print_json(json_pack("{s:s, s:i}", "Store", v[O_DB], "SchemaVersion",
-			                            ts_store_schema_latest()));
+			ts_cli_print_json(json_pack("{s:s, s:i}", "Store",
+			                            ts_cli_db_shown(arena, v[O_DB]),
+			                            "SchemaVersion", ts_store_schema_latest()));
 		else
 			printf("store %s is ready (schema %d); it already has admin keys\n",
-			       v[O_DB], ts_store_schema_latest());
+			       ts_cli_db_shown(arena, v[O_DB]), ts_store_schema_latest());
 		status = 0;
 		goto out;
 	}
@@ -68,8 +70,8 @@ int ts_cli_init(int argc, char **argv)
 		ts_cli_print_json(
 		        json_pack("{s:s, s:s}", "AccessKeyId", k.access_key_id, "Token", k.token));
 	} else {
-		printf("store %s is ready (schema %d)%s\n", v[O_DB], ts_store_schema_latest(),
-		       created ? "; master key file created" : "");
+		printf("store %s is ready (schema %d)%s\n", ts_cli_db_shown(arena, v[O_DB]),
+		       ts_store_schema_latest(), created ? "; master key file created" : "");
 		printf("first admin key (shown once, keep it safe):\n  AccessKeyId %s\n  Token "
 		       "      %s\n",
 		       k.access_key_id, k.token);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/audit.h"
 #include "app/app.h"
 #include "cli/cli.h"
 #include "core/log.h"
@@ -145,6 +146,8 @@ int ts_cli_serve(int argc, char **argv)
 		goto out;
 	}
 	ts_log_set_level((enum ts_log_level)level);
+	ts_log_set_redactor(
+	        ts_audit_redact); /* what the audit trail may not hold, the log neither */
 	struct ts_dns_server dns[TS_NET_DNS_MAX_SERVERS];
 	size_t ndns = 0;
 	if (!dns_servers(argc, argv, v[O_DNS_SERVER], arena, dns, &ndns)) {
@@ -160,7 +163,8 @@ int ts_cli_serve(int argc, char **argv)
 	    ts_store_connect(app.store, &conn, &e) != TS_ERR_OK ||
 	    ts_store_migrate(conn, &e) != TS_ERR_OK) {
 		ts_store_disconnect(&conn);
-		status = ts_cli_fail("serve: store %s: %s", v[O_DB], e.message);
+		status = ts_cli_fail("serve: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
+		                     e.message);
 		goto out;
 	}
 	ts_store_disconnect(&conn);

@@ -149,7 +149,8 @@ int ts_cli_user(const char *verb, int argc, char **argv)
 	if (!ts_cli_flags("user", opts, O__COUNT, argc, argv, arena, v))
 		goto out;
 	if (ts_cli_open(v[O_DB], false, &s, &e) != TS_ERR_OK) {
-		status = ts_cli_fail("user: store %s: %s", v[O_DB], e.message);
+		status = ts_cli_fail("user: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
+		                     e.message);
 		goto out;
 	}
 	status = strcmp(verb, "list") == 0  ? list(&s, v)

@@ -9,11 +9,18 @@
 #include "core/timeutil.h"
 
 static _Atomic int min_level = TS_LOG_INFO;
+/* written once at start-up, before the worker threads exist */
+static bool (*redactor)(json_t *fields);
 static const char *const names[] = {"debug", "info", "warn", "error"};
 
 void ts_log_set_level(enum ts_log_level level)
 {
 	atomic_store(&min_level, (int)level);
+}
+
+void ts_log_set_redactor(bool (*redact)(json_t *fields))
+{
+	redactor = redact;
 }
 
 int ts_log_level_parse(const char *s)
@@ -42,6 +49,8 @@ void ts_log(enum ts_log_level level, const char *msg, json_t *fields)
 	json_object_set_new(line, "level", json_string(names[level]));
 	json_object_set_new(line, "msg", json_string(msg));
 	if (fields != NULL) {
+		if (redactor != NULL)
+			(void)redactor(fields);
 		json_object_update(line, fields);
 		json_decref(fields);
 	}

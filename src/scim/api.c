@@ -119,11 +119,11 @@ static bool json_body_type(const struct ts_http_req *req)
 	return ct == NULL || strcasestr(ct, "json") != NULL;
 }
 
-/* The request without secrets, for the audit event. */
 /*
  * The audit event's requestParameters as JSON text: {"Path", "Query",
- * "Body"}, the body as sent but for its password. Written before the
- * operation changes the body, and outside the writer lock.
+ * "Body"}, the body as sent but redacted (ts_audit_redact_write: password in
+ * any spelling, a PATCH operation whose path names it, any other secret).
+ * Written before the operation changes the body, and outside the writer lock.
  */
 static const char *audit_params(struct ts__scim_call *call)
 {
@@ -132,20 +132,11 @@ static const char *audit_params(struct ts__scim_call *call)
 	ts_jsonw_lit(&w, "{");
 	(void)ts_jsonw_member_str(&w, "Path", call->req->path);
 	if (call->req->query[0])
-		(void)ts_jsonw_member_str(&w, "Query", call->req->query);
+		(void)ts_jsonw_member_str(&w, "Query",
+		                          ts_audit_redact_query(call->a, call->req->query));
 	if (json_is_object(call->body)) {
 		ts_jsonw_key(&w, "Body");
-		ts_jsonw_lit(&w, "{");
-		const char *k;
-		json_t *v;
-		json_object_foreach(call->body, k, v)
-		{
-			if (strcasecmp(k, "password") == 0)
-				continue;
-			ts_jsonw_key(&w, k);
-			ts_jsonw_value(&w, v);
-		}
-		ts_jsonw_lit(&w, "}");
+		ts_audit_redact_write(&w, call->body);
 	}
 	ts_jsonw_lit(&w, "}");
 	return ts_jsonw_finish(&w, NULL);

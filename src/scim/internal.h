@@ -161,6 +161,25 @@ TS_MUST_USE ts_err ts__scim_check_if_match(struct ts__scim_call *call, int64_t v
 void ts__scim_answer_resource(struct ts__scim_call *call, int status, json_t *res, int64_t version,
                               const char *core);
 
+/* Longest attribute name a dotted "attr.sub" key may have (RFC 7643 §2.1 ATTRNAME) */
+#define TS__SCIM_NAME_MAX 128
+
+/*
+ * RFC 7644 §3.10: the attribute name of key with the core schema's URN
+ * prefix removed ("urn:...:core:2.0:User:userName" -> "userName", any case),
+ * or key itself when it is not so qualified. Points into key.
+ */
+const char *ts__scim_core_name(const char *key, const char *core);
+/*
+ * Rewrites doc's core-URN-qualified members ("urn:...:User:userName",
+ * "urn:...:User:name.givenName") and the members of the URN-keyed core
+ * object ({"urn:...:core:2.0:User": {...}}) as plain attribute names, so
+ * that every later check sees one spelling. NULL when done; else the name
+ * that was given twice (with and without its URN), doc then half rewritten.
+ * Allocates nothing when no member is qualified.
+ */
+const char *ts__scim_canonicalise(ts_arena_t *a, json_t *doc, const char *core);
+
 /* user.c: client document -> stored resource and row; row -> SCIM JSON. */
 TS_MUST_USE ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc,
                                           struct ts_user_row *row, struct ts_user_email **emails,

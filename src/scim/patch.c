@@ -556,10 +556,18 @@ static ts_err object_op(struct ctx *c, enum op op, const json_t *value)
 	if (!json_is_object(value))
 		return fail(c, "invalidValue", "an operation without path needs an object value%s",
 		            NULL);
+	const char *core = c->t->group ? TS_SCIM_SCHEMA_GROUP : TS_SCIM_SCHEMA_USER;
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)value, k, v)
 	{
+		/* RFC 7644 §3.10: the core schema's members under its URN are the resource's own */
+		if (strcasecmp(k, core) == 0 && json_is_object(v)) {
+			ts_err rc = object_op(c, op, v);
+			if (rc != TS_ERR_OK)
+				return rc;
+			continue;
+		}
 		/* Okta sends the group's id inside value (item 17); read-only values are ignored */
 		if (strcasecmp(k, "id") == 0 || strcasecmp(k, "meta") == 0 ||
 		    strcasecmp(k, "schemas") == 0 || (!c->t->group && strcasecmp(k, "groups") == 0))

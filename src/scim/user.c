@@ -90,6 +90,140 @@ static ts_err check_twice_named(struct ts__scim_call *call, const json_t *obj, s
 	                    k);
 }
 
+const char *ts__scim_core_name(const char *key, const char *core)
+{
+	size_t n = strlen(core);
+	if (strncasecmp(key, core, n) == 0 && key[n] == ':' && key[n + 1] != '\0')
+		return key + n + 1;
+	return key;
+}
+
+/* Sets name (an attribute, or "attr.sub") of doc to v; false when it is there already. */
+static bool place(json_t *doc, const char *name, json_t *v)
+{
+	const char *dot = strchr(name, '.');
+	if (dot == NULL) {
+		if (ts_scim_json_get(doc, name, NULL) != NULL)
+			return false;
+		json_object_set(doc, name, v);
+		return true;
+	}
+	char attr[TS__SCIM_NAME_MAX];
+	size_t n = (size_t)(dot - name);
+	if (n == 0 || n >= sizeof attr || dot[1] == '\0')
+		return false;
+	memcpy(attr, name, n);
+	attr[n] = '\0';
+	json_t *parent = ts_scim_json_get(doc, attr, NULL);
+	if (parent == NULL) {
+		parent = json_object();
+		json_object_set_new(doc, attr, parent);
+	}
+	if (!json_is_object(parent) || ts_scim_json_get(parent, dot + 1, NULL) != NULL)
+		return false;
+	json_object_set(parent, dot + 1, v);
+	return true;
+}
+
+const char *ts__scim_canonicalise(ts_arena_t *a, json_t *doc, const char *core)
+{
+	/* the common case, every key plain: one look at each, nothing allocated */
+	size_t n = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach(doc, k, v)
+	{
+		if ((k[0] | 0x20) == 'u' && strncasecmp(k, "urn:", 4) == 0 &&
+		    (ts__scim_core_name(k, core) != k || strcasecmp(k, core) == 0))
+			n++;
+	}
+	if (n == 0)
+		return NULL;
+	struct moved {
+		const char *key;
+		json_t *value;
+	} *moved = ts_arena_alloc(a, n * sizeof *moved);
+	size_t i = 0;
+	json_object_foreach(doc, k, v)
+	{
+		if ((k[0] | 0x20) == 'u' && strncasecmp(k, "urn:", 4) == 0 &&
+		    (ts__scim_core_name(k, core) != k || strcasecmp(k, core) == 0))
+			moved[i++] = (struct moved){ts_arena_strdup(a, k), json_incref(v)};
+	}
+	for (i = 0; i < n; i++)
+		json_object_del(doc, moved[i].key);
+	const char *twice = NULL;
+	for (i = 0; i < n; i++) {
+		if (twice == NULL && strcasecmp(moved[i].key, core) == 0) {
+			/* {"urn:...:core:2.0:User": {...}}: the core schema's members, qualified */
+			if (!json_is_object(moved[i].value))
+				twice = moved[i].key;
+			json_object_foreach(moved[i].value, k, v)
+			{
+				if (twice == NULL && !place(doc, ts__scim_core_name(k, core), v))
+					twice = ts_arena_strdup(a, k);
+			}
+		} else if (twice == NULL &&
+		           !place(doc, ts__scim_core_name(moved[i].key, core), moved[i].value)) {
+			twice = moved[i].key;
+		}
+		json_decref(moved[i].value);
+	}
+	return twice;
+}
+
+/*
+ * RFC 7643 §4.1.1, password: returned "never", and Tessera keeps none (sign-in
+ * is the identity provider's). True for a member name that is one in any
+ * spelling: "password", "PASSWORD", "urn:...:User:password", "password.value".
+ */
+static bool never_kept(const char *k, size_t n)
+{
+	static const char *const never[] = {"password"};
+	static const size_t shortest = sizeof "password" - 1;
+	if (n < shortest) /* most names: read on every write and every render */
+		return false;
+	const char *colon = memrchr(k, ':', n);
+	if (colon != NULL) {
+		n -= (size_t)(colon + 1 - k);
+		k = colon + 1;
+	}
+	while (n > 0) {
+		const char *dot = memchr(k, '.', n);
+		size_t seg = dot ? (size_t)(dot - k) : n;
+		for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
+			if (strlen(never[i]) == seg && strncasecmp(k, never[i], seg) == 0)
+				return true;
+		n -= dot ? seg + 1 : seg;
+		k += dot ? seg + 1 : seg;
+	}
+	return false;
+}
+
+/* Removes every never-kept member, at any depth (an extension object, a sub-attribute). */
+static void drop_never(json_t *j)
+{
+	const char *k;
+	json_t *v;
+	void *tmp;
+	size_t i;
+	if (json_is_object(j)) {
+		json_object_foreach_safe(j, tmp, k, v)
+		{
+			if (never_kept(k, strlen(k)))
+				json_object_del(j, k);
+			else if (json_is_object(v) || json_is_array(v))
+				drop_never(v);
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+		{
+			if (json_is_object(v) || json_is_array(v))
+				drop_never(v);
+		}
+	}
+}
+
 /* Removes null members (item 28: "addresses": null, "manager": null mean absent). */
 static void drop_nulls(json_t *obj)
 {
@@ -187,6 +321,13 @@ static bool blank(const char *s)
 ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc, struct ts_user_row *row,
                               struct ts_user_email **emails_out, int *nemails, struct ts_error *e)
 {
+	/* RFC 7644 §3.10: "urn:...:core:2.0:User:userName" is userName, before anything looks */
+	const char *twice = ts__scim_canonicalise(call->a, doc, TS_SCIM_SCHEMA_USER);
+	if (twice != NULL)
+		return ts__scim_err(
+		        call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		        "%s names an attribute given in another spelling too (RFC 7644 §3.10)",
+		        twice);
 	/* RFC 7643 §3.1: id and meta are the server's; groups is read-only (§4.1.2) */
 	drop(doc, "id");
 	drop(doc, "meta");
@@ -196,11 +337,12 @@ ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc, struct ts
 			return rc;
 	}
 	drop(doc, "groups");
-	drop(doc, "password");
+	/* accepted and dropped: Okta sends one with every user (item 6), and it is never kept */
+	drop_never(doc);
 	drop_nulls(doc);
-	ts_err twice = check_twice_named(call, doc, e); /* of what is left: any spelling went */
-	if (twice != TS_ERR_OK)
-		return twice;
+	ts_err twice_rc = check_twice_named(call, doc, e); /* of what is left: any spelling went */
+	if (twice_rc != TS_ERR_OK)
+		return twice_rc;
 	const char *typo = NULL;
 	json_t *ext = ts_scim_json_get(doc, ENTERPRISE_TYPO, &typo);
 	if (ext != NULL) {
@@ -301,6 +443,7 @@ json_t *ts__scim_user_render(struct ts__scim_call *call, const struct ts_user_ro
                              const struct ts_group_member *groups, int ngroups)
 {
 	json_t *res = ts__scim_resource_doc(row->resource);
+	drop_never(res); /* stored before it was dropped on the way in */
 	json_t *schemas = json_pack("[s]", TS_SCIM_SCHEMA_USER);
 	if (ts_scim_json_get(res, TS_SCIM_SCHEMA_ENTERPRISE, NULL) != NULL)
 		json_array_append_new(schemas, json_string(TS_SCIM_SCHEMA_ENTERPRISE));
@@ -381,6 +524,16 @@ static bool key_is(const char *k, size_t n, const char *name)
 	return strlen(name) == n && strncasecmp(k, name, n) == 0;
 }
 
+/* Whether text[0..n) contains word (lower case), without case. */
+static bool mentions(const char *text, size_t n, const char *word)
+{
+	size_t w = strlen(word);
+	for (size_t i = 0; i + w <= n; i++)
+		if ((text[i] | 0x20) == word[0] && strncasecmp(text + i, word, w) == 0)
+			return true;
+	return false;
+}
+
 /*
  * The stored resource's members, minus those the row overrides, copied as
  * text; *enterprise tells whether the extension is among them. False when
@@ -412,7 +565,11 @@ static bool copy_members(struct ts_jsonw *w, const char *text, bool drop_externa
 		if (key_is(k, kn, "id") || key_is(k, kn, "meta") ||
 		    (groups && kn == 6 && memcmp(k, "groups", 6) == 0))
 			return false;
-		bool keep = !(drop_external && key_is(k, kn, "externalId"));
+		/* never_kept: a resource stored before passwords were dropped in any spelling */
+		bool keep = !(drop_external && key_is(k, kn, "externalId")) && !never_kept(k, kn);
+		if (keep && kend[1] == '{' &&
+		    mentions(kend + 1, (size_t)(vend - kend - 1), "password"))
+			return false; /* perhaps one inside: the jansson render drops it */
 		for (size_t i = 0; keep && i < sizeof owned / sizeof owned[0]; i++)
 			keep = !key_is(k, kn, owned[i]);
 		if (key_is(k, kn, TS_SCIM_SCHEMA_ENTERPRISE))
@@ -495,12 +652,19 @@ bool ts__scim_user_write(struct ts__scim_call *call, struct ts_jsonw *w,
 ts_err ts__scim_group_from_doc(struct ts__scim_call *call, json_t *doc, struct ts_group_row *row,
                                json_t **members, struct ts_error *e)
 {
+	const char *twice = ts__scim_canonicalise(call->a, doc, TS_SCIM_SCHEMA_GROUP);
+	if (twice != NULL)
+		return ts__scim_err(
+		        call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+		        "%s names an attribute given in another spelling too (RFC 7644 §3.10)",
+		        twice);
 	drop(doc, "id");
 	drop(doc, "meta");
+	drop_never(doc);
 	drop_nulls(doc);
-	ts_err twice = check_twice_named(call, doc, e);
-	if (twice != TS_ERR_OK)
-		return twice;
+	ts_err twice_rc = check_twice_named(call, doc, e);
+	if (twice_rc != TS_ERR_OK)
+		return twice_rc;
 	json_t *dn = ts_scim_json_get(doc, "displayName", NULL);
 	/* RFC 7643 §4.2: displayName is required; AWS CreateGroup too (item 63) */
 	if (!json_is_string(dn) || blank(json_string_value(dn)))

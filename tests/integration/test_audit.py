@@ -155,6 +155,44 @@ def test_no_secret_in_any_event(server):
     assert key["Token"].split(".", 1)[1] not in json.dumps(rows)
 
 
+def test_secret_members_of_admin_bodies_are_redacted(server):
+    """Issue 9 item 3: one redaction for every audit writer, whatever the body names a secret."""
+    marks = {k: "sec-" + uuid.uuid4().hex for k in ("cs", "pw", "pk", "urn", "bearer", "tok", "pin", "q")}
+    body = {"Name": "secrets", "ClientSecret": marks["cs"], "PASSWORD": marks["pw"],
+            "Nested": [{"private_key": marks["pk"]}], "urn:example:2.0:Thing:apiToken": marks["urn"],
+            "Note": "Bearer " + marks["bearer"]}
+    server.post(ACCOUNTS, body, headers={"X-Request-Id": "secrets-1"})
+    # a refused call is audited with its body too
+    server.post(ACCOUNTS, {"Name": "", "client_secret": marks["tok"]}, headers={"X-Request-Id": "secrets-2"})
+    # a token-shaped value under an innocent name
+    r = server.post("/api/v1/admin-keys", {"Policies": ["ReadOnly"], "Description": server.root_token},
+                    headers={"X-Request-Id": "secrets-3"})
+    assert r.status_code == 201, r.text
+    acct = server.create_account("pin-audit")
+    server.post(ACCOUNTS + "/" + acct["AccountId"], {"Name": "x", "PersonalPIN": marks["pin"]},
+                headers={"X-Request-Id": "secrets-4"})
+    # a token in the query (RFC 6750 §2.3 form) is audited as the call's Query
+    server.get(ACCOUNTS, params={"max-results": "5", "access_token": marks["q"]}, headers={"X-Request-Id": "secrets-5"})
+    events = server.events()
+    by = {e.get("requestID"): e for e in events}
+    b1 = by["secrets-1"]["requestParameters"]["Body"]
+    assert b1["Name"] == "secrets", b1
+    assert b1["ClientSecret"] == b1["PASSWORD"] == b1["urn:example:2.0:Thing:apiToken"] == "[redacted]", b1
+    assert b1["Nested"] == [{"private_key": "[redacted]"}] and b1["Note"] == "[redacted]", b1
+    assert by["secrets-2"]["requestParameters"]["Body"]["client_secret"] == "[redacted]"
+    assert by["secrets-3"]["requestParameters"]["Body"]["Description"] == "[redacted]"
+    assert by["secrets-4"]["requestParameters"]["Body"]["PersonalPIN"] == "[redacted]"
+    assert by["secrets-5"]["requestParameters"]["Query"] == "max-results=5&access_token=[redacted]"
+    text = json.dumps(events)
+    rows, _ = server.store.sql("SELECT body FROM audit_events")
+    stored = json.dumps(rows)
+    secret = server.root_token.split(".", 1)[1]
+    for name, m in list(marks.items()) + [("root token", secret)]:
+        assert m not in text, "%s is in the audit trail" % name
+        assert m not in stored, "%s is in the stored audit events" % name
+        assert m not in server.stderr(), "%s is in the server log" % name
+
+
 def test_events_newest_first(server):
     for i in range(5):
         server.post(ACCOUNTS, {"Name": "order-%d" % i}, headers={"X-Request-Id": "order-%d" % i})

@@ -2,7 +2,7 @@
 import json
 import os
 
-from tessera_itest import UUID_RE, assert_error, check_cases, cli_json, run_cli
+from tessera_itest import UUID_RE, PgStore, assert_error, check_cases, cli_json, run_cli
 
 ACCOUNTS = "/api/v1/accounts"
 
@@ -209,3 +209,43 @@ def test_printed_strings_cannot_drive_the_terminal(server):
         assert raw in [x.get("Name", x.get("Description")) for x in listed], "the JSON keeps the value itself"
 
     check_cases(commands, one, name=lambda c: " ".join(c[:2]))
+
+
+def test_store_password_is_never_printed(tmp_path):
+    """Issue 9 item 3 (secrets never reach the log): a --db URL's password is not echoed on failure."""
+    port = __import__("tessera_itest").free_port()  # nothing listens there
+    urls = [
+        "postgresql://u:PW-SECRET-1@127.0.0.1:%d/db" % port,
+        "postgresql://u@127.0.0.1:%d/db?sslmode=disable&password=PW-SECRET-1" % port,
+        "host=127.0.0.1 port=%d password=PW-SECRET-1 dbname=db" % port,
+    ]
+    commands = [["account", "list"], ["adminkey", "list"], ["apikey", "list", "--account", "x"],
+                ["audit", "verify"], ["user", "list", "--account", "x"], ["init"],
+                ["serve", "--listen", "127.0.0.1:0", "--master-key-file", str(tmp_path / "k")]]
+    for url in urls:
+        for cmd in commands:
+            p = run_cli(*cmd, "--db", url)
+            assert p.returncode != 0, (cmd, url)
+            out = p.stdout + p.stderr
+            assert "PW-SECRET-1" not in out, (cmd, url, out)
+            assert "[redacted]" in out, (cmd, url, out)
+
+
+def test_init_does_not_print_the_store_password(pg_cluster, tmp_path):
+    """`init` names the store it readied: without the URL's password (a working PostgreSQL;
+    a SQLite path has none)."""
+    import urllib.parse
+
+    store = PgStore(pg_cluster, tmp_path)
+    try:
+        pw = urllib.parse.urlsplit(store.db).password
+        assert pw, "the test cluster's URL has a password: %s" % store.db
+        outs = []
+        for args in ([], ["--json"], []):  # creates the first key, then names the store twice
+            p = run_cli("init", "--db", store.db, "--master-key-file", store.key, *args)
+            assert p.returncode == 0, p.stderr
+            outs.append(p.stdout + p.stderr)
+            assert ":%s@" % pw not in outs[-1], outs[-1]
+        assert all(":[redacted]@" in o for o in outs), outs
+    finally:
+        store.destroy()

@@ -55,6 +55,16 @@ static json_t *J(ts_arena_t *a, const char *text)
 	return doc;
 }
 
+/* text with ' for ", as a stored resource */
+static char *quotes_of(ts_arena_t *a, const char *text)
+{
+	char *s = ts_arena_strdup(a, text);
+	for (char *p = s; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return s;
+}
+
 static void assert_json_equal(const json_t *got, const json_t *want)
 {
 	if (!json_equal(got, want)) {
@@ -416,6 +426,118 @@ static void assert_meta(struct ts__scim_call *call, json_t *res, const char *typ
 	assert_true(ts_time_parse(ts_json_str(meta, "created"), &t));
 	assert_int_equal(t, CREATED_MS);
 	assert_int_equal(json_object_size(meta), 5);
+}
+
+#define CORE "urn:ietf:params:scim:schemas:core:2.0:User"
+
+struct canon_case {
+	const char *in;
+	const char *want; /* the stored resource; NULL: refused 400 invalidValue */
+};
+
+/*
+ * RFC 7644 §3.10: a core attribute named with its schema URN (any case), or
+ * given inside the URN-keyed core object, is the plain attribute; and the
+ * password goes whatever its spelling (RFC 7643 §4.1.1, returned "never").
+ */
+static const struct canon_case canon_cases[] = {
+        {"{'" CORE ":userName':'a'}", "{'userName':'a'}"},
+        {"{'URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER:userName':'a'}", "{'userName':'a'}"},
+        {"{'userName':'a','" CORE ":displayName':'D','" CORE ":active':'False'}",
+         "{'userName':'a','displayName':'D','active':false}"},
+        {"{'userName':'a','" CORE ":name.givenName':'G'}",
+         "{'userName':'a','name':{'givenName':'G'}}"},
+        {"{'userName':'a','name':{'familyName':'F'},'" CORE ":name.givenName':'G'}",
+         "{'userName':'a','name':{'familyName':'F','givenName':'G'}}"},
+        {"{'" CORE "':{'userName':'a','title':'T'}}", "{'userName':'a','title':'T'}"},
+        {"{'urn:ietf:params:scim:schemas:core:2.0:user':{'userName':'a'}}", "{'userName':'a'}"},
+        {"{'schemas':['" CORE "'],'" CORE "':{'userName':'a','" CORE ":title':'T'}}",
+         "{'schemas':['" CORE "'],'userName':'a','title':'T'}"},
+        /* the password, in every spelling, accepted and dropped */
+        {"{'userName':'a','" CORE ":password':'p'}", "{'userName':'a'}"},
+        {"{'userName':'a','URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER:PASSWORD':'p'}",
+         "{'userName':'a'}"},
+        {"{'userName':'a','" CORE "':{'Password':'p'}}", "{'userName':'a'}"},
+        {"{'userName':'a','" ENT "':{'password':'p','employeeNumber':'1'}}",
+         "{'userName':'a','" ENT "':{'employeeNumber':'1'}}"},
+        {"{'userName':'a','name':{'givenName':'G','PASSWORD':'p'}}",
+         "{'userName':'a','name':{'givenName':'G'}}"},
+        {"{'userName':'a','password.value':'p'}", "{'userName':'a'}"},
+        /* other schemas' URNs are not the core's */
+        {"{'userName':'a','urn:example:2.0:User:title':'T'}",
+         "{'userName':'a','urn:example:2.0:User:title':'T'}"},
+        {"{'userName':'a','" CORE "x:title':'T'}", "{'userName':'a','" CORE "x:title':'T'}"},
+        /* one attribute in two spellings is refused, not half kept */
+        {"{'userName':'a','" CORE ":userName':'b'}", NULL},
+        {"{'userName':'a','" CORE "':{'USERNAME':'b'}}", NULL},
+        {"{'userName':'a','name':{'givenName':'G'},'" CORE ":name.givenName':'H'}", NULL},
+        {"{'userName':'a','name':'N','" CORE ":name.givenName':'H'}", NULL},
+        {"{'userName':'a','" CORE "':'not an object'}", NULL},
+};
+
+static void test_user_urn_canonical(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof canon_cases / sizeof canon_cases[0]; i++) {
+		const struct canon_case *c = &canon_cases[i];
+		ts_arena_t *a = ts_arena_new();
+		struct user_out o = user_from(a, false, c->in);
+		if (c->want == NULL) {
+			if (o.rc != TS_ERR_BAD_REQUEST || o.scim_type == NULL ||
+			    strcmp(o.scim_type, "invalidValue") != 0)
+				fail_msg("case %zu %s: want 400 invalidValue, got %d", i, c->in,
+				         (int)o.rc);
+		} else {
+			if (o.rc != TS_ERR_OK)
+				fail_msg("case %zu %s: %s", i, c->in, o.e.message);
+			assert_json_equal(o.resource, J(a, c->want));
+			assert_string_equal(o.row.user_name, "a");
+		}
+		ts_arena_free(&a);
+	}
+	/* the name helper itself */
+	assert_string_equal(ts__scim_core_name(CORE ":userName", CORE), "userName");
+	assert_string_equal(
+	        ts__scim_core_name("urn:IETF:params:scim:schemas:core:2.0:USER:x", CORE), "x");
+	assert_string_equal(ts__scim_core_name(CORE, CORE), CORE);
+	assert_string_equal(ts__scim_core_name(CORE ":", CORE), CORE ":");
+	assert_string_equal(ts__scim_core_name("userName", CORE), "userName");
+}
+
+/* A resource stored before passwords were dropped in every spelling never shows one. */
+static void test_user_render_never_returns_password(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	struct ts__scim_call call = new_call(a, false);
+	static const char *const stored[] = {
+	        "{'userName':'a','" CORE ":password':'p1'}",
+	        "{'userName':'a','PassWord':'p1','title':'t'}",
+	        "{'userName':'a','" ENT "':{'password':'p1','employeeNumber':'1'}}",
+	};
+	for (size_t i = 0; i < sizeof stored / sizeof stored[0]; i++) {
+		struct ts_user_row row = {.user_id = "u1",
+		                          .user_name = "a",
+		                          .active = true,
+		                          .resource = quotes_of(a, stored[i]),
+		                          .created_ms = CREATED_MS,
+		                          .modified_ms = MODIFIED_MS,
+		                          .version = 1};
+		struct ts_jsonw w;
+		ts_jsonw_init(&w, a, 64);
+		const char *text = ts__scim_user_write(&call, &w, &row, NULL, -1)
+		                           ? ts_jsonw_finish(&w, NULL)
+		                           : "";
+		if (strstr(text, "p1") != NULL)
+			fail_msg("case %zu written: %s", i, text);
+		char *dumped = json_dumps(
+		        ts_json_own(a, ts__scim_user_render(&call, &row, NULL, -1)), JSON_COMPACT);
+		assert_non_null(dumped);
+		if (strstr(dumped, "p1") != NULL || strstr(dumped, "userName") == NULL)
+			fail_msg("case %zu rendered: %s", i, dumped);
+		free(dumped);
+	}
+	ts_arena_free(&a);
 }
 
 static void test_user_render(void **state)
@@ -835,6 +957,8 @@ int main(void)
 	        cmocka_unit_test(test_user_emails),
 	        cmocka_unit_test(test_user_bad_values),
 	        cmocka_unit_test(test_user_strict_accepts_aws_shape),
+	        cmocka_unit_test(test_user_urn_canonical),
+	        cmocka_unit_test(test_user_render_never_returns_password),
 	        cmocka_unit_test(test_user_render),
 	        cmocka_unit_test(test_user_round_trip),
 	        cmocka_unit_test(test_group_from_doc),
