@@ -50,15 +50,17 @@ static ts_err authorize(const struct ts__admin_op *op, struct ts__admin_call *ca
 /* requestParameters: path parameters and query of the call, and the body. */
 static void fill_params(const struct ts__admin_op *op, struct ts__admin_call *call)
 {
+	/* path parameters and query were checked as UTF-8 (ts_http_request_check); the
+	 * escaping text is for any other caller: a member is never silently left out */
 	call->params = ts_json_own(call->a, json_object());
 	if (call->account_id)
-		json_object_set_new(call->params, "AccountId", json_string(call->account_id));
+		json_object_set_new(call->params, "AccountId", ts_json_text(call->account_id));
 	int first = call->account_id ? 1 : 0;
 	if (call->req->nparams > first)
 		json_object_set_new(call->params, "ResourceId",
-		                    json_string(call->req->params[call->req->nparams - 1]));
+		                    ts_json_text(call->req->params[call->req->nparams - 1]));
 	if (call->req->query[0])
-		json_object_set_new(call->params, "Query", json_string(call->req->query));
+		json_object_set_new(call->params, "Query", ts_json_text(call->req->query));
 	(void)op;
 }
 
@@ -75,12 +77,11 @@ static ts_err parse_body(struct ts__admin_call *call, struct ts_error *e)
 	return TS_ERR_OK;
 }
 
+/* {"Code","Message"}; the message may quote input, which ts_http_error_plain escapes. */
 static void answer_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
                          const char *message)
 {
-	json_t *o = json_pack("{s:s, s:s}", "Code", ts_err_name(code), "Message", message);
-	ts_http_res_json(req, res, ts_err_status(code), NULL, o);
-	res->error_code = ts_err_name(code);
+	ts_http_error_plain(req, res, code, ts_err_status(code), message);
 }
 
 /* What the caller is told: detail for their own mistakes, nothing internal. */
@@ -103,9 +104,11 @@ static const char *public_message(ts_err code, const struct ts_error *e)
 static void store_failure(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
                           const struct ts_error *e, const char *event)
 {
-	ts_log(TS_LOG_ERROR, "admin call failed in the store",
-	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", event, "error",
-	                 e->message));
+	json_t *f = json_object();
+	json_object_set_new(f, "request_id", ts_json_text(req->request_id));
+	json_object_set_new(f, "event", ts_json_text(event));
+	json_object_set_new(f, "error", ts_json_text(e->message));
+	ts_log(TS_LOG_ERROR, "admin call failed in the store", f);
 	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? TS_ERR_UNAVAILABLE : TS_ERR_INTERNAL,
 	             public_message(rc, e));
 }
@@ -173,6 +176,7 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 	        .source_ip = req->peer,
 	        .user_agent = ts_http_header(req, "user-agent"),
 	        .request_id = req->request_id,
+	        .client_request_id = req->client_request_id,
 	        .request_parameters = call.params,
 	        .response_elements =
 	                outcome == TS_ERR_OK && !op->read_only

@@ -1,6 +1,7 @@
 /*
  * The router: routes are matched segment by segment against the path; a
- * "{}" segment captures one percent-decoded segment. The table is small
+ * "{}" segment captures one percent-decoded segment, which must be UTF-8
+ * (ts_http_decode). The table is small
  * (tens of routes), so a linear scan with early exit is cheaper than a trie.
  */
 #include <string.h>
@@ -69,9 +70,13 @@ enum ts_http_match ts_http_route_find(const struct ts_http_route *routes, int nr
 			found = TS_HTTP_MATCH_METHOD_ONLY;
 			continue;
 		}
-		/* second pass with captures; a segment that does not decode matches nothing */
+		/*
+		 * Second pass with captures. A segment that does not decode (a broken
+		 * escape, a NUL, bytes that are not UTF-8) names a resource that
+		 * cannot exist: 400, in the caller's surface shape, never passed on.
+		 */
 		if (!match(routes[i].pattern, path, arena, params, &n))
-			return TS_HTTP_MATCH_NONE;
+			return TS_HTTP_MATCH_BAD_PARAM;
 		*route = &routes[i];
 		*nparams = n;
 		return TS_HTTP_MATCH_OK;

@@ -36,6 +36,7 @@
 #include "core/alloc.h"
 #include "core/blocking.h"
 #include "core/crypto.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/internal.h"
@@ -47,6 +48,8 @@
 #define RECYCLE_DRAIN_MAX 64 /* h2o keeps at most 16 buffers per thread */
 /* a queued job this old gets a sleeping worker woken for it, however busy the cores */
 #define WAKE_AGE_NS (2 * 1000000L)
+#define STATUS_URI_TOO_LONG 414
+#define STATUS_HEADERS_TOO_LARGE 431
 
 struct loop;
 
@@ -169,23 +172,34 @@ static const char *reason(int status)
 	}
 }
 
-static void error_body(struct job *j, ts_err code, const char *message)
+/* An error the server itself answers, in the shape of the path's surface. */
+static void error_body(struct job *j, ts_err code, int status, const char *message)
 {
-	json_t *o = json_pack("{s:s, s:s}", "Code", ts_err_name(code), "Message", message);
-	ts_http_res_json(&j->req, &j->res, ts_err_status(code), NULL, o);
-	j->res.error_code = ts_err_name(code);
+	const struct ts_http_server_config *cfg = &j->loop->srv->cfg;
+	ts_http_error(cfg->surfaces, cfg->nsurfaces, &j->req, &j->res, code, status, message);
 }
 
+/*
+ * One line per request with every field, whatever the client sent: a method
+ * or path that is not UTF-8 is written with those bytes as \xHH (ts_json_text)
+ * rather than losing the line's fields, as json_pack did.
+ */
 static void access_log(struct job *j)
 {
 	if (!j->loop->srv->cfg.access_log || !ts_log_enabled(TS_LOG_INFO))
 		return;
 	double ms = (double)(ts_mono_ns() - j->start_ns) / 1e6;
-	json_t *f = json_pack("{s:s, s:s, s:i, s:f, s:s, s:s}", "method", j->req.method, "path",
-	                      j->req.path, "status", j->res.status, "ms", ms, "request_id",
-	                      j->req.request_id, "peer", j->req.peer);
+	json_t *f = json_object();
+	json_object_set_new(f, "method", ts_json_text(j->req.method));
+	json_object_set_new(f, "path", ts_json_text(j->req.path));
+	json_object_set_new(f, "status", json_integer(j->res.status));
+	json_object_set_new(f, "ms", json_real(ms));
+	json_object_set_new(f, "request_id", ts_json_text(j->req.request_id));
+	if (j->req.client_request_id != NULL)
+		json_object_set_new(f, "client_request_id", ts_json_text(j->req.client_request_id));
+	json_object_set_new(f, "peer", ts_json_text(j->req.peer));
 	if (j->res.error_code)
-		json_object_set_new(f, "error", json_string(j->res.error_code));
+		json_object_set_new(f, "error", ts_json_text(j->res.error_code));
 	ts_log(TS_LOG_INFO, "request", f);
 }
 
@@ -195,6 +209,7 @@ static void finish(struct job *j)
 	h2o_req_t *r = j->h2o;
 	if (r != NULL) {
 		*j->guard = NULL;
+		ts_http_res_settle(l->srv->cfg.surfaces, l->srv->cfg.nsurfaces, &j->req, &j->res);
 		r->res.status = j->res.status ? j->res.status : 500;
 		r->res.reason = reason(r->res.status);
 		if (j->res.content_type) {
@@ -202,7 +217,10 @@ static void finish(struct job *j)
 			h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
 			               v.base, v.len);
 		}
-		h2o_iovec_t rid = h2o_strdup(&r->pool, j->req.request_id, SIZE_MAX);
+		/* the client's own id when it sent a usable one; the audit keeps both */
+		const char *echo =
+		        j->req.client_request_id ? j->req.client_request_id : j->req.request_id;
+		h2o_iovec_t rid = h2o_strdup(&r->pool, echo, SIZE_MAX);
 		h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0,
 		                      NULL, rid.base, rid.len);
 		for (int i = 0; i < j->res.nheaders; i++) {
@@ -296,7 +314,7 @@ static void *worker_main(void *arg)
 		struct ts_error e = {0};
 		if (s->cfg.worker_init(s->cfg.app, &worker, &e) != TS_ERR_OK)
 			ts_log(TS_LOG_ERROR, "worker start failed",
-			       json_pack("{s:s}", "error", e.message));
+			       json_pack("{s:o}", "error", ts_json_text(e.message)));
 	}
 	ts_blocking_hook(worker_blocking, s);
 	pthread_mutex_lock(&s->mu);
@@ -397,12 +415,16 @@ static bool copy_request(h2o_req_t *r, struct job *j, size_t max_body)
 	j->req.query = r->query_at != SIZE_MAX ? ts_arena_strndup(a, r->path.base + plen + 1,
 	                                                          r->path.len - plen - 1)
 	                                       : "";
-	j->req.request_id = NULL;
+	/* the id this server gives every request: the audit's requestID, never the client's */
+	char *id = ts_arena_alloc(a, TS_UUID_LEN + 1);
+	ts_uuid_v4(id);
+	j->req.request_id = id;
+	j->req.client_request_id = NULL;
 	fill_peer(r, j);
 	if ((int)r->headers.size > TS_HTTP_MAX_HEADERS) {
-		j->req.request_id = "-";
-		error_body(j, TS_ERR_BAD_REQUEST, "too many request headers");
-		j->res.status = 431;
+		/* RFC 6585 §5 */
+		error_body(j, TS_ERR_BAD_REQUEST, STATUS_HEADERS_TOO_LARGE,
+		           "too many request headers");
 		return false;
 	}
 	struct ts_http_header *h = ts_arena_alloc(a, sizeof *h * (r->headers.size + 1));
@@ -410,25 +432,21 @@ static bool copy_request(h2o_req_t *r, struct job *j, size_t max_body)
 		h2o_header_t *src = &r->headers.entries[i];
 		h[i].name = ts_arena_strndup(a, src->name->base, src->name->len);
 		h[i].value = ts_arena_strndup(a, src->value.base, src->value.len);
-		if (strcmp(h[i].name, "x-request-id") == 0 &&
+		if (strcmp(h[i].name, "x-request-id") == 0 && j->req.client_request_id == NULL &&
 		    request_id_ok(src->value.base, src->value.len))
-			j->req.request_id = h[i].value;
+			j->req.client_request_id = h[i].value;
 	}
 	j->req.headers = h;
 	j->req.nheaders = (int)r->headers.size;
-	if (j->req.request_id == NULL) {
-		char *id = ts_arena_alloc(a, TS_UUID_LEN + 1);
-		ts_uuid_v4(id);
-		j->req.request_id = id;
-	}
 	if (plen > TS_HTTP_MAX_PATH) {
-		error_body(j, TS_ERR_BAD_REQUEST, "request path too long");
-		j->res.status = 414;
+		/* RFC 9110 §15.5.15 */
+		error_body(j, TS_ERR_BAD_REQUEST, STATUS_URI_TOO_LONG, "request path too long");
 		return false;
 	}
 	if (r->entity.base != NULL) {
 		if (r->entity.len > max_body) {
-			error_body(j, TS_ERR_TOO_LARGE, "request body too large");
+			error_body(j, TS_ERR_TOO_LARGE, ts_err_status(TS_ERR_TOO_LARGE),
+			           "request body too large");
 			return false;
 		}
 		j->req.body = ts_arena_strndup(a, r->entity.base, r->entity.len);
@@ -458,17 +476,26 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		finish(j);
 		return 0;
 	}
+	struct ts_error e = {0};
+	if (ts_http_request_check(&j->req, &e) != TS_ERR_OK) {
+		error_body(j, e.code, ts_err_status(e.code), e.message);
+		finish(j);
+		return 0;
+	}
 	const struct ts_http_route *route = NULL;
 	enum ts_http_match m =
 	        ts_http_route_find(s->routes, s->nroutes, j->req.method, j->req.path, j->req.arena,
 	                           &route, j->req.params, &j->req.nparams);
-	if (m == TS_HTTP_MATCH_NONE) {
-		error_body(j, TS_ERR_NOT_FOUND, "no such path");
-		finish(j);
-		return 0;
-	}
-	if (m == TS_HTTP_MATCH_METHOD_ONLY) {
-		error_body(j, TS_ERR_METHOD, "method not allowed on this path");
+	if (m != TS_HTTP_MATCH_OK) {
+		ts_err code = m == TS_HTTP_MATCH_METHOD_ONLY ? TS_ERR_METHOD
+		              : m == TS_HTTP_MATCH_NONE      ? TS_ERR_NOT_FOUND
+		                                             : TS_ERR_BAD_REQUEST;
+		const char *why = m == TS_HTTP_MATCH_METHOD_ONLY ? "method not allowed on this path"
+		                  : m == TS_HTTP_MATCH_NONE
+		                          ? "no such path"
+		                          : "a path parameter is not percent-encoded UTF-8 "
+		                            "(RFC 3986 §2.1)";
+		error_body(j, code, ts_err_status(code), why);
 		finish(j);
 		return 0;
 	}
@@ -480,7 +507,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		return 0;
 	}
 	if (!pool_push(s, j)) {
-		error_body(j, TS_ERR_UNAVAILABLE, "server busy, try again");
+		error_body(j, TS_ERR_UNAVAILABLE, ts_err_status(TS_ERR_UNAVAILABLE),
+		           "server busy, try again");
 		ts_http_res_header(&j->res, "retry-after", "1");
 		finish(j);
 	}
