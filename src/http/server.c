@@ -49,6 +49,7 @@
 /* a queued job this old gets a sleeping worker woken for it, however busy the cores */
 #define WAKE_AGE_NS (2 * 1000000L)
 #define STATUS_URI_TOO_LONG 414
+#define H2O_ERROR_TEXT_MAX 256 /* h2o's own error bodies are one short line */
 #define STATUS_HEADERS_TOO_LARGE 431
 
 struct loop;
@@ -85,6 +86,12 @@ struct loop {
 
 struct route_handler {
 	h2o_handler_t super;
+	ts_http_server_t *srv;
+};
+
+/* Rewrites h2o's own text/plain error answers into the surface's JSON shape. */
+struct error_filter {
+	h2o_filter_t super;
 	ts_http_server_t *srv;
 };
 
@@ -393,15 +400,21 @@ static bool request_id_ok(const char *s, size_t n)
 	return true;
 }
 
-static void fill_peer(h2o_req_t *r, struct job *j)
+static void peer_text(h2o_req_t *r, char *buf, size_t size)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = r->conn->callbacks->get_peername(r->conn, (struct sockaddr *)&ss);
-	char buf[INET6_ADDRSTRLEN] = "unknown";
+	snprintf(buf, size, "unknown");
 	if (len > 0 && ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, sizeof buf);
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)size);
 	else if (len > 0 && ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, sizeof buf);
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)size);
+}
+
+static void fill_peer(h2o_req_t *r, struct job *j)
+{
+	char buf[INET6_ADDRSTRLEN];
+	peer_text(r, buf, sizeof buf);
 	j->req.peer = ts_arena_strdup(j->req.arena, buf);
 }
 
@@ -513,6 +526,120 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		finish(j);
 	}
 	return 0;
+}
+
+/* ---- h2o's own error answers --------------------------------------------- */
+
+/*
+ * h2o answers some requests itself, before any handler runs: a Content-Length
+ * or a chunked body past --max-body (413), broken chunked encoding or an
+ * unknown transfer-encoding (400), an unknown Expect (417). Its bodies are
+ * text/plain; a SCIM client expects the SCIM error schema (RFC 7644 §3.12)
+ * and an admin client {"Code","Message"}. This output filter sees those
+ * answers (h2o_send_error_generic runs the path's filters, on the host's
+ * fallback path when no path matched yet), keeps h2o's text as the message
+ * and writes the surface's JSON instead. Tessera's own answers are never
+ * text/plain with an error status, so they pass untouched. A request line
+ * or headers h2o cannot parse at all (more than 100 headers, say) get a raw
+ * "400 Bad Request" written on the socket, with no request and no filter:
+ * that one cannot be reshaped.
+ */
+struct error_rewrite {
+	h2o_ostream_t super;
+	ts_http_server_t *srv;
+	char text[H2O_ERROR_TEXT_MAX];
+	size_t len;
+};
+
+static bool is_h2o_error(h2o_req_t *r)
+{
+	static const char plain[] = "text/plain";
+	if (r->res.status < 400)
+		return false;
+	ssize_t i = h2o_find_header(&r->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+	if (i < 0)
+		return false;
+	h2o_iovec_t v = r->res.headers.entries[i].value;
+	return v.len >= sizeof plain - 1 && memcmp(v.base, plain, sizeof plain - 1) == 0;
+}
+
+static void peer_text(h2o_req_t *r, char *buf, size_t len);
+
+static void rewrite_send(h2o_ostream_t *self, h2o_req_t *r, h2o_iovec_t *bufs, size_t bufcnt,
+                         h2o_send_state_t state)
+{
+	struct error_rewrite *w = (struct error_rewrite *)self;
+	for (size_t i = 0; i < bufcnt; i++) {
+		size_t room = sizeof w->text - 1 - w->len;
+		size_t n = bufs[i].len < room ? bufs[i].len : room;
+		memcpy(w->text + w->len, bufs[i].base, n);
+		w->len += n;
+	}
+	if (h2o_send_state_is_in_progress(state)) {
+		h2o_ostream_send_next(&w->super, r, NULL, 0, state);
+		return;
+	}
+	w->text[w->len] = '\0';
+	/* the request as far as h2o read it: path without the query */
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = {.arena = a, .query = ""};
+	size_t plen =
+	        r->query_at != SIZE_MAX && r->query_at <= r->path.len ? r->query_at : r->path.len;
+	req.path = ts_arena_strndup(a, r->path.base ? r->path.base : "", r->path.base ? plen : 0);
+	req.method = ts_arena_strndup(a, r->method.base ? r->method.base : "",
+	                              r->method.base ? r->method.len : 0);
+	char id[TS_UUID_LEN + 1];
+	ts_uuid_v4(id);
+	req.request_id = id;
+	struct ts_http_res res = {0};
+	const char *message =
+	        ts_arena_printf(a, "the request could not be read: %s", ts_text_escape(a, w->text));
+	ts_err code = ts_err_for_status(r->res.status);
+	ts_http_error(w->srv->cfg.surfaces, w->srv->cfg.nsurfaces, &req, &res, code, r->res.status,
+	              message);
+	ts_http_res_settle(w->srv->cfg.surfaces, w->srv->cfg.nsurfaces, &req, &res);
+	h2o_iovec_t body = h2o_strdup(&r->pool, res.body ? res.body : "", res.body_len);
+	const char *ct = res.content_type ? res.content_type : "application/json";
+	h2o_set_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, ct, strlen(ct), 1);
+	h2o_iovec_t rid = h2o_strdup(&r->pool, id, SIZE_MAX);
+	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL,
+	                      rid.base, rid.len);
+	r->res.content_length = body.len;
+	if (w->srv->cfg.access_log && ts_log_enabled(TS_LOG_INFO)) {
+		char peer[INET6_ADDRSTRLEN];
+		peer_text(r, peer, sizeof peer);
+		json_t *f = json_object();
+		json_object_set_new(f, "method", ts_json_text(req.method));
+		json_object_set_new(f, "path", ts_json_text(req.path));
+		json_object_set_new(f, "status", json_integer(r->res.status));
+		json_object_set_new(f, "request_id", json_string(id));
+		json_object_set_new(f, "peer", ts_json_text(peer));
+		json_object_set_new(f, "error", ts_json_text(res.error_code));
+		json_object_set_new(f, "h2o", ts_json_text(w->text));
+		ts_log(TS_LOG_INFO, "request", f);
+	}
+	ts_arena_free(&a);
+	h2o_ostream_send_next(&w->super, r, &body, 1, state);
+}
+
+static void on_setup_error_ostream(h2o_filter_t *self, h2o_req_t *r, h2o_ostream_t **slot)
+{
+	struct error_filter *f = (struct error_filter *)self;
+	if (is_h2o_error(r)) {
+		struct error_rewrite *w = (void *)h2o_add_ostream(r, sizeof *w, slot);
+		w->super.do_send = rewrite_send;
+		w->srv = f->srv;
+		w->len = 0;
+		slot = &w->super.next;
+	}
+	h2o_setup_next_ostream(r, slot);
+}
+
+static void register_error_filter(h2o_pathconf_t *pc, ts_http_server_t *s)
+{
+	struct error_filter *f = (void *)h2o_create_filter(pc, sizeof *f);
+	f->super.on_setup_ostream = on_setup_error_ostream;
+	f->srv = s;
 }
 
 /* ---- loops ------------------------------------------------------------- */
@@ -825,6 +952,9 @@ ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
 	struct route_handler *rh = (void *)h2o_create_handler(pc, sizeof *rh);
 	rh->super.on_req = on_req;
 	rh->srv = s;
+	/* h2o's own error answers: on the path, and on the fallback used before routing */
+	register_error_filter(pc, s);
+	register_error_filter(&hc->fallback_path, s);
 
 	for (int i = 0; i < s->nloops; i++)
 		s->loops[i].srv = s;
