@@ -8,7 +8,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/utf8.h"
-#include "http/http.h"
+#include "http/internal.h"
 
 const char *ts_http_header(const struct ts_http_req *req, const char *name)
 {
@@ -242,4 +242,21 @@ void ts_http_res_header(struct ts_http_res *res, const char *name, const char *v
 		res->overflow = name;
 	if (res->fault == NULL)
 		res->fault = "too many response headers (TS_HTTP_MAX_RES_HEADERS)";
+}
+
+json_t *ts__http_access_fields(const struct ts_http_req *req, const struct ts_http_res *res,
+                               double ms)
+{
+	json_t *f = json_object();
+	json_object_set_new(f, "method", ts_json_text(req->method));
+	json_object_set_new(f, "path", ts_json_text(req->path));
+	json_object_set_new(f, "status", json_integer(res->status));
+	json_object_set_new(f, "ms", json_real(ms));
+	json_object_set_new(f, "request_id", ts_json_text(req->request_id));
+	if (req->client_request_id != NULL)
+		json_object_set_new(f, "client_request_id", ts_json_text(req->client_request_id));
+	json_object_set_new(f, "peer", ts_json_text(req->peer));
+	if (res->error_code)
+		json_object_set_new(f, "error", ts_json_text(res->error_code));
+	return f;
 }

@@ -196,17 +196,7 @@ static void access_log(struct job *j)
 	if (!j->loop->srv->cfg.access_log || !ts_log_enabled(TS_LOG_INFO))
 		return;
 	double ms = (double)(ts_mono_ns() - j->start_ns) / 1e6;
-	json_t *f = json_object();
-	json_object_set_new(f, "method", ts_json_text(j->req.method));
-	json_object_set_new(f, "path", ts_json_text(j->req.path));
-	json_object_set_new(f, "status", json_integer(j->res.status));
-	json_object_set_new(f, "ms", json_real(ms));
-	json_object_set_new(f, "request_id", ts_json_text(j->req.request_id));
-	if (j->req.client_request_id != NULL)
-		json_object_set_new(f, "client_request_id", ts_json_text(j->req.client_request_id));
-	json_object_set_new(f, "peer", ts_json_text(j->req.peer));
-	if (j->res.error_code)
-		json_object_set_new(f, "error", ts_json_text(j->res.error_code));
+	json_t *f = ts__http_access_fields(&j->req, &j->res, ms);
 	ts_log(TS_LOG_INFO, "request", f);
 }
 
@@ -608,13 +598,8 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *r, h2o_iovec_t *bufs, s
 	if (w->srv->cfg.access_log && ts_log_enabled(TS_LOG_INFO)) {
 		char peer[INET6_ADDRSTRLEN];
 		peer_text(r, peer, sizeof peer);
-		json_t *f = json_object();
-		json_object_set_new(f, "method", ts_json_text(req.method));
-		json_object_set_new(f, "path", ts_json_text(req.path));
-		json_object_set_new(f, "status", json_integer(r->res.status));
-		json_object_set_new(f, "request_id", json_string(id));
-		json_object_set_new(f, "peer", ts_json_text(peer));
-		json_object_set_new(f, "error", ts_json_text(res.error_code));
+		req.peer = peer;
+		json_t *f = ts__http_access_fields(&req, &res, 0);
 		json_object_set_new(f, "h2o", ts_json_text(w->text));
 		ts_log(TS_LOG_INFO, "request", f);
 	}

@@ -11,10 +11,12 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "http/http.h"
+#include "http/internal.h"
 
 #define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -561,6 +563,42 @@ static void test_request_check(void **state)
 	}
 }
 
+/*
+ * The access-log line keeps every field whatever the client sent (issue 9:
+ * json_pack failed on a path that was not UTF-8 and the line lost method,
+ * path, status and peer); the bad bytes are written as \xHH.
+ */
+static void test_access_fields(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = make_req(a, "");
+	req.method = "G\xffT";
+	req.path = "/api/v1/accounts/\xff\xfe";
+	req.request_id = "rid";
+	req.client_request_id = "client-1";
+	req.peer = "127.0.0.1";
+	struct ts_http_res res;
+	memset(&res, 0, sizeof res);
+	res.status = 400;
+	res.error_code = "BadRequestException";
+	json_t *f = ts__http_access_fields(&req, &res, 2.5);
+	assert_non_null(f);
+	assert_string_equal(json_string_value(json_object_get(f, "method")), "G\\xFFT");
+	assert_string_equal(json_string_value(json_object_get(f, "path")),
+	                    "/api/v1/accounts/\\xFF\\xFE");
+	assert_int_equal(json_integer_value(json_object_get(f, "status")), 400);
+	assert_string_equal(json_string_value(json_object_get(f, "peer")), "127.0.0.1");
+	assert_string_equal(json_string_value(json_object_get(f, "request_id")), "rid");
+	assert_string_equal(json_string_value(json_object_get(f, "client_request_id")), "client-1");
+	assert_string_equal(json_string_value(json_object_get(f, "error")), "BadRequestException");
+	char *text = json_dumps(f, JSON_COMPACT);
+	assert_non_null(text);
+	free(text); /* jansson's own allocation */
+	json_decref(f);
+	ts_arena_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +614,7 @@ int main(void)
 	        cmocka_unit_test(test_error_surfaces),
 	        cmocka_unit_test(test_settle),
 	        cmocka_unit_test(test_request_check),
+	        cmocka_unit_test(test_access_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
