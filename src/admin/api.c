@@ -204,6 +204,10 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 		ts_http_res_json(req, res, call.status, NULL, call.response);
 	} else {
 		ts_http_res_set(res, call.status, NULL, NULL, 0);
+		/* no answer where one was due: an operation's json_pack failed; a 500, not a
+		 * quiet empty 200 (ts_http_res_settle) */
+		if (ts_http_status_has_body(call.status))
+			res->fault = "the operation's JSON answer could not be built";
 	}
 	/* nothing changed: the answer goes out once its event is committed */
 	if (!in_change)

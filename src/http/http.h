@@ -154,6 +154,13 @@ void ts_http_res_set(struct ts_http_res *res, int status, const char *content_ty
 void ts_http_res_json(struct ts_http_req *req, struct ts_http_res *res, int status,
                       const char *content_type, json_t *j);
 /*
+ * Whether an answer with this status carries content: not 1xx, 204 or 304
+ * (RFC 9110 §15.2, §15.3.5, §15.4.5). A dispatcher whose operation left no
+ * JSON answer for any other status knows a json_pack failed.
+ */
+bool ts_http_status_has_body(int status);
+
+/*
  * Adds a response header (name and value must live as long as the response).
  * Past TS_HTTP_MAX_RES_HEADERS the header is not dropped quietly: it is
  * recorded in res->overflow and res->fault: the server answers 500 and logs it.

@@ -204,6 +204,16 @@ void ts_http_res_settle(const struct ts_http_surface *surfaces, int nsurfaces,
 	}
 }
 
+#define HTTP_STATUS_NO_CONTENT 204
+#define HTTP_STATUS_NOT_MODIFIED 304
+#define HTTP_STATUS_FIRST_FINAL 200
+
+bool ts_http_status_has_body(int status)
+{
+	return status >= HTTP_STATUS_FIRST_FINAL && status != HTTP_STATUS_NO_CONTENT &&
+	       status != HTTP_STATUS_NOT_MODIFIED;
+}
+
 void ts_http_res_set(struct ts_http_res *res, int status, const char *content_type,
                      const char *body, size_t len)
 {

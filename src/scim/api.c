@@ -412,6 +412,9 @@ again:;
 		                call.response_len);
 	else if (call.response != NULL)
 		ts_http_res_json(req, res, call.status, TS__SCIM_CONTENT_TYPE, call.response);
+	else if (ts_http_status_has_body(call.status))
+		/* no answer where one was due: a json_pack failed (a 500, ts_http_res_settle) */
+		ts_http_res_json(req, res, call.status, TS__SCIM_CONTENT_TYPE, NULL);
 	else
 		ts_http_res_set(res, call.status, TS__SCIM_CONTENT_TYPE, NULL, 0);
 	if (call.etag != NULL)

@@ -599,6 +599,18 @@ static void test_access_fields(void **state)
 	ts_arena_free(&a);
 }
 
+static void test_status_has_body(void **state)
+{
+	(void)state;
+	assert_true(ts_http_status_has_body(200));
+	assert_true(ts_http_status_has_body(201));
+	assert_true(ts_http_status_has_body(202));
+	assert_true(ts_http_status_has_body(404));
+	assert_false(ts_http_status_has_body(204));
+	assert_false(ts_http_status_has_body(304));
+	assert_false(ts_http_status_has_body(100));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +627,7 @@ int main(void)
 	        cmocka_unit_test(test_settle),
 	        cmocka_unit_test(test_request_check),
 	        cmocka_unit_test(test_access_fields),
+	        cmocka_unit_test(test_status_has_body),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
