@@ -470,3 +470,12 @@ def test_client_request_id_is_not_the_audit_request_id(server):
     assert r.headers["X-Request-Id"] == "scim-rid-1"
     ev = [e for e in server.events() if e.get("clientRequestID") == "scim-rid-1"]
     assert len(ev) == 1 and UUID_RE.match(ev[0]["requestID"]), ev
+
+
+def test_too_many_headers_in_surface_shape(server):
+    """Over TS_HTTP_MAX_HEADERS (64) request headers: 431, in the path's shape."""
+    _, token = _scim_key(server)
+    many = {"X-H%d" % i: "v" for i in range(70)}
+    assert_scim_error(server.get("/scim/v2/Users", token=token, headers=many), 431)
+    assert_error(server.get(ACCOUNTS, headers=many), 431, "BadRequestException")
+    assert server.get("/healthz").status_code == 200
