@@ -142,43 +142,53 @@ static void run(ts_arena_t *a, const char *data, size_t size)
 
 	/* what the server does, in its order (server.c on_req) */
 	struct ts_error e = {0};
-	ts_err rc = ts_http_request_check(&req, &e);
-	if (rc != TS_ERR_OK) {
-		if (rc != TS_ERR_BAD_REQUEST || !ts_utf8_valid(e.message, strlen(e.message)))
-			abort();
-		ts_http_error(surfaces, nsurfaces, &req, &res, rc, ts_err_status(rc), e.message);
-		check_error_answer(&req, &res);
-	} else {
+	ts_err checked = ts_http_request_check(&req, &e);
+	if (checked != TS_ERR_OK &&
+	    (checked != TS_ERR_BAD_REQUEST || !ts_utf8_valid(e.message, strlen(e.message))))
+		abort();
+	if (checked == TS_ERR_OK) {
 		/* a checked request: every query value the handlers read decodes to UTF-8 */
 		for (size_t i = 0; i < sizeof query_names / sizeof query_names[0]; i++) {
 			const char *v = ts_http_query(&req, query_names[i]);
 			if (v != NULL && !ts_utf8_valid(v, strlen(v)))
 				abort();
 		}
-		const struct ts_http_route *route = NULL;
-		enum ts_http_match m = ts_http_route_find(routes, nroutes, req.method, req.path, a,
-		                                          &route, req.params, &req.nparams);
-		if (m == TS_HTTP_MATCH_OK) {
-			for (int i = 0; i < req.nparams; i++)
-				if (req.params[i][0] == '\0' ||
-				    !ts_utf8_valid(req.params[i], strlen(req.params[i])))
-					abort();
-			req.route = route;
-			/* /metrics reads the live server's counters: nothing here to render */
-			if (route->name == NULL || strcmp(route->name, "metrics") != 0) {
-				route->fn(&req, &res);
-				ts_http_res_settle(surfaces, nsurfaces, &req, &res);
-				if (res.status >= 400)
-					check_error_answer(&req, &res);
-			}
-		} else {
-			ts_err code = m == TS_HTTP_MATCH_METHOD_ONLY ? TS_ERR_METHOD
-			              : m == TS_HTTP_MATCH_NONE      ? TS_ERR_NOT_FOUND
-			                                             : TS_ERR_BAD_REQUEST;
-			ts_http_error(surfaces, nsurfaces, &req, &res, code, ts_err_status(code),
-			              "no such path");
+	}
+	const struct ts_http_route *route = NULL;
+	enum ts_http_match m = ts_http_route_find(routes, nroutes, req.method, req.path, a, &route,
+	                                          req.params, &req.nparams);
+	bool routed = m == TS_HTTP_MATCH_OK || m == TS_HTTP_MATCH_BAD_PARAM;
+	/* decoded parameters are UTF-8; the raw ones of a refusal are escaped: UTF-8 too */
+	for (int i = 0; routed && i < req.nparams; i++)
+		if (req.params[i] == NULL || req.params[i][0] == '\0' ||
+		    !ts_utf8_valid(req.params[i], strlen(req.params[i])))
+			abort();
+	if (checked == TS_ERR_OK && m == TS_HTTP_MATCH_BAD_PARAM)
+		checked = TS_FAIL(&e, TS_ERR_BAD_REQUEST, "a path parameter is not UTF-8");
+	bool run_handler = false;
+	if (checked != TS_ERR_OK && routed && (route->flags & TS_HTTP_REFUSALS)) {
+		req.refused = checked;
+		req.refusal = e.message;
+		run_handler = true;
+	} else if (checked != TS_ERR_OK) {
+		ts_http_error(surfaces, nsurfaces, &req, &res, checked, ts_err_status(checked),
+		              e.message);
+		check_error_answer(&req, &res);
+	} else if (m != TS_HTTP_MATCH_OK) {
+		ts_err code = m == TS_HTTP_MATCH_METHOD_ONLY ? TS_ERR_METHOD : TS_ERR_NOT_FOUND;
+		ts_http_error(surfaces, nsurfaces, &req, &res, code, ts_err_status(code),
+		              "no such path");
+		check_error_answer(&req, &res);
+	} else {
+		run_handler = true;
+	}
+	/* /metrics reads the live server's counters: nothing here to render */
+	if (run_handler && (route->name == NULL || strcmp(route->name, "metrics") != 0)) {
+		req.route = route;
+		route->fn(&req, &res);
+		ts_http_res_settle(surfaces, nsurfaces, &req, &res);
+		if (res.status >= 400)
 			check_error_answer(&req, &res);
-		}
 	}
 	/* the renderers themselves, given a message that quotes raw input (the crash) */
 	struct ts_http_res quoted = {0};

@@ -61,6 +61,8 @@ static void fill_params(const struct ts__admin_op *op, struct ts__admin_call *ca
 		                    ts_json_text(call->req->params[call->req->nparams - 1]));
 	if (call->req->query[0])
 		json_object_set_new(call->params, "Query", ts_json_text(call->req->query));
+	if (call->req->refused != TS_ERR_OK) /* the path as sent: its parameters did not decode */
+		json_object_set_new(call->params, "Path", ts_json_text(call->req->path));
 	(void)op;
 }
 
@@ -124,7 +126,8 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 {
 	struct ts_error e = {0};
 	struct ts__admin_call call = {.req = req, .a = req->arena, .status = 200};
-	if (op->resource == TS__RES_ACCOUNT && req->nparams > 0)
+	/* a refused request acts on no account: its parameter may not even decode */
+	if (op->resource == TS__RES_ACCOUNT && req->nparams > 0 && req->refused == TS_ERR_OK)
 		call.account_id = req->params[0];
 	ts_err rc = ts_app_conn(req, &call.conn, &e);
 	if (rc != TS_ERR_OK)
@@ -148,7 +151,15 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 	                               ts_http_bearer(req), &key, &call.policies, &claimed, &auth);
 	if (rc == TS_ERR_OK) {
 		call.principal = key.access_key_id;
-		rc = authorize(op, &call, &e);
+		/*
+		 * A request the HTTP layer refused (a path parameter, query value or
+		 * header that is not UTF-8): audited under the key that sent it, and
+		 * refused before it is authorized for any resource.
+		 */
+		if (req->refused != TS_ERR_OK)
+			rc = TS_FAIL(&e, req->refused, "%s", req->refusal);
+		else
+			rc = authorize(op, &call, &e);
 	} else {
 		e = auth;
 		if (rc != TS_ERR_UNAUTHORIZED)
@@ -174,7 +185,7 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 	        .event_name = op->event,
 	        .account_id = call.account_id,
 	        .source_ip = req->peer,
-	        .user_agent = ts_http_header(req, "user-agent"),
+	        .user_agent = ts_text_escape(call.a, ts_http_header(req, "user-agent")),
 	        .request_id = req->request_id,
 	        .client_request_id = req->client_request_id,
 	        .request_parameters = call.params,
@@ -241,7 +252,9 @@ static void admin_select(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	/* like an unknown path: no operation, so no action to authorize or audit */
 	answer_error(req, res, TS_ERR_BAD_REQUEST,
-	             want ? "unknown operation for this path" : "this path needs ?operation=");
+	             req->refused != TS_ERR_OK ? req->refusal
+	             : want                    ? "unknown operation for this path"
+	                                       : "this path needs ?operation=");
 }
 
 ts_err ts__admin_paging(struct ts__admin_call *call, int def, int max, int *limit,
@@ -289,13 +302,14 @@ ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool req
 	return TS_ERR_OK;
 }
 
-#define ROUTE(m, p, op)                               \
-	{                                             \
-		m, p, admin_handle, 0, &op, op##_name \
+/* TS_HTTP_REFUSALS: a request refused for its encoding is still authenticated and audited */
+#define ROUTE(m, p, op)                                              \
+	{                                                            \
+		m, p, admin_handle, TS_HTTP_REFUSALS, &op, op##_name \
 	}
-#define SELECT(m, p, table, name)                  \
-	{                                          \
-		m, p, admin_select, 0, table, name \
+#define SELECT(m, p, table, name)                                 \
+	{                                                         \
+		m, p, admin_select, TS_HTTP_REFUSALS, table, name \
 	}
 static const char ts__admin_create_account_name[] = "CreateAccount",
                   ts__admin_list_accounts_name[] = "ListAccounts",

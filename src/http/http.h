@@ -31,7 +31,14 @@
 #define TS_HTTP_MAX_PATH 2048
 #define TS_HTTP_REQUEST_ID_MAX 128
 
-enum { TS_HTTP_INLINE = 1 };
+/*
+ * Route flags. TS_HTTP_INLINE: runs on the loop (pure CPU, no I/O).
+ * TS_HTTP_REFUSALS: the handler answers the HTTP layer's 400s for its route
+ * itself, so that it can authenticate and audit them: it runs with
+ * req->refused set and must answer that error without reading the request
+ * further (params then hold the raw segments, escaped).
+ */
+enum { TS_HTTP_INLINE = 1, TS_HTTP_REFUSALS = 2 };
 
 struct ts_http_header {
 	const char *name; /* lowercase */
@@ -55,8 +62,14 @@ struct ts_http_req {
 	const char *request_id;        /* server-issued when the client's is not usable */
 	const char *client_request_id; /* the client's X-Request-Id when well-formed, else NULL */
 	const char *peer;              /* client address, textual */
-	void *app;                     /* the application's shared context */
-	void *worker;                  /* the worker thread's own context; NULL inline */
+	/*
+	 * TS_ERR_OK, or the error the HTTP layer found (a value that is not
+	 * UTF-8) for a TS_HTTP_REFUSALS route, with refusal its message.
+	 */
+	ts_err refused;
+	const char *refusal;
+	void *app;    /* the application's shared context */
+	void *worker; /* the worker thread's own context; NULL inline */
 	struct ts_http_server *server;
 };
 
@@ -234,7 +247,9 @@ enum ts_http_match {
  * params (percent-decoded into arena) are filled; TS_HTTP_MATCH_METHOD_ONLY
  * means the path exists with another method (405); TS_HTTP_MATCH_BAD_PARAM
  * means a route and its method match but a parameter does not decode to
- * UTF-8 (ts_http_decode): a 400, not a 404, as the path names a resource.
+ * UTF-8 (ts_http_decode): a 400, not a 404, as the path names a resource;
+ * *route is then set too and params hold the raw segments (escaped with
+ * ts_text_escape), for a handler that audits the refusal.
  */
 enum ts_http_match ts_http_route_find(const struct ts_http_route *routes, int nroutes,
                                       const char *method, const char *path, ts_arena_t *arena,

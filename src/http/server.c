@@ -480,24 +480,27 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		return 0;
 	}
 	struct ts_error e = {0};
-	if (ts_http_request_check(&j->req, &e) != TS_ERR_OK) {
-		error_body(j, e.code, ts_err_status(e.code), e.message);
-		finish(j);
-		return 0;
-	}
+	ts_err checked = ts_http_request_check(&j->req, &e);
 	const struct ts_http_route *route = NULL;
 	enum ts_http_match m =
 	        ts_http_route_find(s->routes, s->nroutes, j->req.method, j->req.path, j->req.arena,
 	                           &route, j->req.params, &j->req.nparams);
-	if (m != TS_HTTP_MATCH_OK) {
-		ts_err code = m == TS_HTTP_MATCH_METHOD_ONLY ? TS_ERR_METHOD
-		              : m == TS_HTTP_MATCH_NONE      ? TS_ERR_NOT_FOUND
-		                                             : TS_ERR_BAD_REQUEST;
+	bool routed = m == TS_HTTP_MATCH_OK || m == TS_HTTP_MATCH_BAD_PARAM;
+	if (checked == TS_ERR_OK && m == TS_HTTP_MATCH_BAD_PARAM)
+		checked = TS_FAIL(&e, TS_ERR_BAD_REQUEST,
+		                  "a path parameter is not percent-encoded UTF-8 (RFC 3986 §2.1)");
+	if (checked != TS_ERR_OK && routed && (route->flags & TS_HTTP_REFUSALS)) {
+		/* the handler authenticates, audits and answers the refusal itself */
+		j->req.refused = checked;
+		j->req.refusal = ts_arena_strdup(j->req.arena, e.message);
+	} else if (checked != TS_ERR_OK) {
+		error_body(j, checked, ts_err_status(checked), e.message);
+		finish(j);
+		return 0;
+	} else if (m != TS_HTTP_MATCH_OK) {
+		ts_err code = m == TS_HTTP_MATCH_METHOD_ONLY ? TS_ERR_METHOD : TS_ERR_NOT_FOUND;
 		const char *why = m == TS_HTTP_MATCH_METHOD_ONLY ? "method not allowed on this path"
-		                  : m == TS_HTTP_MATCH_NONE
-		                          ? "no such path"
-		                          : "a path parameter is not percent-encoded UTF-8 "
-		                            "(RFC 3986 §2.1)";
+		                                                 : "no such path";
 		error_body(j, code, ts_err_status(code), why);
 		finish(j);
 		return 0;

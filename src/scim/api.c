@@ -150,9 +150,10 @@ static const char *audit_params(struct ts__scim_call *call)
 	struct ts_jsonw w;
 	ts_jsonw_init(&w, call->a, 256 + call->req->body_len);
 	ts_jsonw_lit(&w, "{");
-	(void)ts_jsonw_member_str(&w, "Path", call->req->path);
+	/* as sent; escaped when a refused request's bytes are not UTF-8 (never left out) */
+	(void)ts_jsonw_member_str(&w, "Path", ts_text_escape(call->a, call->req->path));
 	if (call->req->query[0])
-		(void)ts_jsonw_member_str(&w, "Query", call->req->query);
+		(void)ts_jsonw_member_str(&w, "Query", ts_text_escape(call->a, call->req->query));
 	if (json_is_object(call->body)) {
 		ts_jsonw_key(&w, "Body");
 		ts_jsonw_lit(&w, "{");
@@ -306,7 +307,14 @@ again:;
 	ts__scim_attrs_parse(&call, ts_http_query(req, "attributes"),
 	                     ts_http_query(req, "excludedAttributes"));
 
-	if (op->needs_body) {
+	/*
+	 * A request the HTTP layer refused (a path parameter, query value or
+	 * header that is not UTF-8): refused here, after the key check, so that
+	 * a write's refusal is audited under its key. RFC 7644 §3.12 invalidValue.
+	 */
+	if (req->refused != TS_ERR_OK)
+		rc = ts__scim_err(&call, &e, req->refused, "invalidValue", "%s", req->refusal);
+	if (rc == TS_ERR_OK && op->needs_body) {
 		if (!json_body_type(req))
 			rc = ts__scim_err(&call, &e, TS_ERR_UNSUPPORTED_MEDIA, NULL,
 			                  "send application/scim+json or application/json");
@@ -379,7 +387,7 @@ again:;
 		        .event_name = op->event,
 		        .account_id = call.account_id,
 		        .source_ip = req->peer,
-		        .user_agent = ts_http_header(req, "user-agent"),
+		        .user_agent = ts_text_escape(call.a, ts_http_header(req, "user-agent")),
 		        .request_id = req->request_id,
 		        .client_request_id = req->client_request_id,
 		        .request_parameters_json = audit_request,
@@ -708,9 +716,10 @@ void ts__scim_answer_resource(struct ts__scim_call *call, int status, json_t *re
 /* ---- routes ---------------------------------------------------------------- */
 
 #define P "/scim/v2"
-#define ROUTE(m, path, op)                                  \
-	{                                                   \
-		m, P path, scim_handle, 0, &op, "scim:" #op \
+/* TS_HTTP_REFUSALS: a write refused for its encoding is still authenticated and audited */
+#define ROUTE(m, path, op)                                                 \
+	{                                                                  \
+		m, P path, scim_handle, TS_HTTP_REFUSALS, &op, "scim:" #op \
 	}
 static const struct ts_http_route routes[] = {
         ROUTE("GET", "/Users", ts__scim_list_users),

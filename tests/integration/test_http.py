@@ -369,7 +369,9 @@ def test_non_utf8_raw_bytes_logged_escaped(server):
     status, headers, body = _raw(server, b"GET /api/v1/accounts/\xff\xfe HTTP/1.1\r\n" + head.encode())
     assert status == 400, (status, headers, body)
     assert json.loads(body)["Code"] == "BadRequestException", body
-    status, headers, body = _raw(server, b"GET /scim/v2/Users/\xff HTTP/1.1\r\n" + head.encode())
+    _, scim_token = _scim_key(server)
+    scim_head = "Host: x\r\nAuthorization: Bearer %s\r\n\r\n" % scim_token
+    status, headers, body = _raw(server, b"GET /scim/v2/Users/\xff HTTP/1.1\r\n" + scim_head.encode())
     assert status == 400, (status, headers, body)
     assert json.loads(body)["schemas"] == [SCIM_ERROR], body
     status, _, body = _raw(server, b"GET /api/v1/accounts?name=\xff HTTP/1.1\r\n" + head.encode())
@@ -385,12 +387,31 @@ def test_non_utf8_raw_bytes_logged_escaped(server):
 
 
 def test_non_utf8_audited(server):
-    """An admin call refused for its path is still... not run: nothing reaches the store."""
-    before = len(server.events())
-    assert_error(server.get(ACCOUNTS + "/%ff"), 400)
-    # the HTTP layer refuses it before any operation: no event, and the trail stays valid JSON
-    after = server.events()
-    assert len(after) == before + 1  # the LookupEvents call of the first server.events()
+    """A refused %ff request is audited under the key that sent it (the crash audited nothing)."""
+    ro = server.create_key(["ReadOnly"])
+    assert_error(server.get(ACCOUNTS + "/%ff", token=ro["Token"], headers={"X-Request-Id": "bad-utf8-1"}), 400)
+    assert_error(server.get(ACCOUNTS, headers={"X-Request-Id": "bad-utf8-2", "X-Custom": b"\xff"}), 400)
+    # no key: still 401 first, as for any other call
+    assert_error(server.get(ACCOUNTS + "/%ff", token=None, headers={"X-Request-Id": "bad-utf8-3"}), 401)
+    by = {e.get("clientRequestID"): e for e in server.events()}
+    ev = by["bad-utf8-1"]
+    assert ev["eventName"] == "GetAccount", ev
+    assert ev["errorCode"] == "BadRequestException", ev
+    assert "UTF-8" in ev["errorMessage"], ev
+    assert ev["userIdentity"]["accessKeyId"] == ro["AccessKeyId"], ev
+    assert "recipientAccountId" not in ev, ev
+    assert ev["requestParameters"]["Path"].lower() == ACCOUNTS + "/%ff", ev
+    assert by["bad-utf8-2"]["eventName"] == "ListAccounts" and by["bad-utf8-2"]["errorCode"] == "BadRequestException"
+    assert by["bad-utf8-3"]["errorCode"] == "UnauthorizedClientException"
+    # a SCIM write refused the same way is audited too; a read is answered, as reads are not audited
+    acct, token = _scim_key(server)
+    r = server.request("PATCH", "/scim/v2/Users/%ff", token=token, headers={"X-Request-Id": "bad-utf8-4", "Content-Type": "application/scim+json"},
+                       data=b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[]}')
+    assert_scim_error(r, 400, "invalidValue")
+    ev = [e for e in server.events() if e.get("clientRequestID") == "bad-utf8-4"]
+    assert len(ev) == 1 and ev[0]["errorCode"] == "BadRequestException", ev
+    assert ev[0]["eventSource"] == "scim.tessera" and ev[0]["recipientAccountId"] == acct["AccountId"], ev
+    assert ev[0]["requestParameters"]["Path"].lower() == "/scim/v2/users/%ff", ev
 
 
 def test_scim_errors_in_scim_shape(start_server):

@@ -193,6 +193,38 @@ static void test_route_find(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* A parameter that does not decode: the route and the raw segments, escaped, for the audit. */
+static void test_route_bad_param(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *method, *path;
+		int route, n;
+		const char *p0, *p1;
+	} cases[] = {
+	        {"GET", "/api/v1/accounts/%ff", R_GET, 1, "%ff", NULL},
+	        {"DELETE", "/api/v1/accounts/a%00b", R_DELETE, 1, "a%00b", NULL},
+	        {"GET", "/api/v1/accounts/abc/users/%c3%28", R_USER, 2, "abc", "%c3%28"},
+	        {"GET", "/api/v1/accounts/\xff/users/u", R_USER, 2, "\\xFF", "u"},
+	        {"HEAD", "/api/v1/accounts/%zz", R_GET, 1, "%zz", NULL},
+	};
+	for (size_t i = 0; i < N_ITEMS(cases); i++) {
+		ts_arena_t *a = ts_arena_new();
+		const struct ts_http_route *route = NULL;
+		const char *params[TS_HTTP_MAX_PARAMS] = {NULL};
+		int n = -1;
+		assert_int_equal(ts_http_route_find(routes, R_COUNT, cases[i].method, cases[i].path,
+		                                    a, &route, params, &n),
+		                 TS_HTTP_MATCH_BAD_PARAM);
+		assert_ptr_equal(route, &routes[cases[i].route]);
+		assert_int_equal(n, cases[i].n);
+		assert_string_equal(params[0], cases[i].p0);
+		if (cases[i].p1 != NULL)
+			assert_string_equal(params[1], cases[i].p1);
+		ts_arena_free(&a);
+	}
+}
+
 static void test_route_empty_table(void **state)
 {
 	(void)state;
@@ -628,6 +660,7 @@ int main(void)
 	        cmocka_unit_test(test_request_check),
 	        cmocka_unit_test(test_access_fields),
 	        cmocka_unit_test(test_status_has_body),
+	        cmocka_unit_test(test_route_bad_param),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
