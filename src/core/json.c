@@ -595,5 +595,5 @@ const char *ts_text_escape(ts_arena_t *arena, const char *s)
 
 void ts_json_set_str(json_t *obj, const char *key, const char *s)
 {
-	json_object_set_new(obj, key, s ? json_string(s) : json_null());
+	json_object_set_new(obj, key, ts_json_text(s)); /* never a member left out for NULL */
 }

@@ -47,7 +47,7 @@ const char *ts_json_str(const json_t *obj, const char *key);
 json_t *ts_json_text(const char *s);
 /* The same escaping into arena memory: s itself when it is valid UTF-8. */
 const char *ts_text_escape(ts_arena_t *arena, const char *s);
-/* Sets obj[key] to a string, or to null when s is NULL. */
+/* Sets obj[key] to a string (ts_json_text: escaped if not UTF-8), or to null when s is NULL. */
 void ts_json_set_str(json_t *obj, const char *key, const char *s);
 
 #endif
