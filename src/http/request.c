@@ -137,8 +137,7 @@ ts_err ts_http_request_check(const struct ts_http_req *req, struct ts_error *e)
 		const struct ts_http_header *h = &req->headers[i];
 		if (ts_utf8_valid(h->value, strlen(h->value)))
 			continue;
-		/* RFC 9110 §5.5 allows obs-text; this service quotes headers into JSON and refuses
-		 * it */
+		/* RFC 9110 §5.5 allows obs-text; headers are quoted into JSON here: refused */
 		size_t nlen = strlen(h->name);
 		if (printable(h->name, nlen) && nlen <= TS_HTTP_NAME_QUOTE_MAX)
 			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "header %s is not valid UTF-8",
