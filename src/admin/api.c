@@ -51,15 +51,19 @@ static ts_err authorize(const struct ts__admin_op *op, struct ts__admin_call *ca
 /* requestParameters: path parameters and query of the call, and the body. */
 static void fill_params(const struct ts__admin_op *op, struct ts__admin_call *call)
 {
+	/* path parameters and query were checked as UTF-8 (ts_http_request_check); the
+	 * escaping text is for any other caller: a member is never silently left out */
 	call->params = ts_json_own(call->a, json_object());
 	if (call->account_id)
-		json_object_set_new(call->params, "AccountId", json_string(call->account_id));
+		json_object_set_new(call->params, "AccountId", ts_json_text(call->account_id));
 	int first = call->account_id ? 1 : 0;
 	if (call->req->nparams > first)
 		json_object_set_new(call->params, "ResourceId",
-		                    json_string(call->req->params[call->req->nparams - 1]));
+		                    ts_json_text(call->req->params[call->req->nparams - 1]));
 	if (call->req->query[0])
-		json_object_set_new(call->params, "Query", json_string(call->req->query));
+		json_object_set_new(call->params, "Query", ts_json_text(call->req->query));
+	if (call->req->refused != TS_ERR_OK) /* the path as sent: its parameters did not decode */
+		json_object_set_new(call->params, "Path", ts_json_text(call->req->path));
 	(void)op;
 }
 
@@ -76,12 +80,11 @@ static ts_err parse_body(struct ts__admin_call *call, struct ts_error *e)
 	return TS_ERR_OK;
 }
 
+/* {"Code","Message"}; the message may quote input, which ts_http_error_plain escapes. */
 static void answer_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
                          const char *message)
 {
-	json_t *o = json_pack("{s:s, s:s}", "Code", ts_err_name(code), "Message", message);
-	ts_http_res_json(req, res, ts_err_status(code), NULL, o);
-	res->error_code = ts_err_name(code);
+	ts_http_error_plain(req, res, code, ts_err_status(code), message);
 }
 
 /* What the caller is told: detail for their own mistakes, nothing internal. */
@@ -104,9 +107,11 @@ static const char *public_message(ts_err code, const struct ts_error *e)
 static void store_failure(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
                           const struct ts_error *e, const char *event)
 {
-	ts_log(TS_LOG_ERROR, "admin call failed in the store",
-	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", event, "error",
-	                 e->message));
+	json_t *f = json_object();
+	json_object_set_new(f, "request_id", ts_json_text(req->request_id));
+	json_object_set_new(f, "event", ts_json_text(event));
+	json_object_set_new(f, "error", ts_json_text(e->message));
+	ts_log(TS_LOG_ERROR, "admin call failed in the store", f);
 	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? TS_ERR_UNAVAILABLE : TS_ERR_INTERNAL,
 	             public_message(rc, e));
 }
@@ -122,7 +127,8 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 {
 	struct ts_error e = {0};
 	struct ts__admin_call call = {.req = req, .a = req->arena, .status = 200};
-	if (op->resource == TS__RES_ACCOUNT && req->nparams > 0)
+	/* a refused request acts on no account: its parameter may not even decode */
+	if (op->resource == TS__RES_ACCOUNT && req->nparams > 0 && req->refused == TS_ERR_OK)
 		call.account_id = req->params[0];
 	ts_err rc = ts_app_conn(req, &call.conn, &e);
 	if (rc != TS_ERR_OK)
@@ -146,7 +152,15 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 	                               ts_http_bearer(req), &key, &call.policies, &claimed, &auth);
 	if (rc == TS_ERR_OK) {
 		call.principal = key.access_key_id;
-		rc = authorize(op, &call, &e);
+		/*
+		 * A request the HTTP layer refused (a path parameter, query value or
+		 * header that is not UTF-8): audited under the key that sent it, and
+		 * refused before it is authorized for any resource.
+		 */
+		if (req->refused != TS_ERR_OK)
+			rc = TS_FAIL(&e, req->refused, "%s", req->refusal);
+		else
+			rc = authorize(op, &call, &e);
 	} else {
 		e = auth;
 		if (rc != TS_ERR_UNAUTHORIZED)
@@ -172,8 +186,9 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 	        .event_name = op->event,
 	        .account_id = call.account_id,
 	        .source_ip = req->peer,
-	        .user_agent = ts_http_header(req, "user-agent"),
+	        .user_agent = ts_text_escape(call.a, ts_http_header(req, "user-agent")),
 	        .request_id = req->request_id,
+	        .client_request_id = req->client_request_id,
 	        .request_parameters = call.params,
 	        .response_elements =
 	                outcome == TS_ERR_OK && !op->read_only
@@ -201,6 +216,10 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 		ts_http_res_json(req, res, call.status, NULL, call.response);
 	} else {
 		ts_http_res_set(res, call.status, NULL, NULL, 0);
+		/* no answer where one was due: an operation's json_pack failed; a 500, not a
+		 * quiet empty 200 (ts_http_res_settle) */
+		if (ts_http_status_has_body(call.status))
+			res->fault = "the operation's JSON answer could not be built";
 	}
 	/* nothing changed: the answer goes out once its event is committed */
 	if (!in_change)
@@ -234,7 +253,9 @@ static void admin_select(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	/* like an unknown path: no operation, so no action to authorize or audit */
 	answer_error(req, res, TS_ERR_BAD_REQUEST,
-	             want ? "unknown operation for this path" : "this path needs ?operation=");
+	             req->refused != TS_ERR_OK ? req->refusal
+	             : want                    ? "unknown operation for this path"
+	                                       : "this path needs ?operation=");
 }
 
 /*
@@ -345,13 +366,14 @@ ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool req
 	return TS_ERR_OK;
 }
 
-#define ROUTE(m, p, op)                               \
-	{                                             \
-		m, p, admin_handle, 0, &op, op##_name \
+/* TS_HTTP_REFUSALS: a request refused for its encoding is still authenticated and audited */
+#define ROUTE(m, p, op)                                              \
+	{                                                            \
+		m, p, admin_handle, TS_HTTP_REFUSALS, &op, op##_name \
 	}
-#define SELECT(m, p, table, name)                  \
-	{                                          \
-		m, p, admin_select, 0, table, name \
+#define SELECT(m, p, table, name)                                 \
+	{                                                         \
+		m, p, admin_select, TS_HTTP_REFUSALS, table, name \
 	}
 static const char ts__admin_create_account_name[] = "CreateAccount",
                   ts__admin_list_accounts_name[] = "ListAccounts",

@@ -76,6 +76,9 @@ static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audi
 	else
 		ts_jsonw_lit(&w, "null");
 	(void)ts_jsonw_member_str(&w, "requestID", en->request_id);
+	/* the client's id beside ours: a client cannot choose the id the trail is searched by */
+	if (en->client_request_id)
+		(void)ts_jsonw_member_str(&w, "clientRequestID", en->client_request_id);
 	(void)ts_jsonw_member_str(&w, "eventID", event_id);
 	ts_jsonw_key(&w, "readOnly");
 	if (en->read_only)

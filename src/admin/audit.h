@@ -33,7 +33,9 @@ struct ts_audit_entry {
 	const char *account_id; /* the account acted on; may be NULL */
 	const char *source_ip;
 	const char *user_agent;
-	const char *request_id;
+	const char *request_id; /* the server's own id for the request */
+	/* the client's X-Request-Id (charset checked, capped); may be NULL */
+	const char *client_request_id;
 	const json_t *request_parameters; /* borrowed; may be NULL; redacted when written */
 	/*
 	 * or the same already written as compact JSON text (then request_parameters

@@ -74,6 +74,15 @@ const struct ts_http_route *ts_app_routes(int *n)
 	return table;
 }
 
+const struct ts_http_surface *ts_app_surfaces(int *n)
+{
+	static const struct ts_http_surface surfaces[] = {
+	        {"/scim/v2", ts_scim_error},
+	};
+	*n = (int)(sizeof surfaces / sizeof surfaces[0]);
+	return surfaces;
+}
+
 ts_err ts_app_master_key_load(const char *path, bool create, unsigned char key[TS_MASTER_KEY_LEN],
                               bool *created, struct ts_error *e)
 {

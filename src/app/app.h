@@ -40,6 +40,11 @@ TS_MUST_USE ts_err ts_app_conn(struct ts_http_req *req, ts_store_conn_t **conn, 
 /* Application metrics appended to /metrics (http metrics_extra hook). */
 const char *ts_app_metrics(void *app, ts_arena_t *arena);
 
+/*
+ * The error shapes by path prefix for the HTTP layer's own errors: SCIM's
+ * under /scim/v2; everything else (the admin API, health) {"Code","Message"}.
+ */
+const struct ts_http_surface *ts_app_surfaces(int *n);
 /* Every route of the server (built once; the table lives until exit). */
 const struct ts_http_route *ts_app_routes(int *n);
 

@@ -6,6 +6,7 @@
 #include "app/health.h"
 
 #include "app/app.h"
+#include "core/json.h"
 #include "core/log.h"
 
 static void healthz(struct ts_http_req *req, struct ts_http_res *res)
@@ -23,7 +24,8 @@ static void readyz(struct ts_http_req *req, struct ts_http_res *res)
 	if (rc == TS_ERR_OK)
 		rc = ts_store_ping(c, &e);
 	if (rc != TS_ERR_OK) {
-		ts_log(TS_LOG_WARN, "not ready", json_pack("{s:s}", "error", e.message));
+		ts_log(TS_LOG_WARN, "not ready",
+		       json_pack("{s:o}", "error", ts_json_text(e.message)));
 		json_t *o = json_pack("{s:s, s:s}", "Status", "unavailable", "Message",
 		                      "the store does not answer");
 		ts_http_res_json(req, res, 503, NULL, o);

@@ -189,6 +189,8 @@ int ts_cli_serve(int argc, char **argv)
 
 	int nroutes = 0;
 	const struct ts_http_route *routes = ts_app_routes(&nroutes);
+	int nsurfaces = 0;
+	const struct ts_http_surface *surfaces = ts_app_surfaces(&nsurfaces);
 	struct ts_http_server_config cfg = {
 	        .listen = v[O_LISTEN],
 	        .loops = (int)loops,
@@ -198,6 +200,8 @@ int ts_cli_serve(int argc, char **argv)
 	        .app = &app,
 	        .worker_init = ts_app_worker_init,
 	        .worker_fini = ts_app_worker_fini,
+	        .surfaces = surfaces,
+	        .nsurfaces = nsurfaces,
 	        .metrics_extra = ts_app_metrics,
 	};
 	if (ts_http_server_new(&cfg, routes, nroutes, &srv, &e) != TS_ERR_OK) {

@@ -34,6 +34,14 @@ const char *ts_err_message(ts_err code)
 	return table[clamp(code)].message;
 }
 
+ts_err ts_err_for_status(int status)
+{
+	for (int c = TS_ERR_OK + 1; c < TS_ERR__COUNT; c++)
+		if (table[c].status == status)
+			return (ts_err)c;
+	return status >= 400 && status < 500 ? TS_ERR_BAD_REQUEST : TS_ERR_INTERNAL;
+}
+
 ts_err ts_error_set(struct ts_error *e, ts_err code, const char *where, const char *fmt, ...)
 {
 	if (e == NULL)

@@ -53,6 +53,13 @@ int ts_err_status(ts_err code);
 const char *ts_err_message(ts_err code);
 
 /*
+ * The first code of the table with this HTTP status; for a status the table
+ * does not have, TS_ERR_BAD_REQUEST for 4xx and TS_ERR_INTERNAL otherwise.
+ * For answers the HTTP library wrote itself (only their status is known).
+ */
+ts_err ts_err_for_status(int status);
+
+/*
  * Records code and a printf-style message in e (which may be NULL) and
  * returns code, so that callers can write `return ts_error_set(e, ...)`.
  */

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/jsonw.h"
+#include "core/utf8.h"
 
 static void decref(void *p)
 {
@@ -542,7 +543,57 @@ const char *ts_json_str(const json_t *obj, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* Writes s with its invalid bytes as \xHH into out (room for 4 * n + 1), NUL-terminated. */
+static void escape_invalid(const char *s, size_t n, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	char *o = out;
+	while (p < end) {
+		size_t len = *p != '\0' && *p < 0x80 ? 1 : *p >= 0x80 ? utf8_valid(p, end) : 0;
+		if (len > 0) {
+			memcpy(o, p, len);
+			o += len;
+			p += len;
+			continue;
+		}
+		*o++ = '\\';
+		*o++ = 'x';
+		*o++ = hex[*p >> 4];
+		*o++ = hex[*p & 0xF];
+		p++;
+	}
+	*o = '\0';
+}
+
+json_t *ts_json_text(const char *s)
+{
+	if (s == NULL)
+		return json_null();
+	size_t n = strlen(s);
+	json_t *j = json_stringn(s, n);
+	if (j != NULL)
+		return j;
+	char *esc = ts_malloc(n * 4 + 1);
+	escape_invalid(s, n, esc);
+	j = json_string(esc);
+	ts_free(esc);
+	return j != NULL ? j : json_string(""); /* cannot happen: esc is ASCII or valid */
+}
+
+const char *ts_text_escape(ts_arena_t *arena, const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s);
+	if (ts_utf8_valid(s, n))
+		return s;
+	char *esc = ts_arena_alloc(arena, n * 4 + 1);
+	escape_invalid(s, n, esc);
+	return esc;
+}
+
 void ts_json_set_str(json_t *obj, const char *key, const char *s)
 {
-	json_object_set_new(obj, key, s ? json_string(s) : json_null());
+	json_object_set_new(obj, key, ts_json_text(s)); /* never a member left out for NULL */
 }

@@ -36,7 +36,18 @@ json_t *ts_json_own(ts_arena_t *arena, json_t *j);
 char *ts_json_dump(ts_arena_t *arena, const json_t *j, size_t *len);
 /* The string member key of obj, or NULL when absent or not a string. */
 const char *ts_json_str(const json_t *obj, const char *key);
-/* Sets obj[key] to a string, or to null when s is NULL. */
+/*
+ * Text from outside as JSON, never NULL: jansson's json_string() answers NULL
+ * for text that is not UTF-8 (RFC 8259 §8.1), and a NULL handed on is either
+ * a crash (json_pack, a dumper) or a member silently left out. Valid text is
+ * kept as it is; otherwise every byte that is not part of valid UTF-8 (and
+ * any NUL) is written as the four characters \xHH. NULL gives null.
+ * Use it for paths, headers, peers and messages that may quote input.
+ */
+json_t *ts_json_text(const char *s);
+/* The same escaping into arena memory: s itself when it is valid UTF-8. */
+const char *ts_text_escape(ts_arena_t *arena, const char *s);
+/* Sets obj[key] to a string (ts_json_text: escaped if not UTF-8), or to null when s is NULL. */
 void ts_json_set_str(json_t *obj, const char *key, const char *s);
 
 #endif

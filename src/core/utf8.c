@@ -1,6 +1,8 @@
 /* UTF-8 decoding, strict as RFC 3629 requires. */
 #include "core/utf8.h"
 
+#include <string.h>
+
 size_t ts_utf8_decode(const unsigned char *s, uint32_t *cp)
 {
 	unsigned char c = s[0];
@@ -32,4 +34,27 @@ size_t ts_utf8_decode(const unsigned char *s, uint32_t *cp)
 int ts_utf8_is_control(uint32_t cp)
 {
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+bool ts_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		if (*p < 0x80) {
+			if (*p == '\0')
+				return false;
+			p++;
+			continue;
+		}
+		/* ts_utf8_decode stops at a NUL, so a sequence cut by n is checked on a copy */
+		unsigned char seq[5] = {0};
+		size_t avail = (size_t)(end - p) < 4 ? (size_t)(end - p) : 4;
+		memcpy(seq, p, avail);
+		uint32_t cp = 0;
+		size_t len = ts_utf8_decode(seq, &cp);
+		if (len == 0 || len > avail)
+			return false;
+		p += len;
+	}
+	return true;
 }

@@ -2,6 +2,7 @@
 #ifndef TS_CORE_UTF8_H
 #define TS_CORE_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,12 @@
  * beyond U+10FFFF (RFC 3629 §3).
  */
 size_t ts_utf8_decode(const unsigned char *s, uint32_t *cp);
+/*
+ * True when s[0..n) is valid UTF-8 (RFC 3629 §3) with no NUL byte: the text
+ * jansson's json_string() accepts, so a value that passed this check can be
+ * quoted in any answer or log line.
+ */
+bool ts_utf8_valid(const char *s, size_t n);
 /* True for C0 and C1 controls and DEL. */
 int ts_utf8_is_control(uint32_t cp);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/session.h"
 #include "directory/user.h"
@@ -246,6 +247,7 @@ json_t *ts_directory_domain_json(const struct ts_domain *d)
 		json_object_set_new(j, "VerifiedTimestamp", json_string(t));
 	}
 	if (d->last_error != NULL && strcmp(d->status, TS_DOMAIN_VERIFIED) != 0)
-		json_object_set_new(j, "LastCheckError", json_string(d->last_error));
+		/* quotes what a DNS server answered: not necessarily UTF-8 */
+		json_object_set_new(j, "LastCheckError", ts_json_text(d->last_error));
 	return j;
 }

@@ -236,10 +236,11 @@ ts_err ts_directory_signin_check(ts_store_conn_t *c, ts_arena_t *a, const char *
 	}
 	json_t *rules = json_array();
 	for (int i = 0; i < TS_SIGNIN__RULES; i++)
-		json_array_append_new(
-		        rules, json_pack("{s:s, s:b, s:s}", "Rule",
-		                         ts_directory_signin_rule_name(res.rules[i].rule), "Passed",
-		                         res.rules[i].passed, "Reason", res.rules[i].reason));
+		json_array_append_new(rules,
+		                      json_pack("{s:s, s:b, s:o}", "Rule",
+		                                ts_directory_signin_rule_name(res.rules[i].rule),
+		                                "Passed", res.rules[i].passed, "Reason",
+		                                ts_json_text(res.rules[i].reason)));
 	const char *lic = ts_directory_license_name(res.license);
 	*out = json_pack("{s:{s:b, s:o, s:s, s:o, s:o}}", "SignInCheck", "Allowed", res.allowed,
 	                 "LicenseType", lic ? json_string(lic) : json_null(), "Identity", asserted,

@@ -74,7 +74,7 @@ static json_t *time_or_null(int64_t ms)
 
 static json_t *str_or_null(const char *s)
 {
-	return s != NULL ? json_string(s) : json_null();
+	return ts_json_text(s); /* never NULL: a member is not left out quietly */
 }
 
 ts_err ts_directory_user_json(ts_store_conn_t *c, ts_arena_t *a, const struct ts_account *acct,

@@ -133,12 +133,14 @@ static void check_one(ts_directory_verifier_t *v, ts_store_conn_t *c, ts_arena_t
 	                                                           : TS_DOMAIN_LOOKUP_DNS_DOWN;
 	if (lookup == TS_DOMAIN_LOOKUP_DNS_DOWN)
 		ts_log(TS_LOG_WARN, "domain verification lookup failed",
-		       json_pack("{s:s, s:s}", "name", name, "error", dns.message));
+		       json_pack("{s:o, s:o}", "name", ts_json_text(name), "error",
+		                 ts_json_text(dns.message)));
 	rc = store_verdict(c, a, d, lease, lookup, records, n, &e);
 out:
 	if (rc != TS_ERR_OK)
 		ts_log(TS_LOG_WARN, "domain verifier store error",
-		       json_pack("{s:s, s:s}", "domain", d->domain_name, "error", e.message));
+		       json_pack("{s:o, s:o}", "domain", ts_json_text(d->domain_name), "error",
+		                 ts_json_text(e.message)));
 }
 
 /* Sleeps until ms from now, a kick or the stop; returns false when stopping. */
@@ -175,7 +177,7 @@ static void *run(void *arg)
 		int64_t sleep_ms = v->poll_ms;
 		if (c == NULL && ts_store_connect(v->store, &c, &e) != TS_ERR_OK) {
 			ts_log(TS_LOG_WARN, "domain verifier cannot reach the store",
-			       json_pack("{s:s}", "error", e.message));
+			       json_pack("{s:o}", "error", ts_json_text(e.message)));
 			if (!nap(v, sleep_ms, &kicked))
 				break;
 			continue;
@@ -192,7 +194,7 @@ static void *run(void *arg)
 			rc = ts_store_domain_next_due(c, &next, &found, &e);
 		if (rc != TS_ERR_OK) {
 			ts_log(TS_LOG_WARN, "domain verifier store error",
-			       json_pack("{s:s}", "error", e.message));
+			       json_pack("{s:o}", "error", ts_json_text(e.message)));
 			ts_store_disconnect(&c); /* reconnect at the next round */
 		} else if (n == TS_VERIFIER_BATCH) {
 			sleep_ms = 0; /* more are due */

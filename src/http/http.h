@@ -21,12 +21,24 @@
 
 #define TS_HTTP_MAX_PARAMS 4
 #define TS_HTTP_MAX_HEADERS 64
-#define TS_HTTP_MAX_RES_HEADERS 8
+/*
+ * Response headers a handler may add. The sign-in pages send many (cookies,
+ * CSP, cache control); a header past the cap is never dropped silently: the
+ * answer becomes a 500 and the log names the header (ts_http_res_header).
+ */
+#define TS_HTTP_MAX_RES_HEADERS 32
 #define TS_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
 #define TS_HTTP_MAX_PATH 2048
 #define TS_HTTP_REQUEST_ID_MAX 128
 
-enum { TS_HTTP_INLINE = 1 };
+/*
+ * Route flags. TS_HTTP_INLINE: runs on the loop (pure CPU, no I/O).
+ * TS_HTTP_REFUSALS: the handler answers the HTTP layer's 400s for its route
+ * itself, so that it can authenticate and audit them: it runs with
+ * req->refused set and must answer that error without reading the request
+ * further (params then hold the raw segments, escaped).
+ */
+enum { TS_HTTP_INLINE = 1, TS_HTTP_REFUSALS = 2 };
 
 struct ts_http_header {
 	const char *name; /* lowercase */
@@ -47,10 +59,17 @@ struct ts_http_req {
 	int nheaders;
 	const char *body; /* NUL-terminated copy; body_len excludes the NUL */
 	size_t body_len;
-	const char *request_id;
-	const char *peer; /* client address, textual */
-	void *app;        /* the application's shared context */
-	void *worker;     /* the worker thread's own context; NULL inline */
+	const char *request_id;        /* server-issued when the client's is not usable */
+	const char *client_request_id; /* the client's X-Request-Id when well-formed, else NULL */
+	const char *peer;              /* client address, textual */
+	/*
+	 * TS_ERR_OK, or the error the HTTP layer found (a value that is not
+	 * UTF-8) for a TS_HTTP_REFUSALS route, with refusal its message.
+	 */
+	ts_err refused;
+	const char *refusal;
+	void *app;    /* the application's shared context */
+	void *worker; /* the worker thread's own context; NULL inline */
 	struct ts_http_server *server;
 };
 
@@ -62,6 +81,13 @@ struct ts_http_res {
 	struct ts_http_header headers[TS_HTTP_MAX_RES_HEADERS];
 	int nheaders;
 	const char *error_code; /* for the access log and metrics, optional */
+	/*
+	 * Why the answer could not be built (static text), or NULL: a JSON body
+	 * that failed, a header past the cap. The server then logs it and answers
+	 * 500 in the surface's shape instead (ts_http_res_settle).
+	 */
+	const char *fault;
+	const char *overflow; /* the first header that did not fit, if any */
 };
 
 typedef void (*ts_http_handler_fn)(struct ts_http_req *req, struct ts_http_res *res);
@@ -79,17 +105,79 @@ struct ts_http_route {
 const char *ts_http_header(const struct ts_http_req *req, const char *name);
 /* The credentials of an "Authorization: Bearer ..." header (RFC 6750 §2.1), or NULL. */
 const char *ts_http_bearer(const struct ts_http_req *req);
-/* Value of a query parameter, percent-decoded in the arena, or NULL when absent. */
+/*
+ * Value of a query parameter, percent-decoded in the arena, or NULL when
+ * absent or when it does not decode (ts_http_request_check refuses such a
+ * request before any handler runs).
+ */
 const char *ts_http_query(const struct ts_http_req *req, const char *name);
-/* Percent-decodes s[0..n) into the arena; plus_is_space for query strings. NULL if malformed. */
+/*
+ * Percent-decodes s[0..n) into the arena (RFC 3986 §2.1); plus_is_space for
+ * query strings. NULL when malformed: a broken escape, a NUL, or bytes that
+ * are not UTF-8 (RFC 3629), since every decoded value may be quoted in a JSON
+ * answer, an audit event or a log line, and JSON text is UTF-8 (RFC 8259 §8.1).
+ */
 char *ts_http_decode(ts_arena_t *a, const char *s, size_t n, bool plus_is_space);
+/*
+ * Checks what a handler may read of a request before one runs: the path and
+ * every query name and value decode to UTF-8 (ts_http_decode), and every
+ * header value is UTF-8. TS_ERR_BAD_REQUEST with a message that names what
+ * was wrong without quoting it.
+ */
+TS_MUST_USE ts_err ts_http_request_check(const struct ts_http_req *req, struct ts_error *e);
+
+/*
+ * Errors the HTTP layer itself answers (no route, wrong method, body or URI
+ * too long, a value that is not UTF-8, server busy) are written in the shape
+ * of the surface the path belongs to: a surface registers a prefix and a
+ * renderer. code gives the wire name; status may differ from the code's
+ * (414 and 431 are TS_ERR_TOO_LARGE). message is ASCII or valid UTF-8.
+ */
+typedef void (*ts_http_error_fn)(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
+                                 int status, const char *message);
+struct ts_http_surface {
+	const char *prefix; /* "/scim/v2": that path and every path under it */
+	ts_http_error_fn error;
+};
+/*
+ * Answers an error with the renderer of the first surface whose prefix
+ * holds req->path, or {"Code","Message"} (the error table's names) when none
+ * does. req->path may be anything, even bytes that are not UTF-8.
+ */
+void ts_http_error(const struct ts_http_surface *surfaces, int nsurfaces, struct ts_http_req *req,
+                   struct ts_http_res *res, ts_err code, int status, const char *message);
+/*
+ * When res->fault is set, logs it (with the request id and the header that
+ * did not fit) and replaces the answer with a 500 in the surface's shape.
+ * The server calls it before sending each answer.
+ */
+void ts_http_res_settle(const struct ts_http_surface *surfaces, int nsurfaces,
+                        struct ts_http_req *req, struct ts_http_res *res);
+/* The default renderer: {"Code","Message"} in application/json. */
+void ts_http_error_plain(struct ts_http_req *req, struct ts_http_res *res, ts_err code, int status,
+                         const char *message);
 
 /* Response helpers: body copied by reference (must live in the request arena or be static). */
 void ts_http_res_set(struct ts_http_res *res, int status, const char *content_type,
                      const char *body, size_t len);
-/* Serializes j (reference stolen) as the body with the given content type. */
+/*
+ * Serializes j (reference stolen) as the body with the given content type.
+ * j NULL (a failed json_pack) sets res->fault: a 500 and a log line, not a crash.
+ */
 void ts_http_res_json(struct ts_http_req *req, struct ts_http_res *res, int status,
                       const char *content_type, json_t *j);
+/*
+ * Whether an answer with this status carries content: not 1xx, 204 or 304
+ * (RFC 9110 §15.2, §15.3.5, §15.4.5). A dispatcher whose operation left no
+ * JSON answer for any other status knows a json_pack failed.
+ */
+bool ts_http_status_has_body(int status);
+
+/*
+ * Adds a response header (name and value must live as long as the response).
+ * Past TS_HTTP_MAX_RES_HEADERS the header is not dropped quietly: it is
+ * recorded in res->overflow and res->fault: the server answers 500 and logs it.
+ */
 void ts_http_res_header(struct ts_http_res *res, const char *name, const char *value);
 
 /*
@@ -120,6 +208,9 @@ struct ts_http_server_config {
 	/* Runs on each worker thread at start (e.g. opens its store connection). */
 	ts_err (*worker_init)(void *app, void **worker, struct ts_error *e);
 	void (*worker_fini)(void *app, void *worker);
+	/* error shapes by path prefix (ts_http_error); may be NULL */
+	const struct ts_http_surface *surfaces;
+	int nsurfaces;
 	/* Prometheus text appended to /metrics by the application (may be NULL). */
 	const char *(*metrics_extra)(void *app, ts_arena_t *arena);
 };
@@ -144,12 +235,21 @@ char *ts_http_server_metrics(ts_http_server_t *s, ts_arena_t *arena, size_t *len
 
 /* ---- routing (exposed for unit tests) ---------------------------------- */
 
-enum ts_http_match { TS_HTTP_MATCH_NONE, TS_HTTP_MATCH_METHOD_ONLY, TS_HTTP_MATCH_OK };
+enum ts_http_match {
+	TS_HTTP_MATCH_NONE,
+	TS_HTTP_MATCH_METHOD_ONLY,
+	TS_HTTP_MATCH_OK,
+	TS_HTTP_MATCH_BAD_PARAM,
+};
 
 /*
  * Finds the route for method and path. On TS_HTTP_MATCH_OK *route is set and
  * params (percent-decoded into arena) are filled; TS_HTTP_MATCH_METHOD_ONLY
- * means the path exists with another method (405).
+ * means the path exists with another method (405); TS_HTTP_MATCH_BAD_PARAM
+ * means a route and its method match but a parameter does not decode to
+ * UTF-8 (ts_http_decode): a 400, not a 404, as the path names a resource;
+ * *route is then set too and params hold the raw segments (escaped with
+ * ts_text_escape), for a handler that audits the refusal.
  */
 enum ts_http_match ts_http_route_find(const struct ts_http_route *routes, int nroutes,
                                       const char *method, const char *path, ts_arena_t *arena,

@@ -1,11 +1,15 @@
 /*
  * The router: routes are matched segment by segment against the path; a
- * "{}" segment captures one percent-decoded segment. The table is small
+ * "{}" segment captures one percent-decoded segment, which must be UTF-8
+ * (ts_http_decode). The table is small
  * (tens of routes), so a linear scan with early exit is cheaper than a trie.
  */
 #include <string.h>
 
+#include "core/json.h"
 #include "http/http.h"
+
+enum capture { CAPTURE_NONE, CAPTURE_DECODED, CAPTURE_RAW };
 
 /* Compares one literal pattern segment with one path segment. */
 static bool seg_equal(const char *pat, size_t plen, const char *seg, size_t slen)
@@ -13,8 +17,8 @@ static bool seg_equal(const char *pat, size_t plen, const char *seg, size_t slen
 	return plen == slen && memcmp(pat, seg, plen) == 0;
 }
 
-static bool match(const char *pattern, const char *path, ts_arena_t *arena, const char **params,
-                  int *nparams)
+static bool match(const char *pattern, const char *path, enum capture mode, ts_arena_t *arena,
+                  const char **params, int *nparams)
 {
 	int n = 0;
 	const char *p = pattern, *s = path;
@@ -34,11 +38,13 @@ static bool match(const char *pattern, const char *path, ts_arena_t *arena, cons
 		if (plen == 2 && p[0] == '{' && p[1] == '}') {
 			if (slen == 0 || n >= TS_HTTP_MAX_PARAMS)
 				return false;
-			if (params != NULL) {
+			if (mode == CAPTURE_DECODED) {
 				const char *v = ts_http_decode(arena, s, slen, false);
 				if (v == NULL)
 					return false;
 				params[n] = v;
+			} else if (mode == CAPTURE_RAW) {
+				params[n] = ts_text_escape(arena, ts_arena_strndup(arena, s, slen));
 			}
 			n++;
 		} else if (!seg_equal(p, plen, s, slen)) {
@@ -62,17 +68,25 @@ enum ts_http_match ts_http_route_find(const struct ts_http_route *routes, int nr
 	bool head = strcmp(method, "HEAD") == 0;
 	for (int i = 0; i < nroutes; i++) {
 		int n = 0;
-		if (!match(routes[i].pattern, path, NULL, NULL, &n))
+		if (!match(routes[i].pattern, path, CAPTURE_NONE, NULL, NULL, &n))
 			continue;
 		if (strcmp(routes[i].method, method) != 0 &&
 		    !(head && strcmp(routes[i].method, "GET") == 0)) {
 			found = TS_HTTP_MATCH_METHOD_ONLY;
 			continue;
 		}
-		/* second pass with captures; a segment that does not decode matches nothing */
-		if (!match(routes[i].pattern, path, arena, params, &n))
-			return TS_HTTP_MATCH_NONE;
+		/*
+		 * Second pass with captures. A segment that does not decode (a broken
+		 * escape, a NUL, bytes that are not UTF-8) names a resource that
+		 * cannot exist: 400, never passed on decoded. The route and the raw
+		 * segments are given, for a handler that audits the refusal.
+		 */
 		*route = &routes[i];
+		if (!match(routes[i].pattern, path, CAPTURE_DECODED, arena, params, &n)) {
+			(void)match(routes[i].pattern, path, CAPTURE_RAW, arena, params, &n);
+			*nparams = n;
+			return TS_HTTP_MATCH_BAD_PARAM;
+		}
 		*nparams = n;
 		return TS_HTTP_MATCH_OK;
 	}

@@ -36,6 +36,7 @@
 #include "core/alloc.h"
 #include "core/blocking.h"
 #include "core/crypto.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/internal.h"
@@ -47,6 +48,9 @@
 #define RECYCLE_DRAIN_MAX 64 /* h2o keeps at most 16 buffers per thread */
 /* a queued job this old gets a sleeping worker woken for it, however busy the cores */
 #define WAKE_AGE_NS (2 * 1000000L)
+#define STATUS_URI_TOO_LONG 414
+#define H2O_ERROR_TEXT_MAX 256 /* h2o's own error bodies are one short line */
+#define STATUS_HEADERS_TOO_LARGE 431
 
 struct loop;
 
@@ -82,6 +86,12 @@ struct loop {
 
 struct route_handler {
 	h2o_handler_t super;
+	ts_http_server_t *srv;
+};
+
+/* Rewrites h2o's own text/plain error answers into the surface's JSON shape. */
+struct error_filter {
+	h2o_filter_t super;
 	ts_http_server_t *srv;
 };
 
@@ -169,23 +179,24 @@ static const char *reason(int status)
 	}
 }
 
-static void error_body(struct job *j, ts_err code, const char *message)
+/* An error the server itself answers, in the shape of the path's surface. */
+static void error_body(struct job *j, ts_err code, int status, const char *message)
 {
-	json_t *o = json_pack("{s:s, s:s}", "Code", ts_err_name(code), "Message", message);
-	ts_http_res_json(&j->req, &j->res, ts_err_status(code), NULL, o);
-	j->res.error_code = ts_err_name(code);
+	const struct ts_http_server_config *cfg = &j->loop->srv->cfg;
+	ts_http_error(cfg->surfaces, cfg->nsurfaces, &j->req, &j->res, code, status, message);
 }
 
+/*
+ * One line per request with every field, whatever the client sent: a method
+ * or path that is not UTF-8 is written with those bytes as \xHH (ts_json_text)
+ * rather than losing the line's fields, as json_pack did.
+ */
 static void access_log(struct job *j)
 {
 	if (!j->loop->srv->cfg.access_log || !ts_log_enabled(TS_LOG_INFO))
 		return;
 	double ms = (double)(ts_mono_ns() - j->start_ns) / 1e6;
-	json_t *f = json_pack("{s:s, s:s, s:i, s:f, s:s, s:s}", "method", j->req.method, "path",
-	                      j->req.path, "status", j->res.status, "ms", ms, "request_id",
-	                      j->req.request_id, "peer", j->req.peer);
-	if (j->res.error_code)
-		json_object_set_new(f, "error", json_string(j->res.error_code));
+	json_t *f = ts__http_access_fields(&j->req, &j->res, ms);
 	ts_log(TS_LOG_INFO, "request", f);
 }
 
@@ -195,6 +206,7 @@ static void finish(struct job *j)
 	h2o_req_t *r = j->h2o;
 	if (r != NULL) {
 		*j->guard = NULL;
+		ts_http_res_settle(l->srv->cfg.surfaces, l->srv->cfg.nsurfaces, &j->req, &j->res);
 		r->res.status = j->res.status ? j->res.status : 500;
 		r->res.reason = reason(r->res.status);
 		if (j->res.content_type) {
@@ -202,7 +214,10 @@ static void finish(struct job *j)
 			h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
 			               v.base, v.len);
 		}
-		h2o_iovec_t rid = h2o_strdup(&r->pool, j->req.request_id, SIZE_MAX);
+		/* the client's own id when it sent a usable one; the audit keeps both */
+		const char *echo =
+		        j->req.client_request_id ? j->req.client_request_id : j->req.request_id;
+		h2o_iovec_t rid = h2o_strdup(&r->pool, echo, SIZE_MAX);
 		h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0,
 		                      NULL, rid.base, rid.len);
 		for (int i = 0; i < j->res.nheaders; i++) {
@@ -296,7 +311,7 @@ static void *worker_main(void *arg)
 		struct ts_error e = {0};
 		if (s->cfg.worker_init(s->cfg.app, &worker, &e) != TS_ERR_OK)
 			ts_log(TS_LOG_ERROR, "worker start failed",
-			       json_pack("{s:s}", "error", e.message));
+			       json_pack("{s:o}", "error", ts_json_text(e.message)));
 	}
 	ts_blocking_hook(worker_blocking, s);
 	pthread_mutex_lock(&s->mu);
@@ -375,15 +390,21 @@ static bool request_id_ok(const char *s, size_t n)
 	return true;
 }
 
-static void fill_peer(h2o_req_t *r, struct job *j)
+static void peer_text(h2o_req_t *r, char *buf, size_t size)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = r->conn->callbacks->get_peername(r->conn, (struct sockaddr *)&ss);
-	char buf[INET6_ADDRSTRLEN] = "unknown";
+	snprintf(buf, size, "unknown");
 	if (len > 0 && ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, sizeof buf);
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)size);
 	else if (len > 0 && ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, sizeof buf);
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)size);
+}
+
+static void fill_peer(h2o_req_t *r, struct job *j)
+{
+	char buf[INET6_ADDRSTRLEN];
+	peer_text(r, buf, sizeof buf);
 	j->req.peer = ts_arena_strdup(j->req.arena, buf);
 }
 
@@ -397,12 +418,16 @@ static bool copy_request(h2o_req_t *r, struct job *j, size_t max_body)
 	j->req.query = r->query_at != SIZE_MAX ? ts_arena_strndup(a, r->path.base + plen + 1,
 	                                                          r->path.len - plen - 1)
 	                                       : "";
-	j->req.request_id = NULL;
+	/* the id this server gives every request: the audit's requestID, never the client's */
+	char *id = ts_arena_alloc(a, TS_UUID_LEN + 1);
+	ts_uuid_v4(id);
+	j->req.request_id = id;
+	j->req.client_request_id = NULL;
 	fill_peer(r, j);
 	if ((int)r->headers.size > TS_HTTP_MAX_HEADERS) {
-		j->req.request_id = "-";
-		error_body(j, TS_ERR_BAD_REQUEST, "too many request headers");
-		j->res.status = 431;
+		/* RFC 6585 §5 */
+		error_body(j, TS_ERR_BAD_REQUEST, STATUS_HEADERS_TOO_LARGE,
+		           "too many request headers");
 		return false;
 	}
 	struct ts_http_header *h = ts_arena_alloc(a, sizeof *h * (r->headers.size + 1));
@@ -410,25 +435,21 @@ static bool copy_request(h2o_req_t *r, struct job *j, size_t max_body)
 		h2o_header_t *src = &r->headers.entries[i];
 		h[i].name = ts_arena_strndup(a, src->name->base, src->name->len);
 		h[i].value = ts_arena_strndup(a, src->value.base, src->value.len);
-		if (strcmp(h[i].name, "x-request-id") == 0 &&
+		if (strcmp(h[i].name, "x-request-id") == 0 && j->req.client_request_id == NULL &&
 		    request_id_ok(src->value.base, src->value.len))
-			j->req.request_id = h[i].value;
+			j->req.client_request_id = h[i].value;
 	}
 	j->req.headers = h;
 	j->req.nheaders = (int)r->headers.size;
-	if (j->req.request_id == NULL) {
-		char *id = ts_arena_alloc(a, TS_UUID_LEN + 1);
-		ts_uuid_v4(id);
-		j->req.request_id = id;
-	}
 	if (plen > TS_HTTP_MAX_PATH) {
-		error_body(j, TS_ERR_BAD_REQUEST, "request path too long");
-		j->res.status = 414;
+		/* RFC 9110 §15.5.15 */
+		error_body(j, TS_ERR_BAD_REQUEST, STATUS_URI_TOO_LONG, "request path too long");
 		return false;
 	}
 	if (r->entity.base != NULL) {
 		if (r->entity.len > max_body) {
-			error_body(j, TS_ERR_TOO_LARGE, "request body too large");
+			error_body(j, TS_ERR_TOO_LARGE, ts_err_status(TS_ERR_TOO_LARGE),
+			           "request body too large");
 			return false;
 		}
 		j->req.body = ts_arena_strndup(a, r->entity.base, r->entity.len);
@@ -458,17 +479,29 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		finish(j);
 		return 0;
 	}
+	struct ts_error e = {0};
+	ts_err checked = ts_http_request_check(&j->req, &e);
 	const struct ts_http_route *route = NULL;
 	enum ts_http_match m =
 	        ts_http_route_find(s->routes, s->nroutes, j->req.method, j->req.path, j->req.arena,
 	                           &route, j->req.params, &j->req.nparams);
-	if (m == TS_HTTP_MATCH_NONE) {
-		error_body(j, TS_ERR_NOT_FOUND, "no such path");
+	bool routed = m == TS_HTTP_MATCH_OK || m == TS_HTTP_MATCH_BAD_PARAM;
+	if (checked == TS_ERR_OK && m == TS_HTTP_MATCH_BAD_PARAM)
+		checked = TS_FAIL(&e, TS_ERR_BAD_REQUEST,
+		                  "a path parameter is not percent-encoded UTF-8 (RFC 3986 §2.1)");
+	if (checked != TS_ERR_OK && routed && (route->flags & TS_HTTP_REFUSALS)) {
+		/* the handler authenticates, audits and answers the refusal itself */
+		j->req.refused = checked;
+		j->req.refusal = ts_arena_strdup(j->req.arena, e.message);
+	} else if (checked != TS_ERR_OK) {
+		error_body(j, checked, ts_err_status(checked), e.message);
 		finish(j);
 		return 0;
-	}
-	if (m == TS_HTTP_MATCH_METHOD_ONLY) {
-		error_body(j, TS_ERR_METHOD, "method not allowed on this path");
+	} else if (m != TS_HTTP_MATCH_OK) {
+		ts_err code = m == TS_HTTP_MATCH_METHOD_ONLY ? TS_ERR_METHOD : TS_ERR_NOT_FOUND;
+		const char *why = m == TS_HTTP_MATCH_METHOD_ONLY ? "method not allowed on this path"
+		                                                 : "no such path";
+		error_body(j, code, ts_err_status(code), why);
 		finish(j);
 		return 0;
 	}
@@ -480,11 +513,121 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		return 0;
 	}
 	if (!pool_push(s, j)) {
-		error_body(j, TS_ERR_UNAVAILABLE, "server busy, try again");
+		error_body(j, TS_ERR_UNAVAILABLE, ts_err_status(TS_ERR_UNAVAILABLE),
+		           "server busy, try again");
 		ts_http_res_header(&j->res, "retry-after", "1");
 		finish(j);
 	}
 	return 0;
+}
+
+/* ---- h2o's own error answers --------------------------------------------- */
+
+/*
+ * h2o answers some requests itself, before any handler runs: a Content-Length
+ * or a chunked body past --max-body (413), broken chunked encoding or an
+ * unknown transfer-encoding (400), an unknown Expect (417). Its bodies are
+ * text/plain; a SCIM client expects the SCIM error schema (RFC 7644 §3.12)
+ * and an admin client {"Code","Message"}. This output filter sees those
+ * answers (h2o_send_error_generic runs the path's filters, on the host's
+ * fallback path when no path matched yet), keeps h2o's text as the message
+ * and writes the surface's JSON instead. Tessera's own answers are never
+ * text/plain with an error status, so they pass untouched. A request line
+ * or headers h2o cannot parse at all (more than 100 headers, say) get a raw
+ * "400 Bad Request" written on the socket, with no request and no filter:
+ * that one cannot be reshaped.
+ */
+struct error_rewrite {
+	h2o_ostream_t super;
+	ts_http_server_t *srv;
+	char text[H2O_ERROR_TEXT_MAX];
+	size_t len;
+};
+
+static bool is_h2o_error(h2o_req_t *r)
+{
+	static const char plain[] = "text/plain";
+	if (r->res.status < 400)
+		return false;
+	ssize_t i = h2o_find_header(&r->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+	if (i < 0)
+		return false;
+	h2o_iovec_t v = r->res.headers.entries[i].value;
+	return v.len >= sizeof plain - 1 && memcmp(v.base, plain, sizeof plain - 1) == 0;
+}
+
+static void peer_text(h2o_req_t *r, char *buf, size_t len);
+
+static void rewrite_send(h2o_ostream_t *self, h2o_req_t *r, h2o_iovec_t *bufs, size_t bufcnt,
+                         h2o_send_state_t state)
+{
+	struct error_rewrite *w = (struct error_rewrite *)self;
+	for (size_t i = 0; i < bufcnt; i++) {
+		size_t room = sizeof w->text - 1 - w->len;
+		size_t n = bufs[i].len < room ? bufs[i].len : room;
+		memcpy(w->text + w->len, bufs[i].base, n);
+		w->len += n;
+	}
+	if (h2o_send_state_is_in_progress(state)) {
+		h2o_ostream_send_next(&w->super, r, NULL, 0, state);
+		return;
+	}
+	w->text[w->len] = '\0';
+	/* the request as far as h2o read it: path without the query */
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = {.arena = a, .query = ""};
+	size_t plen =
+	        r->query_at != SIZE_MAX && r->query_at <= r->path.len ? r->query_at : r->path.len;
+	req.path = ts_arena_strndup(a, r->path.base ? r->path.base : "", r->path.base ? plen : 0);
+	req.method = ts_arena_strndup(a, r->method.base ? r->method.base : "",
+	                              r->method.base ? r->method.len : 0);
+	char id[TS_UUID_LEN + 1];
+	ts_uuid_v4(id);
+	req.request_id = id;
+	struct ts_http_res res = {0};
+	const char *message =
+	        ts_arena_printf(a, "the request could not be read: %s", ts_text_escape(a, w->text));
+	ts_err code = ts_err_for_status(r->res.status);
+	ts_http_error(w->srv->cfg.surfaces, w->srv->cfg.nsurfaces, &req, &res, code, r->res.status,
+	              message);
+	ts_http_res_settle(w->srv->cfg.surfaces, w->srv->cfg.nsurfaces, &req, &res);
+	h2o_iovec_t body = h2o_strdup(&r->pool, res.body ? res.body : "", res.body_len);
+	const char *ct = res.content_type ? res.content_type : "application/json";
+	h2o_set_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, ct, strlen(ct), 1);
+	h2o_iovec_t rid = h2o_strdup(&r->pool, id, SIZE_MAX);
+	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL,
+	                      rid.base, rid.len);
+	r->res.content_length = body.len;
+	if (w->srv->cfg.access_log && ts_log_enabled(TS_LOG_INFO)) {
+		char peer[INET6_ADDRSTRLEN];
+		peer_text(r, peer, sizeof peer);
+		req.peer = peer;
+		json_t *f = ts__http_access_fields(&req, &res, 0);
+		json_object_set_new(f, "h2o", ts_json_text(w->text));
+		ts_log(TS_LOG_INFO, "request", f);
+	}
+	ts_arena_free(&a);
+	h2o_ostream_send_next(&w->super, r, &body, 1, state);
+}
+
+static void on_setup_error_ostream(h2o_filter_t *self, h2o_req_t *r, h2o_ostream_t **slot)
+{
+	struct error_filter *f = (struct error_filter *)self;
+	if (is_h2o_error(r)) {
+		struct error_rewrite *w = (void *)h2o_add_ostream(r, sizeof *w, slot);
+		w->super.do_send = rewrite_send;
+		w->srv = f->srv;
+		w->len = 0;
+		slot = &w->super.next;
+	}
+	h2o_setup_next_ostream(r, slot);
+}
+
+static void register_error_filter(h2o_pathconf_t *pc, ts_http_server_t *s)
+{
+	struct error_filter *f = (void *)h2o_create_filter(pc, sizeof *f);
+	f->super.on_setup_ostream = on_setup_error_ostream;
+	f->srv = s;
 }
 
 /* ---- loops ------------------------------------------------------------- */
@@ -797,6 +940,9 @@ ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
 	struct route_handler *rh = (void *)h2o_create_handler(pc, sizeof *rh);
 	rh->super.on_req = on_req;
 	rh->srv = s;
+	/* h2o's own error answers: on the path, and on the fallback used before routing */
+	register_error_filter(pc, s);
+	register_error_filter(&hc->fallback_path, s);
 
 	for (int i = 0; i < s->nloops; i++)
 		s->loops[i].srv = s;

@@ -52,19 +52,37 @@ static const char *base_url(struct ts_http_req *req)
 	return ts_arena_printf(req->arena, "%.*s/scim/v2", (int)n, b);
 }
 
+/*
+ * RFC 7644 §3.12: the error schema, status as a string, detail. detail may
+ * quote what the client sent: it goes through ts_json_text, so text that is
+ * not UTF-8 is escaped, never a NULL from json_pack.
+ */
 static void answer_error(struct ts_http_req *req, struct ts_http_res *res, int status,
                          const char *scim_type, const char *detail)
 {
 	char st[8];
 	snprintf(st, sizeof st, "%d", status);
-	json_t *o = json_pack("{s:[s], s:s, s:s}", "schemas", TS__SCIM_ERROR_SCHEMA, "status", st,
-	                      "detail", detail);
+	json_t *o = json_object();
+	json_t *schemas = json_array();
+	json_array_append_new(schemas, json_string(TS__SCIM_ERROR_SCHEMA));
+	json_object_set_new(o, "schemas", schemas);
+	json_object_set_new(o, "status", json_string(st));
+	json_object_set_new(o, "detail", ts_json_text(detail));
 	if (scim_type != NULL)
 		json_object_set_new(o, "scimType", json_string(scim_type));
 	ts_http_res_json(req, res, status, TS__SCIM_CONTENT_TYPE, o);
 	res->error_code = scim_type ? scim_type : "error";
 	if (status == 401)
 		ts_http_res_header(res, "www-authenticate", "Bearer realm=\"scim\"");
+}
+
+void ts_scim_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code, int status,
+                   const char *message)
+{
+	/* RFC 7644 §3.12: scimType only where the table defines one; for a 400 of the
+	 * HTTP layer (a value that is not UTF-8) that is invalidValue */
+	answer_error(req, res, status, status == 400 ? "invalidValue" : NULL, message);
+	res->error_code = ts_err_name(code);
 }
 
 /* What the client is told: detail for its own mistakes, nothing internal (item 89). */
@@ -97,9 +115,11 @@ static void refusal(struct ts__scim_call *call, struct ts_http_res *res, ts_err 
 static void store_failure(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
                           const struct ts_error *e, const char *event)
 {
-	ts_log(TS_LOG_ERROR, "SCIM call failed in the store",
-	       json_pack("{s:s, s:s, s:s}", "request_id", req->request_id, "event", event, "error",
-	                 e->message));
+	json_t *f = json_object();
+	json_object_set_new(f, "request_id", ts_json_text(req->request_id));
+	json_object_set_new(f, "event", ts_json_text(event));
+	json_object_set_new(f, "error", ts_json_text(e->message));
+	ts_log(TS_LOG_ERROR, "SCIM call failed in the store", f);
 	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? 503 : 500, NULL,
 	             public_detail(rc == TS_ERR_UNAVAILABLE ? rc : TS_ERR_INTERNAL, e));
 }
@@ -130,10 +150,12 @@ static const char *audit_params(struct ts__scim_call *call)
 	struct ts_jsonw w;
 	ts_jsonw_init(&w, call->a, 256 + call->req->body_len);
 	ts_jsonw_lit(&w, "{");
-	(void)ts_jsonw_member_str(&w, "Path", call->req->path);
+	/* as sent; escaped when a refused request's bytes are not UTF-8 (never left out) */
+	(void)ts_jsonw_member_str(&w, "Path", ts_text_escape(call->a, call->req->path));
 	if (call->req->query[0])
-		(void)ts_jsonw_member_str(&w, "Query",
-		                          ts_audit_redact_query(call->a, call->req->query));
+		(void)ts_jsonw_member_str(
+		        &w, "Query",
+		        ts_text_escape(call->a, ts_audit_redact_query(call->a, call->req->query)));
 	if (json_is_object(call->body)) {
 		ts_jsonw_key(&w, "Body");
 		ts_audit_redact_write(&w, call->body);
@@ -306,7 +328,14 @@ again:;
 	ts__scim_attrs_parse(&call, ts_http_query(req, "attributes"),
 	                     ts_http_query(req, "excludedAttributes"));
 
-	if (op->needs_body) {
+	/*
+	 * A request the HTTP layer refused (a path parameter, query value or
+	 * header that is not UTF-8): refused here, after the key check, so that
+	 * a write's refusal is audited under its key. RFC 7644 §3.12 invalidValue.
+	 */
+	if (req->refused != TS_ERR_OK)
+		rc = ts__scim_err(&call, &e, req->refused, "invalidValue", "%s", req->refusal);
+	if (rc == TS_ERR_OK && op->needs_body) {
 		if (!json_body_type(req))
 			rc = ts__scim_err(&call, &e, TS_ERR_UNSUPPORTED_MEDIA, NULL,
 			                  "send application/scim+json or application/json");
@@ -379,8 +408,9 @@ again:;
 		        .event_name = op->event,
 		        .account_id = call.account_id,
 		        .source_ip = req->peer,
-		        .user_agent = ts_http_header(req, "user-agent"),
+		        .user_agent = ts_text_escape(call.a, ts_http_header(req, "user-agent")),
 		        .request_id = req->request_id,
+		        .client_request_id = req->client_request_id,
 		        .request_parameters_json = audit_request,
 		        .response_elements = resp,
 		        .error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL,
@@ -411,6 +441,9 @@ again:;
 		                call.response_len);
 	else if (call.response != NULL)
 		ts_http_res_json(req, res, call.status, TS__SCIM_CONTENT_TYPE, call.response);
+	else if (ts_http_status_has_body(call.status))
+		/* no answer where one was due: a json_pack failed (a 500, ts_http_res_settle) */
+		ts_http_res_json(req, res, call.status, TS__SCIM_CONTENT_TYPE, NULL);
 	else
 		ts_http_res_set(res, call.status, TS__SCIM_CONTENT_TYPE, NULL, 0);
 	if (call.etag != NULL)
@@ -704,9 +737,10 @@ void ts__scim_answer_resource(struct ts__scim_call *call, int status, json_t *re
 /* ---- routes ---------------------------------------------------------------- */
 
 #define P "/scim/v2"
-#define ROUTE(m, path, op)                                  \
-	{                                                   \
-		m, P path, scim_handle, 0, &op, "scim:" #op \
+/* TS_HTTP_REFUSALS: a write refused for its encoding is still authenticated and audited */
+#define ROUTE(m, path, op)                                                 \
+	{                                                                  \
+		m, P path, scim_handle, TS_HTTP_REFUSALS, &op, "scim:" #op \
 	}
 static const struct ts_http_route routes[] = {
         ROUTE("GET", "/Users", ts__scim_list_users),

@@ -47,7 +47,7 @@ def test_every_call_writes_exactly_one_event(server):
     events = server.events()
     by_rid = {}
     for ev in events:
-        by_rid.setdefault(ev.get("requestID"), []).append(ev)
+        by_rid.setdefault(ev.get("clientRequestID"), []).append(ev)
     for r_id, event, status, resp in calls:
         got = by_rid.get(r_id, [])
         assert len(got) == 1, "call %s %s (%d) has %d events" % (event, r_id, status, len(got))
@@ -93,7 +93,7 @@ def test_event_identities(server):
     server.request("GET", ACCOUNTS, token=None, headers={"X-Request-Id": "anon-call"})
     server.request("GET", ACCOUNTS, token="TSAKBBBBBBBBBBBBBBBB." + "c" * 40, headers={"X-Request-Id": "unknown-call"})
     events = server.events()
-    by = {e.get("requestID"): e for e in events}
+    by = {e.get("clientRequestID"): e for e in events}
     assert by["ro-call"]["userIdentity"] == {"type": "AdminKey", "principalId": ro["AccessKeyId"], "accessKeyId": ro["AccessKeyId"]}
     assert by["anon-call"]["userIdentity"]["type"] == "Anonymous"
     assert by["anon-call"]["errorCode"] == "UnauthorizedClientException"
@@ -112,7 +112,7 @@ def test_request_and_response_elements(server):
     r = server.post(ACCOUNTS, {"Name": "params", "AccountType": "Enterprise"}, headers={"X-Request-Id": "create-1"})
     acct = r.json()["Account"]
     server.post(ACCOUNTS + "/" + acct["AccountId"], {"Name": "params2"}, headers={"X-Request-Id": "rename-1"})
-    by = {e.get("requestID"): e for e in server.events()}
+    by = {e.get("clientRequestID"): e for e in server.events()}
     c = by["create-1"]
     assert c["requestParameters"]["Body"] == {"Name": "params", "AccountType": "Enterprise"}
     assert c["responseElements"]["Account"]["AccountId"] == acct["AccountId"]
@@ -130,7 +130,7 @@ def test_no_secret_in_any_event(server):
     server.get(ACCOUNTS, token=key["Token"])
     server.get(ACCOUNTS, token=key["Token"][:-1] + ("x" if key["Token"][-1] != "x" else "y"))
     events = server.events()
-    ev = next(e for e in events if e.get("requestID") == "key-1")
+    ev = next(e for e in events if e.get("clientRequestID") == "key-1")
     assert ev["eventName"] == "CreateAdminKey"
     assert ev["responseElements"]["AdminKey"]["AccessKeyId"] == key["AccessKeyId"]
     assert "Token" not in ev["responseElements"]["AdminKey"], (
@@ -143,7 +143,7 @@ def test_no_secret_in_any_event(server):
     assert r.status_code == 201, r.text
     api_token = r.json()["ApiKey"]["Token"]
     events = server.events()
-    ev = next(e for e in events if e.get("requestID") == "apikey-1")
+    ev = next(e for e in events if e.get("clientRequestID") == "apikey-1")
     assert "Token" not in json.dumps(ev["responseElements"])
     text = json.dumps(events)
     assert api_token.split(".", 1)[-1] not in text, "an API key token appears in the audit trail"
@@ -197,7 +197,7 @@ def test_events_newest_first(server):
     for i in range(5):
         server.post(ACCOUNTS, {"Name": "order-%d" % i}, headers={"X-Request-Id": "order-%d" % i})
     events = server.events(eventName="CreateAccount")
-    assert [e["requestID"] for e in events] == ["order-%d" % i for i in reversed(range(5))]
+    assert [e["clientRequestID"] for e in events] == ["order-%d" % i for i in reversed(range(5))]
     times = [e["eventTime"] for e in events]
     assert times == sorted(times, reverse=True)
 

@@ -161,6 +161,22 @@ static void test_json_shape(void **state)
 	json_decref(j);
 }
 
+/*
+ * LastCheckError quotes what a DNS server answered, which need not be UTF-8:
+ * the member is kept with the bad bytes escaped (issue 9: json_string gave
+ * NULL and the member was silently left out).
+ */
+static void test_json_last_error_not_utf8(void **state)
+{
+	(void)state;
+	struct ts_domain d = pending(1700000000000LL, 0);
+	d.last_error = "TXT record \"tessera-verification=\xff\xfe\" does not match";
+	json_t *j = ts_directory_domain_json(&d);
+	assert_string_equal(json_string_value(json_object_get(j, "LastCheckError")),
+	                    "TXT record \"tessera-verification=\\xFF\\xFE\" does not match");
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +184,7 @@ int main(void)
 	        cmocka_unit_test(test_backoff),
 	        cmocka_unit_test(test_judge),
 	        cmocka_unit_test(test_json_shape),
+	        cmocka_unit_test(test_json_last_error_not_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,10 +11,12 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "http/http.h"
+#include "http/internal.h"
 
 #define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -79,6 +81,13 @@ struct route_case {
 			NULL                        \
 		}                                   \
 	}
+#define BAD(m, path)                                     \
+	{                                                \
+		m, path, TS_HTTP_MATCH_BAD_PARAM, -1, 0, \
+		{                                        \
+			NULL                             \
+		}                                        \
+	}
 #define METHOD(m, path)                                    \
 	{                                                  \
 		m, path, TS_HTTP_MATCH_METHOD_ONLY, -1, 0, \
@@ -130,14 +139,27 @@ static const struct route_case route_cases[] = {
         NONE("PUT", "/p/1/2/3/4/5"),
         /* more than TS_HTTP_MAX_PARAMS captures never match */
         NONE("GET", "/five/1/2/3/4/5"),
-        /* a segment that does not decode, or decodes to NUL, is refused */
-        NONE("GET", "/api/v1/accounts/a%00b"),
-        NONE("GET", "/api/v1/accounts/%00"),
-        NONE("GET", "/api/v1/accounts/%zz"),
-        NONE("GET", "/api/v1/accounts/%4"),
-        NONE("GET", "/api/v1/accounts/abc%"),
-        NONE("GET", "/api/v1/accounts/abc/users/%00"),
-        NONE("HEAD", "/api/v1/accounts/a%00b"),
+        /* a segment that does not decode, decodes to NUL or is not UTF-8: 400 */
+        BAD("GET", "/api/v1/accounts/a%00b"),
+        BAD("GET", "/api/v1/accounts/%00"),
+        BAD("GET", "/api/v1/accounts/%zz"),
+        BAD("GET", "/api/v1/accounts/%4"),
+        BAD("GET", "/api/v1/accounts/abc%"),
+        BAD("GET", "/api/v1/accounts/abc/users/%00"),
+        BAD("HEAD", "/api/v1/accounts/a%00b"),
+        /* issue 9: %ff crashed the server (json_pack on the message quoting it) */
+        BAD("GET", "/api/v1/accounts/%ff"),
+        BAD("GET", "/api/v1/accounts/%FF"),
+        BAD("GET", "/api/v1/accounts/abc/users/%ff"),
+        BAD("DELETE", "/api/v1/accounts/%c3%28"),    /* a bad continuation byte */
+        BAD("GET", "/api/v1/accounts/%c0%af"),       /* overlong '/' */
+        BAD("GET", "/api/v1/accounts/%ed%a0%80"),    /* a surrogate */
+        BAD("GET", "/api/v1/accounts/%f4%90%80%80"), /* past U+10FFFF */
+        BAD("GET", "/api/v1/accounts/%e2%82"),       /* cut short */
+        BAD("GET", "/api/v1/accounts/\xff"),         /* raw, not escaped */
+        OK("GET", "/api/v1/accounts/%f0%9f%98%80", R_GET, 1, "\xf0\x9f\x98\x80"),
+        METHOD("PATCH", "/api/v1/accounts/%ff"), /* the method is checked first */
+        NONE("GET", "/api/v1/nope/%ff"),
 };
 
 static void test_route_find(void **state)
@@ -169,6 +191,38 @@ static void test_route_find(void **state)
 		ts_arena_free(&a);
 	}
 	assert_int_equal(failures, 0);
+}
+
+/* A parameter that does not decode: the route and the raw segments, escaped, for the audit. */
+static void test_route_bad_param(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *method, *path;
+		int route, n;
+		const char *p0, *p1;
+	} cases[] = {
+	        {"GET", "/api/v1/accounts/%ff", R_GET, 1, "%ff", NULL},
+	        {"DELETE", "/api/v1/accounts/a%00b", R_DELETE, 1, "a%00b", NULL},
+	        {"GET", "/api/v1/accounts/abc/users/%c3%28", R_USER, 2, "abc", "%c3%28"},
+	        {"GET", "/api/v1/accounts/\xff/users/u", R_USER, 2, "\\xFF", "u"},
+	        {"HEAD", "/api/v1/accounts/%zz", R_GET, 1, "%zz", NULL},
+	};
+	for (size_t i = 0; i < N_ITEMS(cases); i++) {
+		ts_arena_t *a = ts_arena_new();
+		const struct ts_http_route *route = NULL;
+		const char *params[TS_HTTP_MAX_PARAMS] = {NULL};
+		int n = -1;
+		assert_int_equal(ts_http_route_find(routes, R_COUNT, cases[i].method, cases[i].path,
+		                                    a, &route, params, &n),
+		                 TS_HTTP_MATCH_BAD_PARAM);
+		assert_ptr_equal(route, &routes[cases[i].route]);
+		assert_int_equal(n, cases[i].n);
+		assert_string_equal(params[0], cases[i].p0);
+		if (cases[i].p1 != NULL)
+			assert_string_equal(params[1], cases[i].p1);
+		ts_arena_free(&a);
+	}
 }
 
 static void test_route_empty_table(void **state)
@@ -216,7 +270,19 @@ static void test_decode(void **state)
 	        {"%%41", false, NULL},
 	        {"%00", false, NULL},
 	        {"a%00b", true, NULL},
-	        {"%ff", false, "\xff"},
+	        /* RFC 3629: decoded text must be UTF-8 (issue 9: %ff crashed the server) */
+	        {"%ff", false, NULL},
+	        {"%FF", true, NULL},
+	        {"a%80", false, NULL},
+	        {"%c3%28", false, NULL},
+	        {"%c0%af", false, NULL},
+	        {"%ed%a0%80", false, NULL},
+	        {"%f4%90%80%80", false, NULL},
+	        {"%e2%82", false, NULL},
+	        {"\xff", false, NULL},
+	        {"%c3%a9", false, "\xc3\xa9"},
+	        {"\xc3\xa9", true, "\xc3\xa9"},
+	        {"%f4%8f%bf%bf", false, "\xf4\x8f\xbf\xbf"},
 	};
 	ts_arena_t *a = ts_arena_new();
 	for (size_t i = 0; i < N_ITEMS(cases); i++) {
@@ -267,6 +333,9 @@ static void test_query(void **state)
 	assert_string_equal(ts_http_query(&req, "last"), "end");
 	assert_null(ts_http_query(&req, "bad")); /* malformed: not a value */
 	assert_null(ts_http_query(&req, "nul"));
+	struct ts_http_req utf = make_req(a, "ok=%c3%a9&bad=%ff");
+	assert_string_equal(ts_http_query(&utf, "ok"), "\xc3\xa9");
+	assert_null(ts_http_query(&utf, "bad"));
 	/* names match whole keys only */
 	assert_null(ts_http_query(&req, "fla"));
 	assert_null(ts_http_query(&req, "flags"));
@@ -352,22 +421,246 @@ static void test_response_helpers(void **state)
 	assert_string_equal(res.content_type, "application/json");
 	assert_int_equal(res.body_len, strlen("{\"k\":\"v\"}"));
 	assert_memory_equal(res.body, "{\"k\":\"v\"}", res.body_len);
+	assert_null(res.fault);
 	for (int i = 0; i < TS_HTTP_MAX_RES_HEADERS + 3; i++)
-		ts_http_res_header(&res, "x-h", "v");
+		ts_http_res_header(&res, i == TS_HTTP_MAX_RES_HEADERS ? "x-first-dropped" : "x-h",
+		                   "v");
 	assert_int_equal(res.nheaders, TS_HTTP_MAX_RES_HEADERS);
 	ts_http_res_set(&res, 204, "text/plain", "", 0);
 	assert_int_equal(res.status, 204);
 	assert_int_equal(res.body_len, 0);
+	/* issue 9: a header past the cap was dropped silently; now the answer is a fault */
+	assert_non_null(res.fault);
+	assert_string_equal(res.overflow, "x-first-dropped");
 	ts_arena_free(&a);
+}
+
+/* The sign-in pages send many headers: at least 16 fit (the old cap was 8). */
+static void test_response_headers_room(void **state)
+{
+	(void)state;
+	struct ts_http_res res;
+	memset(&res, 0, sizeof res);
+	for (int i = 0; i < 16; i++)
+		ts_http_res_header(&res, "set-cookie", "v");
+	assert_int_equal(res.nheaders, 16);
+	assert_null(res.fault);
+}
+
+/* A body that could not be built (json_pack NULL) is a fault, not a crash. */
+static void test_response_json_null(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = make_req(a, "");
+	struct ts_http_res res;
+	memset(&res, 0, sizeof res);
+	/* json_pack answers NULL for text that is not UTF-8 */
+	ts_http_res_json(&req, &res, 200, NULL, json_pack("{s:s}", "k", "\xff"));
+	assert_non_null(res.fault);
+	assert_int_equal(res.status, 500);
+	ts_arena_free(&a);
+}
+
+static void render_mark(struct ts_http_req *req, struct ts_http_res *res, ts_err code, int status,
+                        const char *message)
+{
+	(void)code;
+	(void)message;
+	static const char body[] = "marked";
+	ts_http_res_set(res, status, "text/x-mark", body, sizeof body - 1);
+	(void)req;
+}
+
+static const struct ts_http_surface surfaces[] = {{"/scim/v2", render_mark}};
+
+static void test_error_surfaces(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *path;
+		bool marked;
+	} cases[] = {
+	        {"/scim/v2", true},  {"/scim/v2/Users/x", true},
+	        {"/scim/v2/", true}, {"/scim/v2x", false},
+	        {"/scim/v", false},  {"/api/v1/accounts", false},
+	        {"/", false},        {"", false},
+	        {"/\xff", false},
+	};
+	for (size_t i = 0; i < N_ITEMS(cases); i++) {
+		ts_arena_t *a = ts_arena_new();
+		struct ts_http_req req = make_req(a, "");
+		req.path = cases[i].path;
+		struct ts_http_res res;
+		memset(&res, 0, sizeof res);
+		ts_http_error(surfaces, 1, &req, &res, TS_ERR_NOT_FOUND, 404, "no \xff such path");
+		assert_int_equal(res.status, 404);
+		if (cases[i].marked) {
+			assert_string_equal(res.content_type, "text/x-mark");
+		} else {
+			/* the default shape, with the message's bad byte escaped */
+			assert_string_equal(res.content_type, "application/json");
+			assert_string_equal(res.body, "{\"Code\":\"NotFoundException\","
+			                              "\"Message\":\"no \\\\xFF such path\"}");
+			assert_string_equal(res.error_code, "NotFoundException");
+		}
+		ts_arena_free(&a);
+	}
+}
+
+/* A fault becomes a 500 in the surface's shape, the handler's headers gone. */
+static void test_settle(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = make_req(a, "");
+	req.path = "/scim/v2/Users";
+	struct ts_http_res res;
+	memset(&res, 0, sizeof res);
+	ts_http_res_set(&res, 200, "application/scim+json", "{}", 2);
+	ts_http_res_settle(surfaces, 1, &req, &res); /* no fault: unchanged */
+	assert_int_equal(res.status, 200);
+	for (int i = 0; i <= TS_HTTP_MAX_RES_HEADERS; i++)
+		ts_http_res_header(&res, "x-h", "v");
+	ts_http_res_settle(surfaces, 1, &req, &res);
+	assert_int_equal(res.status, 500);
+	assert_string_equal(res.content_type, "text/x-mark");
+	assert_int_equal(res.nheaders, 0);
+	assert_null(res.fault);
+	req.path = "/api/v1/accounts";
+	memset(&res, 0, sizeof res);
+	ts_http_res_json(&req, &res, 200, NULL, NULL);
+	ts_http_res_settle(surfaces, 1, &req, &res);
+	assert_int_equal(res.status, 500);
+	assert_string_equal(
+	        res.body, "{\"Code\":\"ServiceFailureException\",\"Message\":\"internal error\"}");
+	ts_arena_free(&a);
+}
+
+/* Path, query and headers are checked as UTF-8 before any handler runs. */
+static void test_request_check(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *path, *query, *header; /* header: value of x-h, or NULL */
+		bool ok;
+		const char *says; /* part of the message, when refused */
+	} cases[] = {
+	        {"/a", "", NULL, true, NULL},
+	        {"/a/%ff", "", NULL, true, NULL}, /* escapes in the path: the router's job */
+	        {"/\xc3\xa9", "", NULL, true, NULL},
+	        {"/a\xff", "", NULL, false, "path"},
+	        {"/a\xc3", "", NULL, false, "path"},
+	        {"/a", "filter=userName%20eq%20%22%c3%a9%22&count=1", NULL, true, NULL},
+	        {"/a", "x=%ff", NULL, false, "query parameter x is"},
+	        {"/a", "a=1&filter=%c0%af", NULL, false, "query parameter filter"},
+	        {"/a", "x=\xff", NULL, false, "query parameter x"},
+	        {"/a", "x=%zz", NULL, false, "query parameter x"},
+	        {"/a", "x=%00", NULL, false, "query parameter x"},
+	        {"/a", "%ff=1", NULL, false, "name"},
+	        {"/a", "\xff=1", NULL, false, "name"},
+	        {"/a", "\xff", NULL, false, "name"},
+	        {"/a", "%ff%fe=%ff", NULL, false, "name"},
+	        {"/a", "a%20b=%ff", NULL, false, "parameter a%20b is"}, /* raw, as sent */
+	        {"/a", "n123456789012345678901234567890123456789012345678901234567890123456789=%ff",
+	         NULL, false, "a query parameter is"}, /* too long to quote */
+	        {"/a", "&&flag&x=", NULL, true, NULL},
+	        {"/a", "", "caf\xc3\xa9", true, NULL},
+	        {"/a", "", "\xff", false, "header x-h"},
+	        {"/a", "", "Mozilla \xe9t\xe9", false, "header x-h"},
+	};
+	for (size_t i = 0; i < N_ITEMS(cases); i++) {
+		ts_arena_t *a = ts_arena_new();
+		struct ts_http_req req = make_req(a, cases[i].query);
+		req.path = cases[i].path;
+		struct ts_http_header hs[] = {{"host", "x"}, {"x-h", cases[i].header}};
+		req.headers = hs;
+		req.nheaders = cases[i].header ? 2 : 1;
+		struct ts_error e = {0};
+		ts_err rc = ts_http_request_check(&req, &e);
+		if (cases[i].ok && rc != TS_ERR_OK)
+			fail_msg("case %zu: refused: %s", i, e.message);
+		if (!cases[i].ok) {
+			if (rc != TS_ERR_BAD_REQUEST)
+				fail_msg("case %zu: accepted", i);
+			if (strstr(e.message, cases[i].says) == NULL)
+				fail_msg("case %zu: message \"%s\" does not say \"%s\"", i,
+				         e.message, cases[i].says);
+			/* the message never quotes the bad bytes */
+			for (const char *p = e.message; *p; p++)
+				if ((unsigned char)*p == 0xff)
+					fail_msg("case %zu: message quotes the input", i);
+		}
+		ts_arena_free(&a);
+	}
+}
+
+/*
+ * The access-log line keeps every field whatever the client sent (issue 9:
+ * json_pack failed on a path that was not UTF-8 and the line lost method,
+ * path, status and peer); the bad bytes are written as \xHH.
+ */
+static void test_access_fields(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = make_req(a, "");
+	req.method = "G\xffT";
+	req.path = "/api/v1/accounts/\xff\xfe";
+	req.request_id = "rid";
+	req.client_request_id = "client-1";
+	req.peer = "127.0.0.1";
+	struct ts_http_res res;
+	memset(&res, 0, sizeof res);
+	res.status = 400;
+	res.error_code = "BadRequestException";
+	json_t *f = ts__http_access_fields(&req, &res, 2.5);
+	assert_non_null(f);
+	assert_string_equal(json_string_value(json_object_get(f, "method")), "G\\xFFT");
+	assert_string_equal(json_string_value(json_object_get(f, "path")),
+	                    "/api/v1/accounts/\\xFF\\xFE");
+	assert_int_equal(json_integer_value(json_object_get(f, "status")), 400);
+	assert_string_equal(json_string_value(json_object_get(f, "peer")), "127.0.0.1");
+	assert_string_equal(json_string_value(json_object_get(f, "request_id")), "rid");
+	assert_string_equal(json_string_value(json_object_get(f, "client_request_id")), "client-1");
+	assert_string_equal(json_string_value(json_object_get(f, "error")), "BadRequestException");
+	char *text = json_dumps(f, JSON_COMPACT);
+	assert_non_null(text);
+	free(text); /* jansson's own allocation */
+	json_decref(f);
+	ts_arena_free(&a);
+}
+
+static void test_status_has_body(void **state)
+{
+	(void)state;
+	assert_true(ts_http_status_has_body(200));
+	assert_true(ts_http_status_has_body(201));
+	assert_true(ts_http_status_has_body(202));
+	assert_true(ts_http_status_has_body(404));
+	assert_false(ts_http_status_has_body(204));
+	assert_false(ts_http_status_has_body(304));
+	assert_false(ts_http_status_has_body(100));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_route_find), cmocka_unit_test(test_route_empty_table),
-	        cmocka_unit_test(test_decode),     cmocka_unit_test(test_query),
-	        cmocka_unit_test(test_header),     cmocka_unit_test(test_response_helpers),
+	        cmocka_unit_test(test_route_find),
+	        cmocka_unit_test(test_route_empty_table),
+	        cmocka_unit_test(test_decode),
+	        cmocka_unit_test(test_query),
+	        cmocka_unit_test(test_header),
+	        cmocka_unit_test(test_response_helpers),
 	        cmocka_unit_test(test_bearer),
+	        cmocka_unit_test(test_response_headers_room),
+	        cmocka_unit_test(test_response_json_null),
+	        cmocka_unit_test(test_error_surfaces),
+	        cmocka_unit_test(test_settle),
+	        cmocka_unit_test(test_request_check),
+	        cmocka_unit_test(test_access_fields),
+	        cmocka_unit_test(test_status_has_body),
+	        cmocka_unit_test(test_route_bad_param),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/json.h"
 #include "core/jsonw.h"
+#include "core/utf8.h"
 #include "directory/account.h"
 
 #define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -175,6 +176,50 @@ static void test_account_writers_agree(void **state)
 	}
 }
 
+/*
+ * ts_json_text: text from outside is never a NULL json_t (issue 9: json_pack
+ * on a message quoting %ff returned NULL and the server crashed). Invalid
+ * bytes are written as \xHH; valid text is kept as it is.
+ */
+static void test_json_text(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	        {"", ""},
+	        {"plain", "plain"},
+	        {"caf\xc3\xa9", "caf\xc3\xa9"},
+	        {"\xff", "\\xFF"},
+	        {"/api/v1/accounts/\xff\xfe", "/api/v1/accounts/\\xFF\\xFE"},
+	        {"a\xc3(b", "a\\xC3(b"},                           /* bad continuation */
+	        {"\xc0\xaf", "\\xC0\\xAF"},                        /* overlong */
+	        {"\xed\xa0\x80", "\\xED\\xA0\\x80"},               /* surrogate */
+	        {"\xe2\x82", "\\xE2\\x82"},                        /* cut short */
+	        {"ok \xe2\x82\xac \x80", "ok \xe2\x82\xac \\x80"}, /* valid kept, bad escaped */
+	};
+	ts_arena_t *a = ts_arena_new();
+	for (size_t i = 0; i < N_ITEMS(cases); i++) {
+		json_t *j = ts_json_text(cases[i].in);
+		if (j == NULL)
+			fail_msg("case %zu: NULL", i);
+		assert_string_equal(json_string_value(j), cases[i].want);
+		json_decref(j);
+		assert_string_equal(ts_text_escape(a, cases[i].in), cases[i].want);
+		bool valid = strcmp(cases[i].in, cases[i].want) == 0;
+		assert_int_equal(ts_utf8_valid(cases[i].in, strlen(cases[i].in)), valid);
+	}
+	json_t *n = ts_json_text(NULL);
+	assert_true(json_is_null(n));
+	json_decref(n);
+	assert_null(ts_text_escape(a, NULL));
+	/* a length that cuts a sequence, and an embedded NUL, are not valid */
+	assert_false(ts_utf8_valid("\xe2\x82\xac", 2));
+	assert_true(ts_utf8_valid("\xe2\x82\xac", 3));
+	assert_false(ts_utf8_valid("a\0b", 3));
+	ts_arena_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +228,7 @@ int main(void)
 	        cmocka_unit_test(test_jsonw_members),
 	        cmocka_unit_test(test_jsonw_matches_jansson),
 	        cmocka_unit_test(test_account_writers_agree),
+	        cmocka_unit_test(test_json_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
