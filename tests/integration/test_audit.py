@@ -174,7 +174,7 @@ def test_secret_members_of_admin_bodies_are_redacted(server):
     # a token in the query (RFC 6750 §2.3 form) is audited as the call's Query
     server.get(ACCOUNTS, params={"max-results": "5", "access_token": marks["q"]}, headers={"X-Request-Id": "secrets-5"})
     events = server.events()
-    by = {e.get("requestID"): e for e in events}
+    by = {e.get("clientRequestID"): e for e in events}
     b1 = by["secrets-1"]["requestParameters"]["Body"]
     assert b1["Name"] == "secrets", b1
     assert b1["ClientSecret"] == b1["PASSWORD"] == b1["urn:example:2.0:Thing:apiToken"] == "[redacted]", b1
