@@ -151,7 +151,9 @@ json_t *ts_admin_key_json(const struct ts_adminkey *k)
 	char created[32];
 	ts_time_iso(k->created_ms, created);
 	json_t *pol = json_loads(k->policies, 0, NULL);
-	return json_pack("{s:s, s:o, s:s, s:s}", "AccessKeyId", k->access_key_id, "Policies",
-	                 pol ? pol : json_array(), "Description",
-	                 k->description ? k->description : "", "CreatedTimestamp", created);
+	/* stored text through ts_json_text: a row that is not UTF-8 is escaped, never dropped */
+	return json_pack("{s:o, s:o, s:o, s:s}", "AccessKeyId", ts_json_text(k->access_key_id),
+	                 "Policies", pol ? pol : json_array(), "Description",
+	                 ts_json_text(k->description ? k->description : ""), "CreatedTimestamp",
+	                 created);
 }

@@ -106,6 +106,24 @@ bool ts_cli_flags(const char *cmd, const struct ts_config_option *opts, int n, i
 		ts_config_usage(opts, n);
 		return false;
 	}
+	/*
+	 * Issue 9: what a command stores or sends is text: a value that is not UTF-8
+	 * or holds a control character is refused here, once for every command, the
+	 * way the HTTP surfaces refuse it (a stored \xff once vanished from listings).
+	 */
+	for (int i = 0; i < n; i++) {
+		const char *v = values[i];
+		if (v == NULL || opts[i].is_switch)
+			continue;
+		bool ok = ts_utf8_valid(v, strlen(v));
+		for (const char *p = v; ok && *p; p++)
+			ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+		if (!ok) {
+			ts_cli_fail("%s: --%s is not UTF-8 text without control characters", cmd,
+			            opts[i].name);
+			return false;
+		}
+	}
 	return true;
 }
 

@@ -5,6 +5,8 @@
  */
 #include "core/jsonw.h"
 
+#include "core/json.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -158,7 +160,10 @@ bool ts_jsonw_member_str(struct ts_jsonw *w, const char *key, const char *s)
 	ts_jsonw_key(w, key);
 	if (ts_jsonw_str(w, s))
 		return true;
+	/* issue 9: never a member left out; the bytes as ts_json_text writes them */
 	w->len = mark;
+	ts_jsonw_key(w, key);
+	(void)ts_jsonw_str(w, ts_text_escape(w->arena, s));
 	return false;
 }
 

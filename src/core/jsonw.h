@@ -35,9 +35,10 @@ bool ts_jsonw_str(struct ts_jsonw *w, const char *s);
 /* Appends the member name `"key":`, preceded by ',' unless it opens the object. */
 void ts_jsonw_key(struct ts_jsonw *w, const char *key);
 /*
- * Appends `"key":"s"` (or `"key":null` for NULL) unless s is not valid UTF-8:
- * then nothing is written and false returned, as jansson's json_string()
- * refuses such text and the member is left out.
+ * Appends `"key":"s"` (or `"key":null` for NULL). When s is not valid UTF-8
+ * its invalid bytes are written as the text \xHH, as ts_json_text does, and
+ * false is returned: the member is never left out (jansson's json_string()
+ * refuses such text, and a member once vanished that way).
  */
 bool ts_jsonw_member_str(struct ts_jsonw *w, const char *key, const char *s);
 /* Appends a jansson value compactly, members in their insertion order. */

@@ -182,8 +182,10 @@ json_t *ts_directory_account_json(const struct ts_account *acct)
 {
 	char created[32];
 	ts_time_iso(acct->created_ms, created);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s,s]}", "AccountId", acct->account_id,
-	                 "Name", acct->name, "AccountType", acct->account_type, "AccountStatus",
-	                 acct->status, "CreatedTimestamp", created, "DefaultLicense", "Pro",
-	                 "SupportedLicenses", "Basic", "Pro");
+	/* stored text through ts_json_text: a row that is not UTF-8 is escaped, never dropped */
+	return json_pack("{s:o, s:o, s:o, s:o, s:s, s:s, s:[s,s]}", "AccountId",
+	                 ts_json_text(acct->account_id), "Name", ts_json_text(acct->name),
+	                 "AccountType", ts_json_text(acct->account_type), "AccountStatus",
+	                 ts_json_text(acct->status), "CreatedTimestamp", created, "DefaultLicense",
+	                 "Pro", "SupportedLicenses", "Basic", "Pro");
 }

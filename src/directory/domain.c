@@ -234,13 +234,14 @@ ts_err ts_directory_domain_remove(ts_store_conn_t *c, ts_arena_t *a, const char 
 
 json_t *ts_directory_domain_json(const struct ts_domain *d)
 {
-	json_t *j = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "DomainName", d->domain_name,
-	                      "DomainStatus", d->status, "VerificationRecord", "Type", "TXT",
-	                      "Name", "", "Value", d->token);
+	json_t *j = json_pack("{s:o, s:o, s:{s:s, s:s, s:o}}", "DomainName",
+	                      ts_json_text(d->domain_name), "DomainStatus", ts_json_text(d->status),
+	                      "VerificationRecord", "Type", "TXT", "Name", "", "Value",
+	                      ts_json_text(d->token));
 	json_t *rec = json_object_get(j, "VerificationRecord");
 	char name[TS_DOMAIN_NAME_MAX + sizeof TS_DOMAIN_CHALLENGE_LABEL + 2];
 	snprintf(name, sizeof name, "%s.%s", TS_DOMAIN_CHALLENGE_LABEL, d->domain_name);
-	json_object_set_new(rec, "Name", json_string(name));
+	json_object_set_new(rec, "Name", ts_json_text(name));
 	if (d->verified_ms != 0) {
 		char t[32];
 		ts_time_iso(d->verified_ms, t);

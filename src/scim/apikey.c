@@ -162,7 +162,9 @@ json_t *ts_scim_apikey_json(const struct ts_apikey *k)
 {
 	char created[32];
 	ts_time_iso(k->created_ms, created);
-	return json_pack("{s:s, s:s, s:s, s:s}", "ApiKeyId", k->api_key_id, "AccountId",
-	                 k->account_id, "Description", k->description ? k->description : "",
-	                 "CreatedTimestamp", created);
+	/* stored text through ts_json_text: a row that is not UTF-8 is escaped, never dropped */
+	return json_pack("{s:o, s:o, s:o, s:s}", "ApiKeyId", ts_json_text(k->api_key_id),
+	                 "AccountId", ts_json_text(k->account_id), "Description",
+	                 ts_json_text(k->description ? k->description : ""), "CreatedTimestamp",
+	                 created);
 }

@@ -2,6 +2,8 @@
 import json
 import os
 
+import pytest
+
 from tessera_itest import UUID_RE, PgStore, assert_error, check_cases, cli_json, run_cli
 
 ACCOUNTS = "/api/v1/accounts"
@@ -249,3 +251,40 @@ def test_init_does_not_print_the_store_password(pg_cluster, tmp_path):
         assert all(":[redacted]@" in o for o in outs), outs
     finally:
         store.destroy()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL refuses to store such bytes at all
+def test_rows_not_utf8_are_listed_escaped(server):
+    """Issue 9 item 1's sibling: a stored row whose text is not UTF-8 (an older CLI wrote
+    one) made jansson return NULL and the row vanished from every listing."""
+    acct = server.create_account("bytes")["AccountId"]
+    key = cli_json("adminkey", "create", "--db", server.store.db, "--policy", "ReadOnly", "--json")
+    api = server.post(ACCOUNTS + "/" + acct + "/api-keys", {"Description": "k"}).json()["ApiKey"]
+    server.store.sql("UPDATE accounts SET name = CAST(X'61FF62' AS TEXT) WHERE account_id = ?", (acct,))
+    server.store.sql("UPDATE admin_keys SET description = CAST(X'FF' AS TEXT) WHERE access_key_id = ?", (key["AccessKeyId"],))
+    server.store.sql("UPDATE api_keys SET description = CAST(X'FE' AS TEXT) WHERE api_key_id = ?", (api["ApiKeyId"],))
+    r = server.get(ACCOUNTS + "/" + acct)
+    assert r.status_code == 200 and r.json()["Account"]["Name"] == "a\\xFFb", r.text
+    names = [a["Name"] for a in server.get(ACCOUNTS).json()["Accounts"]]
+    assert "a\\xFFb" in names, names
+    keys = {k["AccessKeyId"]: k for k in server.get("/api/v1/admin-keys").json()["AdminKeys"]}
+    assert keys[key["AccessKeyId"]]["Description"] == "\\xFF", keys
+    apis = server.get(ACCOUNTS + "/" + acct + "/api-keys").json()["ApiKeys"]
+    assert [k["Description"] for k in apis] == ["\\xFE"], apis
+    listed = cli_json("adminkey", "list", "--db", server.store.db, "--json")["AdminKeys"]
+    assert key["AccessKeyId"] in [k["AccessKeyId"] for k in listed], listed
+    accounts = cli_json("account", "list", "--db", server.store.db, "--json")["Accounts"]
+    assert acct in [a["AccountId"] for a in accounts], accounts
+
+
+def test_flag_values_must_be_text(tmp_path):
+    """What a command stores is text: a flag value that is not UTF-8, or holds a control
+    character, is refused before anything is written."""
+    db = str(tmp_path / "t.db")
+    assert run_cli("init", "--db", db, "--master-key-file", str(tmp_path / "k")).returncode == 0
+
+    def one(value):
+        p = run_cli("adminkey", "create", "--db", db, "--policy", "ReadOnly", "--description", value)
+        assert p.returncode == 2 and "--description" in p.stderr, p.stderr
+    check_cases([os.fsdecode(b"\xff"), "a\x1b[2Jb", "tab\there", "del\x7f"], one)
+    assert len(cli_json("adminkey", "list", "--db", db, "--json")["AdminKeys"]) == 1

@@ -107,7 +107,8 @@ static void test_jsonw_members(void **state)
 	ts_jsonw_init(&w, a, 0);
 	ts_jsonw_lit(&w, "{");
 	assert_true(ts_jsonw_member_str(&w, "a", "1"));
-	assert_false(ts_jsonw_member_str(&w, "bad", "\xff")); /* left out entirely */
+	/* false: not UTF-8; kept, its bad byte written as the text \xFF (issue 9) */
+	assert_false(ts_jsonw_member_str(&w, "bad", "a\xff"));
 	assert_true(ts_jsonw_member_str(&w, "n", NULL));
 	ts_jsonw_key(&w, "o");
 	ts_jsonw_lit(&w, "{");
@@ -115,7 +116,7 @@ static void test_jsonw_members(void **state)
 	ts_jsonw_lit(&w, "true}");
 	ts_jsonw_lit(&w, "}");
 	assert_string_equal(ts_jsonw_finish(&w, NULL),
-	                    "{\"a\":\"1\",\"n\":null,\"o\":{\"k\\n\":true}}");
+	                    "{\"a\":\"1\",\"bad\":\"a\\\\xFF\",\"n\":null,\"o\":{\"k\\n\":true}}");
 	ts_arena_free(&a);
 }
 
