@@ -75,6 +75,8 @@ TS_MUST_USE ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_erro
 TS_MUST_USE ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e);
 /* Rolls back the open transaction, if any; never fails from the caller's view. */
 void ts_store_rollback(ts_store_conn_t *c);
+/* Whether c has a transaction open. */
+bool ts_store_in_tx(const ts_store_conn_t *c);
 
 /* Paging: an opaque position after which a listing goes on. */
 #define TS_STORE_PAGE_MAX 1000
