@@ -162,17 +162,24 @@ static const char *canon(ts_arena_t *a, const json_t *v, char *buf, size_t n)
 	return buf;
 }
 
-/* A set of canonical texts (a jansson object used for its hash table). */
+/*
+ * Sets of canonical texts are jansson objects, used for their hash table.
+ * set_add adds v's text; true when it was already there.
+ */
+static bool set_add(json_t *set, ts_arena_t *a, const json_t *v)
+{
+	char buf[CANON_STACK];
+	const char *k = canon(a, v, buf, sizeof buf);
+	if (json_object_get(set, k) != NULL)
+		return true;
+	json_object_set_new(set, k, json_true());
+	return false;
+}
+
 static bool set_has(const json_t *set, ts_arena_t *a, const json_t *v)
 {
 	char buf[CANON_STACK];
 	return json_object_get(set, canon(a, v, buf, sizeof buf)) != NULL;
-}
-
-static void set_add(json_t *set, ts_arena_t *a, const json_t *v)
-{
-	char buf[CANON_STACK];
-	json_object_set_new(set, canon(a, v, buf, sizeof buf), json_true());
 }
 
 /*
@@ -398,7 +405,10 @@ static json_t *set_of(ts_arena_t *a, const json_t *arr)
 	json_t *set = json_object();
 	size_t i;
 	json_t *x;
-	json_array_foreach(arr, i, x) set_add(set, a, x);
+	json_array_foreach(arr, i, x)
+	{
+		(void)set_add(set, a, x);
+	}
 	return set;
 }
 
@@ -413,7 +423,7 @@ static void remove_listed(struct ctx *c, json_t *cur, const json_t *list)
 	json_t *v;
 	json_array_foreach(list, i, v)
 	{
-		set_add(gone, c->a, v);
+		(void)set_add(gone, c->a, v);
 		const char *vv = json_string_value(ts_scim_json_get(v, "value", NULL));
 		if (vv != NULL)
 			json_object_set_new(gone_values, vv, json_true());
@@ -491,10 +501,8 @@ static ts_err whole_attr(struct ctx *c, enum op op, json_t *container, const cha
 		size_t n = json_is_array(value) ? json_array_size(value) : 1;
 		for (size_t i = 0; i < n; i++) {
 			const json_t *v = json_is_array(value) ? json_array_get(value, i) : value;
-			if (set_has(there, c->a, v))
-				continue;
-			set_add(there, c->a, v);
-			json_array_append_new(cur, json_deep_copy(v));
+			if (!set_add(there, c->a, v))
+				json_array_append_new(cur, json_deep_copy(v));
 		}
 		json_decref(there);
 		primary_fix(cur);
