@@ -156,7 +156,7 @@ def test_group_members_patch_is_linear(scim):
     def remove(k):
         # ids no user has: removing them changes nothing and succeeds (groups_api.c)
         body = [{"op": "remove", "path": "members", "value": [{"value": i} for i in ids[:k]]}]
-        return lambda: (lambda r: r.status_code == 204 or pytest.fail(r.text))(scim.patch(path, body))
+        return lambda: (lambda r: r.status_code == 204 or pytest.fail(r.text[:300]))(scim.patch(path, body))
 
     ratios = []
     for _ in range(3):  # a busy moment on a shared box can spoil one measurement
@@ -195,7 +195,7 @@ def test_other_tenants_writes_not_held_up(server):
         t0 = time.monotonic()
         r = b.patch("/Users/" + mine["id"], [{"op": "replace", "path": "displayName", "value": "B %d" % i}])
         took = time.monotonic() - t0
-        assert r.status_code == 200, r.text
+        assert r.status_code == 200, r.text[:300]
         return took
 
     for i in range(10):  # warm up connections and caches
@@ -210,14 +210,11 @@ def test_other_tenants_writes_not_held_up(server):
         tag = 0
         while not stop.is_set():
             tag += 1
-            r = a.patch("/Users/" + victim["id"], maximal_patch_ops(tag))
-            assert r.status_code == 200, r.text
-            r = a.patch("/Users/" + victim["id"], [{"op": "replace", "path": attr, "value": []}
-                                                   for attr in CAPS])
-            assert r.status_code == 200, r.text
-            r = a.patch("/Users/" + victim["id"], huge)
-            assert r.status_code == 400, r.text
-            a_done.append(tag)
+            got = [a.patch("/Users/" + victim["id"], maximal_patch_ops(tag)).status_code,
+                   a.patch("/Users/" + victim["id"], [{"op": "replace", "path": attr, "value": []}
+                                                      for attr in CAPS]).status_code,
+                   a.patch("/Users/" + victim["id"], huge).status_code]
+            a_done.append(got)
 
     th = threading.Thread(target=a_loop, daemon=True)
     th.start()
@@ -229,10 +226,13 @@ def test_other_tenants_writes_not_held_up(server):
     finally:
         stop.set()
         th.join(60 * SLOW)
-    assert a_done, "tenant A's PATCHes did not complete"
     base_med, dur_med = statistics.median(baseline), statistics.median(during)
-    print("tenant B PATCH: median %.1f ms idle, %.1f ms under A (%d rounds of A), max %.1f ms" %
-          (base_med * 1e3, dur_med * 1e3, len(a_done), max(during) * 1e3))
+    base_p90, dur_p90 = sorted(baseline)[len(baseline) * 9 // 10], sorted(during)[len(during) * 9 // 10]
+    print("tenant B PATCH: median %.1f ms idle, %.1f ms under A; p90 %.1f / %.1f ms; max %.1f ms (%d rounds of A)"
+          % (base_med * 1e3, dur_med * 1e3, base_p90 * 1e3, dur_p90 * 1e3, max(during) * 1e3, len(a_done)))
     assert dur_med - base_med < 0.050 * SLOW, (base_med, dur_med)
-    # the old engine held the writer lock for seconds per PATCH
+    assert dur_p90 - base_p90 < 0.050 * SLOW, (base_p90, dur_p90)
+    # the old engine held the writer lock for the whole PATCH: B waited 58 s once
     assert max(during) < 1.0 * SLOW, max(during)
+    assert a_done, "tenant A's PATCHes did not complete"
+    assert all(got == [200, 200, 400] for got in a_done), a_done
