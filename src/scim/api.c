@@ -346,6 +346,9 @@ again:;
 	if (rc != TS_ERR_OK && call.retry && attempt < TS__SCIM_WRITE_ATTEMPTS) {
 		/* another write changed the resource since prepare read it: nothing done yet */
 		ts_store_rollback(call.conn);
+		ts_log(TS_LOG_DEBUG, "SCIM write started over: the resource changed meanwhile",
+		       json_pack("{s:s, s:s, s:i}", "request_id", req->request_id, "event",
+		                 op->event, "attempt", attempt + 1));
 		attempt++;
 		goto again;
 	}

@@ -121,8 +121,8 @@ static ts_err replace_group(struct ts__scim_call *call, struct ts_error *e)
 		return ts__scim_err(call, e, TS_ERR_METHOD, NULL,
 		                    "PUT is not supported on groups by this profile");
 	struct ts_group_row old;
-	ts_err rc = ts_store_group_get(call->conn, call->a, call->account_id, call->req->params[0],
-	                               &old, e);
+	ts_err rc = ts_store_group_get_for_update(call->conn, call->a, call->account_id,
+	                                          call->req->params[0], &old, e);
 	if (rc == TS_ERR_OK)
 		rc = ts__scim_check_if_match(call, old.version, e);
 	if (rc != TS_ERR_OK)
@@ -205,8 +205,9 @@ static ts_err patch_group(struct ts__scim_call *call, struct ts_error *e)
 {
 	struct patched_group *p = call->prepared, now;
 	struct ts_group_row cur;
-	ts_err rc = ts_store_group_get(call->conn, call->a, call->account_id, call->req->params[0],
-	                               &cur, e);
+	/* under the writer lock (PostgreSQL: the row's), so the version cannot move again */
+	ts_err rc = ts_store_group_get_for_update(call->conn, call->a, call->account_id,
+	                                          call->req->params[0], &cur, e);
 	if (rc == TS_ERR_OK)
 		rc = ts__scim_check_if_match(call, cur.version, e);
 	if (rc != TS_ERR_OK)

@@ -182,8 +182,8 @@ static ts_err values_capped(struct ts__scim_call *call, const json_t *doc, struc
 	json_t *v;
 	json_object_foreach((json_t *)doc, k, v)
 	{
-		size_t max = ts_scim_values_cap(k);
-		if (json_is_array(v) && json_array_size(v) > max)
+		size_t max = json_is_array(v) ? ts_scim_values_cap(k) : SIZE_MAX;
+		if (json_array_size(v) > max)
 			return ts__scim_err(
 			        call, e, TS_ERR_BAD_REQUEST, "invalidValue",
 			        "more than %zu values of %s (the limit of this service)", max, k);

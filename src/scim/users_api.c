@@ -218,8 +218,8 @@ static ts_err store_new_version(struct ts__scim_call *call, const struct ts_user
 static ts_err replace_user(struct ts__scim_call *call, struct ts_error *e)
 {
 	struct ts_user_row old;
-	ts_err rc = ts_store_user_get(call->conn, call->a, call->account_id, call->req->params[0],
-	                              &old, e);
+	ts_err rc = ts_store_user_get_for_update(call->conn, call->a, call->account_id,
+	                                         call->req->params[0], &old, e);
 	if (rc == TS_ERR_OK)
 		rc = ts__scim_check_if_match(call, old.version, e);
 	if (rc != TS_ERR_OK)
@@ -301,8 +301,9 @@ static ts_err patch_user(struct ts__scim_call *call, struct ts_error *e)
 {
 	struct patched_user *p = call->prepared, now;
 	struct ts_user_row cur;
-	ts_err rc = ts_store_user_get(call->conn, call->a, call->account_id, call->req->params[0],
-	                              &cur, e);
+	/* under the writer lock (PostgreSQL: the row's), so the version cannot move again */
+	ts_err rc = ts_store_user_get_for_update(call->conn, call->a, call->account_id,
+	                                         call->req->params[0], &cur, e);
 	if (rc == TS_ERR_OK)
 		rc = ts__scim_check_if_match(call, cur.version, e);
 	if (rc != TS_ERR_OK)
