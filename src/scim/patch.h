@@ -43,8 +43,9 @@
 #define TS_SCIM_MAX_ENTITLEMENTS 1000
 #define TS_SCIM_MAX_ROLES 1000
 #define TS_SCIM_MAX_X509_CERTIFICATES 100
-#define TS_SCIM_MAX_SCHEMAS 20       /* schema URNs named by one resource */
-#define TS_SCIM_MAX_OTHER_VALUES 100 /* any other array attribute (not in RFC 7643) */
+#define TS_SCIM_MAX_SCHEMAS 20                     /* schema URNs named by one resource */
+#define TS_SCIM_MAX_OTHER_VALUES 100               /* any other array attribute (not in RFC 7643) */
+#define TS_SCIM_MIN_VALUES_CAP TS_SCIM_MAX_SCHEMAS /* the smallest of the caps above */
 
 struct ts_scim_patch_target {
 	bool group;  /* members become deltas; displayName is required */

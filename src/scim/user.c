@@ -182,8 +182,10 @@ static ts_err values_capped(struct ts__scim_call *call, const json_t *doc, struc
 	json_t *v;
 	json_object_foreach((json_t *)doc, k, v)
 	{
-		size_t max = json_is_array(v) ? ts_scim_values_cap(k) : SIZE_MAX;
-		if (json_array_size(v) > max)
+		/* most arrays are short: the cap is looked up only past the smallest one */
+		size_t n = json_array_size(v);
+		size_t max = n > TS_SCIM_MIN_VALUES_CAP ? ts_scim_values_cap(k) : SIZE_MAX;
+		if (n > max)
 			return ts__scim_err(
 			        call, e, TS_ERR_BAD_REQUEST, "invalidValue",
 			        "more than %zu values of %s (the limit of this service)", max, k);
@@ -207,6 +209,30 @@ static ts_err printable(struct ts__scim_call *call, const json_t *obj, const cha
 	                    "%s must not hold control characters", what ? what : key);
 }
 
+static bool named(const char *k, const char *const *names)
+{
+	for (; *names; names++)
+		if (strcasecmp(k, *names) == 0)
+			return true;
+	return false;
+}
+
+/* The first member of obj named in names whose string value holds a control character. */
+static const char *unprintable_member(const json_t *obj, const char *const *names)
+{
+	const char *k;
+	json_t *v;
+	/* the text is scanned first: names are compared only for the rare string that fails */
+	json_object_foreach((json_t *)obj, k, v)
+	{
+		if (json_is_string(v) &&
+		    ts_scim_has_control(json_string_value(v), json_string_length(v)) &&
+		    named(k, names))
+			return k;
+	}
+	return NULL;
+}
+
 static ts_err user_printable(struct ts__scim_call *call, json_t *doc, struct ts_error *e)
 {
 	static const char *const top[] = {"userName", "displayName", "nickName",
@@ -214,21 +240,23 @@ static ts_err user_printable(struct ts__scim_call *call, json_t *doc, struct ts_
 	static const char *const parts[] = {"formatted",  "familyName",      "givenName",
 	                                    "middleName", "honorificPrefix", "honorificSuffix",
 	                                    NULL};
-	ts_err rc = TS_ERR_OK;
-	for (const char *const *k = top; *k && rc == TS_ERR_OK; k++)
-		rc = printable(call, doc, *k, NULL, e);
+	static const char *const value[] = {"value", NULL};
+	const char *bad = unprintable_member(doc, top);
 	json_t *name = ts_scim_json_get(doc, "name", NULL);
-	for (const char *const *k = parts; *k && rc == TS_ERR_OK && json_is_object(name); k++)
-		rc = printable(call, name, *k, ts_arena_printf(call->a, "name.%s", *k), e);
+	if (bad == NULL && json_is_object(name) && (bad = unprintable_member(name, parts)) != NULL)
+		bad = ts_arena_printf(call->a, "name.%s", bad);
 	json_t *emails = ts_scim_json_get(doc, "emails", NULL);
 	size_t i;
 	json_t *v;
 	json_array_foreach(emails, i, v)
 	{
-		if (rc == TS_ERR_OK && json_is_object(v))
-			rc = printable(call, v, "value", "emails[].value", e);
+		if (bad == NULL && json_is_object(v) && unprintable_member(v, value) != NULL)
+			bad = "emails[].value";
 	}
-	return rc;
+	if (bad == NULL)
+		return TS_ERR_OK;
+	return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+	                    "%s must not hold control characters", bad);
 }
 
 /* Empty, or nothing but white space. */
