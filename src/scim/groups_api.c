@@ -114,12 +114,36 @@ static ts_err list_groups(struct ts__scim_call *call, struct ts_error *e)
 	                       ts_http_query(call->req, "count"), e);
 }
 
+/* A PUT's group, made from the body before the writer lock (it needs no store). */
+struct put_group {
+	const char *sent_id; /* the body's id, if any */
+	bool has_members;
+	struct ts_group_row row;
+	json_t *ids;
+};
+
+static ts_err prepare_replace_group(struct ts__scim_call *call, struct ts_error *e)
+{
+	if (call->strict)
+		return TS_ERR_OK; /* refused by run, whatever the body */
+	struct put_group *p = ts_arena_alloc(call->a, sizeof *p);
+	memset(p, 0, sizeof *p);
+	const char *sent_id = json_string_value(ts_scim_json_get(call->body, "id", NULL));
+	p->sent_id = sent_id != NULL ? ts_arena_strdup(call->a, sent_id) : NULL;
+	p->has_members = ts_scim_json_get(call->body, "members", NULL) != NULL;
+	ts_err rc = ts__scim_group_from_doc(call, call->body, &p->row, &p->ids, e);
+	if (rc == TS_ERR_OK)
+		call->prepared = p;
+	return rc;
+}
+
 static ts_err replace_group(struct ts__scim_call *call, struct ts_error *e)
 {
 	/* AWS IAM Identity Center has no PUT Group (item 53) */
 	if (call->strict)
 		return ts__scim_err(call, e, TS_ERR_METHOD, NULL,
 		                    "PUT is not supported on groups by this profile");
+	struct put_group *p = call->prepared;
 	struct ts_group_row old;
 	ts_err rc = ts_store_group_get_for_update(call->conn, call->a, call->account_id,
 	                                          call->req->params[0], &old, e);
@@ -127,16 +151,11 @@ static ts_err replace_group(struct ts__scim_call *call, struct ts_error *e)
 		rc = ts__scim_check_if_match(call, old.version, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	const char *sent_id = json_string_value(ts_scim_json_get(call->body, "id", NULL));
-	if (sent_id != NULL && strcmp(sent_id, old.group_id) != 0)
+	if (p->sent_id != NULL && strcmp(p->sent_id, old.group_id) != 0)
 		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "mutability",
-		                    "id is immutable: %s is not %s", sent_id, old.group_id);
-	bool has_members = ts_scim_json_get(call->body, "members", NULL) != NULL;
-	struct ts_group_row row;
-	json_t *ids = NULL;
-	rc = ts__scim_group_from_doc(call, call->body, &row, &ids, e);
-	if (rc == TS_ERR_OK)
-		rc = name_free(call, row.display_name, old.group_id, e);
+		                    "id is immutable: %s is not %s", p->sent_id, old.group_id);
+	struct ts_group_row row = p->row;
+	rc = name_free(call, row.display_name, old.group_id, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	row.group_id = old.group_id;
@@ -145,8 +164,8 @@ static ts_err replace_group(struct ts__scim_call *call, struct ts_error *e)
 	row.modified_ms = ts_now_ms();
 	rc = ts_store_group_update(call->conn, &row, e);
 	/* PUT replaces members only when it names them (Okta App-Wizard sends the full group) */
-	if (rc == TS_ERR_OK && has_members)
-		rc = set_members(call, row.group_id, ids, true, e);
+	if (rc == TS_ERR_OK && p->has_members)
+		rc = set_members(call, row.group_id, p->ids, true, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	return answer_group(call, 200, &row, e);
@@ -282,7 +301,8 @@ static ts_err delete_group(struct ts__scim_call *call, struct ts_error *e)
 const struct ts__scim_op ts__scim_create_group = {"CreateGroup", true, true, create_group, NULL};
 const struct ts__scim_op ts__scim_get_group = {"GetGroup", false, false, get_group, NULL};
 const struct ts__scim_op ts__scim_list_groups = {"ListGroups", false, false, list_groups, NULL};
-const struct ts__scim_op ts__scim_replace_group = {"PutGroup", true, true, replace_group, NULL};
+const struct ts__scim_op ts__scim_replace_group = {"PutGroup", true, true, replace_group,
+                                                   prepare_replace_group};
 const struct ts__scim_op ts__scim_patch_group = {"PatchGroup", true, true, patch_group,
                                                  prepare_patch_group};
 const struct ts__scim_op ts__scim_delete_group = {"DeleteGroup", true, false, delete_group, NULL};

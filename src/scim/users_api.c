@@ -214,9 +214,30 @@ static ts_err store_new_version(struct ts__scim_call *call, const struct ts_user
 	return answer_user(call, 200, row, false, e);
 }
 
+/* A PUT's resource, made from the body before the writer lock (it needs no store). */
+struct put_user {
+	const char *sent_id; /* the body's id, if any */
+	struct ts_user_row row;
+	struct ts_user_email *emails;
+	int ne;
+};
+
+static ts_err prepare_replace_user(struct ts__scim_call *call, struct ts_error *e)
+{
+	struct put_user *p = ts_arena_alloc(call->a, sizeof *p);
+	memset(p, 0, sizeof *p);
+	const char *sent_id = json_string_value(ts_scim_json_get(call->body, "id", NULL));
+	p->sent_id = sent_id != NULL ? ts_arena_strdup(call->a, sent_id) : NULL;
+	ts_err rc = ts__scim_user_from_doc(call, call->body, &p->row, &p->emails, &p->ne, e);
+	if (rc == TS_ERR_OK)
+		call->prepared = p;
+	return rc;
+}
+
 /* PUT replaces the resource and never creates one (RFC 7644 §3.5.1, item 81). */
 static ts_err replace_user(struct ts__scim_call *call, struct ts_error *e)
 {
+	struct put_user *p = call->prepared;
 	struct ts_user_row old;
 	ts_err rc = ts_store_user_get_for_update(call->conn, call->a, call->account_id,
 	                                         call->req->params[0], &old, e);
@@ -224,19 +245,13 @@ static ts_err replace_user(struct ts__scim_call *call, struct ts_error *e)
 		rc = ts__scim_check_if_match(call, old.version, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	const char *sent_id = json_string_value(ts_scim_json_get(call->body, "id", NULL));
-	if (sent_id != NULL && strcmp(sent_id, old.user_id) != 0)
+	if (p->sent_id != NULL && strcmp(p->sent_id, old.user_id) != 0)
 		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "mutability",
-		                    "id is immutable: %s is not %s", sent_id, old.user_id);
-	struct ts_user_row row;
-	struct ts_user_email *emails = NULL;
-	int ne = 0;
-	rc = ts__scim_user_from_doc(call, call->body, &row, &emails, &ne, e);
-	if (rc == TS_ERR_OK)
-		rc = name_free(call, row.user_name, old.user_id, e);
+		                    "id is immutable: %s is not %s", p->sent_id, old.user_id);
+	rc = name_free(call, p->row.user_name, old.user_id, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	return store_new_version(call, &old, &row, emails, ne, e);
+	return store_new_version(call, &old, &p->row, p->emails, p->ne, e);
 }
 
 /* A PATCH computed on the version it read: the row read and the row it makes. */
@@ -357,7 +372,8 @@ const struct ts__scim_op ts__scim_create_user = {"CreateUser", true, true, creat
 const struct ts__scim_op ts__scim_get_user = {"GetUser", false, false, get_user, NULL};
 const struct ts__scim_op ts__scim_list_users = {"ListUsers", false, false, list_users, NULL};
 const struct ts__scim_op ts__scim_search_users = {"SearchUsers", false, true, search_users, NULL};
-const struct ts__scim_op ts__scim_replace_user = {"PutUser", true, true, replace_user, NULL};
+const struct ts__scim_op ts__scim_replace_user = {"PutUser", true, true, replace_user,
+                                                  prepare_replace_user};
 const struct ts__scim_op ts__scim_patch_user = {"PatchUser", true, true, patch_user,
                                                 prepare_patch_user};
 const struct ts__scim_op ts__scim_delete_user = {"DeleteUser", true, false, delete_user, NULL};
