@@ -284,9 +284,11 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	const struct ts__scim_op *op = req->route->data;
 	bool may_skip_check = true;
+	int attempt = 0;
 again:;
 	struct ts_error e = {0};
-	struct ts__scim_call call = {.req = req, .a = req->arena, .status = 200};
+	struct ts__scim_call call = {
+	        .req = req, .a = req->arena, .status = 200, .attempt = attempt};
 	ts_err rc = ts_app_conn(req, &call.conn, &e);
 	if (rc != TS_ERR_OK)
 		goto store_down;
@@ -390,6 +392,15 @@ again:;
 	}
 	if (rc == TS_ERR_OK)
 		rc = op->run(&call, &e);
+	if (rc != TS_ERR_OK && call.retry && attempt < TS__SCIM_WRITE_ATTEMPTS) {
+		/* another write changed the resource since prepare read it: nothing done yet */
+		ts_store_rollback(call.conn);
+		ts_log(TS_LOG_DEBUG, "SCIM write started over: the resource changed meanwhile",
+		       json_pack("{s:s, s:s, s:i}", "request_id", req->request_id, "event",
+		                 op->event, "attempt", attempt + 1));
+		attempt++;
+		goto again;
+	}
 
 	ts_err outcome = rc;
 	struct ts_error outcome_e = e;

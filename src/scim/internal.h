@@ -85,6 +85,13 @@ bool ts__scim_is_name_char(char c);
 #define TS__SCIM_SCAN_MAX 20000
 #define TS__SCIM_MEMBERS_RENDER_MAX 1000000 /* members a group read lists */
 #define TS__SCIM_GROUP_CREATE_MAX_MEMBERS 10000
+/*
+ * A PATCH is computed before the writer lock on the version it read; under
+ * the lock the version is read again, and when another write moved it the
+ * call starts over, this many times at most. The last attempt computes under
+ * the lock, which the caps on values keep short.
+ */
+#define TS__SCIM_WRITE_ATTEMPTS 3
 
 struct ts__scim_attrs {
 	const char **incl; /* attributes=, as paths; NULL: all defaults */
@@ -120,6 +127,8 @@ struct ts__scim_call {
 	void (*after)(struct ts__scim_call *call);
 	const void *after_arg;
 	void *prepared; /* what an operation's prepare made for its run */
+	int attempt;    /* 0 first; counts the starts over (TS__SCIM_WRITE_ATTEMPTS) */
+	bool retry;     /* set by run: the version moved since prepare, start over */
 };
 
 struct ts__scim_op {

@@ -4,6 +4,12 @@
  * operation is resolved to a container object and an attribute in it, then
  * add / remove / replace runs on that attribute; value paths select the
  * elements of a multi-valued attribute with the filter evaluator.
+ *
+ * Cost (issue 9: adding 40,000 emails took 40 s, removing 20,000 by a value
+ * list 42 s, both under the writer lock): values are compared through a hash
+ * set of their canonical text, never by a scan per value, so an operation
+ * costs in proportion to the values it names plus the values already there;
+ * and the values a request names per attribute are capped before any work.
  */
 #include "scim/patch.h"
 
@@ -13,6 +19,9 @@
 #include "core/json.h"
 #include "scim/path.h"
 
+/* The canonical text of a small value fits here; a larger one goes to the arena. */
+#define CANON_STACK 512
+
 enum op { OP_ADD, OP_REMOVE, OP_REPLACE };
 
 struct ctx {
@@ -21,6 +30,7 @@ struct ctx {
 	struct ts_scim_patch_members *m;
 	json_t *doc;
 	json_t *state; /* member id -> true (in) / false (out), in request order */
+	json_t *named; /* lowercased attribute name -> values the request named so far */
 	const char **scim_type;
 	struct ts_error *e;
 	int username_ops, active_ops;
@@ -75,6 +85,140 @@ static void del_ci(json_t *obj, const char *key)
 		json_object_del(obj, real);
 }
 
+static const struct {
+	const char *attr;
+	size_t max;
+} caps[] = {
+        {"emails", TS_SCIM_MAX_EMAILS},
+        {"phoneNumbers", TS_SCIM_MAX_PHONE_NUMBERS},
+        {"ims", TS_SCIM_MAX_IMS},
+        {"photos", TS_SCIM_MAX_PHOTOS},
+        {"addresses", TS_SCIM_MAX_ADDRESSES},
+        {"entitlements", TS_SCIM_MAX_ENTITLEMENTS},
+        {"roles", TS_SCIM_MAX_ROLES},
+        {"x509Certificates", TS_SCIM_MAX_X509_CERTIFICATES},
+        {"schemas", TS_SCIM_MAX_SCHEMAS},
+};
+
+size_t ts_scim_values_cap(const char *attr)
+{
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
+		if (strcasecmp(caps[i].attr, attr) == 0)
+			return caps[i].max;
+	return TS_SCIM_MAX_OTHER_VALUES;
+}
+
+bool ts_scim_has_control(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
+/*
+ * Counts n more values named for attr; past the cap the request is refused
+ * before those values are looked at (RFC 7644 §3.12 invalidValue: the
+ * attribute cannot hold that many).
+ */
+static ts_err charge(struct ctx *c, const char *attr, size_t n)
+{
+	char key[64];
+	size_t len = strlen(attr);
+	if (len >= sizeof key)
+		len = sizeof key - 1;
+	for (size_t i = 0; i < len; i++)
+		key[i] = (char)((attr[i] >= 'A' && attr[i] <= 'Z') ? attr[i] | 0x20 : attr[i]);
+	key[len] = '\0';
+	size_t max = c->t->max_values ? c->t->max_values : ts_scim_values_cap(attr);
+	size_t total = (size_t)json_integer_value(json_object_get(c->named, key)) + n;
+	if (total > max) {
+		*c->scim_type = "invalidValue";
+		return ts_error_set(c->e, TS_ERR_BAD_REQUEST, "scim",
+		                    "more than %zu values of %s (the limit of this service)", max,
+		                    attr);
+	}
+	json_object_set_new(c->named, key, json_integer((json_int_t)total));
+	return TS_ERR_OK;
+}
+
+/*
+ * A text equal for values json_equal calls equal: compact, keys sorted. The
+ * key of the hash sets below; in arena memory when it is long.
+ */
+static const char *canon(ts_arena_t *a, const json_t *v, char *buf, size_t n)
+{
+	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY;
+	size_t need = json_dumpb(v, buf, n - 1, flags);
+	if (need == 0) {
+		buf[0] = '\0';
+		return buf;
+	}
+	if (need >= n) {
+		buf = ts_arena_alloc(a, need + 1);
+		(void)json_dumpb(v, buf, need, flags);
+	}
+	buf[need] = '\0';
+	return buf;
+}
+
+/*
+ * Sets of canonical texts are jansson objects, used for their hash table.
+ * set_add adds v's text; true when it was already there.
+ */
+static bool set_add(json_t *set, ts_arena_t *a, const json_t *v)
+{
+	char buf[CANON_STACK];
+	const char *k = canon(a, v, buf, sizeof buf);
+	if (json_object_get(set, k) != NULL)
+		return true;
+	json_object_set_new(set, k, json_true());
+	return false;
+}
+
+static bool set_has(const json_t *set, ts_arena_t *a, const json_t *v)
+{
+	char buf[CANON_STACK];
+	return json_object_get(set, canon(a, v, buf, sizeof buf)) != NULL;
+}
+
+/*
+ * RFC 7643 §2.4: a complex attribute has the sub-attributes its schema
+ * defines. A path naming another (emails[type eq "work"].bogusSub) or a
+ * value object carrying one is refused with invalidPath, not stored.
+ * Attributes the schema does not define are not policed here.
+ */
+static ts_err known_subs(struct ctx *c, const char *urn, const char *attr, const char *sub,
+                         const json_t *value)
+{
+	const struct ts_scim_attr_rules *r = c->t->rules;
+	struct ts_scim_attr_info info;
+	if (r == NULL || r->lookup == NULL || !r->lookup(r, urn, attr, NULL, &info) ||
+	    info.type != TS_SCIM_ATTR_COMPLEX || (c->t->group && strcasecmp(attr, "members") == 0))
+		return TS_ERR_OK;
+	if (sub != NULL) {
+		if (!r->lookup(r, urn, attr, sub, &info))
+			return fail(c, TS_SCIM_INVALID_PATH, "unknown sub-attribute %s",
+			            ts_arena_printf(c->a, "%s.%s", attr, sub));
+		return TS_ERR_OK;
+	}
+	size_t n = json_is_array(value) ? json_array_size(value) : 1;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *o = json_is_array(value) ? json_array_get(value, i) : value;
+		const char *k;
+		json_t *v;
+		if (!json_is_object(o))
+			continue;
+		json_object_foreach((json_t *)o, k, v)
+		{
+			if (!r->lookup(r, urn, attr, k, &info))
+				return fail(c, TS_SCIM_INVALID_PATH, "unknown sub-attribute %s",
+				            ts_arena_printf(c->a, "%s.%s", attr, k));
+		}
+	}
+	return TS_ERR_OK;
+}
+
 static bool is_readonly(const struct ctx *c, const char *attr)
 {
 	return strcasecmp(attr, "id") == 0 || strcasecmp(attr, "meta") == 0 ||
@@ -115,6 +259,10 @@ static ts_err member_delta(struct ctx *c, const char *id, bool in)
 		                    "more than %d membership changes in one request",
 		                    TS_SCIM_PATCH_MAX_MEMBERS);
 	}
+	/* aws-strict: AWS's limit, refused at the value past it rather than after all of them */
+	if (c->t->strict && c->m->changes > TS_SCIM_STRICT_MAX_MEMBER_CHANGES)
+		return fail(c, "invalidValue", "more than 100 membership changes in one request%s",
+		            NULL);
 	json_object_set_new(c->state, id, json_boolean(in));
 	return TS_ERR_OK;
 }
@@ -251,16 +399,49 @@ static void merge(json_t *dst, const json_t *src)
 	}
 }
 
-static bool array_has(const json_t *arr, const json_t *v)
+/* The canonical texts of arr's values, as a set (new reference). */
+static json_t *set_of(ts_arena_t *a, const json_t *arr)
 {
+	json_t *set = json_object();
 	size_t i;
 	json_t *x;
 	json_array_foreach(arr, i, x)
 	{
-		if (json_equal(x, v))
-			return true;
+		(void)set_add(set, a, x);
 	}
-	return false;
+	return set;
+}
+
+/*
+ * Takes out of cur every value equal to one of list, or whose "value" equals
+ * one of theirs (Entra names members to remove this way): one pass over each.
+ */
+static void remove_listed(struct ctx *c, json_t *cur, const json_t *list)
+{
+	json_t *gone = json_object(), *gone_values = json_object();
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v)
+	{
+		(void)set_add(gone, c->a, v);
+		const char *vv = json_string_value(ts_scim_json_get(v, "value", NULL));
+		if (vv != NULL)
+			json_object_set_new(gone_values, vv, json_true());
+	}
+	json_t *kept = json_array();
+	json_array_foreach(cur, i, v)
+	{
+		const char *xv = json_string_value(ts_scim_json_get(v, "value", NULL));
+		if (!set_has(gone, c->a, v) &&
+		    (xv == NULL || json_object_get(gone_values, xv) == NULL))
+			json_array_append(kept, v);
+	}
+	/* cur stays the container's array: its members are swapped for the kept ones */
+	json_array_clear(cur);
+	json_array_extend(cur, kept);
+	json_decref(kept);
+	json_decref(gone);
+	json_decref(gone_values);
 }
 
 /* Entra's manager forms: [{"value": "M", "$ref": ...}] or "M" for a single complex value. */
@@ -285,21 +466,10 @@ static ts_err whole_attr(struct ctx *c, enum op op, json_t *container, const cha
 		/* a value list on remove names the values to take out (as Entra does for members)
 		 */
 		if (json_is_array(cur) && json_is_array(value)) {
-			size_t i;
-			json_t *v;
-			json_array_foreach(value, i, v)
-			{
-				for (size_t j = json_array_size(cur); j-- > 0;) {
-					json_t *x = json_array_get(cur, j);
-					const char *xv = json_string_value(
-					        ts_scim_json_get(x, "value", NULL));
-					const char *vv = json_string_value(
-					        ts_scim_json_get(v, "value", NULL));
-					if (json_equal(x, v) || (xv && vv && strcmp(xv, vv) == 0))
-						json_array_remove(cur, j);
-				}
-			}
-			return TS_ERR_OK;
+			ts_err rc = charge(c, attr, json_array_size(value));
+			if (rc == TS_ERR_OK)
+				remove_listed(c, cur, value);
+			return rc;
 		}
 		del_ci(container, attr);
 		return TS_ERR_OK;
@@ -314,6 +484,11 @@ static ts_err whole_attr(struct ctx *c, enum op op, json_t *container, const cha
 		del_ci(container, attr);
 		return TS_ERR_OK;
 	}
+	if (json_is_array(value) || json_is_array(cur)) {
+		ts_err rc = charge(c, attr, json_is_array(value) ? json_array_size(value) : 1);
+		if (rc != TS_ERR_OK)
+			return rc;
+	}
 	if (op == OP_ADD && (json_is_array(cur) || (cur == NULL && json_is_array(value)))) {
 		if (cur == NULL) {
 			cur = json_array();
@@ -321,19 +496,15 @@ static ts_err whole_attr(struct ctx *c, enum op op, json_t *container, const cha
 		}
 		if (!json_is_array(cur))
 			return fail(c, "invalidValue", "%s is not multi-valued", attr);
-		size_t i;
-		json_t *v;
-		if (json_is_array(value)) {
-			json_array_foreach(value, i, v)
-			{
-				/* RFC 7644 §3.5.2.1: adding a value already there changes nothing
-				 */
-				if (!array_has(cur, v))
-					json_array_append_new(cur, json_deep_copy(v));
-			}
-		} else if (!array_has(cur, value)) {
-			json_array_append_new(cur, json_deep_copy(value));
+		/* RFC 7644 §3.5.2.1: adding a value already there changes nothing */
+		json_t *there = set_of(c->a, cur);
+		size_t n = json_is_array(value) ? json_array_size(value) : 1;
+		for (size_t i = 0; i < n; i++) {
+			const json_t *v = json_is_array(value) ? json_array_get(value, i) : value;
+			if (!set_add(there, c->a, v))
+				json_array_append_new(cur, json_deep_copy(v));
 		}
+		json_decref(there);
 		primary_fix(cur);
 		return TS_ERR_OK;
 	}
@@ -478,6 +649,11 @@ static ts_err value_path(struct ctx *c, enum op op, json_t *container, const str
 		json_decref(fresh);
 		return fail(c, "invalidValue", "a value of %s must be an object", p->attr);
 	}
+	ts_err rc = charge(c, p->attr, 1);
+	if (rc != TS_ERR_OK) {
+		json_decref(fresh);
+		return rc;
+	}
 	if (cur == NULL) {
 		cur = json_array();
 		set_ci(container, p->attr, cur);
@@ -543,6 +719,9 @@ static ts_err path_op(struct ctx *c, enum op op, const struct ts_scim_path *p, c
 	if (op == OP_REMOVE && p->filter == NULL && p->sub == NULL && container == c->doc &&
 	    is_required(c, attr))
 		return fail(c, "mutability", "%s is required and cannot be removed", attr);
+	ts_err rc = known_subs(c, p->urn, attr, p->sub, op == OP_REMOVE ? NULL : value);
+	if (rc != TS_ERR_OK)
+		return rc;
 	if (p->filter != NULL)
 		return value_path(c, op, container, p, value);
 	if (p->sub != NULL)
@@ -683,6 +862,7 @@ ts_err ts_scim_patch_apply(ts_arena_t *a, json_t *doc, const json_t *body,
 		                    TS_SCIM_PATCH_MAX_OPS);
 	}
 	c.state = ts_json_own(a, json_object());
+	c.named = ts_json_own(a, json_object());
 	size_t i;
 	json_t *o;
 	json_array_foreach(ops, i, o)

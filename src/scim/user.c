@@ -309,6 +309,90 @@ static ts_err strict_user(struct ts__scim_call *call, json_t *doc, struct ts_err
 	return TS_ERR_OK;
 }
 
+/* Issue 9: 400 invalidValue when an array attribute of doc holds more values than its cap. */
+static ts_err values_capped(struct ts__scim_call *call, const json_t *doc, struct ts_error *e)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)doc, k, v)
+	{
+		/* most arrays are short: the cap is looked up only past the smallest one */
+		size_t n = json_array_size(v);
+		size_t max = n > TS_SCIM_MIN_VALUES_CAP ? ts_scim_values_cap(k) : SIZE_MAX;
+		if (n > max)
+			return ts__scim_err(
+			        call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+			        "more than %zu values of %s (the limit of this service)", max, k);
+	}
+	return TS_ERR_OK;
+}
+
+/*
+ * The strings people read, in logs, terminals and consoles: no C0 control
+ * character or DEL in them (issue 9). A User's userName, displayName,
+ * nickName, title, externalId, the parts of name and emails[].value; a
+ * Group's displayName and externalId.
+ */
+static ts_err printable(struct ts__scim_call *call, const json_t *obj, const char *key,
+                        const char *what, struct ts_error *e)
+{
+	json_t *v = ts_scim_json_get(obj, key, NULL);
+	if (!json_is_string(v) || !ts_scim_has_control(json_string_value(v), json_string_length(v)))
+		return TS_ERR_OK;
+	return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+	                    "%s must not hold control characters", what ? what : key);
+}
+
+static bool named(const char *k, const char *const *names)
+{
+	for (; *names; names++)
+		if (strcasecmp(k, *names) == 0)
+			return true;
+	return false;
+}
+
+/* The first member of obj named in names whose string value holds a control character. */
+static const char *unprintable_member(const json_t *obj, const char *const *names)
+{
+	const char *k;
+	json_t *v;
+	/* the text is scanned first: names are compared only for the rare string that fails */
+	json_object_foreach((json_t *)obj, k, v)
+	{
+		if (json_is_string(v) &&
+		    ts_scim_has_control(json_string_value(v), json_string_length(v)) &&
+		    named(k, names))
+			return k;
+	}
+	return NULL;
+}
+
+static ts_err user_printable(struct ts__scim_call *call, json_t *doc, struct ts_error *e)
+{
+	static const char *const top[] = {"userName", "displayName", "nickName",
+	                                  "title",    "externalId",  NULL};
+	static const char *const parts[] = {"formatted",  "familyName",      "givenName",
+	                                    "middleName", "honorificPrefix", "honorificSuffix",
+	                                    NULL};
+	static const char *const value[] = {"value", NULL};
+	const char *bad = unprintable_member(doc, top);
+	json_t *name = ts_scim_json_get(doc, "name", NULL);
+	if (bad == NULL && json_is_object(name) && (bad = unprintable_member(name, parts)) != NULL)
+		bad = ts_arena_printf(call->a, "name.%s", bad);
+	json_t *emails = ts_scim_json_get(doc, "emails", NULL);
+	size_t i;
+	json_t *v;
+	json_array_foreach(emails, i, v)
+	{
+		if (bad == NULL && json_is_object(v) && unprintable_member(v, value) != NULL)
+			bad = "emails[].value";
+	}
+	if (bad == NULL)
+		return TS_ERR_OK;
+	return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidValue",
+	                    "%s must not hold control characters", bad);
+}
+
 /* Empty, or nothing but white space. */
 static bool blank(const char *s)
 {
@@ -331,6 +415,9 @@ ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc, struct ts
 	/* RFC 7643 §3.1: id and meta are the server's; groups is read-only (§4.1.2) */
 	drop(doc, "id");
 	drop(doc, "meta");
+	ts_err capped = values_capped(call, doc, e);
+	if (capped != TS_ERR_OK)
+		return capped;
 	if (call->strict) {
 		ts_err rc = strict_user(call, doc, e);
 		if (rc != TS_ERR_OK)
@@ -371,6 +458,8 @@ ts_err ts__scim_user_from_doc(struct ts__scim_call *call, json_t *doc, struct ts
 	                            .user_name = ts_arena_strdup(call->a, json_string_value(un)),
 	                            .active = true};
 	ts_err rc = coerce_bool(call, doc, "active", &row->active, e);
+	if (rc == TS_ERR_OK)
+		rc = user_printable(call, doc, e);
 	if (rc == TS_ERR_OK)
 		rc = opt_string(call, doc, "externalId", &row->external_id, e);
 	if (rc == TS_ERR_OK)
@@ -673,7 +762,11 @@ ts_err ts__scim_group_from_doc(struct ts__scim_call *call, json_t *doc, struct t
 	*row = (struct ts_group_row){.account_id = call->account_id,
 	                             .display_name =
 	                                     ts_arena_strdup(call->a, json_string_value(dn))};
-	ts_err rc = opt_string(call, doc, "externalId", &row->external_id, e);
+	ts_err rc = printable(call, doc, "displayName", NULL, e);
+	if (rc == TS_ERR_OK)
+		rc = printable(call, doc, "externalId", NULL, e);
+	if (rc == TS_ERR_OK)
+		rc = opt_string(call, doc, "externalId", &row->external_id, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	json_t *mv = ts_scim_json_get(doc, "members", NULL);

@@ -214,65 +214,132 @@ static ts_err store_new_version(struct ts__scim_call *call, const struct ts_user
 	return answer_user(call, 200, row, false, e);
 }
 
+/* A PUT's resource, made from the body before the writer lock (it needs no store). */
+struct put_user {
+	const char *sent_id; /* the body's id, if any */
+	struct ts_user_row row;
+	struct ts_user_email *emails;
+	int ne;
+};
+
+static ts_err prepare_replace_user(struct ts__scim_call *call, struct ts_error *e)
+{
+	struct put_user *p = ts_arena_alloc(call->a, sizeof *p);
+	memset(p, 0, sizeof *p);
+	const char *sent_id = json_string_value(ts_scim_json_get(call->body, "id", NULL));
+	p->sent_id = sent_id != NULL ? ts_arena_strdup(call->a, sent_id) : NULL;
+	ts_err rc = ts__scim_user_from_doc(call, call->body, &p->row, &p->emails, &p->ne, e);
+	if (rc == TS_ERR_OK)
+		call->prepared = p;
+	return rc;
+}
+
 /* PUT replaces the resource and never creates one (RFC 7644 §3.5.1, item 81). */
 static ts_err replace_user(struct ts__scim_call *call, struct ts_error *e)
 {
+	struct put_user *p = call->prepared;
 	struct ts_user_row old;
-	ts_err rc = ts_store_user_get(call->conn, call->a, call->account_id, call->req->params[0],
-	                              &old, e);
+	ts_err rc = ts_store_user_get_for_update(call->conn, call->a, call->account_id,
+	                                         call->req->params[0], &old, e);
 	if (rc == TS_ERR_OK)
 		rc = ts__scim_check_if_match(call, old.version, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	const char *sent_id = json_string_value(ts_scim_json_get(call->body, "id", NULL));
-	if (sent_id != NULL && strcmp(sent_id, old.user_id) != 0)
+	if (p->sent_id != NULL && strcmp(p->sent_id, old.user_id) != 0)
 		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "mutability",
-		                    "id is immutable: %s is not %s", sent_id, old.user_id);
-	struct ts_user_row row;
-	struct ts_user_email *emails = NULL;
-	int ne = 0;
-	rc = ts__scim_user_from_doc(call, call->body, &row, &emails, &ne, e);
-	if (rc == TS_ERR_OK)
-		rc = name_free(call, row.user_name, old.user_id, e);
+		                    "id is immutable: %s is not %s", p->sent_id, old.user_id);
+	rc = name_free(call, p->row.user_name, old.user_id, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	return store_new_version(call, &old, &row, emails, ne, e);
+	return store_new_version(call, &old, &p->row, p->emails, p->ne, e);
 }
 
-static ts_err patch_user(struct ts__scim_call *call, struct ts_error *e)
-{
+/* A PATCH computed on the version it read: the row read and the row it makes. */
+struct patched_user {
 	struct ts_user_row old;
-	ts_err rc = ts_store_user_get(call->conn, call->a, call->account_id, call->req->params[0],
-	                              &old, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__scim_check_if_match(call, old.version, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	json_t *doc = ts_json_own(call->a, ts__scim_resource_doc(old.resource));
+	struct ts_user_row row;
+	struct ts_user_email *emails;
+	int ne;
+};
+
+/* The body applied to p->old: the next row in p (no store access). */
+static ts_err patched(struct ts__scim_call *call, struct patched_user *p, struct ts_error *e)
+{
+	json_t *doc = ts_json_own(call->a, ts__scim_resource_doc(p->old.resource));
 	/* the columns are the truth for what other parts of Tessera may change */
-	json_object_set_new(doc, "userName", json_string(old.user_name));
-	json_object_set_new(doc, "active", json_boolean(old.active));
+	json_object_set_new(doc, "userName", json_string(p->old.user_name));
+	json_object_set_new(doc, "active", json_boolean(p->old.active));
 	struct ts_scim_patch_target t = {
 	        .group = false, .strict = call->strict, .rules = ts_scim_attr_rules_user()};
 	const char *st = NULL;
-	rc = ts_scim_patch_apply(call->a, doc, call->body, &t, NULL, &st, e);
+	ts_err rc = ts_scim_patch_apply(call->a, doc, call->body, &t, NULL, &st, e);
 	if (rc != TS_ERR_OK) {
 		call->scim_type = st;
 		return rc;
 	}
-	struct ts_user_row row;
-	struct ts_user_email *emails = NULL;
-	int ne = 0;
 	bool was_strict = call->strict;
 	call->strict = false; /* create-time constraints do not apply to a PATCH result */
-	rc = ts__scim_user_from_doc(call, doc, &row, &emails, &ne, e);
+	rc = ts__scim_user_from_doc(call, doc, &p->row, &p->emails, &p->ne, e);
 	call->strict = was_strict;
-	if (rc == TS_ERR_OK && strcasecmp(row.user_name, old.user_name) != 0)
-		rc = name_free(call, row.user_name, old.user_id, e);
+	return rc;
+}
+
+/*
+ * Issue 9: a PATCH's work (the engine, the resource rules) runs here, before
+ * the writer lock, on the version read now; run re-reads the version under
+ * the lock and writes only if it has not moved. The last attempt leaves the
+ * work to run.
+ */
+static ts_err prepare_patch_user(struct ts__scim_call *call, struct ts_error *e)
+{
+	if (call->attempt >= TS__SCIM_WRITE_ATTEMPTS)
+		return TS_ERR_OK;
+	struct patched_user *p = ts_arena_alloc(call->a, sizeof *p);
+	memset(p, 0, sizeof *p);
+	bool own = !ts_store_in_tx(call->conn); /* a cached key: no read transaction yet */
+	ts_err rc = own ? ts_store_begin(call->conn, false, e) : TS_ERR_OK;
+	if (rc == TS_ERR_OK)
+		rc = ts_store_user_get(call->conn, call->a, call->account_id, call->req->params[0],
+		                       &p->old, e);
+	if (own)
+		ts_store_rollback(call->conn);
+	if (rc == TS_ERR_OK)
+		rc = ts__scim_check_if_match(call, p->old.version, e);
+	if (rc == TS_ERR_OK)
+		rc = patched(call, p, e);
+	if (rc == TS_ERR_OK)
+		call->prepared = p;
+	return rc;
+}
+
+static ts_err patch_user(struct ts__scim_call *call, struct ts_error *e)
+{
+	struct patched_user *p = call->prepared, now;
+	struct ts_user_row cur;
+	/* under the writer lock (PostgreSQL: the row's), so the version cannot move again */
+	ts_err rc = ts_store_user_get_for_update(call->conn, call->a, call->account_id,
+	                                         call->req->params[0], &cur, e);
+	if (rc == TS_ERR_OK)
+		rc = ts__scim_check_if_match(call, cur.version, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (p == NULL || p->old.version != cur.version) {
+		if (p != NULL && call->attempt < TS__SCIM_WRITE_ATTEMPTS) {
+			call->retry = true; /* moved since prepare: start over */
+			return TS_ERR_CONFLICT;
+		}
+		now = (struct patched_user){.old = cur};
+		p = &now;
+		rc = patched(call, p, e);
+		if (rc != TS_ERR_OK)
+			return rc;
+	}
+	if (strcasecmp(p->row.user_name, cur.user_name) != 0)
+		rc = name_free(call, p->row.user_name, cur.user_id, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	/* Entra's validator expects the resource after a user PATCH (item 46) */
-	return store_new_version(call, &old, &row, emails, ne, e);
+	return store_new_version(call, &cur, &p->row, p->emails, p->ne, e);
 }
 
 /* Hard delete: memberships and addresses go with the row (item 37, 88). */
@@ -305,8 +372,10 @@ const struct ts__scim_op ts__scim_create_user = {"CreateUser", true, true, creat
 const struct ts__scim_op ts__scim_get_user = {"GetUser", false, false, get_user, NULL};
 const struct ts__scim_op ts__scim_list_users = {"ListUsers", false, false, list_users, NULL};
 const struct ts__scim_op ts__scim_search_users = {"SearchUsers", false, true, search_users, NULL};
-const struct ts__scim_op ts__scim_replace_user = {"PutUser", true, true, replace_user, NULL};
-const struct ts__scim_op ts__scim_patch_user = {"PatchUser", true, true, patch_user, NULL};
+const struct ts__scim_op ts__scim_replace_user = {"PutUser", true, true, replace_user,
+                                                  prepare_replace_user};
+const struct ts__scim_op ts__scim_patch_user = {"PatchUser", true, true, patch_user,
+                                                prepare_patch_user};
 const struct ts__scim_op ts__scim_delete_user = {"DeleteUser", true, false, delete_user, NULL};
 const struct ts__scim_op ts__scim_search_groups = {"SearchGroups", false, true, search_groups_run,
                                                    NULL};

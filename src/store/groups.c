@@ -65,16 +65,29 @@ ts_err ts_store_group_insert(ts_store_conn_t *c, const struct ts_group_row *g, s
 	return rc;
 }
 
-ts_err ts_store_group_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-                          const char *group_id, struct ts_group_row *out, struct ts_error *e)
+static ts_err group_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena,
+                        const char *account_id, const char *group_id, struct ts_group_row *out,
+                        struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(group_id)};
 	bool found = false;
-	ts_err rc =
-	        ts__store_get_one(c, TS__Q_SCIM_GROUP_GET, p, 2, read_group, arena, out, &found, e);
+	ts_err rc = ts__store_get_one(c, q, p, 2, read_group, arena, out, &found, e);
 	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "group %s not found", group_id);
 	return rc;
+}
+
+ts_err ts_store_group_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+                          const char *group_id, struct ts_group_row *out, struct ts_error *e)
+{
+	return group_get(c, TS__Q_SCIM_GROUP_GET, arena, account_id, group_id, out, e);
+}
+
+ts_err ts_store_group_get_for_update(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+                                     const char *group_id, struct ts_group_row *out,
+                                     struct ts_error *e)
+{
+	return group_get(c, TS__Q_SCIM_GROUP_GET_FOR_UPDATE, arena, account_id, group_id, out, e);
 }
 
 ts_err ts_store_group_update(ts_store_conn_t *c, const struct ts_group_row *g, struct ts_error *e)

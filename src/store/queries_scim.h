@@ -38,6 +38,11 @@
 	X(SCIM_USER_GET,                                                                           \
 	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id = $2", \
 	  NULL)                                                                                    \
+	/* a read for a write: SQLite's writer lock covers it, PostgreSQL locks the row */         \
+	X(SCIM_USER_GET_FOR_UPDATE,                                                                \
+	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id = $2", \
+	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id = $2 " \
+	  "FOR UPDATE")                                                                            \
 	X(SCIM_USER_UPDATE,                                                                        \
 	  "UPDATE users SET user_name = $3, user_name_key = $4, external_id = $5, "                \
 	  "display_name = $6, active = $7, resource = $8, version = $9, modified_ms = $10 "        \
@@ -96,6 +101,11 @@
 	  "SELECT " TS__SCIM_GROUP_COLS                                                            \
 	  " FROM groups g WHERE g.account_id = $1 AND g.group_id = $2",                            \
 	  NULL)                                                                                    \
+	X(SCIM_GROUP_GET_FOR_UPDATE,                                                               \
+	  "SELECT " TS__SCIM_GROUP_COLS                                                            \
+	  " FROM groups g WHERE g.account_id = $1 AND g.group_id = $2",                            \
+	  "SELECT " TS__SCIM_GROUP_COLS                                                            \
+	  " FROM groups g WHERE g.account_id = $1 AND g.group_id = $2 FOR UPDATE")                 \
 	X(SCIM_GROUP_UPDATE,                                                                       \
 	  "UPDATE groups SET display_name = $3, display_key = $4, external_id = $5, resource = "   \
 	  "$6, "                                                                                   \

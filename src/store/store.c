@@ -167,6 +167,11 @@ ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e)
 	return rc;
 }
 
+bool ts_store_in_tx(const ts_store_conn_t *c)
+{
+	return c != NULL && c->in_tx;
+}
+
 void ts_store_rollback(ts_store_conn_t *c)
 {
 	if (c == NULL || !c->in_tx)

@@ -75,6 +75,8 @@ TS_MUST_USE ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_erro
 TS_MUST_USE ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e);
 /* Rolls back the open transaction, if any; never fails from the caller's view. */
 void ts_store_rollback(ts_store_conn_t *c);
+/* Whether c has a transaction open. */
+bool ts_store_in_tx(const ts_store_conn_t *c);
 
 /* Paging: an opaque position after which a listing goes on. */
 #define TS_STORE_PAGE_MAX 1000
@@ -264,6 +266,14 @@ TS_MUST_USE ts_err ts_store_user_insert(ts_store_conn_t *c, const struct ts_user
 TS_MUST_USE ts_err ts_store_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
                                      const char *user_id, struct ts_user_row *out,
                                      struct ts_error *e);
+/*
+ * The same read for a write that depends on it (read, check the version,
+ * write): in a write transaction, no other write changes the row until it
+ * ends (SQLite: the writer lock; PostgreSQL: SELECT ... FOR UPDATE).
+ */
+TS_MUST_USE ts_err ts_store_user_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
+                                                const char *account_id, const char *user_id,
+                                                struct ts_user_row *out, struct ts_error *e);
 /* Rewrites a user and its addresses (emails NULL with nemails < 0: addresses untouched). */
 TS_MUST_USE ts_err ts_store_user_update(ts_store_conn_t *c, const struct ts_user_row *u,
                                         const struct ts_user_email *emails, int nemails,
@@ -295,6 +305,10 @@ TS_MUST_USE ts_err ts_store_group_insert(ts_store_conn_t *c, const struct ts_gro
 TS_MUST_USE ts_err ts_store_group_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
                                       const char *group_id, struct ts_group_row *out,
                                       struct ts_error *e);
+/* As ts_store_user_get_for_update, for a group. */
+TS_MUST_USE ts_err ts_store_group_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
+                                                 const char *account_id, const char *group_id,
+                                                 struct ts_group_row *out, struct ts_error *e);
 TS_MUST_USE ts_err ts_store_group_update(ts_store_conn_t *c, const struct ts_group_row *g,
                                          struct ts_error *e);
 TS_MUST_USE ts_err ts_store_group_delete(ts_store_conn_t *c, const char *account_id,

@@ -89,16 +89,29 @@ ts_err ts_store_user_insert(ts_store_conn_t *c, const struct ts_user_row *u,
 	return rc;
 }
 
-ts_err ts_store_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-                         const char *user_id, struct ts_user_row *out, struct ts_error *e)
+static ts_err user_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena,
+                       const char *account_id, const char *user_id, struct ts_user_row *out,
+                       struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
 	bool found = false;
-	ts_err rc =
-	        ts__store_get_one(c, TS__Q_SCIM_USER_GET, p, 2, read_user, arena, out, &found, e);
+	ts_err rc = ts__store_get_one(c, q, p, 2, read_user, arena, out, &found, e);
 	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %s not found", user_id);
 	return rc;
+}
+
+ts_err ts_store_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+                         const char *user_id, struct ts_user_row *out, struct ts_error *e)
+{
+	return user_get(c, TS__Q_SCIM_USER_GET, arena, account_id, user_id, out, e);
+}
+
+ts_err ts_store_user_get_for_update(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+                                    const char *user_id, struct ts_user_row *out,
+                                    struct ts_error *e)
+{
+	return user_get(c, TS__Q_SCIM_USER_GET_FOR_UPDATE, arena, account_id, user_id, out, e);
 }
 
 ts_err ts_store_user_update(ts_store_conn_t *c, const struct ts_user_row *u,

@@ -18,12 +18,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
 #include "core/timeutil.h"
 #include "scim/internal.h"
+#include "scim/patch.h"
 #include "scim/patch.h"
 
 #define BASE "https://id.example.com/scim/v2"
@@ -338,6 +340,18 @@ static const struct bad_case bad_users[] = {
         {"{'userName':'a','addresses':[null]}", false, "each value of addresses"},
         {"{'userName':'a','roles':[{'primary':0}]}", false, "primary must be a boolean"},
         {"{'userName':'a','x509Certificates':{}}", false, "x509Certificates must be an array"},
+        /* issue 9: C0 controls and DEL in the strings people read */
+        {"{'userName':'a\\u0001b'}", false, "userName must not hold control characters"},
+        {"{'userName':'a\\tb'}", false, "userName must not hold control characters"},
+        {"{'userName':'a','displayName':'\\u001b[2J'}", false, "displayName must not hold"},
+        {"{'userName':'a','nickName':'n\\r'}", false, "nickName must not hold"},
+        {"{'userName':'a','title':'t\\u007f'}", false, "title must not hold"},
+        {"{'userName':'a','externalId':'x\\n'}", false, "externalId must not hold"},
+        {"{'userName':'a','name':{'givenName':'G\\n'}}", false, "name.givenName must not hold"},
+        {"{'userName':'a','name':{'honorificSuffix':'\\u0007'}}", false,
+         "name.honorificSuffix must not hold"},
+        {"{'userName':'a','emails':[{'value':'a\\u001f@x'}]}", false,
+         "emails[].value must not hold"},
         /* aws-strict: AWS IAM Identity Center's CreateUser shape (items 55, 56) */
         {"{'userName':'a','displayName':'D','name':{'givenName':'G'}}", true,
          "name.givenName, name.familyName and displayName are required"},
@@ -375,6 +389,45 @@ static void test_user_bad_values(void **state)
 		ts_arena_free(&a);
 	}
 	assert_int_equal(failed, 0);
+}
+
+/* Issue 9: an attribute holding more values than its cap (src/scim/patch.h) is refused. */
+static void test_user_value_caps(void **state)
+{
+	(void)state;
+	static const char *const attrs[] = {"emails",  "phoneNumbers", "roles", "x509Certificates",
+	                                    "schemas", "customThing",  NULL};
+	for (const char *const *k = attrs; *k; k++) {
+		size_t cap = ts_scim_values_cap(*k);
+		for (size_t over = 0; over < 2; over++) {
+			ts_arena_t *a = ts_arena_new();
+			json_t *doc = ts_json_own(a, json_pack("{s:s}", "userName", "a"));
+			json_t *vals = json_array();
+			for (size_t i = 0; i < cap + over; i++) {
+				char v[32];
+				snprintf(v, sizeof v, "v%zu@x", i);
+				json_array_append_new(vals,
+				                      strcmp(*k, "schemas") == 0
+				                              ? json_string(TS_SCIM_SCHEMA_USER)
+				                              : json_pack("{s:s}", "value", v));
+			}
+			json_object_set_new(doc, *k, vals);
+			struct ts__scim_call call = new_call(a, false);
+			struct ts_user_row row;
+			struct ts_user_email *emails = NULL;
+			int ne = 0;
+			struct ts_error e = {0};
+			ts_err rc = ts__scim_user_from_doc(&call, doc, &row, &emails, &ne, &e);
+			if (over) {
+				assert_int_equal(rc, TS_ERR_BAD_REQUEST);
+				assert_string_equal(call.scim_type, "invalidValue");
+				assert_non_null(strstr(e.message, *k));
+			} else {
+				assert_int_equal(rc, TS_ERR_OK);
+			}
+			ts_arena_free(&a);
+		}
+	}
 }
 
 static void test_user_strict_accepts_aws_shape(void **state)
@@ -716,6 +769,9 @@ static void test_group_bad_values(void **state)
 	        {"{'displayName':'G','members':[{'display':'Ann'}]}", false, "needs a \"value\""},
 	        {"{'displayName':'G','members':[{'value':5}]}", false, "needs a \"value\""},
 	        {"{'displayName':'G','members':[{'value':null}]}", false, "needs a \"value\""},
+	        /* issue 9: C0 controls and DEL */
+	        {"{'displayName':'G\\u001f'}", false, "displayName must not hold control"},
+	        {"{'displayName':'G','externalId':'\\u007f'}", false, "externalId must not hold"},
 	};
 	int failed = 0;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -956,6 +1012,7 @@ int main(void)
 	        cmocka_unit_test(test_user_name_as_sent),
 	        cmocka_unit_test(test_user_emails),
 	        cmocka_unit_test(test_user_bad_values),
+	        cmocka_unit_test(test_user_value_caps),
 	        cmocka_unit_test(test_user_strict_accepts_aws_shape),
 	        cmocka_unit_test(test_user_urn_canonical),
 	        cmocka_unit_test(test_user_render_never_returns_password),
