@@ -64,8 +64,10 @@ unit() { # dir; a build without any test is a failure, not a pass
 	(cd "$1" && ctest --output-on-failure --no-tests=error --timeout 300 -j"$jobs")
 }
 
-integration() { # dir
-	TESSERA_BIN="$root/$1/tessera" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+integration() { # dir, pytest args...
+	dir=$1
+	shift
+	TESSERA_BIN="$root/$dir/tessera" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@" \
 		tests/integration
 }
 
@@ -79,7 +81,8 @@ stage unit unit build
 stage integration integration build
 stage asan-build build build-asan -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=ON -DTS_WERROR=ON
 stage asan-unit unit build-asan
-stage asan-integration integration build-asan
+# timing tests (ratios, latency under load) run once, above: not under the sanitizers
+stage asan-integration integration build-asan -m "not timing"
 stage fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" sh scripts/fuzz.sh
 
 echo "stages failed:${failures:- none}"

@@ -146,6 +146,7 @@ def best_time(fn, runs):
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 def test_group_members_patch_is_linear(scim):
     """t(2n) / t(n) < 3 for the largest membership PATCHes (quadratic would be 4)."""
     n = MAX_MEMBER_CHANGES // 4
@@ -177,6 +178,7 @@ def maximal_patch_ops(tag):
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 def test_other_tenants_writes_not_held_up(server):
     """
     While tenant A sends maximal PATCHes (and the issue's 40,000-email one)
