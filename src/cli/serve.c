@@ -1,6 +1,7 @@
 /*
- * tessera serve: opens and migrates the store, loads the master key, starts
- * the HTTP server, and stops it gracefully on SIGTERM or SIGINT (stop
+ * tessera serve: opens and migrates the store, loads the master key (and
+ * refuses one that is not the store's), starts the audit sealer and the HTTP
+ * server, and stops it gracefully on SIGTERM or SIGINT (stop
  * accepting, finish in-flight requests, close the store).
  */
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "audit/sealer.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "directory/verifier.h"
@@ -126,6 +128,7 @@ int ts_cli_serve(int argc, char **argv)
 	struct ts_error e = {0};
 	struct ts_app app = {0};
 	ts_http_server_t *srv = NULL;
+	ts_audit_sealer_t *sealer = NULL;
 	int status = 1;
 	long loops = 0, workers = 0, max_body = 0, scim_rate = 0;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
@@ -163,10 +166,25 @@ int ts_cli_serve(int argc, char **argv)
 		status = ts_cli_fail("serve: store %s: %s", v[O_DB], e.message);
 		goto out;
 	}
-	ts_store_disconnect(&conn);
 	bool created = false;
 	if (ts_app_master_key_load(v[O_KEY], false, app.master_key, &created, &e) != TS_ERR_OK) {
+		ts_store_disconnect(&conn);
 		status = ts_cli_fail("serve: %s (run tessera init)", e.message);
+		goto out;
+	}
+	/* SPEC 9, issue 10: every node has the store's master key, or refuses to start */
+	struct ts_audit_keys keys;
+	ts_audit_keys_derive(app.master_key, &keys);
+	ts_store_audit_keys_set(app.store, &keys);
+	ts_audit_keys_wipe(&keys);
+	ts_err krc = ts_store_audit_keys_check(conn, &e);
+	ts_store_disconnect(&conn);
+	if (krc != TS_ERR_OK) {
+		status = ts_cli_fail("serve: %s (--master-key-file %s)", e.message, v[O_KEY]);
+		goto out;
+	}
+	if (ts_audit_sealer_start(app.store, &sealer, &e) != TS_ERR_OK) {
+		status = ts_cli_fail("serve: %s", e.message);
 		goto out;
 	}
 	app.base_url =
@@ -231,6 +249,8 @@ int ts_cli_serve(int argc, char **argv)
 out:
 	ts_directory_verifier_stop(&app.verifier);
 	ts_http_server_free(&srv);
+	/* every request has ended, its audit event committed: the sealer's last round takes all */
+	ts_audit_sealer_stop(&sealer);
 	ts_store_free(&app.store);
 	ts_scim_throttle_free(&app.scim_throttle);
 	sodium_memzero(app.master_key, sizeof app.master_key);
