@@ -155,6 +155,18 @@ int ts_cli_serve(int argc, char **argv)
 		goto out;
 	}
 
+	/*
+	 * Signals go to the waiter thread only: block them before any thread
+	 * starts (the store starts threads of its own at its first write, which
+	 * the master key check may be).
+	 */
+	struct signal_waiter waiter = {0};
+	sigemptyset(&waiter.set);
+	sigaddset(&waiter.set, SIGTERM);
+	sigaddset(&waiter.set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &waiter.set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	struct ts_store_options so = {.durability = strcmp(v[O_DURABILITY], "full") == 0
 	                                                    ? TS_DURABILITY_FULL
 	                                                    : TS_DURABILITY_NORMAL};
@@ -183,23 +195,16 @@ int ts_cli_serve(int argc, char **argv)
 		status = ts_cli_fail("serve: %s (--master-key-file %s)", e.message, v[O_KEY]);
 		goto out;
 	}
-	if (ts_audit_sealer_start(app.store, &sealer, &e) != TS_ERR_OK) {
-		status = ts_cli_fail("serve: %s", e.message);
-		goto out;
-	}
 	app.base_url =
 	        v[O_BASE_URL] ? v[O_BASE_URL] : ts_arena_printf(arena, "http://%s", v[O_LISTEN]);
 	if (scim_rate > 0)
 		app.scim_throttle = ts_scim_throttle_new((unsigned)scim_rate, (unsigned)scim_rate,
 		                                         TS_SCIM_THROTTLE_SLOTS);
 
-	/* signals go to the waiter thread only: block them before any thread starts */
-	struct signal_waiter waiter = {0};
-	sigemptyset(&waiter.set);
-	sigaddset(&waiter.set, SIGTERM);
-	sigaddset(&waiter.set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &waiter.set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (ts_audit_sealer_start(app.store, &sealer, &e) != TS_ERR_OK) {
+		status = ts_cli_fail("serve: %s", e.message);
+		goto out;
+	}
 
 	int nroutes = 0;
 	const struct ts_http_route *routes = ts_app_routes(&nroutes);
