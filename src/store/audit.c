@@ -379,17 +379,9 @@ static ts_err take_pending(ts_store_conn_t *c, ts_arena_t *a, int max, struct ts
 static ts_err seal_round(ts_store_conn_t *c, ts_arena_t *a, int max, int64_t now_ms,
                          struct ts_audit_seal_result *out, struct ts_error *e)
 {
-	int64_t locked = 0;
-	ts_err rc = one_int(c, TS__Q_AUDIT_SEAL_LOCK, NULL, 0, &locked, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (!locked) {
-		out->skipped = true; /* another node seals this round */
-		return TS_ERR_OK;
-	}
 	struct ts_audit_checkpoint last;
 	bool found = false;
-	rc = ts_store_audit_checkpoint_last(c, a, &last, &found, e);
+	ts_err rc = ts_store_audit_checkpoint_last(c, a, &last, &found, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (!found)
@@ -441,16 +433,35 @@ ts_err ts_store_audit_seal(ts_store_conn_t *c, ts_arena_t *arena, int max, int64
 {
 	*out = (struct ts_audit_seal_result){0};
 	ts_err rc = need_keys(c, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_begin(c, true, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	rc = seal_round(c, arena, max <= 0 ? TS_STORE_PAGE_MAX : max, now_ms, out, e);
+	/*
+	 * One sealer at a time. PostgreSQL: a session advisory lock taken before
+	 * the transaction begins, so that its snapshot, whatever the isolation
+	 * level, is taken after the previous sealer's commit (the primary keys of
+	 * audit_chain and audit_checkpoints would refuse a stale round anyway).
+	 * SQLite: the write transaction's writer lock.
+	 */
+	int64_t locked = 0;
+	rc = one_int(c, TS__Q_AUDIT_SEAL_LOCK, NULL, 0, &locked, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (!locked) {
+		out->skipped = true; /* another node seals this round */
+		return TS_ERR_OK;
+	}
+	rc = ts_store_begin(c, true, e);
+	if (rc == TS_ERR_OK)
+		rc = seal_round(c, arena, max <= 0 ? TS_STORE_PAGE_MAX : max, now_ms, out, e);
 	if (rc == TS_ERR_OK && (out->sealed > 0 || out->refused > 0))
 		rc = ts_store_commit(c, e);
 	ts_store_rollback(c);
 	if (rc != TS_ERR_OK)
 		out->sealed = 0;
+	int64_t ignored = 0;
+	struct ts_error quiet = {0};
+	/* a connection that failed has lost the lock with its session */
+	(void)one_int(c, TS__Q_AUDIT_SEAL_UNLOCK, NULL, 0, &ignored, &quiet);
 	return rc;
 }
 

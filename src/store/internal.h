@@ -117,8 +117,8 @@
 	  "WHERE e.seq IS NULL ORDER BY p.seq LIMIT 1",                                            \
 	  NULL)                                                                                    \
 	X(AUDIT_SEAL_LOCK, "SELECT 1",                                                             \
-	  "SELECT CASE WHEN pg_try_advisory_xact_lock(" TS__STORE_SEAL_LOCK_KEY ") THEN 1 ELSE 0 " \
-	  "END")                                                                                   \
+	  "SELECT CASE WHEN pg_try_advisory_lock(" TS__STORE_SEAL_LOCK_KEY ") THEN 1 ELSE 0 END")  \
+	X(AUDIT_SEAL_UNLOCK, "SELECT 1", "SELECT pg_advisory_unlock(" TS__STORE_SEAL_LOCK_KEY ")") \
 	X(AUDIT_SNAPSHOT, "SELECT 1",                                                              \
 	  "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")                            \
 	X(AUDIT_UNKEYED,                                                                           \
