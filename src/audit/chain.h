@@ -14,7 +14,8 @@
 #include "core/crypto.h"
 
 #define TS_AUDIT_KEY_LEN 32
-#define TS_AUDIT_MAC_HEX_LEN 64
+#define TS_AUDIT_MAC_LEN 32
+#define TS_AUDIT_MAC_HEX_LEN (2 * TS_AUDIT_MAC_LEN)
 /* The hash before the first sealed event, and the genesis checkpoint's hash. */
 #define TS_AUDIT_GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -46,8 +47,9 @@ struct ts_audit_fields {
 };
 
 /*
- * HMAC-SHA-256 with the event key over the canonical encoding of every
- * column, as 64 hex characters. The encoding is length-prefixed, so no two
+ * The event's MAC: keyed BLAKE2b-256 (libsodium crypto_generichash with the
+ * event key) over the canonical encoding of every column, as 64 hex
+ * characters. The encoding is length-prefixed, so no two
  * different sets of columns encode alike.
  */
 void ts_audit_event_mac(const struct ts_audit_keys *k, const struct ts_audit_fields *f,
@@ -55,8 +57,13 @@ void ts_audit_event_mac(const struct ts_audit_keys *k, const struct ts_audit_fie
 /* Whether mac (may be NULL) is the event's MAC, compared in constant time. */
 bool ts_audit_event_mac_ok(const struct ts_audit_keys *k, const struct ts_audit_fields *f,
                            const char *mac);
-/* The chain link: SHA-256 over a domain tag, the previous link and the canonical encoding. */
-void ts_audit_link(const char *prev_hash, const struct ts_audit_fields *f,
+/*
+ * The chain link: SHA-256 over a domain tag, the previous link, the event's
+ * seq and its MAC. The MAC stands for every column (nobody without the key
+ * can find other columns with the same MAC), so the link commits to them
+ * without hashing the body a second time at sealing.
+ */
+void ts_audit_link(const char *prev_hash, int64_t seq, const char *mac,
                    char out[TS_SHA256_HEX_LEN + 1]);
 /*
  * HMAC-SHA-256 with the checkpoint key over the number of sealed events

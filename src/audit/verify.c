@@ -183,7 +183,7 @@ static ts_err check_chain(ts_store_conn_t *c, ts_arena_t *a, const struct ts_aud
 				       "another seq, or forged");
 				break;
 			}
-			ts_audit_link(link, &f, link);
+			ts_audit_link(link, ev->seq, ev->mac, link);
 			if (strcmp(link, ev->hash) != 0) {
 				broken(out, a, ev, ev->chain_seq,
 				       "its chain link does not follow from the one before it: the "

@@ -376,55 +376,95 @@ static ts_err take_pending(ts_store_conn_t *c, ts_arena_t *a, int max, struct ts
 	return TS_ERR_OK;
 }
 
-static ts_err seal_round(ts_store_conn_t *c, ts_arena_t *a, int max, int64_t now_ms,
-                         struct ts_audit_seal_result *out, struct ts_error *e)
+static ts_err last_checkpoint(ts_store_conn_t *c, ts_arena_t *a, struct ts_audit_checkpoint *last,
+                              struct ts_error *e)
 {
-	struct ts_audit_checkpoint last;
 	bool found = false;
-	ts_err rc = ts_store_audit_checkpoint_last(c, a, &last, &found, e);
+	ts_err rc = ts_store_audit_checkpoint_last(c, a, last, &found, e);
+	if (rc == TS_ERR_OK && !found)
+		rc = TS_FAIL(e, TS_ERR_STORE,
+		             "the audit trail has no checkpoint, not even the genesis one: it was "
+		             "deleted (run tessera audit verify); nothing is sealed");
+	return rc;
+}
+
+/* What a round will write: worked out before its write transaction. */
+struct round {
+	struct ts_audit_checkpoint base; /* the newest checkpoint it links after */
+	struct ts_audit_record *evs;
+	char (*links)[TS_SHA256_HEX_LEN + 1];
+	bool *refused;
+	int n;
+};
+
+/*
+ * The costly part of a round, in a read transaction: the events' MACs are
+ * checked and their links computed here, so that the write transaction
+ * (SQLite's writer lock, which every append waits for) only inserts rows.
+ */
+static ts_err prepare(ts_store_conn_t *c, ts_arena_t *a, int max, struct round *r,
+                      struct ts_audit_seal_result *out, struct ts_error *e)
+{
+	ts_err rc = ts_store_begin(c, false, e);
+	if (rc == TS_ERR_OK)
+		rc = last_checkpoint(c, a, &r->base, e);
+	if (rc == TS_ERR_OK)
+		rc = take_pending(c, a, max, &r->evs, &r->n, e);
+	ts_store_rollback(c);
 	if (rc != TS_ERR_OK)
 		return rc;
-	if (!found)
-		return TS_FAIL(e, TS_ERR_STORE,
-		               "the audit trail has no checkpoint, not even the genesis one: it "
-		               "was deleted (run tessera audit verify); nothing is sealed");
-	struct ts_audit_record *evs = NULL;
-	int n = 0;
-	rc = take_pending(c, a, max, &evs, &n, e);
-	const char *prev = last.hash;
-	int64_t place = last.chain_seq;
-	for (int i = 0; rc == TS_ERR_OK && i < n; i++) {
-		struct ts_audit_record *ev = &evs[i];
+	r->links = ts_arena_alloc(a, sizeof *r->links * (size_t)(r->n > 0 ? r->n : 1));
+	r->refused = ts_arena_alloc(a, sizeof *r->refused * (size_t)(r->n > 0 ? r->n : 1));
+	const char *prev = r->base.hash;
+	for (int i = 0; i < r->n; i++) {
+		const struct ts_audit_record *ev = &r->evs[i];
 		struct ts_audit_fields f = fields_of(ev);
-		if (ev->event_id == NULL ||
-		    !ts_audit_event_mac_ok(&c->store->audit_keys, &f, ev->mac)) {
-			/* not written by a holder of the key, or edited: never chained */
+		/* not written by a holder of the key, or edited since: never chained */
+		r->refused[i] = ev->event_id == NULL ||
+		                !ts_audit_event_mac_ok(&c->store->audit_keys, &f, ev->mac);
+		if (r->refused[i]) {
 			if (out->refused++ == 0)
 				out->first_refused = ev->seq;
-			struct ts__param p[] = {TS__INT(ev->seq)};
+			continue;
+		}
+		ts_audit_link(prev, ev->seq, ev->mac, r->links[i]);
+		prev = r->links[i];
+		out->sealed++;
+		out->last_event_seq = ev->seq;
+		out->point.chain_seq = r->base.chain_seq + out->sealed;
+		out->point.hash = prev;
+	}
+	return TS_ERR_OK;
+}
+
+/* The write transaction of a round; false in *stale when another sealer went first. */
+static ts_err commit_round(ts_store_conn_t *c, ts_arena_t *a, const struct round *r, int64_t now_ms,
+                           struct ts_audit_seal_result *out, bool *stale, struct ts_error *e)
+{
+	struct ts_audit_checkpoint now;
+	ts_err rc = last_checkpoint(c, a, &now, e);
+	*stale = rc == TS_ERR_OK &&
+	         (now.chain_seq != r->base.chain_seq || strcmp(now.mac, r->base.mac) != 0);
+	if (rc != TS_ERR_OK || *stale)
+		return rc;
+	int64_t place = r->base.chain_seq;
+	for (int i = 0; rc == TS_ERR_OK && i < r->n; i++) {
+		if (r->refused[i]) {
+			struct ts__param p[] = {TS__INT(r->evs[i].seq)};
 			rc = ts__store_write(c, TS__Q_AUDIT_PENDING_REFUSE, p, 1, NULL, e);
 			continue;
 		}
-		char *hash = ts_arena_alloc(a, TS_SHA256_HEX_LEN + 1);
-		ts_audit_link(prev, &f, hash);
-		struct ts__param p[] = {TS__INT(place + 1), TS__INT(ev->seq), TS__TEXT(hash)};
+		struct ts__param p[] = {TS__INT(++place), TS__INT(r->evs[i].seq),
+		                        TS__TEXT(r->links[i])};
 		rc = ts__store_write(c, TS__Q_AUDIT_CHAIN_INSERT, p, 3, NULL, e);
-		if (rc == TS_ERR_OK) {
-			place++;
-			prev = hash;
-			out->sealed++;
-			out->last_event_seq = ev->seq;
-		}
 	}
 	if (rc != TS_ERR_OK || out->sealed == 0)
 		return rc;
-	struct ts__param from[] = {TS__INT(last.chain_seq)};
+	struct ts__param from[] = {TS__INT(r->base.chain_seq)};
 	rc = ts__store_write(c, TS__Q_AUDIT_PENDING_SEALED, from, 1, NULL, e);
-	if (rc == TS_ERR_OK) {
-		out->point = (struct ts_audit_checkpoint){
-		        .chain_seq = place, .hash = prev, .time_ms = now_ms};
-		rc = write_checkpoint(c, &out->point, last.mac, a, e);
-	}
+	out->point.time_ms = now_ms;
+	if (rc == TS_ERR_OK)
+		rc = write_checkpoint(c, &out->point, r->base.mac, a, e);
 	return rc;
 }
 
@@ -436,11 +476,12 @@ ts_err ts_store_audit_seal(ts_store_conn_t *c, ts_arena_t *arena, int max, int64
 	if (rc != TS_ERR_OK)
 		return rc;
 	/*
-	 * One sealer at a time. PostgreSQL: a session advisory lock taken before
-	 * the transaction begins, so that its snapshot, whatever the isolation
-	 * level, is taken after the previous sealer's commit (the primary keys of
-	 * audit_chain and audit_checkpoints would refuse a stale round anyway).
-	 * SQLite: the write transaction's writer lock.
+	 * One sealer at a time. PostgreSQL: a session advisory lock, held from
+	 * before the round reads until after it commits, so that its snapshots,
+	 * whatever the isolation level, follow the previous sealer's commit (the
+	 * primary keys of audit_chain and audit_checkpoints would refuse a stale
+	 * round anyway). SQLite: the write transaction's writer lock, and the
+	 * round gives up when the newest checkpoint moved since it read it.
 	 */
 	int64_t locked = 0;
 	rc = one_int(c, TS__Q_AUDIT_SEAL_LOCK, NULL, 0, &locked, e);
@@ -450,14 +491,19 @@ ts_err ts_store_audit_seal(ts_store_conn_t *c, ts_arena_t *arena, int max, int64
 		out->skipped = true; /* another node seals this round */
 		return TS_ERR_OK;
 	}
-	rc = ts_store_begin(c, true, e);
-	if (rc == TS_ERR_OK)
-		rc = seal_round(c, arena, max <= 0 ? TS_STORE_PAGE_MAX : max, now_ms, out, e);
-	if (rc == TS_ERR_OK && (out->sealed > 0 || out->refused > 0))
-		rc = ts_store_commit(c, e);
-	ts_store_rollback(c);
-	if (rc != TS_ERR_OK)
-		out->sealed = 0;
+	struct round r = {0};
+	bool stale = false;
+	rc = prepare(c, arena, max <= 0 ? TS_STORE_PAGE_MAX : max, &r, out, e);
+	if (rc == TS_ERR_OK && r.n > 0) {
+		rc = ts_store_begin(c, true, e);
+		if (rc == TS_ERR_OK)
+			rc = commit_round(c, arena, &r, now_ms, out, &stale, e);
+		if (rc == TS_ERR_OK && !stale)
+			rc = ts_store_commit(c, e);
+		ts_store_rollback(c);
+	}
+	if (rc != TS_ERR_OK || stale)
+		*out = (struct ts_audit_seal_result){.skipped = stale};
 	int64_t ignored = 0;
 	struct ts_error quiet = {0};
 	/* a connection that failed has lost the lock with its session */

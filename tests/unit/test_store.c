@@ -904,7 +904,7 @@ static int64_t walk_chain(struct fx *f, ts_store_conn_t *c)
 			assert_non_null(recs[i].event_id);
 			struct ts_audit_fields fl = fields(&recs[i]);
 			assert_true(ts_audit_event_mac_ok(&k, &fl, recs[i].mac));
-			ts_audit_link(link, &fl, link);
+			ts_audit_link(link, recs[i].seq, recs[i].mac, link);
 			assert_string_equal(recs[i].hash, link);
 			place++;
 		}
@@ -912,8 +912,22 @@ static int64_t walk_chain(struct fx *f, ts_store_conn_t *c)
 	return place;
 }
 
-/* The HMAC of one event, computed here over the encoding docs/audit.md gives. */
-static void put_u64(crypto_auth_hmacsha256_state *st, uint64_t v)
+/* The MAC of one event, computed here over the encoding docs/audit.md gives. */
+static void put_u64(crypto_generichash_state *st, uint64_t v)
+{
+	unsigned char b[8];
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (unsigned char)v;
+	crypto_generichash_update(st, b, 8);
+}
+
+static void put_str(crypto_generichash_state *st, const char *s)
+{
+	put_u64(st, strlen(s));
+	crypto_generichash_update(st, (const unsigned char *)s, strlen(s));
+}
+
+static void hm_u64(crypto_auth_hmacsha256_state *st, uint64_t v)
 {
 	unsigned char b[8];
 	for (int i = 7; i >= 0; i--, v >>= 8)
@@ -921,9 +935,9 @@ static void put_u64(crypto_auth_hmacsha256_state *st, uint64_t v)
 	crypto_auth_hmacsha256_update(st, b, 8);
 }
 
-static void put_str(crypto_auth_hmacsha256_state *st, const char *s)
+static void hm_str(crypto_auth_hmacsha256_state *st, const char *s)
 {
-	put_u64(st, strlen(s));
+	hm_u64(st, strlen(s));
 	crypto_auth_hmacsha256_update(st, (const unsigned char *)s, strlen(s));
 }
 
@@ -946,9 +960,9 @@ static void test_audit_encoding(void **state)
 	                             .event_name = "CreateAccount",
 	                             .account_id = NULL,
 	                             .body = "{}"};
-	crypto_auth_hmacsha256_state st;
-	unsigned char mac[crypto_auth_hmacsha256_BYTES];
-	crypto_auth_hmacsha256_init(&st, k.event, TS_AUDIT_KEY_LEN);
+	crypto_generichash_state st;
+	unsigned char mac[TS_AUDIT_MAC_LEN];
+	crypto_generichash_init(&st, k.event, TS_AUDIT_KEY_LEN, sizeof mac);
 	put_str(&st, "tessera-audit-event-v1");
 	put_u64(&st, 7);
 	put_str(&st, "id-7");
@@ -956,7 +970,7 @@ static void test_audit_encoding(void **state)
 	put_str(&st, "CreateAccount");
 	put_u64(&st, UINT64_MAX); /* NULL account */
 	put_str(&st, "{}");
-	crypto_auth_hmacsha256_final(&st, mac);
+	crypto_generichash_final(&st, mac, sizeof mac);
 	char want[TS_AUDIT_MAC_HEX_LEN + 1], got[TS_AUDIT_MAC_HEX_LEN + 1];
 	ts_hex_encode(mac, sizeof mac, want);
 	ts_audit_event_mac(&k, &ev, got);
@@ -975,21 +989,53 @@ static void test_audit_encoding(void **state)
 	changed[5].body = "{ }";
 	changed[6].event_id = "id-7C";
 	changed[6].event_name = "reateAccount";
-	char link0[TS_SHA256_HEX_LEN + 1];
-	ts_audit_link(TS_AUDIT_GENESIS_HASH, &ev, link0);
-	for (size_t i = 0; i < N_ITEMS(changed); i++) {
+	for (size_t i = 0; i < N_ITEMS(changed); i++)
 		assert_false(ts_audit_event_mac_ok(&k, &changed[i], want));
-		char l[TS_SHA256_HEX_LEN + 1];
-		ts_audit_link(TS_AUDIT_GENESIS_HASH, &changed[i], l);
-		assert_string_not_equal(l, link0);
+	/* the link: SHA-256 over tag, previous link, seq and MAC, computed here */
+	crypto_hash_sha256_state hs;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_init(&hs);
+	const char *parts[] = {"tessera-audit-link-v1", TS_AUDIT_GENESIS_HASH};
+	for (int i = 0; i < 2; i++) {
+		unsigned char len[8] = {0};
+		len[7] = (unsigned char)strlen(parts[i]);
+		crypto_hash_sha256_update(&hs, len, 8);
+		crypto_hash_sha256_update(&hs, (const unsigned char *)parts[i], strlen(parts[i]));
 	}
+	unsigned char seq7[8] = {0, 0, 0, 0, 0, 0, 0, 7}, len64[8] = {0, 0, 0, 0, 0, 0, 0, 64};
+	crypto_hash_sha256_update(&hs, seq7, 8);
+	crypto_hash_sha256_update(&hs, len64, 8);
+	crypto_hash_sha256_update(&hs, (const unsigned char *)want, 64);
+	crypto_hash_sha256_final(&hs, h);
+	char link0[TS_SHA256_HEX_LEN + 1], link_want[TS_SHA256_HEX_LEN + 1];
+	ts_hex_encode(h, sizeof h, link_want);
+	ts_audit_link(TS_AUDIT_GENESIS_HASH, 7, want, link0);
+	assert_string_equal(link0, link_want);
 	char l2[TS_SHA256_HEX_LEN + 1];
-	ts_audit_link(link0, &ev, l2);
+	ts_audit_link(link0, 7, want, l2);
 	assert_string_not_equal(l2, link0); /* the link depends on the one before */
+	ts_audit_link(TS_AUDIT_GENESIS_HASH, 8, want, l2);
+	assert_string_not_equal(l2, link0);
+	ts_audit_link(TS_AUDIT_GENESIS_HASH, 7, got + 1, l2);
+	assert_string_not_equal(l2, link0);
 
 	/* checkpoints: every member counts, and the previous checkpoint's MAC */
 	char cp[TS_AUDIT_MAC_HEX_LEN + 1];
 	ts_audit_checkpoint_mac(&k, 5, link0, 99, "", cp);
+	{ /* HMAC-SHA-256 over the documented encoding, by libsodium */
+		crypto_auth_hmacsha256_state hm;
+		unsigned char cm[crypto_auth_hmacsha256_BYTES];
+		crypto_auth_hmacsha256_init(&hm, k.checkpoint, TS_AUDIT_KEY_LEN);
+		hm_str(&hm, "tessera-audit-checkpoint-v1");
+		hm_u64(&hm, 5);
+		hm_str(&hm, link0);
+		hm_u64(&hm, 99);
+		hm_str(&hm, "");
+		crypto_auth_hmacsha256_final(&hm, cm);
+		char cm_hex[TS_AUDIT_MAC_HEX_LEN + 1];
+		ts_hex_encode(cm, sizeof cm, cm_hex);
+		assert_string_equal(cp, cm_hex);
+	}
 	assert_true(ts_audit_checkpoint_mac_ok(&k, 5, link0, 99, "", cp));
 	assert_false(ts_audit_checkpoint_mac_ok(&k, 4, link0, 99, "", cp));
 	assert_false(ts_audit_checkpoint_mac_ok(&k, 5, l2, 99, "", cp));
