@@ -14,7 +14,12 @@
 #include "store/store.h"
 
 #define TS_AUDIT_SEAL_INTERVAL_MS 250
-#define TS_AUDIT_SEAL_BATCH TS_STORE_PAGE_MAX /* events per round (one transaction) */
+/*
+ * Events per round, one write transaction each: the rounds of an interval
+ * run back to back, and the writer lock is free between them, so appends
+ * (SQLite) wait for at most one round's inserts (a few milliseconds).
+ */
+#define TS_AUDIT_SEAL_BATCH 256
 
 typedef struct ts_audit_sealer ts_audit_sealer_t;
 
