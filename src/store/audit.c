@@ -9,7 +9,6 @@
  * sealer needs no guess about PostgreSQL's commits out of seq order.
  */
 #include <pthread.h>
-#include <sodium.h>
 #include <string.h>
 
 #include "core/blocking.h"

@@ -1480,6 +1480,33 @@ static void test_audit_sealer_refuses_forged(void **state)
 	verify_broken(f, NULL);
 }
 
+/* A pending event deleted before sealing, its pending row left: verify and the sealer see it. */
+static void test_audit_pending_orphan(void **state)
+{
+	struct fx *f = *state;
+	struct ts_audit_record r1 = event(f->a, "CreateAccount", 1000, NULL, "{\"o\":1}");
+	struct ts_audit_record r2 = event(f->a, "DeleteAccount", 2000, NULL, "{\"o\":2}");
+	append1(f, &r1);
+	append1(f, &r2);
+	int64_t orphan = -1;
+	OK(ts_store_audit_pending_orphan(f->c, &orphan, &f->e));
+	assert_int_equal(orphan, 0);
+	raw_exec(f->b, ts_arena_printf(f->a, "DELETE FROM audit_events WHERE seq = %lld",
+	                               (long long)r2.seq));
+	OK(ts_store_audit_pending_orphan(f->c, &orphan, &f->e));
+	assert_int_equal(orphan, r2.seq);
+	struct ts_audit_report rep = verify_broken(f, NULL);
+	assert_int_equal(rep.bad_seq, r2.seq);
+	assert_non_null(strstr(rep.why, "before it was sealed"));
+	struct ts_audit_seal_result sr;
+	OK(ts_store_audit_seal(f->c, f->a, 10, 3000, &sr, &f->e));
+	assert_int_equal(sr.sealed, 1);
+	assert_int_equal(sr.refused, 1);
+	assert_int_equal(sr.first_refused, r2.seq);
+	assert_int_equal(walk_chain(f, f->c), 1);
+	verify_broken(f, NULL);
+}
+
 /*
  * A store made before the sealed trail (schema 5, with its audit_head and
  * unkeyed hashes): migrating keeps its events, makes them pending, the first
@@ -2070,23 +2097,24 @@ static void test_dir_settings_rejects(void **state)
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
 #define T_EMPTY(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup_empty, teardown, b)
-#define CONTRACT(b)                                                                                \
-	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),                 \
-	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),         \
-	        T(test_auth_generation, b), T(test_account_not_found, b),                          \
-	        T(test_account_conflict, b), T(test_account_list, b),                              \
-	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),                   \
-	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                         \
-	        T(test_tx_isolation, b), T(test_adminkeys, b), T(test_audit_encoding, b),          \
-	        T(test_audit_outside_tx, b), T(test_audit_needs_keys, b),                          \
-	        T(test_audit_append_seal, b), T(test_audit_list, b), T(test_audit_walk, b),        \
-	        T(test_audit_rollback, b), T(test_audit_append_now, b),                            \
-	        T(test_audit_sealer_refuses_forged, b), T_EMPTY(test_audit_migrates_old_store, b), \
-	        T(test_tx_concurrent_all_or_nothing, b),                                           \
-	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),            \
-	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),                \
-	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),                \
-	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),                   \
+#define CONTRACT(b)                                                                         \
+	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),          \
+	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),  \
+	        T(test_auth_generation, b), T(test_account_not_found, b),                   \
+	        T(test_account_conflict, b), T(test_account_list, b),                       \
+	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),            \
+	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                  \
+	        T(test_tx_isolation, b), T(test_adminkeys, b), T(test_audit_encoding, b),   \
+	        T(test_audit_outside_tx, b), T(test_audit_needs_keys, b),                   \
+	        T(test_audit_append_seal, b), T(test_audit_list, b), T(test_audit_walk, b), \
+	        T(test_audit_rollback, b), T(test_audit_append_now, b),                     \
+	        T(test_audit_sealer_refuses_forged, b), T(test_audit_pending_orphan, b),    \
+	        T_EMPTY(test_audit_migrates_old_store, b),                                  \
+	        T(test_tx_concurrent_all_or_nothing, b),                                    \
+	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),     \
+	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),         \
+	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),         \
+	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),            \
 	        T(test_dir_settings_update, b), T(test_dir_settings_rejects, b)
 
 static void test_postgres_skipped(void **state)
