@@ -1,8 +1,6 @@
 /*
- * Audit events: building the CloudTrail-shaped record, and verifying the
- * chain. The verifier recomputes each hash from the stored previous hash and
- * body, checks that each event names its predecessor's hash and that the
- * positions have no gap, and finally that the head names the last event.
+ * Audit events: building the CloudTrail-shaped record and appending it (the
+ * sealed chain and its verifier are in src/audit/).
  */
 #include "admin/audit.h"
 
@@ -11,8 +9,6 @@
 #include "core/crypto.h"
 #include "core/jsonw.h"
 #include "core/timeutil.h"
-
-#define VERIFY_PAGE 1000
 
 #define EVENT_CAP 1024 /* bytes: a read's whole event fits without growing */
 
@@ -148,70 +144,4 @@ void ts_admin_audit_then_answer(ts_store_conn_t *c, struct ts_http_req *req,
 	                                      .done = answer_when_committed,
 	                                      .ctx = da};
 	ts_store_audit_submit(c, &da->job);
-}
-
-ts_err ts_admin_audit_verify(ts_store_conn_t *c, ts_arena_t *a, struct ts_audit_verdict *out,
-                             struct ts_error *e)
-{
-	*out = (struct ts_audit_verdict){.ok = true};
-	const char *running = TS_AUDIT_GENESIS_HASH;
-	int64_t expect = 1, after = 0;
-	char hash[TS_SHA256_HEX_LEN + 1];
-	for (;;) {
-		ts_arena_t *page = ts_arena_new();
-		struct ts_audit_record *evs = NULL;
-		int n = 0;
-		ts_err rc = ts_store_audit_walk(c, page, after, VERIFY_PAGE, &evs, &n, e);
-		if (rc != TS_ERR_OK) {
-			ts_arena_free(&page);
-			return rc;
-		}
-		for (int i = 0; i < n && out->ok; i++) {
-			const struct ts_audit_record *r = &evs[i];
-			ts_store_audit_hash(r->prev_hash, r->body, hash);
-			if (r->seq != expect) {
-				out->ok = false;
-				out->bad_seq = expect;
-				out->bad_event = NULL;
-				out->why = ts_arena_printf(
-				        a, "event %lld is missing (the next stored one is %lld)",
-				        (long long)expect, (long long)r->seq);
-			} else if (strcmp(r->prev_hash, running) != 0) {
-				out->ok = false;
-				out->why = "it does not name the hash of the event before it";
-			} else if (strcmp(hash, r->hash) != 0) {
-				out->ok = false;
-				out->why = "its content does not match its hash";
-			} else {
-				running = ts_arena_strdup(a, r->hash);
-				expect++;
-				out->events++;
-				continue;
-			}
-			if (out->bad_seq == 0) {
-				out->bad_seq = r->seq;
-				out->bad_event = ts_arena_strdup(a, r->event_id);
-			}
-		}
-		after = n > 0 ? evs[n - 1].seq : after;
-		ts_arena_free(&page);
-		if (!out->ok || n < VERIFY_PAGE)
-			break;
-	}
-	if (!out->ok)
-		return TS_ERR_OK;
-	int64_t head_seq = 0;
-	const char *head_hash = NULL;
-	ts_err rc = ts_store_audit_head(c, a, &head_seq, &head_hash, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (head_seq != expect - 1 || strcmp(head_hash, running) != 0) {
-		out->ok = false;
-		out->bad_seq = head_seq > expect - 1 ? expect : head_seq;
-		out->why = ts_arena_printf(a,
-		                           "the chain head names event %lld but the last intact "
-		                           "stored event is %lld: events were removed",
-		                           (long long)head_seq, (long long)(expect - 1));
-	}
-	return TS_ERR_OK;
 }

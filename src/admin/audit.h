@@ -1,7 +1,7 @@
 /*
  * The audit trail: one event per admin call, SCIM write and sign-in
- * decision, in the CloudTrail event shape of the seed, appended to the
- * hash chain in the caller's transaction.
+ * decision, in the CloudTrail event shape of the seed, appended in the
+ * caller's transaction and sealed into the chain later (src/audit/).
  */
 #ifndef TS_ADMIN_AUDIT_H
 #define TS_ADMIN_AUDIT_H
@@ -88,7 +88,7 @@ void ts_audit_redact_write(struct ts_jsonw *w, const json_t *j);
  */
 bool ts_audit_redact(json_t *j);
 
-/* Builds the event and appends it to the chain; needs an open write transaction. */
+/* Builds the event and appends it (pending, see src/audit/); needs an open write transaction. */
 TS_MUST_USE ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a,
                                         const struct ts_audit_entry *entry, struct ts_error *e);
 
@@ -106,17 +106,5 @@ typedef void (*ts_admin_audit_fail_fn)(struct ts_http_req *req, struct ts_http_r
 void ts_admin_audit_then_answer(ts_store_conn_t *c, struct ts_http_req *req,
                                 struct ts_http_res *res, const struct ts_audit_entry *entry,
                                 ts_admin_audit_fail_fn on_fail);
-
-struct ts_audit_verdict {
-	int64_t events; /* events checked */
-	bool ok;
-	int64_t bad_seq;       /* first bad position when !ok */
-	const char *bad_event; /* its eventID, or NULL when missing */
-	const char *why;
-};
-
-/* Walks the whole chain, oldest first, recomputing every link and the head. */
-TS_MUST_USE ts_err ts_admin_audit_verify(ts_store_conn_t *c, ts_arena_t *a,
-                                         struct ts_audit_verdict *out, struct ts_error *e);
 
 #endif

@@ -6,9 +6,10 @@
 #include "core/json.h"
 #include "directory/account.h"
 
-enum { O_DB, O_NAME, O_TYPE, O_JSON, O__COUNT };
+enum { O_DB, O_KEY, O_NAME, O_TYPE, O_JSON, O__COUNT };
 static const struct ts_config_option opts[O__COUNT] = {
         [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, TS_CLI_KEY_HELP},
         [O_NAME] = {"name", NULL, false, "account name (create)"},
         [O_TYPE] = {"type", "Team", false, "Team or Enterprise (create)"},
         [O_JSON] = {"json", NULL, true, "machine-readable output"},
@@ -83,7 +84,7 @@ int ts_cli_account(const char *verb, int argc, char **argv)
 	}
 	if (!ts_cli_flags("account", opts, O__COUNT, argc, argv, arena, v))
 		goto out;
-	if (ts_cli_open(v[O_DB], false, &s, &e) != TS_ERR_OK) {
+	if (ts_cli_open(v[O_DB], v[O_KEY], false, &s, &e) != TS_ERR_OK) {
 		status = ts_cli_fail("account: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
 		                     e.message);
 		goto out;

@@ -13,9 +13,10 @@
 
 #define POLICY_FILE_MAX (256 * 1024)
 
-enum { O_DB, O_POLICY, O_DESCRIPTION, O_ID, O_JSON, O__COUNT };
+enum { O_DB, O_KEY, O_POLICY, O_DESCRIPTION, O_ID, O_JSON, O__COUNT };
 static const struct ts_config_option opts[O__COUNT] = {
         [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, TS_CLI_KEY_HELP},
         [O_POLICY] = {"policy", NULL, false, "FullAccess|UserManagement|ReadOnly|FILE.json"},
         [O_DESCRIPTION] = {"description", NULL, false, "what the key is for"},
         [O_ID] = {"id", NULL, false, "AccessKeyId (delete)"},
@@ -146,7 +147,7 @@ int ts_cli_adminkey(const char *verb, int argc, char **argv)
 	}
 	if (!ts_cli_flags("adminkey", opts, O__COUNT, argc, argv, arena, v))
 		goto out;
-	if (ts_cli_open(v[O_DB], false, &s, &e) != TS_ERR_OK) {
+	if (ts_cli_open(v[O_DB], v[O_KEY], false, &s, &e) != TS_ERR_OK) {
 		status = ts_cli_fail("adminkey: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
 		                     e.message);
 		goto out;

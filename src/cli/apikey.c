@@ -10,9 +10,10 @@
 #include "core/json.h"
 #include "scim/apikey.h"
 
-enum { O_DB, O_ACCOUNT, O_DESCRIPTION, O_ID, O_JSON, O__COUNT };
+enum { O_DB, O_KEY, O_ACCOUNT, O_DESCRIPTION, O_ID, O_JSON, O__COUNT };
 static const struct ts_config_option opts[O__COUNT] = {
         [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, TS_CLI_KEY_HELP},
         [O_ACCOUNT] = {"account", NULL, false, "AccountId the key provisions"},
         [O_DESCRIPTION] = {"description", NULL, false, "what the key is for"},
         [O_ID] = {"id", NULL, false, "ApiKeyId (delete)"},
@@ -109,7 +110,7 @@ int ts_cli_apikey(const char *verb, int argc, char **argv)
 		status = ts_cli_fail("apikey %s: --account is required", verb);
 		goto out;
 	}
-	if (ts_cli_open(v[O_DB], false, &s, &e) != TS_ERR_OK) {
+	if (ts_cli_open(v[O_DB], v[O_KEY], false, &s, &e) != TS_ERR_OK) {
 		status = ts_cli_fail("apikey: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
 		                     e.message);
 		goto out;

@@ -11,11 +11,13 @@
 #include <stdbool.h>
 
 #include "core/arena.h"
+#include "audit/chain.h"
 #include "core/config.h"
 #include "store/store.h"
 
 #define TS_CLI_DEFAULT_DB "tessera.db"
 #define TS_CLI_DEFAULT_KEY "tessera.key"
+#define TS_CLI_KEY_HELP "master key file (made by init; needed to write or verify the audit trail)"
 
 int ts_cli_serve(int argc, char **argv);
 int ts_cli_init(int argc, char **argv);
@@ -29,6 +31,7 @@ struct ts_cli_store {
 	ts_store_t *store;
 	ts_store_conn_t *conn;
 	ts_arena_t *arena;
+	bool keyed; /* the store has the audit keys (and they match its check value) */
 };
 
 /*
@@ -42,9 +45,17 @@ int ts_cli_fail(const char *fmt, ...) TS_PRINTF(1, 2);
 /* Parses flags or prints usage; returns false after printing the problem. */
 bool ts_cli_flags(const char *cmd, const struct ts_config_option *opts, int n, int argc,
                   char **argv, ts_arena_t *arena, const char **values);
-/* Opens --db and brings its schema up to date (create: may create a new SQLite file). */
-TS_MUST_USE ts_err ts_cli_open(const char *db, bool create, struct ts_cli_store *s,
-                               struct ts_error *e);
+/* Reads the master key file (creating it when create is true) and derives the audit keys. */
+TS_MUST_USE ts_err ts_cli_keys_load(const char *key_path, bool create, struct ts_audit_keys *keys,
+                                    bool *created, struct ts_error *e);
+/*
+ * Opens --db and brings its schema up to date (create: may create a new
+ * SQLite file). When the master key file key_path exists, the store gets the
+ * audit keys and refuses a key that is not its own (ts_store_audit_keys_check).
+ */
+TS_MUST_USE ts_err ts_cli_open(const char *db, const char *key_path, bool create,
+                               struct ts_cli_store *s, struct ts_error *e);
+/* Seals what the command appended (when keyed), then closes the store. */
 void ts_cli_close(struct ts_cli_store *s);
 /* Appends the local operator's audit event for an offline command (inside the open transaction). */
 TS_MUST_USE ts_err ts_cli_audit_event(struct ts_cli_store *s, const char *event,

@@ -1,9 +1,9 @@
 /*
  * tessera init: creates or migrates the store, creates the master key file
- * when it is missing, and prints a first admin key (all actions) once, when
- * the store has no admin key yet.
+ * when it is missing, records the key's check value in the store (a store
+ * set up with another key is refused), and prints a first admin key (all
+ * actions) once, when the store has no admin key yet.
  */
-#include <sodium.h>
 #include <stdio.h>
 
 #include "admin/keys.h"
@@ -29,14 +29,15 @@ int ts_cli_init(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	unsigned char key[TS_MASTER_KEY_LEN];
+	struct ts_audit_keys keys;
 	bool created = false;
-	if (ts_app_master_key_load(v[O_KEY], true, key, &created, &e) != TS_ERR_OK) {
+	if (ts_cli_keys_load(v[O_KEY], true, &keys, &created, &e) != TS_ERR_OK) {
 		status = ts_cli_fail("init: %s", e.message);
 		goto out;
 	}
-	sodium_memzero(key, sizeof key);
-	if (ts_cli_open(v[O_DB], true, &s, &e) != TS_ERR_OK) {
+	ts_audit_keys_wipe(&keys);
+	/* records the key's check value in a new store, refuses another key's store */
+	if (ts_cli_open(v[O_DB], v[O_KEY], true, &s, &e) != TS_ERR_OK) {
 		status = ts_cli_fail("init: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
 		                     e.message);
 		goto out;

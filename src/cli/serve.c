@@ -1,6 +1,7 @@
 /*
- * tessera serve: opens and migrates the store, loads the master key, starts
- * the HTTP server, and stops it gracefully on SIGTERM or SIGINT (stop
+ * tessera serve: opens and migrates the store, loads the master key (and
+ * refuses one that is not the store's), starts the audit sealer and the HTTP
+ * server, and stops it gracefully on SIGTERM or SIGINT (stop
  * accepting, finish in-flight requests, close the store).
  */
 #include <pthread.h>
@@ -12,6 +13,7 @@
 
 #include "admin/audit.h"
 #include "app/app.h"
+#include "audit/sealer.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "directory/verifier.h"
@@ -127,6 +129,7 @@ int ts_cli_serve(int argc, char **argv)
 	struct ts_error e = {0};
 	struct ts_app app = {0};
 	ts_http_server_t *srv = NULL;
+	ts_audit_sealer_t *sealer = NULL;
 	int status = 1;
 	long loops = 0, workers = 0, max_body = 0, scim_rate = 0;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
@@ -155,6 +158,18 @@ int ts_cli_serve(int argc, char **argv)
 		goto out;
 	}
 
+	/*
+	 * Signals go to the waiter thread only: block them before any thread
+	 * starts (the store starts threads of its own at its first write, which
+	 * the master key check may be).
+	 */
+	struct signal_waiter waiter = {0};
+	sigemptyset(&waiter.set);
+	sigaddset(&waiter.set, SIGTERM);
+	sigaddset(&waiter.set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &waiter.set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	struct ts_store_options so = {.durability = strcmp(v[O_DURABILITY], "full") == 0
 	                                                    ? TS_DURABILITY_FULL
 	                                                    : TS_DURABILITY_NORMAL};
@@ -167,10 +182,21 @@ int ts_cli_serve(int argc, char **argv)
 		                     e.message);
 		goto out;
 	}
-	ts_store_disconnect(&conn);
 	bool created = false;
 	if (ts_app_master_key_load(v[O_KEY], false, app.master_key, &created, &e) != TS_ERR_OK) {
+		ts_store_disconnect(&conn);
 		status = ts_cli_fail("serve: %s (run tessera init)", e.message);
+		goto out;
+	}
+	/* SPEC 9, issue 10: every node has the store's master key, or refuses to start */
+	struct ts_audit_keys keys;
+	ts_audit_keys_derive(app.master_key, &keys);
+	ts_store_audit_keys_set(app.store, &keys);
+	ts_audit_keys_wipe(&keys);
+	ts_err krc = ts_store_audit_keys_check(conn, &e);
+	ts_store_disconnect(&conn);
+	if (krc != TS_ERR_OK) {
+		status = ts_cli_fail("serve: %s (--master-key-file %s)", e.message, v[O_KEY]);
 		goto out;
 	}
 	app.base_url =
@@ -179,13 +205,10 @@ int ts_cli_serve(int argc, char **argv)
 		app.scim_throttle = ts_scim_throttle_new((unsigned)scim_rate, (unsigned)scim_rate,
 		                                         TS_SCIM_THROTTLE_SLOTS);
 
-	/* signals go to the waiter thread only: block them before any thread starts */
-	struct signal_waiter waiter = {0};
-	sigemptyset(&waiter.set);
-	sigaddset(&waiter.set, SIGTERM);
-	sigaddset(&waiter.set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &waiter.set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (ts_audit_sealer_start(app.store, &sealer, &e) != TS_ERR_OK) {
+		status = ts_cli_fail("serve: %s", e.message);
+		goto out;
+	}
 
 	int nroutes = 0;
 	const struct ts_http_route *routes = ts_app_routes(&nroutes);
@@ -239,6 +262,8 @@ int ts_cli_serve(int argc, char **argv)
 out:
 	ts_directory_verifier_stop(&app.verifier);
 	ts_http_server_free(&srv);
+	/* every request has ended, its audit event committed: the sealer's last round takes all */
+	ts_audit_sealer_stop(&sealer);
 	ts_store_free(&app.store);
 	ts_scim_throttle_free(&app.scim_throttle);
 	sodium_memzero(app.master_key, sizeof app.master_key);

@@ -11,9 +11,10 @@
 #include "directory/session.h"
 #include "directory/user.h"
 
-enum { O_DB, O_ACCOUNT, O_EMAIL, O_ID, O_JSON, O__COUNT };
+enum { O_DB, O_KEY, O_ACCOUNT, O_EMAIL, O_ID, O_JSON, O__COUNT };
 static const struct ts_config_option opts[O__COUNT] = {
         [O_DB] = {"db", TS_CLI_DEFAULT_DB, false, "SQLite file or postgresql:// URI"},
+        [O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, TS_CLI_KEY_HELP},
         [O_ACCOUNT] = {"account", NULL, false, "account ID"},
         [O_EMAIL] = {"email", NULL, false, "only the user with this primary or proxy address"},
         [O_ID] = {"id", NULL, false, "user ID (get, suspend, activate, logout)"},
@@ -148,7 +149,7 @@ int ts_cli_user(const char *verb, int argc, char **argv)
 	}
 	if (!ts_cli_flags("user", opts, O__COUNT, argc, argv, arena, v))
 		goto out;
-	if (ts_cli_open(v[O_DB], false, &s, &e) != TS_ERR_OK) {
+	if (ts_cli_open(v[O_DB], v[O_KEY], false, &s, &e) != TS_ERR_OK) {
 		status = ts_cli_fail("user: store %s: %s", ts_cli_db_shown(arena, v[O_DB]),
 		                     e.message);
 		goto out;

@@ -75,6 +75,67 @@ void ts_sha256_hex_parts(int n, const void *const *parts, const size_t *lens,
 	ts_hex_encode(h, TS_SHA256_LEN, out);
 }
 
+void ts_sha256_init(struct ts_sha256 *h)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || sha256_md == NULL)
+		abort(); /* out of memory, as everywhere else */
+	EVP_DigestInit_ex2(ctx, sha256_md, NULL);
+	h->ctx = ctx;
+}
+
+void ts_sha256_update(struct ts_sha256 *h, const void *data, size_t n)
+{
+	EVP_DigestUpdate(h->ctx, data, n);
+}
+
+void ts_sha256_final(struct ts_sha256 *h, unsigned char out[TS_SHA256_LEN])
+{
+	unsigned int len = 0;
+	EVP_DigestFinal_ex(h->ctx, out, &len);
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
+/* RFC 2104 §2: H(K ^ opad, H(K ^ ipad, text)), K zero-padded to the block size */
+#define HMAC_IPAD 0x36
+#define HMAC_OPAD 0x5c
+
+void ts_hmac_sha256_init(struct ts_hmac_sha256 *m, const unsigned char *key, size_t keylen)
+{
+	unsigned char ipad[TS_HMAC_SHA256_KEY_MAX] = {0};
+	if (keylen > sizeof ipad)
+		abort(); /* the callers' keys are fixed-size derived keys */
+	memset(m->opad, 0, sizeof m->opad);
+	memcpy(ipad, key, keylen);
+	memcpy(m->opad, key, keylen);
+	for (size_t i = 0; i < sizeof ipad; i++) {
+		ipad[i] ^= HMAC_IPAD;
+		m->opad[i] ^= HMAC_OPAD;
+	}
+	ts_sha256_init(&m->inner);
+	ts_sha256_update(&m->inner, ipad, sizeof ipad);
+	sodium_memzero(ipad, sizeof ipad);
+}
+
+void ts_hmac_sha256_update(struct ts_hmac_sha256 *m, const void *data, size_t n)
+{
+	ts_sha256_update(&m->inner, data, n);
+}
+
+void ts_hmac_sha256_final(struct ts_hmac_sha256 *m, unsigned char out[TS_SHA256_LEN])
+{
+	unsigned char inner[TS_SHA256_LEN];
+	struct ts_sha256 outer;
+	ts_sha256_final(&m->inner, inner);
+	ts_sha256_init(&outer);
+	ts_sha256_update(&outer, m->opad, sizeof m->opad);
+	ts_sha256_update(&outer, inner, sizeof inner);
+	ts_sha256_final(&outer, out);
+	sodium_memzero(m->opad, sizeof m->opad);
+}
+
 void ts_sha256_hex(const void *data, size_t n, char out[TS_SHA256_HEX_LEN + 1])
 {
 	ts_sha256_hex_parts(1, &data, &n, out);

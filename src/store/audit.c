@@ -1,72 +1,92 @@
 /*
- * The audit chain. Each event stores the hash of the one before it and its
- * own hash over (previous hash, body); the head row names the last event so
- * that removing events at the end is as visible as changing one in the
- * middle. The head row is locked for the length of the writer's transaction,
- * which orders appends across nodes sharing one PostgreSQL.
+ * The audit trail in the store (docs/audit.md). An append stores the event
+ * with its MAC and a pending row, in the writer's transaction, and touches
+ * nothing another append touches: PostgreSQL numbers it from a sequence,
+ * SQLite after the last event under its writer lock. The sealer
+ * (ts_store_audit_seal, driven by src/audit/sealer.c) links pending events
+ * into audit_chain after commit and ends each batch with a keyed checkpoint;
+ * a pending row becomes visible exactly when its transaction commits, so the
+ * sealer needs no guess about PostgreSQL's commits out of seq order.
  */
 #include <pthread.h>
 #include <string.h>
 
 #include "core/blocking.h"
 #include "core/crypto.h"
+#include "core/timeutil.h"
 #include "store/internal.h"
 
-void ts_store_audit_hash(const char *prev_hash, const char *body, char out[65])
+#define META_KEY_CHECK "master_key_check"
+#define ADOPT_PAGE 500 /* events given a MAC per query when an old store is adopted */
+
+static bool is_pg(const ts_store_conn_t *c)
 {
-	const void *parts[] = {prev_hash, "\n", body};
-	const size_t lens[] = {strlen(prev_hash), 1, strlen(body)};
-	ts_sha256_hex_parts(3, parts, lens, out);
+	return c->store->drv == &ts__store_postgres;
 }
 
-static ts_err head(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena, int64_t *seq,
-                   const char **hash, struct ts_error *e)
+void ts_store_audit_keys_set(ts_store_t *s, const struct ts_audit_keys *k)
+{
+	s->audit_keys = *k;
+	s->audit_keyed = true;
+}
+
+static struct ts_audit_fields fields_of(const struct ts_audit_record *r)
+{
+	return (struct ts_audit_fields){.seq = r->seq,
+	                                .event_id = r->event_id,
+	                                .event_time_ms = r->event_time_ms,
+	                                .event_name = r->event_name,
+	                                .account_id = r->account_id,
+	                                .body = r->body};
+}
+
+static ts_err need_keys(ts_store_conn_t *c, struct ts_error *e)
+{
+	if (!c->store->audit_keyed)
+		return TS_FAIL(e, TS_ERR_INTERNAL,
+		               "the audit trail needs the master key, and none was given");
+	return TS_ERR_OK;
+}
+
+static ts_err one_int(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p, int np,
+                      int64_t *out, struct ts_error *e)
 {
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, q, NULL, 0, &r, e);
+	*out = 0;
+	ts_err rc = ts__store_exec(c, q, p, np, &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	if (ts__rows_next(c, r)) {
-		*seq = ts__rows_int(c, r, 0);
-		*hash = ts__rows_str(c, r, 1, arena);
-	} else {
-		rc = TS_FAIL(e, TS_ERR_STORE, "the audit head row is missing");
-	}
+	if (ts__rows_next(c, r))
+		*out = ts__rows_int(c, r, 0);
 	ts__rows_close(c, &r);
+	return TS_ERR_OK;
+}
+
+/* Gives r its seq and MAC and stores it as pending, in c's open transaction. */
+static ts_err insert(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_record *r,
+                     struct ts_error *e)
+{
+	ts_err rc = one_int(c, TS__Q_AUDIT_NEXT_SEQ, NULL, 0, &r->seq, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	char *mac = ts_arena_alloc(arena, TS_AUDIT_MAC_HEX_LEN + 1);
+	struct ts_audit_fields f = fields_of(r);
+	ts_audit_event_mac(&c->store->audit_keys, &f, mac);
+	r->mac = mac;
+	r->chain_seq = 0;
+	r->hash = NULL;
+	struct ts__param p[] = {TS__INT(r->seq),
+	                        TS__TEXT(r->event_id),
+	                        TS__INT(r->event_time_ms),
+	                        TS__TEXT(r->event_name),
+	                        TS__TEXT(r->account_id),
+	                        TS__TEXT(r->body),
+	                        TS__TEXT(mac)};
+	/* PostgreSQL's variant inserts the pending row in the same statement */
+	rc = ts__store_write(c, TS__Q_AUDIT_INSERT, p, 7, NULL, e);
+	if (rc == TS_ERR_OK && !is_pg(c))
+		rc = ts__store_write(c, TS__Q_AUDIT_PENDING_INSERT, p, 1, NULL, e);
 	return rc;
-}
-
-ts_err ts_store_audit_head(ts_store_conn_t *c, ts_arena_t *arena, int64_t *seq, const char **hash,
-                           struct ts_error *e)
-{
-	return head(c, TS__Q_AUDIT_HEAD, arena, seq, hash, e);
-}
-
-/* Links r after (*seq, *prev), stores it, and makes it the new (*seq, *prev). */
-static ts_err link_insert(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_record *r,
-                          int64_t *seq, const char **prev, struct ts_error *e)
-{
-	char *hash = ts_arena_alloc(arena, TS_SHA256_HEX_LEN + 1);
-	ts_store_audit_hash(*prev, r->body, hash);
-	r->seq = *seq + 1;
-	r->prev_hash = *prev;
-	r->hash = hash;
-	struct ts__param p[] = {TS__INT(r->seq),           TS__TEXT(r->event_id),
-	                        TS__INT(r->event_time_ms), TS__TEXT(r->event_name),
-	                        TS__TEXT(r->account_id),   TS__TEXT(r->body),
-	                        TS__TEXT(*prev),           TS__TEXT(hash)};
-	ts_err rc = ts__store_write(c, TS__Q_AUDIT_INSERT, p, 8, NULL, e);
-	if (rc == TS_ERR_OK) {
-		*seq = r->seq;
-		*prev = hash;
-	}
-	return rc;
-}
-
-static ts_err head_move(ts_store_conn_t *c, int64_t seq, const char *hash, struct ts_error *e)
-{
-	struct ts__param h[] = {TS__INT(seq), TS__TEXT(hash)};
-	return ts__store_write(c, TS__Q_AUDIT_HEAD_MOVE, h, 2, NULL, e);
 }
 
 ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_record *r,
@@ -74,32 +94,39 @@ ts_err ts_store_audit_append(ts_store_conn_t *c, ts_arena_t *arena, struct ts_au
 {
 	if (!c->in_tx)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "audit append outside a transaction");
-	int64_t seq = 0;
-	const char *prev = NULL;
-	ts_err rc = head(c, TS__Q_AUDIT_HEAD_LOCK, arena, &seq, &prev, e);
+	ts_err rc = need_keys(c, e);
 	if (rc == TS_ERR_OK)
-		rc = link_insert(c, arena, r, &seq, &prev, e);
-	if (rc == TS_ERR_OK)
-		rc = head_move(c, seq, prev, e);
+		rc = insert(c, arena, r, e);
 	return rc;
 }
 
 static void read_event(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
                        struct ts_audit_record *ev)
 {
+	*ev = (struct ts_audit_record){0};
 	ev->seq = ts__rows_int(c, r, 0);
 	ev->event_id = ts__rows_str(c, r, 1, a);
 	ev->event_time_ms = ts__rows_int(c, r, 2);
 	ev->event_name = ts__rows_str(c, r, 3, a);
 	ev->account_id = ts__rows_str(c, r, 4, a);
 	ev->body = ts__rows_str(c, r, 5, a);
-	ev->prev_hash = ts__rows_str(c, r, 6, a);
-	ev->hash = ts__rows_str(c, r, 7, a);
+	ev->mac = ts__rows_str(c, r, 6, a);
+}
+
+/* Reads the event columns, then the chain place and link, then (walks) the pending state. */
+static void read_full(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
+                      struct ts_audit_record *ev, bool with_pending)
+{
+	read_event(c, r, a, ev);
+	ev->chain_seq = ts__rows_int(c, r, 7);
+	ev->hash = ts__rows_str(c, r, 8, a);
+	if (with_pending)
+		ev->pending = (int)ts__rows_int(c, r, 9);
 }
 
 static ts_err collect(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p, int np,
-                      int limit, ts_arena_t *arena, struct ts_audit_record **out, int *n,
-                      struct ts_error *e)
+                      int limit, bool with_pending, ts_arena_t *arena, struct ts_audit_record **out,
+                      int *n, struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;
@@ -110,31 +137,377 @@ static ts_err collect(ts_store_conn_t *c, enum ts__store_query q, const struct t
 	struct ts_audit_record *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
 	int count = 0;
 	while (count < limit && ts__rows_next(c, r))
-		read_event(c, r, arena, &list[count++]);
+		read_full(c, r, arena, &list[count++], with_pending);
 	ts__rows_close(c, &r);
 	*out = list;
 	*n = count;
 	return TS_ERR_OK;
 }
 
+static int page_limit(int limit)
+{
+	return (limit <= 0 || limit > TS_STORE_PAGE_MAX) ? TS_STORE_PAGE_MAX : limit;
+}
+
 ts_err ts_store_audit_list(ts_store_conn_t *c, ts_arena_t *arena, const struct ts_audit_filter *f,
                            struct ts_audit_record **out, int *n, struct ts_error *e)
 {
-	int limit = (f->limit <= 0 || f->limit > TS_STORE_PAGE_MAX) ? TS_STORE_PAGE_MAX : f->limit;
+	int limit = page_limit(f->limit);
 	struct ts__param p[] = {TS__INT(f->before_seq > 0 ? f->before_seq : INT64_MAX),
 	                        TS__TEXT(f->event_name ? f->event_name : ""),
 	                        TS__INT(f->start_ms > 0 ? f->start_ms : 0),
 	                        TS__INT(f->end_ms > 0 ? f->end_ms : INT64_MAX), TS__INT(limit)};
-	return collect(c, TS__Q_AUDIT_LIST, p, 5, limit, arena, out, n, e);
+	return collect(c, TS__Q_AUDIT_LIST, p, 5, limit, false, arena, out, n, e);
 }
 
 ts_err ts_store_audit_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_seq, int limit,
                            struct ts_audit_record **out, int *n, struct ts_error *e)
 {
-	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
-		limit = TS_STORE_PAGE_MAX;
+	limit = page_limit(limit);
 	struct ts__param p[] = {TS__INT(after_seq), TS__INT(limit)};
-	return collect(c, TS__Q_AUDIT_WALK, p, 2, limit, arena, out, n, e);
+	return collect(c, TS__Q_AUDIT_WALK, p, 2, limit, true, arena, out, n, e);
+}
+
+ts_err ts_store_audit_chain_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_chain_seq,
+                                 int64_t upto, int limit, struct ts_audit_record **out, int *n,
+                                 struct ts_error *e)
+{
+	limit = page_limit(limit);
+	struct ts__param p[] = {TS__INT(after_chain_seq), TS__INT(upto), TS__INT(limit)};
+	return collect(c, TS__Q_AUDIT_CHAIN_WALK, p, 3, limit, false, arena, out, n, e);
+}
+
+ts_err ts_store_audit_chain_max(ts_store_conn_t *c, int64_t *max, struct ts_error *e)
+{
+	return one_int(c, TS__Q_AUDIT_CHAIN_MAX, NULL, 0, max, e);
+}
+
+static void read_checkpoint(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a,
+                            struct ts_audit_checkpoint *out)
+{
+	out->chain_seq = ts__rows_int(c, r, 0);
+	out->hash = ts__rows_str(c, r, 1, a);
+	out->time_ms = ts__rows_int(c, r, 2);
+	out->mac = ts__rows_str(c, r, 3, a);
+}
+
+ts_err ts_store_audit_checkpoints(ts_store_conn_t *c, ts_arena_t *arena, int64_t after, int limit,
+                                  struct ts_audit_checkpoint **out, int *n, struct ts_error *e)
+{
+	limit = page_limit(limit);
+	*out = NULL;
+	*n = 0;
+	struct ts__param p[] = {TS__INT(after), TS__INT(limit)};
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, TS__Q_AUDIT_CHECKPOINTS, p, 2, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	struct ts_audit_checkpoint *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
+	int count = 0;
+	while (count < limit && ts__rows_next(c, r))
+		read_checkpoint(c, r, arena, &list[count++]);
+	ts__rows_close(c, &r);
+	*out = list;
+	*n = count;
+	return TS_ERR_OK;
+}
+
+static void read_checkpoint_row(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *out)
+{
+	read_checkpoint(c, r, a, out);
+}
+
+ts_err ts_store_audit_checkpoint_last(ts_store_conn_t *c, ts_arena_t *arena,
+                                      struct ts_audit_checkpoint *out, bool *found,
+                                      struct ts_error *e)
+{
+	*out = (struct ts_audit_checkpoint){0};
+	return ts__store_get_one(c, TS__Q_AUDIT_CHECKPOINT_LAST, NULL, 0, read_checkpoint_row,
+	                         arena, out, found, e);
+}
+
+ts_err ts_store_audit_pending_orphan(ts_store_conn_t *c, int64_t *seq, struct ts_error *e)
+{
+	return one_int(c, TS__Q_AUDIT_PENDING_ORPHAN, NULL, 0, seq, e);
+}
+
+ts_err ts_store_audit_snapshot_begin(ts_store_conn_t *c, struct ts_error *e)
+{
+	ts_err rc = ts_store_begin(c, false, e);
+	if (rc == TS_ERR_OK)
+		rc = ts__store_write(c, TS__Q_AUDIT_SNAPSHOT, NULL, 0, NULL, e);
+	if (rc != TS_ERR_OK)
+		ts_store_rollback(c);
+	return rc;
+}
+
+/* ---- keys: the check value, adopting an old store, the genesis checkpoint ---- */
+
+static ts_err write_checkpoint(ts_store_conn_t *c, struct ts_audit_checkpoint *cp,
+                               const char *prev_mac, ts_arena_t *arena, struct ts_error *e)
+{
+	char *mac = ts_arena_alloc(arena, TS_AUDIT_MAC_HEX_LEN + 1);
+	ts_audit_checkpoint_mac(&c->store->audit_keys, cp->chain_seq, cp->hash, cp->time_ms,
+	                        prev_mac, mac);
+	cp->mac = mac;
+	struct ts__param p[] = {TS__INT(cp->chain_seq), TS__TEXT(cp->hash), TS__INT(cp->time_ms),
+	                        TS__TEXT(mac)};
+	return ts__store_write(c, TS__Q_AUDIT_CHECKPOINT_INSERT, p, 4, NULL, e);
+}
+
+/* Gives every event without a MAC one: the events of a store made before version 6. */
+static ts_err adopt(ts_store_conn_t *c, struct ts_error *e)
+{
+	int64_t after = 0;
+	ts_err rc = TS_ERR_OK;
+	for (;;) {
+		ts_arena_t *page = ts_arena_new();
+		struct ts__param p[] = {TS__INT(after), TS__INT(ADOPT_PAGE)};
+		struct ts__rows *r = NULL;
+		struct ts_audit_record *evs = ts_arena_alloc(page, sizeof *evs * ADOPT_PAGE);
+		int n = 0;
+		rc = ts__store_exec(c, TS__Q_AUDIT_UNKEYED, p, 2, &r, e);
+		if (rc == TS_ERR_OK) {
+			while (n < ADOPT_PAGE && ts__rows_next(c, r)) {
+				struct ts_audit_record *ev = &evs[n++];
+				*ev = (struct ts_audit_record){0};
+				ev->seq = ts__rows_int(c, r, 0);
+				ev->event_id = ts__rows_str(c, r, 1, page);
+				ev->event_time_ms = ts__rows_int(c, r, 2);
+				ev->event_name = ts__rows_str(c, r, 3, page);
+				ev->account_id = ts__rows_str(c, r, 4, page);
+				ev->body = ts__rows_str(c, r, 5, page);
+			}
+			ts__rows_close(c, &r);
+		}
+		for (int i = 0; rc == TS_ERR_OK && i < n; i++) {
+			char *mac = ts_arena_alloc(page, TS_AUDIT_MAC_HEX_LEN + 1);
+			struct ts_audit_fields f = fields_of(&evs[i]);
+			ts_audit_event_mac(&c->store->audit_keys, &f, mac);
+			struct ts__param u[] = {TS__INT(evs[i].seq), TS__TEXT(mac)};
+			rc = ts__store_write(c, TS__Q_AUDIT_SET_MAC, u, 2, NULL, e);
+			after = evs[i].seq;
+		}
+		ts_arena_free(&page);
+		if (rc != TS_ERR_OK || n < ADOPT_PAGE)
+			return rc;
+	}
+}
+
+/* First use of the store with a master key: record its check value, adopt, genesis. */
+static ts_err first_key(ts_store_conn_t *c, ts_arena_t *a, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(META_KEY_CHECK), TS__TEXT(c->store->audit_keys.check)};
+	ts_err rc = ts__store_write(c, TS__Q_META_INSERT, p, 2, NULL, e);
+	if (rc == TS_ERR_OK)
+		rc = adopt(c, e);
+	struct ts_audit_checkpoint last;
+	bool found = false;
+	if (rc == TS_ERR_OK)
+		rc = ts_store_audit_checkpoint_last(c, a, &last, &found, e);
+	if (rc == TS_ERR_OK && !found) {
+		struct ts_audit_checkpoint genesis = {
+		        .chain_seq = 0, .hash = TS_AUDIT_GENESIS_HASH, .time_ms = ts_now_ms()};
+		rc = write_checkpoint(c, &genesis, "", a, e);
+	}
+	return rc;
+}
+
+static void read_text(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *out)
+{
+	*(const char **)out = ts__rows_str(c, r, 0, a);
+}
+
+ts_err ts_store_audit_keys_check(ts_store_conn_t *c, struct ts_error *e)
+{
+	ts_err rc = need_keys(c, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	ts_arena_t *a = ts_arena_new();
+	/* two nodes starting at once on a new store: the second sees the first's value */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const char *stored = NULL;
+		bool found = false;
+		struct ts__param p[] = {TS__TEXT(META_KEY_CHECK)};
+		rc = ts_store_begin(c, true, e);
+		if (rc == TS_ERR_OK)
+			rc = ts__store_get_one(c, TS__Q_META_GET, p, 1, read_text, a, &stored,
+			                       &found, e);
+		if (rc == TS_ERR_OK && found) {
+			ts_store_rollback(c);
+			if (!ts_secret_equal(stored, c->store->audit_keys.check))
+				rc = TS_FAIL(
+				        e, TS_ERR_UNAVAILABLE,
+				        "the master key does not match this store's (it was set "
+				        "up with another key): every node needs the same master "
+				        "key file");
+			break;
+		}
+		if (rc == TS_ERR_OK)
+			rc = first_key(c, a, e);
+		if (rc == TS_ERR_OK)
+			rc = ts_store_commit(c, e);
+		ts_store_rollback(c);
+		if (rc != TS_ERR_CONFLICT)
+			break;
+	}
+	ts_arena_free(&a);
+	return rc;
+}
+
+/* ---- sealing --------------------------------------------------------------- */
+
+/* Takes up to max pending events in seq order (event_id NULL: the event is gone). */
+static ts_err take_pending(ts_store_conn_t *c, ts_arena_t *a, int max, struct ts_audit_record **out,
+                           int *n, struct ts_error *e)
+{
+	*n = 0;
+	struct ts__param p[] = {TS__INT(max)};
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, TS__Q_AUDIT_PENDING_TAKE, p, 1, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	struct ts_audit_record *list = ts_arena_alloc(a, sizeof *list * (size_t)max);
+	while (*n < max && ts__rows_next(c, r))
+		read_event(c, r, a, &list[(*n)++]);
+	ts__rows_close(c, &r);
+	*out = list;
+	return TS_ERR_OK;
+}
+
+static ts_err last_checkpoint(ts_store_conn_t *c, ts_arena_t *a, struct ts_audit_checkpoint *last,
+                              struct ts_error *e)
+{
+	bool found = false;
+	ts_err rc = ts_store_audit_checkpoint_last(c, a, last, &found, e);
+	if (rc == TS_ERR_OK && !found)
+		rc = TS_FAIL(e, TS_ERR_STORE,
+		             "the audit trail has no checkpoint, not even the genesis one: it was "
+		             "deleted (run tessera audit verify); nothing is sealed");
+	return rc;
+}
+
+/* What a round will write: worked out before its write transaction. */
+struct round {
+	struct ts_audit_checkpoint base; /* the newest checkpoint it links after */
+	struct ts_audit_record *evs;
+	char (*links)[TS_SHA256_HEX_LEN + 1];
+	bool *refused;
+	int n;
+};
+
+/*
+ * The costly part of a round, in a read transaction: the events' MACs are
+ * checked and their links computed here, so that the write transaction
+ * (SQLite's writer lock, which every append waits for) only inserts rows.
+ */
+static ts_err prepare(ts_store_conn_t *c, ts_arena_t *a, int max, struct round *r,
+                      struct ts_audit_seal_result *out, struct ts_error *e)
+{
+	ts_err rc = ts_store_begin(c, false, e);
+	if (rc == TS_ERR_OK)
+		rc = last_checkpoint(c, a, &r->base, e);
+	if (rc == TS_ERR_OK)
+		rc = take_pending(c, a, max, &r->evs, &r->n, e);
+	ts_store_rollback(c);
+	if (rc != TS_ERR_OK)
+		return rc;
+	r->links = ts_arena_alloc(a, sizeof *r->links * (size_t)(r->n > 0 ? r->n : 1));
+	r->refused = ts_arena_alloc(a, sizeof *r->refused * (size_t)(r->n > 0 ? r->n : 1));
+	const char *prev = r->base.hash;
+	for (int i = 0; i < r->n; i++) {
+		const struct ts_audit_record *ev = &r->evs[i];
+		struct ts_audit_fields f = fields_of(ev);
+		/* not written by a holder of the key, or edited since: never chained */
+		r->refused[i] = ev->event_id == NULL ||
+		                !ts_audit_event_mac_ok(&c->store->audit_keys, &f, ev->mac);
+		if (r->refused[i]) {
+			if (out->refused++ == 0)
+				out->first_refused = ev->seq;
+			continue;
+		}
+		ts_audit_link(prev, ev->seq, ev->mac, r->links[i]);
+		prev = r->links[i];
+		out->sealed++;
+		out->last_event_seq = ev->seq;
+		out->point.chain_seq = r->base.chain_seq + out->sealed;
+		out->point.hash = prev;
+	}
+	return TS_ERR_OK;
+}
+
+/* The write transaction of a round; false in *stale when another sealer went first. */
+static ts_err commit_round(ts_store_conn_t *c, ts_arena_t *a, const struct round *r, int64_t now_ms,
+                           struct ts_audit_seal_result *out, bool *stale, struct ts_error *e)
+{
+	struct ts_audit_checkpoint now;
+	ts_err rc = last_checkpoint(c, a, &now, e);
+	*stale = rc == TS_ERR_OK &&
+	         (now.chain_seq != r->base.chain_seq || strcmp(now.mac, r->base.mac) != 0);
+	if (rc != TS_ERR_OK || *stale)
+		return rc;
+	int64_t place = r->base.chain_seq;
+	for (int i = 0; rc == TS_ERR_OK && i < r->n; i++) {
+		if (r->refused[i]) {
+			struct ts__param p[] = {TS__INT(r->evs[i].seq)};
+			rc = ts__store_write(c, TS__Q_AUDIT_PENDING_REFUSE, p, 1, NULL, e);
+			continue;
+		}
+		struct ts__param p[] = {TS__INT(++place), TS__INT(r->evs[i].seq),
+		                        TS__TEXT(r->links[i])};
+		rc = ts__store_write(c, TS__Q_AUDIT_CHAIN_INSERT, p, 3, NULL, e);
+	}
+	if (rc != TS_ERR_OK || out->sealed == 0)
+		return rc;
+	struct ts__param from[] = {TS__INT(r->base.chain_seq)};
+	rc = ts__store_write(c, TS__Q_AUDIT_PENDING_SEALED, from, 1, NULL, e);
+	out->point.time_ms = now_ms;
+	if (rc == TS_ERR_OK)
+		rc = write_checkpoint(c, &out->point, r->base.mac, a, e);
+	return rc;
+}
+
+ts_err ts_store_audit_seal(ts_store_conn_t *c, ts_arena_t *arena, int max, int64_t now_ms,
+                           struct ts_audit_seal_result *out, struct ts_error *e)
+{
+	*out = (struct ts_audit_seal_result){0};
+	ts_err rc = need_keys(c, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	/*
+	 * One sealer at a time. PostgreSQL: a session advisory lock, held from
+	 * before the round reads until after it commits, so that its snapshots,
+	 * whatever the isolation level, follow the previous sealer's commit (the
+	 * primary keys of audit_chain and audit_checkpoints would refuse a stale
+	 * round anyway). SQLite: the write transaction's writer lock, and the
+	 * round gives up when the newest checkpoint moved since it read it.
+	 */
+	int64_t locked = 0;
+	rc = one_int(c, TS__Q_AUDIT_SEAL_LOCK, NULL, 0, &locked, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (!locked) {
+		out->skipped = true; /* another node seals this round */
+		return TS_ERR_OK;
+	}
+	struct round r = {0};
+	bool stale = false;
+	rc = prepare(c, arena, max <= 0 ? TS_STORE_PAGE_MAX : max, &r, out, e);
+	if (rc == TS_ERR_OK && r.n > 0) {
+		rc = ts_store_begin(c, true, e);
+		if (rc == TS_ERR_OK)
+			rc = commit_round(c, arena, &r, now_ms, out, &stale, e);
+		if (rc == TS_ERR_OK && !stale)
+			rc = ts_store_commit(c, e);
+		ts_store_rollback(c);
+	}
+	if (rc != TS_ERR_OK || stale)
+		*out = (struct ts_audit_seal_result){.skipped = stale};
+	int64_t ignored = 0;
+	struct ts_error quiet = {0};
+	/* a connection that failed has lost the lock with its session */
+	(void)one_int(c, TS__Q_AUDIT_SEAL_UNLOCK, NULL, 0, &ignored, &quiet);
+	return rc;
 }
 
 /* ---- the audit writer ---------------------------------------------------- */
@@ -142,21 +515,16 @@ ts_err ts_store_audit_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_
 #define BATCH_MAX 512 /* events in one commit at most */
 
 /*
- * One transaction for a batch of events: the chain head is read once and
- * moved once, and each page the batch touches is written to the WAL once,
- * whatever the batch's size.
+ * One transaction for a batch of events: each page the batch touches is
+ * written to the WAL once, whatever the batch's size.
  */
 static ts_err commit_batch(ts_store_conn_t *c, struct ts_store_audit_job *batch, struct ts_error *e)
 {
-	int64_t seq = 0;
-	const char *prev = NULL;
-	ts_err rc = ts_store_begin(c, true, e);
+	ts_err rc = need_keys(c, e);
 	if (rc == TS_ERR_OK)
-		rc = head(c, TS__Q_AUDIT_HEAD_LOCK, batch->arena, &seq, &prev, e);
+		rc = ts_store_begin(c, true, e);
 	for (struct ts_store_audit_job *j = batch; rc == TS_ERR_OK && j; j = j->next)
-		rc = link_insert(c, j->arena, j->record, &seq, &prev, e);
-	if (rc == TS_ERR_OK)
-		rc = head_move(c, seq, prev, e);
+		rc = insert(c, j->arena, j->record, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_commit(c, e);
 	else if (c->in_tx)

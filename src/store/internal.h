@@ -12,7 +12,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "audit/chain.h"
 #include "store/store.h"
+
+/* Any fixed number: the advisory lock that lets one node at a time seal the audit chain. */
+#define TS__STORE_SEAL_LOCK_KEY "7215309"
 
 /* X(ID, sql, postgres variant or NULL) */
 #define TS__STORE_QUERIES(X)                                                                       \
@@ -53,25 +57,77 @@
 	  "WHERE access_key_id COLLATE \"C\" > $1 ORDER BY access_key_id COLLATE \"C\" LIMIT $2")  \
 	X(ADMINKEY_DELETE, "DELETE FROM admin_keys WHERE access_key_id = $1", NULL)                \
 	X(ADMINKEY_COUNT, "SELECT count(*) FROM admin_keys", NULL)                                 \
-	X(AUDIT_HEAD_LOCK, "SELECT seq, hash FROM audit_head WHERE id = 1",                        \
-	  "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")                              \
-	X(AUDIT_HEAD, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL)                       \
-	X(AUDIT_HEAD_MOVE, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", NULL)         \
+	X(AUDIT_NEXT_SEQ, "SELECT coalesce(max(seq), 0) + 1 FROM audit_events",                    \
+	  "SELECT nextval('audit_events_seq')")                                                    \
 	X(AUDIT_INSERT,                                                                            \
 	  "INSERT INTO audit_events (seq, event_id, event_time_ms, event_name, account_id, body, " \
-	  "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",                              \
-	  NULL)                                                                                    \
+	  "mac) VALUES ($1, $2, $3, $4, $5, $6, $7)",                                              \
+	  "WITH e AS (INSERT INTO audit_events (seq, event_id, event_time_ms, event_name, "        \
+	  "account_id, body, mac) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq) "             \
+	  "INSERT INTO audit_pending (seq) SELECT seq FROM e")                                     \
+	X(AUDIT_PENDING_INSERT, "INSERT INTO audit_pending (seq) VALUES ($1)", NULL)               \
 	X(AUDIT_LIST,                                                                              \
-	  "SELECT seq, event_id, event_time_ms, event_name, account_id, body, prev_hash, hash "    \
-	  "FROM audit_events WHERE seq < $1 AND ($2 = '' OR event_name = $2) "                     \
-	  "AND event_time_ms >= $3 AND event_time_ms <= $4 ORDER BY seq DESC LIMIT $5",            \
-	  "SELECT seq, event_id, event_time_ms, event_name, account_id, body, prev_hash, hash "    \
-	  "FROM audit_events WHERE seq < $1 AND ($2::text = '' OR event_name = $2::text) "         \
-	  "AND event_time_ms >= $3 AND event_time_ms <= $4 ORDER BY seq DESC LIMIT $5")            \
+	  "SELECT e.seq, e.event_id, e.event_time_ms, e.event_name, e.account_id, e.body, e.mac, " \
+	  "c.chain_seq, c.hash FROM audit_events e "                                               \
+	  "LEFT JOIN audit_chain c ON c.seq = e.seq "                                              \
+	  "WHERE e.seq < $1 AND ($2 = '' OR e.event_name = $2) "                                   \
+	  "AND e.event_time_ms >= $3 AND e.event_time_ms <= $4 ORDER BY e.seq DESC LIMIT $5",      \
+	  "SELECT e.seq, e.event_id, e.event_time_ms, e.event_name, e.account_id, e.body, e.mac, " \
+	  "c.chain_seq, c.hash FROM audit_events e "                                               \
+	  "LEFT JOIN audit_chain c ON c.seq = e.seq "                                              \
+	  "WHERE e.seq < $1 AND ($2::text = '' OR e.event_name = $2::text) "                       \
+	  "AND e.event_time_ms >= $3 AND e.event_time_ms <= $4 ORDER BY e.seq DESC LIMIT $5")      \
 	X(AUDIT_WALK,                                                                              \
-	  "SELECT seq, event_id, event_time_ms, event_name, account_id, body, prev_hash, hash "    \
-	  "FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",                                \
-	  NULL)
+	  "SELECT e.seq, e.event_id, e.event_time_ms, e.event_name, e.account_id, e.body, e.mac, " \
+	  "c.chain_seq, c.hash, coalesce(p.refused + 1, 0) FROM audit_events e "                   \
+	  "LEFT JOIN audit_chain c ON c.seq = e.seq LEFT JOIN audit_pending p ON p.seq = e.seq "   \
+	  "WHERE e.seq > $1 ORDER BY e.seq LIMIT $2",                                              \
+	  NULL)                                                                                    \
+	X(AUDIT_CHAIN_WALK,                                                                        \
+	  "SELECT c.seq, e.event_id, e.event_time_ms, e.event_name, e.account_id, e.body, e.mac, " \
+	  "c.chain_seq, c.hash FROM audit_chain c LEFT JOIN audit_events e ON e.seq = c.seq "      \
+	  "WHERE c.chain_seq > $1 AND c.chain_seq <= $2 ORDER BY c.chain_seq LIMIT $3",            \
+	  NULL)                                                                                    \
+	X(AUDIT_CHAIN_MAX, "SELECT coalesce(max(chain_seq), 0) FROM audit_chain", NULL)            \
+	X(AUDIT_CHAIN_INSERT,                                                                      \
+	  "INSERT INTO audit_chain (chain_seq, seq, hash) VALUES ($1, $2, $3)", NULL)              \
+	X(AUDIT_CHECKPOINTS,                                                                       \
+	  "SELECT chain_seq, hash, time_ms, mac FROM audit_checkpoints WHERE chain_seq > $1 "      \
+	  "ORDER BY chain_seq LIMIT $2",                                                           \
+	  NULL)                                                                                    \
+	X(AUDIT_CHECKPOINT_LAST,                                                                   \
+	  "SELECT chain_seq, hash, time_ms, mac FROM audit_checkpoints "                           \
+	  "ORDER BY chain_seq DESC LIMIT 1",                                                       \
+	  NULL)                                                                                    \
+	X(AUDIT_CHECKPOINT_INSERT,                                                                 \
+	  "INSERT INTO audit_checkpoints (chain_seq, hash, time_ms, mac) VALUES ($1, $2, $3, $4)", \
+	  NULL)                                                                                    \
+	X(AUDIT_PENDING_TAKE,                                                                      \
+	  "SELECT p.seq, e.event_id, e.event_time_ms, e.event_name, e.account_id, e.body, e.mac "  \
+	  "FROM audit_pending p LEFT JOIN audit_events e ON e.seq = p.seq "                        \
+	  "WHERE p.refused = 0 ORDER BY p.seq LIMIT $1",                                           \
+	  NULL)                                                                                    \
+	X(AUDIT_PENDING_REFUSE, "UPDATE audit_pending SET refused = 1 WHERE seq = $1", NULL)       \
+	X(AUDIT_PENDING_SEALED,                                                                    \
+	  "DELETE FROM audit_pending WHERE seq IN "                                                \
+	  "(SELECT seq FROM audit_chain WHERE chain_seq > $1)",                                    \
+	  NULL)                                                                                    \
+	X(AUDIT_PENDING_ORPHAN,                                                                    \
+	  "SELECT p.seq FROM audit_pending p LEFT JOIN audit_events e ON e.seq = p.seq "           \
+	  "WHERE e.seq IS NULL ORDER BY p.seq LIMIT 1",                                            \
+	  NULL)                                                                                    \
+	X(AUDIT_SEAL_LOCK, "SELECT 1",                                                             \
+	  "SELECT CASE WHEN pg_try_advisory_lock(" TS__STORE_SEAL_LOCK_KEY ") THEN 1 ELSE 0 END")  \
+	X(AUDIT_SEAL_UNLOCK, "SELECT 1", "SELECT pg_advisory_unlock(" TS__STORE_SEAL_LOCK_KEY ")") \
+	X(AUDIT_SNAPSHOT, "SELECT 1",                                                              \
+	  "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")                            \
+	X(AUDIT_UNKEYED,                                                                           \
+	  "SELECT seq, event_id, event_time_ms, event_name, account_id, body FROM audit_events "   \
+	  "WHERE mac IS NULL AND seq > $1 ORDER BY seq LIMIT $2",                                  \
+	  NULL)                                                                                    \
+	X(AUDIT_SET_MAC, "UPDATE audit_events SET mac = $2 WHERE seq = $1", NULL)                  \
+	X(META_GET, "SELECT value FROM store_meta WHERE name = $1", NULL)                          \
+	X(META_INSERT, "INSERT INTO store_meta (name, value) VALUES ($1, $2)", NULL)
 
 /*
  * Each area of the directory keeps its queries in a header of its own, so
@@ -158,6 +214,9 @@ struct ts_store {
 	pthread_t audit_tid;
 	bool audit_running;
 	bool audit_stop;
+	/* the audit keys (ts_store_audit_keys_set) */
+	struct ts_audit_keys audit_keys;
+	bool audit_keyed;
 };
 
 struct ts_store_conn {

@@ -196,12 +196,69 @@
 	"CREATE INDEX user_emails_by_value ON user_emails (account_id, value_key);"
 #define V5_POSTGRES "SELECT 1;"
 
+/*
+ * Version 6: the sealed audit trail (docs/audit.md). Appends no longer take
+ * the audit_head row that serialised every writer of a cluster: an event is
+ * stored with a MAC over its columns and a row in audit_pending, both in the
+ * writer's transaction; the sealer later moves it into audit_chain (its
+ * place and link) and writes a keyed checkpoint per batch. PostgreSQL numbers
+ * events from a sequence; SQLite keeps insertion order under its writer lock
+ * (and its INTEGER PRIMARY KEY is the rowid: one b-tree per table).
+ * The events of an older store become pending, without a MAC: the first
+ * start with the master key gives them one (store_meta then records the
+ * key's check value), and the sealer chains them under the new scheme.
+ */
+#define V6_COMMON(KEY)                                                  \
+	"DROP TABLE audit_head;"                                        \
+	"CREATE TABLE audit_pending ("                                  \
+	" seq " KEY " PRIMARY KEY,"                                     \
+	" refused INTEGER NOT NULL DEFAULT 0);"                         \
+	"INSERT INTO audit_pending (seq) SELECT seq FROM audit_events;" \
+	"CREATE TABLE audit_chain ("                                    \
+	" chain_seq " KEY " PRIMARY KEY,"                               \
+	" seq BIGINT NOT NULL UNIQUE,"                                  \
+	" hash TEXT NOT NULL);"                                         \
+	"CREATE TABLE audit_checkpoints ("                              \
+	" chain_seq " KEY " PRIMARY KEY,"                               \
+	" hash TEXT NOT NULL,"                                          \
+	" time_ms BIGINT NOT NULL,"                                     \
+	" mac TEXT NOT NULL);"                                          \
+	"CREATE TABLE store_meta ("                                     \
+	" name TEXT PRIMARY KEY,"                                       \
+	" value TEXT NOT NULL);"
+
+#define V6_SQLITE                                                                             \
+	"CREATE TABLE audit_events_v6 ("                                                      \
+	" seq INTEGER PRIMARY KEY,"                                                           \
+	" event_id TEXT NOT NULL,"                                                            \
+	" event_time_ms BIGINT NOT NULL,"                                                     \
+	" event_name TEXT NOT NULL,"                                                          \
+	" account_id TEXT,"                                                                   \
+	" body TEXT NOT NULL,"                                                                \
+	" mac TEXT);"                                                                         \
+	"INSERT INTO audit_events_v6 (seq, event_id, event_time_ms, event_name, account_id, " \
+	"body) SELECT seq, event_id, event_time_ms, event_name, account_id, body "            \
+	"FROM audit_events;"                                                                  \
+	"DROP TABLE audit_events;"                                                            \
+	"ALTER TABLE audit_events_v6 RENAME TO audit_events;"                                 \
+	"CREATE INDEX audit_by_name ON audit_events (event_name, seq);"                       \
+	"CREATE INDEX audit_by_time ON audit_events (event_time_ms);" V6_COMMON("INTEGER")
+
+#define V6_POSTGRES                                                                              \
+	"ALTER TABLE audit_events DROP COLUMN prev_hash, DROP COLUMN hash, ADD COLUMN mac TEXT;" \
+	"CREATE SEQUENCE audit_events_seq OWNED BY audit_events.seq;"                            \
+	"SELECT setval('audit_events_seq', (SELECT coalesce(max(seq), 0) + 1 FROM "              \
+	"audit_events), false);"                                                                 \
+	"ALTER TABLE audit_events ALTER COLUMN seq SET DEFAULT "                                 \
+	"nextval('audit_events_seq');" V6_COMMON("BIGINT")
+
 const struct ts__migration ts__store_migrations[] = {
         {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
         {2, V2_COMMON, V2_COMMON},
         {3, V3_COMMON, V3_COMMON},
         {4, V4_COMMON, V4_COMMON},
         {5, V5_SQLITE, V5_POSTGRES},
+        {6, V6_SQLITE, V6_POSTGRES},
 };
 const int ts__store_migration_count =
         (int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);

@@ -77,6 +77,7 @@ void ts_store_free(ts_store_t **sp)
 		s->drv->close(s);
 	pthread_mutex_destroy(&s->audit_mu);
 	pthread_cond_destroy(&s->audit_cv);
+	ts_audit_keys_wipe(&s->audit_keys);
 	ts_free(s->url);
 	ts_free(s);
 	*sp = NULL;

@@ -11,14 +11,14 @@ ACCOUNTS = "/api/v1/accounts"
 
 def test_account_create_is_visible_over_the_api(server):
     store = server.store
-    out = cli_json("account", "create", "--db", store.db, "--name", "From CLI", "--json")
+    out = cli_json("account", "create", "--db", store.db, "--master-key-file", store.key, "--name", "From CLI", "--json")
     assert UUID_RE.match(out["AccountId"]), out
     assert out["Name"] == "From CLI" and out["AccountType"] == "Team"
     r = server.get(ACCOUNTS + "/" + out["AccountId"])
     assert r.status_code == 200, r.text
     assert r.json()["Account"]["Name"] == "From CLI"
 
-    ent = cli_json("account", "create", "--db", store.db, "--name", "Ent", "--type", "Enterprise", "--json")
+    ent = cli_json("account", "create", "--db", store.db, "--master-key-file", store.key, "--name", "Ent", "--type", "Enterprise", "--json")
     assert ent["AccountType"] == "Enterprise"
     assert server.get(ACCOUNTS + "/" + ent["AccountId"]).json()["Account"]["AccountType"] == "Enterprise"
 
@@ -29,11 +29,11 @@ def test_account_create_is_visible_over_the_api(server):
     ev = [e for e in server.events(eventName="CreateAccount")]
     assert len(ev) == 2
     assert all(e["userIdentity"]["type"] == "LocalOperator" for e in ev)
-    assert run_cli("audit", "verify", "--db", store.db).returncode == 0
+    assert run_cli("audit", "verify", "--db", store.db, "--master-key-file", store.key).returncode == 0
 
 
 def test_account_create_human_output(server):
-    p = run_cli("account", "create", "--db", server.store.db, "--name", "Human")
+    p = run_cli("account", "create", "--db", server.store.db, "--master-key-file", server.store.key, "--name", "Human")
     assert p.returncode == 0, p.stderr
     assert "Human" in p.stdout
 
@@ -41,7 +41,7 @@ def test_account_create_human_output(server):
 def test_account_create_refuses_bad_input(server):
     db = server.store.db
     for args in (["--name", ""], ["--name", "x" * 101], ["--name", "ok", "--type", "Personal"], []):
-        p = run_cli("account", "create", "--db", db, *args, "--json")
+        p = run_cli("account", "create", "--db", db, "--master-key-file", server.store.key, *args, "--json")
         assert p.returncode != 0, args
         assert p.stderr.strip(), args
         assert p.stdout.strip() == "", args
@@ -49,7 +49,7 @@ def test_account_create_refuses_bad_input(server):
 
 
 def test_adminkey_create_readonly(server):
-    out = cli_json("adminkey", "create", "--db", server.store.db, "--policy", "ReadOnly", "--json")
+    out = cli_json("adminkey", "create", "--db", server.store.db, "--master-key-file", server.store.key, "--policy", "ReadOnly", "--json")
     assert set(out) == {"AccessKeyId", "Token"}, out
     assert out["Token"].startswith(out["AccessKeyId"] + ".")
     t = out["Token"]
@@ -69,7 +69,7 @@ def test_adminkey_create_from_policy_file(server, tmp_path):
     }
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(policy))
-    out = cli_json("adminkey", "create", "--db", server.store.db, "--policy", str(path), "--description", "scoped", "--json")
+    out = cli_json("adminkey", "create", "--db", server.store.db, "--master-key-file", server.store.key, "--policy", str(path), "--description", "scoped", "--json")
     t = out["Token"]
     assert server.get(ACCOUNTS + "/" + a["AccountId"], token=t).status_code == 200
     assert_error(server.get(ACCOUNTS + "/" + b["AccountId"], token=t), 403, "ForbiddenException")
@@ -86,7 +86,7 @@ def test_adminkey_create_refuses_bad_policy(server, tmp_path):
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{not json")
     for policy in ("NoSuchPolicy", str(bad), str(garbage), str(tmp_path / "missing.json")):
-        p = run_cli("adminkey", "create", "--db", db, "--policy", policy, "--json")
+        p = run_cli("adminkey", "create", "--db", db, "--master-key-file", server.store.key, "--policy", policy, "--json")
         assert p.returncode != 0, policy
         assert p.stderr.strip(), policy
         assert "Token" not in p.stdout
@@ -97,7 +97,7 @@ def test_adminkey_create_refuses_bad_policy(server, tmp_path):
 
 def test_adminkey_list_and_delete(server):
     db = server.store.db
-    k = cli_json("adminkey", "create", "--db", db, "--policy", "FullAccess", "--description", "cli key", "--json")
+    k = cli_json("adminkey", "create", "--db", db, "--master-key-file", server.store.key, "--policy", "FullAccess", "--description", "cli key", "--json")
     listed = cli_json("adminkey", "list", "--db", db, "--json")
     ids = [x["AccessKeyId"] for x in listed["AdminKeys"]]
     assert k["AccessKeyId"] in ids and server.root_token.split(".")[0] in ids
@@ -110,12 +110,12 @@ def test_adminkey_list_and_delete(server):
     assert k["Token"].split(".", 1)[1] not in human.stdout
 
     assert server.get(ACCOUNTS, token=k["Token"]).status_code == 200
-    p = run_cli("adminkey", "delete", "--db", db, "--id", k["AccessKeyId"])
+    p = run_cli("adminkey", "delete", "--db", db, "--master-key-file", server.store.key, "--id", k["AccessKeyId"])
     assert p.returncode == 0, p.stderr
     assert_error(server.get(ACCOUNTS, token=k["Token"]), 401, "UnauthorizedClientException")
     ids = [x["AccessKeyId"] for x in cli_json("adminkey", "list", "--db", db, "--json")["AdminKeys"]]
     assert k["AccessKeyId"] not in ids
-    p = run_cli("adminkey", "delete", "--db", db, "--id", k["AccessKeyId"])
+    p = run_cli("adminkey", "delete", "--db", db, "--master-key-file", server.store.key, "--id", k["AccessKeyId"])
     assert p.returncode != 0 and p.stderr.strip()
     p = run_cli("adminkey", "delete", "--db", db)
     assert p.returncode != 0
@@ -143,7 +143,7 @@ def test_init_human_output_shows_key_once(store):
 
 
 def test_flags_from_environment(server):
-    env = {"TESSERA_DB": server.store.db}
+    env = {"TESSERA_DB": server.store.db, "TESSERA_MASTER_KEY_FILE": server.store.key}
     out = cli_json("account", "create", "--name", "From env", "--json", env=env)
     assert server.get(ACCOUNTS + "/" + out["AccountId"]).status_code == 200
     keys = cli_json("adminkey", "list", "--json", env=env)

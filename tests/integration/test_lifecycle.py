@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def _verify(store):
-    p = run_cli("audit", "verify", "--db", store.db, "--json", timeout=120)
+    p = run_cli("audit", "verify", "--db", store.db, "--master-key-file", store.key, "--json", timeout=120)
     return p.returncode, (json.loads(p.stdout) if p.stdout.strip() else p.stderr)
 
 

@@ -115,3 +115,24 @@ def test_sqlite_files_private(backend, store, start_server):
     for path in (store.db, store.db + "-wal", store.db + "-shm", store.key):
         mode = stat.S_IMODE(os.stat(path).st_mode)
         assert mode == 0o600, "%s has mode %o" % (path, mode)
+
+
+def test_serve_refuses_another_master_key(store, tmp_path):
+    """Issue 10: every node has the store's master key; one with another key refuses to start."""
+    store.init()
+    other = tmp_path / "other.key"
+    other.write_bytes(os.urandom(32))
+    os.chmod(str(other), 0o600)
+    rc, err = serve_expect_failure("--listen", "127.0.0.1:%d" % free_port(), "--db", store.db, "--master-key-file", str(other))
+    assert rc != 0
+    assert "master key does not match" in err, err
+    # init with the wrong key refuses the store as well, and writes nothing
+    p = run_cli("init", "--db", store.db, "--master-key-file", str(other))
+    assert p.returncode != 0 and "master key does not match" in p.stderr, p.stderr
+    p = run_cli("account", "create", "--db", store.db, "--master-key-file", str(other), "--name", "x")
+    assert p.returncode != 0 and "master key does not match" in p.stderr, p.stderr
+    # the store's own key still works, and nothing was recorded by the refused commands
+    p = run_cli("audit", "verify", "--db", store.db, "--master-key-file", store.key, "--json")
+    assert p.returncode == 0, p.stderr
+    rows, _ = store.sql("SELECT count(*) FROM accounts")
+    assert int(rows[0][0]) == 0

@@ -15,6 +15,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sodium.h>
+
 #include <dirent.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -29,6 +31,10 @@
 #include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/account.h"
+#include "audit/chain.h"
+#include "audit/sealer.h"
+#include "audit/verify.h"
+#include "store/internal.h" /* the old schema scripts (test_audit_migrates_old_store) */
 #include "store/store.h"
 
 #define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -178,6 +184,17 @@ static int lite_group_teardown(void **state)
 	return 0;
 }
 
+/* The test master key, and another one (a node given the wrong key). */
+static const unsigned char test_master[TS_MASTER_KEY_LEN] = "tessera test master key 32 bytes";
+static const unsigned char other_master[TS_MASTER_KEY_LEN] = "another master key, not the one.";
+
+static struct ts_audit_keys test_keys(void)
+{
+	struct ts_audit_keys k;
+	ts_audit_keys_derive(test_master, &k);
+	return k;
+}
+
 /* A fresh, empty store for one test. */
 static void reset_store(struct backend *b)
 {
@@ -206,6 +223,8 @@ static int setup_empty(void **state)
 		*state = b;
 		return -1;
 	}
+	struct ts_audit_keys k = test_keys();
+	ts_store_audit_keys_set(f->s, &k);
 	return 0;
 }
 
@@ -216,7 +235,10 @@ static int setup(void **state)
 	if (setup_empty(state) != 0)
 		return -1;
 	struct fx *f = *state;
-	if (ts_store_migrate(f->c, &f->e) != TS_ERR_OK) {
+	struct ts_audit_keys k = test_keys();
+	ts_store_audit_keys_set(f->s, &k);
+	if (ts_store_migrate(f->c, &f->e) != TS_ERR_OK ||
+	    ts_store_audit_keys_check(f->c, &f->e) != TS_ERR_OK) {
 		fprintf(stderr, "test_store: migrate: %s\n", f->e.message);
 		struct backend *b = f->b;
 		(void)teardown(state);
@@ -312,11 +334,19 @@ static void test_migrate_empty(void **state)
 	int64_t n = -1;
 	OK(ts_store_adminkey_count(f->c, &n, &f->e));
 	assert_int_equal(n, 0);
-	int64_t seq = -1;
-	const char *hash = NULL;
-	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
-	assert_int_equal(seq, 0);
-	assert_string_equal(hash, TS_AUDIT_GENESIS_HASH);
+	int64_t max = -1;
+	OK(ts_store_audit_chain_max(f->c, &max, &f->e));
+	assert_int_equal(max, 0);
+	/* no checkpoint until the master key's first use, then the genesis one */
+	struct ts_audit_checkpoint cp;
+	bool found = true;
+	OK(ts_store_audit_checkpoint_last(f->c, f->a, &cp, &found, &f->e));
+	assert_false(found);
+	OK(ts_store_audit_keys_check(f->c, &f->e));
+	OK(ts_store_audit_checkpoint_last(f->c, f->a, &cp, &found, &f->e));
+	assert_true(found);
+	assert_int_equal(cp.chain_seq, 0);
+	assert_string_equal(cp.hash, TS_AUDIT_GENESIS_HASH);
 }
 
 static void test_migrate_twice(void **state)
@@ -809,6 +839,16 @@ static struct ts_audit_record event(ts_arena_t *a, const char *name, int64_t t, 
 	                                .body = body};
 }
 
+static struct ts_audit_fields fields(const struct ts_audit_record *r)
+{
+	return (struct ts_audit_fields){.seq = r->seq,
+	                                .event_id = r->event_id,
+	                                .event_time_ms = r->event_time_ms,
+	                                .event_name = r->event_name,
+	                                .account_id = r->account_id,
+	                                .body = r->body};
+}
+
 /* Appends one event in a transaction of its own. */
 static void append1(struct fx *f, struct ts_audit_record *r)
 {
@@ -817,50 +857,207 @@ static void append1(struct fx *f, struct ts_audit_record *r)
 	OK(ts_store_commit(f->c, &f->e));
 }
 
-/* Walks the whole chain and checks every link; returns the number of events. */
-static int64_t verify_chain(struct fx *f, ts_store_conn_t *c)
+/* Seals everything pending on c; returns the number of events sealed. */
+static int64_t seal(struct fx *f, ts_store_conn_t *c)
 {
-	int64_t after = 0;
-	char prev[TS_SHA256_HEX_LEN + 1];
-	memcpy(prev, TS_AUDIT_GENESIS_HASH, sizeof prev);
+	int64_t n = -1;
+	OK(ts_audit_seal_pending(c, false, &n, &f->e));
+	return n;
+}
+
+/* Verifies the whole trail on c, expecting it intact; returns the report. */
+static struct ts_audit_report verify_ok(struct fx *f, ts_store_conn_t *c)
+{
+	struct ts_audit_keys k = test_keys();
+	struct ts_audit_report r;
+	OK(ts_audit_verify(c, f->a, &k, NULL, &r, &f->e));
+	if (!r.ok)
+		fail_msg("%s: verify: event %lld place %lld: %s", f->b->name, (long long)r.bad_seq,
+		         (long long)r.bad_chain_seq, r.why);
+	return r;
+}
+
+static struct ts_audit_report verify_broken(struct fx *f, const struct ts_audit_expect *x)
+{
+	struct ts_audit_keys k = test_keys();
+	struct ts_audit_report r;
+	OK(ts_audit_verify(f->c, f->a, &k, x, &r, &f->e));
+	if (r.ok)
+		fail_msg("%s: verify found nothing wrong", f->b->name);
+	return r;
+}
+
+/* Walks the chain by hand, recomputing every link from the genesis hash; returns its length. */
+static int64_t walk_chain(struct fx *f, ts_store_conn_t *c)
+{
+	char link[TS_SHA256_HEX_LEN + 1] = TS_AUDIT_GENESIS_HASH;
+	int64_t place = 0;
+	struct ts_audit_keys k = test_keys();
 	for (;;) {
 		struct ts_audit_record *recs = NULL;
 		int n = 0;
-		OK(ts_store_audit_walk(c, f->a, after, 97, &recs, &n, &f->e));
+		OK(ts_store_audit_chain_walk(c, f->a, place, INT64_MAX, 97, &recs, &n, &f->e));
 		if (n == 0)
 			break;
 		for (int i = 0; i < n; i++) {
-			const struct ts_audit_record *r = &recs[i];
-			if (r->seq != after + 1)
-				fail_msg("%s: gap in the chain: seq %lld after %lld", f->b->name,
-				         (long long)r->seq, (long long)after);
-			assert_string_equal(r->prev_hash, prev);
-			char h[TS_SHA256_HEX_LEN + 1];
-			ts_store_audit_hash(r->prev_hash, r->body, h);
-			assert_string_equal(r->hash, h);
-			memcpy(prev, r->hash, sizeof prev);
-			after = r->seq;
+			assert_int_equal(recs[i].chain_seq, place + 1);
+			assert_non_null(recs[i].event_id);
+			struct ts_audit_fields fl = fields(&recs[i]);
+			assert_true(ts_audit_event_mac_ok(&k, &fl, recs[i].mac));
+			ts_audit_link(link, recs[i].seq, recs[i].mac, link);
+			assert_string_equal(recs[i].hash, link);
+			place++;
 		}
 	}
-	int64_t seq = -1;
-	const char *hash = NULL;
-	OK(ts_store_audit_head(c, f->a, &seq, &hash, &f->e));
-	assert_int_equal(seq, after);
-	assert_string_equal(hash, prev);
-	return after;
+	return place;
 }
 
-static void test_audit_hash(void **state)
+/* The MAC of one event, computed here over the encoding docs/audit.md gives. */
+static void put_u64(crypto_generichash_state *st, uint64_t v)
+{
+	unsigned char b[8];
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (unsigned char)v;
+	crypto_generichash_update(st, b, 8);
+}
+
+static void put_str(crypto_generichash_state *st, const char *s)
+{
+	put_u64(st, strlen(s));
+	crypto_generichash_update(st, (const unsigned char *)s, strlen(s));
+}
+
+static void hm_u64(crypto_auth_hmacsha256_state *st, uint64_t v)
+{
+	unsigned char b[8];
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (unsigned char)v;
+	crypto_auth_hmacsha256_update(st, b, 8);
+}
+
+static void hm_str(crypto_auth_hmacsha256_state *st, const char *s)
+{
+	hm_u64(st, strlen(s));
+	crypto_auth_hmacsha256_update(st, (const unsigned char *)s, strlen(s));
+}
+
+static void test_audit_encoding(void **state)
 {
 	(void)state;
-	/* SHA-256 over prev "\n" body, hex: computed independently */
-	char want[TS_SHA256_HEX_LEN + 1], got[TS_SHA256_HEX_LEN + 1];
-	const char *text = TS_AUDIT_GENESIS_HASH "\n{\"a\":1}";
-	ts_sha256_hex(text, strlen(text), want);
-	ts_store_audit_hash(TS_AUDIT_GENESIS_HASH, "{\"a\":1}", got);
+	struct ts_audit_keys k = test_keys();
+	struct ts_audit_keys other;
+	ts_audit_keys_derive(other_master, &other);
+	assert_memory_not_equal(k.event, k.checkpoint, TS_AUDIT_KEY_LEN);
+	assert_string_not_equal(k.check, other.check);
+	/* the check value is neither key */
+	char hex[TS_SHA256_HEX_LEN + 1];
+	ts_hex_encode(k.event, TS_AUDIT_KEY_LEN, hex);
+	assert_string_not_equal(hex, k.check);
+
+	struct ts_audit_fields ev = {.seq = 7,
+	                             .event_id = "id-7",
+	                             .event_time_ms = 1234,
+	                             .event_name = "CreateAccount",
+	                             .account_id = NULL,
+	                             .body = "{}"};
+	crypto_generichash_state st;
+	unsigned char mac[TS_AUDIT_MAC_LEN];
+	crypto_generichash_init(&st, k.event, TS_AUDIT_KEY_LEN, sizeof mac);
+	put_str(&st, "tessera-audit-event-v1");
+	put_u64(&st, 7);
+	put_str(&st, "id-7");
+	put_u64(&st, 1234);
+	put_str(&st, "CreateAccount");
+	put_u64(&st, UINT64_MAX); /* NULL account */
+	put_str(&st, "{}");
+	crypto_generichash_final(&st, mac, sizeof mac);
+	char want[TS_AUDIT_MAC_HEX_LEN + 1], got[TS_AUDIT_MAC_HEX_LEN + 1];
+	ts_hex_encode(mac, sizeof mac, want);
+	ts_audit_event_mac(&k, &ev, got);
 	assert_string_equal(got, want);
-	ts_store_audit_hash(TS_AUDIT_GENESIS_HASH, "{\"a\":2}", want);
-	assert_string_not_equal(got, want);
+	assert_true(ts_audit_event_mac_ok(&k, &ev, want));
+	assert_false(ts_audit_event_mac_ok(&other, &ev, want));
+	assert_false(ts_audit_event_mac_ok(&k, &ev, NULL));
+
+	/* every column counts, NULL is not "", and moving bytes between columns shows */
+	struct ts_audit_fields changed[] = {ev, ev, ev, ev, ev, ev, ev};
+	changed[0].seq = 8;
+	changed[1].event_id = "id-8";
+	changed[2].event_time_ms = 1235;
+	changed[3].event_name = "DeleteAccount";
+	changed[4].account_id = "";
+	changed[5].body = "{ }";
+	changed[6].event_id = "id-7C";
+	changed[6].event_name = "reateAccount";
+	for (size_t i = 0; i < N_ITEMS(changed); i++)
+		assert_false(ts_audit_event_mac_ok(&k, &changed[i], want));
+	/* the link: SHA-256 over tag, previous link, seq and MAC, computed here */
+	crypto_hash_sha256_state hs;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_init(&hs);
+	const char *parts[] = {"tessera-audit-link-v1", TS_AUDIT_GENESIS_HASH};
+	for (int i = 0; i < 2; i++) {
+		unsigned char len[8] = {0};
+		len[7] = (unsigned char)strlen(parts[i]);
+		crypto_hash_sha256_update(&hs, len, 8);
+		crypto_hash_sha256_update(&hs, (const unsigned char *)parts[i], strlen(parts[i]));
+	}
+	unsigned char seq7[8] = {0, 0, 0, 0, 0, 0, 0, 7}, len64[8] = {0, 0, 0, 0, 0, 0, 0, 64};
+	crypto_hash_sha256_update(&hs, seq7, 8);
+	crypto_hash_sha256_update(&hs, len64, 8);
+	crypto_hash_sha256_update(&hs, (const unsigned char *)want, 64);
+	crypto_hash_sha256_final(&hs, h);
+	char link0[TS_SHA256_HEX_LEN + 1], link_want[TS_SHA256_HEX_LEN + 1];
+	ts_hex_encode(h, sizeof h, link_want);
+	ts_audit_link(TS_AUDIT_GENESIS_HASH, 7, want, link0);
+	assert_string_equal(link0, link_want);
+	char l2[TS_SHA256_HEX_LEN + 1];
+	ts_audit_link(link0, 7, want, l2);
+	assert_string_not_equal(l2, link0); /* the link depends on the one before */
+	ts_audit_link(TS_AUDIT_GENESIS_HASH, 8, want, l2);
+	assert_string_not_equal(l2, link0);
+	ts_audit_link(TS_AUDIT_GENESIS_HASH, 7, got + 1, l2);
+	assert_string_not_equal(l2, link0);
+
+	/* checkpoints: every member counts, and the previous checkpoint's MAC */
+	char cp[TS_AUDIT_MAC_HEX_LEN + 1];
+	ts_audit_checkpoint_mac(&k, 5, link0, 99, "", cp);
+	{ /* HMAC-SHA-256 over the documented encoding, by libsodium */
+		crypto_auth_hmacsha256_state hm;
+		unsigned char cm[crypto_auth_hmacsha256_BYTES];
+		crypto_auth_hmacsha256_init(&hm, k.checkpoint, TS_AUDIT_KEY_LEN);
+		hm_str(&hm, "tessera-audit-checkpoint-v1");
+		hm_u64(&hm, 5);
+		hm_str(&hm, link0);
+		hm_u64(&hm, 99);
+		hm_str(&hm, "");
+		crypto_auth_hmacsha256_final(&hm, cm);
+		char cm_hex[TS_AUDIT_MAC_HEX_LEN + 1];
+		ts_hex_encode(cm, sizeof cm, cm_hex);
+		assert_string_equal(cp, cm_hex);
+	}
+	assert_true(ts_audit_checkpoint_mac_ok(&k, 5, link0, 99, "", cp));
+	assert_false(ts_audit_checkpoint_mac_ok(&k, 4, link0, 99, "", cp));
+	assert_false(ts_audit_checkpoint_mac_ok(&k, 5, l2, 99, "", cp));
+	assert_false(ts_audit_checkpoint_mac_ok(&k, 5, link0, 98, "", cp));
+	assert_false(ts_audit_checkpoint_mac_ok(&k, 5, link0, 99, want, cp));
+	assert_false(ts_audit_checkpoint_mac_ok(&other, 5, link0, 99, "", cp));
+	/* the event key does not make checkpoints */
+	char ev_cp[TS_AUDIT_MAC_HEX_LEN + 1];
+	struct ts_audit_keys swapped = k;
+	memcpy(swapped.checkpoint, k.event, TS_AUDIT_KEY_LEN);
+	ts_audit_checkpoint_mac(&swapped, 5, link0, 99, "", ev_cp);
+	assert_string_not_equal(ev_cp, cp);
+
+	struct ts_audit_expect x;
+	ts_arena_t *a = ts_arena_new();
+	assert_true(ts_audit_expect_parse("12:" TS_AUDIT_GENESIS_HASH, a, &x));
+	assert_int_equal(x.chain_seq, 12);
+	assert_false(ts_audit_expect_parse("12:abc", a, &x));
+	assert_false(ts_audit_expect_parse(":" TS_AUDIT_GENESIS_HASH, a, &x));
+	assert_false(ts_audit_expect_parse("-1:" TS_AUDIT_GENESIS_HASH, a, &x));
+	assert_false(ts_audit_expect_parse("x:" TS_AUDIT_GENESIS_HASH, a, &x));
+	ts_arena_free(&a);
 }
 
 static void test_audit_outside_tx(void **state)
@@ -868,38 +1065,63 @@ static void test_audit_outside_tx(void **state)
 	struct fx *f = *state;
 	struct ts_audit_record r = event(f->a, "CreateAccount", 1000, NULL, "{}");
 	EXPECT(TS_ERR_INTERNAL, ts_store_audit_append(f->c, f->a, &r, &f->e));
-	int64_t seq = -1;
-	const char *hash = NULL;
-	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
-	assert_int_equal(seq, 0);
-	assert_string_equal(hash, TS_AUDIT_GENESIS_HASH);
 	struct ts_audit_record *recs = NULL;
 	int n = -1;
 	OK(ts_store_audit_walk(f->c, f->a, 0, 0, &recs, &n, &f->e));
 	assert_int_equal(n, 0);
+	assert_int_equal(seal(f, f->c), 0);
+	struct ts_audit_report rep = verify_ok(f, f->c);
+	assert_int_equal(rep.sealed, 0);
+	assert_int_equal(rep.checkpoints, 1); /* the genesis checkpoint */
+	assert_int_equal(rep.last.chain_seq, 0);
+	assert_string_equal(rep.last.hash, TS_AUDIT_GENESIS_HASH);
 }
 
-static void test_audit_append_chain(void **state)
+static void test_audit_needs_keys(void **state)
 {
 	struct fx *f = *state;
-	int64_t seq = -1;
-	const char *hash = NULL;
-	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
-	assert_int_equal(seq, 0);
-	assert_string_equal(hash, TS_AUDIT_GENESIS_HASH);
+	/* a second handle on the same store, without the keys */
+	ts_store_t *s2 = NULL;
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_open(f->b->url, false, NULL, &s2, &f->e));
+	OK(ts_store_connect(s2, &c2, &f->e));
+	struct ts_audit_record r = event(f->a, "CreateAccount", 1000, NULL, "{}");
+	OK(ts_store_begin(c2, true, &f->e));
+	EXPECT(TS_ERR_INTERNAL, ts_store_audit_append(c2, f->a, &r, &f->e));
+	assert_non_null(strstr(f->e.message, "master key"));
+	ts_store_rollback(c2);
+	struct ts_audit_seal_result sr;
+	EXPECT(TS_ERR_INTERNAL, ts_store_audit_seal(c2, f->a, 10, 1, &sr, &f->e));
+	EXPECT(TS_ERR_INTERNAL, ts_store_audit_keys_check(c2, &f->e));
 
+	/* another master key: refused with a clear message, nothing written */
+	struct ts_audit_keys other;
+	ts_audit_keys_derive(other_master, &other);
+	ts_store_audit_keys_set(s2, &other);
+	EXPECT(TS_ERR_UNAVAILABLE, ts_store_audit_keys_check(c2, &f->e));
+	assert_non_null(strstr(f->e.message, "master key does not match"));
+	/* the right one passes, again and again */
+	struct ts_audit_keys k = test_keys();
+	ts_store_audit_keys_set(s2, &k);
+	OK(ts_store_audit_keys_check(c2, &f->e));
+	OK(ts_store_audit_keys_check(f->c, &f->e));
+	assert_int_equal(verify_ok(f, f->c).checkpoints, 1);
+	ts_store_disconnect(&c2);
+	ts_store_free(&s2);
+}
+
+static void test_audit_append_seal(void **state)
+{
+	struct fx *f = *state;
+	struct ts_audit_keys k = test_keys();
 	struct ts_audit_record r1 = event(f->a, "CreateAccount", 1000, "acc-1", "{\"n\":1}");
 	append1(f, &r1);
 	assert_int_equal(r1.seq, 1);
-	assert_string_equal(r1.prev_hash, TS_AUDIT_GENESIS_HASH);
-	char h[TS_SHA256_HEX_LEN + 1];
-	ts_store_audit_hash(TS_AUDIT_GENESIS_HASH, "{\"n\":1}", h);
-	assert_string_equal(r1.hash, h);
-	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
-	assert_int_equal(seq, 1);
-	assert_string_equal(hash, r1.hash);
+	struct ts_audit_fields f1 = fields(&r1);
+	assert_true(ts_audit_event_mac_ok(&k, &f1, r1.mac));
+	assert_null(r1.hash);
 
-	/* two appends in one transaction link to each other */
+	/* two appends in one transaction */
 	struct ts_audit_record r2 = event(f->a, "UpdateAccount", 2000, NULL, "{\"n\":2}");
 	struct ts_audit_record r3 = event(f->a, "DeleteAccount", 3000, "acc-1", "{\"n\":3}");
 	OK(ts_store_begin(f->c, true, &f->e));
@@ -908,18 +1130,50 @@ static void test_audit_append_chain(void **state)
 	OK(ts_store_commit(f->c, &f->e));
 	assert_int_equal(r2.seq, 2);
 	assert_int_equal(r3.seq, 3);
-	assert_string_equal(r2.prev_hash, r1.hash);
-	assert_string_equal(r3.prev_hash, r2.hash);
-	ts_store_audit_hash(r2.hash, "{\"n\":3}", h);
-	assert_string_equal(r3.hash, h);
-	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
-	assert_int_equal(seq, 3);
-	assert_string_equal(hash, r3.hash);
-	assert_int_equal(verify_chain(f, f->c), 3);
 
-	/* the stored record is what was appended */
+	/* pending until sealed: verify counts them, the chain is empty */
 	struct ts_audit_record *recs = NULL;
 	int n = 0;
+	OK(ts_store_audit_walk(f->c, f->a, 0, 0, &recs, &n, &f->e));
+	assert_int_equal(n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(recs[i].pending, TS_AUDIT_PENDING);
+		assert_int_equal(recs[i].chain_seq, 0);
+		assert_null(recs[i].hash);
+	}
+	int64_t max = -1;
+	OK(ts_store_audit_chain_max(f->c, &max, &f->e));
+	assert_int_equal(max, 0);
+	struct ts_audit_report rep = verify_ok(f, f->c);
+	assert_int_equal(rep.unsealed, 3);
+	assert_int_equal(rep.oldest_unsealed_ms, 1000);
+
+	/* one round seals them, in seq order, and writes one checkpoint */
+	struct ts_audit_seal_result sr;
+	OK(ts_store_audit_seal(f->c, f->a, 100, 5000, &sr, &f->e));
+	assert_false(sr.skipped);
+	assert_int_equal(sr.sealed, 3);
+	assert_int_equal(sr.refused, 0);
+	assert_int_equal(sr.point.chain_seq, 3);
+	assert_int_equal(sr.point.time_ms, 5000);
+	assert_int_equal(sr.last_event_seq, 3);
+	assert_int_equal(walk_chain(f, f->c), 3);
+	struct ts_audit_checkpoint last;
+	bool found = false;
+	OK(ts_store_audit_checkpoint_last(f->c, f->a, &last, &found, &f->e));
+	assert_true(found);
+	assert_int_equal(last.chain_seq, 3);
+	assert_string_equal(last.hash, sr.point.hash);
+	assert_string_equal(last.mac, sr.point.mac);
+	/* nothing left: the next round writes nothing */
+	OK(ts_store_audit_seal(f->c, f->a, 100, 6000, &sr, &f->e));
+	assert_int_equal(sr.sealed, 0);
+	struct ts_audit_checkpoint *cps = NULL;
+	OK(ts_store_audit_checkpoints(f->c, f->a, -1, 0, &cps, &n, &f->e));
+	assert_int_equal(n, 2);
+	assert_int_equal(cps[0].chain_seq, 0);
+	assert_int_equal(cps[1].chain_seq, 3);
+
 	OK(ts_store_audit_walk(f->c, f->a, 1, 1, &recs, &n, &f->e));
 	assert_int_equal(n, 1);
 	assert_int_equal(recs[0].seq, 2);
@@ -928,13 +1182,37 @@ static void test_audit_append_chain(void **state)
 	assert_string_equal(recs[0].event_name, "UpdateAccount");
 	assert_null(recs[0].account_id);
 	assert_string_equal(recs[0].body, "{\"n\":2}");
-	assert_string_equal(recs[0].prev_hash, r1.hash);
-	assert_string_equal(recs[0].hash, r2.hash);
+	assert_string_equal(recs[0].mac, r2.mac);
+	assert_int_equal(recs[0].chain_seq, 2);
+	assert_int_equal(recs[0].pending, TS_AUDIT_NOT_PENDING);
+	rep = verify_ok(f, f->c);
+	assert_int_equal(rep.sealed, 3);
+	assert_int_equal(rep.unsealed, 0);
+	assert_int_equal(rep.checkpoints, 2);
 
-	/* a second connection sees the same head */
+	/* more events link after the checkpoint */
+	struct ts_audit_record r4 = event(f->a, "CreateAccount", 7000, NULL, "{\"n\":4}");
+	append1(f, &r4);
+	assert_int_equal(seal(f, f->c), 1);
+	assert_int_equal(walk_chain(f, f->c), 4);
+	/* a second connection sees the same trail */
 	ts_store_conn_t *c2 = NULL;
 	OK(ts_store_connect(f->s, &c2, &f->e));
-	assert_int_equal(verify_chain(f, c2), 3);
+	assert_int_equal(verify_ok(f, c2).sealed, 4);
+	/* an external checkpoint: the one the store holds, and a wrong one */
+	struct ts_audit_keys kk = test_keys();
+	struct ts_audit_expect x = {.chain_seq = 3, .hash = sr.point.hash};
+	OK(ts_store_audit_checkpoint_last(f->c, f->a, &last, &found, &f->e));
+	x = (struct ts_audit_expect){.chain_seq = 4, .hash = last.hash};
+	OK(ts_audit_verify(c2, f->a, &kk, &x, &rep, &f->e));
+	assert_true(rep.ok);
+	x.chain_seq = 3;
+	OK(ts_audit_verify(c2, f->a, &kk, &x, &rep, &f->e));
+	assert_false(rep.ok);
+	x.chain_seq = 5;
+	OK(ts_audit_verify(c2, f->a, &kk, &x, &rep, &f->e));
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.why, "removed from its end"));
 	ts_store_disconnect(&c2);
 }
 
@@ -1011,7 +1289,7 @@ static void test_audit_list(void **state)
 	                    .event_name = "CreateAccount", .start_ms = 1500, .before_seq = 5},
 	            SEQS(3));
 
-	/* records are complete */
+	/* records are complete; sealed ones carry their link, pending ones none */
 	struct ts_audit_record *recs = NULL;
 	int n = 0;
 	OK(ts_store_audit_list(f->c, f->a, &(struct ts_audit_filter){.limit = 5}, &recs, &n,
@@ -1021,7 +1299,16 @@ static void test_audit_list(void **state)
 	assert_string_equal(recs[0].account_id, "acc");
 	assert_null(recs[1].account_id);
 	assert_int_equal(recs[0].event_time_ms, 5000);
-	assert_string_equal(recs[0].prev_hash, recs[1].hash);
+	assert_null(recs[0].hash);
+	assert_int_equal(seal(f, f->c), 5);
+	OK(ts_store_audit_list(f->c, f->a, &(struct ts_audit_filter){.limit = 5}, &recs, &n,
+	                       &f->e));
+	assert_int_equal(n, 5);
+	assert_int_equal(recs[0].chain_seq, 5);
+	assert_non_null(recs[0].hash);
+	assert_int_equal(strlen(recs[0].hash), TS_SHA256_HEX_LEN);
+	assert_string_not_equal(recs[0].hash, recs[1].hash);
+	expect_seqs(f, &(struct ts_audit_filter){.event_name = "CreateAccount"}, SEQS(5, 3, 1));
 }
 
 static void test_audit_walk(void **state)
@@ -1043,7 +1330,22 @@ static void test_audit_walk(void **state)
 	assert_int_equal(recs[0].seq, 5);
 	OK(ts_store_audit_walk(f->c, f->a, 5, 10, &recs, &n, &f->e));
 	assert_int_equal(n, 0);
-	assert_int_equal(verify_chain(f, f->c), 5);
+	/* sealing in small rounds gives the same chain as one round */
+	struct ts_audit_seal_result sr;
+	OK(ts_store_audit_seal(f->c, f->a, 2, 1, &sr, &f->e));
+	assert_int_equal(sr.sealed, 2);
+	OK(ts_store_audit_seal(f->c, f->a, 2, 2, &sr, &f->e));
+	assert_int_equal(sr.sealed, 2);
+	OK(ts_store_audit_seal(f->c, f->a, 2, 3, &sr, &f->e));
+	assert_int_equal(sr.sealed, 1);
+	assert_int_equal(walk_chain(f, f->c), 5);
+	OK(ts_store_audit_chain_walk(f->c, f->a, 1, 3, 0, &recs, &n, &f->e));
+	assert_int_equal(n, 2);
+	assert_int_equal(recs[0].chain_seq, 2);
+	assert_int_equal(recs[1].chain_seq, 3);
+	struct ts_audit_report rep = verify_ok(f, f->c);
+	assert_int_equal(rep.checkpoints, 4);
+	assert_int_equal(rep.sealed, 5);
 }
 
 static void test_audit_rollback(void **state)
@@ -1061,61 +1363,204 @@ static void test_audit_rollback(void **state)
 	OK(ts_store_account_insert(f->c, &a, &f->e));
 	ts_store_rollback(f->c);
 
-	int64_t seq = -1;
-	const char *hash = NULL;
-	OK(ts_store_audit_head(f->c, f->a, &seq, &hash, &f->e));
-	assert_int_equal(seq, 1);
-	assert_string_equal(hash, r1.hash);
 	struct ts_audit_record *recs = NULL;
 	int n = 0;
 	OK(ts_store_audit_list(f->c, f->a, &(struct ts_audit_filter){0}, &recs, &n, &f->e));
 	assert_int_equal(n, 1);
 	struct ts_account got;
 	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(f->c, f->a, "with-audit", &got, &f->e));
+	assert_int_equal(verify_ok(f, f->c).unsealed, 1);
 
-	/* the next append continues from the real head, and may reuse the event ids */
+	/* the next append may reuse the event ids; its seq is after r1's */
 	struct ts_audit_record r2 = event(f->a, "CreateAccount", 4000, NULL, "{\"k\":2}");
 	r2.event_id = x.event_id;
 	append1(f, &r2);
-	assert_int_equal(r2.seq, 2);
-	assert_string_equal(r2.prev_hash, r1.hash);
-	assert_int_equal(verify_chain(f, f->c), 2);
+	assert_true(r2.seq > r1.seq);
+	assert_int_equal(seal(f, f->c), 2);
 
 	/* appends, then a write the schema refuses: the caller rolls back, no trace */
 	OK(ts_store_begin(f->c, true, &f->e));
 	struct ts_audit_record z = event(f->a, "CreateAccount", 5000, NULL, "{\"k\":3}");
 	OK(ts_store_audit_append(f->c, f->a, &z, &f->e));
-	assert_int_equal(z.seq, 3);
 	struct ts_account bad = mkacct("bad-type", "B");
 	bad.account_type = "Galaxy";
 	assert_int_not_equal(ts_store_account_insert(f->c, &bad, &f->e), TS_ERR_OK);
 	ts_store_rollback(f->c);
-	assert_int_equal(verify_chain(f, f->c), 2);
+	assert_int_equal(seal(f, f->c), 0);
 	struct ts_audit_record r3 = event(f->a, "CreateAccount", 6000, NULL, "{\"k\":4}");
 	append1(f, &r3);
-	assert_int_equal(r3.seq, 3);
-	assert_int_equal(verify_chain(f, f->c), 3);
+	assert_int_equal(seal(f, f->c), 1);
+	assert_int_equal(walk_chain(f, f->c), 3);
+	struct ts_audit_report rep = verify_ok(f, f->c);
+	assert_int_equal(rep.sealed, 3);
+	assert_int_equal(rep.unsealed, 0);
 }
 
 static void test_audit_append_now(void **state)
 {
 	struct fx *f = *state;
+	struct ts_audit_keys k = test_keys();
 	for (int i = 1; i <= 3; i++) {
 		char *body = ts_arena_printf(f->a, "{\"now\":%d}", i);
 		struct ts_audit_record r = event(f->a, "ReadAccount", 1000 * i, NULL, body);
 		OK(ts_store_audit_append_now(f->c, f->a, &r, &f->e));
 		assert_int_equal(r.seq, i);
-		char h[TS_SHA256_HEX_LEN + 1];
-		ts_store_audit_hash(r.prev_hash, body, h);
-		assert_string_equal(r.hash, h);
+		struct ts_audit_fields fl = fields(&r);
+		assert_true(ts_audit_event_mac_ok(&k, &fl, r.mac));
 	}
-	assert_int_equal(verify_chain(f, f->c), 3);
+	assert_int_equal(verify_ok(f, f->c).unsealed, 3);
 	/* not inside the caller's transaction */
 	OK(ts_store_begin(f->c, true, &f->e));
 	struct ts_audit_record r = event(f->a, "ReadAccount", 9000, NULL, "{}");
 	EXPECT(TS_ERR_INTERNAL, ts_store_audit_append_now(f->c, f->a, &r, &f->e));
 	OK(ts_store_commit(f->c, &f->e));
-	assert_int_equal(verify_chain(f, f->c), 3);
+	assert_int_equal(seal(f, f->c), 3);
+	assert_int_equal(verify_ok(f, f->c).sealed, 3);
+}
+
+/*
+ * Tampering behind the store's back (the integration tests do each kind on a
+ * served store; here the sealer's part): a pending event whose MAC is wrong
+ * is never chained, the events after it are, and verify names it.
+ */
+static void test_audit_sealer_refuses_forged(void **state)
+{
+	struct fx *f = *state;
+	five_events(f);
+	assert_int_equal(seal(f, f->c), 5);
+	struct ts_audit_record r6 = event(f->a, "CreateAccount", 6000, NULL, "{\"i\":6}");
+	append1(f, &r6);
+	/* a forged event with a pending row, and an edit of a pending event */
+	raw_exec(f->b, "INSERT INTO audit_events (seq, event_id, event_time_ms, event_name, "
+	               "account_id, body, mac) VALUES (1000, 'forged', 1, 'DeleteAccount', NULL, "
+	               "'{}', '00'); INSERT INTO audit_pending (seq) VALUES (1000)");
+	struct ts_audit_record r7 = event(f->a, "CreateAccount", 7000, NULL, "{\"i\":7}");
+	append1(f, &r7);
+	raw_exec(f->b,
+	         ts_arena_printf(f->a,
+	                         "UPDATE audit_events SET event_name = 'Hidden' WHERE seq = %lld",
+	                         (long long)r7.seq));
+	struct ts_audit_report rep = verify_broken(f, NULL);
+	assert_int_equal(rep.bad_seq, r7.seq < 1000 ? r7.seq : 1000);
+	struct ts_audit_seal_result sr;
+	OK(ts_store_audit_seal(f->c, f->a, 100, 9000, &sr, &f->e));
+	assert_int_equal(sr.sealed, 1); /* r6 only */
+	assert_int_equal(sr.refused, 2);
+	assert_int_equal(sr.first_refused, r7.seq < 1000 ? r7.seq : 1000);
+	assert_int_equal(walk_chain(f, f->c), 6);
+	/* refused rows stay pending, refused: not taken again */
+	OK(ts_store_audit_seal(f->c, f->a, 100, 9001, &sr, &f->e));
+	assert_int_equal(sr.sealed + sr.refused, 0);
+	struct ts_audit_record *recs = NULL;
+	int n = 0;
+	OK(ts_store_audit_walk(f->c, f->a, 999, 1, &recs, &n, &f->e));
+	assert_int_equal(n, 1);
+	assert_int_equal(recs[0].pending, TS_AUDIT_PENDING_REFUSED);
+	rep = verify_broken(f, NULL);
+	assert_non_null(strstr(rep.why, "MAC"));
+
+	/* a checkpoint deleted together with the trail's end: only --expect sees it */
+	raw_exec(f->b, "DELETE FROM audit_events WHERE seq >= 6; DELETE FROM audit_pending; "
+	               "DELETE FROM audit_chain WHERE chain_seq = 6; "
+	               "DELETE FROM audit_checkpoints WHERE chain_seq = 6");
+	verify_ok(f, f->c);
+	struct ts_audit_expect x = {.chain_seq = 6, .hash = sr.point.hash};
+	rep = verify_broken(f, &x);
+	assert_int_equal(rep.bad_chain_seq, 6);
+
+	/* everything deleted: no genesis checkpoint, and the sealer refuses to start over */
+	raw_exec(f->b, "DELETE FROM audit_events; DELETE FROM audit_pending; "
+	               "DELETE FROM audit_chain; DELETE FROM audit_checkpoints");
+	rep = verify_broken(f, NULL);
+	assert_non_null(strstr(rep.why, "genesis"));
+	struct ts_audit_record r8 = event(f->a, "CreateAccount", 8000, NULL, "{\"i\":8}");
+	append1(f, &r8);
+	EXPECT(TS_ERR_STORE, ts_store_audit_seal(f->c, f->a, 100, 9002, &sr, &f->e));
+	OK(ts_store_audit_keys_check(f->c, &f->e)); /* the key is known: no new genesis */
+	verify_broken(f, NULL);
+}
+
+/* A pending event deleted before sealing, its pending row left: verify and the sealer see it. */
+static void test_audit_pending_orphan(void **state)
+{
+	struct fx *f = *state;
+	struct ts_audit_record r1 = event(f->a, "CreateAccount", 1000, NULL, "{\"o\":1}");
+	struct ts_audit_record r2 = event(f->a, "DeleteAccount", 2000, NULL, "{\"o\":2}");
+	append1(f, &r1);
+	append1(f, &r2);
+	int64_t orphan = -1;
+	OK(ts_store_audit_pending_orphan(f->c, &orphan, &f->e));
+	assert_int_equal(orphan, 0);
+	raw_exec(f->b, ts_arena_printf(f->a, "DELETE FROM audit_events WHERE seq = %lld",
+	                               (long long)r2.seq));
+	OK(ts_store_audit_pending_orphan(f->c, &orphan, &f->e));
+	assert_int_equal(orphan, r2.seq);
+	struct ts_audit_report rep = verify_broken(f, NULL);
+	assert_int_equal(rep.bad_seq, r2.seq);
+	assert_non_null(strstr(rep.why, "before it was sealed"));
+	struct ts_audit_seal_result sr;
+	OK(ts_store_audit_seal(f->c, f->a, 10, 3000, &sr, &f->e));
+	assert_int_equal(sr.sealed, 1);
+	assert_int_equal(sr.refused, 1);
+	assert_int_equal(sr.first_refused, r2.seq);
+	assert_int_equal(walk_chain(f, f->c), 1);
+	verify_broken(f, NULL);
+}
+
+/*
+ * A store made before the sealed trail (schema 5, with its audit_head and
+ * unkeyed hashes): migrating keeps its events, makes them pending, the first
+ * use with the master key gives them a MAC, and they are sealed.
+ */
+static void test_audit_migrates_old_store(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < ts__store_migration_count && ts__store_migrations[i].version <= 5;
+	     i++) {
+		raw_exec(f->b, f->b->pg ? ts__store_migrations[i].postgres
+		                        : ts__store_migrations[i].sqlite);
+		raw_exec(f->b, ts_arena_printf(f->a, "UPDATE schema_version SET version = %d",
+		                               ts__store_migrations[i].version));
+	}
+	for (int i = 1; i <= 3; i++)
+		raw_exec(f->b, ts_arena_printf(
+		                       f->a,
+		                       "INSERT INTO audit_events (seq, event_id, event_time_ms, "
+		                       "event_name, account_id, body, prev_hash, hash) VALUES "
+		                       "(%d, 'old-%d', %d, 'CreateAccount', NULL, '{\"old\":%d}', "
+		                       "'x', 'y')",
+		                       i, i, 1000 * i, i));
+	raw_exec(f->b, "UPDATE audit_head SET seq = 3, hash = 'y'");
+	OK(ts_store_migrate(f->c, &f->e));
+	int v = 0;
+	OK(ts_store_schema_version(f->c, &v, &f->e));
+	assert_int_equal(v, ts_store_schema_latest());
+	struct ts_audit_keys k = test_keys();
+	ts_store_audit_keys_set(f->s, &k);
+	OK(ts_store_audit_keys_check(f->c, &f->e));
+	struct ts_audit_report rep = verify_ok(f, f->c);
+	assert_int_equal(rep.unsealed, 3);
+	/* new events number after the old ones */
+	struct ts_audit_record r = event(f->a, "CreateAccount", 4000, NULL, "{\"new\":1}");
+	append1(f, &r);
+	assert_int_equal(r.seq, 4);
+	assert_int_equal(seal(f, f->c), 4);
+	assert_int_equal(walk_chain(f, f->c), 4);
+	struct ts_audit_record *recs = NULL;
+	int n = 0;
+	OK(ts_store_audit_walk(f->c, f->a, 0, 0, &recs, &n, &f->e));
+	assert_int_equal(n, 4);
+	assert_string_equal(recs[0].event_id, "old-1");
+	assert_string_equal(recs[2].body, "{\"old\":3}");
+	rep = verify_ok(f, f->c);
+	assert_int_equal(rep.sealed, 4);
+	assert_int_equal(rep.unsealed, 0);
+	/* a MAC-less event now is a forgery, not an old event */
+	raw_exec(f->b, "INSERT INTO audit_events (seq, event_id, event_time_ms, event_name, "
+	               "account_id, body) VALUES (99, 'late', 1, 'X', NULL, '{}'); "
+	               "INSERT INTO audit_pending (seq) VALUES (99)");
+	OK(ts_store_audit_keys_check(f->c, &f->e));
+	assert_int_equal(verify_broken(f, NULL).bad_seq, 99);
 }
 
 enum { THREAD_EVENTS = 200, THREADS = 2 };
@@ -1169,25 +1614,44 @@ static void *append_worker(void *p)
 	return NULL;
 }
 
-/* nthreads threads, each on its own connection, append `events` events each. */
+/*
+ * nthreads threads, each on its own connection, append `events` events each
+ * while two sealers run, each on a store handle of its own (two nodes on one
+ * database: on PostgreSQL the advisory lock lets one seal at a time).
+ */
 static void run_concurrent(struct fx *f, int nthreads, int events, bool grouped)
 {
 	struct worker w[8];
 	pthread_t th[8];
 	assert_true(nthreads <= 8);
+	ts_store_t *node2 = NULL;
+	OK(ts_store_open(f->b->url, false, NULL, &node2, &f->e));
+	struct ts_audit_keys k = test_keys();
+	ts_store_audit_keys_set(node2, &k);
+	ts_audit_sealer_t *s1 = NULL, *s2 = NULL;
+	OK(ts_audit_sealer_start(f->s, &s1, &f->e));
+	OK(ts_audit_sealer_start(node2, &s2, &f->e));
 	for (int i = 0; i < nthreads; i++) {
-		w[i] = (struct worker){.s = f->s, .id = i, .events = events, .grouped = grouped};
+		w[i] = (struct worker){
+		        .s = i % 2 ? node2 : f->s, .id = i, .events = events, .grouped = grouped};
 		assert_int_equal(pthread_create(&th[i], NULL, append_worker, &w[i]), 0);
 	}
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
+	ts_audit_sealer_stop(&s1);
+	ts_audit_sealer_stop(&s2);
 	for (int i = 0; i < nthreads; i++) {
 		if (w[i].errors != 0)
 			fail_msg("%s: thread %d: %d failed appends, first: %s", f->b->name, i,
 			         w[i].errors, w[i].first_error);
 		assert_int_equal(w[i].done, events);
 	}
-	assert_int_equal(verify_chain(f, f->c), nthreads * events);
+	ts_store_free(&node2);
+	(void)seal(f, f->c); /* a stopped sealer may have skipped its last round for the other */
+	struct ts_audit_report rep = verify_ok(f, f->c);
+	assert_int_equal(rep.sealed, nthreads * events);
+	assert_int_equal(rep.unsealed, 0);
+	assert_int_equal(walk_chain(f, f->c), nthreads * events);
 	/* every thread's events are all there, each once */
 	int per[8] = {0};
 	int64_t after = 0;
@@ -1198,8 +1662,8 @@ static void run_concurrent(struct fx *f, int nthreads, int events, bool grouped)
 		if (n == 0)
 			break;
 		for (int i = 0; i < n; i++) {
-			int t = -1, k = -1;
-			assert_int_equal(sscanf(recs[i].body, "{\"t\":%d,\"i\":%d}", &t, &k), 2);
+			int t = -1, kk = -1;
+			assert_int_equal(sscanf(recs[i].body, "{\"t\":%d,\"i\":%d}", &t, &kk), 2);
 			assert_in_range(t, 0, nthreads - 1);
 			per[t]++;
 		}
@@ -1633,21 +2097,24 @@ static void test_dir_settings_rejects(void **state)
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
 #define T_EMPTY(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup_empty, teardown, b)
-#define CONTRACT(b)                                                                                \
-	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),                 \
-	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),         \
-	        T(test_auth_generation, b), T(test_account_not_found, b),                          \
-	        T(test_account_conflict, b), T(test_account_list, b),                              \
-	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),                   \
-	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                         \
-	        T(test_tx_isolation, b), T(test_adminkeys, b), T(test_audit_hash, b),              \
-	        T(test_audit_outside_tx, b), T(test_audit_append_chain, b), T(test_audit_list, b), \
-	        T(test_audit_walk, b), T(test_audit_rollback, b), T(test_audit_append_now, b),     \
-	        T(test_tx_concurrent_all_or_nothing, b),                                           \
-	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),            \
-	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),                \
-	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),                \
-	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),                   \
+#define CONTRACT(b)                                                                         \
+	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),          \
+	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),  \
+	        T(test_auth_generation, b), T(test_account_not_found, b),                   \
+	        T(test_account_conflict, b), T(test_account_list, b),                       \
+	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),            \
+	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                  \
+	        T(test_tx_isolation, b), T(test_adminkeys, b), T(test_audit_encoding, b),   \
+	        T(test_audit_outside_tx, b), T(test_audit_needs_keys, b),                   \
+	        T(test_audit_append_seal, b), T(test_audit_list, b), T(test_audit_walk, b), \
+	        T(test_audit_rollback, b), T(test_audit_append_now, b),                     \
+	        T(test_audit_sealer_refuses_forged, b), T(test_audit_pending_orphan, b),    \
+	        T_EMPTY(test_audit_migrates_old_store, b),                                  \
+	        T(test_tx_concurrent_all_or_nothing, b),                                    \
+	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),     \
+	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),         \
+	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),         \
+	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),            \
 	        T(test_dir_settings_update, b), T(test_dir_settings_rejects, b)
 
 static void test_postgres_skipped(void **state)

@@ -251,7 +251,7 @@ def test_cli_user_get_suspend_activate_logout(srv, dir_store):
     import subprocess
 
     def cli(*args):
-        return subprocess.run([D.BIN, "user"] + list(args) + ["--db", dir_store.url],
+        return subprocess.run([D.BIN, "user"] + list(args) + ["--db", dir_store.url, "--master-key-file", srv.key_file],
                               capture_output=True, text=True, timeout=60)
     corp = srv.account("corp", "Enterprise")
     erin = dir_store.add_user(corp, "erin@example.com", ["erin@example.com"])

@@ -55,7 +55,7 @@ def test_apikey_checked_keys_are_not_trusted_after_a_change(server):
     assert server.admin("DELETE", "/accounts/%s/api-keys/%s" % (acct, k1["ApiKeyId"])).status_code == 204
     assert set(_statuses(server, acct, k1)) == {401}
     # deleted by another process writing the store (the CLI)
-    run("apikey", "delete", "--db", server.db, "--account", acct, "--id", k2["ApiKeyId"])
+    run("apikey", "delete", "--db", server.db, "--master-key-file", server.key, "--account", acct, "--id", k2["ApiKeyId"])
     assert set(_statuses(server, acct, k2)) == {401}
     assert c3.get("/Users", params={"count": "0"}).json()["totalResults"] == users
 
@@ -111,15 +111,15 @@ def test_apikey_token_stored_as_hash(server):
 
 def test_apikey_cli(server):
     acct, _ = server.new_account()
-    out = json.loads(run("apikey", "create", "--db", server.db, "--account", acct, "--json"))
+    out = json.loads(run("apikey", "create", "--db", server.db, "--master-key-file", server.key, "--account", acct, "--json"))
     assert set(out) == {"ApiKeyId", "Token"}
     c = Scim(server, acct, out)
     assert c.get("/Users").status_code == 200
-    listed = json.loads(run("apikey", "list", "--db", server.db, "--account", acct, "--json"))["ApiKeys"]
+    listed = json.loads(run("apikey", "list", "--db", server.db, "--master-key-file", server.key, "--account", acct, "--json"))["ApiKeys"]
     assert out["ApiKeyId"] in [k["ApiKeyId"] for k in listed]
-    run("apikey", "delete", "--db", server.db, "--account", acct, "--id", out["ApiKeyId"])
+    run("apikey", "delete", "--db", server.db, "--master-key-file", server.key, "--account", acct, "--id", out["ApiKeyId"])
     assert_error(c.get("/Users"), 401)
-    p = subprocess.run([BIN, "apikey", "create", "--db", server.db, "--account", str(uuid.uuid4())], capture_output=True)
+    p = subprocess.run([BIN, "apikey", "create", "--db", server.db, "--master-key-file", server.key, "--account", str(uuid.uuid4())], capture_output=True)
     assert p.returncode != 0
 
 
