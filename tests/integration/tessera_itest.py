@@ -77,9 +77,17 @@ def clean_env(extra=None):
     return env
 
 
+# Commands run in an empty directory of their own unless a test names one: the defaults
+# `tessera.db` and `tessera.key` are relative, and a checkout where `make run` ran has both.
+CLI_CWD = tempfile.mkdtemp(prefix="tessera-itest-cwd-")
+atexit.register(shutil.rmtree, CLI_CWD, True)
+
+
 def run_cli(*args, env=None, timeout=60, check_sanitizers=True, cwd=None):
     """Runs `tessera ARGS`; returns the CompletedProcess (text mode)."""
     full_env = clean_env(env)  # only what the test sets reaches the binary
+    if cwd is None:
+        cwd = CLI_CWD
     p = subprocess.run(
         [EXE, *[str(a) for a in args]],
         capture_output=True,

@@ -183,7 +183,7 @@ def test_printed_strings_cannot_drive_the_terminal(server):
     """Issue 9: names and descriptions are escaped when printed (\\xNN), and in --json."""
     db = server.store.db
     acct = server.create_account("plain")["AccountId"]
-    key = cli_json("adminkey", "create", "--db", db, "--policy", "ReadOnly", "--description", "d", "--json")
+    key = cli_json("adminkey", "create", "--db", db, "--master-key-file", server.store.key, "--policy", "ReadOnly", "--description", "d", "--json")
     api = server.post(ACCOUNTS + "/" + acct + "/api-keys", {"Description": "k"}).json()["ApiKey"]
     # planted in the store as a careless writer (or an older version) could have
     f = "char" if server.store.kind == "sqlite" else "chr"
@@ -216,13 +216,15 @@ def test_printed_strings_cannot_drive_the_terminal(server):
 def test_store_password_is_never_printed(tmp_path):
     """Issue 9 item 3 (secrets never reach the log): a --db URL's password is not echoed on failure."""
     port = __import__("tessera_itest").free_port()  # nothing listens there
+    key = str(tmp_path / "made.key")  # verify reads a key before the store: a real one
+    assert run_cli("init", "--db", str(tmp_path / "made.db"), "--master-key-file", key).returncode == 0
     urls = [
         "postgresql://u:PW-SECRET-1@127.0.0.1:%d/db" % port,
         "postgresql://u@127.0.0.1:%d/db?sslmode=disable&password=PW-SECRET-1" % port,
         "host=127.0.0.1 port=%d password=PW-SECRET-1 dbname=db" % port,
     ]
     commands = [["account", "list"], ["adminkey", "list"], ["apikey", "list", "--account", "x"],
-                ["audit", "verify"], ["user", "list", "--account", "x"], ["init"],
+                ["audit", "verify", "--master-key-file", key], ["user", "list", "--account", "x"], ["init"],
                 ["serve", "--listen", "127.0.0.1:0", "--master-key-file", str(tmp_path / "k")]]
     for url in urls:
         for cmd in commands:
@@ -258,7 +260,7 @@ def test_rows_not_utf8_are_listed_escaped(server):
     """Issue 9 item 1's sibling: a stored row whose text is not UTF-8 (an older CLI wrote
     one) made jansson return NULL and the row vanished from every listing."""
     acct = server.create_account("bytes")["AccountId"]
-    key = cli_json("adminkey", "create", "--db", server.store.db, "--policy", "ReadOnly", "--json")
+    key = cli_json("adminkey", "create", "--db", server.store.db, "--master-key-file", server.store.key, "--policy", "ReadOnly", "--json")
     api = server.post(ACCOUNTS + "/" + acct + "/api-keys", {"Description": "k"}).json()["ApiKey"]
     server.store.sql("UPDATE accounts SET name = CAST(X'61FF62' AS TEXT) WHERE account_id = ?", (acct,))
     server.store.sql("UPDATE admin_keys SET description = CAST(X'FF' AS TEXT) WHERE access_key_id = ?", (key["AccessKeyId"],))
@@ -284,7 +286,7 @@ def test_flag_values_must_be_text(tmp_path):
     assert run_cli("init", "--db", db, "--master-key-file", str(tmp_path / "k")).returncode == 0
 
     def one(value):
-        p = run_cli("adminkey", "create", "--db", db, "--policy", "ReadOnly", "--description", value)
+        p = run_cli("adminkey", "create", "--db", db, "--master-key-file", str(tmp_path / "k"), "--policy", "ReadOnly", "--description", value)
         assert p.returncode == 2 and "--description" in p.stderr, p.stderr
     check_cases([os.fsdecode(b"\xff"), "a\x1b[2Jb", "tab\there", "del\x7f"], one)
     assert len(cli_json("adminkey", "list", "--db", db, "--json")["AdminKeys"]) == 1

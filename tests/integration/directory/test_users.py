@@ -196,16 +196,16 @@ def test_cli_user_list(srv, dir_store):
     acct = srv.account("team", "Team")
     srv.j("POST", U(acct), {"UserEmailList": ["a@example.com", "b@example.com"]},
           params={"operation": "add"}, expect=201)
-    out = subprocess.run([D.BIN, "user", "list", "--db", dir_store.url, "--account", acct,
+    out = subprocess.run([D.BIN, "user", "list", "--db", dir_store.url, "--master-key-file", srv.key_file, "--account", acct,
                           "--json"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     users = json.loads(out.stdout)["Users"]
     assert sorted(u["PrimaryEmail"] for u in users) == ["a@example.com", "b@example.com"]
-    out = subprocess.run([D.BIN, "user", "list", "--db", dir_store.url, "--account", acct,
+    out = subprocess.run([D.BIN, "user", "list", "--db", dir_store.url, "--master-key-file", srv.key_file, "--account", acct,
                           "--email", "B@example.com", "--json"], capture_output=True, text=True,
                          timeout=60)
     assert [u["PrimaryEmail"] for u in json.loads(out.stdout)["Users"]] == ["b@example.com"]
-    bad = subprocess.run([D.BIN, "user", "list", "--db", dir_store.url, "--account", "nope"],
+    bad = subprocess.run([D.BIN, "user", "list", "--db", dir_store.url, "--master-key-file", srv.key_file, "--account", "nope"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "not found" in bad.stderr
 
