@@ -12,6 +12,7 @@
 
 #include "admin/audit.h"
 #include "app/app.h"
+#include "app/nodes.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "directory/verifier.h"
@@ -203,6 +204,8 @@ int ts_cli_serve(int argc, char **argv)
 	if (scim_rate > 0)
 		app.scim_throttle = ts_scim_throttle_new((unsigned)scim_rate, (unsigned)scim_rate,
 		                                         TS_SCIM_THROTTLE_SLOTS);
+	if (app.scim_throttle != NULL) /* the limit is the cluster's: split between live nodes */
+		app.nodes = ts_app_nodes_start(&app);
 
 	/* signals go to the waiter thread only: block them before any thread starts */
 	struct signal_waiter waiter = {0};
@@ -265,6 +268,7 @@ int ts_cli_serve(int argc, char **argv)
 out:
 	ts_directory_verifier_stop(&app.verifier);
 	ts_http_server_free(&srv);
+	ts_app_nodes_stop(&app.nodes);
 	ts_store_free(&app.store);
 	ts_scim_throttle_free(&app.scim_throttle);
 	sodium_memzero(app.master_key, sizeof app.master_key);

@@ -196,12 +196,25 @@
 	"CREATE INDEX user_emails_by_value ON user_emails (account_id, value_key);"
 #define V5_POSTGRES "SELECT 1;"
 
+/*
+ * Version 6: the nodes serving from this store (store/nodes.h), one row each,
+ * kept alive by a heartbeat, so that cluster-wide budgets (the SCIM rate
+ * limit) are split between the live nodes without a write per request.
+ */
+#define V6_COMMON                       \
+	"CREATE TABLE nodes ("          \
+	" node_id TEXT PRIMARY KEY,"    \
+	" seen_ms BIGINT NOT NULL,"     \
+	" started_ms BIGINT NOT NULL);" \
+	"CREATE INDEX nodes_by_seen ON nodes (seen_ms);"
+
 const struct ts__migration ts__store_migrations[] = {
         {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
         {2, V2_COMMON, V2_COMMON},
         {3, V3_COMMON, V3_COMMON},
         {4, V4_COMMON, V4_COMMON},
         {5, V5_SQLITE, V5_POSTGRES},
+        {6, V6_COMMON, V6_COMMON},
 };
 const int ts__store_migration_count =
         (int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);
