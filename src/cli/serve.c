@@ -204,8 +204,6 @@ int ts_cli_serve(int argc, char **argv)
 	if (scim_rate > 0)
 		app.scim_throttle = ts_scim_throttle_new((unsigned)scim_rate, (unsigned)scim_rate,
 		                                         TS_SCIM_THROTTLE_SLOTS);
-	if (app.scim_throttle != NULL) /* the limit is the cluster's: split between live nodes */
-		app.nodes = ts_app_nodes_start(&app);
 
 	/* signals go to the waiter thread only: block them before any thread starts */
 	struct signal_waiter waiter = {0};
@@ -214,6 +212,8 @@ int ts_cli_serve(int argc, char **argv)
 	sigaddset(&waiter.set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &waiter.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (app.scim_throttle != NULL) /* the limit is the cluster's: split between live nodes */
+		app.nodes = ts_app_nodes_start(&app);
 
 	int nroutes = 0;
 	const struct ts_http_route *routes = ts_app_routes(&nroutes);
