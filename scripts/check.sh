@@ -64,9 +64,11 @@ unit() { # dir; a build without any test is a failure, not a pass
 	(cd "$1" && ctest --output-on-failure --no-tests=error --timeout 300 -j"$jobs")
 }
 
-integration() { # dir
-	TESSERA_BIN="$root/$1/tessera" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-		tests/integration
+integration() { # dir, pytest args...
+	dir=$1
+	shift
+	TESSERA_BIN="$root/$dir/tessera" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+		"$@" tests/integration
 }
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
@@ -79,7 +81,8 @@ stage unit unit build
 stage integration integration build
 stage asan-build build build-asan -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=ON -DTS_WERROR=ON
 stage asan-unit unit build-asan
-stage asan-integration integration build-asan
+# the cluster tests (PostgreSQL + nodes + nginx, under load) run once, in the plain build
+stage asan-integration integration build-asan -m "not cluster"
 stage fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" sh scripts/fuzz.sh
 
 echo "stages failed:${failures:- none}"

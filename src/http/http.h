@@ -67,7 +67,7 @@ struct ts_http_req {
 	 * forwarded (ts_http_client_addr); what the audit, the log and limits use.
 	 */
 	const char *peer;
-	const char *via; /* the TCP peer when it is a trusted proxy that forwarded; else NULL */
+	const char *via; /* the TCP peer when it is a trusted proxy that sent X-Forwarded-For */
 	/*
 	 * TS_ERR_OK, or the error the HTTP layer found (a value that is not
 	 * UTF-8) for a TS_HTTP_REFUSALS route, with refusal its message.

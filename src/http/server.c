@@ -419,11 +419,10 @@ static void client_text(const ts_http_server_t *s, h2o_req_t *r, ts_arena_t *a, 
 		}
 	}
 	ts_http_client_addr(s->cfg.trusted_proxies, peer, xff, nxff, buf, size);
-	if (nxff > 0) {
+	if (nxff > 0) { /* the log names the proxy whose header was read */
 		char tcp[TS_HTTP_ADDR_TEXT_MAX];
 		ts_http_client_addr(NULL, peer, NULL, 0, tcp, sizeof tcp);
-		if (strcmp(tcp, buf) != 0)
-			*via = ts_arena_strdup(a, tcp);
+		*via = ts_arena_strdup(a, tcp);
 	}
 }
 
