@@ -44,6 +44,7 @@ def test_forwarded_for_believed_from_trusted_proxy(start_server):
     h = {"X-Request-Id": "xff-v6", "X-Forwarded-For": "[2001:DB8::5]:443"}
     r = srv.post(ACCOUNTS, {"Name": "v6"}, headers=h, token="TSAK.bogus")
     assert r.status_code in (401, 403), r.text
+    assert any(e.get("sourceIPAddress") == "2001:db8::5" for e in srv.events()), "refusal not audited with the client"
     # without the header: the peer
     assert srv.post(ACCOUNTS, {"Name": "direct"}, headers={"X-Request-Id": "no-xff"}).status_code == 201
     assert _event(srv, "no-xff")["sourceIPAddress"] == "127.0.0.1"
@@ -78,3 +79,14 @@ def test_trusted_proxy_refused_when_malformed(store):
     p = run_cli("serve", "--listen", "127.0.0.1:0", "--db", store.db, "--master-key-file", store.key,
                 env={"TESSERA_TRUSTED_PROXY": "not-a-range"}, timeout=30)
     assert p.returncode == 2 and "not-a-range" in p.stderr, p.stderr
+
+
+def test_forwarded_for_in_h2o_own_answers(start_server):
+    """h2o's own 413 (body past --max-body) is logged with the forwarded client too."""
+    srv = start_server(["--trusted-proxy", "127.0.0.1/32", "--max-body", "2048"], init=True)
+    big = json.dumps({"Name": "n", "Pad": "p" * 4000})
+    r = srv.request("POST", ACCOUNTS, data=big.encode(),
+                    headers={"Content-Type": "application/json", "X-Forwarded-For": "203.0.113.9"})
+    assert r.status_code == 413, r.text
+    lines = [json.loads(l) for l in srv.stderr().splitlines() if l.startswith("{") and '"h2o"' in l]
+    assert lines and lines[-1]["peer"] == "203.0.113.9" and lines[-1]["via"] == "127.0.0.1", lines
