@@ -142,6 +142,7 @@ int ts_cli_serve(int argc, char **argv)
 	struct ts_error e = {0};
 	struct ts_app app = {0};
 	ts_http_server_t *srv = NULL;
+	struct ts_http_trusted trusted = {0}; /* outlives srv */
 	int status = 1;
 	long loops = 0, workers = 0, max_body = 0, scim_rate = 0;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
@@ -170,9 +171,6 @@ int ts_cli_serve(int argc, char **argv)
 		goto out;
 	}
 
-	/* static: the server keeps a pointer to it */
-	static struct ts_http_trusted trusted;
-	trusted.n = 0;
 	if (ts_http_trusted_add(&trusted,
 	                        repeated(argc, argv, "--trusted-proxy", v[O_TRUSTED_PROXY], arena),
 	                        &e) != TS_ERR_OK) {
