@@ -81,8 +81,9 @@ stage unit unit build
 stage integration integration build
 stage asan-build build build-asan -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=ON -DTS_WERROR=ON
 stage asan-unit unit build-asan
-# timing tests (ratios, latency under load) run once, above: not under the sanitizers
-stage asan-integration integration build-asan -m "not timing"
+# timing tests (ratios, latency under load) and the cluster tests (PostgreSQL + nodes + nginx,
+# under load) run once, above, in the plain build: not again under the sanitizers
+stage asan-integration integration build-asan -m "not timing and not cluster"
 stage fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" sh scripts/fuzz.sh
 
 echo "stages failed:${failures:- none}"

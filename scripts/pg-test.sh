@@ -3,6 +3,8 @@
 #   scripts/pg-test.sh start DIR   -> prints the connection URI on stdout
 #   scripts/pg-test.sh stop DIR
 #   scripts/pg-test.sh reap        -> stops clusters whose DIR is gone (a killed run)
+#   scripts/pg-test.sh halt DIR    -> stops the server, keeps the cluster (tests of an outage)
+#   scripts/pg-test.sh resume DIR  -> starts it again, same port and settings
 # DIR is the caller's handle: it may be anywhere, including inside a checkout in a
 # 0700 directory such as /root/tessera. The cluster itself lives in a directory of its
 # own under /tmp (tessera-pg.XXXXXX), owned by the postgres user when run
@@ -11,6 +13,8 @@
 # names DIR, so a cluster whose DIR has vanished is found and removed by `reap`
 # (every `start` reaps first).
 # fsync is off: this cluster holds only test data and is removed afterwards.
+# PG_TEST_DURABLE=1 keeps PostgreSQL's default durability instead (fsync and
+# synchronous_commit on), for benchmarks that compare with pgbench.
 set -eu
 cmd=${1:?start|stop|reap}
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -58,9 +62,13 @@ start)
 		cat "$cluster/initdb.log" >&2
 		exit 1
 	fi
+	opts="-c listen_addresses=127.0.0.1 -p $port -k $cluster/sock -c max_connections=200"
+	if [ "${PG_TEST_DURABLE:-0}" != 1 ]; then
+		opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	fi
+	echo "$opts" >"$cluster/opts"
 	if ! $run "$pgbin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $cluster/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-		start >/dev/null; then
+		-o "$opts" start >/dev/null; then
 		cat "$cluster/server.log" >&2
 		exit 1
 	fi
@@ -79,11 +87,28 @@ stop)
 	esac
 	rm -f "$base/cluster" "$base/port" "$base/sockdir"
 	;;
+halt | resume)
+	base=${2:?directory}
+	cluster=$(cat "$base/cluster" 2>/dev/null || true)
+	case "$cluster" in
+	"$tmproot"/tessera-pg.*) ;;
+	*)
+		echo "$0: no cluster for $base" >&2
+		exit 1
+		;;
+	esac
+	if [ "$cmd" = halt ]; then
+		$run "$pgbin/pg_ctl" -D "$cluster/data" -m fast -w -t 60 stop >/dev/null
+	else
+		$run "$pgbin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
+			-o "$(cat "$cluster/opts")" start >/dev/null
+	fi
+	;;
 reap)
 	reap
 	;;
 *)
-	echo "usage: $0 start DIR | stop DIR | reap" >&2
+	echo "usage: $0 start DIR | stop DIR | halt DIR | resume DIR | reap" >&2
 	exit 2
 	;;
 esac

@@ -1,5 +1,6 @@
 /* Worker contexts, the route table, the master key file. */
 #include "app/app.h"
+#include "app/nodes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -125,10 +126,14 @@ ts_err ts_app_master_key_load(const char *path, bool create, unsigned char key[T
 
 const char *ts_app_metrics(void *app, ts_arena_t *arena)
 {
-	(void)app;
+	struct ts_app *a = app;
 	return ts_arena_printf(arena,
 	                       "# HELP tessera_store_errors_total Store operations that failed.\n"
 	                       "# TYPE tessera_store_errors_total counter\n"
-	                       "tessera_store_errors_total %llu\n",
-	                       (unsigned long long)ts_store_errors());
+	                       "tessera_store_errors_total %llu\n"
+	                       "# HELP tessera_nodes_live Nodes sharing the SCIM rate limit.\n"
+	                       "# TYPE tessera_nodes_live gauge\n"
+	                       "tessera_nodes_live %d\n",
+	                       (unsigned long long)ts_store_errors(),
+	                       ts_app_nodes_live(a != NULL ? a->nodes : NULL));
 }

@@ -19,6 +19,8 @@ struct ts_app {
 	struct ts_directory_verifier *verifier;
 	/* SCIM requests per second per API key (serve --scim-rate-limit); NULL: no limit */
 	struct ts_scim_throttle *scim_throttle;
+	/* this node's heartbeat (app/nodes.h), which splits scim_throttle; may be NULL */
+	struct ts_app_nodes *nodes;
 };
 
 struct ts_admin_key_cache;

@@ -14,6 +14,7 @@
 #include "admin/audit.h"
 #include "app/app.h"
 #include "audit/sealer.h"
+#include "app/nodes.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "directory/verifier.h"
@@ -32,6 +33,7 @@ enum {
 	O_ACCESS_LOG,
 	O_DNS_SERVER,
 	O_SCIM_RATE_LIMIT,
+	O_TRUSTED_PROXY,
 	O__COUNT
 };
 
@@ -51,18 +53,19 @@ static const struct ts_config_option opts[O__COUNT] = {
                           "comma-separated or repeated (default: /etc/resolv.conf)"},
         [O_SCIM_RATE_LIMIT] = {"scim-rate-limit", "0", false,
                                "SCIM requests per second per API key, also the burst; more get "
-                               "429 (0: no limit; per process)"},
+                               "429 (0: no limit; shared by the nodes on one store)"},
+        [O_TRUSTED_PROXY] = {"trusted-proxy", NULL, false,
+                             "CIDR of a load balancer whose X-Forwarded-For is believed; "
+                             "several comma-separated or repeated (default: none)"},
 };
 
 /*
- * The DNS servers of the domain verifier: every --dns-server given (the flag
- * may repeat; each may list several, comma-separated), else the configured
- * value (environment, config file), else /etc/resolv.conf.
+ * Every value of a flag that may repeat (--name V or --name=V), joined with
+ * commas, else the configured value (environment, config file), else "".
  */
-static bool dns_servers(int argc, char **argv, const char *configured, ts_arena_t *arena,
-                        struct ts_dns_server *out, size_t *n)
+static char *repeated(int argc, char **argv, const char *flag, const char *configured,
+                      ts_arena_t *arena)
 {
-	const char *flag = "--dns-server";
 	char *all = ts_arena_strdup(arena, "");
 	for (int k = 0; k < argc; k++) {
 		if (strncmp(argv[k], flag, strlen(flag)) != 0)
@@ -75,6 +78,18 @@ static bool dns_servers(int argc, char **argv, const char *configured, ts_arena_
 	}
 	if (all[0] == '\0' && configured != NULL)
 		all = ts_arena_strdup(arena, configured);
+	return all;
+}
+
+/*
+ * The DNS servers of the domain verifier: every --dns-server given (the flag
+ * may repeat; each may list several, comma-separated), else the configured
+ * value (environment, config file), else /etc/resolv.conf.
+ */
+static bool dns_servers(int argc, char **argv, const char *configured, ts_arena_t *arena,
+                        struct ts_dns_server *out, size_t *n)
+{
+	char *all = repeated(argc, argv, "--dns-server", configured, arena);
 	*n = 0;
 	if (all[0] == '\0') {
 		ts_directory_verifier_resolv_conf("/etc/resolv.conf", out, TS_NET_DNS_MAX_SERVERS,
@@ -130,6 +145,7 @@ int ts_cli_serve(int argc, char **argv)
 	struct ts_app app = {0};
 	ts_http_server_t *srv = NULL;
 	ts_audit_sealer_t *sealer = NULL;
+	struct ts_http_trusted trusted = {0}; /* outlives srv */
 	int status = 1;
 	long loops = 0, workers = 0, max_body = 0, scim_rate = 0;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
@@ -170,6 +186,14 @@ int ts_cli_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &waiter.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (ts_http_trusted_add(&trusted,
+	                        repeated(argc, argv, "--trusted-proxy", v[O_TRUSTED_PROXY], arena),
+	                        &e) != TS_ERR_OK) {
+		status = ts_cli_fail("serve: --trusted-proxy %s", e.message);
+		status = 2;
+		goto out;
+	}
+
 	struct ts_store_options so = {.durability = strcmp(v[O_DURABILITY], "full") == 0
 	                                                    ? TS_DURABILITY_FULL
 	                                                    : TS_DURABILITY_NORMAL};
@@ -209,6 +233,8 @@ int ts_cli_serve(int argc, char **argv)
 		status = ts_cli_fail("serve: %s", e.message);
 		goto out;
 	}
+	if (app.scim_throttle != NULL) /* the limit is the cluster's: split between live nodes */
+		app.nodes = ts_app_nodes_start(&app);
 
 	int nroutes = 0;
 	const struct ts_http_route *routes = ts_app_routes(&nroutes);
@@ -226,6 +252,7 @@ int ts_cli_serve(int argc, char **argv)
 	        .surfaces = surfaces,
 	        .nsurfaces = nsurfaces,
 	        .metrics_extra = ts_app_metrics,
+	        .trusted_proxies = trusted.n > 0 ? &trusted : NULL,
 	};
 	if (ts_http_server_new(&cfg, routes, nroutes, &srv, &e) != TS_ERR_OK) {
 		status = ts_cli_fail("serve: %s", e.message);
@@ -264,6 +291,7 @@ out:
 	ts_http_server_free(&srv);
 	/* every request has ended, its audit event committed: the sealer's last round takes all */
 	ts_audit_sealer_stop(&sealer);
+	ts_app_nodes_stop(&app.nodes);
 	ts_store_free(&app.store);
 	ts_scim_throttle_free(&app.scim_throttle);
 	sodium_memzero(app.master_key, sizeof app.master_key);

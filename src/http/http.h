@@ -18,6 +18,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "http/proxy.h"
 
 #define TS_HTTP_MAX_PARAMS 4
 #define TS_HTTP_MAX_HEADERS 64
@@ -61,7 +62,12 @@ struct ts_http_req {
 	size_t body_len;
 	const char *request_id;        /* server-issued when the client's is not usable */
 	const char *client_request_id; /* the client's X-Request-Id when well-formed, else NULL */
-	const char *peer;              /* client address, textual */
+	/*
+	 * The client's address, textual: the TCP peer, or what a trusted proxy
+	 * forwarded (ts_http_client_addr); what the audit, the log and limits use.
+	 */
+	const char *peer;
+	const char *via; /* the TCP peer when it is a trusted proxy that sent X-Forwarded-For */
 	/*
 	 * TS_ERR_OK, or the error the HTTP layer found (a value that is not
 	 * UTF-8) for a TS_HTTP_REFUSALS route, with refusal its message.
@@ -211,6 +217,9 @@ struct ts_http_server_config {
 	/* error shapes by path prefix (ts_http_error); may be NULL */
 	const struct ts_http_surface *surfaces;
 	int nsurfaces;
+	/* peers whose X-Forwarded-For is believed (http/proxy.h); NULL: none; outlives the server
+	 */
+	const struct ts_http_trusted *trusted_proxies;
 	/* Prometheus text appended to /metrics by the application (may be NULL). */
 	const char *(*metrics_extra)(void *app, ts_arena_t *arena);
 };

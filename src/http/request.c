@@ -265,6 +265,8 @@ json_t *ts__http_access_fields(const struct ts_http_req *req, const struct ts_ht
 	if (req->client_request_id != NULL)
 		json_object_set_new(f, "client_request_id", ts_json_text(req->client_request_id));
 	json_object_set_new(f, "peer", ts_json_text(req->peer));
+	if (req->via != NULL)
+		json_object_set_new(f, "via", ts_json_text(req->via));
 	if (res->error_code)
 		json_object_set_new(f, "error", ts_json_text(res->error_code));
 	return f;

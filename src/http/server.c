@@ -390,26 +390,51 @@ static bool request_id_ok(const char *s, size_t n)
 	return true;
 }
 
-static void peer_text(h2o_req_t *r, char *buf, size_t size)
+/*
+ * The request's client address (http/proxy.h): the one place that reads the
+ * TCP peer. X-Forwarded-For values are handed over only when the peer is a
+ * trusted proxy; the last TS_HTTP_FORWARDED_HOPS_MAX of them are enough.
+ */
+static void client_text(const ts_http_server_t *s, h2o_req_t *r, ts_arena_t *a, char *buf,
+                        size_t size, const char **via)
 {
 	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
 	socklen_t len = r->conn->callbacks->get_peername(r->conn, (struct sockaddr *)&ss);
-	snprintf(buf, size, "unknown");
-	if (len > 0 && ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)size);
-	else if (len > 0 && ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)size);
+	const struct sockaddr *peer = len > 0 ? (const struct sockaddr *)&ss : NULL;
+	const char *xff[TS_HTTP_FORWARDED_HOPS_MAX];
+	int nxff = 0;
+	*via = NULL;
+	if (ts_http_trusted_has(s->cfg.trusted_proxies, peer)) {
+		for (size_t i = 0; i < r->headers.size; i++) {
+			h2o_header_t *h = &r->headers.entries[i];
+			if (!h2o_memis(h->name->base, h->name->len, H2O_STRLIT("x-forwarded-for")))
+				continue;
+			if (nxff == TS_HTTP_FORWARDED_HOPS_MAX) { /* keep the right-most values */
+				memmove(xff, xff + 1,
+				        sizeof xff[0] * (TS_HTTP_FORWARDED_HOPS_MAX - 1));
+				nxff--;
+			}
+			xff[nxff++] = ts_arena_strndup(a, h->value.base, h->value.len);
+		}
+	}
+	ts_http_client_addr(s->cfg.trusted_proxies, peer, xff, nxff, buf, size);
+	if (nxff > 0) { /* the log names the proxy whose header was read */
+		char tcp[TS_HTTP_ADDR_TEXT_MAX];
+		ts_http_client_addr(NULL, peer, NULL, 0, tcp, sizeof tcp);
+		*via = ts_arena_strdup(a, tcp);
+	}
 }
 
-static void fill_peer(h2o_req_t *r, struct job *j)
+static void fill_peer(ts_http_server_t *s, h2o_req_t *r, struct job *j)
 {
-	char buf[INET6_ADDRSTRLEN];
-	peer_text(r, buf, sizeof buf);
+	char buf[TS_HTTP_ADDR_TEXT_MAX];
+	client_text(s, r, j->req.arena, buf, sizeof buf, &j->req.via);
 	j->req.peer = ts_arena_strdup(j->req.arena, buf);
 }
 
 /* Copies what a handler may read out of h2o's request; false sends the error set in j->res. */
-static bool copy_request(h2o_req_t *r, struct job *j, size_t max_body)
+static bool copy_request(ts_http_server_t *s, h2o_req_t *r, struct job *j)
 {
 	ts_arena_t *a = j->req.arena;
 	j->req.method = ts_arena_strndup(a, r->method.base, r->method.len);
@@ -423,7 +448,7 @@ static bool copy_request(h2o_req_t *r, struct job *j, size_t max_body)
 	ts_uuid_v4(id);
 	j->req.request_id = id;
 	j->req.client_request_id = NULL;
-	fill_peer(r, j);
+	fill_peer(s, r, j);
 	if ((int)r->headers.size > TS_HTTP_MAX_HEADERS) {
 		/* RFC 6585 §5 */
 		error_body(j, TS_ERR_BAD_REQUEST, STATUS_HEADERS_TOO_LARGE,
@@ -447,7 +472,7 @@ static bool copy_request(h2o_req_t *r, struct job *j, size_t max_body)
 		return false;
 	}
 	if (r->entity.base != NULL) {
-		if (r->entity.len > max_body) {
+		if (r->entity.len > s->cfg.max_body) {
 			error_body(j, TS_ERR_TOO_LARGE, ts_err_status(TS_ERR_TOO_LARGE),
 			           "request body too large");
 			return false;
@@ -475,7 +500,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	j->guard = h2o_mem_alloc_shared(&r->pool, sizeof *j->guard, guard_dispose);
 	*j->guard = j;
 	l->inflight++;
-	if (!copy_request(r, j, s->cfg.max_body)) {
+	if (!copy_request(s, r, j)) {
 		finish(j);
 		return 0;
 	}
@@ -556,7 +581,8 @@ static bool is_h2o_error(h2o_req_t *r)
 	return v.len >= sizeof plain - 1 && memcmp(v.base, plain, sizeof plain - 1) == 0;
 }
 
-static void peer_text(h2o_req_t *r, char *buf, size_t len);
+static void client_text(const ts_http_server_t *s, h2o_req_t *r, ts_arena_t *a, char *buf,
+                        size_t size, const char **via);
 
 static void rewrite_send(h2o_ostream_t *self, h2o_req_t *r, h2o_iovec_t *bufs, size_t bufcnt,
                          h2o_send_state_t state)
@@ -599,8 +625,8 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *r, h2o_iovec_t *bufs, s
 	                      rid.base, rid.len);
 	r->res.content_length = body.len;
 	if (w->srv->cfg.access_log && ts_log_enabled(TS_LOG_INFO)) {
-		char peer[INET6_ADDRSTRLEN];
-		peer_text(r, peer, sizeof peer);
+		char peer[TS_HTTP_ADDR_TEXT_MAX];
+		client_text(w->srv, r, a, peer, sizeof peer, &req.via);
 		req.peer = peer;
 		json_t *f = ts__http_access_fields(&req, &res, 0);
 		json_object_set_new(f, "h2o", ts_json_text(w->text));

@@ -9,6 +9,7 @@
 #include "scim/throttle.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -28,9 +29,12 @@ struct set {
 };
 
 struct ts_scim_throttle {
-	int64_t interval_ns;  /* between two tokens */
-	int64_t tolerance_ns; /* (burst - 1) intervals: how far ahead tat may run */
-	size_t nsets;         /* a power of two */
+	unsigned rate, burst; /* for the whole cluster */
+	/* this node's share (ts_scim_throttle_share), replaced together */
+	_Atomic int64_t interval_ns;  /* between two tokens */
+	_Atomic int64_t tolerance_ns; /* (burst - 1) intervals: how far ahead tat may run */
+	atomic_uint nodes;
+	size_t nsets; /* a power of two */
 	struct set *sets;
 };
 
@@ -43,8 +47,9 @@ ts_scim_throttle_t *ts_scim_throttle_new(unsigned rate, unsigned burst, size_t s
 	if (burst < 1)
 		burst = 1;
 	ts_scim_throttle_t *t = ts_calloc(1, sizeof *t);
-	t->interval_ns = NS_PER_S / rate;
-	t->tolerance_ns = (int64_t)(burst - 1) * t->interval_ns;
+	t->rate = rate;
+	t->burst = burst;
+	ts_scim_throttle_share(t, 1);
 	size_t want = (slots + TS_SCIM_THROTTLE_WAYS - 1) / TS_SCIM_THROTTLE_WAYS;
 	t->nsets = 1;
 	while (t->nsets < want)
@@ -53,6 +58,29 @@ ts_scim_throttle_t *ts_scim_throttle_new(unsigned rate, unsigned burst, size_t s
 	for (size_t i = 0; i < t->nsets; i++)
 		pthread_mutex_init(&t->sets[i].mu, NULL);
 	return t;
+}
+
+void ts_scim_throttle_share(ts_scim_throttle_t *t, unsigned nodes)
+{
+	if (t == NULL)
+		return;
+	if (nodes < 1)
+		nodes = 1;
+	if (nodes > t->rate)
+		nodes = t->rate; /* at least one request per second per node */
+	unsigned burst = t->burst / nodes;
+	if (burst < 1)
+		burst = 1;
+	int64_t interval = NS_PER_S * (int64_t)nodes / (int64_t)t->rate;
+	/* the two are read apart: a request between the stores sees one old, one new; harmless */
+	atomic_store(&t->interval_ns, interval);
+	atomic_store(&t->tolerance_ns, (int64_t)(burst - 1) * interval);
+	atomic_store(&t->nodes, nodes);
+}
+
+unsigned ts_scim_throttle_nodes(const ts_scim_throttle_t *t)
+{
+	return t != NULL ? atomic_load(&((ts_scim_throttle_t *)t)->nodes) : 1;
 }
 
 void ts_scim_throttle_free(ts_scim_throttle_t **tp)
@@ -101,16 +129,18 @@ bool ts_scim_throttle_take(ts_scim_throttle_t *t, const char *key, int64_t now_n
 		key = "-"; /* every caller authenticated, but never an unkeyed bucket */
 	uint64_t h = ts_token_id_hash(key);
 	struct set *s = &t->sets[((h >> 32) ^ h) & (t->nsets - 1)];
+	int64_t interval = atomic_load(&t->interval_ns);
+	int64_t tolerance = atomic_load(&t->tolerance_ns);
 	pthread_mutex_lock(&s->mu);
 	struct slot *b = slot_for(s, key, h, now_ns);
 	int64_t tat = b->tat_ns > now_ns ? b->tat_ns : now_ns;
-	bool ok = tat - now_ns <= t->tolerance_ns;
+	bool ok = tat - now_ns <= tolerance;
 	if (ok)
-		b->tat_ns = tat + t->interval_ns;
+		b->tat_ns = tat + interval;
 	pthread_mutex_unlock(&s->mu);
 	if (!ok) {
 		/* the next token is due when tat is back within the tolerance */
-		int64_t wait = tat - t->tolerance_ns - now_ns;
+		int64_t wait = tat - tolerance - now_ns;
 		int64_t secs = (wait + NS_PER_S - 1) / NS_PER_S;
 		*retry_after_s = secs < 1 ? 1 : secs;
 	}

@@ -1,8 +1,13 @@
 /*
  * SCIM request throttling (scim-clients.md item 67: too many requests ->
- * 429): a token bucket per authenticated API key, in process memory. Each
- * process keeps its own buckets, so with several `tessera serve` nodes on one
- * PostgreSQL store a key may make N requests per second on each node.
+ * 429): a token bucket per authenticated API key, in process memory.
+ * Several `tessera serve` nodes on one store share a key's budget (issue 10):
+ * each node learns how many nodes are live (the heartbeat of store/nodes.h)
+ * and enforces rate / nodes with a burst of burst / nodes
+ * (ts_scim_throttle_share), so that a load balancer spreading a key's
+ * requests over the nodes lets about rate per second through in all, with no
+ * store round trip per request. A key whose requests all reach one node gets
+ * only that node's share: the balancer is expected to spread them.
  *
  * Memory is bounded: a fixed table of TS_SCIM_THROTTLE_WAYS-way sets, one
  * mutex per set. A key's bucket takes the slot of an idle bucket (one that
@@ -46,6 +51,15 @@ void ts_scim_throttle_free(ts_scim_throttle_t **t);
  */
 bool ts_scim_throttle_take(ts_scim_throttle_t *t, const char *key, int64_t now_ns,
                            int64_t *retry_after_s);
+
+/*
+ * Splits the limiter's rate and burst between nodes live nodes (>= 1; 1
+ * undoes it), from now on: buckets keep their state and are measured with
+ * the new interval. Thread-safe.
+ */
+void ts_scim_throttle_share(ts_scim_throttle_t *t, unsigned nodes);
+/* The nodes the limiter currently shares with (1 when alone or t is NULL). */
+unsigned ts_scim_throttle_nodes(const ts_scim_throttle_t *t);
 
 /* Buckets in use, and the table's capacity in buckets (for tests and metrics). */
 size_t ts_scim_throttle_tracked(ts_scim_throttle_t *t);

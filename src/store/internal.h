@@ -135,11 +135,13 @@
  */
 #include "store/queries_directory.h"
 #include "store/queries_scim.h"
+#include "store/queries_nodes.h"
 
-#define TS__STORE_ALL_QUERIES(X)  \
-	TS__STORE_QUERIES(X)      \
-	TS__STORE_QUERIES_SCIM(X) \
-	TS__STORE_QUERIES_DIRECTORY(X)
+#define TS__STORE_ALL_QUERIES(X)       \
+	TS__STORE_QUERIES(X)           \
+	TS__STORE_QUERIES_SCIM(X)      \
+	TS__STORE_QUERIES_DIRECTORY(X) \
+	TS__STORE_QUERIES_NODES(X)
 
 enum ts__store_query {
 #define TS__Q_ENUM(id, sql, pg) TS__Q_##id,

@@ -252,6 +252,18 @@
 	"ALTER TABLE audit_events ALTER COLUMN seq SET DEFAULT "                                 \
 	"nextval('audit_events_seq');" V6_COMMON("BIGINT")
 
+/*
+ * Version 7: the nodes serving from this store (store/nodes.h), one row each,
+ * kept alive by a heartbeat, so that cluster-wide budgets (the SCIM rate
+ * limit) are split between the live nodes without a write per request.
+ */
+#define V7_COMMON                       \
+	"CREATE TABLE nodes ("          \
+	" node_id TEXT PRIMARY KEY,"    \
+	" seen_ms BIGINT NOT NULL,"     \
+	" started_ms BIGINT NOT NULL);" \
+	"CREATE INDEX nodes_by_seen ON nodes (seen_ms);"
+
 const struct ts__migration ts__store_migrations[] = {
         {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
         {2, V2_COMMON, V2_COMMON},
@@ -259,6 +271,7 @@ const struct ts__migration ts__store_migrations[] = {
         {4, V4_COMMON, V4_COMMON},
         {5, V5_SQLITE, V5_POSTGRES},
         {6, V6_SQLITE, V6_POSTGRES},
+        {7, V7_COMMON, V7_COMMON},
 };
 const int ts__store_migration_count =
         (int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);

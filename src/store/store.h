@@ -17,6 +17,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "store/nodes.h"
 
 typedef struct ts_store ts_store_t;
 typedef struct ts_store_conn ts_store_conn_t;

@@ -61,6 +61,43 @@ static void test_burst_then_refill(void **state)
 	ts_scim_throttle_free(NULL);
 }
 
+/*
+ * Issue 10: a key's budget is the cluster's. Two nodes sharing it each let
+ * half through; what both let through in a second is the rate, and the
+ * burst is split too. Alone again (share 1), the whole rate comes back.
+ */
+static void test_share_between_nodes(void **state)
+{
+	(void)state;
+	ts_scim_throttle_t *a = ts_scim_throttle_new(100, 100, 64);
+	ts_scim_throttle_t *b = ts_scim_throttle_new(100, 100, 64);
+	assert_int_equal(ts_scim_throttle_nodes(a), 1);
+	ts_scim_throttle_share(a, 2);
+	ts_scim_throttle_share(b, 2);
+	assert_int_equal(ts_scim_throttle_nodes(a), 2);
+	/* the burst: 50 on each */
+	assert_int_equal(allowed(a, "K", 1000, T0) + allowed(b, "K", 1000, T0), 100);
+	/* one steady second, both nodes asked 1000 times every 10 ms: 50 + 50 more */
+	int got = 0;
+	for (int64_t now = T0 + S / 100; now <= T0 + S; now += S / 100)
+		got += allowed(a, "K", 10, now) + allowed(b, "K", 10, now);
+	assert_int_equal(got, 100);
+	/* a share never goes below one request per second per node */
+	ts_scim_throttle_t *c = ts_scim_throttle_new(2, 2, 64);
+	ts_scim_throttle_share(c, 5);
+	assert_int_equal(ts_scim_throttle_nodes(c), 2);
+	ts_scim_throttle_share(c, 0); /* nonsense means alone */
+	assert_int_equal(ts_scim_throttle_nodes(c), 1);
+	/* back to one node: the whole rate */
+	ts_scim_throttle_share(a, 1);
+	assert_int_equal(allowed(a, "K", 1000, T0 + 10 * S), 100);
+	ts_scim_throttle_share(NULL, 3);
+	assert_int_equal(ts_scim_throttle_nodes(NULL), 1);
+	ts_scim_throttle_free(&a);
+	ts_scim_throttle_free(&b);
+	ts_scim_throttle_free(&c);
+}
+
 static void test_retry_after(void **state)
 {
 	(void)state;
@@ -201,6 +238,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_burst_then_refill),
 	        cmocka_unit_test(test_retry_after),
+	        cmocka_unit_test(test_share_between_nodes),
 	        cmocka_unit_test(test_keys_are_independent),
 	        cmocka_unit_test(test_table_is_bounded),
 	        cmocka_unit_test(test_eviction_keeps_busy_buckets),

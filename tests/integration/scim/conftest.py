@@ -190,7 +190,42 @@ def pg_url():
         shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+class Balanced(Server):
+    """
+    Issue 10: two nodes on one PostgreSQL database behind nginx
+    (cluster_itest.py); the SCIM client talks to the balancer only.
+    """
+
+    def __init__(self, db, workdir):
+        import cluster_itest
+
+        self.db = db
+        self.dir = workdir
+        self.cluster = cluster_itest.Cluster(db, workdir, nodes=2)
+        self.key = self.cluster.store.key
+        self.root = self.cluster.root
+        self.url = self.cluster.url
+        self.port = self.cluster.nginx.port
+
+    def stop(self):
+        # the run went through the balancer, to both nodes
+        served = [sum(1 for l in n.stderr().splitlines() if '"path":"/scim/v2' in l and '"via":"127.0.0.1"' in l)
+                  for n in self.cluster.nodes]
+        problems = self.cluster.destroy()
+        assert not problems, problems
+        assert all(k > 0 for k in served), served
+
+
+def pytest_generate_tests(metafunc):
+    # every SCIM test runs on both stores; the Okta run also through a balancer
+    if "server" in metafunc.fixturenames:
+        params = ["sqlite", "postgres"]
+        if metafunc.module.__name__.endswith("test_okta"):
+            params.append(pytest.param("balanced", marks=[pytest.mark.cluster, pytest.mark.slow]))
+        metafunc.parametrize("server", params, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def server(request, tmp_path_factory):
     work = str(tmp_path_factory.mktemp("scim-" + request.param))
     if request.param == "sqlite":
@@ -201,7 +236,7 @@ def server(request, tmp_path_factory):
         psql = sorted(__import__("glob").glob("/usr/lib/postgresql/*/bin/psql"))[-1]
         subprocess.run([psql, base, "-q", "-c", "CREATE DATABASE %s" % name], check=True, capture_output=True)
         db = base.rsplit("/", 1)[0] + "/" + name
-    srv = Server(db, work)
+    srv = Balanced(db, work) if request.param == "balanced" else Server(db, work)
     srv.backend = request.param
     yield srv
     srv.stop()
