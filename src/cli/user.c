@@ -102,9 +102,12 @@ static int change(struct ts_cli_store *s, const char **v, const char *verb)
 	        s->arena, json_pack("{s:s, s:s}", "AccountId", v[O_ACCOUNT], "UserId", v[O_ID]));
 	struct ts_dir_user u;
 	struct ts_account acct;
+	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
+again:;
 	ts_err rc = ts_store_begin(s->conn, true, &e);
+	/* locked as the admin API locks it: the type decided on cannot change meanwhile */
 	if (rc == TS_ERR_OK)
-		rc = ts_store_account_get(s->conn, s->arena, v[O_ACCOUNT], &acct, &e);
+		rc = ts_store_account_get_for_update(s->conn, s->arena, v[O_ACCOUNT], &acct, &e);
 	/* as the admin API: suspension is for Enterprise accounts (Team users are removed) */
 	if (rc == TS_ERR_OK && strcmp(verb, "logout") != 0 &&
 	    strcmp(acct.account_type, "Enterprise") != 0)
@@ -122,6 +125,8 @@ static int change(struct ts_cli_store *s, const char **v, const char *verb)
 		rc = ts_cli_audit_event(s, event, v[O_ACCOUNT], params, NULL, &e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_commit(s->conn, &e);
+	if (rc != TS_ERR_OK && ts_store_tx_retry(s->conn, rc, &attempt))
+		goto again;
 	if (rc != TS_ERR_OK) {
 		ts_store_rollback(s->conn);
 		return ts_cli_fail("user %s: %s", verb, e.message);
