@@ -918,6 +918,101 @@ static void test_concurrent_deadlock_retried(void **state)
 	assert_string_equal(x.name, "acct-b+1");
 }
 
+/*
+ * A serialization failure (40001) is TS_ERR_RETRY and the transaction runs
+ * again; past TS_STORE_TX_ATTEMPTS runs the caller gets it (a 503). Injected
+ * with a trigger whose count survives the rollback (a sequence). SQLite's one
+ * writer never fails so: nothing to inject there.
+ */
+static ts_err rename_acct(struct worker *w, ts_store_conn_t *c, ts_arena_t *a, int round,
+                          struct ts_error *e)
+{
+	(void)round;
+	struct ts_account x;
+	ts_err rc = ts_store_account_get_for_update(c, a, ACCT, &x, e);
+	if (rc == TS_ERR_OK) {
+		x.name = ts_arena_printf(a, "renamed %d", w->id);
+		rc = ts_store_account_update(c, &x, e);
+	}
+	return rc;
+}
+
+static void inject_serialization_failures(struct fx *f, int n)
+{
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+	         "DROP TRIGGER IF EXISTS fail_accounts ON accounts; "
+	         "DROP SEQUENCE IF EXISTS fail_seq; CREATE SEQUENCE fail_seq; "
+	         "CREATE OR REPLACE FUNCTION fail_some() RETURNS trigger AS $$ BEGIN "
+	         "IF nextval('fail_seq') <= %d THEN RAISE EXCEPTION 'injected' "
+	         "USING ERRCODE = 'serialization_failure'; END IF; RETURN NEW; END $$ "
+	         "LANGUAGE plpgsql; "
+	         "CREATE TRIGGER fail_accounts BEFORE UPDATE ON accounts "
+	         "FOR EACH ROW EXECUTE FUNCTION fail_some()",
+	         n);
+	raw_exec(f->b, sql);
+}
+
+static void test_serialization_failure_retried(void **state)
+{
+	struct fx *f = *state;
+	need_account(f, ACCT);
+	if (!f->b->pg)
+		return;
+	inject_serialization_failures(f, TS_STORE_TX_ATTEMPTS - 1);
+	struct runner rs[1];
+	run_workers(f, 1, rename_acct, 1, rs, NULL);
+	assert_int_equal(rs[0].w.won, 1);
+	assert_int_equal(rs[0].w.retried, TS_STORE_TX_ATTEMPTS - 1);
+	struct ts_account x;
+	OK(ts_store_account_get(f->c, f->a, ACCT, &x, &f->e));
+	assert_string_equal(x.name, "renamed 0");
+
+	/* one failure more than the budget: the caller sees TS_ERR_RETRY (503) */
+	inject_serialization_failures(f, TS_STORE_TX_ATTEMPTS);
+	int attempt = 0, runs = 0;
+	ts_err rc;
+	do {
+		runs++;
+		OK(ts_store_begin(f->c, true, &f->e));
+		struct worker w = {.f = f, .id = 1};
+		rc = rename_acct(&w, f->c, f->a, 0, &f->e);
+		if (rc == TS_ERR_OK)
+			rc = ts_store_commit(f->c, &f->e);
+	} while (rc != TS_ERR_OK && ts_store_tx_retry(f->c, rc, &attempt));
+	assert_int_equal(rc, TS_ERR_RETRY);
+	assert_true(ts_store_err_transient(rc));
+	assert_int_equal(runs, TS_STORE_TX_ATTEMPTS);
+	assert_false(ts_store_in_tx(f->c));
+	raw_exec(f->b, "DROP TRIGGER fail_accounts ON accounts");
+}
+
+/*
+ * A connection lost inside a transaction (the server restarted, a proxy
+ * dropped it): the statement fails with TS_ERR_RETRY, nothing of it is
+ * stored, and the transaction run again reconnects first.
+ */
+static void test_connection_lost_retried(void **state)
+{
+	struct fx *f = *state;
+	if (!f->b->pg)
+		return;
+	OK(ts_store_begin(f->c, true, &f->e));
+	struct ts_account a = mkacct("lost", "lost");
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	raw_exec(f->b, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+	               "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+	struct ts_account got;
+	EXPECT(TS_ERR_RETRY, ts_store_account_get(f->c, f->a, "lost", &got, &f->e));
+	int attempt = 0;
+	assert_true(ts_store_tx_retry(f->c, TS_ERR_RETRY, &attempt));
+	OK(ts_store_begin(f->c, true, &f->e)); /* reconnects */
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(f->c, f->a, "lost", &got, &f->e));
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "lost", &got, &f->e));
+}
+
 /* ---- the two groups -------------------------------------------------------------------- */
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
@@ -926,7 +1021,8 @@ static void test_concurrent_deadlock_retried(void **state)
 	        T(test_dir_users, b), T(test_tx_helpers, b), T(test_schema_version_errors, b), \
 	        T(test_concurrent_lost_update, b), T(test_concurrent_if_match, b),             \
 	        T(test_concurrent_uniqueness, b), T(test_concurrent_session_revoke, b),        \
-	        T(test_read_snapshot, b), T(test_concurrent_deadlock_retried, b)
+	        T(test_read_snapshot, b), T(test_concurrent_deadlock_retried, b),              \
+	        T(test_serialization_failure_retried, b), T(test_connection_lost_retried, b)
 
 int main(void)
 {
