@@ -1013,6 +1013,41 @@ static void test_connection_lost_retried(void **state)
 	OK(ts_store_account_get(f->c, f->a, "lost", &got, &f->e));
 }
 
+/*
+ * A row held past the lock timeout (PostgreSQL lock_timeout, 55P03): the
+ * waiter gets TS_ERR_UNAVAILABLE, a 503, and is not run again (it has waited
+ * already). SQLite's writers in one process queue on a mutex instead; its
+ * busy timeout bounds the wait for another process (the CLI).
+ */
+static void test_lock_timeout(void **state)
+{
+	struct fx *f = *state;
+	if (!f->b->pg)
+		return;
+	need_account(f, ACCT);
+	struct ts_store_options o = {.lock_timeout_ms = 200};
+	ts_store_t *s2 = NULL;
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_open(f->b->url, false, &o, &s2, &f->e));
+	OK(ts_store_connect(s2, &c2, &f->e));
+	struct ts_account x;
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_account_get_for_update(f->c, f->a, ACCT, &x, &f->e));
+	OK(ts_store_begin(c2, true, &f->e));
+	int64_t t0 = ts_mono_ns();
+	EXPECT(TS_ERR_UNAVAILABLE, ts_store_account_get_for_update(c2, f->a, ACCT, &x, &f->e));
+	assert_true(ts_mono_ns() - t0 < 5000000000LL);
+	int attempt = 0;
+	assert_false(ts_store_tx_retry(c2, TS_ERR_UNAVAILABLE, &attempt));
+	ts_store_rollback(f->c);
+	/* once the row is free the same read goes through */
+	OK(ts_store_begin(c2, true, &f->e));
+	OK(ts_store_account_get_for_update(c2, f->a, ACCT, &x, &f->e));
+	ts_store_rollback(c2);
+	ts_store_disconnect(&c2);
+	ts_store_free(&s2);
+}
+
 /* ---- the two groups -------------------------------------------------------------------- */
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
@@ -1022,7 +1057,8 @@ static void test_connection_lost_retried(void **state)
 	        T(test_concurrent_lost_update, b), T(test_concurrent_if_match, b),             \
 	        T(test_concurrent_uniqueness, b), T(test_concurrent_session_revoke, b),        \
 	        T(test_read_snapshot, b), T(test_concurrent_deadlock_retried, b),              \
-	        T(test_serialization_failure_retried, b), T(test_connection_lost_retried, b)
+	        T(test_serialization_failure_retried, b), T(test_connection_lost_retried, b),  \
+	        T(test_lock_timeout, b)
 
 int main(void)
 {
