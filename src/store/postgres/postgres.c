@@ -53,26 +53,6 @@ struct pg_conn {
 	struct ts__rows rows[TS__Q__COUNT];
 };
 
-static ts_err pg_fail(PGconn *pg, PGresult *res, const char *what, struct ts_error *e);
-
-/*
- * A statement other than COMMIT that failed because the connection went
- * (the server restarted, a node's network blinked): its transaction is gone
- * and nothing of it was committed, so it may run again (TS_ERR_RETRY); the
- * next statement reconnects. COMMIT's own failure stays TS_ERR_UNAVAILABLE:
- * whether it was applied is unknown.
- */
-static ts_err stmt_fail(struct pg_conn *c, PGresult *res, const char *what, struct ts_error *e)
-{
-	ts_err rc = pg_fail(c->pg, res, what, e);
-	if (rc == TS_ERR_UNAVAILABLE && PQstatus(c->pg) != CONNECTION_OK) {
-		rc = TS_ERR_RETRY;
-		if (e != NULL)
-			e->code = rc;
-	}
-	return rc;
-}
-
 static ts_err pg_fail(PGconn *pg, PGresult *res, const char *what, struct ts_error *e)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -96,6 +76,24 @@ static ts_err pg_fail(PGconn *pg, PGresult *res, const char *what, struct ts_err
 	else if (PQstatus(pg) != CONNECTION_OK)
 		code = TS_ERR_UNAVAILABLE;
 	return ts_error_set(e, code, "postgres", "%s: %.*s", what, (int)len, msg);
+}
+
+/*
+ * A statement other than COMMIT that failed because the connection went
+ * (the server restarted, a node's network blinked): its transaction is gone
+ * and nothing of it was committed, so it may run again (TS_ERR_RETRY); the
+ * next statement reconnects. COMMIT's own failure stays TS_ERR_UNAVAILABLE:
+ * whether it was applied is unknown.
+ */
+static ts_err stmt_fail(struct pg_conn *c, PGresult *res, const char *what, struct ts_error *e)
+{
+	ts_err rc = pg_fail(c->pg, res, what, e);
+	if (rc == TS_ERR_UNAVAILABLE && PQstatus(c->pg) != CONNECTION_OK) {
+		rc = TS_ERR_RETRY;
+		if (e != NULL)
+			e->code = rc;
+	}
+	return rc;
 }
 
 /* The session's timeouts (docs/store.md); set again after every reconnect. */
