@@ -1048,6 +1048,79 @@ static void test_lock_timeout(void **state)
 	ts_store_free(&s2);
 }
 
+/*
+ * A member added while another transaction deletes that user: on PostgreSQL
+ * the insert waits for the delete and then violates the foreign key (23503),
+ * which is TS_ERR_RETRY; the run again reads the users afresh and adds none.
+ * On SQLite the second write waits for the writer lock and reads afresh.
+ */
+struct deleter {
+	struct fx *f;
+	ts_err rc;
+};
+
+static void *delete_slowly(void *arg)
+{
+	struct deleter *d = arg;
+	ts_store_conn_t *c = NULL;
+	struct ts_error e = {0};
+	d->rc = ts_store_connect(d->f->s, &c, &e);
+	if (d->rc == TS_ERR_OK)
+		d->rc = ts_store_begin(c, true, &e);
+	if (d->rc == TS_ERR_OK)
+		d->rc = ts_store_user_delete(c, ACCT, "u1", &e);
+	struct timespec pause = {0, 300 * 1000000L};
+	nanosleep(&pause, NULL);
+	if (d->rc == TS_ERR_OK)
+		d->rc = ts_store_commit(c, &e);
+	ts_store_disconnect(&c);
+	return NULL;
+}
+
+static ts_err add_existing(struct worker *w, ts_store_conn_t *c, ts_arena_t *a, int round,
+                           struct ts_error *e)
+{
+	(void)w;
+	(void)round;
+	const char **ids = NULL;
+	int n = 0;
+	ts_err rc = ts_store_users_existing(c, a, ACCT, "[\"u1\"]", &ids, &n, e);
+	if (rc == TS_ERR_OK && n > 0)
+		rc = ts_store_group_members_add(c, "g1", "[\"u1\"]", e);
+	return rc;
+}
+
+static void test_concurrent_member_deleted(void **state)
+{
+	struct fx *f = *state;
+	need_account(f, ACCT);
+	add_user(f, "u1", "gone@example.com", 1000);
+	struct ts_group_row g = {.group_id = "g1",
+	                         .account_id = ACCT,
+	                         .display_name = "G",
+	                         .resource = "{}",
+	                         .version = 1,
+	                         .created_ms = 1,
+	                         .modified_ms = 1};
+	OK(ts_store_group_insert(f->c, &g, &f->e));
+	struct deleter d = {.f = f};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, delete_slowly, &d), 0);
+	struct timespec pause = {0, 100 * 1000000L};
+	nanosleep(&pause, NULL); /* the delete is in, not committed */
+	struct runner rs[1];
+	run_workers(f, 1, add_existing, 1, rs, NULL);
+	pthread_join(t, NULL);
+	assert_int_equal(d.rc, TS_ERR_OK);
+	assert_int_equal(rs[0].w.won, 1);
+	if (f->b->pg)
+		assert_int_equal(rs[0].w.retried, 1);
+	struct ts_group_member *m = NULL;
+	int n = -1;
+	OK(ts_store_group_members(f->c, f->a, "g1", 10, &m, &n, &f->e));
+	assert_int_equal(n, 0);
+}
+
 /* ---- the two groups -------------------------------------------------------------------- */
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
@@ -1058,7 +1131,7 @@ static void test_lock_timeout(void **state)
 	        T(test_concurrent_uniqueness, b), T(test_concurrent_session_revoke, b),        \
 	        T(test_read_snapshot, b), T(test_concurrent_deadlock_retried, b),              \
 	        T(test_serialization_failure_retried, b), T(test_connection_lost_retried, b),  \
-	        T(test_lock_timeout, b)
+	        T(test_lock_timeout, b), T(test_concurrent_member_deleted, b)
 
 int main(void)
 {

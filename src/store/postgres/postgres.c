@@ -32,6 +32,7 @@
 
 /* PostgreSQL Appendix A (error codes): what each class means to a caller. */
 #define PG_UNIQUE_VIOLATION "23505"
+#define PG_FOREIGN_KEY_VIOLATION "23503"
 #define PG_SERIALIZATION_FAILURE "40001"
 #define PG_DEADLOCK_DETECTED "40P01"
 #define PG_LOCK_NOT_AVAILABLE "55P03" /* lock_timeout */
@@ -68,6 +69,13 @@ static ts_err pg_fail(PGconn *pg, PGresult *res, const char *what, struct ts_err
 	else if (strcmp(state, PG_SERIALIZATION_FAILURE) == 0 ||
 	         strcmp(state, PG_DEADLOCK_DETECTED) == 0)
 		code = TS_ERR_RETRY; /* this transaction lost to another: run it again */
+	else if (strcmp(state, PG_FOREIGN_KEY_VIOLATION) == 0)
+		/*
+		 * A row it refers to (a member's user, a session's user) was deleted by
+		 * another transaction after this one read it: run it again, reading
+		 * afresh (every reference written is one the transaction read first).
+		 */
+		code = TS_ERR_RETRY;
 	else if (strncmp(state, PG_CLASS_CONNECTION, 2) == 0 ||
 	         strncmp(state, PG_CLASS_RESOURCES, 2) == 0 ||
 	         strncmp(state, PG_CLASS_OPERATOR_INTERVENTION, 3) == 0 ||
