@@ -1057,6 +1057,7 @@ static void test_lock_timeout(void **state)
 struct deleter {
 	struct fx *f;
 	ts_err rc;
+	pthread_barrier_t deleted; /* the delete is in, not committed */
 };
 
 static void *delete_slowly(void *arg)
@@ -1069,6 +1070,7 @@ static void *delete_slowly(void *arg)
 		d->rc = ts_store_begin(c, true, &e);
 	if (d->rc == TS_ERR_OK)
 		d->rc = ts_store_user_delete(c, ACCT, "u1", &e);
+	pthread_barrier_wait(&d->deleted);
 	struct timespec pause = {0, 300 * 1000000L};
 	nanosleep(&pause, NULL);
 	if (d->rc == TS_ERR_OK)
@@ -1104,13 +1106,14 @@ static void test_concurrent_member_deleted(void **state)
 	                         .modified_ms = 1};
 	OK(ts_store_group_insert(f->c, &g, &f->e));
 	struct deleter d = {.f = f};
+	pthread_barrier_init(&d.deleted, NULL, 2);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, delete_slowly, &d), 0);
-	struct timespec pause = {0, 100 * 1000000L};
-	nanosleep(&pause, NULL); /* the delete is in, not committed */
+	pthread_barrier_wait(&d.deleted);
 	struct runner rs[1];
 	run_workers(f, 1, add_existing, 1, rs, NULL);
 	pthread_join(t, NULL);
+	pthread_barrier_destroy(&d.deleted);
 	assert_int_equal(d.rc, TS_ERR_OK);
 	assert_int_equal(rs[0].w.won, 1);
 	if (f->b->pg)
