@@ -85,6 +85,10 @@ static void answer_error(struct ts_http_req *req, struct ts_http_res *res, ts_er
                          const char *message)
 {
 	ts_http_error_plain(req, res, code, ts_err_status(code), message);
+	/* RFC 9110 §15.6.4, §10.2.3: a 503 says when to come back */
+	if (ts_store_err_transient(code))
+		ts_http_res_header(res, "retry-after",
+		                   ts_arena_printf(req->arena, "%d", TS_STORE_RETRY_AFTER_S));
 }
 
 /* What the caller is told: detail for their own mistakes, nothing internal. */
@@ -98,6 +102,7 @@ static const char *public_message(ts_err code, const struct ts_error *e)
 	case TS_ERR_IO:
 		return ts_err_message(code);
 	case TS_ERR_UNAVAILABLE:
+	case TS_ERR_RETRY:
 		return "the store is busy or unavailable, try again";
 	default:
 		return ts_error_text(e, code);
@@ -112,7 +117,7 @@ static void store_failure(struct ts_http_req *req, struct ts_http_res *res, ts_e
 	json_object_set_new(f, "event", ts_json_text(event));
 	json_object_set_new(f, "error", ts_json_text(e->message));
 	ts_log(TS_LOG_ERROR, "admin call failed in the store", f);
-	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? TS_ERR_UNAVAILABLE : TS_ERR_INTERNAL,
+	answer_error(req, res, ts_store_err_transient(rc) ? TS_ERR_UNAVAILABLE : TS_ERR_INTERNAL,
 	             public_message(rc, e));
 }
 
@@ -123,10 +128,19 @@ static void audit_failed(struct ts_http_req *req, struct ts_http_res *res, ts_er
 	store_failure(req, res, rc, e, req->route->name ? req->route->name : req->path);
 }
 
+/*
+ * One call in one transaction. A transaction the store refused because of
+ * another one, or that lost its connection before COMMIT, runs again from the
+ * start, a few times at most (ts_store_tx_retry); nothing of it was stored and
+ * nothing was answered yet.
+ */
 static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struct ts_http_res *res)
 {
+	int attempt = 0;
+again:;
 	struct ts_error e = {0};
-	struct ts__admin_call call = {.req = req, .a = req->arena, .status = 200};
+	struct ts__admin_call call = {
+	        .req = req, .a = req->arena, .status = 200, .write = !op->read_only};
 	/* a refused request acts on no account: its parameter may not even decode */
 	if (op->resource == TS__RES_ACCOUNT && req->nparams > 0 && req->refused == TS_ERR_OK)
 		call.account_id = req->params[0];
@@ -172,6 +186,10 @@ static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struc
 		json_object_set(call.params, "Body", call.body);
 	if (rc == TS_ERR_OK)
 		rc = op->run(&call, &e);
+	if (rc == TS_ERR_RETRY && ts_store_tx_retry(call.conn, rc, &attempt)) {
+		json_decref(call.response);
+		goto again;
+	}
 
 	ts_err outcome = rc;
 	struct ts_error outcome_e = e;
@@ -230,6 +248,8 @@ store_failed:
 	ts_store_rollback(call.conn);
 store_down:
 	json_decref(call.response);
+	if (call.conn != NULL && ts_store_tx_retry(call.conn, rc, &attempt))
+		goto again;
 	store_failure(req, res, rc, &e, op->event);
 }
 

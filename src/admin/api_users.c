@@ -12,11 +12,20 @@
 #include "directory/session.h"
 #include "directory/user.h"
 
-/* The account named in the path, and whether an IdP manages its directory. */
+/*
+ * The account named in the path, and whether an IdP manages its directory.
+ * A change locks the account's row first (PostgreSQL: FOR UPDATE), so that
+ * what it decides from the account (its type, whether it is managed) cannot
+ * change under it: admin changes to one account's users run one at a time
+ * (docs/store.md).
+ */
 static ts_err load_account(struct ts__admin_call *call, struct ts_account *acct, bool *managed,
                            struct ts_error *e)
 {
-	ts_err rc = ts_store_account_get(call->conn, call->a, call->account_id, acct, e);
+	ts_err rc = call->write
+	                    ? ts_store_account_get_for_update(call->conn, call->a, call->account_id,
+	                                                      acct, e)
+	                    : ts_store_account_get(call->conn, call->a, call->account_id, acct, e);
 	if (rc == TS_ERR_OK && managed != NULL)
 		rc = ts_directory_account_managed(call->conn, call->account_id, managed, e);
 	return rc;
@@ -25,6 +34,15 @@ static ts_err load_account(struct ts__admin_call *call, struct ts_account *acct,
 static const char *user_param(struct ts__admin_call *call)
 {
 	return call->req->params[1];
+}
+
+/* The user named in the path; a change locks its row (as load_account). */
+static ts_err load_user(struct ts__admin_call *call, struct ts_dir_user *u, struct ts_error *e)
+{
+	if (call->write)
+		return ts_store_dir_user_get_for_update(call->conn, call->a, call->account_id,
+		                                        user_param(call), u, e);
+	return ts_store_dir_user_get(call->conn, call->a, call->account_id, user_param(call), u, e);
 }
 
 /* {"User": view} of a user as it is now. */
@@ -191,8 +209,7 @@ static ts_err update_license(struct ts__admin_call *call, struct ts_error *e)
 	if (rc == TS_ERR_OK)
 		rc = load_account(call, &acct, &managed, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_dir_user_get(call->conn, call->a, call->account_id, user_param(call),
-		                           &u, e);
+		rc = load_user(call, &u, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	/* SPEC §4: once an IdP manages the directory, licences come from its groups */
@@ -213,8 +230,7 @@ static ts_err logout_user(struct ts__admin_call *call, struct ts_error *e)
 	int64_t n = 0;
 	ts_err rc = load_account(call, &acct, NULL, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_dir_user_get(call->conn, call->a, call->account_id, user_param(call),
-		                           &u, e);
+		rc = load_user(call, &u, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_directory_session_revoke_all(call->conn, u.user_id, &n, e);
 	if (rc == TS_ERR_OK)
@@ -232,13 +248,19 @@ static ts_err reset_pin(struct ts__admin_call *call, struct ts_error *e)
 	char pin[TS_USER_PIN_DIGITS + 1];
 	ts_err rc = load_account(call, &acct, &managed, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_dir_user_get(call->conn, call->a, call->account_id, user_param(call),
-		                           &u, e);
+		rc = load_user(call, &u, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_directory_pin_new(call->conn, pin, e);
 	/* the old PIN dies with the overwrite: it no longer starts this user's meetings */
 	if (rc == TS_ERR_OK)
 		rc = ts_store_dir_user_set_pin(call->conn, u.user_id, pin, ts_now_ms(), e);
+	/*
+	 * Another call took the same PIN between our check and our write (the
+	 * unique index says so): the transaction is lost on PostgreSQL, so the
+	 * call runs again and draws another PIN (ts_store_tx_retry).
+	 */
+	if (rc == TS_ERR_CONFLICT)
+		rc = TS_FAIL(e, TS_ERR_RETRY, "the new PIN was taken meanwhile: %s", e->message);
 	if (rc == TS_ERR_OK)
 		rc = answer_user(call, &acct, managed, u.user_id, e);
 	return rc;
@@ -250,8 +272,7 @@ static ts_err delete_user(struct ts__admin_call *call, struct ts_error *e)
 	struct ts_dir_user u;
 	ts_err rc = load_account(call, &acct, NULL, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_dir_user_get(call->conn, call->a, call->account_id, user_param(call),
-		                           &u, e);
+		rc = load_user(call, &u, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (strcmp(acct.account_type, "Team") != 0)

@@ -31,6 +31,7 @@ struct ts__admin_call {
 	int status;
 	const ts_policy_set_t *policies;
 	const char *principal;
+	bool write; /* runs in a write transaction: reads of what it changes lock (docs/store.md) */
 };
 
 enum ts__admin_resource {

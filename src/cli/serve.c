@@ -34,8 +34,15 @@ enum {
 	O_DNS_SERVER,
 	O_SCIM_RATE_LIMIT,
 	O_TRUSTED_PROXY,
+	O_STORE_CONNECT_TIMEOUT,
+	O_STORE_STATEMENT_TIMEOUT,
+	O_STORE_LOCK_TIMEOUT,
 	O__COUNT
 };
+
+#define TS_STR_(x) #x
+#define TS_STR(x) TS_STR_(x)
+#define SERVE_TIMEOUT_MAX_MS (24L * 3600 * 1000)
 
 static const struct ts_config_option opts[O__COUNT] = {
         [O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
@@ -57,6 +64,15 @@ static const struct ts_config_option opts[O__COUNT] = {
         [O_TRUSTED_PROXY] = {"trusted-proxy", NULL, false,
                              "CIDR of a load balancer whose X-Forwarded-For is believed; "
                              "several comma-separated or repeated (default: none)"},
+        /* docs/store.md: what each bounds on each backend */
+        [O_STORE_CONNECT_TIMEOUT] = {"store-connect-timeout", TS_STR(TS_STORE_CONNECT_TIMEOUT_MS),
+                                     false, "ms to connect to PostgreSQL"},
+        [O_STORE_STATEMENT_TIMEOUT] = {"store-statement-timeout",
+                                       TS_STR(TS_STORE_STATEMENT_TIMEOUT_MS), false,
+                                       "ms a PostgreSQL statement may run"},
+        [O_STORE_LOCK_TIMEOUT] = {"store-lock-timeout", TS_STR(TS_STORE_LOCK_TIMEOUT_MS), false,
+                                  "ms to wait for a row lock (PostgreSQL) or the writer lock "
+                                  "(SQLite); then 503 with Retry-After"},
 };
 
 /*
@@ -148,6 +164,7 @@ int ts_cli_serve(int argc, char **argv)
 	struct ts_http_trusted trusted = {0}; /* outlives srv */
 	int status = 1;
 	long loops = 0, workers = 0, max_body = 0, scim_rate = 0;
+	long connect_ms = 0, statement_ms = 0, lock_ms = 0;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
 		status = 2;
 		goto out;
@@ -157,10 +174,14 @@ int ts_cli_serve(int argc, char **argv)
 	    !number(v[O_WORKERS], 0, 1024, &workers) ||
 	    !number(v[O_MAX_BODY], 1024, 64L * 1024 * 1024, &max_body) ||
 	    !number(v[O_SCIM_RATE_LIMIT], 0, TS_SCIM_THROTTLE_RATE_MAX, &scim_rate) ||
+	    !number(v[O_STORE_CONNECT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &connect_ms) ||
+	    !number(v[O_STORE_STATEMENT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &statement_ms) ||
+	    !number(v[O_STORE_LOCK_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &lock_ms) ||
 	    (strcmp(v[O_DURABILITY], "normal") != 0 && strcmp(v[O_DURABILITY], "full") != 0) ||
 	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0)) {
 		status = ts_cli_fail("serve: bad value for --log-level, --threads, --workers, "
-		                     "--max-body, --scim-rate-limit, --durability or --access-log");
+		                     "--max-body, --scim-rate-limit, --durability, --access-log or "
+		                     "--store-*-timeout");
 		status = 2;
 		goto out;
 	}
@@ -196,7 +217,10 @@ int ts_cli_serve(int argc, char **argv)
 
 	struct ts_store_options so = {.durability = strcmp(v[O_DURABILITY], "full") == 0
 	                                                    ? TS_DURABILITY_FULL
-	                                                    : TS_DURABILITY_NORMAL};
+	                                                    : TS_DURABILITY_NORMAL,
+	                              .connect_timeout_ms = (int)connect_ms,
+	                              .statement_timeout_ms = (int)statement_ms,
+	                              .lock_timeout_ms = (int)lock_ms};
 	ts_store_conn_t *conn = NULL;
 	if (ts_store_open(v[O_DB], false, &so, &app.store, &e) != TS_ERR_OK ||
 	    ts_store_connect(app.store, &conn, &e) != TS_ERR_OK ||

@@ -28,7 +28,10 @@ static int list(struct ts_cli_store *s, const char **v)
 	bool managed = false;
 	if (v[O_ACCOUNT] == NULL)
 		return ts_cli_fail("user list: --account is required");
-	if (ts_store_account_get(s->conn, s->arena, v[O_ACCOUNT], &acct, &e) != TS_ERR_OK ||
+	/* one read transaction: the account, every page and each user's view from one
+	 * snapshot (docs/store.md); disconnecting at exit ends it */
+	if (ts_store_begin(s->conn, false, &e) != TS_ERR_OK ||
+	    ts_store_account_get(s->conn, s->arena, v[O_ACCOUNT], &acct, &e) != TS_ERR_OK ||
 	    ts_directory_account_managed(s->conn, acct.account_id, &managed, &e) != TS_ERR_OK)
 		return ts_cli_fail("user list: %s", e.message);
 	const char *key = v[O_EMAIL] ? ts_directory_key(s->arena, v[O_EMAIL]) : NULL;
@@ -61,6 +64,7 @@ static int list(struct ts_cli_store *s, const char **v)
 			break;
 		after = page[n - 1].user_id;
 	}
+	ts_store_rollback(s->conn);
 	if (v[O_JSON])
 		ts_cli_print_json(json_pack("{s:O}", "Users", all));
 	return 0;
@@ -75,12 +79,14 @@ static int get(struct ts_cli_store *s, const char **v)
 	json_t *view = NULL;
 	if (v[O_ACCOUNT] == NULL || v[O_ID] == NULL)
 		return ts_cli_fail("user get: --account and --id are required");
-	if (ts_store_account_get(s->conn, s->arena, v[O_ACCOUNT], &acct, &e) != TS_ERR_OK ||
+	if (ts_store_begin(s->conn, false, &e) != TS_ERR_OK ||
+	    ts_store_account_get(s->conn, s->arena, v[O_ACCOUNT], &acct, &e) != TS_ERR_OK ||
 	    ts_directory_account_managed(s->conn, acct.account_id, &managed, &e) != TS_ERR_OK ||
 	    ts_store_dir_user_get(s->conn, s->arena, acct.account_id, v[O_ID], &u, &e) !=
 	            TS_ERR_OK ||
 	    ts_directory_user_json(s->conn, s->arena, &acct, &u, managed, &view, &e) != TS_ERR_OK)
 		return ts_cli_fail("user get: %s", e.message);
+	ts_store_rollback(s->conn);
 	json_t *out = json_pack("{s:o}", "User", view);
 	if (v[O_JSON]) {
 		ts_cli_print_json(out);
@@ -103,9 +109,12 @@ static int change(struct ts_cli_store *s, const char **v, const char *verb)
 	        s->arena, json_pack("{s:s, s:s}", "AccountId", v[O_ACCOUNT], "UserId", v[O_ID]));
 	struct ts_dir_user u;
 	struct ts_account acct;
+	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
+again:;
 	ts_err rc = ts_store_begin(s->conn, true, &e);
+	/* locked as the admin API locks it: the type decided on cannot change meanwhile */
 	if (rc == TS_ERR_OK)
-		rc = ts_store_account_get(s->conn, s->arena, v[O_ACCOUNT], &acct, &e);
+		rc = ts_store_account_get_for_update(s->conn, s->arena, v[O_ACCOUNT], &acct, &e);
 	/* as the admin API: suspension is for Enterprise accounts (Team users are removed) */
 	if (rc == TS_ERR_OK && strcmp(verb, "logout") != 0 &&
 	    strcmp(acct.account_type, "Enterprise") != 0)
@@ -123,6 +132,8 @@ static int change(struct ts_cli_store *s, const char **v, const char *verb)
 		rc = ts_cli_audit_event(s, event, v[O_ACCOUNT], params, NULL, &e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_commit(s->conn, &e);
+	if (rc != TS_ERR_OK && ts_store_tx_retry(s->conn, rc, &attempt))
+		goto again;
 	if (rc != TS_ERR_OK) {
 		ts_store_rollback(s->conn);
 		return ts_cli_fail("user %s: %s", verb, e.message);

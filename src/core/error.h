@@ -29,6 +29,7 @@
 	X(INTERNAL, "ServiceFailureException", 500, "internal error")                          \
 	X(STORE, "ServiceFailureException", 500, "the store failed")                           \
 	X(UNAVAILABLE, "ServiceUnavailableException", 503, "the service is unavailable")       \
+	X(RETRY, "ServiceUnavailableException", 503, "lost to another transaction")            \
 	X(IO, "ServiceFailureException", 500, "input/output error")
 
 typedef enum {

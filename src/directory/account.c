@@ -83,7 +83,8 @@ ts_err ts_directory_account_rename(ts_store_conn_t *c, ts_arena_t *a, const char
 	ts_err rc = ts_directory_account_name_check(name, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	rc = ts_store_account_get(c, a, id, out, e);
+	/* the row is written back whole: locked from this read (docs/store.md) */
+	rc = ts_store_account_get_for_update(c, a, id, out, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	out->name = ts_arena_strdup(a, name);
@@ -153,8 +154,9 @@ ts_err ts_directory_account_settings_update(ts_store_conn_t *c, ts_arena_t *a, c
 		if (rc != TS_ERR_OK)
 			return rc;
 	}
+	/* merged into what is stored: no other write may move it meanwhile (issue 10) */
 	struct ts_account acct;
-	ts_err rc = ts_store_account_get(c, a, id, &acct, e);
+	ts_err rc = ts_store_account_get_for_update(c, a, id, &acct, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	json_t *stored = ts_json_own(a, json_loads(acct.settings ? acct.settings : "{}", 0, NULL));

@@ -127,7 +127,7 @@ ts_err ts_directory_domain_add(ts_store_conn_t *c, ts_arena_t *a, const char *ac
 	struct ts_account acct;
 	ts_err rc = ts_directory_domain_check(name, norm, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_account_get(c, a, account_id, &acct, e);
+		rc = ts_store_account_get_for_update(c, a, account_id, &acct, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	const char *owner = NULL;
@@ -166,7 +166,7 @@ ts_err ts_directory_domain_recheck(ts_store_conn_t *c, ts_arena_t *a, const char
 	char norm[TS_DOMAIN_NAME_MAX + 1];
 	ts_err rc = ts_directory_domain_check(name, norm, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_domain_get(c, a, account_id, norm, out, e);
+		rc = ts_store_domain_get_for_update(c, a, account_id, norm, out, e);
 	if (rc != TS_ERR_OK || strcmp(out->status, TS_DOMAIN_VERIFIED) == 0)
 		return rc;
 	out->status = TS_DOMAIN_PENDING;
@@ -178,7 +178,7 @@ ts_err ts_directory_domain_on_verified(ts_store_conn_t *c, ts_arena_t *a, const 
                                        struct ts_error *e)
 {
 	struct ts_account acct;
-	ts_err rc = ts_store_account_get(c, a, account_id, &acct, e);
+	ts_err rc = ts_store_account_get_for_update(c, a, account_id, &acct, e);
 	if (rc != TS_ERR_OK || strcmp(acct.account_type, "Enterprise") == 0)
 		return rc;
 	/* SPEC §4: "a Team account becomes Enterprise as soon as one of its domains is verified" */
@@ -195,7 +195,7 @@ ts_err ts_directory_domain_remove(ts_store_conn_t *c, ts_arena_t *a, const char 
 	struct ts_domain d;
 	ts_err rc = ts_directory_domain_check(name, norm, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_domain_get(c, a, account_id, norm, &d, e);
+		rc = ts_store_domain_get_for_update(c, a, account_id, norm, &d, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	bool managed = false;

@@ -66,7 +66,7 @@ ts_err ts_directory_groups_put(ts_store_conn_t *c, ts_arena_t *a, const char *ac
 	struct ts_account acct;
 	ts_err rc = check_entries(groups, true, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_account_get(c, a, account_id, &acct, e);
+		rc = ts_store_account_get_for_update(c, a, account_id, &acct, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	size_t i;
@@ -106,7 +106,7 @@ ts_err ts_directory_groups_delete(ts_store_conn_t *c, ts_arena_t *a, const char 
 	struct ts_account acct;
 	ts_err rc = check_entries(groups, false, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_account_get(c, a, account_id, &acct, e);
+		rc = ts_store_account_get_for_update(c, a, account_id, &acct, e);
 	size_t i;
 	json_t *g;
 	json_array_foreach(groups, i, g)

@@ -268,7 +268,8 @@ ts_err ts_directory_user_suspend(ts_store_conn_t *c, ts_arena_t *a, const char *
                                  const char *user_id, bool suspend, struct ts_error *e)
 {
 	struct ts_dir_user u;
-	ts_err rc = ts_store_dir_user_get(c, a, account_id, user_id, &u, e);
+	/* decided on the state read: locked until the change commits (docs/store.md) */
+	ts_err rc = ts_store_dir_user_get_for_update(c, a, account_id, user_id, &u, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (u.registration_status != NULL && strcmp(u.registration_status, TS_USER_RELEASED) == 0)

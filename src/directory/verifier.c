@@ -56,15 +56,16 @@ static ts_err audit(ts_store_conn_t *c, ts_arena_t *a, const struct ts_domain *d
 }
 
 /* Stores the verdict of one lookup; the domain may have changed or gone meanwhile. */
-static ts_err store_verdict(ts_store_conn_t *c, ts_arena_t *a, const struct ts_domain *seen,
-                            int64_t claimed_until, enum ts_domain_lookup lookup, char **records,
-                            size_t n, struct ts_error *e)
+static ts_err verdict_once(ts_store_conn_t *c, ts_arena_t *a, const struct ts_domain *seen,
+                           int64_t claimed_until, enum ts_domain_lookup lookup, char **records,
+                           size_t n, struct ts_error *e)
 {
 	struct ts_domain d;
 	ts_err rc = ts_store_begin(c, true, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	rc = ts_store_domain_get(c, a, seen->account_id, seen->domain_name, &d, e);
+	/* locked: a ?operation=verify or a delete meanwhile waits for this verdict */
+	rc = ts_store_domain_get_for_update(c, a, seen->account_id, seen->domain_name, &d, e);
 	if (rc == TS_ERR_NOT_FOUND ||
 	    (rc == TS_ERR_OK &&
 	     (strcmp(d.status, TS_DOMAIN_PENDING) != 0 || strcmp(d.token, seen->token) != 0))) {
@@ -101,6 +102,19 @@ static ts_err store_verdict(ts_store_conn_t *c, ts_arena_t *a, const struct ts_d
 		ts_log(TS_LOG_INFO, "domain verification decided",
 		       json_pack("{s:s, s:s, s:s}", "account_id", d.account_id, "domain",
 		                 d.domain_name, "status", d.status));
+	return rc;
+}
+
+/* verdict_once, run again when the store refused it for another's sake (ts_store_tx_retry). */
+static ts_err store_verdict(ts_store_conn_t *c, ts_arena_t *a, const struct ts_domain *seen,
+                            int64_t claimed_until, enum ts_domain_lookup lookup, char **records,
+                            size_t n, struct ts_error *e)
+{
+	int attempt = 0;
+	ts_err rc;
+	do
+		rc = verdict_once(c, a, seen, claimed_until, lookup, records, n, e);
+	while (rc != TS_ERR_OK && ts_store_tx_retry(c, rc, &attempt));
 	return rc;
 }
 

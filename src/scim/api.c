@@ -72,6 +72,10 @@ static void answer_error(struct ts_http_req *req, struct ts_http_res *res, int s
 		json_object_set_new(o, "scimType", json_string(scim_type));
 	ts_http_res_json(req, res, status, TS__SCIM_CONTENT_TYPE, o);
 	res->error_code = scim_type ? scim_type : "error";
+	/* RFC 9110 §15.6.4, §10.2.3: a 503 (the store) says when to come back */
+	if (status == ts_err_status(TS_ERR_UNAVAILABLE))
+		ts_http_res_header(res, "retry-after",
+		                   ts_arena_printf(req->arena, "%d", TS_STORE_RETRY_AFTER_S));
 	if (status == 401)
 		ts_http_res_header(res, "www-authenticate", "Bearer realm=\"scim\"");
 }
@@ -95,6 +99,7 @@ static const char *public_detail(ts_err code, const struct ts_error *e)
 	case TS_ERR_IO:
 		return ts_err_message(code);
 	case TS_ERR_UNAVAILABLE:
+	case TS_ERR_RETRY:
 		return "the store is busy or unavailable, try again";
 	default:
 		return ts_error_text(e, code);
@@ -120,8 +125,9 @@ static void store_failure(struct ts_http_req *req, struct ts_http_res *res, ts_e
 	json_object_set_new(f, "event", ts_json_text(event));
 	json_object_set_new(f, "error", ts_json_text(e->message));
 	ts_log(TS_LOG_ERROR, "SCIM call failed in the store", f);
-	answer_error(req, res, rc == TS_ERR_UNAVAILABLE ? 503 : 500, NULL,
-	             public_detail(rc == TS_ERR_UNAVAILABLE ? rc : TS_ERR_INTERNAL, e));
+	bool later = ts_store_err_transient(rc);
+	answer_error(req, res, ts_err_status(later ? TS_ERR_UNAVAILABLE : TS_ERR_INTERNAL), NULL,
+	             public_detail(later ? rc : TS_ERR_INTERNAL, e));
 }
 
 /* A refusal's audit event could not be committed: no answer but this. */
@@ -228,6 +234,11 @@ static bool key_checked(struct ts__scim_call *call, struct ts_http_res *res, con
 	if (rc == TS_ERR_OK)
 		return true;
 	ts_store_rollback(call->conn);
+	if (rc != TS_ERR_UNAUTHORIZED && call->store_attempt != NULL &&
+	    ts_store_tx_retry(call->conn, rc, call->store_attempt)) {
+		call->store_again = true; /* nothing answered: the caller starts over */
+		return false;
+	}
 	if (rc != TS_ERR_UNAUTHORIZED) {
 		store_failure(req, res, rc, &e, op->event);
 		return false;
@@ -270,6 +281,10 @@ static bool key_checked_alone(struct ts__scim_call *call, struct ts_http_res *re
 	struct ts_error e = {0};
 	ts_err rc = ts_store_begin(call->conn, false, &e);
 	if (rc != TS_ERR_OK) {
+		if (ts_store_tx_retry(call->conn, rc, call->store_attempt)) {
+			call->store_again = true;
+			return false;
+		}
 		const struct ts__scim_op *op = call->req->route->data;
 		store_failure(call->req, res, rc, &e, op->event);
 		return false;
@@ -285,10 +300,14 @@ static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
 	const struct ts__scim_op *op = req->route->data;
 	bool may_skip_check = true;
 	int attempt = 0;
+	int store_attempt = 0; /* runs the store refused (ts_store_tx_retry) */
 again:;
 	struct ts_error e = {0};
-	struct ts__scim_call call = {
-	        .req = req, .a = req->arena, .status = 200, .attempt = attempt};
+	struct ts__scim_call call = {.req = req,
+	                             .a = req->arena,
+	                             .status = 200,
+	                             .attempt = attempt,
+	                             .store_attempt = &store_attempt};
 	ts_err rc = ts_app_conn(req, &call.conn, &e);
 	if (rc != TS_ERR_OK)
 		goto store_down;
@@ -312,8 +331,11 @@ again:;
 		rc = ts_store_begin(call.conn, false, &e);
 		if (rc != TS_ERR_OK)
 			goto store_down;
-		if (!key_checked(&call, res, token, &key))
+		if (!key_checked(&call, res, token, &key)) {
+			if (call.store_again)
+				goto again;
 			return;
+		}
 	}
 	/* by the authenticated key only, and before any work: a throttled write is not audited */
 	if (throttled(req, res, key.api_key_id)) {
@@ -370,8 +392,11 @@ again:;
 			}
 			if (unchecked) {
 				const char *settings = key.account_settings;
-				if (!key_checked(&call, res, token, &key))
+				if (!key_checked(&call, res, token, &key)) {
+					if (call.store_again)
+						goto again;
 					return;
+				}
 				/*
 				 * The account's profile changed since the cached check: the
 				 * body was prepared under the old one. Start over, checking
@@ -386,12 +411,19 @@ again:;
 			}
 		} else {
 			ts_store_write_soon(call.conn, false); /* refused before it began */
-			if (unchecked && !key_checked_alone(&call, res, token, &key))
+			if (unchecked && !key_checked_alone(&call, res, token, &key)) {
+				if (call.store_again)
+					goto again;
 				return;
+			}
 		}
 	}
 	if (rc == TS_ERR_OK)
 		rc = op->run(&call, &e);
+	if (rc == TS_ERR_RETRY && ts_store_tx_retry(call.conn, rc, &store_attempt)) {
+		json_decref(call.response);
+		goto again; /* the store refused it for another's sake: nothing done yet */
+	}
 	if (rc != TS_ERR_OK && call.retry && attempt < TS__SCIM_WRITE_ATTEMPTS) {
 		/* another write changed the resource since prepare read it: nothing done yet */
 		ts_store_rollback(call.conn);
@@ -467,6 +499,8 @@ store_failed:
 	ts_store_rollback(call.conn);
 store_down:
 	json_decref(call.response);
+	if (call.conn != NULL && ts_store_tx_retry(call.conn, rc, &store_attempt))
+		goto again;
 	store_failure(req, res, rc, &e, op->event);
 }
 

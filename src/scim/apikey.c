@@ -20,8 +20,10 @@ ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *acco
 	if (description != NULL && strlen(description) > TS_APIKEY_DESCRIPTION_MAX)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "Description is longer than %d bytes",
 		               TS_APIKEY_DESCRIPTION_MAX);
+	/* the account becomes managed by an IdP: serialized with the admin changes that
+	 * decide on that (docs/store.md) */
 	struct ts_account acct;
-	ts_err rc = ts_store_account_get(c, a, account_id, &acct, e);
+	ts_err rc = ts_store_account_get_for_update(c, a, account_id, &acct, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts_token t;

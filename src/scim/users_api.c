@@ -346,8 +346,9 @@ static ts_err patch_user(struct ts__scim_call *call, struct ts_error *e)
 static ts_err delete_user(struct ts__scim_call *call, struct ts_error *e)
 {
 	struct ts_user_row old;
-	ts_err rc = ts_store_user_get(call->conn, call->a, call->account_id, call->req->params[0],
-	                              &old, e);
+	/* If-Match holds for the version deleted: no write may move it in between (issue 10) */
+	ts_err rc = ts_store_user_get_for_update(call->conn, call->a, call->account_id,
+	                                         call->req->params[0], &old, e);
 	if (rc == TS_ERR_OK)
 		rc = ts__scim_check_if_match(call, old.version, e);
 	if (rc == TS_ERR_OK)

@@ -21,16 +21,27 @@ ts_err ts_store_account_insert(ts_store_conn_t *c, const struct ts_account *a, s
 	return ts__store_write(c, TS__Q_ACCOUNT_INSERT, p, 6, NULL, e);
 }
 
-ts_err ts_store_account_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
-                            struct ts_account *out, struct ts_error *e)
+static ts_err account_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena,
+                          const char *id, struct ts_account *out, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(id)};
 	bool found = false;
-	ts_err rc =
-	        ts__store_get_one(c, TS__Q_ACCOUNT_GET, p, 1, read_account, arena, out, &found, e);
+	ts_err rc = ts__store_get_one(c, q, p, 1, read_account, arena, out, &found, e);
 	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s not found", id);
 	return rc;
+}
+
+ts_err ts_store_account_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
+                            struct ts_account *out, struct ts_error *e)
+{
+	return account_get(c, TS__Q_ACCOUNT_GET, arena, id, out, e);
+}
+
+ts_err ts_store_account_get_for_update(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
+                                       struct ts_account *out, struct ts_error *e)
+{
+	return account_get(c, TS__Q_ACCOUNT_GET_FOR_UPDATE, arena, id, out, e);
 }
 
 ts_err ts_store_account_list(ts_store_conn_t *c, ts_arena_t *arena, const char *after,

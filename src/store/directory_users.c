@@ -47,16 +47,29 @@ static ts_err read_users(ts_store_conn_t *c, ts_arena_t *arena, enum ts__store_q
 	return TS_ERR_OK;
 }
 
-ts_err ts_store_dir_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-                             const char *user_id, struct ts_dir_user *out, struct ts_error *e)
+static ts_err user_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena,
+                       const char *account_id, const char *user_id, struct ts_dir_user *out,
+                       struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
 	bool found = false;
-	ts_err rc =
-	        ts__store_get_one(c, TS__Q_DIR_USER_GET, p, 2, read_user, arena, out, &found, e);
+	ts_err rc = ts__store_get_one(c, q, p, 2, read_user, arena, out, &found, e);
 	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %.64s not found", user_id);
 	return rc;
+}
+
+ts_err ts_store_dir_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+                             const char *user_id, struct ts_dir_user *out, struct ts_error *e)
+{
+	return user_get(c, TS__Q_DIR_USER_GET, arena, account_id, user_id, out, e);
+}
+
+ts_err ts_store_dir_user_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
+                                        const char *account_id, const char *user_id,
+                                        struct ts_dir_user *out, struct ts_error *e)
+{
+	return user_get(c, TS__Q_DIR_USER_GET_FOR_UPDATE, arena, account_id, user_id, out, e);
 }
 
 ts_err ts_store_dir_user_list(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,

@@ -29,16 +29,28 @@ ts_err ts_store_domain_insert(ts_store_conn_t *c, const struct ts_domain *d, str
 	return ts__store_write(c, TS__Q_DIR_DOMAIN_INSERT, p, 9, NULL, e);
 }
 
-ts_err ts_store_domain_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-                           const char *name, struct ts_domain *out, struct ts_error *e)
+static ts_err domain_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena,
+                         const char *account_id, const char *name, struct ts_domain *out,
+                         struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(name)};
 	bool found = false;
-	ts_err rc = ts__store_get_one(c, TS__Q_DIR_DOMAIN_GET, p, 2, read_domain, arena, out,
-	                              &found, e);
+	ts_err rc = ts__store_get_one(c, q, p, 2, read_domain, arena, out, &found, e);
 	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "domain %.253s not found", name);
 	return rc;
+}
+
+ts_err ts_store_domain_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+                           const char *name, struct ts_domain *out, struct ts_error *e)
+{
+	return domain_get(c, TS__Q_DIR_DOMAIN_GET, arena, account_id, name, out, e);
+}
+
+ts_err ts_store_domain_get_for_update(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
+                                      const char *name, struct ts_domain *out, struct ts_error *e)
+{
+	return domain_get(c, TS__Q_DIR_DOMAIN_GET_FOR_UPDATE, arena, account_id, name, out, e);
 }
 
 static ts_err read_list(ts_store_conn_t *c, ts_arena_t *arena, enum ts__store_query q,

@@ -22,6 +22,9 @@
 #define TS__STORE_QUERIES(X)                                                                       \
 	X(PING, "SELECT 1", NULL)                                                                  \
 	X(SCHEMA_VERSION, "SELECT version FROM schema_version", NULL)                              \
+	X(SCHEMA_TABLE,                                                                            \
+	  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",   \
+	  "SELECT count(*) FROM pg_catalog.pg_class WHERE oid = to_regclass('schema_version')")    \
 	X(ACCOUNT_INSERT,                                                                          \
 	  "INSERT INTO accounts (account_id, name, account_type, status, created_ms, settings) "   \
 	  "VALUES ($1, $2, $3, $4, $5, $6)",                                                       \
@@ -30,6 +33,11 @@
 	  "SELECT account_id, name, account_type, status, created_ms, settings FROM accounts "     \
 	  "WHERE account_id = $1",                                                                 \
 	  NULL)                                                                                    \
+	X(ACCOUNT_GET_FOR_UPDATE,                                                                  \
+	  "SELECT account_id, name, account_type, status, created_ms, settings FROM accounts "     \
+	  "WHERE account_id = $1",                                                                 \
+	  "SELECT account_id, name, account_type, status, created_ms, settings FROM accounts "     \
+	  "WHERE account_id = $1 FOR UPDATE")                                                      \
 	X(ACCOUNT_LIST,                                                                            \
 	  "SELECT account_id, name, account_type, status, created_ms, settings FROM accounts "     \
 	  "WHERE account_id > $1 AND ($2 = '' OR name = $2) ORDER BY account_id LIMIT $3",         \
@@ -225,7 +233,8 @@ struct ts_store_conn {
 	ts_store_t *store;
 	void *impl;
 	bool in_tx;
-	bool write_soon; /* counted in store->writes_soon */
+	bool write_soon;     /* counted in store->writes_soon */
+	bool commit_unknown; /* the last COMMIT's answer was lost (ts_store_tx_retry) */
 };
 
 /* How many connections announced a write transaction (ts_store_write_soon). */

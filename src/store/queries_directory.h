@@ -22,6 +22,10 @@
 	/* ---- users: reads ---- */                                                               \
 	X(DIR_USER_GET,                                                                            \
 	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 AND user_id = $2", NULL)  \
+	X(DIR_USER_GET_FOR_UPDATE,                                                                 \
+	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 AND user_id = $2",        \
+	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 AND user_id = $2 "        \
+	  "FOR UPDATE")                                                                            \
 	X(DIR_USER_LIST,                                                                           \
 	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 AND user_id > $2 "        \
 	  "ORDER BY user_id LIMIT $3",                                                             \
@@ -93,6 +97,11 @@
 	  "SELECT " TS__DIR_DOMAIN_COLS                                                            \
 	  " FROM domains WHERE account_id = $1 AND domain_name = $2",                              \
 	  NULL)                                                                                    \
+	X(DIR_DOMAIN_GET_FOR_UPDATE,                                                               \
+	  "SELECT " TS__DIR_DOMAIN_COLS                                                            \
+	  " FROM domains WHERE account_id = $1 AND domain_name = $2",                              \
+	  "SELECT " TS__DIR_DOMAIN_COLS                                                            \
+	  " FROM domains WHERE account_id = $1 AND domain_name = $2 FOR UPDATE")                   \
 	X(DIR_DOMAIN_LIST,                                                                         \
 	  "SELECT " TS__DIR_DOMAIN_COLS                                                            \
 	  " FROM domains WHERE account_id = $1 AND domain_name > $2 "                              \

@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/blocking.h"
+#include "core/crypto.h"
 #include "store/internal.h"
 
 const struct ts__store_query_text ts__store_queries[TS__Q__COUNT] = {
@@ -32,7 +34,7 @@ uint64_t ts_store_errors(void)
 static ts_err counted(ts_err rc)
 {
 	if (rc == TS_ERR_STORE || rc == TS_ERR_UNAVAILABLE || rc == TS_ERR_IO ||
-	    rc == TS_ERR_INTERNAL)
+	    rc == TS_ERR_INTERNAL || rc == TS_ERR_RETRY)
 		ts__store_count_error();
 	return rc;
 }
@@ -53,8 +55,16 @@ ts_err ts_store_open(const char *url, bool create, const struct ts_store_options
 	s->drv = is_postgres_url(url) ? &ts__store_postgres : &ts__store_sqlite;
 	if (opt != NULL)
 		s->opt = *opt;
+	if (s->opt.connect_timeout_ms <= 0)
+		s->opt.connect_timeout_ms = TS_STORE_CONNECT_TIMEOUT_MS;
+	if (s->opt.statement_timeout_ms <= 0)
+		s->opt.statement_timeout_ms = TS_STORE_STATEMENT_TIMEOUT_MS;
+	if (s->opt.lock_timeout_ms <= 0)
+		s->opt.lock_timeout_ms = TS_STORE_LOCK_TIMEOUT_MS;
+	if (s->opt.idle_tx_timeout_ms <= 0)
+		s->opt.idle_tx_timeout_ms = TS_STORE_IDLE_TX_TIMEOUT_MS;
 	if (s->opt.busy_timeout_ms <= 0)
-		s->opt.busy_timeout_ms = 10000;
+		s->opt.busy_timeout_ms = s->opt.lock_timeout_ms;
 	s->url = ts_strdup(url);
 	pthread_mutex_init(&s->audit_mu, NULL);
 	pthread_cond_init(&s->audit_cv, NULL);
@@ -151,6 +161,7 @@ ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_error *e)
 		ts_store_write_soon(c, false); /* it is here */
 	if (c->in_tx)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "transaction already open");
+	c->commit_unknown = false;
 	ts_err rc = counted(c->store->drv->begin(c->impl, write, e));
 	if (rc == TS_ERR_OK)
 		c->in_tx = true;
@@ -164,8 +175,37 @@ ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e)
 	ts_err rc = counted(c->store->drv->commit(c->impl, e));
 	if (rc != TS_ERR_OK)
 		c->store->drv->rollback(c->impl);
+	/* COMMIT was sent but its answer lost: it may have been applied */
+	c->commit_unknown = rc == TS_ERR_UNAVAILABLE;
 	c->in_tx = false;
 	return rc;
+}
+
+bool ts_store_err_transient(ts_err rc)
+{
+	return rc == TS_ERR_RETRY || rc == TS_ERR_UNAVAILABLE;
+}
+
+bool ts_store_tx_retry(ts_store_conn_t *c, ts_err rc, int *attempt)
+{
+	ts_store_rollback(c);
+	if (rc != TS_ERR_RETRY || c == NULL || c->commit_unknown)
+		return false;
+	if (++*attempt >= TS_STORE_TX_ATTEMPTS)
+		return false;
+	/*
+	 * Two transactions that collided would collide again if both ran again at
+	 * once: wait a little, longer with each attempt, and not the same for both.
+	 */
+	uint32_t jitter = 0;
+	ts_random_bytes(&jitter, sizeof jitter);
+	long us = (long)TS_STORE_RETRY_PAUSE_US << (*attempt - 1);
+	us += (long)(jitter % (uint32_t)us);
+	struct timespec pause = {us / 1000000, (us % 1000000) * 1000};
+	ts_blocking_begin();
+	nanosleep(&pause, NULL);
+	ts_blocking_end();
+	return true;
 }
 
 bool ts_store_in_tx(const ts_store_conn_t *c)
@@ -242,17 +282,27 @@ ts_err ts_store_schema_version(ts_store_conn_t *c, int *version, struct ts_error
 {
 	*version = 0;
 	struct ts__rows *r = NULL;
-	struct ts_error quiet = {0};
-	/* an empty store has no schema_version table: that is version 0 */
-	if (ts__store_exec(c, TS__Q_SCHEMA_VERSION, NULL, 0, &r, &quiet) != TS_ERR_OK) {
-		c->store->drv->rollback(c->impl);
+	/*
+	 * Only a store without the schema_version table is empty (version 0); it
+	 * is asked of the catalogue, so that any other failure (a lost connection,
+	 * a permission) is an error, never "empty, migrate from scratch".
+	 */
+	ts_err rc = ts__store_exec(c, TS__Q_SCHEMA_TABLE, NULL, 0, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	bool exists = ts__rows_next(c, r) && ts__rows_int(c, r, 0) > 0;
+	ts__rows_close(c, &r);
+	if (!exists)
 		return TS_ERR_OK;
-	}
+	rc = ts__store_exec(c, TS__Q_SCHEMA_VERSION, NULL, 0, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
 	if (ts__rows_next(c, r))
 		*version = (int)ts__rows_int(c, r, 0);
+	else
+		rc = TS_FAIL(e, TS_ERR_STORE, "the schema_version table is empty");
 	ts__rows_close(c, &r);
-	(void)e;
-	return TS_ERR_OK;
+	return rc;
 }
 
 ts_err ts_store_migrate(ts_store_conn_t *c, struct ts_error *e)

@@ -27,9 +27,23 @@ enum ts_store_durability {
 	TS_DURABILITY_FULL,   /* survives power loss as well (synchronous=FULL) */
 };
 
+/*
+ * How long the store may keep a caller waiting (docs/store.md). Each has a
+ * named default, used when the option is 0; serve --store-*-timeout sets them.
+ */
+#define TS_STORE_CONNECT_TIMEOUT_MS 5000    /* PostgreSQL: connect_timeout */
+#define TS_STORE_STATEMENT_TIMEOUT_MS 30000 /* PostgreSQL: statement_timeout */
+#define TS_STORE_LOCK_TIMEOUT_MS 10000      /* PostgreSQL: lock_timeout; SQLite: busy timeout */
+/* PostgreSQL: idle_in_transaction_session_timeout (a transaction left open by a stuck node) */
+#define TS_STORE_IDLE_TX_TIMEOUT_MS 60000
+
 struct ts_store_options {
 	enum ts_store_durability durability;
-	int busy_timeout_ms; /* SQLite: wait for the writer lock; 0 = default */
+	int busy_timeout_ms; /* SQLite: wait for the writer lock; 0 = lock_timeout_ms */
+	int connect_timeout_ms;
+	int statement_timeout_ms;
+	int lock_timeout_ms;
+	int idle_tx_timeout_ms;
 };
 
 /*
@@ -79,6 +93,35 @@ void ts_store_rollback(ts_store_conn_t *c);
 /* Whether c has a transaction open. */
 bool ts_store_in_tx(const ts_store_conn_t *c);
 
+/*
+ * Retrying a transaction. PostgreSQL may refuse a transaction because of
+ * another one (serialization failure 40001, deadlock 40P01), and a connection
+ * may drop before COMMIT is sent; in both cases nothing of the transaction is
+ * stored, the store answers TS_ERR_RETRY, and the transaction can be run
+ * again from its start (the connection re-establishes itself before the next
+ * statement). A COMMIT whose answer was lost is TS_ERR_UNAVAILABLE and never
+ * run again: its outcome is unknown. A store that is down, a lock or
+ * statement timeout, SQLite's busy timeout: TS_ERR_UNAVAILABLE, not retried
+ * (they have already waited).
+ *
+ * A caller runs its transaction in a loop:
+ *     int attempt = 0;
+ *   again:
+ *     rc = ts_store_begin(...) ... ts_store_commit(...);
+ *     if (rc != TS_ERR_OK && ts_store_tx_retry(c, rc, &attempt)) goto again;
+ * ts_store_tx_retry rolls back, and answers true (after a short pause that
+ * grows with each attempt) for TS_ERR_RETRY while fewer than
+ * TS_STORE_TX_ATTEMPTS runs were made. When it answers false the caller
+ * reports rc; ts_store_err_transient(rc) says it is a 503 with Retry-After
+ * (TS_STORE_RETRY_AFTER_S).
+ */
+#define TS_STORE_TX_ATTEMPTS 4
+#define TS_STORE_RETRY_AFTER_S 1
+#define TS_STORE_RETRY_PAUSE_US 2000 /* before the second run; doubled for each further one */
+TS_MUST_USE bool ts_store_tx_retry(ts_store_conn_t *c, ts_err rc, int *attempt);
+/* Whether rc tells the caller to come back later (503 with Retry-After). */
+bool ts_store_err_transient(ts_err rc);
+
 /* Paging: an opaque position after which a listing goes on. */
 #define TS_STORE_PAGE_MAX 1000
 
@@ -102,6 +145,14 @@ TS_MUST_USE ts_err ts_store_account_get(ts_store_conn_t *c, ts_arena_t *arena, c
  * Up to limit accounts ordered by id, strictly after `after` (NULL: from the
  * start), optionally only those named exactly `name`. *n is set to the count.
  */
+/*
+ * The same read for a write that depends on it (read, merge, write back): in
+ * a write transaction no other write changes the row until this one ends
+ * (SQLite: the writer lock; PostgreSQL: SELECT ... FOR UPDATE).
+ */
+TS_MUST_USE ts_err ts_store_account_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
+                                                   const char *id, struct ts_account *out,
+                                                   struct ts_error *e);
 TS_MUST_USE ts_err ts_store_account_list(ts_store_conn_t *c, ts_arena_t *arena, const char *after,
                                          const char *name, int limit, struct ts_account **out,
                                          int *n, struct ts_error *e);
@@ -475,6 +526,11 @@ TS_MUST_USE ts_err ts_store_domain_insert(ts_store_conn_t *c, const struct ts_do
 TS_MUST_USE ts_err ts_store_domain_get(ts_store_conn_t *c, ts_arena_t *arena,
                                        const char *account_id, const char *name,
                                        struct ts_domain *out, struct ts_error *e);
+/* The same, locking the row for the rest of a write transaction (as
+ * ts_store_account_get_for_update). */
+TS_MUST_USE ts_err ts_store_domain_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
+                                                  const char *account_id, const char *name,
+                                                  struct ts_domain *out, struct ts_error *e);
 /* Up to limit domains of an account by name, strictly after `after` (NULL: from the start). */
 TS_MUST_USE ts_err ts_store_domain_list(ts_store_conn_t *c, ts_arena_t *arena,
                                         const char *account_id, const char *after, int limit,
@@ -598,6 +654,11 @@ struct ts_dir_user_group {
 TS_MUST_USE ts_err ts_store_dir_user_get(ts_store_conn_t *c, ts_arena_t *arena,
                                          const char *account_id, const char *user_id,
                                          struct ts_dir_user *out, struct ts_error *e);
+/* The same, locking the row for the rest of a write transaction (as
+ * ts_store_account_get_for_update). */
+TS_MUST_USE ts_err ts_store_dir_user_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
+                                                    const char *account_id, const char *user_id,
+                                                    struct ts_dir_user *out, struct ts_error *e);
 /*
  * Up to limit users of an account by user ID, strictly after `after` (NULL:
  * from the start); with email_key (lowercase) only those who have that

@@ -77,8 +77,9 @@ def clean_env(extra=None):
     return env
 
 
-# Commands run in an empty directory of their own unless a test names one: the defaults
-# `tessera.db` and `tessera.key` are relative, and a checkout where `make run` ran has both.
+# Each command runs in an empty directory of its own unless a test names one: the defaults
+# `tessera.db` and `tessera.key` are relative, and a checkout where `make run` ran (or an
+# earlier command that wrote them) has both.
 CLI_CWD = tempfile.mkdtemp(prefix="tessera-itest-cwd-")
 atexit.register(shutil.rmtree, CLI_CWD, True)
 
@@ -87,7 +88,7 @@ def run_cli(*args, env=None, timeout=60, check_sanitizers=True, cwd=None):
     """Runs `tessera ARGS`; returns the CompletedProcess (text mode)."""
     full_env = clean_env(env)  # only what the test sets reaches the binary
     if cwd is None:
-        cwd = CLI_CWD
+        cwd = tempfile.mkdtemp(dir=CLI_CWD)
     p = subprocess.run(
         [EXE, *[str(a) for a in args]],
         capture_output=True,

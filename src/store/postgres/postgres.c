@@ -1,8 +1,20 @@
 /*
  * The PostgreSQL backend: one libpq connection per thread, catalogue
- * queries prepared once per connection, parameters sent as text. A broken
- * connection is reset before the next statement outside a transaction;
- * inside one the transaction fails and the caller's request with it.
+ * queries prepared once per connection, parameters sent as text.
+ *
+ * Transactions (docs/store.md): a read runs at REPEATABLE READ READ ONLY, so
+ * every statement of it sees one snapshot (a SCIM list's totalResults and its
+ * page agree); a write runs at READ COMMITTED and reads what it will change
+ * with SELECT ... FOR UPDATE (the *_get_for_update reads) or changes it in a
+ * single statement, so concurrent writers queue on the rows they share and
+ * never write back a stale copy. A serialization failure or deadlock is
+ * TS_ERR_RETRY and a lost connection TS_ERR_UNAVAILABLE: the caller runs the
+ * transaction again (ts_store_tx_retry), and the connection is re-established
+ * before the next statement outside a transaction.
+ *
+ * Every round trip to the server (connect, reset, statements, COMMIT,
+ * ROLLBACK) is wrapped in ts_blocking_begin/end, so the worker pool can run
+ * another thread meanwhile; each is bounded by the store's timeouts.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -16,6 +28,18 @@
 /* Any fixed number: the advisory lock that serializes migrations between nodes. */
 #define PG_MIGRATION_LOCK_KEY 7365001
 #define PG_MAX_PARAMS 16
+#define PG_SETUP_MAX 256
+
+/* PostgreSQL Appendix A (error codes): what each class means to a caller. */
+#define PG_UNIQUE_VIOLATION "23505"
+#define PG_FOREIGN_KEY_VIOLATION "23503"
+#define PG_SERIALIZATION_FAILURE "40001"
+#define PG_DEADLOCK_DETECTED "40P01"
+#define PG_LOCK_NOT_AVAILABLE "55P03" /* lock_timeout */
+#define PG_QUERY_CANCELED "57014"     /* statement_timeout */
+#define PG_CLASS_CONNECTION "08"
+#define PG_CLASS_RESOURCES "53"              /* too many connections, out of memory or disk */
+#define PG_CLASS_OPERATOR_INTERVENTION "57P" /* shutting down, cannot connect now */
 
 struct ts__rows {
 	PGresult *res;
@@ -38,14 +62,65 @@ static ts_err pg_fail(PGconn *pg, PGresult *res, const char *what, struct ts_err
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
 		len--;
 	ts_err code = TS_ERR_STORE;
-	if (state != NULL && strcmp(state, "23505") == 0)
+	if (state == NULL)
+		state = "";
+	if (strcmp(state, PG_UNIQUE_VIOLATION) == 0)
 		code = TS_ERR_CONFLICT;
-	else if (state != NULL && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-	                           strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))
-		code = TS_ERR_UNAVAILABLE;
+	else if (strcmp(state, PG_SERIALIZATION_FAILURE) == 0 ||
+	         strcmp(state, PG_DEADLOCK_DETECTED) == 0)
+		code = TS_ERR_RETRY; /* this transaction lost to another: run it again */
+	else if (strcmp(state, PG_FOREIGN_KEY_VIOLATION) == 0)
+		/*
+		 * A row it refers to (a member's user, a session's user) was deleted by
+		 * another transaction after this one read it: run it again, reading
+		 * afresh (every reference written is one the transaction read first).
+		 */
+		code = TS_ERR_RETRY;
+	else if (strncmp(state, PG_CLASS_CONNECTION, 2) == 0 ||
+	         strncmp(state, PG_CLASS_RESOURCES, 2) == 0 ||
+	         strncmp(state, PG_CLASS_OPERATOR_INTERVENTION, 3) == 0 ||
+	         strcmp(state, PG_LOCK_NOT_AVAILABLE) == 0 || strcmp(state, PG_QUERY_CANCELED) == 0)
+		code = TS_ERR_UNAVAILABLE; /* the store is down, busy or too slow: later */
 	else if (PQstatus(pg) != CONNECTION_OK)
 		code = TS_ERR_UNAVAILABLE;
 	return ts_error_set(e, code, "postgres", "%s: %.*s", what, (int)len, msg);
+}
+
+/*
+ * A statement other than COMMIT that failed because the connection went
+ * (the server restarted, a node's network blinked): its transaction is gone
+ * and nothing of it was committed, so it may run again (TS_ERR_RETRY); the
+ * next statement reconnects. COMMIT's own failure stays TS_ERR_UNAVAILABLE:
+ * whether it was applied is unknown.
+ */
+static ts_err stmt_fail(struct pg_conn *c, PGresult *res, const char *what, struct ts_error *e)
+{
+	ts_err rc = pg_fail(c->pg, res, what, e);
+	if (rc == TS_ERR_UNAVAILABLE && PQstatus(c->pg) != CONNECTION_OK) {
+		rc = TS_ERR_RETRY;
+		if (e != NULL)
+			e->code = rc;
+	}
+	return rc;
+}
+
+/* The session's timeouts (docs/store.md); set again after every reconnect. */
+static ts_err pg_setup(struct pg_conn *c, struct ts_error *e)
+{
+	const struct ts_store_options *o = &c->store->opt;
+	char sql[PG_SETUP_MAX];
+	snprintf(sql, sizeof sql,
+	         "SET client_min_messages = warning; SET statement_timeout = %d; "
+	         "SET lock_timeout = %d; SET idle_in_transaction_session_timeout = %d",
+	         o->statement_timeout_ms, o->lock_timeout_ms, o->idle_tx_timeout_ms);
+	ts_blocking_begin();
+	PGresult *res = PQexec(c->pg, sql);
+	ts_blocking_end();
+	ts_err rc = TS_ERR_OK;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pg_fail(c->pg, res, "session setup", e);
+	PQclear(res);
+	return rc;
 }
 
 static ts_err pg_open(ts_store_t *s, const char *url, bool create, struct ts_error *e)
@@ -85,30 +160,51 @@ static ts_err pg_connect(ts_store_t *s, void **out, struct ts_error *e)
 {
 	struct pg_conn *c = ts_calloc(1, sizeof *c);
 	c->store = s;
-	c->pg = PQconnectdb(s->url);
-	if (PQstatus(c->pg) != CONNECTION_OK) {
-		ts_err rc = pg_fail(c->pg, NULL, "connect", e);
+	/*
+	 * connect_timeout is in whole seconds (libpq); given first, so that one
+	 * set in the URL itself wins over the default.
+	 */
+	char timeout[16];
+	snprintf(timeout, sizeof timeout, "%d", (s->opt.connect_timeout_ms + 999) / 1000);
+	const char *const keys[] = {"connect_timeout", "dbname", NULL};
+	const char *const values[] = {timeout, s->url, NULL};
+	ts_blocking_begin();
+	c->pg = PQconnectdbParams(keys, values, 1);
+	ts_blocking_end();
+	ts_err rc = TS_ERR_OK;
+	if (PQstatus(c->pg) != CONNECTION_OK)
+		rc = ts_error_set(e, TS_ERR_UNAVAILABLE, "postgres", "connect: %s",
+		                  PQerrorMessage(c->pg));
+	if (rc == TS_ERR_OK)
+		rc = pg_setup(c, e);
+	if (rc != TS_ERR_OK) {
 		pg_disconnect(c);
-		return rc == TS_ERR_STORE ? TS_ERR_UNAVAILABLE : rc;
+		return rc;
 	}
-	PGresult *res = PQexec(c->pg, "SET client_min_messages = warning");
-	PQclear(res);
 	*out = c;
 	return TS_ERR_OK;
 }
 
-/* Outside a transaction a dropped connection is re-established once. */
+/*
+ * Outside a transaction a dropped connection is re-established once; inside
+ * one the transaction is lost with it (TS_ERR_UNAVAILABLE), and the caller's
+ * retry begins it again on a connection that this re-establishes.
+ */
 static ts_err ensure(struct pg_conn *c, struct ts_error *e)
 {
 	if (PQstatus(c->pg) == CONNECTION_OK)
 		return TS_ERR_OK;
-	if (c->in_tx)
-		return pg_fail(c->pg, NULL, "connection lost inside a transaction", e);
+	if (c->in_tx) /* nothing of it was committed: run it again */
+		return ts_error_set(e, TS_ERR_RETRY, "postgres",
+		                    "connection lost inside a transaction");
+	ts_blocking_begin();
 	PQreset(c->pg);
+	ts_blocking_end();
 	memset(c->prepared, 0, sizeof c->prepared);
 	if (PQstatus(c->pg) != CONNECTION_OK)
-		return pg_fail(c->pg, NULL, "reconnect", e);
-	return TS_ERR_OK;
+		return ts_error_set(e, TS_ERR_UNAVAILABLE, "postgres", "reconnect: %s",
+		                    PQerrorMessage(c->pg));
+	return pg_setup(c, e);
 }
 
 static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
@@ -122,7 +218,7 @@ static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
 	ts_blocking_end();
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		rc = pg_fail(c->pg, res, "script", e);
+		rc = stmt_fail(c, res, "script", e);
 	PQclear(res);
 	return rc;
 }
@@ -143,7 +239,7 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 		                                          : ts__store_queries[q].sql;
 		PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			rc = pg_fail(c->pg, res, ts__store_queries[q].name, e);
+			rc = stmt_fail(c, res, ts__store_queries[q].name, e);
 			PQclear(res);
 			return rc;
 		}
@@ -171,7 +267,7 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 	ts_blocking_end();
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		rc = pg_fail(c->pg, res, ts__store_queries[q].name, e);
+		rc = stmt_fail(c, res, ts__store_queries[q].name, e);
 		PQclear(res);
 		return rc;
 	}
@@ -218,8 +314,9 @@ static void pg_rows_close(struct ts__rows *r)
 static ts_err pg_begin(void *conn, bool write, struct ts_error *e)
 {
 	struct pg_conn *c = conn;
-	(void)write;
-	ts_err rc = pg_script(c, "BEGIN", e);
+	/* a read sees one snapshot; a write locks what it reads to change (file comment) */
+	ts_err rc = pg_script(
+	        c, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e);
 	if (rc == TS_ERR_OK)
 		c->in_tx = true;
 	return rc;
@@ -245,17 +342,33 @@ static void pg_rollback(void *conn)
 {
 	struct pg_conn *c = conn;
 	if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		ts_blocking_begin();
 		PGresult *res = PQexec(c->pg, "ROLLBACK");
+		ts_blocking_end();
 		PQclear(res);
 	}
 	c->in_tx = false;
 }
 
+/*
+ * Migrations wait for each other and may run long: no lock or statement
+ * timeout while the migration lock is held.
+ */
 static ts_err pg_migrate_lock(void *conn, bool lock, struct ts_error *e)
 {
-	char sql[64];
-	snprintf(sql, sizeof sql, "SELECT pg_advisory_%slock(%d)", lock ? "" : "un",
-	         PG_MIGRATION_LOCK_KEY);
+	struct pg_conn *c = conn;
+	char sql[PG_SETUP_MAX];
+	if (lock)
+		snprintf(sql, sizeof sql,
+		         "SET lock_timeout = 0; SET statement_timeout = 0; "
+		         "SELECT pg_advisory_lock(%d)",
+		         PG_MIGRATION_LOCK_KEY);
+	else
+		snprintf(sql, sizeof sql,
+		         "SELECT pg_advisory_unlock(%d); SET lock_timeout = %d; "
+		         "SET statement_timeout = %d",
+		         PG_MIGRATION_LOCK_KEY, c->store->opt.lock_timeout_ms,
+		         c->store->opt.statement_timeout_ms);
 	return pg_script(conn, sql, e);
 }
 
