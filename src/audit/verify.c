@@ -49,12 +49,9 @@ static bool broken(struct ts_audit_report *out, ts_arena_t *a, const struct ts_a
 
 static struct ts_audit_fields fields_of(const struct ts_audit_record *r)
 {
-	return (struct ts_audit_fields){.seq = r->seq,
-	                                .event_id = r->event_id,
-	                                .event_time_ms = r->event_time_ms,
-	                                .event_name = r->event_name,
-	                                .account_id = r->account_id,
-	                                .body = r->body};
+	struct ts_audit_fields f;
+	ts_store_audit_fields(r, &f);
+	return f;
 }
 
 /* The walk over checkpoints, a page at a time. */

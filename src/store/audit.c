@@ -30,14 +30,21 @@ void ts_store_audit_keys_set(ts_store_t *s, const struct ts_audit_keys *k)
 	s->audit_keyed = true;
 }
 
-static struct ts_audit_fields fields_of(const struct ts_audit_record *r)
+void ts_store_audit_fields(const struct ts_audit_record *r, struct ts_audit_fields *out)
 {
-	return (struct ts_audit_fields){.seq = r->seq,
+	*out = (struct ts_audit_fields){.seq = r->seq,
 	                                .event_id = r->event_id,
 	                                .event_time_ms = r->event_time_ms,
 	                                .event_name = r->event_name,
 	                                .account_id = r->account_id,
 	                                .body = r->body};
+}
+
+static struct ts_audit_fields fields_of(const struct ts_audit_record *r)
+{
+	struct ts_audit_fields f;
+	ts_store_audit_fields(r, &f);
+	return f;
 }
 
 static ts_err need_keys(ts_store_conn_t *c, struct ts_error *e)

@@ -217,6 +217,9 @@ enum {
  * when the store is freed). Appends and seals fail without them.
  */
 void ts_store_audit_keys_set(ts_store_t *s, const struct ts_audit_keys *k);
+/* The columns of r that its MAC covers (audit/chain.h), as the MAC functions take them. */
+struct ts_audit_fields;
+void ts_store_audit_fields(const struct ts_audit_record *r, struct ts_audit_fields *out);
 
 /*
  * Checks the store's master key check value against the keys' one, inside a
