@@ -126,7 +126,7 @@ bench_tessera_setup() {
 	out=$("$TESSERA" init --db "$TS_DB" --master-key-file "$TS_KEY" --json) ||
 		bench_die "tessera init failed"
 	TESSERA_TOKEN=$(printf '%s' "$out" | "$BENCH_PY" -c 'import json,sys; print(json.load(sys.stdin)["Token"])')
-	out=$("$TESSERA" account create --db "$TS_DB" --name bench --json) ||
+	out=$("$TESSERA" account create --db "$TS_DB" --master-key-file "$TS_KEY" --name bench --json) ||
 		bench_die "tessera account create failed"
 	TESSERA_ACCOUNT_ID=$(printf '%s' "$out" | "$BENCH_PY" -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')
 	export TESSERA_TOKEN TESSERA_ACCOUNT_ID
