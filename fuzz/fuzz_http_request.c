@@ -10,7 +10,7 @@
  * line "METHOD TARGET [VERSION]", header lines "name: value" up to an empty
  * line, then the body. Bytes are kept as they are (h2o passes bytes above
  * 0x7F in the target and in header values). A routed request then runs its
- * handler without a store (req->worker NULL): the SCIM and admin dispatchers
+ * handler without a server or store (no request context): the SCIM and admin dispatchers
  * answer from their store-failure paths, with their own error renderers.
  *
  * Issue 9: GET /scim/v2/Users/%ff crashed the server (json_pack NULL on a
@@ -135,9 +135,16 @@ static void run(ts_arena_t *a, const char *data, size_t size)
 	req.body = p < end ? ts_arena_strndup(a, p, (size_t)(end - p)) : "";
 	req.body_len = strlen(req.body);
 
-	int nroutes = 0, nsurfaces = 0;
-	const struct ts_http_route *routes = ts_app_routes(&nroutes);
-	const struct ts_http_surface *surfaces = ts_app_surfaces(&nsurfaces);
+	/* the server's real tables, built once (the modules without configuration) */
+	static struct ts_http_route *routes;
+	static struct ts_http_surface *surfaces;
+	static int nroutes, nsurfaces;
+	if (routes == NULL) {
+		struct ts_http_module modules[TS_APP_MODULES_MAX];
+		int nmodules = ts_app_modules(NULL, modules);
+		routes = ts_http_modules_routes(modules, nmodules, &nroutes);
+		surfaces = ts_http_modules_surfaces(modules, nmodules, &nsurfaces);
+	}
 	struct ts_http_res res = {0};
 
 	/* what the server does, in its order (server.c on_req) */

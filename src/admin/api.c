@@ -16,10 +16,29 @@
 #include "admin/audit.h"
 #include "admin/internal.h"
 #include "admin/keys.h"
-#include "app/app.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
+
+/* Each worker's cache of parsed admin key policies (admin/keys.h). */
+static void *slot_init(void *config)
+{
+	(void)config;
+	return ts_admin_key_cache_new();
+}
+
+static void slot_free(void *state)
+{
+	ts_admin_key_cache_t *cache = state;
+	ts_admin_key_cache_free(&cache);
+}
+
+static const struct ts_http_slot admin_slot = {slot_init, slot_free};
+
+const struct ts_admin_config *ts__admin_config(const struct ts__admin_call *call)
+{
+	return ts_http_config(call->req, &admin_slot);
+}
 
 static ts_err authorize(const struct ts__admin_op *op, struct ts__admin_call *call,
                         struct ts_error *e)
@@ -144,7 +163,7 @@ again:;
 	/* a refused request acts on no account: its parameter may not even decode */
 	if (op->resource == TS__RES_ACCOUNT && req->nparams > 0 && req->refused == TS_ERR_OK)
 		call.account_id = req->params[0];
-	ts_err rc = ts_app_conn(req, &call.conn, &e);
+	ts_err rc = ts_http_conn(req, &call.conn, &e);
 	if (rc != TS_ERR_OK)
 		goto store_down;
 	/*
@@ -161,8 +180,7 @@ again:;
 	struct ts_adminkey key = {0};
 	const char *claimed = NULL;
 	struct ts_error auth = {0};
-	rc = ts_admin_key_authenticate(call.conn, call.a,
-	                               ((struct ts_app_worker *)req->worker)->keys,
+	rc = ts_admin_key_authenticate(call.conn, call.a, ts_http_state(req, &admin_slot),
 	                               ts_http_bearer(req), &key, &call.policies, &claimed, &auth);
 	if (rc == TS_ERR_OK) {
 		call.principal = key.access_key_id;
@@ -321,10 +339,10 @@ static const char *page_binding(struct ts__admin_call *call)
 
 static bool page_key(struct ts__admin_call *call, unsigned char key[TS_MASTER_KEY_LEN])
 {
-	const struct ts_app *app = call->req->app;
-	if (app == NULL)
+	const struct ts_admin_config *cfg = ts__admin_config(call);
+	if (cfg == NULL || cfg->master_key == NULL)
 		return false;
-	ts_secret_subkey(app->master_key, page_purpose, key);
+	ts_secret_subkey(cfg->master_key, page_purpose, key);
 	return true;
 }
 
@@ -452,8 +470,11 @@ static const struct ts_http_route routes[] = {
         ROUTE("DELETE", "/api/v1/accounts/{}/groups", ts__admin_delete_groups),
 };
 
-const struct ts_http_route *ts_admin_api_routes(int *n)
+struct ts_http_module ts_admin_module(struct ts_admin_config *cfg)
 {
-	*n = (int)(sizeof routes / sizeof routes[0]);
-	return routes;
+	return (struct ts_http_module){.name = "admin",
+	                               .routes = routes,
+	                               .nroutes = (int)(sizeof routes / sizeof routes[0]),
+	                               .slot = &admin_slot,
+	                               .config = cfg};
 }

@@ -1,9 +1,21 @@
-/* The admin API (/api/v1): its route table. */
+/* The admin API (/api/v1): its module (routes, per-worker key cache, configuration). */
 #ifndef TS_ADMIN_API_H
 #define TS_ADMIN_API_H
 
+#include "core/crypto.h"
 #include "http/http.h"
 
-const struct ts_http_route *ts_admin_api_routes(int *n);
+struct ts_directory_verifier;
+
+/* What the admin API needs of the running server; outlives it. */
+struct ts_admin_config {
+	/* seals the paging tokens (ts__admin_next_token); NULL: no further pages offered */
+	const unsigned char *master_key;
+	/* the background domain verifier, kicked by AddDomain and ?operation=verify; may be NULL */
+	struct ts_directory_verifier *verifier;
+};
+
+/* The admin API's module for the server (http/http.h); cfg may be NULL. */
+struct ts_http_module ts_admin_module(struct ts_admin_config *cfg);
 
 #endif

@@ -6,16 +6,15 @@
 #include <string.h>
 
 #include "admin/internal.h"
-#include "app/app.h"
 #include "core/json.h"
 #include "directory/domain.h"
 #include "directory/verifier.h"
 
 static void kick(struct ts__admin_call *call)
 {
-	struct ts_app *app = call->req->app;
-	if (app != NULL)
-		ts_directory_verifier_kick(app->verifier);
+	const struct ts_admin_config *cfg = ts__admin_config(call);
+	if (cfg != NULL)
+		ts_directory_verifier_kick(cfg->verifier);
 }
 
 static const char *domain_param(struct ts__admin_call *call)

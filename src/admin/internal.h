@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "admin/api.h"
 #include "admin/policy.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -81,6 +82,9 @@ struct ts__admin_choice {
 };
 extern const struct ts__admin_choice ts__admin_users_post[], ts__admin_user_post[],
         ts__admin_domain_post[];
+
+/* The admin module's configuration (ts_admin_module), or NULL (no server). */
+const struct ts_admin_config *ts__admin_config(const struct ts__admin_call *call);
 
 /*
  * Reads max-results (default def, 1..max) and next-token, opened into *after

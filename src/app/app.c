@@ -1,4 +1,4 @@
-/* Worker contexts, the route table, the master key file. */
+/* The modules the server runs, the master key file, the application's metrics. */
 #include "app/app.h"
 #include "app/nodes.h"
 
@@ -9,79 +9,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "admin/api.h"
-#include "admin/keys.h"
 #include "app/health.h"
-#include "core/alloc.h"
 #include "core/log.h"
-#include "scim/apikey.h"
-#include "scim/scim.h"
 
-ts_err ts_app_worker_init(void *app, void **out, struct ts_error *e)
+int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_MAX])
 {
-	struct ts_app *a = app;
-	struct ts_app_worker *w = ts_calloc(1, sizeof *w);
-	w->keys = ts_admin_key_cache_new();
-	w->scim_keys = ts_scim_key_cache_new();
-	*out = w;
-	/* a store that is down now may be up later: ts_app_conn retries */
-	return ts_store_connect(a->store, &w->conn, e);
-}
-
-void ts_app_worker_fini(void *app, void *worker)
-{
-	(void)app;
-	struct ts_app_worker *w = worker;
-	if (w == NULL)
-		return;
-	ts_store_disconnect(&w->conn);
-	ts_admin_key_cache_free(&w->keys);
-	ts_scim_key_cache_free(&w->scim_keys);
-	ts_free(w);
-}
-
-ts_err ts_app_conn(struct ts_http_req *req, ts_store_conn_t **conn, struct ts_error *e)
-{
-	struct ts_app_worker *w = req->worker;
-	struct ts_app *a = req->app;
-	*conn = NULL;
-	if (w == NULL)
-		return TS_FAIL(e, TS_ERR_INTERNAL, "store used from an inline handler");
-	if (w->conn == NULL) {
-		ts_err rc = ts_store_connect(a->store, &w->conn, e);
-		if (rc != TS_ERR_OK)
-			return rc;
+	struct ts_admin_config *admin = NULL;
+	struct ts_scim_config *scim = NULL;
+	if (app != NULL) {
+		app->admin = (struct ts_admin_config){.master_key = app->master_key,
+		                                      .verifier = app->verifier};
+		app->scim = (struct ts_scim_config){.base_url = app->base_url,
+		                                    .throttle = app->scim_throttle};
+		admin = &app->admin;
+		scim = &app->scim;
 	}
-	*conn = w->conn;
-	return TS_ERR_OK;
-}
-
-const struct ts_http_route *ts_app_routes(int *n)
-{
-	static struct ts_http_route *table;
-	static int count;
-	if (table == NULL) {
-		int na = 0, nh = 0, ns = 0;
-		const struct ts_http_route *admin = ts_admin_api_routes(&na);
-		const struct ts_http_route *health = ts_app_health_routes(&nh);
-		const struct ts_http_route *scim = ts_scim_routes(&ns);
-		table = ts_calloc((size_t)(na + nh + ns), sizeof *table);
-		memcpy(table, health, sizeof *table * (size_t)nh);
-		memcpy(table + nh, admin, sizeof *table * (size_t)na);
-		memcpy(table + nh + na, scim, sizeof *table * (size_t)ns);
-		count = na + nh + ns;
-	}
-	*n = count;
-	return table;
-}
-
-const struct ts_http_surface *ts_app_surfaces(int *n)
-{
-	static const struct ts_http_surface surfaces[] = {
-	        {"/scim/v2", ts_scim_error},
-	};
-	*n = (int)(sizeof surfaces / sizeof surfaces[0]);
-	return surfaces;
+	int n = 0;
+	out[n++] = ts_app_health_module();
+	out[n++] = ts_admin_module(admin);
+	out[n++] = ts_scim_module(scim);
+	return n;
 }
 
 ts_err ts_app_master_key_load(const char *path, bool create, unsigned char key[TS_MASTER_KEY_LEN],

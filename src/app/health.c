@@ -5,9 +5,9 @@
  */
 #include "app/health.h"
 
-#include "app/app.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "store/store.h"
 
 static void healthz(struct ts_http_req *req, struct ts_http_res *res)
 {
@@ -20,7 +20,7 @@ static void readyz(struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts_error e = {0};
 	ts_store_conn_t *c = NULL;
-	ts_err rc = ts_app_conn(req, &c, &e);
+	ts_err rc = ts_http_conn(req, &c, &e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_ping(c, &e);
 	if (rc != TS_ERR_OK) {
@@ -48,8 +48,9 @@ static const struct ts_http_route routes[] = {
         {"GET", "/metrics", metrics, TS_HTTP_INLINE, NULL, "metrics"},
 };
 
-const struct ts_http_route *ts_app_health_routes(int *n)
+struct ts_http_module ts_app_health_module(void)
 {
-	*n = (int)(sizeof routes / sizeof routes[0]);
-	return routes;
+	return (struct ts_http_module){.name = "health",
+	                               .routes = routes,
+	                               .nroutes = (int)(sizeof routes / sizeof routes[0])};
 }

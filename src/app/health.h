@@ -4,6 +4,7 @@
 
 #include "http/http.h"
 
-const struct ts_http_route *ts_app_health_routes(int *n);
+/* /healthz, /readyz, /metrics: routes only, no state. */
+struct ts_http_module ts_app_health_module(void);
 
 #endif

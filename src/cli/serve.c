@@ -260,28 +260,6 @@ int ts_cli_serve(int argc, char **argv)
 	if (app.scim_throttle != NULL) /* the limit is the cluster's: split between live nodes */
 		app.nodes = ts_app_nodes_start(&app);
 
-	int nroutes = 0;
-	const struct ts_http_route *routes = ts_app_routes(&nroutes);
-	int nsurfaces = 0;
-	const struct ts_http_surface *surfaces = ts_app_surfaces(&nsurfaces);
-	struct ts_http_server_config cfg = {
-	        .listen = v[O_LISTEN],
-	        .loops = (int)loops,
-	        .workers = (int)workers,
-	        .max_body = (size_t)max_body,
-	        .access_log = strcmp(v[O_ACCESS_LOG], "on") == 0,
-	        .app = &app,
-	        .worker_init = ts_app_worker_init,
-	        .worker_fini = ts_app_worker_fini,
-	        .surfaces = surfaces,
-	        .nsurfaces = nsurfaces,
-	        .metrics_extra = ts_app_metrics,
-	        .trusted_proxies = trusted.n > 0 ? &trusted : NULL,
-	};
-	if (ts_http_server_new(&cfg, routes, nroutes, &srv, &e) != TS_ERR_OK) {
-		status = ts_cli_fail("serve: %s", e.message);
-		goto out;
-	}
 	if (ndns > 0) {
 		struct ts_directory_verifier_config vc = {
 		        .store = app.store, .servers = dns, .n_servers = ndns};
@@ -292,6 +270,26 @@ int ts_cli_serve(int argc, char **argv)
 	} else {
 		ts_log(TS_LOG_WARN, "no DNS server: domains will not be verified (--dns-server)",
 		       NULL);
+	}
+	/* the modules take the verifier from app: it starts first */
+	struct ts_http_module modules[TS_APP_MODULES_MAX];
+	int nmodules = ts_app_modules(&app, modules);
+	struct ts_http_server_config cfg = {
+	        .listen = v[O_LISTEN],
+	        .loops = (int)loops,
+	        .workers = (int)workers,
+	        .max_body = (size_t)max_body,
+	        .access_log = strcmp(v[O_ACCESS_LOG], "on") == 0,
+	        .store = app.store,
+	        .modules = modules,
+	        .nmodules = nmodules,
+	        .metrics_extra = ts_app_metrics,
+	        .metrics_arg = &app,
+	        .trusted_proxies = trusted.n > 0 ? &trusted : NULL,
+	};
+	if (ts_http_server_new(&cfg, &srv, &e) != TS_ERR_OK) {
+		status = ts_cli_fail("serve: %s", e.message);
+		goto out;
 	}
 	waiter.srv = srv;
 	pthread_t sig_thread;

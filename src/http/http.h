@@ -20,6 +20,10 @@
 #include "core/error.h"
 #include "http/proxy.h"
 
+/* The store's handles (store/store.h); the server opens one connection per worker. */
+typedef struct ts_store ts_store_t;
+typedef struct ts_store_conn ts_store_conn_t;
+
 #define TS_HTTP_MAX_PARAMS 4
 #define TS_HTTP_MAX_HEADERS 64
 /*
@@ -47,6 +51,8 @@ struct ts_http_header {
 };
 
 struct ts_http_route;
+/* A worker thread's own context (server.c): its store connection and module states. */
+struct ts_http_worker;
 
 struct ts_http_req {
 	ts_arena_t *arena;
@@ -74,8 +80,12 @@ struct ts_http_req {
 	 */
 	ts_err refused;
 	const char *refusal;
-	void *app;    /* the application's shared context */
-	void *worker; /* the worker thread's own context; NULL inline */
+	/*
+	 * The request context: the worker the handler runs on (NULL inline) and
+	 * the server. Handlers reach them only through ts_http_conn,
+	 * ts_http_state and ts_http_config.
+	 */
+	struct ts_http_worker *worker;
 	struct ts_http_server *server;
 };
 
@@ -199,6 +209,57 @@ struct ts_http_deferred;
 struct ts_http_deferred *ts_http_defer(struct ts_http_req *req);
 void ts_http_resume(struct ts_http_deferred *d);
 
+/* ---- modules and the request context ---------------------------------- */
+
+/*
+ * A module's part of each worker thread. init runs on every worker at its
+ * start with the module's config and returns the module's state for that
+ * thread (a cache, say; NULL when it keeps none); free runs on the same
+ * thread at its end. One thread uses a state: no locking. The slot's address
+ * is also the key by which handlers find their state and config, so a
+ * module declares it static in its own file.
+ */
+struct ts_http_slot {
+	void *(*init)(void *config); /* may be NULL */
+	void (*free)(void *state);   /* may be NULL; state may be NULL */
+};
+
+/*
+ * What a module brings to the server: its routes, the error shape of its
+ * prefix, its per-worker slot and its configuration. app/ registers one per
+ * module and nothing else; a new module touches no other module.
+ */
+struct ts_http_module {
+	const char *name;
+	const struct ts_http_route *routes; /* static; outlives the server */
+	int nroutes;
+	const struct ts_http_surface *surface; /* NULL: {"Code","Message"} */
+	const struct ts_http_slot *slot;       /* NULL: no per-worker state or config */
+	void *config;                          /* the module's own; outlives the server */
+};
+
+/*
+ * The worker's store connection, reconnected when the store was down.
+ * TS_ERR_INTERNAL from an inline handler (no worker) or a server without a
+ * store; the store's error when it does not answer.
+ */
+TS_MUST_USE ts_err ts_http_conn(struct ts_http_req *req, ts_store_conn_t **conn,
+                                struct ts_error *e);
+/* The state slot's init made on this request's worker; NULL inline or when none. */
+void *ts_http_state(const struct ts_http_req *req, const struct ts_http_slot *slot);
+/* The config of the module registered with slot; NULL when none (or no server). */
+void *ts_http_config(const struct ts_http_req *req, const struct ts_http_slot *slot);
+
+/*
+ * The routes of modules[0..n) in one table (ts_calloc; the caller frees it
+ * with ts_free), and their surfaces likewise, in module order. For the
+ * server, and for tests and fuzzers that route without one.
+ */
+struct ts_http_route *ts_http_modules_routes(const struct ts_http_module *modules, int n,
+                                             int *nroutes);
+struct ts_http_surface *ts_http_modules_surfaces(const struct ts_http_module *modules, int n,
+                                                 int *nsurfaces);
+
 /* ---- the server -------------------------------------------------------- */
 
 typedef struct ts_http_server ts_http_server_t;
@@ -210,26 +271,25 @@ struct ts_http_server_config {
 	size_t max_body;    /* bytes; 0 = TS_HTTP_DEFAULT_MAX_BODY */
 	bool access_log;
 	int drain_timeout_ms; /* graceful shutdown: wait this long for in-flight requests */
-	void *app;
-	/* Runs on each worker thread at start (e.g. opens its store connection). */
-	ts_err (*worker_init)(void *app, void **worker, struct ts_error *e);
-	void (*worker_fini)(void *app, void *worker);
-	/* error shapes by path prefix (ts_http_error); may be NULL */
-	const struct ts_http_surface *surfaces;
-	int nsurfaces;
+	/* each worker opens a connection at its start (ts_http_conn); may be NULL */
+	ts_store_t *store;
+	/* what the server serves: routes, error shapes, worker slots (outlive the server) */
+	const struct ts_http_module *modules;
+	int nmodules;
 	/* peers whose X-Forwarded-For is believed (http/proxy.h); NULL: none; outlives the server
 	 */
 	const struct ts_http_trusted *trusted_proxies;
 	/* Prometheus text appended to /metrics by the application (may be NULL). */
-	const char *(*metrics_extra)(void *app, ts_arena_t *arena);
+	const char *(*metrics_extra)(void *arg, ts_arena_t *arena);
+	void *metrics_arg;
 };
 
 /*
  * Binds the listeners (TS_ERR_IO with a clear message when the address is
- * busy or invalid) and starts the worker threads. routes must outlive the server.
+ * busy or invalid) and starts the worker threads, each with its store
+ * connection and its modules' states.
  */
 TS_MUST_USE ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
-                                      const struct ts_http_route *routes, int nroutes,
                                       ts_http_server_t **out, struct ts_error *e);
 /* The bound port (useful with port 0). */
 int ts_http_server_port(const ts_http_server_t *s);

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/json.h"
 #include "http/http.h"
 
@@ -91,4 +92,31 @@ enum ts_http_match ts_http_route_find(const struct ts_http_route *routes, int nr
 		return TS_HTTP_MATCH_OK;
 	}
 	return found;
+}
+
+struct ts_http_route *ts_http_modules_routes(const struct ts_http_module *modules, int n,
+                                             int *nroutes)
+{
+	int total = 0;
+	for (int i = 0; i < n; i++)
+		total += modules[i].nroutes;
+	struct ts_http_route *table = ts_calloc((size_t)total + 1, sizeof *table);
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		for (int r = 0; r < modules[i].nroutes; r++)
+			table[k++] = modules[i].routes[r];
+	*nroutes = total;
+	return table;
+}
+
+struct ts_http_surface *ts_http_modules_surfaces(const struct ts_http_module *modules, int n,
+                                                 int *nsurfaces)
+{
+	struct ts_http_surface *list = ts_calloc((size_t)n + 1, sizeof *list);
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (modules[i].surface != NULL)
+			list[k++] = *modules[i].surface;
+	*nsurfaces = k;
+	return list;
 }

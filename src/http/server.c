@@ -40,6 +40,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/internal.h"
+#include "store/store.h"
 
 #define LISTEN_BACKLOG 4096
 #define QUEUE_LIMIT 8192 /* queued jobs beyond this get 503 rather than unbounded memory */
@@ -97,8 +98,10 @@ struct error_filter {
 
 struct ts_http_server {
 	struct ts_http_server_config cfg;
-	const struct ts_http_route *routes;
+	struct ts_http_route *routes; /* the modules' routes in one table */
 	int nroutes;
+	struct ts_http_surface *surfaces; /* the modules' error shapes */
+	int nsurfaces;
 	h2o_globalconf_t h2o_config;
 	struct loop *loops;
 	int nloops;
@@ -182,8 +185,8 @@ static const char *reason(int status)
 /* An error the server itself answers, in the shape of the path's surface. */
 static void error_body(struct job *j, ts_err code, int status, const char *message)
 {
-	const struct ts_http_server_config *cfg = &j->loop->srv->cfg;
-	ts_http_error(cfg->surfaces, cfg->nsurfaces, &j->req, &j->res, code, status, message);
+	const ts_http_server_t *s = j->loop->srv;
+	ts_http_error(s->surfaces, s->nsurfaces, &j->req, &j->res, code, status, message);
 }
 
 /*
@@ -206,7 +209,7 @@ static void finish(struct job *j)
 	h2o_req_t *r = j->h2o;
 	if (r != NULL) {
 		*j->guard = NULL;
-		ts_http_res_settle(l->srv->cfg.surfaces, l->srv->cfg.nsurfaces, &j->req, &j->res);
+		ts_http_res_settle(l->srv->surfaces, l->srv->nsurfaces, &j->req, &j->res);
 		r->res.status = j->res.status ? j->res.status : 500;
 		r->res.reason = reason(r->res.status);
 		if (j->res.content_type) {
@@ -303,16 +306,91 @@ static struct job *next_job(ts_http_server_t *s)
 	return j;
 }
 
-static void *worker_main(void *arg)
+/* ---- the request context ---------------------------------------------- */
+
+struct ts_http_worker {
+	ts_http_server_t *srv;
+	ts_store_conn_t *conn; /* NULL until the store answers */
+	void **states;         /* one per module, in cfg.modules order */
+};
+
+static struct ts_http_worker *worker_new(ts_http_server_t *s)
 {
-	ts_http_server_t *s = arg;
-	void *worker = NULL;
-	if (s->cfg.worker_init != NULL) {
+	struct ts_http_worker *w = ts_calloc(1, sizeof *w);
+	w->srv = s;
+	w->states = ts_calloc((size_t)s->cfg.nmodules + 1, sizeof *w->states);
+	for (int i = 0; i < s->cfg.nmodules; i++) {
+		const struct ts_http_slot *slot = s->cfg.modules[i].slot;
+		if (slot != NULL && slot->init != NULL)
+			w->states[i] = slot->init(s->cfg.modules[i].config);
+	}
+	if (s->cfg.store != NULL) {
+		/* a store that is down now may be up later: ts_http_conn retries */
 		struct ts_error e = {0};
-		if (s->cfg.worker_init(s->cfg.app, &worker, &e) != TS_ERR_OK)
+		if (ts_store_connect(s->cfg.store, &w->conn, &e) != TS_ERR_OK)
 			ts_log(TS_LOG_ERROR, "worker start failed",
 			       json_pack("{s:o}", "error", ts_json_text(e.message)));
 	}
+	return w;
+}
+
+static void worker_free(struct ts_http_worker **wp)
+{
+	struct ts_http_worker *w = *wp;
+	ts_store_disconnect(&w->conn);
+	for (int i = 0; i < w->srv->cfg.nmodules; i++) {
+		const struct ts_http_slot *slot = w->srv->cfg.modules[i].slot;
+		if (slot != NULL && slot->free != NULL)
+			slot->free(w->states[i]);
+	}
+	ts_free(w->states);
+	TS_FREE(wp);
+}
+
+/* The index of the module registered with slot, or -1. A few modules: a scan. */
+static int module_of(const ts_http_server_t *s, const struct ts_http_slot *slot)
+{
+	for (int i = 0; s != NULL && i < s->cfg.nmodules; i++)
+		if (s->cfg.modules[i].slot == slot)
+			return i;
+	return -1;
+}
+
+ts_err ts_http_conn(struct ts_http_req *req, ts_store_conn_t **conn, struct ts_error *e)
+{
+	struct ts_http_worker *w = req->worker;
+	*conn = NULL;
+	if (w == NULL)
+		return TS_FAIL(e, TS_ERR_INTERNAL, "store used from an inline handler");
+	if (w->conn == NULL) {
+		if (w->srv->cfg.store == NULL)
+			return TS_FAIL(e, TS_ERR_INTERNAL, "the server has no store");
+		ts_err rc = ts_store_connect(w->srv->cfg.store, &w->conn, e);
+		if (rc != TS_ERR_OK)
+			return rc;
+	}
+	*conn = w->conn;
+	return TS_ERR_OK;
+}
+
+void *ts_http_state(const struct ts_http_req *req, const struct ts_http_slot *slot)
+{
+	if (req->worker == NULL)
+		return NULL;
+	int i = module_of(req->worker->srv, slot);
+	return i >= 0 ? req->worker->states[i] : NULL;
+}
+
+void *ts_http_config(const struct ts_http_req *req, const struct ts_http_slot *slot)
+{
+	int i = module_of(req->server, slot);
+	return i >= 0 ? req->server->cfg.modules[i].config : NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	ts_http_server_t *s = arg;
+	struct ts_http_worker *worker = worker_new(s);
 	ts_blocking_hook(worker_blocking, s);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
@@ -333,8 +411,7 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&s->mu);
 	ts_blocking_hook(NULL, NULL);
-	if (s->cfg.worker_fini != NULL)
-		s->cfg.worker_fini(s->cfg.app, worker);
+	worker_free(&worker);
 	return NULL;
 }
 
@@ -495,7 +572,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	j->h2o = r;
 	j->route_index = -1;
 	j->req.arena = ts_arena_new();
-	j->req.app = s->cfg.app;
 	j->req.server = s;
 	j->guard = h2o_mem_alloc_shared(&r->pool, sizeof *j->guard, guard_dispose);
 	*j->guard = j;
@@ -614,9 +690,9 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *r, h2o_iovec_t *bufs, s
 	const char *message =
 	        ts_arena_printf(a, "the request could not be read: %s", ts_text_escape(a, w->text));
 	ts_err code = ts_err_for_status(r->res.status);
-	ts_http_error(w->srv->cfg.surfaces, w->srv->cfg.nsurfaces, &req, &res, code, r->res.status,
+	ts_http_error(w->srv->surfaces, w->srv->nsurfaces, &req, &res, code, r->res.status,
 	              message);
-	ts_http_res_settle(w->srv->cfg.surfaces, w->srv->cfg.nsurfaces, &req, &res);
+	ts_http_res_settle(w->srv->surfaces, w->srv->nsurfaces, &req, &res);
 	h2o_iovec_t body = h2o_strdup(&r->pool, res.body ? res.body : "", res.body_len);
 	const char *ct = res.content_type ? res.content_type : "application/json";
 	h2o_set_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, ct, strlen(ct), 1);
@@ -905,15 +981,14 @@ out:
 	return rc;
 }
 
-ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
-                          const struct ts_http_route *routes, int nroutes, ts_http_server_t **out,
+ts_err ts_http_server_new(const struct ts_http_server_config *cfg, ts_http_server_t **out,
                           struct ts_error *e)
 {
 	*out = NULL;
 	ts_http_server_t *s = ts_calloc(1, sizeof *s);
 	s->cfg = *cfg;
-	s->routes = routes;
-	s->nroutes = nroutes;
+	s->routes = ts_http_modules_routes(cfg->modules, cfg->nmodules, &s->nroutes);
+	s->surfaces = ts_http_modules_surfaces(cfg->modules, cfg->nmodules, &s->nsurfaces);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cores < 1)
 		cores = 1;
@@ -931,7 +1006,7 @@ ts_err ts_http_server_new(const struct ts_http_server_config *cfg,
 	pthread_cond_init(&s->cv, &mono);
 	pthread_condattr_destroy(&mono);
 	pthread_cond_init(&s->phase_cv, NULL);
-	s->metrics = ts__http_metrics_new(routes, nroutes);
+	s->metrics = ts__http_metrics_new(s->routes, s->nroutes);
 	s->loops = ts_calloc((size_t)s->nloops, sizeof *s->loops);
 	for (int i = 0; i < s->nloops; i++)
 		s->loops[i].fd = -1;
@@ -983,6 +1058,8 @@ fail:
 			close(s->loops[i].fd);
 	ts__http_metrics_free(&s->metrics);
 	ts_free(s->loops);
+	ts_free(s->routes);
+	ts_free(s->surfaces);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	pthread_cond_destroy(&s->phase_cv);
@@ -1044,6 +1121,8 @@ void ts_http_server_free(ts_http_server_t **sp)
 	ts__http_metrics_free(&s->metrics);
 	ts_free(s->workers);
 	ts_free(s->loops);
+	ts_free(s->routes);
+	ts_free(s->surfaces);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	pthread_cond_destroy(&s->phase_cv);
@@ -1056,7 +1135,7 @@ char *ts_http_server_metrics(ts_http_server_t *s, ts_arena_t *arena, size_t *len
 	char *text = ts__http_metrics_render(s->metrics, arena, len);
 	if (s->cfg.metrics_extra != NULL) {
 		text = ts_arena_printf(arena, "%s%s", text,
-		                       s->cfg.metrics_extra(s->cfg.app, arena));
+		                       s->cfg.metrics_extra(s->cfg.metrics_arg, arena));
 		*len = strlen(text);
 	}
 	return text;

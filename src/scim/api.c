@@ -12,7 +12,6 @@
 #include <strings.h>
 
 #include "admin/audit.h"
-#include "app/app.h"
 #include "core/json.h"
 #include "core/jsonw.h"
 #include "core/log.h"
@@ -22,6 +21,26 @@
 #include "scim/internal.h"
 #include "scim/patch.h"
 #include "scim/throttle.h"
+
+/* Each worker's cache of API keys checked recently (scim/apikey.h). */
+static void *slot_init(void *config)
+{
+	(void)config;
+	return ts_scim_key_cache_new();
+}
+
+static void slot_free(void *state)
+{
+	ts_scim_key_cache_t *cache = state;
+	ts_scim_key_cache_free(&cache);
+}
+
+static const struct ts_http_slot scim_slot = {slot_init, slot_free};
+
+static const struct ts_scim_config *config_of(const struct ts_http_req *req)
+{
+	return ts_http_config(req, &scim_slot);
+}
 
 ts_err ts__scim_err(struct ts__scim_call *call, struct ts_error *e, ts_err code,
                     const char *scim_type, const char *fmt, ...)
@@ -40,8 +59,8 @@ ts_err ts__scim_err(struct ts__scim_call *call, struct ts_error *e, ts_err code,
 
 static const char *base_url(struct ts_http_req *req)
 {
-	struct ts_app *app = req->app;
-	const char *b = app != NULL ? app->base_url : NULL;
+	const struct ts_scim_config *cfg = config_of(req);
+	const char *b = cfg != NULL ? cfg->base_url : NULL;
 	if (b == NULL) {
 		const char *host = ts_http_header(req, "host");
 		b = ts_arena_printf(req->arena, "http://%s", host ? host : "localhost");
@@ -176,10 +195,9 @@ static const char *audit_params(struct ts__scim_call *call)
  */
 static bool throttled(struct ts_http_req *req, struct ts_http_res *res, const char *api_key_id)
 {
-	struct ts_app *app = req->app;
+	const struct ts_scim_config *cfg = config_of(req);
 	int64_t retry_s = 0;
-	if (app == NULL ||
-	    ts_scim_throttle_take(app->scim_throttle, api_key_id, ts_mono_ns(), &retry_s))
+	if (cfg == NULL || ts_scim_throttle_take(cfg->throttle, api_key_id, ts_mono_ns(), &retry_s))
 		return false;
 	const char *detail = ts_arena_printf(req->arena, "%s for this API key: retry in %lld s",
 	                                     ts_err_message(TS_ERR_THROTTLED), (long long)retry_s);
@@ -228,8 +246,7 @@ static bool key_checked(struct ts__scim_call *call, struct ts_http_res *res, con
 	const struct ts__scim_op *op = req->route->data;
 	struct ts_error e = {0};
 	const char *claimed = NULL;
-	ts_err rc = ts_scim_apikey_authenticate(call->conn, call->a,
-	                                        ((struct ts_app_worker *)req->worker)->scim_keys,
+	ts_err rc = ts_scim_apikey_authenticate(call->conn, call->a, ts_http_state(req, &scim_slot),
 	                                        token, key, &claimed, &e);
 	if (rc == TS_ERR_OK)
 		return true;
@@ -308,7 +325,7 @@ again:;
 	                             .status = 200,
 	                             .attempt = attempt,
 	                             .store_attempt = &store_attempt};
-	ts_err rc = ts_app_conn(req, &call.conn, &e);
+	ts_err rc = ts_http_conn(req, &call.conn, &e);
 	if (rc != TS_ERR_OK)
 		goto store_down;
 	/*
@@ -322,11 +339,9 @@ again:;
 	 */
 	const char *token = ts_http_bearer(req);
 	struct ts_apikey key = {0};
-	struct ts_app *app = req->app;
-	bool unchecked = may_skip_check && op->write &&
-	                 (app == NULL || app->scim_throttle == NULL) &&
-	                 ts_scim_apikey_cached(((struct ts_app_worker *)req->worker)->scim_keys,
-	                                       call.a, token, &key);
+	const struct ts_scim_config *cfg = config_of(req);
+	bool unchecked = may_skip_check && op->write && (cfg == NULL || cfg->throttle == NULL) &&
+	                 ts_scim_apikey_cached(ts_http_state(req, &scim_slot), call.a, token, &key);
 	if (!unchecked) {
 		rc = ts_store_begin(call.conn, false, &e);
 		if (rc != TS_ERR_OK)
@@ -812,8 +827,14 @@ static const struct ts_http_route routes[] = {
         {"POST", P "/.search", not_implemented, TS_HTTP_INLINE, NULL, "scim:RootSearch"},
 };
 
-const struct ts_http_route *ts_scim_routes(int *n)
+static const struct ts_http_surface surface = {P, ts_scim_error};
+
+struct ts_http_module ts_scim_module(struct ts_scim_config *cfg)
 {
-	*n = (int)(sizeof routes / sizeof routes[0]);
-	return routes;
+	return (struct ts_http_module){.name = "scim",
+	                               .routes = routes,
+	                               .nroutes = (int)(sizeof routes / sizeof routes[0]),
+	                               .surface = &surface,
+	                               .slot = &scim_slot,
+	                               .config = cfg};
 }

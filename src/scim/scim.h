@@ -7,6 +7,15 @@
 
 #include "http/http.h"
 
+struct ts_scim_throttle;
+
+/* What SCIM needs of the running server; outlives it. */
+struct ts_scim_config {
+	const char *base_url; /* the public base URL (serve --base-url); NULL: from Host */
+	/* requests per second per API key (serve --scim-rate-limit); NULL: no limit */
+	struct ts_scim_throttle *throttle;
+};
+
 /*
  * The SCIM error shape (RFC 7644 §3.12) for errors the HTTP layer answers
  * under /scim/v2: no route (404), wrong method (405), too large (413, 414,
@@ -15,7 +24,7 @@
 void ts_scim_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code, int status,
                    const char *message);
 
-/* The routes of /scim/v2 (static table). */
-const struct ts_http_route *ts_scim_routes(int *n);
+/* The SCIM module for the server (http/http.h): /scim/v2, its error shape; cfg may be NULL. */
+struct ts_http_module ts_scim_module(struct ts_scim_config *cfg);
 
 #endif
