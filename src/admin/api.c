@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "admin/audit.h"
+#include "http/audit.h"
 #include "admin/internal.h"
 #include "admin/keys.h"
 #include "core/crypto.h"
@@ -236,7 +236,7 @@ again:;
 	        .read_only = op->read_only,
 	};
 	if (in_change) {
-		rc = ts_admin_audit_write(call.conn, call.a, &entry, &e);
+		rc = ts_audit_append(call.conn, call.a, &entry, &e);
 		if (rc == TS_ERR_OK)
 			rc = ts_store_commit(call.conn, &e);
 		if (rc != TS_ERR_OK)
@@ -259,7 +259,7 @@ again:;
 	}
 	/* nothing changed: the answer goes out once its event is committed */
 	if (!in_change)
-		ts_admin_audit_then_answer(call.conn, req, res, &entry, audit_failed);
+		ts_http_audit_then_answer(call.conn, req, res, &entry, audit_failed);
 	return;
 
 store_failed:

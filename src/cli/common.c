@@ -6,7 +6,7 @@
 
 #include <sodium.h>
 
-#include "admin/audit.h"
+#include "audit/event.h"
 #include "app/app.h"
 #include "audit/sealer.h"
 #include "cli/cli.h"
@@ -207,7 +207,7 @@ ts_err ts_cli_audit_event(struct ts_cli_store *s, const char *event, const char 
 	        .request_parameters = params,
 	        .response_elements = response,
 	};
-	return ts_admin_audit_write(s->conn, s->arena, &entry, e);
+	return ts_audit_append(s->conn, s->arena, &entry, e);
 }
 
 static void print_json(json_t *j, size_t flags)

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/audit.h"
+#include "audit/redact.h"
 #include "app/app.h"
 #include "audit/sealer.h"
 #include "app/nodes.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "admin/audit.h"
+#include "audit/event.h"
 #include "core/alloc.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -52,7 +52,7 @@ static ts_err audit(ts_store_conn_t *c, ts_arena_t *a, const struct ts_domain *d
 	        .request_parameters = params,
 	        .response_elements = resp,
 	};
-	return ts_admin_audit_write(c, a, &entry, e);
+	return ts_audit_append(c, a, &entry, e);
 }
 
 /* Stores the verdict of one lookup; the domain may have changed or gone meanwhile. */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "admin/audit.h"
+#include "http/audit.h"
 #include "core/json.h"
 #include "core/jsonw.h"
 #include "core/log.h"
@@ -287,7 +287,7 @@ static bool key_checked(struct ts__scim_call *call, struct ts_http_res *res, con
 	        .error_message = ts_error_text(&e, rc),
 	        .read_only = !op->write,
 	};
-	ts_admin_audit_then_answer(call->conn, req, res, &entry, audit_failed);
+	ts_http_audit_then_answer(call->conn, req, res, &entry, audit_failed);
 	return false;
 }
 
@@ -476,7 +476,7 @@ again:;
 		                outcome != TS_ERR_OK ? ts_error_text(&outcome_e, outcome) : NULL,
 		};
 		if (outcome == TS_ERR_OK) {
-			rc = ts_admin_audit_write(call.conn, call.a, &entry, &e);
+			rc = ts_audit_append(call.conn, call.a, &entry, &e);
 			if (rc == TS_ERR_OK)
 				rc = ts_store_commit(call.conn, &e);
 			if (rc != TS_ERR_OK)
@@ -484,7 +484,7 @@ again:;
 		} else {
 			/* refused: the answer goes out once the event is committed */
 			refusal(&call, res, outcome, &outcome_e);
-			ts_admin_audit_then_answer(call.conn, req, res, &entry, audit_failed);
+			ts_http_audit_then_answer(call.conn, req, res, &entry, audit_failed);
 			return;
 		}
 	}

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the audit redaction (src/admin/audit_redact.c), the one
+ * Unit tests of the audit redaction (src/audit/redact.c), the one
  * sweep every audit writer and the log go through (issue 9, item 3).
  *
  * What it promises: a member whose name says secret (password, secret,
@@ -21,7 +21,7 @@
 
 #include <string.h>
 
-#include "admin/audit.h"
+#include "audit/redact.h"
 #include "core/json.h"
 #include "core/jsonw.h"
 

@@ -1,8 +1,8 @@
 /*
  * Audit events: building the CloudTrail-shaped record and appending it (the
- * sealed chain and its verifier are in src/audit/).
+ * sealed chain is chain.c and sealer.c, its verifier verify.c).
  */
-#include "admin/audit.h"
+#include "audit/event.h"
 
 #include <string.h>
 
@@ -37,7 +37,8 @@ static void who(struct ts_jsonw *w, const struct ts_audit_identity *id)
  * out, as json_string() refused it. Parameters and response are redacted
  * (ts_audit_redact_write): whoever fills an entry, no secret is appended.
  */
-static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audit_record *out)
+void ts_audit_record_build(ts_arena_t *a, const struct ts_audit_entry *en,
+                           struct ts_audit_record *out)
 {
 	char when[32], event_id[TS_UUID_LEN + 1];
 	int64_t now = ts_now_ms();
@@ -94,54 +95,10 @@ static void build(ts_arena_t *a, const struct ts_audit_entry *en, struct ts_audi
 	};
 }
 
-ts_err ts_admin_audit_write(ts_store_conn_t *c, ts_arena_t *a, const struct ts_audit_entry *en,
-                            struct ts_error *e)
+ts_err ts_audit_append(ts_store_conn_t *c, ts_arena_t *a, const struct ts_audit_entry *en,
+                       struct ts_error *e)
 {
 	struct ts_audit_record r;
-	build(a, en, &r);
+	ts_audit_record_build(a, en, &r);
 	return ts_store_audit_append(c, a, &r, e);
-}
-
-struct deferred_answer {
-	struct ts_store_audit_job job;
-	struct ts_audit_record record;
-	struct ts_http_req *req;
-	struct ts_http_res *res;
-	struct ts_http_deferred *later;
-	ts_admin_audit_fail_fn on_fail;
-};
-
-/* On the audit writer's thread: the request is this thread's until resumed. */
-static void answer_when_committed(void *ctx, ts_err rc, const struct ts_error *e)
-{
-	struct deferred_answer *da = ctx;
-	if (rc != TS_ERR_OK) {
-		*da->res = (struct ts_http_res){0}; /* the prepared answer goes, headers too */
-		da->on_fail(da->req, da->res, rc, e);
-	}
-	ts_http_resume(da->later);
-}
-
-void ts_admin_audit_then_answer(ts_store_conn_t *c, struct ts_http_req *req,
-                                struct ts_http_res *res, const struct ts_audit_entry *en,
-                                ts_admin_audit_fail_fn on_fail)
-{
-	struct deferred_answer *da = ts_arena_alloc(req->arena, sizeof *da);
-	*da = (struct deferred_answer){.req = req, .res = res, .on_fail = on_fail};
-	build(req->arena, en, &da->record);
-	da->later = ts_http_defer(req);
-	if (da->later == NULL) {
-		struct ts_error e = {0};
-		ts_err rc = ts_store_audit_append_now(c, req->arena, &da->record, &e);
-		if (rc != TS_ERR_OK) {
-			*res = (struct ts_http_res){0};
-			on_fail(req, res, rc, &e);
-		}
-		return;
-	}
-	da->job = (struct ts_store_audit_job){.record = &da->record,
-	                                      .arena = req->arena,
-	                                      .done = answer_when_committed,
-	                                      .ctx = da};
-	ts_store_audit_submit(c, &da->job);
 }

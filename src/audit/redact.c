@@ -27,7 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "admin/audit.h"
+#include "audit/redact.h"
 
 struct ending {
 	const char *s;
