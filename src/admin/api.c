@@ -30,7 +30,7 @@ static void *slot_init(void *config)
 static void slot_free(void *state)
 {
 	ts_admin_key_cache_t *cache = state;
-	ts_admin_key_cache_free(&cache);
+	ts_credential_cache_free(&cache);
 }
 
 static const struct ts_http_slot admin_slot = {slot_init, slot_free};

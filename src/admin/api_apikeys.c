@@ -4,7 +4,7 @@
  */
 #include "admin/internal.h"
 #include "core/json.h"
-#include "scim/apikey.h"
+#include "credential/apikey.h"
 
 static ts_err create_key(struct ts__admin_call *call, struct ts_error *e)
 {
@@ -21,10 +21,10 @@ static ts_err create_key(struct ts__admin_call *call, struct ts_error *e)
 	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts_apikey_created k;
-	rc = ts_scim_apikey_create(call->conn, call->a, call->account_id, description, &k, e);
+	rc = ts_credential_apikey_create(call->conn, call->a, call->account_id, description, &k, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	json_t *shown = ts_scim_apikey_json(&k.record);
+	json_t *shown = ts_credential_apikey_json(&k.record);
 	call->audit_response =
 	        ts_json_own(call->a, json_pack("{s:o}", "ApiKey", json_deep_copy(shown)));
 	json_object_set_new(shown, "Token", json_string(k.token));
@@ -53,7 +53,7 @@ static ts_err list_keys(struct ts__admin_call *call, struct ts_error *e)
 		return rc;
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, ts_scim_apikey_json(&keys[i]));
+		json_array_append_new(arr, ts_credential_apikey_json(&keys[i]));
 	call->response = json_pack("{s:o}", "ApiKeys", arr);
 	if (n == limit)
 		json_object_set_new(

@@ -49,69 +49,27 @@ ts_err ts_admin_key_create(ts_store_conn_t *c, ts_arena_t *a, const json_t *poli
 	return ts_store_adminkey_insert(c, &out->record, e);
 }
 
-#define KEY_CACHE_SLOTS 64
-
-struct cache_slot {
-	char *id;
-	char *policies;
-	ts_policy_set_t *set;
-};
-
-struct ts_admin_key_cache {
-	struct cache_slot slot[KEY_CACHE_SLOTS];
-};
-
 ts_admin_key_cache_t *ts_admin_key_cache_new(void)
 {
-	return ts_calloc(1, sizeof(ts_admin_key_cache_t));
+	return ts_credential_cache_new(policy_set_free);
 }
 
-static void slot_clear(struct cache_slot *s)
-{
-	TS_FREE(&s->id);
-	TS_FREE(&s->policies);
-	ts_admin_policy_free(&s->set);
-}
-
-void ts_admin_key_cache_free(ts_admin_key_cache_t **cp)
-{
-	if (cp == NULL || *cp == NULL)
-		return;
-	for (int i = 0; i < KEY_CACHE_SLOTS; i++)
-		slot_clear(&(*cp)->slot[i]);
-	TS_FREE(cp);
-}
-
-static struct cache_slot *slot_of(ts_admin_key_cache_t *c, const char *id)
-{
-	return &c->slot[ts_token_id_hash(id) % KEY_CACHE_SLOTS];
-}
-
+/* The parsed policies of k: from the cache while its stored text is unchanged. */
 static ts_err policies_of(ts_arena_t *a, ts_admin_key_cache_t *cache, const struct ts_adminkey *k,
                           const ts_policy_set_t **out, struct ts_error *e)
 {
-	ts_policy_set_t *set = NULL;
-	if (cache != NULL) {
-		struct cache_slot *s = slot_of(cache, k->access_key_id);
-		if (s->id != NULL && strcmp(s->id, k->access_key_id) == 0 &&
-		    strcmp(s->policies, k->policies) == 0) {
-			*out = s->set;
-			return TS_ERR_OK;
-		}
-		ts_err rc = ts_admin_policy_parse_text(k->policies, &set, e);
-		if (rc != TS_ERR_OK)
-			return rc;
-		slot_clear(s);
-		s->id = ts_strdup(k->access_key_id);
-		s->policies = ts_strdup(k->policies);
-		s->set = set;
+	ts_policy_set_t *set = ts_credential_cache_get(cache, k->access_key_id, k->policies, NULL);
+	if (set != NULL) {
 		*out = set;
 		return TS_ERR_OK;
 	}
 	ts_err rc = ts_admin_policy_parse_text(k->policies, &set, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	ts_arena_defer(a, policy_set_free, set);
+	if (cache != NULL)
+		ts_credential_cache_put(cache, k->access_key_id, k->policies, 0, set);
+	else
+		ts_arena_defer(a, policy_set_free, set);
 	*out = set;
 	return TS_ERR_OK;
 }

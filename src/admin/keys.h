@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "admin/policy.h"
+#include "credential/cache.h"
 #include "store/store.h"
 
 #define TS_ADMINKEY_ID_PREFIX "TSAK"
@@ -21,12 +22,12 @@
 	"\"Action\":\"tessera:*\",\"Resource\":\"*\"}]}]"
 
 /*
- * Parsed policy sets of recently seen keys, for one thread. A hit needs the
- * stored policy text to be unchanged, so an edited key is parsed afresh.
+ * Parsed policy sets of recently seen keys, for one thread: a credential
+ * cache (credential/cache.h) whose stamp is the stored policy text, so an
+ * edited key is parsed afresh. Freed with ts_credential_cache_free.
  */
-typedef struct ts_admin_key_cache ts_admin_key_cache_t;
+typedef ts_credential_cache_t ts_admin_key_cache_t;
 ts_admin_key_cache_t *ts_admin_key_cache_new(void);
-void ts_admin_key_cache_free(ts_admin_key_cache_t **c);
 
 struct ts_adminkey_created {
 	const char *access_key_id;

@@ -8,7 +8,7 @@
 
 #include "cli/cli.h"
 #include "core/json.h"
-#include "scim/apikey.h"
+#include "credential/apikey.h"
 
 enum { O_DB, O_KEY, O_ACCOUNT, O_DESCRIPTION, O_ID, O_JSON, O__COUNT };
 static const struct ts_config_option opts[O__COUNT] = {
@@ -25,10 +25,10 @@ static int create(struct ts_cli_store *s, const char **v)
 	struct ts_error e = {0};
 	struct ts_apikey_created k;
 	if (ts_store_begin(s->conn, true, &e) != TS_ERR_OK ||
-	    ts_scim_apikey_create(s->conn, s->arena, v[O_ACCOUNT], v[O_DESCRIPTION], &k, &e) !=
-	            TS_ERR_OK)
+	    ts_credential_apikey_create(s->conn, s->arena, v[O_ACCOUNT], v[O_DESCRIPTION], &k,
+	                                &e) != TS_ERR_OK)
 		goto fail;
-	json_t *shown = ts_json_own(s->arena, ts_scim_apikey_json(&k.record));
+	json_t *shown = ts_json_own(s->arena, ts_credential_apikey_json(&k.record));
 	if (ts_cli_audit_event(s, "CreateApiKey", v[O_ACCOUNT], NULL, shown, &e) != TS_ERR_OK ||
 	    ts_store_commit(s->conn, &e) != TS_ERR_OK)
 		goto fail;
@@ -57,7 +57,7 @@ static int list(struct ts_cli_store *s, const char **v)
 			return ts_cli_fail("apikey list: %s", e.message);
 		for (int i = 0; i < n; i++) {
 			if (v[O_JSON])
-				json_array_append_new(all, ts_scim_apikey_json(&page[i]));
+				json_array_append_new(all, ts_credential_apikey_json(&page[i]));
 			else
 				printf("%-20s  %s\n", ts_cli_text(s->arena, page[i].api_key_id),
 				       ts_cli_text(s->arena, page[i].description));

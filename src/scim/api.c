@@ -17,22 +17,22 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "directory/account.h"
-#include "scim/apikey.h"
+#include "credential/apikey.h"
 #include "scim/internal.h"
 #include "scim/patch.h"
 #include "scim/throttle.h"
 
-/* Each worker's cache of API keys checked recently (scim/apikey.h). */
+/* Each worker's cache of API keys checked recently (credential/apikey.h). */
 static void *slot_init(void *config)
 {
 	(void)config;
-	return ts_scim_key_cache_new();
+	return ts_credential_apikey_cache_new();
 }
 
 static void slot_free(void *state)
 {
-	ts_scim_key_cache_t *cache = state;
-	ts_scim_key_cache_free(&cache);
+	ts_credential_cache_t *cache = state;
+	ts_credential_cache_free(&cache);
 }
 
 static const struct ts_http_slot scim_slot = {slot_init, slot_free};
@@ -246,8 +246,8 @@ static bool key_checked(struct ts__scim_call *call, struct ts_http_res *res, con
 	const struct ts__scim_op *op = req->route->data;
 	struct ts_error e = {0};
 	const char *claimed = NULL;
-	ts_err rc = ts_scim_apikey_authenticate(call->conn, call->a, ts_http_state(req, &scim_slot),
-	                                        token, key, &claimed, &e);
+	ts_err rc = ts_credential_apikey_authenticate(
+	        call->conn, call->a, ts_http_state(req, &scim_slot), token, key, &claimed, &e);
 	if (rc == TS_ERR_OK)
 		return true;
 	ts_store_rollback(call->conn);
@@ -340,8 +340,9 @@ again:;
 	const char *token = ts_http_bearer(req);
 	struct ts_apikey key = {0};
 	const struct ts_scim_config *cfg = config_of(req);
-	bool unchecked = may_skip_check && op->write && (cfg == NULL || cfg->throttle == NULL) &&
-	                 ts_scim_apikey_cached(ts_http_state(req, &scim_slot), call.a, token, &key);
+	bool unchecked =
+	        may_skip_check && op->write && (cfg == NULL || cfg->throttle == NULL) &&
+	        ts_credential_apikey_cached(ts_http_state(req, &scim_slot), call.a, token, &key);
 	if (!unchecked) {
 		rc = ts_store_begin(call.conn, false, &e);
 		if (rc != TS_ERR_OK)

@@ -1,5 +1,5 @@
-/* SCIM API key creation and authentication (the admin keys' scheme, per account). */
-#include "scim/apikey.h"
+/* Account API key creation and authentication (the admin keys' scheme, per account). */
+#include "credential/apikey.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -13,9 +13,9 @@
 static const struct ts_token_shape shape = {TS_APIKEY_ID_PREFIX, TS_APIKEY_ID_RANDOM,
                                             TS_APIKEY_SECRET_LEN};
 
-ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
-                             const char *description, struct ts_apikey_created *out,
-                             struct ts_error *e)
+ts_err ts_credential_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
+                                   const char *description, struct ts_apikey_created *out,
+                                   struct ts_error *e)
 {
 	if (description != NULL && strlen(description) > TS_APIKEY_DESCRIPTION_MAX)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "Description is longer than %d bytes",
@@ -42,79 +42,54 @@ ts_err ts_scim_apikey_create(ts_store_conn_t *c, ts_arena_t *a, const char *acco
 
 /* ---- the per-thread cache of checked keys ------------------------------- */
 
-#define KEY_CACHE_SLOTS 64
-
-struct cache_slot {
-	char *id; /* NULL: free */
-	char *secret_hash, *account_id, *description, *settings;
+/* What a cache entry keeps of a key besides its id and secret hash (the entry's stamp). */
+struct entry {
+	char *account_id, *description, *settings;
 	int64_t created_ms;
-	int64_t gen; /* the credentials generation it was read at */
 };
 
-struct ts_scim_key_cache {
-	struct cache_slot slot[KEY_CACHE_SLOTS];
-};
-
-ts_scim_key_cache_t *ts_scim_key_cache_new(void)
+static void entry_free(void *p)
 {
-	return ts_calloc(1, sizeof(ts_scim_key_cache_t));
+	struct entry *en = p;
+	TS_FREE(&en->account_id);
+	TS_FREE(&en->description);
+	TS_FREE(&en->settings);
+	ts_free(en);
 }
 
-static void slot_clear(struct cache_slot *s)
+ts_credential_cache_t *ts_credential_apikey_cache_new(void)
 {
-	TS_FREE(&s->id);
-	TS_FREE(&s->secret_hash);
-	TS_FREE(&s->account_id);
-	TS_FREE(&s->description);
-	TS_FREE(&s->settings);
-}
-
-void ts_scim_key_cache_free(ts_scim_key_cache_t **cp)
-{
-	if (cp == NULL || *cp == NULL)
-		return;
-	for (int i = 0; i < KEY_CACHE_SLOTS; i++)
-		slot_clear(&(*cp)->slot[i]);
-	TS_FREE(cp);
-}
-
-static struct cache_slot *slot_of(ts_scim_key_cache_t *c, const char *id)
-{
-	return &c->slot[ts_token_id_hash(id) % KEY_CACHE_SLOTS];
+	return ts_credential_cache_new(entry_free);
 }
 
 /* The entry of id when its secret is hash; copied into a. */
-static bool cache_get(ts_scim_key_cache_t *c, ts_arena_t *a, const char *id, const char *hash,
+static bool cache_get(ts_credential_cache_t *c, ts_arena_t *a, const char *id, const char *hash,
                       struct ts_apikey *key, int64_t *gen)
 {
-	struct cache_slot *s = slot_of(c, id);
-	if (s->id == NULL || strcmp(s->id, id) != 0 || !ts_secret_equal(hash, s->secret_hash))
+	const struct entry *en = ts_credential_cache_get(c, id, hash, gen);
+	if (en == NULL)
 		return false;
-	*key = (struct ts_apikey){.api_key_id = ts_arena_strdup(a, s->id),
-	                          .account_id = ts_arena_strdup(a, s->account_id),
-	                          .secret_hash = ts_arena_strdup(a, s->secret_hash),
-	                          .description = ts_arena_strdup(a, s->description),
-	                          .created_ms = s->created_ms,
-	                          .account_settings = ts_arena_strdup(a, s->settings)};
-	*gen = s->gen;
+	*key = (struct ts_apikey){.api_key_id = id,
+	                          .account_id = ts_arena_strdup(a, en->account_id),
+	                          .secret_hash = ts_arena_strdup(a, hash),
+	                          .description = ts_arena_strdup(a, en->description),
+	                          .created_ms = en->created_ms,
+	                          .account_settings = ts_arena_strdup(a, en->settings)};
 	return true;
 }
 
-static void cache_put(ts_scim_key_cache_t *c, const struct ts_apikey *k, int64_t gen)
+static void cache_put(ts_credential_cache_t *c, const struct ts_apikey *k, int64_t gen)
 {
-	struct cache_slot *s = slot_of(c, k->api_key_id);
-	slot_clear(s);
-	s->id = ts_strdup(k->api_key_id);
-	s->secret_hash = ts_strdup(k->secret_hash);
-	s->account_id = ts_strdup(k->account_id);
-	s->description = ts_strdup(k->description ? k->description : "");
-	s->settings = ts_strdup(k->account_settings ? k->account_settings : "{}");
-	s->created_ms = k->created_ms;
-	s->gen = gen;
+	struct entry *en = ts_calloc(1, sizeof *en);
+	en->account_id = ts_strdup(k->account_id);
+	en->description = ts_strdup(k->description ? k->description : "");
+	en->settings = ts_strdup(k->account_settings ? k->account_settings : "{}");
+	en->created_ms = k->created_ms;
+	ts_credential_cache_put(c, k->api_key_id, k->secret_hash, gen, en);
 }
 
-bool ts_scim_apikey_cached(ts_scim_key_cache_t *cache, ts_arena_t *a, const char *token,
-                           struct ts_apikey *key)
+bool ts_credential_apikey_cached(ts_credential_cache_t *cache, ts_arena_t *a, const char *token,
+                                 struct ts_apikey *key)
 {
 	const char *id = NULL;
 	char hash[TS_SHA256_HEX_LEN + 1];
@@ -123,9 +98,10 @@ bool ts_scim_apikey_cached(ts_scim_key_cache_t *cache, ts_arena_t *a, const char
 	       cache_get(cache, a, id, hash, key, &gen);
 }
 
-ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, ts_scim_key_cache_t *cache,
-                                   const char *token, struct ts_apikey *key,
-                                   const char **claimed_id, struct ts_error *e)
+ts_err ts_credential_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a,
+                                         ts_credential_cache_t *cache, const char *token,
+                                         struct ts_apikey *key, const char **claimed_id,
+                                         struct ts_error *e)
 {
 	*claimed_id = NULL;
 	if (token == NULL)
@@ -160,7 +136,7 @@ ts_err ts_scim_apikey_authenticate(ts_store_conn_t *c, ts_arena_t *a, ts_scim_ke
 	return TS_ERR_OK;
 }
 
-json_t *ts_scim_apikey_json(const struct ts_apikey *k)
+json_t *ts_credential_apikey_json(const struct ts_apikey *k)
 {
 	char created[32];
 	ts_time_iso(k->created_ms, created);
