@@ -1,10 +1,11 @@
 /*
- * The admin API's dispatcher. Every call, allowed or refused, leaves one
- * audit event. A change runs in a write transaction that ends with its event,
- * so the change and its record commit together. A read, or a refused or
- * failed call, changes nothing: its event goes to the store's audit writer,
- * and the answer goes out once the event is committed. Errors are
- * {"Code","Message"}.
+ * The admin API's dispatcher: its hooks of the request pipeline (api/api.h),
+ * each endpoint a descriptor (struct ts__admin_op) in the route table. Every
+ * call, allowed or refused, leaves one audit event. A change runs in a write
+ * transaction that ends with its event, so the change and its record commit
+ * together. A read, or a refused or failed call, changes nothing: its event
+ * goes to the store's audit writer, and the answer goes out once the event is
+ * committed. Errors are {"Code","Message"}.
  */
 #include "admin/api.h"
 
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http/audit.h"
+#include "api/api.h"
 #include "admin/internal.h"
 #include "admin/keys.h"
 #include "core/crypto.h"
@@ -147,128 +148,154 @@ static void audit_failed(struct ts_http_req *req, struct ts_http_res *res, ts_er
 	store_failure(req, res, rc, e, req->route->name ? req->route->name : req->path);
 }
 
-/*
- * One call in one transaction. A transaction the store refused because of
- * another one, or that lost its connection before COMMIT, runs again from the
- * start, a few times at most (ts_store_tx_retry); nothing of it was stored and
- * nothing was answered yet.
- */
-static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struct ts_http_res *res)
+/* ---- the dispatcher: the admin API's hooks of the request pipeline (api/api.h) ---- */
+
+static void admin_start(struct ts_api_call *c)
 {
-	int attempt = 0;
-again:;
-	struct ts_error e = {0};
-	struct ts__admin_call call = {
-	        .req = req, .a = req->arena, .status = 200, .write = !op->read_only};
+	const struct ts__admin_op *op = c->op;
+	struct ts__admin_call *call = c->own;
+	struct ts_http_req *req = c->req;
+	*call = (struct ts__admin_call){.req = req,
+	                                .a = req->arena,
+	                                .conn = c->conn,
+	                                .status = 200,
+	                                .write = !op->read_only};
 	/* a refused request acts on no account: its parameter may not even decode */
 	if (op->resource == TS__RES_ACCOUNT && req->nparams > 0 && req->refused == TS_ERR_OK)
-		call.account_id = req->params[0];
-	ts_err rc = ts_http_conn(req, &call.conn, &e);
-	if (rc != TS_ERR_OK)
-		goto store_down;
-	/*
-	 * A change runs in a write transaction that ends with its audit event.
-	 * A read runs in a read transaction (readers never wait for the writer)
-	 * and its event joins the group commit afterwards, as do the events of
-	 * refused calls, so that many of them share one commit.
-	 */
-	rc = ts_store_begin(call.conn, !op->read_only, &e);
-	if (rc != TS_ERR_OK)
-		goto store_down;
+		call->account_id = req->params[0];
+	c->write = !op->read_only;
+}
 
-	fill_params(op, &call);
+/*
+ * A change runs in a write transaction that ends with its audit event. A
+ * read runs in a read transaction (readers never wait for the writer) and
+ * its event joins the group commit afterwards, as do the events of refused
+ * calls, so that many of them share one commit.
+ */
+static ts_err admin_begin(struct ts_api_call *c, struct ts_error *e)
+{
+	const struct ts__admin_op *op = c->op;
+	struct ts__admin_call *call = c->own;
+	struct ts_http_req *req = c->req;
+	ts_err rc = ts_store_begin(call->conn, !op->read_only, e);
+	if (rc != TS_ERR_OK)
+		return ts_api_store_failed(c, rc, e);
+	fill_params(op, call);
 	struct ts_adminkey key = {0};
-	const char *claimed = NULL;
 	struct ts_error auth = {0};
-	rc = ts_admin_key_authenticate(call.conn, call.a, ts_http_state(req, &admin_slot),
-	                               ts_http_bearer(req), &key, &call.policies, &claimed, &auth);
+	rc = ts_admin_key_authenticate(call->conn, call->a, ts_http_state(req, &admin_slot),
+	                               ts_http_bearer(req), &key, &call->policies, &call->claimed,
+	                               &auth);
 	if (rc == TS_ERR_OK) {
-		call.principal = key.access_key_id;
+		call->principal = key.access_key_id;
 		/*
 		 * A request the HTTP layer refused (a path parameter, query value or
 		 * header that is not UTF-8): audited under the key that sent it, and
 		 * refused before it is authorized for any resource.
 		 */
 		if (req->refused != TS_ERR_OK)
-			rc = TS_FAIL(&e, req->refused, "%s", req->refusal);
+			rc = TS_FAIL(e, req->refused, "%s", req->refusal);
 		else
-			rc = authorize(op, &call, &e);
+			rc = authorize(op, call, e);
 	} else {
-		e = auth;
+		*e = auth;
 		if (rc != TS_ERR_UNAUTHORIZED)
-			goto store_failed;
+			return ts_api_store_failed(c, rc, e);
 	}
 	if (rc == TS_ERR_OK && op->needs_body)
-		rc = parse_body(&call, &e);
+		rc = parse_body(call, e);
 	if (rc == TS_ERR_OK && op->needs_body)
-		json_object_set(call.params, "Body", call.body);
-	if (rc == TS_ERR_OK)
-		rc = op->run(&call, &e);
-	if (rc == TS_ERR_RETRY && ts_store_tx_retry(call.conn, rc, &attempt)) {
-		json_decref(call.response);
-		goto again;
-	}
+		json_object_set(call->params, "Body", call->body);
+	return rc;
+}
 
-	ts_err outcome = rc;
-	struct ts_error outcome_e = e;
-	bool in_change = outcome == TS_ERR_OK && !op->read_only;
-	if (!in_change)
-		ts_store_rollback(call.conn);
-	struct ts_audit_entry entry = {
-	        .who = {.type = call.principal ? "AdminKey" : "Anonymous",
-	                .principal_id = call.principal ? call.principal : (claimed ? claimed : ""),
-	                .access_key_id = call.principal ? call.principal : claimed},
-	        .event_source = TS_AUDIT_SOURCE_ADMIN,
-	        .event_name = op->event,
-	        .account_id = call.account_id,
-	        .source_ip = req->peer,
-	        .user_agent = ts_text_escape(call.a, ts_http_header(req, "user-agent")),
-	        .request_id = req->request_id,
-	        .client_request_id = req->client_request_id,
-	        .request_parameters = call.params,
-	        .response_elements =
-	                outcome == TS_ERR_OK && !op->read_only
-	                        ? (call.audit_response ? call.audit_response : call.response)
-	                        : NULL,
-	        .error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL,
-	        /* the audit log says what the caller is not told */
-	        .error_message = outcome != TS_ERR_OK ? ts_error_text(&outcome_e, outcome) : NULL,
-	        .read_only = op->read_only,
-	};
-	if (in_change) {
-		rc = ts_audit_append(call.conn, call.a, &entry, &e);
-		if (rc == TS_ERR_OK)
-			rc = ts_store_commit(call.conn, &e);
-		if (rc != TS_ERR_OK)
-			goto store_failed;
-	}
-	if (outcome != TS_ERR_OK) {
-		json_decref(call.response);
-		answer_error(req, res, outcome, public_message(outcome, &outcome_e));
-	} else if (call.response_text != NULL) {
-		ts_http_res_set(res, call.status, "application/json", call.response_text,
-		                call.response_len);
-	} else if (call.response != NULL) {
-		ts_http_res_json(req, res, call.status, NULL, call.response);
+static ts_err admin_run(struct ts_api_call *c, struct ts_error *e)
+{
+	const struct ts__admin_op *op = c->op;
+	return op->run(c->own, e);
+}
+
+/* Every call, allowed or refused, leaves one event. */
+static bool admin_audit(struct ts_api_call *c, ts_err outcome, const struct ts_error *e,
+                        struct ts_audit_entry *entry)
+{
+	const struct ts__admin_op *op = c->op;
+	struct ts__admin_call *call = c->own;
+	const char *claimed = call->claimed;
+	entry->who = (struct ts_audit_identity){
+	        .type = call->principal ? "AdminKey" : "Anonymous",
+	        .principal_id = call->principal ? call->principal : (claimed ? claimed : ""),
+	        .access_key_id = call->principal ? call->principal : claimed};
+	entry->event_name = op->event;
+	entry->account_id = call->account_id;
+	entry->request_parameters = call->params;
+	entry->response_elements =
+	        outcome == TS_ERR_OK && !op->read_only
+	                ? (call->audit_response ? call->audit_response : call->response)
+	                : NULL;
+	entry->error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL;
+	/* the audit log says what the caller is not told */
+	entry->error_message = outcome != TS_ERR_OK ? ts_error_text(e, outcome) : NULL;
+	entry->read_only = op->read_only;
+	return true;
+}
+
+static void admin_answer(struct ts_api_call *c)
+{
+	struct ts__admin_call *call = c->own;
+	struct ts_http_res *res = c->res;
+	if (call->response_text != NULL) {
+		ts_http_res_set(res, call->status, "application/json", call->response_text,
+		                call->response_len);
+	} else if (call->response != NULL) {
+		ts_http_res_json(c->req, res, call->status, NULL, call->response);
+		call->response = NULL; /* the answer's now */
 	} else {
-		ts_http_res_set(res, call.status, NULL, NULL, 0);
+		ts_http_res_set(res, call->status, NULL, NULL, 0);
 		/* no answer where one was due: an operation's json_pack failed; a 500, not a
 		 * quiet empty 200 (ts_http_res_settle) */
-		if (ts_http_status_has_body(call.status))
+		if (ts_http_status_has_body(call->status))
 			res->fault = "the operation's JSON answer could not be built";
 	}
-	/* nothing changed: the answer goes out once its event is committed */
-	if (!in_change)
-		ts_http_audit_then_answer(call.conn, req, res, &entry, audit_failed);
-	return;
+}
 
-store_failed:
-	ts_store_rollback(call.conn);
-store_down:
-	json_decref(call.response);
-	if (call.conn != NULL && ts_store_tx_retry(call.conn, rc, &attempt))
-		goto again;
-	store_failure(req, res, rc, &e, op->event);
+static void admin_discard(struct ts_api_call *c)
+{
+	struct ts__admin_call *call = c->own;
+	json_decref(call->response);
+	call->response = NULL;
+}
+
+static void admin_refuse(struct ts_api_call *c, ts_err outcome, const struct ts_error *e)
+{
+	admin_discard(c);
+	answer_error(c->req, c->res, outcome, public_message(outcome, e));
+}
+
+static void admin_store_failure(struct ts_api_call *c, ts_err rc, const struct ts_error *e)
+{
+	const struct ts__admin_op *op = c->op;
+	store_failure(c->req, c->res, rc, e, op->event);
+}
+
+static const struct ts_api_surface surface_hooks = {
+        .event_source = TS_AUDIT_SOURCE_ADMIN,
+        .start = admin_start,
+        .begin = admin_begin,
+        .run = admin_run,
+        .audit = admin_audit,
+        .answer = admin_answer,
+        .refuse = admin_refuse,
+        .discard = admin_discard,
+        .store_failure = admin_store_failure,
+        .audit_failed = audit_failed,
+};
+
+/* One call in one transaction, run by the pipeline (api/api.h). */
+static void run_op(const struct ts__admin_op *op, struct ts_http_req *req, struct ts_http_res *res)
+{
+	struct ts__admin_call call = {0};
+	ts_api_handle(&surface_hooks, op, &call, req, res);
 }
 
 static void admin_handle(struct ts_http_req *req, struct ts_http_res *res)

@@ -32,6 +32,7 @@ struct ts__admin_call {
 	int status;
 	const ts_policy_set_t *policies;
 	const char *principal;
+	const char *claimed; /* the key id an unauthenticated token names, for the audit */
 	bool write; /* runs in a write transaction: reads of what it changes lock (docs/store.md) */
 };
 

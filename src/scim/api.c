@@ -1,8 +1,10 @@
 /*
- * The SCIM dispatcher: bearer API key -> account, one transaction per call,
- * an audit event for every write in the same transaction as the change, and
- * the SCIM error schema (RFC 7644 §3.12) with application/scim+json on every
- * answer. Shared helpers: attributes / excludedAttributes, ETags.
+ * The SCIM dispatcher: SCIM's hooks of the request pipeline (api/api.h):
+ * bearer API key -> account, one transaction per call, an audit event for
+ * every write in the same transaction as the change, and the SCIM error
+ * schema (RFC 7644 §3.12) with application/scim+json on every answer. Each
+ * endpoint is a descriptor (struct ts__scim_op) in the route table. Shared
+ * helpers: attributes / excludedAttributes, ETags.
  */
 #include "scim/scim.h"
 
@@ -11,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http/audit.h"
+#include "api/api.h"
 #include "core/json.h"
 #include "core/jsonw.h"
 #include "core/log.h"
@@ -233,291 +235,321 @@ static bool strict_profile(const char *settings)
 	return strict;
 }
 
+/* ---- the dispatcher: SCIM's hooks of the request pipeline (api/api.h) ---- */
+
+/* A pass of a call: what the operations see, and what the dispatcher keeps. */
+struct scim_pass {
+	struct ts__scim_call call;
+	const char *token; /* the bearer token, or NULL */
+	struct ts_apikey key;
+	const char *claimed; /* the key id a token names, for a 401's event */
+	bool authenticated;
+	/* a write whose key this thread checked before: its check is in the write's transaction */
+	bool unchecked;
+	/* kept across passes: check the key before the body (the profile changed) */
+	bool check_first;
+	const char *audit_request; /* a write's requestParameters, built before the lock */
+};
+
+static void scim_start(struct ts_api_call *c)
+{
+	struct scim_pass *p = c->own;
+	const struct ts__scim_op *op = c->op;
+	int attempt = p->call.attempt;
+	bool check_first = p->check_first;
+	*p = (struct scim_pass){.call = {.req = c->req,
+	                                 .a = c->req->arena,
+	                                 .conn = c->conn,
+	                                 .status = 200,
+	                                 .attempt = attempt},
+	                        .check_first = check_first};
+	c->write = op->write;
+}
+
 /*
- * Checks the bearer token in the call's open transaction. When it fails,
- * rolls the transaction back, answers (401, or the store's failure) and
- * returns false; a 401 is audited and answered once its event is committed,
- * so req and res are then no longer the caller's.
+ * Checks the bearer token in the open transaction: TS_ERR_OK; or
+ * TS_ERR_UNAUTHORIZED, rolled back, the outcome (audited as the admin API
+ * audits its 401s: the key id the token names when it parses, never the
+ * token); or a store failure, with c->flow set.
  */
-static bool key_checked(struct ts__scim_call *call, struct ts_http_res *res, const char *token,
-                        struct ts_apikey *key)
+static ts_err key_check(struct ts_api_call *c, struct ts_error *e)
+{
+	struct scim_pass *p = c->own;
+	struct ts_error ke = {0};
+	ts_err rc = ts_credential_apikey_authenticate(p->call.conn, p->call.a,
+	                                              ts_http_state(c->req, &scim_slot), p->token,
+	                                              &p->key, &p->claimed, &ke);
+	p->authenticated = rc == TS_ERR_OK;
+	if (rc == TS_ERR_OK)
+		return rc;
+	*e = ke;
+	if (rc != TS_ERR_UNAUTHORIZED)
+		return ts_api_store_failed(c, rc, e);
+	ts_store_rollback(p->call.conn);
+	return rc;
+}
+
+/* The same in a read transaction of its own; outcome is kept when the key passes. */
+static ts_err key_check_alone(struct ts_api_call *c, ts_err outcome, struct ts_error *e)
+{
+	struct ts_error ke = {0};
+	ts_err rc = ts_store_begin(c->conn, false, &ke);
+	if (rc == TS_ERR_OK)
+		rc = key_check(c, &ke);
+	else
+		rc = ts_api_store_failed(c, rc, &ke);
+	if (rc != TS_ERR_OK) {
+		*e = ke;
+		return rc;
+	}
+	ts_store_rollback(c->conn);
+	return outcome;
+}
+
+/* The refusals of the request itself: what the HTTP layer refused, the body. */
+static ts_err read_request(struct ts__scim_call *call, const struct ts__scim_op *op,
+                           struct ts_error *e)
 {
 	struct ts_http_req *req = call->req;
-	const struct ts__scim_op *op = req->route->data;
-	struct ts_error e = {0};
-	const char *claimed = NULL;
-	ts_err rc = ts_credential_apikey_authenticate(
-	        call->conn, call->a, ts_http_state(req, &scim_slot), token, key, &claimed, &e);
-	if (rc == TS_ERR_OK)
-		return true;
-	ts_store_rollback(call->conn);
-	if (rc != TS_ERR_UNAUTHORIZED && call->store_attempt != NULL &&
-	    ts_store_tx_retry(call->conn, rc, call->store_attempt)) {
-		call->store_again = true; /* nothing answered: the caller starts over */
-		return false;
-	}
-	if (rc != TS_ERR_UNAUTHORIZED) {
-		store_failure(req, res, rc, &e, op->event);
-		return false;
-	}
-	/* RFC 6750 §3: WWW-Authenticate with the 401 */
-	answer_error(req, res, 401, NULL, public_detail(rc, &e));
-	/*
-	 * Audited as the admin API audits its 401s: the key id the token names
-	 * when it parses (never the token), and the path and query, no body.
-	 */
-	struct ts_jsonw w;
-	ts_jsonw_init(&w, call->a, 256);
-	ts_jsonw_lit(&w, "{");
-	(void)ts_jsonw_member_str(&w, "Path", req->path);
-	if (req->query[0])
-		(void)ts_jsonw_member_str(&w, "Query", req->query);
-	ts_jsonw_lit(&w, "}");
-	struct ts_audit_entry entry = {
-	        .who = {.type = "Anonymous",
-	                .principal_id = claimed ? claimed : "",
-	                .access_key_id = claimed},
-	        .event_source = TS_AUDIT_SOURCE_SCIM,
-	        .event_name = op->event,
-	        .source_ip = req->peer,
-	        .user_agent = ts_http_header(req, "user-agent"),
-	        .request_id = req->request_id,
-	        .request_parameters_json = ts_jsonw_finish(&w, NULL),
-	        .error_code = ts_err_name(rc),
-	        .error_message = ts_error_text(&e, rc),
-	        .read_only = !op->write,
-	};
-	ts_http_audit_then_answer(call->conn, req, res, &entry, audit_failed);
-	return false;
-}
-
-/* The same in a read transaction of its own; false when it answered. */
-static bool key_checked_alone(struct ts__scim_call *call, struct ts_http_res *res,
-                              const char *token, struct ts_apikey *key)
-{
-	struct ts_error e = {0};
-	ts_err rc = ts_store_begin(call->conn, false, &e);
-	if (rc != TS_ERR_OK) {
-		if (ts_store_tx_retry(call->conn, rc, call->store_attempt)) {
-			call->store_again = true;
-			return false;
-		}
-		const struct ts__scim_op *op = call->req->route->data;
-		store_failure(call->req, res, rc, &e, op->event);
-		return false;
-	}
-	if (!key_checked(call, res, token, key))
-		return false;
-	ts_store_rollback(call->conn);
-	return true;
-}
-
-static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
-{
-	const struct ts__scim_op *op = req->route->data;
-	bool may_skip_check = true;
-	int attempt = 0;
-	int store_attempt = 0; /* runs the store refused (ts_store_tx_retry) */
-again:;
-	struct ts_error e = {0};
-	struct ts__scim_call call = {.req = req,
-	                             .a = req->arena,
-	                             .status = 200,
-	                             .attempt = attempt,
-	                             .store_attempt = &store_attempt};
-	ts_err rc = ts_http_conn(req, &call.conn, &e);
-	if (rc != TS_ERR_OK)
-		goto store_down;
-	/*
-	 * The key is checked in a read transaction. A read keeps it for the call
-	 * (one snapshot); a write ends it and takes the writer lock only once the
-	 * body is parsed, so that hashing and parsing run outside the one writer.
-	 * A write whose key this thread has checked before skips that read: its
-	 * key is checked in its own write transaction instead, and a refused
-	 * body checks it first on its own. (Not with throttling: a 429 may only
-	 * go to a key just checked.)
-	 */
-	const char *token = ts_http_bearer(req);
-	struct ts_apikey key = {0};
-	const struct ts_scim_config *cfg = config_of(req);
-	bool unchecked =
-	        may_skip_check && op->write && (cfg == NULL || cfg->throttle == NULL) &&
-	        ts_credential_apikey_cached(ts_http_state(req, &scim_slot), call.a, token, &key);
-	if (!unchecked) {
-		rc = ts_store_begin(call.conn, false, &e);
-		if (rc != TS_ERR_OK)
-			goto store_down;
-		if (!key_checked(&call, res, token, &key)) {
-			if (call.store_again)
-				goto again;
-			return;
-		}
-	}
-	/* by the authenticated key only, and before any work: a throttled write is not audited */
-	if (throttled(req, res, key.api_key_id)) {
-		ts_store_rollback(call.conn);
-		return;
-	}
-	call.account_id = key.account_id;
-	call.api_key_id = key.api_key_id;
-	/* a commit ending meanwhile leaves its group open for this write (group commit) */
-	if (op->write)
-		ts_store_write_soon(call.conn, true);
-	call.strict = strict_profile(key.account_settings);
-	call.base = base_url(req);
-	ts__scim_attrs_parse(&call, ts_http_query(req, "attributes"),
-	                     ts_http_query(req, "excludedAttributes"));
-
 	/*
 	 * A request the HTTP layer refused (a path parameter, query value or
 	 * header that is not UTF-8): refused here, after the key check, so that
 	 * a write's refusal is audited under its key. RFC 7644 §3.12 invalidValue.
 	 */
 	if (req->refused != TS_ERR_OK)
-		rc = ts__scim_err(&call, &e, req->refused, "invalidValue", "%s", req->refusal);
-	if (rc == TS_ERR_OK && op->needs_body) {
-		if (!json_body_type(req))
-			rc = ts__scim_err(&call, &e, TS_ERR_UNSUPPORTED_MEDIA, NULL,
-			                  "send application/scim+json or application/json");
-		else if (req->body_len == 0)
-			rc = ts__scim_err(&call, &e, TS_ERR_BAD_REQUEST, "invalidSyntax",
-			                  "a JSON body is required");
-		else {
-			rc = ts_json_parse(req->body, req->body_len, NULL, call.a, &call.body, &e);
-			if (rc == TS_ERR_BAD_REQUEST)
-				call.scim_type = "invalidSyntax";
-			if (rc == TS_ERR_OK && !json_is_object(call.body))
-				rc = ts__scim_err(&call, &e, TS_ERR_BAD_REQUEST, "invalidSyntax",
-				                  "the body must be a JSON object");
-		}
+		return ts__scim_err(call, e, req->refused, "invalidValue", "%s", req->refusal);
+	if (!op->needs_body)
+		return TS_ERR_OK;
+	if (!json_body_type(req))
+		return ts__scim_err(call, e, TS_ERR_UNSUPPORTED_MEDIA, NULL,
+		                    "send application/scim+json or application/json");
+	if (req->body_len == 0)
+		return ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidSyntax",
+		                    "a JSON body is required");
+	ts_err rc = ts_json_parse(req->body, req->body_len, NULL, call->a, &call->body, e);
+	if (rc == TS_ERR_BAD_REQUEST)
+		call->scim_type = "invalidSyntax";
+	if (rc == TS_ERR_OK && !json_is_object(call->body))
+		rc = ts__scim_err(call, e, TS_ERR_BAD_REQUEST, "invalidSyntax",
+		                  "the body must be a JSON object");
+	return rc;
+}
+
+/*
+ * A write takes the one writer's lock only now, its body parsed and
+ * prepared. A key not checked yet (a cached one) is checked in the write's
+ * own transaction; a refused body checks it first on its own.
+ */
+static ts_err begin_write(struct ts_api_call *c, ts_err rc, struct ts_error *e)
+{
+	struct scim_pass *p = c->own;
+	struct ts__scim_call *call = &p->call;
+	if (!p->unchecked)
+		ts_store_rollback(call->conn); /* the read transaction of the key check */
+	if (rc != TS_ERR_OK) {
+		ts_store_write_soon(call->conn, false); /* refused before it began */
+		return p->unchecked ? key_check_alone(c, rc, e) : rc;
 	}
+	rc = ts_store_begin(call->conn, true, e);
+	if (rc != TS_ERR_OK)
+		return ts_api_store_failed(c, rc, e);
+	if (!p->unchecked)
+		return TS_ERR_OK;
+	const char *settings = p->key.account_settings;
+	rc = key_check(c, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	/*
+	 * The account's profile changed since the cached check: the body was
+	 * prepared under the old one. Start over, checking the key first (the
+	 * body is parsed again from the request).
+	 */
+	if (strcmp(settings, p->key.account_settings) != 0 &&
+	    strict_profile(p->key.account_settings) != call->strict) {
+		ts_store_rollback(call->conn);
+		p->check_first = true;
+		c->flow = TS_API_AGAIN;
+	}
+	return TS_ERR_OK;
+}
+
+/*
+ * The key is checked in a read transaction. A read keeps it for the call
+ * (one snapshot); a write ends it and takes the writer lock only once the
+ * body is parsed, so that hashing and parsing run outside the one writer.
+ * A write whose key this thread has checked before skips that read: its
+ * key is checked in its own write transaction instead (begin_write). (Not
+ * with throttling: a 429 may only go to a key just checked.)
+ */
+static ts_err scim_begin(struct ts_api_call *c, struct ts_error *e)
+{
+	struct scim_pass *p = c->own;
+	struct ts__scim_call *call = &p->call;
+	const struct ts__scim_op *op = c->op;
+	struct ts_http_req *req = c->req;
+	const struct ts_scim_config *cfg = config_of(req);
+	p->token = ts_http_bearer(req);
+	p->unchecked = !p->check_first && op->write && (cfg == NULL || cfg->throttle == NULL) &&
+	               ts_credential_apikey_cached(ts_http_state(req, &scim_slot), call->a,
+	                                           p->token, &p->key);
+	if (!p->unchecked) {
+		ts_err rc = ts_store_begin(call->conn, false, e);
+		if (rc != TS_ERR_OK)
+			return ts_api_store_failed(c, rc, e);
+		rc = key_check(c, e);
+		if (rc != TS_ERR_OK)
+			return rc;
+	}
+	/* by the authenticated key only, and before any work: a throttled write is not audited */
+	if (throttled(req, c->res, p->key.api_key_id)) {
+		ts_store_rollback(call->conn);
+		c->flow = TS_API_ANSWERED;
+		return TS_ERR_THROTTLED;
+	}
+	call->account_id = p->key.account_id;
+	call->api_key_id = p->key.api_key_id;
+	/* a commit ending meanwhile leaves its group open for this write (group commit) */
+	if (op->write)
+		ts_store_write_soon(call->conn, true);
+	call->strict = strict_profile(p->key.account_settings);
+	call->base = base_url(req);
+	ts__scim_attrs_parse(call, ts_http_query(req, "attributes"),
+	                     ts_http_query(req, "excludedAttributes"));
+	ts_err rc = read_request(call, op, e);
 	/* the audit event's requestParameters: built before the writer lock is taken */
-	const char *audit_request = op->write ? audit_params(&call) : NULL;
+	p->audit_request = op->write ? audit_params(call) : NULL;
 	if (rc == TS_ERR_OK && op->prepare != NULL)
-		rc = op->prepare(&call, &e);
-	if (op->write) {
-		if (!unchecked)
-			ts_store_rollback(call.conn); /* the read transaction of the key check */
-		if (rc == TS_ERR_OK) {
-			struct ts_error be = {0};
-			ts_err brc = ts_store_begin(call.conn, true, &be);
-			if (brc != TS_ERR_OK) {
-				rc = brc;
-				e = be;
-				goto store_down;
-			}
-			if (unchecked) {
-				const char *settings = key.account_settings;
-				if (!key_checked(&call, res, token, &key)) {
-					if (call.store_again)
-						goto again;
-					return;
-				}
-				/*
-				 * The account's profile changed since the cached check: the
-				 * body was prepared under the old one. Start over, checking
-				 * the key first (the body is parsed again from the request).
-				 */
-				if (strcmp(settings, key.account_settings) != 0 &&
-				    strict_profile(key.account_settings) != call.strict) {
-					ts_store_rollback(call.conn);
-					may_skip_check = false;
-					goto again;
-				}
-			}
-		} else {
-			ts_store_write_soon(call.conn, false); /* refused before it began */
-			if (unchecked && !key_checked_alone(&call, res, token, &key)) {
-				if (call.store_again)
-					goto again;
-				return;
-			}
-		}
-	}
-	if (rc == TS_ERR_OK)
-		rc = op->run(&call, &e);
-	if (rc == TS_ERR_RETRY && ts_store_tx_retry(call.conn, rc, &store_attempt)) {
-		json_decref(call.response);
-		goto again; /* the store refused it for another's sake: nothing done yet */
-	}
-	if (rc != TS_ERR_OK && call.retry && attempt < TS__SCIM_WRITE_ATTEMPTS) {
-		/* another write changed the resource since prepare read it: nothing done yet */
-		ts_store_rollback(call.conn);
-		ts_log(TS_LOG_DEBUG, "SCIM write started over: the resource changed meanwhile",
-		       json_pack("{s:s, s:s, s:i}", "request_id", req->request_id, "event",
-		                 op->event, "attempt", attempt + 1));
-		attempt++;
-		goto again;
-	}
+		rc = op->prepare(call, e);
+	return op->write ? begin_write(c, rc, e) : rc;
+}
 
-	ts_err outcome = rc;
-	struct ts_error outcome_e = e;
-	if (outcome != TS_ERR_OK || !op->write)
-		ts_store_rollback(call.conn);
-	if (op->write) {
-		/* every SCIM write, done or refused, leaves an audit event (SPEC §9) */
-		json_t *resp = NULL;
-		if (outcome == TS_ERR_OK && call.resource_id != NULL)
-			resp = ts_json_own(call.a, json_pack("{s:s}", "id", call.resource_id));
-		struct ts_audit_entry entry = {
-		        .who = {.type = "ApiKey",
-		                .principal_id = call.api_key_id,
-		                .access_key_id = call.api_key_id},
-		        .event_source = TS_AUDIT_SOURCE_SCIM,
-		        .event_name = op->event,
-		        .account_id = call.account_id,
-		        .source_ip = req->peer,
-		        .user_agent = ts_text_escape(call.a, ts_http_header(req, "user-agent")),
-		        .request_id = req->request_id,
-		        .client_request_id = req->client_request_id,
-		        .request_parameters_json = audit_request,
-		        .response_elements = resp,
-		        .error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL,
-		        .error_message =
-		                outcome != TS_ERR_OK ? ts_error_text(&outcome_e, outcome) : NULL,
-		};
-		if (outcome == TS_ERR_OK) {
-			rc = ts_audit_append(call.conn, call.a, &entry, &e);
-			if (rc == TS_ERR_OK)
-				rc = ts_store_commit(call.conn, &e);
-			if (rc != TS_ERR_OK)
-				goto store_failed;
-		} else {
-			/* refused: the answer goes out once the event is committed */
-			refusal(&call, res, outcome, &outcome_e);
-			ts_http_audit_then_answer(call.conn, req, res, &entry, audit_failed);
-			return;
-		}
+static ts_err scim_run(struct ts_api_call *c, struct ts_error *e)
+{
+	const struct ts__scim_op *op = c->op;
+	return op->run(&((struct scim_pass *)c->own)->call, e);
+}
+
+/* Another write changed the resource since prepare read it: nothing done yet, start over. */
+static bool scim_again(struct ts_api_call *c, ts_err rc)
+{
+	struct ts__scim_call *call = &((struct scim_pass *)c->own)->call;
+	const struct ts__scim_op *op = c->op;
+	(void)rc;
+	if (!call->retry || call->attempt >= TS__SCIM_WRITE_ATTEMPTS)
+		return false;
+	ts_log(TS_LOG_DEBUG, "SCIM write started over: the resource changed meanwhile",
+	       json_pack("{s:s, s:s, s:i}", "request_id", c->req->request_id, "event", op->event,
+	                 "attempt", call->attempt + 1));
+	json_decref(call->response);
+	call->response = NULL;
+	call->attempt++;
+	return true;
+}
+
+/* Every SCIM write, done or refused, and every 401 leave an audit event (SPEC §9). */
+static bool scim_audit(struct ts_api_call *c, ts_err outcome, const struct ts_error *e,
+                       struct ts_audit_entry *entry)
+{
+	struct scim_pass *p = c->own;
+	struct ts__scim_call *call = &p->call;
+	const struct ts__scim_op *op = c->op;
+	struct ts_http_req *req = c->req;
+	if (!p->authenticated && outcome == TS_ERR_UNAUTHORIZED) {
+		/* the path and query, no body */
+		struct ts_jsonw w;
+		ts_jsonw_init(&w, call->a, 256);
+		ts_jsonw_lit(&w, "{");
+		(void)ts_jsonw_member_str(&w, "Path", req->path);
+		if (req->query[0])
+			(void)ts_jsonw_member_str(&w, "Query", req->query);
+		ts_jsonw_lit(&w, "}");
+		entry->who =
+		        (struct ts_audit_identity){.type = "Anonymous",
+		                                   .principal_id = p->claimed ? p->claimed : "",
+		                                   .access_key_id = p->claimed};
+		entry->request_parameters_json = ts_jsonw_finish(&w, NULL);
+		entry->read_only = !op->write;
+	} else if (op->write) {
+		entry->who = (struct ts_audit_identity){.type = "ApiKey",
+		                                        .principal_id = call->api_key_id,
+		                                        .access_key_id = call->api_key_id};
+		entry->account_id = call->account_id;
+		entry->request_parameters_json = p->audit_request;
+		if (outcome == TS_ERR_OK && call->resource_id != NULL)
+			entry->response_elements =
+			        ts_json_own(call->a, json_pack("{s:s}", "id", call->resource_id));
+	} else {
+		return false;
 	}
-	if (outcome != TS_ERR_OK) {
-		refusal(&call, res, outcome, &outcome_e);
-		return;
-	}
-	if (call.after != NULL)
-		call.after(&call);
-	if (call.response_text != NULL)
-		ts_http_res_set(res, call.status, TS__SCIM_CONTENT_TYPE, call.response_text,
-		                call.response_len);
-	else if (call.response != NULL)
-		ts_http_res_json(req, res, call.status, TS__SCIM_CONTENT_TYPE, call.response);
-	else if (ts_http_status_has_body(call.status))
+	entry->event_name = op->event;
+	entry->error_code = outcome != TS_ERR_OK ? ts_err_name(outcome) : NULL;
+	entry->error_message = outcome != TS_ERR_OK ? ts_error_text(e, outcome) : NULL;
+	return true;
+}
+
+static void scim_answer(struct ts_api_call *c)
+{
+	struct ts__scim_call *call = &((struct scim_pass *)c->own)->call;
+	struct ts_http_req *req = c->req;
+	struct ts_http_res *res = c->res;
+	if (call->after != NULL)
+		call->after(call);
+	if (call->response_text != NULL)
+		ts_http_res_set(res, call->status, TS__SCIM_CONTENT_TYPE, call->response_text,
+		                call->response_len);
+	else if (call->response != NULL)
+		ts_http_res_json(req, res, call->status, TS__SCIM_CONTENT_TYPE, call->response);
+	else if (ts_http_status_has_body(call->status))
 		/* no answer where one was due: a json_pack failed (a 500, ts_http_res_settle) */
-		ts_http_res_json(req, res, call.status, TS__SCIM_CONTENT_TYPE, NULL);
+		ts_http_res_json(req, res, call->status, TS__SCIM_CONTENT_TYPE, NULL);
 	else
-		ts_http_res_set(res, call.status, TS__SCIM_CONTENT_TYPE, NULL, 0);
-	if (call.etag != NULL)
-		ts_http_res_header(res, "etag", call.etag);
-	if (call.location != NULL)
-		ts_http_res_header(res, "location", call.location);
-	return;
+		ts_http_res_set(res, call->status, TS__SCIM_CONTENT_TYPE, NULL, 0);
+	call->response = NULL; /* the answer's now */
+	if (call->etag != NULL)
+		ts_http_res_header(res, "etag", call->etag);
+	if (call->location != NULL)
+		ts_http_res_header(res, "location", call->location);
+}
 
-store_failed:
-	ts_store_rollback(call.conn);
-store_down:
-	json_decref(call.response);
-	if (call.conn != NULL && ts_store_tx_retry(call.conn, rc, &store_attempt))
-		goto again;
-	store_failure(req, res, rc, &e, op->event);
+static void scim_refuse(struct ts_api_call *c, ts_err outcome, const struct ts_error *e)
+{
+	struct scim_pass *p = c->own;
+	if (!p->authenticated && outcome == TS_ERR_UNAUTHORIZED)
+		p->call.scim_type = NULL; /* RFC 6750 §3: a 401 with WWW-Authenticate only */
+	refusal(&p->call, c->res, outcome, e);
+}
+
+static void scim_discard(struct ts_api_call *c)
+{
+	struct ts__scim_call *call = &((struct scim_pass *)c->own)->call;
+	json_decref(call->response);
+	call->response = NULL;
+}
+
+static void scim_store_failure(struct ts_api_call *c, ts_err rc, const struct ts_error *e)
+{
+	const struct ts__scim_op *op = c->op;
+	store_failure(c->req, c->res, rc, e, op->event);
+}
+
+static const struct ts_api_surface surface_hooks = {
+        .event_source = TS_AUDIT_SOURCE_SCIM,
+        .start = scim_start,
+        .begin = scim_begin,
+        .run = scim_run,
+        .again = scim_again,
+        .audit = scim_audit,
+        .answer = scim_answer,
+        .refuse = scim_refuse,
+        .discard = scim_discard,
+        .store_failure = scim_store_failure,
+        .audit_failed = audit_failed,
+};
+
+static void scim_handle(struct ts_http_req *req, struct ts_http_res *res)
+{
+	struct scim_pass pass = {0};
+	ts_api_handle(&surface_hooks, req->route->data, &pass, req, res);
 }
 
 /* /Bulk and /Me: not offered (ServiceProviderConfig says bulk.supported=false; item 54, 93). */

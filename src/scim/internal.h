@@ -129,9 +129,6 @@ struct ts__scim_call {
 	void *prepared; /* what an operation's prepare made for its run */
 	int attempt;    /* 0 first; counts the starts over (TS__SCIM_WRITE_ATTEMPTS) */
 	bool retry;     /* set by run: the version moved since prepare, start over */
-	/* the store refused the transaction for another's sake (ts_store_tx_retry) */
-	int *store_attempt;
-	bool store_again; /* set by the key check: run the call again from the start */
 };
 
 struct ts__scim_op {
