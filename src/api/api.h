@@ -63,9 +63,10 @@ struct ts_api_surface {
 	/* May be NULL. True when run failed only because it must start over. */
 	bool (*again)(struct ts_api_call *call, ts_err rc);
 	/*
-	 * Fills the event of the outcome (the pipeline has set its eventSource
-	 * and the request's fields: address, user agent, request ids); false
-	 * when this outcome is not audited.
+	 * Fills the event of the outcome: who, what, parameters, response,
+	 * error; the pipeline then sets its eventSource and the request's fields
+	 * (address, user agent, request ids). False when this outcome is not
+	 * audited.
 	 */
 	bool (*audit)(struct ts_api_call *call, ts_err outcome, const struct ts_error *e,
 	              struct ts_audit_entry *entry);

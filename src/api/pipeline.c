@@ -37,14 +37,17 @@ static void finish(struct pipeline *p, ts_err outcome, const struct ts_error *oe
 	bool change = outcome == TS_ERR_OK && call->write;
 	if (!change)
 		ts_store_rollback(call->conn);
-	struct ts_audit_entry entry = {
-	        .event_source = p->s->event_source,
-	        .source_ip = req->peer,
-	        .user_agent = ts_text_escape(req->arena, ts_http_header(req, "user-agent")),
-	        .request_id = req->request_id,
-	        .client_request_id = req->client_request_id,
-	};
+	struct ts_audit_entry entry = {0};
 	bool audited = p->s->audit(call, outcome, oe, &entry);
+	if (audited) {
+		/* what every surface's events say of the request (a read not audited pays nothing)
+		 */
+		entry.event_source = p->s->event_source;
+		entry.source_ip = req->peer;
+		entry.user_agent = ts_text_escape(req->arena, ts_http_header(req, "user-agent"));
+		entry.request_id = req->request_id;
+		entry.client_request_id = req->client_request_id;
+	}
 	if (change) {
 		struct ts_error e = {0};
 		ts_err rc =
