@@ -75,9 +75,9 @@ mkdir -p "$BENCH_HERE/out"
 per_req() { # FILE N: the inclusive Ir per request of the functions named
 	awk -v n="$2" '
 	BEGIN {
-		split("PROGRAM_TOTALS worker_main loop_main admin_handle ts_app_conn " \
+		split("PROGRAM_TOTALS worker_main loop_main admin_handle ts_http_conn " \
 		      "ts_admin_key_authenticate ts_admin_policy_parse_text ts_admin_policy_evaluate " \
-		      "get_account ts_admin_audit_write_now ts_store_audit_append_now " \
+		      "get_account ts_http_audit_then_answer ts_store_audit_append_now " \
 		      "ts_store_audit_append ts_store_audit_hash ts_json_dump ts_http_res_json " \
 		      "ts_store_begin ts_store_commit ts_store_rollback sqlite3_step sqlite3_exec " \
 		      "checkpointer sqlite3_wal_checkpoint_v2 json_loadb json_dumpb malloc free", want, " ")

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/arena.h"
 #include "http/http.h"
 #include "http/internal.h"
@@ -643,9 +644,55 @@ static void test_status_has_body(void **state)
 	assert_false(ts_http_status_has_body(100));
 }
 
+/*
+ * Modules: their routes in one table in module order, their surfaces in
+ * the same order (a module without one adds none), and without a server the
+ * request context gives nothing (no worker, no store, no config).
+ */
+static void test_modules(void **state)
+{
+	(void)state;
+	static const struct ts_http_route r1[] = {{"GET", "/a", h_dummy, 0, NULL, "a"},
+	                                          {"GET", "/a/{}", h_dummy, 0, NULL, "a1"}};
+	static const struct ts_http_route r2[] = {
+	        {"POST", "/scim/v2/Users", h_dummy, 0, NULL, "u"}};
+	static const struct ts_http_slot slot = {NULL, NULL};
+	int config = 7;
+	const struct ts_http_module modules[] = {
+	        {.name = "one", .routes = r1, .nroutes = 2},
+	        {.name = "two",
+	         .routes = r2,
+	         .nroutes = 1,
+	         .surface = &surfaces[0],
+	         .slot = &slot,
+	         .config = &config},
+	};
+	int nroutes = 0, nsurfaces = 0;
+	struct ts_http_route *table = ts_http_modules_routes(modules, 2, &nroutes);
+	struct ts_http_surface *list = ts_http_modules_surfaces(modules, 2, &nsurfaces);
+	assert_int_equal(nroutes, 3);
+	assert_string_equal(table[0].name, "a");
+	assert_string_equal(table[1].name, "a1");
+	assert_string_equal(table[2].name, "u");
+	assert_int_equal(nsurfaces, 1);
+	assert_string_equal(list[0].prefix, "/scim/v2");
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = make_req(a, "");
+	ts_store_conn_t *conn = (ts_store_conn_t *)&config;
+	struct ts_error e = {0};
+	assert_int_equal(ts_http_conn(&req, &conn, &e), TS_ERR_INTERNAL);
+	assert_null(conn);
+	assert_null(ts_http_state(&req, &slot));
+	assert_null(ts_http_config(&req, &slot));
+	ts_arena_free(&a);
+	ts_free(table);
+	ts_free(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_modules),
 	        cmocka_unit_test(test_route_find),
 	        cmocka_unit_test(test_route_empty_table),
 	        cmocka_unit_test(test_decode),
