@@ -498,6 +498,99 @@ static void test_tx_isolation(void **state)
 	ts_store_disconnect(&c2);
 }
 
+/*
+ * A read declared one statement long (ts_store_read_one) answers that
+ * statement and refuses a second, on both backends; a write or a read that
+ * was not declared is unaffected, and the connection works afterwards.
+ */
+static void test_tx_read_one(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account a = mkacct("one", "One"), got;
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	for (int round = 0; round < 2; round++) {
+		OK(ts_store_begin(f->c, false, &f->e));
+		ts_store_read_one(f->c);
+		OK(ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+		assert_string_equal(got.name, "One");
+		EXPECT(TS_ERR_INTERNAL, ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+		if (round == 0)
+			OK(ts_store_commit(f->c, &f->e));
+		else
+			ts_store_rollback(f->c);
+	}
+	/* declared after a statement ran: one more, then no more */
+	OK(ts_store_begin(f->c, false, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+	ts_store_read_one(f->c);
+	OK(ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+	EXPECT(TS_ERR_INTERNAL, ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+	ts_store_rollback(f->c);
+	/* a write ignores it */
+	OK(ts_store_begin(f->c, true, &f->e));
+	ts_store_read_one(f->c);
+	OK(ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+	struct ts_account b = mkacct("two", "Two");
+	OK(ts_store_account_insert(f->c, &b, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	/* a declared read whose statement never comes, then plain reads and a write */
+	OK(ts_store_begin(f->c, false, &f->e));
+	ts_store_read_one(f->c);
+	OK(ts_store_commit(f->c, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "two", &got, &f->e));
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_account_delete(f->c, "two", &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(f->c, f->a, "two", &got, &f->e));
+}
+
+/*
+ * Transactions back to back on one connection, each ending as a read or a
+ * write may (PostgreSQL sends a read's end without waiting for it, and BEGIN
+ * with the first statement): each sees what the ones before it committed,
+ * another connection sees it too, and a transaction with no statement at all
+ * commits and rolls back cleanly.
+ */
+static void test_tx_back_to_back(void **state)
+{
+	struct fx *f = *state;
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_connect(f->s, &c2, &f->e));
+	struct ts_account got;
+	for (int i = 0; i < 20; i++) {
+		char id[32], name[32];
+		snprintf(id, sizeof id, "b2b%02d", i);
+		snprintf(name, sizeof name, "N%d", i);
+		struct ts_account a = mkacct(id, name);
+		OK(ts_store_begin(f->c, true, &f->e));
+		OK(ts_store_account_insert(f->c, &a, &f->e));
+		OK(ts_store_commit(f->c, &f->e));
+		OK(ts_store_begin(f->c, false, &f->e));
+		OK(ts_store_account_get(f->c, f->a, id, &got, &f->e));
+		if (i % 2)
+			OK(ts_store_commit(f->c, &f->e));
+		else
+			ts_store_rollback(f->c);
+		OK(ts_store_begin(f->c, i % 3 == 0, &f->e)); /* empty */
+		if (i % 2)
+			OK(ts_store_commit(f->c, &f->e));
+		else
+			ts_store_rollback(f->c);
+		OK(ts_store_account_get(c2, f->a, id, &got, &f->e));
+		assert_string_equal(got.name, name);
+	}
+	/* a failing first statement (BEGIN travels with it) leaves the connection usable */
+	struct ts_account dup = mkacct("b2b00", "again");
+	OK(ts_store_begin(f->c, true, &f->e));
+	EXPECT(TS_ERR_CONFLICT, ts_store_account_insert(f->c, &dup, &f->e));
+	ts_store_rollback(f->c);
+	OK(ts_store_begin(f->c, false, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "b2b00", &got, &f->e));
+	assert_string_equal(got.name, "N0");
+	OK(ts_store_commit(f->c, &f->e));
+	ts_store_disconnect(&c2);
+}
+
 /* ---- admin keys ---------------------------------------------------------------------------- */
 
 static void test_adminkeys(void **state)
@@ -1833,24 +1926,24 @@ static void test_dir_settings_rejects(void **state)
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
 #define T_EMPTY(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup_empty, teardown, b)
-#define CONTRACT(b)                                                                         \
-	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),          \
-	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),  \
-	        T(test_auth_generation, b), T(test_account_not_found, b),                   \
-	        T(test_account_conflict, b), T(test_account_list, b),                       \
-	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),            \
-	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                  \
-	        T(test_tx_isolation, b), T(test_adminkeys, b), T(test_audit_encoding, b),   \
-	        T(test_audit_outside_tx, b), T(test_audit_needs_keys, b),                   \
-	        T(test_audit_append_seal, b), T(test_audit_list, b), T(test_audit_walk, b), \
-	        T(test_audit_rollback, b), T(test_audit_append_now, b),                     \
-	        T(test_audit_sealer_refuses_forged, b), T(test_audit_pending_orphan, b),    \
-	        T_EMPTY(test_audit_migrates_old_store, b),                                  \
-	        T(test_tx_concurrent_all_or_nothing, b),                                    \
-	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),     \
-	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),         \
-	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),         \
-	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),            \
+#define CONTRACT(b)                                                                               \
+	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),                \
+	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),        \
+	        T(test_auth_generation, b), T(test_account_not_found, b),                         \
+	        T(test_account_conflict, b), T(test_account_list, b),                             \
+	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),                  \
+	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                        \
+	        T(test_tx_isolation, b), T(test_tx_read_one, b), T(test_tx_back_to_back, b),      \
+	        T(test_adminkeys, b), T(test_audit_encoding, b), T(test_audit_outside_tx, b),     \
+	        T(test_audit_needs_keys, b), T(test_audit_append_seal, b), T(test_audit_list, b), \
+	        T(test_audit_walk, b), T(test_audit_rollback, b), T(test_audit_append_now, b),    \
+	        T(test_audit_sealer_refuses_forged, b), T(test_audit_pending_orphan, b),          \
+	        T_EMPTY(test_audit_migrates_old_store, b),                                        \
+	        T(test_tx_concurrent_all_or_nothing, b),                                          \
+	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),           \
+	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),               \
+	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),               \
+	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),                  \
 	        T(test_dir_settings_update, b), T(test_dir_settings_rejects, b)
 
 int main(void)

@@ -12,6 +12,21 @@
  * transaction again (ts_store_tx_retry), and the connection is re-established
  * before the next statement outside a transaction.
  *
+ * Round trips are what a request pays for on this backend, so a transaction
+ * costs as few as its statements allow: BEGIN is not sent on its own but in
+ * one pipeline (libpq pipeline mode, PostgreSQL protocol 3.0 section 55.2.4)
+ * with the transaction's first statement, and a read's COMMIT or ROLLBACK is
+ * sent without waiting for its answer, which the next use of the connection
+ * collects (a read-only transaction has nothing to lose at its end). A read
+ * that authenticates and runs one query thus waits on the server twice, not
+ * four times; a write waits for its COMMIT as before.
+ *
+ * Two kinds of statement need no transaction at all. The credential checks
+ * (fresh_query) read what is committed now, which is what a transaction's
+ * snapshot taken a moment later would show too, so they run before BEGIN is
+ * sent. And a read that declares its one remaining statement
+ * (ts_store_read_one) runs it alone: one statement is one snapshot.
+ *
  * Every round trip to the server (connect, reset, statements, COMMIT,
  * ROLLBACK) is wrapped in ts_blocking_begin/end, so the worker pool can run
  * another thread meanwhile; each is bounded by the store's timeouts.
@@ -46,13 +61,27 @@ struct ts__rows {
 	int row, nrows;
 };
 
+/* How a transaction stands on its connection (file comment). */
+enum pg_tx {
+	PG_TX_NONE,    /* outside a transaction */
+	PG_TX_PENDING, /* begun, BEGIN not sent yet: it goes with the first statement */
+	PG_TX_OPEN,    /* BEGIN sent and answered */
+	PG_TX_ONE,     /* a read whose one statement runs alone (ts_store_read_one) */
+	PG_TX_ONE_RAN, /* that statement ran (store.c refuses another) */
+};
+
 struct pg_conn {
 	PGconn *pg;
 	const ts_store_t *store;
 	bool prepared[TS__Q__COUNT];
-	bool in_tx;
+	enum pg_tx tx;
+	bool tx_write;
+	bool unread; /* a read's COMMIT or ROLLBACK was sent and its answer not read */
 	struct ts__rows rows[TS__Q__COUNT];
 };
+
+static const char PG_BEGIN_WRITE[] = "BEGIN";
+static const char PG_BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 static ts_err pg_fail(PGconn *pg, PGresult *res, const char *what, struct ts_error *e)
 {
@@ -192,35 +221,120 @@ static ts_err pg_connect(ts_store_t *s, void **out, struct ts_error *e)
  */
 static ts_err ensure(struct pg_conn *c, struct ts_error *e)
 {
+	if (c->unread) { /* the answer to a read's end: it came while the worker was elsewhere */
+		c->unread = false;
+		ts_blocking_begin();
+		PGresult *res;
+		while ((res = PQgetResult(c->pg)) != NULL)
+			PQclear(res);
+		ts_blocking_end();
+	}
 	if (PQstatus(c->pg) == CONNECTION_OK)
 		return TS_ERR_OK;
-	if (c->in_tx) /* nothing of it was committed: run it again */
+	if (c->tx == PG_TX_OPEN) /* nothing of it was committed: run it again */
 		return ts_error_set(e, TS_ERR_RETRY, "postgres",
 		                    "connection lost inside a transaction");
 	ts_blocking_begin();
 	PQreset(c->pg);
 	ts_blocking_end();
 	memset(c->prepared, 0, sizeof c->prepared);
+	if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF) /* a pipeline the lost connection cut */
+		(void)PQexitPipelineMode(c->pg);
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		return ts_error_set(e, TS_ERR_UNAVAILABLE, "postgres", "reconnect: %s",
 		                    PQerrorMessage(c->pg));
 	return pg_setup(c, e);
 }
 
-static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
+static ts_err run_script(struct pg_conn *c, const char *sql, struct ts_error *e)
 {
-	struct pg_conn *c = conn;
-	ts_err rc = ensure(c, e);
-	if (rc != TS_ERR_OK)
-		return rc;
 	ts_blocking_begin();
 	PGresult *res = PQexec(c->pg, sql);
 	ts_blocking_end();
+	ts_err rc = TS_ERR_OK;
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		rc = stmt_fail(c, res, "script", e);
 	PQclear(res);
 	return rc;
+}
+
+/* Sends a pending BEGIN on its own, for statements that cannot share its pipeline. */
+static ts_err open_tx(struct pg_conn *c, struct ts_error *e)
+{
+	if (c->tx != PG_TX_PENDING)
+		return TS_ERR_OK;
+	ts_err rc = run_script(c, c->tx_write ? PG_BEGIN_WRITE : PG_BEGIN_READ, e);
+	if (rc == TS_ERR_OK)
+		c->tx = PG_TX_OPEN;
+	return rc;
+}
+
+static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
+{
+	struct pg_conn *c = conn;
+	ts_err rc = ensure(c, e);
+	if (rc == TS_ERR_OK)
+		rc = open_tx(c, e);
+	return rc == TS_ERR_OK ? run_script(c, sql, e) : rc;
+}
+
+/*
+ * BEGIN and the transaction's first statement in one pipeline: one round
+ * trip. Results come in order: BEGIN's, the statement's, then the sync
+ * point; after a failure the rest are PGRES_PIPELINE_ABORTED.
+ */
+static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
+                                 const char *const *values)
+{
+	PGresult *out = NULL;
+	bool sent = PQenterPipelineMode(c->pg) &&
+	            PQsendQueryParams(c->pg, c->tx_write ? PG_BEGIN_WRITE : PG_BEGIN_READ, 0, NULL,
+	                              NULL, NULL, NULL, 0) &&
+	            PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0) &&
+	            PQpipelineSync(c->pg);
+	int step = 0; /* 0: BEGIN's result, 1: the statement's, 2: the sync point */
+	while (sent && step < 3) {
+		PGresult *res = PQgetResult(c->pg);
+		if (res == NULL) { /* the end of one statement's results */
+			if (PQstatus(c->pg) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (step == 0 && st == PGRES_COMMAND_OK) {
+			c->tx = PG_TX_OPEN;
+			PQclear(res);
+		} else if (out == NULL && st != PGRES_PIPELINE_ABORTED) {
+			out = res; /* the statement's answer, or the first error */
+		} else {
+			PQclear(res);
+		}
+		step++;
+	}
+	/* what is left of an interrupted pipeline, then back to one statement at a time */
+	while (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg) &&
+	       PQstatus(c->pg) == CONNECTION_OK) {
+		PGresult *res = PQgetResult(c->pg);
+		if (res != NULL && out == NULL && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+			out = res;
+		else
+			PQclear(res);
+	}
+	return out;
+}
+
+/*
+ * The credential checks every request makes before its work: they read the
+ * latest committed state, in or out of a transaction alike.
+ */
+static bool fresh_query(enum ts__store_query q)
+{
+	return q == TS__Q_AUTH_GENERATION || q == TS__Q_SCIM_APIKEY_AUTH || q == TS__Q_ADMINKEY_GET;
 }
 
 static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param *p, int np,
@@ -232,6 +346,9 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 	ts_err rc = ensure(c, e);
 	if (rc != TS_ERR_OK)
 		return rc;
+	bool with_begin = c->tx == PG_TX_PENDING && !fresh_query(q);
+	if (c->tx == PG_TX_ONE)
+		c->tx = PG_TX_ONE_RAN;
 	char name[16];
 	snprintf(name, sizeof name, "q%d", (int)q);
 	if (!c->prepared[q]) {
@@ -263,7 +380,8 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 		}
 	}
 	ts_blocking_begin(); /* a round trip to the server: a worker pool may run another thread */
-	PGresult *res = PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
+	PGresult *res = with_begin ? exec_with_begin(c, name, np, values)
+	                           : PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
 	ts_blocking_end();
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -311,20 +429,53 @@ static void pg_rows_close(struct ts__rows *r)
 	r->nrows = 0;
 }
 
+/*
+ * A read sees one snapshot; a write locks what it reads to change (file
+ * comment). Nothing is sent yet: BEGIN goes with the first statement.
+ */
 static ts_err pg_begin(void *conn, bool write, struct ts_error *e)
 {
 	struct pg_conn *c = conn;
-	/* a read sees one snapshot; a write locks what it reads to change (file comment) */
-	ts_err rc = pg_script(
-	        c, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e);
-	if (rc == TS_ERR_OK)
-		c->in_tx = true;
-	return rc;
+	ts_err rc = ensure(c, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	c->tx = PG_TX_PENDING;
+	c->tx_write = write;
+	return TS_ERR_OK;
+}
+
+/*
+ * The end of a read: sent, not waited for (ensure() reads the answer before
+ * the connection's next use). Nothing it read depends on the answer.
+ */
+static void end_read(struct pg_conn *c, const char *sql)
+{
+	c->tx = PG_TX_NONE;
+	if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+		return;
+	ts_blocking_begin();
+	if (PQsendQuery(c->pg, sql))
+		c->unread = true;
+	ts_blocking_end();
 }
 
 static ts_err pg_commit(void *conn, struct ts_error *e)
 {
 	struct pg_conn *c = conn;
+	if (c->tx == PG_TX_PENDING) { /* nothing was sent: nothing to commit */
+		c->tx = PG_TX_NONE;
+		return TS_ERR_OK;
+	}
+	if (!c->tx_write) {
+		/* a read-only transaction's COMMIT cannot fail at REPEATABLE READ */
+		if (PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
+			end_read(c, "ROLLBACK");
+			return TS_FAIL(e, TS_ERR_STORE,
+			               "commit rolled back: the transaction had failed");
+		}
+		end_read(c, "COMMIT");
+		return TS_ERR_OK;
+	}
 	ts_blocking_begin();
 	PGresult *res = PQexec(c->pg, "COMMIT");
 	ts_blocking_end();
@@ -334,20 +485,31 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 	else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0) /* the transaction had failed */
 		rc = TS_FAIL(e, TS_ERR_STORE, "commit rolled back: the transaction had failed");
 	PQclear(res);
-	c->in_tx = false;
+	c->tx = PG_TX_NONE;
 	return rc;
+}
+
+static void pg_read_one(void *conn)
+{
+	struct pg_conn *c = conn;
+	if (c->tx == PG_TX_PENDING && !c->tx_write)
+		c->tx = PG_TX_ONE;
 }
 
 static void pg_rollback(void *conn)
 {
 	struct pg_conn *c = conn;
+	if (c->tx != PG_TX_NONE && !(c->tx == PG_TX_OPEN && c->tx_write)) {
+		end_read(c, "ROLLBACK");
+		return;
+	}
+	c->tx = PG_TX_NONE;
 	if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 		ts_blocking_begin();
 		PGresult *res = PQexec(c->pg, "ROLLBACK");
 		ts_blocking_end();
 		PQclear(res);
 	}
-	c->in_tx = false;
 }
 
 /*
@@ -387,5 +549,6 @@ const struct ts__store_driver ts__store_postgres = {
         .begin = pg_begin,
         .commit = pg_commit,
         .rollback = pg_rollback,
+        .read_one = pg_read_one,
         .migrate_lock = pg_migrate_lock,
 };
