@@ -591,6 +591,49 @@ static void test_tx_back_to_back(void **state)
 	ts_store_disconnect(&c2);
 }
 
+/* ---- nodes ----------------------------------------------------------------------------------- */
+
+#define NODE_T0_MS 1700000000000LL
+#define NODE_WINDOW_MS 6000
+
+static int64_t node_beat(struct fx *f, ts_store_conn_t *c, const char *id, int64_t now)
+{
+	int64_t live = -1;
+	OK(ts_store_node_beat(c, id, now, now - NODE_WINDOW_MS, &live, &f->e));
+	assert_false(ts_store_in_tx(c));
+	return live;
+}
+
+/*
+ * Two nodes beating on two connections count each other; a clean leave and a
+ * silent node drop out of the count; rows silent past TS_STORE_NODE_FORGET_MS
+ * are deleted; beats in a transaction are refused.
+ */
+static void test_nodes(void **state)
+{
+	struct fx *f = *state;
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_connect(f->s, &c2, &f->e));
+	assert_int_equal(node_beat(f, f->c, "node-a", NODE_T0_MS), 1);
+	assert_int_equal(node_beat(f, c2, "node-b", NODE_T0_MS + 100), 2);
+	assert_int_equal(node_beat(f, f->c, "node-a", NODE_T0_MS + 2000), 2); /* one row each */
+	/* b goes silent: once its row is older than the window it is not counted */
+	assert_int_equal(node_beat(f, f->c, "node-a", NODE_T0_MS + NODE_WINDOW_MS + 200), 1);
+	assert_int_equal(node_beat(f, c2, "node-b", NODE_T0_MS + NODE_WINDOW_MS + 300), 2);
+	OK(ts_store_node_leave(c2, "node-b", &f->e));
+	assert_int_equal(node_beat(f, f->c, "node-a", NODE_T0_MS + NODE_WINDOW_MS + 400), 1);
+	/* a row left silent longer than TS_STORE_NODE_FORGET_MS is deleted */
+	assert_int_equal(node_beat(f, c2, "node-c", NODE_T0_MS + NODE_WINDOW_MS + 500), 2);
+	int64_t later = NODE_T0_MS + NODE_WINDOW_MS + 500 + TS_STORE_NODE_FORGET_MS + 1;
+	int64_t live = -1;
+	OK(ts_store_node_beat(f->c, "node-d", later, 0, &live, &f->e));
+	assert_int_equal(live, 1); /* "since 0" counts every row still kept */
+	OK(ts_store_begin(f->c, true, &f->e));
+	EXPECT(TS_ERR_INTERNAL, ts_store_node_beat(f->c, "node-a", later, 0, &live, &f->e));
+	ts_store_rollback(f->c);
+	ts_store_disconnect(&c2);
+}
+
 /* ---- admin keys ---------------------------------------------------------------------------- */
 
 static void test_adminkeys(void **state)
@@ -1992,24 +2035,25 @@ static void test_dir_settings_rejects(void **state)
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
 #define T_EMPTY(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup_empty, teardown, b)
-#define CONTRACT(b)                                                                               \
-	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),                \
-	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),        \
-	        T(test_auth_generation, b), T(test_account_not_found, b),                         \
-	        T(test_account_conflict, b), T(test_account_list, b),                             \
-	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),                  \
-	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                        \
-	        T(test_tx_isolation, b), T(test_tx_read_one, b), T(test_tx_back_to_back, b),      \
-	        T(test_adminkeys, b), T(test_audit_encoding, b), T(test_audit_outside_tx, b),     \
-	        T(test_audit_needs_keys, b), T(test_audit_append_seal, b), T(test_audit_list, b), \
-	        T(test_audit_walk, b), T(test_audit_rollback, b), T(test_audit_append_now, b),    \
-	        T(test_audit_submit, b), T(test_audit_sealer_refuses_forged, b),                  \
-	        T(test_audit_pending_orphan, b), T_EMPTY(test_audit_migrates_old_store, b),       \
-	        T(test_tx_concurrent_all_or_nothing, b),                                          \
-	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),           \
-	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),               \
-	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),               \
-	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),                  \
+#define CONTRACT(b)                                                                              \
+	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),               \
+	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),       \
+	        T(test_auth_generation, b), T(test_account_not_found, b),                        \
+	        T(test_account_conflict, b), T(test_account_list, b),                            \
+	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),                 \
+	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                       \
+	        T(test_tx_isolation, b), T(test_tx_read_one, b), T(test_tx_back_to_back, b),     \
+	        T(test_nodes, b), T(test_adminkeys, b), T(test_audit_encoding, b),               \
+	        T(test_audit_outside_tx, b), T(test_audit_needs_keys, b),                        \
+	        T(test_audit_append_seal, b), T(test_audit_list, b), T(test_audit_walk, b),      \
+	        T(test_audit_rollback, b), T(test_audit_append_now, b), T(test_audit_submit, b), \
+	        T(test_audit_sealer_refuses_forged, b), T(test_audit_pending_orphan, b),         \
+	        T_EMPTY(test_audit_migrates_old_store, b),                                       \
+	        T(test_tx_concurrent_all_or_nothing, b),                                         \
+	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),          \
+	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),              \
+	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),              \
+	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),                 \
 	        T(test_dir_settings_update, b), T(test_dir_settings_rejects, b)
 
 int main(void)
