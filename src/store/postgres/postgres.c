@@ -19,7 +19,11 @@
  * sent without waiting for its answer, which the next use of the connection
  * collects (a read-only transaction has nothing to lose at its end). A read
  * that authenticates and runs one query thus waits on the server twice, not
- * four times; a write waits for its COMMIT as before.
+ * four times; a write waits for its COMMIT as before. Every write appends
+ * an audit event, whose seq comes from a sequence: on a connection whose
+ * last write took one, the next write's is fetched in the same pipeline as
+ * its BEGIN (one that goes unused leaves a gap, as a rolled-back nextval
+ * does; the chain's own numbering, not seq, is what shows a deletion).
  *
  * Two kinds of statement need no transaction at all. The credential checks
  * (fresh_query) read what is committed now, which is what a transaction's
@@ -44,6 +48,7 @@
 #define PG_MIGRATION_LOCK_KEY 7365001
 #define PG_MAX_PARAMS 16
 #define PG_SETUP_MAX 256
+#define PG_NAME_MAX 16 /* a prepared statement's name: "q" and the query's number */
 
 /* PostgreSQL Appendix A (error codes): what each class means to a caller. */
 #define PG_UNIQUE_VIOLATION "23505"
@@ -76,7 +81,10 @@ struct pg_conn {
 	bool prepared[TS__Q__COUNT];
 	enum pg_tx tx;
 	bool tx_write;
-	bool unread; /* a read's COMMIT or ROLLBACK was sent and its answer not read */
+	bool unread;        /* a read's COMMIT or ROLLBACK was sent and its answer not read */
+	PGresult *next_seq; /* a write's audit seq, fetched with its BEGIN (file comment) */
+	bool seq_taken;     /* this write took an audit seq */
+	bool audits;        /* the last write on this connection did: the next likely will */
 	struct ts__rows rows[TS__Q__COUNT];
 };
 
@@ -181,6 +189,7 @@ static void pg_disconnect(void *conn)
 		return;
 	for (int i = 0; i < TS__Q__COUNT; i++)
 		PQclear(c->rows[i].res);
+	PQclear(c->next_seq);
 	PQfinish(c->pg);
 	ts_free(c);
 }
@@ -285,16 +294,19 @@ static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
  * point; after a failure the rest are PGRES_PIPELINE_ABORTED.
  */
 static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
-                                 const char *const *values)
+                                 const char *const *values, const char *seq_name)
 {
 	PGresult *out = NULL;
 	bool sent = PQenterPipelineMode(c->pg) &&
 	            PQsendQueryParams(c->pg, c->tx_write ? PG_BEGIN_WRITE : PG_BEGIN_READ, 0, NULL,
 	                              NULL, NULL, NULL, 0) &&
+	            (seq_name == NULL ||
+	             PQsendQueryPrepared(c->pg, seq_name, 0, NULL, NULL, NULL, 0)) &&
 	            PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0) &&
 	            PQpipelineSync(c->pg);
-	int step = 0; /* 0: BEGIN's result, 1: the statement's, 2: the sync point */
-	while (sent && step < 3) {
+	/* BEGIN's result, then the seq's (when asked for), the statement's, the sync point */
+	int seq_step = seq_name != NULL ? 1 : -1, steps = seq_name != NULL ? 4 : 3, step = 0;
+	while (sent && step < steps) {
 		PGresult *res = PQgetResult(c->pg);
 		if (res == NULL) { /* the end of one statement's results */
 			if (PQstatus(c->pg) != CONNECTION_OK)
@@ -309,6 +321,9 @@ static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
 		if (step == 0 && st == PGRES_COMMAND_OK) {
 			c->tx = PG_TX_OPEN;
 			PQclear(res);
+		} else if (step == seq_step && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+			PQclear(c->next_seq);
+			c->next_seq = res;
 		} else if (out == NULL && st != PGRES_PIPELINE_ABORTED) {
 			out = res; /* the statement's answer, or the first error */
 		} else {
@@ -326,6 +341,48 @@ static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
 			PQclear(res);
 	}
 	return out;
+}
+
+/* Catalogue query q prepared on c's session under its name (written to name). */
+static ts_err prepare(struct pg_conn *c, enum ts__store_query q, char name[PG_NAME_MAX],
+                      struct ts_error *e)
+{
+	snprintf(name, PG_NAME_MAX, "q%d", (int)q);
+	if (c->prepared[q])
+		return TS_ERR_OK;
+	const char *sql =
+	        ts__store_queries[q].pg ? ts__store_queries[q].pg : ts__store_queries[q].sql;
+	PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
+	ts_err rc = TS_ERR_OK;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = stmt_fail(c, res, ts__store_queries[q].name, e);
+	else
+		c->prepared[q] = true;
+	PQclear(res);
+	return rc;
+}
+
+/* A statement's successful result, to the caller as rows or a count of changed rows. */
+static ts_err hand_over(struct pg_conn *c, enum ts__store_query q, PGresult *res,
+                        struct ts__rows **rows, int64_t *changed)
+{
+	if (res == c->next_seq)
+		c->next_seq = NULL;
+	if (changed != NULL) {
+		const char *t = PQcmdTuples(res);
+		*changed = (t && *t) ? strtoll(t, NULL, 10) : 0;
+	}
+	if (rows != NULL) {
+		struct ts__rows *r = &c->rows[q];
+		PQclear(r->res);
+		r->res = res;
+		r->row = -1;
+		r->nrows = PQntuples(res);
+		*rows = r;
+	} else {
+		PQclear(res);
+	}
+	return TS_ERR_OK;
 }
 
 /*
@@ -349,20 +406,17 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 	bool with_begin = c->tx == PG_TX_PENDING && !fresh_query(q);
 	if (c->tx == PG_TX_ONE)
 		c->tx = PG_TX_ONE_RAN;
-	char name[16];
-	snprintf(name, sizeof name, "q%d", (int)q);
-	if (!c->prepared[q]) {
-		const char *sql = ts__store_queries[q].pg ? ts__store_queries[q].pg
-		                                          : ts__store_queries[q].sql;
-		PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			rc = stmt_fail(c, res, ts__store_queries[q].name, e);
-			PQclear(res);
-			return rc;
-		}
-		PQclear(res);
-		c->prepared[q] = true;
-	}
+	if (q == TS__Q_AUDIT_NEXT_SEQ)
+		c->seq_taken = true;
+	if (q == TS__Q_AUDIT_NEXT_SEQ && c->next_seq != NULL) /* fetched with BEGIN */
+		return hand_over(c, q, c->next_seq, rows, changed);
+	char name[PG_NAME_MAX], seq_name[PG_NAME_MAX];
+	rc = prepare(c, q, name, e);
+	bool with_seq = with_begin && c->tx_write && c->audits && q != TS__Q_AUDIT_NEXT_SEQ;
+	if (rc == TS_ERR_OK && with_seq)
+		rc = prepare(c, TS__Q_AUDIT_NEXT_SEQ, seq_name, e);
+	if (rc != TS_ERR_OK)
+		return rc;
 	const char *values[PG_MAX_PARAMS];
 	char ints[PG_MAX_PARAMS][24];
 	for (int i = 0; i < np; i++) {
@@ -380,8 +434,9 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 		}
 	}
 	ts_blocking_begin(); /* a round trip to the server: a worker pool may run another thread */
-	PGresult *res = with_begin ? exec_with_begin(c, name, np, values)
-	                           : PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
+	PGresult *res = with_begin
+	                        ? exec_with_begin(c, name, np, values, with_seq ? seq_name : NULL)
+	                        : PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
 	ts_blocking_end();
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -389,21 +444,7 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 		PQclear(res);
 		return rc;
 	}
-	if (changed != NULL) {
-		const char *t = PQcmdTuples(res);
-		*changed = (t && *t) ? strtoll(t, NULL, 10) : 0;
-	}
-	if (rows != NULL) {
-		struct ts__rows *r = &c->rows[q];
-		PQclear(r->res);
-		r->res = res;
-		r->row = -1;
-		r->nrows = PQntuples(res);
-		*rows = r;
-	} else {
-		PQclear(res);
-	}
-	return TS_ERR_OK;
+	return hand_over(c, q, res, rows, changed);
 }
 
 static bool pg_next(struct ts__rows *r)
@@ -439,8 +480,13 @@ static ts_err pg_begin(void *conn, bool write, struct ts_error *e)
 	ts_err rc = ensure(c, e);
 	if (rc != TS_ERR_OK)
 		return rc;
+	if (c->tx_write) /* how the last write went */
+		c->audits = c->seq_taken;
+	c->seq_taken = false;
 	c->tx = PG_TX_PENDING;
 	c->tx_write = write;
+	PQclear(c->next_seq); /* one transaction's seq is not another's */
+	c->next_seq = NULL;
 	return TS_ERR_OK;
 }
 
