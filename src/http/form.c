@@ -9,21 +9,9 @@
 
 #include "core/utf8.h"
 
-#define HEX_BASE 16
 #define NAME_QUOTE_MAX 64 /* longer names are not quoted in a message */
 
-enum piece_fault { PIECE_OK, PIECE_ESCAPE, PIECE_UTF8, PIECE_CONTROL };
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+enum piece_fault { PIECE_OK, PIECE_ENCODING, PIECE_CONTROL };
 
 /* Whether a decoded control code point is allowed: TAB, LF, CR in multiline values. */
 static bool control_ok(uint32_t cp, bool multiline)
@@ -32,33 +20,16 @@ static bool control_ok(uint32_t cp, bool multiline)
 }
 
 /*
- * Decodes s[0..n) ('+' is a space, %XX a byte) into arena memory and checks
- * the result is UTF-8 without controls. *out_len is the decoded length.
+ * Decodes s[0..n) ('+' is a space, %XX a byte) into arena memory with the
+ * request path's own decoder (ts_http_decode: a broken escape, a NUL or
+ * bytes that are not UTF-8 refused), then refuses controls.
  */
 static enum piece_fault decode(ts_arena_t *a, const char *s, size_t n, bool multiline, char **out,
                                size_t *out_len)
 {
-	char *d = ts_arena_alloc(a, n + 1);
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%') {
-			if (n - i < 3)
-				return PIECE_ESCAPE;
-			int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-			if (h < 0 || l < 0)
-				return PIECE_ESCAPE;
-			c = (char)(h * HEX_BASE + l);
-			i += 2;
-		}
-		d[o++] = c;
-	}
-	d[o] = '\0';
-	/* RFC 3629: also refuses a NUL, raw or encoded */
-	if (!ts_utf8_valid(d, o))
-		return PIECE_UTF8;
+	char *d = ts_http_decode(a, s, n, true);
+	if (d == NULL)
+		return PIECE_ENCODING;
 	const unsigned char *p = (const unsigned char *)d;
 	while (*p) {
 		uint32_t cp = 0;
@@ -68,7 +39,7 @@ static enum piece_fault decode(ts_arena_t *a, const char *s, size_t n, bool mult
 		p += k;
 	}
 	*out = d;
-	*out_len = o;
+	*out_len = (size_t)((const char *)p - d);
 	return PIECE_OK;
 }
 
@@ -84,10 +55,8 @@ static bool printable(const char *s)
 static const char *fault_text(enum piece_fault f)
 {
 	switch (f) {
-	case PIECE_ESCAPE:
-		return "has a '%' not followed by two hex digits";
-	case PIECE_UTF8:
-		return "is not UTF-8";
+	case PIECE_ENCODING:
+		return "is not percent-encoded UTF-8 (a broken escape, a NUL or not UTF-8)";
 	case PIECE_CONTROL:
 		return "holds a control character";
 	default:
