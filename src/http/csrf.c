@@ -51,7 +51,7 @@ bool ts_http_csrf_verify(const unsigned char key[TS_HTTP_CSRF_KEY_LEN], const ch
 	if (token == NULL || strlen(token) != TS_HTTP_CSRF_TOKEN_LEN || !mac(key, session_id, want))
 		return false;
 	/* decode into a fixed buffer: the token's text is not trusted to be base64url */
-	unsigned char got[TS_SHA256_LEN];
+	unsigned char got[TS_SHA256_LEN] = {0};
 	size_t got_len = 0;
 	bool ok = sodium_base642bin(got, sizeof got, token, TS_HTTP_CSRF_TOKEN_LEN, NULL, &got_len,
 	                            NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
