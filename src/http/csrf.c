@@ -68,7 +68,8 @@ ts_err ts_http_csrf_check(const struct ts_http_req *req, const struct ts_http_ba
 {
 	const char *origin = ts_http_header(req, "origin");
 	if (origin != NULL) {
-		/* RFC 6454 §7.3: the browser's own serialization; compared after normalizing */
+		/* RFC 6454 §7: the origin as the browser serializes it; compared after normalizing
+		 */
 		const char *o = ts_http_origin_normalize(req->arena, origin, strlen(origin));
 		if (o == NULL || base == NULL || base->origin == NULL ||
 		    strcmp(o, base->origin) != 0)

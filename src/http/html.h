@@ -6,7 +6,7 @@
  * markup goes in only through ts_http_html_lit, a macro that compiles only
  * with a string literal ("" lit "" does not compile with a variable), so
  * every piece of markup is in the source, reviewed. Text and attribute
- * values go through the escaper (HTML §13.1.2.6 / §13.1.3: '&', '<', '>',
+ * values go through the escaper (the HTML standard's character references: '&', '<', '>',
  * '"' and '\'' as character references, which is safe in element content
  * and in quoted attribute values alike). URLs go in only after the redirect
  * check (http/redirect.h), so no javascript: or //host link is ever
