@@ -38,7 +38,7 @@
 /* Our own cookies: name without prefix, and value; RFC 6265 §6.1 promises 4096 per cookie. */
 #define TS_HTTP_COOKIE_MAX_NAME 64
 #define TS_HTTP_COOKIE_MAX_VALUE 3072
-/* RFC 6265bis (the Max-Age and Expires attributes): user agents cap a lifetime at 400 days. */
+/* RFC 6265bis (Max-Age, Expires): user agents cap a cookie's lifetime at 400 days. */
 #define TS_HTTP_COOKIE_MAX_AGE_S (400L * 24 * 3600)
 #define TS_HTTP_COOKIE_HOST_PREFIX "__Host-"
 

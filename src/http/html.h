@@ -6,9 +6,9 @@
  * markup goes in only through ts_http_html_lit, a macro that compiles only
  * with a string literal ("" lit "" does not compile with a variable), so
  * every piece of markup is in the source, reviewed. Text and attribute
- * values go through the escaper (the HTML standard's character references: '&', '<', '>',
- * '"' and '\'' as character references, which is safe in element content
- * and in quoted attribute values alike). URLs go in only after the redirect
+ * values go through the escaper, which writes '&', '<', '>', '"' and '\''
+ * as character references: safe in element content and in quoted
+ * attribute values alike. URLs go in only after the redirect
  * check (http/redirect.h), so no javascript: or //host link is ever
  * written. Pages have no inline script and no inline style: the Content
  * Security Policy below forbids both; the stylesheet is a route of its own.
