@@ -12,8 +12,8 @@
 #                       uuid key, a unique (account, lower(userName)) index and a
 #                       (account, created) index; an audit row with a uuid key and a
 #                       time index), PGB_CLIENTS clients, -j 2
-#   POST /Users         wrk -t2 -cCONNS (bench/scim_post.lua), 1 node, then 2 nodes
-#                       behind nginx
+#   POST /Users         wrk -t2 -cCONNS (bench/scim_post.lua), 1 node, the same node
+#                       behind nginx, then 2 nodes behind nginx
 #   GET filter eq       wrk -t2 -cCONNS (bench/scim_get.lua) at PG_USERS users loaded
 #                       with scim_load into the same database, 1 node, then 2 nodes
 # Environment: PG_USERS (100000), DUR (10 s per run), REPS (3, median), CONNS (32),
@@ -44,31 +44,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-log() { echo "# $*" >&2; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_up() {
-	for _ in $(seq 200); do
-		curl -sf -o /dev/null "$1/healthz" && return 0
-		sleep 0.1
-	done
-	echo "server at $1 did not come up" >&2
-	exit 1
-}
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) printf "%.0f\n", a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-
-# wrk_runs NAME SCRIPT URL ARGS...: REPS runs; "rps p99 errors" medians on stdout
-wrk_runs() {
-	local name=$1 script=$2 url=$3
-	shift 3
-	: >"$WORK/$name.res"
-	for r in $(seq "$REPS"); do
-		wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$script" "$url" -- "$@" "$name$r$RANDOM" |
-			grep '^RESULT' | tee -a "$WORK/$name.res" >&2
-	done
-	echo "$(field rps <"$WORK/$name.res" | median) $(field p99_ms <"$WORK/$name.res" | median)" \
-		"$(field errors <"$WORK/$name.res" | sort -g | tail -1)"
-}
+. "$HERE/common.sh"
 
 # ---- PostgreSQL, default durability -------------------------------------------------
 log "starting PostgreSQL (fsync on, synchronous_commit on)"
@@ -103,7 +79,7 @@ for r in $(seq "$REPS"); do
 		sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/RESULT tps=\1/p' |
 		tee -a "$WORK/pgb.res" >&2
 done
-PGB=$(field tps <"$WORK/pgb.res" | median)
+PGB=$(field tps <"$WORK/pgb.res" | median | cut -d. -f1)
 
 # ---- Tessera on PostgreSQL -----------------------------------------------------------
 KEY=$WORK/k
@@ -139,20 +115,38 @@ DUR=$DUR_SAVE REPS=$REPS_SAVE
 log "tessera, 1 node: GET filter x $REPS"
 read -r GET1 GET1_P99 GET1_ERR < <(wrk_runs get1 "$HERE/scim_get.lua" "$N1" "$TOKEN" "$PG_USERS")
 
-# ---- 2 nodes behind nginx --------------------------------------------------------------
-start_node
+# ---- nginx in front: 1 node, then 2 nodes -------------------------------------------------
+# The same balancer in front of one node and then of two, so that the step
+# from one node to two is measured with the balancer's cost on both sides.
 mkdir -p "$WORK/nginx/tmp"
 chmod -R 0777 "$WORK/nginx"
 NPORT=$(free_port)
-ups=""
-for p in "${NODE_PORTS[@]}"; do ups="${ups}server 127.0.0.1:$p; "; done
-sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@PORT@|$NPORT|g" -e "s|@UPSTREAMS@|$ups|" \
-	"$HERE/nginx-upstream.conf.in" >"$WORK/nginx/nginx.conf"
-nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" -g 'daemon off;' \
-	>"$WORK/nginx/stdout.log" 2>&1 &
-PIDS+=("$!")
 NX=http://127.0.0.1:$NPORT
-wait_up "$NX"
+NGINX_PID=
+# balance PORT...: (re)starts nginx in front of the nodes on those ports
+balance() {
+	local ups="" p
+	for p in "$@"; do ups="${ups}server 127.0.0.1:$p; "; done
+	if [ -n "$NGINX_PID" ]; then
+		kill "$NGINX_PID"
+		wait "$NGINX_PID" 2>/dev/null || true
+	fi
+	sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@PORT@|$NPORT|g" -e "s|@UPSTREAMS@|$ups|" \
+		"$HERE/nginx-upstream.conf.in" >"$WORK/nginx/nginx.conf"
+	nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" -g 'daemon off;' \
+		>"$WORK/nginx/stdout.log" 2>&1 &
+	NGINX_PID=$!
+	PIDS+=("$NGINX_PID")
+	wait_up "$NX"
+}
+balance "${NODE_PORTS[0]}"
+log "tessera, 1 node + nginx: POST /Users x $REPS"
+read -r POSTN POSTN_P99 POSTN_ERR < <(wrk_runs postn "$HERE/scim_post.lua" "$NX" "$TOKEN")
+log "tessera, 1 node + nginx: GET filter x $REPS"
+read -r GETN GETN_P99 GETN_ERR < <(wrk_runs getn "$HERE/scim_get.lua" "$NX" "$TOKEN" "$PG_USERS")
+
+start_node
+balance "${NODE_PORTS[@]}"
 log "tessera, 2 nodes + nginx: POST /Users x $REPS"
 read -r POST2 POST2_P99 POST2_ERR < <(wrk_runs post2 "$HERE/scim_post.lua" "$NX" "$TOKEN")
 log "tessera, 2 nodes + nginx: GET filter x $REPS"
@@ -163,9 +157,9 @@ cat <<TABLE
 
 PostgreSQL benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') ($SETTINGS), wrk -t2 -c$CONNS -d${DUR}s, pgbench -c$PGB_CLIENTS -j2 -T$DUR, median of $REPS; $PG_USERS users loaded for GET; \`tessera serve $SERVE_ARGS\` per node
 
-| Workload | Target | 1 node | 2 nodes + nginx |
-|---|---|---|---|
-| pgbench, two-INSERT transaction with indexes (tps) | — | $PGB | — |
-| POST /Users (req/s) | ≥ 70% of pgbench | $POST1 (p99 $POST1_P99 ms, errors $POST1_ERR; $(pct "$POST1" "$PGB") of pgbench) | $POST2 (p99 $POST2_P99 ms, errors $POST2_ERR; $(pct "$POST2" "$PGB") of pgbench) |
-| GET filter userName eq at $PG_USERS users (req/s) | ≥ 10,000 on 1 node | $GET1 (p99 $GET1_P99 ms, errors $GET1_ERR) | $GET2 (p99 $GET2_P99 ms, errors $GET2_ERR) |
+| Workload | Target | 1 node | 1 node + nginx | 2 nodes + nginx |
+|---|---|---|---|---|
+| pgbench, two-INSERT transaction with indexes (tps) | — | $PGB | — | — |
+| POST /Users (req/s) | ≥ 70% of pgbench; 2 nodes ≥ 1 | $POST1 (p99 $POST1_P99 ms, errors $POST1_ERR; $(pct "$POST1" "$PGB") of pgbench) | $POSTN (p99 $POSTN_P99 ms, errors $POSTN_ERR) | $POST2 (p99 $POST2_P99 ms, errors $POST2_ERR; $(pct "$POST2" "$POSTN") of 1 node + nginx) |
+| GET filter userName eq at $PG_USERS users (req/s) | ≥ 10,000 on 1 node | $GET1 (p99 $GET1_P99 ms, errors $GET1_ERR) | $GETN (p99 $GETN_P99 ms, errors $GETN_ERR) | $GET2 (p99 $GET2_P99 ms, errors $GET2_ERR; $(pct "$GET2" "$GETN") of 1 node + nginx) |
 TABLE

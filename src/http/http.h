@@ -28,10 +28,16 @@ typedef struct ts_store_conn ts_store_conn_t;
 #define TS_HTTP_MAX_HEADERS 64
 /*
  * Response headers a handler may add. The sign-in pages send many (cookies,
- * CSP, cache control); a header past the cap is never dropped silently: the
- * answer becomes a 500 and the log names the header (ts_http_res_header).
+ * CSP, cache control): the first TS_HTTP_MAX_RES_HEADERS live in the
+ * response itself, the rest in res->arena (the request's arena, which the
+ * server sets), up to TS_HTTP_RES_HEADERS_BOUND, a bound against a runaway
+ * loop rather than a budget. A header that does not fit (past that bound,
+ * or past the fixed ones when res->arena is NULL) is never dropped
+ * silently: the answer becomes a 500 and the log names the header
+ * (ts_http_res_header).
  */
 #define TS_HTTP_MAX_RES_HEADERS 32
+#define TS_HTTP_RES_HEADERS_BOUND 1024
 #define TS_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
 #define TS_HTTP_MAX_PATH 2048
 #define TS_HTTP_REQUEST_ID_MAX 128
@@ -94,8 +100,11 @@ struct ts_http_res {
 	const char *content_type;
 	const char *body;
 	size_t body_len;
-	struct ts_http_header headers[TS_HTTP_MAX_RES_HEADERS];
+	struct ts_http_header *headers; /* nheaders of them: fixed[] or arena memory */
 	int nheaders;
+	int headers_cap;
+	struct ts_http_header fixed[TS_HTTP_MAX_RES_HEADERS];
+	ts_arena_t *arena;      /* where headers grow past fixed[]; NULL: they do not */
 	const char *error_code; /* for the access log and metrics, optional */
 	/*
 	 * Why the answer could not be built (static text), or NULL: a JSON body
@@ -191,8 +200,9 @@ bool ts_http_status_has_body(int status);
 
 /*
  * Adds a response header (name and value must live as long as the response).
- * Past TS_HTTP_MAX_RES_HEADERS the header is not dropped quietly: it is
- * recorded in res->overflow and res->fault: the server answers 500 and logs it.
+ * A header that does not fit (see TS_HTTP_RES_HEADERS_BOUND) is not dropped
+ * quietly: it is recorded in res->overflow and res->fault: the server
+ * answers 500 and logs it.
  */
 void ts_http_res_header(struct ts_http_res *res, const char *name, const char *value);
 

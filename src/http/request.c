@@ -240,7 +240,22 @@ void ts_http_res_json(struct ts_http_req *req, struct ts_http_res *res, int stat
 
 void ts_http_res_header(struct ts_http_res *res, const char *name, const char *value)
 {
-	if (res->nheaders < TS_HTTP_MAX_RES_HEADERS) {
+	if (res->headers == NULL) { /* a response zeroed ({0}) starts on its own array */
+		res->headers = res->fixed;
+		res->headers_cap = TS_HTTP_MAX_RES_HEADERS;
+	}
+	if (res->nheaders == res->headers_cap && res->arena != NULL &&
+	    res->headers_cap < TS_HTTP_RES_HEADERS_BOUND) {
+		int cap = res->headers_cap * 2;
+		if (cap > TS_HTTP_RES_HEADERS_BOUND)
+			cap = TS_HTTP_RES_HEADERS_BOUND;
+		struct ts_http_header *grown =
+		        ts_arena_alloc(res->arena, sizeof *grown * (size_t)cap);
+		memcpy(grown, res->headers, sizeof *grown * (size_t)res->nheaders);
+		res->headers = grown;
+		res->headers_cap = cap;
+	}
+	if (res->nheaders < res->headers_cap) {
 		res->headers[res->nheaders].name = name;
 		res->headers[res->nheaders].value = value;
 		res->nheaders++;
@@ -250,7 +265,7 @@ void ts_http_res_header(struct ts_http_res *res, const char *name, const char *v
 	if (res->overflow == NULL)
 		res->overflow = name;
 	if (res->fault == NULL)
-		res->fault = "too many response headers (TS_HTTP_MAX_RES_HEADERS)";
+		res->fault = "too many response headers (see TS_HTTP_RES_HEADERS_BOUND)";
 }
 
 json_t *ts__http_access_fields(const struct ts_http_req *req, const struct ts_http_res *res,

@@ -576,6 +576,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	j->guard = h2o_mem_alloc_shared(&r->pool, sizeof *j->guard, guard_dispose);
 	*j->guard = j;
 	l->inflight++;
+	j->res.arena = j->req.arena; /* response headers grow there (ts_http_res_header) */
 	if (!copy_request(s, r, j)) {
 		finish(j);
 		return 0;

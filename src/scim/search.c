@@ -242,6 +242,7 @@ static ts_err answer_userName_eq(struct ts__scim_call *call, const struct ts_sci
 {
 	struct ts_user_row *rows = NULL;
 	int got = 0;
+	ts_store_read_one(call->conn); /* the answer is this one lookup (docs/store.md) */
 	ts_err rc = ts_store_user_find(call->conn, call->a, call->account_id, TS_STORE_USER_BY_NAME,
 	                               f->value.str, 0, 0, 2, &rows, &got, e);
 	if (rc != TS_ERR_OK)

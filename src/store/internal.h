@@ -204,6 +204,8 @@ struct ts__store_driver {
 	ts_err (*begin)(void *conn, bool write, struct ts_error *e);
 	ts_err (*commit)(void *conn, struct ts_error *e);
 	void (*rollback)(void *conn);
+	/* Optional (ts_store_read_one): the read's one remaining statement may run alone. */
+	void (*read_one)(void *conn);
 	/* Serializes migrations between processes (advisory lock / writer lock). */
 	ts_err (*migrate_lock)(void *conn, bool lock, struct ts_error *e);
 };
@@ -235,6 +237,8 @@ struct ts_store_conn {
 	bool in_tx;
 	bool write_soon;     /* counted in store->writes_soon */
 	bool commit_unknown; /* the last COMMIT's answer was lost (ts_store_tx_retry) */
+	bool tx_write;
+	int one_left; /* after ts_store_read_one: statements still allowed (1, then 0); else -1 */
 };
 
 /* How many connections announced a write transaction (ts_store_write_soon). */

@@ -106,6 +106,7 @@ ts_err ts_store_connect(ts_store_t *s, ts_store_conn_t **out, struct ts_error *e
 	if (rc != TS_ERR_OK)
 		return rc;
 	ts_store_conn_t *c = ts_calloc(1, sizeof *c);
+	c->one_left = -1;
 	c->store = s;
 	c->impl = impl;
 	*out = c;
@@ -163,8 +164,11 @@ ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_error *e)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "transaction already open");
 	c->commit_unknown = false;
 	ts_err rc = counted(c->store->drv->begin(c->impl, write, e));
-	if (rc == TS_ERR_OK)
+	if (rc == TS_ERR_OK) {
 		c->in_tx = true;
+		c->tx_write = write;
+		c->one_left = -1;
+	}
 	return rc;
 }
 
@@ -178,6 +182,7 @@ ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e)
 	/* COMMIT was sent but its answer lost: it may have been applied */
 	c->commit_unknown = rc == TS_ERR_UNAVAILABLE;
 	c->in_tx = false;
+	c->one_left = -1;
 	return rc;
 }
 
@@ -213,17 +218,41 @@ bool ts_store_in_tx(const ts_store_conn_t *c)
 	return c != NULL && c->in_tx;
 }
 
+void ts_store_read_one(ts_store_conn_t *c)
+{
+	if (c == NULL || !c->in_tx || c->tx_write || c->one_left >= 0)
+		return;
+	c->one_left = 1;
+	if (c->store->drv->read_one != NULL)
+		c->store->drv->read_one(c->impl);
+}
+
+/* The statement budget of a read declared one statement long (ts_store_read_one). */
+static ts_err one_more(ts_store_conn_t *c, struct ts_error *e)
+{
+	if (c->one_left < 0)
+		return TS_ERR_OK;
+	if (c->one_left == 0)
+		return TS_FAIL(e, TS_ERR_INTERNAL, "a second statement in a one-statement read");
+	c->one_left--;
+	return TS_ERR_OK;
+}
+
 void ts_store_rollback(ts_store_conn_t *c)
 {
 	if (c == NULL || !c->in_tx)
 		return;
 	c->store->drv->rollback(c->impl);
 	c->in_tx = false;
+	c->one_left = -1;
 }
 
 ts_err ts__store_exec(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p, int np,
                       struct ts__rows **rows, struct ts_error *e)
 {
+	ts_err rc = one_more(c, e);
+	if (rc != TS_ERR_OK)
+		return counted(rc);
 	return counted(c->store->drv->exec(c->impl, q, p, np, rows, NULL, e));
 }
 

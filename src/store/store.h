@@ -92,6 +92,15 @@ TS_MUST_USE ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e);
 void ts_store_rollback(ts_store_conn_t *c);
 /* Whether c has a transaction open. */
 bool ts_store_in_tx(const ts_store_conn_t *c);
+/*
+ * Declares that the rest of c's read transaction is at most one statement.
+ * A statement sees one snapshot by itself, so a backend may run it without a
+ * transaction around it (PostgreSQL: no BEGIN and no ROLLBACK, half the
+ * server's work for a lookup; docs/store.md). A further statement in the same
+ * transaction fails with TS_ERR_INTERNAL. Outside a read transaction, or once
+ * a statement of it ran, nothing changes.
+ */
+void ts_store_read_one(ts_store_conn_t *c);
 
 /*
  * Retrying a transaction. PostgreSQL may refuse a transaction because of

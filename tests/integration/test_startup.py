@@ -136,3 +136,23 @@ def test_serve_refuses_another_master_key(store, tmp_path):
     assert p.returncode == 0, p.stderr
     rows, _ = store.sql("SELECT count(*) FROM accounts")
     assert int(rows[0][0]) == 0
+
+
+def test_bad_base_url(store):
+    """--base-url is an origin (docs/http.md): anything else stops serve with a message."""
+    store.init()
+
+    def one(url):
+        rc, err = serve_expect_failure("--listen", "127.0.0.1:%d" % free_port(), "--db", store.db, "--master-key-file", store.key, "--base-url", url)
+        assert rc == 2 and "--base-url" in err, err
+
+    check_cases(["id.example.com", "ftp://id.example.com", "https://ID.example.com", "https://id.example.com/sso", "https://id.example.com/?x=1",
+                 "https://id.example.com#f", "https://user@id.example.com", "https://id.example.com:0", "https://evil.com\\@id.example.com", ""], one)
+
+
+def test_base_url_normalized(start_server):
+    """A default port and a trailing slash are dropped; the log shows what cookies and links will use."""
+    srv = start_server(init=True, extra_args=["--base-url", "https://id.example.com:443/"])
+    assert srv.get("/healthz").status_code == 200
+    listening = [line for line in srv.stderr().splitlines() if '"listening"' in line]
+    assert listening and '"base_url":"https://id.example.com"' in listening[0].replace(" ", ""), listening

@@ -2,7 +2,8 @@
  * Unit tests of the node heartbeat (store/nodes.h, app/nodes.h) on a SQLite
  * store in a temp directory: who counts as live, forgetting silent nodes, a
  * clean leave, and the heartbeat thread feeding the SCIM throttle's share.
- * The same queries run on PostgreSQL in tests/integration/test_cluster.py.
+ * The store side runs on both backends in the contract suite (test_store.c)
+ * and on PostgreSQL with two nodes in tests/integration/test_cluster.py.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -498,6 +498,142 @@ static void test_tx_isolation(void **state)
 	ts_store_disconnect(&c2);
 }
 
+/*
+ * A read declared one statement long (ts_store_read_one) answers that
+ * statement and refuses a second, on both backends; a write or a read that
+ * was not declared is unaffected, and the connection works afterwards.
+ */
+static void test_tx_read_one(void **state)
+{
+	struct fx *f = *state;
+	struct ts_account a = mkacct("one", "One"), got;
+	OK(ts_store_account_insert(f->c, &a, &f->e));
+	for (int round = 0; round < 2; round++) {
+		OK(ts_store_begin(f->c, false, &f->e));
+		ts_store_read_one(f->c);
+		OK(ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+		assert_string_equal(got.name, "One");
+		EXPECT(TS_ERR_INTERNAL, ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+		if (round == 0)
+			OK(ts_store_commit(f->c, &f->e));
+		else
+			ts_store_rollback(f->c);
+	}
+	/* declared after a statement ran: one more, then no more */
+	OK(ts_store_begin(f->c, false, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+	ts_store_read_one(f->c);
+	OK(ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+	EXPECT(TS_ERR_INTERNAL, ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+	ts_store_rollback(f->c);
+	/* a write ignores it */
+	OK(ts_store_begin(f->c, true, &f->e));
+	ts_store_read_one(f->c);
+	OK(ts_store_account_get(f->c, f->a, "one", &got, &f->e));
+	struct ts_account b = mkacct("two", "Two");
+	OK(ts_store_account_insert(f->c, &b, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	/* a declared read whose statement never comes, then plain reads and a write */
+	OK(ts_store_begin(f->c, false, &f->e));
+	ts_store_read_one(f->c);
+	OK(ts_store_commit(f->c, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "two", &got, &f->e));
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_account_delete(f->c, "two", &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_account_get(f->c, f->a, "two", &got, &f->e));
+}
+
+/*
+ * Transactions back to back on one connection, each ending as a read or a
+ * write may (PostgreSQL sends a read's end without waiting for it, and BEGIN
+ * with the first statement): each sees what the ones before it committed,
+ * another connection sees it too, and a transaction with no statement at all
+ * commits and rolls back cleanly.
+ */
+static void test_tx_back_to_back(void **state)
+{
+	struct fx *f = *state;
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_connect(f->s, &c2, &f->e));
+	struct ts_account got;
+	for (int i = 0; i < 20; i++) {
+		char id[32], name[32];
+		snprintf(id, sizeof id, "b2b%02d", i);
+		snprintf(name, sizeof name, "N%d", i);
+		struct ts_account a = mkacct(id, name);
+		OK(ts_store_begin(f->c, true, &f->e));
+		OK(ts_store_account_insert(f->c, &a, &f->e));
+		OK(ts_store_commit(f->c, &f->e));
+		OK(ts_store_begin(f->c, false, &f->e));
+		OK(ts_store_account_get(f->c, f->a, id, &got, &f->e));
+		if (i % 2)
+			OK(ts_store_commit(f->c, &f->e));
+		else
+			ts_store_rollback(f->c);
+		OK(ts_store_begin(f->c, i % 3 == 0, &f->e)); /* empty */
+		if (i % 2)
+			OK(ts_store_commit(f->c, &f->e));
+		else
+			ts_store_rollback(f->c);
+		OK(ts_store_account_get(c2, f->a, id, &got, &f->e));
+		assert_string_equal(got.name, name);
+	}
+	/* a failing first statement (BEGIN travels with it) leaves the connection usable */
+	struct ts_account dup = mkacct("b2b00", "again");
+	OK(ts_store_begin(f->c, true, &f->e));
+	EXPECT(TS_ERR_CONFLICT, ts_store_account_insert(f->c, &dup, &f->e));
+	ts_store_rollback(f->c);
+	OK(ts_store_begin(f->c, false, &f->e));
+	OK(ts_store_account_get(f->c, f->a, "b2b00", &got, &f->e));
+	assert_string_equal(got.name, "N0");
+	OK(ts_store_commit(f->c, &f->e));
+	ts_store_disconnect(&c2);
+}
+
+/* ---- nodes ----------------------------------------------------------------------------------- */
+
+#define NODE_T0_MS 1700000000000LL
+#define NODE_WINDOW_MS 6000
+
+static int64_t node_beat(struct fx *f, ts_store_conn_t *c, const char *id, int64_t now)
+{
+	int64_t live = -1;
+	OK(ts_store_node_beat(c, id, now, now - NODE_WINDOW_MS, &live, &f->e));
+	assert_false(ts_store_in_tx(c));
+	return live;
+}
+
+/*
+ * Two nodes beating on two connections count each other; a clean leave and a
+ * silent node drop out of the count; rows silent past TS_STORE_NODE_FORGET_MS
+ * are deleted; beats in a transaction are refused.
+ */
+static void test_nodes(void **state)
+{
+	struct fx *f = *state;
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_connect(f->s, &c2, &f->e));
+	assert_int_equal(node_beat(f, f->c, "node-a", NODE_T0_MS), 1);
+	assert_int_equal(node_beat(f, c2, "node-b", NODE_T0_MS + 100), 2);
+	assert_int_equal(node_beat(f, f->c, "node-a", NODE_T0_MS + 2000), 2); /* one row each */
+	/* b goes silent: once its row is older than the window it is not counted */
+	assert_int_equal(node_beat(f, f->c, "node-a", NODE_T0_MS + NODE_WINDOW_MS + 200), 1);
+	assert_int_equal(node_beat(f, c2, "node-b", NODE_T0_MS + NODE_WINDOW_MS + 300), 2);
+	OK(ts_store_node_leave(c2, "node-b", &f->e));
+	assert_int_equal(node_beat(f, f->c, "node-a", NODE_T0_MS + NODE_WINDOW_MS + 400), 1);
+	/* a row left silent longer than TS_STORE_NODE_FORGET_MS is deleted */
+	assert_int_equal(node_beat(f, c2, "node-c", NODE_T0_MS + NODE_WINDOW_MS + 500), 2);
+	int64_t later = NODE_T0_MS + NODE_WINDOW_MS + 500 + TS_STORE_NODE_FORGET_MS + 1;
+	int64_t live = -1;
+	OK(ts_store_node_beat(f->c, "node-d", later, 0, &live, &f->e));
+	assert_int_equal(live, 1); /* "since 0" counts every row still kept */
+	OK(ts_store_begin(f->c, true, &f->e));
+	EXPECT(TS_ERR_INTERNAL, ts_store_node_beat(f->c, "node-a", later, 0, &live, &f->e));
+	ts_store_rollback(f->c);
+	ts_store_disconnect(&c2);
+}
+
 /* ---- admin keys ---------------------------------------------------------------------------- */
 
 static void test_adminkeys(void **state)
@@ -1152,6 +1288,114 @@ static void test_audit_append_now(void **state)
 	OK(ts_store_commit(f->c, &f->e));
 	assert_int_equal(seal(f, f->c), 3);
 	assert_int_equal(verify_ok(f, f->c).sealed, 3);
+}
+
+/*
+ * Writes that change a row and then append their event, back to back on one
+ * connection (PostgreSQL fetches the event's seq with BEGIN once the
+ * connection's writes audit): each event gets a seq above the last, its MAC
+ * holds, a write rolled back or one without an event leaves at most a gap in
+ * seq, and the trail seals and verifies whole.
+ */
+static void test_audit_after_change(void **state)
+{
+	struct fx *f = *state;
+	struct ts_audit_keys k = test_keys();
+	int64_t last = 0;
+	int appended = 0;
+	for (int i = 0; i < 12; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "chg%02d", i);
+		struct ts_account a = mkacct(id, id);
+		OK(ts_store_begin(f->c, true, &f->e));
+		OK(ts_store_account_insert(f->c, &a, &f->e));
+		if (i % 4 == 3) { /* a write without an event */
+			OK(ts_store_commit(f->c, &f->e));
+			continue;
+		}
+		struct ts_audit_record r = event(f->a, "CreateAccount", 1000 + i, id, "{}");
+		OK(ts_store_audit_append(f->c, f->a, &r, &f->e));
+		if (i % 4 == 2) { /* rolled back: neither the row nor the event stays */
+			ts_store_rollback(f->c);
+			continue;
+		}
+		OK(ts_store_commit(f->c, &f->e));
+		assert_true(r.seq > last);
+		last = r.seq;
+		appended++;
+		struct ts_audit_fields fl = fields(&r);
+		assert_true(ts_audit_event_mac_ok(&k, &fl, r.mac));
+	}
+	assert_int_equal(seal(f, f->c), appended);
+	struct ts_audit_report rep = verify_ok(f, f->c);
+	assert_int_equal(rep.sealed, appended);
+	assert_int_equal(rep.unsealed, 0);
+}
+
+/* ts_store_audit_submit: jobs queued from several threads, each done once. */
+struct submitted {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, failed;
+};
+
+static void submitted_done(void *ctx, ts_err rc, const struct ts_error *e)
+{
+	(void)e;
+	struct submitted *s = ctx;
+	pthread_mutex_lock(&s->mu);
+	s->done++;
+	s->failed += rc != TS_ERR_OK;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+#define SUBMIT_JOBS 40
+
+/*
+ * Events queued for the store's audit writer (reads and refused calls take
+ * this path) are each appended once with their own seq and a valid MAC, the
+ * caller's connection stays free for its own transactions meanwhile, and
+ * the sealer chains them all.
+ */
+static void test_audit_submit(void **state)
+{
+	struct fx *f = *state;
+	struct ts_audit_keys k = test_keys();
+	struct submitted s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	struct ts_store_audit_job jobs[SUBMIT_JOBS];
+	struct ts_audit_record recs[SUBMIT_JOBS];
+	for (int i = 0; i < SUBMIT_JOBS; i++) {
+		char *body = ts_arena_printf(f->a, "{\"queued\":%d}", i);
+		recs[i] = event(f->a, "ListUsers", 1000 + i, "acct-q", body);
+		jobs[i] = (struct ts_store_audit_job){
+		        .record = &recs[i], .arena = f->a, .done = submitted_done, .ctx = &s};
+	}
+	/* the arena is shared by the writer's MAC strings: it stays untouched until all are done */
+	for (int i = 0; i < SUBMIT_JOBS; i++) {
+		ts_store_audit_submit(f->c, &jobs[i]);
+		if (i == SUBMIT_JOBS / 2) { /* the connection is the caller's again at once */
+			struct ts_account got;
+			EXPECT(TS_ERR_NOT_FOUND,
+			       ts_store_account_get(f->c, NULL, "none", &got, &f->e));
+		}
+	}
+	pthread_mutex_lock(&s.mu);
+	while (s.done < SUBMIT_JOBS)
+		pthread_cond_wait(&s.cv, &s.mu);
+	pthread_mutex_unlock(&s.mu);
+	assert_int_equal(s.failed, 0);
+	bool seen[SUBMIT_JOBS + 1] = {false};
+	for (int i = 0; i < SUBMIT_JOBS; i++) {
+		assert_true(recs[i].seq >= 1 && recs[i].seq <= SUBMIT_JOBS);
+		assert_false(seen[recs[i].seq]);
+		seen[recs[i].seq] = true;
+		struct ts_audit_fields fl = fields(&recs[i]);
+		assert_true(ts_audit_event_mac_ok(&k, &fl, recs[i].mac));
+	}
+	assert_int_equal(verify_ok(f, f->c).unsealed, SUBMIT_JOBS);
+	assert_int_equal(seal(f, f->c), SUBMIT_JOBS);
+	assert_int_equal(verify_ok(f, f->c).sealed, SUBMIT_JOBS);
 }
 
 /*
@@ -1833,24 +2077,25 @@ static void test_dir_settings_rejects(void **state)
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
 #define T_EMPTY(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup_empty, teardown, b)
-#define CONTRACT(b)                                                                         \
-	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),          \
-	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),  \
-	        T(test_auth_generation, b), T(test_account_not_found, b),                   \
-	        T(test_account_conflict, b), T(test_account_list, b),                       \
-	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),            \
-	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                  \
-	        T(test_tx_isolation, b), T(test_adminkeys, b), T(test_audit_encoding, b),   \
-	        T(test_audit_outside_tx, b), T(test_audit_needs_keys, b),                   \
-	        T(test_audit_append_seal, b), T(test_audit_list, b), T(test_audit_walk, b), \
-	        T(test_audit_rollback, b), T(test_audit_append_now, b),                     \
-	        T(test_audit_sealer_refuses_forged, b), T(test_audit_pending_orphan, b),    \
-	        T_EMPTY(test_audit_migrates_old_store, b),                                  \
-	        T(test_tx_concurrent_all_or_nothing, b),                                    \
-	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),     \
-	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),         \
-	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),         \
-	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),            \
+#define CONTRACT(b)                                                                              \
+	T(test_open, b), T_EMPTY(test_migrate_empty, b), T(test_migrate_twice, b),               \
+	        T(test_schema_newer_refused, b), T(test_ping, b), T(test_account_crud, b),       \
+	        T(test_auth_generation, b), T(test_account_not_found, b),                        \
+	        T(test_account_conflict, b), T(test_account_list, b),                            \
+	        T(test_account_list_page_max, b), T(test_tx_rollback_commit, b),                 \
+	        T(test_tx_misuse, b), T(test_tx_disconnect_rolls_back, b),                       \
+	        T(test_tx_isolation, b), T(test_tx_read_one, b), T(test_tx_back_to_back, b),     \
+	        T(test_nodes, b), T(test_adminkeys, b), T(test_audit_encoding, b),               \
+	        T(test_audit_outside_tx, b), T(test_audit_needs_keys, b),                        \
+	        T(test_audit_append_seal, b), T(test_audit_list, b), T(test_audit_walk, b),      \
+	        T(test_audit_rollback, b), T(test_audit_append_now, b), T(test_audit_submit, b), \
+	        T(test_audit_after_change, b), T(test_audit_sealer_refuses_forged, b),           \
+	        T(test_audit_pending_orphan, b), T_EMPTY(test_audit_migrates_old_store, b),      \
+	        T(test_tx_concurrent_all_or_nothing, b),                                         \
+	        T(test_tx_announced_write_never_comes, b), T(test_audit_concurrent, b),          \
+	        T(test_audit_concurrent_grouped, b), T(test_dir_account_create, b),              \
+	        T(test_dir_account_names, b), T(test_dir_account_names_unicode, b),              \
+	        T(test_dir_account_rename, b), T(test_dir_settings_defaults, b),                 \
 	        T(test_dir_settings_update, b), T(test_dir_settings_rejects, b)
 
 int main(void)

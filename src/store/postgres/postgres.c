@@ -12,6 +12,25 @@
  * transaction again (ts_store_tx_retry), and the connection is re-established
  * before the next statement outside a transaction.
  *
+ * Round trips are what a request pays for on this backend, so a transaction
+ * costs as few as its statements allow: BEGIN is not sent on its own but in
+ * one pipeline (libpq pipeline mode, PostgreSQL protocol 3.0 section 55.2.4)
+ * with the transaction's first statement, and a read's COMMIT or ROLLBACK is
+ * sent without waiting for its answer, which the next use of the connection
+ * collects (a read-only transaction has nothing to lose at its end). A read
+ * that authenticates and runs one query thus waits on the server twice, not
+ * four times; a write waits for its COMMIT as before. Every write appends
+ * an audit event, whose seq comes from a sequence: on a connection whose
+ * last write took one, the next write's is fetched in the same pipeline as
+ * its BEGIN (one that goes unused leaves a gap, as a rolled-back nextval
+ * does; the chain's own numbering, not seq, is what shows a deletion).
+ *
+ * Two kinds of statement need no transaction at all. The credential checks
+ * (fresh_query) read what is committed now, which is what a transaction's
+ * snapshot taken a moment later would show too, so they run before BEGIN is
+ * sent. And a read that declares its one remaining statement
+ * (ts_store_read_one) runs it alone: one statement is one snapshot.
+ *
  * Every round trip to the server (connect, reset, statements, COMMIT,
  * ROLLBACK) is wrapped in ts_blocking_begin/end, so the worker pool can run
  * another thread meanwhile; each is bounded by the store's timeouts.
@@ -29,6 +48,7 @@
 #define PG_MIGRATION_LOCK_KEY 7365001
 #define PG_MAX_PARAMS 16
 #define PG_SETUP_MAX 256
+#define PG_NAME_MAX 16 /* a prepared statement's name: "q" and the query's number */
 
 /* PostgreSQL Appendix A (error codes): what each class means to a caller. */
 #define PG_UNIQUE_VIOLATION "23505"
@@ -46,13 +66,30 @@ struct ts__rows {
 	int row, nrows;
 };
 
+/* How a transaction stands on its connection (file comment). */
+enum pg_tx {
+	PG_TX_NONE,    /* outside a transaction */
+	PG_TX_PENDING, /* begun, BEGIN not sent yet: it goes with the first statement */
+	PG_TX_OPEN,    /* BEGIN sent and answered */
+	PG_TX_ONE,     /* a read whose one statement runs alone (ts_store_read_one) */
+	PG_TX_ONE_RAN, /* that statement ran (store.c refuses another) */
+};
+
 struct pg_conn {
 	PGconn *pg;
 	const ts_store_t *store;
 	bool prepared[TS__Q__COUNT];
-	bool in_tx;
+	enum pg_tx tx;
+	bool tx_write;
+	bool unread;        /* a read's COMMIT or ROLLBACK was sent and its answer not read */
+	PGresult *next_seq; /* a write's audit seq, fetched with its BEGIN (file comment) */
+	bool seq_taken;     /* this write took an audit seq */
+	bool audits;        /* the last write on this connection did: the next likely will */
 	struct ts__rows rows[TS__Q__COUNT];
 };
+
+static const char PG_BEGIN_WRITE[] = "BEGIN";
+static const char PG_BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 static ts_err pg_fail(PGconn *pg, PGresult *res, const char *what, struct ts_error *e)
 {
@@ -152,6 +189,7 @@ static void pg_disconnect(void *conn)
 		return;
 	for (int i = 0; i < TS__Q__COUNT; i++)
 		PQclear(c->rows[i].res);
+	PQclear(c->next_seq);
 	PQfinish(c->pg);
 	ts_free(c);
 }
@@ -192,35 +230,168 @@ static ts_err pg_connect(ts_store_t *s, void **out, struct ts_error *e)
  */
 static ts_err ensure(struct pg_conn *c, struct ts_error *e)
 {
+	if (c->unread) { /* the answer to a read's end: it came while the worker was elsewhere */
+		c->unread = false;
+		ts_blocking_begin();
+		PGresult *res;
+		while ((res = PQgetResult(c->pg)) != NULL)
+			PQclear(res);
+		ts_blocking_end();
+	}
 	if (PQstatus(c->pg) == CONNECTION_OK)
 		return TS_ERR_OK;
-	if (c->in_tx) /* nothing of it was committed: run it again */
+	if (c->tx == PG_TX_OPEN) /* nothing of it was committed: run it again */
 		return ts_error_set(e, TS_ERR_RETRY, "postgres",
 		                    "connection lost inside a transaction");
 	ts_blocking_begin();
 	PQreset(c->pg);
 	ts_blocking_end();
 	memset(c->prepared, 0, sizeof c->prepared);
+	if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF) /* a pipeline the lost connection cut */
+		(void)PQexitPipelineMode(c->pg);
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		return ts_error_set(e, TS_ERR_UNAVAILABLE, "postgres", "reconnect: %s",
 		                    PQerrorMessage(c->pg));
 	return pg_setup(c, e);
 }
 
-static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
+static ts_err run_script(struct pg_conn *c, const char *sql, struct ts_error *e)
 {
-	struct pg_conn *c = conn;
-	ts_err rc = ensure(c, e);
-	if (rc != TS_ERR_OK)
-		return rc;
 	ts_blocking_begin();
 	PGresult *res = PQexec(c->pg, sql);
 	ts_blocking_end();
+	ts_err rc = TS_ERR_OK;
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		rc = stmt_fail(c, res, "script", e);
 	PQclear(res);
 	return rc;
+}
+
+/* Sends a pending BEGIN on its own, for statements that cannot share its pipeline. */
+static ts_err open_tx(struct pg_conn *c, struct ts_error *e)
+{
+	if (c->tx != PG_TX_PENDING)
+		return TS_ERR_OK;
+	ts_err rc = run_script(c, c->tx_write ? PG_BEGIN_WRITE : PG_BEGIN_READ, e);
+	if (rc == TS_ERR_OK)
+		c->tx = PG_TX_OPEN;
+	return rc;
+}
+
+static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
+{
+	struct pg_conn *c = conn;
+	ts_err rc = ensure(c, e);
+	if (rc == TS_ERR_OK)
+		rc = open_tx(c, e);
+	return rc == TS_ERR_OK ? run_script(c, sql, e) : rc;
+}
+
+/*
+ * BEGIN and the transaction's first statement in one pipeline: one round
+ * trip. Results come in order: BEGIN's, the statement's, then the sync
+ * point; after a failure the rest are PGRES_PIPELINE_ABORTED.
+ */
+static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
+                                 const char *const *values, const char *seq_name)
+{
+	PGresult *out = NULL;
+	bool sent = PQenterPipelineMode(c->pg) &&
+	            PQsendQueryParams(c->pg, c->tx_write ? PG_BEGIN_WRITE : PG_BEGIN_READ, 0, NULL,
+	                              NULL, NULL, NULL, 0) &&
+	            (seq_name == NULL ||
+	             PQsendQueryPrepared(c->pg, seq_name, 0, NULL, NULL, NULL, 0)) &&
+	            PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0) &&
+	            PQpipelineSync(c->pg);
+	/* BEGIN's result, then the seq's (when asked for), the statement's, the sync point */
+	int seq_step = seq_name != NULL ? 1 : -1, steps = seq_name != NULL ? 4 : 3, step = 0;
+	while (sent && step < steps) {
+		PGresult *res = PQgetResult(c->pg);
+		if (res == NULL) { /* the end of one statement's results */
+			if (PQstatus(c->pg) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (step == 0 && st == PGRES_COMMAND_OK) {
+			c->tx = PG_TX_OPEN;
+			PQclear(res);
+		} else if (step == seq_step && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+			PQclear(c->next_seq);
+			c->next_seq = res;
+		} else if (out == NULL && st != PGRES_PIPELINE_ABORTED) {
+			out = res; /* the statement's answer, or the first error */
+		} else {
+			PQclear(res);
+		}
+		step++;
+	}
+	/* what is left of an interrupted pipeline, then back to one statement at a time */
+	while (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg) &&
+	       PQstatus(c->pg) == CONNECTION_OK) {
+		PGresult *res = PQgetResult(c->pg);
+		if (res != NULL && out == NULL && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+			out = res;
+		else
+			PQclear(res);
+	}
+	return out;
+}
+
+/* Catalogue query q prepared on c's session under its name (written to name). */
+static ts_err prepare(struct pg_conn *c, enum ts__store_query q, char name[PG_NAME_MAX],
+                      struct ts_error *e)
+{
+	snprintf(name, PG_NAME_MAX, "q%d", (int)q);
+	if (c->prepared[q])
+		return TS_ERR_OK;
+	const char *sql =
+	        ts__store_queries[q].pg ? ts__store_queries[q].pg : ts__store_queries[q].sql;
+	PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
+	ts_err rc = TS_ERR_OK;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = stmt_fail(c, res, ts__store_queries[q].name, e);
+	else
+		c->prepared[q] = true;
+	PQclear(res);
+	return rc;
+}
+
+/* A statement's successful result, to the caller as rows or a count of changed rows. */
+static ts_err hand_over(struct pg_conn *c, enum ts__store_query q, PGresult *res,
+                        struct ts__rows **rows, int64_t *changed)
+{
+	if (res == c->next_seq)
+		c->next_seq = NULL;
+	if (changed != NULL) {
+		const char *t = PQcmdTuples(res);
+		*changed = (t && *t) ? strtoll(t, NULL, 10) : 0;
+	}
+	if (rows != NULL) {
+		struct ts__rows *r = &c->rows[q];
+		PQclear(r->res);
+		r->res = res;
+		r->row = -1;
+		r->nrows = PQntuples(res);
+		*rows = r;
+	} else {
+		PQclear(res);
+	}
+	return TS_ERR_OK;
+}
+
+/*
+ * The credential checks every request makes before its work: they read the
+ * latest committed state, in or out of a transaction alike.
+ */
+static bool fresh_query(enum ts__store_query q)
+{
+	return q == TS__Q_AUTH_GENERATION || q == TS__Q_SCIM_APIKEY_AUTH || q == TS__Q_ADMINKEY_GET;
 }
 
 static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param *p, int np,
@@ -232,20 +403,20 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 	ts_err rc = ensure(c, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	char name[16];
-	snprintf(name, sizeof name, "q%d", (int)q);
-	if (!c->prepared[q]) {
-		const char *sql = ts__store_queries[q].pg ? ts__store_queries[q].pg
-		                                          : ts__store_queries[q].sql;
-		PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			rc = stmt_fail(c, res, ts__store_queries[q].name, e);
-			PQclear(res);
-			return rc;
-		}
-		PQclear(res);
-		c->prepared[q] = true;
-	}
+	bool with_begin = c->tx == PG_TX_PENDING && !fresh_query(q);
+	if (c->tx == PG_TX_ONE)
+		c->tx = PG_TX_ONE_RAN;
+	if (q == TS__Q_AUDIT_NEXT_SEQ)
+		c->seq_taken = true;
+	if (q == TS__Q_AUDIT_NEXT_SEQ && c->next_seq != NULL) /* fetched with BEGIN */
+		return hand_over(c, q, c->next_seq, rows, changed);
+	char name[PG_NAME_MAX], seq_name[PG_NAME_MAX];
+	rc = prepare(c, q, name, e);
+	bool with_seq = with_begin && c->tx_write && c->audits && q != TS__Q_AUDIT_NEXT_SEQ;
+	if (rc == TS_ERR_OK && with_seq)
+		rc = prepare(c, TS__Q_AUDIT_NEXT_SEQ, seq_name, e);
+	if (rc != TS_ERR_OK)
+		return rc;
 	const char *values[PG_MAX_PARAMS];
 	char ints[PG_MAX_PARAMS][24];
 	for (int i = 0; i < np; i++) {
@@ -263,7 +434,9 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 		}
 	}
 	ts_blocking_begin(); /* a round trip to the server: a worker pool may run another thread */
-	PGresult *res = PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
+	PGresult *res = with_begin
+	                        ? exec_with_begin(c, name, np, values, with_seq ? seq_name : NULL)
+	                        : PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
 	ts_blocking_end();
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -271,21 +444,7 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 		PQclear(res);
 		return rc;
 	}
-	if (changed != NULL) {
-		const char *t = PQcmdTuples(res);
-		*changed = (t && *t) ? strtoll(t, NULL, 10) : 0;
-	}
-	if (rows != NULL) {
-		struct ts__rows *r = &c->rows[q];
-		PQclear(r->res);
-		r->res = res;
-		r->row = -1;
-		r->nrows = PQntuples(res);
-		*rows = r;
-	} else {
-		PQclear(res);
-	}
-	return TS_ERR_OK;
+	return hand_over(c, q, res, rows, changed);
 }
 
 static bool pg_next(struct ts__rows *r)
@@ -311,20 +470,58 @@ static void pg_rows_close(struct ts__rows *r)
 	r->nrows = 0;
 }
 
+/*
+ * A read sees one snapshot; a write locks what it reads to change (file
+ * comment). Nothing is sent yet: BEGIN goes with the first statement.
+ */
 static ts_err pg_begin(void *conn, bool write, struct ts_error *e)
 {
 	struct pg_conn *c = conn;
-	/* a read sees one snapshot; a write locks what it reads to change (file comment) */
-	ts_err rc = pg_script(
-	        c, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e);
-	if (rc == TS_ERR_OK)
-		c->in_tx = true;
-	return rc;
+	ts_err rc = ensure(c, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (c->tx_write) /* how the last write went */
+		c->audits = c->seq_taken;
+	c->seq_taken = false;
+	c->tx = PG_TX_PENDING;
+	c->tx_write = write;
+	PQclear(c->next_seq); /* one transaction's seq is not another's */
+	c->next_seq = NULL;
+	return TS_ERR_OK;
+}
+
+/*
+ * The end of a read: sent, not waited for (ensure() reads the answer before
+ * the connection's next use). Nothing it read depends on the answer.
+ */
+static void end_read(struct pg_conn *c, const char *sql)
+{
+	c->tx = PG_TX_NONE;
+	if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+		return;
+	ts_blocking_begin();
+	if (PQsendQuery(c->pg, sql))
+		c->unread = true;
+	ts_blocking_end();
 }
 
 static ts_err pg_commit(void *conn, struct ts_error *e)
 {
 	struct pg_conn *c = conn;
+	if (c->tx == PG_TX_PENDING) { /* nothing was sent: nothing to commit */
+		c->tx = PG_TX_NONE;
+		return TS_ERR_OK;
+	}
+	if (!c->tx_write) {
+		/* a read-only transaction's COMMIT cannot fail at REPEATABLE READ */
+		if (PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
+			end_read(c, "ROLLBACK");
+			return TS_FAIL(e, TS_ERR_STORE,
+			               "commit rolled back: the transaction had failed");
+		}
+		end_read(c, "COMMIT");
+		return TS_ERR_OK;
+	}
 	ts_blocking_begin();
 	PGresult *res = PQexec(c->pg, "COMMIT");
 	ts_blocking_end();
@@ -334,20 +531,31 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 	else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0) /* the transaction had failed */
 		rc = TS_FAIL(e, TS_ERR_STORE, "commit rolled back: the transaction had failed");
 	PQclear(res);
-	c->in_tx = false;
+	c->tx = PG_TX_NONE;
 	return rc;
+}
+
+static void pg_read_one(void *conn)
+{
+	struct pg_conn *c = conn;
+	if (c->tx == PG_TX_PENDING && !c->tx_write)
+		c->tx = PG_TX_ONE;
 }
 
 static void pg_rollback(void *conn)
 {
 	struct pg_conn *c = conn;
+	if (c->tx != PG_TX_NONE && !(c->tx == PG_TX_OPEN && c->tx_write)) {
+		end_read(c, "ROLLBACK");
+		return;
+	}
+	c->tx = PG_TX_NONE;
 	if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 		ts_blocking_begin();
 		PGresult *res = PQexec(c->pg, "ROLLBACK");
 		ts_blocking_end();
 		PQclear(res);
 	}
-	c->in_tx = false;
 }
 
 /*
@@ -387,5 +595,6 @@ const struct ts__store_driver ts__store_postgres = {
         .begin = pg_begin,
         .commit = pg_commit,
         .rollback = pg_rollback,
+        .read_one = pg_read_one,
         .migrate_lock = pg_migrate_lock,
 };
