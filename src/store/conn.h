@@ -32,8 +32,31 @@ enum ts_store_durability {
 /* PostgreSQL: idle_in_transaction_session_timeout (a transaction left open by a stuck node) */
 #define TS_STORE_IDLE_TX_TIMEOUT_MS 60000
 
+/*
+ * SQLite's tuning (docs/store.md, "SQLite tuning"): the VFS that writes a
+ * commit's WAL frames at once (store/sqlite/vfs.c), the page cache without
+ * its walk after a split (pcache.c) and the allocator's per-thread caches
+ * (mem.c). On by default; off gives SQLite's own VFS, page cache and
+ * allocator, so that the contract suite and the integration tests can show
+ * that nothing depends on them. The VFS is each store's choice; the page
+ * cache and the allocator are the process's, set by the first SQLite store
+ * it opens (SQLite takes them before its first use only).
+ */
+enum ts_store_sqlite_tuning {
+	TS_SQLITE_TUNING_DEFAULT = 0, /* TS_SQLITE_TUNING_ENV when set ("on" | "off"), else on */
+	TS_SQLITE_TUNING_ON,
+	TS_SQLITE_TUNING_OFF,
+};
+/* The environment variable read for TS_SQLITE_TUNING_DEFAULT (serve --sqlite-tuning reads it too).
+ */
+#define TS_SQLITE_TUNING_ENV "TESSERA_SQLITE_TUNING"
+
+/* "on" or "off" into *out; false for anything else. */
+TS_MUST_USE bool ts_store_sqlite_tuning_parse(const char *s, enum ts_store_sqlite_tuning *out);
+
 struct ts_store_options {
 	enum ts_store_durability durability;
+	enum ts_store_sqlite_tuning sqlite_tuning; /* SQLite only; PostgreSQL ignores it */
 	int busy_timeout_ms; /* SQLite: wait for the writer lock; 0 = lock_timeout_ms */
 	int connect_timeout_ms;
 	int statement_timeout_ms;
