@@ -301,6 +301,8 @@ static ts_err db_open(const ts_store_t *s, struct lite_db *d, int cache_kib, str
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	/* NULL: SQLite's default VFS, when the tuning is off */
 	const char *vfs = s->opt.sqlite_tuning == TS_SQLITE_TUNING_OFF ? NULL : ts__sqlite_vfs();
+	if (vfs == NULL) /* the files are private without our VFS too */
+		ts__sqlite_create_private(s->url);
 	int rc = sqlite3_open_v2(s->url, &d->db, flags, vfs);
 	ts_err r = TS_ERR_OK;
 	if (rc != SQLITE_OK) {
