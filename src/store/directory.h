@@ -19,11 +19,13 @@
 /* ---- users and groups as SCIM writes them ------------------------------ */
 
 /*
- * A directory user as SCIM writes it. resource is the SCIM JSON as the client
- * sent it (minus id, meta and groups), for faithful round trips; the other
- * columns are its indexed copies. user_name_key is user_name in lowercase
- * (RFC 7643 §4.1.1: userName is case-insensitive). version moves with every
- * change (the SCIM ETag).
+ * A directory user: one row type for SCIM and for the admin API. resource is
+ * the SCIM JSON as the client sent it (minus id, meta and groups), for
+ * faithful round trips; user_name, external_id, display_name and active are
+ * its indexed copies. user_name_key is user_name in lowercase (RFC 7643
+ * §4.1.1: userName is case-insensitive). version moves with every change
+ * (the SCIM ETag). The admin state after it is written by the admin API
+ * (ts_store_dir_user_*), never by SCIM writes, which leave it as it is.
  */
 struct ts_user_row {
 	const char *user_id;
@@ -31,10 +33,17 @@ struct ts_user_row {
 	const char *user_name;
 	const char *external_id;  /* may be NULL */
 	const char *display_name; /* may be NULL */
-	bool active;
-	const char *resource; /* JSON object text */
+	bool active;              /* SCIM active */
+	const char *resource;     /* JSON object text */
 	int64_t version;
 	int64_t created_ms, modified_ms;
+	/* the admin state (read by every read; written by ts_store_dir_user_* only) */
+	bool suspended; /* admin SuspendUsers */
+	const char
+	        *registration_status; /* "Registered" | "Unregistered" | "Suspended" | "Released" */
+	const char *license;          /* set by hand (Team accounts); may be NULL */
+	const char *personal_pin;     /* may be NULL */
+	int64_t invited_ms, joined_ms; /* 0 when not set */
 };
 
 /* An address of a user, duplicated into user_emails for sign-in and filters. */
@@ -174,43 +183,12 @@ TS_MUST_USE ts_err ts_store_license_group_list(ts_store_conn_t *c, ts_arena_t *a
 TS_MUST_USE ts_err ts_store_dir_group_exists(ts_store_conn_t *c, const char *account_id,
                                              const char *name, bool *exists, struct ts_error *e);
 
-struct ts_dir_user {
-	const char *user_id;
-	const char *account_id;
-	const char *user_name;
-	const char *external_id;  /* may be NULL */
-	const char *display_name; /* may be NULL */
-	bool active;              /* SCIM active */
-	bool suspended;           /* admin SuspendUsers */
-	const char
-	        *registration_status; /* "Registered" | "Unregistered" | "Suspended" | "Released" */
-	const char *license;          /* set by hand (Team accounts); may be NULL */
-	const char *personal_pin;     /* may be NULL */
-	int64_t invited_ms, joined_ms; /* 0 when not set */
-	int64_t created_ms, modified_ms;
-};
-
-struct ts_dir_email {
-	const char *value;
-	const char *type; /* may be NULL */
-	bool primary;
-};
-
 struct ts_dir_user_group {
 	const char *group_id;
 	const char *name;    /* displayName */
 	const char *license; /* the tier it is mapped to, or NULL when unmapped */
 };
 
-/* TS_ERR_NOT_FOUND when the account has no such user. */
-TS_MUST_USE ts_err ts_store_dir_user_get(ts_store_conn_t *c, ts_arena_t *arena,
-                                         const char *account_id, const char *user_id,
-                                         struct ts_dir_user *out, struct ts_error *e);
-/* The same, locking the row for the rest of a write transaction (as
- * ts_store_account_get_for_update). */
-TS_MUST_USE ts_err ts_store_dir_user_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
-                                                    const char *account_id, const char *user_id,
-                                                    struct ts_dir_user *out, struct ts_error *e);
 /*
  * Up to limit users of an account by user ID, strictly after `after` (NULL:
  * from the start); with email_key (lowercase) only those who have that
@@ -218,15 +196,15 @@ TS_MUST_USE ts_err ts_store_dir_user_get_for_update(ts_store_conn_t *c, ts_arena
  */
 TS_MUST_USE ts_err ts_store_dir_user_list(ts_store_conn_t *c, ts_arena_t *arena,
                                           const char *account_id, const char *email_key,
-                                          const char *after, int limit, struct ts_dir_user **out,
+                                          const char *after, int limit, struct ts_user_row **out,
                                           int *n, struct ts_error *e);
 /* Users whose userName or any address equals key (lowercase), at most limit. */
 TS_MUST_USE ts_err ts_store_dir_user_match(ts_store_conn_t *c, ts_arena_t *arena,
                                            const char *account_id, const char *key, int limit,
-                                           struct ts_dir_user **out, int *n, struct ts_error *e);
+                                           struct ts_user_row **out, int *n, struct ts_error *e);
 /* A user's addresses, primary first. */
 TS_MUST_USE ts_err ts_store_dir_user_emails(ts_store_conn_t *c, ts_arena_t *arena,
-                                            const char *user_id, struct ts_dir_email **out, int *n,
+                                            const char *user_id, struct ts_user_email **out, int *n,
                                             struct ts_error *e);
 /* A user's directory groups with the tier each is mapped to (at most TS_STORE_PAGE_MAX). */
 TS_MUST_USE ts_err ts_store_dir_user_groups(ts_store_conn_t *c, ts_arena_t *arena,
@@ -247,7 +225,7 @@ TS_MUST_USE ts_err ts_store_dir_address_taken(ts_store_conn_t *c, const char *ac
 TS_MUST_USE ts_err ts_store_dir_api_key_count(ts_store_conn_t *c, const char *account_id,
                                               int64_t *n, struct ts_error *e);
 /* Inserts an invited user (active, not suspended) with its primary address. */
-TS_MUST_USE ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_dir_user *u,
+TS_MUST_USE ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_user_row *u,
                                             const char *primary_email, struct ts_error *e);
 /* The admin state of a user: suspension and registration status. */
 TS_MUST_USE ts_err ts_store_dir_user_set_state(ts_store_conn_t *c, const char *user_id,
