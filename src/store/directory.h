@@ -224,7 +224,12 @@ TS_MUST_USE ts_err ts_store_dir_address_taken(ts_store_conn_t *c, const char *ac
 /* Number of SCIM API keys of the account (an account with one is managed by an IdP). */
 TS_MUST_USE ts_err ts_store_dir_api_key_count(ts_store_conn_t *c, const char *account_id,
                                               int64_t *n, struct ts_error *e);
-/* Inserts an invited user (active, not suspended) with its primary address. */
+/*
+ * Inserts an invited user (active, not suspended, without a SCIM resource)
+ * with its primary address; of u it reads user_id, account_id, user_name,
+ * display_name, registration_status, license, personal_pin, invited_ms and
+ * created_ms.
+ */
 TS_MUST_USE ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_user_row *u,
                                             const char *primary_email, struct ts_error *e);
 /* The admin state of a user: suspension and registration status. */
