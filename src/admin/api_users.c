@@ -37,21 +37,21 @@ static const char *user_param(struct ts__admin_call *call)
 }
 
 /* The user named in the path; a change locks its row (as load_account). */
-static ts_err load_user(struct ts__admin_call *call, struct ts_dir_user *u, struct ts_error *e)
+static ts_err load_user(struct ts__admin_call *call, struct ts_user_row *u, struct ts_error *e)
 {
 	if (call->write)
-		return ts_store_dir_user_get_for_update(call->conn, call->a, call->account_id,
-		                                        user_param(call), u, e);
-	return ts_store_dir_user_get(call->conn, call->a, call->account_id, user_param(call), u, e);
+		return ts_store_user_get_for_update(call->conn, call->a, call->account_id,
+		                                    user_param(call), u, e);
+	return ts_store_user_get(call->conn, call->a, call->account_id, user_param(call), u, e);
 }
 
 /* {"User": view} of a user as it is now. */
 static ts_err answer_user(struct ts__admin_call *call, const struct ts_account *acct, bool managed,
                           const char *user_id, struct ts_error *e)
 {
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	json_t *view = NULL;
-	ts_err rc = ts_store_dir_user_get(call->conn, call->a, call->account_id, user_id, &u, e);
+	ts_err rc = ts_store_user_get(call->conn, call->a, call->account_id, user_id, &u, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_directory_user_json(call->conn, call->a, acct, &u, managed, &view, e);
 	if (rc == TS_ERR_OK)
@@ -75,7 +75,7 @@ static ts_err list_users(struct ts__admin_call *call, struct ts_error *e)
 	const char *email = ts_http_query(call->req, "user-email");
 	const char *key =
 	        email != NULL && email[0] != '\0' ? ts_directory_key(call->a, email) : NULL;
-	struct ts_dir_user *list = NULL;
+	struct ts_user_row *list = NULL;
 	int n = 0;
 	rc = ts_store_dir_user_list(call->conn, call->a, call->account_id, key, after, limit, &list,
 	                            &n, e);
@@ -200,7 +200,7 @@ static ts_err activate_users(struct ts__admin_call *call, struct ts_error *e)
 static ts_err update_license(struct ts__admin_call *call, struct ts_error *e)
 {
 	struct ts_account acct;
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	bool managed = false;
 	const char *lic = NULL;
 	ts_err rc = ts__admin_body_str(call, "LicenseType", true, &lic, e);
@@ -226,7 +226,7 @@ static ts_err update_license(struct ts__admin_call *call, struct ts_error *e)
 static ts_err logout_user(struct ts__admin_call *call, struct ts_error *e)
 {
 	struct ts_account acct;
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	int64_t n = 0;
 	ts_err rc = load_account(call, &acct, NULL, e);
 	if (rc == TS_ERR_OK)
@@ -243,7 +243,7 @@ static ts_err logout_user(struct ts__admin_call *call, struct ts_error *e)
 static ts_err reset_pin(struct ts__admin_call *call, struct ts_error *e)
 {
 	struct ts_account acct;
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	bool managed = false;
 	char pin[TS_USER_PIN_DIGITS + 1];
 	ts_err rc = load_account(call, &acct, &managed, e);
@@ -269,7 +269,7 @@ static ts_err reset_pin(struct ts__admin_call *call, struct ts_error *e)
 static ts_err delete_user(struct ts__admin_call *call, struct ts_error *e)
 {
 	struct ts_account acct;
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	ts_err rc = load_account(call, &acct, NULL, e);
 	if (rc == TS_ERR_OK)
 		rc = load_user(call, &u, e);

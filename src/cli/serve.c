@@ -38,6 +38,7 @@ enum {
 	O_STORE_CONNECT_TIMEOUT,
 	O_STORE_STATEMENT_TIMEOUT,
 	O_STORE_LOCK_TIMEOUT,
+	O_SQLITE_TUNING,
 	O__COUNT
 };
 
@@ -76,6 +77,9 @@ static const struct ts_config_option opts[O__COUNT] = {
         [O_STORE_LOCK_TIMEOUT] = {"store-lock-timeout", TS_STR(TS_STORE_LOCK_TIMEOUT_MS), false,
                                   "ms to wait for a row lock (PostgreSQL) or the writer lock "
                                   "(SQLite); then 503 with Retry-After"},
+        [O_SQLITE_TUNING] = {"sqlite-tuning", "on", false,
+                             "SQLite's WAL-batching VFS, page cache and allocator caches: on or "
+                             "off (docs/store.md)"},
 };
 
 /*
@@ -168,6 +172,7 @@ int ts_cli_serve(int argc, char **argv)
 	int status = 1;
 	long loops = 0, workers = 0, max_body = 0, scim_rate = 0;
 	long connect_ms = 0, statement_ms = 0, lock_ms = 0;
+	enum ts_store_sqlite_tuning tuning = TS_SQLITE_TUNING_ON;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
 		status = 2;
 		goto out;
@@ -181,10 +186,11 @@ int ts_cli_serve(int argc, char **argv)
 	    !number(v[O_STORE_STATEMENT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &statement_ms) ||
 	    !number(v[O_STORE_LOCK_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &lock_ms) ||
 	    (strcmp(v[O_DURABILITY], "normal") != 0 && strcmp(v[O_DURABILITY], "full") != 0) ||
-	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0)) {
+	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0) ||
+	    !ts_store_sqlite_tuning_parse(v[O_SQLITE_TUNING], &tuning)) {
 		status = ts_cli_fail("serve: bad value for --log-level, --threads, --workers, "
-		                     "--max-body, --scim-rate-limit, --durability, --access-log or "
-		                     "--store-*-timeout");
+		                     "--max-body, --scim-rate-limit, --durability, --access-log, "
+		                     "--store-*-timeout or --sqlite-tuning");
 		status = 2;
 		goto out;
 	}
@@ -239,7 +245,8 @@ int ts_cli_serve(int argc, char **argv)
 	                                                    : TS_DURABILITY_NORMAL,
 	                              .connect_timeout_ms = (int)connect_ms,
 	                              .statement_timeout_ms = (int)statement_ms,
-	                              .lock_timeout_ms = (int)lock_ms};
+	                              .lock_timeout_ms = (int)lock_ms,
+	                              .sqlite_tuning = tuning};
 	ts_store_conn_t *conn = NULL;
 	if (ts_store_open(v[O_DB], false, &so, &app.store, &e) != TS_ERR_OK ||
 	    ts_store_connect(app.store, &conn, &e) != TS_ERR_OK ||

@@ -121,11 +121,11 @@ ts_err ts_directory_groups_delete(ts_store_conn_t *c, ts_arena_t *a, const char 
 /* ---- the sign-in check ---------------------------------------------------------------- */
 
 /* Loads one candidate's addresses and groups into the rules' input shapes. */
-static ts_err load_candidate(ts_store_conn_t *c, ts_arena_t *a, const struct ts_dir_user *u,
+static ts_err load_candidate(ts_store_conn_t *c, ts_arena_t *a, const struct ts_user_row *u,
                              struct ts_signin_user *su, struct ts_signin_groups *sg,
                              struct ts_error *e)
 {
-	struct ts_dir_email *emails = NULL;
+	struct ts_user_email *emails = NULL;
 	struct ts_dir_user_group *groups = NULL;
 	int ne = 0, ng = 0;
 	ts_err rc = ts_store_dir_user_emails(c, a, u->user_id, &emails, &ne, e);
@@ -160,16 +160,16 @@ ts_err ts_directory_signin_check(ts_store_conn_t *c, ts_arena_t *a, const char *
 {
 	*out = NULL;
 	struct ts_account acct;
-	struct ts_dir_user user;
+	struct ts_user_row user;
 	ts_err rc = ts_store_account_get(c, a, account_id, &acct, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_dir_user_get(c, a, account_id, user_id, &user, e);
+		rc = ts_store_user_get(c, a, account_id, user_id, &user, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	const char *asserted = email;
 	if (asserted == NULL || asserted[0] == '\0') {
 		/* without ?email=: a sign-in with the user's primary address */
-		struct ts_dir_email *emails = NULL;
+		struct ts_user_email *emails = NULL;
 		int ne = 0;
 		rc = ts_store_dir_user_emails(c, a, user_id, &emails, &ne, e);
 		if (rc != TS_ERR_OK)
@@ -179,7 +179,7 @@ ts_err ts_directory_signin_check(ts_store_conn_t *c, ts_arena_t *a, const char *
 
 	/* candidates: everyone the identity matches ignoring case (the rules decide the case),
 	 * and the user asked about */
-	struct ts_dir_user *matched = NULL;
+	struct ts_user_row *matched = NULL;
 	int nm = 0;
 	rc = ts_store_dir_user_match(c, a, account_id, ts_directory_key(a, asserted),
 	                             CHECK_CANDIDATES_MAX, &matched, &nm, e);

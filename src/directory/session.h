@@ -37,7 +37,7 @@ TS_MUST_USE ts_err ts_directory_session_create(ts_store_conn_t *c, ts_arena_t *a
 
 struct ts_session_info {
 	struct ts_session session;
-	struct ts_dir_user user;
+	struct ts_user_row user;
 	struct ts_account account;
 	enum ts_license license; /* the licence in force (Pro or Basic) */
 };

@@ -47,7 +47,7 @@ ts_err ts_directory_account_managed(ts_store_conn_t *c, const char *account_id, 
 	return rc;
 }
 
-ts_err ts_directory_user_license(ts_store_conn_t *c, ts_arena_t *a, const struct ts_dir_user *u,
+ts_err ts_directory_user_license(ts_store_conn_t *c, ts_arena_t *a, const struct ts_user_row *u,
                                  bool managed, enum ts_license *out, struct ts_error *e)
 {
 	*out = TS_LICENSE_NONE;
@@ -78,11 +78,11 @@ static json_t *str_or_null(const char *s)
 }
 
 ts_err ts_directory_user_json(ts_store_conn_t *c, ts_arena_t *a, const struct ts_account *acct,
-                              const struct ts_dir_user *u, bool managed, json_t **out,
+                              const struct ts_user_row *u, bool managed, json_t **out,
                               struct ts_error *e)
 {
 	*out = NULL;
-	struct ts_dir_email *emails = NULL;
+	struct ts_user_email *emails = NULL;
 	struct ts_dir_user_group *groups = NULL;
 	int ne = 0, ng = 0;
 	int64_t live = 0;
@@ -242,7 +242,7 @@ ts_err ts_directory_users_invite(ts_store_conn_t *c, ts_arena_t *a, const struct
 			return rc;
 		char *id = ts_arena_alloc(a, TS_UUID_LEN + 1);
 		ts_uuid_v7(id);
-		struct ts_dir_user u = {
+		struct ts_user_row u = {
 		        .user_id = id,
 		        .account_id = acct->account_id,
 		        .user_name = addresses[i],
@@ -267,9 +267,9 @@ ts_err ts_directory_users_invite(ts_store_conn_t *c, ts_arena_t *a, const struct
 ts_err ts_directory_user_suspend(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
                                  const char *user_id, bool suspend, struct ts_error *e)
 {
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	/* decided on the state read: locked until the change commits (docs/store.md) */
-	ts_err rc = ts_store_dir_user_get_for_update(c, a, account_id, user_id, &u, e);
+	ts_err rc = ts_store_user_get_for_update(c, a, account_id, user_id, &u, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (u.registration_status != NULL && strcmp(u.registration_status, TS_USER_RELEASED) == 0)

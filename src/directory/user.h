@@ -45,13 +45,13 @@ TS_MUST_USE ts_err ts_directory_account_managed(ts_store_conn_t *c, const char *
 
 /* The licence a user holds now: from groups when managed, else the one set by hand. */
 TS_MUST_USE ts_err ts_directory_user_license(ts_store_conn_t *c, ts_arena_t *a,
-                                             const struct ts_dir_user *u, bool managed,
+                                             const struct ts_user_row *u, bool managed,
                                              enum ts_license *out, struct ts_error *e);
 
 /* The user's view ({"UserId", "PrimaryEmail", "LicenseType", ...}); new reference. */
 TS_MUST_USE ts_err ts_directory_user_json(ts_store_conn_t *c, ts_arena_t *a,
                                           const struct ts_account *acct,
-                                          const struct ts_dir_user *u, bool managed, json_t **out,
+                                          const struct ts_user_row *u, bool managed, json_t **out,
                                           struct ts_error *e);
 
 /* A fresh random PIN of TS_USER_PIN_DIGITS digits into out. */

@@ -8,27 +8,8 @@
 
 #include "store/internal.h"
 
-static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
-{
-	struct ts_dir_user *u = row;
-	u->user_id = ts__rows_str(c, r, 0, a);
-	u->account_id = ts__rows_str(c, r, 1, a);
-	u->user_name = ts__rows_str(c, r, 2, a);
-	u->external_id = ts__rows_str(c, r, 3, a);
-	u->display_name = ts__rows_str(c, r, 4, a);
-	u->active = ts__rows_int(c, r, 5) != 0;
-	u->suspended = ts__rows_int(c, r, 6) != 0;
-	u->registration_status = ts__rows_str(c, r, 7, a);
-	u->license = ts__rows_str(c, r, 8, a);
-	u->personal_pin = ts__rows_str(c, r, 9, a);
-	u->invited_ms = ts__rows_int(c, r, 10);
-	u->joined_ms = ts__rows_int(c, r, 11);
-	u->created_ms = ts__rows_int(c, r, 12);
-	u->modified_ms = ts__rows_int(c, r, 13);
-}
-
 static ts_err read_users(ts_store_conn_t *c, ts_arena_t *arena, enum ts__store_query q,
-                         const struct ts__param *p, int np, int limit, struct ts_dir_user **out,
+                         const struct ts__param *p, int np, int limit, struct ts_user_row **out,
                          int *n, struct ts_error *e)
 {
 	*out = NULL;
@@ -37,44 +18,19 @@ static ts_err read_users(ts_store_conn_t *c, ts_arena_t *arena, enum ts__store_q
 	ts_err rc = ts__store_exec(c, q, p, np, &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	struct ts_dir_user *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
+	struct ts_user_row *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
 	int count = 0;
 	while (count < limit && ts__rows_next(c, r))
-		read_user(c, r, arena, &list[count++]);
+		ts__store_user_read(c, r, arena, &list[count++]);
 	ts__rows_close(c, &r);
 	*out = list;
 	*n = count;
 	return TS_ERR_OK;
 }
 
-static ts_err user_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena,
-                       const char *account_id, const char *user_id, struct ts_dir_user *out,
-                       struct ts_error *e)
-{
-	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
-	bool found = false;
-	ts_err rc = ts__store_get_one(c, q, p, 2, read_user, arena, out, &found, e);
-	if (rc == TS_ERR_OK && !found)
-		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %.64s not found", user_id);
-	return rc;
-}
-
-ts_err ts_store_dir_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-                             const char *user_id, struct ts_dir_user *out, struct ts_error *e)
-{
-	return user_get(c, TS__Q_DIR_USER_GET, arena, account_id, user_id, out, e);
-}
-
-ts_err ts_store_dir_user_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
-                                        const char *account_id, const char *user_id,
-                                        struct ts_dir_user *out, struct ts_error *e)
-{
-	return user_get(c, TS__Q_DIR_USER_GET_FOR_UPDATE, arena, account_id, user_id, out, e);
-}
-
 ts_err ts_store_dir_user_list(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
                               const char *email_key, const char *after, int limit,
-                              struct ts_dir_user **out, int *n, struct ts_error *e)
+                              struct ts_user_row **out, int *n, struct ts_error *e)
 {
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
@@ -88,7 +44,7 @@ ts_err ts_store_dir_user_list(ts_store_conn_t *c, ts_arena_t *arena, const char 
 }
 
 ts_err ts_store_dir_user_match(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-                               const char *key, int limit, struct ts_dir_user **out, int *n,
+                               const char *key, int limit, struct ts_user_row **out, int *n,
                                struct ts_error *e)
 {
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
@@ -98,7 +54,7 @@ ts_err ts_store_dir_user_match(ts_store_conn_t *c, ts_arena_t *arena, const char
 }
 
 ts_err ts_store_dir_user_emails(ts_store_conn_t *c, ts_arena_t *arena, const char *user_id,
-                                struct ts_dir_email **out, int *n, struct ts_error *e)
+                                struct ts_user_email **out, int *n, struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;
@@ -108,16 +64,16 @@ ts_err ts_store_dir_user_emails(ts_store_conn_t *c, ts_arena_t *arena, const cha
 	if (rc != TS_ERR_OK)
 		return rc;
 	int cap = 8, count = 0;
-	struct ts_dir_email *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
+	struct ts_user_email *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
 	while (count < TS_STORE_PAGE_MAX && ts__rows_next(c, r)) {
 		if (count == cap) {
-			struct ts_dir_email *bigger =
+			struct ts_user_email *bigger =
 			        ts_arena_alloc(arena, sizeof *list * (size_t)cap * 2);
 			memcpy(bigger, list, sizeof *list * (size_t)cap);
 			list = bigger;
 			cap *= 2;
 		}
-		struct ts_dir_email *m = &list[count++];
+		struct ts_user_email *m = &list[count++];
 		m->value = ts__rows_str(c, r, 0, arena);
 		m->type = ts__rows_str(c, r, 1, arena);
 		m->primary = ts__rows_int(c, r, 2) != 0;
@@ -235,7 +191,7 @@ ts_err ts_store_dir_api_key_count(ts_store_conn_t *c, const char *account_id, in
 	return rc;
 }
 
-ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_dir_user *u,
+ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_user_row *u,
                                 const char *primary_email, struct ts_error *e)
 {
 	char *key = NULL;

@@ -4,6 +4,7 @@
  */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -45,16 +46,38 @@ static bool is_postgres_url(const char *url)
 	       strstr(url, "dbname=") != NULL || strstr(url, "host=") != NULL;
 }
 
+bool ts_store_sqlite_tuning_parse(const char *s, enum ts_store_sqlite_tuning *out)
+{
+	if (s != NULL && strcmp(s, "on") == 0)
+		*out = TS_SQLITE_TUNING_ON;
+	else if (s != NULL && strcmp(s, "off") == 0)
+		*out = TS_SQLITE_TUNING_OFF;
+	else
+		return false;
+	return true;
+}
+
 ts_err ts_store_open(const char *url, bool create, const struct ts_store_options *opt,
                      ts_store_t **out, struct ts_error *e)
 {
 	*out = NULL;
 	if (url == NULL || url[0] == '\0')
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "no store given (--db)");
+	enum ts_store_sqlite_tuning tuning =
+	        opt != NULL ? opt->sqlite_tuning : TS_SQLITE_TUNING_DEFAULT;
+	if (tuning == TS_SQLITE_TUNING_DEFAULT) {
+		/* every command and the tests follow the one variable (docs/store.md) */
+		const char *env = getenv(TS_SQLITE_TUNING_ENV);
+		tuning = TS_SQLITE_TUNING_ON;
+		if (env != NULL && env[0] != '\0' && !ts_store_sqlite_tuning_parse(env, &tuning))
+			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s must be on or off",
+			               TS_SQLITE_TUNING_ENV);
+	}
 	ts_store_t *s = ts_calloc(1, sizeof *s);
 	s->drv = is_postgres_url(url) ? &ts__store_postgres : &ts__store_sqlite;
 	if (opt != NULL)
 		s->opt = *opt;
+	s->opt.sqlite_tuning = tuning;
 	if (s->opt.connect_timeout_ms <= 0)
 		s->opt.connect_timeout_ms = TS_STORE_CONNECT_TIMEOUT_MS;
 	if (s->opt.statement_timeout_ms <= 0)

@@ -19,7 +19,7 @@ static const char *lower(ts_arena_t *a, const char *s)
 	return out;
 }
 
-static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
+void ts__store_user_read(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
 {
 	struct ts_user_row *u = row;
 	u->user_id = ts__rows_str(c, r, 0, a);
@@ -32,6 +32,12 @@ static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, voi
 	u->version = ts__rows_int(c, r, 7);
 	u->created_ms = ts__rows_int(c, r, 8);
 	u->modified_ms = ts__rows_int(c, r, 9);
+	u->suspended = ts__rows_int(c, r, 10) != 0;
+	u->registration_status = ts__rows_str(c, r, 11, a);
+	u->license = ts__rows_str(c, r, 12, a);
+	u->personal_pin = ts__rows_str(c, r, 13, a);
+	u->invited_ms = ts__rows_int(c, r, 14);
+	u->joined_ms = ts__rows_int(c, r, 15);
 }
 
 /* Reads at most limit rows of an open result into arena memory. */
@@ -48,7 +54,7 @@ static ts_err read_users(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, 
 			list = grown;
 			cap = ncap;
 		}
-		read_user(c, r, a, &list[count++]);
+		ts__store_user_read(c, r, a, &list[count++]);
 	}
 	ts__rows_close(c, &r);
 	*out = list;
@@ -95,9 +101,9 @@ static ts_err user_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *a
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
 	bool found = false;
-	ts_err rc = ts__store_get_one(c, q, p, 2, read_user, arena, out, &found, e);
+	ts_err rc = ts__store_get_one(c, q, p, 2, ts__store_user_read, arena, out, &found, e);
 	if (rc == TS_ERR_OK && !found)
-		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %s not found", user_id);
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %.64s not found", user_id);
 	return rc;
 }
 
@@ -144,7 +150,7 @@ ts_err ts_store_user_delete(ts_store_conn_t *c, const char *account_id, const ch
 	int64_t changed = 0;
 	ts_err rc = ts__store_write(c, TS__Q_SCIM_USER_DELETE, p, 2, &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
-		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %s not found", user_id);
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %.64s not found", user_id);
 	return rc;
 }
 
