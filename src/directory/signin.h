@@ -75,6 +75,7 @@ struct ts_signin_input {
 
 struct ts_signin_rule_result {
 	enum ts_signin_rule rule;
+	const char *name; /* ts_directory_signin_rule_name(rule) */
 	bool passed;
 	bool evaluated; /* false when rule 2 found no single user, so there is nobody to check */
 	char reason[TS_SIGNIN_REASON_MAX]; /* for administrators: valid UTF-8, never empty */
