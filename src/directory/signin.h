@@ -4,8 +4,9 @@
  * The caller (ts_directory_signin_decide in signin_decide.h, for SAML, OIDC
  * and the admin sign-in check) loads the account's candidate users, verified
  * domains and the directory groups of each candidate with their mapped
- * licence tier, then asks this module for a verdict. No HTTP, no SQL, no I/O, no allocation: the result
- * points into the input and carries fixed-size reasons.
+ * licence tier, then asks this module for a verdict. No HTTP, no SQL, no
+ * I/O, no allocation: the result points into the input and carries
+ * fixed-size reasons.
  *
  * Every rule is evaluated and reported so that an administrator sees every
  * problem at once; `allowed` and `first_failure` follow the order of §4.
