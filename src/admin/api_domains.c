@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin/internal.h"
+#include "admin/render.h"
 #include "app/app.h"
 #include "core/json.h"
 #include "directory/domain.h"
@@ -35,7 +36,7 @@ static ts_err add_domain(struct ts__admin_call *call, struct ts_error *e)
 	rc = ts_directory_domain_add(call->conn, call->a, call->account_id, name, &d, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	call->response = json_pack("{s:o}", "Domain", ts_directory_domain_json(&d));
+	call->response = json_pack("{s:o}", "Domain", ts_admin_domain_json(&d));
 	call->status = 201;
 	kick(call);
 	return TS_ERR_OK;
@@ -59,7 +60,7 @@ static ts_err list_domains(struct ts__admin_call *call, struct ts_error *e)
 		return rc;
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, ts_directory_domain_json(&list[i]));
+		json_array_append_new(arr, ts_admin_domain_json(&list[i]));
 	call->response = json_pack("{s:o}", "Domains", arr);
 	if (n == limit)
 		json_object_set_new(
@@ -76,7 +77,7 @@ static ts_err get_domain(struct ts__admin_call *call, struct ts_error *e)
 	if (rc == TS_ERR_OK)
 		rc = ts_store_domain_get(call->conn, call->a, call->account_id, norm, &d, e);
 	if (rc == TS_ERR_OK)
-		call->response = json_pack("{s:o}", "Domain", ts_directory_domain_json(&d));
+		call->response = json_pack("{s:o}", "Domain", ts_admin_domain_json(&d));
 	return rc;
 }
 
@@ -87,7 +88,7 @@ static ts_err verify_domain(struct ts__admin_call *call, struct ts_error *e)
 	                                        domain_param(call), &d, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	call->response = json_pack("{s:o}", "Domain", ts_directory_domain_json(&d));
+	call->response = json_pack("{s:o}", "Domain", ts_admin_domain_json(&d));
 	call->status = 202; /* the check runs on the verifier's thread, in a moment */
 	kick(call);
 	return TS_ERR_OK;

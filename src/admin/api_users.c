@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "admin/internal.h"
+#include "admin/render.h"
 #include "core/json.h"
 #include "core/timeutil.h"
-#include "directory/groups.h"
+#include "directory/signin_decide.h"
 #include "directory/session.h"
 #include "directory/user.h"
 
@@ -53,7 +54,7 @@ static ts_err answer_user(struct ts__admin_call *call, const struct ts_account *
 	json_t *view = NULL;
 	ts_err rc = ts_store_user_get(call->conn, call->a, call->account_id, user_id, &u, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_directory_user_json(call->conn, call->a, acct, &u, managed, &view, e);
+		rc = ts_admin_user_load_json(call->conn, call->a, acct, &u, managed, &view, e);
 	if (rc == TS_ERR_OK)
 		call->response = json_pack("{s:o}", "User", view);
 	return rc;
@@ -84,8 +85,8 @@ static ts_err list_users(struct ts__admin_call *call, struct ts_error *e)
 	json_t *arr = ts_json_own(call->a, json_array());
 	for (int i = 0; i < n; i++) {
 		json_t *view = NULL;
-		rc = ts_directory_user_json(call->conn, call->a, &acct, &list[i], managed, &view,
-		                            e);
+		rc = ts_admin_user_load_json(call->conn, call->a, &acct, &list[i], managed, &view,
+		                             e);
 		if (rc != TS_ERR_OK)
 			return rc;
 		json_array_append_new(arr, view);
@@ -141,11 +142,14 @@ static ts_err invite_users(struct ts__admin_call *call, struct ts_error *e)
 		rc = load_account(call, &acct, NULL, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	json_t *invites = ts_json_own(call->a, json_array());
-	rc = ts_directory_users_invite(call->conn, call->a, &acct, addresses, n, invites, e);
+	struct ts_user_invite *made = NULL;
+	rc = ts_directory_users_invite(call->conn, call->a, &acct, addresses, n, &made, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	call->response = json_pack("{s:O}", "Invites", invites);
+	json_t *invites = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(invites, ts_admin_invite_json(&made[i]));
+	call->response = json_pack("{s:o}", "Invites", invites);
 	call->status = 201;
 	return TS_ERR_OK;
 }
@@ -286,9 +290,17 @@ static ts_err delete_user(struct ts__admin_call *call, struct ts_error *e)
 
 static ts_err signin_check(struct ts__admin_call *call, struct ts_error *e)
 {
-	const char *email = ts_http_query(call->req, "email");
-	return ts_directory_signin_check(call->conn, call->a, call->account_id, user_param(call),
-	                                 email, &call->response, e);
+	/* the administrator's question: would this address sign this user in (SPEC §2)? */
+	struct ts_signin_assertion in = {
+	        .via = TS_SIGNIN_VIA_CHECK,
+	        .identity = ts_http_query(call->req, "email"),
+	};
+	struct ts_signin_decision d;
+	ts_err rc = ts_directory_signin_decide(call->conn, call->a, call->account_id, &in,
+	                                       user_param(call), &d, e);
+	if (rc == TS_ERR_OK)
+		call->response = ts_admin_signin_check_json(&d);
+	return rc;
 }
 
 const struct ts__admin_op ts__admin_list_users = {

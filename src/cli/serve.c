@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "admin/audit.h"
+#include "admin/render.h"
 #include "app/app.h"
 #include "audit/sealer.h"
 #include "app/nodes.h"
@@ -307,8 +308,11 @@ int ts_cli_serve(int argc, char **argv)
 		goto out;
 	}
 	if (ndns > 0) {
-		struct ts_directory_verifier_config vc = {
-		        .store = app.store, .servers = dns, .n_servers = ndns};
+		struct ts_directory_verifier_config vc = {.store = app.store,
+		                                          .on_verdict =
+		                                                  ts_admin_domain_verdict_audit,
+		                                          .servers = dns,
+		                                          .n_servers = ndns};
 		if (ts_directory_verifier_start(&vc, &app.verifier, &e) != TS_ERR_OK) {
 			status = ts_cli_fail("serve: %s", e.message);
 			goto out;

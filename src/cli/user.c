@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin/render.h"
 #include "cli/cli.h"
 #include "core/json.h"
 #include "directory/session.h"
@@ -45,8 +46,8 @@ static int list(struct ts_cli_store *s, const char **v)
 			return ts_cli_fail("user list: %s", e.message);
 		for (int i = 0; i < n; i++) {
 			json_t *view = NULL;
-			if (ts_directory_user_json(s->conn, s->arena, &acct, &page[i], managed,
-			                           &view, &e) != TS_ERR_OK)
+			if (ts_admin_user_load_json(s->conn, s->arena, &acct, &page[i], managed,
+			                            &view, &e) != TS_ERR_OK)
 				return ts_cli_fail("user list: %s", e.message);
 			if (v[O_JSON]) {
 				json_array_append_new(all, view);
@@ -83,7 +84,7 @@ static int get(struct ts_cli_store *s, const char **v)
 	    ts_store_account_get(s->conn, s->arena, v[O_ACCOUNT], &acct, &e) != TS_ERR_OK ||
 	    ts_directory_account_managed(s->conn, acct.account_id, &managed, &e) != TS_ERR_OK ||
 	    ts_store_user_get(s->conn, s->arena, acct.account_id, v[O_ID], &u, &e) != TS_ERR_OK ||
-	    ts_directory_user_json(s->conn, s->arena, &acct, &u, managed, &view, &e) != TS_ERR_OK)
+	    ts_admin_user_load_json(s->conn, s->arena, &acct, &u, managed, &view, &e) != TS_ERR_OK)
 		return ts_cli_fail("user get: %s", e.message);
 	ts_store_rollback(s->conn);
 	json_t *out = json_pack("{s:o}", "User", view);

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "core/crypto.h"
-#include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/session.h"
 #include "directory/user.h"
@@ -232,23 +231,7 @@ ts_err ts_directory_domain_remove(ts_store_conn_t *c, ts_arena_t *a, const char 
 	return rc;
 }
 
-json_t *ts_directory_domain_json(const struct ts_domain *d)
+void ts_directory_domain_record_name(const char *domain, char out[TS_DOMAIN_RECORD_NAME_MAX])
 {
-	json_t *j = json_pack("{s:o, s:o, s:{s:s, s:s, s:o}}", "DomainName",
-	                      ts_json_text(d->domain_name), "DomainStatus", ts_json_text(d->status),
-	                      "VerificationRecord", "Type", "TXT", "Name", "", "Value",
-	                      ts_json_text(d->token));
-	json_t *rec = json_object_get(j, "VerificationRecord");
-	char name[TS_DOMAIN_NAME_MAX + sizeof TS_DOMAIN_CHALLENGE_LABEL + 2];
-	snprintf(name, sizeof name, "%s.%s", TS_DOMAIN_CHALLENGE_LABEL, d->domain_name);
-	json_object_set_new(rec, "Name", ts_json_text(name));
-	if (d->verified_ms != 0) {
-		char t[32];
-		ts_time_iso(d->verified_ms, t);
-		json_object_set_new(j, "VerifiedTimestamp", json_string(t));
-	}
-	if (d->last_error != NULL && strcmp(d->status, TS_DOMAIN_VERIFIED) != 0)
-		/* quotes what a DNS server answered: not necessarily UTF-8 */
-		json_object_set_new(j, "LastCheckError", ts_json_text(d->last_error));
-	return j;
+	snprintf(out, TS_DOMAIN_RECORD_NAME_MAX, "%s.%s", TS_DOMAIN_CHALLENGE_LABEL, domain);
 }

@@ -7,7 +7,6 @@
 #ifndef TS_DIRECTORY_DOMAIN_H
 #define TS_DIRECTORY_DOMAIN_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "store/store.h"
@@ -15,6 +14,8 @@
 #define TS_DOMAIN_NAME_MAX 253 /* RFC 1035 §2.3.4, text form without the final dot */
 #define TS_DOMAIN_LABEL_MAX 63 /* RFC 1035 §2.3.4 */
 #define TS_DOMAIN_CHALLENGE_LABEL "_tessera-challenge"
+/* Room for the challenge's record name: the label, a dot, the domain, the NUL. */
+#define TS_DOMAIN_RECORD_NAME_MAX (sizeof TS_DOMAIN_CHALLENGE_LABEL + 1 + TS_DOMAIN_NAME_MAX)
 #define TS_DOMAIN_TOKEN_PREFIX "tessera-verification="
 #define TS_DOMAIN_TOKEN_CHARS 32
 /* Seed: "Propagation of the DNS change and verification ... can take up to 24 hours." */
@@ -99,7 +100,7 @@ TS_MUST_USE ts_err ts_directory_domain_remove(ts_store_conn_t *c, ts_arena_t *a,
                                               const char *account_id, const char *name,
                                               struct ts_domain_removal *out, struct ts_error *e);
 
-/* The API shape {"DomainName", "DomainStatus", "VerificationRecord": {...}}; new reference. */
-json_t *ts_directory_domain_json(const struct ts_domain *d);
+/* The name of the TXT record that proves a claim of domain: "_tessera-challenge.<domain>". */
+void ts_directory_domain_record_name(const char *domain, char out[TS_DOMAIN_RECORD_NAME_MAX]);
 
 #endif

@@ -479,8 +479,10 @@ void ts_directory_signin_evaluate(const struct ts_signin_input *in, struct ts_si
 	assert(in->n_verified_domains == 0 || in->verified_domains != NULL);
 
 	memset(out, 0, sizeof *out);
-	for (int r = 0; r < TS_SIGNIN__RULES; r++)
+	for (int r = 0; r < TS_SIGNIN__RULES; r++) {
 		out->rules[r].rule = (enum ts_signin_rule)r;
+		out->rules[r].name = rule_names[r];
+	}
 
 	struct match m = {MATCH_NONE, 0};
 	enum ts_license tier = TS_LICENSE_NONE;

@@ -1,11 +1,12 @@
 /*
  * Who may sign in: the rules of SPEC §4 (2 to 5) as one pure function.
  *
- * The caller (SAML/OIDC endpoints after rule 1, the admin sign-in check)
- * loads the account's candidate users, verified domains and the directory
- * groups of each candidate with their mapped licence tier, then asks this
- * module for a verdict. No HTTP, no SQL, no I/O, no allocation: the result
- * points into the input and carries fixed-size reasons.
+ * The caller (ts_directory_signin_decide in signin_decide.h, for SAML, OIDC
+ * and the admin sign-in check) loads the account's candidate users, verified
+ * domains and the directory groups of each candidate with their mapped
+ * licence tier, then asks this module for a verdict. No HTTP, no SQL, no
+ * I/O, no allocation: the result points into the input and carries
+ * fixed-size reasons.
  *
  * Every rule is evaluated and reported so that an administrator sees every
  * problem at once; `allowed` and `first_failure` follow the order of §4.
@@ -75,6 +76,7 @@ struct ts_signin_input {
 
 struct ts_signin_rule_result {
 	enum ts_signin_rule rule;
+	const char *name; /* ts_directory_signin_rule_name(rule) */
 	bool passed;
 	bool evaluated; /* false when rule 2 found no single user, so there is nobody to check */
 	char reason[TS_SIGNIN_REASON_MAX]; /* for administrators: valid UTF-8, never empty */
@@ -102,10 +104,10 @@ struct ts_signin_result {
  */
 void ts_directory_signin_evaluate(const struct ts_signin_input *in, struct ts_signin_result *out);
 
-/* Wire name of a rule ("IdentityMatch", ...); NULL for an out-of-range value. */
+/* Name of a rule ("IdentityMatch", ...), as reports show it; NULL for an out-of-range value. */
 const char *ts_directory_signin_rule_name(enum ts_signin_rule r);
 
-/* Wire name of a tier: "Pro", "Basic", NULL for TS_LICENSE_NONE (JSON null). */
+/* Name of a tier: "Pro", "Basic"; NULL for TS_LICENSE_NONE (no licence). */
 const char *ts_directory_license_name(enum ts_license l);
 
 #endif

@@ -8,8 +8,6 @@
 #ifndef TS_DIRECTORY_USER_H
 #define TS_DIRECTORY_USER_H
 
-#include <jansson.h>
-
 #include "directory/signin.h"
 #include "store/store.h"
 
@@ -48,11 +46,30 @@ TS_MUST_USE ts_err ts_directory_user_license(ts_store_conn_t *c, ts_arena_t *a,
                                              const struct ts_user_row *u, bool managed,
                                              enum ts_license *out, struct ts_error *e);
 
-/* The user's view ({"UserId", "PrimaryEmail", "LicenseType", ...}); new reference. */
-TS_MUST_USE ts_err ts_directory_user_json(ts_store_conn_t *c, ts_arena_t *a,
+/* Invitation statuses of a Team account's invited user (seed, View User Details). */
+#define TS_USER_INVITE_PENDING "Pending"
+#define TS_USER_INVITE_ACCEPTED "Accepted"
+
+/* A user as the administration sees them (seed: "View User Details"); arena memory. */
+struct ts_user_view {
+	const struct ts_user_row *user;
+	const char *primary_email;       /* the primary address, else the first; may be NULL */
+	const char *const *proxy_emails; /* the other addresses */
+	size_t n_proxy_emails;
+	const struct ts_dir_user_group *groups; /* directory groups, with their mapped tier */
+	size_t n_groups;
+	enum ts_license license;         /* the licence held now (TS_LICENSE_NONE: none) */
+	bool from_groups;                /* the licence comes from directory groups (managed) */
+	const char *registration_status; /* never NULL */
+	const char *invitation; /* TS_USER_INVITE_*, or NULL (not invited, or Enterprise) */
+	int64_t live_sessions;
+};
+
+/* Loads the view of user u of account acct (managed: ts_directory_account_managed). */
+TS_MUST_USE ts_err ts_directory_user_view(ts_store_conn_t *c, ts_arena_t *a,
                                           const struct ts_account *acct,
-                                          const struct ts_user_row *u, bool managed, json_t **out,
-                                          struct ts_error *e);
+                                          const struct ts_user_row *u, bool managed,
+                                          struct ts_user_view *out, struct ts_error *e);
 
 /* A fresh random PIN of TS_USER_PIN_DIGITS digits into out. */
 void ts_directory_pin_random(char out[TS_USER_PIN_DIGITS + 1]);
@@ -71,11 +88,21 @@ TS_MUST_USE ts_err ts_directory_email_check(const char *address, const char **do
 /* ASCII lowercase copy in the arena (the *_key columns). */
 char *ts_directory_key(ts_arena_t *a, const char *s);
 
-/* Invites addresses into a Team account (see InviteUsers); fills a JSON array of invites. */
+/* One invitation made; no email is sent (Tessera has no mailer). */
+struct ts_user_invite {
+	const char *user_id; /* also the invitation's ID */
+	const char *email;
+};
+
+/*
+ * Invites addresses into a Team account (see InviteUsers): each becomes an
+ * Unregistered user with the default licence and a PIN. *invites (arena
+ * memory) receives the n invitations, in the order of addresses.
+ */
 TS_MUST_USE ts_err ts_directory_users_invite(ts_store_conn_t *c, ts_arena_t *a,
                                              const struct ts_account *acct,
-                                             const char *const *addresses, int n, json_t *invites,
-                                             struct ts_error *e);
+                                             const char *const *addresses, int n,
+                                             struct ts_user_invite **invites, struct ts_error *e);
 /*
  * Suspends (suspend true) or activates one user of an Enterprise account;
  * suspension signs the user out everywhere. TS_ERR_NOT_FOUND or

@@ -204,10 +204,9 @@ static bool strict_profile(const char *settings)
 	if (n > 0 && n < sizeof last && memcmp(last, settings, n + 1) == 0)
 		return last_strict;
 	struct ts_account acct = {.settings = settings};
-	json_t *all = ts_directory_account_settings_of(&acct);
-	const char *profile = ts_json_str(all, "ScimCompatibility");
-	bool strict = profile != NULL && strcmp(profile, "aws-strict") == 0;
-	json_decref(all);
+	struct ts_account_settings all;
+	ts_directory_account_settings_of(&acct, &all);
+	bool strict = all.scim_compatibility == TS_SCIM_PROFILE_AWS_STRICT;
 	if (n > 0 && n < sizeof last) {
 		memcpy(last, settings, n + 1);
 		last_strict = strict;

@@ -16,7 +16,7 @@
 #include "core/json.h"
 #include "core/jsonw.h"
 #include "core/utf8.h"
-#include "directory/account.h"
+#include "admin/render.h"
 
 #define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -166,11 +166,11 @@ static void test_account_writers_agree(void **state)
 	};
 	for (size_t i = 0; i < N_ITEMS(accounts); i++) {
 		ts_arena_t *a = ts_arena_new();
-		json_t *j = ts_directory_account_json(&accounts[i]);
+		json_t *j = ts_admin_account_json(&accounts[i]);
 		const char *theirs = ts_json_dump(a, j, NULL);
 		struct ts_jsonw w;
 		ts_jsonw_init(&w, a, 8);
-		ts_directory_account_write(&w, &accounts[i]);
+		ts_admin_account_write(&w, &accounts[i]);
 		assert_string_equal(ts_jsonw_finish(&w, NULL), theirs);
 		json_decref(j);
 		ts_arena_free(&a);
