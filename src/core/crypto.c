@@ -46,6 +46,29 @@ void ts_hex_encode(const unsigned char *in, size_t n, char *out)
 	sodium_bin2hex(out, n * 2 + 1, in, n);
 }
 
+int ts_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int64_t ts_hex_value(const char *s, size_t n)
+{
+	int64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		int d = ts_hex_digit((unsigned char)s[i]);
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
 /*
  * OpenSSL's SHA-256 uses the CPU's SHA extensions where it has them; libsodium's
  * does not. The algorithm is fetched from OpenSSL's provider once, not per hash.

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/crypto.h"
 #include "core/jsonw.h"
 #include "core/utf8.h"
 
@@ -84,75 +85,6 @@ static void skip_ws(struct parser *ps)
 		ps->p++;
 }
 
-/* Length of the valid UTF-8 sequence at s (before end), 0 if invalid (RFC 3629). */
-static size_t utf8_valid(const unsigned char *s, const unsigned char *end)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if ((size_t)(end - s) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-static int hex4(const unsigned char *s)
-{
-	int v = 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned char c = s[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-		                               : -1;
-		if (d < 0)
-			return -1;
-		v = v << 4 | d;
-	}
-	return v;
-}
-
-static char *put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		*o++ = (char)cp;
-	} else if (cp < 0x800) {
-		*o++ = (char)(0xc0 | cp >> 6);
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*o++ = (char)(0xe0 | cp >> 12);
-		*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*o++ = (char)(0xf0 | cp >> 18);
-		*o++ = (char)(0x80 | (cp >> 12 & 0x3f));
-		*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	}
-	return o;
-}
-
 /*
  * The string at ps->p (its opening quote): *text and *len are its value, in
  * the input itself when it has no escapes, else in *owned (ts_malloc'd).
@@ -167,7 +99,7 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 			ps->p = s;
 			return fail(ps, "control character in a string"), false;
 		}
-		size_t n = *s < 0x80 ? 1 : utf8_valid(s, end);
+		size_t n = *s < 0x80 ? 1 : ts_utf8_next(s, (size_t)(end - s), NULL);
 		if (n == 0) {
 			ps->p = s;
 			return fail(ps, "invalid UTF-8 in a string"), false;
@@ -196,7 +128,7 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 			goto bad;
 		}
 		if (*s != '\\') {
-			size_t n = *s < 0x80 ? 1 : utf8_valid(s, end);
+			size_t n = *s < 0x80 ? 1 : ts_utf8_next(s, (size_t)(end - s), NULL);
 			if (n == 0) {
 				ps->p = s;
 				why = "invalid UTF-8 in a string";
@@ -241,7 +173,7 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 			why = "invalid escape in a string";
 			goto bad;
 		}
-		int u = end - s >= 4 ? hex4(s) : -1;
+		int u = end - s >= 4 ? (int)ts_hex_value((const char *)s, 4) : -1;
 		if (u < 0) {
 			why = "invalid escape in a string";
 			goto bad;
@@ -253,7 +185,9 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 			goto bad;
 		}
 		if (cp >= 0xd800 && cp <= 0xdbff) {
-			int lo = end - s >= 6 && s[0] == '\\' && s[1] == 'u' ? hex4(s + 2) : -1;
+			int lo = end - s >= 6 && s[0] == '\\' && s[1] == 'u'
+			                 ? (int)ts_hex_value((const char *)s + 2, 4)
+			                 : -1;
 			if (lo < 0xdc00 || lo > 0xdfff) {
 				why = "invalid \\u escape (a lone surrogate)";
 				goto bad;
@@ -265,7 +199,7 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 			why = "\\u0000 in a string";
 			goto bad;
 		}
-		o = put_utf8(o, cp);
+		o += ts_utf8_encode(o, cp);
 	}
 	if (s >= end) {
 		ps->p = s;
@@ -550,7 +484,9 @@ static void escape_invalid(const char *s, size_t n, char *out)
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	char *o = out;
 	while (p < end) {
-		size_t len = *p != '\0' && *p < 0x80 ? 1 : *p >= 0x80 ? utf8_valid(p, end) : 0;
+		size_t len = *p != '\0' && *p < 0x80 ? 1
+		             : *p >= 0x80            ? ts_utf8_next(p, (size_t)(end - p), NULL)
+		                                     : 0;
 		if (len > 0) {
 			memcpy(o, p, len);
 			o += len;

@@ -6,6 +6,7 @@
 #include "core/jsonw.h"
 
 #include "core/json.h"
+#include "core/utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,27 +42,6 @@ void ts_jsonw_raw(struct ts_jsonw *w, const char *s, size_t n)
 	w->len += n;
 }
 
-/* Length of the valid UTF-8 sequence starting at s (first byte >= 0x80), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-	if (c >= 0xC2 && c <= 0xDF)
-		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		unsigned char lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlongs */
-		unsigned char hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		unsigned char lo = c == 0xF0 ? 0x90 : 0x80; /* no overlongs */
-		unsigned char hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing past U+10FFFF */
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80
-		               ? 4
-		               : 0;
-	}
-	return 0;
-}
-
 /* 1 for the bytes copied as they are: printable ASCII but '"' and '\\' */
 #define P8 1, 1, 1, 1, 1, 1, 1, 1
 #define Z8 0, 0, 0, 0, 0, 0, 0, 0
@@ -88,8 +68,8 @@ static bool put_string(struct ts_jsonw *w, const char *str, size_t n)
 		if (s == end)
 			break;
 		unsigned char c = *s;
-		size_t u = c >= 0x80 ? utf8_len(s) : 0;
-		if (u > 0 && (size_t)(end - s) >= u) {
+		size_t u = c >= 0x80 ? ts_utf8_next(s, (size_t)(end - s), NULL) : 0;
+		if (u > 0) {
 			s += u;
 			continue;
 		}

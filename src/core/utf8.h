@@ -1,10 +1,81 @@
-/* UTF-8 validation for text that outside parties give us (names, addresses). */
+/*
+ * UTF-8 for text that outside parties give us (names, addresses, JSON
+ * strings): the one place where a sequence is judged valid (RFC 3629 §3, §4)
+ * and where a code point is encoded. Every parser and writer uses it.
+ */
 #ifndef TS_CORE_UTF8_H
 #define TS_CORE_UTF8_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * Length (1 to 4) of the valid UTF-8 sequence at s, of which at most n >= 1
+ * bytes may be read, or 0 when s does not start one: truncated (by n or by a
+ * byte that is not a continuation, so a NUL-terminated string may be passed
+ * with n = 4), overlong, a UTF-16 surrogate or beyond U+10FFFF (RFC 3629 §3).
+ * A byte below 0x80, NUL included, is a sequence of one. When cp is not NULL
+ * the code point goes there. Inline: the JSON parser and writer call it on
+ * every byte above 0x7F.
+ */
+static inline size_t ts_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t v, min;
+	if (c < 0x80) {
+		if (cp != NULL)
+			*cp = c;
+		return 1;
+	} else if ((c & 0xe0) == 0xc0) {
+		len = 2, v = c & 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3, v = c & 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		len = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if (i >= n || (s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	if (cp != NULL)
+		*cp = v;
+	return len;
+}
+
+/*
+ * Writes code point cp (at most U+10FFFF, no surrogate) as UTF-8 into out,
+ * which has room for 4 bytes; returns the number of bytes written (RFC 3629 §3).
+ */
+static inline size_t ts_utf8_encode(char *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
 
 /*
  * Decodes one code point at s (NUL-terminated). Returns its length in bytes

@@ -43,7 +43,7 @@ static ts_err read_users(ts_store_conn_t *c, ts_arena_t *arena, enum ts__store_q
 		read_user(c, r, arena, &list[count++]);
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -107,16 +107,12 @@ ts_err ts_store_dir_user_emails(ts_store_conn_t *c, ts_arena_t *arena, const cha
 	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_EMAILS, p, 1, &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 8, count = 0;
-	struct ts_dir_email *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
+	size_t cap = 0, count = 0;
+	struct ts_dir_email *list = NULL;
 	while (count < TS_STORE_PAGE_MAX && ts__rows_next(c, r)) {
-		if (count == cap) {
-			struct ts_dir_email *bigger =
-			        ts_arena_alloc(arena, sizeof *list * (size_t)cap * 2);
-			memcpy(bigger, list, sizeof *list * (size_t)cap);
-			list = bigger;
-			cap *= 2;
-		}
+		/* cannot fail: the loop stops at TS_STORE_PAGE_MAX */
+		if (TS_ARENA_GROW(arena, list, count, &cap, TS_STORE_PAGE_MAX) != TS_ERR_OK)
+			break;
 		struct ts_dir_email *m = &list[count++];
 		m->value = ts__rows_str(c, r, 0, arena);
 		m->type = ts__rows_str(c, r, 1, arena);
@@ -124,7 +120,7 @@ ts_err ts_store_dir_user_emails(ts_store_conn_t *c, ts_arena_t *arena, const cha
 	}
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -138,16 +134,12 @@ ts_err ts_store_dir_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const cha
 	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_GROUPS, p, 1, &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 8, count = 0;
-	struct ts_dir_user_group *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
+	size_t cap = 0, count = 0;
+	struct ts_dir_user_group *list = NULL;
 	while (count < TS_STORE_PAGE_MAX && ts__rows_next(c, r)) {
-		if (count == cap) {
-			struct ts_dir_user_group *bigger =
-			        ts_arena_alloc(arena, sizeof *list * (size_t)cap * 2);
-			memcpy(bigger, list, sizeof *list * (size_t)cap);
-			list = bigger;
-			cap *= 2;
-		}
+		/* cannot fail: the loop stops at TS_STORE_PAGE_MAX */
+		if (TS_ARENA_GROW(arena, list, count, &cap, TS_STORE_PAGE_MAX) != TS_ERR_OK)
+			break;
 		struct ts_dir_user_group *g = &list[count++];
 		g->group_id = ts__rows_str(c, r, 0, arena);
 		g->name = ts__rows_str(c, r, 1, arena);
@@ -155,7 +147,7 @@ ts_err ts_store_dir_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const cha
 	}
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -173,18 +165,15 @@ ts_err ts_store_dir_users_on_domain(ts_store_conn_t *c, ts_arena_t *arena, const
 	ts_err rc = ts__store_exec(c, TS__Q_DIR_USERS_BY_PRIMARY_DOMAIN, p, 2, &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 16, count = 0;
-	const char **ids = ts_arena_alloc(arena, sizeof *ids * (size_t)cap);
-	bool *susp = ts_arena_alloc(arena, sizeof *susp * (size_t)cap);
+	size_t icap = 0, scap = 0, count = 0;
+	const char **ids = NULL;
+	bool *susp = NULL;
 	while (ts__rows_next(c, r)) {
-		if (count == cap) {
-			const char **bi = ts_arena_alloc(arena, sizeof *ids * (size_t)cap * 2);
-			bool *bs = ts_arena_alloc(arena, sizeof *susp * (size_t)cap * 2);
-			memcpy(bi, ids, sizeof *ids * (size_t)cap);
-			memcpy(bs, susp, sizeof *susp * (size_t)cap);
-			ids = bi;
-			susp = bs;
-			cap *= 2;
+		if (TS_ARENA_GROW(arena, ids, count, &icap, TS__STORE_ROWS_MAX) != TS_ERR_OK ||
+		    TS_ARENA_GROW(arena, susp, count, &scap, TS__STORE_ROWS_MAX) != TS_ERR_OK) {
+			ts__rows_close(c, &r);
+			return TS_FAIL(e, TS_ERR_TOO_LARGE, "more than %zu rows",
+			               TS__STORE_ROWS_MAX);
 		}
 		ids[count] = ts__rows_str(c, r, 0, arena);
 		susp[count] = ts__rows_int(c, r, 1) != 0;
@@ -193,7 +182,7 @@ ts_err ts_store_dir_users_on_domain(ts_store_conn_t *c, ts_arena_t *arena, const
 	ts__rows_close(c, &r);
 	*user_ids = ids;
 	*suspended = susp;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 

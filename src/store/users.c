@@ -38,21 +38,19 @@ static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, voi
 static ts_err read_users(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, int limit,
                          struct ts_user_row **out, int *n)
 {
-	int cap = limit < 16 ? limit : 16, count = 0;
-	struct ts_user_row *list = ts_arena_alloc(a, sizeof *list * (size_t)(cap > 0 ? cap : 1));
-	while (count < limit && ts__rows_next(c, r)) {
-		if (count == cap) {
-			int ncap = cap * 2 > limit ? limit : cap * 2;
-			struct ts_user_row *grown = ts_arena_alloc(a, sizeof *grown * (size_t)ncap);
-			memcpy(grown, list, sizeof *list * (size_t)count);
-			list = grown;
-			cap = ncap;
-		}
+	size_t cap = 0, count = 0, max = limit > 0 ? (size_t)limit : 0;
+	struct ts_user_row *list = NULL;
+	while (count < max && ts__rows_next(c, r)) {
+		/* cannot fail: the loop stops at max */
+		if (TS_ARENA_GROW(a, list, count, &cap, max) != TS_ERR_OK)
+			break;
 		read_user(c, r, a, &list[count++]);
 	}
+	if (list == NULL)
+		list = ts_arena_alloc(a, sizeof *list);
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -256,15 +254,13 @@ ts_err ts_store_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const char *u
 	ts_err rc = ts__store_exec(c, TS__Q_SCIM_USER_GROUPS, p, 1, &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 8, count = 0;
-	struct ts_group_member *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
+	size_t cap = 0, count = 0;
+	struct ts_group_member *list = NULL;
 	while (ts__rows_next(c, r)) {
-		if (count == cap) {
-			struct ts_group_member *g =
-			        ts_arena_alloc(arena, sizeof *g * (size_t)cap * 2);
-			memcpy(g, list, sizeof *list * (size_t)count);
-			list = g;
-			cap *= 2;
+		if (TS_ARENA_GROW(arena, list, count, &cap, TS__STORE_ROWS_MAX) != TS_ERR_OK) {
+			ts__rows_close(c, &r);
+			return TS_FAIL(e, TS_ERR_TOO_LARGE, "more than %zu rows",
+			               TS__STORE_ROWS_MAX);
 		}
 		list[count].user_id = ts__rows_str(c, r, 0, arena);
 		list[count].display = ts__rows_str(c, r, 1, arena);
@@ -272,7 +268,7 @@ ts_err ts_store_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const char *u
 	}
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -286,19 +282,18 @@ ts_err ts_store_users_existing(ts_store_conn_t *c, ts_arena_t *arena, const char
 	ts_err rc = ts__store_exec(c, TS__Q_SCIM_USERS_EXISTING, p, 2, &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 16, count = 0;
-	const char **list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
+	size_t cap = 0, count = 0;
+	const char **list = NULL;
 	while (ts__rows_next(c, r)) {
-		if (count == cap) {
-			const char **g = ts_arena_alloc(arena, sizeof *g * (size_t)cap * 2);
-			memcpy(g, list, sizeof *list * (size_t)count);
-			list = g;
-			cap *= 2;
+		if (TS_ARENA_GROW(arena, list, count, &cap, TS__STORE_ROWS_MAX) != TS_ERR_OK) {
+			ts__rows_close(c, &r);
+			return TS_FAIL(e, TS_ERR_TOO_LARGE, "more than %zu rows",
+			               TS__STORE_ROWS_MAX);
 		}
 		list[count++] = ts__rows_str(c, r, 0, arena);
 	}
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
