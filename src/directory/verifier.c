@@ -297,7 +297,7 @@ void ts_directory_verifier_resolv_conf(const char *path, struct ts_dns_server *s
 	char line[256];
 	while (*n < max && fgets(line, sizeof line, f) != NULL) {
 		char addr[128];
-		if (sscanf(line, " nameserver %127s", addr) != 1)
+		if (!ts_net_dns_nameserver_line(line, addr, sizeof addr))
 			continue;
 		struct ts_error ignored = {0};
 		if (ts_net_dns_server_parse(addr, &servers[*n], &ignored) == TS_ERR_OK)

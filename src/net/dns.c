@@ -411,3 +411,22 @@ out:
 	}
 	return rc;
 }
+
+bool ts_net_dns_nameserver_line(const char *line, char *addr, size_t n)
+{
+	static const char keyword[] = "nameserver";
+	const char *p = line + strspn(line, " \t");
+	if (strncmp(p, keyword, sizeof keyword - 1) != 0)
+		return false;
+	p += sizeof keyword - 1;
+	size_t blank = strspn(p, " \t");
+	if (blank == 0)
+		return false;
+	p += blank;
+	size_t len = strcspn(p, " \t\r\n");
+	if (len == 0 || len >= n)
+		return false;
+	memcpy(addr, p, len);
+	addr[len] = '\0';
+	return true;
+}

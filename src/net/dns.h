@@ -9,6 +9,7 @@
 #ifndef TS_NET_DNS_H
 #define TS_NET_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/arena.h"
@@ -55,6 +56,13 @@ TS_MUST_USE ts_err ts_net_dns_txt(const struct ts_dns_server *servers, size_t n_
  */
 TS_MUST_USE ts_err ts_net_dns_server_parse(const char *text, struct ts_dns_server *out,
                                            struct ts_error *e);
+/*
+ * When line is a resolv.conf "nameserver ADDRESS" line (resolv.conf(5):
+ * the keyword first, blanks around it), copies ADDRESS into addr (n bytes,
+ * NUL-terminated) and returns true; false for any other line or an address
+ * that does not fit.
+ */
+bool ts_net_dns_nameserver_line(const char *line, char *addr, size_t n);
 
 /*
  * Extracts the TXT records of a raw DNS answer message (as received on the
