@@ -24,7 +24,7 @@ import pytest
 import requests
 
 import tessera_itest as T
-from cluster_itest import Cluster, OwnPg
+from tessera_itest import Cluster, OwnPg
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 

@@ -3,7 +3,7 @@ import json
 import subprocess
 import uuid
 
-from conftest import BIN, USER, Scim, assert_error, run
+from scimtest import BIN, USER, Scim, assert_error, run
 
 
 def test_apikey_admin_lifecycle(server):

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import GROUP, PATCHOP, SLOW, USER, Scim, assert_error
+from scimtest import GROUP, PATCHOP, SLOW, USER, Scim, assert_error
 
 # src/scim/patch.h
 MAX_EMAILS = 100

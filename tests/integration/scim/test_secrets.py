@@ -16,7 +16,7 @@ import os
 import subprocess
 import uuid
 
-from conftest import ENT, GROUP, USER, assert_error
+from scimtest import ENT, GROUP, USER, assert_error
 
 REDACTED = "[redacted]"
 
@@ -47,8 +47,7 @@ def audit_text(server, event):
 
 
 def log_text(server):
-    with open(os.path.join(server.dir, "server.log"), errors="replace") as f:
-        return f.read()
+    return server.log_text()
 
 
 def assert_nowhere(scim, server, marks, event, user_id=None):
