@@ -111,7 +111,7 @@ bool ts_cli_flags(const char *cmd, const struct ts_config_option *opts, int n, i
 		return false;
 	}
 	/*
-	 * Issue 9: what a command stores or sends is text: a value that is not UTF-8
+	 * What a command stores or sends is text: a value that is not UTF-8
 	 * or holds a control character is refused here, once for every command, the
 	 * way the HTTP surfaces refuse it (a stored \xff once vanished from listings).
 	 */

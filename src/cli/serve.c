@@ -236,7 +236,7 @@ int ts_cli_serve(int argc, char **argv)
 		status = ts_cli_fail("serve: %s (run tessera init)", e.message);
 		goto out;
 	}
-	/* SPEC 9, issue 10: every node has the store's master key, or refuses to start */
+	/* docs/product.md §2a, §9: every node has the store's master key, or refuses to start */
 	struct ts_audit_keys keys;
 	ts_audit_keys_derive(app.master_key, &keys);
 	ts_store_audit_keys_set(app.store, &keys);

@@ -140,7 +140,7 @@ bool ts_jsonw_member_str(struct ts_jsonw *w, const char *key, const char *s)
 	ts_jsonw_key(w, key);
 	if (ts_jsonw_str(w, s))
 		return true;
-	/* issue 9: never a member left out; the bytes as ts_json_text writes them */
+	/* never a member left out; the bytes as ts_json_text writes them */
 	w->len = mark;
 	ts_jsonw_key(w, key);
 	(void)ts_jsonw_str(w, ts_text_escape(w->arena, s));

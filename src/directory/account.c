@@ -23,12 +23,12 @@ static const struct setting {
 } settings[] = {
         {"DisableRemoteControl", SETTING_BOOL, NULL, false, NULL},
         {"EnableDialOut", SETTING_BOOL, NULL, false, NULL},
-        /* SPEC 5: the SCIM compatibility profile */
+        /* docs/product.md §5: the SCIM compatibility profile */
         {"ScimCompatibility", SETTING_ENUM, "permissive", false,
          (const char *const[]){"permissive", "aws-strict", NULL}},
-        /* SPEC 4 rule 2: exact match by default, case-insensitive when set */
+        /* docs/product.md §4 rule 2: exact match by default, case-insensitive when set */
         {"CaseInsensitiveIdentityMatch", SETTING_BOOL, NULL, false, NULL},
-        /* SPEC 6: IdP-initiated SAML sign-in is allowed per account */
+        /* docs/product.md §6: IdP-initiated SAML sign-in is allowed per account */
         {"AllowIdpInitiatedSignIn", SETTING_BOOL, NULL, false, NULL},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -154,7 +154,7 @@ ts_err ts_directory_account_settings_update(ts_store_conn_t *c, ts_arena_t *a, c
 		if (rc != TS_ERR_OK)
 			return rc;
 	}
-	/* merged into what is stored: no other write may move it meanwhile (issue 10) */
+	/* merged into what is stored: no other write may move it meanwhile (docs/store.md) */
 	struct ts_account acct;
 	ts_err rc = ts_store_account_get_for_update(c, a, id, &acct, e);
 	if (rc != TS_ERR_OK)

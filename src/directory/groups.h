@@ -1,6 +1,6 @@
 /*
- * Directory groups mapped to licence tiers (SPEC §4 rule 5; seed: "Configure
- * directory groups", Okta chapter). A mapping names a group the IdP pushed
+ * Directory groups mapped to licence tiers (docs/product.md §4 rule 5; the Amazon
+ * Chime guide's Okta chapter, "Configure directory groups"). A mapping names a group the IdP pushed
  * over SCIM by its exact displayName; a user in any Pro group is Pro, else in
  * any Basic group Basic, else has no licence and cannot sign in. Mappings are
  * read at each sign-in and licence re-check, so a change takes effect there.
@@ -14,7 +14,7 @@
 
 #define TS_GROUPS_PER_CALL 100 /* entries of one AddOrUpdateGroups / DeleteGroups body */
 #define TS_GROUP_NAME_MAX 256
-/* The seed's own words for a group the IdP has not pushed yet. */
+/* The Chime guide's own words for a group the IdP has not pushed yet. */
 #define TS_GROUP_NOT_PUSHED "group not found: the two systems may not have completed the sync"
 
 /* The account's mappings as [{"GroupName", "LicenseType"}] (new reference). */
@@ -36,7 +36,7 @@ TS_MUST_USE ts_err ts_directory_groups_delete(ts_store_conn_t *c, ts_arena_t *a,
                                               struct ts_error *e);
 
 /*
- * The sign-in check of SPEC §2 for one user: rules 2 to 5 of §4 evaluated
+ * The sign-in check of docs/product.md §2 for one user: rules 2 to 5 of §4 evaluated
  * with the store's data for a sign-in as `email` (NULL: the user's primary
  * address), as {"SignInCheck": {"Allowed", "LicenseType", "Rules": [...]}}
  * (new reference).

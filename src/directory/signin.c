@@ -1,5 +1,5 @@
 /*
- * The sign-in rules of SPEC §4 (rules 2 to 5) as one pure function: see
+ * The sign-in rules of docs/product.md §4 (rules 2 to 5) as one pure function: see
  * signin.h. Identities and group names come from outside (the IdP, SCIM
  * clients), so every value quoted into a reason is capped and cleaned to
  * printable UTF-8: reasons end up in audit events and JSON, where a cut
@@ -345,8 +345,8 @@ static void rule_domain(const struct ts_signin_input *in, const struct ts_signin
 	const char *addr = in->asserted;
 	const char *how = "";
 
-	/* SPEC §4 rule 4: the address used. A userName that is not an address stands for the
-	 * user's primary email (the seed's shirley.rodriguez example). */
+	/* docs/product.md §4 rule 4: the address used. A userName that is not an address stands for
+	 * the user's primary email (the Chime guide's shirley.rodriguez example). */
 	if (m.kind == MATCH_USER_NAME && strchr(u->user_name, '@') == NULL) {
 		addr = (u->n_emails > 0 && u->emails != NULL) ? u->emails[0] : NULL;
 		how = " (primary email; the identity matched the userName)";

@@ -82,7 +82,7 @@ static ts_err verdict_once(ts_store_conn_t *c, ts_arena_t *a, const struct ts_do
 		const char *owner = NULL;
 		rc = ts_store_domain_verified_owner(c, a, d.domain_name, &owner, e);
 		if (rc == TS_ERR_OK && owner != NULL && strcmp(owner, d.account_id) != 0) {
-			/* SPEC §1: another account verified it first */
+			/* docs/product.md §1: another account verified it first */
 			d.status = TS_DOMAIN_FAILED;
 			d.verified_ms = 0;
 			d.last_error = "the domain is verified by another account";

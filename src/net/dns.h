@@ -1,5 +1,5 @@
 /*
- * DNS TXT lookups on c-ares, for the domain verifier (SPEC: a domain goes
+ * DNS TXT lookups on c-ares, for the domain verifier (docs/product.md §1: a domain goes
  * PendingVerification -> Verified when its _tessera-challenge TXT record holds
  * the account's token). The verifier runs on a background thread: a lookup
  * blocks only its calling thread, has an overall deadline, and survives DNS

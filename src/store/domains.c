@@ -1,4 +1,4 @@
-/* Claimed email domains and their verification state (SPEC 1, 4). */
+/* Claimed email domains and their verification state (docs/product.md §1, §4). */
 #include "store/internal.h"
 
 static void read_domain(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)

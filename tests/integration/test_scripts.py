@@ -1,5 +1,5 @@
 """The test scripts themselves: scripts/pg-test.sh works from a checkout that only its
-owner may enter (issue 9: `make check` from /root/tessera stopped at once), and it
+owner may enter (an incident: `make check` from /root/tessera stopped at once), and it
 leaves nothing running behind it."""
 import glob
 import os

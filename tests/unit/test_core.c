@@ -1022,7 +1022,7 @@ static void test_crypto_seal(void **state)
 	ts_arena_free(&a);
 }
 
-/* Issue 9: paging tokens are sealed bound to their listing, under a key of their own. */
+/* Paging tokens are sealed bound to their listing, under a key of their own. */
 static void test_crypto_seal_bound(void **state)
 {
 	(void)state;

@@ -163,7 +163,7 @@ static void test_json_shape(void **state)
 
 /*
  * LastCheckError quotes what a DNS server answered, which need not be UTF-8:
- * the member is kept with the bad bytes escaped (issue 9: json_string gave
+ * the member is kept with the bad bytes escaped (an incident: json_string gave
  * NULL and the member was silently left out).
  */
 static void test_json_last_error_not_utf8(void **state)

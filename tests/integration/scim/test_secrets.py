@@ -1,5 +1,5 @@
 """
-Issue 9, item 3: a SCIM password is accepted and dropped, in every spelling.
+A SCIM password is accepted and dropped, in every spelling.
 
 Each case sends a password made of a fresh marker, checks the write
 succeeded (Okta sends a password with every user: it is not refused), and
