@@ -104,7 +104,7 @@ ts_err ts_store_dir_user_emails(ts_store_conn_t *c, ts_arena_t *arena, const cha
 	*n = 0;
 	struct ts__param p[] = {TS__TEXT(user_id)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_EMAILS, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_EMAILS, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	size_t cap = 0, count = 0;
@@ -131,7 +131,7 @@ ts_err ts_store_dir_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const cha
 	*n = 0;
 	struct ts__param p[] = {TS__TEXT(user_id)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_GROUPS, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_GROUPS, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	size_t cap = 0, count = 0;
@@ -162,7 +162,7 @@ ts_err ts_store_dir_users_on_domain(ts_store_conn_t *c, ts_arena_t *arena, const
 	const char *pattern = ts_arena_printf(arena, "%%@%s", domain);
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(pattern)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_USERS_BY_PRIMARY_DOMAIN, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_USERS_BY_PRIMARY_DOMAIN, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	size_t icap = 0, scap = 0, count = 0;
@@ -217,7 +217,7 @@ ts_err ts_store_dir_api_key_count(ts_store_conn_t *c, const char *account_id, in
 	*n = 0;
 	struct ts__param p[] = {TS__TEXT(account_id)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_ACCOUNT_API_KEYS, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_ACCOUNT_API_KEYS, p, TS__NPARAMS(p), &r, e);
 	if (rc == TS_ERR_OK && ts__rows_next(c, r))
 		*n = ts__rows_int(c, r, 0);
 	ts__rows_close(c, &r);
@@ -244,7 +244,7 @@ ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_dir_user *u,
 	                        TS__TEXT(u->personal_pin),
 	                        u->invited_ms ? TS__INT(u->invited_ms) : TS__TEXT(NULL),
 	                        TS__INT(u->created_ms)};
-	ts_err rc = ts__store_write(c, TS__Q_DIR_USER_INSERT, p, 10, NULL, e);
+	ts_err rc = ts__store_write(c, TS__Q_DIR_USER_INSERT, p, TS__NPARAMS(p), NULL, e);
 	if (rc == TS_ERR_OK && primary_email != NULL) {
 		char *vkey = ts_arena_strdup(a, primary_email);
 		for (char *k = vkey; *k; k++)
@@ -253,7 +253,7 @@ ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_dir_user *u,
 		struct ts__param q[] = {TS__TEXT(u->user_id),    TS__TEXT(u->account_id),
 		                        TS__TEXT(primary_email), TS__TEXT(vkey),
 		                        TS__TEXT("work"),        TS__INT(1)};
-		rc = ts__store_write(c, TS__Q_DIR_EMAIL_INSERT, q, 6, NULL, e);
+		rc = ts__store_write(c, TS__Q_DIR_EMAIL_INSERT, q, TS__NPARAMS(q), NULL, e);
 	}
 	ts_arena_free(&a);
 	return rc;
@@ -275,25 +275,25 @@ ts_err ts_store_dir_user_set_state(ts_store_conn_t *c, const char *user_id, bool
 {
 	struct ts__param p[] = {TS__TEXT(user_id), TS__INT(suspended ? 1 : 0),
 	                        TS__TEXT(registration_status), TS__INT(now_ms)};
-	return write_one(c, TS__Q_DIR_USER_SET_STATE, p, 4, user_id, e);
+	return write_one(c, TS__Q_DIR_USER_SET_STATE, p, TS__NPARAMS(p), user_id, e);
 }
 
 ts_err ts_store_dir_user_set_license(ts_store_conn_t *c, const char *user_id, const char *license,
                                      int64_t now_ms, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(user_id), TS__TEXT(license), TS__INT(now_ms)};
-	return write_one(c, TS__Q_DIR_USER_SET_LICENSE, p, 3, user_id, e);
+	return write_one(c, TS__Q_DIR_USER_SET_LICENSE, p, TS__NPARAMS(p), user_id, e);
 }
 
 ts_err ts_store_dir_user_set_pin(ts_store_conn_t *c, const char *user_id, const char *pin,
                                  int64_t now_ms, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(user_id), TS__TEXT(pin), TS__INT(now_ms)};
-	return write_one(c, TS__Q_DIR_USER_SET_PIN, p, 3, user_id, e);
+	return write_one(c, TS__Q_DIR_USER_SET_PIN, p, TS__NPARAMS(p), user_id, e);
 }
 
 ts_err ts_store_dir_user_delete(ts_store_conn_t *c, const char *user_id, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(user_id)};
-	return write_one(c, TS__Q_DIR_USER_DELETE, p, 1, user_id, e);
+	return write_one(c, TS__Q_DIR_USER_DELETE, p, TS__NPARAMS(p), user_id, e);
 }

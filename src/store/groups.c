@@ -57,7 +57,7 @@ ts_err ts_store_group_insert(ts_store_conn_t *c, const struct ts_group_row *g, s
 	                        TS__TEXT(g->external_id),  TS__TEXT(g->resource),
 	                        TS__INT(g->version),       TS__INT(g->created_ms),
 	                        TS__INT(g->modified_ms)};
-	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_INSERT, p, 9, NULL, e);
+	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_INSERT, p, TS__NPARAMS(p), NULL, e);
 	ts_arena_free(&a);
 	return rc;
 }
@@ -95,7 +95,7 @@ ts_err ts_store_group_update(ts_store_conn_t *c, const struct ts_group_row *g, s
 	                        TS__TEXT(g->external_id),  TS__TEXT(g->resource),
 	                        TS__INT(g->version),       TS__INT(g->modified_ms)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_UPDATE, p, 8, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_UPDATE, p, TS__NPARAMS(p), &changed, e);
 	ts_arena_free(&a);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "group %s not found", g->group_id);
@@ -107,7 +107,7 @@ ts_err ts_store_group_delete(ts_store_conn_t *c, const char *account_id, const c
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(group_id)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_DELETE, p, 2, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_DELETE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "group %s not found", group_id);
 	return rc;
@@ -123,7 +123,7 @@ ts_err ts_store_group_list(ts_store_conn_t *c, ts_arena_t *arena, const char *ac
 		return TS_ERR_OK;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__INT(limit), TS__INT(offset)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_LIST, p, 3, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_LIST, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	return read_groups(c, r, arena, limit, out, n);
@@ -135,7 +135,7 @@ ts_err ts_store_group_count(ts_store_conn_t *c, const char *account_id, int64_t 
 	struct ts__param p[] = {TS__TEXT(account_id)};
 	struct ts__rows *r = NULL;
 	*n = 0;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_COUNT, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_COUNT, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (ts__rows_next(c, r))
@@ -208,7 +208,7 @@ ts_err ts_store_group_members(ts_store_conn_t *c, ts_arena_t *arena, const char 
 	struct ts__rows *r = NULL;
 	*out = NULL;
 	*n = 0;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_MEMBERS, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_MEMBERS, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	size_t cap = 0, count = 0;
@@ -234,18 +234,18 @@ ts_err ts_store_group_members_add(ts_store_conn_t *c, const char *group_id, cons
                                   struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(group_id), TS__TEXT(ids_json)};
-	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_ADD, p, 2, NULL, e);
+	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_ADD, p, TS__NPARAMS(p), NULL, e);
 }
 
 ts_err ts_store_group_members_remove(ts_store_conn_t *c, const char *group_id, const char *ids_json,
                                      struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(group_id), TS__TEXT(ids_json)};
-	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_REMOVE, p, 2, NULL, e);
+	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_REMOVE, p, TS__NPARAMS(p), NULL, e);
 }
 
 ts_err ts_store_group_members_clear(ts_store_conn_t *c, const char *group_id, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(group_id)};
-	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_CLEAR, p, 1, NULL, e);
+	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_CLEAR, p, TS__NPARAMS(p), NULL, e);
 }

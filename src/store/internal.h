@@ -176,6 +176,8 @@ struct ts__param {
 	int64_t i;
 };
 #define TS__TEXT(s) ((struct ts__param){.type = (s) ? TS__P_TEXT : TS__P_NULL, .text = (s)})
+/* The number of parameters in an array of them. */
+#define TS__NPARAMS(p) ((int)(sizeof(p) / sizeof((p)[0])))
 #define TS__INT(v) ((struct ts__param){.type = TS__P_INT, .i = (v)})
 
 /* A result being read; the driver owns what is behind it until ts__rows_close. */
