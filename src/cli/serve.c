@@ -42,7 +42,12 @@ enum {
 
 #define TS_STR_(x) #x
 #define TS_STR(x) TS_STR_(x)
-#define SERVE_TIMEOUT_MAX_MS (24L * 3600 * 1000)
+#define SERVE_TIMEOUT_MAX_MS (24L * 3600 * 1000) /* a day */
+/* sanity bounds of --threads, --workers and --max-body (0: chosen from the cores) */
+#define SERVE_LOOPS_MAX 256
+#define SERVE_WORKERS_MAX 1024
+#define SERVE_MAX_BODY_MIN 1024L
+#define SERVE_MAX_BODY_MAX (64L * 1024 * 1024)
 
 static const struct ts_config_option opts[O__COUNT] = {
         [O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
@@ -170,9 +175,9 @@ int ts_cli_serve(int argc, char **argv)
 		goto out;
 	}
 	int level = ts_log_level_parse(v[O_LOG_LEVEL]);
-	if (level < 0 || !number(v[O_LOOPS], 0, 256, &loops) ||
-	    !number(v[O_WORKERS], 0, 1024, &workers) ||
-	    !number(v[O_MAX_BODY], 1024, 64L * 1024 * 1024, &max_body) ||
+	if (level < 0 || !number(v[O_LOOPS], 0, SERVE_LOOPS_MAX, &loops) ||
+	    !number(v[O_WORKERS], 0, SERVE_WORKERS_MAX, &workers) ||
+	    !number(v[O_MAX_BODY], SERVE_MAX_BODY_MIN, SERVE_MAX_BODY_MAX, &max_body) ||
 	    !number(v[O_SCIM_RATE_LIMIT], 0, TS_SCIM_THROTTLE_RATE_MAX, &scim_rate) ||
 	    !number(v[O_STORE_CONNECT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &connect_ms) ||
 	    !number(v[O_STORE_STATEMENT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &statement_ms) ||

@@ -45,8 +45,10 @@ bool ts_token_parse(ts_arena_t *a, const struct ts_token_shape *shape, const cha
 
 uint64_t ts_token_id_hash(const char *id)
 {
-	uint64_t h = 14695981039346656037ull;
+	/* 64-bit FNV-1a (draft-eastlake-fnv: offset basis and prime) */
+	const uint64_t fnv_offset_basis = 14695981039346656037ull, fnv_prime = 1099511628211ull;
+	uint64_t h = fnv_offset_basis;
 	for (const char *p = id; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ (unsigned char)*p) * fnv_prime;
 	return h;
 }
