@@ -15,6 +15,8 @@
 #define ARENA_BLOCK_SIZE 8192
 #define ARENA_ALIGN 16
 #define ARENA_MAX_OBJECT ((size_t)1 << 40)
+/* past this, an object gets a block of its own rather than wasting most of a standard one */
+#define ARENA_LARGE_OBJECT (ARENA_BLOCK_SIZE / 4)
 
 struct block {
 	struct block *next;
@@ -140,7 +142,7 @@ void *ts_arena_alloc(ts_arena_t *a, size_t n)
 		need = ARENA_ALIGN;
 	struct block *b = a->head;
 	if (b == NULL || b->size - b->used < need) {
-		if (need > ARENA_BLOCK_SIZE / 4) {
+		if (need > ARENA_LARGE_OBJECT) {
 			/* a large object gets its own block, behind the current one */
 			struct block *big = block_new(need);
 			big->used = need;

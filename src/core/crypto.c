@@ -23,12 +23,14 @@ ts_err ts_crypto_init(void)
  * getrandom call instead of one per id. Each byte is handed out once.
  */
 #define RANDOM_POOL 512
+/* larger requests skip the pool: they would drain it for one caller */
+#define RANDOM_POOL_DIRECT (RANDOM_POOL / 4)
 static _Thread_local unsigned char pool[RANDOM_POOL];
 static _Thread_local size_t pool_left;
 
 void ts_random_bytes(void *buf, size_t n)
 {
-	if (n > RANDOM_POOL / 4) {
+	if (n > RANDOM_POOL_DIRECT) {
 		randombytes_buf(buf, n);
 		return;
 	}

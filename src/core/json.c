@@ -11,6 +11,16 @@
 #include "core/jsonw.h"
 #include "core/utf8.h"
 
+/* RFC 8259 §7: "\\u" and four hex digits */
+#define U_DIGITS 4
+#define U_ESCAPE_LEN (2 + U_DIGITS)
+/* escape_invalid writes a bad byte as the four characters \xHH */
+#define HEX_ESCAPE_LEN 4
+/* a number's text fits here without an allocation (any double or int64 in JSON does) */
+#define NUMBER_TEXT_SMALL 64
+/* the first block of a document's text; the writer doubles it as needed */
+#define DUMP_INITIAL_CAP 512
+
 static void decref(void *p)
 {
 	json_decref(p);
@@ -173,27 +183,27 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 			why = "invalid escape in a string";
 			goto bad;
 		}
-		int u = end - s >= 4 ? (int)ts_hex_value((const char *)s, 4) : -1;
+		int u = end - s >= U_DIGITS ? (int)ts_hex_value((const char *)s, U_DIGITS) : -1;
 		if (u < 0) {
 			why = "invalid escape in a string";
 			goto bad;
 		}
-		s += 4;
+		s += U_DIGITS;
 		uint32_t cp = (uint32_t)u;
-		if (cp >= 0xdc00 && cp <= 0xdfff) {
+		if (cp >= TS_UTF16_LOW_FIRST && cp <= TS_UTF16_LOW_LAST) {
 			why = "invalid \\u escape (a lone surrogate)";
 			goto bad;
 		}
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			int lo = end - s >= 6 && s[0] == '\\' && s[1] == 'u'
-			                 ? (int)ts_hex_value((const char *)s + 2, 4)
+		if (cp >= TS_UTF16_HIGH_FIRST && cp <= TS_UTF16_HIGH_LAST) {
+			int lo = end - s >= U_ESCAPE_LEN && s[0] == '\\' && s[1] == 'u'
+			                 ? (int)ts_hex_value((const char *)s + 2, U_DIGITS)
 			                 : -1;
-			if (lo < 0xdc00 || lo > 0xdfff) {
+			if (lo < TS_UTF16_LOW_FIRST || lo > TS_UTF16_LOW_LAST) {
 				why = "invalid \\u escape (a lone surrogate)";
 				goto bad;
 			}
-			cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
-			s += 6;
+			cp = TS_UTF16_PAIR(cp, lo);
+			s += U_ESCAPE_LEN;
 		}
 		if (cp == 0) {
 			why = "\\u0000 in a string";
@@ -252,7 +262,7 @@ static json_t *parse_number(struct parser *ps)
 		return fail(ps, "invalid number"); /* a leading zero */
 	/* strtoll and strtod need a terminated copy */
 	size_t n = (size_t)(s - ps->p);
-	char small[64], *text = n < sizeof small ? small : ts_malloc(n + 1);
+	char small[NUMBER_TEXT_SMALL], *text = n < sizeof small ? small : ts_malloc(n + 1);
 	memcpy(text, ps->p, n);
 	text[n] = '\0';
 	json_t *v = NULL;
@@ -466,7 +476,7 @@ char *ts_json_dump(ts_arena_t *arena, const json_t *j, size_t *len)
 {
 	/* the hand-written writer gives jansson's compact form at a fraction of its cost */
 	struct ts_jsonw w;
-	ts_jsonw_init(&w, arena, 512);
+	ts_jsonw_init(&w, arena, DUMP_INITIAL_CAP);
 	ts_jsonw_value(&w, j);
 	return ts_jsonw_finish(&w, len);
 }
@@ -510,7 +520,7 @@ json_t *ts_json_text(const char *s)
 	json_t *j = json_stringn(s, n);
 	if (j != NULL)
 		return j;
-	char *esc = ts_malloc(n * 4 + 1);
+	char *esc = ts_malloc(n * HEX_ESCAPE_LEN + 1);
 	escape_invalid(s, n, esc);
 	j = json_string(esc);
 	ts_free(esc);
@@ -524,7 +534,7 @@ const char *ts_text_escape(ts_arena_t *arena, const char *s)
 	size_t n = strlen(s);
 	if (ts_utf8_valid(s, n))
 		return s;
-	char *esc = ts_arena_alloc(arena, n * 4 + 1);
+	char *esc = ts_arena_alloc(arena, n * HEX_ESCAPE_LEN + 1);
 	escape_invalid(s, n, esc);
 	return esc;
 }

@@ -13,6 +13,11 @@
 
 #define JSONW_MIN_CAP 256
 #define JSONW_REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */
+#define JSONW_REPLACEMENT_LEN (sizeof JSONW_REPLACEMENT - 1)
+/* RFC 8259 §7: a control is written as \u00XX, six bytes for one */
+#define JSONW_ESCAPE_MAX 6
+/* the longest "%.17g" of a double or "%lld" of an int64, with the NUL */
+#define JSONW_NUMBER_MAX 32
 
 void ts_jsonw_init(struct ts_jsonw *w, ts_arena_t *arena, size_t cap)
 {
@@ -58,8 +63,8 @@ static bool put_string(struct ts_jsonw *w, const char *str, size_t n)
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *s = (const unsigned char *)str, *end = s + n, *run = s;
 	bool valid = true;
-	/* worst case 6 bytes out per byte in, plus the quotes */
-	reserve(w, n * 6 + 2);
+	/* worst case JSONW_ESCAPE_MAX bytes out per byte in, plus the quotes */
+	reserve(w, n * JSONW_ESCAPE_MAX + 2);
 	char *o = w->data + w->len;
 	*o++ = '"';
 	while (s < end) {
@@ -76,8 +81,8 @@ static bool put_string(struct ts_jsonw *w, const char *str, size_t n)
 		memcpy(o, run, (size_t)(s - run));
 		o += s - run;
 		if (c >= 0x80) {
-			memcpy(o, JSONW_REPLACEMENT, 3);
-			o += 3;
+			memcpy(o, JSONW_REPLACEMENT, JSONW_REPLACEMENT_LEN);
+			o += JSONW_REPLACEMENT_LEN;
 			valid = false;
 		} else {
 			*o++ = '\\';
@@ -102,10 +107,10 @@ static bool put_string(struct ts_jsonw *w, const char *str, size_t n)
 				*o++ = 't';
 				break;
 			default: /* RFC 8259 §7: other controls as \u00XX */
-				memcpy(o, "u00", 3);
+				memcpy(o, "u00", sizeof "u00" - 1);
 				o[3] = hex[c >> 4];
 				o[4] = hex[c & 0xF];
-				o += 5;
+				o += JSONW_ESCAPE_MAX - 1; /* the backslash is already out */
 			}
 		}
 		run = ++s;
@@ -155,7 +160,7 @@ static int put_cb(const char *buffer, size_t size, void *data)
 
 void ts_jsonw_value(struct ts_jsonw *w, const json_t *j)
 {
-	char num[32];
+	char num[JSONW_NUMBER_MAX];
 	switch (json_typeof(j)) {
 	case JSON_OBJECT: {
 		const char *k = NULL;

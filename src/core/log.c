@@ -25,7 +25,7 @@ void ts_log_set_redactor(bool (*redact)(json_t *fields))
 
 int ts_log_level_parse(const char *s)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
 		if (strcmp(s, names[i]) == 0)
 			return i;
 	return -1;

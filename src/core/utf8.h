@@ -10,6 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Code points (RFC 3629 §3): the last one, and the UTF-16 surrogates no sequence may encode. */
+#define TS_UNICODE_MAX 0x10ffff
+#define TS_UTF16_HIGH_FIRST 0xd800 /* RFC 2781 §2.2: high (leading) surrogates */
+#define TS_UTF16_HIGH_LAST 0xdbff
+#define TS_UTF16_LOW_FIRST 0xdc00 /* low (trailing) surrogates */
+#define TS_UTF16_LOW_LAST 0xdfff
+/* The code point of a high and a low surrogate (RFC 2781 §2.2). */
+#define TS_UTF16_PAIR(hi, lo)                                     \
+	(0x10000 + (((uint32_t)(hi)-TS_UTF16_HIGH_FIRST) << 10) + \
+	 ((uint32_t)(lo)-TS_UTF16_LOW_FIRST))
+
 /*
  * Length (1 to 4) of the valid UTF-8 sequence at s, of which at most n >= 1
  * bytes may be read, or 0 when s does not start one: truncated (by n or by a
@@ -42,7 +53,7 @@ static inline size_t ts_utf8_next(const unsigned char *s, size_t n, uint32_t *cp
 			return 0;
 		v = (v << 6) | (s[i] & 0x3f);
 	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+	if (v < min || v > TS_UNICODE_MAX || (v >= TS_UTF16_HIGH_FIRST && v <= TS_UTF16_LOW_LAST))
 		return 0;
 	if (cp != NULL)
 		*cp = v;

@@ -24,9 +24,12 @@
 #define TS_NET_DNS_MIN_TRY_MS 50         /* shortest per-try timeout given to c-ares */
 #define TS_NET_DNS_NAME_MAX 253          /* RFC 1035 §2.3.4, in text form without the final dot */
 
+/* An IPv6 address literal in text with a zone and NUL (INET6_ADDRSTRLEN is 46). */
+#define TS_NET_DNS_HOST_MAX 64
+
 /* A DNS server: an IPv4 or IPv6 address literal (no brackets) and a port. */
 struct ts_dns_server {
-	char host[64];
+	char host[TS_NET_DNS_HOST_MAX];
 	int port;
 };
 
