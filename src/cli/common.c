@@ -16,10 +16,6 @@
 
 /* The longest escape ts_cli_text writes for one byte or code point: "\u009b". */
 #define TEXT_ESCAPE_MAX 6
-/* ECMA-48 / RFC 20: C0 controls are below the space, DEL is 0x7F, C1 follow it up to 0x9F */
-#define ASCII_SPACE 0x20
-#define ASCII_DEL 0x7f
-#define ASCII_END 0x80
 /* the decimal digits of any unsigned int, and a NUL */
 #define UINT_TEXT_MAX (3 * sizeof(unsigned) + 1)
 
@@ -46,7 +42,8 @@ const char *ts_cli_text(ts_arena_t *a, const char *s)
 		} else if (ts_utf8_is_control(cp)) {
 			/* ECMA-48: C0, DEL and C1 drive the terminal (ESC [ ..., CSI) */
 			o += (size_t)snprintf(out + o, TEXT_ESCAPE_MAX + 1,
-			                      cp < ASCII_END ? "\\x%02x" : "\\u%04x", (unsigned)cp);
+			                      cp < TS_ASCII_END ? "\\x%02x" : "\\u%04x",
+			                      (unsigned)cp);
 			p += len;
 		} else {
 			memcpy(out + o, p, len);
@@ -127,8 +124,8 @@ bool ts_cli_flags(const char *cmd, const struct ts_config_option *opts, int n, i
 			continue;
 		bool ok = ts_utf8_valid(v, strlen(v));
 		for (const char *p = v; ok && *p; p++)
-			ok = (unsigned char)*p >= ASCII_SPACE &&
-			     *p != ASCII_DEL; /* no C0, no DEL */
+			ok = (unsigned char)*p >= TS_ASCII_SPACE &&
+			     *p != TS_ASCII_DEL; /* no C0, no DEL */
 		if (!ok) {
 			ts_cli_fail("%s: --%s is not UTF-8 text without control characters", cmd,
 			            opts[i].name);
@@ -227,7 +224,7 @@ static void print_json(json_t *j, size_t flags)
 	json_decref(j);
 	if (text != NULL) {
 		for (const char *t = text; *t != '\0'; t++) {
-			if (*t == ASCII_DEL)
+			if (*t == TS_ASCII_DEL)
 				fputs("\\u007f", stdout);
 			else
 				putchar(*t);

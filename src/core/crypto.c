@@ -23,6 +23,8 @@ ts_err ts_crypto_init(void)
  * getrandom call instead of one per id. Each byte is handed out once.
  */
 #define RANDOM_POOL 512
+#define B64_QUANTUM 4 /* RFC 4648 §4 */
+#define B64_PAD_MAX 2
 /* larger requests skip the pool: they would drain it for one caller */
 #define RANDOM_POOL_DIRECT (RANDOM_POOL / 4)
 static _Thread_local unsigned char pool[RANDOM_POOL];
@@ -279,8 +281,9 @@ unsigned char *ts_b64url_decode(ts_arena_t *a, const char *in, size_t *outlen)
 	size_t pad = 0;
 	while (in[inlen + pad] == '=')
 		pad++;
-	if (in[inlen + pad] != '\0' || pad > 2 || (pad > 0 && (inlen + pad) % 4 != 0) ||
-	    inlen % 4 == 1)
+	/* a quantum of 4 characters holds 3 bytes (§4): a last one of 1 character is no quantum */
+	if (in[inlen + pad] != '\0' || pad > B64_PAD_MAX ||
+	    (pad > 0 && (inlen + pad) % B64_QUANTUM != 0) || inlen % B64_QUANTUM == 1)
 		return NULL;
 	unsigned char *out = ts_arena_alloc(a, inlen + 1);
 	size_t n = 0;

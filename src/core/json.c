@@ -105,11 +105,11 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 	*owned = NULL;
 	/* the fast path: no escapes */
 	while (s < end && *s != '"' && *s != '\\') {
-		if (*s < 0x20) {
+		if (*s < TS_ASCII_SPACE) {
 			ps->p = s;
 			return fail(ps, "control character in a string"), false;
 		}
-		size_t n = *s < 0x80 ? 1 : ts_utf8_next(s, (size_t)(end - s), NULL);
+		size_t n = *s < TS_ASCII_END ? 1 : ts_utf8_next(s, (size_t)(end - s), NULL);
 		if (n == 0) {
 			ps->p = s;
 			return fail(ps, "invalid UTF-8 in a string"), false;
@@ -132,13 +132,13 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 	memcpy(o, ps->p, (size_t)(s - ps->p));
 	o += s - ps->p;
 	while (s < end && *s != '"') {
-		if (*s < 0x20) {
+		if (*s < TS_ASCII_SPACE) {
 			ps->p = s;
 			why = "control character in a string";
 			goto bad;
 		}
 		if (*s != '\\') {
-			size_t n = *s < 0x80 ? 1 : ts_utf8_next(s, (size_t)(end - s), NULL);
+			size_t n = *s < TS_ASCII_END ? 1 : ts_utf8_next(s, (size_t)(end - s), NULL);
 			if (n == 0) {
 				ps->p = s;
 				why = "invalid UTF-8 in a string";
@@ -494,9 +494,9 @@ static void escape_invalid(const char *s, size_t n, char *out)
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	char *o = out;
 	while (p < end) {
-		size_t len = *p != '\0' && *p < 0x80 ? 1
-		             : *p >= 0x80            ? ts_utf8_next(p, (size_t)(end - p), NULL)
-		                                     : 0;
+		size_t len = *p != '\0' && *p < TS_ASCII_END ? 1
+		             : *p >= TS_ASCII_END ? ts_utf8_next(p, (size_t)(end - p), NULL)
+		                                  : 0;
 		if (len > 0) {
 			memcpy(o, p, len);
 			o += len;

@@ -73,14 +73,14 @@ static bool put_string(struct ts_jsonw *w, const char *str, size_t n)
 		if (s == end)
 			break;
 		unsigned char c = *s;
-		size_t u = c >= 0x80 ? ts_utf8_next(s, (size_t)(end - s), NULL) : 0;
+		size_t u = c >= TS_ASCII_END ? ts_utf8_next(s, (size_t)(end - s), NULL) : 0;
 		if (u > 0) {
 			s += u;
 			continue;
 		}
 		memcpy(o, run, (size_t)(s - run));
 		o += s - run;
-		if (c >= 0x80) {
+		if (c >= TS_ASCII_END) {
 			memcpy(o, JSONW_REPLACEMENT, JSONW_REPLACEMENT_LEN);
 			o += JSONW_REPLACEMENT_LEN;
 			valid = false;

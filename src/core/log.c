@@ -42,7 +42,7 @@ void ts_log(enum ts_log_level level, const char *msg, json_t *fields)
 		json_decref(fields);
 		return;
 	}
-	char when[32];
+	char when[TS_ISO8601_LEN + 1];
 	ts_time_iso_ms(ts_now_ms(), when);
 	json_t *line = json_object();
 	json_object_set_new(line, "time", json_string(when));

@@ -15,7 +15,8 @@ void ts_token_new(ts_arena_t *a, const struct ts_token_shape *shape, struct ts_t
 	unsigned char *raw = ts_arena_alloc(a, shape->id_random);
 	ts_random_bytes(raw, shape->id_random);
 	for (size_t i = 0; i < shape->id_random; i++)
-		id[plen + i] = id_alphabet[raw[i] & 31];
+		/* 32 letters (RFC 4648 §6 base32): the low five bits of a byte pick one */
+		id[plen + i] = id_alphabet[raw[i] % (sizeof id_alphabet - 1)];
 	char *secret = ts_malloc(shape->secret_len + 1);
 	ts_random_token(secret, shape->secret_len);
 	char *hash = ts_arena_alloc(a, TS_SHA256_HEX_LEN + 1);

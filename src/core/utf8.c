@@ -4,12 +4,12 @@
 size_t ts_utf8_decode(const unsigned char *s, uint32_t *cp)
 {
 	/* a NUL ends the string; ts_utf8_next stops at it inside a sequence too */
-	return s[0] == '\0' ? 0 : ts_utf8_next(s, 4, cp);
+	return s[0] == '\0' ? 0 : ts_utf8_next(s, TS_UTF8_SEQ_MAX, cp);
 }
 
 int ts_utf8_is_control(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+	return cp < TS_ASCII_SPACE || (cp >= TS_ASCII_DEL && cp <= TS_C1_LAST);
 }
 
 bool ts_utf8_valid(const char *s, size_t n)

@@ -10,6 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ASCII (RFC 20): C0 controls are below the space, DEL ends it; C1 controls are U+0080-U+009F. */
+#define TS_ASCII_SPACE 0x20
+#define TS_ASCII_DEL 0x7f
+#define TS_ASCII_END 0x80
+#define TS_C1_LAST 0x9f
+
+/* The longest sequence (RFC 3629 §3). */
+#define TS_UTF8_SEQ_MAX 4
+
 /* Code points (RFC 3629 §3): the last one, and the UTF-16 surrogates no sequence may encode. */
 #define TS_UNICODE_MAX 0x10ffff
 #define TS_UTF16_HIGH_FIRST 0xd800 /* RFC 2781 §2.2: high (leading) surrogates */

@@ -21,6 +21,7 @@
 #include <sys/time.h>
 
 #include "core/timeutil.h"
+#include "core/utf8.h"
 
 #define NS_PER_MS TS_NS_PER_MS
 #define US_PER_MS (TS_US_PER_S / TS_MS_PER_S)
@@ -264,7 +265,7 @@ static ts_err check_args(const struct ts_dns_server *servers, size_t n_servers, 
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "DNS name of bad length");
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
-		if (c <= ' ' || c == 0x7F)
+		if (c <= ' ' || c == TS_ASCII_DEL)
 			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "DNS name with a control or space");
 	}
 	return TS_ERR_OK;

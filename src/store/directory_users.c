@@ -81,10 +81,11 @@ ts_err ts_store_dir_user_list(ts_store_conn_t *c, ts_arena_t *arena, const char 
 	if (email_key != NULL) {
 		struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(after ? after : ""),
 		                        TS__TEXT(email_key), TS__INT(limit)};
-		return read_users(c, arena, TS__Q_DIR_USER_LIST_BY_EMAIL, p, 4, limit, out, n, e);
+		return read_users(c, arena, TS__Q_DIR_USER_LIST_BY_EMAIL, p, TS__NPARAMS(p), limit,
+		                  out, n, e);
 	}
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(after ? after : ""), TS__INT(limit)};
-	return read_users(c, arena, TS__Q_DIR_USER_LIST, p, 3, limit, out, n, e);
+	return read_users(c, arena, TS__Q_DIR_USER_LIST, p, TS__NPARAMS(p), limit, out, n, e);
 }
 
 ts_err ts_store_dir_user_match(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
@@ -94,7 +95,7 @@ ts_err ts_store_dir_user_match(ts_store_conn_t *c, ts_arena_t *arena, const char
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(key), TS__INT(limit)};
-	return read_users(c, arena, TS__Q_DIR_USER_MATCH, p, 3, limit, out, n, e);
+	return read_users(c, arena, TS__Q_DIR_USER_MATCH, p, TS__NPARAMS(p), limit, out, n, e);
 }
 
 ts_err ts_store_dir_user_emails(ts_store_conn_t *c, ts_arena_t *arena, const char *user_id,

@@ -80,7 +80,7 @@ ts_err ts_store_domain_list(ts_store_conn_t *c, ts_arena_t *arena, const char *a
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(after ? after : ""), TS__INT(limit)};
-	return read_list(c, arena, TS__Q_DIR_DOMAIN_LIST, p, 3, limit, out, n, e);
+	return read_list(c, arena, TS__Q_DIR_DOMAIN_LIST, p, TS__NPARAMS(p), limit, out, n, e);
 }
 
 ts_err ts_store_domain_due(ts_store_conn_t *c, ts_arena_t *arena, int64_t now_ms, int limit,
@@ -89,7 +89,7 @@ ts_err ts_store_domain_due(ts_store_conn_t *c, ts_arena_t *arena, int64_t now_ms
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
 	struct ts__param p[] = {TS__INT(now_ms), TS__INT(limit)};
-	return read_list(c, arena, TS__Q_DIR_DOMAIN_DUE, p, 2, limit, out, n, e);
+	return read_list(c, arena, TS__Q_DIR_DOMAIN_DUE, p, TS__NPARAMS(p), limit, out, n, e);
 }
 
 ts_err ts_store_domain_verified_owner(ts_store_conn_t *c, ts_arena_t *arena, const char *name,
