@@ -9,7 +9,9 @@
 #include "core/utf8.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define JSONW_MIN_CAP 256
 #define JSONW_REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */
@@ -31,13 +33,10 @@ static void reserve(struct ts_jsonw *w, size_t n)
 {
 	if (w->len + n + 1 <= w->cap)
 		return;
-	size_t cap = w->cap * 2;
-	while (cap < w->len + n + 1)
-		cap *= 2;
-	char *grown = ts_arena_alloc(w->arena, cap);
-	memcpy(grown, w->data, w->len);
-	w->data = grown;
-	w->cap = cap;
+	/* no cap of its own: what is written is capped where it comes in (body, JSON limits) */
+	if (ts_arena_grow(w->arena, &w->data, 1, w->len, w->len + n + 1, &w->cap, SIZE_MAX) !=
+	    TS_ERR_OK)
+		abort(); /* beyond what an arena can hold: as any failed allocation */
 }
 
 void ts_jsonw_raw(struct ts_jsonw *w, const char *s, size_t n)
