@@ -1,4 +1,4 @@
-/* Admin API: accounts and their settings (SPEC 2, the Chime account calls). */
+/* Admin API: accounts and their settings (docs/product.md §2, the Chime account calls). */
 #include <string.h>
 
 #include "admin/internal.h"
@@ -46,7 +46,7 @@ static bool may_list(struct ts__admin_call *call, const struct ts_account *acct)
  * A key scoped to some accounts lists only those (IAM resource scoping), and
  * pages are cut from the accounts it may see: filtering a page after it was
  * read answered empty pages whose NextToken, and the name filter, told a
- * scoped key that other tenants exist (issue 9 item 4). The store is read in
+ * scoped key that other tenants exist (an incident). The store is read in
  * batches until the page and one more visible account are found, so a
  * NextToken is given only when another visible account follows.
  */

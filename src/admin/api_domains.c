@@ -1,5 +1,6 @@
 /*
- * Admin API: claimed domains (SPEC 2; seed 003 "Claim a Domain"). Checks
+ * Admin API: claimed domains (docs/product.md §1, §2; the Amazon Chime
+ * administration guide, "Claim a Domain"). Checks
  * over DNS run on the verifier's thread, never here: AddDomain and
  * ?operation=verify make a check due and wake the verifier.
  */
@@ -31,7 +32,7 @@ static ts_err add_domain(struct ts__admin_call *call, struct ts_error *e)
 	ts_err rc = ts__admin_body_str(call, "DomainName", true, &name, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	/* the seed's AddDomain event names the domain among the request parameters */
+	/* the Chime guide's AddDomain event names the domain among the request parameters */
 	json_object_set_new(call->params, "DomainName", json_string(name));
 	rc = ts_directory_domain_add(call->conn, call->a, call->account_id, name, &d, e);
 	if (rc != TS_ERR_OK)

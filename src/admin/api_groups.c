@@ -1,6 +1,6 @@
 /*
- * Admin API: directory groups mapped to licence tiers (SPEC 2; seed 003,
- * Okta chapter "Configure directory groups").
+ * Admin API: directory groups mapped to licence tiers (docs/product.md §2, §4 rule
+ * 5; the Amazon Chime guide's Okta chapter, "Configure directory groups").
  */
 #include <string.h>
 

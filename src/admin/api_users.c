@@ -1,7 +1,7 @@
 /*
- * Admin API: users of an account (SPEC 2, the Chime user calls; seed 003
- * "Manage Users"). Team accounts invite and remove users; Enterprise
- * accounts get theirs from the IdP and suspend or activate them.
+ * Admin API: users of an account (docs/product.md §2, the Chime user calls;
+ * the Amazon Chime administration guide, "Manage Users"). Team accounts invite and remove users;
+ * Enterprise accounts get theirs from the IdP and suspend or activate them.
  */
 #include <string.h>
 
@@ -165,7 +165,7 @@ static ts_err set_suspended(struct ts__admin_call *call, bool suspend, struct ts
 		rc = load_account(call, &acct, NULL, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	/* SPEC §4: Team accounts' users "can be removed but not suspended" */
+	/* docs/product.md §4: Team accounts' users "can be removed but not suspended" */
 	if (strcmp(acct.account_type, "Enterprise") != 0)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "%s works on Enterprise accounts only; users of a Team account are "
@@ -216,7 +216,7 @@ static ts_err update_license(struct ts__admin_call *call, struct ts_error *e)
 		rc = load_user(call, &u, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	/* SPEC §4: once an IdP manages the directory, licences come from its groups */
+	/* docs/product.md §4: once an IdP manages the directory, licences come from its groups */
 	if (managed)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "licences of this account come from directory groups "

@@ -1,6 +1,6 @@
 /*
  * The audit trail: one event per admin call, SCIM write and sign-in
- * decision, in the CloudTrail event shape of the seed, appended in the
+ * decision, in the CloudTrail event shape (docs/audit.md), appended in the
  * caller's transaction and sealed into the chain later (src/audit/).
  */
 #ifndef TS_ADMIN_AUDIT_H

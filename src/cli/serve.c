@@ -45,7 +45,12 @@ enum {
 
 #define TS_STR_(x) #x
 #define TS_STR(x) TS_STR_(x)
-#define SERVE_TIMEOUT_MAX_MS (24L * 3600 * 1000)
+#define SERVE_TIMEOUT_MAX_MS (24L * 3600 * 1000) /* a day */
+/* sanity bounds of --threads, --workers and --max-body (0: chosen from the cores) */
+#define SERVE_LOOPS_MAX 256
+#define SERVE_WORKERS_MAX 1024
+#define SERVE_MAX_BODY_MIN 1024L
+#define SERVE_MAX_BODY_MAX (64L * 1024 * 1024)
 
 static const struct ts_config_option opts[O__COUNT] = {
         [O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
@@ -179,9 +184,9 @@ int ts_cli_serve(int argc, char **argv)
 		goto out;
 	}
 	int level = ts_log_level_parse(v[O_LOG_LEVEL]);
-	if (level < 0 || !number(v[O_LOOPS], 0, 256, &loops) ||
-	    !number(v[O_WORKERS], 0, 1024, &workers) ||
-	    !number(v[O_MAX_BODY], 1024, 64L * 1024 * 1024, &max_body) ||
+	if (level < 0 || !number(v[O_LOOPS], 0, SERVE_LOOPS_MAX, &loops) ||
+	    !number(v[O_WORKERS], 0, SERVE_WORKERS_MAX, &workers) ||
+	    !number(v[O_MAX_BODY], SERVE_MAX_BODY_MIN, SERVE_MAX_BODY_MAX, &max_body) ||
 	    !number(v[O_SCIM_RATE_LIMIT], 0, TS_SCIM_THROTTLE_RATE_MAX, &scim_rate) ||
 	    !number(v[O_STORE_CONNECT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &connect_ms) ||
 	    !number(v[O_STORE_STATEMENT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &statement_ms) ||
@@ -263,7 +268,7 @@ int ts_cli_serve(int argc, char **argv)
 		status = ts_cli_fail("serve: %s (run tessera init)", e.message);
 		goto out;
 	}
-	/* SPEC 9, issue 10: every node has the store's master key, or refuses to start */
+	/* docs/product.md §2a, §9: every node has the store's master key, or refuses to start */
 	struct ts_audit_keys keys;
 	ts_audit_keys_derive(app.master_key, &keys);
 	ts_store_audit_keys_set(app.store, &keys);

@@ -1,7 +1,7 @@
 /*
  * tessera user list|get|suspend|activate|logout: an account's users offline,
- * against --db (seed: the Users page). Changes are audited as the local
- * operator, in the transaction that makes them.
+ * against --db (the Amazon Chime administration guide: the Users page). Changes are audited as the
+ * local operator, in the transaction that makes them.
  */
 #include <stdio.h>
 #include <string.h>

@@ -55,7 +55,7 @@ ts_err ts_directory_groups_put(ts_store_conn_t *c, ts_arena_t *a, const char *ac
 		rc = ts_store_dir_group_exists(c, account_id, name, &exists, e);
 		if (rc != TS_ERR_OK)
 			return rc;
-		/* seed (Okta chapter): the name must be an exact match of a pushed group */
+		/* Chime guide (Okta chapter): the name must match a pushed group exactly */
 		if (!exists)
 			return TS_FAIL(e, TS_ERR_NOT_FOUND, "%s: %.200s", TS_GROUP_NOT_PUSHED,
 			               name);

@@ -1,5 +1,5 @@
 /*
- * Sign-in sessions: browser cookies and CLI tokens (SPEC §1 "session", §8).
+ * Sign-in sessions: browser cookies and CLI tokens (docs/product.md §1 "session", §8).
  * A token is shown once, at creation; the store keeps only its SHA-256.
  * Every node validates against the store, so a revocation (LogoutUser,
  * suspension, SCIM deactivation, deletion, domain removal) is in force on

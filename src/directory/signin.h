@@ -1,5 +1,5 @@
 /*
- * Who may sign in: the rules of SPEC §4 (2 to 5) as one pure function.
+ * Who may sign in: the rules of docs/product.md §4 (2 to 5) as one pure function.
  *
  * The caller (ts_directory_signin_decide in signin_decide.h, for SAML, OIDC
  * and the admin sign-in check) loads the account's candidate users, verified
@@ -11,7 +11,7 @@
  * Every rule is evaluated and reported so that an administrator sees every
  * problem at once; `allowed` and `first_failure` follow the order of §4.
  * Reasons are for administrators and audit events only: a sign-in refusal
- * never tells the browser which rule failed (STYLE.md, errors).
+ * never tells the browser which rule failed (docs/contributing.md, errors).
  */
 #ifndef TS_DIRECTORY_SIGNIN_H
 #define TS_DIRECTORY_SIGNIN_H
@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Rules in the order of SPEC §4; rule 1 (IdP response valid) belongs to saml/ and oidc/. */
+/* Rules in the order of docs/product.md §4; rule 1 (IdP response valid) is saml/'s and oidc/'s. */
 enum ts_signin_rule {
 	TS_SIGNIN_IDENTITY_MATCH,  /* "IdentityMatch" (§4 rule 2) */
 	TS_SIGNIN_ACTIVE,          /* "Active" (§4 rule 3) */
@@ -94,7 +94,7 @@ struct ts_signin_result {
 };
 
 /*
- * Evaluates rules 2 to 5 of SPEC §4 for in and fills out (every field).
+ * Evaluates rules 2 to 5 of docs/product.md §4 for in and fills out (every field).
  * Rule 2 matches in->asserted against each candidate's userName and emails
  * (exact, or ASCII case-insensitive when the account says so); two or more
  * matching users are ambiguous and fail. Rule 4 checks the domain of the

@@ -1,7 +1,7 @@
 /*
  * Users: the licence they hold, their view for administrators, personal
  * PINs, invitations into Team accounts and suspension in Enterprise
- * accounts (seed 003: "Manage Users", "View User Details").
+ * accounts (the Amazon Chime administration guide: "Manage Users", "View User Details").
  */
 #include "directory/user.h"
 
@@ -25,7 +25,7 @@ enum ts_license ts_directory_license_of_groups(const struct ts_dir_user_group *g
 {
 	enum ts_license best = TS_LICENSE_NONE;
 	for (int i = 0; i < n; i++) {
-		/* seed: "Users in both groups receive a Pro license." */
+		/* the Chime guide: "Users in both groups receive a Pro license." */
 		enum ts_license l = ts_directory_license_parse(groups[i].license);
 		if (l == TS_LICENSE_PRO)
 			return TS_LICENSE_PRO;
@@ -206,7 +206,7 @@ ts_err ts_directory_users_invite(ts_store_conn_t *c, ts_arena_t *a, const struct
 		rc = ts_store_domain_verified_owner(c, a, ts_directory_key(a, domain), &owner, e);
 		if (rc != TS_ERR_OK)
 			return rc;
-		/* SPEC §1: a verified domain belongs to one account, and so do its people */
+		/* docs/product.md §1: a verified domain belongs to one account, so do its people */
 		if (owner != NULL && strcmp(owner, acct->account_id) != 0)
 			return TS_FAIL(e, TS_ERR_CONFLICT,
 			               "%.100s is on domain %.100s, which another account has "

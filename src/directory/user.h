@@ -1,5 +1,5 @@
 /*
- * Users as the administration sees them (the seed's "View User Details"),
+ * Users as the administration sees them (the Chime guide's "View User Details"),
  * the licence a user holds, personal meeting PINs, and the admin actions on
  * users: invitations and removal on Team accounts, suspension on Enterprise
  * accounts, licences by hand where the directory does not decide them,
@@ -11,15 +11,15 @@
 #include "directory/signin.h"
 #include "store/store.h"
 
-#define TS_USER_PIN_DIGITS 10         /* the seed's example PIN 0123456789 */
+#define TS_USER_PIN_DIGITS 10         /* the Chime guide's example PIN 0123456789 */
 #define TS_USER_PIN_TRIES 8           /* fresh PINs drawn before giving up */
 #define TS_USER_INVITE_MAX 50         /* addresses per InviteUsers call (Chime's limit) */
 #define TS_USER_BATCH_MAX 50          /* user IDs per SuspendUsers / ActivateUsers call */
 #define TS_USER_EMAIL_MAX 254         /* RFC 5321 §4.5.3.1.3 path limit less the brackets */
 #define TS_USER_LOCAL_MAX 64          /* RFC 5321 §4.5.3.1.1 */
-#define TS_USER_DEFAULT_LICENSE "Pro" /* seed: "Set to Pro by default" */
+#define TS_USER_DEFAULT_LICENSE "Pro" /* the Chime guide: "Set to Pro by default" */
 
-/* Registration statuses (seed, View User Details). */
+/* Registration statuses (the Chime guide, View User Details). */
 #define TS_USER_REGISTERED "Registered"
 #define TS_USER_UNREGISTERED "Unregistered"
 #define TS_USER_SUSPENDED "Suspended"
@@ -27,14 +27,14 @@
 
 /*
  * The tier a user's directory groups give: Pro when any mapped group is
- * Pro, else Basic when any is Basic, else TS_LICENSE_NONE (SPEC §4 rule 5).
+ * Pro, else Basic when any is Basic, else TS_LICENSE_NONE (docs/product.md §4 rule 5).
  */
 enum ts_license ts_directory_license_of_groups(const struct ts_dir_user_group *groups, int n);
 /* "Pro" -> TS_LICENSE_PRO, "Basic" -> TS_LICENSE_BASIC, anything else -> TS_LICENSE_NONE. */
 enum ts_license ts_directory_license_parse(const char *name);
 
 /*
- * Whether an account's directory is managed by an IdP (SPEC §4: it has an
+ * Whether an account's directory is managed by an IdP (docs/product.md §4: it has an
  * identity source or a SCIM API key); licences then come from directory
  * groups and cannot be set by hand.
  */

@@ -68,7 +68,7 @@ static ts_err verdict_once(ts_directory_verifier_t *v, ts_store_conn_t *c, ts_ar
 		const char *owner = NULL;
 		rc = ts_store_domain_verified_owner(c, a, d.domain_name, &owner, e);
 		if (rc == TS_ERR_OK && owner != NULL && strcmp(owner, d.account_id) != 0) {
-			/* SPEC §1: another account verified it first */
+			/* docs/product.md §1: another account verified it first */
 			d.status = TS_DOMAIN_FAILED;
 			d.verified_ms = 0;
 			d.last_error = "the domain is verified by another account";
@@ -285,7 +285,7 @@ void ts_directory_verifier_resolv_conf(const char *path, struct ts_dns_server *s
 	char line[256];
 	while (*n < max && fgets(line, sizeof line, f) != NULL) {
 		char addr[128];
-		if (sscanf(line, " nameserver %127s", addr) != 1)
+		if (!ts_net_dns_nameserver_line(line, addr, sizeof addr))
 			continue;
 		struct ts_error ignored = {0};
 		if (ts_net_dns_server_parse(addr, &servers[*n], &ignored) == TS_ERR_OK)

@@ -438,7 +438,7 @@ again:;
 	if (outcome != TS_ERR_OK || !op->write)
 		ts_store_rollback(call.conn);
 	if (op->write) {
-		/* every SCIM write, done or refused, leaves an audit event (SPEC §9) */
+		/* every SCIM write, done or refused, leaves an audit event (docs/product.md §9) */
 		json_t *resp = NULL;
 		if (outcome == TS_ERR_OK && call.resource_id != NULL)
 			resp = ts_json_own(call.a, json_pack("{s:s}", "id", call.resource_id));

@@ -1,5 +1,5 @@
 /*
- * Queries of the directory's administration (issue 4): domains, sessions,
+ * Queries of the directory's administration (docs/product.md §4): domains, sessions,
  * licence groups, and the reads (and Team-account writes) of users that the
  * admin API and the sign-in rules need. X(ID, sql, postgres variant or NULL).
  * SCIM keeps its own queries in queries_scim.h; both work on the same tables.

@@ -11,9 +11,13 @@
 #include "core/alloc.h"
 #include "core/blocking.h"
 #include "core/crypto.h"
+#include "core/timeutil.h"
 #include "store/internal.h"
 
 const struct ts__store_query_text ts__store_queries[TS__Q__COUNT] = {
+/* "UPDATE schema_version SET version = " and any int, with room to spare */
+#define VERSION_SQL_MAX 96
+
 #define TS__Q_ROW(id, s, p) [TS__Q_##id] = {#id, s, p},
         TS__STORE_ALL_QUERIES(TS__Q_ROW)
 #undef TS__Q_ROW
@@ -42,7 +46,9 @@ static ts_err counted(ts_err rc)
 
 static bool is_postgres_url(const char *url)
 {
-	return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0 ||
+	static const char long_scheme[] = "postgresql://", short_scheme[] = "postgres://";
+	return strncmp(url, long_scheme, sizeof long_scheme - 1) == 0 ||
+	       strncmp(url, short_scheme, sizeof short_scheme - 1) == 0 ||
 	       strstr(url, "dbname=") != NULL || strstr(url, "host=") != NULL;
 }
 
@@ -229,7 +235,7 @@ bool ts_store_tx_retry(ts_store_conn_t *c, ts_err rc, int *attempt)
 	ts_random_bytes(&jitter, sizeof jitter);
 	long us = (long)TS_STORE_RETRY_PAUSE_US << (*attempt - 1);
 	us += (long)(jitter % (uint32_t)us);
-	struct timespec pause = {us / 1000000, (us % 1000000) * 1000};
+	struct timespec pause = {us / TS_US_PER_S, (us % TS_US_PER_S) * TS_NS_PER_US};
 	ts_blocking_begin();
 	nanosleep(&pause, NULL);
 	ts_blocking_end();
@@ -384,7 +390,7 @@ ts_err ts_store_migrate(ts_store_conn_t *c, struct ts_error *e)
 			goto out;
 		rc = d->script(c->impl, d == &ts__store_postgres ? m->postgres : m->sqlite, e);
 		if (rc == TS_ERR_OK) {
-			char sql[96];
+			char sql[VERSION_SQL_MAX];
 			snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d",
 			         m->version);
 			rc = d->script(c->impl, sql, e);

@@ -107,7 +107,7 @@ static void test_jsonw_members(void **state)
 	ts_jsonw_init(&w, a, 0);
 	ts_jsonw_lit(&w, "{");
 	assert_true(ts_jsonw_member_str(&w, "a", "1"));
-	/* false: not UTF-8; kept, its bad byte written as the text \xFF (issue 9) */
+	/* false: not UTF-8; kept, its bad byte written as the text \xFF */
 	assert_false(ts_jsonw_member_str(&w, "bad", "a\xff"));
 	assert_true(ts_jsonw_member_str(&w, "n", NULL));
 	ts_jsonw_key(&w, "o");
@@ -178,7 +178,7 @@ static void test_account_writers_agree(void **state)
 }
 
 /*
- * ts_json_text: text from outside is never a NULL json_t (issue 9: json_pack
+ * ts_json_text: text from outside is never a NULL json_t (an incident: json_pack
  * on a message quoting %ff returned NULL and the server crashed). Invalid
  * bytes are written as \xHH; valid text is kept as it is.
  */

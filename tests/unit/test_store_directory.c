@@ -1,5 +1,5 @@
 /*
- * The store contract suite, second part (issue 10 "one contract suite,
+ * The store contract suite, second part ("one contract suite,
  * whole"): every function of store.h that test_store.c does not call, on
  * SQLite and on PostgreSQL, and the contracts that need two connections at
  * once: a lost update, an If-Match race, uniqueness races (userName, PIN,
@@ -545,7 +545,7 @@ static void test_tx_helpers(void **state)
 	assert_true(ts_store_errors() > before);
 }
 
-/* Issue 10: only a missing schema table is "version 0"; any other failure is returned. */
+/* Only a missing schema table is "version 0"; any other failure is returned. */
 static void test_schema_version_errors(void **state)
 {
 	struct fx *f = *state;
