@@ -290,7 +290,8 @@ static ts_err delete_user(struct ts__admin_call *call, struct ts_error *e)
 
 static ts_err signin_check(struct ts__admin_call *call, struct ts_error *e)
 {
-	/* the administrator's question: would this address sign this user in (SPEC §2)? */
+	/* the administrator's question: would this address sign this user in (docs/product.md §2)?
+	 */
 	struct ts_signin_assertion in = {
 	        .via = TS_SIGNIN_VIA_CHECK,
 	        .identity = ts_http_query(call->req, "email"),

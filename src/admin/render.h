@@ -1,6 +1,6 @@
 /*
  * The admin API's wire shapes of the directory's domain types (the Chime
- * PascalCase JSON of SPEC §2): the directory hands out structs, the admin
+ * PascalCase JSON of docs/product.md §2): the directory hands out structs, the admin
  * API and the CLI's --json output render them here. Each function returns a
  * new reference unless it says otherwise.
  */

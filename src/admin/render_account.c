@@ -1,4 +1,5 @@
-/* The admin API's shapes of an account and its settings (SPEC §2, the Chime account calls). */
+/* The admin API's shapes of an account and its settings (docs/product.md §2, the Chime account
+ * calls). */
 #include <string.h>
 
 #include "admin/render.h"

@@ -1,5 +1,5 @@
 /*
- * The admin API's shape of a claimed domain (SPEC §2; seed 003 "Claim a
+ * The admin API's shape of a claimed domain (docs/product.md §2; Amazon Chime guide, "Claim a
  * Domain"), and the audit event of a status the domain verifier decided.
  */
 #include <string.h>

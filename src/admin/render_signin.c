@@ -1,5 +1,5 @@
 /*
- * The admin API's shape of a sign-in decision: the sign-in check of SPEC §2
+ * The admin API's shape of a sign-in decision: the sign-in check of docs/product.md §2
  * ({"SignInCheck": {"Allowed", "LicenseType", "Identity", "FirstFailure",
  * "Rules"}}), every rule of §4 with its verdict and reason.
  */

@@ -1,6 +1,6 @@
 /*
- * The admin API's shapes of users, invitations and licence groups (SPEC §2;
- * seed 003 "View User Details", "Configure directory groups").
+ * The admin API's shapes of users, invitations and licence groups (docs/product.md §2;
+ * the Amazon Chime guide, "View User Details", "Configure directory groups").
  */
 #include "admin/render.h"
 #include "core/json.h"

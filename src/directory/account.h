@@ -10,7 +10,7 @@
 
 #define TS_ACCOUNT_NAME_MAX 100
 
-/* SPEC 5: the SCIM compatibility profile of an account. */
+/* docs/product.md §5: the SCIM compatibility profile of an account. */
 enum ts_scim_profile { TS_SCIM_PROFILE_PERMISSIVE, TS_SCIM_PROFILE_AWS_STRICT };
 
 /* The account settings, one per member of struct ts_account_settings, in display order. */
@@ -28,9 +28,9 @@ struct ts_account_settings {
 	bool disable_remote_control;
 	bool enable_dial_out;
 	enum ts_scim_profile scim_compatibility;
-	/* SPEC 4 rule 2: exact match by default, case-insensitive when set */
+	/* docs/product.md §4 rule 2: exact match by default, case-insensitive when set */
 	bool case_insensitive_identity_match;
-	/* SPEC 6: IdP-initiated SAML sign-in is allowed per account */
+	/* docs/product.md §6: IdP-initiated SAML sign-in is allowed per account */
 	bool allow_idp_initiated_signin;
 };
 
@@ -75,7 +75,7 @@ void ts_directory_account_settings_of(const struct ts_account *acct,
  * not (the SCIM profile): lets a caller walk the settings in order.
  */
 bool *ts_directory_account_setting_flag(struct ts_account_settings *s, enum ts_account_setting k);
-/* "permissive", "aws-strict" (the profile's name in SPEC 5). */
+/* "permissive", "aws-strict" (the profile's name in docs/product.md §5). */
 const char *ts_directory_scim_profile_name(enum ts_scim_profile p);
 /* The profile of a name; false when name is none of them. */
 bool ts_directory_scim_profile_parse(const char *name, enum ts_scim_profile *out);

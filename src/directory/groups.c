@@ -1,6 +1,6 @@
 /*
  * Licence groups: the mappings of directory groups to licence tiers, checked
- * against the groups the IdP pushed (SPEC §4 rule 5).
+ * against the groups the IdP pushed (docs/product.md §4 rule 5).
  */
 #include "directory/groups.h"
 

@@ -1,9 +1,9 @@
 /*
- * Directory groups mapped to licence tiers (SPEC §4 rule 5; seed: "Configure
- * directory groups", Okta chapter). A mapping names a group the IdP pushed
- * over SCIM by its exact displayName; a user in any Pro group is Pro, else in
- * any Basic group Basic, else has no licence and cannot sign in. Mappings are
- * read at each sign-in and licence re-check, so a change takes effect there.
+ * Directory groups mapped to licence tiers (docs/product.md §4 rule 5; Amazon Chime guide,
+ * "Configure directory groups", Okta chapter). A mapping names a group the IdP pushed over SCIM by
+ * its exact displayName; a user in any Pro group is Pro, else in any Basic group Basic, else has no
+ * licence and cannot sign in. Mappings are read at each sign-in and licence re-check, so a change
+ * takes effect there.
  */
 #ifndef TS_DIRECTORY_GROUPS_H
 #define TS_DIRECTORY_GROUPS_H
@@ -15,7 +15,7 @@
 
 #define TS_GROUPS_PER_CALL 100 /* entries of one AddOrUpdateGroups / DeleteGroups body */
 #define TS_GROUP_NAME_MAX 256
-/* The seed's own words for a group the IdP has not pushed yet. */
+/* The Amazon Chime guide's own words for a group the IdP has not pushed yet. */
 #define TS_GROUP_NOT_PUSHED "group not found: the two systems may not have completed the sync"
 
 /* A directory group and the tier it gives (TS_LICENSE_NONE in a removal: not needed). */

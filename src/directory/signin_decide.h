@@ -1,5 +1,5 @@
 /*
- * The sign-in decision with the store's data (SPEC §4 rules 2 to 5): what
+ * The sign-in decision with the store's data (docs/product.md §4 rules 2 to 5): what
  * the SAML and OIDC endpoints ask once the IdP's response is valid (rule 1),
  * and what the administrator's sign-in check shows. It loads the account's
  * setting, the candidate users, their groups and the verified domains, and
@@ -20,8 +20,8 @@
 /* Where an identity comes from. */
 enum ts_signin_via {
 	TS_SIGNIN_VIA_CHECK, /* the administrator's sign-in check: no IdP involved */
-	TS_SIGNIN_VIA_SAML,  /* a validated SAML assertion (SPEC §6) */
-	TS_SIGNIN_VIA_OIDC,  /* a validated ID token or userinfo answer (SPEC §7) */
+	TS_SIGNIN_VIA_SAML,  /* a validated SAML assertion (docs/product.md §6) */
+	TS_SIGNIN_VIA_OIDC,  /* a validated ID token or userinfo answer (docs/product.md §7) */
 };
 
 /* One AWS-style role pair of the https://aws.amazon.com/SAML/Attributes/Role attribute. */
@@ -41,7 +41,7 @@ struct ts_signin_assertion {
 	const char *identity_source;
 	const char *issuer;  /* the IdP's entity ID (SAML) or iss (OIDC); may be NULL */
 	const char *subject; /* the IdP's subject: NameID (SAML) or sub (OIDC); may be NULL */
-	const struct ts_signin_aws_role *roles; /* AWS role pairs offered (SPEC §6) */
+	const struct ts_signin_aws_role *roles; /* AWS role pairs offered (docs/product.md §6) */
 	size_t n_roles;
 	const char *role_session_name; /* RoleSessionName; may be NULL */
 };

@@ -46,11 +46,13 @@ TS_MUST_USE ts_err ts_directory_user_license(ts_store_conn_t *c, ts_arena_t *a,
                                              const struct ts_user_row *u, bool managed,
                                              enum ts_license *out, struct ts_error *e);
 
-/* Invitation statuses of a Team account's invited user (seed, View User Details). */
+/* Invitation statuses of a Team account's invited user (Amazon Chime guide, "View User Details").
+ */
 #define TS_USER_INVITE_PENDING "Pending"
 #define TS_USER_INVITE_ACCEPTED "Accepted"
 
-/* A user as the administration sees them (seed: "View User Details"); arena memory. */
+/* A user as the administration sees them (Amazon Chime guide, "View User Details"); arena memory.
+ */
 struct ts_user_view {
 	const struct ts_user_row *user;
 	const char *primary_email;       /* the primary address, else the first; may be NULL */

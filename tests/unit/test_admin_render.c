@@ -1,6 +1,6 @@
 /*
  * Unit tests of the admin API's wire shapes (src/admin/render_*.c): the
- * directory's structs rendered as the Chime JSON of SPEC §2, and the
+ * directory's structs rendered as the Chime JSON of docs/product.md §2, and the
  * AccountSettings body read back into a change.
  */
 #include <stdarg.h>
