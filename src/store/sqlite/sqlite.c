@@ -311,7 +311,8 @@ static ts_err db_open(const ts_store_t *s, struct lite_db *d, int cache_kib, str
 	}
 	sqlite3_extended_result_codes(d->db, 1);
 	sqlite3_busy_timeout(d->db, s->opt.busy_timeout_ms);
-	/* docs/product.md §2a: WAL with synchronous=NORMAL survives kill -9; FULL survives power loss */
+	/* docs/product.md §2a: WAL with synchronous=NORMAL survives kill -9; FULL survives power
+	 * loss */
 	char pragmas[256];
 	snprintf(pragmas, sizeof pragmas,
 	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
