@@ -1,5 +1,5 @@
 #!/bin/bash
-# PostgreSQL benchmark (issue 10): Tessera on PostgreSQL at its default
+# PostgreSQL benchmark: Tessera on PostgreSQL at its default
 # durability (fsync and synchronous_commit on: scripts/pg-test.sh with
 # PG_TEST_DURABLE=1, not the tests' fsync=off), against pgbench on the same
 # server in the same run. Prints a Markdown table.

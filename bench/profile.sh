@@ -13,7 +13,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 BENCH_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TESSERA=${1:-/work/main/build-bench/tessera}
+TESSERA=${1:-$(dirname "$BENCH_HERE")/build-bench/tessera}
 BENCH_PY=${BENCH_PY:-/usr/bin/python3}
 PROFILE_THREADS=${PROFILE_THREADS:-1}
 PROFILE_WORKERS=${PROFILE_WORKERS:-2}

@@ -3,7 +3,7 @@
 # Tessera foundation benchmark: nginx static file vs Tessera /healthz vs
 # authenticated GetAccount on SQLite, all with wrk on 127.0.0.1.
 #
-#   bench/run.sh [PATH_TO_TESSERA]     (default /work/main/build-bench/tessera)
+#   bench/run.sh [PATH_TO_TESSERA]     (default build-bench/tessera of this checkout)
 #
 # Prints a Markdown report on stdout (progress on stderr), writes it to
 # bench/out/latest.md and appends it to bench/out/history.md. Knobs (env):
@@ -22,7 +22,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 BENCH_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TESSERA=${1:-/work/main/build-bench/tessera}
+TESSERA=${1:-$(dirname "$BENCH_HERE")/build-bench/tessera}
 BENCH_PY=${BENCH_PY:-/usr/bin/python3}
 BENCH_DURATION=${BENCH_DURATION:-10}
 BENCH_WARMUP=${BENCH_WARMUP:-2}

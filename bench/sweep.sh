@@ -14,7 +14,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 BENCH_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TESSERA=${1:-/work/main/build-bench/tessera}
+TESSERA=${1:-$(dirname "$BENCH_HERE")/build-bench/tessera}
 BENCH_PY=${BENCH_PY:-/usr/bin/python3}
 BENCH_DURATION=${BENCH_DURATION:-5}
 BENCH_WARMUP=${BENCH_WARMUP:-1}

@@ -13,7 +13,7 @@
  * handler without a server or store (no request context): the SCIM and admin dispatchers
  * answer from their store-failure paths, with their own error renderers.
  *
- * Issue 9: GET /scim/v2/Users/%ff crashed the server (json_pack NULL on a
+ * An incident: GET /scim/v2/Users/%ff crashed the server (json_pack NULL on a
  * message quoting the decoded parameter); fuzz/corpus/http_request/ holds it.
  * Every answer must be a JSON document of the surface's shape whose status
  * matches the response's, and the access-log fields must dump; anything

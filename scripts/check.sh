@@ -3,6 +3,7 @@
 #   1 lint (format + banned functions)   2 build          3 unit tests (ctest)
 #   4 integration tests (pytest, SQLite and PostgreSQL)   5 the same under ASan+UBSan
 #   6 every libFuzzer target, briefly
+#   7 the store contract suite and the integration tests on SQLite with its tuning off
 # Starts one throwaway PostgreSQL cluster on a free loopback port for the run.
 # CHECK_STAGES="build unit" runs only the stages named (for a developer; make check runs all).
 set -u
@@ -84,6 +85,18 @@ stage asan-unit unit build-asan
 # timing tests (ratios, latency under load) and the cluster tests (PostgreSQL + nodes + nginx,
 # under load) run once, above, in the plain build: not again under the sanitizers
 stage asan-integration integration build-asan -m "not timing and not cluster"
+# SQLite's own VFS, page cache and allocator (TESSERA_SQLITE_TUNING=off, docs/store.md): the
+# contract holds without the WAL-batching VFS, the page-cache wrapper and the allocator caches.
+# SQLite only (PostgreSQL has none of them); timing and cluster tests as under ASan.
+untuned() { # the plain build
+	(
+		export TESSERA_SQLITE_TUNING=off
+		(cd build && env -u TESSERA_TEST_PG_URL -u TESSERA_TEST_REQUIRE_PEERS \
+			ctest --output-on-failure --no-tests=error --timeout 300 -j"$jobs" -R '^test_store') &&
+			integration build -m "not timing and not cluster" -k "not postgres"
+	)
+}
+stage sqlite-untuned untuned
 stage fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" sh scripts/fuzz.sh
 
 echo "stages failed:${failures:- none}"

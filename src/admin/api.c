@@ -329,8 +329,8 @@ static void admin_select(struct ts_http_req *req, struct ts_http_res *res)
  * associated data to the listing that issued it: the operation, the account
  * in the path, the calling key and the query without its paging parameters.
  * So a token shows nothing (not an id, not a count), cannot be forged or
- * edited, and is refused by any other listing, filter or key (issue 9 item
- * 4: tokens were base64 of another tenant's account id). One helper for
+ * edited, and is refused by any other listing, filter or key (an
+ * incident: tokens were base64 of another tenant's account id). One helper for
  * every listing of the admin API.
  */
 static const char page_purpose[TS_SUBKEY_PURPOSE_LEN + 1] = "adminpg1";
@@ -480,7 +480,7 @@ static const struct ts_http_route routes[] = {
         ROUTE("POST", "/api/v1/accounts/{}/api-keys", ts__admin_create_api_key),
         ROUTE("GET", "/api/v1/accounts/{}/api-keys", ts__admin_list_api_keys),
         ROUTE("DELETE", "/api/v1/accounts/{}/api-keys/{}", ts__admin_delete_api_key),
-        /* directory administration (issue 4) */
+        /* directory administration (docs/product.md §2, §4) */
         ROUTE("GET", "/api/v1/accounts/{}/users", ts__admin_list_users),
         SELECT("POST", "/api/v1/accounts/{}/users", ts__admin_users_post, "UsersOperation"),
         ROUTE("GET", "/api/v1/accounts/{}/users/{}", ts__admin_get_user),

@@ -1,9 +1,9 @@
-/* Admin API: accounts and their settings (SPEC 2, the Chime account calls). */
+/* Admin API: accounts and their settings (docs/product.md §2, the Chime account calls). */
 #include <string.h>
 
 #include "admin/internal.h"
+#include "admin/render.h"
 #include "core/jsonw.h"
-#include "directory/account.h"
 
 static ts_err create_account(struct ts__admin_call *call, struct ts_error *e)
 {
@@ -18,7 +18,7 @@ static ts_err create_account(struct ts__admin_call *call, struct ts_error *e)
 	if (rc != TS_ERR_OK)
 		return rc;
 	call->account_id = acct.account_id;
-	call->response = json_pack("{s:o}", "Account", ts_directory_account_json(&acct));
+	call->response = json_pack("{s:o}", "Account", ts_admin_account_json(&acct));
 	call->status = 201;
 	return TS_ERR_OK;
 }
@@ -46,7 +46,7 @@ static bool may_list(struct ts__admin_call *call, const struct ts_account *acct)
  * A key scoped to some accounts lists only those (IAM resource scoping), and
  * pages are cut from the accounts it may see: filtering a page after it was
  * read answered empty pages whose NextToken, and the name filter, told a
- * scoped key that other tenants exist (issue 9 item 4). The store is read in
+ * scoped key that other tenants exist (an incident). The store is read in
  * batches until the page and one more visible account are found, so a
  * NextToken is given only when another visible account follows.
  */
@@ -90,7 +90,7 @@ static ts_err list_accounts(struct ts__admin_call *call, struct ts_error *e)
 	}
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, ts_directory_account_json(&shown[i]));
+		json_array_append_new(arr, ts_admin_account_json(&shown[i]));
 	call->response = json_pack("{s:o}", "Accounts", arr);
 	if (more)
 		json_object_set_new(
@@ -109,7 +109,7 @@ static ts_err get_account(struct ts__admin_call *call, struct ts_error *e)
 	struct ts_jsonw w;
 	ts_jsonw_init(&w, call->a, 512);
 	ts_jsonw_lit(&w, "{\"Account\":");
-	ts_directory_account_write(&w, &acct);
+	ts_admin_account_write(&w, &acct);
 	ts_jsonw_lit(&w, "}");
 	call->response_text = ts_jsonw_finish(&w, &call->response_len);
 	return TS_ERR_OK;
@@ -125,7 +125,7 @@ static ts_err update_account(struct ts__admin_call *call, struct ts_error *e)
 	rc = ts_directory_account_rename(call->conn, call->a, call->account_id, name, &acct, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	call->response = json_pack("{s:o}", "Account", ts_directory_account_json(&acct));
+	call->response = json_pack("{s:o}", "Account", ts_admin_account_json(&acct));
 	return TS_ERR_OK;
 }
 
@@ -137,12 +137,13 @@ static ts_err delete_account(struct ts__admin_call *call, struct ts_error *e)
 
 static ts_err get_settings(struct ts__admin_call *call, struct ts_error *e)
 {
-	json_t *settings = NULL;
+	struct ts_account_settings settings;
 	ts_err rc =
 	        ts_directory_account_settings(call->conn, call->a, call->account_id, &settings, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	call->response = json_pack("{s:O}", "AccountSettings", settings);
+	call->response =
+	        json_pack("{s:o}", "AccountSettings", ts_admin_account_settings_json(&settings));
 	return TS_ERR_OK;
 }
 
@@ -151,8 +152,12 @@ static ts_err update_settings(struct ts__admin_call *call, struct ts_error *e)
 	json_t *changes = json_object_get(call->body, "AccountSettings");
 	if (changes == NULL)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "AccountSettings is required");
+	struct ts_account_settings_change change;
+	ts_err rc = ts_admin_account_settings_parse(changes, &change, e);
+	if (rc != TS_ERR_OK)
+		return rc;
 	call->status = 204;
-	return ts_directory_account_settings_update(call->conn, call->a, call->account_id, changes,
+	return ts_directory_account_settings_update(call->conn, call->a, call->account_id, &change,
 	                                            e);
 }
 

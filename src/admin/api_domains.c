@@ -1,11 +1,13 @@
 /*
- * Admin API: claimed domains (SPEC 2; seed 003 "Claim a Domain"). Checks
+ * Admin API: claimed domains (docs/product.md §1, §2; the Amazon Chime
+ * administration guide, "Claim a Domain"). Checks
  * over DNS run on the verifier's thread, never here: AddDomain and
  * ?operation=verify make a check due and wake the verifier.
  */
 #include <string.h>
 
 #include "admin/internal.h"
+#include "admin/render.h"
 #include "core/json.h"
 #include "directory/domain.h"
 #include "directory/verifier.h"
@@ -29,12 +31,12 @@ static ts_err add_domain(struct ts__admin_call *call, struct ts_error *e)
 	ts_err rc = ts__admin_body_str(call, "DomainName", true, &name, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	/* the seed's AddDomain event names the domain among the request parameters */
+	/* the Chime guide's AddDomain event names the domain among the request parameters */
 	json_object_set_new(call->params, "DomainName", json_string(name));
 	rc = ts_directory_domain_add(call->conn, call->a, call->account_id, name, &d, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	call->response = json_pack("{s:o}", "Domain", ts_directory_domain_json(&d));
+	call->response = json_pack("{s:o}", "Domain", ts_admin_domain_json(&d));
 	call->status = 201;
 	kick(call);
 	return TS_ERR_OK;
@@ -58,7 +60,7 @@ static ts_err list_domains(struct ts__admin_call *call, struct ts_error *e)
 		return rc;
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, ts_directory_domain_json(&list[i]));
+		json_array_append_new(arr, ts_admin_domain_json(&list[i]));
 	call->response = json_pack("{s:o}", "Domains", arr);
 	if (n == limit)
 		json_object_set_new(
@@ -75,7 +77,7 @@ static ts_err get_domain(struct ts__admin_call *call, struct ts_error *e)
 	if (rc == TS_ERR_OK)
 		rc = ts_store_domain_get(call->conn, call->a, call->account_id, norm, &d, e);
 	if (rc == TS_ERR_OK)
-		call->response = json_pack("{s:o}", "Domain", ts_directory_domain_json(&d));
+		call->response = json_pack("{s:o}", "Domain", ts_admin_domain_json(&d));
 	return rc;
 }
 
@@ -86,7 +88,7 @@ static ts_err verify_domain(struct ts__admin_call *call, struct ts_error *e)
 	                                        domain_param(call), &d, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	call->response = json_pack("{s:o}", "Domain", ts_directory_domain_json(&d));
+	call->response = json_pack("{s:o}", "Domain", ts_admin_domain_json(&d));
 	call->status = 202; /* the check runs on the verifier's thread, in a moment */
 	kick(call);
 	return TS_ERR_OK;

@@ -1,14 +1,15 @@
 /*
- * Admin API: users of an account (SPEC 2, the Chime user calls; seed 003
- * "Manage Users"). Team accounts invite and remove users; Enterprise
- * accounts get theirs from the IdP and suspend or activate them.
+ * Admin API: users of an account (docs/product.md §2, the Chime user calls;
+ * the Amazon Chime administration guide, "Manage Users"). Team accounts invite and remove users;
+ * Enterprise accounts get theirs from the IdP and suspend or activate them.
  */
 #include <string.h>
 
 #include "admin/internal.h"
+#include "admin/render.h"
 #include "core/json.h"
 #include "core/timeutil.h"
-#include "directory/groups.h"
+#include "directory/signin_decide.h"
 #include "directory/session.h"
 #include "directory/user.h"
 
@@ -37,23 +38,23 @@ static const char *user_param(struct ts__admin_call *call)
 }
 
 /* The user named in the path; a change locks its row (as load_account). */
-static ts_err load_user(struct ts__admin_call *call, struct ts_dir_user *u, struct ts_error *e)
+static ts_err load_user(struct ts__admin_call *call, struct ts_user_row *u, struct ts_error *e)
 {
 	if (call->write)
-		return ts_store_dir_user_get_for_update(call->conn, call->a, call->account_id,
-		                                        user_param(call), u, e);
-	return ts_store_dir_user_get(call->conn, call->a, call->account_id, user_param(call), u, e);
+		return ts_store_user_get_for_update(call->conn, call->a, call->account_id,
+		                                    user_param(call), u, e);
+	return ts_store_user_get(call->conn, call->a, call->account_id, user_param(call), u, e);
 }
 
 /* {"User": view} of a user as it is now. */
 static ts_err answer_user(struct ts__admin_call *call, const struct ts_account *acct, bool managed,
                           const char *user_id, struct ts_error *e)
 {
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	json_t *view = NULL;
-	ts_err rc = ts_store_dir_user_get(call->conn, call->a, call->account_id, user_id, &u, e);
+	ts_err rc = ts_store_user_get(call->conn, call->a, call->account_id, user_id, &u, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_directory_user_json(call->conn, call->a, acct, &u, managed, &view, e);
+		rc = ts_admin_user_load_json(call->conn, call->a, acct, &u, managed, &view, e);
 	if (rc == TS_ERR_OK)
 		call->response = json_pack("{s:o}", "User", view);
 	return rc;
@@ -75,7 +76,7 @@ static ts_err list_users(struct ts__admin_call *call, struct ts_error *e)
 	const char *email = ts_http_query(call->req, "user-email");
 	const char *key =
 	        email != NULL && email[0] != '\0' ? ts_directory_key(call->a, email) : NULL;
-	struct ts_dir_user *list = NULL;
+	struct ts_user_row *list = NULL;
 	int n = 0;
 	rc = ts_store_dir_user_list(call->conn, call->a, call->account_id, key, after, limit, &list,
 	                            &n, e);
@@ -84,8 +85,8 @@ static ts_err list_users(struct ts__admin_call *call, struct ts_error *e)
 	json_t *arr = ts_json_own(call->a, json_array());
 	for (int i = 0; i < n; i++) {
 		json_t *view = NULL;
-		rc = ts_directory_user_json(call->conn, call->a, &acct, &list[i], managed, &view,
-		                            e);
+		rc = ts_admin_user_load_json(call->conn, call->a, &acct, &list[i], managed, &view,
+		                             e);
 		if (rc != TS_ERR_OK)
 			return rc;
 		json_array_append_new(arr, view);
@@ -141,11 +142,14 @@ static ts_err invite_users(struct ts__admin_call *call, struct ts_error *e)
 		rc = load_account(call, &acct, NULL, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	json_t *invites = ts_json_own(call->a, json_array());
-	rc = ts_directory_users_invite(call->conn, call->a, &acct, addresses, n, invites, e);
+	struct ts_user_invite *made = NULL;
+	rc = ts_directory_users_invite(call->conn, call->a, &acct, addresses, n, &made, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	call->response = json_pack("{s:O}", "Invites", invites);
+	json_t *invites = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(invites, ts_admin_invite_json(&made[i]));
+	call->response = json_pack("{s:o}", "Invites", invites);
 	call->status = 201;
 	return TS_ERR_OK;
 }
@@ -161,7 +165,7 @@ static ts_err set_suspended(struct ts__admin_call *call, bool suspend, struct ts
 		rc = load_account(call, &acct, NULL, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	/* SPEC §4: Team accounts' users "can be removed but not suspended" */
+	/* docs/product.md §4: Team accounts' users "can be removed but not suspended" */
 	if (strcmp(acct.account_type, "Enterprise") != 0)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "%s works on Enterprise accounts only; users of a Team account are "
@@ -200,7 +204,7 @@ static ts_err activate_users(struct ts__admin_call *call, struct ts_error *e)
 static ts_err update_license(struct ts__admin_call *call, struct ts_error *e)
 {
 	struct ts_account acct;
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	bool managed = false;
 	const char *lic = NULL;
 	ts_err rc = ts__admin_body_str(call, "LicenseType", true, &lic, e);
@@ -212,7 +216,7 @@ static ts_err update_license(struct ts__admin_call *call, struct ts_error *e)
 		rc = load_user(call, &u, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	/* SPEC §4: once an IdP manages the directory, licences come from its groups */
+	/* docs/product.md §4: once an IdP manages the directory, licences come from its groups */
 	if (managed)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "licences of this account come from directory groups "
@@ -226,7 +230,7 @@ static ts_err update_license(struct ts__admin_call *call, struct ts_error *e)
 static ts_err logout_user(struct ts__admin_call *call, struct ts_error *e)
 {
 	struct ts_account acct;
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	int64_t n = 0;
 	ts_err rc = load_account(call, &acct, NULL, e);
 	if (rc == TS_ERR_OK)
@@ -243,7 +247,7 @@ static ts_err logout_user(struct ts__admin_call *call, struct ts_error *e)
 static ts_err reset_pin(struct ts__admin_call *call, struct ts_error *e)
 {
 	struct ts_account acct;
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	bool managed = false;
 	char pin[TS_USER_PIN_DIGITS + 1];
 	ts_err rc = load_account(call, &acct, &managed, e);
@@ -269,7 +273,7 @@ static ts_err reset_pin(struct ts__admin_call *call, struct ts_error *e)
 static ts_err delete_user(struct ts__admin_call *call, struct ts_error *e)
 {
 	struct ts_account acct;
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	ts_err rc = load_account(call, &acct, NULL, e);
 	if (rc == TS_ERR_OK)
 		rc = load_user(call, &u, e);
@@ -286,9 +290,18 @@ static ts_err delete_user(struct ts__admin_call *call, struct ts_error *e)
 
 static ts_err signin_check(struct ts__admin_call *call, struct ts_error *e)
 {
-	const char *email = ts_http_query(call->req, "email");
-	return ts_directory_signin_check(call->conn, call->a, call->account_id, user_param(call),
-	                                 email, &call->response, e);
+	/* the administrator's question: would this address sign this user in (docs/product.md §2)?
+	 */
+	struct ts_signin_assertion in = {
+	        .via = TS_SIGNIN_VIA_CHECK,
+	        .identity = ts_http_query(call->req, "email"),
+	};
+	struct ts_signin_decision d;
+	ts_err rc = ts_directory_signin_decide(call->conn, call->a, call->account_id, &in,
+	                                       user_param(call), &d, e);
+	if (rc == TS_ERR_OK)
+		call->response = ts_admin_signin_check_json(&d);
+	return rc;
 }
 
 const struct ts__admin_op ts__admin_list_users = {

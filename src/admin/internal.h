@@ -62,7 +62,7 @@ extern const struct ts__admin_op ts__admin_create_account, ts__admin_list_accoun
 extern const struct ts__admin_op ts__admin_create_api_key, ts__admin_list_api_keys,
         ts__admin_delete_api_key;
 
-/* Directory administration (issue 4): users, domains, licence groups, sign-in check. */
+/* Directory administration (docs/product.md §4): users, domains, licence groups, sign-in check. */
 extern const struct ts__admin_op ts__admin_list_users, ts__admin_get_user, ts__admin_invite_users,
         ts__admin_suspend_users, ts__admin_activate_users, ts__admin_update_user_license,
         ts__admin_logout_user, ts__admin_reset_pin, ts__admin_delete_user, ts__admin_signin_check,

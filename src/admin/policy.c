@@ -21,8 +21,8 @@
 
 /*
  * X(Name, FA, UM, RO): every action, and which managed policy grants it.
- * Rows before the marker are the seed's table "Amazon Chime Actions"
- * (Chime administration guide, seed 003), in its order and with its columns,
+ * Rows before the marker are the Chime guide's table "Amazon Chime Actions"
+ * (the Amazon Chime administration guide), in its order and with its columns,
  * chime: renamed tessera:. Rows after it are Tessera's own actions that the
  * table does not have: no managed policy grants them, only a policy naming
  * them (or a wildcard such as "tessera:*") does.
@@ -81,7 +81,7 @@
 	X(ValidateDelegate, 1, 0, 0)                                                      \
 	X(ListDelegates, 1, 1, 1)                                                         \
 	X(DeleteDelegate, 1, 0, 0)                                                        \
-	/* ---- end of the seed's table; Tessera's own actions below ---- */              \
+	/* ---- end of the Chime guide's table; Tessera's own actions below ---- */       \
 	X(CreateAdminKey, 0, 0, 0)                                                        \
 	X(ListAdminKeys, 0, 0, 0)                                                         \
 	X(DeleteAdminKey, 0, 0, 0)                                                        \

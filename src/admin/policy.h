@@ -1,5 +1,5 @@
 /*
- * The admin API's IAM-style policy engine (SPEC §9). Admin keys carry one or
+ * The admin API's IAM-style policy engine (docs/product.md §9). Admin keys carry one or
  * more policy documents, or the names of managed policies, e.g.
  *   ["ReadOnly", {"Version":"2012-10-17","Statement":[{"Effect":"Deny",
  *     "Action":"tessera:Get*","Resource":"arn:tessera:::account/42"}]}]
@@ -12,7 +12,7 @@
  *
  * The managed policies FullAccess, UserManagement and ReadOnly grant exactly
  * the action sets that the Amazon Chime administration guide's table
- * "Amazon Chime Actions" gives to its FA, UM and RO columns (seed 003),
+ * "Amazon Chime Actions" gives to its FA, UM and RO columns,
  * renamed from chime: to tessera:. Tessera's own actions that are not in that
  * table (admin keys, audit events) are granted by no managed policy.
  */

@@ -6,6 +6,7 @@
  */
 #include "audit/chain.h"
 
+#include <limits.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -66,9 +67,9 @@ static void put(struct sink *s, const void *p, size_t n)
 
 static void put_u64(struct sink *s, uint64_t v)
 {
-	unsigned char b[8];
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		b[i] = (unsigned char)(v & 0xff);
+	unsigned char b[sizeof v]; /* big-endian: the canonical encoding of docs/audit.md */
+	for (int i = (int)sizeof v - 1; i >= 0; i--, v >>= CHAR_BIT)
+		b[i] = (unsigned char)(v & UCHAR_MAX);
 	put(s, b, sizeof b);
 }
 

@@ -1,6 +1,6 @@
 /*
  * Audit events: one per admin call, SCIM write and sign-in decision, in the
- * CloudTrail event shape of the seed, built here, appended in the caller's
+ * CloudTrail event shape (docs/audit.md), built here, appended in the caller's
  * transaction and sealed into the chain later (chain.h, sealer.h). Every
  * writer (the admin API, SCIM, the CLI, the domain verifier, and the sign-in
  * protocols) fills a struct ts_audit_entry; no HTTP here: answering a
@@ -21,7 +21,7 @@
 #define TS_AUDIT_SOURCE_ADMIN "admin.tessera"
 #define TS_AUDIT_SOURCE_SCIM "scim.tessera"
 /*
- * Sign-in decisions (SPEC §9: every one writes an event), whichever protocol
+ * Sign-in decisions (docs/product.md §9: every one writes an event), whichever protocol
  * asked: SAML, OpenID Connect, the device flow. The protocol and the rule
  * results travel in the event's parameters, never which check failed to the
  * browser (STYLE.md, Errors).

@@ -3,7 +3,7 @@
  * secret looks like, so that every audit writer (admin calls, SCIM writes,
  * the CLI, the domain verifier) and the log drop the same things.
  *
- * Incident (issue 9, item 3): a SCIM PATCH setting `password` by `path`, by
+ * Incident: a SCIM PATCH setting `password` by `path`, by
  * a no-path `value`, or by the URN-qualified name was copied verbatim into
  * the append-only audit trail, because the SCIM writer skipped only a
  * top-level member spelled "password". An append-only, hash-chained trail

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin/render.h"
 #include "cli/cli.h"
 #include "core/json.h"
 #include "directory/account.h"
@@ -27,7 +28,7 @@ static int create(struct ts_cli_store *s, const char **v)
 	    ts_directory_account_create(s->conn, s->arena, v[O_NAME], v[O_TYPE], &acct, &e) !=
 	            TS_ERR_OK)
 		goto fail;
-	json_t *out = ts_json_own(s->arena, ts_directory_account_json(&acct));
+	json_t *out = ts_json_own(s->arena, ts_admin_account_json(&acct));
 	if (ts_cli_audit_event(s, "CreateAccount", acct.account_id, params, out, &e) != TS_ERR_OK ||
 	    ts_store_commit(s->conn, &e) != TS_ERR_OK)
 		goto fail;
@@ -55,7 +56,7 @@ static int list(struct ts_cli_store *s, const char **v)
 			return ts_cli_fail("account list: %s", e.message);
 		for (int i = 0; i < n; i++) {
 			if (v[O_JSON])
-				json_array_append_new(all, ts_directory_account_json(&page[i]));
+				json_array_append_new(all, ts_admin_account_json(&page[i]));
 			else
 				printf("%-36s  %-10s  %s\n",
 				       ts_cli_text(s->arena, page[i].account_id),

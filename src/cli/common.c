@@ -16,6 +16,8 @@
 
 /* The longest escape ts_cli_text writes for one byte or code point: "\u009b". */
 #define TEXT_ESCAPE_MAX 6
+/* the decimal digits of any unsigned int, and a NUL */
+#define UINT_TEXT_MAX (3 * sizeof(unsigned) + 1)
 
 const char *ts_cli_text(ts_arena_t *a, const char *s)
 {
@@ -40,7 +42,8 @@ const char *ts_cli_text(ts_arena_t *a, const char *s)
 		} else if (ts_utf8_is_control(cp)) {
 			/* ECMA-48: C0, DEL and C1 drive the terminal (ESC [ ..., CSI) */
 			o += (size_t)snprintf(out + o, TEXT_ESCAPE_MAX + 1,
-			                      cp < 0x80 ? "\\x%02x" : "\\u%04x", (unsigned)cp);
+			                      cp < TS_ASCII_END ? "\\x%02x" : "\\u%04x",
+			                      (unsigned)cp);
 			p += len;
 		} else {
 			memcpy(out + o, p, len);
@@ -58,7 +61,7 @@ const char *ts_cli_db_shown(ts_arena_t *a, const char *db)
 	const char *p = strstr(db, "://");
 	if (p != NULL) {
 		/* RFC 3986 §3.2.1: userinfo "user:password@" is in the authority */
-		p += 3;
+		p += sizeof "://" - 1;
 		const char *at = memrchr(p, '@', strcspn(p, "/?#"));
 		const char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
 		if (colon != NULL)
@@ -111,7 +114,7 @@ bool ts_cli_flags(const char *cmd, const struct ts_config_option *opts, int n, i
 		return false;
 	}
 	/*
-	 * Issue 9: what a command stores or sends is text: a value that is not UTF-8
+	 * What a command stores or sends is text: a value that is not UTF-8
 	 * or holds a control character is refused here, once for every command, the
 	 * way the HTTP surfaces refuse it (a stored \xff once vanished from listings).
 	 */
@@ -121,7 +124,8 @@ bool ts_cli_flags(const char *cmd, const struct ts_config_option *opts, int n, i
 			continue;
 		bool ok = ts_utf8_valid(v, strlen(v));
 		for (const char *p = v; ok && *p; p++)
-			ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+			ok = (unsigned char)*p >= TS_ASCII_SPACE &&
+			     *p != TS_ASCII_DEL; /* no C0, no DEL */
 		if (!ok) {
 			ts_cli_fail("%s: --%s is not UTF-8 text without control characters", cmd,
 			            opts[i].name);
@@ -195,7 +199,7 @@ void ts_cli_close(struct ts_cli_store *s)
 ts_err ts_cli_audit_event(struct ts_cli_store *s, const char *event, const char *account_id,
                           const json_t *params, const json_t *response, struct ts_error *e)
 {
-	char who[32];
+	char who[sizeof "uid:" + UINT_TEXT_MAX];
 	snprintf(who, sizeof who, "uid:%u", (unsigned)getuid());
 	struct ts_audit_entry entry = {
 	        .who = {.type = "LocalOperator", .principal_id = who},
@@ -220,7 +224,7 @@ static void print_json(json_t *j, size_t flags)
 	json_decref(j);
 	if (text != NULL) {
 		for (const char *t = text; *t != '\0'; t++) {
-			if (*t == 0x7f)
+			if (*t == TS_ASCII_DEL)
 				fputs("\\u007f", stdout);
 			else
 				putchar(*t);

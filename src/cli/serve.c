@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/render.h"
 #include "audit/redact.h"
 #include "app/app.h"
 #include "audit/sealer.h"
@@ -38,12 +39,18 @@ enum {
 	O_STORE_CONNECT_TIMEOUT,
 	O_STORE_STATEMENT_TIMEOUT,
 	O_STORE_LOCK_TIMEOUT,
+	O_SQLITE_TUNING,
 	O__COUNT
 };
 
 #define TS_STR_(x) #x
 #define TS_STR(x) TS_STR_(x)
-#define SERVE_TIMEOUT_MAX_MS (24L * 3600 * 1000)
+#define SERVE_TIMEOUT_MAX_MS (24L * 3600 * 1000) /* a day */
+/* sanity bounds of --threads, --workers and --max-body (0: chosen from the cores) */
+#define SERVE_LOOPS_MAX 256
+#define SERVE_WORKERS_MAX 1024
+#define SERVE_MAX_BODY_MIN 1024L
+#define SERVE_MAX_BODY_MAX (64L * 1024 * 1024)
 
 static const struct ts_config_option opts[O__COUNT] = {
         [O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
@@ -76,6 +83,9 @@ static const struct ts_config_option opts[O__COUNT] = {
         [O_STORE_LOCK_TIMEOUT] = {"store-lock-timeout", TS_STR(TS_STORE_LOCK_TIMEOUT_MS), false,
                                   "ms to wait for a row lock (PostgreSQL) or the writer lock "
                                   "(SQLite); then 503 with Retry-After"},
+        [O_SQLITE_TUNING] = {"sqlite-tuning", "on", false,
+                             "SQLite's WAL-batching VFS, page cache and allocator caches: on or "
+                             "off (docs/store.md)"},
 };
 
 /*
@@ -168,23 +178,25 @@ int ts_cli_serve(int argc, char **argv)
 	int status = 1;
 	long loops = 0, workers = 0, max_body = 0, scim_rate = 0;
 	long connect_ms = 0, statement_ms = 0, lock_ms = 0;
+	enum ts_store_sqlite_tuning tuning = TS_SQLITE_TUNING_ON;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
 		status = 2;
 		goto out;
 	}
 	int level = ts_log_level_parse(v[O_LOG_LEVEL]);
-	if (level < 0 || !number(v[O_LOOPS], 0, 256, &loops) ||
-	    !number(v[O_WORKERS], 0, 1024, &workers) ||
-	    !number(v[O_MAX_BODY], 1024, 64L * 1024 * 1024, &max_body) ||
+	if (level < 0 || !number(v[O_LOOPS], 0, SERVE_LOOPS_MAX, &loops) ||
+	    !number(v[O_WORKERS], 0, SERVE_WORKERS_MAX, &workers) ||
+	    !number(v[O_MAX_BODY], SERVE_MAX_BODY_MIN, SERVE_MAX_BODY_MAX, &max_body) ||
 	    !number(v[O_SCIM_RATE_LIMIT], 0, TS_SCIM_THROTTLE_RATE_MAX, &scim_rate) ||
 	    !number(v[O_STORE_CONNECT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &connect_ms) ||
 	    !number(v[O_STORE_STATEMENT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &statement_ms) ||
 	    !number(v[O_STORE_LOCK_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &lock_ms) ||
 	    (strcmp(v[O_DURABILITY], "normal") != 0 && strcmp(v[O_DURABILITY], "full") != 0) ||
-	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0)) {
+	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0) ||
+	    !ts_store_sqlite_tuning_parse(v[O_SQLITE_TUNING], &tuning)) {
 		status = ts_cli_fail("serve: bad value for --log-level, --threads, --workers, "
-		                     "--max-body, --scim-rate-limit, --durability, --access-log or "
-		                     "--store-*-timeout");
+		                     "--max-body, --scim-rate-limit, --durability, --access-log, "
+		                     "--store-*-timeout or --sqlite-tuning");
 		status = 2;
 		goto out;
 	}
@@ -239,7 +251,8 @@ int ts_cli_serve(int argc, char **argv)
 	                                                    : TS_DURABILITY_NORMAL,
 	                              .connect_timeout_ms = (int)connect_ms,
 	                              .statement_timeout_ms = (int)statement_ms,
-	                              .lock_timeout_ms = (int)lock_ms};
+	                              .lock_timeout_ms = (int)lock_ms,
+	                              .sqlite_tuning = tuning};
 	ts_store_conn_t *conn = NULL;
 	if (ts_store_open(v[O_DB], false, &so, &app.store, &e) != TS_ERR_OK ||
 	    ts_store_connect(app.store, &conn, &e) != TS_ERR_OK ||
@@ -255,7 +268,7 @@ int ts_cli_serve(int argc, char **argv)
 		status = ts_cli_fail("serve: %s (run tessera init)", e.message);
 		goto out;
 	}
-	/* SPEC 9, issue 10: every node has the store's master key, or refuses to start */
+	/* docs/product.md §2a, §9: every node has the store's master key, or refuses to start */
 	struct ts_audit_keys keys;
 	ts_audit_keys_derive(app.master_key, &keys);
 	ts_store_audit_keys_set(app.store, &keys);
@@ -278,8 +291,11 @@ int ts_cli_serve(int argc, char **argv)
 		app.nodes = ts_app_nodes_start(&app);
 
 	if (ndns > 0) {
-		struct ts_directory_verifier_config vc = {
-		        .store = app.store, .servers = dns, .n_servers = ndns};
+		struct ts_directory_verifier_config vc = {.store = app.store,
+		                                          .on_verdict =
+		                                                  ts_admin_domain_verdict_audit,
+		                                          .servers = dns,
+		                                          .n_servers = ndns};
 		if (ts_directory_verifier_start(&vc, &app.verifier, &e) != TS_ERR_OK) {
 			status = ts_cli_fail("serve: %s", e.message);
 			goto out;

@@ -1,11 +1,12 @@
 /*
  * tessera user list|get|suspend|activate|logout: an account's users offline,
- * against --db (seed: the Users page). Changes are audited as the local
- * operator, in the transaction that makes them.
+ * against --db (the Amazon Chime administration guide: the Users page). Changes are audited as the
+ * local operator, in the transaction that makes them.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "admin/render.h"
 #include "cli/cli.h"
 #include "core/json.h"
 #include "directory/session.h"
@@ -38,15 +39,15 @@ static int list(struct ts_cli_store *s, const char **v)
 	json_t *all = ts_json_own(s->arena, json_array());
 	const char *after = NULL;
 	for (;;) {
-		struct ts_dir_user *page = NULL;
+		struct ts_user_row *page = NULL;
 		int n = 0;
 		if (ts_store_dir_user_list(s->conn, s->arena, acct.account_id, key, after,
 		                           TS_STORE_PAGE_MAX, &page, &n, &e) != TS_ERR_OK)
 			return ts_cli_fail("user list: %s", e.message);
 		for (int i = 0; i < n; i++) {
 			json_t *view = NULL;
-			if (ts_directory_user_json(s->conn, s->arena, &acct, &page[i], managed,
-			                           &view, &e) != TS_ERR_OK)
+			if (ts_admin_user_load_json(s->conn, s->arena, &acct, &page[i], managed,
+			                            &view, &e) != TS_ERR_OK)
 				return ts_cli_fail("user list: %s", e.message);
 			if (v[O_JSON]) {
 				json_array_append_new(all, view);
@@ -74,7 +75,7 @@ static int get(struct ts_cli_store *s, const char **v)
 {
 	struct ts_error e = {0};
 	struct ts_account acct;
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	bool managed = false;
 	json_t *view = NULL;
 	if (v[O_ACCOUNT] == NULL || v[O_ID] == NULL)
@@ -82,9 +83,8 @@ static int get(struct ts_cli_store *s, const char **v)
 	if (ts_store_begin(s->conn, false, &e) != TS_ERR_OK ||
 	    ts_store_account_get(s->conn, s->arena, v[O_ACCOUNT], &acct, &e) != TS_ERR_OK ||
 	    ts_directory_account_managed(s->conn, acct.account_id, &managed, &e) != TS_ERR_OK ||
-	    ts_store_dir_user_get(s->conn, s->arena, acct.account_id, v[O_ID], &u, &e) !=
-	            TS_ERR_OK ||
-	    ts_directory_user_json(s->conn, s->arena, &acct, &u, managed, &view, &e) != TS_ERR_OK)
+	    ts_store_user_get(s->conn, s->arena, acct.account_id, v[O_ID], &u, &e) != TS_ERR_OK ||
+	    ts_admin_user_load_json(s->conn, s->arena, &acct, &u, managed, &view, &e) != TS_ERR_OK)
 		return ts_cli_fail("user get: %s", e.message);
 	ts_store_rollback(s->conn);
 	json_t *out = json_pack("{s:o}", "User", view);
@@ -107,7 +107,7 @@ static int change(struct ts_cli_store *s, const char **v, const char *verb)
 	                                                   : "ActivateUsers";
 	json_t *params = ts_json_own(
 	        s->arena, json_pack("{s:s, s:s}", "AccountId", v[O_ACCOUNT], "UserId", v[O_ID]));
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	struct ts_account acct;
 	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
 again:;
@@ -122,7 +122,7 @@ again:;
 		             "%s works on Enterprise accounts only; remove a Team account's users",
 		             event);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_dir_user_get(s->conn, s->arena, v[O_ACCOUNT], v[O_ID], &u, &e);
+		rc = ts_store_user_get(s->conn, s->arena, v[O_ACCOUNT], v[O_ID], &u, &e);
 	if (rc == TS_ERR_OK && strcmp(verb, "logout") == 0)
 		rc = ts_directory_session_revoke_all(s->conn, u.user_id, NULL, &e);
 	else if (rc == TS_ERR_OK)

@@ -2,7 +2,7 @@
  * The only allocator. Allocation failure aborts the process, as redis and
  * h2o do: that is safe only because every outside input has a hard size cap,
  * so a failed allocation means the machine itself is out of memory.
- * Raw malloc/free are banned everywhere else (scripts/banned.sh).
+ * Raw malloc/free are banned everywhere else (scripts/lint.sh).
  */
 #ifndef TS_CORE_ALLOC_H
 #define TS_CORE_ALLOC_H

@@ -15,6 +15,8 @@
 #define ARENA_BLOCK_SIZE 8192
 #define ARENA_ALIGN 16
 #define ARENA_MAX_OBJECT ((size_t)1 << 40)
+/* past this, an object gets a block of its own rather than wasting most of a standard one */
+#define ARENA_LARGE_OBJECT (ARENA_BLOCK_SIZE / 4)
 
 struct block {
 	struct block *next;
@@ -140,7 +142,7 @@ void *ts_arena_alloc(ts_arena_t *a, size_t n)
 		need = ARENA_ALIGN;
 	struct block *b = a->head;
 	if (b == NULL || b->size - b->used < need) {
-		if (need > ARENA_BLOCK_SIZE / 4) {
+		if (need > ARENA_LARGE_OBJECT) {
 			/* a large object gets its own block, behind the current one */
 			struct block *big = block_new(need);
 			big->used = need;
@@ -231,4 +233,29 @@ void ts_arena_defer(ts_arena_t *a, void (*fn)(void *), void *p)
 size_t ts_arena_used(const ts_arena_t *a)
 {
 	return a->total;
+}
+
+ts_err ts_arena_grow(ts_arena_t *a, void *items, size_t size, size_t count, size_t need,
+                     size_t *cap, size_t max)
+{
+	if (need <= *cap)
+		return TS_ERR_OK;
+	if (need > max || size == 0 || count > *cap)
+		return TS_ERR_TOO_LARGE;
+	size_t ncap = *cap > max / 2 ? max : *cap * 2;
+	if (ncap < TS_ARENA_GROW_MIN)
+		ncap = TS_ARENA_GROW_MIN < max ? TS_ARENA_GROW_MIN : max;
+	if (ncap < need)
+		ncap = need;
+	if (ncap > SIZE_MAX / size || ncap * size > ARENA_MAX_OBJECT)
+		return TS_ERR_TOO_LARGE;
+	/* items points at a pointer of any object type: read and write it as bytes */
+	void *old = NULL;
+	memcpy(&old, items, sizeof old);
+	void *grown = ts_arena_alloc(a, ncap * size);
+	if (count > 0)
+		memcpy(grown, old, count * size);
+	memcpy(items, &grown, sizeof grown);
+	*cap = ncap;
+	return TS_ERR_OK;
 }

@@ -27,6 +27,24 @@ char *ts_arena_vprintf(ts_arena_t *a, const char *fmt, va_list ap);
 char *ts_arena_concat(ts_arena_t *a, ...) __attribute__((sentinel));
 /* Calls fn(p) when the arena is freed. */
 void ts_arena_defer(ts_arena_t *a, void (*fn)(void *), void *p);
+/*
+ * Makes room for element number need - 1 of an array that lives in arena a:
+ * *items (a pointer to the array's first element, NULL when there is none
+ * yet) holds *cap elements of size bytes, the first count of them in use.
+ * When need > *cap, a new array of twice the capacity (at least
+ * TS_ARENA_GROW_MIN and need, at most max) is allocated, the count elements
+ * in use are copied and *items and *cap are updated; the old array stays in
+ * the arena until it is freed. Returns TS_ERR_TOO_LARGE, changing nothing,
+ * when need > max or the new size in bytes would overflow a size_t. Use it
+ * through TS_ARENA_GROW, which passes the element size.
+ */
+#define TS_ARENA_GROW_MIN 8
+TS_MUST_USE ts_err ts_arena_grow(ts_arena_t *a, void *items, size_t size, size_t count, size_t need,
+                                 size_t *cap, size_t max);
+/* ts_arena_grow for an array pointer `items` (any element type), for one more element. */
+#define TS_ARENA_GROW(a, items, count, cap, max)                                                   \
+	ts_arena_grow((a), (void *)&(items), sizeof *(items), (count), (size_t)(count) + 1, (cap), \
+	              (max))
 /* Bytes handed out so far (for tests and metrics). */
 size_t ts_arena_used(const ts_arena_t *a);
 

@@ -7,6 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FLAG_PREFIX "--"
+#define CONFIG_FLAG "config"
+/* "TESSERA_" and a flag name in capitals; longer names are cut and never match */
+#define ENV_NAME_MAX 64
+
 static int find(const struct ts_config_option *opts, int n, const char *name, size_t len)
 {
 	for (int i = 0; i < n; i++)
@@ -73,11 +78,11 @@ ts_err ts_config_parse(const struct ts_config_option *opts, int n, int argc, cha
 	const char *config_path = getenv("TESSERA_CONFIG");
 	for (int k = 0; k < argc; k++) {
 		const char *arg = argv[k];
-		if (strncmp(arg, "--", 2) != 0)
+		if (strncmp(arg, FLAG_PREFIX, sizeof FLAG_PREFIX - 1) != 0)
 			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "unexpected argument %s", arg);
-		const char *name = arg + 2, *eq = strchr(name, '=');
+		const char *name = arg + sizeof FLAG_PREFIX - 1, *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
-		if (len == 6 && strncmp(name, "config", 6) == 0) {
+		if (len == sizeof CONFIG_FLAG - 1 && strncmp(name, CONFIG_FLAG, len) == 0) {
 			if (eq == NULL && k + 1 >= argc)
 				return TS_FAIL(e, TS_ERR_BAD_REQUEST, "--config needs a value");
 			config_path = eq ? eq + 1 : argv[++k];
@@ -106,7 +111,7 @@ ts_err ts_config_parse(const struct ts_config_option *opts, int n, int argc, cha
 			return rc;
 	}
 	for (int i = 0; i < n; i++) {
-		char env[64] = "TESSERA_";
+		char env[ENV_NAME_MAX] = "TESSERA_";
 		size_t o = strlen(env);
 		for (const char *p = opts[i].name; *p && o + 1 < sizeof env; p++)
 			env[o++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);

@@ -1,6 +1,7 @@
 /* Crypto helpers over libsodium. */
 #include "core/crypto.h"
 
+#include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,12 +23,16 @@ ts_err ts_crypto_init(void)
  * getrandom call instead of one per id. Each byte is handed out once.
  */
 #define RANDOM_POOL 512
+#define B64_QUANTUM 4 /* RFC 4648 §4 */
+#define B64_PAD_MAX 2
+/* larger requests skip the pool: they would drain it for one caller */
+#define RANDOM_POOL_DIRECT (RANDOM_POOL / 4)
 static _Thread_local unsigned char pool[RANDOM_POOL];
 static _Thread_local size_t pool_left;
 
 void ts_random_bytes(void *buf, size_t n)
 {
-	if (n > RANDOM_POOL / 4) {
+	if (n > RANDOM_POOL_DIRECT) {
 		randombytes_buf(buf, n);
 		return;
 	}
@@ -44,6 +49,29 @@ void ts_random_bytes(void *buf, size_t n)
 void ts_hex_encode(const unsigned char *in, size_t n, char *out)
 {
 	sodium_bin2hex(out, n * 2 + 1, in, n);
+}
+
+int ts_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int64_t ts_hex_value(const char *s, size_t n)
+{
+	int64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		int d = ts_hex_digit((unsigned char)s[i]);
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
 }
 
 /*
@@ -149,29 +177,49 @@ bool ts_secret_equal(const char *a, const char *b)
 	return sodium_memcmp(a, b, la) == 0;
 }
 
-/* The 8-4-4-4-12 text form of 16 bytes. */
-static void uuid_text(const unsigned char b[16], char out[TS_UUID_LEN + 1])
+/*
+ * RFC 9562: a UUID is 16 bytes; the version is the high nibble of byte 6
+ * (§4.2), the variant the two high bits of byte 8 (§4.1, 0b10).
+ */
+#define UUID_BYTES 16
+#define UUID_VERSION_BYTE 6
+#define UUID_VARIANT_BYTE 8
+#define UUID_VERSION_4 0x40
+#define UUID_VERSION_7 0x70
+#define UUID_LOW_NIBBLE 0x0f
+#define UUID_VARIANT_RFC 0x80
+#define UUID_VARIANT_MASK 0x3f
+/* UUIDv7 (§5.7): 48 bits of unix_ts_ms, then 12 bits of rand_a (a counter: §6.2 method 1) */
+#define UUID_V7_TS_BYTES 6
+#define UUID_V7_RAND_A_BITS 12
+#define UUID_V7_RAND_A_START_MAX 0x7ff /* a new millisecond's counter starts below 2048 */
+
+/* The 8-4-4-4-12 text form of 16 bytes (RFC 9562 §4). */
+static void uuid_text(const unsigned char b[UUID_BYTES], char out[TS_UUID_LEN + 1])
 {
-	char hex[33];
-	ts_hex_encode(b, 16, hex);
-	memcpy(out, hex, 8);
-	out[8] = '-';
-	memcpy(out + 9, hex + 8, 4);
-	out[13] = '-';
-	memcpy(out + 14, hex + 12, 4);
-	out[18] = '-';
-	memcpy(out + 19, hex + 16, 4);
-	out[23] = '-';
-	memcpy(out + 24, hex + 20, 12);
-	out[36] = '\0';
+	static const int group_len[] = {8, 4, 4, 4, 12};
+	char hex[2 * UUID_BYTES + 1];
+	ts_hex_encode(b, UUID_BYTES, hex);
+	const char *h = hex;
+	char *o = out;
+	for (size_t g = 0; g < sizeof group_len / sizeof group_len[0]; g++) {
+		if (g > 0)
+			*o++ = '-';
+		memcpy(o, h, (size_t)group_len[g]);
+		o += group_len[g];
+		h += group_len[g];
+	}
+	*o = '\0';
 }
 
 void ts_uuid_v4(char out[TS_UUID_LEN + 1])
 {
-	unsigned char b[16];
+	unsigned char b[UUID_BYTES];
 	ts_random_bytes(b, sizeof b);
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	b[UUID_VERSION_BYTE] =
+	        (unsigned char)((b[UUID_VERSION_BYTE] & UUID_LOW_NIBBLE) | UUID_VERSION_4);
+	b[UUID_VARIANT_BYTE] =
+	        (unsigned char)((b[UUID_VARIANT_BYTE] & UUID_VARIANT_MASK) | UUID_VARIANT_RFC);
 	uuid_text(b, out);
 }
 
@@ -187,19 +235,22 @@ static _Atomic uint64_t v7_last;
 
 void ts_uuid_v7(char out[TS_UUID_LEN + 1])
 {
-	unsigned char b[16];
+	unsigned char b[UUID_BYTES];
 	ts_random_bytes(b, sizeof b);
-	uint64_t fresh = (uint64_t)ts_now_ms() << 12 | (((uint64_t)b[6] << 8 | b[7]) & 0x7ff);
+	uint64_t fresh = (uint64_t)ts_now_ms() << UUID_V7_RAND_A_BITS |
+	                 (((uint64_t)b[6] << CHAR_BIT | b[7]) & UUID_V7_RAND_A_START_MAX);
 	uint64_t last = atomic_load(&v7_last), next;
 	do
 		next = fresh > last ? fresh : last + 1;
 	while (!atomic_compare_exchange_weak(&v7_last, &last, next));
-	uint64_t ms = next >> 12;
-	for (int i = 0; i < 6; i++)
-		b[i] = (unsigned char)(ms >> (40 - 8 * i));
-	b[6] = (unsigned char)(0x70 | ((next >> 8) & 0x0f));
-	b[7] = (unsigned char)(next & 0xff);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	uint64_t ms = next >> UUID_V7_RAND_A_BITS;
+	for (int i = 0; i < UUID_V7_TS_BYTES; i++) /* big-endian */
+		b[i] = (unsigned char)(ms >> (CHAR_BIT * (UUID_V7_TS_BYTES - 1 - i)));
+	b[UUID_VERSION_BYTE] =
+	        (unsigned char)(UUID_VERSION_7 | ((next >> CHAR_BIT) & UUID_LOW_NIBBLE));
+	b[UUID_VERSION_BYTE + 1] = (unsigned char)(next & UCHAR_MAX);
+	b[UUID_VARIANT_BYTE] =
+	        (unsigned char)((b[UUID_VARIANT_BYTE] & UUID_VARIANT_MASK) | UUID_VARIANT_RFC);
 	uuid_text(b, out);
 }
 
@@ -230,8 +281,9 @@ unsigned char *ts_b64url_decode(ts_arena_t *a, const char *in, size_t *outlen)
 	size_t pad = 0;
 	while (in[inlen + pad] == '=')
 		pad++;
-	if (in[inlen + pad] != '\0' || pad > 2 || (pad > 0 && (inlen + pad) % 4 != 0) ||
-	    inlen % 4 == 1)
+	/* a quantum of 4 characters holds 3 bytes (§4): a last one of 1 character is no quantum */
+	if (in[inlen + pad] != '\0' || pad > B64_PAD_MAX ||
+	    (pad > 0 && (inlen + pad) % B64_QUANTUM != 0) || inlen % B64_QUANTUM == 1)
 		return NULL;
 	unsigned char *out = ts_arena_alloc(a, inlen + 1);
 	size_t n = 0;

@@ -24,6 +24,13 @@ TS_MUST_USE ts_err ts_crypto_init(void);
 void ts_random_bytes(void *buf, size_t n);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void ts_hex_encode(const unsigned char *in, size_t n, char *out);
+/* The value of hex digit c (either case), or -1 when c is not one. */
+int ts_hex_digit(int c);
+/*
+ * The value of the n hex digits at s (1 <= n <= 8, either case: a JSON \u
+ * escape, RFC 8259 §7), or -1 when one of them is not a hex digit.
+ */
+int64_t ts_hex_value(const char *s, size_t n);
 /* SHA-256 of data as 64 hex characters plus NUL into out. */
 void ts_sha256_hex(const void *data, size_t n, char out[TS_SHA256_HEX_LEN + 1]);
 /* SHA-256 over the concatenation of n parts, as 64 hex characters plus NUL. */

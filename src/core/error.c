@@ -9,6 +9,9 @@ static const struct {
 	int status;
 	const char *message;
 } table[TS_ERR__COUNT] = {
+#define HTTP_CLIENT_ERROR_MIN 400
+#define HTTP_SERVER_ERROR_MIN 500
+
 #define TS_ERR_ROW(e, n, s, m) [TS_ERR_##e] = {n, s, m},
         TS_ERR_TABLE(TS_ERR_ROW)
 #undef TS_ERR_ROW
@@ -39,7 +42,10 @@ ts_err ts_err_for_status(int status)
 	for (int c = TS_ERR_OK + 1; c < TS_ERR__COUNT; c++)
 		if (table[c].status == status)
 			return (ts_err)c;
-	return status >= 400 && status < 500 ? TS_ERR_BAD_REQUEST : TS_ERR_INTERNAL;
+	/* RFC 9110 §15: 4xx is the client's fault, anything else the server's */
+	return status >= HTTP_CLIENT_ERROR_MIN && status < HTTP_SERVER_ERROR_MIN
+	               ? TS_ERR_BAD_REQUEST
+	               : TS_ERR_INTERNAL;
 }
 
 ts_err ts_error_set(struct ts_error *e, ts_err code, const char *where, const char *fmt, ...)

@@ -7,8 +7,19 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/crypto.h"
 #include "core/jsonw.h"
 #include "core/utf8.h"
+
+/* RFC 8259 §7: "\\u" and four hex digits */
+#define U_DIGITS 4
+#define U_ESCAPE_LEN (2 + U_DIGITS)
+/* escape_invalid writes a bad byte as the four characters \xHH */
+#define HEX_ESCAPE_LEN 4
+/* a number's text fits here without an allocation (any double or int64 in JSON does) */
+#define NUMBER_TEXT_SMALL 64
+/* the first block of a document's text; the writer doubles it as needed */
+#define DUMP_INITIAL_CAP 512
 
 static void decref(void *p)
 {
@@ -84,75 +95,6 @@ static void skip_ws(struct parser *ps)
 		ps->p++;
 }
 
-/* Length of the valid UTF-8 sequence at s (before end), 0 if invalid (RFC 3629). */
-static size_t utf8_valid(const unsigned char *s, const unsigned char *end)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if ((size_t)(end - s) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-static int hex4(const unsigned char *s)
-{
-	int v = 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned char c = s[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-		                               : -1;
-		if (d < 0)
-			return -1;
-		v = v << 4 | d;
-	}
-	return v;
-}
-
-static char *put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		*o++ = (char)cp;
-	} else if (cp < 0x800) {
-		*o++ = (char)(0xc0 | cp >> 6);
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*o++ = (char)(0xe0 | cp >> 12);
-		*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*o++ = (char)(0xf0 | cp >> 18);
-		*o++ = (char)(0x80 | (cp >> 12 & 0x3f));
-		*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	}
-	return o;
-}
-
 /*
  * The string at ps->p (its opening quote): *text and *len are its value, in
  * the input itself when it has no escapes, else in *owned (ts_malloc'd).
@@ -163,11 +105,11 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 	*owned = NULL;
 	/* the fast path: no escapes */
 	while (s < end && *s != '"' && *s != '\\') {
-		if (*s < 0x20) {
+		if (*s < TS_ASCII_SPACE) {
 			ps->p = s;
 			return fail(ps, "control character in a string"), false;
 		}
-		size_t n = *s < 0x80 ? 1 : utf8_valid(s, end);
+		size_t n = *s < TS_ASCII_END ? 1 : ts_utf8_next(s, (size_t)(end - s), NULL);
 		if (n == 0) {
 			ps->p = s;
 			return fail(ps, "invalid UTF-8 in a string"), false;
@@ -190,13 +132,13 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 	memcpy(o, ps->p, (size_t)(s - ps->p));
 	o += s - ps->p;
 	while (s < end && *s != '"') {
-		if (*s < 0x20) {
+		if (*s < TS_ASCII_SPACE) {
 			ps->p = s;
 			why = "control character in a string";
 			goto bad;
 		}
 		if (*s != '\\') {
-			size_t n = *s < 0x80 ? 1 : utf8_valid(s, end);
+			size_t n = *s < TS_ASCII_END ? 1 : ts_utf8_next(s, (size_t)(end - s), NULL);
 			if (n == 0) {
 				ps->p = s;
 				why = "invalid UTF-8 in a string";
@@ -241,31 +183,33 @@ static bool parse_string(struct parser *ps, const char **text, size_t *len, char
 			why = "invalid escape in a string";
 			goto bad;
 		}
-		int u = end - s >= 4 ? hex4(s) : -1;
+		int u = end - s >= U_DIGITS ? (int)ts_hex_value((const char *)s, U_DIGITS) : -1;
 		if (u < 0) {
 			why = "invalid escape in a string";
 			goto bad;
 		}
-		s += 4;
+		s += U_DIGITS;
 		uint32_t cp = (uint32_t)u;
-		if (cp >= 0xdc00 && cp <= 0xdfff) {
+		if (cp >= TS_UTF16_LOW_FIRST && cp <= TS_UTF16_LOW_LAST) {
 			why = "invalid \\u escape (a lone surrogate)";
 			goto bad;
 		}
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			int lo = end - s >= 6 && s[0] == '\\' && s[1] == 'u' ? hex4(s + 2) : -1;
-			if (lo < 0xdc00 || lo > 0xdfff) {
+		if (cp >= TS_UTF16_HIGH_FIRST && cp <= TS_UTF16_HIGH_LAST) {
+			int lo = end - s >= U_ESCAPE_LEN && s[0] == '\\' && s[1] == 'u'
+			                 ? (int)ts_hex_value((const char *)s + 2, U_DIGITS)
+			                 : -1;
+			if (lo < TS_UTF16_LOW_FIRST || lo > TS_UTF16_LOW_LAST) {
 				why = "invalid \\u escape (a lone surrogate)";
 				goto bad;
 			}
-			cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
-			s += 6;
+			cp = TS_UTF16_PAIR(cp, lo);
+			s += U_ESCAPE_LEN;
 		}
 		if (cp == 0) {
 			why = "\\u0000 in a string";
 			goto bad;
 		}
-		o = put_utf8(o, cp);
+		o += ts_utf8_encode(o, cp);
 	}
 	if (s >= end) {
 		ps->p = s;
@@ -318,7 +262,7 @@ static json_t *parse_number(struct parser *ps)
 		return fail(ps, "invalid number"); /* a leading zero */
 	/* strtoll and strtod need a terminated copy */
 	size_t n = (size_t)(s - ps->p);
-	char small[64], *text = n < sizeof small ? small : ts_malloc(n + 1);
+	char small[NUMBER_TEXT_SMALL], *text = n < sizeof small ? small : ts_malloc(n + 1);
 	memcpy(text, ps->p, n);
 	text[n] = '\0';
 	json_t *v = NULL;
@@ -532,7 +476,7 @@ char *ts_json_dump(ts_arena_t *arena, const json_t *j, size_t *len)
 {
 	/* the hand-written writer gives jansson's compact form at a fraction of its cost */
 	struct ts_jsonw w;
-	ts_jsonw_init(&w, arena, 512);
+	ts_jsonw_init(&w, arena, DUMP_INITIAL_CAP);
 	ts_jsonw_value(&w, j);
 	return ts_jsonw_finish(&w, len);
 }
@@ -550,7 +494,9 @@ static void escape_invalid(const char *s, size_t n, char *out)
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	char *o = out;
 	while (p < end) {
-		size_t len = *p != '\0' && *p < 0x80 ? 1 : *p >= 0x80 ? utf8_valid(p, end) : 0;
+		size_t len = *p != '\0' && *p < TS_ASCII_END ? 1
+		             : *p >= TS_ASCII_END ? ts_utf8_next(p, (size_t)(end - p), NULL)
+		                                  : 0;
 		if (len > 0) {
 			memcpy(o, p, len);
 			o += len;
@@ -574,7 +520,7 @@ json_t *ts_json_text(const char *s)
 	json_t *j = json_stringn(s, n);
 	if (j != NULL)
 		return j;
-	char *esc = ts_malloc(n * 4 + 1);
+	char *esc = ts_malloc(n * HEX_ESCAPE_LEN + 1);
 	escape_invalid(s, n, esc);
 	j = json_string(esc);
 	ts_free(esc);
@@ -588,7 +534,7 @@ const char *ts_text_escape(ts_arena_t *arena, const char *s)
 	size_t n = strlen(s);
 	if (ts_utf8_valid(s, n))
 		return s;
-	char *esc = ts_arena_alloc(arena, n * 4 + 1);
+	char *esc = ts_arena_alloc(arena, n * HEX_ESCAPE_LEN + 1);
 	escape_invalid(s, n, esc);
 	return esc;
 }

@@ -6,12 +6,20 @@
 #include "core/jsonw.h"
 
 #include "core/json.h"
+#include "core/utf8.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define JSONW_MIN_CAP 256
 #define JSONW_REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */
+#define JSONW_REPLACEMENT_LEN (sizeof JSONW_REPLACEMENT - 1)
+/* RFC 8259 §7: a control is written as \u00XX, six bytes for one */
+#define JSONW_ESCAPE_MAX 6
+/* the longest "%.17g" of a double or "%lld" of an int64, with the NUL */
+#define JSONW_NUMBER_MAX 32
 
 void ts_jsonw_init(struct ts_jsonw *w, ts_arena_t *arena, size_t cap)
 {
@@ -25,13 +33,10 @@ static void reserve(struct ts_jsonw *w, size_t n)
 {
 	if (w->len + n + 1 <= w->cap)
 		return;
-	size_t cap = w->cap * 2;
-	while (cap < w->len + n + 1)
-		cap *= 2;
-	char *grown = ts_arena_alloc(w->arena, cap);
-	memcpy(grown, w->data, w->len);
-	w->data = grown;
-	w->cap = cap;
+	/* no cap of its own: what is written is capped where it comes in (body, JSON limits) */
+	if (ts_arena_grow(w->arena, &w->data, 1, w->len, w->len + n + 1, &w->cap, SIZE_MAX) !=
+	    TS_ERR_OK)
+		abort(); /* beyond what an arena can hold: as any failed allocation */
 }
 
 void ts_jsonw_raw(struct ts_jsonw *w, const char *s, size_t n)
@@ -39,27 +44,6 @@ void ts_jsonw_raw(struct ts_jsonw *w, const char *s, size_t n)
 	reserve(w, n);
 	memcpy(w->data + w->len, s, n);
 	w->len += n;
-}
-
-/* Length of the valid UTF-8 sequence starting at s (first byte >= 0x80), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-	if (c >= 0xC2 && c <= 0xDF)
-		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		unsigned char lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlongs */
-		unsigned char hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		unsigned char lo = c == 0xF0 ? 0x90 : 0x80; /* no overlongs */
-		unsigned char hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing past U+10FFFF */
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80
-		               ? 4
-		               : 0;
-	}
-	return 0;
 }
 
 /* 1 for the bytes copied as they are: printable ASCII but '"' and '\\' */
@@ -78,8 +62,8 @@ static bool put_string(struct ts_jsonw *w, const char *str, size_t n)
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *s = (const unsigned char *)str, *end = s + n, *run = s;
 	bool valid = true;
-	/* worst case 6 bytes out per byte in, plus the quotes */
-	reserve(w, n * 6 + 2);
+	/* worst case JSONW_ESCAPE_MAX bytes out per byte in, plus the quotes */
+	reserve(w, n * JSONW_ESCAPE_MAX + 2);
 	char *o = w->data + w->len;
 	*o++ = '"';
 	while (s < end) {
@@ -88,16 +72,16 @@ static bool put_string(struct ts_jsonw *w, const char *str, size_t n)
 		if (s == end)
 			break;
 		unsigned char c = *s;
-		size_t u = c >= 0x80 ? utf8_len(s) : 0;
-		if (u > 0 && (size_t)(end - s) >= u) {
+		size_t u = c >= TS_ASCII_END ? ts_utf8_next(s, (size_t)(end - s), NULL) : 0;
+		if (u > 0) {
 			s += u;
 			continue;
 		}
 		memcpy(o, run, (size_t)(s - run));
 		o += s - run;
-		if (c >= 0x80) {
-			memcpy(o, JSONW_REPLACEMENT, 3);
-			o += 3;
+		if (c >= TS_ASCII_END) {
+			memcpy(o, JSONW_REPLACEMENT, JSONW_REPLACEMENT_LEN);
+			o += JSONW_REPLACEMENT_LEN;
 			valid = false;
 		} else {
 			*o++ = '\\';
@@ -122,10 +106,10 @@ static bool put_string(struct ts_jsonw *w, const char *str, size_t n)
 				*o++ = 't';
 				break;
 			default: /* RFC 8259 §7: other controls as \u00XX */
-				memcpy(o, "u00", 3);
+				memcpy(o, "u00", sizeof "u00" - 1);
 				o[3] = hex[c >> 4];
 				o[4] = hex[c & 0xF];
-				o += 5;
+				o += JSONW_ESCAPE_MAX - 1; /* the backslash is already out */
 			}
 		}
 		run = ++s;
@@ -160,7 +144,7 @@ bool ts_jsonw_member_str(struct ts_jsonw *w, const char *key, const char *s)
 	ts_jsonw_key(w, key);
 	if (ts_jsonw_str(w, s))
 		return true;
-	/* issue 9: never a member left out; the bytes as ts_json_text writes them */
+	/* never a member left out; the bytes as ts_json_text writes them */
 	w->len = mark;
 	ts_jsonw_key(w, key);
 	(void)ts_jsonw_str(w, ts_text_escape(w->arena, s));
@@ -175,7 +159,7 @@ static int put_cb(const char *buffer, size_t size, void *data)
 
 void ts_jsonw_value(struct ts_jsonw *w, const json_t *j)
 {
-	char num[32];
+	char num[JSONW_NUMBER_MAX];
 	switch (json_typeof(j)) {
 	case JSON_OBJECT: {
 		const char *k = NULL;

@@ -25,7 +25,7 @@ void ts_log_set_redactor(bool (*redact)(json_t *fields))
 
 int ts_log_level_parse(const char *s)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
 		if (strcmp(s, names[i]) == 0)
 			return i;
 	return -1;
@@ -42,7 +42,7 @@ void ts_log(enum ts_log_level level, const char *msg, json_t *fields)
 		json_decref(fields);
 		return;
 	}
-	char when[32];
+	char when[TS_ISO8601_LEN + 1];
 	ts_time_iso_ms(ts_now_ms(), when);
 	json_t *line = json_object();
 	json_object_set_new(line, "time", json_string(when));

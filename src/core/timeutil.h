@@ -8,6 +8,14 @@
 
 #define TS_ISO8601_LEN 24 /* "2026-11-25T14:11:53.123Z" */
 
+/* Units, for conversions written once with their names. */
+#define TS_MS_PER_S INT64_C(1000)
+#define TS_US_PER_S INT64_C(1000000)
+#define TS_NS_PER_US INT64_C(1000)
+#define TS_NS_PER_MS INT64_C(1000000)
+#define TS_NS_PER_S INT64_C(1000000000)
+#define TS_S_PER_MIN 60
+
 /* Milliseconds since the Unix epoch. */
 int64_t ts_now_ms(void);
 /* Monotonic nanoseconds, for durations. */

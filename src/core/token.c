@@ -15,7 +15,8 @@ void ts_token_new(ts_arena_t *a, const struct ts_token_shape *shape, struct ts_t
 	unsigned char *raw = ts_arena_alloc(a, shape->id_random);
 	ts_random_bytes(raw, shape->id_random);
 	for (size_t i = 0; i < shape->id_random; i++)
-		id[plen + i] = id_alphabet[raw[i] & 31];
+		/* 32 letters (RFC 4648 §6 base32): the low five bits of a byte pick one */
+		id[plen + i] = id_alphabet[raw[i] % (sizeof id_alphabet - 1)];
 	char *secret = ts_malloc(shape->secret_len + 1);
 	ts_random_token(secret, shape->secret_len);
 	char *hash = ts_arena_alloc(a, TS_SHA256_HEX_LEN + 1);
@@ -45,8 +46,10 @@ bool ts_token_parse(ts_arena_t *a, const struct ts_token_shape *shape, const cha
 
 uint64_t ts_token_id_hash(const char *id)
 {
-	uint64_t h = 14695981039346656037ull;
+	/* 64-bit FNV-1a (draft-eastlake-fnv: offset basis and prime) */
+	const uint64_t fnv_offset_basis = 14695981039346656037ull, fnv_prime = 1099511628211ull;
+	uint64_t h = fnv_offset_basis;
 	for (const char *p = id; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ (unsigned char)*p) * fnv_prime;
 	return h;
 }

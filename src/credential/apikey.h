@@ -1,6 +1,6 @@
 /*
  * Account API keys: the bearer tokens of one account's provisioning client
- * (SPEC §1 "API key"). A token is "<ApiKeyId>.<secret>"; only SHA-256 of the
+ * (docs/product.md §1 "API key"). A token is "<ApiKeyId>.<secret>"; only SHA-256 of the
  * secret is stored and the comparison is constant-time. The key selects the
  * account: nothing of another account is reachable with it.
  *

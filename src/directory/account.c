@@ -12,26 +12,65 @@
 #include "core/timeutil.h"
 #include "core/utf8.h"
 
-enum setting_kind { SETTING_BOOL, SETTING_ENUM };
+/*
+ * The settings are stored as a JSON object of the changes over the defaults
+ * (the store's settings column): this file is the one place in directory/
+ * that reads and writes that text, and it hands out and takes structs only.
+ * The keys below are the stored ones; they happen to be the admin API's
+ * names too, which the admin API keeps on its own side.
+ */
+enum setting_kind { SETTING_BOOL, SETTING_PROFILE };
 
 static const struct setting {
-	const char *name;
+	const char *key; /* in the stored text */
 	enum setting_kind kind;
-	const char *default_text; /* for enums */
-	bool default_bool;
-	const char *const *choices;
-} settings[] = {
-        {"DisableRemoteControl", SETTING_BOOL, NULL, false, NULL},
-        {"EnableDialOut", SETTING_BOOL, NULL, false, NULL},
-        /* SPEC 5: the SCIM compatibility profile */
-        {"ScimCompatibility", SETTING_ENUM, "permissive", false,
-         (const char *const[]){"permissive", "aws-strict", NULL}},
-        /* SPEC 4 rule 2: exact match by default, case-insensitive when set */
-        {"CaseInsensitiveIdentityMatch", SETTING_BOOL, NULL, false, NULL},
-        /* SPEC 6: IdP-initiated SAML sign-in is allowed per account */
-        {"AllowIdpInitiatedSignIn", SETTING_BOOL, NULL, false, NULL},
+} settings[TS_SETTING__COUNT] = {
+        [TS_SETTING_DISABLE_REMOTE_CONTROL] = {"DisableRemoteControl", SETTING_BOOL},
+        [TS_SETTING_ENABLE_DIAL_OUT] = {"EnableDialOut", SETTING_BOOL},
+        [TS_SETTING_SCIM_COMPATIBILITY] = {"ScimCompatibility", SETTING_PROFILE},
+        [TS_SETTING_CASE_INSENSITIVE_MATCH] = {"CaseInsensitiveIdentityMatch", SETTING_BOOL},
+        [TS_SETTING_ALLOW_IDP_INITIATED] = {"AllowIdpInitiatedSignIn", SETTING_BOOL},
 };
-#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+static const char *const profile_names[] = {
+        [TS_SCIM_PROFILE_PERMISSIVE] = "permissive",
+        [TS_SCIM_PROFILE_AWS_STRICT] = "aws-strict",
+};
+#define NPROFILES (sizeof profile_names / sizeof profile_names[0])
+
+const char *ts_directory_scim_profile_name(enum ts_scim_profile p)
+{
+	return (unsigned)p < NPROFILES ? profile_names[p] : profile_names[0];
+}
+
+bool ts_directory_scim_profile_parse(const char *name, enum ts_scim_profile *out)
+{
+	for (size_t i = 0; name != NULL && i < NPROFILES; i++) {
+		if (strcmp(profile_names[i], name) == 0) {
+			*out = (enum ts_scim_profile)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool *ts_directory_account_setting_flag(struct ts_account_settings *s, enum ts_account_setting k)
+{
+	switch (k) {
+	case TS_SETTING_DISABLE_REMOTE_CONTROL:
+		return &s->disable_remote_control;
+	case TS_SETTING_ENABLE_DIAL_OUT:
+		return &s->enable_dial_out;
+	case TS_SETTING_CASE_INSENSITIVE_MATCH:
+		return &s->case_insensitive_identity_match;
+	case TS_SETTING_ALLOW_IDP_INITIATED:
+		return &s->allow_idp_initiated_signin;
+	case TS_SETTING_SCIM_COMPATIBILITY:
+	case TS_SETTING__COUNT:
+		break;
+	}
+	return NULL;
+}
 
 ts_err ts_directory_account_name_check(const char *name, struct ts_error *e)
 {
@@ -91,70 +130,39 @@ ts_err ts_directory_account_rename(ts_store_conn_t *c, ts_arena_t *a, const char
 	return ts_store_account_update(c, out, e);
 }
 
-json_t *ts_directory_account_settings_of(const struct ts_account *acct)
+void ts_directory_account_settings_of(const struct ts_account *acct,
+                                      struct ts_account_settings *out)
 {
+	*out = (struct ts_account_settings){.scim_compatibility = TS_SCIM_PROFILE_PERMISSIVE};
 	json_t *stored = json_loads(acct->settings ? acct->settings : "{}", 0, NULL);
-	json_t *out = json_object();
-	for (size_t i = 0; i < NSETTINGS; i++) {
-		const struct setting *s = &settings[i];
-		json_t *v = json_object_get(stored, s->name);
-		if (v != NULL)
-			json_object_set(out, s->name, v);
-		else if (s->kind == SETTING_BOOL)
-			json_object_set_new(out, s->name, json_boolean(s->default_bool));
-		else
-			json_object_set_new(out, s->name, json_string(s->default_text));
+	for (int k = 0; k < TS_SETTING__COUNT; k++) {
+		json_t *v = json_object_get(stored, settings[k].key);
+		bool *b = ts_directory_account_setting_flag(out, (enum ts_account_setting)k);
+		if (b != NULL && json_is_boolean(v))
+			*b = json_is_true(v);
+		else if (b == NULL && json_is_string(v))
+			(void)ts_directory_scim_profile_parse(json_string_value(v),
+			                                      &out->scim_compatibility);
 	}
 	json_decref(stored);
-	return out;
 }
 
 ts_err ts_directory_account_settings(ts_store_conn_t *c, ts_arena_t *a, const char *id,
-                                     json_t **out, struct ts_error *e)
+                                     struct ts_account_settings *out, struct ts_error *e)
 {
 	struct ts_account acct;
 	ts_err rc = ts_store_account_get(c, a, id, &acct, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	*out = ts_json_own(a, ts_directory_account_settings_of(&acct));
+	ts_directory_account_settings_of(&acct, out);
 	return TS_ERR_OK;
 }
 
-static ts_err check_setting(const char *key, const json_t *v, struct ts_error *e)
-{
-	for (size_t i = 0; i < NSETTINGS; i++) {
-		const struct setting *s = &settings[i];
-		if (strcmp(s->name, key) != 0)
-			continue;
-		if (s->kind == SETTING_BOOL) {
-			if (!json_is_boolean(v))
-				return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s must be true or false",
-				               key);
-			return TS_ERR_OK;
-		}
-		if (json_is_string(v))
-			for (const char *const *ch = s->choices; *ch; ch++)
-				if (strcmp(*ch, json_string_value(v)) == 0)
-					return TS_ERR_OK;
-		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s has an unsupported value", key);
-	}
-	return TS_FAIL(e, TS_ERR_BAD_REQUEST, "unknown account setting %.64s", key);
-}
-
 ts_err ts_directory_account_settings_update(ts_store_conn_t *c, ts_arena_t *a, const char *id,
-                                            const json_t *changes, struct ts_error *e)
+                                            const struct ts_account_settings_change *ch,
+                                            struct ts_error *e)
 {
-	if (!json_is_object(changes))
-		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "AccountSettings must be an object");
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)changes, key, v)
-	{
-		ts_err rc = check_setting(key, v, e);
-		if (rc != TS_ERR_OK)
-			return rc;
-	}
-	/* merged into what is stored: no other write may move it meanwhile (issue 10) */
+	/* merged into what is stored: no other write may move it meanwhile (docs/store.md) */
 	struct ts_account acct;
 	ts_err rc = ts_store_account_get_for_update(c, a, id, &acct, e);
 	if (rc != TS_ERR_OK)
@@ -162,32 +170,16 @@ ts_err ts_directory_account_settings_update(ts_store_conn_t *c, ts_arena_t *a, c
 	json_t *stored = ts_json_own(a, json_loads(acct.settings ? acct.settings : "{}", 0, NULL));
 	if (!json_is_object(stored))
 		stored = ts_json_own(a, json_object());
-	json_object_update(stored, (json_t *)changes);
+	struct ts_account_settings to = ch->to;
+	for (int k = 0; k < TS_SETTING__COUNT; k++) {
+		if ((ch->set & (1u << k)) == 0)
+			continue;
+		const bool *b = ts_directory_account_setting_flag(&to, (enum ts_account_setting)k);
+		json_object_set_new(stored, settings[k].key,
+		                    b != NULL ? json_boolean(*b)
+		                              : json_string(ts_directory_scim_profile_name(
+		                                        to.scim_compatibility)));
+	}
 	acct.settings = ts_json_dump(a, stored, NULL);
 	return ts_store_account_update(c, &acct, e);
-}
-
-void ts_directory_account_write(struct ts_jsonw *w, const struct ts_account *acct)
-{
-	char created[32];
-	ts_time_iso(acct->created_ms, created);
-	ts_jsonw_lit(w, "{");
-	ts_jsonw_member_str(w, "AccountId", acct->account_id);
-	ts_jsonw_member_str(w, "Name", acct->name);
-	ts_jsonw_member_str(w, "AccountType", acct->account_type);
-	ts_jsonw_member_str(w, "AccountStatus", acct->status);
-	ts_jsonw_member_str(w, "CreatedTimestamp", created);
-	ts_jsonw_lit(w, ",\"DefaultLicense\":\"Pro\",\"SupportedLicenses\":[\"Basic\",\"Pro\"]}");
-}
-
-json_t *ts_directory_account_json(const struct ts_account *acct)
-{
-	char created[32];
-	ts_time_iso(acct->created_ms, created);
-	/* stored text through ts_json_text: a row that is not UTF-8 is escaped, never dropped */
-	return json_pack("{s:o, s:o, s:o, s:o, s:s, s:s, s:[s,s]}", "AccountId",
-	                 ts_json_text(acct->account_id), "Name", ts_json_text(acct->name),
-	                 "AccountType", ts_json_text(acct->account_type), "AccountStatus",
-	                 ts_json_text(acct->status), "CreatedTimestamp", created, "DefaultLicense",
-	                 "Pro", "SupportedLicenses", "Basic", "Pro");
 }

@@ -1,6 +1,6 @@
 /*
  * Claimed domains: name rules, the TXT challenge, the verdict of a check,
- * and what removing a domain does to its people (SPEC §4).
+ * and what removing a domain does to its people (docs/product.md §4).
  */
 #include "directory/domain.h"
 
@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "core/crypto.h"
-#include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/session.h"
 #include "directory/user.h"
@@ -134,7 +133,7 @@ ts_err ts_directory_domain_add(ts_store_conn_t *c, ts_arena_t *a, const char *ac
 	rc = ts_store_domain_verified_owner(c, a, norm, &owner, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	/* SPEC §1: a verified domain belongs to one account only */
+	/* docs/product.md §1: a verified domain belongs to one account only */
 	if (owner != NULL && strcmp(owner, account_id) != 0)
 		return TS_FAIL(e, TS_ERR_CONFLICT,
 		               "Request could not be completed due to a conflict: domain %s is "
@@ -181,7 +180,7 @@ ts_err ts_directory_domain_on_verified(ts_store_conn_t *c, ts_arena_t *a, const 
 	ts_err rc = ts_store_account_get_for_update(c, a, account_id, &acct, e);
 	if (rc != TS_ERR_OK || strcmp(acct.account_type, "Enterprise") == 0)
 		return rc;
-	/* SPEC §4: "a Team account becomes Enterprise as soon as one of its domains is verified" */
+	/* a Team account becomes Enterprise as soon as a domain is verified (docs/product.md §4) */
 	acct.account_type = "Enterprise";
 	return ts_store_account_update(c, &acct, e);
 }
@@ -207,21 +206,21 @@ ts_err ts_directory_domain_remove(ts_store_conn_t *c, ts_arena_t *a, const char 
 		rc = ts_store_dir_users_on_domain(c, a, account_id, norm, &ids, &suspended, &n, e);
 	int64_t now = ts_now_ms();
 	for (int i = 0; rc == TS_ERR_OK && i < n; i++) {
-		/* seed: "immediately signed out of all devices" */
+		/* the Chime guide: "immediately signed out of all devices" */
 		int64_t revoked = 0;
 		rc = ts_directory_session_revoke_all(c, ids[i], &revoked, e);
 		if (rc != TS_ERR_OK)
 			break;
 		out->signed_out++;
 		if (managed) {
-			/* seed: OIDC / Active Directory accounts: "their profile is deleted" */
+			/* Chime guide, OIDC / AD accounts: "their profile is deleted" */
 			rc = ts_store_dir_user_delete(c, ids[i], e);
 			out->deleted++;
 		} else if (suspended[i]) {
-			/* seed: "Suspended users continue to be displayed as Suspended" */
+			/* Chime guide: "Suspended users continue to be displayed as Suspended" */
 			out->kept_suspended++;
 		} else {
-			/* seed: "Registered users are displayed as Released" */
+			/* the Chime guide: "Registered users are displayed as Released" */
 			rc = ts_store_dir_user_set_state(c, ids[i], false, TS_USER_RELEASED, now,
 			                                 e);
 			out->released++;
@@ -232,23 +231,7 @@ ts_err ts_directory_domain_remove(ts_store_conn_t *c, ts_arena_t *a, const char 
 	return rc;
 }
 
-json_t *ts_directory_domain_json(const struct ts_domain *d)
+void ts_directory_domain_record_name(const char *domain, char out[TS_DOMAIN_RECORD_NAME_MAX])
 {
-	json_t *j = json_pack("{s:o, s:o, s:{s:s, s:s, s:o}}", "DomainName",
-	                      ts_json_text(d->domain_name), "DomainStatus", ts_json_text(d->status),
-	                      "VerificationRecord", "Type", "TXT", "Name", "", "Value",
-	                      ts_json_text(d->token));
-	json_t *rec = json_object_get(j, "VerificationRecord");
-	char name[TS_DOMAIN_NAME_MAX + sizeof TS_DOMAIN_CHALLENGE_LABEL + 2];
-	snprintf(name, sizeof name, "%s.%s", TS_DOMAIN_CHALLENGE_LABEL, d->domain_name);
-	json_object_set_new(rec, "Name", ts_json_text(name));
-	if (d->verified_ms != 0) {
-		char t[32];
-		ts_time_iso(d->verified_ms, t);
-		json_object_set_new(j, "VerifiedTimestamp", json_string(t));
-	}
-	if (d->last_error != NULL && strcmp(d->status, TS_DOMAIN_VERIFIED) != 0)
-		/* quotes what a DNS server answered: not necessarily UTF-8 */
-		json_object_set_new(j, "LastCheckError", ts_json_text(d->last_error));
-	return j;
+	snprintf(out, TS_DOMAIN_RECORD_NAME_MAX, "%s.%s", TS_DOMAIN_CHALLENGE_LABEL, domain);
 }

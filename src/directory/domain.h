@@ -1,5 +1,6 @@
 /*
- * Claimed email domains (SPEC §1, §4; seed: "Claim a Domain"): the name
+ * Claimed email domains (docs/product.md §1, §4; the Amazon
+ * Chime administration guide, "Claim a Domain"): the name
  * rules, the TXT challenge an account publishes, the verdict of one DNS
  * check with its backoff, and the consequences of removing a domain.
  * No HTTP and no DNS here: the verifier (verifier.h) does the lookups.
@@ -7,7 +8,6 @@
 #ifndef TS_DIRECTORY_DOMAIN_H
 #define TS_DIRECTORY_DOMAIN_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "store/store.h"
@@ -15,9 +15,11 @@
 #define TS_DOMAIN_NAME_MAX 253 /* RFC 1035 §2.3.4, text form without the final dot */
 #define TS_DOMAIN_LABEL_MAX 63 /* RFC 1035 §2.3.4 */
 #define TS_DOMAIN_CHALLENGE_LABEL "_tessera-challenge"
+/* Room for the challenge's record name: the label, a dot, the domain, the NUL. */
+#define TS_DOMAIN_RECORD_NAME_MAX (sizeof TS_DOMAIN_CHALLENGE_LABEL + 1 + TS_DOMAIN_NAME_MAX)
 #define TS_DOMAIN_TOKEN_PREFIX "tessera-verification="
 #define TS_DOMAIN_TOKEN_CHARS 32
-/* Seed: "Propagation of the DNS change and verification ... can take up to 24 hours." */
+/* The Chime guide: "Propagation of the DNS change and verification ... can take up to 24 hours." */
 #define TS_DOMAIN_VERIFY_WINDOW_MS (24LL * 3600 * 1000)
 #define TS_DOMAIN_BACKOFF_FIRST_MS (60LL * 1000)    /* 1 min, then 2, 4, 8, ... */
 #define TS_DOMAIN_BACKOFF_MAX_MS (60LL * 60 * 1000) /* never more than an hour apart */
@@ -75,7 +77,7 @@ TS_MUST_USE ts_err ts_directory_domain_recheck(ts_store_conn_t *c, ts_arena_t *a
 
 /*
  * Applies a Verified verdict's side effects: a Team account becomes
- * Enterprise (SPEC §4). Call in the transaction that stores the verdict.
+ * Enterprise (docs/product.md §4). Call in the transaction that stores the verdict.
  */
 TS_MUST_USE ts_err ts_directory_domain_on_verified(ts_store_conn_t *c, ts_arena_t *a,
                                                    const char *account_id, struct ts_error *e);
@@ -88,18 +90,18 @@ struct ts_domain_removal {
 };
 
 /*
- * DeleteDomain with the consequences of SPEC §4 (seed, "To delete an
- * enterprise account"): every user whose primary address is on the domain
- * is signed out everywhere; when the account's directory is managed by an
- * IdP their profile is deleted, otherwise they are shown as Released, except
- * suspended users, who stay Suspended. Users with only a proxy address on it
- * keep their profile and sessions but can no longer sign in with it (rule 4).
+ * DeleteDomain with the consequences of docs/product.md §4 (the Amazon Chime
+ * administration guide, "To delete an enterprise account"): every user whose primary address is on
+ * the domain is signed out everywhere; when the account's directory is managed by an IdP their
+ * profile is deleted, otherwise they are shown as Released, except suspended users, who stay
+ * Suspended. Users with only a proxy address on it keep their profile and sessions but can no
+ * longer sign in with it (rule 4).
  */
 TS_MUST_USE ts_err ts_directory_domain_remove(ts_store_conn_t *c, ts_arena_t *a,
                                               const char *account_id, const char *name,
                                               struct ts_domain_removal *out, struct ts_error *e);
 
-/* The API shape {"DomainName", "DomainStatus", "VerificationRecord": {...}}; new reference. */
-json_t *ts_directory_domain_json(const struct ts_domain *d);
+/* The name of the TXT record that proves a claim of domain: "_tessera-challenge.<domain>". */
+void ts_directory_domain_record_name(const char *domain, char out[TS_DOMAIN_RECORD_NAME_MAX]);
 
 #endif

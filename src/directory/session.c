@@ -98,8 +98,8 @@ ts_err ts_directory_session_validate(ts_store_conn_t *c, ts_arena_t *a, const ch
 	if (rc == TS_ERR_OK)
 		rc = ts_store_account_get(c, a, out->session.account_id, &out->account, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_dir_user_get(c, a, out->session.account_id, out->session.user_id,
-		                           &out->user, e);
+		rc = ts_store_user_get(c, a, out->session.account_id, out->session.user_id,
+		                       &out->user, e);
 	if (rc == TS_ERR_NOT_FOUND)
 		rc = TS_FAIL(e, TS_ERR_UNAUTHORIZED, "the session's user or account is gone");
 	if (rc == TS_ERR_OK && refusal(out, now_ms) != NULL)

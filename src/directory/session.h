@@ -1,5 +1,5 @@
 /*
- * Sign-in sessions: browser cookies and CLI tokens (SPEC §1 "session", §8).
+ * Sign-in sessions: browser cookies and CLI tokens (docs/product.md §1 "session", §8).
  * A token is shown once, at creation; the store keeps only its SHA-256.
  * Every node validates against the store, so a revocation (LogoutUser,
  * suspension, SCIM deactivation, deletion, domain removal) is in force on
@@ -37,7 +37,7 @@ TS_MUST_USE ts_err ts_directory_session_create(ts_store_conn_t *c, ts_arena_t *a
 
 struct ts_session_info {
 	struct ts_session session;
-	struct ts_dir_user user;
+	struct ts_user_row user;
 	struct ts_account account;
 	enum ts_license license; /* the licence in force (Pro or Basic) */
 };

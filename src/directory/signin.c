@@ -1,5 +1,5 @@
 /*
- * The sign-in rules of SPEC §4 (rules 2 to 5) as one pure function: see
+ * The sign-in rules of docs/product.md §4 (rules 2 to 5) as one pure function: see
  * signin.h. Identities and group names come from outside (the IdP, SCIM
  * clients), so every value quoted into a reason is capped and cleaned to
  * printable UTF-8: reasons end up in audit events and JSON, where a cut
@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "core/utf8.h"
 
 /* Bytes of one outside value (address, user, group) quoted into a reason. */
 #define VALUE_MAX 64
@@ -56,28 +58,6 @@ struct reason {
 	bool full;
 };
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when s does not start one. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		/* no overlong forms (E0 80..9F) and no UTF-16 surrogates (ED A0..BF) */
-		unsigned char lo = (c == 0xE0) ? 0xA0 : 0x80, hi = (c == 0xED) ? 0x9F : 0xBF;
-		return (s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80) ? 3 : 0;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		unsigned char lo = (c == 0xF0) ? 0x90 : 0x80, hi = (c == 0xF4) ? 0x8F : 0xBF;
-		return (s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80)
-		               ? 4
-		               : 0;
-	}
-	return 0;
-}
-
 /* Appends n bytes (whole sequences) or, when they do not fit, the ellipsis. */
 static bool put(struct reason *r, const char *s, size_t n)
 {
@@ -117,7 +97,7 @@ static void put_value(struct reason *r, const char *v)
 	size_t used = 0;
 	put(r, "\"", 1);
 	while (*s != '\0') {
-		size_t n = utf8_seq(s);
+		size_t n = ts_utf8_next(s, 4, NULL);
 		if (used + (n ? n : 1) > VALUE_MAX) {
 			put_text(r, ELLIPSIS, ELLIPSIS_LEN);
 			break;
@@ -365,8 +345,8 @@ static void rule_domain(const struct ts_signin_input *in, const struct ts_signin
 	const char *addr = in->asserted;
 	const char *how = "";
 
-	/* SPEC §4 rule 4: the address used. A userName that is not an address stands for the
-	 * user's primary email (the seed's shirley.rodriguez example). */
+	/* docs/product.md §4 rule 4: the address used. A userName that is not an address stands for
+	 * the user's primary email (the Chime guide's shirley.rodriguez example). */
 	if (m.kind == MATCH_USER_NAME && strchr(u->user_name, '@') == NULL) {
 		addr = (u->n_emails > 0 && u->emails != NULL) ? u->emails[0] : NULL;
 		how = " (primary email; the identity matched the userName)";
@@ -479,8 +459,10 @@ void ts_directory_signin_evaluate(const struct ts_signin_input *in, struct ts_si
 	assert(in->n_verified_domains == 0 || in->verified_domains != NULL);
 
 	memset(out, 0, sizeof *out);
-	for (int r = 0; r < TS_SIGNIN__RULES; r++)
+	for (int r = 0; r < TS_SIGNIN__RULES; r++) {
 		out->rules[r].rule = (enum ts_signin_rule)r;
+		out->rules[r].name = rule_names[r];
+	}
 
 	struct match m = {MATCH_NONE, 0};
 	enum ts_license tier = TS_LICENSE_NONE;

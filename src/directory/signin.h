@@ -1,16 +1,17 @@
 /*
- * Who may sign in: the rules of SPEC §4 (2 to 5) as one pure function.
+ * Who may sign in: the rules of docs/product.md §4 (2 to 5) as one pure function.
  *
- * The caller (SAML/OIDC endpoints after rule 1, the admin sign-in check)
- * loads the account's candidate users, verified domains and the directory
- * groups of each candidate with their mapped licence tier, then asks this
- * module for a verdict. No HTTP, no SQL, no I/O, no allocation: the result
- * points into the input and carries fixed-size reasons.
+ * The caller (ts_directory_signin_decide in signin_decide.h, for SAML, OIDC
+ * and the admin sign-in check) loads the account's candidate users, verified
+ * domains and the directory groups of each candidate with their mapped
+ * licence tier, then asks this module for a verdict. No HTTP, no SQL, no
+ * I/O, no allocation: the result points into the input and carries
+ * fixed-size reasons.
  *
  * Every rule is evaluated and reported so that an administrator sees every
  * problem at once; `allowed` and `first_failure` follow the order of §4.
  * Reasons are for administrators and audit events only: a sign-in refusal
- * never tells the browser which rule failed (STYLE.md, errors).
+ * never tells the browser which rule failed (docs/contributing.md, errors).
  */
 #ifndef TS_DIRECTORY_SIGNIN_H
 #define TS_DIRECTORY_SIGNIN_H
@@ -18,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Rules in the order of SPEC §4; rule 1 (IdP response valid) belongs to saml/ and oidc/. */
+/* Rules in the order of docs/product.md §4; rule 1 (IdP response valid) is saml/'s and oidc/'s. */
 enum ts_signin_rule {
 	TS_SIGNIN_IDENTITY_MATCH,  /* "IdentityMatch" (§4 rule 2) */
 	TS_SIGNIN_ACTIVE,          /* "Active" (§4 rule 3) */
@@ -75,6 +76,7 @@ struct ts_signin_input {
 
 struct ts_signin_rule_result {
 	enum ts_signin_rule rule;
+	const char *name; /* ts_directory_signin_rule_name(rule) */
 	bool passed;
 	bool evaluated; /* false when rule 2 found no single user, so there is nobody to check */
 	char reason[TS_SIGNIN_REASON_MAX]; /* for administrators: valid UTF-8, never empty */
@@ -92,7 +94,7 @@ struct ts_signin_result {
 };
 
 /*
- * Evaluates rules 2 to 5 of SPEC §4 for in and fills out (every field).
+ * Evaluates rules 2 to 5 of docs/product.md §4 for in and fills out (every field).
  * Rule 2 matches in->asserted against each candidate's userName and emails
  * (exact, or ASCII case-insensitive when the account says so); two or more
  * matching users are ambiguous and fail. Rule 4 checks the domain of the
@@ -102,10 +104,10 @@ struct ts_signin_result {
  */
 void ts_directory_signin_evaluate(const struct ts_signin_input *in, struct ts_signin_result *out);
 
-/* Wire name of a rule ("IdentityMatch", ...); NULL for an out-of-range value. */
+/* Name of a rule ("IdentityMatch", ...), as reports show it; NULL for an out-of-range value. */
 const char *ts_directory_signin_rule_name(enum ts_signin_rule r);
 
-/* Wire name of a tier: "Pro", "Basic", NULL for TS_LICENSE_NONE (JSON null). */
+/* Name of a tier: "Pro", "Basic"; NULL for TS_LICENSE_NONE (no licence). */
 const char *ts_directory_license_name(enum ts_license l);
 
 #endif

@@ -1,14 +1,13 @@
 /*
  * Users: the licence they hold, their view for administrators, personal
  * PINs, invitations into Team accounts and suspension in Enterprise
- * accounts (seed 003: "Manage Users", "View User Details").
+ * accounts (the Amazon Chime administration guide: "Manage Users", "View User Details").
  */
 #include "directory/user.h"
 
 #include <string.h>
 
 #include "core/crypto.h"
-#include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/domain.h"
 #include "directory/session.h"
@@ -26,7 +25,7 @@ enum ts_license ts_directory_license_of_groups(const struct ts_dir_user_group *g
 {
 	enum ts_license best = TS_LICENSE_NONE;
 	for (int i = 0; i < n; i++) {
-		/* seed: "Users in both groups receive a Pro license." */
+		/* the Chime guide: "Users in both groups receive a Pro license." */
 		enum ts_license l = ts_directory_license_parse(groups[i].license);
 		if (l == TS_LICENSE_PRO)
 			return TS_LICENSE_PRO;
@@ -47,7 +46,7 @@ ts_err ts_directory_account_managed(ts_store_conn_t *c, const char *account_id, 
 	return rc;
 }
 
-ts_err ts_directory_user_license(ts_store_conn_t *c, ts_arena_t *a, const struct ts_dir_user *u,
+ts_err ts_directory_user_license(ts_store_conn_t *c, ts_arena_t *a, const struct ts_user_row *u,
                                  bool managed, enum ts_license *out, struct ts_error *e)
 {
 	*out = TS_LICENSE_NONE;
@@ -63,26 +62,12 @@ ts_err ts_directory_user_license(ts_store_conn_t *c, ts_arena_t *a, const struct
 	return rc;
 }
 
-static json_t *time_or_null(int64_t ms)
-{
-	if (ms == 0)
-		return json_null();
-	char buf[32];
-	ts_time_iso(ms, buf);
-	return json_string(buf);
-}
-
-static json_t *str_or_null(const char *s)
-{
-	return ts_json_text(s); /* never NULL: a member is not left out quietly */
-}
-
-ts_err ts_directory_user_json(ts_store_conn_t *c, ts_arena_t *a, const struct ts_account *acct,
-                              const struct ts_dir_user *u, bool managed, json_t **out,
+ts_err ts_directory_user_view(ts_store_conn_t *c, ts_arena_t *a, const struct ts_account *acct,
+                              const struct ts_user_row *u, bool managed, struct ts_user_view *out,
                               struct ts_error *e)
 {
-	*out = NULL;
-	struct ts_dir_email *emails = NULL;
+	memset(out, 0, sizeof *out);
+	struct ts_user_email *emails = NULL;
 	struct ts_dir_user_group *groups = NULL;
 	int ne = 0, ng = 0;
 	int64_t live = 0;
@@ -97,33 +82,29 @@ ts_err ts_directory_user_json(ts_store_conn_t *c, ts_arena_t *a, const struct ts
 	const char *primary = ne > 0 ? emails[0].value : NULL;
 	if (primary == NULL && strchr(u->user_name, '@') != NULL)
 		primary = u->user_name;
-	json_t *proxies = json_array();
+	const char **proxies = ts_arena_alloc(a, sizeof *proxies * (size_t)(ne > 0 ? ne : 1));
 	for (int i = 1; i < ne; i++)
-		json_array_append_new(proxies, json_string(emails[i].value));
-	json_t *jgroups = json_array();
-	for (int i = 0; i < ng; i++)
-		json_array_append_new(jgroups,
-		                      json_pack("{s:s, s:o}", "GroupName", groups[i].name,
-		                                "LicenseType", str_or_null(groups[i].license)));
-	enum ts_license lic =
-	        managed ? ts_directory_license_of_groups(groups, ng)
-	                : (u->license ? ts_directory_license_parse(u->license) : TS_LICENSE_PRO);
+		proxies[i - 1] = emails[i].value;
 	bool team = strcmp(acct->account_type, "Team") == 0;
-	json_t *invitation = json_null();
-	if (team && u->invited_ms != 0)
-		invitation = json_string(u->joined_ms != 0 ? "Accepted" : "Pending");
-	*out = json_pack(
-	        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:I}",
-	        "UserId", u->user_id, "AccountId", u->account_id, "UserName", u->user_name,
-	        "PrimaryEmail", str_or_null(primary), "ProxyEmails", proxies, "DisplayName",
-	        str_or_null(u->display_name), "LicenseType",
-	        str_or_null(ts_directory_license_name(lic)), "LicenseSource",
-	        managed ? "DirectoryGroups" : "Account", "UserRegistrationStatus",
-	        u->registration_status ? u->registration_status : TS_USER_REGISTERED,
-	        "UserInvitationStatus", invitation, "Active", u->active, "InvitedOn",
-	        time_or_null(u->invited_ms), "RegisteredOn", time_or_null(u->joined_ms),
-	        "PersonalPIN", str_or_null(u->personal_pin), "DirectoryGroups", jgroups,
-	        "ActiveSessions", (json_int_t)live);
+	*out = (struct ts_user_view){
+	        .user = u,
+	        .primary_email = primary,
+	        .proxy_emails = proxies,
+	        .n_proxy_emails = ne > 1 ? (size_t)(ne - 1) : 0,
+	        .groups = groups,
+	        .n_groups = (size_t)ng,
+	        .license = managed ? ts_directory_license_of_groups(groups, ng)
+	                           : (u->license ? ts_directory_license_parse(u->license)
+	                                         : TS_LICENSE_PRO),
+	        .from_groups = managed,
+	        .registration_status =
+	                u->registration_status ? u->registration_status : TS_USER_REGISTERED,
+	        .invitation = team && u->invited_ms != 0
+	                              ? (u->joined_ms != 0 ? TS_USER_INVITE_ACCEPTED
+	                                                   : TS_USER_INVITE_PENDING)
+	                              : NULL,
+	        .live_sessions = live,
+	};
 	return TS_ERR_OK;
 }
 
@@ -197,9 +178,10 @@ ts_err ts_directory_email_check(const char *address, const char **domain, struct
 }
 
 ts_err ts_directory_users_invite(ts_store_conn_t *c, ts_arena_t *a, const struct ts_account *acct,
-                                 const char *const *addresses, int n, json_t *invites,
-                                 struct ts_error *e)
+                                 const char *const *addresses, int n,
+                                 struct ts_user_invite **invites, struct ts_error *e)
 {
+	*invites = NULL;
 	if (strcmp(acct->account_type, "Team") != 0)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "InviteUsers is for Team accounts; users of an Enterprise account "
@@ -208,6 +190,7 @@ ts_err ts_directory_users_invite(ts_store_conn_t *c, ts_arena_t *a, const struct
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "UserEmailList must hold 1 to %d addresses",
 		               TS_USER_INVITE_MAX);
 	int64_t now = ts_now_ms();
+	struct ts_user_invite *made = ts_arena_alloc(a, sizeof *made * (size_t)n);
 	for (int i = 0; i < n; i++) {
 		const char *domain = NULL;
 		ts_err rc = ts_directory_email_check(addresses[i], &domain, e);
@@ -223,7 +206,7 @@ ts_err ts_directory_users_invite(ts_store_conn_t *c, ts_arena_t *a, const struct
 		rc = ts_store_domain_verified_owner(c, a, ts_directory_key(a, domain), &owner, e);
 		if (rc != TS_ERR_OK)
 			return rc;
-		/* SPEC §1: a verified domain belongs to one account, and so do its people */
+		/* docs/product.md §1: a verified domain belongs to one account, so do its people */
 		if (owner != NULL && strcmp(owner, acct->account_id) != 0)
 			return TS_FAIL(e, TS_ERR_CONFLICT,
 			               "%.100s is on domain %.100s, which another account has "
@@ -242,7 +225,7 @@ ts_err ts_directory_users_invite(ts_store_conn_t *c, ts_arena_t *a, const struct
 			return rc;
 		char *id = ts_arena_alloc(a, TS_UUID_LEN + 1);
 		ts_uuid_v7(id);
-		struct ts_dir_user u = {
+		struct ts_user_row u = {
 		        .user_id = id,
 		        .account_id = acct->account_id,
 		        .user_name = addresses[i],
@@ -255,21 +238,18 @@ ts_err ts_directory_users_invite(ts_store_conn_t *c, ts_arena_t *a, const struct
 		rc = ts_store_dir_user_insert(c, &u, addresses[i], e);
 		if (rc != TS_ERR_OK)
 			return rc;
-		/* Chime's Invite shape; no email is sent (Tessera has no mailer) */
-		json_array_append_new(invites,
-		                      json_pack("{s:s, s:s, s:s, s:s, s:s}", "InviteId", id,
-		                                "UserId", id, "Status", "Pending", "EmailAddress",
-		                                addresses[i], "EmailStatus", "NotSent"));
+		made[i] = (struct ts_user_invite){.user_id = id, .email = addresses[i]};
 	}
+	*invites = made;
 	return TS_ERR_OK;
 }
 
 ts_err ts_directory_user_suspend(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
                                  const char *user_id, bool suspend, struct ts_error *e)
 {
-	struct ts_dir_user u;
+	struct ts_user_row u;
 	/* decided on the state read: locked until the change commits (docs/store.md) */
-	ts_err rc = ts_store_dir_user_get_for_update(c, a, account_id, user_id, &u, e);
+	ts_err rc = ts_store_user_get_for_update(c, a, account_id, user_id, &u, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (u.registration_status != NULL && strcmp(u.registration_status, TS_USER_RELEASED) == 0)

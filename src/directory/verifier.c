@@ -2,7 +2,10 @@
  * The domain verifier's thread. See verifier.h. Each check runs in three
  * steps so that no transaction is open during the DNS lookup (on SQLite a
  * write transaction holds the one writer lock): claim the due check, look
- * the record up, store the verdict with its audit event.
+ * the record up, store the verdict with its audit event (the on_verdict
+ * hook: the event's shape is the admin API's, so the admin API writes it).
+ * The only JSON here is the fields of log lines, which core/log takes as a
+ * jansson object.
  */
 #include "directory/verifier.h"
 
@@ -11,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit/event.h"
 #include "core/alloc.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -20,6 +22,7 @@
 
 struct ts_directory_verifier {
 	ts_store_t *store;
+	ts_directory_verdict_fn on_verdict;
 	struct ts_dns_server servers[TS_NET_DNS_MAX_SERVERS];
 	size_t n_servers;
 	int dns_timeout_ms, poll_ms;
@@ -37,28 +40,11 @@ static bool stopping(ts_directory_verifier_t *v)
 	return s;
 }
 
-/* The audit event of a status change made by the verifier (not by an admin call). */
-static ts_err audit(ts_store_conn_t *c, ts_arena_t *a, const struct ts_domain *d,
-                    struct ts_error *e)
-{
-	json_t *params = ts_json_own(a, json_pack("{s:s, s:s}", "AccountId", d->account_id,
-	                                          "DomainName", d->domain_name));
-	json_t *resp = ts_json_own(a, json_pack("{s:o}", "Domain", ts_directory_domain_json(d)));
-	struct ts_audit_entry entry = {
-	        .who = {.type = "Service", .principal_id = "domain-verifier"},
-	        .event_source = TS_AUDIT_SOURCE_ADMIN,
-	        .event_name = "UpdateDomainStatus",
-	        .account_id = d->account_id,
-	        .request_parameters = params,
-	        .response_elements = resp,
-	};
-	return ts_audit_append(c, a, &entry, e);
-}
-
 /* Stores the verdict of one lookup; the domain may have changed or gone meanwhile. */
-static ts_err verdict_once(ts_store_conn_t *c, ts_arena_t *a, const struct ts_domain *seen,
-                           int64_t claimed_until, enum ts_domain_lookup lookup, char **records,
-                           size_t n, struct ts_error *e)
+static ts_err verdict_once(ts_directory_verifier_t *v, ts_store_conn_t *c, ts_arena_t *a,
+                           const struct ts_domain *seen, int64_t claimed_until,
+                           enum ts_domain_lookup lookup, char **records, size_t n,
+                           struct ts_error *e)
 {
 	struct ts_domain d;
 	ts_err rc = ts_store_begin(c, true, e);
@@ -82,7 +68,7 @@ static ts_err verdict_once(ts_store_conn_t *c, ts_arena_t *a, const struct ts_do
 		const char *owner = NULL;
 		rc = ts_store_domain_verified_owner(c, a, d.domain_name, &owner, e);
 		if (rc == TS_ERR_OK && owner != NULL && strcmp(owner, d.account_id) != 0) {
-			/* SPEC §1: another account verified it first */
+			/* docs/product.md §1: another account verified it first */
 			d.status = TS_DOMAIN_FAILED;
 			d.verified_ms = 0;
 			d.last_error = "the domain is verified by another account";
@@ -92,8 +78,8 @@ static ts_err verdict_once(ts_store_conn_t *c, ts_arena_t *a, const struct ts_do
 		rc = ts_store_domain_update(c, &d, e);
 	if (rc == TS_ERR_OK && strcmp(d.status, TS_DOMAIN_VERIFIED) == 0)
 		rc = ts_directory_domain_on_verified(c, a, d.account_id, e);
-	if (rc == TS_ERR_OK && strcmp(d.status, TS_DOMAIN_PENDING) != 0)
-		rc = audit(c, a, &d, e);
+	if (rc == TS_ERR_OK && strcmp(d.status, TS_DOMAIN_PENDING) != 0 && v->on_verdict != NULL)
+		rc = v->on_verdict(c, a, &d, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_commit(c, e);
 	else
@@ -106,14 +92,15 @@ static ts_err verdict_once(ts_store_conn_t *c, ts_arena_t *a, const struct ts_do
 }
 
 /* verdict_once, run again when the store refused it for another's sake (ts_store_tx_retry). */
-static ts_err store_verdict(ts_store_conn_t *c, ts_arena_t *a, const struct ts_domain *seen,
-                            int64_t claimed_until, enum ts_domain_lookup lookup, char **records,
-                            size_t n, struct ts_error *e)
+static ts_err store_verdict(ts_directory_verifier_t *v, ts_store_conn_t *c, ts_arena_t *a,
+                            const struct ts_domain *seen, int64_t claimed_until,
+                            enum ts_domain_lookup lookup, char **records, size_t n,
+                            struct ts_error *e)
 {
 	int attempt = 0;
 	ts_err rc;
 	do
-		rc = verdict_once(c, a, seen, claimed_until, lookup, records, n, e);
+		rc = verdict_once(v, c, a, seen, claimed_until, lookup, records, n, e);
 	while (rc != TS_ERR_OK && ts_store_tx_retry(c, rc, &attempt));
 	return rc;
 }
@@ -135,8 +122,8 @@ static void check_one(ts_directory_verifier_t *v, ts_store_conn_t *c, ts_arena_t
 	if (rc != TS_ERR_OK || !won)
 		goto out;
 
-	char name[TS_NET_DNS_NAME_MAX + 2];
-	snprintf(name, sizeof name, "%s.%s", TS_DOMAIN_CHALLENGE_LABEL, d->domain_name);
+	char name[TS_DOMAIN_RECORD_NAME_MAX];
+	ts_directory_domain_record_name(d->domain_name, name);
 	char **records = NULL;
 	size_t n = 0;
 	struct ts_error dns = {0};
@@ -149,7 +136,7 @@ static void check_one(ts_directory_verifier_t *v, ts_store_conn_t *c, ts_arena_t
 		ts_log(TS_LOG_WARN, "domain verification lookup failed",
 		       json_pack("{s:o, s:o}", "name", ts_json_text(name), "error",
 		                 ts_json_text(dns.message)));
-	rc = store_verdict(c, a, d, lease, lookup, records, n, &e);
+	rc = store_verdict(v, c, a, d, lease, lookup, records, n, &e);
 out:
 	if (rc != TS_ERR_OK)
 		ts_log(TS_LOG_WARN, "domain verifier store error",
@@ -240,6 +227,7 @@ ts_err ts_directory_verifier_start(const struct ts_directory_verifier_config *cf
 		               TS_NET_DNS_MAX_SERVERS);
 	ts_directory_verifier_t *v = ts_calloc(1, sizeof *v);
 	v->store = cfg->store;
+	v->on_verdict = cfg->on_verdict;
 	memcpy(v->servers, cfg->servers, sizeof v->servers[0] * cfg->n_servers);
 	v->n_servers = cfg->n_servers;
 	v->dns_timeout_ms =
@@ -297,7 +285,7 @@ void ts_directory_verifier_resolv_conf(const char *path, struct ts_dns_server *s
 	char line[256];
 	while (*n < max && fgets(line, sizeof line, f) != NULL) {
 		char addr[128];
-		if (sscanf(line, " nameserver %127s", addr) != 1)
+		if (!ts_net_dns_nameserver_line(line, addr, sizeof addr))
 			continue;
 		struct ts_error ignored = {0};
 		if (ts_net_dns_server_parse(addr, &servers[*n], &ignored) == TS_ERR_OK)

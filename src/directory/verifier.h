@@ -25,8 +25,17 @@
 
 typedef struct ts_directory_verifier ts_directory_verifier_t;
 
+/*
+ * Called in the transaction that stores a final verdict (d is Verified or
+ * Failed), after the store has it: the admin API records it as its audit
+ * event. An error rolls the verdict back; the check is then tried again.
+ */
+typedef ts_err (*ts_directory_verdict_fn)(ts_store_conn_t *c, ts_arena_t *a,
+                                          const struct ts_domain *d, struct ts_error *e);
+
 struct ts_directory_verifier_config {
 	ts_store_t *store;
+	ts_directory_verdict_fn on_verdict;  /* may be NULL: nothing more is recorded */
 	const struct ts_dns_server *servers; /* copied; 1..TS_NET_DNS_MAX_SERVERS */
 	size_t n_servers;
 	int dns_timeout_ms; /* 0: TS_VERIFIER_DNS_TIMEOUT_MS */

@@ -1,6 +1,6 @@
 /*
- * Who the client is when Tessera runs behind a load balancer (issue 10,
- * "Many nodes"). The TCP peer of a request is then the balancer, and the
+ * Who the client is when Tessera runs behind a load balancer (docs/product.md
+ * §2a). The TCP peer of a request is then the balancer, and the
  * client's address arrives in X-Forwarded-For, a header anybody can send.
  * It is believed only from peers inside the operator's --trusted-proxy
  * ranges; from any other peer it is ignored and the peer is the client.

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/utf8.h"
@@ -31,17 +32,6 @@ const char *ts_http_bearer(const struct ts_http_req *req)
 	return *h ? h : NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *ts_http_decode(ts_arena_t *a, const char *s, size_t n, bool plus_is_space)
 {
 	char *out = ts_arena_alloc(a, n + 1);
@@ -50,8 +40,8 @@ char *ts_http_decode(ts_arena_t *a, const char *s, size_t n, bool plus_is_space)
 		if (s[i] == '%') {
 			if (i + 2 >= n)
 				return NULL;
-			int hi = hexval(s[i + 1]);
-			int lo = hexval(s[i + 2]);
+			int hi = ts_hex_digit(s[i + 1]);
+			int lo = ts_hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return NULL;
 			char c = (char)(hi * 16 + lo);

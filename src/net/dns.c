@@ -21,8 +21,10 @@
 #include <sys/time.h>
 
 #include "core/timeutil.h"
+#include "core/utf8.h"
 
-#define NS_PER_MS INT64_C(1000000)
+#define NS_PER_MS TS_NS_PER_MS
+#define US_PER_MS (TS_US_PER_S / TS_MS_PER_S)
 #define MAX_PORT 65535
 #define DNS_MSG_MAX 65535 /* RFC 1035 §4.2.2: TCP length prefix is 16 bits */
 
@@ -263,7 +265,7 @@ static ts_err check_args(const struct ts_dns_server *servers, size_t n_servers, 
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "DNS name of bad length");
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
-		if (c <= ' ' || c == 0x7F)
+		if (c <= ' ' || c == TS_ASCII_DEL)
 			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "DNS name with a control or space");
 	}
 	return TS_ERR_OK;
@@ -318,11 +320,13 @@ static ts_err drive(ares_channel ch, struct lookup *q, int64_t deadline_ns, stru
 		int64_t left_ns = deadline_ns - ts_mono_ns();
 		if (left_ns <= 0)
 			return TS_ERR_UNAVAILABLE;
-		struct timeval max_tv = {.tv_sec = left_ns / (1000 * NS_PER_MS),
-		                         .tv_usec = (left_ns % (1000 * NS_PER_MS)) / 1000};
+		struct timeval max_tv = {.tv_sec = left_ns / TS_NS_PER_S,
+		                         .tv_usec = (left_ns % TS_NS_PER_S) / TS_NS_PER_US};
 		struct timeval tv;
 		struct timeval *wait = ares_timeout(ch, &max_tv, &tv);
-		int64_t wait_ms = (int64_t)wait->tv_sec * 1000 + (wait->tv_usec + 999) / 1000;
+		/* rounded up: a wait of 0.5 ms must not become a busy poll */
+		int64_t wait_ms = (int64_t)wait->tv_sec * TS_MS_PER_S +
+		                  (wait->tv_usec + US_PER_MS - 1) / US_PER_MS;
 		/* poll() and not select(): a server process may have descriptors >= FD_SETSIZE */
 		int r = poll(pfd, n, (int)(wait_ms > INT_MAX ? INT_MAX : wait_ms));
 		if (r < 0) {
@@ -410,4 +414,23 @@ out:
 		*n_records = 0;
 	}
 	return rc;
+}
+
+bool ts_net_dns_nameserver_line(const char *line, char *addr, size_t n)
+{
+	static const char keyword[] = "nameserver";
+	const char *p = line + strspn(line, " \t");
+	if (strncmp(p, keyword, sizeof keyword - 1) != 0)
+		return false;
+	p += sizeof keyword - 1;
+	size_t blank = strspn(p, " \t");
+	if (blank == 0)
+		return false;
+	p += blank;
+	size_t len = strcspn(p, " \t\r\n");
+	if (len == 0 || len >= n)
+		return false;
+	memcpy(addr, p, len);
+	addr[len] = '\0';
+	return true;
 }

@@ -1,5 +1,5 @@
 /*
- * DNS TXT lookups on c-ares, for the domain verifier (SPEC: a domain goes
+ * DNS TXT lookups on c-ares, for the domain verifier (docs/product.md §1: a domain goes
  * PendingVerification -> Verified when its _tessera-challenge TXT record holds
  * the account's token). The verifier runs on a background thread: a lookup
  * blocks only its calling thread, has an overall deadline, and survives DNS
@@ -9,6 +9,7 @@
 #ifndef TS_NET_DNS_H
 #define TS_NET_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/arena.h"
@@ -23,9 +24,12 @@
 #define TS_NET_DNS_MIN_TRY_MS 50         /* shortest per-try timeout given to c-ares */
 #define TS_NET_DNS_NAME_MAX 253          /* RFC 1035 §2.3.4, in text form without the final dot */
 
+/* An IPv6 address literal in text with a zone and NUL (INET6_ADDRSTRLEN is 46). */
+#define TS_NET_DNS_HOST_MAX 64
+
 /* A DNS server: an IPv4 or IPv6 address literal (no brackets) and a port. */
 struct ts_dns_server {
-	char host[64];
+	char host[TS_NET_DNS_HOST_MAX];
 	int port;
 };
 
@@ -55,6 +59,13 @@ TS_MUST_USE ts_err ts_net_dns_txt(const struct ts_dns_server *servers, size_t n_
  */
 TS_MUST_USE ts_err ts_net_dns_server_parse(const char *text, struct ts_dns_server *out,
                                            struct ts_error *e);
+/*
+ * When line is a resolv.conf "nameserver ADDRESS" line (resolv.conf(5):
+ * the keyword first, blanks around it), copies ADDRESS into addr (n bytes,
+ * NUL-terminated) and returns true; false for any other line or an address
+ * that does not fit.
+ */
+bool ts_net_dns_nameserver_line(const char *line, char *addr, size_t n);
 
 /*
  * Extracts the TXT records of a raw DNS answer message (as received on the

@@ -224,10 +224,9 @@ static bool strict_profile(const char *settings)
 	if (n > 0 && n < sizeof last && memcmp(last, settings, n + 1) == 0)
 		return last_strict;
 	struct ts_account acct = {.settings = settings};
-	json_t *all = ts_directory_account_settings_of(&acct);
-	const char *profile = ts_json_str(all, "ScimCompatibility");
-	bool strict = profile != NULL && strcmp(profile, "aws-strict") == 0;
-	json_decref(all);
+	struct ts_account_settings all;
+	ts_directory_account_settings_of(&acct, &all);
+	bool strict = all.scim_compatibility == TS_SCIM_PROFILE_AWS_STRICT;
 	if (n > 0 && n < sizeof last) {
 		memcpy(last, settings, n + 1);
 		last_strict = strict;
@@ -446,7 +445,7 @@ static bool scim_again(struct ts_api_call *c, ts_err rc)
 	return true;
 }
 
-/* Every SCIM write, done or refused, and every 401 leave an audit event (SPEC §9). */
+/* Every SCIM write, done or refused, and every 401 leave an audit event (docs/product.md §9). */
 static bool scim_audit(struct ts_api_call *c, ts_err outcome, const struct ts_error *e,
                        struct ts_audit_entry *entry)
 {

@@ -26,7 +26,9 @@
 #include <strings.h>
 
 #include "core/alloc.h"
+#include "core/crypto.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "scim/internal.h"
 
 #define MSG_TOKEN_MAX 40    /* longest piece of input quoted back in an error message */
@@ -295,78 +297,12 @@ ts_err ts__scim_parse_sub_name(struct ts__scim_parser *p, const char **out)
 /* Values                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp, min;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2, cp = s[0] & 0x1f, min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3, cp = s[0] & 0x0f, min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4, cp = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-static size_t utf8_put(char *out, uint32_t cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* Four hex digits at text[pos..end) into *cp. */
 static bool hex4(const char *s, size_t avail, uint32_t *cp)
 {
-	if (avail < 4)
-		return false;
-	uint32_t v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = s[i];
-		v <<= 4;
-		if (is_digit(c))
-			v |= (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (uint32_t)(c - 'A' + 10);
-		else
-			return false;
-	}
-	*cp = v;
-	return true;
+	int64_t v = avail >= 4 ? ts_hex_value(s, 4) : -1;
+	*cp = (uint32_t)v;
+	return v >= 0;
 }
 
 /* A JSON string (RFC 8259 §7) at p->pos, which is on the opening quote. */
@@ -431,7 +367,7 @@ static ts_err parse_string(struct ts__scim_parser *p, struct ts_scim_value *v)
 				if (cp == 0)
 					return ts__scim_fail(p,
 					                     "\\u0000 is not allowed in a value");
-				o += utf8_put(buf + o, cp);
+				o += ts_utf8_encode(buf + o, cp);
 				break;
 			}
 			default:
@@ -440,7 +376,7 @@ static ts_err parse_string(struct ts__scim_parser *p, struct ts_scim_value *v)
 		} else if (c < 0x20) {
 			return ts__scim_fail(p, "unescaped control character in string");
 		} else {
-			size_t n = utf8_seq((const unsigned char *)p->text + j, end - j);
+			size_t n = ts_utf8_next((const unsigned char *)p->text + j, end - j, NULL);
 			if (n == 0)
 				return ts__scim_fail(p, "invalid UTF-8 in string");
 			memcpy(buf + o, p->text + j, n);

@@ -285,7 +285,7 @@ static ts_err patch_group(struct ts__scim_call *call, struct ts_error *e)
 static ts_err delete_group(struct ts__scim_call *call, struct ts_error *e)
 {
 	struct ts_group_row old;
-	/* If-Match holds for the version deleted: no write may move it in between (issue 10) */
+	/* If-Match holds for the version deleted: no write may move it meanwhile (docs/store.md) */
 	ts_err rc = ts_store_group_get_for_update(call->conn, call->a, call->account_id,
 	                                          call->req->params[0], &old, e);
 	if (rc == TS_ERR_OK)

@@ -5,7 +5,7 @@
  * add / remove / replace runs on that attribute; value paths select the
  * elements of a multi-valued attribute with the filter evaluator.
  *
- * Cost (issue 9: adding 40,000 emails took 40 s, removing 20,000 by a value
+ * Cost (an incident: adding 40,000 emails took 40 s, removing 20,000 by a value
  * list 42 s, both under the writer lock): values are compared through a hash
  * set of their canonical text, never by a scan per value, so an operation
  * costs in proportion to the values it names plus the values already there;

@@ -30,7 +30,7 @@
 
 /*
  * Values a User's multi-valued attribute may hold, and a request may name
- * (issue 9: one PATCH adding 40,000 emails held the writer lock for 40 s).
+ * (an incident: one PATCH adding 40,000 emails held the writer lock for 40 s).
  * Far above what an IdP sends (Okta and Entra ID send one to three emails and
  * phone numbers); past them a POST, PUT or PATCH is refused with 400
  * invalidValue before any work on the values.
@@ -88,7 +88,7 @@ size_t ts_scim_values_cap(const char *attr);
 /*
  * True when s holds a C0 control character (U+0000 - U+001F) or DEL: such
  * text is refused in the attributes people read (userName, displayName, ...)
- * because it reaches terminals and logs (issue 9).
+ * because it reaches terminals and logs.
  */
 bool ts_scim_has_control(const char *s, size_t len);
 

@@ -1,7 +1,7 @@
 /*
  * SCIM request throttling (scim-clients.md item 67: too many requests ->
  * 429): a token bucket per authenticated API key, in process memory.
- * Several `tessera serve` nodes on one store share a key's budget (issue 10):
+ * Several `tessera serve` nodes on one store share a key's budget:
  * each node learns how many nodes are live (the heartbeat of store/nodes.h)
  * and enforces rate / nodes with a burst of burst / nodes
  * (ts_scim_throttle_share), so that a load balancer spreading a key's

@@ -309,7 +309,7 @@ static ts_err strict_user(struct ts__scim_call *call, json_t *doc, struct ts_err
 	return TS_ERR_OK;
 }
 
-/* Issue 9: 400 invalidValue when an array attribute of doc holds more values than its cap. */
+/* 400 invalidValue when an array attribute of doc holds more values than its cap. */
 static ts_err values_capped(struct ts__scim_call *call, const json_t *doc, struct ts_error *e)
 {
 	const char *k;
@@ -329,7 +329,7 @@ static ts_err values_capped(struct ts__scim_call *call, const json_t *doc, struc
 
 /*
  * The strings people read, in logs, terminals and consoles: no C0 control
- * character or DEL in them (issue 9). A User's userName, displayName,
+ * character or DEL in them. A User's userName, displayName,
  * nickName, title, externalId, the parts of name and emails[].value; a
  * Group's displayName and externalId.
  */

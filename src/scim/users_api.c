@@ -186,7 +186,7 @@ static ts_err search_users(struct ts__scim_call *call, struct ts_error *e)
 }
 
 /*
- * SPEC 4: deactivation suspends sign-in, so the user's browser sessions and
+ * docs/product.md §4: deactivation suspends sign-in, so the user's browser sessions and
  * CLI tokens end at once, in the transaction that deactivates them.
  */
 static ts_err signed_out(struct ts__scim_call *call, const char *user_id, struct ts_error *e)
@@ -196,7 +196,7 @@ static ts_err signed_out(struct ts__scim_call *call, const char *user_id, struct
 
 /*
  * The end of PUT and PATCH: the row becomes the next version of old, and a
- * deactivation signs the user out (SPEC 4); answers the stored resource.
+ * deactivation signs the user out (docs/product.md §4); answers the stored resource.
  */
 static ts_err store_new_version(struct ts__scim_call *call, const struct ts_user_row *old,
                                 struct ts_user_row *row, struct ts_user_email *emails, int ne,
@@ -285,7 +285,7 @@ static ts_err patched(struct ts__scim_call *call, struct patched_user *p, struct
 }
 
 /*
- * Issue 9: a PATCH's work (the engine, the resource rules) runs here, before
+ * A PATCH's work (the engine, the resource rules) runs here, before
  * the writer lock, on the version read now; run re-reads the version under
  * the lock and writes only if it has not moved. The last attempt leaves the
  * work to run.
@@ -346,7 +346,7 @@ static ts_err patch_user(struct ts__scim_call *call, struct ts_error *e)
 static ts_err delete_user(struct ts__scim_call *call, struct ts_error *e)
 {
 	struct ts_user_row old;
-	/* If-Match holds for the version deleted: no write may move it in between (issue 10) */
+	/* If-Match holds for the version deleted: no write may move it meanwhile (docs/store.md) */
 	ts_err rc = ts_store_user_get_for_update(call->conn, call->a, call->account_id,
 	                                         call->req->params[0], &old, e);
 	if (rc == TS_ERR_OK)

@@ -18,7 +18,7 @@ ts_err ts_store_account_insert(ts_store_conn_t *c, const struct ts_account *a, s
 	        TS__TEXT(a->account_id),   TS__TEXT(a->name),
 	        TS__TEXT(a->account_type), TS__TEXT(a->status),
 	        TS__INT(a->created_ms),    TS__TEXT(a->settings ? a->settings : "{}")};
-	return ts__store_write(c, TS__Q_ACCOUNT_INSERT, p, 6, NULL, e);
+	return ts__store_write(c, TS__Q_ACCOUNT_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
 static ts_err account_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena,
@@ -55,7 +55,7 @@ ts_err ts_store_account_list(ts_store_conn_t *c, ts_arena_t *arena, const char *
 	struct ts__param p[] = {TS__TEXT(after ? after : ""), TS__TEXT(name ? name : ""),
 	                        TS__INT(limit)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_ACCOUNT_LIST, p, 3, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_ACCOUNT_LIST, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts_account *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
@@ -74,7 +74,7 @@ ts_err ts_store_account_update(ts_store_conn_t *c, const struct ts_account *a, s
 	                        TS__TEXT(a->account_type), TS__TEXT(a->status),
 	                        TS__TEXT(a->settings ? a->settings : "{}")};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_UPDATE, p, 5, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_UPDATE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s not found", a->account_id);
 	if (rc == TS_ERR_OK)
@@ -86,7 +86,7 @@ ts_err ts_store_account_delete(ts_store_conn_t *c, const char *id, struct ts_err
 {
 	struct ts__param p[] = {TS__TEXT(id)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_DELETE, p, 1, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_DELETE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s not found", id);
 	if (rc == TS_ERR_OK) /* its keys went with it */

@@ -16,7 +16,7 @@ ts_err ts_store_adminkey_insert(ts_store_conn_t *c, const struct ts_adminkey *k,
 	struct ts__param p[] = {
 	        TS__TEXT(k->access_key_id), TS__TEXT(k->secret_hash), TS__TEXT(k->policies),
 	        TS__TEXT(k->description ? k->description : ""), TS__INT(k->created_ms)};
-	return ts__store_write(c, TS__Q_ADMINKEY_INSERT, p, 5, NULL, e);
+	return ts__store_write(c, TS__Q_ADMINKEY_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
 ts_err ts_store_adminkey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
@@ -39,7 +39,7 @@ ts_err ts_store_adminkey_list(ts_store_conn_t *c, ts_arena_t *arena, const char 
 		limit = TS_STORE_PAGE_MAX;
 	struct ts__param p[] = {TS__TEXT(after ? after : ""), TS__INT(limit)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_ADMINKEY_LIST, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_ADMINKEY_LIST, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts_adminkey *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
@@ -56,7 +56,7 @@ ts_err ts_store_adminkey_delete(ts_store_conn_t *c, const char *id, struct ts_er
 {
 	struct ts__param p[] = {TS__TEXT(id)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_ADMINKEY_DELETE, p, 1, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_ADMINKEY_DELETE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "admin key %s not found", id);
 	return rc;

@@ -19,7 +19,7 @@ ts_err ts_store_apikey_insert(ts_store_conn_t *c, const struct ts_apikey *k, str
 	struct ts__param p[] = {
 	        TS__TEXT(k->api_key_id), TS__TEXT(k->account_id), TS__TEXT(k->secret_hash),
 	        TS__TEXT(k->description ? k->description : ""), TS__INT(k->created_ms)};
-	return ts__store_write(c, TS__Q_SCIM_APIKEY_INSERT, p, 5, NULL, e);
+	return ts__store_write(c, TS__Q_SCIM_APIKEY_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
 ts_err ts_store_apikey_get(ts_store_conn_t *c, ts_arena_t *arena, const char *id,
@@ -44,7 +44,7 @@ ts_err ts_store_apikey_list(ts_store_conn_t *c, ts_arena_t *arena, const char *a
 		limit = TS_STORE_PAGE_MAX;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(after ? after : ""), TS__INT(limit)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_APIKEY_LIST, p, 3, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_SCIM_APIKEY_LIST, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts_apikey *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
@@ -65,7 +65,7 @@ ts_err ts_store_apikey_delete(ts_store_conn_t *c, const char *account_id, const 
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(id)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_SCIM_APIKEY_DELETE, p, 2, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_SCIM_APIKEY_DELETE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "API key %s not found", id);
 	if (rc == TS_ERR_OK)

@@ -82,6 +82,8 @@ static ts_err insert(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_reco
 	r->mac = mac;
 	r->chain_seq = 0;
 	r->hash = NULL;
+	/* the pending row takes the first parameter only, the seq */
+	enum { PENDING_NPARAMS = 1 };
 	struct ts__param p[] = {TS__INT(r->seq),
 	                        TS__TEXT(r->event_id),
 	                        TS__INT(r->event_time_ms),
@@ -90,9 +92,9 @@ static ts_err insert(ts_store_conn_t *c, ts_arena_t *arena, struct ts_audit_reco
 	                        TS__TEXT(r->body),
 	                        TS__TEXT(mac)};
 	/* PostgreSQL's variant inserts the pending row in the same statement */
-	rc = ts__store_write(c, TS__Q_AUDIT_INSERT, p, 7, NULL, e);
+	rc = ts__store_write(c, TS__Q_AUDIT_INSERT, p, TS__NPARAMS(p), NULL, e);
 	if (rc == TS_ERR_OK && !is_pg(c))
-		rc = ts__store_write(c, TS__Q_AUDIT_PENDING_INSERT, p, 1, NULL, e);
+		rc = ts__store_write(c, TS__Q_AUDIT_PENDING_INSERT, p, PENDING_NPARAMS, NULL, e);
 	return rc;
 }
 
@@ -164,7 +166,7 @@ ts_err ts_store_audit_list(ts_store_conn_t *c, ts_arena_t *arena, const struct t
 	                        TS__TEXT(f->event_name ? f->event_name : ""),
 	                        TS__INT(f->start_ms > 0 ? f->start_ms : 0),
 	                        TS__INT(f->end_ms > 0 ? f->end_ms : INT64_MAX), TS__INT(limit)};
-	return collect(c, TS__Q_AUDIT_LIST, p, 5, limit, false, arena, out, n, e);
+	return collect(c, TS__Q_AUDIT_LIST, p, TS__NPARAMS(p), limit, false, arena, out, n, e);
 }
 
 ts_err ts_store_audit_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_seq, int limit,
@@ -172,7 +174,7 @@ ts_err ts_store_audit_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_
 {
 	limit = page_limit(limit);
 	struct ts__param p[] = {TS__INT(after_seq), TS__INT(limit)};
-	return collect(c, TS__Q_AUDIT_WALK, p, 2, limit, true, arena, out, n, e);
+	return collect(c, TS__Q_AUDIT_WALK, p, TS__NPARAMS(p), limit, true, arena, out, n, e);
 }
 
 ts_err ts_store_audit_chain_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t after_chain_seq,
@@ -181,7 +183,8 @@ ts_err ts_store_audit_chain_walk(ts_store_conn_t *c, ts_arena_t *arena, int64_t 
 {
 	limit = page_limit(limit);
 	struct ts__param p[] = {TS__INT(after_chain_seq), TS__INT(upto), TS__INT(limit)};
-	return collect(c, TS__Q_AUDIT_CHAIN_WALK, p, 3, limit, false, arena, out, n, e);
+	return collect(c, TS__Q_AUDIT_CHAIN_WALK, p, TS__NPARAMS(p), limit, false, arena, out, n,
+	               e);
 }
 
 ts_err ts_store_audit_chain_max(ts_store_conn_t *c, int64_t *max, struct ts_error *e)
@@ -206,7 +209,7 @@ ts_err ts_store_audit_checkpoints(ts_store_conn_t *c, ts_arena_t *arena, int64_t
 	*n = 0;
 	struct ts__param p[] = {TS__INT(after), TS__INT(limit)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_AUDIT_CHECKPOINTS, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_AUDIT_CHECKPOINTS, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts_audit_checkpoint *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
@@ -259,7 +262,7 @@ static ts_err write_checkpoint(ts_store_conn_t *c, struct ts_audit_checkpoint *c
 	cp->mac = mac;
 	struct ts__param p[] = {TS__INT(cp->chain_seq), TS__TEXT(cp->hash), TS__INT(cp->time_ms),
 	                        TS__TEXT(mac)};
-	return ts__store_write(c, TS__Q_AUDIT_CHECKPOINT_INSERT, p, 4, NULL, e);
+	return ts__store_write(c, TS__Q_AUDIT_CHECKPOINT_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
 /* Gives every event without a MAC one: the events of a store made before version 6. */
@@ -273,7 +276,7 @@ static ts_err adopt(ts_store_conn_t *c, struct ts_error *e)
 		struct ts__rows *r = NULL;
 		struct ts_audit_record *evs = ts_arena_alloc(page, sizeof *evs * ADOPT_PAGE);
 		int n = 0;
-		rc = ts__store_exec(c, TS__Q_AUDIT_UNKEYED, p, 2, &r, e);
+		rc = ts__store_exec(c, TS__Q_AUDIT_UNKEYED, p, TS__NPARAMS(p), &r, e);
 		if (rc == TS_ERR_OK) {
 			while (n < ADOPT_PAGE && ts__rows_next(c, r)) {
 				struct ts_audit_record *ev = &evs[n++];
@@ -292,7 +295,7 @@ static ts_err adopt(ts_store_conn_t *c, struct ts_error *e)
 			struct ts_audit_fields f = fields_of(&evs[i]);
 			ts_audit_event_mac(&c->store->audit_keys, &f, mac);
 			struct ts__param u[] = {TS__INT(evs[i].seq), TS__TEXT(mac)};
-			rc = ts__store_write(c, TS__Q_AUDIT_SET_MAC, u, 2, NULL, e);
+			rc = ts__store_write(c, TS__Q_AUDIT_SET_MAC, u, TS__NPARAMS(u), NULL, e);
 			after = evs[i].seq;
 		}
 		ts_arena_free(&page);
@@ -305,7 +308,7 @@ static ts_err adopt(ts_store_conn_t *c, struct ts_error *e)
 static ts_err first_key(ts_store_conn_t *c, ts_arena_t *a, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(META_KEY_CHECK), TS__TEXT(c->store->audit_keys.check)};
-	ts_err rc = ts__store_write(c, TS__Q_META_INSERT, p, 2, NULL, e);
+	ts_err rc = ts__store_write(c, TS__Q_META_INSERT, p, TS__NPARAMS(p), NULL, e);
 	if (rc == TS_ERR_OK)
 		rc = adopt(c, e);
 	struct ts_audit_checkpoint last;
@@ -371,7 +374,7 @@ static ts_err take_pending(ts_store_conn_t *c, ts_arena_t *a, int max, struct ts
 	*n = 0;
 	struct ts__param p[] = {TS__INT(max)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_AUDIT_PENDING_TAKE, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_AUDIT_PENDING_TAKE, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts_audit_record *list = ts_arena_alloc(a, sizeof *list * (size_t)max);
@@ -457,17 +460,18 @@ static ts_err commit_round(ts_store_conn_t *c, ts_arena_t *a, const struct round
 	for (int i = 0; rc == TS_ERR_OK && i < r->n; i++) {
 		if (r->refused[i]) {
 			struct ts__param p[] = {TS__INT(r->evs[i].seq)};
-			rc = ts__store_write(c, TS__Q_AUDIT_PENDING_REFUSE, p, 1, NULL, e);
+			rc = ts__store_write(c, TS__Q_AUDIT_PENDING_REFUSE, p, TS__NPARAMS(p), NULL,
+			                     e);
 			continue;
 		}
 		struct ts__param p[] = {TS__INT(++place), TS__INT(r->evs[i].seq),
 		                        TS__TEXT(r->links[i])};
-		rc = ts__store_write(c, TS__Q_AUDIT_CHAIN_INSERT, p, 3, NULL, e);
+		rc = ts__store_write(c, TS__Q_AUDIT_CHAIN_INSERT, p, TS__NPARAMS(p), NULL, e);
 	}
 	if (rc != TS_ERR_OK || out->sealed == 0)
 		return rc;
 	struct ts__param from[] = {TS__INT(r->base.chain_seq)};
-	rc = ts__store_write(c, TS__Q_AUDIT_PENDING_SEALED, from, 1, NULL, e);
+	rc = ts__store_write(c, TS__Q_AUDIT_PENDING_SEALED, from, TS__NPARAMS(from), NULL, e);
 	out->point.time_ms = now_ms;
 	if (rc == TS_ERR_OK)
 		rc = write_checkpoint(c, &out->point, r->base.mac, a, e);

@@ -8,27 +8,8 @@
 
 #include "store/internal.h"
 
-static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
-{
-	struct ts_dir_user *u = row;
-	u->user_id = ts__rows_str(c, r, 0, a);
-	u->account_id = ts__rows_str(c, r, 1, a);
-	u->user_name = ts__rows_str(c, r, 2, a);
-	u->external_id = ts__rows_str(c, r, 3, a);
-	u->display_name = ts__rows_str(c, r, 4, a);
-	u->active = ts__rows_int(c, r, 5) != 0;
-	u->suspended = ts__rows_int(c, r, 6) != 0;
-	u->registration_status = ts__rows_str(c, r, 7, a);
-	u->license = ts__rows_str(c, r, 8, a);
-	u->personal_pin = ts__rows_str(c, r, 9, a);
-	u->invited_ms = ts__rows_int(c, r, 10);
-	u->joined_ms = ts__rows_int(c, r, 11);
-	u->created_ms = ts__rows_int(c, r, 12);
-	u->modified_ms = ts__rows_int(c, r, 13);
-}
-
 static ts_err read_users(ts_store_conn_t *c, ts_arena_t *arena, enum ts__store_query q,
-                         const struct ts__param *p, int np, int limit, struct ts_dir_user **out,
+                         const struct ts__param *p, int np, int limit, struct ts_user_row **out,
                          int *n, struct ts_error *e)
 {
 	*out = NULL;
@@ -37,94 +18,66 @@ static ts_err read_users(ts_store_conn_t *c, ts_arena_t *arena, enum ts__store_q
 	ts_err rc = ts__store_exec(c, q, p, np, &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	struct ts_dir_user *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
+	struct ts_user_row *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
 	int count = 0;
 	while (count < limit && ts__rows_next(c, r))
-		read_user(c, r, arena, &list[count++]);
+		ts__store_user_read(c, r, arena, &list[count++]);
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
-}
-
-static ts_err user_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena,
-                       const char *account_id, const char *user_id, struct ts_dir_user *out,
-                       struct ts_error *e)
-{
-	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
-	bool found = false;
-	ts_err rc = ts__store_get_one(c, q, p, 2, read_user, arena, out, &found, e);
-	if (rc == TS_ERR_OK && !found)
-		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %.64s not found", user_id);
-	return rc;
-}
-
-ts_err ts_store_dir_user_get(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-                             const char *user_id, struct ts_dir_user *out, struct ts_error *e)
-{
-	return user_get(c, TS__Q_DIR_USER_GET, arena, account_id, user_id, out, e);
-}
-
-ts_err ts_store_dir_user_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
-                                        const char *account_id, const char *user_id,
-                                        struct ts_dir_user *out, struct ts_error *e)
-{
-	return user_get(c, TS__Q_DIR_USER_GET_FOR_UPDATE, arena, account_id, user_id, out, e);
 }
 
 ts_err ts_store_dir_user_list(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
                               const char *email_key, const char *after, int limit,
-                              struct ts_dir_user **out, int *n, struct ts_error *e)
+                              struct ts_user_row **out, int *n, struct ts_error *e)
 {
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
 	if (email_key != NULL) {
 		struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(after ? after : ""),
 		                        TS__TEXT(email_key), TS__INT(limit)};
-		return read_users(c, arena, TS__Q_DIR_USER_LIST_BY_EMAIL, p, 4, limit, out, n, e);
+		return read_users(c, arena, TS__Q_DIR_USER_LIST_BY_EMAIL, p, TS__NPARAMS(p), limit,
+		                  out, n, e);
 	}
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(after ? after : ""), TS__INT(limit)};
-	return read_users(c, arena, TS__Q_DIR_USER_LIST, p, 3, limit, out, n, e);
+	return read_users(c, arena, TS__Q_DIR_USER_LIST, p, TS__NPARAMS(p), limit, out, n, e);
 }
 
 ts_err ts_store_dir_user_match(ts_store_conn_t *c, ts_arena_t *arena, const char *account_id,
-                               const char *key, int limit, struct ts_dir_user **out, int *n,
+                               const char *key, int limit, struct ts_user_row **out, int *n,
                                struct ts_error *e)
 {
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(key), TS__INT(limit)};
-	return read_users(c, arena, TS__Q_DIR_USER_MATCH, p, 3, limit, out, n, e);
+	return read_users(c, arena, TS__Q_DIR_USER_MATCH, p, TS__NPARAMS(p), limit, out, n, e);
 }
 
 ts_err ts_store_dir_user_emails(ts_store_conn_t *c, ts_arena_t *arena, const char *user_id,
-                                struct ts_dir_email **out, int *n, struct ts_error *e)
+                                struct ts_user_email **out, int *n, struct ts_error *e)
 {
 	*out = NULL;
 	*n = 0;
 	struct ts__param p[] = {TS__TEXT(user_id)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_EMAILS, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_EMAILS, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 8, count = 0;
-	struct ts_dir_email *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
+	size_t cap = 0, count = 0;
+	struct ts_user_email *list = NULL;
 	while (count < TS_STORE_PAGE_MAX && ts__rows_next(c, r)) {
-		if (count == cap) {
-			struct ts_dir_email *bigger =
-			        ts_arena_alloc(arena, sizeof *list * (size_t)cap * 2);
-			memcpy(bigger, list, sizeof *list * (size_t)cap);
-			list = bigger;
-			cap *= 2;
-		}
-		struct ts_dir_email *m = &list[count++];
+		/* cannot fail: the loop stops at TS_STORE_PAGE_MAX */
+		if (TS_ARENA_GROW(arena, list, count, &cap, TS_STORE_PAGE_MAX) != TS_ERR_OK)
+			break;
+		struct ts_user_email *m = &list[count++];
 		m->value = ts__rows_str(c, r, 0, arena);
 		m->type = ts__rows_str(c, r, 1, arena);
 		m->primary = ts__rows_int(c, r, 2) != 0;
 	}
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -135,19 +88,15 @@ ts_err ts_store_dir_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const cha
 	*n = 0;
 	struct ts__param p[] = {TS__TEXT(user_id)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_GROUPS, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_USER_GROUPS, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 8, count = 0;
-	struct ts_dir_user_group *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
+	size_t cap = 0, count = 0;
+	struct ts_dir_user_group *list = NULL;
 	while (count < TS_STORE_PAGE_MAX && ts__rows_next(c, r)) {
-		if (count == cap) {
-			struct ts_dir_user_group *bigger =
-			        ts_arena_alloc(arena, sizeof *list * (size_t)cap * 2);
-			memcpy(bigger, list, sizeof *list * (size_t)cap);
-			list = bigger;
-			cap *= 2;
-		}
+		/* cannot fail: the loop stops at TS_STORE_PAGE_MAX */
+		if (TS_ARENA_GROW(arena, list, count, &cap, TS_STORE_PAGE_MAX) != TS_ERR_OK)
+			break;
 		struct ts_dir_user_group *g = &list[count++];
 		g->group_id = ts__rows_str(c, r, 0, arena);
 		g->name = ts__rows_str(c, r, 1, arena);
@@ -155,7 +104,7 @@ ts_err ts_store_dir_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const cha
 	}
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -170,21 +119,18 @@ ts_err ts_store_dir_users_on_domain(ts_store_conn_t *c, ts_arena_t *arena, const
 	const char *pattern = ts_arena_printf(arena, "%%@%s", domain);
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(pattern)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_USERS_BY_PRIMARY_DOMAIN, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_USERS_BY_PRIMARY_DOMAIN, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 16, count = 0;
-	const char **ids = ts_arena_alloc(arena, sizeof *ids * (size_t)cap);
-	bool *susp = ts_arena_alloc(arena, sizeof *susp * (size_t)cap);
+	size_t icap = 0, scap = 0, count = 0;
+	const char **ids = NULL;
+	bool *susp = NULL;
 	while (ts__rows_next(c, r)) {
-		if (count == cap) {
-			const char **bi = ts_arena_alloc(arena, sizeof *ids * (size_t)cap * 2);
-			bool *bs = ts_arena_alloc(arena, sizeof *susp * (size_t)cap * 2);
-			memcpy(bi, ids, sizeof *ids * (size_t)cap);
-			memcpy(bs, susp, sizeof *susp * (size_t)cap);
-			ids = bi;
-			susp = bs;
-			cap *= 2;
+		if (TS_ARENA_GROW(arena, ids, count, &icap, TS__STORE_ROWS_MAX) != TS_ERR_OK ||
+		    TS_ARENA_GROW(arena, susp, count, &scap, TS__STORE_ROWS_MAX) != TS_ERR_OK) {
+			ts__rows_close(c, &r);
+			return TS_FAIL(e, TS_ERR_TOO_LARGE, "more than %zu rows",
+			               TS__STORE_ROWS_MAX);
 		}
 		ids[count] = ts__rows_str(c, r, 0, arena);
 		susp[count] = ts__rows_int(c, r, 1) != 0;
@@ -193,7 +139,7 @@ ts_err ts_store_dir_users_on_domain(ts_store_conn_t *c, ts_arena_t *arena, const
 	ts__rows_close(c, &r);
 	*user_ids = ids;
 	*suspended = susp;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -228,14 +174,14 @@ ts_err ts_store_dir_api_key_count(ts_store_conn_t *c, const char *account_id, in
 	*n = 0;
 	struct ts__param p[] = {TS__TEXT(account_id)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_ACCOUNT_API_KEYS, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_ACCOUNT_API_KEYS, p, TS__NPARAMS(p), &r, e);
 	if (rc == TS_ERR_OK && ts__rows_next(c, r))
 		*n = ts__rows_int(c, r, 0);
 	ts__rows_close(c, &r);
 	return rc;
 }
 
-ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_dir_user *u,
+ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_user_row *u,
                                 const char *primary_email, struct ts_error *e)
 {
 	char *key = NULL;
@@ -255,7 +201,7 @@ ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_dir_user *u,
 	                        TS__TEXT(u->personal_pin),
 	                        u->invited_ms ? TS__INT(u->invited_ms) : TS__TEXT(NULL),
 	                        TS__INT(u->created_ms)};
-	ts_err rc = ts__store_write(c, TS__Q_DIR_USER_INSERT, p, 10, NULL, e);
+	ts_err rc = ts__store_write(c, TS__Q_DIR_USER_INSERT, p, TS__NPARAMS(p), NULL, e);
 	if (rc == TS_ERR_OK && primary_email != NULL) {
 		char *vkey = ts_arena_strdup(a, primary_email);
 		for (char *k = vkey; *k; k++)
@@ -264,7 +210,7 @@ ts_err ts_store_dir_user_insert(ts_store_conn_t *c, const struct ts_dir_user *u,
 		struct ts__param q[] = {TS__TEXT(u->user_id),    TS__TEXT(u->account_id),
 		                        TS__TEXT(primary_email), TS__TEXT(vkey),
 		                        TS__TEXT("work"),        TS__INT(1)};
-		rc = ts__store_write(c, TS__Q_DIR_EMAIL_INSERT, q, 6, NULL, e);
+		rc = ts__store_write(c, TS__Q_DIR_EMAIL_INSERT, q, TS__NPARAMS(q), NULL, e);
 	}
 	ts_arena_free(&a);
 	return rc;
@@ -286,25 +232,25 @@ ts_err ts_store_dir_user_set_state(ts_store_conn_t *c, const char *user_id, bool
 {
 	struct ts__param p[] = {TS__TEXT(user_id), TS__INT(suspended ? 1 : 0),
 	                        TS__TEXT(registration_status), TS__INT(now_ms)};
-	return write_one(c, TS__Q_DIR_USER_SET_STATE, p, 4, user_id, e);
+	return write_one(c, TS__Q_DIR_USER_SET_STATE, p, TS__NPARAMS(p), user_id, e);
 }
 
 ts_err ts_store_dir_user_set_license(ts_store_conn_t *c, const char *user_id, const char *license,
                                      int64_t now_ms, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(user_id), TS__TEXT(license), TS__INT(now_ms)};
-	return write_one(c, TS__Q_DIR_USER_SET_LICENSE, p, 3, user_id, e);
+	return write_one(c, TS__Q_DIR_USER_SET_LICENSE, p, TS__NPARAMS(p), user_id, e);
 }
 
 ts_err ts_store_dir_user_set_pin(ts_store_conn_t *c, const char *user_id, const char *pin,
                                  int64_t now_ms, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(user_id), TS__TEXT(pin), TS__INT(now_ms)};
-	return write_one(c, TS__Q_DIR_USER_SET_PIN, p, 3, user_id, e);
+	return write_one(c, TS__Q_DIR_USER_SET_PIN, p, TS__NPARAMS(p), user_id, e);
 }
 
 ts_err ts_store_dir_user_delete(ts_store_conn_t *c, const char *user_id, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(user_id)};
-	return write_one(c, TS__Q_DIR_USER_DELETE, p, 1, user_id, e);
+	return write_one(c, TS__Q_DIR_USER_DELETE, p, TS__NPARAMS(p), user_id, e);
 }

@@ -1,4 +1,4 @@
-/* Claimed email domains and their verification state (SPEC 1, 4). */
+/* Claimed email domains and their verification state (docs/product.md §1, §4). */
 #include "store/internal.h"
 
 static void read_domain(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
@@ -26,7 +26,7 @@ ts_err ts_store_domain_insert(ts_store_conn_t *c, const struct ts_domain *d, str
 	        TS__TEXT(d->account_id),   TS__TEXT(d->domain_name), TS__TEXT(d->status),
 	        TS__TEXT(d->token),        TS__INT(d->created_ms),   opt_int(d->verified_ms),
 	        TS__INT(d->next_check_ms), TS__INT(d->attempts),     TS__TEXT(d->last_error)};
-	return ts__store_write(c, TS__Q_DIR_DOMAIN_INSERT, p, 9, NULL, e);
+	return ts__store_write(c, TS__Q_DIR_DOMAIN_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
 static ts_err domain_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *arena,
@@ -80,7 +80,7 @@ ts_err ts_store_domain_list(ts_store_conn_t *c, ts_arena_t *arena, const char *a
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(after ? after : ""), TS__INT(limit)};
-	return read_list(c, arena, TS__Q_DIR_DOMAIN_LIST, p, 3, limit, out, n, e);
+	return read_list(c, arena, TS__Q_DIR_DOMAIN_LIST, p, TS__NPARAMS(p), limit, out, n, e);
 }
 
 ts_err ts_store_domain_due(ts_store_conn_t *c, ts_arena_t *arena, int64_t now_ms, int limit,
@@ -89,7 +89,7 @@ ts_err ts_store_domain_due(ts_store_conn_t *c, ts_arena_t *arena, int64_t now_ms
 	if (limit <= 0 || limit > TS_STORE_PAGE_MAX)
 		limit = TS_STORE_PAGE_MAX;
 	struct ts__param p[] = {TS__INT(now_ms), TS__INT(limit)};
-	return read_list(c, arena, TS__Q_DIR_DOMAIN_DUE, p, 2, limit, out, n, e);
+	return read_list(c, arena, TS__Q_DIR_DOMAIN_DUE, p, TS__NPARAMS(p), limit, out, n, e);
 }
 
 ts_err ts_store_domain_verified_owner(ts_store_conn_t *c, ts_arena_t *arena, const char *name,
@@ -98,7 +98,7 @@ ts_err ts_store_domain_verified_owner(ts_store_conn_t *c, ts_arena_t *arena, con
 	*owner = NULL;
 	struct ts__param p[] = {TS__TEXT(name)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_DOMAIN_VERIFIED_OWNER, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_DOMAIN_VERIFIED_OWNER, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (ts__rows_next(c, r))
@@ -114,7 +114,7 @@ ts_err ts_store_domain_verified_names(ts_store_conn_t *c, ts_arena_t *arena, con
 	*n = 0;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__INT(TS_STORE_PAGE_MAX)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_DOMAIN_VERIFIED_NAMES, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_DOMAIN_VERIFIED_NAMES, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	const char **list = ts_arena_alloc(arena, sizeof *list * TS_STORE_PAGE_MAX);
@@ -152,7 +152,7 @@ ts_err ts_store_domain_claim(ts_store_conn_t *c, const char *account_id, const c
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(name), TS__INT(seen_next_ms),
 	                        TS__INT(lease_until_ms)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_DIR_DOMAIN_CLAIM, p, 4, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_DIR_DOMAIN_CLAIM, p, TS__NPARAMS(p), &changed, e);
 	*won = rc == TS_ERR_OK && changed == 1;
 	return rc;
 }
@@ -164,7 +164,7 @@ ts_err ts_store_domain_update(ts_store_conn_t *c, const struct ts_domain *d, str
 	                        TS__INT(d->next_check_ms), TS__INT(d->attempts),
 	                        TS__TEXT(d->last_error)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_DIR_DOMAIN_UPDATE, p, 7, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_DIR_DOMAIN_UPDATE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "domain %.253s not found", d->domain_name);
 	return rc;
@@ -175,7 +175,7 @@ ts_err ts_store_domain_delete(ts_store_conn_t *c, const char *account_id, const 
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(name)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_DIR_DOMAIN_DELETE, p, 2, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_DIR_DOMAIN_DELETE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "domain %.253s not found", name);
 	return rc;

@@ -33,22 +33,19 @@ static void read_group(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, vo
 static ts_err read_groups(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, int limit,
                           struct ts_group_row **out, int *n)
 {
-	int cap = limit < 16 ? limit : 16, count = 0;
-	struct ts_group_row *list = ts_arena_alloc(a, sizeof *list * (size_t)(cap > 0 ? cap : 1));
-	while (count < limit && ts__rows_next(c, r)) {
-		if (count == cap) {
-			int ncap = cap * 2 > limit ? limit : cap * 2;
-			struct ts_group_row *grown =
-			        ts_arena_alloc(a, sizeof *grown * (size_t)ncap);
-			memcpy(grown, list, sizeof *list * (size_t)count);
-			list = grown;
-			cap = ncap;
-		}
+	size_t cap = 0, count = 0, max = limit > 0 ? (size_t)limit : 0;
+	struct ts_group_row *list = NULL;
+	while (count < max && ts__rows_next(c, r)) {
+		/* cannot fail: the loop stops at max */
+		if (TS_ARENA_GROW(a, list, count, &cap, max) != TS_ERR_OK)
+			break;
 		read_group(c, r, a, &list[count++]);
 	}
+	if (list == NULL)
+		list = ts_arena_alloc(a, sizeof *list);
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -60,7 +57,7 @@ ts_err ts_store_group_insert(ts_store_conn_t *c, const struct ts_group_row *g, s
 	                        TS__TEXT(g->external_id),  TS__TEXT(g->resource),
 	                        TS__INT(g->version),       TS__INT(g->created_ms),
 	                        TS__INT(g->modified_ms)};
-	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_INSERT, p, 9, NULL, e);
+	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_INSERT, p, TS__NPARAMS(p), NULL, e);
 	ts_arena_free(&a);
 	return rc;
 }
@@ -98,7 +95,7 @@ ts_err ts_store_group_update(ts_store_conn_t *c, const struct ts_group_row *g, s
 	                        TS__TEXT(g->external_id),  TS__TEXT(g->resource),
 	                        TS__INT(g->version),       TS__INT(g->modified_ms)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_UPDATE, p, 8, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_UPDATE, p, TS__NPARAMS(p), &changed, e);
 	ts_arena_free(&a);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "group %s not found", g->group_id);
@@ -110,7 +107,7 @@ ts_err ts_store_group_delete(ts_store_conn_t *c, const char *account_id, const c
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(group_id)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_DELETE, p, 2, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_SCIM_GROUP_DELETE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "group %s not found", group_id);
 	return rc;
@@ -126,7 +123,7 @@ ts_err ts_store_group_list(ts_store_conn_t *c, ts_arena_t *arena, const char *ac
 		return TS_ERR_OK;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__INT(limit), TS__INT(offset)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_LIST, p, 3, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_LIST, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	return read_groups(c, r, arena, limit, out, n);
@@ -138,7 +135,7 @@ ts_err ts_store_group_count(ts_store_conn_t *c, const char *account_id, int64_t 
 	struct ts__param p[] = {TS__TEXT(account_id)};
 	struct ts__rows *r = NULL;
 	*n = 0;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_COUNT, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_COUNT, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (ts__rows_next(c, r))
@@ -211,18 +208,16 @@ ts_err ts_store_group_members(ts_store_conn_t *c, ts_arena_t *arena, const char 
 	struct ts__rows *r = NULL;
 	*out = NULL;
 	*n = 0;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_MEMBERS, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_SCIM_GROUP_MEMBERS, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 16, count = 0;
-	struct ts_group_member *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
+	size_t cap = 0, count = 0;
+	struct ts_group_member *list = NULL;
 	while (ts__rows_next(c, r)) {
-		if (count == cap) {
-			struct ts_group_member *g =
-			        ts_arena_alloc(arena, sizeof *g * (size_t)cap * 2);
-			memcpy(g, list, sizeof *list * (size_t)count);
-			list = g;
-			cap *= 2;
+		if (TS_ARENA_GROW(arena, list, count, &cap, TS__STORE_ROWS_MAX) != TS_ERR_OK) {
+			ts__rows_close(c, &r);
+			return TS_FAIL(e, TS_ERR_TOO_LARGE, "more than %zu rows",
+			               TS__STORE_ROWS_MAX);
 		}
 		list[count].user_id = ts__rows_str(c, r, 0, arena);
 		const char *dn = ts__rows_str(c, r, 1, arena);
@@ -231,7 +226,7 @@ ts_err ts_store_group_members(ts_store_conn_t *c, ts_arena_t *arena, const char 
 	}
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -239,18 +234,18 @@ ts_err ts_store_group_members_add(ts_store_conn_t *c, const char *group_id, cons
                                   struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(group_id), TS__TEXT(ids_json)};
-	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_ADD, p, 2, NULL, e);
+	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_ADD, p, TS__NPARAMS(p), NULL, e);
 }
 
 ts_err ts_store_group_members_remove(ts_store_conn_t *c, const char *group_id, const char *ids_json,
                                      struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(group_id), TS__TEXT(ids_json)};
-	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_REMOVE, p, 2, NULL, e);
+	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_REMOVE, p, TS__NPARAMS(p), NULL, e);
 }
 
 ts_err ts_store_group_members_clear(ts_store_conn_t *c, const char *group_id, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(group_id)};
-	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_CLEAR, p, 1, NULL, e);
+	return ts__store_write(c, TS__Q_SCIM_GROUP_MEMBERS_CLEAR, p, TS__NPARAMS(p), NULL, e);
 }

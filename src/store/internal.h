@@ -9,6 +9,7 @@
 #ifndef TS_STORE_INTERNAL_H
 #define TS_STORE_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -17,6 +18,9 @@
 
 /* Any fixed number: the advisory lock that lets one node at a time seal the audit chain. */
 #define TS__STORE_SEAL_LOCK_KEY "7215309"
+
+/* The most rows a list read gives back when its query has no LIMIT: counts are ints. */
+#define TS__STORE_ROWS_MAX ((size_t)INT_MAX)
 
 /* X(ID, sql, postgres variant or NULL) */
 #define TS__STORE_QUERIES(X)                                                                       \
@@ -172,6 +176,8 @@ struct ts__param {
 	int64_t i;
 };
 #define TS__TEXT(s) ((struct ts__param){.type = (s) ? TS__P_TEXT : TS__P_NULL, .text = (s)})
+/* The number of parameters in an array of them. */
+#define TS__NPARAMS(p) ((int)(sizeof(p) / sizeof((p)[0])))
 #define TS__INT(v) ((struct ts__param){.type = TS__P_INT, .i = (v)})
 
 /* A result being read; the driver owns what is behind it until ts__rows_close. */
@@ -275,5 +281,8 @@ bool ts__rows_next(ts_store_conn_t *c, struct ts__rows *r);
 const char *ts__rows_str(ts_store_conn_t *c, struct ts__rows *r, int col, ts_arena_t *arena);
 int64_t ts__rows_int(ts_store_conn_t *c, struct ts__rows *r, int col);
 void ts__rows_close(ts_store_conn_t *c, struct ts__rows **r);
+
+/* Reads a row of TS__USER_COLS into a struct ts_user_row (users.c; a ts__row_read_fn). */
+void ts__store_user_read(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row);
 
 #endif

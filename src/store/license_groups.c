@@ -6,7 +6,7 @@ ts_err ts_store_license_group_upsert(ts_store_conn_t *c, const struct ts_license
 {
 	struct ts__param p[] = {TS__TEXT(g->account_id), TS__TEXT(g->group_name),
 	                        TS__TEXT(g->license), TS__INT(g->modified_ms)};
-	return ts__store_write(c, TS__Q_DIR_LGROUP_UPSERT, p, 4, NULL, e);
+	return ts__store_write(c, TS__Q_DIR_LGROUP_UPSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
 ts_err ts_store_license_group_delete(ts_store_conn_t *c, const char *account_id,
@@ -14,7 +14,7 @@ ts_err ts_store_license_group_delete(ts_store_conn_t *c, const char *account_id,
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(group_name)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_DIR_LGROUP_DELETE, p, 2, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_DIR_LGROUP_DELETE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "no licence mapping for group %.200s",
 		             group_name);
@@ -28,7 +28,7 @@ ts_err ts_store_license_group_list(ts_store_conn_t *c, ts_arena_t *arena, const 
 	*n = 0;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__INT(TS_STORE_PAGE_MAX)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_LGROUP_LIST, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_LGROUP_LIST, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts_license_group *list = ts_arena_alloc(arena, sizeof *list * TS_STORE_PAGE_MAX);
@@ -52,7 +52,7 @@ ts_err ts_store_dir_group_exists(ts_store_conn_t *c, const char *account_id, con
 	*exists = false;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(name)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_GROUP_EXISTS, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_GROUP_EXISTS, p, TS__NPARAMS(p), &r, e);
 	if (rc == TS_ERR_OK)
 		*exists = ts__rows_next(c, r);
 	ts__rows_close(c, &r);

@@ -1,5 +1,5 @@
 /*
- * The nodes serving from one store (issue 10, "Many nodes"): each running
+ * The nodes serving from one store (docs/product.md §2a): each running
  * `tessera serve` keeps a row alive with a heartbeat every few seconds, so
  * that a node knows how many peers share the cluster-wide budgets (the SCIM
  * rate limit is split between the live nodes) without a store write per

@@ -1,5 +1,5 @@
 /*
- * Queries of the directory's administration (issue 4): domains, sessions,
+ * Queries of the directory's administration (docs/product.md §4): domains, sessions,
  * licence groups, and the reads (and Team-account writes) of users that the
  * admin API and the sign-in rules need. X(ID, sql, postgres variant or NULL).
  * SCIM keeps its own queries in queries_scim.h; both work on the same tables.
@@ -7,10 +7,6 @@
 #ifndef TS_STORE_QUERIES_DIRECTORY_H
 #define TS_STORE_QUERIES_DIRECTORY_H
 
-#define TS__DIR_USER_COLS                                                                 \
-	"user_id, account_id, user_name, external_id, display_name, active, suspended, "  \
-	"registration_status, license, personal_pin, invited_ms, joined_ms, created_ms, " \
-	"modified_ms"
 #define TS__DIR_DOMAIN_COLS                                                                \
 	"account_id, domain_name, status, token, created_ms, verified_ms, next_check_ms, " \
 	"attempts, last_error"
@@ -20,26 +16,20 @@
 
 #define TS__STORE_QUERIES_DIRECTORY(X)                                                             \
 	/* ---- users: reads ---- */                                                               \
-	X(DIR_USER_GET,                                                                            \
-	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 AND user_id = $2", NULL)  \
-	X(DIR_USER_GET_FOR_UPDATE,                                                                 \
-	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 AND user_id = $2",        \
-	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 AND user_id = $2 "        \
-	  "FOR UPDATE")                                                                            \
 	X(DIR_USER_LIST,                                                                           \
-	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 AND user_id > $2 "        \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE account_id = $1 AND user_id > $2 "          \
 	  "ORDER BY user_id LIMIT $3",                                                             \
-	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 "                         \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE account_id = $1 "                           \
 	  "AND user_id COLLATE \"C\" > $2 ORDER BY user_id COLLATE \"C\" LIMIT $3")                \
 	X(DIR_USER_LIST_BY_EMAIL,                                                                  \
-	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 AND user_id > $2 "        \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE account_id = $1 AND user_id > $2 "          \
 	  "AND user_id IN (SELECT user_id FROM user_emails WHERE account_id = $1 "                 \
 	  "AND value_key = $3) ORDER BY user_id LIMIT $4",                                         \
-	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 "                         \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE account_id = $1 "                           \
 	  "AND user_id COLLATE \"C\" > $2 AND user_id IN (SELECT user_id FROM user_emails "        \
 	  "WHERE account_id = $1 AND value_key = $3) ORDER BY user_id COLLATE \"C\" LIMIT $4")     \
 	X(DIR_USER_MATCH,                                                                          \
-	  "SELECT " TS__DIR_USER_COLS " FROM users WHERE account_id = $1 AND (user_name_key = $2 " \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE account_id = $1 AND (user_name_key = $2 "   \
 	  "OR user_id IN (SELECT user_id FROM user_emails WHERE account_id = $1 "                  \
 	  "AND value_key = $2)) ORDER BY user_id LIMIT $3",                                        \
 	  NULL)                                                                                    \

@@ -8,9 +8,11 @@
 #ifndef TS_STORE_QUERIES_SCIM_H
 #define TS_STORE_QUERIES_SCIM_H
 
-#define TS__SCIM_USER_COLS                                                                \
-	"u.user_id, u.account_id, u.user_name, u.external_id, u.display_name, u.active, " \
-	"u.resource, u.version, u.created_ms, u.modified_ms"
+/* A user's columns, as ts__store_user_read (users.c) reads them, for every read of users. */
+#define TS__USER_COLS                                                                              \
+	"u.user_id, u.account_id, u.user_name, u.external_id, u.display_name, u.active, "          \
+	"u.resource, u.version, u.created_ms, u.modified_ms, u.suspended, u.registration_status, " \
+	"u.license, u.personal_pin, u.invited_ms, u.joined_ms"
 #define TS__SCIM_GROUP_COLS                                                                \
 	"g.group_id, g.account_id, g.display_name, g.external_id, g.resource, g.version, " \
 	"g.created_ms, g.modified_ms"
@@ -36,12 +38,12 @@
 	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",                                 \
 	  NULL)                                                                                    \
 	X(SCIM_USER_GET,                                                                           \
-	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id = $2", \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id = $2",      \
 	  NULL)                                                                                    \
 	/* a read for a write: SQLite's writer lock covers it, PostgreSQL locks the row */         \
 	X(SCIM_USER_GET_FOR_UPDATE,                                                                \
-	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id = $2", \
-	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id = $2 " \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id = $2",      \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id = $2 "      \
 	  "FOR UPDATE")                                                                            \
 	X(SCIM_USER_UPDATE,                                                                        \
 	  "UPDATE users SET user_name = $3, user_name_key = $4, external_id = $5, "                \
@@ -50,31 +52,31 @@
 	  NULL)                                                                                    \
 	X(SCIM_USER_DELETE, "DELETE FROM users WHERE account_id = $1 AND user_id = $2", NULL)      \
 	X(SCIM_USER_BY_NAME_KEY,                                                                   \
-	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 "                    \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE u.account_id = $1 "                         \
 	  "AND u.user_name_key = $2 LIMIT $3",                                                     \
 	  NULL)                                                                                    \
 	X(SCIM_USER_BY_EXTERNAL_ID,                                                                \
-	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 "                    \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE u.account_id = $1 "                         \
 	  "AND u.external_id = $2" TS__SCIM_USER_ORDER_FOUND " LIMIT $3",                          \
 	  NULL)                                                                                    \
 	X(SCIM_USER_BY_EMAIL,                                                                      \
-	  "SELECT " TS__SCIM_USER_COLS " FROM user_emails e CROSS JOIN users u "                   \
+	  "SELECT " TS__USER_COLS " FROM user_emails e CROSS JOIN users u "                        \
 	  "ON u.user_id = e.user_id WHERE e.account_id = $1 AND e.value_key = $2 "                 \
 	  "AND u.account_id = $1" TS__SCIM_USER_ORDER_FOUND " LIMIT $3",                           \
-	  "SELECT " TS__SCIM_USER_COLS " FROM user_emails e JOIN users u "                         \
+	  "SELECT " TS__USER_COLS " FROM user_emails e JOIN users u "                              \
 	  "ON u.user_id = e.user_id WHERE e.account_id = $1 AND e.value_key = $2 "                 \
 	  "AND u.account_id = $1" TS__SCIM_USER_ORDER_FOUND " LIMIT $3")                           \
 	X(SCIM_USER_IN_GROUP,                                                                      \
-	  "SELECT " TS__SCIM_USER_COLS " FROM users u JOIN group_members m ON m.user_id = "        \
+	  "SELECT " TS__USER_COLS " FROM users u JOIN group_members m ON m.user_id = "             \
 	  "u.user_id WHERE u.account_id = $1 AND m.group_id = $2" TS__SCIM_USER_ORDER_FOUND        \
 	  " LIMIT $3",                                                                             \
 	  NULL)                                                                                    \
 	X(SCIM_USER_MODIFIED,                                                                      \
-	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1 "                    \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE u.account_id = $1 "                         \
 	  "AND u.modified_ms >= $2 AND u.modified_ms <= $3" TS__SCIM_USER_ORDER " LIMIT $4",       \
 	  NULL)                                                                                    \
 	X(SCIM_USER_LIST,                                                                          \
-	  "SELECT " TS__SCIM_USER_COLS " FROM users u WHERE u.account_id = $1" TS__SCIM_USER_ORDER \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE u.account_id = $1" TS__SCIM_USER_ORDER      \
 	  " LIMIT $2 OFFSET $3",                                                                   \
 	  NULL)                                                                                    \
 	X(SCIM_USER_COUNT, "SELECT count(*) FROM users WHERE account_id = $1", NULL)               \

@@ -27,7 +27,7 @@ ts_err ts_store_session_insert(ts_store_conn_t *c, const struct ts_session *s, s
 	        TS__TEXT(s->session_id), TS__TEXT(s->token_hash), TS__TEXT(s->account_id),
 	        TS__TEXT(s->user_id),    TS__TEXT(s->kind),       TS__TEXT(s->license),
 	        TS__INT(s->created_ms),  TS__INT(s->expires_ms),  TS__TEXT(s->client)};
-	return ts__store_write(c, TS__Q_DIR_SESSION_INSERT, p, 9, NULL, e);
+	return ts__store_write(c, TS__Q_DIR_SESSION_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
 ts_err ts_store_session_by_hash(ts_store_conn_t *c, ts_arena_t *arena, const char *token_hash,
@@ -46,21 +46,21 @@ ts_err ts_store_session_set_license(ts_store_conn_t *c, const char *session_id, 
                                     int64_t checked_ms, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(session_id), TS__TEXT(license), TS__INT(checked_ms)};
-	return ts__store_write(c, TS__Q_DIR_SESSION_SET_LICENSE, p, 3, NULL, e);
+	return ts__store_write(c, TS__Q_DIR_SESSION_SET_LICENSE, p, TS__NPARAMS(p), NULL, e);
 }
 
 ts_err ts_store_session_revoke(ts_store_conn_t *c, const char *session_id, int64_t now_ms,
                                int64_t *changed, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(session_id), TS__INT(now_ms)};
-	return ts__store_write(c, TS__Q_DIR_SESSION_REVOKE, p, 2, changed, e);
+	return ts__store_write(c, TS__Q_DIR_SESSION_REVOKE, p, TS__NPARAMS(p), changed, e);
 }
 
 ts_err ts_store_session_revoke_user(ts_store_conn_t *c, const char *user_id, int64_t now_ms,
                                     int64_t *changed, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(user_id), TS__INT(now_ms)};
-	return ts__store_write(c, TS__Q_DIR_SESSION_REVOKE_USER, p, 2, changed, e);
+	return ts__store_write(c, TS__Q_DIR_SESSION_REVOKE_USER, p, TS__NPARAMS(p), changed, e);
 }
 
 ts_err ts_store_session_live_count(ts_store_conn_t *c, const char *user_id, int64_t now_ms,
@@ -69,7 +69,7 @@ ts_err ts_store_session_live_count(ts_store_conn_t *c, const char *user_id, int6
 	*n = 0;
 	struct ts__param p[] = {TS__TEXT(user_id), TS__INT(now_ms)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_DIR_SESSION_LIVE_COUNT, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_SESSION_LIVE_COUNT, p, TS__NPARAMS(p), &r, e);
 	if (rc == TS_ERR_OK && ts__rows_next(c, r))
 		*n = ts__rows_int(c, r, 0);
 	ts__rows_close(c, &r);

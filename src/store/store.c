@@ -4,15 +4,20 @@
  */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/alloc.h"
 #include "core/blocking.h"
 #include "core/crypto.h"
+#include "core/timeutil.h"
 #include "store/internal.h"
 
 const struct ts__store_query_text ts__store_queries[TS__Q__COUNT] = {
+/* "UPDATE schema_version SET version = " and any int, with room to spare */
+#define VERSION_SQL_MAX 96
+
 #define TS__Q_ROW(id, s, p) [TS__Q_##id] = {#id, s, p},
         TS__STORE_ALL_QUERIES(TS__Q_ROW)
 #undef TS__Q_ROW
@@ -41,8 +46,21 @@ static ts_err counted(ts_err rc)
 
 static bool is_postgres_url(const char *url)
 {
-	return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0 ||
+	static const char long_scheme[] = "postgresql://", short_scheme[] = "postgres://";
+	return strncmp(url, long_scheme, sizeof long_scheme - 1) == 0 ||
+	       strncmp(url, short_scheme, sizeof short_scheme - 1) == 0 ||
 	       strstr(url, "dbname=") != NULL || strstr(url, "host=") != NULL;
+}
+
+bool ts_store_sqlite_tuning_parse(const char *s, enum ts_store_sqlite_tuning *out)
+{
+	if (s != NULL && strcmp(s, "on") == 0)
+		*out = TS_SQLITE_TUNING_ON;
+	else if (s != NULL && strcmp(s, "off") == 0)
+		*out = TS_SQLITE_TUNING_OFF;
+	else
+		return false;
+	return true;
 }
 
 ts_err ts_store_open(const char *url, bool create, const struct ts_store_options *opt,
@@ -51,10 +69,21 @@ ts_err ts_store_open(const char *url, bool create, const struct ts_store_options
 	*out = NULL;
 	if (url == NULL || url[0] == '\0')
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "no store given (--db)");
+	enum ts_store_sqlite_tuning tuning =
+	        opt != NULL ? opt->sqlite_tuning : TS_SQLITE_TUNING_DEFAULT;
+	if (tuning == TS_SQLITE_TUNING_DEFAULT) {
+		/* every command and the tests follow the one variable (docs/store.md) */
+		const char *env = getenv(TS_SQLITE_TUNING_ENV);
+		tuning = TS_SQLITE_TUNING_ON;
+		if (env != NULL && env[0] != '\0' && !ts_store_sqlite_tuning_parse(env, &tuning))
+			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s must be on or off",
+			               TS_SQLITE_TUNING_ENV);
+	}
 	ts_store_t *s = ts_calloc(1, sizeof *s);
 	s->drv = is_postgres_url(url) ? &ts__store_postgres : &ts__store_sqlite;
 	if (opt != NULL)
 		s->opt = *opt;
+	s->opt.sqlite_tuning = tuning;
 	if (s->opt.connect_timeout_ms <= 0)
 		s->opt.connect_timeout_ms = TS_STORE_CONNECT_TIMEOUT_MS;
 	if (s->opt.statement_timeout_ms <= 0)
@@ -206,7 +235,7 @@ bool ts_store_tx_retry(ts_store_conn_t *c, ts_err rc, int *attempt)
 	ts_random_bytes(&jitter, sizeof jitter);
 	long us = (long)TS_STORE_RETRY_PAUSE_US << (*attempt - 1);
 	us += (long)(jitter % (uint32_t)us);
-	struct timespec pause = {us / 1000000, (us % 1000000) * 1000};
+	struct timespec pause = {us / TS_US_PER_S, (us % TS_US_PER_S) * TS_NS_PER_US};
 	ts_blocking_begin();
 	nanosleep(&pause, NULL);
 	ts_blocking_end();
@@ -361,7 +390,7 @@ ts_err ts_store_migrate(ts_store_conn_t *c, struct ts_error *e)
 			goto out;
 		rc = d->script(c->impl, d == &ts__store_postgres ? m->postgres : m->sqlite, e);
 		if (rc == TS_ERR_OK) {
-			char sql[96];
+			char sql[VERSION_SQL_MAX];
 			snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d",
 			         m->version);
 			rc = d->script(c->impl, sql, e);

@@ -19,7 +19,7 @@ static const char *lower(ts_arena_t *a, const char *s)
 	return out;
 }
 
-static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
+void ts__store_user_read(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
 {
 	struct ts_user_row *u = row;
 	u->user_id = ts__rows_str(c, r, 0, a);
@@ -32,27 +32,31 @@ static void read_user(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, voi
 	u->version = ts__rows_int(c, r, 7);
 	u->created_ms = ts__rows_int(c, r, 8);
 	u->modified_ms = ts__rows_int(c, r, 9);
+	u->suspended = ts__rows_int(c, r, 10) != 0;
+	u->registration_status = ts__rows_str(c, r, 11, a);
+	u->license = ts__rows_str(c, r, 12, a);
+	u->personal_pin = ts__rows_str(c, r, 13, a);
+	u->invited_ms = ts__rows_int(c, r, 14);
+	u->joined_ms = ts__rows_int(c, r, 15);
 }
 
 /* Reads at most limit rows of an open result into arena memory. */
 static ts_err read_users(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, int limit,
                          struct ts_user_row **out, int *n)
 {
-	int cap = limit < 16 ? limit : 16, count = 0;
-	struct ts_user_row *list = ts_arena_alloc(a, sizeof *list * (size_t)(cap > 0 ? cap : 1));
-	while (count < limit && ts__rows_next(c, r)) {
-		if (count == cap) {
-			int ncap = cap * 2 > limit ? limit : cap * 2;
-			struct ts_user_row *grown = ts_arena_alloc(a, sizeof *grown * (size_t)ncap);
-			memcpy(grown, list, sizeof *list * (size_t)count);
-			list = grown;
-			cap = ncap;
-		}
-		read_user(c, r, a, &list[count++]);
+	size_t cap = 0, count = 0, max = limit > 0 ? (size_t)limit : 0;
+	struct ts_user_row *list = NULL;
+	while (count < max && ts__rows_next(c, r)) {
+		/* cannot fail: the loop stops at max */
+		if (TS_ARENA_GROW(a, list, count, &cap, max) != TS_ERR_OK)
+			break;
+		ts__store_user_read(c, r, a, &list[count++]);
 	}
+	if (list == NULL)
+		list = ts_arena_alloc(a, sizeof *list);
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -66,7 +70,7 @@ static ts_err write_emails(ts_store_conn_t *c, const struct ts_user_row *u,
 		        TS__TEXT(u->user_id),      TS__TEXT(u->account_id),
 		        TS__TEXT(emails[i].value), TS__TEXT(lower(a, emails[i].value)),
 		        TS__TEXT(emails[i].type),  TS__INT(emails[i].primary ? 1 : 0)};
-		rc = ts__store_write(c, TS__Q_SCIM_USER_EMAIL_INSERT, p, 6, NULL, e);
+		rc = ts__store_write(c, TS__Q_SCIM_USER_EMAIL_INSERT, p, TS__NPARAMS(p), NULL, e);
 	}
 	ts_arena_free(&a);
 	return rc;
@@ -82,7 +86,7 @@ ts_err ts_store_user_insert(ts_store_conn_t *c, const struct ts_user_row *u,
 	                        TS__INT(u->active ? 1 : 0), TS__TEXT(u->resource),
 	                        TS__INT(u->version),        TS__INT(u->created_ms),
 	                        TS__INT(u->modified_ms)};
-	ts_err rc = ts__store_write(c, TS__Q_SCIM_USER_INSERT, p, 11, NULL, e);
+	ts_err rc = ts__store_write(c, TS__Q_SCIM_USER_INSERT, p, TS__NPARAMS(p), NULL, e);
 	ts_arena_free(&a);
 	if (rc == TS_ERR_OK)
 		rc = write_emails(c, u, emails, nemails, e);
@@ -95,9 +99,9 @@ static ts_err user_get(ts_store_conn_t *c, enum ts__store_query q, ts_arena_t *a
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
 	bool found = false;
-	ts_err rc = ts__store_get_one(c, q, p, 2, read_user, arena, out, &found, e);
+	ts_err rc = ts__store_get_one(c, q, p, 2, ts__store_user_read, arena, out, &found, e);
 	if (rc == TS_ERR_OK && !found)
-		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %s not found", user_id);
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %.64s not found", user_id);
 	return rc;
 }
 
@@ -124,13 +128,13 @@ ts_err ts_store_user_update(ts_store_conn_t *c, const struct ts_user_row *u,
 	                        TS__INT(u->active ? 1 : 0), TS__TEXT(u->resource),
 	                        TS__INT(u->version),        TS__INT(u->modified_ms)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_SCIM_USER_UPDATE, p, 10, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_SCIM_USER_UPDATE, p, TS__NPARAMS(p), &changed, e);
 	ts_arena_free(&a);
 	if (rc == TS_ERR_OK && changed == 0)
 		return TS_FAIL(e, TS_ERR_NOT_FOUND, "user %s not found", u->user_id);
 	if (rc == TS_ERR_OK && nemails >= 0) {
 		struct ts__param q[] = {TS__TEXT(u->user_id)};
-		rc = ts__store_write(c, TS__Q_SCIM_USER_EMAILS_CLEAR, q, 1, NULL, e);
+		rc = ts__store_write(c, TS__Q_SCIM_USER_EMAILS_CLEAR, q, TS__NPARAMS(q), NULL, e);
 		if (rc == TS_ERR_OK)
 			rc = write_emails(c, u, emails, nemails, e);
 	}
@@ -142,9 +146,9 @@ ts_err ts_store_user_delete(ts_store_conn_t *c, const char *account_id, const ch
 {
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_SCIM_USER_DELETE, p, 2, &changed, e);
+	ts_err rc = ts__store_write(c, TS__Q_SCIM_USER_DELETE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
-		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %s not found", user_id);
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "user %.64s not found", user_id);
 	return rc;
 }
 
@@ -158,7 +162,7 @@ ts_err ts_store_user_list(ts_store_conn_t *c, ts_arena_t *arena, const char *acc
 		return TS_ERR_OK;
 	struct ts__param p[] = {TS__TEXT(account_id), TS__INT(limit), TS__INT(offset)};
 	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_USER_LIST, p, 3, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_SCIM_USER_LIST, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	return read_users(c, r, arena, limit, out, n);
@@ -170,7 +174,7 @@ static ts_err count_of(ts_store_conn_t *c, enum ts__store_query q, const char *a
 	struct ts__param p[] = {TS__TEXT(account_id)};
 	struct ts__rows *r = NULL;
 	*n = 0;
-	ts_err rc = ts__store_exec(c, q, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, q, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (ts__rows_next(c, r))
@@ -253,18 +257,16 @@ ts_err ts_store_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const char *u
 	struct ts__rows *r = NULL;
 	*out = NULL;
 	*n = 0;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_USER_GROUPS, p, 1, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_SCIM_USER_GROUPS, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 8, count = 0;
-	struct ts_group_member *list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
+	size_t cap = 0, count = 0;
+	struct ts_group_member *list = NULL;
 	while (ts__rows_next(c, r)) {
-		if (count == cap) {
-			struct ts_group_member *g =
-			        ts_arena_alloc(arena, sizeof *g * (size_t)cap * 2);
-			memcpy(g, list, sizeof *list * (size_t)count);
-			list = g;
-			cap *= 2;
+		if (TS_ARENA_GROW(arena, list, count, &cap, TS__STORE_ROWS_MAX) != TS_ERR_OK) {
+			ts__rows_close(c, &r);
+			return TS_FAIL(e, TS_ERR_TOO_LARGE, "more than %zu rows",
+			               TS__STORE_ROWS_MAX);
 		}
 		list[count].user_id = ts__rows_str(c, r, 0, arena);
 		list[count].display = ts__rows_str(c, r, 1, arena);
@@ -272,7 +274,7 @@ ts_err ts_store_user_groups(ts_store_conn_t *c, ts_arena_t *arena, const char *u
 	}
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
@@ -283,22 +285,21 @@ ts_err ts_store_users_existing(ts_store_conn_t *c, ts_arena_t *arena, const char
 	struct ts__rows *r = NULL;
 	*out = NULL;
 	*n = 0;
-	ts_err rc = ts__store_exec(c, TS__Q_SCIM_USERS_EXISTING, p, 2, &r, e);
+	ts_err rc = ts__store_exec(c, TS__Q_SCIM_USERS_EXISTING, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	int cap = 16, count = 0;
-	const char **list = ts_arena_alloc(arena, sizeof *list * (size_t)cap);
+	size_t cap = 0, count = 0;
+	const char **list = NULL;
 	while (ts__rows_next(c, r)) {
-		if (count == cap) {
-			const char **g = ts_arena_alloc(arena, sizeof *g * (size_t)cap * 2);
-			memcpy(g, list, sizeof *list * (size_t)count);
-			list = g;
-			cap *= 2;
+		if (TS_ARENA_GROW(arena, list, count, &cap, TS__STORE_ROWS_MAX) != TS_ERR_OK) {
+			ts__rows_close(c, &r);
+			return TS_FAIL(e, TS_ERR_TOO_LARGE, "more than %zu rows",
+			               TS__STORE_ROWS_MAX);
 		}
 		list[count++] = ts__rows_str(c, r, 0, arena);
 	}
 	ts__rows_close(c, &r);
 	*out = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }

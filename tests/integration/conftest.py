@@ -1,5 +1,7 @@
 """
-Fixtures of the integration suite.
+Fixtures of the integration suite, built on tessera_itest (the one module
+for PostgreSQL, stores, servers and peers). scim/ and directory/ add their
+own fixtures in their conftest.py files on top of these.
 
   pg_cluster  (session)  a PostgreSQL cluster from scripts/pg-test.sh, or the
                          one TESSERA_TEST_PG_URL names; started only when a

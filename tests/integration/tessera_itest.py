@@ -1,6 +1,9 @@
 """
-Helpers for the Tessera integration suite: the binary, the stores (a SQLite
-file or a fresh PostgreSQL database), and a running `tessera serve`.
+The one fixture module of the Tessera integration suite (tests/integration/
+and its scim/ and directory/ folders): the binary and its command line, the
+PostgreSQL cluster (scripts/pg-test.sh or TESSERA_TEST_PG_URL) and the stores
+on it or in a SQLite file, a running `tessera serve`, several nodes behind
+nginx, and dnsmasq as a DNS server. conftest.py turns them into fixtures.
 
 Everything here talks to the real binary over its command line and HTTP.
 """
@@ -14,6 +17,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import tempfile
 import threading
@@ -23,7 +27,8 @@ import uuid
 
 import requests
 
-BIN = os.environ.get("TESSERA_BIN", "/work/main/build/tessera")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("TESSERA_BIN", os.path.join(REPO, "build", "tessera"))
 
 
 def _private_exe(path):
@@ -42,7 +47,6 @@ def _private_exe(path):
 
 
 EXE = _private_exe(BIN) if os.access(BIN, os.X_OK) else BIN
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PG_TEST_SH = os.path.join(REPO, "scripts", "pg-test.sh")
 
 
@@ -71,7 +75,9 @@ def sanitizer_lines(text):
 
 def clean_env(extra=None):
     """The environment without TESSERA_* settings (but with the suite's own TESSERA_TEST_*)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_") or k.startswith("TESSERA_TEST_")}
+    # TESSERA_SQLITE_TUNING passes too: make check runs the suite once with it off (docs/store.md)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("TESSERA_") or k.startswith("TESSERA_TEST_") or k == "TESSERA_SQLITE_TUNING"}
     if extra:
         env.update(extra)
     return env
@@ -109,12 +115,28 @@ def cli_json(*args, **kw):
     return json.loads(p.stdout)
 
 
-def free_port():
-    s = socket.socket()
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def wait_for(predicate, timeout=10.0, interval=0.1, what="condition"):
+    """predicate()'s first true value, polled until timeout (scaled); an AssertionError after."""
+    deadline = time.monotonic() + timeout * SCALE
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 def psql_binary():
@@ -533,3 +555,297 @@ def complete_body(r):
     """True when the response body is as long as its Content-Length says."""
     cl = r.headers.get("Content-Length")
     return cl is None or int(cl) == len(r.content)
+
+
+# ---------------------------------------------------------------- several nodes behind nginx
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+# The balancer: round robin over the nodes; a node that refuses connections
+# or times out is skipped for fail_timeout. Requests are passed on to the next
+# node only on a connection error or timeout, and only idempotent ones (nginx
+# >= 1.9.13 never repeats POST, PATCH or LOCK unless told to with
+# non_idempotent): a write is sent at most once. X-Forwarded-For gets the
+# client's address appended, which the nodes believe from 127.0.0.1 only
+# (--trusted-proxy 127.0.0.1/32).
+NGINX_CONF = """
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    client_max_body_size 2m;
+    client_body_buffer_size 2m;
+    keepalive_requests 1000000;
+    upstream tessera {{
+{servers}
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://tessera;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_next_upstream error timeout;
+            proxy_next_upstream_tries 2;
+            proxy_connect_timeout 1s;
+            proxy_read_timeout {read_timeout}s;
+            proxy_buffering off;
+        }}
+    }}
+}}
+"""
+
+
+class Nginx:
+    def __init__(self, upstream_ports, read_timeout=30):
+        if not os.access(NGINX, os.X_OK):
+            raise AssertionError("nginx not found (scripts/deps.sh installs nginx-light)")
+        # under /tmp and world-readable: nginx workers drop to nobody when run as root
+        self.prefix = tempfile.mkdtemp(prefix="tessera-nginx-")
+        os.chmod(self.prefix, 0o755)
+        os.makedirs(os.path.join(self.prefix, "tmp"), mode=0o777)
+        os.chmod(os.path.join(self.prefix, "tmp"), 0o777)
+        self.upstream_ports = list(upstream_ports)
+        self.read_timeout = read_timeout
+        self.proc = None
+        self.port = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        servers = "\n".join("        server 127.0.0.1:%d max_fails=1 fail_timeout=2s;" % p for p in self.upstream_ports)
+        for _ in range(5):
+            self.port = free_port()
+            conf = os.path.join(self.prefix, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(NGINX_CONF.format(prefix=self.prefix, servers=servers, port=self.port,
+                                          read_timeout=int(self.read_timeout * SCALE)))
+            self.err = open(os.path.join(self.prefix, "stderr.log"), "w")
+            self.proc = subprocess.Popen([NGINX, "-p", self.prefix, "-c", conf, "-g", "daemon off;"],
+                                         stdout=self.err, stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    requests.get(self.url + "/healthz", timeout=2)
+                    return self
+                except requests.RequestException:
+                    time.sleep(0.05)
+            self.stop()
+            if "Address already in use" not in self.log():
+                break
+        raise AssertionError("nginx did not start:\n" + self.log())
+
+    def log(self):
+        out = ""
+        for name in ("stderr.log", "error.log"):
+            try:
+                with open(os.path.join(self.prefix, name), errors="replace") as f:
+                    out += f.read()
+            except OSError:
+                pass
+        return out
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful: workers finish, then exit
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "err", None) is not None and not self.err.closed:
+            self.err.close()
+
+    def destroy(self):
+        self.stop()
+        shutil.rmtree(self.prefix, ignore_errors=True)
+
+
+class OwnPg:
+    """A cluster of the test's own, which the test may halt and resume."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="tessera-cluster-pg-")
+        p = subprocess.run(["sh", PG_TEST_SH, "start", self.dir], capture_output=True, text=True, timeout=180)
+        if p.returncode != 0:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise AssertionError("pg-test.sh start failed: %s %s" % (p.stdout, p.stderr))
+        self.url = p.stdout.strip()
+
+    def halt(self):
+        p = subprocess.run(["sh", PG_TEST_SH, "halt", self.dir], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+
+    def resume(self):
+        p = subprocess.run(["sh", PG_TEST_SH, "resume", self.dir], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+
+    def destroy(self):
+        subprocess.run(["sh", PG_TEST_SH, "stop", self.dir], capture_output=True, timeout=120)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class UrlStore:
+    """What Server needs of a store: a URL (or a SQLite file), a key file, a directory."""
+
+    def __init__(self, url, workdir):
+        self.db = url
+        self.dir = str(workdir)
+        self.key = os.path.join(self.dir, "master.key")
+        self.kind = "postgres" if url.startswith("postgres") else "sqlite"
+
+    def init(self):
+        out = cli_json("init", "--db", self.db, "--master-key-file", self.key, "--json")
+        return out["Token"]
+
+
+class Cluster:
+    """n `tessera serve` nodes on one PostgreSQL database, nginx in front."""
+
+    def __init__(self, url, workdir, nodes=2, node_args=(), balancer=True):
+        self.store = UrlStore(url, workdir)
+        self.root = self.store.init()
+        self.nodes = []
+        for _ in range(nodes):
+            srv = Server(self.store, root_token=self.root,
+                           extra_args=["--trusted-proxy", "127.0.0.1/32", *node_args])
+            self.nodes.append(srv.start())
+        self.nginx = Nginx([n.port for n in self.nodes]).start() if balancer else None
+
+    @property
+    def url(self):
+        return self.nginx.url
+
+    def metric(self, node, name):
+        text = requests.get(node.url + "/metrics", timeout=10).text
+        m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+        return float(m.group(1)) if m else None
+
+    def wait_nodes_live(self, n, timeout=15):
+        deadline = time.monotonic() + timeout * SCALE
+        while time.monotonic() < deadline:
+            if all(self.metric(x, "tessera_nodes_live") == n for x in self.nodes if x.alive()):
+                return
+            time.sleep(0.2)
+        raise AssertionError("the nodes did not see %d live nodes" % n)
+
+    def shutdown_problems(self):
+        problems = []
+        for n in self.nodes:
+            problems.extend(n.shutdown_problems())
+        return problems
+
+    def destroy(self):
+        problems = []
+        if self.nginx is not None:
+            self.nginx.destroy()
+        problems = self.shutdown_problems()
+        return problems
+
+
+# ---------------------------------------------------------------- DNS
+
+DNSMASQ = "/usr/sbin/dnsmasq"
+
+
+class Dns:
+    """dnsmasq on a free loopback port; publish() restarts it with new TXT records."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.port = None
+        self.proc = None
+        self.records = {}
+
+    def _spawn(self):
+        args = [DNSMASQ, "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+                "--port=%d" % self.port, "--listen-address=127.0.0.1", "--bind-interfaces",
+                "--log-facility=" + os.path.join(self.workdir, "dnsmasq.log")]
+        if os.getuid() == 0:
+            args.append("--user=root")
+        for name, values in sorted(self.records.items()):
+            for v in values:
+                args.append("--txt-record=%s,%s" % (name, v))
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def answers(self):
+        """True once dnsmasq answers a query (any answer) on its port."""
+        q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+        for label in b"probe.invalid".split(b"."):
+            q += bytes([len(label)]) + label
+        q += b"\x00" + struct.pack(">HH", 16, 1)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.2)
+        try:
+            s.sendto(q, ("127.0.0.1", self.port))
+            return len(s.recv(512)) >= 12
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def _ready(self):
+        for _ in range(50):
+            if self.proc.poll() is not None:
+                return False
+            if self.answers():
+                return True
+        return False
+
+    def start(self):
+        for _ in range(10):
+            self.port = free_port(socket.SOCK_DGRAM)
+            self._spawn()
+            if self._ready():
+                return self
+            self.stop()
+        raise RuntimeError("dnsmasq would not start")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def publish(self, name, *values):
+        """Sets the TXT values of name (none: withdraws them) and restarts on the same port."""
+        if values:
+            self.records[name] = list(values)
+        else:
+            self.records.pop(name, None)
+        self.stop()
+        for _ in range(50):
+            self._spawn()
+            if self._ready():
+                return
+            self.stop()
+            time.sleep(0.1)
+        raise RuntimeError("dnsmasq would not restart on port %d" % self.port)
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+
+class SilentDns:
+    """A bound UDP socket that never answers: a DNS server that is down."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()

@@ -1,4 +1,4 @@
-"""Accounts and their settings over the admin API (SPEC 2)."""
+"""Accounts and their settings over the admin API (docs/product.md §2)."""
 import base64
 import binascii
 import json
@@ -272,7 +272,7 @@ def test_settings_update_bad_json(server):
     assert server.get(path).json() == {"AccountSettings": DEFAULT_SETTINGS}
 
 
-# ---------------------------------------------------------------- paging tokens (issue 9 item 4)
+# ---------------------------------------------------------------- paging tokens
 
 
 def _decoded(token):

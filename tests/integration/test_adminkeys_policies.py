@@ -1,4 +1,4 @@
-"""Admin keys and their IAM-style policies (SPEC 9)."""
+"""Admin keys and their IAM-style policies (docs/product.md §9)."""
 import json
 
 from tessera_itest import assert_error, check_cases
@@ -329,7 +329,7 @@ def test_forbidden_key_body_is_not_parsed_first(server):
     assert_error(r, 401, "UnauthorizedClientException")
 
 
-# ---------------------------------------------------------------- what a scoped key sees (issue 9 item 4)
+# ---------------------------------------------------------------- what a scoped key sees
 
 
 def _pages(server, token, size, **params):

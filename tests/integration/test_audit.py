@@ -162,7 +162,7 @@ def test_no_secret_in_any_event(server):
 
 
 def test_secret_members_of_admin_bodies_are_redacted(server):
-    """Issue 9 item 3: one redaction for every audit writer, whatever the body names a secret."""
+    """One redaction for every audit writer, whatever the body names a secret."""
     marks = {k: "sec-" + uuid.uuid4().hex for k in ("cs", "pw", "pk", "urn", "bearer", "tok", "pin", "q")}
     body = {"Name": "secrets", "ClientSecret": marks["cs"], "PASSWORD": marks["pw"],
             "Nested": [{"private_key": marks["pk"]}], "urn:example:2.0:Thing:apiToken": marks["urn"],
@@ -601,7 +601,7 @@ def test_verify_while_serving_and_after_more_calls(server):
 
 
 def test_refused_scim_authentications_are_audited(server):
-    """Issue 9: a SCIM 401 leaves an event like an admin 401: the key id it names, never the token."""
+    """A SCIM 401 leaves an event like an admin 401: the key id it names, never the token."""
     acct = server.create_account("scim-401")["AccountId"]
     r = server.post(ACCOUNTS + "/" + acct + "/api-keys", {"Description": "idp"})
     assert r.status_code == 201, r.text

@@ -1,4 +1,4 @@
-"""The offline commands (SPEC 3), against the same stores the server uses."""
+"""The offline commands (docs/product.md §3), against the same stores the server uses."""
 import json
 import os
 
@@ -180,7 +180,7 @@ def _controls(text):
 
 
 def test_printed_strings_cannot_drive_the_terminal(server):
-    """Issue 9: names and descriptions are escaped when printed (\\xNN), and in --json."""
+    """Names and descriptions are escaped when printed (\\xNN), and in --json."""
     db = server.store.db
     acct = server.create_account("plain")["AccountId"]
     key = cli_json("adminkey", "create", "--db", db, "--master-key-file", server.store.key, "--policy", "ReadOnly", "--description", "d", "--json")
@@ -214,7 +214,7 @@ def test_printed_strings_cannot_drive_the_terminal(server):
 
 
 def test_store_password_is_never_printed(tmp_path):
-    """Issue 9 item 3 (secrets never reach the log): a --db URL's password is not echoed on failure."""
+    """Secrets never reach the log: a --db URL's password is not echoed on failure."""
     port = __import__("tessera_itest").free_port()  # nothing listens there
     key = str(tmp_path / "made.key")  # verify reads a key before the store: a real one
     assert run_cli("init", "--db", str(tmp_path / "made.db"), "--master-key-file", key).returncode == 0
@@ -257,7 +257,7 @@ def test_init_does_not_print_the_store_password(pg_cluster, tmp_path):
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL refuses to store such bytes at all
 def test_rows_not_utf8_are_listed_escaped(server):
-    """Issue 9 item 1's sibling: a stored row whose text is not UTF-8 (an older CLI wrote
+    """A stored row whose text is not UTF-8 (an older CLI wrote
     one) made jansson return NULL and the row vanished from every listing."""
     acct = server.create_account("bytes")["AccountId"]
     key = cli_json("adminkey", "create", "--db", server.store.db, "--master-key-file", server.store.key, "--policy", "ReadOnly", "--json")

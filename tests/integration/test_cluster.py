@@ -1,5 +1,5 @@
 """
-Issue 10, "Many nodes" and "Proof with real parts": PostgreSQL, two
+Many nodes (docs/product.md §2a), proved with real parts: PostgreSQL, two
 `tessera serve` nodes on it with one master key, and Debian's nginx in front
 of them, all started here on free loopback ports.
 
@@ -24,7 +24,7 @@ import pytest
 import requests
 
 import tessera_itest as T
-from cluster_itest import Cluster, OwnPg
+from tessera_itest import Cluster, OwnPg
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 

@@ -238,7 +238,7 @@ def test_readyz_follows_the_store(start_server, store, backend):
     assert statuses == [201] * 20, statuses
 
 
-# ---- issue 9: text that is not UTF-8, error shapes, request ids, response headers
+# ---- Text that is not UTF-8, error shapes, request ids, response headers
 
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 

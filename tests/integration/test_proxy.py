@@ -1,5 +1,5 @@
 """
-Issue 10, "Many nodes": behind a load balancer the TCP peer is the balancer,
+Many nodes (docs/product.md §2a): behind a load balancer the TCP peer is the balancer,
 and the client's address comes in X-Forwarded-For, which anybody can send.
 `serve --trusted-proxy CIDR` names the balancers; only from those peers is
 the header believed, for the audit sourceIPAddress and the access log. From

@@ -1,5 +1,5 @@
 """The test scripts themselves: scripts/pg-test.sh works from a checkout that only its
-owner may enter (issue 9: `make check` from /root/tessera stopped at once), and it
+owner may enter (an incident: `make check` from /root/tessera stopped at once), and it
 leaves nothing running behind it."""
 import glob
 import os
@@ -81,3 +81,42 @@ def test_check_build_status_is_cmakes(tmp_path):
     assert p.returncode != 0, p.stdout
     assert "==> build: FAILED" in p.stdout, p.stdout
     assert "error: boom" in p.stdout + p.stderr
+
+
+LINT = os.path.join(REPO, "scripts", "lint.sh")
+
+
+def lint_banned(tmp_path, text):
+    """scripts/lint.sh's banned-function check on one C file holding text: its hits."""
+    f = tmp_path / "x.c"
+    f.write_text(text)
+    p = subprocess.run(["sh", LINT, "banned", str(f)], capture_output=True, text=True, timeout=60)
+    hits = [line for line in p.stderr.splitlines() if line.startswith(str(f) + ":")]
+    assert (p.returncode != 0) == bool(hits), p.stderr
+    return [int(line.split(":")[1]) for line in hits]
+
+
+@pytest.mark.parametrize("name", ["strcpy", "strcat", "strncpy", "strncat", "sprintf", "vsprintf", "gets",
+                                  "sscanf", "strtok", "atoi", "atol", "atof", "alloca", "system",
+                                  "malloc", "calloc", "realloc", "free"])
+def test_lint_bans(tmp_path, name):
+    assert lint_banned(tmp_path, "int f(void)\n{\n\treturn %s (x);\n}\n" % name) == [3]
+
+
+def test_lint_ignores_comments_and_strings(tmp_path):
+    text = ("/* strcpy(a, b) in a comment\n"
+            " * that goes on: sprintf(x, y)\n"
+            " */\n"
+            "// system(\"ls\")\n"
+            "const char *s = \"atoi(x) strtok(y)\"; char q = '\"'; int z = ts_free(p);\n"
+            "int k = strtok_r(a, b, c) + o->system(1) + o.free(2) + my_alloca(3);\n")
+    assert lint_banned(tmp_path, text) == []
+
+
+def test_lint_finds_calls_beside_comments(tmp_path):
+    text = ("/* a comment\n"
+            "   over lines */ int x = atoi(s);\n"       # after a comment that ends here
+            "/* one */ strncpy(a, b, 1); /* two */\n"   # between two comments
+            "char c = '\\''; gets(buf); // gets(\n"     # after an escaped quote
+            "const char *m = \"\\\"\"; alloca(8);\n")
+    assert lint_banned(tmp_path, text) == [2, 3, 4, 5]

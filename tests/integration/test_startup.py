@@ -102,7 +102,7 @@ def test_serve_starts_on_an_initialised_store_and_restarts(start_server, store):
 
 
 def test_sqlite_files_private(backend, store, start_server):
-    """Issue 9: the database, its WAL and -shm are created 0600 whatever the umask
+    """The database, its WAL and -shm are created 0600 whatever the umask
     (they hold key hashes and the audit trail), like the master key file."""
     if backend != "sqlite":
         return  # PostgreSQL's files are the cluster's; only the master key file is ours
@@ -118,7 +118,7 @@ def test_sqlite_files_private(backend, store, start_server):
 
 
 def test_serve_refuses_another_master_key(store, tmp_path):
-    """Issue 10: every node has the store's master key; one with another key refuses to start."""
+    """Every node has the store's master key; one with another key refuses to start."""
     store.init()
     other = tmp_path / "other.key"
     other.write_bytes(os.urandom(32))

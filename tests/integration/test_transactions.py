@@ -1,5 +1,5 @@
 """
-Issue 10, transactions with real semantics on both backends: concurrent
+Transactions with real semantics on both backends: concurrent
 read-modify-writes lose nothing, on one node and on two nodes sharing one
 PostgreSQL; If-Match is checked and applied atomically; a SCIM list's
 totalResults agrees with its page while others insert; a store that cannot
@@ -72,7 +72,7 @@ def _check_all_kept(node, token, user_path, statuses):
 
 
 def test_concurrent_patches_keep_every_value(start_server):
-    """4 clients x 40 PATCHes adding distinct values to one user: 160 of 160 kept (issue 10)."""
+    """4 clients x 40 PATCHes adding distinct values to one user: 160 of 160 kept."""
     srv = start_server(init=True)
     _, token = _scim_account(srv)
     r = _scim(srv, token, "POST", "/Users", {"schemas": [USER], "userName": "shared@example.com"})

@@ -1,6 +1,6 @@
 /*
  * Unit tests of the audit redaction (src/audit/redact.c), the one
- * sweep every audit writer and the log go through (issue 9, item 3).
+ * sweep every audit writer and the log go through.
  *
  * What it promises: a member whose name says secret (password, secret,
  * token, privateKey, client_secret, ClientSecret, PersonalPIN,

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/utf8.h"
 #include "core/crypto.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -214,6 +215,114 @@ static void test_arena_used(void **state)
 	(void)ts_arena_alloc(a, 100000);
 	assert_in_range(ts_arena_used(a) - u2, 100000, 100015);
 	ts_arena_free(&a);
+}
+
+static void test_arena_grow(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	/* from nothing, doubling, the elements in use kept */
+	uint64_t *v = NULL;
+	size_t cap = 0, count = 0;
+	for (uint64_t i = 0; i < 100; i++) {
+		assert_int_equal(TS_ARENA_GROW(a, v, count, &cap, 100), TS_ERR_OK);
+		assert_true(cap > count && cap <= 100);
+		v[count++] = i * 7;
+	}
+	assert_int_equal(cap, 100); /* the last doubling stopped at the cap */
+	for (size_t i = 0; i < count; i++)
+		assert_int_equal(v[i], i * 7);
+	/* at the cap: an error and nothing changed */
+	uint64_t *before = v;
+	assert_int_equal(TS_ARENA_GROW(a, v, count, &cap, 100), TS_ERR_TOO_LARGE);
+	assert_ptr_equal(v, before);
+	assert_int_equal(cap, 100);
+	/* room already there: nothing allocated */
+	size_t used = ts_arena_used(a);
+	assert_int_equal(TS_ARENA_GROW(a, v, 10, &cap, 100), TS_ERR_OK);
+	assert_int_equal(ts_arena_used(a), used);
+	/* a cap below the minimum step is honoured */
+	char **s = NULL;
+	size_t scap = 0;
+	assert_int_equal(TS_ARENA_GROW(a, s, 0, &scap, 3), TS_ERR_OK);
+	assert_int_equal(scap, 3);
+	/* need beyond max, and count * size overflowing a size_t */
+	size_t big = 0;
+	assert_int_equal(ts_arena_grow(a, &s, sizeof *s, 0, 11, &big, 10), TS_ERR_TOO_LARGE);
+	assert_int_equal(ts_arena_grow(a, &s, SIZE_MAX / 4, 0, 8, &big, SIZE_MAX),
+	                 TS_ERR_TOO_LARGE);
+	assert_int_equal(big, 0);
+	/* more than one doubling at once */
+	unsigned char *b = NULL;
+	size_t bcap = 0;
+	assert_int_equal(ts_arena_grow(a, &b, 1, 0, 1000, &bcap, 4096), TS_ERR_OK);
+	assert_true(bcap >= 1000);
+	ts_arena_free(&a);
+}
+
+/* ---- UTF-8 and hex ---------------------------------------------------------------------- */
+
+static void test_utf8_next(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		size_t n, len;
+		uint32_t cp;
+	} cases[] = {
+	        {"A", 1, 1, 'A'},
+	        {"", 1, 1, 0}, /* NUL is a sequence of one */
+	        {"\xc3\xa9", 2, 2, 0xe9},
+	        {"\xe2\x82\xac", 3, 3, 0x20ac},
+	        {"\xf0\x9f\x98\x80", 4, 4, 0x1f600},
+	        {"\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff},
+	        {"\xf4\x90\x80\x80", 4, 0, 0}, /* beyond U+10FFFF */
+	        {"\xc0\xaf", 2, 0, 0},         /* overlong */
+	        {"\xe0\x80\xaf", 3, 0, 0},     /* overlong */
+	        {"\xf0\x80\x80\xaf", 4, 0, 0}, /* overlong */
+	        {"\xed\xa0\x80", 3, 0, 0},     /* a surrogate */
+	        {"\xe2\x82\xac", 2, 0, 0},     /* cut by n */
+	        {"\xe2\x82", 4, 0, 0},         /* cut by the NUL */
+	        {"\x80", 1, 0, 0},             /* a lone continuation */
+	        {"\xff", 1, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		uint32_t cp = 0xffffffff;
+		size_t len = ts_utf8_next((const unsigned char *)cases[i].s, cases[i].n, &cp);
+		assert_int_equal(len, cases[i].len);
+		if (len > 0) {
+			assert_int_equal(cp, cases[i].cp);
+			char out[4];
+			assert_int_equal(ts_utf8_encode(out, cp), len);
+			assert_memory_equal(out, cases[i].s, len);
+		}
+	}
+	assert_true(ts_utf8_valid("h\xc3\xa9llo \xf0\x9f\x98\x80", 11));
+	assert_false(ts_utf8_valid("a\0b", 3));
+	assert_false(ts_utf8_valid("\xc3\xa9", 1));
+	assert_true(ts_utf8_valid("", 0));
+	uint32_t cp = 0;
+	assert_int_equal(ts_utf8_decode((const unsigned char *)"", &cp), 0);
+	assert_int_equal(ts_utf8_decode((const unsigned char *)"\xe2\x82\xac!", &cp), 3);
+	assert_int_equal(cp, 0x20ac);
+}
+
+static void test_hex_decode(void **state)
+{
+	(void)state;
+	assert_int_equal(ts_hex_digit('0'), 0);
+	assert_int_equal(ts_hex_digit('9'), 9);
+	assert_int_equal(ts_hex_digit('a'), 10);
+	assert_int_equal(ts_hex_digit('F'), 15);
+	assert_int_equal(ts_hex_digit('g'), -1);
+	assert_int_equal(ts_hex_digit('/'), -1);
+	assert_int_equal(ts_hex_digit(':'), -1);
+	assert_int_equal(ts_hex_digit('@'), -1);
+	assert_int_equal(ts_hex_value("00e9", 4), 0xe9);
+	assert_int_equal(ts_hex_value("D83d", 4), 0xd83d);
+	assert_int_equal(ts_hex_value("ffffffff", 8), 0xffffffffLL);
+	assert_int_equal(ts_hex_value("12x4", 4), -1);
+	assert_int_equal(ts_hex_value("12", 0), 0);
 }
 
 static void test_arena_strings(void **state)
@@ -913,7 +1022,7 @@ static void test_crypto_seal(void **state)
 	ts_arena_free(&a);
 }
 
-/* Issue 9: paging tokens are sealed bound to their listing, under a key of their own. */
+/* Paging tokens are sealed bound to their listing, under a key of their own. */
 static void test_crypto_seal_bound(void **state)
 {
 	(void)state;
@@ -1129,6 +1238,9 @@ int main(void)
 	        cmocka_unit_test(test_arena_zeroed_after_reuse),
 	        cmocka_unit_test(test_arena_used),
 	        cmocka_unit_test(test_arena_strings),
+	        cmocka_unit_test(test_arena_grow),
+	        cmocka_unit_test(test_utf8_next),
+	        cmocka_unit_test(test_hex_decode),
 	        cmocka_unit_test(test_arena_defer),
 	        cmocka_unit_test(test_arena_defer_frees),
 	        cmocka_unit_test(test_json_depth),

@@ -39,7 +39,7 @@ static int setup(void **state)
 	assert_int_equal(ts_store_migrate(env->c, &e), TS_ERR_OK);
 	env->a = ts_arena_new();
 	struct ts_account acct = {"acct-1", "Acme", "Team", "Active", ts_now_ms(), "{}"};
-	struct ts_dir_user u = {.user_id = "user-1",
+	struct ts_user_row u = {.user_id = "user-1",
 	                        .account_id = "acct-1",
 	                        .user_name = "alice@example.com",
 	                        .registration_status = "Registered",

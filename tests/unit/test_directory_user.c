@@ -1,6 +1,6 @@
 /*
  * Unit tests of the user rules (src/directory/user.c): the licence a user's
- * directory groups give (SPEC §4 rule 5, table-driven), personal PINs, and
+ * directory groups give (docs/product.md §4 rule 5, table-driven), personal PINs, and
  * the address check of invitations.
  */
 #include <stdarg.h>

@@ -490,6 +490,24 @@ static void test_bad_arguments(void **state)
 
 /* ---- server text ------------------------------------------------------------------------- */
 
+static void test_nameserver_line(void **state)
+{
+	(void)state;
+	char addr[16];
+	assert_true(ts_net_dns_nameserver_line("nameserver 192.0.2.1\n", addr, sizeof addr));
+	assert_string_equal(addr, "192.0.2.1");
+	assert_true(ts_net_dns_nameserver_line(" \tnameserver\t::1 # x", addr, sizeof addr));
+	assert_string_equal(addr, "::1");
+	assert_false(ts_net_dns_nameserver_line("nameserver192.0.2.1", addr, sizeof addr));
+	assert_false(ts_net_dns_nameserver_line("nameserver \n", addr, sizeof addr));
+	assert_false(ts_net_dns_nameserver_line("# nameserver 192.0.2.1", addr, sizeof addr));
+	assert_false(ts_net_dns_nameserver_line("search example.com", addr, sizeof addr));
+	/* 16 bytes leave room for 15 characters and the NUL */
+	assert_true(ts_net_dns_nameserver_line("nameserver 255.255.255.255", addr, sizeof addr));
+	assert_false(
+	        ts_net_dns_nameserver_line("nameserver 2001:db8::ffff:1234", addr, sizeof addr));
+}
+
 static void test_server_parse(void **state)
 {
 	const struct {
@@ -672,13 +690,13 @@ static void test_parse_messages(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_server_parse),  cmocka_unit_test(test_parse_messages),
-	        cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_txt_found),
-	        cmocka_unit_test(test_two_records),   cmocka_unit_test(test_long_txt_over_tcp),
-	        cmocka_unit_test(test_not_found),     cmocka_unit_test(test_refused),
-	        cmocka_unit_test(test_failover),      cmocka_unit_test(test_threads),
-	        cmocka_unit_test(test_silent_server), cmocka_unit_test(test_closed_port),
-	        cmocka_unit_test(test_servfail),
+	        cmocka_unit_test(test_server_parse),      cmocka_unit_test(test_nameserver_line),
+	        cmocka_unit_test(test_parse_messages),    cmocka_unit_test(test_bad_arguments),
+	        cmocka_unit_test(test_txt_found),         cmocka_unit_test(test_two_records),
+	        cmocka_unit_test(test_long_txt_over_tcp), cmocka_unit_test(test_not_found),
+	        cmocka_unit_test(test_refused),           cmocka_unit_test(test_failover),
+	        cmocka_unit_test(test_threads),           cmocka_unit_test(test_silent_server),
+	        cmocka_unit_test(test_closed_port),       cmocka_unit_test(test_servfail),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -148,7 +148,7 @@ static const struct route_case route_cases[] = {
         BAD("GET", "/api/v1/accounts/abc%"),
         BAD("GET", "/api/v1/accounts/abc/users/%00"),
         BAD("HEAD", "/api/v1/accounts/a%00b"),
-        /* issue 9: %ff crashed the server (json_pack on the message quoting it) */
+        /* an incident: %ff crashed the server (json_pack on the message quoting it) */
         BAD("GET", "/api/v1/accounts/%ff"),
         BAD("GET", "/api/v1/accounts/%FF"),
         BAD("GET", "/api/v1/accounts/abc/users/%ff"),
@@ -271,7 +271,7 @@ static void test_decode(void **state)
 	        {"%%41", false, NULL},
 	        {"%00", false, NULL},
 	        {"a%00b", true, NULL},
-	        /* RFC 3629: decoded text must be UTF-8 (issue 9: %ff crashed the server) */
+	        /* RFC 3629: decoded text must be UTF-8 (an incident: %ff crashed the server) */
 	        {"%ff", false, NULL},
 	        {"%FF", true, NULL},
 	        {"a%80", false, NULL},
@@ -430,7 +430,7 @@ static void test_response_helpers(void **state)
 	ts_http_res_set(&res, 204, "text/plain", "", 0);
 	assert_int_equal(res.status, 204);
 	assert_int_equal(res.body_len, 0);
-	/* issue 9: a header past the cap was dropped silently; now the answer is a fault */
+	/* A header past the cap was dropped silently; now the answer is a fault */
 	assert_non_null(res.fault);
 	assert_string_equal(res.overflow, "x-first-dropped");
 	ts_arena_free(&a);
@@ -597,7 +597,7 @@ static void test_request_check(void **state)
 }
 
 /*
- * The access-log line keeps every field whatever the client sent (issue 9:
+ * The access-log line keeps every field whatever the client sent (an incident:
  * json_pack failed on a path that was not UTF-8 and the line lost method,
  * path, status and peer); the bad bytes are written as \xHH.
  */

@@ -1,7 +1,7 @@
 /*
  * Unit tests of src/http/proxy.c: --trusted-proxy ranges (IPv4, IPv6,
  * bare addresses, refusals) and the choice of the client address from the
- * TCP peer and X-Forwarded-For (issue 10: a header from an untrusted peer is
+ * TCP peer and X-Forwarded-For (an incident: a header from an untrusted peer is
  * ignored; from a trusted one, the right-most address that is not itself a
  * trusted proxy is the client). Table-driven.
  */

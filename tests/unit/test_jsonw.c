@@ -16,7 +16,7 @@
 #include "core/json.h"
 #include "core/jsonw.h"
 #include "core/utf8.h"
-#include "directory/account.h"
+#include "admin/render.h"
 
 #define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -107,7 +107,7 @@ static void test_jsonw_members(void **state)
 	ts_jsonw_init(&w, a, 0);
 	ts_jsonw_lit(&w, "{");
 	assert_true(ts_jsonw_member_str(&w, "a", "1"));
-	/* false: not UTF-8; kept, its bad byte written as the text \xFF (issue 9) */
+	/* false: not UTF-8; kept, its bad byte written as the text \xFF */
 	assert_false(ts_jsonw_member_str(&w, "bad", "a\xff"));
 	assert_true(ts_jsonw_member_str(&w, "n", NULL));
 	ts_jsonw_key(&w, "o");
@@ -166,11 +166,11 @@ static void test_account_writers_agree(void **state)
 	};
 	for (size_t i = 0; i < N_ITEMS(accounts); i++) {
 		ts_arena_t *a = ts_arena_new();
-		json_t *j = ts_directory_account_json(&accounts[i]);
+		json_t *j = ts_admin_account_json(&accounts[i]);
 		const char *theirs = ts_json_dump(a, j, NULL);
 		struct ts_jsonw w;
 		ts_jsonw_init(&w, a, 8);
-		ts_directory_account_write(&w, &accounts[i]);
+		ts_admin_account_write(&w, &accounts[i]);
 		assert_string_equal(ts_jsonw_finish(&w, NULL), theirs);
 		json_decref(j);
 		ts_arena_free(&a);
@@ -178,7 +178,7 @@ static void test_account_writers_agree(void **state)
 }
 
 /*
- * ts_json_text: text from outside is never a NULL json_t (issue 9: json_pack
+ * ts_json_text: text from outside is never a NULL json_t (an incident: json_pack
  * on a message quoting %ff returned NULL and the server crashed). Invalid
  * bytes are written as \xHH; valid text is kept as it is.
  */

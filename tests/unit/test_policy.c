@@ -1,9 +1,9 @@
 /*
  * Unit tests of the admin policy engine (src/admin/policy.c): the managed
- * policies against the seed's table, evaluation (Deny over Allow, wildcards,
+ * policies against the Chime guide's table, evaluation (Deny over Allow, wildcards,
  * case, account scoping, NotAction/NotResource), validation of every
  * malformed shape, and the caps. The expected managed sets below are written
- * out from the seed (003, "Amazon Chime Actions") independently of the
+ * out from the Amazon Chime administration guide ("Amazon Chime Actions") independently of the
  * implementation's table.
  */
 #include <stdarg.h>
@@ -25,7 +25,7 @@
 #define ST(effect, action, resource) \
 	"{\"Effect\":\"" effect "\",\"Action\":" action ",\"Resource\":" resource "}"
 
-/* ---- the seed's table, column by column ---- */
+/* ---- the Chime guide's table, column by column ---- */
 
 /* Every row of "Amazon Chime Actions", with chime: renamed tessera:. */
 static const char *const table_all[] = {

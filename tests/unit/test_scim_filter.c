@@ -4,7 +4,7 @@
  * every kind of error and cap, the canonical printer and its round trip, the
  * schema checker, and evaluation against Okta-, Entra- and Group-shaped
  * resources. Table-driven; each table row names the RFC rule or checklist
- * item (shared/reference/scim-clients.md) it stands for where there is one.
+ * item of a SCIM client (Okta, Entra ID, AWS) it stands for where there is one.
  */
 #include <stdarg.h>
 #include <stddef.h>

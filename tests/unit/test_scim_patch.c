@@ -12,7 +12,7 @@
 #include "core/timeutil.h"
 #include "scim/patch.h"
 
-/* Issue 9: values named per timing run; big enough that a run is well above timer noise. */
+/* Values named per timing run; big enough that a run is well above timer noise. */
 #define TIMING_N 5000
 #define TIMING_RUNS 3
 #define TIMING_REPS 4 /* applications per measurement */
@@ -53,7 +53,7 @@ static const struct patch_case cases[] = {
         {"{\"displayName\":\"g\"}",
          "{\"Operations\":[{\"op\":\"replace\",\"path\":\"members\",\"value\":[]}]}", NULL,
          "invalidPath", true, true},
-        /* issue 9: an unknown sub-attribute of a known complex attribute, by path or value */
+        /* An unknown sub-attribute of a known complex attribute, by path or value */
         {"{\"userName\":\"a\",\"emails\":[{\"type\":\"work\",\"value\":\"w\"}]}",
          "{\"Operations\":[{\"op\":\"replace\",\"path\":\"emails[type eq "
          "\\\"work\\\"].bogusSub\",\"value\":\"x\"}]}",
@@ -166,7 +166,7 @@ static json_t *values_op(const char *op, const char *attr, int from, int n)
 	                 vals);
 }
 
-/* Issue 9: the caps refuse too many values before any work, with invalidValue. */
+/* The caps refuse too many values before any work, with invalidValue. */
 static void test_caps(void **state)
 {
 	(void)state;
@@ -314,7 +314,7 @@ static bool linear(const char *kind, int n)
 }
 
 /*
- * Issue 9: adding n values, removing n by a value list, and naming n
+ * Adding n values, removing n by a value list, and naming n
  * members cost in proportion to n. The old engine's nested scans measured
  * x4.5 for add at these sizes; its members were already linear.
  */

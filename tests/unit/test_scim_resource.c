@@ -340,7 +340,7 @@ static const struct bad_case bad_users[] = {
         {"{'userName':'a','addresses':[null]}", false, "each value of addresses"},
         {"{'userName':'a','roles':[{'primary':0}]}", false, "primary must be a boolean"},
         {"{'userName':'a','x509Certificates':{}}", false, "x509Certificates must be an array"},
-        /* issue 9: C0 controls and DEL in the strings people read */
+        /* C0 controls and DEL in the strings people read */
         {"{'userName':'a\\u0001b'}", false, "userName must not hold control characters"},
         {"{'userName':'a\\tb'}", false, "userName must not hold control characters"},
         {"{'userName':'a','displayName':'\\u001b[2J'}", false, "displayName must not hold"},
@@ -391,7 +391,7 @@ static void test_user_bad_values(void **state)
 	assert_int_equal(failed, 0);
 }
 
-/* Issue 9: an attribute holding more values than its cap (src/scim/patch.h) is refused. */
+/* An attribute holding more values than its cap (src/scim/patch.h) is refused. */
 static void test_user_value_caps(void **state)
 {
 	(void)state;
@@ -769,7 +769,7 @@ static void test_group_bad_values(void **state)
 	        {"{'displayName':'G','members':[{'display':'Ann'}]}", false, "needs a \"value\""},
 	        {"{'displayName':'G','members':[{'value':5}]}", false, "needs a \"value\""},
 	        {"{'displayName':'G','members':[{'value':null}]}", false, "needs a \"value\""},
-	        /* issue 9: C0 controls and DEL */
+	        /* C0 controls and DEL */
 	        {"{'displayName':'G\\u001f'}", false, "displayName must not hold control"},
 	        {"{'displayName':'G','externalId':'\\u007f'}", false, "externalId must not hold"},
 	};

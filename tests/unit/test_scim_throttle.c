@@ -62,7 +62,7 @@ static void test_burst_then_refill(void **state)
 }
 
 /*
- * Issue 10: a key's budget is the cluster's. Two nodes sharing it each let
+ * A key's budget is the cluster's. Two nodes sharing it each let
  * half through; what both let through in a second is the rate, and the
  * burst is split too. Alone again (share 1), the whole rate comes back.
  */

@@ -1,7 +1,7 @@
 /*
- * Unit tests of the sign-in rules (src/directory/signin.c, SPEC §4 rules 2-5).
+ * Unit tests of the sign-in rules (src/directory/signin.c, docs/product.md §4 rules 2-5).
  * One table of cases over one directory of users, including both of the
- * seed's shirley.rodriguez configuration examples (seeds/003: a person signs
+ * Amazon Chime guide's shirley.rodriguez configuration examples (a person signs
  * in with any address on a domain the account verified, and with no other).
  */
 #include <stdarg.h>
@@ -107,7 +107,8 @@ static const struct ts_signin_groups groups[] = {
 
 _Static_assert(N_ITEMS(users) == N_ITEMS(groups), "groups[] is parallel to users[]");
 
-/* Domain sets: the seed's "Incorrect" (two claimed) and "Correct" (three claimed) examples. */
+/* Domain sets: the Chime guide's "Incorrect" (two claimed) and "Correct" (three claimed) examples.
+ */
 enum domains { D_TWO, D_THREE, D_NONE };
 static const char *const two_domains[] = {"example.com", "anotherdomain.com"};
 static const char *const three_domains[] = {"Example.com", "example2.com", "anotherdomain.com"};
@@ -134,7 +135,8 @@ struct scase {
 };
 
 static const struct scase cases[] = {
-        /* seed 003, Incorrect Configuration Example: example.com and anotherdomain.com claimed */
+        /* Chime guide, Incorrect Configuration Example: example.com and anotherdomain.com claimed
+         */
         {"shirley primary, two domains",
          "shirley.rodriguez@example.com",
          false,
@@ -175,7 +177,7 @@ static const struct scase cases[] = {
          R_DOMAIN,
          "PPFP",
          {"email 2", NULL, "domain \"example2.com\"", NULL}},
-        /* seed 003, Correct Configuration Example: the three domains claimed */
+        /* Chime guide, Correct Configuration Example: the three domains claimed */
         {"shirley primary, three domains",
          "shirley.rodriguez@example.com",
          false,
@@ -576,7 +578,7 @@ static void test_table(void **state)
 	assert_int_equal(failures, 0);
 }
 
-/* The seed's two examples stated as the person sees them: every address of hers on a
+/* The Chime guide's two examples stated as the person sees them: every address of hers on a
  * claimed domain signs her in, no other does. */
 static void test_shirley_any_claimed_address(void **state)
 {

@@ -13,6 +13,7 @@
 
 #include "store_fixture.h"
 
+#include "admin/render.h"
 #include "audit/sealer.h"
 #include "audit/verify.h"
 #include "store/internal.h" /* the old schema scripts (test_audit_migrates_old_store) */
@@ -1846,7 +1847,7 @@ static void test_dir_account_create(void **state)
 	assert_string_equal(team.account_type, "Team");
 
 	/* the API shape */
-	json_t *j = ts_directory_account_json(&got);
+	json_t *j = ts_admin_account_json(&got);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "AccountId")), ent.account_id);
 	assert_string_equal(json_string_value(json_object_get(j, "Name")), "Big Corp");
@@ -1961,33 +1962,22 @@ static void test_dir_account_rename(void **state)
 	       ts_directory_account_rename(f->c, f->a, "no-such-id", "X", &renamed, &f->e));
 }
 
-static const char *const setting_keys[] = {"DisableRemoteControl", "EnableDialOut",
-                                           "ScimCompatibility", "CaseInsensitiveIdentityMatch",
-                                           "AllowIdpInitiatedSignIn"};
-
 static void test_dir_settings_defaults(void **state)
 {
 	struct fx *f = *state;
 	struct ts_account out;
 	OK(ts_directory_account_create(f->c, f->a, "S", NULL, &out, &f->e));
-	json_t *s = NULL;
+	struct ts_account_settings s, none = {.scim_compatibility = TS_SCIM_PROFILE_PERMISSIVE};
+	memset(&s, 0xff, sizeof s);
 	OK(ts_directory_account_settings(f->c, f->a, out.account_id, &s, &f->e));
-	assert_true(json_is_object(s));
-	assert_int_equal(json_object_size(s), N_ITEMS(setting_keys));
-	for (size_t i = 0; i < N_ITEMS(setting_keys); i++) {
-		json_t *v = json_object_get(s, setting_keys[i]);
-		if (strcmp(setting_keys[i], "ScimCompatibility") == 0)
-			assert_string_equal(json_string_value(v), "permissive");
-		else
-			assert_true(json_is_false(v));
-	}
+	assert_memory_equal(&s, &none, sizeof s);
 	EXPECT(TS_ERR_NOT_FOUND, ts_directory_account_settings(f->c, f->a, "missing", &s, &f->e));
 	/* a record without settings text gets the defaults */
 	struct ts_account bare = out;
 	bare.settings = NULL;
-	json_t *d = ts_directory_account_settings_of(&bare);
-	assert_int_equal(json_object_size(d), N_ITEMS(setting_keys));
-	json_decref(d);
+	memset(&s, 0xff, sizeof s);
+	ts_directory_account_settings_of(&bare, &s);
+	assert_memory_equal(&s, &none, sizeof s);
 }
 
 static json_t *own(struct fx *f, const char *text)
@@ -1999,29 +1989,33 @@ static json_t *own(struct fx *f, const char *text)
 	return ts_json_own(f->a, j);
 }
 
+/* An AccountSettings body as the admin API applies it: read into a change, then stored. */
+static ts_err settings_update(struct fx *f, const char *id, const char *body)
+{
+	struct ts_account_settings_change ch;
+	ts_err rc = ts_admin_account_settings_parse(own(f, body), &ch, &f->e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	return ts_directory_account_settings_update(f->c, f->a, id, &ch, &f->e);
+}
+
 static void test_dir_settings_update(void **state)
 {
 	struct fx *f = *state;
 	struct ts_account out, got;
 	OK(ts_directory_account_create(f->c, f->a, "Merge", "Enterprise", &out, &f->e));
-	OK(ts_directory_account_settings_update(f->c, f->a, out.account_id,
-	                                        own(f, "{\"EnableDialOut\":true}"), &f->e));
-	OK(ts_directory_account_settings_update(f->c, f->a, out.account_id,
-	                                        own(f, "{\"ScimCompatibility\":\"aws-strict\"}"),
-	                                        &f->e));
-	OK(ts_directory_account_settings_update(
-	        f->c, f->a, out.account_id,
-	        own(f, "{\"AllowIdpInitiatedSignIn\":true,\"EnableDialOut\":false}"), &f->e));
-	OK(ts_directory_account_settings_update(f->c, f->a, out.account_id, own(f, "{}"), &f->e));
-	json_t *s = NULL;
+	OK(settings_update(f, out.account_id, "{\"EnableDialOut\":true}"));
+	OK(settings_update(f, out.account_id, "{\"ScimCompatibility\":\"aws-strict\"}"));
+	OK(settings_update(f, out.account_id,
+	                   "{\"AllowIdpInitiatedSignIn\":true,\"EnableDialOut\":false}"));
+	OK(settings_update(f, out.account_id, "{}"));
+	struct ts_account_settings s;
 	OK(ts_directory_account_settings(f->c, f->a, out.account_id, &s, &f->e));
-	assert_int_equal(json_object_size(s), N_ITEMS(setting_keys));
-	assert_true(json_is_false(json_object_get(s, "EnableDialOut")));
-	assert_string_equal(json_string_value(json_object_get(s, "ScimCompatibility")),
-	                    "aws-strict");
-	assert_true(json_is_true(json_object_get(s, "AllowIdpInitiatedSignIn")));
-	assert_true(json_is_false(json_object_get(s, "DisableRemoteControl")));
-	assert_true(json_is_false(json_object_get(s, "CaseInsensitiveIdentityMatch")));
+	assert_false(s.enable_dial_out);
+	assert_int_equal(s.scim_compatibility, TS_SCIM_PROFILE_AWS_STRICT);
+	assert_true(s.allow_idp_initiated_signin);
+	assert_false(s.disable_remote_control);
+	assert_false(s.case_insensitive_identity_match);
 	/* only the changes are stored, and the rest of the record is untouched */
 	OK(ts_store_account_get(f->c, f->a, out.account_id, &got, &f->e));
 	json_t *stored = own(f, got.settings);
@@ -2030,9 +2024,7 @@ static void test_dir_settings_update(void **state)
 	assert_string_equal(got.name, "Merge");
 	assert_string_equal(got.account_type, "Enterprise");
 	assert_string_equal(got.status, "Active");
-	EXPECT(TS_ERR_NOT_FOUND,
-	       ts_directory_account_settings_update(f->c, f->a, "missing",
-	                                            own(f, "{\"EnableDialOut\":true}"), &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, settings_update(f, "missing", "{\"EnableDialOut\":true}"));
 }
 
 static void test_dir_settings_rejects(void **state)
@@ -2040,8 +2032,7 @@ static void test_dir_settings_rejects(void **state)
 	struct fx *f = *state;
 	struct ts_account out, got;
 	OK(ts_directory_account_create(f->c, f->a, "Strict", NULL, &out, &f->e));
-	OK(ts_directory_account_settings_update(f->c, f->a, out.account_id,
-	                                        own(f, "{\"EnableDialOut\":true}"), &f->e));
+	OK(settings_update(f, out.account_id, "{\"EnableDialOut\":true}"));
 	OK(ts_store_account_get(f->c, f->a, out.account_id, &got, &f->e));
 	const char *before = got.settings;
 	static const char *const bad[] = {
@@ -2063,9 +2054,7 @@ static void test_dir_settings_rejects(void **state)
 	        "null",
 	};
 	for (size_t i = 0; i < N_ITEMS(bad); i++) {
-		EXPECT(TS_ERR_BAD_REQUEST,
-		       ts_directory_account_settings_update(f->c, f->a, out.account_id,
-		                                            own(f, bad[i]), &f->e));
+		EXPECT(TS_ERR_BAD_REQUEST, settings_update(f, out.account_id, bad[i]));
 		OK(ts_store_account_get(f->c, f->a, out.account_id, &got, &f->e));
 		if (strcmp(got.settings, before) != 0)
 			fail_msg("%s: case %zu changed the settings to %s", f->b->name, i,

@@ -1,5 +1,5 @@
 /*
- * The store contract suite, second part (issue 10 "one contract suite,
+ * The store contract suite, second part ("one contract suite,
  * whole"): every function of store.h that test_store.c does not call, on
  * SQLite and on PostgreSQL, and the contracts that need two connections at
  * once: a lost update, an If-Match race, uniqueness races (userName, PIN,
@@ -361,7 +361,7 @@ static void test_domains(void **state)
 
 static void add_dir_user(struct fx *f, const char *id, const char *name, const char *email)
 {
-	struct ts_dir_user u = {.user_id = id,
+	struct ts_user_row u = {.user_id = id,
 	                        .account_id = ACCT,
 	                        .user_name = name,
 	                        .registration_status = "Unregistered",
@@ -376,20 +376,20 @@ static void test_dir_users(void **state)
 	need_account(f, ACCT);
 	add_dir_user(f, "d1", "ann@example.com", "ann@example.com");
 	add_dir_user(f, "d2", "bob@corp.io", "Bob@Corp.io");
-	struct ts_dir_user dup = {.user_id = "d3",
+	struct ts_user_row dup = {.user_id = "d3",
 	                          .account_id = ACCT,
 	                          .user_name = "ANN@example.com",
 	                          .registration_status = "Unregistered",
 	                          .created_ms = 1};
 	EXPECT(TS_ERR_CONFLICT, ts_store_dir_user_insert(f->c, &dup, NULL, &f->e));
 
-	struct ts_dir_user u;
-	OK(ts_store_dir_user_get(f->c, f->a, ACCT, "d1", &u, &f->e));
+	struct ts_user_row u;
+	OK(ts_store_user_get(f->c, f->a, ACCT, "d1", &u, &f->e));
 	assert_string_equal(u.registration_status, "Unregistered");
 	assert_true(u.active);
 	assert_false(u.suspended);
-	EXPECT(TS_ERR_NOT_FOUND, ts_store_dir_user_get(f->c, f->a, "other", "d1", &u, &f->e));
-	struct ts_dir_user *list = NULL;
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_user_get(f->c, f->a, "other", "d1", &u, &f->e));
+	struct ts_user_row *list = NULL;
 	int n = 0;
 	OK(ts_store_dir_user_list(f->c, f->a, ACCT, NULL, NULL, 10, &list, &n, &f->e));
 	assert_int_equal(n, 2);
@@ -400,7 +400,7 @@ static void test_dir_users(void **state)
 	assert_string_equal(list[0].user_id, "d2");
 	OK(ts_store_dir_user_match(f->c, f->a, ACCT, "bob@corp.io", 10, &list, &n, &f->e));
 	assert_int_equal(n, 1);
-	struct ts_dir_email *emails = NULL;
+	struct ts_user_email *emails = NULL;
 	OK(ts_store_dir_user_emails(f->c, f->a, "d2", &emails, &n, &f->e));
 	assert_int_equal(n, 1);
 	assert_string_equal(emails[0].value, "Bob@Corp.io");
@@ -418,12 +418,12 @@ static void test_dir_users(void **state)
 	assert_false(taken);
 
 	OK(ts_store_begin(f->c, true, &f->e));
-	OK(ts_store_dir_user_get_for_update(f->c, f->a, ACCT, "d2", &u, &f->e));
+	OK(ts_store_user_get_for_update(f->c, f->a, ACCT, "d2", &u, &f->e));
 	OK(ts_store_dir_user_set_state(f->c, "d2", true, "Suspended", 2000, &f->e));
 	OK(ts_store_dir_user_set_license(f->c, "d2", "Basic", 2000, &f->e));
 	OK(ts_store_dir_user_set_pin(f->c, "d2", "0123456789", 2000, &f->e));
 	OK(ts_store_commit(f->c, &f->e));
-	OK(ts_store_dir_user_get(f->c, f->a, ACCT, "d2", &u, &f->e));
+	OK(ts_store_user_get(f->c, f->a, ACCT, "d2", &u, &f->e));
 	assert_true(u.suspended);
 	assert_string_equal(u.registration_status, "Suspended");
 	assert_string_equal(u.license, "Basic");
@@ -507,7 +507,7 @@ static void test_dir_users(void **state)
 
 	OK(ts_store_dir_user_delete(f->c, "d1", &f->e));
 	EXPECT(TS_ERR_NOT_FOUND, ts_store_session_by_hash(f->c, f->a, "h2", &got, &f->e));
-	EXPECT(TS_ERR_NOT_FOUND, ts_store_dir_user_get(f->c, f->a, ACCT, "d1", &u, &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_user_get(f->c, f->a, ACCT, "d1", &u, &f->e));
 }
 
 /* ---- transactions: the helpers, the schema version ------------------------------------- */
@@ -545,7 +545,7 @@ static void test_tx_helpers(void **state)
 	assert_true(ts_store_errors() > before);
 }
 
-/* Issue 10: only a missing schema table is "version 0"; any other failure is returned. */
+/* Only a missing schema table is "version 0"; any other failure is returned. */
 static void test_schema_version_errors(void **state)
 {
 	struct fx *f = *state;

@@ -1,7 +1,8 @@
 /*
  * Unit tests for the SQLite driver's own parts under SQLite: the VFS that
  * writes a commit's WAL frames at once (store/sqlite/vfs.c) and the page
- * cache wrapper (store/sqlite/pcache.c).
+ * cache wrapper (store/sqlite/pcache.c), and the allocator's per-thread
+ * caches (store/sqlite/mem.c), under AddressSanitizer as well.
  *
  * A commit is proven durable the way a crash would test it: the database and
  * its WAL are copied without the shared-memory index, and SQLite's recovery
@@ -22,7 +23,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if !TS_ALLOC_RECYCLE /* built with AddressSanitizer (core/alloc.h) */
+#include <sanitizer/asan_interface.h>
+#endif
 
+#include "core/alloc.h"
+#include "store/sqlite/mem.h"
 #include "store/sqlite/pcache.h"
 #include "store/sqlite/vfs.h"
 
@@ -366,8 +372,44 @@ static void page_cache_under_splits(void **state)
 	sqlite3_close(w);
 }
 
+/*
+ * A small block SQLite frees waits in the thread's cache and is the next one
+ * of its class handed out; under AddressSanitizer it is poisoned while it
+ * waits (mem.c), so the sanitizer builds run the recycling and still see a
+ * use of a freed block.
+ */
+static void allocator_recycles(void **state)
+{
+	(void)state;
+	char *p = sqlite3_malloc(100);
+	assert_non_null(p);
+	assert_int_equal(sqlite3_msize(p), 128); /* its class */
+	memset(p, 0x5a, 100);
+	sqlite3_free(p);
+#if !TS_ALLOC_RECYCLE
+	assert_true(__asan_address_is_poisoned(p));
+	assert_true(__asan_address_is_poisoned(p + 99));
+#endif
+	char *q = sqlite3_malloc(120);
+	assert_ptr_equal(q, p);
+#if !TS_ALLOC_RECYCLE
+	assert_false(__asan_address_is_poisoned(q));
+	assert_false(__asan_address_is_poisoned(q + 127));
+#endif
+	char *r = sqlite3_realloc(q, 1000); /* moves to the 1 KiB class */
+	assert_non_null(r);
+	assert_int_equal(sqlite3_msize(r), 1024);
+	assert_int_equal((unsigned char)r[99], 0x5a);
+	sqlite3_free(r);
+	void *big = sqlite3_malloc(5000); /* above the classes: not rounded, not cached */
+	assert_int_equal(sqlite3_msize(big), 5000);
+	sqlite3_free(big);
+}
+
 int main(void)
 {
+	/* the store's allocator, as the store installs it before SQLite's first use */
+	ts__sqlite_mem_install();
 	/* before SQLite's first use, as the store does; the spy under the wrapper */
 	if (sqlite3_config(SQLITE_CONFIG_GETPCACHE2, &pcache1) != SQLITE_OK)
 		return 1;
@@ -386,6 +428,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(failed_write_fails_the_commit, setup, teardown),
 	        cmocka_unit_test(page_cache_spare_number),
 	        cmocka_unit_test_setup_teardown(page_cache_under_splits, setup, teardown),
+	        cmocka_unit_test(allocator_recycles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,14 @@
  * the classes (page buffers) are not cached nor rounded: the page caches'
  * memory stays what SQLite asked for.
  *
- * Not under AddressSanitizer (TS_ALLOC_RECYCLE).
+ * Under AddressSanitizer the caches work as everywhere else, so that the
+ * sanitizer builds run this recycling too: a cached block, header included,
+ * is poisoned until it is handed out again, so a use after free while it
+ * waits in a cache is reported as ASan reports one on its own heap (a use
+ * through a stale pointer after the block was handed out again is not,
+ * as with any allocator that reuses memory).
+ *
+ * Off with the rest of SQLite's tuning (store/conn.h, docs/store.md).
  */
 #include "store/sqlite/mem.h"
 
@@ -20,13 +27,28 @@
 
 #include "core/alloc.h"
 
+#if !TS_ALLOC_RECYCLE /* built with AddressSanitizer (core/alloc.h) */
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define CLASSES 6 /* 64, 128, ... 2048 bytes: pages (4 KiB and up) go to malloc as they are */
 #define CLASS_MIN_SHIFT 6 /* the first class: 64 bytes */
 #define CACHE_BYTES 65536 /* kept per class and thread, at most */
 #define HEADER 16         /* the block's size, keeping 16-byte alignment */
 
+/*
+ * The cached blocks (their headers) of each class, in an array of
+ * CACHE_BYTES / class size slots rather than linked through the blocks
+ * themselves: a poisoned block holds no pointer that LeakSanitizer could
+ * follow, so a list through them would look like leaks.
+ */
 struct thread_cache {
-	void *head[CLASSES]; /* blocks (their headers), linked through their first free word */
+	void **slot[CLASSES];
 	int count[CLASSES];
 };
 
@@ -52,21 +74,16 @@ struct header {
 	size_t cls;
 };
 
-/* The link of a cached block, in the first word after its header. */
-static void **link_of(void *h)
-{
-	return (void **)((char *)h + HEADER);
-}
-
 static void cache_release(void *arg)
 {
 	struct thread_cache *c = arg;
 	for (unsigned i = 0; i < CLASSES; i++) {
-		while (c->head[i] != NULL) {
-			void *next = *link_of(c->head[i]);
-			ts_free(c->head[i]);
-			c->head[i] = next;
+		while (c->count[i] > 0) {
+			void *h = c->slot[i][--c->count[i]];
+			UNPOISON(h, HEADER + class_size(i));
+			ts_free(h);
 		}
+		ts_free(c->slot[i]);
 	}
 	ts_free(c);
 }
@@ -75,6 +92,8 @@ static struct thread_cache *cache(void)
 {
 	if (tcache == NULL) {
 		tcache = ts_calloc(1, sizeof *tcache);
+		for (unsigned i = 0; i < CLASSES; i++)
+			tcache->slot[i] = ts_calloc(CACHE_BYTES / class_size(i), sizeof(void *));
 		(void)pthread_setspecific(cache_key, tcache); /* freed at thread exit */
 	}
 	return tcache;
@@ -85,12 +104,11 @@ static void *mem_malloc(int n)
 	if (n <= 0)
 		return NULL;
 	unsigned cls = class_of((size_t)n);
-	struct thread_cache *c = TS_ALLOC_RECYCLE && cls < CLASSES ? cache() : NULL;
+	struct thread_cache *c = cls < CLASSES ? cache() : NULL;
 	struct header *h = NULL;
-	if (c != NULL && c->head[cls] != NULL) {
-		h = c->head[cls];
-		c->head[cls] = *link_of(h);
-		c->count[cls]--;
+	if (c != NULL && c->count[cls] > 0) {
+		h = c->slot[cls][--c->count[cls]];
+		UNPOISON(h, HEADER + class_size(cls));
 	} else {
 		size_t size = cls < CLASSES ? class_size(cls) : (size_t)n;
 		h = ts_malloc(HEADER + size); /* aborts when memory runs out, as everywhere */
@@ -106,11 +124,10 @@ static void mem_free(void *p)
 		return;
 	struct header *h = (struct header *)((char *)p - HEADER);
 	unsigned cls = (unsigned)h->cls;
-	struct thread_cache *c = TS_ALLOC_RECYCLE && cls < CLASSES ? cache() : NULL;
+	struct thread_cache *c = cls < CLASSES ? cache() : NULL;
 	if (c != NULL && (size_t)c->count[cls] * class_size(cls) < CACHE_BYTES) {
-		*link_of(h) = c->head[cls];
-		c->head[cls] = h;
-		c->count[cls]++;
+		c->slot[cls][c->count[cls]++] = h;
+		POISON(h, HEADER + class_size(cls));
 		return;
 	}
 	ts_free(h);

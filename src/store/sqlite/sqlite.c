@@ -175,20 +175,30 @@ static void lite_close(ts_store_t *s)
  * Before SQLite's first use: no allocation statistics (they take a global
  * mutex around every sqlite3_malloc, which all connections would share), the
  * allocator with per-thread caches (store/sqlite/mem.c) and the page cache
- * without its walk after a split (store/sqlite/pcache.c). Connections open
- * through the VFS that writes a commit's WAL frames at once (vfs.c).
+ * without its walk after a split (store/sqlite/pcache.c), unless the first
+ * store opened has its tuning off. Connections open through the VFS that
+ * writes a commit's WAL frames at once (vfs.c), unless their store's tuning
+ * is off.
  */
-static void lite_configure(void)
+static void lite_configure(bool tuned)
 {
-	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	ts__sqlite_mem_install();
-	ts__sqlite_pcache_install();
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static bool configured;
+	pthread_mutex_lock(&mu);
+	if (!configured) {
+		configured = true;
+		(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		if (tuned) { /* else SQLite's own allocator and page cache (docs/store.md) */
+			ts__sqlite_mem_install();
+			ts__sqlite_pcache_install();
+		}
+	}
+	pthread_mutex_unlock(&mu);
 }
 
 static ts_err lite_open(ts_store_t *s, const char *url, bool create, struct ts_error *e)
 {
-	static pthread_once_t configured = PTHREAD_ONCE_INIT;
-	(void)pthread_once(&configured, lite_configure);
+	lite_configure(s->opt.sqlite_tuning != TS_SQLITE_TUNING_OFF);
 	struct stat st;
 	if (stat(url, &st) != 0) {
 		if (!create)
@@ -289,7 +299,11 @@ static void lite_disconnect(void *conn)
 static ts_err db_open(const ts_store_t *s, struct lite_db *d, int cache_kib, struct ts_error *e)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	int rc = sqlite3_open_v2(s->url, &d->db, flags, ts__sqlite_vfs());
+	/* NULL: SQLite's default VFS, when the tuning is off */
+	const char *vfs = s->opt.sqlite_tuning == TS_SQLITE_TUNING_OFF ? NULL : ts__sqlite_vfs();
+	if (vfs == NULL) /* the files are private without our VFS too */
+		ts__sqlite_create_private(s->url);
+	int rc = sqlite3_open_v2(s->url, &d->db, flags, vfs);
 	ts_err r = TS_ERR_OK;
 	if (rc != SQLITE_OK) {
 		r = lite_error(d->db, rc, s->url, e);
@@ -297,7 +311,8 @@ static ts_err db_open(const ts_store_t *s, struct lite_db *d, int cache_kib, str
 	}
 	sqlite3_extended_result_codes(d->db, 1);
 	sqlite3_busy_timeout(d->db, s->opt.busy_timeout_ms);
-	/* SPEC 2a: WAL with synchronous=NORMAL survives kill -9; FULL survives power loss */
+	/* docs/product.md §2a: WAL with synchronous=NORMAL survives kill -9; FULL survives power
+	 * loss */
 	char pragmas[256];
 	snprintf(pragmas, sizeof pragmas,
 	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"

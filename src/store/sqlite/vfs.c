@@ -263,7 +263,7 @@ static const sqlite3_io_methods wal_methods[3] = {
  * rollback journal and the -shm file the mode of the database file, so all of them
  * are 0600 too, whatever the umask.
  */
-static void create_private(const char *name)
+void ts__sqlite_create_private(const char *name)
 {
 	int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR);
 	if (fd >= 0)
@@ -274,7 +274,7 @@ static int vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, in
 {
 	(void)vfs;
 	if ((flags & SQLITE_OPEN_MAIN_DB) && (flags & SQLITE_OPEN_CREATE) && name != NULL)
-		create_private(name);
+		ts__sqlite_create_private(name);
 	if (!(flags & SQLITE_OPEN_WAL))
 		return real_vfs->xOpen(real_vfs, name, f, flags, out); /* the real file, as it is */
 	struct wal_file *w = (struct wal_file *)f;

@@ -1,5 +1,5 @@
 """Domains: AddDomain's TXT challenge, verification over real DNS (dnsmasq), conflicts
-between accounts, DeleteDomain's consequences (SPEC 2, 4), and a verifier that survives
+between accounts, DeleteDomain's consequences (docs/product.md §2, 4), and a verifier that survives
 a DNS server that does not answer."""
 import time
 
@@ -32,7 +32,7 @@ def test_add_domain_answers_the_txt_record_and_dns_verifies_it(srv, dns):
           params={"operation": "verify"}, expect=202)
     D.wait_for(lambda: srv.domain(acct, "example.com")["DomainStatus"] == "Verified",
                what="Verified")
-    # SPEC 4: a Team account becomes Enterprise with its first verified domain
+    # docs/product.md §4: a Team account becomes Enterprise with its first verified domain
     assert srv.j("GET", "/api/v1/accounts/%s" % acct)["Account"]["AccountType"] == "Enterprise"
     listed = srv.j("GET", "/api/v1/accounts/%s/domains" % acct)["Domains"]
     assert [x["DomainName"] for x in listed] == ["example.com"]
@@ -51,7 +51,7 @@ def test_domain_verified_by_another_account_is_a_conflict(srv, dns):
     assert r.status_code == 409
     assert r.json()["Code"] == "ConflictException"
     assert "conflict" in r.json()["Message"]
-    # the audit event looks like the seed's AddDomain / ConflictException example
+    # the audit event looks like the Chime guide's AddDomain / ConflictException example
     ev = [e for e in srv.events("AddDomain") if e.get("errorCode") == "ConflictException"]
     assert len(ev) == 1
     ev = ev[0]

@@ -1,5 +1,5 @@
-"""Directory groups mapped to licences and the sign-in check (SPEC 2, 4 rules 2-5),
-with the seed's shirley.rodriguez configuration examples, both ways."""
+"""Directory groups mapped to licences and the sign-in check (docs/product.md §2, 4 rules 2-5),
+with the Amazon Chime guide's shirley.rodriguez configuration examples, both ways."""
 import dirtest as D
 
 

@@ -1,4 +1,4 @@
-"""Users in the admin API (SPEC 2; seed 003 "Manage Users", "View User Details"):
+"""Users in the admin API (docs/product.md §2; the Amazon Chime guide, "Manage Users", "View User Details"):
 invitations and removal on Team accounts, suspension on Enterprise accounts,
 licences, personal PINs, sign-out, and what ReadOnly and UserManagement keys may do."""
 import re
@@ -18,7 +18,7 @@ def test_team_invite_list_get_and_page(srv, dir_store):
     assert all(i["Status"] == "Pending" for i in inv)
     mary = inv[0]["UserId"]
     u = srv.j("GET", U(acct, "/" + mary))["User"]
-    # the seed's "View User Details" fields
+    # the Chime guide's "View User Details" fields
     assert u["PrimaryEmail"] == "Mary.Major@example.com"
     assert u["UserRegistrationStatus"] == "Unregistered"
     assert u["UserInvitationStatus"] == "Pending"
@@ -211,7 +211,7 @@ def test_cli_user_list(srv, dir_store):
 
 
 def test_scim_deactivation_and_delete_end_sessions(srv, dir_store):
-    """SPEC 4: SCIM deactivation suspends sign-in at once; a hard delete takes the
+    """docs/product.md §4: SCIM deactivation suspends sign-in at once; a hard delete takes the
     sessions with the user. The user is provisioned over SCIM, as an IdP would."""
     acct = srv.account("corp", "Enterprise")
     key = srv.j("POST", "/api/v1/accounts/%s/api-keys" % acct, {"Description": "idp"},

@@ -3,7 +3,7 @@ import json
 import subprocess
 import uuid
 
-from conftest import BIN, USER, Scim, assert_error, run
+from scimtest import BIN, USER, Scim, assert_error, run
 
 
 def test_apikey_admin_lifecycle(server):
@@ -140,4 +140,4 @@ def test_deactivated_user_row_inactive(scim, server):
         con = sqlite3.connect(server.db)
         (active,) = con.execute("SELECT active FROM users WHERE user_id = ?", (u["id"],)).fetchone()
         con.close()
-        assert active == 0  # the same row sign-in reads (SPEC §4 rule 3)
+        assert active == 0  # the same row sign-in reads (docs/product.md §4 rule 3)

@@ -1,7 +1,7 @@
 """Checklist group 3: AWS IAM Identity Center behaviour, under the aws-strict profile (items 52-67)."""
 import uuid
 
-from conftest import ENT, GROUP, USER, assert_error
+from scimtest import ENT, GROUP, USER, assert_error
 
 
 def aws_user(name=None, **extra):

@@ -1,7 +1,7 @@
 """Checklist group 2: the Microsoft Entra ID client (items 24-51)."""
 import uuid
 
-from conftest import ENT, GROUP, LIST, USER, assert_error
+from scimtest import ENT, GROUP, LIST, USER, assert_error
 
 ADSCIM = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 

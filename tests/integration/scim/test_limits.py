@@ -1,5 +1,5 @@
 """
-Issue 9: one SCIM PATCH froze every tenant's writes (40,000 emails in one
+An incident: one SCIM PATCH froze every tenant's writes (40,000 emails in one
 PATCH took 40 s inside the write transaction), unknown sub-attributes were
 stored, and control characters reached names. Here: the caps on the values of
 multi-valued attributes (README "Limits"), PATCH cost linear in the change,
@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import GROUP, PATCHOP, SLOW, USER, Scim, assert_error
+from scimtest import GROUP, PATCHOP, SLOW, USER, Scim, assert_error
 
 # src/scim/patch.h
 MAX_EMAILS = 100

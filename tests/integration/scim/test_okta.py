@@ -1,7 +1,7 @@
 """Checklist group 1: the Okta client (items 1-23)."""
 import uuid
 
-from conftest import GROUP, LIST, USER, assert_error
+from scimtest import GROUP, LIST, USER, assert_error
 
 
 def test_item_01_test_connector(scim):

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import ENT, GROUP, LIST, PATCHOP, USER, Scim, Server, assert_error
+from scimtest import ENT, GROUP, LIST, PATCHOP, USER, Scim, Server, assert_error
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 

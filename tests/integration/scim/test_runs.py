@@ -1,7 +1,7 @@
 """Two whole provisioning runs written from the documented request shapes (Okta, Entra ID)."""
 import uuid
 
-from conftest import ENT, GROUP, PATCHOP, USER, assert_error
+from scimtest import ENT, GROUP, PATCHOP, USER, assert_error
 
 ADSCIM = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import USER, Scim, Server, assert_error
+from scimtest import USER, Scim, Server, assert_error
 
 RATE = 5
 

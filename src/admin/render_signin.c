@@ -1,0 +1,23 @@
+/*
+ * The admin API's shape of a sign-in decision: the sign-in check of docs/product.md §2
+ * ({"SignInCheck": {"Allowed", "LicenseType", "Identity", "FirstFailure",
+ * "Rules"}}), every rule of §4 with its verdict and reason.
+ */
+#include "admin/render.h"
+#include "core/json.h"
+
+json_t *ts_admin_signin_check_json(const struct ts_signin_decision *d)
+{
+	json_t *rules = json_array();
+	for (int i = 0; i < TS_SIGNIN__RULES; i++)
+		json_array_append_new(rules, json_pack("{s:s, s:b, s:o}", "Rule", d->rules[i].name,
+		                                       "Passed", d->rules[i].passed, "Reason",
+		                                       ts_json_text(d->rules[i].reason)));
+	const char *lic = ts_directory_license_name(d->license);
+	return json_pack("{s:{s:b, s:o, s:s, s:o, s:o}}", "SignInCheck", "Allowed", d->allowed,
+	                 "LicenseType", lic ? json_string(lic) : json_null(), "Identity",
+	                 d->identity, "FirstFailure",
+	                 d->allowed ? json_null()
+	                            : json_string(ts_directory_signin_rule_name(d->first_failure)),
+	                 "Rules", rules);
+}
