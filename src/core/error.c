@@ -6,10 +6,11 @@
 
 static const struct {
 	const char *name;
+	const char *oauth;
 	int status;
 	const char *message;
 } table[TS_ERR__COUNT] = {
-#define TS_ERR_ROW(e, n, s, m) [TS_ERR_##e] = {n, s, m},
+#define TS_ERR_ROW(e, n, o, s, m) [TS_ERR_##e] = {n, o, s, m},
         TS_ERR_TABLE(TS_ERR_ROW)
 #undef TS_ERR_ROW
 };
@@ -22,6 +23,11 @@ static ts_err clamp(ts_err code)
 const char *ts_err_name(ts_err code)
 {
 	return table[clamp(code)].name;
+}
+
+const char *ts_err_oauth_name(ts_err code)
+{
+	return table[clamp(code)].oauth;
 }
 
 int ts_err_status(ts_err code)
