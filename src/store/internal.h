@@ -144,12 +144,14 @@
 #include "store/queries_directory.h"
 #include "store/queries_scim.h"
 #include "store/queries_nodes.h"
+#include "store/queries_secrets.h"
 
 #define TS__STORE_ALL_QUERIES(X)       \
 	TS__STORE_QUERIES(X)           \
 	TS__STORE_QUERIES_SCIM(X)      \
 	TS__STORE_QUERIES_DIRECTORY(X) \
-	TS__STORE_QUERIES_NODES(X)
+	TS__STORE_QUERIES_NODES(X)     \
+	TS__STORE_QUERIES_SECRETS(X)
 
 enum ts__store_query {
 #define TS__Q_ENUM(id, sql, pg) TS__Q_##id,
