@@ -229,6 +229,8 @@ struct ts_store {
 	/* the audit keys (ts_store_audit_keys_set) */
 	struct ts_audit_keys audit_keys;
 	bool audit_keyed;
+	/* the store's key check value moved away from audit_keys: the master key was rotated */
+	atomic_bool audit_stale;
 };
 
 struct ts_store_conn {

@@ -234,6 +234,21 @@ void ts_store_audit_seal_unlock(ts_store_conn_t *c)
 		ts__rows_close(c, &r);
 }
 
+ts_err ts_store_rotation_live_nodes(ts_store_conn_t *c, int64_t since_ms, int64_t *live,
+                                    struct ts_error *e)
+{
+	*live = 0;
+	struct ts__param p[] = {TS__INT(since_ms)};
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, TS__Q_NODE_LIVE, p, 1, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (ts__rows_next(c, r))
+		*live = ts__rows_int(c, r, 0);
+	ts__rows_close(c, &r);
+	return TS_ERR_OK;
+}
+
 static void read_text(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *out)
 {
 	*(const char **)out = ts__rows_str(c, r, 0, a);

@@ -131,6 +131,9 @@ TS_MUST_USE ts_err ts_store_audit_rekey(struct ts_store_conn *c, ts_arena_t *are
 TS_MUST_USE ts_err ts_store_audit_seal_lock(struct ts_store_conn *c, bool *got, struct ts_error *e);
 /* Releases it (a connection that failed has lost it with its session). */
 void ts_store_audit_seal_unlock(struct ts_store_conn *c);
+/* How many nodes beat at or after since_ms (store/nodes.h): rotation wants none. */
+TS_MUST_USE ts_err ts_store_rotation_live_nodes(struct ts_store_conn *c, int64_t since_ms,
+                                                int64_t *live, struct ts_error *e);
 /* The key check value the store holds (hex, in arena); *found false before the first key. */
 TS_MUST_USE ts_err ts_store_key_check_get(struct ts_store_conn *c, ts_arena_t *arena,
                                           const char **check, bool *found, struct ts_error *e);
