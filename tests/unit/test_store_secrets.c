@@ -287,6 +287,17 @@ static void test_rotate(void **state)
 	struct ts_audit_keys ok_ = test_keys();
 	ts_store_audit_keys_set(f->s, &ok_);
 	EXPECT(TS_ERR_UNAVAILABLE, ts_store_audit_keys_check(f->c, &f->e));
+	/* a node still running with the old key: its next sealing round notices, then it
+	 * neither seals nor appends */
+	EXPECT(TS_ERR_UNAVAILABLE, ts_audit_seal_pending(f->c, false, &sealed, &f->e));
+	assert_non_null(strstr(f->e.message, "master key was rotated"));
+	struct ts_audit_record stale = {.event_id = "stale-event",
+	                                .event_time_ms = 1,
+	                                .event_name = "CreateAccount",
+	                                .body = "{}"};
+	OK(ts_store_begin(f->c, true, &f->e));
+	EXPECT(TS_ERR_UNAVAILABLE, ts_store_audit_append(f->c, f->a, &stale, &f->e));
+	ts_store_rollback(f->c);
 
 	/* the trail verifies under the new key, not the old; the new key seals on */
 	assert_true(trail_ok(f, other_master));
