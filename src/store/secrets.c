@@ -249,6 +249,11 @@ ts_err ts_store_rotation_live_nodes(ts_store_conn_t *c, int64_t since_ms, int64_
 	return TS_ERR_OK;
 }
 
+bool ts_store_audit_key_stale(ts_store_t *s)
+{
+	return atomic_load(&s->audit_stale);
+}
+
 static void read_text(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *out)
 {
 	*(const char **)out = ts__rows_str(c, r, 0, a);

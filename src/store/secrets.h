@@ -134,6 +134,13 @@ void ts_store_audit_seal_unlock(struct ts_store_conn *c);
 /* How many nodes beat at or after since_ms (store/nodes.h): rotation wants none. */
 TS_MUST_USE ts_err ts_store_rotation_live_nodes(struct ts_store_conn *c, int64_t since_ms,
                                                 int64_t *live, struct ts_error *e);
+struct ts_store;
+/*
+ * Whether this process found the store's key check value moved away from its
+ * master key (a rotation done while it ran): it then neither seals nor
+ * appends audit events until given the new key (docs/secrets.md).
+ */
+bool ts_store_audit_key_stale(struct ts_store *s);
 /* The key check value the store holds (hex, in arena); *found false before the first key. */
 TS_MUST_USE ts_err ts_store_key_check_get(struct ts_store_conn *c, ts_arena_t *arena,
                                           const char **check, bool *found, struct ts_error *e);
