@@ -25,6 +25,7 @@
 #include "store/domains.h"
 #include "store/keys.h"
 #include "store/nodes.h"
+#include "store/secrets.h"
 #include "store/sessions.h"
 
 #endif
