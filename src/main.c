@@ -17,6 +17,8 @@ static int usage(void)
 	      "  adminkey create|list|delete  manage admin keys offline\n"
 	      "  apikey create|list|delete  manage SCIM API keys offline (--account ID)\n"
 	      "  audit verify               check the audit chain\n"
+	      "  masterkey rotate --new-master-key-file F  re-seal everything under a new master "
+	      "key\n"
 	      "  user list|get|suspend|activate|logout --account ID [--id U]  users offline\n"
 	      "Every command takes --help.\n",
 	      stderr);
@@ -49,6 +51,8 @@ int main(int argc, char **argv)
 		return ts_cli_apikey(verb, argc - 3, argv + 3);
 	if (strcmp(noun, "audit") == 0)
 		return ts_cli_audit(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "masterkey") == 0)
+		return ts_cli_masterkey(verb, argc - 3, argv + 3);
 	if (strcmp(noun, "user") == 0)
 		return ts_cli_user(verb, argc - 3, argv + 3);
 	return usage();

@@ -12,10 +12,8 @@
 
 /* crypto_kdf contexts are 8 bytes; subkey ids within them */
 #define KDF_CONTEXT_AUDIT "tsaudit1"
-#define KDF_CONTEXT_CHECK "tskeychk"
 #define KDF_ID_EVENT 1
 #define KDF_ID_CHECKPOINT 2
-#define KDF_ID_CHECK 1
 
 #define TAG_EVENT "tessera-audit-event-v1"
 #define TAG_LINK "tessera-audit-link-v1"
@@ -24,14 +22,12 @@
 
 void ts_audit_keys_derive(const unsigned char master[TS_MASTER_KEY_LEN], struct ts_audit_keys *out)
 {
-	unsigned char check[TS_AUDIT_KEY_LEN];
 	crypto_kdf_derive_from_key(out->event, sizeof out->event, KDF_ID_EVENT, KDF_CONTEXT_AUDIT,
 	                           master);
 	crypto_kdf_derive_from_key(out->checkpoint, sizeof out->checkpoint, KDF_ID_CHECKPOINT,
 	                           KDF_CONTEXT_AUDIT, master);
-	crypto_kdf_derive_from_key(check, sizeof check, KDF_ID_CHECK, KDF_CONTEXT_CHECK, master);
-	ts_hex_encode(check, sizeof check, out->check);
-	sodium_memzero(check, sizeof check);
+	/* the same check value as the key id of sealed secrets (core/crypto.h) */
+	ts_secret_key_check(master, out->check);
 }
 
 void ts_audit_keys_wipe(struct ts_audit_keys *k)

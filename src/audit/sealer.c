@@ -15,6 +15,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "store/secrets.h"
 
 #define NS_PER_MS 1000000L
 #define NS_PER_S 1000000000L
@@ -86,6 +87,8 @@ static void *run(void *arg)
 		}
 		last = s->stop; /* one more round after the stop: seal what is left */
 		pthread_mutex_unlock(&s->mu);
+		if (ts_store_audit_key_stale(s->store))
+			continue; /* the master key was rotated: logged once, nothing to do */
 		struct ts_error e = {0};
 		ts_err rc = c != NULL ? TS_ERR_OK : ts_store_connect(s->store, &c, &e);
 		if (rc == TS_ERR_OK)

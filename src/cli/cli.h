@@ -25,6 +25,7 @@ int ts_cli_account(const char *verb, int argc, char **argv);
 int ts_cli_adminkey(const char *verb, int argc, char **argv);
 int ts_cli_apikey(const char *verb, int argc, char **argv);
 int ts_cli_audit(const char *verb, int argc, char **argv);
+int ts_cli_masterkey(const char *verb, int argc, char **argv);
 int ts_cli_user(const char *verb, int argc, char **argv);
 
 struct ts_cli_store {

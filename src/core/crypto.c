@@ -356,3 +356,145 @@ void ts_secret_subkey(const unsigned char master[TS_MASTER_KEY_LEN], const char 
 	_Static_assert(TS_MASTER_KEY_LEN == crypto_kdf_KEYBYTES, "KDF key size");
 	crypto_kdf_derive_from_key(out, TS_MASTER_KEY_LEN, 1, purpose, master);
 }
+
+/* ---- secrets at rest (docs/secrets.md) ---- */
+
+#define KDF_CONTEXT_CHECK "tskeychk" /* also the audit trail's check value (docs/audit.md) */
+#define KDF_ID_CHECK 1
+#define KDF_CONTEXT_SEAL "tsseal01"
+#define KDF_ID_SEAL 1
+#define SEAL_PREFIX "ts1."
+#define SEAL_PREFIX_LEN (sizeof SEAL_PREFIX - 1)
+#define SEAL_AD_TAG "tessera-secret-v1"
+#define SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define SEAL_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
+
+void ts_secret_key_check(const unsigned char master[TS_MASTER_KEY_LEN],
+                         char out[TS_KEY_CHECK_HEX_LEN + 1])
+{
+	unsigned char check[TS_SHA256_LEN];
+	crypto_kdf_derive_from_key(check, sizeof check, KDF_ID_CHECK, KDF_CONTEXT_CHECK, master);
+	ts_hex_encode(check, sizeof check, out);
+	sodium_memzero(check, sizeof check);
+}
+
+void ts_secret_key_derive(const unsigned char master[TS_MASTER_KEY_LEN], struct ts_secret_key *out)
+{
+	char check[TS_KEY_CHECK_HEX_LEN + 1];
+	crypto_kdf_derive_from_key(out->key, sizeof out->key, KDF_ID_SEAL, KDF_CONTEXT_SEAL,
+	                           master);
+	ts_secret_key_check(master, check);
+	memcpy(out->id, check, TS_SECRET_KEY_ID_LEN);
+	out->id[TS_SECRET_KEY_ID_LEN] = '\0';
+}
+
+void ts_secret_key_wipe(struct ts_secret_key *k)
+{
+	if (k != NULL)
+		sodium_memzero(k, sizeof *k);
+}
+
+/* u64be(len) || bytes: no two different sets of fields encode alike. */
+static size_t put_text(unsigned char *out, const char *s)
+{
+	size_t n = strlen(s);
+	for (int i = 0; i < 8; i++)
+		out[i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+	memcpy(out + 8, s, n);
+	return 8 + n;
+}
+
+/* The associated data of a sealed secret, in arena memory. */
+static unsigned char *seal_ad(ts_arena_t *a, const char *key_id, const struct ts_secret_place *at,
+                              size_t *len)
+{
+	const char *parts[] = {SEAL_AD_TAG, key_id, at->kind ? at->kind : "",
+	                       at->owner ? at->owner : "", at->name ? at->name : ""};
+	size_t total = 0;
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		total += 8 + strlen(parts[i]);
+	unsigned char *ad = ts_arena_alloc(a, total);
+	size_t at_byte = 0;
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		at_byte += put_text(ad + at_byte, parts[i]);
+	*len = total;
+	return ad;
+}
+
+char *ts_secret_seal_at(ts_arena_t *a, const struct ts_secret_key *k,
+                        const struct ts_secret_place *at, const unsigned char *plain, size_t n)
+{
+	size_t adlen = 0;
+	unsigned char *ad = seal_ad(a, k->id, at, &adlen);
+	size_t blen = SEAL_NONCE + n + SEAL_TAG;
+	unsigned char *buf = ts_arena_alloc(a, blen);
+	ts_random_bytes(buf, SEAL_NONCE);
+	unsigned long long clen = 0;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(buf + SEAL_NONCE, &clen, plain, n, ad, adlen,
+	                                           NULL, buf, k->key);
+	return ts_arena_printf(a, SEAL_PREFIX "%s.%s", k->id, ts_b64url_encode(a, buf, blen));
+}
+
+bool ts_secret_sealed_key_id(const char *sealed, char out[TS_SECRET_KEY_ID_LEN + 1])
+{
+	if (sealed == NULL || strncmp(sealed, SEAL_PREFIX, SEAL_PREFIX_LEN) != 0)
+		return false;
+	const char *id = sealed + SEAL_PREFIX_LEN;
+	for (int i = 0; i < TS_SECRET_KEY_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	if (id[TS_SECRET_KEY_ID_LEN] != '.')
+		return false;
+	memcpy(out, id, TS_SECRET_KEY_ID_LEN);
+	out[TS_SECRET_KEY_ID_LEN] = '\0';
+	return true;
+}
+
+/* An opened plaintext in an arena: wiped when the arena is freed. */
+struct opened {
+	size_t n;
+	unsigned char data[];
+};
+
+static void wipe_opened(void *p)
+{
+	struct opened *o = p;
+	sodium_memzero(o->data, o->n + 1);
+}
+
+ts_err ts_secret_open_at(ts_arena_t *a, const struct ts_secret_key *k,
+                         const struct ts_secret_place *at, const char *sealed,
+                         unsigned char **plain, size_t *n, struct ts_error *e)
+{
+	*plain = NULL;
+	*n = 0;
+	char id[TS_SECRET_KEY_ID_LEN + 1];
+	if (!ts_secret_sealed_key_id(sealed, id))
+		return TS_FAIL(e, TS_ERR_INTERNAL, "sealed secret is malformed");
+	if (strcmp(id, k->id) != 0)
+		return TS_FAIL(e, TS_ERR_INTERNAL,
+		               "sealed secret was sealed under master key %s, not this one (%s)",
+		               id, k->id);
+	size_t blen = 0;
+	unsigned char *buf =
+	        ts_b64url_decode(a, sealed + SEAL_PREFIX_LEN + TS_SECRET_KEY_ID_LEN + 1, &blen);
+	if (buf == NULL || blen < SEAL_NONCE + SEAL_TAG)
+		return TS_FAIL(e, TS_ERR_INTERNAL, "sealed secret is malformed");
+	size_t adlen = 0;
+	unsigned char *ad = seal_ad(a, k->id, at, &adlen);
+	struct opened *o = ts_arena_alloc(a, sizeof *o + (blen - SEAL_NONCE - SEAL_TAG) + 1);
+	o->n = blen - SEAL_NONCE - SEAL_TAG;
+	ts_arena_defer(a, wipe_opened, o);
+	unsigned long long mlen = 0;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(o->data, &mlen, NULL, buf + SEAL_NONCE,
+	                                               blen - SEAL_NONCE, ad, adlen, buf,
+	                                               k->key) != 0)
+		return TS_FAIL(e, TS_ERR_INTERNAL,
+		               "sealed secret does not open under master key %s: it belongs to "
+		               "another place (kind, owner, name) or was altered",
+		               k->id);
+	o->data[mlen] = '\0';
+	*plain = o->data;
+	*n = (size_t)mlen;
+	return TS_ERR_OK;
+}

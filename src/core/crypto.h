@@ -106,4 +106,66 @@ TS_MUST_USE ts_err ts_secret_open_bound(ts_arena_t *a, const unsigned char key[T
 void ts_secret_subkey(const unsigned char master[TS_MASTER_KEY_LEN], const char *purpose,
                       unsigned char out[TS_MASTER_KEY_LEN]);
 
+/* ---- secrets at rest, sealed with the master key (docs/secrets.md) ---- */
+
+/* The key check value: hex of a key derived from the master key (context "tskeychk"). */
+#define TS_KEY_CHECK_HEX_LEN TS_SHA256_HEX_LEN
+/* A key id: the first 16 hex digits of its check value (not secret). */
+#define TS_SECRET_KEY_ID_LEN 16
+
+/*
+ * The master key's check value (stored in the store's store_meta as
+ * master_key_check, so that a node given another key refuses to start). It
+ * is derived with libsodium's KDF and gives back nothing of the key.
+ */
+void ts_secret_key_check(const unsigned char master[TS_MASTER_KEY_LEN],
+                         char out[TS_KEY_CHECK_HEX_LEN + 1]);
+
+/*
+ * What sealing needs of one master key: the sealing key (derived, context
+ * "tsseal01", so that it is used for nothing else) and the key's id, which
+ * every sealed blob carries so that a blob sealed under another key is named
+ * as such rather than reported as corrupt. Wipe with ts_secret_key_wipe.
+ */
+struct ts_secret_key {
+	unsigned char key[TS_MASTER_KEY_LEN];
+	char id[TS_SECRET_KEY_ID_LEN + 1];
+};
+void ts_secret_key_derive(const unsigned char master[TS_MASTER_KEY_LEN], struct ts_secret_key *out);
+void ts_secret_key_wipe(struct ts_secret_key *k);
+
+/*
+ * Where a sealed secret lives: the kind of its owner ("oidc_client"), the
+ * owner's id and the secret's name within it ("client_secret"). All three
+ * enter the associated data (RFC 8439 §2.8), so that a blob copied to another
+ * row or another name does not open.
+ */
+struct ts_secret_place {
+	const char *kind;
+	const char *owner;
+	const char *name;
+};
+
+/*
+ * Seals n bytes of plain for place at with k: XChaCha20-Poly1305 with a
+ * random 192-bit nonce, as "ts1.<key id>.<base64url(nonce || ciphertext ||
+ * tag)>" in arena memory. The associated data is a length-prefixed encoding
+ * of a version tag, the key id, kind, owner and name. plain is not modified;
+ * wiping it is the caller's.
+ */
+char *ts_secret_seal_at(ts_arena_t *a, const struct ts_secret_key *k,
+                        const struct ts_secret_place *at, const unsigned char *plain, size_t n);
+/*
+ * Opens what ts_secret_seal_at sealed: *plain (NUL-terminated after *n
+ * bytes, in arena memory, wiped with sodium_memzero when a is freed).
+ * TS_ERR_INTERNAL with a message naming the key id when the blob was sealed
+ * under another master key, or saying that it does not open here (another
+ * place, tampered) or is malformed.
+ */
+TS_MUST_USE ts_err ts_secret_open_at(ts_arena_t *a, const struct ts_secret_key *k,
+                                     const struct ts_secret_place *at, const char *sealed,
+                                     unsigned char **plain, size_t *n, struct ts_error *e);
+/* The key id a sealed blob names into out; false when it is not a sealed blob. */
+bool ts_secret_sealed_key_id(const char *sealed, char out[TS_SECRET_KEY_ID_LEN + 1]);
+
 #endif

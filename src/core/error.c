@@ -4,15 +4,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static const struct {
-	const char *name;
-	int status;
-	const char *message;
-} table[TS_ERR__COUNT] = {
 #define HTTP_CLIENT_ERROR_MIN 400
 #define HTTP_SERVER_ERROR_MIN 500
 
-#define TS_ERR_ROW(e, n, s, m) [TS_ERR_##e] = {n, s, m},
+static const struct {
+	const char *name;
+	const char *oauth;
+	int status;
+	const char *message;
+} table[TS_ERR__COUNT] = {
+#define TS_ERR_ROW(e, n, o, s, m) [TS_ERR_##e] = {n, o, s, m},
         TS_ERR_TABLE(TS_ERR_ROW)
 #undef TS_ERR_ROW
 };
@@ -25,6 +26,11 @@ static ts_err clamp(ts_err code)
 const char *ts_err_name(ts_err code)
 {
 	return table[clamp(code)].name;
+}
+
+const char *ts_err_oauth_name(ts_err code)
+{
+	return table[clamp(code)].oauth;
 }
 
 int ts_err_status(ts_err code)

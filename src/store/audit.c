@@ -28,6 +28,7 @@ void ts_store_audit_keys_set(ts_store_t *s, const struct ts_audit_keys *k)
 {
 	s->audit_keys = *k;
 	s->audit_keyed = true;
+	atomic_store(&s->audit_stale, false);
 }
 
 void ts_store_audit_fields(const struct ts_audit_record *r, struct ts_audit_fields *out)
@@ -47,11 +48,18 @@ static struct ts_audit_fields fields_of(const struct ts_audit_record *r)
 	return f;
 }
 
+#define STALE_KEY                                                                           \
+	"the master key was rotated (the store's key check value is no longer this node's " \
+	"key): this node writes nothing more; restart it with the new master key file "     \
+	"(docs/secrets.md)"
+
 static ts_err need_keys(ts_store_conn_t *c, struct ts_error *e)
 {
 	if (!c->store->audit_keyed)
 		return TS_FAIL(e, TS_ERR_INTERNAL,
 		               "the audit trail needs the master key, and none was given");
+	if (atomic_load(&c->store->audit_stale))
+		return TS_FAIL(e, TS_ERR_UNAVAILABLE, STALE_KEY);
 	return TS_ERR_OK;
 }
 
@@ -478,6 +486,21 @@ static ts_err commit_round(ts_store_conn_t *c, ts_arena_t *a, const struct round
 	return rc;
 }
 
+/* Whether the store's key check value is still this node's (one small read per sealing round). */
+static ts_err key_still_ours(ts_store_conn_t *c, ts_arena_t *arena, struct ts_error *e)
+{
+	const char *stored = NULL;
+	bool found = false;
+	struct ts__param p[] = {TS__TEXT(META_KEY_CHECK)};
+	ts_err rc =
+	        ts__store_get_one(c, TS__Q_META_GET, p, 1, read_text, arena, &stored, &found, e);
+	if (rc == TS_ERR_OK && found && !ts_secret_equal(stored, c->store->audit_keys.check)) {
+		atomic_store(&c->store->audit_stale, true);
+		rc = TS_FAIL(e, TS_ERR_UNAVAILABLE, STALE_KEY);
+	}
+	return rc;
+}
+
 ts_err ts_store_audit_seal(ts_store_conn_t *c, ts_arena_t *arena, int max, int64_t now_ms,
                            struct ts_audit_seal_result *out, struct ts_error *e)
 {
@@ -501,9 +524,16 @@ ts_err ts_store_audit_seal(ts_store_conn_t *c, ts_arena_t *arena, int max, int64
 		out->skipped = true; /* another node seals this round */
 		return TS_ERR_OK;
 	}
+	/*
+	 * docs/secrets.md, "Nodes during a rotation": a node still running with
+	 * the old key finds at its next round that the check value moved, and
+	 * from then on refuses to seal and to append (need_keys).
+	 */
+	rc = key_still_ours(c, arena, e);
 	struct round r = {0};
 	bool stale = false;
-	rc = prepare(c, arena, max <= 0 ? TS_STORE_PAGE_MAX : max, &r, out, e);
+	if (rc == TS_ERR_OK)
+		rc = prepare(c, arena, max <= 0 ? TS_STORE_PAGE_MAX : max, &r, out, e);
 	if (rc == TS_ERR_OK && r.n > 0) {
 		rc = ts_store_begin(c, true, e);
 		if (rc == TS_ERR_OK)

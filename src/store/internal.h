@@ -148,12 +148,14 @@
 #include "store/queries_directory.h"
 #include "store/queries_scim.h"
 #include "store/queries_nodes.h"
+#include "store/queries_secrets.h"
 
 #define TS__STORE_ALL_QUERIES(X)       \
 	TS__STORE_QUERIES(X)           \
 	TS__STORE_QUERIES_SCIM(X)      \
 	TS__STORE_QUERIES_DIRECTORY(X) \
-	TS__STORE_QUERIES_NODES(X)
+	TS__STORE_QUERIES_NODES(X)     \
+	TS__STORE_QUERIES_SECRETS(X)
 
 enum ts__store_query {
 #define TS__Q_ENUM(id, sql, pg) TS__Q_##id,
@@ -235,6 +237,8 @@ struct ts_store {
 	/* the audit keys (ts_store_audit_keys_set) */
 	struct ts_audit_keys audit_keys;
 	bool audit_keyed;
+	/* the store's key check value moved away from audit_keys: the master key was rotated */
+	atomic_bool audit_stale;
 };
 
 struct ts_store_conn {

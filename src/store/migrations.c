@@ -264,6 +264,26 @@
 	" started_ms BIGINT NOT NULL);" \
 	"CREATE INDEX nodes_by_seen ON nodes (seen_ms);"
 
+/*
+ * Version 8: secrets sealed with the master key (store/secrets.h,
+ * docs/secrets.md), one table for every kind of owner (OIDC clients, SAML
+ * service providers, signing keys), so that rotating the master key re-seals
+ * them all in one pass. key_id names the key that sealed the row (also inside
+ * the blob); the blob's associated data binds it to (owner_kind, owner_id,
+ * name). PostgreSQL compares the key's columns bytewise (COLLATE "C"), as
+ * SQLite does, so that both page through them in one order.
+ */
+#define V8_COMMON(COLLATE)                      \
+	"CREATE TABLE secrets ("                \
+	" owner_kind TEXT" COLLATE " NOT NULL," \
+	" owner_id TEXT" COLLATE " NOT NULL,"   \
+	" name TEXT" COLLATE " NOT NULL,"       \
+	" key_id TEXT NOT NULL,"                \
+	" sealed TEXT NOT NULL,"                \
+	" created_ms BIGINT NOT NULL,"          \
+	" updated_ms BIGINT NOT NULL,"          \
+	" PRIMARY KEY (owner_kind, owner_id, name));"
+
 const struct ts__migration ts__store_migrations[] = {
         {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
         {2, V2_COMMON, V2_COMMON},
@@ -272,6 +292,7 @@ const struct ts__migration ts__store_migrations[] = {
         {5, V5_SQLITE, V5_POSTGRES},
         {6, V6_SQLITE, V6_POSTGRES},
         {7, V7_COMMON, V7_COMMON},
+        {8, V8_COMMON(""), V8_COMMON(" COLLATE \"C\"")},
 };
 const int ts__store_migration_count =
         (int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);

@@ -12,7 +12,8 @@
  * This header only gathers the store's interface, one header per concern:
  * conn.h (open, connect, schema, transactions, retries), accounts.h,
  * keys.h (admin and SCIM API keys), audit.h, directory.h (users, groups,
- * memberships, licence groups), domains.h, sessions.h and nodes.h.
+ * memberships, licence groups), domains.h, sessions.h, nodes.h and secrets.h
+ * (values sealed with the master key).
  */
 #ifndef TS_STORE_STORE_H
 #define TS_STORE_STORE_H
@@ -25,6 +26,7 @@
 #include "store/domains.h"
 #include "store/keys.h"
 #include "store/nodes.h"
+#include "store/secrets.h"
 #include "store/sessions.h"
 
 #endif

@@ -343,6 +343,17 @@ static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
 	return out;
 }
 
+/*
+ * The audit trail's own statements (the sealer's, a rotation's, the append
+ * itself): a write that starts with one of them appends no further event,
+ * so no seq is fetched ahead for it.
+ */
+static bool audit_bookkeeping(enum ts__store_query q)
+{
+	static const char prefix[] = "AUDIT_";
+	return strncmp(ts__store_queries[q].name, prefix, sizeof prefix - 1) == 0;
+}
+
 /* Catalogue query q prepared on c's session under its name (written to name). */
 static ts_err prepare(struct pg_conn *c, enum ts__store_query q, char name[PG_NAME_MAX],
                       struct ts_error *e)
@@ -412,7 +423,7 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 		return hand_over(c, q, c->next_seq, rows, changed);
 	char name[PG_NAME_MAX], seq_name[PG_NAME_MAX];
 	rc = prepare(c, q, name, e);
-	bool with_seq = with_begin && c->tx_write && c->audits && q != TS__Q_AUDIT_NEXT_SEQ;
+	bool with_seq = with_begin && c->tx_write && c->audits && !audit_bookkeeping(q);
 	if (rc == TS_ERR_OK && with_seq)
 		rc = prepare(c, TS__Q_AUDIT_NEXT_SEQ, seq_name, e);
 	if (rc != TS_ERR_OK)
