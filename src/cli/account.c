@@ -24,6 +24,8 @@ static int create(struct ts_cli_store *s, const char **v)
 		return ts_cli_fail("account create: --name is required");
 	json_t *params = ts_json_own(
 	        s->arena, json_pack("{s:s, s:s}", "Name", v[O_NAME], "AccountType", v[O_TYPE]));
+	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
+again:
 	if (ts_store_begin(s->conn, true, &e) != TS_ERR_OK ||
 	    ts_directory_account_create(s->conn, s->arena, v[O_NAME], v[O_TYPE], &acct, &e) !=
 	            TS_ERR_OK)
@@ -39,7 +41,8 @@ static int create(struct ts_cli_store *s, const char **v)
 		       ts_cli_text(s->arena, acct.name));
 	return 0;
 fail:
-	ts_store_rollback(s->conn);
+	if (ts_store_tx_retry(s->conn, e.code, &attempt))
+		goto again;
 	return ts_cli_fail("account create: %s", e.message);
 }
 

@@ -64,6 +64,8 @@ static int create(struct ts_cli_store *s, const char **v)
 		return ts_cli_fail("adminkey create: --policy is required");
 	if (load_policies(s->arena, v[O_POLICY], &policies, &e) != TS_ERR_OK)
 		return ts_cli_fail("adminkey create: %s", e.message);
+	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
+again:
 	if (ts_store_begin(s->conn, true, &e) != TS_ERR_OK ||
 	    ts_admin_key_create(s->conn, s->arena, policies, v[O_DESCRIPTION], &k, &e) != TS_ERR_OK)
 		goto fail;
@@ -79,7 +81,8 @@ static int create(struct ts_cli_store *s, const char **v)
 		       k.access_key_id, k.token);
 	return 0;
 fail:
-	ts_store_rollback(s->conn);
+	if (ts_store_tx_retry(s->conn, e.code, &attempt))
+		goto again;
 	return ts_cli_fail("adminkey create: %s", e.message);
 }
 
@@ -118,10 +121,14 @@ static int delete (struct ts_cli_store *s, const char **v)
 	if (v[O_ID] == NULL)
 		return ts_cli_fail("adminkey delete: --id is required");
 	json_t *params = ts_json_own(s->arena, json_pack("{s:s}", "AccessKeyId", v[O_ID]));
+	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
+again:
 	if (ts_store_begin(s->conn, true, &e) != TS_ERR_OK ||
 	    ts_store_adminkey_delete(s->conn, v[O_ID], &e) != TS_ERR_OK ||
 	    ts_cli_audit_event(s, "DeleteAdminKey", NULL, params, NULL, &e) != TS_ERR_OK ||
 	    ts_store_commit(s->conn, &e) != TS_ERR_OK) {
+		if (ts_store_tx_retry(s->conn, e.code, &attempt))
+			goto again;
 		ts_store_rollback(s->conn);
 		return ts_cli_fail("adminkey delete: %s", e.message);
 	}

@@ -24,6 +24,8 @@ static int create(struct ts_cli_store *s, const char **v)
 {
 	struct ts_error e = {0};
 	struct ts_apikey_created k;
+	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
+again:
 	if (ts_store_begin(s->conn, true, &e) != TS_ERR_OK ||
 	    ts_credential_apikey_create(s->conn, s->arena, v[O_ACCOUNT], v[O_DESCRIPTION], &k,
 	                                &e) != TS_ERR_OK)
@@ -40,7 +42,8 @@ static int create(struct ts_cli_store *s, const char **v)
 		       k.token);
 	return 0;
 fail:
-	ts_store_rollback(s->conn);
+	if (ts_store_tx_retry(s->conn, e.code, &attempt))
+		goto again;
 	return ts_cli_fail("apikey create: %s", e.message);
 }
 
@@ -77,10 +80,14 @@ static int delete (struct ts_cli_store *s, const char **v)
 	if (v[O_ID] == NULL)
 		return ts_cli_fail("apikey delete: --id is required");
 	json_t *params = ts_json_own(s->arena, json_pack("{s:s}", "ApiKeyId", v[O_ID]));
+	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
+again:
 	if (ts_store_begin(s->conn, true, &e) != TS_ERR_OK ||
 	    ts_store_apikey_delete(s->conn, v[O_ACCOUNT], v[O_ID], &e) != TS_ERR_OK ||
 	    ts_cli_audit_event(s, "DeleteApiKey", v[O_ACCOUNT], params, NULL, &e) != TS_ERR_OK ||
 	    ts_store_commit(s->conn, &e) != TS_ERR_OK) {
+		if (ts_store_tx_retry(s->conn, e.code, &attempt))
+			goto again;
 		ts_store_rollback(s->conn);
 		return ts_cli_fail("apikey delete: %s", e.message);
 	}

@@ -42,6 +42,8 @@ int ts_cli_init(int argc, char **argv)
 		                     e.message);
 		goto out;
 	}
+	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
+again:;
 	int64_t nkeys = 0;
 	if (ts_store_begin(s.conn, true, &e) != TS_ERR_OK ||
 	    ts_store_adminkey_count(s.conn, &nkeys, &e) != TS_ERR_OK)
@@ -80,7 +82,8 @@ int ts_cli_init(int argc, char **argv)
 	status = 0;
 	goto out;
 store_failed:
-	ts_store_rollback(s.conn);
+	if (ts_store_tx_retry(s.conn, e.code, &attempt))
+		goto again;
 	status = ts_cli_fail("init: %s", e.message);
 out:
 	ts_cli_close(&s);

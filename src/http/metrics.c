@@ -65,6 +65,9 @@ void ts__http_metrics_count(ts__http_metrics_t *m, int route_index, int status, 
 	atomic_fetch_add_explicit(&c->sum_ns, (uint_fast64_t)ns, memory_order_relaxed);
 }
 
+/* The metrics page's size bound (a few KiB in practice; one line per route and status). */
+#define METRICS_TEXT_MAX ((size_t)16 << 20)
+
 struct out {
 	ts_arena_t *arena;
 	char *buf;
@@ -79,14 +82,9 @@ static void put(struct out *o, const char *fmt, ...)
 	char *s = ts_arena_vprintf(o->arena, fmt, ap);
 	va_end(ap);
 	size_t n = strlen(s);
-	if (o->len + n + 1 > o->cap) {
-		size_t cap = (o->cap + n + 1) * 2;
-		char *nb = ts_arena_alloc(o->arena, cap);
-		if (o->len)
-			memcpy(nb, o->buf, o->len);
-		o->buf = nb;
-		o->cap = cap;
-	}
+	if (ts_arena_grow(o->arena, &o->buf, 1, o->len, o->len + n + 1, &o->cap,
+	                  METRICS_TEXT_MAX) != TS_ERR_OK)
+		return; /* past the cap: the rest of the page is left out */
 	memcpy(o->buf + o->len, s, n + 1);
 	o->len += n;
 }

@@ -354,8 +354,10 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 			                    "joined by and, is supported");
 		struct plan pl = {0};
 		json_t *seen = ts_json_own(call->a, json_object());
-		int cap = 64, n = 0;
-		struct item *cand = ts_arena_alloc(call->a, sizeof *cand * (size_t)cap);
+		size_t cap =
+		        TS_ARENA_GROW_MIN; /* never NULL, also for qsort when nothing matched */
+		int n = 0;
+		struct item *cand = ts_arena_alloc(call->a, sizeof *cand * cap);
 		if (plan(f, users, &pl)) {
 			for (int i = 0; i < pl.n; i++) {
 				const struct lookup *l = &pl.l[i];
@@ -399,13 +401,11 @@ ts_err ts__scim_search(struct ts__scim_call *call, bool users, const char *filte
 						                    "%d resources; "
 						                    "narrow it",
 						                    TS__SCIM_SCAN_MAX);
-					if (n == cap) {
-						struct item *g = ts_arena_alloc(
-						        call->a, sizeof *g * (size_t)cap * 2);
-						memcpy(g, cand, sizeof *cand * (size_t)n);
-						cand = g;
-						cap *= 2;
-					}
+					/* cannot fail: n stays below TS__SCIM_SCAN_MAX (above) */
+					ts_err grown = TS_ARENA_GROW(call->a, cand, n, &cap,
+					                             TS__SCIM_SCAN_MAX);
+					if (grown != TS_ERR_OK)
+						return grown;
 					cand[n++] = (struct item){id, cr, r, NULL};
 				}
 			}

@@ -282,3 +282,50 @@ def test_store_down_gives_503_with_retry_after(start_server, store, backend):
         time.sleep(0.1)
     statuses = [srv.post(ACCOUNTS, {"Name": "after"}).status_code for _ in range(20)]
     assert statuses == [201] * 20, statuses
+
+
+def _fail_account_inserts(store, times):
+    """The next `times` INSERTs into accounts fail with a serialization failure (40001)."""
+    store.sql("DROP TRIGGER IF EXISTS fail_inserts ON accounts")
+    store.sql("DROP SEQUENCE IF EXISTS insert_tries")
+    store.sql("CREATE SEQUENCE insert_tries")  # nextval is not rolled back with the transaction
+    store.sql("GRANT USAGE, SELECT, UPDATE ON SEQUENCE insert_tries TO PUBLIC")
+    store.sql("CREATE OR REPLACE FUNCTION fail_inserts() RETURNS trigger LANGUAGE plpgsql AS $$ "
+              "BEGIN IF nextval('insert_tries') <= %d THEN "
+              "RAISE EXCEPTION 'forced' USING ERRCODE = 'serialization_failure'; END IF; "
+              "RETURN NEW; END $$" % times)
+    store.sql("CREATE TRIGGER fail_inserts BEFORE INSERT ON accounts FOR EACH ROW "
+              "EXECUTE FUNCTION fail_inserts()")
+
+
+def _tries(store):
+    rows, _ = store.sql("SELECT last_value FROM insert_tries")
+    return int(rows[0][0])
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_cli_writes_run_again_after_a_serialization_failure(store, backend):
+    """
+    A CLI write that PostgreSQL refuses for another transaction's sake runs
+    again, as the API's do (docs/store.md, Retries): twice refused, the third
+    run creates the account once; refused every time, the command fails after
+    the retry budget and nothing is stored.
+    """
+    from tessera_itest import cli_json, run_cli
+    store.init()
+    _fail_account_inserts(store, 2)
+    out = cli_json("account", "create", "--name", "retried", "--db", store.db,
+                   "--master-key-file", store.key, "--json")
+    assert out["Name"] == "retried", out
+    assert _tries(store) == 3
+    rows, _ = store.sql("SELECT count(*) FROM accounts WHERE name = 'retried'")
+    assert rows == [("1",)], rows
+
+    _fail_account_inserts(store, 1000)
+    p = run_cli("account", "create", "--name", "never", "--db", store.db,
+                "--master-key-file", store.key)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "account create" in p.stderr, p.stderr
+    assert _tries(store) == 4  # TS_STORE_TX_ATTEMPTS
+    rows, _ = store.sql("SELECT count(*) FROM accounts WHERE name = 'never'")
+    assert rows == [("0",)], rows
