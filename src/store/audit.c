@@ -599,8 +599,12 @@ static void *audit_writer(void *arg)
 
 		struct ts_error e = {0};
 		ts_err rc = c != NULL ? TS_ERR_OK : ts_store_connect(s, &c, &e);
+		int attempt =
+		        0; /* a batch refused for another's sake runs again (ts_store_tx_retry) */
 		if (rc == TS_ERR_OK)
-			rc = commit_batch(c, batch, &e);
+			do
+				rc = commit_batch(c, batch, &e);
+			while (rc != TS_ERR_OK && ts_store_tx_retry(c, rc, &attempt));
 		if (rc == TS_ERR_UNAVAILABLE)
 			ts_store_disconnect(&c); /* the next batch connects afresh */
 		for (struct ts_store_audit_job *j = batch, *next; j; j = next) {

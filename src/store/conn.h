@@ -115,8 +115,9 @@ bool ts_store_in_tx(const ts_store_conn_t *c);
  * A statement sees one snapshot by itself, so a backend may run it without a
  * transaction around it (PostgreSQL: no BEGIN and no ROLLBACK, half the
  * server's work for a lookup; docs/store.md). A further statement in the same
- * transaction fails with TS_ERR_INTERNAL. Outside a read transaction, or once
- * a statement of it ran, nothing changes.
+ * transaction fails with TS_ERR_INTERNAL. Outside a read transaction nothing
+ * changes; declared after statements of it ran, the next statement is still
+ * the last (PostgreSQL runs it in the transaction already open).
  */
 void ts_store_read_one(ts_store_conn_t *c);
 

@@ -289,7 +289,10 @@ ts_err ts__store_write(ts_store_conn_t *c, enum ts__store_query q, const struct 
                        int np, int64_t *changed, struct ts_error *e)
 {
 	int64_t n = 0;
-	ts_err rc = counted(c->store->drv->exec(c->impl, q, p, np, NULL, &n, e));
+	ts_err rc = one_more(c, e);
+	if (rc != TS_ERR_OK)
+		return counted(rc);
+	rc = counted(c->store->drv->exec(c->impl, q, p, np, NULL, &n, e));
 	if (changed != NULL)
 		*changed = n;
 	return rc;

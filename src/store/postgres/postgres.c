@@ -228,6 +228,8 @@ static ts_err pg_connect(ts_store_t *s, void **out, struct ts_error *e)
  * one the transaction is lost with it (TS_ERR_UNAVAILABLE), and the caller's
  * retry begins it again on a connection that this re-establishes.
  */
+static ts_err reconnect(struct pg_conn *c, struct ts_error *e);
+
 static ts_err ensure(struct pg_conn *c, struct ts_error *e)
 {
 	if (c->unread) { /* the answer to a read's end: it came while the worker was elsewhere */
@@ -243,6 +245,12 @@ static ts_err ensure(struct pg_conn *c, struct ts_error *e)
 	if (c->tx == PG_TX_OPEN) /* nothing of it was committed: run it again */
 		return ts_error_set(e, TS_ERR_RETRY, "postgres",
 		                    "connection lost inside a transaction");
+	return reconnect(c, e);
+}
+
+/* A new session on c: its statements prepared afresh, its timeouts set again. */
+static ts_err reconnect(struct pg_conn *c, struct ts_error *e)
+{
 	ts_blocking_begin();
 	PQreset(c->pg);
 	ts_blocking_end();
@@ -304,6 +312,13 @@ static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
 	             PQsendQueryPrepared(c->pg, seq_name, 0, NULL, NULL, NULL, 0)) &&
 	            PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0) &&
 	            PQpipelineSync(c->pg);
+	/*
+	 * Once sent, BEGIN counts as open: should the connection go before its
+	 * answer, the transaction is lost, not unsent (ensure() then refuses to
+	 * reconnect under it).
+	 */
+	if (sent)
+		c->tx = PG_TX_OPEN;
 	/* BEGIN's result, then the seq's (when asked for), the statement's, the sync point */
 	int seq_step = seq_name != NULL ? 1 : -1, steps = seq_name != NULL ? 4 : 3, step = 0;
 	while (sent && step < steps) {
@@ -319,7 +334,6 @@ static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
 			break;
 		}
 		if (step == 0 && st == PGRES_COMMAND_OK) {
-			c->tx = PG_TX_OPEN;
 			PQclear(res);
 		} else if (step == seq_step && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 			PQclear(c->next_seq);
@@ -331,6 +345,13 @@ static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
 		}
 		step++;
 	}
+	/*
+	 * A pipeline cut short on this side (a send that failed) has no sync point,
+	 * and the server answers nothing before one: give it one, or start afresh.
+	 */
+	if (!sent && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF &&
+	    PQstatus(c->pg) == CONNECTION_OK && !PQpipelineSync(c->pg))
+		(void)reconnect(c, NULL); /* the statement fails either way; the next may run */
 	/* what is left of an interrupted pipeline, then back to one statement at a time */
 	while (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg) &&
 	       PQstatus(c->pg) == CONNECTION_OK) {
@@ -511,8 +532,12 @@ static void end_read(struct pg_conn *c, const char *sql)
 	if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
 		return;
 	ts_blocking_begin();
-	if (PQsendQuery(c->pg, sql))
+	if (PQsendQuery(c->pg, sql)) {
 		c->unread = true;
+	} else { /* not sent: end it the slow way, or the snapshot would outlive it */
+		PGresult *res = PQexec(c->pg, sql);
+		PQclear(res);
+	}
 	ts_blocking_end();
 }
 
@@ -532,6 +557,11 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 		}
 		end_read(c, "COMMIT");
 		return TS_ERR_OK;
+	}
+	if (PQstatus(c->pg) != CONNECTION_OK) { /* COMMIT cannot be sent: nothing was committed */
+		c->tx = PG_TX_NONE;
+		return ts_error_set(e, TS_ERR_RETRY, "postgres",
+		                    "connection lost before the transaction's commit");
 	}
 	ts_blocking_begin();
 	PGresult *res = PQexec(c->pg, "COMMIT");
