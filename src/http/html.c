@@ -31,16 +31,9 @@ static bool reserve(struct ts_http_html *h, size_t n)
 		h->fault = "the page is larger than TS_HTTP_HTML_MAX";
 		return false;
 	}
-	if (h->len + n + 1 <= h->cap)
-		return true;
-	size_t cap = h->cap * 2;
-	while (cap < h->len + n + 1)
-		cap *= 2;
-	char *grown = ts_arena_alloc(h->arena, cap);
-	memcpy(grown, h->data, h->len);
-	h->data = grown;
-	h->cap = cap;
-	return true;
+	/* cannot fail: the page's bound was checked above */
+	return ts_arena_grow(h->arena, &h->data, 1, h->len, h->len + n + 1, &h->cap,
+	                     TS_HTTP_HTML_MAX + 1) == TS_ERR_OK;
 }
 
 static void put(struct ts_http_html *h, const char *s, size_t n)

@@ -234,16 +234,12 @@ void ts_http_res_header(struct ts_http_res *res, const char *name, const char *v
 		res->headers = res->fixed;
 		res->headers_cap = TS_HTTP_MAX_RES_HEADERS;
 	}
-	if (res->nheaders == res->headers_cap && res->arena != NULL &&
-	    res->headers_cap < TS_HTTP_RES_HEADERS_BOUND) {
-		int cap = res->headers_cap * 2;
-		if (cap > TS_HTTP_RES_HEADERS_BOUND)
-			cap = TS_HTTP_RES_HEADERS_BOUND;
-		struct ts_http_header *grown =
-		        ts_arena_alloc(res->arena, sizeof *grown * (size_t)cap);
-		memcpy(grown, res->headers, sizeof *grown * (size_t)res->nheaders);
-		res->headers = grown;
-		res->headers_cap = cap;
+	if (res->nheaders == res->headers_cap && res->arena != NULL) {
+		size_t cap = (size_t)res->headers_cap;
+		/* past the bound it fails and the header is refused below */
+		if (TS_ARENA_GROW(res->arena, res->headers, (size_t)res->nheaders, &cap,
+		                  TS_HTTP_RES_HEADERS_BOUND) == TS_ERR_OK)
+			res->headers_cap = (int)cap;
 	}
 	if (res->nheaders < res->headers_cap) {
 		res->headers[res->nheaders].name = name;

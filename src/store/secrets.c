@@ -271,29 +271,27 @@ ts_err ts_store_key_check_get(ts_store_conn_t *c, ts_arena_t *arena, const char 
 static ts_err all_checkpoints(ts_store_conn_t *c, ts_arena_t *a, struct ts_audit_checkpoint **out,
                               int64_t *n, struct ts_error *e)
 {
-	int64_t cap = REKEY_PAGE, count = 0, after = -1;
-	struct ts_audit_checkpoint *all = ts_arena_alloc(a, sizeof *all * (size_t)cap);
+	size_t cap = REKEY_PAGE, count = 0;
+	int64_t after = -1;
+	struct ts_audit_checkpoint *all = ts_arena_alloc(a, sizeof *all * cap);
 	for (;;) {
 		struct ts_audit_checkpoint *page = NULL;
 		int got = 0;
 		ts_err rc = ts_store_audit_checkpoints(c, a, after, REKEY_PAGE, &page, &got, e);
 		if (rc != TS_ERR_OK)
 			return rc;
-		if (count + got > cap) {
-			struct ts_audit_checkpoint *more =
-			        ts_arena_alloc(a, sizeof *more * (size_t)(cap * 2 + got));
-			memcpy(more, all, sizeof *all * (size_t)count);
-			all = more;
-			cap = cap * 2 + got;
-		}
+		rc = ts_arena_grow(a, (void *)&all, sizeof *all, count, count + (size_t)got, &cap,
+		                   TS__STORE_ROWS_MAX);
+		if (rc != TS_ERR_OK)
+			return TS_FAIL(e, rc, "more checkpoints than a rotation can hold");
 		memcpy(all + count, page, sizeof *page * (size_t)got);
-		count += got;
+		count += (size_t)got;
 		if (got < REKEY_PAGE)
 			break;
 		after = page[got - 1].chain_seq;
 	}
 	*out = all;
-	*n = count;
+	*n = (int64_t)count;
 	return TS_ERR_OK;
 }
 
