@@ -320,8 +320,8 @@ static void test_rotate_refuses_tampered(void **state)
 	        "UPDATE audit_checkpoints SET time_ms = time_ms + 1 WHERE chain_seq = 0",
 	        "DELETE FROM audit_checkpoints WHERE chain_seq = 4",
 	        "UPDATE audit_events SET body = 'x' WHERE seq = 6", /* a pending one */
-	        "UPDATE secrets SET sealed = (SELECT sealed FROM secrets WHERE owner_id = 'a') "
-	        "WHERE owner_id = 'b'",
+	        ("UPDATE secrets SET sealed = (SELECT sealed FROM secrets WHERE owner_id = 'a') "
+	         "WHERE owner_id = 'b'"),
 	};
 	struct fx *f = *state;
 	struct ts_secret_key k, other;
