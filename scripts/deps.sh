@@ -6,9 +6,11 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang-14 libclang-rt-14-dev clang-format-14
 libh2o-evloop-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
-libc-ares-dev libcmocka-dev
+libc-ares-dev libcmocka-dev libxml2-dev libxmlsec1-dev zlib1g-dev
 postgresql dnsmasq-base wrk nginx-light curl
-python3 python3-pytest python3-requests python3-dnslib"
+python3 python3-pytest python3-requests python3-dnslib
+xmlsec1 python3-pysaml2 python3-lasso python3-lxml chromium chromium-driver python3-selenium
+apache2 libapache2-mod-auth-mellon"
 
 missing=""
 for p in $PKGS; do
