@@ -21,9 +21,9 @@
 
 /* One X.509 certificate of a metadata document. */
 struct ts_saml_cert {
-	const char *pem;         /* "-----BEGIN CERTIFICATE-----\n...": what the verifier takes */
-	const char *subject;     /* RFC 4514 text */
-	const char *sha256;      /* hex fingerprint of the DER, lowercase */
+	const char *pem;     /* "-----BEGIN CERTIFICATE-----\n...": what the verifier takes */
+	const char *subject; /* RFC 4514 text */
+	const char *sha256;  /* hex fingerprint of the DER, lowercase */
 	int64_t not_before_ms;
 	int64_t not_after_ms;
 };
@@ -80,7 +80,8 @@ TS_MUST_USE ts_err ts_saml_keypair_new(ts_arena_t *a, const char *common_name, i
                                        const char **key_pem, const char **cert_pem,
                                        struct ts_error *e);
 
-/* Reads a PEM certificate's details (as in ts_saml_cert); TS_ERR_BAD_REQUEST when it does not parse. */
+/* Reads a PEM certificate's details (as in ts_saml_cert); TS_ERR_BAD_REQUEST when it does not
+ * parse. */
 TS_MUST_USE ts_err ts_saml_cert_read(ts_arena_t *a, const char *pem, struct ts_saml_cert *out,
                                      struct ts_error *e);
 

@@ -57,24 +57,24 @@
 
 /* Which check refused a response: the audit event names it, the browser never sees it. */
 enum ts_saml_check {
-	TS_SAML_CHECK_NONE = 0,   /* every check passed */
-	TS_SAML_CHECK_ENCODING,   /* not base64, empty, or past TS_SAML_RESPONSE_MAX */
-	TS_SAML_CHECK_XML,        /* not well-formed, DOCTYPE/entities, not a samlp:Response */
-	TS_SAML_CHECK_DUPLICATE_ID, /* two elements with the same ID */
-	TS_SAML_CHECK_STATUS,     /* Status is not Success */
+	TS_SAML_CHECK_NONE = 0,        /* every check passed */
+	TS_SAML_CHECK_ENCODING,        /* not base64, empty, or past TS_SAML_RESPONSE_MAX */
+	TS_SAML_CHECK_XML,             /* not well-formed, DOCTYPE/entities, not a samlp:Response */
+	TS_SAML_CHECK_DUPLICATE_ID,    /* two elements with the same ID */
+	TS_SAML_CHECK_STATUS,          /* Status is not Success */
 	TS_SAML_CHECK_ASSERTION_COUNT, /* zero, or more than one Assertion/EncryptedAssertion */
-	TS_SAML_CHECK_DECRYPTION, /* an EncryptedAssertion that no SP key opens (one error) */
-	TS_SAML_CHECK_SIGNATURE,  /* unsigned, wrong key, broken digest, wrong reference */
-	TS_SAML_CHECK_ALGORITHM,  /* a weak or unknown signature, digest or transform */
+	TS_SAML_CHECK_DECRYPTION,      /* an EncryptedAssertion that no SP key opens (one error) */
+	TS_SAML_CHECK_SIGNATURE,       /* unsigned, wrong key, broken digest, wrong reference */
+	TS_SAML_CHECK_ALGORITHM,       /* a weak or unknown signature, digest or transform */
 	TS_SAML_CHECK_ISSUER,
 	TS_SAML_CHECK_DESTINATION,
 	TS_SAML_CHECK_AUDIENCE,
 	TS_SAML_CHECK_RECIPIENT,
-	TS_SAML_CHECK_BEARER,     /* no bearer SubjectConfirmation */
-	TS_SAML_CHECK_TIME,       /* NotBefore / NotOnOrAfter outside skew, or unparsable */
+	TS_SAML_CHECK_BEARER,         /* no bearer SubjectConfirmation */
+	TS_SAML_CHECK_TIME,           /* NotBefore / NotOnOrAfter outside skew, or unparsable */
 	TS_SAML_CHECK_IN_RESPONSE_TO, /* Response and SubjectConfirmationData disagree */
-	TS_SAML_CHECK_SUBJECT,    /* no NameID, or a NameID with comments or child elements */
-	TS_SAML_CHECK_ATTRIBUTE,  /* an attribute value with markup, too many, a malformed Role */
+	TS_SAML_CHECK_SUBJECT,        /* no NameID, or a NameID with comments or child elements */
+	TS_SAML_CHECK_ATTRIBUTE, /* an attribute value with markup, too many, a malformed Role */
 	TS_SAML__CHECKS
 };
 
@@ -86,7 +86,8 @@ struct ts_saml_verify_config {
 	const char *sp_entity_id; /* the Audience */
 	const char *acs_url;      /* Destination and Recipient */
 	const char *idp_entity_id;
-	const char *const *idp_certs_pem; /* the metadata's signing certificates (rollover: several) */
+	const char *const
+	        *idp_certs_pem; /* the metadata's signing certificates (rollover: several) */
 	size_t n_idp_certs;
 	const char *const *sp_keys_pem; /* PEM private keys for EncryptedAssertion (newest first) */
 	size_t n_sp_keys;
@@ -106,11 +107,12 @@ struct ts_saml_assertion {
 	const char *response_id;
 	const char *assertion_id;
 	const char *issuer;
-	const char *in_response_to;  /* NULL: unsolicited (IdP-initiated) */
+	const char *in_response_to; /* NULL: unsolicited (IdP-initiated) */
 	const char *name_id;
-	const char *name_id_format;  /* may be NULL */
-	const char *session_index;   /* AuthnStatement SessionIndex; may be NULL */
-	int64_t not_on_or_after_ms;  /* the earliest NotOnOrAfter: the replay cache keeps it until then */
+	const char *name_id_format; /* may be NULL */
+	const char *session_index;  /* AuthnStatement SessionIndex; may be NULL */
+	int64_t not_on_or_after_ms; /* the earliest NotOnOrAfter: the replay cache keeps it until
+	                               then */
 	const struct ts_saml_attribute *attributes;
 	size_t n_attributes;
 	const struct ts_signin_aws_role *roles; /* from TS_SAML_ATTR_ROLE */

@@ -20,8 +20,8 @@
 struct ts_store_saml_config {
 	const char *account_id;
 	const char *idp_entity_id;
-	const char *metadata_xml; /* the document as uploaded or last fetched */
-	const char *metadata_url; /* NULL: uploaded */
+	const char *metadata_xml;    /* the document as uploaded or last fetched */
+	const char *metadata_url;    /* NULL: uploaded */
 	int64_t metadata_fetched_ms; /* 0 when uploaded */
 	bool allow_idp_initiated;
 	bool allow_sha1;
