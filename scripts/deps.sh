@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang-14 libclang-rt-14-dev clang-format-14
 libh2o-evloop-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
-libc-ares-dev libcmocka-dev libxml2-dev libxmlsec1-dev zlib1g-dev
+libc-ares-dev libcmocka-dev libxml2-dev libxmlsec1-dev zlib1g-dev libcurl4-openssl-dev
 postgresql dnsmasq-base wrk nginx-light curl
 python3 python3-pytest python3-requests python3-dnslib
 xmlsec1 python3-pysaml2 python3-lasso python3-lxml chromium chromium-driver python3-selenium

@@ -13,9 +13,8 @@
 #include "core/arena.h"
 #include "core/error.h"
 
-#define TS_SAML_RELAY_STATE_MAX                                                                \
-	1024                      /* bytes of RelayState carried (Bindings §3.4.3: 80 SHOULD) \
-	                           */
+/* bytes of RelayState carried (SAML Bindings §3.4.3 asks IdPs to take 80 at least) */
+#define TS_SAML_RELAY_STATE_MAX 1024
 #define TS_SAML_REQUEST_ID_LEN 33 /* "_" and 32 hex digits: 128 random bits */
 
 struct ts_saml_authn_request {
