@@ -84,16 +84,24 @@ static char *xml_escape(ts_arena_t *a, const char *s)
 	return out;
 }
 
-/* n bytes percent-encoded but for RFC 3986 §2.3's unreserved characters. */
-static char *url_encode(ts_arena_t *a, const char *s, size_t n)
+/*
+ * n bytes form-encoded (HTML's application/x-www-form-urlencoded): RFC 3986
+ * §2.3's unreserved characters as they are, space as '+', every other byte
+ * percent-encoded. Bindings §3.4.4.1 asks the verifier to use the octets
+ * received, but many re-encode the decoded values (pysaml2 with Python's
+ * quote_plus, Java's URLEncoder): this is the encoding they produce.
+ */
+static char *form_encode(ts_arena_t *a, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char *out = ts_arena_alloc(a, n * PCT_ENCODED + 1);
 	char *o = out;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
+		if (c == ' ') {
+			*o++ = '+';
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
 			*o++ = (char)c;
 		} else {
 			*o++ = '%';
@@ -189,20 +197,21 @@ ts_err ts_saml_authn_redirect(ts_arena_t *a, const struct ts_saml_authn_request 
 	const char *req = base64(a, z, zlen);
 	/* SAML Bindings §3.4.4.1: the signed octets are these parameters, URL-encoded, in order */
 	const char *query =
-	        ts_arena_concat(a, "SAMLRequest=", url_encode(a, req, strlen(req)), NULL);
+	        ts_arena_concat(a, "SAMLRequest=", form_encode(a, req, strlen(req)), NULL);
 	if (r->relay_state)
 		query = ts_arena_concat(a, query, "&RelayState=",
-		                        url_encode(a, r->relay_state, strlen(r->relay_state)),
+		                        form_encode(a, r->relay_state, strlen(r->relay_state)),
 		                        NULL);
 	if (r->sp_key_pem) {
-		query = ts_arena_concat(a, query, "&SigAlg=",
-		                        url_encode(a, SIGALG_RSA_SHA256, strlen(SIGALG_RSA_SHA256)),
-		                        NULL);
+		query = ts_arena_concat(
+		        a, query,
+		        "&SigAlg=", form_encode(a, SIGALG_RSA_SHA256, strlen(SIGALG_RSA_SHA256)),
+		        NULL);
 		const char *sig = sign_rsa_sha256(a, r->sp_key_pem, query, strlen(query));
 		if (!sig)
 			return TS_FAIL(e, TS_ERR_INTERNAL,
 			               "the SP key could not sign the AuthnRequest (RSA-SHA256)");
-		query = ts_arena_concat(a, query, "&Signature=", url_encode(a, sig, strlen(sig)),
+		query = ts_arena_concat(a, query, "&Signature=", form_encode(a, sig, strlen(sig)),
 		                        NULL);
 	}
 	size_t ul = strlen(r->sso_url);

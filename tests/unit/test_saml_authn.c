@@ -54,8 +54,10 @@ static const char *pct_decode(ts_arena_t *a, const char *s, size_t n)
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* Tessera encodes every reserved byte: a bare one would be a bug */
-		assert_true(s[i] != '+' && s[i] != '/' && s[i] != '=' && s[i] != ' ');
-		if (s[i] == '%') {
+		assert_true(s[i] != '/' && s[i] != '=' && s[i] != ' ');
+		if (s[i] == '+') {
+			out[o++] = ' ';
+		} else if (s[i] == '%') {
 			assert_true(i + 2 < n);
 			out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
 			i += 2;
