@@ -262,6 +262,14 @@ static void test_requests(void **state)
 	OK(ts_store_saml_request_take(f->c, f->a, ACCT, "id-a", 1500, &got, &found, &f->e));
 	assert_false(found); /* single use */
 
+	char big[TS_STORE_SAML_ID_MAX + 2];
+	memset(big, 'i', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	struct ts_store_saml_request long_id = {big, ACCT, "h", NULL, 1000, 2000};
+	EXPECT(TS_ERR_BAD_REQUEST, ts_store_saml_request_insert(f->c, &long_id, &f->e));
+	OK(ts_store_saml_request_take(f->c, f->a, ACCT, big, 1500, &got, &found, &f->e));
+	assert_false(found);
+
 	/* taken on one connection: gone for another */
 	ts_store_conn_t *c2 = NULL;
 	OK(ts_store_connect(f->s, &c2, &f->e));
@@ -386,6 +394,17 @@ static void test_replay(void **state)
 	OK(ts_store_saml_replay_record(f->c, ACCT, "_a2", 5000, 1000, &fresh, &f->e));
 	assert_true(fresh);
 
+	/* IDs are capped */
+	char big[TS_STORE_SAML_ID_MAX + 2];
+	memset(big, 'i', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	EXPECT(TS_ERR_BAD_REQUEST,
+	       ts_store_saml_replay_record(f->c, ACCT, big, 5000, 1000, &fresh, &f->e));
+	EXPECT(TS_ERR_BAD_REQUEST,
+	       ts_store_saml_replay_record(f->c, ACCT, "", 5000, 1000, &fresh, &f->e));
+	big[TS_STORE_SAML_ID_MAX] = '\0';
+	OK(ts_store_saml_replay_record(f->c, ACCT, big, 5000, 1000, &fresh, &f->e));
+	assert_true(fresh);
 	/* an entry that would be expired already is a caller's mistake */
 	EXPECT(TS_ERR_BAD_REQUEST,
 	       ts_store_saml_replay_record(f->c, ACCT, "_a3", 1000, 1000, &fresh, &f->e));
