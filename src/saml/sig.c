@@ -73,8 +73,10 @@ ts_err ts_saml_init(struct ts_error *e)
 	}
 	/* xmlsec's errors go to stderr by default: a hostile response must not fill the log */
 	xmlSecErrorsDefaultCallbackEnableOutput(0);
-	/* the parse of decrypted content (xmlSecReplaceNodeBuffer): no entities, no network */
-	xmlSecParserSetDefaultOptions(XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	/* the parse of decrypted content (xmlSecReplaceNodeBuffer): no entities, no network,
+	 * and silent (libxml2 would print a hostile plaintext to stderr) */
+	xmlSecParserSetDefaultOptions(XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR |
+	                              XML_PARSE_NOWARNING);
 	inited = true;
 out:
 	pthread_mutex_unlock(&init_mu);
@@ -218,7 +220,8 @@ static ts_err signature_shape(xmlNodePtr sig, const char *id, bool allow_sha1,
 	static const char *const w = "ts__saml_signature_verify";
 	xmlNodePtr si = first_el(sig);
 	if (!ts_saml_xml_is(si, TS_SAML_NS_DSIG, "SignedInfo"))
-		return refuse(failed, TS_SAML_CHECK_SIGNATURE, e, w, "the Signature has no SignedInfo");
+		return refuse(failed, TS_SAML_CHECK_SIGNATURE, e, w,
+		              "the Signature has no SignedInfo");
 	xmlNodePtr cm = first_el(si);
 	xmlNodePtr sm = next_el(cm);
 	if (!ts_saml_xml_is(cm, TS_SAML_NS_DSIG, "CanonicalizationMethod") ||
@@ -230,8 +233,7 @@ static ts_err signature_shape(xmlNodePtr sig, const char *id, bool allow_sha1,
 		return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
 		              "the canonicalization method is not exclusive c14n");
 	/* no child at all: HMACOutputLength (CVE-2009-0217) has no place here */
-	if (!alg_allowed(sig_algs, N_ITEMS(sig_algs), algorithm_of(sm), allow_sha1) ||
-	    first_el(sm))
+	if (!alg_allowed(sig_algs, N_ITEMS(sig_algs), algorithm_of(sm), allow_sha1) || first_el(sm))
 		return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
 		              "the signature method is not allowed");
 	xmlNodePtr ref = next_el(sm);
@@ -300,7 +302,8 @@ ts_err ts__saml_signature_verify(xmlNodePtr signed_el, xmlNodePtr sig, const cha
 			return TS_FAIL(e, TS_ERR_INTERNAL, "xmlSecDSigCtxCreate failed");
 		if (constrain(ctx, allow_sha1) < 0) {
 			xmlSecDSigCtxDestroy(ctx);
-			return TS_FAIL(e, TS_ERR_INTERNAL, "the xmlsec allow-lists could not be set");
+			return TS_FAIL(e, TS_ERR_INTERNAL,
+			               "the xmlsec allow-lists could not be set");
 		}
 		ctx->signKey = keys[i];
 		bool ok = xmlSecDSigCtxVerify(ctx, sig) == 0 &&
@@ -383,11 +386,11 @@ static bool open_data(xmlNodePtr ed, const struct data_alg *alg, const unsigned 
 		return false;
 	}
 	ctx->encKey = k; /* owned by ctx from here */
-	bool ok = xmlSecPtrListAdd(&ctx->keyInfoReadCtx.enabledKeyData,
-	                           (void *)xmlSecKeyDataNameId) >= 0 &&
-	          xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, (void *)alg->klass()) >=
-	                  0 &&
-	          xmlSecEncCtxDecrypt(ctx, ed) == 0 && ctx->resultReplaced;
+	bool ok =
+	        xmlSecPtrListAdd(&ctx->keyInfoReadCtx.enabledKeyData,
+	                         (void *)xmlSecKeyDataNameId) >= 0 &&
+	        xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, (void *)alg->klass()) >= 0 &&
+	        xmlSecEncCtxDecrypt(ctx, ed) == 0 && ctx->resultReplaced;
 	xmlSecEncCtxDestroy(ctx);
 	return ok;
 }
@@ -402,7 +405,8 @@ ts_err ts__saml_decrypt(xmlNodePtr ea, xmlSecKeyPtr const *keys, size_t n_keys,
 	if (!ed || ts_saml_xml_next(ed, TS_SAML_NS_XMLENC, "EncryptedData"))
 		return refuse(failed, TS_SAML_CHECK_DECRYPTION, e, w, undecryptable);
 	const struct data_alg *alg = NULL;
-	const char *href = algorithm_of(ts_saml_xml_child(ed, TS_SAML_NS_XMLENC, "EncryptionMethod"));
+	const char *href =
+	        algorithm_of(ts_saml_xml_child(ed, TS_SAML_NS_XMLENC, "EncryptionMethod"));
 	for (size_t i = 0; href && i < N_ITEMS(data_algs); i++)
 		if (strcmp((const char *)data_algs[i].href, href) == 0)
 			alg = &data_algs[i];
@@ -414,10 +418,12 @@ ts_err ts__saml_decrypt(xmlNodePtr ea, xmlSecKeyPtr const *keys, size_t n_keys,
 	xmlNodePtr ki = ts_saml_xml_child(ed, TS_SAML_NS_DSIG, "KeyInfo");
 	const xmlNode *parents[] = {ki, ea};
 	for (size_t p = 0; p < N_ITEMS(parents); p++)
-		for (xmlNodePtr k = ts_saml_xml_child(parents[p], TS_SAML_NS_XMLENC, "EncryptedKey");
+		for (xmlNodePtr k =
+		             ts_saml_xml_child(parents[p], TS_SAML_NS_XMLENC, "EncryptedKey");
 		     k; k = ts_saml_xml_next(k, TS_SAML_NS_XMLENC, "EncryptedKey")) {
 			if (n_eks == ENCRYPTED_KEYS_MAX)
-				return refuse(failed, TS_SAML_CHECK_DECRYPTION, e, w, undecryptable);
+				return refuse(failed, TS_SAML_CHECK_DECRYPTION, e, w,
+				              undecryptable);
 			const char *kt = algorithm_of(
 			        ts_saml_xml_child(k, TS_SAML_NS_XMLENC, "EncryptionMethod"));
 			if (!kt || strcmp(kt, (const char *)xmlSecHrefRsaOaep) != 0)
