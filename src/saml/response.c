@@ -332,12 +332,29 @@ static ts_err unique_ids(struct verify *v, xmlDocPtr doc)
 	return TS_ERR_OK;
 }
 
+/*
+ * An xs:ID is an NCName (SAML core §1.3.4); this takes its ASCII part. It
+ * matters beyond the schema: xmlsec resolves "#" + id as
+ * xpointer(id('...')), whose id() splits on whitespace and whose quotes an
+ * ID could otherwise close.
+ */
+static bool ncname(const char *s)
+{
+	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
 /* Registers el's ID attribute as the document's one way to resolve "#" + value. */
 static bool register_id(xmlNodePtr el)
 {
 	xmlAttrPtr at = xmlHasNsProp(el, (const xmlChar *)"ID", NULL);
 	const char *id = ts_saml_xml_attr_raw(el, "ID");
-	return at && id && *id && xmlAddID(NULL, el->doc, (const xmlChar *)id, at) != NULL;
+	return at && ncname(id) && xmlAddID(NULL, el->doc, (const xmlChar *)id, at) != NULL;
 }
 
 /* The one ds:Signature child of el, verified; *signed_ false when el has none. */
@@ -660,8 +677,8 @@ ts_err ts_saml_response_verify(ts_arena_t *a, const char *b64, size_t len,
 	xmlFreeIDTable(doc->ids);
 	doc->ids = NULL;
 	const char *resp_id = ts_saml_xml_attr_raw(root, "ID");
-	if (!resp_id || !*resp_id) {
-		rc = REFUSE(&v, TS_SAML_CHECK_XML, "the Response has no ID");
+	if (!ncname(resp_id)) {
+		rc = REFUSE(&v, TS_SAML_CHECK_XML, "the Response has no ID, or not an NCName");
 		goto out;
 	}
 	/* SAML core §3.2.2.2 */
@@ -685,7 +702,7 @@ ts_err ts_saml_response_verify(ts_arena_t *a, const char *b64, size_t len,
 	size_t n_idp_keys = 0;
 	ts__saml_keys_load(a, cfg->idp_certs_pem, cfg->n_idp_certs, true, &idp_keys, &n_idp_keys);
 	if (!register_id(root)) {
-		rc = REFUSE(&v, TS_SAML_CHECK_DUPLICATE_ID, "the Response ID cannot be registered");
+		rc = REFUSE(&v, TS_SAML_CHECK_XML, "the Response ID cannot be registered");
 		goto out;
 	}
 	if ((rc = verify_element(&v, root, idp_keys, n_idp_keys, &out->response_signed)) !=

@@ -34,6 +34,7 @@
 #include <libxml/parser.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
@@ -44,6 +45,7 @@
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 
+#include "core/alloc.h"
 #include "saml/internal.h"
 #include "saml/xml.h"
 
@@ -54,6 +56,8 @@
 
 static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool inited;
+
+static void key_cache_clear(void);
 
 ts_err ts_saml_init(struct ts_error *e)
 {
@@ -87,6 +91,7 @@ void ts_saml_shutdown(void)
 {
 	pthread_mutex_lock(&init_mu);
 	if (inited) {
+		key_cache_clear();
 		xmlSecCryptoShutdown();
 		xmlSecCryptoAppShutdown();
 		xmlSecShutdown();
@@ -95,11 +100,142 @@ void ts_saml_shutdown(void)
 	pthread_mutex_unlock(&init_mu);
 }
 
-/* ---- keys --------------------------------------------------------------------------------- */
+/* ---- keys ----------------------------------------------------------------------------------- */
+
+/*
+ * Metadata certificates are parsed once per process, not once per sign-in:
+ * xmlSecCryptoAppKeyLoadMemory of one PEM certificate costs about as much
+ * as the whole rest of a verification (OpenSSL 3's decoders), and the same
+ * few certificates sign every response of an account. A cached key is
+ * shared read-only between threads (xmlsec takes its own reference on the
+ * EVP_PKEY, an atomic count); an entry is counted while an arena uses it
+ * and only an unused one is evicted, least recently used first. SP private
+ * keys are not cached: they stay sealed at rest and live only for the call.
+ */
+#define KEY_CACHE_MAX 256
+
+struct cached_key {
+	char *pem;
+	size_t len;
+	uint64_t hash, used;
+	xmlSecKeyPtr key;
+	unsigned refs;
+};
+
+static struct cached_key key_cache[KEY_CACHE_MAX];
+static size_t key_cache_n;
+static uint64_t key_cache_tick;
+static pthread_mutex_t key_cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void key_free(void *p)
 {
 	xmlSecKeyDestroy(p);
+}
+
+static void key_release(void *p)
+{
+	struct cached_key *c = p;
+	pthread_mutex_lock(&key_cache_mu);
+	c->refs--;
+	pthread_mutex_unlock(&key_cache_mu);
+}
+
+/* FNV-1a: a bucket check before the full comparison, not a security boundary. */
+static uint64_t fnv1a(const char *s, size_t n)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+	return h;
+}
+
+/* The cached entry for pem, counted for the caller; NULL when absent. Under key_cache_mu. */
+static struct cached_key *cache_find(const char *pem, size_t len, uint64_t h)
+{
+	for (size_t i = 0; i < key_cache_n; i++) {
+		struct cached_key *c = &key_cache[i];
+		if (c->key && c->hash == h && c->len == len && memcmp(c->pem, pem, len) == 0) {
+			c->refs++;
+			c->used = ++key_cache_tick;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Keeps k for pem when there is room; the entry, counted for the caller, or NULL. */
+static struct cached_key *cache_put(const char *pem, size_t len, uint64_t h, xmlSecKeyPtr k)
+{
+	struct cached_key *slot = NULL;
+	if (key_cache_n < KEY_CACHE_MAX) {
+		slot = &key_cache[key_cache_n++];
+	} else {
+		for (size_t i = 0; i < key_cache_n; i++)
+			if (key_cache[i].refs == 0 && (!slot || key_cache[i].used < slot->used))
+				slot = &key_cache[i];
+		if (!slot)
+			return NULL;
+		xmlSecKeyDestroy(slot->key);
+		ts_free(slot->pem);
+	}
+	*slot = (struct cached_key){.pem = ts_strndup(pem, len),
+	                            .len = len,
+	                            .hash = h,
+	                            .used = ++key_cache_tick,
+	                            .key = k,
+	                            .refs = 1};
+	return slot;
+}
+
+static xmlSecKeyPtr load(const char *pem, size_t len, bool cert)
+{
+	return xmlSecCryptoAppKeyLoadMemory(
+	        (const xmlSecByte *)pem, (xmlSecSize)len,
+	        cert ? xmlSecKeyDataFormatCertPem : xmlSecKeyDataFormatPem, NULL, NULL, NULL);
+}
+
+/* A certificate's key from the cache (loaded on a miss), held until the arena is freed. */
+static xmlSecKeyPtr cert_key(ts_arena_t *a, const char *pem, size_t len)
+{
+	uint64_t h = fnv1a(pem, len);
+	pthread_mutex_lock(&key_cache_mu);
+	struct cached_key *c = cache_find(pem, len, h);
+	pthread_mutex_unlock(&key_cache_mu);
+	if (c) {
+		ts_arena_defer(a, key_release, c);
+		return c->key;
+	}
+	xmlSecKeyPtr k = load(pem, len, true); /* outside the lock: the slow part */
+	if (!k)
+		return NULL;
+	pthread_mutex_lock(&key_cache_mu);
+	c = cache_find(pem, len, h); /* another thread may have loaded it meanwhile */
+	if (!c)
+		c = cache_put(pem, len, h, k);
+	pthread_mutex_unlock(&key_cache_mu);
+	if (c && c->key == k) {
+		ts_arena_defer(a, key_release, c);
+		return k;
+	}
+	if (c) {
+		xmlSecKeyDestroy(k);
+		ts_arena_defer(a, key_release, c);
+		return c->key;
+	}
+	ts_arena_defer(a, key_free, k); /* a full cache of keys in use: this call's own */
+	return k;
+}
+
+static void key_cache_clear(void)
+{
+	pthread_mutex_lock(&key_cache_mu);
+	for (size_t i = 0; i < key_cache_n; i++) {
+		xmlSecKeyDestroy(key_cache[i].key);
+		ts_free(key_cache[i].pem);
+		key_cache[i] = (struct cached_key){0};
+	}
+	key_cache_n = 0;
+	pthread_mutex_unlock(&key_cache_mu);
 }
 
 void ts__saml_keys_load(ts_arena_t *a, const char *const *pem, size_t n_pem, bool certs,
@@ -111,14 +247,14 @@ void ts__saml_keys_load(ts_arena_t *a, const char *const *pem, size_t n_pem, boo
 		size_t len = pem[i] ? strlen(pem[i]) : 0;
 		if (len == 0 || len > UINT32_MAX)
 			continue;
-		xmlSecKeyPtr k = xmlSecCryptoAppKeyLoadMemory(
-		        (const xmlSecByte *)pem[i], (xmlSecSize)len,
-		        certs ? xmlSecKeyDataFormatCertPem : xmlSecKeyDataFormatPem, NULL, NULL,
-		        NULL);
-		if (!k)
-			continue;
-		ts_arena_defer(a, key_free, k);
-		(*keys)[(*n)++] = k;
+		xmlSecKeyPtr k = NULL;
+		if (certs) {
+			k = cert_key(a, pem[i], len);
+		} else if ((k = load(pem[i], len, false)) != NULL) {
+			ts_arena_defer(a, key_free, k);
+		}
+		if (k)
+			(*keys)[(*n)++] = k;
 	}
 }
 

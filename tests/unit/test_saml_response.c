@@ -805,6 +805,11 @@ static void test_raw_documents(void **state)
 	/* duplicate IDs: the Response and the Assertion share one */
 	ts_arena_free(&a);
 	EXPECT("DuplicateId", .sign_as = true, .resp_id = "_a1");
+	/* IDs that are not NCNames: id() would split "_a1 _r1", a quote would end the XPointer
+	 * (xmlsec will not sign them, so they are checked unsigned: the ID check comes first) */
+	EXPECT("Xml", .resp_id = "_r1 _a1");
+	EXPECT("Xml", .as_id = "_a1 _r1");
+	EXPECT("Xml", .as_id = "_a1&apos;)");
 }
 
 static void test_clock(void **state)
