@@ -6,10 +6,11 @@
  *
  * The rule behind the structure (federation-security.md §1a, §1c): the
  * assertion read is the node the verified Reference resolved. IDs are
- * checked for duplicates across the whole document first (ID, Id, id and
- * xml:id together, so XSW7's same-ID copy never reaches xmlsec), libxml2's
- * own ID table is then dropped, and only the Response root and the one
- * Assertion consumed are registered (xmlAddID): a Reference can resolve
+ * checked for duplicates across the whole document first (a SAML ID value
+ * against ID, Id, id and xml:id alike, so XSW7's same-ID copy never
+ * reaches xmlsec), libxml2's own ID table is then dropped, and only the
+ * Response root and the one Assertion consumed are registered (xmlAddID):
+ * a Reference can resolve
  * nothing else. Every value is read from the Response root or that Assertion
  * through direct-child steps, never by a document-wide search
  * (ruby-saml CVE-2024-45409).
@@ -264,9 +265,15 @@ static bool time_window(struct verify *v, const xmlNode *n, bool need_noa, int64
 
 /* ---- the document ------------------------------------------------------------------------- */
 
-static int cmp_str(const void *x, const void *y)
+/* One ID-like attribute value; saml when it is a SAML ID attribute (no namespace, "ID"). */
+struct id_value {
+	const char *v;
+	bool saml;
+};
+
+static int cmp_id(const void *x, const void *y)
 {
-	return strcmp(*(const char *const *)x, *(const char *const *)y);
+	return strcmp(((const struct id_value *)x)->v, ((const struct id_value *)y)->v);
 }
 
 static bool is_id_attr(const xmlAttr *at)
@@ -280,7 +287,7 @@ static bool is_id_attr(const xmlAttr *at)
 }
 
 struct ids {
-	const char **v;
+	struct id_value *v;
 	size_t n, cap;
 	bool entity; /* an entity node was seen */
 	bool odd;    /* an ID attribute that is not plain text */
@@ -305,7 +312,9 @@ static ts_err collect_ids(ts_arena_t *a, const xmlNode *n, struct ids *ids)
 			ts_err rc = TS_ARENA_GROW(a, ids->v, ids->n, &ids->cap, SIZE_MAX / 2);
 			if (rc != TS_ERR_OK)
 				return rc;
-			ids->v[ids->n++] = (const char *)at->children->content;
+			ids->v[ids->n++] = (struct id_value){
+			        (const char *)at->children->content,
+			        !at->ns && strcmp((const char *)at->name, "ID") == 0};
 		}
 		ts_err rc = collect_ids(a, n->children, ids);
 		if (rc != TS_ERR_OK)
@@ -314,7 +323,13 @@ static ts_err collect_ids(ts_arena_t *a, const xmlNode *n, struct ids *ids)
 	return TS_ERR_OK;
 }
 
-/* No two ID attributes anywhere share a value (federation-security.md §1a, XSW7 and XSW8). */
+/*
+ * No SAML ID value appears twice among the ID-like attributes anywhere
+ * (federation-security.md §1a, XSW7 and XSW8): a Reference "#" + ID then
+ * names one element whatever resolves it. Two xmldsig Id attributes alike
+ * are left alone: pysaml2 names both Signatures of a Response with an
+ * encrypted assertion "Signature1", and no Reference may point at them.
+ */
 static ts_err unique_ids(struct verify *v, xmlDocPtr doc)
 {
 	struct ids ids = {0};
@@ -325,10 +340,16 @@ static ts_err unique_ids(struct verify *v, xmlDocPtr doc)
 	if (ids.odd)
 		return REFUSE(v, TS_SAML_CHECK_DUPLICATE_ID, "an ID attribute is not plain text");
 	if (ids.n > 1)
-		qsort(ids.v, ids.n, sizeof *ids.v, cmp_str);
-	for (size_t i = 1; i < ids.n; i++)
-		if (strcmp(ids.v[i - 1], ids.v[i]) == 0)
+		qsort(ids.v, ids.n, sizeof *ids.v, cmp_id);
+	for (size_t i = 0; i < ids.n;) {
+		size_t j = i;
+		bool saml = false;
+		for (; j < ids.n && strcmp(ids.v[i].v, ids.v[j].v) == 0; j++)
+			saml |= ids.v[j].saml;
+		if (j - i > 1 && saml)
 			return REFUSE(v, TS_SAML_CHECK_DUPLICATE_ID, "two elements share an ID");
+		i = j;
+	}
 	return TS_ERR_OK;
 }
 

@@ -122,6 +122,8 @@ struct fx {
 	bool no_assertion, sign_resp, sign_as, sign_as2, sha1, no_keyinfo;
 	enum signer signer;
 	const char *x509_of; /* the certificate put in KeyInfo (default: the signer's) */
+	const char *sig_id;  /* the Id of every ds:Signature (default: none) */
+	bool c14n_incl;      /* an InclusiveNamespaces in the CanonicalizationMethod */
 	enum enc enc;
 	void (*mutate)(xmlDocPtr doc); /* after signing */
 	const char *find, *repl;       /* then on the text */
@@ -237,10 +239,15 @@ static void sign_el(const struct fx *f, xmlNodePtr el)
 	xmlChar *id = xmlGetProp(el, (const xmlChar *)"ID");
 	xmlAttrPtr at = xmlHasProp(el, (const xmlChar *)"ID");
 	xmlAddID(NULL, doc, id, at);
-	xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId,
-	                                                 f->sha1 ? xmlSecTransformRsaSha1Id
-	                                                         : xmlSecTransformRsaSha256Id,
-	                                                 NULL, (const xmlChar *)"ds");
+	xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(
+	        doc, xmlSecTransformExclC14NId,
+	        f->sha1 ? xmlSecTransformRsaSha1Id : xmlSecTransformRsaSha256Id,
+	        (const xmlChar *)f->sig_id, (const xmlChar *)"ds");
+	if (f->c14n_incl)
+		assert_int_equal(
+		        xmlSecTmplTransformAddC14NInclNamespaces(
+		                xmlSecTmplSignatureGetC14NMethodNode(sig), (const xmlChar *)"xs"),
+		        0);
 	assert_non_null(sig);
 	xmlNodePtr issuer = child(el, TS_SAML_NS_ASSERTION, "Issuer");
 	if (issuer)
@@ -712,6 +719,25 @@ static void forged_in_object(xmlDocPtr doc)
 	xmlAddChild(root, s);
 }
 
+/* A Signature Id equal to the Response ID is a duplicate. */
+static void signature_id_is_response_id(xmlDocPtr doc)
+{
+	xmlSetProp(sig_of(first_assertion(doc)), (const xmlChar *)"Id", (const xmlChar *)"_r1");
+}
+
+static void test_duplicate_ids(void **state)
+{
+	(void)state;
+	EXPECT("DuplicateId", .sign_as = true, .resp_id = "_a1");
+	/* pysaml2 names both Signatures "Signature1": xmldsig Id attributes alike are no SAML ID */
+	EXPECT("None", .sign_resp = true, .sign_as = true, .sig_id = "Signature1");
+	EXPECT("DuplicateId", .sign_resp = true, .sign_as = true,
+	       .mutate = signature_id_is_response_id);
+	/* an exc-c14n InclusiveNamespaces in the CanonicalizationMethod is allowed, nothing else */
+	EXPECT("None", .sign_as = true, .c14n_incl = true);
+	EXPECT("None", .sign_resp = true, .c14n_incl = true);
+}
+
 static void test_status_and_count(void **state)
 {
 	(void)state;
@@ -977,6 +1003,7 @@ int main(void)
 	        cmocka_unit_test(test_valid_role_orders),
 	        cmocka_unit_test(test_xsw),
 	        cmocka_unit_test(test_status_and_count),
+	        cmocka_unit_test(test_duplicate_ids),
 	        cmocka_unit_test(test_comment_injection),
 	        cmocka_unit_test(test_stripping_and_tampering),
 	        cmocka_unit_test(test_raw_documents),
