@@ -36,6 +36,7 @@
 
 #define SAML_STATUS_SUCCESS "urn:oasis:names:tc:SAML:2.0:status:Success"
 #define SAML_CM_BEARER "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+#define SAML_NAMEID_ENTITY "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
 #define XML_NS "http://www.w3.org/XML/1998/namespace"
 /* RoleSessionName: AWS STS AssumeRoleWithSAML, [\w+=,.@-]{2,64} */
 #define ROLE_SESSION_NAME_MIN 2
@@ -395,11 +396,18 @@ static ts_err verify_element(struct verify *v, xmlNodePtr el, xmlSecKeyPtr const
 	return rc;
 }
 
-/* The text of a text-only element equals want (SAML core §2.2.5: Issuer). */
+/* The text of a text-only element equals want. */
 static bool text_is(struct verify *v, const xmlNode *n, const char *want)
 {
 	const char *t = n ? ts_saml_xml_text(v->a, n) : NULL;
 	return t && want && strcmp(t, want) == 0;
+}
+
+/* SAML profiles §4.1.4.2: the IdP's entity ID, with the entity Format when one is given. */
+static bool issuer_is(struct verify *v, const xmlNode *n, const char *want)
+{
+	const char *format = ts_saml_xml_attr_raw(n, "Format");
+	return text_is(v, n, want) && (!format || strcmp(format, SAML_NAMEID_ENTITY) == 0);
 }
 
 /* ---- the assertion ------------------------------------------------------------------------ */
@@ -620,9 +628,10 @@ static ts_err check_assertion(struct verify *v, xmlNodePtr root, xmlNodePtr as)
 	struct ts_saml_assertion *out = v->out;
 	/* SAML core §3.2.2: the Response's Issuer is optional, the Assertion's is not */
 	xmlNodePtr ri = ts_saml_xml_child(root, TS_SAML_NS_ASSERTION, "Issuer");
-	if (ri && !text_is(v, ri, cfg->idp_entity_id))
+	if (ri && !issuer_is(v, ri, cfg->idp_entity_id))
 		return REFUSE(v, TS_SAML_CHECK_ISSUER, "the Response Issuer is not the IdP");
-	if (!text_is(v, ts_saml_xml_child(as, TS_SAML_NS_ASSERTION, "Issuer"), cfg->idp_entity_id))
+	if (!issuer_is(v, ts_saml_xml_child(as, TS_SAML_NS_ASSERTION, "Issuer"),
+	               cfg->idp_entity_id))
 		return REFUSE(v, TS_SAML_CHECK_ISSUER, "the Assertion Issuer is not the IdP");
 	out->issuer = cfg->idp_entity_id;
 	/* SAML bindings §3.5.5.2: a signed message over POST must carry Destination */
