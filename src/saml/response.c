@@ -633,7 +633,7 @@ static ts_err check_assertion(struct verify *v, xmlNodePtr root, xmlNodePtr as)
 	if (!issuer_is(v, ts_saml_xml_child(as, TS_SAML_NS_ASSERTION, "Issuer"),
 	               cfg->idp_entity_id))
 		return REFUSE(v, TS_SAML_CHECK_ISSUER, "the Assertion Issuer is not the IdP");
-	out->issuer = cfg->idp_entity_id;
+	out->issuer = ts_arena_strdup(v->a, cfg->idp_entity_id);
 	/* SAML bindings §3.5.5.2: a signed message over POST must carry Destination */
 	const char *dest = ts_saml_xml_attr_raw(root, "Destination");
 	if (dest ? strcmp(dest, cfg->acs_url) != 0 : !out->assertion_signed)
