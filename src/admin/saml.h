@@ -78,4 +78,14 @@ TS_MUST_USE ts_err ts_admin_saml_idp_expiry(ts_store_conn_t *c, ts_arena_t *a,
                                             const char *account_id, int64_t *not_after_ms,
                                             struct ts_error *e);
 
+/*
+ * ["IdP signing certificate <subject> expires in N days", ...] (a new
+ * reference): the account's IdP signing certificates that expire within
+ * TS_SAML_CERT_WARN_MS of now_ms, or have expired. An empty array when none
+ * or when the account has no identity source.
+ */
+TS_MUST_USE ts_err ts_admin_saml_cert_warnings(ts_store_conn_t *c, ts_arena_t *a,
+                                               const char *account_id, int64_t now_ms, json_t **out,
+                                               struct ts_error *e);
+
 #endif
