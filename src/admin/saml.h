@@ -21,7 +21,8 @@
 #include "store/conn.h"
 
 /* A MetadataUrl older than this is fetched again by the refresher. */
-#define TS_SAML_METADATA_REFRESH_MS (6LL * 3600 * 1000)
+#define TS_SAML_METADATA_REFRESH_S 21600 /* 6 hours; serve --saml-metadata-refresh */
+#define TS_SAML_METADATA_REFRESH_MS (TS_SAML_METADATA_REFRESH_S * 1000LL)
 /* How long one fetch of a MetadataUrl may take (PUT and refresher). */
 #define TS_SAML_METADATA_FETCH_TIMEOUT_MS 10000
 /* The sign-in check and /metrics warn when an IdP signing certificate expires within this. */
