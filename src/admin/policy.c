@@ -23,7 +23,8 @@
  * X(Name, FA, UM, RO): every action, and which managed policy grants it.
  * Rows before the marker are the Chime guide's table "Amazon Chime Actions"
  * (the Amazon Chime administration guide), in its order and with its columns,
- * chime: renamed tessera:. Rows after it are Tessera's own actions that the
+ * chime: renamed tessera:, then the SAML rows, which managed policies grant as
+ * the guide's rows are. Rows after it are Tessera's own actions that the
  * table does not have: no managed policy grants them, only a policy naming
  * them (or a wildcard such as "tessera:*") does.
  */
@@ -81,6 +82,11 @@
 	X(ValidateDelegate, 1, 0, 0)                                                      \
 	X(ListDelegates, 1, 1, 1)                                                         \
 	X(DeleteDelegate, 1, 0, 0)                                                        \
+	/* SAML identity source (saml-contract) */                                        \
+	X(PutSamlConfig, 1, 0, 0)                                                         \
+	X(GetSamlConfig, 1, 1, 1)                                                         \
+	X(DeleteSamlConfig, 1, 0, 0)                                                      \
+	X(RotateSamlSpKey, 1, 0, 0)                                                       \
 	/* ---- end of the Chime guide's table; Tessera's own actions below ---- */       \
 	X(CreateAdminKey, 0, 0, 0)                                                        \
 	X(ListAdminKeys, 0, 0, 0)                                                         \
