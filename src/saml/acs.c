@@ -40,7 +40,7 @@
 #include "http/html.h"
 #include "http/redirect.h"
 #include "portal/portal.h"
-#include "saml/internal.h"
+#include "saml/web.h"
 #include "store/saml.h"
 
 /* The form fields of the POST binding (SAML Bindings §3.5.4) and of the resubmit page. */

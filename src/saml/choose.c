@@ -7,7 +7,7 @@
 
 #include "http/redirect.h"
 #include "saml/authn.h"
-#include "saml/internal.h"
+#include "saml/web.h"
 
 const char *ts__saml_relay_target(ts_arena_t *a, const char *relay, const char *const *allowed,
                                   int n)

@@ -5,7 +5,7 @@
  * certificates (during a key rotation both, so that the IdP can encrypt to
  * either and check either signature).
  */
-#include "saml/internal.h"
+#include "saml/web.h"
 #include "saml/metadata.h"
 
 /* SAML Metadata 2.0 §4.1.1: the media type of a metadata document. */

@@ -13,7 +13,7 @@
 #include "http/cookie.h"
 #include "http/html.h"
 #include "saml/authn.h"
-#include "saml/internal.h"
+#include "saml/web.h"
 #include "store/saml.h"
 
 #define STATUS_FOUND 302 /* SAML Bindings §3.4.4: the Redirect binding uses a 302 */

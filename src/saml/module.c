@@ -10,7 +10,7 @@
  * and no XML parse of the metadata: parsing Okta's metadata and opening the
  * sealed SP key cost more than verifying the response.
  */
-#include "saml/internal.h"
+#include "saml/web.h"
 
 #include <sodium.h>
 #include <string.h>

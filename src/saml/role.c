@@ -17,7 +17,7 @@
 #include "http/html.h"
 #include "http/redirect.h"
 #include "portal/portal.h"
-#include "saml/internal.h"
+#include "saml/web.h"
 
 #define F_ROLE "role"
 #define F_RELAY "RelayState"

@@ -3,7 +3,7 @@
  * ACS's resubmit page (acs.c) loads it under CSP script-src 'self' (no
  * inline script anywhere) to post its form again from this origin.
  */
-#include "saml/internal.h"
+#include "saml/web.h"
 
 /* A day: the file changes only with a release. */
 #define RESUBMIT_MAX_AGE "max-age=86400"

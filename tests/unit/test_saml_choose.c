@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "http/html.h"
-#include "saml/internal.h"
+#include "saml/web.h"
 
 #define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -4,8 +4,8 @@
  * it, the record of a decision (audit event and sign-in attempt), the pages,
  * and the pure choices (RelayState target, role index) the unit tests hold.
  */
-#ifndef TS_SAML_INTERNAL_H
-#define TS_SAML_INTERNAL_H
+#ifndef TS_SAML_WEB_H
+#define TS_SAML_WEB_H
 
 #include <stdbool.h>
 #include <stddef.h>
