@@ -20,7 +20,8 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 	struct ts_portal_config *portal = NULL;
 	if (app != NULL) {
 		app->admin = (struct ts_admin_config){.master_key = app->master_key,
-		                                      .verifier = app->verifier};
+		                                      .verifier = app->verifier,
+		                                      .base_url = app->base_url};
 		app->scim = (struct ts_scim_config){.base_url = app->base_url,
 		                                    .throttle = app->scim_throttle};
 		app->saml = (struct ts_saml_config){
