@@ -35,9 +35,21 @@ struct cache {
 	struct cache_entry slots[TS__SAML_CACHE_SLOTS];
 };
 
+/*
+ * Each worker's cache. The first worker to start also sets up libxml2 and
+ * xmlsec1 for the process (ts_saml_init runs once, under its own lock),
+ * before any request can reach the verifier; when that fails the worker
+ * keeps no cache and every SAML request answers 500.
+ */
 static void *slot_init(void *config)
 {
 	(void)config;
+	struct ts_error e = {0};
+	if (ts_saml_init(&e) != TS_ERR_OK) {
+		ts_log(TS_LOG_ERROR, "SAML is not available",
+		       json_pack("{s:o}", "message", ts_json_text(e.message)));
+		return NULL;
+	}
 	return ts_calloc(1, sizeof(struct cache));
 }
 
@@ -161,7 +173,7 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
 	*out = NULL;
 	struct cache *c = ts_http_state(ctx->req, &saml_slot);
 	if (c == NULL)
-		return TS_FAIL(e, TS_ERR_INTERNAL, "the SAML endpoints run on the worker pool");
+		return TS_FAIL(e, TS_ERR_INTERNAL, "no SAML cache on this worker (ts_saml_init failed)");
 	int64_t version = 0;
 	ts_err rc = ts_store_begin(ctx->conn, false, e);
 	if (rc != TS_ERR_OK)

@@ -20,9 +20,10 @@
 /* Accounts whose trust a worker keeps parsed (a direct-mapped table). */
 #define TS__SAML_CACHE_SLOTS 64
 /*
- * An entry is used while the account's config version is unchanged, and
- * for at most this long: an SP key rotation does not change the version,
- * and the new key must be taken (to sign, to decrypt) within a minute.
+ * An entry is used while the account's config version is unchanged (a PUT,
+ * a metadata refresh and an SP key rotation each move it), and for at most
+ * this long: an SP key whose rotation overlap ended leaves without any
+ * version change, and is dropped within a minute.
  */
 #define TS__SAML_TRUST_TTL_MS 60000
 /* SP key pairs kept per account (a rotation publishes two; the store gives at most 8). */
