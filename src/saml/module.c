@@ -20,6 +20,8 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
+#include "directory/session.h"
 #include "http/html.h"
 #include "saml/metadata.h"
 #include "saml/spkeys.h"
@@ -208,6 +210,19 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
 	return TS_ERR_OK;
 }
 
+/* The longest prefix of s (valid UTF-8: verified text) of at most max bytes, whole characters. */
+static const char *utf8_prefix(ts_arena_t *a, const char *s, size_t max)
+{
+	size_t n = 0, len = strlen(s);
+	while (n < len) {
+		size_t k = ts_utf8_next((const unsigned char *)s + n, len - n, NULL);
+		if (k == 0 || n + k > max)
+			break;
+		n += k;
+	}
+	return ts_arena_strndup(a, s, n);
+}
+
 ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *o,
                        struct ts_error *e)
 {
@@ -237,15 +252,19 @@ ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *
 	ts_err rc = ts_audit_append(ctx->conn, req->arena, &entry, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	struct ts_store_signin_attempt at = {
-	        .account_id = ctx->account_id,
-	        .user_id = o->user_id,
-	        .time_ms = ctx->now_ms,
-	        .allowed = o->check == NULL,
-	        .check = o->check,
-	        .source = "saml",
-	        .identity = o->name_id,
-	};
+	/* attempts are kept per user, or per identity: without an identity there is none to show */
+	const char *identity = o->name_id;
+	if (identity == NULL || identity[0] == '\0')
+		return TS_ERR_OK;
+	if (strlen(identity) > TS_STORE_SIGNIN_IDENTITY_MAX)
+		identity = utf8_prefix(req->arena, identity, TS_STORE_SIGNIN_IDENTITY_MAX);
+	struct ts_signin_attempt at = {.account_id = ctx->account_id,
+	                               .user_id = o->user_id,
+	                               .identity = identity,
+	                               .time_ms = ctx->now_ms,
+	                               .outcome = o->check == NULL ? "Allowed" : "Refused",
+	                               .check_name = o->check,
+	                               .source = TS_SESSION_ORIGIN_SAML};
 	return ts_store_signin_attempt_insert(ctx->conn, &at, e);
 }
 

@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/session.h"
 #include "http/cookie.h"
@@ -57,6 +58,22 @@ void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
 	ts_http_html_lit(&h, "</form>");
 	ts_http_html_page_end(&h);
 	ts_http_res_html(req, ctx->res, 200, &h);
+}
+
+/* The pair at index of the session's offered roles; false when there is none. */
+static bool offered(ts_arena_t *a, const char *roles_json, size_t index, const char **role_arn,
+                    const char **provider_arn)
+{
+	json_t *arr = NULL;
+	struct ts_error e = {0};
+	if (roles_json == NULL ||
+	    ts_json_parse(roles_json, strlen(roles_json), NULL, a, &arr, &e) != TS_ERR_OK ||
+	    !json_is_array(arr) || index >= json_array_size(arr))
+		return false;
+	json_t *pair = json_array_get(arr, index);
+	*role_arn = ts_json_str(pair, "RoleArn");
+	*provider_arn = ts_json_str(pair, "ProviderArn");
+	return *role_arn != NULL && *provider_arn != NULL;
 }
 
 /* The session the cookie names, checked; false (answered) when there is none for this account. */
@@ -123,18 +140,25 @@ void ts__saml_role_handle(struct ts_http_req *req, struct ts_http_res *res)
 		ts__saml_page_refused(req, res);
 		return;
 	}
+	/* the index names one of the pairs the session was offered (roles_json, acs.c) */
+	const char *role_arn = NULL, *provider_arn = NULL;
+	if (!offered(req->arena, info.session.roles_json, index, &role_arn, &provider_arn)) {
+		ts__saml_page_refused(req, res);
+		return;
+	}
 	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
 again:
 	rc = ts_store_begin(ctx.conn, true, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_directory_session_set_role(ctx.conn, info.session.session_id, index, &e);
+		rc = ts_directory_session_set_role(ctx.conn, req->arena, info.session.session_id,
+		                                   role_arn, provider_arn, ctx.now_ms, &e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_commit(ctx.conn, &e);
 	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx.conn, rc, &attempt))
 		goto again;
 	if (rc != TS_ERR_OK) {
 		ts_store_rollback(ctx.conn);
-		if (rc == TS_ERR_BAD_REQUEST || rc == TS_ERR_NOT_FOUND) /* no such role offered */
+		if (rc == TS_ERR_FORBIDDEN || rc == TS_ERR_NOT_FOUND) /* not offered, session gone */
 			ts__saml_page_refused(req, res);
 		else
 			ts__saml_page_failed(req, res, rc, &e);
