@@ -72,7 +72,8 @@ static void resubmit_page(struct ts__saml_ctx *ctx, const char *response, const 
 	ts_http_html_page_begin(&h, "Signing in");
 	ts_http_html_lit(&h, "<h1>Signing in</h1><form id=\"resubmit\" method=\"post\"");
 	ts_http_html_url_attr(&h, "action",
-	                      ts_arena_printf(req->arena, "/saml/%s/acs", ctx->account_id), NULL, 0);
+	                      ts_arena_printf(req->arena, "/saml/%s/acs", ctx->account_id), NULL,
+	                      0);
 	ts_http_html_lit(&h, "><input type=\"hidden\" name=\"" F_RESPONSE "\"");
 	ts_http_html_attr(&h, "value", response);
 	ts_http_html_lit(&h, ">");
@@ -95,10 +96,9 @@ static const char *binding_hash(struct ts__saml_ctx *ctx)
 	struct ts_error e = {0};
 	const char *v = NULL;
 	if (ts_http_cookies_from_req(ctx->req, &jar, &e) != TS_ERR_OK ||
-	    ts_http_cookie_get(&jar,
-	                       ts_http_cookie_name(ctx->req->arena, &ctx->base,
-	                                           TS_SAML_BINDING_COOKIE),
-	                       &v, &e) != TS_ERR_OK ||
+	    ts_http_cookie_get(
+	            &jar, ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_SAML_BINDING_COOKIE),
+	            &v, &e) != TS_ERR_OK ||
 	    v == NULL || v[0] == '\0')
 		return NULL;
 	char *hash = ts_arena_alloc(ctx->req->arena, TS_SHA256_HEX_LEN + 1);
@@ -167,12 +167,14 @@ static ts_err decide(struct acs *x, struct ts_error *e)
 			return rc;
 		if (!found || !same_browser(sr.browser_hash, x->binding_hash)) {
 			x->o.check = "RequestUnknown";
-			x->o.reason = !found ? "no live request has this ID (never issued, used or expired)"
+			x->o.reason = !found ? "no live request has this ID (never issued, used or "
+			                       "expired)"
 			                     : "the request was issued to another browser";
 			return TS_ERR_OK;
 		}
 		if (sr.relay_state != NULL)
-			x->relay = sr.relay_state; /* what this SP was asked for, not what came back */
+			x->relay =
+			        sr.relay_state; /* what this SP was asked for, not what came back */
 	} else if (!x->t->allow_idp_initiated) {
 		x->o.check = "Unsolicited";
 		x->o.reason = "IdP-initiated sign-in is not allowed for this account";
@@ -218,12 +220,12 @@ static ts_err decide(struct acs *x, struct ts_error *e)
 	if (rc != TS_ERR_OK)
 		return rc;
 	/* one role is taken without asking; several wait for the chooser (role.c) */
-	struct ts_session_origin origin = {.origin = TS_SESSION_ORIGIN_SAML,
-	                                   .roles_json = x->roles_json,
-	                                   .role_arn = as->n_roles == 1 ? as->roles[0].role_arn : NULL,
-	                                   .provider_arn =
-	                                           as->n_roles == 1 ? as->roles[0].provider_arn : NULL,
-	                                   .role_session_name = as->role_session_name};
+	struct ts_session_origin origin = {
+	        .origin = TS_SESSION_ORIGIN_SAML,
+	        .roles_json = x->roles_json,
+	        .role_arn = as->n_roles == 1 ? as->roles[0].role_arn : NULL,
+	        .provider_arn = as->n_roles == 1 ? as->roles[0].provider_arn : NULL,
+	        .role_session_name = as->role_session_name};
 	struct ts_session s;
 	rc = ts_directory_session_create_from(ctx->conn, a, ctx->account_id, d.user->user_id,
 	                                      TS_SESSION_BROWSER, TS_SAML_SESSION_TTL_MS, d.license,
@@ -277,8 +279,8 @@ again:
 		ts__saml_chooser(ctx, x->session_id, x->as->roles, x->as->n_roles, x->relay);
 		return;
 	}
-	const char *target = ts__saml_relay_target(req->arena, x->relay, x->t->relay_allow,
-	                                           x->t->n_relay_allow);
+	const char *target =
+	        ts__saml_relay_target(req->arena, x->relay, x->t->relay_allow, x->t->n_relay_allow);
 	rc = ts_http_redirect(req, ctx->res, target, x->t->relay_allow, x->t->n_relay_allow, &e);
 	if (rc != TS_ERR_OK) /* the target passed this very check: never reached */
 		ts__saml_page_failed(req, ctx->res, TS_ERR_INTERNAL, &e);
@@ -318,7 +320,8 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	if (x.t == NULL) {
 		x.o = (struct ts__saml_outcome){.check = "NotConfigured",
-		                                .reason = "the account has no SAML identity source"};
+		                                .reason =
+		                                        "the account has no SAML identity source"};
 		ts__saml_refuse(&ctx, &x.o);
 		return;
 	}
@@ -349,7 +352,8 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	x.as = &as;
 	const char *why = roles_check(&as);
 	if (why != NULL) {
-		x.o = (struct ts__saml_outcome){.check = ts_saml_check_name(TS_SAML_CHECK_ATTRIBUTE),
+		x.o = (struct ts__saml_outcome){.check =
+		                                        ts_saml_check_name(TS_SAML_CHECK_ATTRIBUTE),
 		                                .reason = why,
 		                                .idp_entity_id = as.issuer,
 		                                .name_id = as.name_id,

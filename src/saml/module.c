@@ -109,7 +109,8 @@ static void relay_allow_parse(ts_arena_t *a, const char *text, struct ts__saml_t
 		return;
 	json_t *arr = NULL;
 	struct ts_error e = {0};
-	if (ts_json_parse(text, strlen(text), NULL, a, &arr, &e) != TS_ERR_OK || !json_is_array(arr))
+	if (ts_json_parse(text, strlen(text), NULL, a, &arr, &e) != TS_ERR_OK ||
+	    !json_is_array(arr))
 		return;
 	const char **out = ts_arena_alloc(a, sizeof *out * TS__SAML_RELAY_ALLOW_MAX);
 	size_t i;
@@ -175,7 +176,8 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
 	*out = NULL;
 	struct cache *c = ts_http_state(ctx->req, &saml_slot);
 	if (c == NULL)
-		return TS_FAIL(e, TS_ERR_INTERNAL, "no SAML cache on this worker (ts_saml_init failed)");
+		return TS_FAIL(e, TS_ERR_INTERNAL,
+		               "no SAML cache on this worker (ts_saml_init failed)");
 	int64_t version = 0;
 	ts_err rc = ts_store_begin(ctx->conn, false, e);
 	if (rc != TS_ERR_OK)
@@ -293,7 +295,7 @@ again:
 }
 
 void ts__saml_page(struct ts_http_req *req, struct ts_http_res *res, int status, const char *title,
-                  const char *text)
+                   const char *text)
 {
 	struct ts_http_html h;
 	ts_http_html_init(&h, req->arena);
@@ -312,9 +314,10 @@ void ts__saml_page(struct ts_http_req *req, struct ts_http_res *res, int status,
 void ts__saml_page_refused(struct ts_http_req *req, struct ts_http_res *res)
 {
 	/* STYLE.md, Errors: the browser never learns which check failed; the audit event does */
-	ts__saml_page(req, res, ts_err_status(TS_ERR_FORBIDDEN), "Sign-in failed",
-	     "You could not be signed in. If this keeps happening, give your administrator the "
-	     "request id below.");
+	ts__saml_page(
+	        req, res, ts_err_status(TS_ERR_FORBIDDEN), "Sign-in failed",
+	        "You could not be signed in. If this keeps happening, give your administrator the "
+	        "request id below.");
 	res->error_code = "SignInRefused";
 }
 
@@ -325,10 +328,11 @@ void ts__saml_page_failed(struct ts_http_req *req, struct ts_http_res *res, ts_e
 	       json_pack("{s:s, s:s, s:o}", "request_id", req->request_id, "code", ts_err_name(rc),
 	                 "message", ts_json_text(ts_error_text(e, rc))));
 	bool later = ts_store_err_transient(rc);
-	ts__saml_page(req, res, later ? ts_err_status(TS_ERR_UNAVAILABLE) : ts_err_status(TS_ERR_INTERNAL),
-	     "Sign-in unavailable",
-	     later ? "Sign-in is not available at the moment. Try again in a minute."
-	           : "Something went wrong on our side.");
+	ts__saml_page(req, res,
+	              later ? ts_err_status(TS_ERR_UNAVAILABLE) : ts_err_status(TS_ERR_INTERNAL),
+	              "Sign-in unavailable",
+	              later ? "Sign-in is not available at the moment. Try again in a minute."
+	                    : "Something went wrong on our side.");
 	/* RFC 9110 §15.6.4, §10.2.3: a 503 says when to come back */
 	if (later)
 		ts_http_res_header(res, "retry-after",
@@ -337,18 +341,20 @@ void ts__saml_page_failed(struct ts_http_req *req, struct ts_http_res *res, ts_e
 }
 
 /* Every SAML path answers its errors (no route, 413) as a page, not JSON. */
-static void surface_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
-                          int status, const char *message)
+static void surface_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code, int status,
+                          const char *message)
 {
 	(void)message;
 	ts__saml_page(req, res, status, "Sign-in failed",
-	     code == TS_ERR_TOO_LARGE ? "The sign-in message is too large."
-	                              : "This sign-in address is not valid.");
+	              code == TS_ERR_TOO_LARGE ? "The sign-in message is too large."
+	                                       : "This sign-in address is not valid.");
 	res->error_code = ts_err_name(code);
 }
 
-#define ROUTE(m, path, fn, flags) \
-	{ m, "/saml" path, fn, flags, NULL, "saml:" #fn }
+#define ROUTE(m, path, fn, flags)                             \
+	{                                                     \
+		m, "/saml" path, fn, flags, NULL, "saml:" #fn \
+	}
 static const struct ts_http_route routes[] = {
         ROUTE("GET", "/{}/metadata", ts__saml_metadata_handle, 0),
         ROUTE("GET", "/{}/login", ts__saml_login_handle, 0),

@@ -39,7 +39,8 @@ void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
 	ts_http_html_page_begin(&h, "Choose a role");
 	ts_http_html_lit(&h, "<h1>Choose a role</h1><form method=\"post\"");
 	ts_http_html_url_attr(&h, "action",
-	                      ts_arena_printf(req->arena, "/saml/%s/role", ctx->account_id), NULL, 0);
+	                      ts_arena_printf(req->arena, "/saml/%s/role", ctx->account_id), NULL,
+	                      0);
 	ts_http_html_lit(&h, "><input type=\"hidden\" name=\"" TS_HTTP_CSRF_FIELD "\"");
 	ts_http_html_attr(&h, "value", csrf);
 	ts_http_html_lit(&h, ">");
@@ -84,10 +85,10 @@ static bool session_of(struct ts__saml_ctx *ctx, struct ts_session_info *info)
 	const char *token = NULL;
 	ts_err rc = ts_http_cookies_from_req(ctx->req, &jar, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_http_cookie_get(&jar,
-		                        ts_http_cookie_name(ctx->req->arena, &ctx->base,
-		                                            TS_PORTAL_SESSION_COOKIE),
-		                        &token, &e);
+		rc = ts_http_cookie_get(
+		        &jar,
+		        ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_PORTAL_SESSION_COOKIE),
+		        &token, &e);
 	if (rc == TS_ERR_OK && token == NULL)
 		rc = TS_FAIL(&e, TS_ERR_UNAUTHORIZED, "no session cookie");
 	if (rc == TS_ERR_OK)
@@ -158,7 +159,8 @@ again:
 		goto again;
 	if (rc != TS_ERR_OK) {
 		ts_store_rollback(ctx.conn);
-		if (rc == TS_ERR_FORBIDDEN || rc == TS_ERR_NOT_FOUND) /* not offered, session gone */
+		if (rc == TS_ERR_FORBIDDEN ||
+		    rc == TS_ERR_NOT_FOUND) /* not offered, session gone */
 			ts__saml_page_refused(req, res);
 		else
 			ts__saml_page_failed(req, res, rc, &e);
@@ -171,7 +173,8 @@ again:
 		ts__saml_page_failed(req, res, rc != TS_ERR_OK ? rc : TS_ERR_INTERNAL, &e);
 		return;
 	}
-	const char *target = ts__saml_relay_target(req->arena, relay, t->relay_allow, t->n_relay_allow);
+	const char *target =
+	        ts__saml_relay_target(req->arena, relay, t->relay_allow, t->n_relay_allow);
 	rc = ts_http_redirect(req, res, target, t->relay_allow, t->n_relay_allow, &e);
 	if (rc != TS_ERR_OK) /* the target passed this very check: never reached */
 		ts__saml_page_failed(req, res, TS_ERR_INTERNAL, &e);

@@ -37,7 +37,7 @@ struct ts__saml_trust {
 	int64_t version; /* ts_store_saml_config_version when loaded */
 	int64_t loaded_ms;
 	const char *idp_entity_id;
-	const char *sso_url; /* the IdP's HTTP-Redirect SingleSignOnService; may be NULL */
+	const char *sso_url;          /* the IdP's HTTP-Redirect SingleSignOnService; may be NULL */
 	const char *const *idp_certs; /* PEM, from the metadata only */
 	size_t n_idp_certs;
 	const char *const *sp_certs; /* PEM, newest first: published in the SP metadata */
@@ -81,7 +81,7 @@ TS_MUST_USE ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__sam
 
 /* What one sign-in decision records (audit event and sign-in attempt). */
 struct ts__saml_outcome {
-	const char *check; /* NULL: allowed; else the check's name (saml-contract.md) */
+	const char *check;  /* NULL: allowed; else the check's name (saml-contract.md) */
 	const char *reason; /* for the audit event's errorMessage; never the assertion */
 	const char *idp_entity_id;
 	const char *name_id;
