@@ -103,14 +103,23 @@ class Idp:
         return base64.b64encode(xml).decode()
 
 
+def literal(v):
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
 def sql(store, query, params=()):
-    return store.sql(query, params)
+    """One statement with %s placeholders, on either backend (PgStore takes literal SQL)."""
+    if store.kind == "sqlite":
+        return store.sql(query.replace("%s", "?"), params)
+    for p in params:
+        query = query.replace("%s", literal(p), 1)
+    return store.sql(query)
 
 
 @pytest.fixture
-def smoke(store, start_server, tmp_path, backend):
-    if backend != "sqlite":
-        pytest.skip("the smoke test runs on SQLite; tests/integration/saml/ runs both backends")
+def smoke(store, start_server, tmp_path):
     port = T.free_port()
     srv = start_server(init=True, port=port,
                        extra_args=["--base-url", "http://127.0.0.1:%d" % port])
@@ -118,21 +127,21 @@ def smoke(store, start_server, tmp_path, backend):
     now = T.now_ms()
     # the directory: a verified domain, an IdP-managed directory, a user in a Pro group
     sql(store, "INSERT INTO domains (account_id, domain_name, status, token, created_ms, verified_ms, "
-               "next_check_ms) VALUES (?, 'example.com', 'Verified', 't', ?, ?, ?)",
+               "next_check_ms) VALUES (%s, 'example.com', 'Verified', 't', %s, %s, %s)",
         (acct, now, now, now + 86400000))
     sql(store, "INSERT INTO api_keys (api_key_id, account_id, secret_hash, created_ms) "
-               "VALUES (?, ?, ?, ?)", (str(uuid.uuid4()), acct, "0" * 64, now))
+               "VALUES (%s, %s, %s, %s)", (str(uuid.uuid4()), acct, "0" * 64, now))
     uid = str(uuid.uuid4())
     sql(store, "INSERT INTO users (user_id, account_id, user_name, user_name_key, active, "
-               "suspended, registration_status, created_ms, modified_ms) VALUES (?, ?, "
-               "'pat@example.com', 'pat@example.com', 1, 0, 'Unregistered', ?, ?)",
+               "suspended, registration_status, created_ms, modified_ms) VALUES (%s, %s, "
+               "'pat@example.com', 'pat@example.com', 1, 0, 'Unregistered', %s, %s)",
         (uid, acct, now, now))
     sql(store, "INSERT INTO user_emails (user_id, account_id, value, value_key, type, is_primary) "
-               "VALUES (?, ?, 'pat@example.com', 'pat@example.com', 'work', 1)", (uid, acct))
+               "VALUES (%s, %s, 'pat@example.com', 'pat@example.com', 'work', 1)", (uid, acct))
     gid = str(uuid.uuid4())
     sql(store, "INSERT INTO groups (group_id, account_id, display_name, display_key, created_ms, "
-               "modified_ms) VALUES (?, ?, 'hosts', 'hosts', ?, ?)", (gid, acct, now, now))
-    sql(store, "INSERT INTO group_members (group_id, user_id) VALUES (?, ?)", (gid, uid))
+               "modified_ms) VALUES (%s, %s, 'hosts', 'hosts', %s, %s)", (gid, acct, now, now))
+    sql(store, "INSERT INTO group_members (group_id, user_id) VALUES (%s, %s)", (gid, uid))
     r = srv.put("/api/v1/accounts/%s/groups" % acct,
                 {"Groups": [{"GroupName": "hosts", "LicenseType": "Pro"}]})
     assert r.status_code == 200, r.text
