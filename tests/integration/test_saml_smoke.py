@@ -11,7 +11,6 @@ import base64
 import os
 import re
 import subprocess
-import time
 import urllib.parse
 import uuid
 
