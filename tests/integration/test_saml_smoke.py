@@ -282,3 +282,26 @@ def test_refusals_leave_no_session(smoke):
     assert all(e["userIdentity"]["type"] in ("User", "Anonymous") for e in ev)
     u = srv.get("/api/v1/accounts/%s/users/%s" % (acct, uid)).json()["User"]
     assert u["UserRegistrationStatus"] == "Unregistered"
+
+
+def test_unknown_accounts_and_no_base_url(store, start_server):
+    port = T.free_port()
+    srv = start_server(init=True, port=port,
+                       extra_args=["--base-url", "http://127.0.0.1:%d" % port])
+    acct = srv.create_account("bare", "Enterprise")["AccountId"]
+    for path in ("/saml/%s/metadata" % acct, "/saml/%s/login" % acct, "/saml/nope/login"):
+        r = requests.get(srv.url + path, allow_redirects=False, timeout=10)
+        assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html"), path
+    for a in (acct, "nope"):
+        r = requests.post(srv.url + "/saml/%s/acs" % a, data={"SAMLResponse": "PHg+"},
+                          allow_redirects=False, timeout=10)
+        assert r.status_code == 403 and "Sign-in failed" in r.text
+    ev = signin_events(srv, 2)
+    assert [e.get("errorCode") for e in ev[:2]] == ["NotConfigured", "NotConfigured"]
+    assert all(e["userIdentity"]["type"] == "Anonymous" for e in ev[:2])
+    srv.terminate()
+    # without --base-url the SAML endpoints refuse to guess their origin from Host
+    bare = start_server()
+    r = requests.get(bare.url + "/saml/%s/login" % acct, allow_redirects=False, timeout=10)
+    assert r.status_code == 503 and "Retry-After" in r.headers
+    assert "location" not in r.headers
