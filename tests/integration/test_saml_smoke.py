@@ -88,7 +88,7 @@ class Idp:
         parsed = self.server.parse_authn_request(q["SAMLRequest"][0], BINDING_HTTP_REDIRECT)
         return parsed.message.id, parsed.message.assertion_consumer_service_url
 
-    def response(self, name_id, acs, sp_entity, in_response_to=None, roles=()):
+    def response(self, name_id, acs, sp_entity, in_response_to=None, roles=(), encrypt_to=None):
         identity = {}
         if roles:
             identity[ROLE] = list(roles)
@@ -97,7 +97,9 @@ class Idp:
             identity=identity, in_response_to=in_response_to, destination=acs,
             sp_entity_id=sp_entity, name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=name_id),
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
-            sign_response=True, sign_assertion=True, sign_alg=RSA_SHA256, digest_alg=SHA256)
+            sign_response=True, sign_assertion=True, sign_alg=RSA_SHA256, digest_alg=SHA256,
+            **({"encrypt_assertion": True, "encrypt_cert_assertion": encrypt_to}
+               if encrypt_to else {}))
         xml = xml if isinstance(xml, bytes) else str(xml).encode()
         return base64.b64encode(xml).decode()
 
@@ -305,3 +307,45 @@ def test_unknown_accounts_and_no_base_url(store, start_server):
     r = requests.get(bare.url + "/saml/%s/login" % acct, allow_redirects=False, timeout=10)
     assert r.status_code == 503 and "Retry-After" in r.headers
     assert "location" not in r.headers
+
+
+def test_idp_initiated(smoke):
+    srv, acct, uid, idp, sp = smoke
+    r = srv.put("/api/v1/accounts/%s/saml-config" % acct,
+                {"MetadataDocument": idp.metadata().decode(), "AllowIdpInitiated": True,
+                 "RelayStateAllowList": ["https://app.example.com"]})
+    assert r.status_code == 200, r.text
+    b = requests.Session()
+    unsolicited = idp.response("pat@example.com", sp["AcsUrl"], sp["EntityId"])
+    r = b.post(sp["AcsUrl"], data={"SAMLResponse": unsolicited,
+                                   "RelayState": "https://app.example.com/deep?x=1"},
+               allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"] == "https://app.example.com/deep?x=1"
+    assert b.get(srv.url + "/api/v1/me", timeout=10).json()["Me"]["UserId"] == uid
+    # an origin off the list lands on the portal
+    b2 = requests.Session()
+    r = b2.post(sp["AcsUrl"], data={"SAMLResponse": idp.response("pat@example.com", sp["AcsUrl"],
+                                                                 sp["EntityId"]),
+                                    "RelayState": "https://evil.example/"},
+                allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"] == "/portal"
+
+
+# pysaml2 gives both ds:Signature elements Id="Signature1"; once the assertion is decrypted
+# the verifier (src/saml/response.c, another lane's) counts Id among the ID attributes and
+# refuses "DuplicateId". strict: this fails as soon as that is fixed, to be removed then.
+@pytest.mark.xfail(strict=True, reason="DuplicateId on pysaml2's two Signature Id=Signature1")
+def test_encrypted_assertion(smoke):
+    srv, acct, uid, idp, sp = smoke
+    # EncryptedAssertion to the SP certificate of the metadata
+    md = requests.get(srv.url + "/saml/%s/metadata" % acct, timeout=10).text
+    cert = re.search(r"<(?:\w+:)?X509Certificate>([^<]+)<", md).group(1)
+    body = "".join(cert.split())
+    pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(
+        body[i:i + 64] for i in range(0, len(body), 64)) + "\n-----END CERTIFICATE-----\n"
+    b3 = requests.Session()
+    enc = idp.response("pat@example.com", sp["AcsUrl"], sp["EntityId"], encrypt_to=pem)
+    assert b"EncryptedAssertion" in base64.b64decode(enc)
+    r = b3.post(sp["AcsUrl"], data={"SAMLResponse": enc}, allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"] == "/portal", r.text
+    assert b3.get(srv.url + "/api/v1/me", timeout=10).json()["Me"]["UserId"] == uid
