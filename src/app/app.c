@@ -27,13 +27,13 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 		                                      .saml_changed_arg = app->saml};
 		app->scim = (struct ts_scim_config){.base_url = app->base_url,
 		                                    .throttle = app->scim_throttle};
-		app->saml = (struct ts_saml_config){.base_url = app->base_url_given ? app->base_url
-		                                                                    : NULL,
-		                                    .master_key = app->master_key};
+		app->saml_web = (struct ts_saml_config){
+		        .base_url = app->base_url_given ? app->base_url : NULL,
+		        .master_key = app->master_key};
 		app->portal = (struct ts_portal_config){.base_url = app->base_url};
 		admin = &app->admin;
 		scim = &app->scim;
-		saml = &app->saml;
+		saml = &app->saml_web;
 		portal = &app->portal;
 	}
 	int n = 0;

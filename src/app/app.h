@@ -31,7 +31,7 @@ struct ts_app {
 	/* the modules' configurations, filled from the above by ts_app_modules */
 	struct ts_admin_config admin;
 	struct ts_scim_config scim;
-	struct ts_saml_config saml;
+	struct ts_saml_config saml_web;
 	struct ts_portal_config portal;
 };
 
