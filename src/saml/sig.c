@@ -365,7 +365,11 @@ static ts_err signature_shape(xmlNodePtr sig, const char *id, bool allow_sha1,
 		return refuse(failed, TS_SAML_CHECK_SIGNATURE, e, w,
 		              "the SignedInfo lacks its methods");
 	const char *c14n = algorithm_of(cm);
-	if (!c14n || strcmp(c14n, (const char *)xmlSecHrefExcC14N) != 0 || first_el(cm))
+	xmlNodePtr incl =
+	        first_el(cm); /* exc-c14n §3: an InclusiveNamespaces PrefixList, at most */
+	if (!c14n || strcmp(c14n, (const char *)xmlSecHrefExcC14N) != 0 ||
+	    (incl && (!ts_saml_xml_is(incl, (const char *)xmlSecNsExcC14N, "InclusiveNamespaces") ||
+	              next_el(incl))))
 		return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
 		              "the canonicalization method is not exclusive c14n");
 	/* no child at all: HMACOutputLength (CVE-2009-0217) has no place here */
@@ -482,6 +486,17 @@ static const struct data_alg data_algs[] = {
 
 static const char undecryptable[] = "the EncryptedAssertion does not open with any SP key";
 
+/*
+ * xmlenc-core §3.3: CipherData holds the ciphertext itself (CipherValue), not
+ * a CipherReference, which would make xmlsec fetch a URI.
+ */
+static bool inline_cipher(const xmlNode *n)
+{
+	xmlNodePtr cd = ts_saml_xml_child(n, TS_SAML_NS_XMLENC, "CipherData");
+	xmlNodePtr cv = first_el(cd);
+	return ts_saml_xml_is(cv, TS_SAML_NS_XMLENC, "CipherValue") && !next_el(cv);
+}
+
 /* The session key inside EncryptedKey ek, opened with the SP key k; false when it does not. */
 static bool open_session_key(xmlNodePtr ek, xmlSecKeyPtr k, size_t want,
                              unsigned char out[SESSION_KEY_MAX])
@@ -492,6 +507,7 @@ static bool open_session_key(xmlNodePtr ek, xmlSecKeyPtr k, size_t want,
 	bool ok = false;
 	ctx->mode = xmlEncCtxModeEncryptedKey;
 	ctx->encKey = k;
+	ctx->transformCtx.enabledUris = xmlSecTransformUriTypeNone; /* no CipherReference */
 	if (xmlSecPtrListAdd(&ctx->keyInfoReadCtx.enabledKeyData, (void *)xmlSecKeyDataNameId) <
 	            0 ||
 	    xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms,
@@ -521,7 +537,8 @@ static bool open_data(xmlNodePtr ed, const struct data_alg *alg, const unsigned 
 		xmlSecKeyDestroy(k);
 		return false;
 	}
-	ctx->encKey = k; /* owned by ctx from here */
+	ctx->encKey = k;                                            /* owned by ctx from here */
+	ctx->transformCtx.enabledUris = xmlSecTransformUriTypeNone; /* no CipherReference */
 	bool ok =
 	        xmlSecPtrListAdd(&ctx->keyInfoReadCtx.enabledKeyData,
 	                         (void *)xmlSecKeyDataNameId) >= 0 &&
@@ -565,10 +582,13 @@ ts_err ts__saml_decrypt(xmlNodePtr ea, xmlSecKeyPtr const *keys, size_t n_keys,
 			if (!kt || strcmp(kt, (const char *)xmlSecHrefRsaOaep) != 0)
 				return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
 				              "the key transport is not RSA-OAEP");
+			if (!inline_cipher(k))
+				return refuse(failed, TS_SAML_CHECK_DECRYPTION, e, w,
+				              undecryptable);
 			eks[n_eks++] = k;
 		}
 	const char *type = ts_saml_xml_attr_raw(ed, "Type");
-	if (!type || strcmp(type, (const char *)xmlSecTypeEncElement) != 0)
+	if (!type || strcmp(type, (const char *)xmlSecTypeEncElement) != 0 || !inline_cipher(ed))
 		return refuse(failed, TS_SAML_CHECK_DECRYPTION, e, w, undecryptable);
 	bool opened = false;
 	unsigned char sk[SESSION_KEY_MAX];
