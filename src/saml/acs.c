@@ -386,10 +386,18 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	}
 	x.as = &as;
-	const char *why = roles_check(&as);
+	/* the replay cache keeps IDs of at most TS_STORE_SAML_ID_MAX bytes: a longer one could
+	 * not be kept from a second use, so it is refused by that check */
+	const char *why = strlen(as.assertion_id) > TS_STORE_SAML_ID_MAX
+	                          ? "an assertion ID longer than the replay cache keeps"
+	                          : NULL;
+	const char *check = "Replay";
+	if (why == NULL) {
+		why = roles_check(&as);
+		check = ts_saml_check_name(TS_SAML_CHECK_ATTRIBUTE);
+	}
 	if (why != NULL) {
-		x.o = (struct ts__saml_outcome){.check =
-		                                        ts_saml_check_name(TS_SAML_CHECK_ATTRIBUTE),
+		x.o = (struct ts__saml_outcome){.check = check,
 		                                .reason = why,
 		                                .idp_entity_id = as.issuer,
 		                                .name_id = as.name_id,
