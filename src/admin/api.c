@@ -498,7 +498,7 @@ static const struct ts_http_route routes[] = {
         ROUTE("GET", "/api/v1/accounts/{}/groups", ts__admin_list_groups),
         ROUTE("PUT", "/api/v1/accounts/{}/groups", ts__admin_put_groups),
         ROUTE("DELETE", "/api/v1/accounts/{}/groups", ts__admin_delete_groups),
-        /* the SAML identity source (saml-contract "Admin API") */
+        /* the SAML identity source (docs/saml.md "The admin API") */
         ROUTE("PUT", "/api/v1/accounts/{}/saml-config", ts__admin_put_saml_config),
         ROUTE("GET", "/api/v1/accounts/{}/saml-config", ts__admin_get_saml_config),
         ROUTE("DELETE", "/api/v1/accounts/{}/saml-config", ts__admin_delete_saml_config),

@@ -1,5 +1,5 @@
 /*
- * Admin API: an account's SAML identity source (saml-contract "Admin API";
+ * Admin API: an account's SAML identity source (docs/saml.md "The admin API";
  * docs/product.md §6), and the steps it shares with the CLI and the
  * metadata refresher (admin/saml.h).
  *

@@ -303,10 +303,10 @@ static ts_err signin_check(struct ts__admin_call *call, struct ts_error *e)
 	json_t *warnings = NULL;
 	ts_err rc = ts_directory_signin_decide(call->conn, call->a, call->account_id, &in,
 	                                       user_param(call), &d, e);
-	/* why a real attempt failed, and what will make the next ones fail (saml-contract) */
+	/* why a real attempt failed, and what will make the next ones fail (docs/saml.md) */
 	if (rc == TS_ERR_OK)
 		rc = ts_store_signin_attempts(call->conn, call->a, call->account_id,
-		                              user_param(call), in.identity,
+		                              user_param(call), d.identity,
 		                              TS__ADMIN_SIGNIN_ATTEMPTS, &tried, &n, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_admin_saml_cert_warnings(call->conn, call->a, call->account_id, ts_now_ms(),

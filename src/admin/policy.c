@@ -82,7 +82,7 @@
 	X(ValidateDelegate, 1, 0, 0)                                                      \
 	X(ListDelegates, 1, 1, 1)                                                         \
 	X(DeleteDelegate, 1, 0, 0)                                                        \
-	/* SAML identity source (saml-contract) */                                        \
+	/* SAML identity source (docs/saml.md) */                                         \
 	X(PutSamlConfig, 1, 0, 0)                                                         \
 	X(GetSamlConfig, 1, 1, 1)                                                         \
 	X(DeleteSamlConfig, 1, 0, 0)                                                      \

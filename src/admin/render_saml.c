@@ -1,6 +1,6 @@
 /*
  * The admin API's shape of an account's SAML identity source
- * (saml-contract "Admin API", GET .../saml-config): the IdP as its stored
+ * (docs/saml.md "The admin API", GET .../saml-config): the IdP as its stored
  * metadata describes it, each signing certificate with its expiry, the
  * settings, and the ServiceProvider block with what the administrator
  * copies into the IdP (the "ACS URL" and "Issuer URL" of the AWS SSO guide).

@@ -2,7 +2,7 @@
  * The admin API's shape of a sign-in decision: the sign-in check of docs/product.md §2
  * ({"SignInCheck": {"Allowed", "LicenseType", "Identity", "FirstFailure",
  * "Rules"}}), every rule of §4 with its verdict and reason; and the
- * user's last real attempts (saml-contract "LastSignInAttempts").
+ * user's last real attempts (docs/saml.md "The admin API").
  */
 #include "admin/render.h"
 #include "core/json.h"

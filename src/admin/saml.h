@@ -1,6 +1,6 @@
 /*
  * An account's SAML identity source as the administrator manages it
- * (saml-contract "Admin API"; docs/product.md §6): importing the IdP
+ * (docs/saml.md "The admin API"; docs/product.md §6): importing the IdP
  * metadata (uploaded, or fetched from its MetadataUrl), the settings, the
  * SP key pair made with the first import, and the GET view with what the
  * administrator copies into the IdP. Shared by the admin API

@@ -1,5 +1,5 @@
 /*
- * SAML upkeep on a thread of its own (saml-contract "Admin API"): it fetches
+ * SAML upkeep on a thread of its own (docs/saml.md "The admin API"): it fetches
  * again each MetadataUrl older than the refresh interval (a failed fetch or a
  * document that no longer parses keeps the old metadata and is logged, then
  * tried again after TS_APP_SAML_RETRY_MS), purges expired AuthnRequests,

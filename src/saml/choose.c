@@ -13,7 +13,7 @@ const char *ts__saml_relay_target(ts_arena_t *a, const char *relay, const char *
                                   int n)
 {
 	/* docs/product.md §6: RelayState deep links only to a same-origin path or an allow-listed
-	 * origin; anything else is not refused, it lands on the portal (saml-contract) */
+	 * origin; anything else is not refused, it lands on the portal (docs/saml.md) */
 	struct ts_error e = {0};
 	if (relay == NULL || relay[0] == '\0' || strlen(relay) > TS_SAML_RELAY_STATE_MAX ||
 	    ts_http_redirect_check(a, relay, allowed, n, &e) != TS_ERR_OK)

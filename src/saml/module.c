@@ -3,7 +3,7 @@
  * account's parsed trust (IdP metadata, SP keys, settings), keyed by
  * (account, config version), and what every endpoint shares: the request
  * context, the record of a sign-in decision (one audit event, one sign-in
- * attempt: docs/product.md §9, saml-contract "Audit of sign-in decisions")
+ * attempt: docs/product.md §9, docs/saml.md "The audit event")
  * and the two pages a browser may get when something goes wrong.
  *
  * The cache is why a sign-in costs one small read and one write transaction
@@ -238,7 +238,7 @@ ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *
                        struct ts_error *e)
 {
 	struct ts_http_req *req = ctx->req;
-	/* saml-contract: the protocol, the IdP and the NameID; never the assertion itself */
+	/* docs/saml.md: the protocol, the IdP and the NameID; never the assertion itself */
 	json_t *params = ts_json_own(req->arena, json_object());
 	json_object_set_new(params, "Protocol", json_string("saml"));
 	ts_json_set_str(params, "IdpEntityId", o->idp_entity_id);

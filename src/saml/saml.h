@@ -16,7 +16,7 @@
 #include "core/crypto.h"
 #include "http/http.h"
 
-/* How long an AuthnRequest may be answered (saml-contract: 10 minutes). */
+/* How long an AuthnRequest may be answered (docs/saml.md: 10 minutes). */
 #ifndef TS_SAML_REQUEST_TTL_MS
 #define TS_SAML_REQUEST_TTL_MS (10 * 60 * 1000)
 #endif

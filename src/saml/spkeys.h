@@ -1,5 +1,5 @@
 /*
- * The SP's key pairs of an account (saml-contract "SP side"): an RSA key
+ * The SP's key pairs of an account (docs/saml.md "The admin API"): an RSA key
  * that signs AuthnRequests and decrypts EncryptedAssertions, with the
  * self-signed certificate the SP metadata publishes. The certificate is a
  * row of the store (store/saml.h); the private key is sealed with the master

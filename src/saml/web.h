@@ -83,7 +83,7 @@ TS_MUST_USE ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__sam
 
 /* What one sign-in decision records (audit event and sign-in attempt). */
 struct ts__saml_outcome {
-	const char *check;  /* NULL: allowed; else the check's name (saml-contract.md) */
+	const char *check;  /* NULL: allowed; else the check's name (docs/saml.md) */
 	const char *reason; /* for the audit event's errorMessage; never the assertion */
 	const char *idp_entity_id;
 	const char *name_id;

@@ -1,4 +1,4 @@
-"""An account's SAML identity source over the admin API and the CLI (saml-contract "Admin API"),
+"""An account's SAML identity source over the admin API and the CLI (docs/saml.md "The admin API"),
 on both store backends: PUT as XML, as JSON MetadataDocument and as MetadataUrl served by a
 loopback HTTP server (and refreshed from it), GET's shape, DELETE, SP key rotation with both
 certificates published, bad metadata refused with a message naming why, the policy actions, the

@@ -56,7 +56,7 @@ static const char *const table_all[] = {
         /* Delegation */
         "tessera:AcceptDelegate", "tessera:ValidateDelegate", "tessera:ListDelegates",
         "tessera:DeleteDelegate",
-        /* SAML identity source (saml-contract) */
+        /* SAML identity source (docs/saml.md) */
         "tessera:PutSamlConfig", "tessera:GetSamlConfig", "tessera:DeleteSamlConfig",
         "tessera:RotateSamlSpKey"};
 
