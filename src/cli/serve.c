@@ -270,6 +270,23 @@ int ts_cli_serve(int argc, char **argv)
 		                     e.message);
 		goto out;
 	}
+	/*
+	 * Browser flows answer with absolute URLs and cookies that trust the base URL,
+	 * never the Host header (docs/http.md): with an identity source configured,
+	 * --base-url is required.
+	 */
+	const char *saml_account = NULL;
+	if (!app.base_url_given &&
+	    (ts_store_saml_config_any(conn, arena, &saml_account, &e) != TS_ERR_OK ||
+	     saml_account != NULL)) {
+		ts_store_disconnect(&conn);
+		status = saml_account != NULL
+		                 ? ts_cli_fail("serve: account %s signs in over SAML: --base-url "
+		                               "(the public https origin) is required",
+		                               saml_account)
+		                 : ts_cli_fail("serve: store: %s", e.message);
+		goto out;
+	}
 	bool created = false;
 	if (ts_app_master_key_load(v[O_KEY], false, app.master_key, &created, &e) != TS_ERR_OK) {
 		ts_store_disconnect(&conn);

@@ -38,6 +38,8 @@
 	  "SELECT " TS__SAML_CONFIG_COLS " FROM saml_configs WHERE account_id = $1", NULL)         \
 	X(SAML_CONFIG_VERSION, "SELECT version FROM saml_configs WHERE account_id = $1", NULL)     \
 	X(SAML_CONFIG_DELETE, "DELETE FROM saml_configs WHERE account_id = $1", NULL)              \
+	X(SAML_CONFIG_ANY, "SELECT account_id FROM saml_configs ORDER BY account_id LIMIT 1",      \
+	  NULL)                                                                                    \
 	X(SAML_CONFIG_DUE,                                                                         \
 	  "SELECT " TS__SAML_CONFIG_COLS " FROM saml_configs WHERE metadata_url IS NOT NULL "      \
 	  "AND metadata_fetched_ms < $1 ORDER BY metadata_fetched_ms, account_id LIMIT $2",        \

@@ -130,6 +130,20 @@ ts_err ts_store_saml_config_version(ts_store_conn_t *c, const char *account_id, 
 	return TS_ERR_OK;
 }
 
+ts_err ts_store_saml_config_any(ts_store_conn_t *c, ts_arena_t *a, const char **account_id,
+                                struct ts_error *e)
+{
+	*account_id = NULL;
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, TS__Q_SAML_CONFIG_ANY, NULL, 0, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (ts__rows_next(c, r))
+		*account_id = ts__rows_str(c, r, 0, a);
+	ts__rows_close(c, &r);
+	return TS_ERR_OK;
+}
+
 struct config_delete {
 	const char *account_id;
 	bool *deleted;

@@ -48,6 +48,12 @@ TS_MUST_USE ts_err ts_store_saml_config_get(ts_store_conn_t *c, ts_arena_t *a,
 /* The version alone (0 when none): what a per-worker cache checks on each sign-in. */
 TS_MUST_USE ts_err ts_store_saml_config_version(ts_store_conn_t *c, const char *account_id,
                                                 int64_t *version, struct ts_error *e);
+/*
+ * An account that has a SAML identity source (the first by ID), or NULL when
+ * none has: `serve` refuses to start without --base-url when there is one.
+ */
+TS_MUST_USE ts_err ts_store_saml_config_any(ts_store_conn_t *c, ts_arena_t *a,
+                                            const char **account_id, struct ts_error *e);
 /* *deleted false when there was none. Also deletes the account's requests. */
 TS_MUST_USE ts_err ts_store_saml_config_delete(ts_store_conn_t *c, const char *account_id,
                                                bool *deleted, struct ts_error *e);

@@ -53,10 +53,16 @@ static void test_config(void **state)
 	assert_int_equal(version, 0);
 	OK(ts_store_saml_config_delete(f->c, ACCT, &deleted, &f->e));
 	assert_false(deleted);
+	const char *any = "x";
+	OK(ts_store_saml_config_any(f->c, f->a, &any, &f->e));
+	assert_null(any);
 
 	struct ts_store_saml_config cfg = mkconfig(ACCT, "http://www.okta.com/exk1", 1000);
 	cfg.allow_sha1 = true;
 	OK(ts_store_saml_config_put(f->c, &cfg, &f->e));
+	OK(ts_store_saml_config_any(f->c, f->a, &any, &f->e));
+	assert_non_null(any);
+	assert_string_equal(any, ACCT);
 	OK(ts_store_saml_config_get(f->c, f->a, ACCT, &got, &found, &f->e));
 	assert_true(found);
 	assert_string_equal(got.account_id, ACCT);
