@@ -85,6 +85,7 @@ struct pg_conn {
 	PGresult *next_seq; /* a write's audit seq, fetched with its BEGIN (file comment) */
 	bool seq_taken;     /* this write took an audit seq */
 	bool audits;        /* the last write on this connection did: the next likely will */
+	int deferred;       /* statements sent in the open pipeline, their answers not read */
 	struct ts__rows rows[TS__Q__COUNT];
 };
 
@@ -229,6 +230,7 @@ static ts_err pg_connect(ts_store_t *s, void **out, struct ts_error *e)
  * retry begins it again on a connection that this re-establishes.
  */
 static ts_err reconnect(struct pg_conn *c, struct ts_error *e);
+static ts_err flush_deferred(struct pg_conn *c, struct ts_error *e);
 
 static ts_err ensure(struct pg_conn *c, struct ts_error *e)
 {
@@ -255,6 +257,7 @@ static ts_err reconnect(struct pg_conn *c, struct ts_error *e)
 	PQreset(c->pg);
 	ts_blocking_end();
 	memset(c->prepared, 0, sizeof c->prepared);
+	c->deferred = 0;
 	if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF) /* a pipeline the lost connection cut */
 		(void)PQexitPipelineMode(c->pg);
 	if (PQstatus(c->pg) != CONNECTION_OK)
@@ -292,8 +295,31 @@ static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
 	struct pg_conn *c = conn;
 	ts_err rc = ensure(c, e);
 	if (rc == TS_ERR_OK)
+		rc = flush_deferred(c, e);
+	if (rc == TS_ERR_OK)
 		rc = open_tx(c, e);
 	return rc == TS_ERR_OK ? run_script(c, sql, e) : rc;
+}
+
+/*
+ * The end of a pipeline: a sync point sent if one is missing (a send that
+ * failed on this side), what is left of its answers read, pipeline mode
+ * left. *out keeps the first answer not yet kept. A pipeline cut short on
+ * this side has no sync point, and the server answers nothing before one.
+ */
+static void pipe_end(struct pg_conn *c, bool synced, PGresult **out)
+{
+	if (!synced && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF &&
+	    PQstatus(c->pg) == CONNECTION_OK && !PQpipelineSync(c->pg))
+		(void)reconnect(c, NULL); /* the statement fails either way; the next may run */
+	while (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg) &&
+	       PQstatus(c->pg) == CONNECTION_OK) {
+		PGresult *res = PQgetResult(c->pg);
+		if (res != NULL && *out == NULL && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+			*out = res;
+		else
+			PQclear(res);
+	}
 }
 
 /*
@@ -345,23 +371,94 @@ static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
 		}
 		step++;
 	}
-	/*
-	 * A pipeline cut short on this side (a send that failed) has no sync point,
-	 * and the server answers nothing before one: give it one, or start afresh.
-	 */
-	if (!sent && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF &&
-	    PQstatus(c->pg) == CONNECTION_OK && !PQpipelineSync(c->pg))
-		(void)reconnect(c, NULL); /* the statement fails either way; the next may run */
-	/* what is left of an interrupted pipeline, then back to one statement at a time */
-	while (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg) &&
-	       PQstatus(c->pg) == CONNECTION_OK) {
+	pipe_end(c, sent, &out);
+	return out;
+}
+
+static bool answer_failed(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+	return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED;
+}
+
+/*
+ * The deferred statements' answers (deferrable()), then that of the last
+ * statement sent after them (when last), then the sync point: the first
+ * failure among them, else the last statement's answer (NULL when there is
+ * none, or the connection went before it came).
+ */
+static PGresult *collect_deferred(struct pg_conn *c, bool last, bool synced)
+{
+	PGresult *out = NULL;
+	int steps = c->deferred + (last ? 1 : 0), step = 0;
+	while (synced && step < steps) {
 		PGresult *res = PQgetResult(c->pg);
-		if (res != NULL && out == NULL && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		if (res == NULL) { /* the end of one statement's results */
+			if (PQstatus(c->pg) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (out == NULL && (answer_failed(res) || (last && step == steps - 1)))
 			out = res;
 		else
 			PQclear(res);
+		step++;
 	}
+	c->deferred = 0;
+	pipe_end(c, synced, &out);
 	return out;
+}
+
+/*
+ * Statement sql (NULL: none) sent after the deferred ones with the sync
+ * point, one round trip for all of them; prepared under name when name is
+ * not NULL.
+ */
+static PGresult *run_after_deferred(struct pg_conn *c, const char *name, const char *sql, int np,
+                                    const char *const *values)
+{
+	bool sent = name != NULL  ? PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0)
+	            : sql != NULL ? PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 0)
+	                          : true;
+	sent = sent && PQpipelineSync(c->pg);
+	return collect_deferred(c, name != NULL || sql != NULL, sent);
+}
+
+/*
+ * What a transaction writes and nothing in it reads back, and whose callers
+ * use neither rows nor count (they only pass a failure on): such a statement
+ * inside an open write transaction is sent without waiting for its answer,
+ * which comes with the next statement's or COMMIT's, in one round trip
+ * (docs/store.md). Its failure is then reported by that later call; the
+ * transaction fails either way, and nothing of it is committed.
+ */
+static bool deferrable(enum ts__store_query q)
+{
+	return q == TS__Q_SCIM_USER_EMAIL_INSERT || q == TS__Q_AUDIT_INSERT ||
+	       q == TS__Q_AUDIT_CHAIN_INSERT || q == TS__Q_AUDIT_PENDING_REFUSE ||
+	       q == TS__Q_AUDIT_CHECKPOINT_INSERT;
+}
+
+/* Reads the deferred statements' answers on their own (before a statement that cannot join them).
+ */
+static ts_err flush_deferred(struct pg_conn *c, struct ts_error *e)
+{
+	if (c->deferred == 0)
+		return TS_ERR_OK;
+	ts_blocking_begin();
+	PGresult *res = run_after_deferred(c, NULL, NULL, 0, NULL);
+	ts_blocking_end();
+	ts_err rc = TS_ERR_OK;
+	if (res != NULL && answer_failed(res))
+		rc = stmt_fail(c, res, "a deferred statement", e);
+	else if (res == NULL && PQstatus(c->pg) != CONNECTION_OK)
+		rc = stmt_fail(c, NULL, "a deferred statement", e);
+	PQclear(res);
+	return rc;
 }
 
 /*
@@ -442,8 +539,11 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 		c->seq_taken = true;
 	if (q == TS__Q_AUDIT_NEXT_SEQ && c->next_seq != NULL) /* fetched with BEGIN */
 		return hand_over(c, q, c->next_seq, rows, changed);
+	if (c->deferred > 0 && !c->prepared[q])
+		rc = flush_deferred(c, e); /* PQprepare waits for its answer: not in a pipeline */
 	char name[PG_NAME_MAX], seq_name[PG_NAME_MAX];
-	rc = prepare(c, q, name, e);
+	if (rc == TS_ERR_OK)
+		rc = prepare(c, q, name, e);
 	bool with_seq = with_begin && c->tx_write && c->audits && !audit_bookkeeping(q);
 	if (rc == TS_ERR_OK && with_seq)
 		rc = prepare(c, TS__Q_AUDIT_NEXT_SEQ, seq_name, e);
@@ -465,10 +565,23 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 			break;
 		}
 	}
+	if (deferrable(q) && c->tx == PG_TX_OPEN && c->tx_write) {
+		/* sent, not waited for: the next statement or COMMIT reads its answer */
+		if ((c->deferred > 0 || PQenterPipelineMode(c->pg)) &&
+		    PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0)) {
+			c->deferred++;
+			if (changed != NULL)
+				*changed = 0; /* unknown yet; deferrable() callers do not ask */
+			return TS_ERR_OK;
+		}
+		PQclear(collect_deferred(c, false, false));
+		return stmt_fail(c, NULL, ts__store_queries[q].name, e);
+	}
 	ts_blocking_begin(); /* a round trip to the server: a worker pool may run another thread */
 	PGresult *res = with_begin
 	                        ? exec_with_begin(c, name, np, values, with_seq ? seq_name : NULL)
-	                        : PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
+	                : c->deferred > 0 ? run_after_deferred(c, name, NULL, np, values)
+	                                  : PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
 	ts_blocking_end();
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -563,8 +676,10 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 		return ts_error_set(e, TS_ERR_RETRY, "postgres",
 		                    "connection lost before the transaction's commit");
 	}
+	/* COMMIT goes with the deferred statements, in their pipeline */
 	ts_blocking_begin();
-	PGresult *res = PQexec(c->pg, "COMMIT");
+	PGresult *res = c->deferred > 0 ? run_after_deferred(c, NULL, "COMMIT", 0, NULL)
+	                                : PQexec(c->pg, "COMMIT");
 	ts_blocking_end();
 	ts_err rc = TS_ERR_OK;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -573,6 +688,13 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 		rc = TS_FAIL(e, TS_ERR_STORE, "commit rolled back: the transaction had failed");
 	PQclear(res);
 	c->tx = PG_TX_NONE;
+	/* a deferred statement failed: COMMIT was skipped, the transaction stays open */
+	if (rc != TS_ERR_OK && PQstatus(c->pg) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		ts_blocking_begin();
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+		ts_blocking_end();
+	}
 	return rc;
 }
 
@@ -586,6 +708,11 @@ static void pg_read_one(void *conn)
 static void pg_rollback(void *conn)
 {
 	struct pg_conn *c = conn;
+	if (c->deferred > 0) { /* ROLLBACK goes with them; after a failed one, again below */
+		ts_blocking_begin();
+		PQclear(run_after_deferred(c, NULL, "ROLLBACK", 0, NULL));
+		ts_blocking_end();
+	}
 	if (c->tx != PG_TX_NONE && !(c->tx == PG_TX_OPEN && c->tx_write)) {
 		end_read(c, "ROLLBACK");
 		return;
