@@ -17,7 +17,10 @@
 #   GET filter eq       wrk -t2 -cCONNS (bench/scim_get.lua) at PG_USERS users loaded
 #                       with scim_load into the same database, 1 node, then 2 nodes
 # Environment: PG_USERS (100000), DUR (10 s per run), REPS (3, median), CONNS (32),
-# PGB_CLIENTS (64), SERVE_ARGS ("--threads 1").
+# PGB_CLIENTS (64), SERVE_ARGS ("--threads 1"), PG_PARTS ("post get nginx": which of
+# POST on 1 node, GET on 1 node, the nginx columns to run; pgbench always runs, and
+# what is left out reads n/a), PGB_AGAIN (0; 1: pgbench once more after Tessera's POST,
+# so that a ratio is not one side's lucky minute on a shared machine).
 set -euo pipefail
 
 BIN=$(readlink -f "${1:?usage: pg_bench.sh TESSERA_BIN [SCIM_LOAD_BIN]}")
@@ -30,6 +33,8 @@ REPS=${REPS:-3}
 CONNS=${CONNS:-32}
 PGB_CLIENTS=${PGB_CLIENTS:-64}
 SERVE_ARGS=${SERVE_ARGS---threads 1}
+PG_PARTS=${PG_PARTS:-post get nginx}
+PGB_AGAIN=${PGB_AGAIN:-0}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 WORK=$(mktemp -d /tmp/pg-bench.XXXXXX)
 chmod 0755 "$WORK" # nginx workers (nobody, when run as root) reach their prefix
@@ -72,14 +77,16 @@ INSERT INTO users VALUES (gen_random_uuid(), 'acct-bench', gen_random_uuid()::te
 INSERT INTO audit_events VALUES (gen_random_uuid(), :t, 'CreateUser', 'acct-bench', repeat('a', 700));
 COMMIT;
 SQL
-log "pgbench x $REPS"
+pgbench_runs() {
+	log "pgbench x $REPS"
+	for r in $(seq "$REPS"); do
+		"$PGBIN/pgbench" -n -c "$PGB_CLIENTS" -j 2 -T "$DUR" -f "$WORK/pgb.sql" "$base/pgb" 2>&1 |
+			sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/RESULT tps=\1/p' |
+			tee -a "$WORK/pgb.res" >&2
+	done
+}
 : >"$WORK/pgb.res"
-for r in $(seq "$REPS"); do
-	"$PGBIN/pgbench" -n -c "$PGB_CLIENTS" -j 2 -T "$DUR" -f "$WORK/pgb.sql" "$base/pgb" 2>&1 |
-		sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/RESULT tps=\1/p' |
-		tee -a "$WORK/pgb.res" >&2
-done
-PGB=$(field tps <"$WORK/pgb.res" | median | cut -d. -f1)
+pgbench_runs
 
 # ---- Tessera on PostgreSQL -----------------------------------------------------------
 KEY=$WORK/k
@@ -104,20 +111,32 @@ ACCT=$(curl -sf -X POST -H "Authorization: Bearer $ROOT" -H 'Content-Type: appli
 TOKEN=$(curl -sf -X POST -H "Authorization: Bearer $ROOT" "$N1/api/v1/accounts/$ACCT/api-keys" |
 	jq -r .ApiKey.Token)
 
-log "tessera, 1 node: POST /Users x $REPS"
-read -r POST1 POST1_P99 POST1_ERR < <(wrk_runs post1 "$HERE/scim_post.lua" "$N1" "$TOKEN")
-
-log "loading $PG_USERS users"
-"$LOADER" "$URL" "$ACCT" "$PG_USERS" "$WORK/ids" >&2
-DUR_SAVE=$DUR REPS_SAVE=$REPS
-DUR=3 REPS=1 wrk_runs warm "$HERE/scim_get.lua" "$N1" "$TOKEN" "$PG_USERS" >/dev/null
-DUR=$DUR_SAVE REPS=$REPS_SAVE
-log "tessera, 1 node: GET filter x $REPS"
-read -r GET1 GET1_P99 GET1_ERR < <(wrk_runs get1 "$HERE/scim_get.lua" "$N1" "$TOKEN" "$PG_USERS")
+has() { case " $PG_PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+POST1=n/a POST1_P99=n/a POST1_ERR=n/a GET1=n/a GET1_P99=n/a GET1_ERR=n/a
+POSTN=n/a POSTN_P99=n/a POSTN_ERR=n/a GETN=n/a GETN_P99=n/a GETN_ERR=n/a
+POST2=n/a POST2_P99=n/a POST2_ERR=n/a GET2=n/a GET2_P99=n/a GET2_ERR=n/a
+if has post; then
+	log "tessera, 1 node: POST /Users x $REPS"
+	read -r POST1 POST1_P99 POST1_ERR < <(wrk_runs post1 "$HERE/scim_post.lua" "$N1" "$TOKEN")
+	if [ "$PGB_AGAIN" = 1 ]; then pgbench_runs; fi
+fi
+PGB=$(field tps <"$WORK/pgb.res" | median | cut -d. -f1)
+if has get || has nginx; then
+	log "loading $PG_USERS users"
+	"$LOADER" "$URL" "$ACCT" "$PG_USERS" "$WORK/ids" >&2
+	DUR_SAVE=$DUR REPS_SAVE=$REPS
+	DUR=3 REPS=1 wrk_runs warm "$HERE/scim_get.lua" "$N1" "$TOKEN" "$PG_USERS" >/dev/null
+	DUR=$DUR_SAVE REPS=$REPS_SAVE
+fi
+if has get; then
+	log "tessera, 1 node: GET filter x $REPS"
+	read -r GET1 GET1_P99 GET1_ERR < <(wrk_runs get1 "$HERE/scim_get.lua" "$N1" "$TOKEN" "$PG_USERS")
+fi
 
 # ---- nginx in front: 1 node, then 2 nodes -------------------------------------------------
 # The same balancer in front of one node and then of two, so that the step
 # from one node to two is measured with the balancer's cost on both sides.
+if has nginx; then
 mkdir -p "$WORK/nginx/tmp"
 chmod -R 0777 "$WORK/nginx"
 NPORT=$(free_port)
@@ -151,6 +170,7 @@ log "tessera, 2 nodes + nginx: POST /Users x $REPS"
 read -r POST2 POST2_P99 POST2_ERR < <(wrk_runs post2 "$HERE/scim_post.lua" "$NX" "$TOKEN")
 log "tessera, 2 nodes + nginx: GET filter x $REPS"
 read -r GET2 GET2_P99 GET2_ERR < <(wrk_runs get2 "$HERE/scim_get.lua" "$NX" "$TOKEN" "$PG_USERS")
+fi
 
 pct() { if [ "$1" = n/a ] || [ "$2" = n/a ]; then echo n/a; else echo "$1 $2" | awk '{printf "%.0f%%", 100 * $1 / $2}'; fi; }
 cat <<TABLE

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin/render.h"
 #include "admin/saml.h"
@@ -54,6 +55,14 @@ enum {
 #define SERVE_WORKERS_MAX 1024
 #define SERVE_MAX_BODY_MIN 1024L
 #define SERVE_MAX_BODY_MAX (64L * 1024 * 1024)
+/*
+ * On PostgreSQL a worker waits out each round trip and its COMMIT, and the
+ * transactions in flight are what a group commit gathers: twice the
+ * default's workers, each its own connection, at most SERVE_PG_WORKERS_MAX
+ * of them (PostgreSQL's max_connections is 100 by default; docs/store.md).
+ */
+#define SERVE_PG_WORKERS_PER_CORE 8
+#define SERVE_PG_WORKERS_MAX 64
 
 static const struct ts_config_option opts[O__COUNT] = {
         [O_LISTEN] = {"listen", "127.0.0.1:8080", false, "HOST:PORT to listen on"},
@@ -63,7 +72,8 @@ static const struct ts_config_option opts[O__COUNT] = {
                         "public origin, http(s)://host[:port] (default: http://LISTEN)"},
         [O_KEY] = {"master-key-file", TS_CLI_DEFAULT_KEY, false, "master key (made by init)"},
         [O_LOOPS] = {"threads", "0", false, "event loops (0: one per core)"},
-        [O_WORKERS] = {"workers", "0", false, "handler threads (0: four per core)"},
+        [O_WORKERS] = {"workers", "0", false,
+                       "handler threads (0: four per core; on PostgreSQL eight, at most 64)"},
         [O_MAX_BODY] = {"max-body", "1048576", false, "largest request body in bytes"},
         [O_DURABILITY] = {"durability", "normal", false, "normal (survives kill -9) or full"},
         [O_LOG_LEVEL] = {"log-level", "info", false, "debug, info, warn or error"},
@@ -333,6 +343,12 @@ int ts_cli_serve(int argc, char **argv)
 	/* the modules take the verifier and the SAML upkeep from app: they start first */
 	struct ts_http_module modules[TS_APP_MODULES_MAX];
 	int nmodules = ts_app_modules(&app, modules);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (workers == 0 && strcmp(ts_store_backend(app.store), "postgres") == 0) {
+		workers = (cores > 0 ? cores : 1) * SERVE_PG_WORKERS_PER_CORE;
+		if (workers > SERVE_PG_WORKERS_MAX)
+			workers = SERVE_PG_WORKERS_MAX;
+	}
 	struct ts_http_server_config cfg = {
 	        .listen = v[O_LISTEN],
 	        .loops = (int)loops,

@@ -297,11 +297,13 @@ static ts_err key_check_alone(struct ts_api_call *c, ts_err outcome, struct ts_e
 		rc = key_check(c, &ke);
 	else
 		rc = ts_api_store_failed(c, rc, &ke);
+	/* ended by COMMIT, which confirms the key's check on PostgreSQL (docs/store.md) */
+	if (rc == TS_ERR_OK && (rc = ts_store_commit(c->conn, &ke)) != TS_ERR_OK)
+		rc = ts_api_store_failed(c, rc, &ke);
 	if (rc != TS_ERR_OK) {
 		*e = ke;
 		return rc;
 	}
-	ts_store_rollback(c->conn);
 	return outcome;
 }
 

@@ -17,9 +17,10 @@
  * one pipeline (libpq pipeline mode, PostgreSQL protocol 3.0 section 55.2.4)
  * with the transaction's first statement, and a read's COMMIT or ROLLBACK is
  * sent without waiting for its answer, which the next use of the connection
- * collects (a read-only transaction has nothing to lose at its end). A read
- * that authenticates and runs one query thus waits on the server twice, not
- * four times; a write waits for its COMMIT as before. Every write appends
+ * collects (a read-only transaction has nothing to lose at its end). A write
+ * waits for its COMMIT, but the statements before it whose answer nobody
+ * reads (deferrable(): a user's emails, the audit event, the sealer's links)
+ * are sent without waiting and answered in COMMIT's round trip. Every write appends
  * an audit event, whose seq comes from a sequence: on a connection whose
  * last write took one, the next write's is fetched in the same pipeline as
  * its BEGIN (one that goes unused leaves a gap, as a rolled-back nextval
@@ -30,6 +31,19 @@
  * snapshot taken a moment later would show too, so they run before BEGIN is
  * sent. And a read that declares its one remaining statement
  * (ts_store_read_one) runs it alone: one statement is one snapshot.
+ *
+ * The credentials generation, read at the start of every SCIM request, is
+ * not waited for either: inside a transaction that has sent nothing yet,
+ * the value this connection read less than PG_GEN_FRESH_NS ago is handed
+ * out (gen_check), and the generation is read again in the pipeline of the
+ * transaction's first round trip, ahead of its statements; at COMMIT when
+ * it sent none. When it moved, that round trip or COMMIT fails with
+ * TS_ERR_RETRY and the caller runs the whole transaction again, checking
+ * the credentials afresh. So nothing is read, written or committed on a
+ * stale check; only a refusal decided without the store (a rollback before
+ * any statement) may rest on a generation that old. A SCIM filter lookup
+ * thus waits on the server once, and a SCIM create twice (BEGIN, the
+ * generation, the seq and the insert; the emails, the event and COMMIT).
  *
  * Every round trip to the server (connect, reset, statements, COMMIT,
  * ROLLBACK) is wrapped in ts_blocking_begin/end, so the worker pool can run
@@ -42,6 +56,7 @@
 
 #include "core/alloc.h"
 #include "core/blocking.h"
+#include "core/timeutil.h"
 #include "store/internal.h"
 
 /* Any fixed number: the advisory lock that serializes migrations between nodes. */
@@ -49,6 +64,13 @@
 #define PG_MAX_PARAMS 16
 #define PG_SETUP_MAX 256
 #define PG_NAME_MAX 16 /* a prepared statement's name: "q" and the query's number */
+/*
+ * How old a generation read on this connection may be and still be handed
+ * out unread (file comment): only a refusal decided without any statement
+ * (a body or a filter refused) can rest on it unchecked.
+ */
+#define PG_GEN_FRESH_NS (100 * 1000 * 1000LL)
+#define PG_GEN_MOVED "the credentials generation moved since it was handed out: run again"
 
 /* PostgreSQL Appendix A (error codes): what each class means to a caller. */
 #define PG_UNIQUE_VIOLATION "23505"
@@ -85,6 +107,11 @@ struct pg_conn {
 	PGresult *next_seq; /* a write's audit seq, fetched with its BEGIN (file comment) */
 	bool seq_taken;     /* this write took an audit seq */
 	bool audits;        /* the last write on this connection did: the next likely will */
+	int deferred;       /* statements sent in the open pipeline, their answers not read */
+	/* the credentials generation as last read on this connection, and when (file comment) */
+	int64_t gen, gen_ns;
+	bool gen_known;
+	bool gen_check; /* gen was handed out unread: the next round trip reads it again */
 	struct ts__rows rows[TS__Q__COUNT];
 };
 
@@ -229,6 +256,8 @@ static ts_err pg_connect(ts_store_t *s, void **out, struct ts_error *e)
  * retry begins it again on a connection that this re-establishes.
  */
 static ts_err reconnect(struct pg_conn *c, struct ts_error *e);
+static ts_err flush_deferred(struct pg_conn *c, struct ts_error *e);
+static ts_err check_gen_now(struct pg_conn *c, struct ts_error *e);
 
 static ts_err ensure(struct pg_conn *c, struct ts_error *e)
 {
@@ -255,6 +284,7 @@ static ts_err reconnect(struct pg_conn *c, struct ts_error *e)
 	PQreset(c->pg);
 	ts_blocking_end();
 	memset(c->prepared, 0, sizeof c->prepared);
+	c->deferred = 0;
 	if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF) /* a pipeline the lost connection cut */
 		(void)PQexitPipelineMode(c->pg);
 	if (PQstatus(c->pg) != CONNECTION_OK)
@@ -292,24 +322,62 @@ static ts_err pg_script(void *conn, const char *sql, struct ts_error *e)
 	struct pg_conn *c = conn;
 	ts_err rc = ensure(c, e);
 	if (rc == TS_ERR_OK)
+		rc = flush_deferred(c, e);
+	if (rc == TS_ERR_OK)
+		rc = check_gen_now(c, e);
+	if (rc == TS_ERR_OK)
 		rc = open_tx(c, e);
 	return rc == TS_ERR_OK ? run_script(c, sql, e) : rc;
 }
 
 /*
- * BEGIN and the transaction's first statement in one pipeline: one round
- * trip. Results come in order: BEGIN's, the statement's, then the sync
- * point; after a failure the rest are PGRES_PIPELINE_ABORTED.
+ * The end of a pipeline: a sync point sent if one is missing (a send that
+ * failed on this side), what is left of its answers read, pipeline mode
+ * left. *out keeps the first answer not yet kept. A pipeline cut short on
+ * this side has no sync point, and the server answers nothing before one.
  */
-static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
-                                 const char *const *values, const char *seq_name)
+static void pipe_end(struct pg_conn *c, bool synced, PGresult **out)
+{
+	if (!synced && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF &&
+	    PQstatus(c->pg) == CONNECTION_OK && !PQpipelineSync(c->pg))
+		(void)reconnect(c, NULL); /* the statement fails either way; the next may run */
+	while (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg) &&
+	       PQstatus(c->pg) == CONNECTION_OK) {
+		PGresult *res = PQgetResult(c->pg);
+		if (res != NULL && *out == NULL && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+			*out = res;
+		else
+			PQclear(res);
+	}
+}
+
+/* What goes ahead of a statement in its pipeline (exec_pipelined). */
+struct pg_ahead {
+	bool begin;           /* the pending BEGIN */
+	const char *gen_name; /* the credentials generation to check (gen_check), prepared */
+	const char *seq_name; /* the next audit seq to fetch, prepared */
+};
+
+/*
+ * The statement and what goes ahead of it in one pipeline: one round trip.
+ * Results come in order: BEGIN's, the generation's, the seq's, the
+ * statement's, then the sync point; after a failure the rest are
+ * PGRES_PIPELINE_ABORTED. *moved tells that the generation was not the one
+ * handed out (gen_check).
+ */
+static PGresult *exec_pipelined(struct pg_conn *c, const struct pg_ahead *ah, const char *name,
+                                int np, const char *const *values, bool *moved)
 {
 	PGresult *out = NULL;
+	*moved = false;
 	bool sent = PQenterPipelineMode(c->pg) &&
-	            PQsendQueryParams(c->pg, c->tx_write ? PG_BEGIN_WRITE : PG_BEGIN_READ, 0, NULL,
-	                              NULL, NULL, NULL, 0) &&
-	            (seq_name == NULL ||
-	             PQsendQueryPrepared(c->pg, seq_name, 0, NULL, NULL, NULL, 0)) &&
+	            (!ah->begin ||
+	             PQsendQueryParams(c->pg, c->tx_write ? PG_BEGIN_WRITE : PG_BEGIN_READ, 0, NULL,
+	                               NULL, NULL, NULL, 0)) &&
+	            (ah->gen_name == NULL ||
+	             PQsendQueryPrepared(c->pg, ah->gen_name, 0, NULL, NULL, NULL, 0)) &&
+	            (ah->seq_name == NULL ||
+	             PQsendQueryPrepared(c->pg, ah->seq_name, 0, NULL, NULL, NULL, 0)) &&
 	            PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0) &&
 	            PQpipelineSync(c->pg);
 	/*
@@ -317,11 +385,14 @@ static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
 	 * answer, the transaction is lost, not unsent (ensure() then refuses to
 	 * reconnect under it).
 	 */
-	if (sent)
+	if (sent && ah->begin)
 		c->tx = PG_TX_OPEN;
-	/* BEGIN's result, then the seq's (when asked for), the statement's, the sync point */
-	int seq_step = seq_name != NULL ? 1 : -1, steps = seq_name != NULL ? 4 : 3, step = 0;
-	while (sent && step < steps) {
+	int steps = 0;
+	int begin_step = ah->begin ? steps++ : -1;
+	int gen_step = ah->gen_name != NULL ? steps++ : -1;
+	int seq_step = ah->seq_name != NULL ? steps++ : -1;
+	steps++; /* the statement's */
+	for (int step = 0; sent && step < steps;) {
 		PGresult *res = PQgetResult(c->pg);
 		if (res == NULL) { /* the end of one statement's results */
 			if (PQstatus(c->pg) != CONNECTION_OK)
@@ -333,9 +404,16 @@ static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
 			PQclear(res);
 			break;
 		}
-		if (step == 0 && st == PGRES_COMMAND_OK) {
+		bool one_row = st == PGRES_TUPLES_OK && PQntuples(res) == 1;
+		if (step == begin_step && st == PGRES_COMMAND_OK) {
 			PQclear(res);
-		} else if (step == seq_step && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		} else if (step == gen_step && one_row) {
+			int64_t gen = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			*moved = gen != c->gen;
+			c->gen = gen;
+			c->gen_ns = ts_mono_ns();
+			PQclear(res);
+		} else if (step == seq_step && one_row) {
 			PQclear(c->next_seq);
 			c->next_seq = res;
 		} else if (out == NULL && st != PGRES_PIPELINE_ABORTED) {
@@ -345,23 +423,94 @@ static PGresult *exec_with_begin(struct pg_conn *c, const char *name, int np,
 		}
 		step++;
 	}
-	/*
-	 * A pipeline cut short on this side (a send that failed) has no sync point,
-	 * and the server answers nothing before one: give it one, or start afresh.
-	 */
-	if (!sent && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF &&
-	    PQstatus(c->pg) == CONNECTION_OK && !PQpipelineSync(c->pg))
-		(void)reconnect(c, NULL); /* the statement fails either way; the next may run */
-	/* what is left of an interrupted pipeline, then back to one statement at a time */
-	while (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg) &&
-	       PQstatus(c->pg) == CONNECTION_OK) {
+	pipe_end(c, sent, &out);
+	return out;
+}
+
+static bool answer_failed(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+	return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED;
+}
+
+/*
+ * The deferred statements' answers (deferrable()), then that of the last
+ * statement sent after them (when last), then the sync point: the first
+ * failure among them, else the last statement's answer (NULL when there is
+ * none, or the connection went before it came).
+ */
+static PGresult *collect_deferred(struct pg_conn *c, bool last, bool synced)
+{
+	PGresult *out = NULL;
+	int steps = c->deferred + (last ? 1 : 0), step = 0;
+	while (synced && step < steps) {
 		PGresult *res = PQgetResult(c->pg);
-		if (res != NULL && out == NULL && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		if (res == NULL) { /* the end of one statement's results */
+			if (PQstatus(c->pg) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (out == NULL && (answer_failed(res) || (last && step == steps - 1)))
 			out = res;
 		else
 			PQclear(res);
+		step++;
 	}
+	c->deferred = 0;
+	pipe_end(c, synced, &out);
 	return out;
+}
+
+/*
+ * Statement sql (NULL: none) sent after the deferred ones with the sync
+ * point, one round trip for all of them; prepared under name when name is
+ * not NULL.
+ */
+static PGresult *run_after_deferred(struct pg_conn *c, const char *name, const char *sql, int np,
+                                    const char *const *values)
+{
+	bool sent = name != NULL  ? PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0)
+	            : sql != NULL ? PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 0)
+	                          : true;
+	sent = sent && PQpipelineSync(c->pg);
+	return collect_deferred(c, name != NULL || sql != NULL, sent);
+}
+
+/*
+ * What a transaction writes and nothing in it reads back, and whose callers
+ * use neither rows nor count (they only pass a failure on): such a statement
+ * inside an open write transaction is sent without waiting for its answer,
+ * which comes with the next statement's or COMMIT's, in one round trip
+ * (docs/store.md). Its failure is then reported by that later call; the
+ * transaction fails either way, and nothing of it is committed.
+ */
+static bool deferrable(enum ts__store_query q)
+{
+	return q == TS__Q_SCIM_USER_EMAIL_INSERT || q == TS__Q_AUDIT_INSERT ||
+	       q == TS__Q_AUDIT_CHAIN_INSERT || q == TS__Q_AUDIT_PENDING_REFUSE ||
+	       q == TS__Q_AUDIT_CHECKPOINT_INSERT;
+}
+
+/* Reads the deferred statements' answers on their own (before a statement that cannot join them).
+ */
+static ts_err flush_deferred(struct pg_conn *c, struct ts_error *e)
+{
+	if (c->deferred == 0)
+		return TS_ERR_OK;
+	ts_blocking_begin();
+	PGresult *res = run_after_deferred(c, NULL, NULL, 0, NULL);
+	ts_blocking_end();
+	ts_err rc = TS_ERR_OK;
+	if (res != NULL && answer_failed(res))
+		rc = stmt_fail(c, res, "a deferred statement", e);
+	else if (res == NULL && PQstatus(c->pg) != CONNECTION_OK)
+		rc = stmt_fail(c, NULL, "a deferred statement", e);
+	PQclear(res);
+	return rc;
 }
 
 /*
@@ -426,6 +575,58 @@ static bool fresh_query(enum ts__store_query q)
 	return q == TS__Q_AUTH_GENERATION || q == TS__Q_SCIM_APIKEY_AUTH || q == TS__Q_ADMINKEY_GET;
 }
 
+/*
+ * Whether the generation last read on c may be handed out unread: in a
+ * transaction that has sent nothing yet (its first round trip will carry the
+ * check), and read recently.
+ */
+static bool gen_may_hand_out(const struct pg_conn *c)
+{
+	return c->gen_known && c->tx == PG_TX_PENDING && c->deferred == 0 &&
+	       ts_mono_ns() - c->gen_ns < PG_GEN_FRESH_NS;
+}
+
+/* A one-row, one-column result holding gen, as the generation's query answers. */
+static PGresult *gen_result(int64_t gen)
+{
+	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	PGresAttDesc att = {.name = "gen", .typid = 0, .typlen = -1, .atttypmod = -1};
+	char text[24];
+	int len = snprintf(text, sizeof text, "%lld", (long long)gen);
+	if (res != NULL && PQsetResultAttrs(res, 1, &att) && PQsetvalue(res, 0, 0, text, len))
+		return res;
+	PQclear(res);
+	return NULL;
+}
+
+/* The generation handed out unread, checked on its own (a transaction that sent nothing). */
+static ts_err check_gen_now(struct pg_conn *c, struct ts_error *e)
+{
+	if (!c->gen_check)
+		return TS_ERR_OK;
+	c->gen_check = false;
+	char name[PG_NAME_MAX];
+	ts_err rc = ensure(c, e);
+	if (rc == TS_ERR_OK)
+		rc = prepare(c, TS__Q_AUTH_GENERATION, name, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	ts_blocking_begin();
+	PGresult *res = PQexecPrepared(c->pg, name, 0, NULL, NULL, NULL, 0);
+	ts_blocking_end();
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		rc = stmt_fail(c, res, ts__store_queries[TS__Q_AUTH_GENERATION].name, e);
+		PQclear(res);
+		return rc;
+	}
+	int64_t gen = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	bool moved = gen != c->gen;
+	c->gen = gen;
+	c->gen_ns = ts_mono_ns();
+	return moved ? ts_error_set(e, TS_ERR_RETRY, "postgres", PG_GEN_MOVED) : TS_ERR_OK;
+}
+
 static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param *p, int np,
                       struct ts__rows **rows, int64_t *changed, struct ts_error *e)
 {
@@ -435,15 +636,28 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 	ts_err rc = ensure(c, e);
 	if (rc != TS_ERR_OK)
 		return rc;
+	if (q == TS__Q_AUTH_GENERATION && gen_may_hand_out(c)) {
+		PGresult *made = gen_result(c->gen);
+		if (made != NULL) {
+			c->gen_check = true;
+			return hand_over(c, q, made, rows, changed);
+		}
+	}
 	bool with_begin = c->tx == PG_TX_PENDING && !fresh_query(q);
+	bool with_gen = c->gen_check;
 	if (c->tx == PG_TX_ONE)
 		c->tx = PG_TX_ONE_RAN;
 	if (q == TS__Q_AUDIT_NEXT_SEQ)
 		c->seq_taken = true;
 	if (q == TS__Q_AUDIT_NEXT_SEQ && c->next_seq != NULL) /* fetched with BEGIN */
 		return hand_over(c, q, c->next_seq, rows, changed);
-	char name[PG_NAME_MAX], seq_name[PG_NAME_MAX];
-	rc = prepare(c, q, name, e);
+	if (c->deferred > 0 && !c->prepared[q])
+		rc = flush_deferred(c, e); /* PQprepare waits for its answer: not in a pipeline */
+	char name[PG_NAME_MAX], seq_name[PG_NAME_MAX], gen_name[PG_NAME_MAX];
+	if (rc == TS_ERR_OK)
+		rc = prepare(c, q, name, e);
+	if (rc == TS_ERR_OK && with_gen)
+		rc = prepare(c, TS__Q_AUTH_GENERATION, gen_name, e);
 	bool with_seq = with_begin && c->tx_write && c->audits && !audit_bookkeeping(q);
 	if (rc == TS_ERR_OK && with_seq)
 		rc = prepare(c, TS__Q_AUDIT_NEXT_SEQ, seq_name, e);
@@ -465,16 +679,42 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 			break;
 		}
 	}
+	if (deferrable(q) && c->tx == PG_TX_OPEN && c->tx_write) {
+		/* sent, not waited for: the next statement or COMMIT reads its answer */
+		if ((c->deferred > 0 || PQenterPipelineMode(c->pg)) &&
+		    PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0)) {
+			c->deferred++;
+			if (changed != NULL)
+				*changed = 0; /* unknown yet; deferrable() callers do not ask */
+			return TS_ERR_OK;
+		}
+		PQclear(collect_deferred(c, false, false));
+		return stmt_fail(c, NULL, ts__store_queries[q].name, e);
+	}
+	struct pg_ahead ah = {.begin = with_begin,
+	                      .gen_name = with_gen ? gen_name : NULL,
+	                      .seq_name = with_seq ? seq_name : NULL};
+	bool moved = false;
+	c->gen_check = false;
 	ts_blocking_begin(); /* a round trip to the server: a worker pool may run another thread */
-	PGresult *res = with_begin
-	                        ? exec_with_begin(c, name, np, values, with_seq ? seq_name : NULL)
-	                        : PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
+	PGresult *res = with_begin || with_gen ? exec_pipelined(c, &ah, name, np, values, &moved)
+	                : c->deferred > 0      ? run_after_deferred(c, name, NULL, np, values)
+	                                  : PQexecPrepared(c->pg, name, np, values, NULL, NULL, 0);
 	ts_blocking_end();
+	if (moved) { /* what this transaction authenticated by has changed: all of it again */
+		PQclear(res);
+		return ts_error_set(e, TS_ERR_RETRY, "postgres", PG_GEN_MOVED);
+	}
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = stmt_fail(c, res, ts__store_queries[q].name, e);
 		PQclear(res);
 		return rc;
+	}
+	if (q == TS__Q_AUTH_GENERATION && PQntuples(res) == 1) {
+		c->gen = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		c->gen_ns = ts_mono_ns();
+		c->gen_known = true;
 	}
 	return hand_over(c, q, res, rows, changed);
 }
@@ -515,6 +755,7 @@ static ts_err pg_begin(void *conn, bool write, struct ts_error *e)
 	if (c->tx_write) /* how the last write went */
 		c->audits = c->seq_taken;
 	c->seq_taken = false;
+	c->gen_check = false;
 	c->tx = PG_TX_PENDING;
 	c->tx_write = write;
 	PQclear(c->next_seq); /* one transaction's seq is not another's */
@@ -544,9 +785,11 @@ static void end_read(struct pg_conn *c, const char *sql)
 static ts_err pg_commit(void *conn, struct ts_error *e)
 {
 	struct pg_conn *c = conn;
-	if (c->tx == PG_TX_PENDING) { /* nothing was sent: nothing to commit */
+	if (c->tx == PG_TX_PENDING ||
+	    c->tx == PG_TX_ONE) { /* nothing was sent: nothing to commit */
+		ts_err rc = check_gen_now(c, e);
 		c->tx = PG_TX_NONE;
-		return TS_ERR_OK;
+		return rc;
 	}
 	if (!c->tx_write) {
 		/* a read-only transaction's COMMIT cannot fail at REPEATABLE READ */
@@ -563,8 +806,10 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 		return ts_error_set(e, TS_ERR_RETRY, "postgres",
 		                    "connection lost before the transaction's commit");
 	}
+	/* COMMIT goes with the deferred statements, in their pipeline */
 	ts_blocking_begin();
-	PGresult *res = PQexec(c->pg, "COMMIT");
+	PGresult *res = c->deferred > 0 ? run_after_deferred(c, NULL, "COMMIT", 0, NULL)
+	                                : PQexec(c->pg, "COMMIT");
 	ts_blocking_end();
 	ts_err rc = TS_ERR_OK;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -573,6 +818,13 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 		rc = TS_FAIL(e, TS_ERR_STORE, "commit rolled back: the transaction had failed");
 	PQclear(res);
 	c->tx = PG_TX_NONE;
+	/* a deferred statement failed: COMMIT was skipped, the transaction stays open */
+	if (rc != TS_ERR_OK && PQstatus(c->pg) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		ts_blocking_begin();
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+		ts_blocking_end();
+	}
 	return rc;
 }
 
@@ -586,6 +838,12 @@ static void pg_read_one(void *conn)
 static void pg_rollback(void *conn)
 {
 	struct pg_conn *c = conn;
+	c->gen_check = false;
+	if (c->deferred > 0) { /* ROLLBACK goes with them; after a failed one, again below */
+		ts_blocking_begin();
+		PQclear(run_after_deferred(c, NULL, "ROLLBACK", 0, NULL));
+		ts_blocking_end();
+	}
 	if (c->tx != PG_TX_NONE && !(c->tx == PG_TX_OPEN && c->tx_write)) {
 		end_read(c, "ROLLBACK");
 		return;
