@@ -1,0 +1,51 @@
+"""
+Fixtures of the SAML integration tests (on top of ../conftest.py's
+pg_cluster). Every test that needs the store runs on both backends.
+
+  env     (module)  one server per backend per test module, set up by samlenv.Env:
+                    an Enterprise account with example.com verified (dnsmasq),
+                    SCIM users and groups mapped to Pro and Basic, the pysaml2
+                    IdP's metadata loaded, Tessera's SP metadata in the IdP, the
+                    forge and Lasso
+  browser           a fresh cookie jar (one browser)
+
+A missing peer (pysaml2, Lasso, xmlsec1, chromium) is an import or start
+failure, never a skip.
+"""
+import shutil
+
+import pytest
+
+import samlenv as E
+import tessera_itest as T
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def env(request, tmp_path_factory):
+    work = tmp_path_factory.mktemp("saml-" + request.param)
+    store = T.SqliteStore(work) if request.param == "sqlite" else T.PgStore(request.getfixturevalue("pg_cluster"), work)
+    dns = T.Dns(str(work)).start()
+    srv = None
+    try:
+        srv = E.start_server(store, dns)
+        yield E.Env(srv, work, dns, request.param)
+    finally:
+        problems = srv.shutdown_problems() if srv is not None else []
+        dns.stop()
+        store.destroy()
+        if srv is not None and problems:
+            print("---- %s, last lines:\n%s" % (srv.err_path, "\n".join(srv.stderr().splitlines()[-20:])))
+        assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def browser():
+    b = E.Browser()
+    yield b
+    b.close()
+
+
+def pytest_configure(config):
+    for exe in ("/usr/bin/xmlsec1", "/usr/bin/openssl"):
+        if not shutil.which(exe):
+            raise pytest.UsageError("%s is missing (scripts/deps.sh installs the SAML test peers)" % exe)
