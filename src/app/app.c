@@ -24,9 +24,9 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 		                                      .base_url = app->base_url};
 		app->scim = (struct ts_scim_config){.base_url = app->base_url,
 		                                    .throttle = app->scim_throttle};
-		app->saml = (struct ts_saml_config){
-		        .base_url = app->base_url_given ? app->base_url : NULL,
-		        .master_key = app->master_key};
+		app->saml = (struct ts_saml_config){.base_url = app->base_url_given ? app->base_url
+		                                                                    : NULL,
+		                                    .master_key = app->master_key};
 		app->portal = (struct ts_portal_config){.base_url = app->base_url};
 		admin = &app->admin;
 		scim = &app->scim;

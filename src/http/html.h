@@ -43,7 +43,7 @@
  * inline script): for the rare page that cannot work without one, such as
  * the SAML ACS's resubmit page (docs/saml.md).
  */
-#define TS_HTTP_CSP_SCRIPT                                                                       \
+#define TS_HTTP_CSP_SCRIPT                                                                      \
 	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action " \
 	"'self'; frame-ancestors 'none'; base-uri 'none'"
 

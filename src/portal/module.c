@@ -40,8 +40,9 @@ static const char *token_of(struct ts_http_req *req, const struct ts_portal_conf
 	struct ts_http_cookies jar;
 	const char *v = NULL;
 	if (ts_http_cookies_from_req(req, &jar, &e) != TS_ERR_OK ||
-	    ts_http_cookie_get(&jar, ts_http_cookie_name(req->arena, &base, TS_PORTAL_SESSION_COOKIE),
-	                       &v, &e) != TS_ERR_OK)
+	    ts_http_cookie_get(&jar,
+	                       ts_http_cookie_name(req->arena, &base, TS_PORTAL_SESSION_COOKIE), &v,
+	                       &e) != TS_ERR_OK)
 		return NULL;
 	return v;
 }
@@ -50,8 +51,8 @@ static const char *token_of(struct ts_http_req *req, const struct ts_portal_conf
 static ts_err load(struct ts_http_req *req, struct me *m, struct ts_error *e)
 {
 	const char *token = token_of(req, ts_http_config(req, &portal_slot));
-	if (token == NULL || strncmp(token, TS_SESSION_TOKEN_PREFIX,
-	                             strlen(TS_SESSION_TOKEN_PREFIX)) != 0)
+	if (token == NULL ||
+	    strncmp(token, TS_SESSION_TOKEN_PREFIX, strlen(TS_SESSION_TOKEN_PREFIX)) != 0)
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "no session token");
 	ts_store_conn_t *conn = NULL;
 	ts_err rc = ts_http_conn(req, &conn, e);

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/session.h"
 #include "directory/signin_decide.h"
@@ -55,6 +56,7 @@ struct acs {
 	const struct ts_saml_assertion *as;
 	const char *binding_hash; /* of the cookie; NULL without one */
 	const char *form_relay;
+	const char *roles_json; /* the AWS role pairs offered, for the session; NULL: none */
 	/* the transaction's results */
 	struct ts__saml_outcome o;
 	const char *relay; /* the RelayState to follow (the stored request's, else the form's) */
@@ -70,7 +72,8 @@ static void resubmit_page(struct ts__saml_ctx *ctx, const char *response, const 
 	ts_http_html_page_begin(&h, "Signing in");
 	ts_http_html_lit(&h, "<h1>Signing in</h1><form id=\"resubmit\" method=\"post\"");
 	ts_http_html_url_attr(&h, "action",
-	                      ts_arena_printf(req->arena, "/saml/%s/acs", ctx->account_id), NULL, 0);
+	                      ts_arena_printf(req->arena, "/saml/%s/acs", ctx->account_id), NULL,
+	                      0);
 	ts_http_html_lit(&h, "><input type=\"hidden\" name=\"" F_RESPONSE "\"");
 	ts_http_html_attr(&h, "value", response);
 	ts_http_html_lit(&h, ">");
@@ -93,15 +96,48 @@ static const char *binding_hash(struct ts__saml_ctx *ctx)
 	struct ts_error e = {0};
 	const char *v = NULL;
 	if (ts_http_cookies_from_req(ctx->req, &jar, &e) != TS_ERR_OK ||
-	    ts_http_cookie_get(&jar,
-	                       ts_http_cookie_name(ctx->req->arena, &ctx->base,
-	                                           TS_SAML_BINDING_COOKIE),
-	                       &v, &e) != TS_ERR_OK ||
+	    ts_http_cookie_get(
+	            &jar, ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_SAML_BINDING_COOKIE),
+	            &v, &e) != TS_ERR_OK ||
 	    v == NULL || v[0] == '\0')
 		return NULL;
 	char *hash = ts_arena_alloc(ctx->req->arena, TS_SHA256_HEX_LEN + 1);
 	ts_sha256_hex(v, strlen(v), hash);
 	return hash;
+}
+
+/*
+ * What the session stores of the roles must fit its limits (directory/session.h); checked
+ * before the transaction, so that a refusal changes nothing. NULL when it fits, else why.
+ */
+static const char *roles_check(const struct ts_saml_assertion *as)
+{
+	if (as->n_roles > TS_SESSION_ROLES_MAX)
+		return "more AWS roles than a session holds";
+	for (size_t i = 0; i < as->n_roles; i++)
+		if (strlen(as->roles[i].role_arn) > TS_SESSION_ARN_MAX ||
+		    strlen(as->roles[i].provider_arn) > TS_SESSION_ARN_MAX)
+			return "an AWS role ARN longer than IAM allows";
+	/* STS AssumeRoleWithSAML: RoleSessionName is 2 to 64 characters */
+	if (as->role_session_name != NULL &&
+	    strlen(as->role_session_name) > TS_SESSION_ROLE_SESSION_NAME_MAX)
+		return "RoleSessionName longer than STS allows";
+	return NULL;
+}
+
+/* The role pairs offered, as the session keeps them: [{"RoleArn","ProviderArn"}]. */
+static const char *roles_json(ts_arena_t *a, const struct ts_saml_assertion *as)
+{
+	if (as->n_roles == 0)
+		return NULL;
+	json_t *arr = ts_json_own(a, json_array());
+	for (size_t i = 0; i < as->n_roles; i++) {
+		json_t *o = json_object();
+		ts_json_set_str(o, "RoleArn", as->roles[i].role_arn);
+		ts_json_set_str(o, "ProviderArn", as->roles[i].provider_arn);
+		json_array_append_new(arr, o);
+	}
+	return ts_json_dump(a, arr, NULL);
 }
 
 /* Whether the stored request was issued to this browser; constant time (the hashes are hex). */
@@ -131,12 +167,14 @@ static ts_err decide(struct acs *x, struct ts_error *e)
 			return rc;
 		if (!found || !same_browser(sr.browser_hash, x->binding_hash)) {
 			x->o.check = "RequestUnknown";
-			x->o.reason = !found ? "no live request has this ID (never issued, used or expired)"
+			x->o.reason = !found ? "no live request has this ID (never issued, used or "
+			                       "expired)"
 			                     : "the request was issued to another browser";
 			return TS_ERR_OK;
 		}
 		if (sr.relay_state != NULL)
-			x->relay = sr.relay_state; /* what this SP was asked for, not what came back */
+			x->relay =
+			        sr.relay_state; /* what this SP was asked for, not what came back */
 	} else if (!x->t->allow_idp_initiated) {
 		x->o.check = "Unsolicited";
 		x->o.reason = "IdP-initiated sign-in is not allowed for this account";
@@ -177,16 +215,17 @@ static ts_err decide(struct acs *x, struct ts_error *e)
 		return TS_ERR_OK;
 	}
 	/* docs/product.md §4: the first successful sign-in registers the user */
-	rc = ts_directory_user_register(ctx->conn, a, d.user, ctx->now_ms, e);
+	bool registered = false;
+	rc = ts_directory_user_register(ctx->conn, a, d.user->user_id, ctx->now_ms, &registered, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	struct ts_session_origin origin = {.source = "saml",
-	                                   .issuer = as->issuer,
-	                                   .subject = as->name_id,
-	                                   .roles = as->roles,
-	                                   .n_roles = as->n_roles,
-	                                   .chosen_role = as->n_roles == 1 ? 0 : -1,
-	                                   .role_session_name = as->role_session_name};
+	/* one role is taken without asking; several wait for the chooser (role.c) */
+	struct ts_session_origin origin = {
+	        .origin = TS_SESSION_ORIGIN_SAML,
+	        .roles_json = x->roles_json,
+	        .role_arn = as->n_roles == 1 ? as->roles[0].role_arn : NULL,
+	        .provider_arn = as->n_roles == 1 ? as->roles[0].provider_arn : NULL,
+	        .role_session_name = as->role_session_name};
 	struct ts_session s;
 	rc = ts_directory_session_create_from(ctx->conn, a, ctx->account_id, d.user->user_id,
 	                                      TS_SESSION_BROWSER, TS_SAML_SESSION_TTL_MS, d.license,
@@ -240,8 +279,8 @@ again:
 		ts__saml_chooser(ctx, x->session_id, x->as->roles, x->as->n_roles, x->relay);
 		return;
 	}
-	const char *target = ts__saml_relay_target(req->arena, x->relay, x->t->relay_allow,
-	                                           x->t->n_relay_allow);
+	const char *target =
+	        ts__saml_relay_target(req->arena, x->relay, x->t->relay_allow, x->t->n_relay_allow);
 	rc = ts_http_redirect(req, ctx->res, target, x->t->relay_allow, x->t->n_relay_allow, &e);
 	if (rc != TS_ERR_OK) /* the target passed this very check: never reached */
 		ts__saml_page_failed(req, ctx->res, TS_ERR_INTERNAL, &e);
@@ -281,7 +320,8 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	if (x.t == NULL) {
 		x.o = (struct ts__saml_outcome){.check = "NotConfigured",
-		                                .reason = "the account has no SAML identity source"};
+		                                .reason =
+		                                        "the account has no SAML identity source"};
 		ts__saml_refuse(&ctx, &x.o);
 		return;
 	}
@@ -310,6 +350,19 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	}
 	x.as = &as;
+	const char *why = roles_check(&as);
+	if (why != NULL) {
+		x.o = (struct ts__saml_outcome){.check =
+		                                        ts_saml_check_name(TS_SAML_CHECK_ATTRIBUTE),
+		                                .reason = why,
+		                                .idp_entity_id = as.issuer,
+		                                .name_id = as.name_id,
+		                                .assertion_id = as.assertion_id,
+		                                .in_response_to = as.in_response_to};
+		ts__saml_refuse(&ctx, &x.o);
+		return;
+	}
+	x.roles_json = roles_json(req->arena, &as);
 	x.binding_hash = binding_hash(&ctx);
 	bool resubmit = resubmitted != NULL && strcmp(resubmitted, "1") == 0;
 	if (as.in_response_to != NULL && x.binding_hash == NULL && !resubmit) {

@@ -25,10 +25,9 @@ static const char *binding_value(struct ts__saml_ctx *ctx)
 	struct ts_error e = {0};
 	const char *v = NULL;
 	if (ts_http_cookies_from_req(ctx->req, &jar, &e) == TS_ERR_OK &&
-	    ts_http_cookie_get(&jar,
-	                       ts_http_cookie_name(ctx->req->arena, &ctx->base,
-	                                           TS_SAML_BINDING_COOKIE),
-	                       &v, &e) == TS_ERR_OK &&
+	    ts_http_cookie_get(
+	            &jar, ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_SAML_BINDING_COOKIE),
+	            &v, &e) == TS_ERR_OK &&
 	    v != NULL && strlen(v) == TS_SAML_BINDING_RANDOM &&
 	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
 	            TS_SAML_BINDING_RANDOM)
@@ -54,9 +53,10 @@ void ts__saml_login_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	}
 	if (t->sso_url == NULL || t->n_sp_keys == 0) {
-		rc = TS_FAIL(&e, TS_ERR_INTERNAL,
-		             "account %s: no HTTP-Redirect SSO URL in the IdP metadata, or no SP key",
-		             ctx.account_id);
+		rc = TS_FAIL(
+		        &e, TS_ERR_INTERNAL,
+		        "account %s: no HTTP-Redirect SSO URL in the IdP metadata, or no SP key",
+		        ctx.account_id);
 		goto fail;
 	}
 	/* SAML Bindings §3.4.3: RelayState is at most 80 bytes by the letter, more in practice;

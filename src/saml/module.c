@@ -20,6 +20,8 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
+#include "directory/session.h"
 #include "http/html.h"
 #include "saml/metadata.h"
 #include "saml/spkeys.h"
@@ -35,9 +37,21 @@ struct cache {
 	struct cache_entry slots[TS__SAML_CACHE_SLOTS];
 };
 
+/*
+ * Each worker's cache. The first worker to start also sets up libxml2 and
+ * xmlsec1 for the process (ts_saml_init runs once, under its own lock),
+ * before any request can reach the verifier; when that fails the worker
+ * keeps no cache and every SAML request answers 500.
+ */
 static void *slot_init(void *config)
 {
 	(void)config;
+	struct ts_error e = {0};
+	if (ts_saml_init(&e) != TS_ERR_OK) {
+		ts_log(TS_LOG_ERROR, "SAML is not available",
+		       json_pack("{s:o}", "message", ts_json_text(e.message)));
+		return NULL;
+	}
 	return ts_calloc(1, sizeof(struct cache));
 }
 
@@ -95,7 +109,8 @@ static void relay_allow_parse(ts_arena_t *a, const char *text, struct ts__saml_t
 		return;
 	json_t *arr = NULL;
 	struct ts_error e = {0};
-	if (ts_json_parse(text, strlen(text), NULL, a, &arr, &e) != TS_ERR_OK || !json_is_array(arr))
+	if (ts_json_parse(text, strlen(text), NULL, a, &arr, &e) != TS_ERR_OK ||
+	    !json_is_array(arr))
 		return;
 	const char **out = ts_arena_alloc(a, sizeof *out * TS__SAML_RELAY_ALLOW_MAX);
 	size_t i;
@@ -161,7 +176,8 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
 	*out = NULL;
 	struct cache *c = ts_http_state(ctx->req, &saml_slot);
 	if (c == NULL)
-		return TS_FAIL(e, TS_ERR_INTERNAL, "the SAML endpoints run on the worker pool");
+		return TS_FAIL(e, TS_ERR_INTERNAL,
+		               "no SAML cache on this worker (ts_saml_init failed)");
 	int64_t version = 0;
 	ts_err rc = ts_store_begin(ctx->conn, false, e);
 	if (rc != TS_ERR_OK)
@@ -196,6 +212,19 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
 	return TS_ERR_OK;
 }
 
+/* The longest prefix of s (valid UTF-8: verified text) of at most max bytes, whole characters. */
+static const char *utf8_prefix(ts_arena_t *a, const char *s, size_t max)
+{
+	size_t n = 0, len = strlen(s);
+	while (n < len) {
+		size_t k = ts_utf8_next((const unsigned char *)s + n, len - n, NULL);
+		if (k == 0 || n + k > max)
+			break;
+		n += k;
+	}
+	return ts_arena_strndup(a, s, n);
+}
+
 ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *o,
                        struct ts_error *e)
 {
@@ -225,15 +254,19 @@ ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *
 	ts_err rc = ts_audit_append(ctx->conn, req->arena, &entry, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	struct ts_store_signin_attempt at = {
-	        .account_id = ctx->account_id,
-	        .user_id = o->user_id,
-	        .time_ms = ctx->now_ms,
-	        .allowed = o->check == NULL,
-	        .check = o->check,
-	        .source = "saml",
-	        .identity = o->name_id,
-	};
+	/* attempts are kept per user, or per identity: without an identity there is none to show */
+	const char *identity = o->name_id;
+	if (identity == NULL || identity[0] == '\0')
+		return TS_ERR_OK;
+	if (strlen(identity) > TS_STORE_SIGNIN_IDENTITY_MAX)
+		identity = utf8_prefix(req->arena, identity, TS_STORE_SIGNIN_IDENTITY_MAX);
+	struct ts_signin_attempt at = {.account_id = ctx->account_id,
+	                               .user_id = o->user_id,
+	                               .identity = identity,
+	                               .time_ms = ctx->now_ms,
+	                               .outcome = o->check == NULL ? "Allowed" : "Refused",
+	                               .check_name = o->check,
+	                               .source = TS_SESSION_ORIGIN_SAML};
 	return ts_store_signin_attempt_insert(ctx->conn, &at, e);
 }
 
@@ -262,7 +295,7 @@ again:
 }
 
 void ts__saml_page(struct ts_http_req *req, struct ts_http_res *res, int status, const char *title,
-                  const char *text)
+                   const char *text)
 {
 	struct ts_http_html h;
 	ts_http_html_init(&h, req->arena);
@@ -281,9 +314,10 @@ void ts__saml_page(struct ts_http_req *req, struct ts_http_res *res, int status,
 void ts__saml_page_refused(struct ts_http_req *req, struct ts_http_res *res)
 {
 	/* STYLE.md, Errors: the browser never learns which check failed; the audit event does */
-	ts__saml_page(req, res, ts_err_status(TS_ERR_FORBIDDEN), "Sign-in failed",
-	     "You could not be signed in. If this keeps happening, give your administrator the "
-	     "request id below.");
+	ts__saml_page(
+	        req, res, ts_err_status(TS_ERR_FORBIDDEN), "Sign-in failed",
+	        "You could not be signed in. If this keeps happening, give your administrator the "
+	        "request id below.");
 	res->error_code = "SignInRefused";
 }
 
@@ -294,10 +328,11 @@ void ts__saml_page_failed(struct ts_http_req *req, struct ts_http_res *res, ts_e
 	       json_pack("{s:s, s:s, s:o}", "request_id", req->request_id, "code", ts_err_name(rc),
 	                 "message", ts_json_text(ts_error_text(e, rc))));
 	bool later = ts_store_err_transient(rc);
-	ts__saml_page(req, res, later ? ts_err_status(TS_ERR_UNAVAILABLE) : ts_err_status(TS_ERR_INTERNAL),
-	     "Sign-in unavailable",
-	     later ? "Sign-in is not available at the moment. Try again in a minute."
-	           : "Something went wrong on our side.");
+	ts__saml_page(req, res,
+	              later ? ts_err_status(TS_ERR_UNAVAILABLE) : ts_err_status(TS_ERR_INTERNAL),
+	              "Sign-in unavailable",
+	              later ? "Sign-in is not available at the moment. Try again in a minute."
+	                    : "Something went wrong on our side.");
 	/* RFC 9110 §15.6.4, §10.2.3: a 503 says when to come back */
 	if (later)
 		ts_http_res_header(res, "retry-after",
@@ -306,18 +341,20 @@ void ts__saml_page_failed(struct ts_http_req *req, struct ts_http_res *res, ts_e
 }
 
 /* Every SAML path answers its errors (no route, 413) as a page, not JSON. */
-static void surface_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
-                          int status, const char *message)
+static void surface_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code, int status,
+                          const char *message)
 {
 	(void)message;
 	ts__saml_page(req, res, status, "Sign-in failed",
-	     code == TS_ERR_TOO_LARGE ? "The sign-in message is too large."
-	                              : "This sign-in address is not valid.");
+	              code == TS_ERR_TOO_LARGE ? "The sign-in message is too large."
+	                                       : "This sign-in address is not valid.");
 	res->error_code = ts_err_name(code);
 }
 
-#define ROUTE(m, path, fn, flags) \
-	{ m, "/saml" path, fn, flags, NULL, "saml:" #fn }
+#define ROUTE(m, path, fn, flags)                             \
+	{                                                     \
+		m, "/saml" path, fn, flags, NULL, "saml:" #fn \
+	}
 static const struct ts_http_route routes[] = {
         ROUTE("GET", "/{}/metadata", ts__saml_metadata_handle, 0),
         ROUTE("GET", "/{}/login", ts__saml_login_handle, 0),

@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/session.h"
 #include "http/cookie.h"
@@ -38,7 +39,8 @@ void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
 	ts_http_html_page_begin(&h, "Choose a role");
 	ts_http_html_lit(&h, "<h1>Choose a role</h1><form method=\"post\"");
 	ts_http_html_url_attr(&h, "action",
-	                      ts_arena_printf(req->arena, "/saml/%s/role", ctx->account_id), NULL, 0);
+	                      ts_arena_printf(req->arena, "/saml/%s/role", ctx->account_id), NULL,
+	                      0);
 	ts_http_html_lit(&h, "><input type=\"hidden\" name=\"" TS_HTTP_CSRF_FIELD "\"");
 	ts_http_html_attr(&h, "value", csrf);
 	ts_http_html_lit(&h, ">");
@@ -59,6 +61,22 @@ void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
 	ts_http_res_html(req, ctx->res, 200, &h);
 }
 
+/* The pair at index of the session's offered roles; false when there is none. */
+static bool offered(ts_arena_t *a, const char *roles_json, size_t index, const char **role_arn,
+                    const char **provider_arn)
+{
+	json_t *arr = NULL;
+	struct ts_error e = {0};
+	if (roles_json == NULL ||
+	    ts_json_parse(roles_json, strlen(roles_json), NULL, a, &arr, &e) != TS_ERR_OK ||
+	    !json_is_array(arr) || index >= json_array_size(arr))
+		return false;
+	json_t *pair = json_array_get(arr, index);
+	*role_arn = ts_json_str(pair, "RoleArn");
+	*provider_arn = ts_json_str(pair, "ProviderArn");
+	return *role_arn != NULL && *provider_arn != NULL;
+}
+
 /* The session the cookie names, checked; false (answered) when there is none for this account. */
 static bool session_of(struct ts__saml_ctx *ctx, struct ts_session_info *info)
 {
@@ -67,10 +85,10 @@ static bool session_of(struct ts__saml_ctx *ctx, struct ts_session_info *info)
 	const char *token = NULL;
 	ts_err rc = ts_http_cookies_from_req(ctx->req, &jar, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_http_cookie_get(&jar,
-		                        ts_http_cookie_name(ctx->req->arena, &ctx->base,
-		                                            TS_PORTAL_SESSION_COOKIE),
-		                        &token, &e);
+		rc = ts_http_cookie_get(
+		        &jar,
+		        ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_PORTAL_SESSION_COOKIE),
+		        &token, &e);
 	if (rc == TS_ERR_OK && token == NULL)
 		rc = TS_FAIL(&e, TS_ERR_UNAUTHORIZED, "no session cookie");
 	if (rc == TS_ERR_OK)
@@ -123,18 +141,26 @@ void ts__saml_role_handle(struct ts_http_req *req, struct ts_http_res *res)
 		ts__saml_page_refused(req, res);
 		return;
 	}
+	/* the index names one of the pairs the session was offered (roles_json, acs.c) */
+	const char *role_arn = NULL, *provider_arn = NULL;
+	if (!offered(req->arena, info.session.roles_json, index, &role_arn, &provider_arn)) {
+		ts__saml_page_refused(req, res);
+		return;
+	}
 	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
 again:
 	rc = ts_store_begin(ctx.conn, true, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_directory_session_set_role(ctx.conn, info.session.session_id, index, &e);
+		rc = ts_directory_session_set_role(ctx.conn, req->arena, info.session.session_id,
+		                                   role_arn, provider_arn, ctx.now_ms, &e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_commit(ctx.conn, &e);
 	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx.conn, rc, &attempt))
 		goto again;
 	if (rc != TS_ERR_OK) {
 		ts_store_rollback(ctx.conn);
-		if (rc == TS_ERR_BAD_REQUEST || rc == TS_ERR_NOT_FOUND) /* no such role offered */
+		if (rc == TS_ERR_FORBIDDEN ||
+		    rc == TS_ERR_NOT_FOUND) /* not offered, session gone */
 			ts__saml_page_refused(req, res);
 		else
 			ts__saml_page_failed(req, res, rc, &e);
@@ -147,7 +173,8 @@ again:
 		ts__saml_page_failed(req, res, rc != TS_ERR_OK ? rc : TS_ERR_INTERNAL, &e);
 		return;
 	}
-	const char *target = ts__saml_relay_target(req->arena, relay, t->relay_allow, t->n_relay_allow);
+	const char *target =
+	        ts__saml_relay_target(req->arena, relay, t->relay_allow, t->n_relay_allow);
 	rc = ts_http_redirect(req, res, target, t->relay_allow, t->n_relay_allow, &e);
 	if (rc != TS_ERR_OK) /* the target passed this very check: never reached */
 		ts__saml_page_failed(req, res, TS_ERR_INTERNAL, &e);

@@ -20,9 +20,10 @@
 /* Accounts whose trust a worker keeps parsed (a direct-mapped table). */
 #define TS__SAML_CACHE_SLOTS 64
 /*
- * An entry is used while the account's config version is unchanged, and
- * for at most this long: an SP key rotation does not change the version,
- * and the new key must be taken (to sign, to decrypt) within a minute.
+ * An entry is used while the account's config version is unchanged (a PUT,
+ * a metadata refresh and an SP key rotation each move it), and for at most
+ * this long: an SP key whose rotation overlap ended leaves without any
+ * version change, and is dropped within a minute.
  */
 #define TS__SAML_TRUST_TTL_MS 60000
 /* SP key pairs kept per account (a rotation publishes two; the store gives at most 8). */
@@ -36,7 +37,7 @@ struct ts__saml_trust {
 	int64_t version; /* ts_store_saml_config_version when loaded */
 	int64_t loaded_ms;
 	const char *idp_entity_id;
-	const char *sso_url; /* the IdP's HTTP-Redirect SingleSignOnService; may be NULL */
+	const char *sso_url;          /* the IdP's HTTP-Redirect SingleSignOnService; may be NULL */
 	const char *const *idp_certs; /* PEM, from the metadata only */
 	size_t n_idp_certs;
 	const char *const *sp_certs; /* PEM, newest first: published in the SP metadata */
@@ -80,7 +81,7 @@ TS_MUST_USE ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__sam
 
 /* What one sign-in decision records (audit event and sign-in attempt). */
 struct ts__saml_outcome {
-	const char *check; /* NULL: allowed; else the check's name (saml-contract.md) */
+	const char *check;  /* NULL: allowed; else the check's name (saml-contract.md) */
 	const char *reason; /* for the audit event's errorMessage; never the assertion */
 	const char *idp_entity_id;
 	const char *name_id;

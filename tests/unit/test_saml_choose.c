@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "http/html.h"
+#include "saml/authn.h"
 #include "saml/web.h"
 
 #define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -57,8 +58,8 @@ static void test_relay_target(void **state)
 	for (size_t i = 0; i < N_ITEMS(cases); i++) {
 		const char *got = ts__saml_relay_target(a, cases[i].relay, allowed, 2);
 		if (strcmp(got, cases[i].want) != 0)
-			fail_msg("case %zu (%s): got %s", i, cases[i].relay ? cases[i].relay : "NULL",
-			         got);
+			fail_msg("case %zu (%s): got %s", i,
+			         cases[i].relay ? cases[i].relay : "NULL", got);
 	}
 	/* without an allow-list, absolute URLs are never followed, not even same-looking ones */
 	assert_string_equal(ts__saml_relay_target(a, "https://app.example.com/", NULL, 0),
@@ -81,19 +82,28 @@ static void test_role_index(void **state)
 		bool ok;
 		size_t want;
 	} cases[] = {
-	        {"0", 2, true, 0},   {"1", 2, true, 1},     {"2", 2, false, 0},
-	        {"10", 11, true, 10}, {"10", 10, false, 0}, {"", 2, false, 0},
-	        {NULL, 2, false, 0},  {"01", 5, false, 0},  {"-1", 5, false, 0},
-	        {"+1", 5, false, 0},  {"1 ", 5, false, 0},  {" 1", 5, false, 0},
-	        {"0x1", 5, false, 0}, {"0", 0, false, 0},
+	        {"0", 2, true, 0},
+	        {"1", 2, true, 1},
+	        {"2", 2, false, 0},
+	        {"10", 11, true, 10},
+	        {"10", 10, false, 0},
+	        {"", 2, false, 0},
+	        {NULL, 2, false, 0},
+	        {"01", 5, false, 0},
+	        {"-1", 5, false, 0},
+	        {"+1", 5, false, 0},
+	        {"1 ", 5, false, 0},
+	        {" 1", 5, false, 0},
+	        {"0x1", 5, false, 0},
+	        {"0", 0, false, 0},
 	        {"99999999999999999999999999", 5, false, 0},
 	};
 	for (size_t i = 0; i < N_ITEMS(cases); i++) {
 		size_t got = 12345;
 		bool ok = ts__saml_role_index(cases[i].s, cases[i].n, &got);
 		if (ok != cases[i].ok || (ok && got != cases[i].want))
-			fail_msg("case %zu (%s, %zu): ok %d got %zu", i, cases[i].s ? cases[i].s : "NULL",
-			         cases[i].n, ok, got);
+			fail_msg("case %zu (%s, %zu): ok %d got %zu", i,
+			         cases[i].s ? cases[i].s : "NULL", cases[i].n, ok, got);
 	}
 }
 
@@ -114,8 +124,8 @@ static void test_refusal_page(void **state)
 	assert_non_null(strstr(body, "Sign-in failed"));
 	assert_non_null(strstr(body, "req-4711"));
 	/* it names no check */
-	static const char *const checks[] = {"Signature", "Audience", "Replay", "InResponseTo",
-	                                     "IdentityMatch", "Issuer"};
+	static const char *const checks[] = {"Signature",    "Audience",      "Replay",
+	                                     "InResponseTo", "IdentityMatch", "Issuer"};
 	for (size_t i = 0; i < N_ITEMS(checks); i++)
 		assert_null(strstr(body, checks[i]));
 	ts_arena_free(&a);
