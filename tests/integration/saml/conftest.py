@@ -13,10 +13,14 @@ A missing peer (pysaml2, Lasso, xmlsec1, chromium) is an import or start
 failure, never a skip.
 """
 import shutil
+import warnings
 
 import pytest
 
-import samlenv as E
+with warnings.catch_warnings():
+    # pysaml2 7.0.1 on Python 3.11 warns about its own schema loading at import
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import samlenv as E
 import tessera_itest as T
 
 
@@ -46,8 +50,6 @@ def browser():
 
 
 def pytest_configure(config):
-    # pysaml2 7.0.1 on Python 3.11 warns about its own schema loading at import
-    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:saml2.*")
     for exe in ("/usr/bin/xmlsec1", "/usr/bin/openssl"):
         if not shutil.which(exe):
             raise pytest.UsageError("%s is missing (scripts/deps.sh installs the SAML test peers)" % exe)

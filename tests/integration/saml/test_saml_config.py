@@ -66,24 +66,30 @@ def test_okta_metadata_with_two_certificates(env, browser, restore):
         req = idp.read_request(r.headers["Location"])
         r, rid = env.acs(b, idp.response(user["name"], req.id))
         E.assert_signed_in(env, r, rid, b, user, "Pro")
-    # the sign-in check: the last attempt, and the certificate that expires within 30 days
-    chk = env.admin("GET", "/accounts/%s/users/%s/sign-in-check" % (env.acct, user["id"]))["SignInCheck"]
-    last = chk["LastSignInAttempts"][0]
-    assert last["Outcome"] == "Allowed" and last["Check"] is None and last["Source"] == "saml", chk
-    assert any("expires in" in w for w in chk["Warnings"]), chk
+
+
+def test_expiring_certificate_warning_and_gauge(env, restore):
+    old = I.keypair(env.dir, "expiring", "expiring", days=10)
+    env.put_saml_config(I.okta_metadata([old[2], env.idp.cert_pem], OKTA_SSO)[1], "application/xml")
+    chk = env.admin("GET", "/accounts/%s/users/%s/sign-in-check" % (env.acct, env.victim["id"]))["SignInCheck"]
+    assert any("expires in" in w for w in chk.get("Warnings", [])), chk
     metrics = T.requests.get(env.base + "/metrics", timeout=10).text
     m = re.search(r'^tessera_saml_idp_cert_expiry_seconds\{account="%s"\} (\S+)$' % env.acct, metrics, re.M)
     assert m and 8 * 86400 < float(m.group(1)) <= 10 * 86400 + 60, m and m.group(0)
 
 
-def test_refused_attempt_shows_in_the_sign_in_check(env, browser):
+def test_attempts_show_in_the_sign_in_check(env, browser):
     user = env.new_user("seen")
     req = env.login(browser)
     r, rid = env.acs(browser, env.idp.response(user["name"], req.id, sign_alg=I.RSA_SHA1, digest_alg=I.SHA1))
     assert r.status_code == 403
+    b2 = E.Browser()
+    req = env.login(b2)
+    r, rid = env.acs(b2, env.idp.response(user["name"], req.id))
+    E.assert_signed_in(env, r, rid, b2, user, "Pro")
     chk = env.admin("GET", "/accounts/%s/users/%s/sign-in-check" % (env.acct, user["id"]))["SignInCheck"]
-    last = chk["LastSignInAttempts"][0]
-    assert last["Outcome"] == "Refused" and last["Check"] == "Algorithm" and last["Source"] == "saml", chk
+    got = [(a["Outcome"], a["Check"], a["Source"]) for a in chk["LastSignInAttempts"]]
+    assert got == [("Allowed", None, "saml"), ("Refused", "Algorithm", "saml")], chk
 
 
 def test_json_document_settings_and_allow_list(env, restore):
