@@ -458,11 +458,11 @@ def enc_mixed(c):
 L_ENC = "skipped for Lasso: it needs the SP private key, which Tessera never gives out"
 
 CASES = [
-    Case("XSW1", xsw1, ("Signature", "DuplicateId")),
-    Case("XSW2", xsw2, ("Signature", "DuplicateId")),
+    Case("XSW1", xsw1, "DuplicateId"),
+    Case("XSW2", xsw2, "DuplicateId"),
     Case("XSW3", xsw3, "AssertionCount"),
-    Case("XSW4", xsw4, ("Signature", "AssertionCount")),
-    Case("XSW5", xsw5, ("AssertionCount", "Signature")),
+    Case("XSW4", xsw4, "Signature"),
+    Case("XSW5", xsw5, "AssertionCount"),
     Case("XSW6", xsw6, "Signature"),
     Case("XSW7", xsw7, "DuplicateId", L_DUP),
     Case("XSW8", xsw8, "Signature"),
@@ -477,7 +477,7 @@ CASES = [
     Case("signed-assertion-tampered", assertion_tampered, "Signature"),
     Case("unsigned-response-Destination-changed", unsigned_response_destination_changed, "Destination", L_DEST),
     Case("unsigned-response-Status-changed", unsigned_response_status_changed, "Status"),
-    Case("unsigned-response-InResponseTo-changed", unsigned_response_irt_changed, ("InResponseTo", "RequestUnknown"), L_IRT),
+    Case("unsigned-response-InResponseTo-changed", unsigned_response_irt_changed, "InResponseTo", L_IRT),
     Case("XXE", xxe, "Xml"),
     Case("entity-expansion", billion_laughs, "Xml"),
     Case("Conditions-NotBefore-future", lambda c: _timed(c, "conditions", "NotBefore", SKEW + 2), "Time", L_TIME),
@@ -488,7 +488,7 @@ CASES = [
     Case("NotBefore-year-9999", lambda c: _timed(c, "conditions", "NotBefore", 0, "9999-01-01T00:00:00Z"), "Time", L_TIME),
     Case("Audience-wrong", audience("https://other-sp.example/"), "Audience", L_AUD),
     Case("AudienceRestriction-missing", audience(remove=True), "Audience", L_COND),
-    Case("Conditions-missing", audience(no_conditions=True), ("Audience", "Time"), L_COND),
+    Case("Conditions-missing", audience(no_conditions=True), "Audience", L_COND),
     Case("two-AudienceRestrictions-one-wrong", audience(extra_wrong=True), "Audience", L_AUD),
     Case("Destination-wrong", response_destination, "Destination", L_DEST),
     Case("Recipient-wrong", recipient, "Recipient", L_RCPT),
@@ -510,7 +510,7 @@ CASES = [
     Case("not-XML", not_xml, "Xml"),
     Case("encrypted-unsigned-inside", enc_unsigned, "Signature", L_ENC),
     Case("encrypted-to-another-key", enc_other_key, "Decryption", L_ENC),
-    Case("encrypted-RSA1_5-key-transport", enc_rsa15, ("Decryption", "Algorithm"), L_ENC),
+    Case("encrypted-RSA1_5-key-transport", enc_rsa15, "Algorithm", L_ENC),
     Case("encrypted-garbage", enc_garbage, "Decryption", L_ENC),
     Case("encrypted-and-plain-assertion", enc_mixed, "AssertionCount", L_ENC),
 ]

@@ -9,7 +9,9 @@ last attempts and the certificate-expiry warning.
 """
 import base64
 import hashlib
+import http.server
 import re
+import threading
 
 import pytest
 
@@ -178,3 +180,34 @@ def test_policies(env):
         r = T.requests.put(path, data=env.idp.metadata(), headers=dict(h, **{"Content-Type": "application/xml"}), timeout=10)
         assert r.status_code == 403, r.text
         assert T.requests.delete(path, headers=h, timeout=10).status_code == 403
+
+
+def test_metadata_url_over_loopback_http(env, restore):
+    """{"MetadataUrl"}: fetched by Tessera (http allowed to loopback only)."""
+    body = env.idp.metadata()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/samlmetadata+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        url = "http://127.0.0.1:%d/app/exk1/sso/saml/metadata" % srv.server_address[1]
+        cfg = env.admin("PUT", "/accounts/%s/saml-config" % env.acct, {"MetadataUrl": url})["SamlConfig"]
+        assert cfg["MetadataUrl"] == url and cfg["MetadataFetchedOn"], cfg
+        assert cfg["IdpEntityId"] == env.idp.entity_id, cfg
+        r = env.admin("PUT", "/accounts/%s/saml-config" % env.acct, {"MetadataUrl": "http://idp.example.test/md"},
+                      expect=400)
+        assert r["Code"] == "BadRequestException", r
+    finally:
+        srv.shutdown()
+        srv.server_close()
