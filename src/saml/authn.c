@@ -91,6 +91,9 @@ static char *xml_escape(ts_arena_t *a, const char *s)
  * percent-encoded. Bindings §3.4.4.1 asks the verifier to use the octets
  * received, but many re-encode the decoded values (pysaml2 with Python's
  * quote_plus, Java's URLEncoder): this is the encoding they produce.
+ * Lasso verifies the octets received but decodes '+' as '+', so a
+ * RelayState with a raw space comes back from a Lasso IdP with '+' there:
+ * deep links should carry spaces as %20 (a URL does anyway).
  */
 static char *form_encode(ts_arena_t *a, const char *s, size_t n)
 {
