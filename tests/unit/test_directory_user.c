@@ -251,6 +251,31 @@ static void test_register_first_signin(void **state)
 	assert_false(do_register(env, "nobody", 5000));
 }
 
+static void test_managed_by_identity_source(void **state)
+{
+	struct env *env = *state;
+	bool managed = true;
+	assert_int_equal(ts_directory_account_managed(env->c, "acct-1", &managed, &env->e),
+	                 TS_ERR_OK);
+	assert_false(managed);
+	/* docs/product.md §4: an identity source makes the IdP the directory's source */
+	struct ts_store_saml_config cfg = {.account_id = "acct-1",
+	                                   .idp_entity_id = "urn:idp",
+	                                   .metadata_xml = "<EntityDescriptor/>",
+	                                   .created_ms = 1000,
+	                                   .modified_ms = 1000};
+	assert_int_equal(ts_store_saml_config_put(env->c, &cfg, &env->e), TS_ERR_OK);
+	assert_int_equal(ts_directory_account_managed(env->c, "acct-1", &managed, &env->e),
+	                 TS_ERR_OK);
+	assert_true(managed);
+	bool deleted = false;
+	assert_int_equal(ts_store_saml_config_delete(env->c, "acct-1", &deleted, &env->e),
+	                 TS_ERR_OK);
+	assert_int_equal(ts_directory_account_managed(env->c, "acct-1", &managed, &env->e),
+	                 TS_ERR_OK);
+	assert_false(managed);
+}
+
 int main(void)
 {
 	if (ts_crypto_init() != TS_ERR_OK)
@@ -260,6 +285,8 @@ int main(void)
 	        cmocka_unit_test(test_pin),
 	        cmocka_unit_test(test_email_check),
 	        cmocka_unit_test_setup_teardown(test_register_first_signin, store_setup,
+	                                        store_teardown),
+	        cmocka_unit_test_setup_teardown(test_managed_by_identity_source, store_setup,
 	                                        store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
