@@ -206,3 +206,19 @@ def test_directory_rules_after_a_valid_response(env, browser):
         req = env.login(b)
         r, rid = env.acs(b, env.idp.response(who["name"], req.id))
         E.assert_refused(env, r, rid, (check,), b, users, before)
+
+
+def test_cookie_attributes(env, browser):
+    """saml_binding: HttpOnly, SameSite=Lax over http (None needs Secure); sid: HttpOnly."""
+    r = browser.get(env.base + "/saml/%s/login" % env.acct, allow_redirects=False)
+    assert r.status_code == 302
+    binding = [c for c in E.set_cookies(r) if c.startswith("saml_binding=")]
+    assert len(binding) == 1, E.set_cookies(r)
+    attrs = [a.strip().lower() for a in binding[0].split(";")]
+    assert "httponly" in attrs and "samesite=lax" in attrs, attrs
+    user = env.new_user("cookie")
+    req = env.idp.read_request(r.headers["Location"])
+    r, rid = env.acs(browser, env.idp.response(user["name"], req.id))
+    E.assert_signed_in(env, r, rid, browser, user, "Pro")
+    sid = [c for c in E.set_cookies(r) if c.startswith("sid=")]
+    assert len(sid) == 1 and "httponly" in sid[0].lower(), E.set_cookies(r)
