@@ -235,9 +235,8 @@ def _comment_in_attribute(c, name, signed_value, head, tail):
 
 
 def comment_in_role(c):
-    evil = "arn:aws:iam::123456789012:role/Admin"
-    rest = ".evil,arn:aws:iam::123456789012:saml-provider/Okta"
-    return _comment_in_attribute(c, I.ROLE_ATTR, evil + rest, evil, rest)
+    # signed: a pair whose provider is "Okta-evil"; read up to the comment: the Admin pair
+    return _comment_in_attribute(c, I.ROLE_ATTR, ROLE_ADMIN + "-evil", ROLE_ADMIN, "-evil")
 
 
 def comment_in_session_name(c):
