@@ -209,3 +209,20 @@ def test_hostile_relay_state_falls_back_to_portal(env, kind):
         assert not re.search(r"sid=evil", " ".join(E.set_cookies(r)))
     finally:
         _idp_initiated(env, False)
+
+
+def test_a_refusal_leaves_no_replay_entry(env, browser):
+    """federation-security.md §1 harness: a refused response writes no replay-cache entry, so
+    the same (valid) response is taken once the account allows IdP-initiated sign-in."""
+    user = env.new_user("noentry")
+    _idp_initiated(env, False)
+    xml = env.idp.response(user["name"], None)
+    before = {user["id"]: env.user_state(user["id"])}
+    r, rid = env.acs(browser, xml)
+    E.assert_refused(env, r, rid, ("Unsolicited",), browser, [user], before)
+    _idp_initiated(env, True)
+    try:
+        r, rid = env.acs(browser, xml)
+        E.assert_signed_in(env, r, rid, browser, user, "Pro")
+    finally:
+        _idp_initiated(env, False)
