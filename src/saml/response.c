@@ -6,10 +6,11 @@
  *
  * The rule behind the structure (federation-security.md §1a, §1c): the
  * assertion read is the node the verified Reference resolved. IDs are
- * checked for duplicates across the whole document first (ID, Id, id and
- * xml:id together, so XSW7's same-ID copy never reaches xmlsec), libxml2's
- * own ID table is then dropped, and only the Response root and the one
- * Assertion consumed are registered (xmlAddID): a Reference can resolve
+ * checked for duplicates across the whole document first (a SAML ID value
+ * against ID, Id, id and xml:id alike, so XSW7's same-ID copy never
+ * reaches xmlsec), libxml2's own ID table is then dropped, and only the
+ * Response root and the one Assertion consumed are registered (xmlAddID):
+ * a Reference can resolve
  * nothing else. Every value is read from the Response root or that Assertion
  * through direct-child steps, never by a document-wide search
  * (ruby-saml CVE-2024-45409).
@@ -35,6 +36,7 @@
 
 #define SAML_STATUS_SUCCESS "urn:oasis:names:tc:SAML:2.0:status:Success"
 #define SAML_CM_BEARER "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+#define SAML_NAMEID_ENTITY "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
 #define XML_NS "http://www.w3.org/XML/1998/namespace"
 /* RoleSessionName: AWS STS AssumeRoleWithSAML, [\w+=,.@-]{2,64} */
 #define ROLE_SESSION_NAME_MIN 2
@@ -264,9 +266,15 @@ static bool time_window(struct verify *v, const xmlNode *n, bool need_noa, int64
 
 /* ---- the document ------------------------------------------------------------------------- */
 
-static int cmp_str(const void *x, const void *y)
+/* One ID-like attribute value; saml when it is a SAML ID attribute (no namespace, "ID"). */
+struct id_value {
+	const char *v;
+	bool saml;
+};
+
+static int cmp_id(const void *x, const void *y)
 {
-	return strcmp(*(const char *const *)x, *(const char *const *)y);
+	return strcmp(((const struct id_value *)x)->v, ((const struct id_value *)y)->v);
 }
 
 static bool is_id_attr(const xmlAttr *at)
@@ -280,7 +288,7 @@ static bool is_id_attr(const xmlAttr *at)
 }
 
 struct ids {
-	const char **v;
+	struct id_value *v;
 	size_t n, cap;
 	bool entity; /* an entity node was seen */
 	bool odd;    /* an ID attribute that is not plain text */
@@ -305,7 +313,9 @@ static ts_err collect_ids(ts_arena_t *a, const xmlNode *n, struct ids *ids)
 			ts_err rc = TS_ARENA_GROW(a, ids->v, ids->n, &ids->cap, SIZE_MAX / 2);
 			if (rc != TS_ERR_OK)
 				return rc;
-			ids->v[ids->n++] = (const char *)at->children->content;
+			ids->v[ids->n++] = (struct id_value){
+			        (const char *)at->children->content,
+			        !at->ns && strcmp((const char *)at->name, "ID") == 0};
 		}
 		ts_err rc = collect_ids(a, n->children, ids);
 		if (rc != TS_ERR_OK)
@@ -314,7 +324,13 @@ static ts_err collect_ids(ts_arena_t *a, const xmlNode *n, struct ids *ids)
 	return TS_ERR_OK;
 }
 
-/* No two ID attributes anywhere share a value (federation-security.md §1a, XSW7 and XSW8). */
+/*
+ * No SAML ID value appears twice among the ID-like attributes anywhere
+ * (federation-security.md §1a, XSW7 and XSW8): a Reference "#" + ID then
+ * names one element whatever resolves it. Two xmldsig Id attributes alike
+ * are left alone: pysaml2 names both Signatures of a Response with an
+ * encrypted assertion "Signature1", and no Reference may point at them.
+ */
 static ts_err unique_ids(struct verify *v, xmlDocPtr doc)
 {
 	struct ids ids = {0};
@@ -325,10 +341,16 @@ static ts_err unique_ids(struct verify *v, xmlDocPtr doc)
 	if (ids.odd)
 		return REFUSE(v, TS_SAML_CHECK_DUPLICATE_ID, "an ID attribute is not plain text");
 	if (ids.n > 1)
-		qsort(ids.v, ids.n, sizeof *ids.v, cmp_str);
-	for (size_t i = 1; i < ids.n; i++)
-		if (strcmp(ids.v[i - 1], ids.v[i]) == 0)
+		qsort(ids.v, ids.n, sizeof *ids.v, cmp_id);
+	for (size_t i = 0; i < ids.n;) {
+		size_t j = i;
+		bool saml = false;
+		for (; j < ids.n && strcmp(ids.v[i].v, ids.v[j].v) == 0; j++)
+			saml |= ids.v[j].saml;
+		if (j - i > 1 && saml)
 			return REFUSE(v, TS_SAML_CHECK_DUPLICATE_ID, "two elements share an ID");
+		i = j;
+	}
 	return TS_ERR_OK;
 }
 
@@ -374,11 +396,18 @@ static ts_err verify_element(struct verify *v, xmlNodePtr el, xmlSecKeyPtr const
 	return rc;
 }
 
-/* The text of a text-only element equals want (SAML core §2.2.5: Issuer). */
+/* The text of a text-only element equals want. */
 static bool text_is(struct verify *v, const xmlNode *n, const char *want)
 {
 	const char *t = n ? ts_saml_xml_text(v->a, n) : NULL;
 	return t && want && strcmp(t, want) == 0;
+}
+
+/* SAML profiles §4.1.4.2: the IdP's entity ID, with the entity Format when one is given. */
+static bool issuer_is(struct verify *v, const xmlNode *n, const char *want)
+{
+	const char *format = ts_saml_xml_attr_raw(n, "Format");
+	return text_is(v, n, want) && (!format || strcmp(format, SAML_NAMEID_ENTITY) == 0);
 }
 
 /* ---- the assertion ------------------------------------------------------------------------ */
@@ -599,9 +628,10 @@ static ts_err check_assertion(struct verify *v, xmlNodePtr root, xmlNodePtr as)
 	struct ts_saml_assertion *out = v->out;
 	/* SAML core §3.2.2: the Response's Issuer is optional, the Assertion's is not */
 	xmlNodePtr ri = ts_saml_xml_child(root, TS_SAML_NS_ASSERTION, "Issuer");
-	if (ri && !text_is(v, ri, cfg->idp_entity_id))
+	if (ri && !issuer_is(v, ri, cfg->idp_entity_id))
 		return REFUSE(v, TS_SAML_CHECK_ISSUER, "the Response Issuer is not the IdP");
-	if (!text_is(v, ts_saml_xml_child(as, TS_SAML_NS_ASSERTION, "Issuer"), cfg->idp_entity_id))
+	if (!issuer_is(v, ts_saml_xml_child(as, TS_SAML_NS_ASSERTION, "Issuer"),
+	               cfg->idp_entity_id))
 		return REFUSE(v, TS_SAML_CHECK_ISSUER, "the Assertion Issuer is not the IdP");
 	out->issuer = cfg->idp_entity_id;
 	/* SAML bindings §3.5.5.2: a signed message over POST must carry Destination */

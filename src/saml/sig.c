@@ -365,7 +365,11 @@ static ts_err signature_shape(xmlNodePtr sig, const char *id, bool allow_sha1,
 		return refuse(failed, TS_SAML_CHECK_SIGNATURE, e, w,
 		              "the SignedInfo lacks its methods");
 	const char *c14n = algorithm_of(cm);
-	if (!c14n || strcmp(c14n, (const char *)xmlSecHrefExcC14N) != 0 || first_el(cm))
+	xmlNodePtr incl =
+	        first_el(cm); /* exc-c14n §3: an InclusiveNamespaces PrefixList, at most */
+	if (!c14n || strcmp(c14n, (const char *)xmlSecHrefExcC14N) != 0 ||
+	    (incl && (!ts_saml_xml_is(incl, (const char *)xmlSecNsExcC14N, "InclusiveNamespaces") ||
+	              next_el(incl))))
 		return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
 		              "the canonicalization method is not exclusive c14n");
 	/* no child at all: HMACOutputLength (CVE-2009-0217) has no place here */

@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <string.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/templates.h>
@@ -60,12 +61,10 @@ static const char *bio_text(BIO *b)
 	return ts_arena_strndup(keys_arena, p, (size_t)n);
 }
 
-static struct pair make_pair(const char *cn)
+static const char *make_cert(EVP_PKEY *k, const char *cn)
 {
 	static long serial = 1;
-	EVP_PKEY *k = EVP_RSA_gen(2048);
 	X509 *x = X509_new();
-	assert_non_null(k);
 	X509_set_version(x, 2);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
@@ -75,13 +74,22 @@ static struct pair make_pair(const char *cn)
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, name);
 	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-	BIO *kb = BIO_new(BIO_s_mem()), *cb = BIO_new(BIO_s_mem());
-	assert_true(PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL));
+	BIO *cb = BIO_new(BIO_s_mem());
 	assert_true(PEM_write_bio_X509(cb, x));
-	struct pair p = {bio_text(kb), bio_text(cb)};
-	BIO_free(kb);
+	const char *pem = bio_text(cb);
 	BIO_free(cb);
 	X509_free(x);
+	return pem;
+}
+
+static struct pair make_pair(const char *cn)
+{
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	assert_non_null(k);
+	BIO *kb = BIO_new(BIO_s_mem());
+	assert_true(PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL));
+	struct pair p = {bio_text(kb), make_cert(k, cn)};
+	BIO_free(kb);
 	EVP_PKEY_free(k);
 	return p;
 }
@@ -122,6 +130,8 @@ struct fx {
 	bool no_assertion, sign_resp, sign_as, sign_as2, sha1, no_keyinfo;
 	enum signer signer;
 	const char *x509_of; /* the certificate put in KeyInfo (default: the signer's) */
+	const char *sig_id;  /* the Id of every ds:Signature (default: none) */
+	bool c14n_incl;      /* an InclusiveNamespaces in the CanonicalizationMethod */
 	enum enc enc;
 	void (*mutate)(xmlDocPtr doc); /* after signing */
 	const char *find, *repl;       /* then on the text */
@@ -237,10 +247,15 @@ static void sign_el(const struct fx *f, xmlNodePtr el)
 	xmlChar *id = xmlGetProp(el, (const xmlChar *)"ID");
 	xmlAttrPtr at = xmlHasProp(el, (const xmlChar *)"ID");
 	xmlAddID(NULL, doc, id, at);
-	xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId,
-	                                                 f->sha1 ? xmlSecTransformRsaSha1Id
-	                                                         : xmlSecTransformRsaSha256Id,
-	                                                 NULL, (const xmlChar *)"ds");
+	xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(
+	        doc, xmlSecTransformExclC14NId,
+	        f->sha1 ? xmlSecTransformRsaSha1Id : xmlSecTransformRsaSha256Id,
+	        (const xmlChar *)f->sig_id, (const xmlChar *)"ds");
+	if (f->c14n_incl)
+		assert_int_equal(
+		        xmlSecTmplTransformAddC14NInclNamespaces(
+		                xmlSecTmplSignatureGetC14NMethodNode(sig), (const xmlChar *)"xs"),
+		        0);
 	assert_non_null(sig);
 	xmlNodePtr issuer = child(el, TS_SAML_NS_ASSERTION, "Issuer");
 	if (issuer)
@@ -712,6 +727,25 @@ static void forged_in_object(xmlDocPtr doc)
 	xmlAddChild(root, s);
 }
 
+/* A Signature Id equal to the Response ID is a duplicate. */
+static void signature_id_is_response_id(xmlDocPtr doc)
+{
+	xmlSetProp(sig_of(first_assertion(doc)), (const xmlChar *)"Id", (const xmlChar *)"_r1");
+}
+
+static void test_duplicate_ids(void **state)
+{
+	(void)state;
+	EXPECT("DuplicateId", .sign_as = true, .resp_id = "_a1");
+	/* pysaml2 names both Signatures "Signature1": xmldsig Id attributes alike are no SAML ID */
+	EXPECT("None", .sign_resp = true, .sign_as = true, .sig_id = "Signature1");
+	EXPECT("DuplicateId", .sign_resp = true, .sign_as = true,
+	       .mutate = signature_id_is_response_id);
+	/* an exc-c14n InclusiveNamespaces in the CanonicalizationMethod is allowed, nothing else */
+	EXPECT("None", .sign_as = true, .c14n_incl = true);
+	EXPECT("None", .sign_resp = true, .c14n_incl = true);
+}
+
 static void test_status_and_count(void **state)
 {
 	(void)state;
@@ -870,6 +904,15 @@ static void test_destination_recipient_bearer_issuer(void **state)
 	EXPECT("Issuer", .sign_as = true, .as_issuer = "https://evil.example.test");
 	EXPECT("Issuer", .sign_as = true, .resp_issuer = "https://evil.example.test");
 	EXPECT("Issuer", .sign_as = true, .as_issuer = IDP "<!---->");
+	/* SAML profiles §4.1.4.2: an Issuer Format, when present, is the entity format */
+	EXPECT("None", .sign_as = true, .find = "assertion\">" IDP "</saml:Issuer>",
+	       .repl = "assertion\" "
+	               "Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:entity\">" IDP
+	               "</saml:Issuer>");
+	EXPECT("Issuer", .sign_as = true, .find = "assertion\">" IDP "</saml:Issuer>",
+	       .repl = "assertion\" "
+	               "Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified\">" IDP
+	               "</saml:Issuer>");
 	EXPECT("InResponseTo", .sign_resp = true, .scd_irt = "_other");
 }
 
@@ -965,6 +1008,69 @@ static void test_attributes(void **state)
 	EXPECT("None", .sign_as = true, .rsn = "alice+ops=1,x.y@example-test_");
 }
 
+/* ---- concurrency and the certificate cache -------------------------------------------------- */
+
+#define THREADS 4
+#define PER_THREAD 10
+/* More certificates than the verifier caches, so that full-cache paths run. */
+#define MANY_CERTS 300
+
+struct job {
+	const char *value;
+	int ok;
+};
+
+static void *worker(void *p)
+{
+	struct job *j = p;
+	for (int i = 0; i < PER_THREAD; i++) {
+		ts_arena_t *a = ts_arena_new();
+		struct ts_saml_verify_config cfg = config();
+		struct ts_saml_assertion out;
+		enum ts_saml_check failed;
+		struct ts_error e = {0};
+		j->ok += ts_saml_response_verify(a, j->value, strlen(j->value), &cfg, &out, &failed,
+		                                 &e) == TS_ERR_OK;
+		ts_arena_free(&a);
+	}
+	return NULL;
+}
+
+static void test_threads_and_key_cache(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	struct fx f = {.sign_as = true};
+	struct job jobs[THREADS];
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		jobs[i] = (struct job){build(a, &f), 0};
+		assert_int_equal(pthread_create(&t[i], NULL, worker, &jobs[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(jobs[i].ok, PER_THREAD);
+	}
+	/* many certificates of another key, the IdP's last: every one is tried and held */
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	const char **certs = ts_arena_alloc(a, (MANY_CERTS + 1) * sizeof *certs);
+	for (int i = 0; i < MANY_CERTS; i++)
+		certs[i] = make_cert(k, "unrelated.example.test");
+	EVP_PKEY_free(k);
+	certs[MANY_CERTS] = idp.cert;
+	struct ts_saml_verify_config cfg = config();
+	cfg.idp_certs_pem = certs;
+	cfg.n_idp_certs = MANY_CERTS + 1;
+	struct ts_saml_assertion out;
+	const char *v = build(a, &f);
+	assert_int_equal(run_cfg(a, v, &cfg, &out), TS_SAML_CHECK_NONE);
+	assert_int_equal(run_cfg(a, v, &cfg, &out), TS_SAML_CHECK_NONE);
+	/* the cache evicted what it had to: the plain configuration still verifies */
+	cfg = config();
+	assert_int_equal(run_cfg(a, v, &cfg, &out), TS_SAML_CHECK_NONE);
+	ts_arena_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -977,6 +1083,7 @@ int main(void)
 	        cmocka_unit_test(test_valid_role_orders),
 	        cmocka_unit_test(test_xsw),
 	        cmocka_unit_test(test_status_and_count),
+	        cmocka_unit_test(test_duplicate_ids),
 	        cmocka_unit_test(test_comment_injection),
 	        cmocka_unit_test(test_stripping_and_tampering),
 	        cmocka_unit_test(test_raw_documents),
@@ -986,6 +1093,7 @@ int main(void)
 	        cmocka_unit_test(test_keys_and_algorithms),
 	        cmocka_unit_test(test_encrypted_failures),
 	        cmocka_unit_test(test_attributes),
+	        cmocka_unit_test(test_threads_and_key_cache),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
