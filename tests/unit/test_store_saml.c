@@ -7,9 +7,12 @@
  * of several concurrent recorders (threads released together), a config's
  * version is never reused, a purge removes only what expired, and retired SP
  * keys leave with their sealed private keys (docs/store.md, docs/secrets.md).
+ * And the upgrade from version 8: users who never signed in become
+ * Unregistered.
  */
 #include "store_fixture.h"
 
+#include "store/internal.h" /* the version 8 schema (test_v9_upgrade) */
 #include "store/saml.h"
 #include "store/secrets.h"
 #include "store/signins.h"
@@ -262,6 +265,14 @@ static void test_requests(void **state)
 	OK(ts_store_saml_request_take(f->c, f->a, ACCT, "id-a", 1500, &got, &found, &f->e));
 	assert_false(found); /* single use */
 
+	char big[TS_STORE_SAML_ID_MAX + 2];
+	memset(big, 'i', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	struct ts_store_saml_request long_id = {big, ACCT, "h", NULL, 1000, 2000};
+	EXPECT(TS_ERR_BAD_REQUEST, ts_store_saml_request_insert(f->c, &long_id, &f->e));
+	OK(ts_store_saml_request_take(f->c, f->a, ACCT, big, 1500, &got, &found, &f->e));
+	assert_false(found);
+
 	/* taken on one connection: gone for another */
 	ts_store_conn_t *c2 = NULL;
 	OK(ts_store_connect(f->s, &c2, &f->e));
@@ -386,6 +397,17 @@ static void test_replay(void **state)
 	OK(ts_store_saml_replay_record(f->c, ACCT, "_a2", 5000, 1000, &fresh, &f->e));
 	assert_true(fresh);
 
+	/* IDs are capped */
+	char big[TS_STORE_SAML_ID_MAX + 2];
+	memset(big, 'i', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	EXPECT(TS_ERR_BAD_REQUEST,
+	       ts_store_saml_replay_record(f->c, ACCT, big, 5000, 1000, &fresh, &f->e));
+	EXPECT(TS_ERR_BAD_REQUEST,
+	       ts_store_saml_replay_record(f->c, ACCT, "", 5000, 1000, &fresh, &f->e));
+	big[TS_STORE_SAML_ID_MAX] = '\0';
+	OK(ts_store_saml_replay_record(f->c, ACCT, big, 5000, 1000, &fresh, &f->e));
+	assert_true(fresh);
 	/* an entry that would be expired already is a caller's mistake */
 	EXPECT(TS_ERR_BAD_REQUEST,
 	       ts_store_saml_replay_record(f->c, ACCT, "_a3", 1000, 1000, &fresh, &f->e));
@@ -700,15 +722,72 @@ static void test_registration(void **state)
 	assert_int_equal(changed, 0);
 }
 
+/* ---- the upgrade to version 9 --------------------------------------------------------- */
+
+/*
+ * A version 8 store: its users who never signed in were shown Registered
+ * (the SCIM default); after the upgrade they are Unregistered, and the others
+ * keep their status. Its sessions have no origin.
+ */
+static void test_v9_upgrade(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < ts__store_migration_count && ts__store_migrations[i].version <= 8;
+	     i++) {
+		raw_exec(f->b, f->b->pg ? ts__store_migrations[i].postgres
+		                        : ts__store_migrations[i].sqlite);
+		raw_exec(f->b, ts_arena_printf(f->a, "UPDATE schema_version SET version = %d",
+		                               ts__store_migrations[i].version));
+	}
+	raw_exec(f->b, "INSERT INTO accounts (account_id, name, account_type, status, created_ms) "
+	               "VALUES ('acct-1', 'a', 'Enterprise', 'Active', 1)");
+	static const char *const users[][3] = {
+	        {"scim", "Registered", "NULL"},   /* the old default, never signed in */
+	        {"joined", "Registered", "5000"}, /* signed in */
+	        {"invited", "Unregistered", "NULL"},
+	        {"suspended", "Suspended", "NULL"},
+	};
+	for (size_t i = 0; i < N_ITEMS(users); i++)
+		raw_exec(f->b, ts_arena_printf(f->a,
+		                               "INSERT INTO users (user_id, account_id, user_name, "
+		                               "user_name_key, registration_status, joined_ms, "
+		                               "created_ms, modified_ms) VALUES ('%s', 'acct-1', "
+		                               "'%s', '%s', '%s', %s, 1, 1)",
+		                               users[i][0], users[i][0], users[i][0], users[i][1],
+		                               users[i][2]));
+	raw_exec(f->b, "INSERT INTO sessions (session_id, token_hash, account_id, user_id, kind, "
+	               "created_ms, expires_ms, license_checked_ms) VALUES "
+	               "('s1', 'h1', 'acct-1', 'joined', 'browser', 1, 99999, 1)");
+	OK(ts_store_migrate(f->c, &f->e));
+	int v = 0;
+	OK(ts_store_schema_version(f->c, &v, &f->e));
+	assert_int_equal(v, ts_store_schema_latest());
+	static const char *const want[] = {"Unregistered", "Registered", "Unregistered",
+	                                   "Suspended"};
+	for (size_t i = 0; i < N_ITEMS(users); i++) {
+		struct ts_user_row u;
+		OK(ts_store_user_get(f->c, f->a, "acct-1", users[i][0], &u, &f->e));
+		assert_string_equal(u.registration_status, want[i]);
+	}
+	struct ts_session s;
+	OK(ts_store_session_by_hash(f->c, f->a, "h1", &s, &f->e));
+	assert_null(s.origin);
+	assert_null(s.role_arn);
+	bool fresh = false;
+	OK(ts_store_saml_replay_record(f->c, "acct-1", "_a", 5000, 1000, &fresh, &f->e));
+	assert_true(fresh);
+}
+
 /* ---- the two groups ------------------------------------------------------------------------ */
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
+#define TE(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup_empty, teardown, b)
 #define CONTRACT(b)                                                             \
 	T(test_config, b), T(test_sp_keys, b), T(test_requests, b),             \
 	        T(test_request_taken_once_concurrently, b), T(test_replay, b),  \
 	        T(test_replay_recorded_once_concurrently, b), T(test_purge, b), \
 	        T(test_account_delete_cascades, b), T(test_session_origin, b),  \
-	        T(test_signin_attempts, b), T(test_registration, b)
+	        T(test_signin_attempts, b), T(test_registration, b), TE(test_v9_upgrade, b)
 
 int main(void)
 {
