@@ -2,12 +2,16 @@
 Fixtures of the SAML integration tests (on top of ../conftest.py's
 pg_cluster). Every test that needs the store runs on both backends.
 
-  env     (module)  one server per backend per test module, set up by samlenv.Env:
+  env     (session) one server per backend for the folder, set up by samlenv.Env:
                     an Enterprise account with example.com verified (dnsmasq),
                     SCIM users and groups mapped to Pro and Basic, the pysaml2
                     IdP's metadata loaded, Tessera's SP metadata in the IdP, the
                     forge and Lasso
   browser           a fresh cookie jar (one browser)
+
+A test that changes the identity source (metadata, settings, SP key) puts it
+back with env.restore() or env.settings(...) in a finally; the victim and
+Mallory of samlcases never sign in.
 
 A missing peer (pysaml2, Lasso, xmlsec1, chromium) is an import or start
 failure, never a skip.
@@ -25,7 +29,7 @@ with warnings.catch_warnings():
 import tessera_itest as T
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def env(request, tmp_path_factory):
     work = tmp_path_factory.mktemp("saml-" + request.param)
     store = T.SqliteStore(work) if request.param == "sqlite" else T.PgStore(request.getfixturevalue("pg_cluster"), work)
