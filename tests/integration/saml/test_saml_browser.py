@@ -11,6 +11,7 @@ The browser must land on /portal, signed in.
 """
 import html
 import http.server
+import json
 import ssl
 import subprocess
 import threading
@@ -92,6 +93,7 @@ def chrome():
               "--disable-features=InsecureFormSubmissionInterstitial"):
         o.add_argument(a)
     o.binary_location = "/usr/bin/chromium"
+    o.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # the network events, read below
     d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
     try:
         yield d
@@ -112,6 +114,20 @@ def test_chromium_signs_in_across_sites(env, idp_page, chrome):
             chrome.current_url, idp_page["errors"], chrome.page_source[:1500]))
     assert not idp_page["errors"], idp_page["errors"]
     assert len(idp_page["requests"]) == 1
+    # the IdP's cross-site POST came without the Lax binding cookie, so Tessera's page posted
+    # the same fields again from its own origin: two POSTs to the ACS, the second resubmitted
+    posts = []
+    for entry in chrome.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.requestWillBeSent":
+            rq = msg["params"]["request"]
+            if rq["method"] == "POST" and rq["url"] == idp_page["idp"].sp.acs_url:
+                posts.append((msg["params"].get("documentURL"), rq.get("headers", {}).get("Origin"), rq.get("postData", "")))
+    assert len(posts) == 2, posts
+    # (Chrome sends Origin: null on the https -> http downgrade)
+    assert posts[0][1] in ("null", "https://idp.test:%d" % idp_page["port"]), posts[0][:2]
+    assert "resubmitted" not in posts[0][2]
+    assert "resubmitted=1" in posts[1][2], posts[1][:2]
     names = {c["name"] for c in chrome.get_cookies()}
     assert names & {"sid", "__Host-sid"}, names
     u = env.user(user["id"])
