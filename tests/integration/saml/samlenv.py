@@ -11,7 +11,6 @@ follows no redirect: every 302/303 is looked at.
 """
 import re
 import time
-import urllib.parse
 import uuid
 
 import requests
@@ -264,7 +263,3 @@ def assert_signed_in(env, r, rid, browser, user, license, role=None, location="/
     assert len(evs) == 1 and not evs[0].get("errorCode"), evs
     assert evs[0]["userIdentity"].get("principalId") == user["id"], evs[0]
     return me
-
-
-def relay_query(loc):
-    return urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)

@@ -12,7 +12,6 @@ not touch the signed bytes, so the original signatures still verify, which
 is what makes each attack an attack; check_signature() proves it with
 xmlsec1 itself.
 """
-import calendar
 import os
 import subprocess
 import tempfile
@@ -32,17 +31,12 @@ ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 IDS = ["--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:Response",
        "--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"]
 AES256_GCM = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
-AES128_CBC = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
 RSA_OAEP = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
 RSA_1_5 = "http://www.w3.org/2001/04/xmlenc#rsa-1_5"
 
 
 def iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-def parse_iso(s):
-    return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _run(args):
@@ -88,10 +82,6 @@ class Draft:
             if at.get("Name") == name:
                 return at.findall(A + "AttributeValue")[i]
         raise AssertionError("no attribute " + name)
-
-    def set_id(self, node, new=None):
-        node.set("ID", new or I.new_id())
-        return node.get("ID")
 
     def xml(self):
         return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8")

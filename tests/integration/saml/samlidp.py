@@ -94,6 +94,7 @@ class SpMetadata:
                 if kd.get("use") in (None, "encryption"):
                     self.encryption_certs.append(pem)
         self.name_id_formats = [n.text for n in sp.findall("md:NameIDFormat", NS)]
+        assert self.name_id_formats, "no NameIDFormat"
 
 
 class AuthnRequest:
@@ -232,10 +233,6 @@ class Idp:
 
 def b64(xml):
     return base64.b64encode(xml if isinstance(xml, bytes) else xml.encode()).decode()
-
-
-def new_id():
-    return "_" + uuid.uuid4().hex
 
 
 def okta_metadata(cert_pems, sso_url, entity_id=None):
