@@ -968,6 +968,19 @@ static void flip_cipher(xmlDocPtr doc)
 	xmlFree(t);
 }
 
+static void cipher_reference(xmlDocPtr doc)
+{
+	xmlNodePtr ea =
+	        child(xmlDocGetRootElement(doc), TS_SAML_NS_ASSERTION, "EncryptedAssertion");
+	xmlNodePtr cd = child(child(ea, TS_SAML_NS_XMLENC, "EncryptedData"), TS_SAML_NS_XMLENC,
+	                      "CipherData");
+	xmlNodePtr cv = child(cd, TS_SAML_NS_XMLENC, "CipherValue");
+	xmlNodePtr cr = xmlNewDocNode(doc, cv->ns, (const xmlChar *)"CipherReference", NULL);
+	xmlSetProp(cr, (const xmlChar *)"URI", (const xmlChar *)"file:///etc/passwd");
+	xmlReplaceNode(cv, cr);
+	xmlFreeNode(cv);
+}
+
 static void test_encrypted_failures(void **state)
 {
 	(void)state;
@@ -988,6 +1001,8 @@ static void test_encrypted_failures(void **state)
 	EXPECT("Decryption", .sign_as = true, .enc = ENC_AES256_GCM, .mutate = flip_cipher);
 	/* in a signed Response, the signature catches it before decryption */
 	EXPECT("Signature", .sign_resp = true, .enc = ENC_AES256_GCM, .mutate = flip_cipher);
+	/* a CipherReference instead of the ciphertext: xmlsec would fetch the URI */
+	EXPECT("Decryption", .sign_as = true, .enc = ENC_AES128_CBC, .mutate = cipher_reference);
 	/* RSA1_5 key transport */
 	EXPECT("Algorithm", .sign_as = true, .enc = ENC_RSA1_5);
 	/* an unsigned assertion inside encryption, in an unsigned Response */
