@@ -45,7 +45,12 @@ struct cache {
  */
 static void *slot_init(void *config)
 {
-	(void)config;
+	const struct ts_saml_config *cfg = config;
+	static int warned; /* once per process, not once per worker */
+	if ((cfg == NULL || cfg->base_url == NULL) &&
+	    !__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+		ts_log(TS_LOG_WARN,
+		       "SAML sign-in is off: serve --base-url is not set (docs/saml.md)", NULL);
 	struct ts_error e = {0};
 	if (ts_saml_init(&e) != TS_ERR_OK) {
 		ts_log(TS_LOG_ERROR, "SAML is not available",
