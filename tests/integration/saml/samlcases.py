@@ -396,6 +396,19 @@ def two_assertions(c):
     return c.forge.sign(d, assertion=True, response=True)
 
 
+def two_assertions_two_issuers(c):
+    d = c.draft()
+    second = copy.deepcopy(d.assertion)
+    second.set("ID", F.rand_id())
+    second.find(A + "Issuer").text = "https://idp.evil.example/saml"
+    d.assertion.addnext(second)
+    return c.forge.sign(d, assertion=True, response=True)
+
+
+def hmac_public_key(c):
+    return c.forge.sign_hmac(c.draft())
+
+
 def no_assertion(c):
     d = c.draft()
     d.root.remove(d.assertion)
@@ -502,6 +515,8 @@ CASES = [
     Case("rsa-sha1", sha1, "Algorithm", L_SHA1),
     Case("sha1-digest", sha1_digest, "Algorithm", L_SHA1),
     Case("two-assertions", two_assertions, "AssertionCount", L_COUNT),
+    Case("two-assertions-two-issuers", two_assertions_two_issuers, "AssertionCount"),
+    Case("hmac-sha1-keyed-with-the-public-cert", hmac_public_key, "Algorithm"),
     Case("no-assertion", no_assertion, "AssertionCount"),
     Case("no-NameID", no_name_id, "Subject"),
     Case("Role-malformed", malformed_role, "Attribute", L_ROLE),

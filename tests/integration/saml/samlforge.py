@@ -173,6 +173,23 @@ class Forge:
             data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
         return data
 
+    def sign_hmac(self, d, alg="http://www.w3.org/2000/09/xmldsig#hmac-sha1"):
+        """The Assertion "signed" with HMAC keyed by the IdP's public certificate (the
+        key-confusion attack of federation-security.md §1b, "Weak algorithms")."""
+        a = d.assertion
+        insert_after_issuer(a, signature_template(alg, I.SHA256, a.get("ID"), keyinfo=False))
+        src = self._tmp(d.xml())
+        out = src + ".signed"
+        try:
+            _run(["xmlsec1", "--sign", "--hmackey", self.key[1], *IDS, "--node-id", a.get("ID"),
+                  "--output", out, src])
+            with open(out, "rb") as f:
+                return f.read()
+        finally:
+            for p in (src, out):
+                if os.path.exists(p):
+                    os.unlink(p)
+
     def check_signature(self, xml, node_id, cert_pem=None):
         """True when xmlsec1 verifies the signature of node_id with cert (default the IdP's),
         reading no key from KeyInfo."""

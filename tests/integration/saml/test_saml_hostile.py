@@ -28,6 +28,7 @@ Debian's Lasso 2.8.1 and a fresh LassoLogin per message:
 | wrong Issuer (Response, Assertion) | refuses | refuses | |
 | rsa-sha1, sha1 digest | refuses | accepts | Debian's Lasso has no minimum hash |
 | two assertions | refuses | accepts | exactly one assertion |
+| two assertions from two issuers, HMAC-SHA1 keyed with the public certificate | refuses | refuses | |
 | no assertion, no NameID | refuses | refuses | |
 | encrypted: unsigned inside, other key, RSA1_5, garbage, mixed | refuses | not asked | Lasso would need the SP private key |
 | replay (same or second browser), unsolicited when not allowed | refuses | accepts | replay cache and IdP-initiated policy are the caller's |
