@@ -426,6 +426,13 @@ def malformed_role(c):
     return c.forge.sign(d, assertion=True, response=True)
 
 
+def session_name(value):
+    def build(c):
+        return c.forge.sign(c.draft(attributes={I.ROLE_ATTR: [ROLE_DEV], I.SESSION_ATTR: value}),
+                            assertion=True, response=True)
+    return build
+
+
 def not_base64(c):
     return "this is %% not base64 !!"
 
@@ -520,6 +527,9 @@ CASES = [
     Case("no-assertion", no_assertion, "AssertionCount"),
     Case("no-NameID", no_name_id, "Subject"),
     Case("Role-malformed", malformed_role, "Attribute", L_ROLE),
+    Case("RoleSessionName-with-a-space", session_name("pat dev"), "Attribute", L_ROLE),
+    Case("RoleSessionName-one-character", session_name("p"), "Attribute", L_ROLE),
+    Case("RoleSessionName-65-characters", session_name("p" * 65), "Attribute", L_ROLE),
     Case("not-base64", not_base64, "Encoding"),
     Case("not-XML", not_xml, "Xml"),
     Case("encrypted-unsigned-inside", enc_unsigned, "Signature", L_ENC),

@@ -16,7 +16,7 @@ Debian's Lasso 2.8.1 and a fresh LassoLogin per message:
 | XSW3 | refuses (AssertionCount) | refuses (signature not found) | |
 | XSW7 | refuses (DuplicateId) | accepts Mallory's own signed assertion | duplicate IDs are refused outright |
 | comment in NameID / RoleSessionName | refuses (Subject/Attribute) | accepts the whole text | markup in a value is refused |
-| comment in Role, malformed Role | refuses (Attribute) | accepts | Lasso knows no AWS Role attribute |
+| comment in Role, malformed Role or RoleSessionName | refuses (Attribute) | accepts | Lasso knows no AWS Role attribute |
 | stripped, tampered, attacker key, metadata cert + attacker key | refuses | refuses | |
 | unsigned Response: Destination changed | refuses | accepts | Lasso checks no Destination |
 | unsigned Response: Status changed | refuses | refuses | |
