@@ -58,6 +58,7 @@ struct acs {
 	const char *binding_hash; /* of the cookie; NULL without one */
 	const char *form_relay;
 	const char *roles_json; /* the AWS role pairs offered, for the session; NULL: none */
+	const char *client;     /* the User-Agent, capped, kept with the session */
 	/* the transaction's results */
 	struct ts__saml_outcome o;
 	const char *relay; /* the RelayState to follow (the stored request's, else the form's) */
@@ -259,8 +260,7 @@ static ts_err decide(struct acs *x, struct ts_error *e)
 	struct ts_session s;
 	rc = ts_directory_session_create_from(ctx->conn, a, ctx->account_id, d.user->user_id,
 	                                      TS_SESSION_BROWSER, TS_SAML_SESSION_TTL_MS, d.license,
-	                                      ts_http_header(ctx->req, "user-agent"), &origin,
-	                                      &x->token, &s, e);
+	                                      x->client, &origin, &x->token, &s, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	x->session_id = s.session_id;
@@ -407,6 +407,8 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	}
 	x.roles_json = roles_json(req->arena, &as);
+	const char *ua = ts_http_header(req, "user-agent");
+	x.client = ua != NULL ? ts__saml_utf8_prefix(req->arena, ua, TS__SAML_CLIENT_MAX) : NULL;
 	x.binding_hash = binding_hash(&ctx);
 	bool resubmit = resubmitted != NULL && strcmp(resubmitted, "1") == 0;
 	if (as.in_response_to != NULL && x.binding_hash == NULL && !resubmit) {

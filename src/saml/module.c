@@ -220,10 +220,11 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
 	return TS_ERR_OK;
 }
 
-/* The longest prefix of s (valid UTF-8: verified text) of at most max bytes, whole characters. */
-static const char *utf8_prefix(ts_arena_t *a, const char *s, size_t max)
+const char *ts__saml_utf8_prefix(ts_arena_t *a, const char *s, size_t max)
 {
 	size_t n = 0, len = strlen(s);
+	if (len <= max)
+		return s;
 	while (n < len) {
 		size_t k = ts_utf8_next((const unsigned char *)s + n, len - n, NULL);
 		if (k == 0 || n + k > max)
@@ -266,8 +267,7 @@ ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *
 	const char *identity = o->name_id;
 	if (identity == NULL || identity[0] == '\0')
 		return TS_ERR_OK;
-	if (strlen(identity) > TS_STORE_SIGNIN_IDENTITY_MAX)
-		identity = utf8_prefix(req->arena, identity, TS_STORE_SIGNIN_IDENTITY_MAX);
+	identity = ts__saml_utf8_prefix(req->arena, identity, TS_STORE_SIGNIN_IDENTITY_MAX);
 	struct ts_signin_attempt at = {.account_id = ctx->account_id,
 	                               .user_id = o->user_id,
 	                               .identity = identity,

@@ -88,7 +88,8 @@ class Idp:
         parsed = self.server.parse_authn_request(q["SAMLRequest"][0], BINDING_HTTP_REDIRECT)
         return parsed.message.id, parsed.message.assertion_consumer_service_url
 
-    def response(self, name_id, acs, sp_entity, in_response_to=None, roles=(), encrypt_to=None):
+    def response(self, name_id, acs, sp_entity, in_response_to=None, roles=(), encrypt_to=None,
+                 sign_response=True):
         identity = {}
         if roles:
             identity[ROLE] = list(roles)
@@ -97,7 +98,8 @@ class Idp:
             identity=identity, in_response_to=in_response_to, destination=acs,
             sp_entity_id=sp_entity, name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=name_id),
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
-            sign_response=True, sign_assertion=True, sign_alg=RSA_SHA256, digest_alg=SHA256,
+            sign_response=sign_response, sign_assertion=True, sign_alg=RSA_SHA256,
+            digest_alg=SHA256,
             **({"encrypt_assertion": True, "encrypt_cert_assertion": encrypt_to}
                if encrypt_to else {}))
         xml = xml if isinstance(xml, bytes) else str(xml).encode()
@@ -332,10 +334,6 @@ def test_idp_initiated(smoke):
     assert r.status_code == 303 and r.headers["Location"] == "/portal"
 
 
-# pysaml2 gives both ds:Signature elements Id="Signature1"; once the assertion is decrypted
-# the verifier (src/saml/response.c, another lane's) counts Id among the ID attributes and
-# refuses "DuplicateId". strict: this fails as soon as that is fixed, to be removed then.
-@pytest.mark.xfail(strict=True, reason="DuplicateId on pysaml2's two Signature Id=Signature1")
 def test_encrypted_assertion(smoke):
     srv, acct, uid, idp, sp = smoke
     # EncryptedAssertion to the SP certificate of the metadata
@@ -344,9 +342,20 @@ def test_encrypted_assertion(smoke):
     body = "".join(cert.split())
     pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(
         body[i:i + 64] for i in range(0, len(body), 64)) + "\n-----END CERTIFICATE-----\n"
+    r = srv.put("/api/v1/accounts/%s/saml-config" % acct,
+                {"MetadataDocument": idp.metadata().decode(), "AllowIdpInitiated": True})
+    assert r.status_code == 200, r.text
+    # the assertion signed, then encrypted (Okta's shape)
     b3 = requests.Session()
-    enc = idp.response("pat@example.com", sp["AcsUrl"], sp["EntityId"], encrypt_to=pem)
+    enc = idp.response("pat@example.com", sp["AcsUrl"], sp["EntityId"], encrypt_to=pem,
+                       sign_response=False)
     assert b"EncryptedAssertion" in base64.b64decode(enc)
     r = b3.post(sp["AcsUrl"], data={"SAMLResponse": enc}, allow_redirects=False, timeout=10)
     assert r.status_code == 303 and r.headers["Location"] == "/portal", r.text
     assert b3.get(srv.url + "/api/v1/me", timeout=10).json()["Me"]["UserId"] == uid
+    # both signed, then the assertion encrypted (pysaml2 names both ds:Signature "Signature1")
+    b4 = requests.Session()
+    both = idp.response("pat@example.com", sp["AcsUrl"], sp["EntityId"], encrypt_to=pem)
+    r = b4.post(sp["AcsUrl"], data={"SAMLResponse": both}, allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and b4.get(srv.url + "/api/v1/me", timeout=10).json()["Me"][
+        "UserId"] == uid, r.text
