@@ -241,8 +241,9 @@ static ts_err decide(struct acs *x, struct ts_error *e)
 		return rc;
 	x->o.user_id = d.user != NULL ? d.user->user_id : NULL;
 	if (!d.allowed) {
-		x->o.check = d.rules[d.first_failure].name;
-		x->o.reason = d.rules[d.first_failure].reason;
+		/* the rule's texts live in d, on this stack frame: the outcome outlives it */
+		x->o.check = ts_arena_strdup(a, d.rules[d.first_failure].name);
+		x->o.reason = ts_arena_strdup(a, d.rules[d.first_failure].reason);
 		return TS_ERR_OK;
 	}
 	/* docs/product.md §4: the first successful sign-in registers the user */
