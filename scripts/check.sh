@@ -82,18 +82,19 @@ stage unit unit build
 stage integration integration build
 stage asan-build build build-asan -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=ON -DTS_WERROR=ON
 stage asan-unit unit build-asan
-# timing tests (ratios, latency under load) and the cluster tests (PostgreSQL + nodes + nginx,
-# under load) run once, above, in the plain build: not again under the sanitizers
-stage asan-integration integration build-asan -m "not timing and not cluster"
+# timing tests (ratios, latency under load), the cluster tests (PostgreSQL + nodes + nginx,
+# under load) and the browser test (headless Chromium) run once, above, in the plain build:
+# not again under the sanitizers
+stage asan-integration integration build-asan -m "not timing and not cluster and not browser"
 # SQLite's own VFS, page cache and allocator (TESSERA_SQLITE_TUNING=off, docs/store.md): the
 # contract holds without the WAL-batching VFS, the page-cache wrapper and the allocator caches.
-# SQLite only (PostgreSQL has none of them); timing and cluster tests as under ASan.
+# SQLite only (PostgreSQL has none of them); timing, cluster and browser tests as under ASan.
 untuned() { # the plain build
 	(
 		export TESSERA_SQLITE_TUNING=off
 		(cd build && env -u TESSERA_TEST_PG_URL -u TESSERA_TEST_REQUIRE_PEERS \
 			ctest --output-on-failure --no-tests=error --timeout 300 -j"$jobs" -R '^test_store') &&
-			integration build -m "not timing and not cluster" -k "not postgres"
+			integration build -m "not timing and not cluster and not browser" -k "not postgres"
 	)
 }
 stage sqlite-untuned untuned

@@ -25,6 +25,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 import samlidp as I
 import tessera_itest as T
 
+# a real browser: run once, on the release build (make check leaves it out under ASan)
+pytestmark = [pytest.mark.browser]
+
 
 class IdpPage(http.server.ThreadingHTTPServer):
     daemon_threads = True
