@@ -29,10 +29,13 @@
 	  "SELECT " TS__USER_COLS " FROM users u WHERE account_id = $1 "                           \
 	  "AND user_id COLLATE \"C\" > $2 AND user_id IN (SELECT user_id FROM user_emails "        \
 	  "WHERE account_id = $1 AND value_key = $3) ORDER BY user_id COLLATE \"C\" LIMIT $4")     \
+	/* two indexed lookups (users_by_name, user_emails_by_value): an OR of the two made both   \
+	 * stores scan the account's users, a sign-in costing in proportion to the directory */    \
 	X(DIR_USER_MATCH,                                                                          \
-	  "SELECT " TS__USER_COLS " FROM users u WHERE account_id = $1 AND (user_name_key = $2 "   \
-	  "OR user_id IN (SELECT user_id FROM user_emails WHERE account_id = $1 "                  \
-	  "AND value_key = $2)) ORDER BY user_id LIMIT $3",                                        \
+	  "SELECT " TS__USER_COLS " FROM users u WHERE u.account_id = $1 "                         \
+	  "AND u.user_name_key = $2 UNION SELECT " TS__USER_COLS " FROM user_emails m "            \
+	  "JOIN users u ON u.user_id = m.user_id WHERE m.account_id = $1 AND m.value_key = $2 "    \
+	  "ORDER BY 1 LIMIT $3",                                                                   \
 	  NULL)                                                                                    \
 	X(DIR_USER_EMAILS,                                                                         \
 	  "SELECT value, type, is_primary FROM user_emails WHERE user_id = $1 "                    \
