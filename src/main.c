@@ -20,6 +20,7 @@ static int usage(void)
 	      "  masterkey rotate --new-master-key-file F  re-seal everything under a new master "
 	      "key\n"
 	      "  user list|get|suspend|activate|logout --account ID [--id U]  users offline\n"
+	      "  saml configure --account ID --idp-metadata FILE|URL  an account's SAML IdP\n"
 	      "Every command takes --help.\n",
 	      stderr);
 	return 2;
@@ -55,5 +56,7 @@ int main(int argc, char **argv)
 		return ts_cli_masterkey(verb, argc - 3, argv + 3);
 	if (strcmp(noun, "user") == 0)
 		return ts_cli_user(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "saml") == 0)
+		return ts_cli_saml(verb, argc - 3, argv + 3);
 	return usage();
 }

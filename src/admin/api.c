@@ -463,7 +463,10 @@ static const char ts__admin_create_account_name[] = "CreateAccount",
                   ts__admin_delete_domain_name[] = "DeleteDomain",
                   ts__admin_list_groups_name[] = "ListGroups",
                   ts__admin_put_groups_name[] = "AddOrUpdateGroups",
-                  ts__admin_delete_groups_name[] = "DeleteGroups";
+                  ts__admin_delete_groups_name[] = "DeleteGroups",
+                  ts__admin_put_saml_config_name[] = "PutSamlConfig",
+                  ts__admin_get_saml_config_name[] = "GetSamlConfig",
+                  ts__admin_delete_saml_config_name[] = "DeleteSamlConfig";
 
 static const struct ts_http_route routes[] = {
         ROUTE("POST", "/api/v1/accounts", ts__admin_create_account),
@@ -495,6 +498,12 @@ static const struct ts_http_route routes[] = {
         ROUTE("GET", "/api/v1/accounts/{}/groups", ts__admin_list_groups),
         ROUTE("PUT", "/api/v1/accounts/{}/groups", ts__admin_put_groups),
         ROUTE("DELETE", "/api/v1/accounts/{}/groups", ts__admin_delete_groups),
+        /* the SAML identity source (saml-contract "Admin API") */
+        ROUTE("PUT", "/api/v1/accounts/{}/saml-config", ts__admin_put_saml_config),
+        ROUTE("GET", "/api/v1/accounts/{}/saml-config", ts__admin_get_saml_config),
+        ROUTE("DELETE", "/api/v1/accounts/{}/saml-config", ts__admin_delete_saml_config),
+        SELECT("POST", "/api/v1/accounts/{}/saml-config", ts__admin_saml_config_post,
+               "SamlConfigOperation"),
 };
 
 struct ts_http_module ts_admin_module(struct ts_admin_config *cfg)

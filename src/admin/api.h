@@ -13,6 +13,8 @@ struct ts_admin_config {
 	const unsigned char *master_key;
 	/* the background domain verifier, kicked by AddDomain and ?operation=verify; may be NULL */
 	struct ts_directory_verifier *verifier;
+	/* the public origin (serve --base-url): the SAML URLs handed to an IdP; NULL: relative */
+	const char *base_url;
 };
 
 /* The admin API's module for the server (http/http.h); cfg may be NULL. */

@@ -69,6 +69,9 @@ extern const struct ts__admin_op ts__admin_list_users, ts__admin_get_user, ts__a
         ts__admin_add_domain, ts__admin_list_domains, ts__admin_get_domain, ts__admin_delete_domain,
         ts__admin_verify_domain, ts__admin_list_groups, ts__admin_put_groups,
         ts__admin_delete_groups;
+/* The account's SAML identity source (api_saml.c). */
+extern const struct ts__admin_op ts__admin_put_saml_config, ts__admin_get_saml_config,
+        ts__admin_delete_saml_config, ts__admin_rotate_saml_sp_key;
 
 /*
  * One route, several operations: the Chime API selects some calls with the
@@ -82,7 +85,7 @@ struct ts__admin_choice {
 	const struct ts__admin_op *op;
 };
 extern const struct ts__admin_choice ts__admin_users_post[], ts__admin_user_post[],
-        ts__admin_domain_post[];
+        ts__admin_domain_post[], ts__admin_saml_config_post[];
 
 /* The admin module's configuration (ts_admin_module), or NULL (no server). */
 const struct ts_admin_config *ts__admin_config(const struct ts__admin_call *call);

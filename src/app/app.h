@@ -10,6 +10,8 @@
 #include "admin/api.h"
 #include "core/crypto.h"
 #include "http/http.h"
+#include "portal/portal.h"
+#include "saml/saml.h"
 #include "scim/scim.h"
 #include "store/store.h"
 
@@ -17,6 +19,7 @@ struct ts_app {
 	ts_store_t *store;
 	unsigned char master_key[TS_MASTER_KEY_LEN];
 	const char *base_url;
+	bool base_url_given; /* serve --base-url was given (browser flows need it: docs/http.md) */
 	/* the background domain verifier, kicked by AddDomain and ?operation=verify; may be NULL */
 	struct ts_directory_verifier *verifier;
 	/* SCIM requests per second per API key (serve --scim-rate-limit); NULL: no limit */
@@ -26,6 +29,8 @@ struct ts_app {
 	/* the modules' configurations, filled from the above by ts_app_modules */
 	struct ts_admin_config admin;
 	struct ts_scim_config scim;
+	struct ts_saml_config saml;
+	struct ts_portal_config portal;
 };
 
 /* The maximum number of modules ts_app_modules registers. */

@@ -242,6 +242,7 @@ int ts_cli_serve(int argc, char **argv)
 			goto out;
 		}
 		app.base_url = base.origin;
+		app.base_url_given = true;
 	} else {
 		app.base_url = ts_arena_printf(arena, "http://%s", v[O_LISTEN]);
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/user.h"
 
@@ -15,12 +16,105 @@ static const char *kind_name(enum ts_session_kind k)
 	return k == TS_SESSION_CLI ? "cli" : "browser";
 }
 
+/* Whether roles (a JSON array of role pairs) offers exactly (role_arn, provider_arn). */
+static bool role_offered(const json_t *roles, const char *role_arn, const char *provider_arn)
+{
+	size_t i;
+	const json_t *r;
+	json_array_foreach(roles, i, r)
+	{
+		const char *ra = ts_json_str(r, "RoleArn"), *pa = ts_json_str(r, "ProviderArn");
+		if (ra != NULL && pa != NULL && strcmp(ra, role_arn) == 0 &&
+		    strcmp(pa, provider_arn) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Parses and checks roles_json (arena-owned *roles); TS_ERR_BAD_REQUEST naming the fault. */
+static ts_err roles_parse(ts_arena_t *a, const char *roles_json, json_t **roles, struct ts_error *e)
+{
+	*roles = NULL;
+	size_t len = strlen(roles_json);
+	if (len > TS_SESSION_ROLES_JSON_MAX)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "the roles offered exceed %d bytes",
+		               TS_SESSION_ROLES_JSON_MAX);
+	json_t *j = NULL;
+	struct ts_json_limits lim = {.max_bytes = TS_SESSION_ROLES_JSON_MAX, .max_depth = 2};
+	struct ts_error why = {0};
+	if (ts_json_parse(roles_json, len, &lim, a, &j, &why) != TS_ERR_OK)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "the roles offered are not JSON: %s",
+		               why.message);
+	if (!json_is_array(j) || json_array_size(j) > TS_SESSION_ROLES_MAX)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
+		               "the roles offered are an array of at most %d",
+		               TS_SESSION_ROLES_MAX);
+	size_t i;
+	const json_t *r;
+	json_array_foreach(j, i, r)
+	{
+		const char *ra = ts_json_str(r, "RoleArn"), *pa = ts_json_str(r, "ProviderArn");
+		if (!json_is_object(r) || json_object_size(r) != 2 || ra == NULL || pa == NULL ||
+		    ra[0] == '\0' || pa[0] == '\0' || strlen(ra) > TS_SESSION_ARN_MAX ||
+		    strlen(pa) > TS_SESSION_ARN_MAX)
+			return TS_FAIL(e, TS_ERR_BAD_REQUEST,
+			               "role %zu offered is not {\"RoleArn\", \"ProviderArn\"} "
+			               "with two ARNs of at most %d bytes",
+			               i, TS_SESSION_ARN_MAX);
+	}
+	*roles = j;
+	return TS_ERR_OK;
+}
+
+static ts_err origin_check(ts_arena_t *a, const struct ts_session_origin *o, struct ts_error *e)
+{
+	if (o->origin != NULL && strcmp(o->origin, TS_SESSION_ORIGIN_SAML) != 0 &&
+	    strcmp(o->origin, TS_SESSION_ORIGIN_OIDC) != 0 &&
+	    strcmp(o->origin, TS_SESSION_ORIGIN_DEVICE) != 0)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "unknown session origin %.32s", o->origin);
+	if (o->role_session_name != NULL &&
+	    (o->role_session_name[0] == '\0' ||
+	     strlen(o->role_session_name) > TS_SESSION_ROLE_SESSION_NAME_MAX))
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "a RoleSessionName is 1 to %d bytes",
+		               TS_SESSION_ROLE_SESSION_NAME_MAX);
+	if ((o->role_arn == NULL) != (o->provider_arn == NULL))
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
+		               "a role is chosen as a pair: a role ARN and its provider ARN");
+	json_t *roles = NULL;
+	if (o->roles_json != NULL) {
+		ts_err rc = roles_parse(a, o->roles_json, &roles, e);
+		if (rc != TS_ERR_OK)
+			return rc;
+	}
+	if (o->role_arn != NULL &&
+	    (roles == NULL || !role_offered(roles, o->role_arn, o->provider_arn)))
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
+		               "the role chosen is not one of those offered");
+	return TS_ERR_OK;
+}
+
 ts_err ts_directory_session_create(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
                                    const char *user_id, enum ts_session_kind kind, int64_t ttl_ms,
                                    enum ts_license license, const char *client, const char **token,
                                    struct ts_session *out, struct ts_error *e)
 {
+	return ts_directory_session_create_from(c, a, account_id, user_id, kind, ttl_ms, license,
+	                                        client, NULL, token, out, e);
+}
+
+ts_err ts_directory_session_create_from(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
+                                        const char *user_id, enum ts_session_kind kind,
+                                        int64_t ttl_ms, enum ts_license license, const char *client,
+                                        const struct ts_session_origin *origin, const char **token,
+                                        struct ts_session *out, struct ts_error *e)
+{
 	*token = NULL;
+	static const struct ts_session_origin none = {0};
+	if (origin == NULL)
+		origin = &none;
+	ts_err orc = origin_check(a, origin, e);
+	if (orc != TS_ERR_OK)
+		return orc;
 	if (ttl_ms < 1 || ttl_ms > TS_SESSION_TTL_MAX_MS)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "a session lives 1 ms to %lld ms",
 		               (long long)TS_SESSION_TTL_MAX_MS);
@@ -45,6 +139,11 @@ ts_err ts_directory_session_create(ts_store_conn_t *c, ts_arena_t *a, const char
 	        .expires_ms = now + ttl_ms,
 	        .license_checked_ms = now,
 	        .client = client,
+	        .origin = origin->origin,
+	        .roles_json = origin->roles_json,
+	        .role_arn = origin->role_arn,
+	        .provider_arn = origin->provider_arn,
+	        .role_session_name = origin->role_session_name,
 	};
 	ts_err rc = ts_store_session_insert(c, &s, e);
 	if (rc != TS_ERR_OK)
@@ -133,6 +232,32 @@ ts_err ts_directory_session_validate(ts_store_conn_t *c, ts_arena_t *a, const ch
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED,
 		               "the user no longer holds a licence (no mapped directory group)");
 	return TS_ERR_OK;
+}
+
+ts_err ts_directory_session_set_role(ts_store_conn_t *c, ts_arena_t *a, const char *session_id,
+                                     const char *role_arn, const char *provider_arn, int64_t now_ms,
+                                     struct ts_error *e)
+{
+	if (role_arn == NULL || provider_arn == NULL)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
+		               "a role is chosen as a pair: a role ARN and its provider ARN");
+	struct ts_session s;
+	/* locked: a concurrent revocation or choice waits for this one (docs/store.md) */
+	ts_err rc = ts_store_session_get_for_update(c, a, session_id, &s, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (s.revoked_ms != 0 || s.expires_ms <= now_ms)
+		return TS_FAIL(e, TS_ERR_NOT_FOUND, "no live session %.64s", session_id);
+	json_t *roles = NULL;
+	if (s.roles_json != NULL) {
+		rc = roles_parse(a, s.roles_json, &roles, e);
+		if (rc != TS_ERR_OK)
+			return rc;
+	}
+	if (roles == NULL || !role_offered(roles, role_arn, provider_arn))
+		return TS_FAIL(e, TS_ERR_FORBIDDEN,
+		               "the role chosen is not one of those the identity provider offered");
+	return ts_store_session_set_role(c, session_id, role_arn, provider_arn, e);
 }
 
 ts_err ts_directory_session_revoke(ts_store_conn_t *c, const char *session_id, struct ts_error *e)

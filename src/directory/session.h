@@ -35,6 +35,52 @@ TS_MUST_USE ts_err ts_directory_session_create(ts_store_conn_t *c, ts_arena_t *a
                                                const char **token, struct ts_session *out,
                                                struct ts_error *e);
 
+/*
+ * Where a session came from and the AWS role it carries (docs/product.md §2,
+ * §6: the https://aws.amazon.com/SAML/Attributes/Role values and
+ * RoleSessionName). Every member may be NULL.
+ */
+struct ts_session_origin {
+	const char *origin;     /* TS_SESSION_ORIGIN_* */
+	const char *roles_json; /* JSON array of {"RoleArn","ProviderArn"} objects offered */
+	const char *role_arn,
+	        *provider_arn; /* chosen already: one of roles_json, both or neither */
+	const char *role_session_name;
+};
+#define TS_SESSION_ORIGIN_SAML "saml"
+#define TS_SESSION_ORIGIN_OIDC "oidc"
+#define TS_SESSION_ORIGIN_DEVICE "device"
+#define TS_SESSION_ROLES_MAX 64               /* role pairs offered to one session */
+#define TS_SESSION_ROLES_JSON_MAX (64 * 1024) /* bytes of roles_json */
+#define TS_SESSION_ARN_MAX 2048               /* an IAM ARN's length limit */
+#define TS_SESSION_ROLE_SESSION_NAME_MAX 64   /* STS AssumeRoleWithSAML RoleSessionName */
+
+/*
+ * ts_directory_session_create with where the session came from: origin (may
+ * be NULL: none) is checked (a known origin; roles_json an array of at most
+ * TS_SESSION_ROLES_MAX objects whose RoleArn and ProviderArn are strings of at
+ * most TS_SESSION_ARN_MAX bytes; a chosen pair one of them) and stored with
+ * the session. TS_ERR_BAD_REQUEST when a check fails.
+ */
+TS_MUST_USE ts_err ts_directory_session_create_from(ts_store_conn_t *c, ts_arena_t *a,
+                                                    const char *account_id, const char *user_id,
+                                                    enum ts_session_kind kind, int64_t ttl_ms,
+                                                    enum ts_license license, const char *client,
+                                                    const struct ts_session_origin *origin,
+                                                    const char **token, struct ts_session *out,
+                                                    struct ts_error *e);
+
+/*
+ * Sets the AWS role a live session's user chose (the role chooser), in the
+ * caller's write transaction: the pair must be one the session was offered
+ * (roles_json, compared exactly), else TS_ERR_FORBIDDEN and nothing changes.
+ * TS_ERR_NOT_FOUND when the session is unknown, revoked or expired at now_ms.
+ */
+TS_MUST_USE ts_err ts_directory_session_set_role(ts_store_conn_t *c, ts_arena_t *a,
+                                                 const char *session_id, const char *role_arn,
+                                                 const char *provider_arn, int64_t now_ms,
+                                                 struct ts_error *e);
+
 struct ts_session_info {
 	struct ts_session session;
 	struct ts_user_row user;

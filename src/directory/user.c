@@ -141,6 +141,23 @@ ts_err ts_directory_pin_new(ts_store_conn_t *c, char out[TS_USER_PIN_DIGITS + 1]
 	return TS_FAIL(e, TS_ERR_CONFLICT, "no free personal PIN found");
 }
 
+ts_err ts_directory_user_register(ts_store_conn_t *c, ts_arena_t *a, const char *user_id,
+                                  int64_t now_ms, bool *registered, struct ts_error *e)
+{
+	*registered = false;
+	char pin[TS_USER_PIN_DIGITS + 1];
+	/* drawn every time: the UPDATE keeps a PIN the user holds (an invitation gave one) */
+	ts_err rc = ts_directory_pin_new(c, pin, e);
+	int64_t changed = 0;
+	if (rc == TS_ERR_OK)
+		rc = ts_store_dir_user_register(c, user_id, pin, now_ms, &changed, e);
+	/* as ResetPersonalPin: the transaction is lost on PostgreSQL, so it runs again */
+	if (rc == TS_ERR_CONFLICT)
+		rc = TS_FAIL(e, TS_ERR_RETRY, "the new PIN was taken meanwhile: %s", e->message);
+	*registered = rc == TS_ERR_OK && changed > 0;
+	return rc;
+}
+
 char *ts_directory_key(ts_arena_t *a, const char *s)
 {
 	char *k = ts_arena_strdup(a, s);
@@ -257,8 +274,11 @@ ts_err ts_directory_user_suspend(ts_store_conn_t *c, ts_arena_t *a, const char *
 		               "user %.64s was released with their domain and cannot be %s",
 		               user_id, suspend ? "suspended" : "activated");
 	int64_t now = ts_now_ms();
+	/* activated, a user is what their sign-ins made them: registered only once signed in */
 	if (!suspend)
-		return ts_store_dir_user_set_state(c, user_id, false, TS_USER_REGISTERED, now, e);
+		return ts_store_dir_user_set_state(
+		        c, user_id, false,
+		        u.joined_ms != 0 ? TS_USER_REGISTERED : TS_USER_UNREGISTERED, now, e);
 	rc = ts_store_dir_user_set_state(c, user_id, true, TS_USER_SUSPENDED, now, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_directory_session_revoke_all(c, user_id, NULL, e);

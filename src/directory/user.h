@@ -80,6 +80,20 @@ TS_MUST_USE ts_err ts_directory_pin_new(ts_store_conn_t *c, char out[TS_USER_PIN
                                         struct ts_error *e);
 
 /*
+ * Registers a user at their first successful sign-in (docs/product.md §4, the
+ * Chime guide: "A personal meeting PIN is a static ID generated when the user
+ * registers"), in the caller's write transaction: an Unregistered user
+ * becomes Registered with joined_ms (RegisteredOn) now_ms and a personal PIN
+ * unless they hold one. Later sign-ins change nothing. *registered says
+ * whether this call registered them. A PIN taken meanwhile by another user is
+ * TS_ERR_RETRY: the caller runs its transaction again (ts_store_tx_retry),
+ * which draws another.
+ */
+TS_MUST_USE ts_err ts_directory_user_register(ts_store_conn_t *c, ts_arena_t *a,
+                                              const char *user_id, int64_t now_ms, bool *registered,
+                                              struct ts_error *e);
+
+/*
  * Checks an email address for an invitation: local@domain, at most
  * TS_USER_EMAIL_MAX bytes, a local part of at most TS_USER_LOCAL_MAX printable
  * ASCII characters without spaces, quotes or angle brackets, and a valid

@@ -157,6 +157,15 @@ const char *ts_http_html_finish(struct ts_http_html *h, size_t *len)
 	return h->data;
 }
 
+static void headers_with(struct ts_http_res *res, const char *csp)
+{
+	ts_http_res_header(res, "content-security-policy", csp);
+	ts_http_res_header(res, "x-frame-options", "DENY");
+	ts_http_res_header(res, "referrer-policy", "no-referrer");
+	ts_http_res_header(res, "cache-control", "no-store");
+	ts_http_res_header(res, "x-content-type-options", "nosniff");
+}
+
 void ts_http_page_headers(ts_arena_t *a, struct ts_http_res *res, const char *form_action)
 {
 	const char *csp = TS_HTTP_CSP;
@@ -173,11 +182,7 @@ void ts_http_page_headers(ts_arena_t *a, struct ts_http_res *res, const char *fo
 		                      "base-uri 'none'",
 		                      o);
 	}
-	ts_http_res_header(res, "content-security-policy", csp);
-	ts_http_res_header(res, "x-frame-options", "DENY");
-	ts_http_res_header(res, "referrer-policy", "no-referrer");
-	ts_http_res_header(res, "cache-control", "no-store");
-	ts_http_res_header(res, "x-content-type-options", "nosniff");
+	headers_with(res, csp);
 }
 
 void ts_http_res_html(struct ts_http_req *req, struct ts_http_res *res, int status,
@@ -193,6 +198,22 @@ void ts_http_res_html(struct ts_http_req *req, struct ts_http_res *res, int stat
 	const char *body = ts_http_html_finish(h, &len);
 	ts_http_res_set(res, status, TS_HTTP_HTML_TYPE, body, len);
 	ts_http_page_headers(req->arena, res, NULL);
+}
+
+void ts_http_res_html_script(struct ts_http_req *req, struct ts_http_res *res, int status,
+                             struct ts_http_html *h)
+{
+	(void)req;
+	if (h->fault != NULL) {
+		if (res->fault == NULL)
+			res->fault = h->fault;
+		ts_http_res_set(res, ts_err_status(TS_ERR_INTERNAL), NULL, NULL, 0);
+		return;
+	}
+	size_t len = 0;
+	const char *body = ts_http_html_finish(h, &len);
+	ts_http_res_set(res, status, TS_HTTP_HTML_TYPE, body, len);
+	headers_with(res, TS_HTTP_CSP_SCRIPT);
 }
 
 /* Plain, readable, and no inline style anywhere: the CSP allows only this file. */

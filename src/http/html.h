@@ -38,6 +38,15 @@
 	"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " \
 	"frame-ancestors 'none'; base-uri 'none'"
 
+/*
+ * The same with scripts from this origin only (files served here, never
+ * inline script): for the rare page that cannot work without one, such as
+ * the SAML ACS's resubmit page (docs/saml.md).
+ */
+#define TS_HTTP_CSP_SCRIPT                                                                      \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action " \
+	"'self'; frame-ancestors 'none'; base-uri 'none'"
+
 struct ts_http_html {
 	ts_arena_t *arena;
 	char *data;
@@ -113,6 +122,10 @@ void ts_http_page_headers(ts_arena_t *a, struct ts_http_res *res, const char *fo
  */
 void ts_http_res_html(struct ts_http_req *req, struct ts_http_res *res, int status,
                       struct ts_http_html *h);
+
+/* As ts_http_res_html, with TS_HTTP_CSP_SCRIPT as the page's policy. */
+void ts_http_res_html_script(struct ts_http_req *req, struct ts_http_res *res, int status,
+                             struct ts_http_html *h);
 
 /*
  * The stylesheet route's handler (GET TS_HTTP_HTML_STYLE_PATH, inline): a

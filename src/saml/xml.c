@@ -101,6 +101,18 @@ const char *ts_saml_xml_attr(ts_arena_t *a, const xmlNode *n, const char *name)
 	return out;
 }
 
+const char *ts_saml_xml_attr_raw(const xmlNode *n, const char *name)
+{
+	xmlAttrPtr at = n ? xmlHasNsProp(n, (const xmlChar *)name, NULL) : NULL;
+	if (!at)
+		return NULL;
+	if (!at->children)
+		return "";
+	if (at->children->next || at->children->type != XML_TEXT_NODE)
+		return NULL;
+	return (const char *)at->children->content;
+}
+
 static bool xml_space(char ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';

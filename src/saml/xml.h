@@ -41,6 +41,11 @@ size_t ts_saml_xml_count(const xmlNode *parent, const char *ns, const char *loca
 /* An attribute (no namespace) copied into the arena, or NULL when absent. */
 const char *ts_saml_xml_attr(ts_arena_t *a, const xmlNode *n, const char *name);
 /*
+ * An attribute (no namespace) as it is in the tree, without a copy: valid
+ * while the document lives; NULL when absent or not a single text value.
+ */
+const char *ts_saml_xml_attr_raw(const xmlNode *n, const char *name);
+/*
  * The text of an element that must hold only text (NameID, AttributeValue,
  * Issuer, Audience): NULL when it has a comment, a processing instruction or
  * an element child (comment injection, federation-security.md §1b), else the

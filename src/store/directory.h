@@ -242,6 +242,15 @@ TS_MUST_USE ts_err ts_store_dir_user_set_license(ts_store_conn_t *c, const char 
 /* TS_ERR_CONFLICT when another user holds the PIN. */
 TS_MUST_USE ts_err ts_store_dir_user_set_pin(ts_store_conn_t *c, const char *user_id,
                                              const char *pin, int64_t now_ms, struct ts_error *e);
+/*
+ * Registers an Unregistered user at their first sign-in: Registered, joined_ms
+ * (RegisteredOn) now_ms, and pin unless they hold one. *changed 0 when the user
+ * is not Unregistered (registered already, suspended, released) or unknown.
+ * TS_ERR_CONFLICT when another user holds the PIN.
+ */
+TS_MUST_USE ts_err ts_store_dir_user_register(ts_store_conn_t *c, const char *user_id,
+                                              const char *pin, int64_t now_ms, int64_t *changed,
+                                              struct ts_error *e);
 /* Deletes a user with their addresses, memberships and sessions. */
 TS_MUST_USE ts_err ts_store_dir_user_delete(ts_store_conn_t *c, const char *user_id,
                                             struct ts_error *e);

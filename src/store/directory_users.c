@@ -249,6 +249,13 @@ ts_err ts_store_dir_user_set_pin(ts_store_conn_t *c, const char *user_id, const 
 	return write_one(c, TS__Q_DIR_USER_SET_PIN, p, TS__NPARAMS(p), user_id, e);
 }
 
+ts_err ts_store_dir_user_register(ts_store_conn_t *c, const char *user_id, const char *pin,
+                                  int64_t now_ms, int64_t *changed, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(user_id), TS__TEXT(pin), TS__INT(now_ms)};
+	return ts__store_write(c, TS__Q_DIR_USER_REGISTER, p, TS__NPARAMS(p), changed, e);
+}
+
 ts_err ts_store_dir_user_delete(ts_store_conn_t *c, const char *user_id, struct ts_error *e)
 {
 	struct ts__param p[] = {TS__TEXT(user_id)};

@@ -149,13 +149,17 @@
 #include "store/queries_scim.h"
 #include "store/queries_nodes.h"
 #include "store/queries_secrets.h"
+#include "store/queries_saml.h"
+#include "store/queries_signins.h"
 
 #define TS__STORE_ALL_QUERIES(X)       \
 	TS__STORE_QUERIES(X)           \
 	TS__STORE_QUERIES_SCIM(X)      \
 	TS__STORE_QUERIES_DIRECTORY(X) \
 	TS__STORE_QUERIES_NODES(X)     \
-	TS__STORE_QUERIES_SECRETS(X)
+	TS__STORE_QUERIES_SECRETS(X)   \
+	TS__STORE_QUERIES_SAML(X)      \
+	TS__STORE_QUERIES_SIGNINS(X)
 
 enum ts__store_query {
 #define TS__Q_ENUM(id, sql, pg) TS__Q_##id,

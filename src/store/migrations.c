@@ -284,6 +284,83 @@
 	" updated_ms BIGINT NOT NULL,"          \
 	" PRIMARY KEY (owner_kind, owner_id, name));"
 
+/*
+ * Version 9: SAML sign-in (store/saml.h, store/signins.h, docs/store.md).
+ * An account's identity source (saml_configs) with a version counter kept
+ * apart (saml_config_versions), so that a config deleted and put again never
+ * reuses a version a node may still have cached; the SP key pairs (private
+ * keys sealed in secrets); the AuthnRequests issued, taken once with DELETE
+ * ... RETURNING; the replay cache, whose primary key makes a second record of
+ * an assertion lose on every node. Sessions say where they came from and
+ * which AWS role was offered and chosen. Sign-in attempts, the newest 20 per
+ * user (or per identity that matched nobody), for the sign-in check. Every
+ * row goes with its account. Users provisioned over SCIM before this version
+ * and never signed in (no joined_ms) were shown Registered: they are
+ * Unregistered (docs/product.md §4).
+ */
+#define V9_COMMON(SEQ)                                                                         \
+	"CREATE TABLE saml_configs ("                                                          \
+	" account_id TEXT PRIMARY KEY REFERENCES accounts (account_id) ON DELETE CASCADE,"     \
+	" idp_entity_id TEXT NOT NULL,"                                                        \
+	" metadata_xml TEXT NOT NULL,"                                                         \
+	" metadata_url TEXT,"                                                                  \
+	" metadata_fetched_ms BIGINT NOT NULL DEFAULT 0,"                                      \
+	" allow_idp_initiated INTEGER NOT NULL DEFAULT 0,"                                     \
+	" allow_sha1 INTEGER NOT NULL DEFAULT 0,"                                              \
+	" relay_allow TEXT,"                                                                   \
+	" version BIGINT NOT NULL,"                                                            \
+	" created_ms BIGINT NOT NULL,"                                                         \
+	" modified_ms BIGINT NOT NULL);"                                                       \
+	"CREATE INDEX saml_configs_due ON saml_configs (metadata_fetched_ms) "                 \
+	"WHERE metadata_url IS NOT NULL;"                                                      \
+	"CREATE TABLE saml_config_versions ("                                                  \
+	" account_id TEXT PRIMARY KEY REFERENCES accounts (account_id) ON DELETE CASCADE,"     \
+	" version BIGINT NOT NULL);"                                                           \
+	"CREATE TABLE saml_sp_keys ("                                                          \
+	" key_id TEXT PRIMARY KEY,"                                                            \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"        \
+	" cert_pem TEXT NOT NULL,"                                                             \
+	" created_ms BIGINT NOT NULL,"                                                         \
+	" not_after_ms BIGINT NOT NULL,"                                                       \
+	" retired_ms BIGINT NOT NULL DEFAULT 0);"                                              \
+	"CREATE INDEX saml_sp_keys_by_account ON saml_sp_keys (account_id, created_ms);"       \
+	"CREATE INDEX saml_sp_keys_retired ON saml_sp_keys (retired_ms) WHERE retired_ms > 0;" \
+	"CREATE TABLE saml_requests ("                                                         \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"        \
+	" request_id TEXT NOT NULL,"                                                           \
+	" browser_hash TEXT NOT NULL,"                                                         \
+	" relay_state TEXT,"                                                                   \
+	" created_ms BIGINT NOT NULL,"                                                         \
+	" expires_ms BIGINT NOT NULL,"                                                         \
+	" PRIMARY KEY (account_id, request_id));"                                              \
+	"CREATE INDEX saml_requests_by_expiry ON saml_requests (expires_ms);"                  \
+	"CREATE TABLE saml_replay ("                                                           \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"        \
+	" assertion_id TEXT NOT NULL,"                                                         \
+	" expires_ms BIGINT NOT NULL,"                                                         \
+	" PRIMARY KEY (account_id, assertion_id));"                                            \
+	"CREATE INDEX saml_replay_by_expiry ON saml_replay (expires_ms);"                      \
+	"ALTER TABLE sessions ADD COLUMN origin TEXT;"                                         \
+	"ALTER TABLE sessions ADD COLUMN roles_json TEXT;"                                     \
+	"ALTER TABLE sessions ADD COLUMN role_arn TEXT;"                                       \
+	"ALTER TABLE sessions ADD COLUMN provider_arn TEXT;"                                   \
+	"ALTER TABLE sessions ADD COLUMN role_session_name TEXT;"                              \
+	"CREATE TABLE signin_attempts ("                                                       \
+	" attempt_seq " SEQ " PRIMARY KEY,"                                                    \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"        \
+	" user_id TEXT REFERENCES users (user_id) ON DELETE CASCADE,"                          \
+	" identity TEXT NOT NULL,"                                                             \
+	" time_ms BIGINT NOT NULL,"                                                            \
+	" outcome TEXT NOT NULL CHECK (outcome IN ('Allowed', 'Refused')),"                    \
+	" check_name TEXT,"                                                                    \
+	" source TEXT NOT NULL);"                                                              \
+	"CREATE INDEX signin_attempts_by_user ON signin_attempts (account_id, user_id, "       \
+	"time_ms) WHERE user_id IS NOT NULL;"                                                  \
+	"CREATE INDEX signin_attempts_by_identity ON signin_attempts (account_id, identity, "  \
+	"time_ms);"                                                                            \
+	"UPDATE users SET registration_status = 'Unregistered' "                               \
+	"WHERE registration_status = 'Registered' AND joined_ms IS NULL;"
+
 const struct ts__migration ts__store_migrations[] = {
         {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
         {2, V2_COMMON, V2_COMMON},
@@ -293,6 +370,7 @@ const struct ts__migration ts__store_migrations[] = {
         {6, V6_SQLITE, V6_POSTGRES},
         {7, V7_COMMON, V7_COMMON},
         {8, V8_COMMON(""), V8_COMMON(" COLLATE \"C\"")},
+        {9, V9_COMMON("INTEGER"), V9_COMMON("BIGINT GENERATED BY DEFAULT AS IDENTITY")},
 };
 const int ts__store_migration_count =
         (int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);

@@ -12,7 +12,8 @@
 	"attempts, last_error"
 #define TS__DIR_SESSION_COLS                                                                   \
 	"session_id, token_hash, account_id, user_id, kind, license, created_ms, expires_ms, " \
-	"license_checked_ms, revoked_ms, client"
+	"license_checked_ms, revoked_ms, client, origin, roles_json, role_arn, provider_arn, " \
+	"role_session_name"
 
 #define TS__STORE_QUERIES_DIRECTORY(X)                                                             \
 	/* ---- users: reads ---- */                                                               \
@@ -77,6 +78,12 @@
 	  "UPDATE users SET personal_pin = $2, version = version + 1, modified_ms = $3 "           \
 	  "WHERE user_id = $1",                                                                    \
 	  NULL)                                                                                    \
+	/* the first sign-in: Registered, RegisteredOn, a PIN when it has none (product.md §4) */ \
+	X(DIR_USER_REGISTER,                                                                       \
+	  "UPDATE users SET registration_status = 'Registered', joined_ms = $3, "                  \
+	  "personal_pin = coalesce(personal_pin, $2), version = version + 1, modified_ms = $3 "    \
+	  "WHERE user_id = $1 AND registration_status = 'Unregistered'",                           \
+	  NULL)                                                                                    \
 	X(DIR_USER_DELETE, "DELETE FROM users WHERE user_id = $1", NULL)                           \
 	/* ---- domains ---- */                                                                    \
 	X(DIR_DOMAIN_INSERT,                                                                       \
@@ -123,9 +130,15 @@
 	/* ---- sessions ---- */                                                                   \
 	X(DIR_SESSION_INSERT,                                                                      \
 	  "INSERT INTO sessions (session_id, token_hash, account_id, user_id, kind, license, "     \
-	  "created_ms, expires_ms, license_checked_ms, client) "                                   \
-	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9)",                                       \
+	  "created_ms, expires_ms, license_checked_ms, client, origin, roles_json, role_arn, "     \
+	  "provider_arn, role_session_name) "                                                      \
+	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9, $10, $11, $12, $13, $14)",              \
 	  NULL)                                                                                    \
+	X(DIR_SESSION_GET_FOR_UPDATE,                                                              \
+	  "SELECT " TS__DIR_SESSION_COLS " FROM sessions WHERE session_id = $1",                   \
+	  "SELECT " TS__DIR_SESSION_COLS " FROM sessions WHERE session_id = $1 FOR UPDATE")        \
+	X(DIR_SESSION_SET_ROLE,                                                                    \
+	  "UPDATE sessions SET role_arn = $2, provider_arn = $3 WHERE session_id = $1", NULL)      \
 	X(DIR_SESSION_BY_HASH,                                                                     \
 	  "SELECT " TS__DIR_SESSION_COLS " FROM sessions WHERE token_hash = $1", NULL)             \
 	X(DIR_SESSION_SET_LICENSE,                                                                 \

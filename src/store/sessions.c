@@ -19,14 +19,22 @@ static void read_session(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, 
 	s->license_checked_ms = ts__rows_int(c, r, 8);
 	s->revoked_ms = ts__rows_int(c, r, 9);
 	s->client = ts__rows_str(c, r, 10, a);
+	s->origin = ts__rows_str(c, r, 11, a);
+	s->roles_json = ts__rows_str(c, r, 12, a);
+	s->role_arn = ts__rows_str(c, r, 13, a);
+	s->provider_arn = ts__rows_str(c, r, 14, a);
+	s->role_session_name = ts__rows_str(c, r, 15, a);
 }
 
 ts_err ts_store_session_insert(ts_store_conn_t *c, const struct ts_session *s, struct ts_error *e)
 {
-	struct ts__param p[] = {
-	        TS__TEXT(s->session_id), TS__TEXT(s->token_hash), TS__TEXT(s->account_id),
-	        TS__TEXT(s->user_id),    TS__TEXT(s->kind),       TS__TEXT(s->license),
-	        TS__INT(s->created_ms),  TS__INT(s->expires_ms),  TS__TEXT(s->client)};
+	struct ts__param p[] = {TS__TEXT(s->session_id),   TS__TEXT(s->token_hash),
+	                        TS__TEXT(s->account_id),   TS__TEXT(s->user_id),
+	                        TS__TEXT(s->kind),         TS__TEXT(s->license),
+	                        TS__INT(s->created_ms),    TS__INT(s->expires_ms),
+	                        TS__TEXT(s->client),       TS__TEXT(s->origin),
+	                        TS__TEXT(s->roles_json),   TS__TEXT(s->role_arn),
+	                        TS__TEXT(s->provider_arn), TS__TEXT(s->role_session_name)};
 	return ts__store_write(c, TS__Q_DIR_SESSION_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
@@ -38,6 +46,30 @@ ts_err ts_store_session_by_hash(ts_store_conn_t *c, ts_arena_t *arena, const cha
 	ts_err rc = ts__store_get_one(c, TS__Q_DIR_SESSION_BY_HASH, p, 1, read_session, arena, out,
 	                              &found, e);
 	if (rc == TS_ERR_OK && !found)
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "no such session");
+	return rc;
+}
+
+ts_err ts_store_session_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
+                                       const char *session_id, struct ts_session *out,
+                                       struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(session_id)};
+	bool found = false;
+	ts_err rc = ts__store_get_one(c, TS__Q_DIR_SESSION_GET_FOR_UPDATE, p, 1, read_session,
+	                              arena, out, &found, e);
+	if (rc == TS_ERR_OK && !found)
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "no such session");
+	return rc;
+}
+
+ts_err ts_store_session_set_role(ts_store_conn_t *c, const char *session_id, const char *role_arn,
+                                 const char *provider_arn, struct ts_error *e)
+{
+	struct ts__param p[] = {TS__TEXT(session_id), TS__TEXT(role_arn), TS__TEXT(provider_arn)};
+	int64_t changed = 0;
+	ts_err rc = ts__store_write(c, TS__Q_DIR_SESSION_SET_ROLE, p, TS__NPARAMS(p), &changed, e);
+	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "no such session");
 	return rc;
 }

@@ -25,6 +25,11 @@ struct ts_session {
 	int64_t license_checked_ms;
 	int64_t revoked_ms; /* 0 while live */
 	const char *client; /* may be NULL */
+	/* where it came from and the AWS role (docs/product.md §2, §6); all may be NULL */
+	const char *origin;     /* "saml" | "oidc" | "device" */
+	const char *roles_json; /* JSON array of the {"RoleArn","ProviderArn"} pairs offered */
+	const char *role_arn, *provider_arn; /* the pair chosen (one of roles_json) */
+	const char *role_session_name;
 };
 
 /* Inserts s (license_checked_ms is set to created_ms). */
@@ -34,6 +39,14 @@ TS_MUST_USE ts_err ts_store_session_insert(ts_store_conn_t *c, const struct ts_s
 TS_MUST_USE ts_err ts_store_session_by_hash(ts_store_conn_t *c, ts_arena_t *arena,
                                             const char *token_hash, struct ts_session *out,
                                             struct ts_error *e);
+/* The session of this ID, locked for the write transaction's change; TS_ERR_NOT_FOUND when none. */
+TS_MUST_USE ts_err ts_store_session_get_for_update(ts_store_conn_t *c, ts_arena_t *arena,
+                                                   const char *session_id, struct ts_session *out,
+                                                   struct ts_error *e);
+/* Sets the AWS role pair chosen (the caller checked it was offered); TS_ERR_NOT_FOUND when none. */
+TS_MUST_USE ts_err ts_store_session_set_role(ts_store_conn_t *c, const char *session_id,
+                                             const char *role_arn, const char *provider_arn,
+                                             struct ts_error *e);
 TS_MUST_USE ts_err ts_store_session_set_license(ts_store_conn_t *c, const char *session_id,
                                                 const char *license, int64_t checked_ms,
                                                 struct ts_error *e);

@@ -12,8 +12,9 @@
  * This header only gathers the store's interface, one header per concern:
  * conn.h (open, connect, schema, transactions, retries), accounts.h,
  * keys.h (admin and SCIM API keys), audit.h, directory.h (users, groups,
- * memberships, licence groups), domains.h, sessions.h, nodes.h and secrets.h
- * (values sealed with the master key).
+ * memberships, licence groups), domains.h, sessions.h, nodes.h, secrets.h
+ * (values sealed with the master key), saml.h (SAML identity sources, SP keys,
+ * AuthnRequests, the replay cache) and signins.h (sign-in attempts).
  */
 #ifndef TS_STORE_STORE_H
 #define TS_STORE_STORE_H
@@ -26,7 +27,9 @@
 #include "store/domains.h"
 #include "store/keys.h"
 #include "store/nodes.h"
+#include "store/saml.h"
 #include "store/secrets.h"
 #include "store/sessions.h"
+#include "store/signins.h"
 
 #endif

@@ -1,0 +1,377 @@
+/*
+ * POST /saml/{AccountId}/acs: the Assertion Consumer Service (SAML Profiles
+ * §4.1.4, HTTP-POST binding, Bindings §3.5). In order:
+ *   1. the form (http/form.h: 256 KiB at most, one SAMLResponse);
+ *   2. the response against the account's trust (response.h: every check
+ *      of the XML, the signatures and the conditions), CPU only;
+ *   3. an SP-initiated response that came without the browser's binding
+ *      cookie gets the resubmit page (below), nothing consumed;
+ *   4. one write transaction: the request it answers is taken (single use,
+ *      this browser's: the cookie's hash compared in constant time) or,
+ *      when unsolicited, the account must allow IdP-initiated sign-in; the
+ *      assertion ID enters the replay cache until its NotOnOrAfter plus the
+ *      skew, so that a replay is refused on every node; the directory
+ *      decides (docs/product.md §4); when allowed the user is registered
+ *      and a session opened; the audit event and the sign-in attempt are
+ *      written. A refusal commits too (the request and the assertion stay
+ *      used) but opens nothing;
+ *   5. the answer: the session cookie and a 303 to RelayState (same-origin
+ *      path or allow-listed origin, else /portal), the role chooser when
+ *      the assertion offers several AWS roles, or the one refusal page.
+ *
+ * The resubmit page. The IdP's POST is cross-site: over http the binding
+ * cookie is SameSite=Lax (browsers refuse None without Secure) and does not
+ * come along. The page posts the same fields back to this URL from this
+ * origin, plus resubmitted=1, so the cookie comes with the second POST.
+ * Its script is a file of this origin (CSP script-src 'self'), with a
+ * button for browsers without script. A resubmitted POST without the cookie
+ * is refused (RequestUnknown), so the page cannot loop.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/json.h"
+#include "core/timeutil.h"
+#include "directory/session.h"
+#include "directory/signin_decide.h"
+#include "directory/user.h"
+#include "http/cookie.h"
+#include "http/form.h"
+#include "http/html.h"
+#include "http/redirect.h"
+#include "portal/portal.h"
+#include "saml/web.h"
+#include "store/saml.h"
+
+/* The form fields of the POST binding (SAML Bindings §3.5.4) and of the resubmit page. */
+#define F_RESPONSE "SAMLResponse"
+#define F_RELAY "RelayState"
+#define F_RESUBMITTED "resubmitted"
+
+/* What the ACS learnt, across the passes of its transaction. */
+struct acs {
+	struct ts__saml_ctx *ctx;
+	const struct ts__saml_trust *t;
+	const struct ts_saml_assertion *as;
+	const char *binding_hash; /* of the cookie; NULL without one */
+	const char *form_relay;
+	const char *roles_json; /* the AWS role pairs offered, for the session; NULL: none */
+	/* the transaction's results */
+	struct ts__saml_outcome o;
+	const char *relay; /* the RelayState to follow (the stored request's, else the form's) */
+	const char *token; /* the session's, when allowed */
+	const char *session_id;
+};
+
+static void resubmit_page(struct ts__saml_ctx *ctx, const char *response, const char *relay)
+{
+	struct ts_http_req *req = ctx->req;
+	struct ts_http_html h;
+	ts_http_html_init(&h, req->arena);
+	ts_http_html_page_begin(&h, "Signing in");
+	ts_http_html_lit(&h, "<h1>Signing in</h1><form id=\"resubmit\" method=\"post\"");
+	ts_http_html_url_attr(&h, "action",
+	                      ts_arena_printf(req->arena, "/saml/%s/acs", ctx->account_id), NULL,
+	                      0);
+	ts_http_html_lit(&h, "><input type=\"hidden\" name=\"" F_RESPONSE "\"");
+	ts_http_html_attr(&h, "value", response);
+	ts_http_html_lit(&h, ">");
+	if (relay != NULL) {
+		ts_http_html_lit(&h, "<input type=\"hidden\" name=\"" F_RELAY "\"");
+		ts_http_html_attr(&h, "value", relay);
+		ts_http_html_lit(&h, ">");
+	}
+	ts_http_html_lit(&h, "<input type=\"hidden\" name=\"" F_RESUBMITTED "\" value=\"1\">"
+	                     "<noscript><button>Continue</button></noscript></form>"
+	                     "<script src=\"" TS_SAML_RESUBMIT_JS "\"></script>");
+	ts_http_html_page_end(&h);
+	ts_http_res_html_script(req, ctx->res, 200, &h);
+}
+
+/* The binding cookie's hash, or NULL when the browser sent none (or two). */
+static const char *binding_hash(struct ts__saml_ctx *ctx)
+{
+	struct ts_http_cookies jar;
+	struct ts_error e = {0};
+	const char *v = NULL;
+	if (ts_http_cookies_from_req(ctx->req, &jar, &e) != TS_ERR_OK ||
+	    ts_http_cookie_get(
+	            &jar, ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_SAML_BINDING_COOKIE),
+	            &v, &e) != TS_ERR_OK ||
+	    v == NULL || v[0] == '\0')
+		return NULL;
+	char *hash = ts_arena_alloc(ctx->req->arena, TS_SHA256_HEX_LEN + 1);
+	ts_sha256_hex(v, strlen(v), hash);
+	return hash;
+}
+
+/*
+ * What the session stores of the roles must fit its limits (directory/session.h); checked
+ * before the transaction, so that a refusal changes nothing. NULL when it fits, else why.
+ */
+static const char *roles_check(const struct ts_saml_assertion *as)
+{
+	if (as->n_roles > TS_SESSION_ROLES_MAX)
+		return "more AWS roles than a session holds";
+	for (size_t i = 0; i < as->n_roles; i++)
+		if (strlen(as->roles[i].role_arn) > TS_SESSION_ARN_MAX ||
+		    strlen(as->roles[i].provider_arn) > TS_SESSION_ARN_MAX)
+			return "an AWS role ARN longer than IAM allows";
+	/* STS AssumeRoleWithSAML: RoleSessionName is 2 to 64 characters */
+	if (as->role_session_name != NULL &&
+	    strlen(as->role_session_name) > TS_SESSION_ROLE_SESSION_NAME_MAX)
+		return "RoleSessionName longer than STS allows";
+	return NULL;
+}
+
+/* The role pairs offered, as the session keeps them: [{"RoleArn","ProviderArn"}]. */
+static const char *roles_json(ts_arena_t *a, const struct ts_saml_assertion *as)
+{
+	if (as->n_roles == 0)
+		return NULL;
+	json_t *arr = ts_json_own(a, json_array());
+	for (size_t i = 0; i < as->n_roles; i++) {
+		json_t *o = json_object();
+		ts_json_set_str(o, "RoleArn", as->roles[i].role_arn);
+		ts_json_set_str(o, "ProviderArn", as->roles[i].provider_arn);
+		json_array_append_new(arr, o);
+	}
+	return ts_json_dump(a, arr, NULL);
+}
+
+/* Whether the stored request was issued to this browser; constant time (the hashes are hex). */
+static bool same_browser(const char *stored, const char *sent)
+{
+	return stored != NULL && sent != NULL && strlen(stored) == TS_SHA256_HEX_LEN &&
+	       strlen(sent) == TS_SHA256_HEX_LEN &&
+	       sodium_memcmp(stored, sent, TS_SHA256_HEX_LEN) == 0;
+}
+
+/* Step 4 (see the top of the file), in the open write transaction; x->o.check says a refusal. */
+static ts_err decide(struct acs *x, struct ts_error *e)
+{
+	struct ts__saml_ctx *ctx = x->ctx;
+	const struct ts_saml_assertion *as = x->as;
+	ts_arena_t *a = ctx->req->arena;
+	x->relay = x->form_relay;
+	ts_err rc;
+	if (as->in_response_to != NULL) {
+		/* SAML Profiles §4.1.4.3: InResponseTo names a request this SP issued, to this
+		 * browser, not yet answered (federation-security.md §1, "InResponseTo") */
+		struct ts_store_saml_request sr;
+		bool found = false;
+		rc = ts_store_saml_request_take(ctx->conn, a, ctx->account_id, as->in_response_to,
+		                                ctx->now_ms, &sr, &found, e);
+		if (rc != TS_ERR_OK)
+			return rc;
+		if (!found || !same_browser(sr.browser_hash, x->binding_hash)) {
+			x->o.check = "RequestUnknown";
+			x->o.reason = !found ? "no live request has this ID (never issued, used or "
+			                       "expired)"
+			                     : "the request was issued to another browser";
+			return TS_ERR_OK;
+		}
+		if (sr.relay_state != NULL)
+			x->relay =
+			        sr.relay_state; /* what this SP was asked for, not what came back */
+	} else if (!x->t->allow_idp_initiated) {
+		x->o.check = "Unsolicited";
+		x->o.reason = "IdP-initiated sign-in is not allowed for this account";
+		return TS_ERR_OK;
+	}
+	/* SAML Profiles §4.1.4.5: a bearer assertion is used once; kept until it expires */
+	int64_t skew = ctx->cfg->skew_ms > 0 ? ctx->cfg->skew_ms : TS_SAML_SKEW_DEFAULT_MS;
+	bool fresh = false;
+	rc = ts_store_saml_replay_record(ctx->conn, ctx->account_id, as->assertion_id,
+	                                 as->not_on_or_after_ms + skew, ctx->now_ms, &fresh, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (!fresh) {
+		x->o.check = "Replay";
+		x->o.reason = "this assertion was consumed already";
+		return TS_ERR_OK;
+	}
+	struct ts_signin_assertion in = {.via = TS_SIGNIN_VIA_SAML,
+	                                 .identity = as->name_id,
+	                                 .issuer = as->issuer,
+	                                 .subject = as->name_id,
+	                                 .roles = as->roles,
+	                                 .n_roles = as->n_roles,
+	                                 .role_session_name = as->role_session_name};
+	struct ts_signin_decision d;
+	rc = ts_directory_signin_decide(ctx->conn, a, ctx->account_id, &in, NULL, &d, e);
+	if (rc == TS_ERR_NOT_FOUND) { /* the account went away with its config */
+		x->o.check = "NotConfigured";
+		x->o.reason = "the account does not exist";
+		return TS_ERR_OK;
+	}
+	if (rc != TS_ERR_OK)
+		return rc;
+	x->o.user_id = d.user != NULL ? d.user->user_id : NULL;
+	if (!d.allowed) {
+		x->o.check = d.rules[d.first_failure].name;
+		x->o.reason = d.rules[d.first_failure].reason;
+		return TS_ERR_OK;
+	}
+	/* docs/product.md §4: the first successful sign-in registers the user */
+	bool registered = false;
+	rc = ts_directory_user_register(ctx->conn, a, d.user->user_id, ctx->now_ms, &registered, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	/* one role is taken without asking; several wait for the chooser (role.c) */
+	struct ts_session_origin origin = {
+	        .origin = TS_SESSION_ORIGIN_SAML,
+	        .roles_json = x->roles_json,
+	        .role_arn = as->n_roles == 1 ? as->roles[0].role_arn : NULL,
+	        .provider_arn = as->n_roles == 1 ? as->roles[0].provider_arn : NULL,
+	        .role_session_name = as->role_session_name};
+	struct ts_session s;
+	rc = ts_directory_session_create_from(ctx->conn, a, ctx->account_id, d.user->user_id,
+	                                      TS_SESSION_BROWSER, TS_SAML_SESSION_TTL_MS, d.license,
+	                                      ts_http_header(ctx->req, "user-agent"), &origin,
+	                                      &x->token, &s, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	x->session_id = s.session_id;
+	return TS_ERR_OK;
+}
+
+/* Steps 4 and 5: the transaction (retried as a whole), then the answer. */
+static void finish(struct acs *x)
+{
+	struct ts__saml_ctx *ctx = x->ctx;
+	struct ts_http_req *req = ctx->req;
+	struct ts_error e = {0};
+	const struct ts__saml_outcome base = x->o;
+	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
+	ts_err rc;
+again:
+	x->o = base;
+	x->token = NULL;
+	x->session_id = NULL;
+	rc = ts_store_begin(ctx->conn, true, &e);
+	if (rc == TS_ERR_OK)
+		rc = decide(x, &e);
+	if (rc == TS_ERR_OK)
+		rc = ts__saml_record(ctx, &x->o, &e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_commit(ctx->conn, &e);
+	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx->conn, rc, &attempt))
+		goto again;
+	if (rc != TS_ERR_OK) {
+		ts_store_rollback(ctx->conn);
+		ts__saml_page_failed(req, ctx->res, rc, &e);
+		return;
+	}
+	if (x->o.check != NULL) {
+		ts__saml_page_refused(req, ctx->res);
+		return;
+	}
+	struct ts_http_cookie_opts co = {.max_age_s = TS_SAML_SESSION_TTL_MS / 1000};
+	rc = ts_http_cookie_set(ctx->res, req->arena, &ctx->base, TS_PORTAL_SESSION_COOKIE,
+	                        x->token, &co, &e);
+	if (rc != TS_ERR_OK) {
+		ts__saml_page_failed(req, ctx->res, rc, &e);
+		return;
+	}
+	if (x->as->n_roles > 1) {
+		ts__saml_chooser(ctx, x->session_id, x->as->roles, x->as->n_roles, x->relay);
+		return;
+	}
+	const char *target =
+	        ts__saml_relay_target(req->arena, x->relay, x->t->relay_allow, x->t->n_relay_allow);
+	rc = ts_http_redirect(req, ctx->res, target, x->t->relay_allow, x->t->n_relay_allow, &e);
+	if (rc != TS_ERR_OK) /* the target passed this very check: never reached */
+		ts__saml_page_failed(req, ctx->res, TS_ERR_INTERNAL, &e);
+}
+
+void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
+{
+	struct ts__saml_ctx ctx;
+	if (!ts__saml_begin(req, res, &ctx))
+		return;
+	struct acs x = {.ctx = &ctx};
+	struct ts_error e = {0};
+	struct ts_http_form form;
+	ts_err rc = ts_http_form_from_req(req, NULL, &form, &e);
+	if (rc == TS_ERR_TOO_LARGE) {
+		ts__saml_page(req, res, ts_err_status(TS_ERR_TOO_LARGE), "Sign-in failed",
+		              "The sign-in message is too large.");
+		return;
+	}
+	const char *response = NULL;
+	if (rc == TS_ERR_OK)
+		rc = ts_http_form_one(&form, F_RESPONSE, &response, &e);
+	const char *resubmitted = NULL;
+	if (rc == TS_ERR_OK)
+		rc = ts_http_form_opt(&form, F_RELAY, &x.form_relay, &e);
+	if (rc == TS_ERR_OK)
+		rc = ts_http_form_opt(&form, F_RESUBMITTED, &resubmitted, &e);
+	if (rc != TS_ERR_OK) {
+		x.o = (struct ts__saml_outcome){.check = "Encoding", .reason = e.message};
+		ts__saml_refuse(&ctx, &x.o);
+		return;
+	}
+	rc = ts__saml_trust(&ctx, &x.t, &e);
+	if (rc != TS_ERR_OK) {
+		ts__saml_page_failed(req, res, rc, &e);
+		return;
+	}
+	if (x.t == NULL) {
+		x.o = (struct ts__saml_outcome){.check = "NotConfigured",
+		                                .reason =
+		                                        "the account has no SAML identity source"};
+		ts__saml_refuse(&ctx, &x.o);
+		return;
+	}
+	struct ts_saml_verify_config vc = {.sp_entity_id = x.t->sp_entity_id,
+	                                   .acs_url = x.t->acs_url,
+	                                   .idp_entity_id = x.t->idp_entity_id,
+	                                   .idp_certs_pem = x.t->idp_certs,
+	                                   .n_idp_certs = x.t->n_idp_certs,
+	                                   .sp_keys_pem = x.t->sp_keys,
+	                                   .n_sp_keys = x.t->n_sp_keys,
+	                                   .allow_sha1 = x.t->allow_sha1,
+	                                   .now_ms = ctx.now_ms,
+	                                   .skew_ms = ctx.cfg->skew_ms};
+	struct ts_saml_assertion as;
+	enum ts_saml_check failed = TS_SAML_CHECK_NONE;
+	rc = ts_saml_response_verify(req->arena, response, strlen(response), &vc, &as, &failed, &e);
+	if (rc == TS_ERR_UNAUTHORIZED) {
+		x.o = (struct ts__saml_outcome){.check = ts_saml_check_name(failed),
+		                                .reason = e.message,
+		                                .idp_entity_id = x.t->idp_entity_id};
+		ts__saml_refuse(&ctx, &x.o);
+		return;
+	}
+	if (rc != TS_ERR_OK) {
+		ts__saml_page_failed(req, res, rc, &e);
+		return;
+	}
+	x.as = &as;
+	const char *why = roles_check(&as);
+	if (why != NULL) {
+		x.o = (struct ts__saml_outcome){.check =
+		                                        ts_saml_check_name(TS_SAML_CHECK_ATTRIBUTE),
+		                                .reason = why,
+		                                .idp_entity_id = as.issuer,
+		                                .name_id = as.name_id,
+		                                .assertion_id = as.assertion_id,
+		                                .in_response_to = as.in_response_to};
+		ts__saml_refuse(&ctx, &x.o);
+		return;
+	}
+	x.roles_json = roles_json(req->arena, &as);
+	x.binding_hash = binding_hash(&ctx);
+	bool resubmit = resubmitted != NULL && strcmp(resubmitted, "1") == 0;
+	if (as.in_response_to != NULL && x.binding_hash == NULL && !resubmit) {
+		resubmit_page(&ctx, response, x.form_relay);
+		return;
+	}
+	x.o = (struct ts__saml_outcome){.idp_entity_id = as.issuer,
+	                                .name_id = as.name_id,
+	                                .assertion_id = as.assertion_id,
+	                                .in_response_to = as.in_response_to};
+	finish(&x);
+}

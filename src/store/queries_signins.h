@@ -1,0 +1,35 @@
+/*
+ * Queries of the sign-in attempts kept for the sign-in check (store/signins.h):
+ * X(ID, sql, postgres variant or NULL). An insert trims its group (a user's
+ * attempts, or those of an identity that matched no user) to the newest
+ * TS_STORE_SIGNIN_KEEP in the same transaction.
+ */
+#ifndef TS_STORE_QUERIES_SIGNINS_H
+#define TS_STORE_QUERIES_SIGNINS_H
+
+#define TS__SIGNIN_COLS "account_id, user_id, identity, time_ms, outcome, check_name, source"
+
+#define TS__STORE_QUERIES_SIGNINS(X)                                                               \
+	X(SIGNIN_INSERT,                                                                           \
+	  "INSERT INTO signin_attempts (" TS__SIGNIN_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)", \
+	  NULL)                                                                                    \
+	X(SIGNIN_TRIM_USER,                                                                        \
+	  "DELETE FROM signin_attempts WHERE account_id = $1 AND user_id = $2 "                    \
+	  "AND attempt_seq NOT IN (SELECT attempt_seq FROM signin_attempts "                       \
+	  "WHERE account_id = $1 AND user_id = $2 ORDER BY time_ms DESC, attempt_seq DESC "        \
+	  "LIMIT $3)",                                                                             \
+	  NULL)                                                                                    \
+	X(SIGNIN_TRIM_IDENTITY,                                                                    \
+	  "DELETE FROM signin_attempts WHERE account_id = $1 AND user_id IS NULL "                 \
+	  "AND identity = $2 AND attempt_seq NOT IN (SELECT attempt_seq FROM signin_attempts "     \
+	  "WHERE account_id = $1 AND user_id IS NULL AND identity = $2 "                           \
+	  "ORDER BY time_ms DESC, attempt_seq DESC LIMIT $3)",                                     \
+	  NULL)                                                                                    \
+	X(SIGNIN_LIST,                                                                             \
+	  "SELECT " TS__SIGNIN_COLS " FROM signin_attempts WHERE account_id = $1 "                 \
+	  "AND (user_id = $2 OR identity = $3) ORDER BY time_ms DESC, attempt_seq DESC LIMIT $4",  \
+	  "SELECT " TS__SIGNIN_COLS " FROM signin_attempts WHERE account_id = $1 "                 \
+	  "AND (user_id = $2::text OR identity = $3::text) "                                       \
+	  "ORDER BY time_ms DESC, attempt_seq DESC LIMIT $4")
+
+#endif
