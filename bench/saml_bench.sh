@@ -25,7 +25,7 @@
 #   PostgreSQL     (PG=1) the Tessera workload again with the store on PostgreSQL at its
 #                  default durability, 2 nodes behind nginx (bench/pg_bench.sh's way).
 # Environment: N (30000), WARM (2000), USERS (1000), REPS (3, median), CONNS (32),
-# MELLON_N (3000), MELLON_CONNS (CONNS), MELLON (1: run the peer), PG (1), PG_N (N),
+# MELLON_N (600: mellon is slow), MELLON_CONNS (CONNS), MELLON (1: run the peer), PG (1), PG_N (N),
 # XMLSEC_THREADS (2), SERVE_ARGS ("--threads 1"), APACHE_PROCS (2), APACHE_THREADS (32).
 set -euo pipefail
 
@@ -39,7 +39,7 @@ USERS=${USERS:-1000}
 REPS=${REPS:-3}
 CONNS=${CONNS:-32}
 MELLON=${MELLON:-1}
-MELLON_N=${MELLON_N:-3000}
+MELLON_N=${MELLON_N:-600}
 MELLON_CONNS=${MELLON_CONNS:-$CONNS}
 PG=${PG:-1}
 PG_N=${PG_N:-$N}
