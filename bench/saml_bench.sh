@@ -78,6 +78,9 @@ cpu_ticks() {
 	done
 	echo "$t"
 }
+# load1: the 1-minute load average now (the machine is shared: a figure above 1 before a
+# phase means someone else was running, and its row is not a clean measurement)
+load1() { cut -d' ' -f1 /proc/loadavg; }
 # per_req_ms TICKS REQUESTS: CPU ms per request
 per_req_ms() { echo "$1 $2 $(getconf CLK_TCK)" | awk '{ if ($2 > 0) printf "%.2f", 1000 * $1 / $3 / $2; else print "n/a" }'; }
 
@@ -224,6 +227,7 @@ log "tessera: warm-up, $WARM first sign-ins"
 	exit 1
 }
 log "tessera: $REPS x $PER sign-ins"
+T_LOAD=$(load1)
 read -r T_RPS T_P99 T_ERR T_CPU < <(post_runs t_acs 127.0.0.1 "$T_PORT" "$ACS_PATH" \
 	"$WORK/t.bodies" "$WARM" "$PER" "$CONNS" "$T_PID")
 T_RSS=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$T_PID/status")
@@ -244,6 +248,7 @@ PY
 )
 
 log "limit: saml_xmlsec x $REPS on the same responses, $XMLSEC_THREADS threads"
+X_LOAD=$(load1)
 : >"$WORK/xmlsec.res"
 for _ in $(seq "$REPS"); do
 	"$TOOLS/saml_xmlsec" "$WORK/idp.crt" "$WORK/t.bodies" "$XMLSEC_THREADS" | tee -a "$WORK/xmlsec.res" >&2
@@ -252,7 +257,7 @@ X_RPS=$(field rps <"$WORK/xmlsec.res" | median)
 X_ERR=$(field errors <"$WORK/xmlsec.res" | sort -g | tail -1)
 
 # ---- Apache + mod_auth_mellon -------------------------------------------------------------
-M_RPS=n/a M_P99=n/a M_ERR=n/a M_CPU=n/a M_PER=0
+M_RPS=n/a M_P99=n/a M_ERR=n/a M_CPU=n/a M_PER=0 M_LOAD=n/a
 if [ "$MELLON" = 1 ]; then
 	M=$WORK/mellon
 	mkdir -p "$M/htdocs"
@@ -290,6 +295,7 @@ EOF
 		exit 1
 	}
 	log "mellon: $REPS x $M_PER sign-ins"
+	M_LOAD=$(load1)
 	# shellcheck disable=SC2046 # the Apache processes, one word each
 	read -r M_RPS M_P99 M_ERR M_CPU < <(post_runs m_acs 127.0.0.1 "$MPORT" /mellon/postResponse \
 		"$WORK/m.bodies" "$M_WARM" "$M_PER" "$MELLON_CONNS" "$APID" $(pgrep -P "$APID"))
@@ -298,7 +304,7 @@ EOF
 fi
 
 # ---- PostgreSQL: 2 nodes behind nginx ---------------------------------------------------------
-P_RPS=n/a P_P99=n/a P_ERR=n/a P_CPU=n/a P_SET="not run (PG=0)"
+P_RPS=n/a P_P99=n/a P_ERR=n/a P_CPU=n/a P_SET="not run (PG=0)" P_LOAD=n/a
 if [ "$PG" = 1 ]; then
 	log "starting PostgreSQL (fsync on, synchronous_commit on)"
 	PG_URL=$(PG_TEST_DURABLE=1 sh "$REPO/scripts/pg-test.sh" start "$WORK/pg")
@@ -329,6 +335,7 @@ if [ "$PG" = 1 ]; then
 	"$TOOLS/saml_post" 127.0.0.1 "$NPORT" "/saml/$ACCT/acs" "$WORK/p.bodies" "$CONNS" 0 "$WARM" 303 |
 		sed 's/^/# pg warm: /' >&2 || log "postgres refusals by check: $(refusal_checks "$NX")"
 	log "postgres, 2 nodes + nginx: $REPS x $PG_PER sign-ins"
+	P_LOAD=$(load1)
 	read -r P_RPS P_P99 P_ERR P_CPU < <(post_runs p_acs 127.0.0.1 "$NPORT" "/saml/$ACCT/acs" \
 		"$WORK/p.bodies" "$WARM" "$PG_PER" "$CONNS" "${NODE_PIDS[@]}")
 	P_SET="PostgreSQL $("$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/postgres" --version | awk '{print $3}'), fsync and synchronous_commit on"
@@ -341,12 +348,12 @@ cat <<EOF
 
 SAML sign-in benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), load generator bench/saml_post.c with $CONNS connections on the same cores; unique Okta-shaped unsolicited responses (signed Assertion, RSA-SHA256, RSA-2048, $(head -1 "$WORK/t.bodies" | wc -c) bytes of form each), $USERS users, $WARM warm-up sign-ins, then median of $REPS runs of $PER (Tessera), of $M_PER (mellon); forging $((WARM + PER * REPS)) took ${T_FORGE} s; \`tessera serve $SERVE_ARGS\`
 
-| Workload | Target | Rate (per s) | p99 ms | Errors | Server CPU ms per sign-in |
-|---|---|---|---|---|---|
-| Tessera ACS, SQLite (303 + session + audit event) | ≥ 3,000/s | $T_RPS | $T_P99 | $T_ERR | $T_CPU |
-| bare xmlsec1: parse + verify, $XMLSEC_THREADS threads (the limit) | — | $X_RPS | — | $X_ERR | — |
-| Apache 2.4 + mod_auth_mellon ($APACHE_PROCS × $APACHE_THREADS threads) | — | $M_RPS | $M_P99 | $M_ERR | $M_CPU |
-| Tessera ACS, 2 nodes + nginx, $P_SET | — | $P_RPS | $P_P99 | $P_ERR | $P_CPU (both nodes) |
+| Workload | Target | Rate (per s) | p99 ms | Errors | Server CPU ms per sign-in | Load before |
+|---|---|---|---|---|---|---|
+| Tessera ACS, SQLite (303 + session + audit event) | ≥ 3,000/s | $T_RPS | $T_P99 | $T_ERR | $T_CPU | $T_LOAD |
+| bare xmlsec1: parse + verify, $XMLSEC_THREADS threads (the limit) | — | $X_RPS | — | $X_ERR | — | $X_LOAD |
+| Apache 2.4 + mod_auth_mellon ($APACHE_PROCS × $APACHE_THREADS threads) | — | $M_RPS | $M_P99 | $M_ERR | $M_CPU | $M_LOAD |
+| Tessera ACS, 2 nodes + nginx, $P_SET | — | $P_RPS | $P_P99 | $P_ERR | $P_CPU (both nodes) | $P_LOAD |
 
 - Tessera / bare xmlsec1: $(pct "$T_RPS" "$X_RPS") (target ≥ 70%); Tessera / mellon: $(ratio "$T_RPS" "$M_RPS")× (target ≥ 2.5×).
 - After the SQLite runs the store held $T_SESSIONS sessions and $T_EVENTS SignIn audit events for $((WARM + PER * REPS)) responses posted; Tessera RSS ${T_RSS} MB.
