@@ -6,10 +6,11 @@
  *
  * The rule behind the structure (federation-security.md §1a, §1c): the
  * assertion read is the node the verified Reference resolved. IDs are
- * checked for duplicates across the whole document first (ID, Id, id and
- * xml:id together, so XSW7's same-ID copy never reaches xmlsec), libxml2's
- * own ID table is then dropped, and only the Response root and the one
- * Assertion consumed are registered (xmlAddID): a Reference can resolve
+ * checked for duplicates across the whole document first (a SAML ID value
+ * against ID, Id, id and xml:id alike, so XSW7's same-ID copy never
+ * reaches xmlsec), libxml2's own ID table is then dropped, and only the
+ * Response root and the one Assertion consumed are registered (xmlAddID):
+ * a Reference can resolve
  * nothing else. Every value is read from the Response root or that Assertion
  * through direct-child steps, never by a document-wide search
  * (ruby-saml CVE-2024-45409).
@@ -95,9 +96,8 @@ struct verify {
 	int64_t skew;
 };
 
-#define REFUSE(v, check, ...)                                                      \
-	(*(v)->failed = (check), ts_error_set((v)->e, TS_ERR_UNAUTHORIZED, __func__, \
-	                                      __VA_ARGS__))
+#define REFUSE(v, check, ...) \
+	(*(v)->failed = (check), ts_error_set((v)->e, TS_ERR_UNAUTHORIZED, __func__, __VA_ARGS__))
 
 /* ---- base64 (RFC 4648 §4; SAML bindings §3.5.4: the form value) ---------------------------- */
 
@@ -209,8 +209,8 @@ static bool parse_datetime(const char *s, int64_t *ms)
 	    s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &m) ||
 	    s[16] != ':' || !digits(s + 17, 2, &sec))
 		return false;
-	if (Y < 1 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] + (M == 2 && leap(Y)) ||
-	    h > 23 || m > 59 || sec > 59)
+	if (Y < 1 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] + (M == 2 && leap(Y)) || h > 23 ||
+	    m > 59 || sec > 59)
 		return false;
 	const char *p = s + sizeof "YYYY-MM-DDThh:mm:ss" - 1;
 	int frac_ms = 0;
@@ -265,9 +265,15 @@ static bool time_window(struct verify *v, const xmlNode *n, bool need_noa, int64
 
 /* ---- the document ------------------------------------------------------------------------- */
 
-static int cmp_str(const void *x, const void *y)
+/* One ID-like attribute value; saml when it is a SAML ID attribute (no namespace, "ID"). */
+struct id_value {
+	const char *v;
+	bool saml;
+};
+
+static int cmp_id(const void *x, const void *y)
 {
-	return strcmp(*(const char *const *)x, *(const char *const *)y);
+	return strcmp(((const struct id_value *)x)->v, ((const struct id_value *)y)->v);
 }
 
 static bool is_id_attr(const xmlAttr *at)
@@ -276,11 +282,12 @@ static bool is_id_attr(const xmlAttr *at)
 		return at->ns->href && strcmp((const char *)at->ns->href, XML_NS) == 0 &&
 		       strcmp((const char *)at->name, "id") == 0;
 	return strcmp((const char *)at->name, "ID") == 0 ||
-	       strcmp((const char *)at->name, "Id") == 0 || strcmp((const char *)at->name, "id") == 0;
+	       strcmp((const char *)at->name, "Id") == 0 ||
+	       strcmp((const char *)at->name, "id") == 0;
 }
 
 struct ids {
-	const char **v;
+	struct id_value *v;
 	size_t n, cap;
 	bool entity; /* an entity node was seen */
 	bool odd;    /* an ID attribute that is not plain text */
@@ -305,7 +312,9 @@ static ts_err collect_ids(ts_arena_t *a, const xmlNode *n, struct ids *ids)
 			ts_err rc = TS_ARENA_GROW(a, ids->v, ids->n, &ids->cap, SIZE_MAX / 2);
 			if (rc != TS_ERR_OK)
 				return rc;
-			ids->v[ids->n++] = (const char *)at->children->content;
+			ids->v[ids->n++] = (struct id_value){
+			        (const char *)at->children->content,
+			        !at->ns && strcmp((const char *)at->name, "ID") == 0};
 		}
 		ts_err rc = collect_ids(a, n->children, ids);
 		if (rc != TS_ERR_OK)
@@ -314,7 +323,13 @@ static ts_err collect_ids(ts_arena_t *a, const xmlNode *n, struct ids *ids)
 	return TS_ERR_OK;
 }
 
-/* No two ID attributes anywhere share a value (federation-security.md §1a, XSW7 and XSW8). */
+/*
+ * No SAML ID value appears twice among the ID-like attributes anywhere
+ * (federation-security.md §1a, XSW7 and XSW8): a Reference "#" + ID then
+ * names one element whatever resolves it. Two xmldsig Id attributes alike
+ * are left alone: pysaml2 names both Signatures of a Response with an
+ * encrypted assertion "Signature1", and no Reference may point at them.
+ */
 static ts_err unique_ids(struct verify *v, xmlDocPtr doc)
 {
 	struct ids ids = {0};
@@ -325,11 +340,34 @@ static ts_err unique_ids(struct verify *v, xmlDocPtr doc)
 	if (ids.odd)
 		return REFUSE(v, TS_SAML_CHECK_DUPLICATE_ID, "an ID attribute is not plain text");
 	if (ids.n > 1)
-		qsort(ids.v, ids.n, sizeof *ids.v, cmp_str);
-	for (size_t i = 1; i < ids.n; i++)
-		if (strcmp(ids.v[i - 1], ids.v[i]) == 0)
+		qsort(ids.v, ids.n, sizeof *ids.v, cmp_id);
+	for (size_t i = 0; i < ids.n;) {
+		size_t j = i;
+		bool saml = false;
+		for (; j < ids.n && strcmp(ids.v[i].v, ids.v[j].v) == 0; j++)
+			saml |= ids.v[j].saml;
+		if (j - i > 1 && saml)
 			return REFUSE(v, TS_SAML_CHECK_DUPLICATE_ID, "two elements share an ID");
+		i = j;
+	}
 	return TS_ERR_OK;
+}
+
+/*
+ * An xs:ID is an NCName (SAML core §1.3.4); this takes its ASCII part. It
+ * matters beyond the schema: xmlsec resolves "#" + id as
+ * xpointer(id('...')), whose id() splits on whitespace and whose quotes an
+ * ID could otherwise close.
+ */
+static bool ncname(const char *s)
+{
+	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	return true;
 }
 
 /* Registers el's ID attribute as the document's one way to resolve "#" + value. */
@@ -337,7 +375,7 @@ static bool register_id(xmlNodePtr el)
 {
 	xmlAttrPtr at = xmlHasNsProp(el, (const xmlChar *)"ID", NULL);
 	const char *id = ts_saml_xml_attr_raw(el, "ID");
-	return at && id && *id && xmlAddID(NULL, el->doc, (const xmlChar *)id, at) != NULL;
+	return at && ncname(id) && xmlAddID(NULL, el->doc, (const xmlChar *)id, at) != NULL;
 }
 
 /* The one ds:Signature child of el, verified; *signed_ false when el has none. */
@@ -350,9 +388,9 @@ static ts_err verify_element(struct verify *v, xmlNodePtr el, xmlSecKeyPtr const
 		return TS_ERR_OK;
 	if (n > 1)
 		return REFUSE(v, TS_SAML_CHECK_SIGNATURE, "an element holds two Signatures");
-	ts_err rc = ts__saml_signature_verify(el, ts_saml_xml_child(el, TS_SAML_NS_DSIG, "Signature"),
-	                                      ts_saml_xml_attr_raw(el, "ID"), keys, n_keys,
-	                                      v->cfg->allow_sha1, v->failed, v->e);
+	ts_err rc = ts__saml_signature_verify(
+	        el, ts_saml_xml_child(el, TS_SAML_NS_DSIG, "Signature"),
+	        ts_saml_xml_attr_raw(el, "ID"), keys, n_keys, v->cfg->allow_sha1, v->failed, v->e);
 	*signed_ = rc == TS_ERR_OK;
 	return rc;
 }
@@ -366,12 +404,14 @@ static bool text_is(struct verify *v, const xmlNode *n, const char *want)
 
 /* ---- the assertion ------------------------------------------------------------------------ */
 
-/* SAML core §2.5.1: Conditions, required here (stricter than mellon) with an AudienceRestriction. */
+/* SAML core §2.5.1: Conditions, required here (stricter than mellon) with an AudienceRestriction.
+ */
 static ts_err check_conditions(struct verify *v, xmlNodePtr as, int64_t *noa)
 {
 	xmlNodePtr c = ts_saml_xml_child(as, TS_SAML_NS_ASSERTION, "Conditions");
 	if (!c || ts_saml_xml_next(c, TS_SAML_NS_ASSERTION, "Conditions"))
-		return REFUSE(v, TS_SAML_CHECK_AUDIENCE, "the assertion has no (or two) Conditions");
+		return REFUSE(v, TS_SAML_CHECK_AUDIENCE,
+		              "the assertion has no (or two) Conditions");
 	size_t restrictions = 0;
 	for (xmlNodePtr r = c->children; r; r = r->next) {
 		if (r->type != XML_ELEMENT_NODE)
@@ -382,11 +422,12 @@ static ts_err check_conditions(struct verify *v, xmlNodePtr as, int64_t *noa)
 			continue;
 		/* §2.5.1: a condition not understood makes the assertion Indeterminate */
 		if (!ts_saml_xml_is(r, TS_SAML_NS_ASSERTION, "AudienceRestriction"))
-			return REFUSE(v, TS_SAML_CHECK_AUDIENCE, "the Conditions hold an unknown condition");
+			return REFUSE(v, TS_SAML_CHECK_AUDIENCE,
+			              "the Conditions hold an unknown condition");
 		/* §2.5.1.4: each restriction must name us; within one, any Audience may */
 		bool ours = false;
-		for (xmlNodePtr au = ts_saml_xml_child(r, TS_SAML_NS_ASSERTION, "Audience"); au && !ours;
-		     au = ts_saml_xml_next(au, TS_SAML_NS_ASSERTION, "Audience"))
+		for (xmlNodePtr au = ts_saml_xml_child(r, TS_SAML_NS_ASSERTION, "Audience");
+		     au && !ours; au = ts_saml_xml_next(au, TS_SAML_NS_ASSERTION, "Audience"))
 			ours = text_is(v, au, v->cfg->sp_entity_id);
 		if (!ours)
 			return REFUSE(v, TS_SAML_CHECK_AUDIENCE,
@@ -394,7 +435,8 @@ static ts_err check_conditions(struct verify *v, xmlNodePtr as, int64_t *noa)
 		restrictions++;
 	}
 	if (restrictions == 0)
-		return REFUSE(v, TS_SAML_CHECK_AUDIENCE, "the Conditions have no AudienceRestriction");
+		return REFUSE(v, TS_SAML_CHECK_AUDIENCE,
+		              "the Conditions have no AudienceRestriction");
 	if (!time_window(v, c, false, noa))
 		return REFUSE(v, TS_SAML_CHECK_TIME, "the Conditions are not valid now");
 	return TS_ERR_OK;
@@ -406,18 +448,20 @@ static ts_err check_conditions(struct verify *v, xmlNodePtr as, int64_t *noa)
  * to the Response's when both carry one. The first bearer confirmation that
  * passes is used; when none does, the first one's failure is reported.
  */
-static ts_err check_bearer(struct verify *v, xmlNodePtr subject, const char *resp_irt,
-                           int64_t *noa, const char **irt)
+static ts_err check_bearer(struct verify *v, xmlNodePtr subject, const char *resp_irt, int64_t *noa,
+                           const char **irt)
 {
 	enum ts_saml_check first = TS_SAML_CHECK_BEARER;
 	const char *why = "the Subject has no bearer SubjectConfirmation";
 	bool seen = false;
-	for (xmlNodePtr sc = ts_saml_xml_child(subject, TS_SAML_NS_ASSERTION, "SubjectConfirmation");
+	for (xmlNodePtr sc =
+	             ts_saml_xml_child(subject, TS_SAML_NS_ASSERTION, "SubjectConfirmation");
 	     sc; sc = ts_saml_xml_next(sc, TS_SAML_NS_ASSERTION, "SubjectConfirmation")) {
 		const char *method = ts_saml_xml_attr_raw(sc, "Method");
 		if (!method || strcmp(method, SAML_CM_BEARER) != 0)
 			continue;
-		xmlNodePtr d = ts_saml_xml_child(sc, TS_SAML_NS_ASSERTION, "SubjectConfirmationData");
+		xmlNodePtr d =
+		        ts_saml_xml_child(sc, TS_SAML_NS_ASSERTION, "SubjectConfirmationData");
 		const char *rcpt = ts_saml_xml_attr_raw(d, "Recipient");
 		const char *sc_irt = ts_saml_xml_attr_raw(d, "InResponseTo");
 		enum ts_saml_check c = TS_SAML_CHECK_NONE;
@@ -488,7 +532,8 @@ static bool parse_role(ts_arena_t *a, const char *val, struct ts_signin_aws_role
 			n[i]--;
 	}
 	int role = arn_ok(p[0], n[0], ":role/") ? 0 : 1;
-	if (!arn_ok(p[role], n[role], ":role/") || !arn_ok(p[1 - role], n[1 - role], ":saml-provider/"))
+	if (!arn_ok(p[role], n[role], ":role/") ||
+	    !arn_ok(p[1 - role], n[1 - role], ":saml-provider/"))
 		return false;
 	r->role_arn = ts_arena_strndup(a, p[role], n[role]);
 	r->provider_arn = ts_arena_strndup(a, p[1 - role], n[1 - role]);
@@ -526,15 +571,17 @@ static ts_err read_attributes(struct verify *v, xmlNodePtr as)
 			struct ts_saml_attribute *x = &attrs[k++];
 			x->name = ts_saml_xml_attr_raw(at, "Name");
 			if (!x->name || !*x->name)
-				return REFUSE(v, TS_SAML_CHECK_ATTRIBUTE, "an Attribute has no Name");
+				return REFUSE(v, TS_SAML_CHECK_ATTRIBUTE,
+				              "an Attribute has no Name");
 			size_t nv = ts_saml_xml_count(at, TS_SAML_NS_ASSERTION, "AttributeValue");
 			if (nv > TS_SAML_VALUES_MAX)
 				return REFUSE(v, TS_SAML_CHECK_ATTRIBUTE, "more than %d values",
 				              TS_SAML_VALUES_MAX);
 			x->values = nv ? ts_arena_alloc(v->a, nv * sizeof *x->values) : NULL;
-			for (xmlNodePtr av = ts_saml_xml_child(at, TS_SAML_NS_ASSERTION,
-			                                       "AttributeValue");
-			     av; av = ts_saml_xml_next(av, TS_SAML_NS_ASSERTION, "AttributeValue")) {
+			for (xmlNodePtr av =
+			             ts_saml_xml_child(at, TS_SAML_NS_ASSERTION, "AttributeValue");
+			     av;
+			     av = ts_saml_xml_next(av, TS_SAML_NS_ASSERTION, "AttributeValue")) {
 				/* comment injection (federation-security.md §1b) */
 				const char *t = ts_saml_xml_text(v->a, av);
 				if (!t)
@@ -550,7 +597,8 @@ static ts_err read_attributes(struct verify *v, xmlNodePtr as)
 		struct ts_signin_aws_role *r = ts_arena_alloc(v->a, role->n_values * sizeof *r);
 		for (size_t i = 0; i < role->n_values; i++)
 			if (!parse_role(v->a, role->values[i], &r[i]))
-				return REFUSE(v, TS_SAML_CHECK_ATTRIBUTE, "a Role value is malformed");
+				return REFUSE(v, TS_SAML_CHECK_ATTRIBUTE,
+				              "a Role value is malformed");
 		v->out->roles = r;
 		v->out->n_roles = role->n_values;
 	}
@@ -558,7 +606,8 @@ static ts_err read_attributes(struct verify *v, xmlNodePtr as)
 	        ts_saml_attribute(v->out, TS_SAML_ATTR_ROLE_SESSION_NAME);
 	if (rsn) {
 		if (rsn->n_values != 1 || !session_name_ok(rsn->values[0]))
-			return REFUSE(v, TS_SAML_CHECK_ATTRIBUTE, "the RoleSessionName is malformed");
+			return REFUSE(v, TS_SAML_CHECK_ATTRIBUTE,
+			              "the RoleSessionName is malformed");
 		v->out->role_session_name = rsn->values[0];
 	}
 	return TS_ERR_OK;
@@ -627,7 +676,8 @@ ts_err ts_saml_response_verify(ts_arena_t *a, const char *b64, size_t len,
 	unsigned char *xml = b64 ? b64_decode(a, b64, len, TS_SAML_RESPONSE_MAX, &n) : NULL;
 	if (!xml) {
 		rc = REFUSE(&v, TS_SAML_CHECK_ENCODING,
-		            "the SAMLResponse is not base64 of 1 to %d bytes", TS_SAML_RESPONSE_MAX);
+		            "the SAMLResponse is not base64 of 1 to %d bytes",
+		            TS_SAML_RESPONSE_MAX);
 		goto out;
 	}
 	xmlDocPtr doc = NULL;
@@ -648,8 +698,8 @@ ts_err ts_saml_response_verify(ts_arena_t *a, const char *b64, size_t len,
 	xmlFreeIDTable(doc->ids);
 	doc->ids = NULL;
 	const char *resp_id = ts_saml_xml_attr_raw(root, "ID");
-	if (!resp_id || !*resp_id) {
-		rc = REFUSE(&v, TS_SAML_CHECK_XML, "the Response has no ID");
+	if (!ncname(resp_id)) {
+		rc = REFUSE(&v, TS_SAML_CHECK_XML, "the Response has no ID, or not an NCName");
 		goto out;
 	}
 	/* SAML core §3.2.2.2 */
@@ -673,7 +723,7 @@ ts_err ts_saml_response_verify(ts_arena_t *a, const char *b64, size_t len,
 	size_t n_idp_keys = 0;
 	ts__saml_keys_load(a, cfg->idp_certs_pem, cfg->n_idp_certs, true, &idp_keys, &n_idp_keys);
 	if (!register_id(root)) {
-		rc = REFUSE(&v, TS_SAML_CHECK_DUPLICATE_ID, "the Response ID cannot be registered");
+		rc = REFUSE(&v, TS_SAML_CHECK_XML, "the Response ID cannot be registered");
 		goto out;
 	}
 	if ((rc = verify_element(&v, root, idp_keys, n_idp_keys, &out->response_signed)) !=
@@ -685,9 +735,9 @@ ts_err ts_saml_response_verify(ts_arena_t *a, const char *b64, size_t len,
 		size_t n_sp_keys = 0;
 		ts__saml_keys_load(a, cfg->sp_keys_pem, cfg->n_sp_keys, false, &sp_keys,
 		                   &n_sp_keys);
-		rc = ts__saml_decrypt(ts_saml_xml_child(root, TS_SAML_NS_ASSERTION,
-		                                        "EncryptedAssertion"),
-		                      sp_keys, n_sp_keys, &as, failed, e);
+		rc = ts__saml_decrypt(
+		        ts_saml_xml_child(root, TS_SAML_NS_ASSERTION, "EncryptedAssertion"),
+		        sp_keys, n_sp_keys, &as, failed, e);
 		if (rc != TS_ERR_OK)
 			goto out;
 		out->encrypted = true;
@@ -703,7 +753,8 @@ ts_err ts_saml_response_verify(ts_arena_t *a, const char *b64, size_t len,
 	    TS_ERR_OK)
 		goto out;
 	if (!out->response_signed && !out->assertion_signed) {
-		rc = REFUSE(&v, TS_SAML_CHECK_SIGNATURE, "neither the Response nor the Assertion is signed");
+		rc = REFUSE(&v, TS_SAML_CHECK_SIGNATURE,
+		            "neither the Response nor the Assertion is signed");
 		goto out;
 	}
 	out->response_id = resp_id;

@@ -34,6 +34,7 @@
 #include <libxml/parser.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
@@ -44,6 +45,7 @@
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 
+#include "core/alloc.h"
 #include "saml/internal.h"
 #include "saml/xml.h"
 
@@ -54,6 +56,8 @@
 
 static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool inited;
+
+static void key_cache_clear(void);
 
 ts_err ts_saml_init(struct ts_error *e)
 {
@@ -73,8 +77,10 @@ ts_err ts_saml_init(struct ts_error *e)
 	}
 	/* xmlsec's errors go to stderr by default: a hostile response must not fill the log */
 	xmlSecErrorsDefaultCallbackEnableOutput(0);
-	/* the parse of decrypted content (xmlSecReplaceNodeBuffer): no entities, no network */
-	xmlSecParserSetDefaultOptions(XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	/* the parse of decrypted content (xmlSecReplaceNodeBuffer): no entities, no network,
+	 * and silent (libxml2 would print a hostile plaintext to stderr) */
+	xmlSecParserSetDefaultOptions(XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR |
+	                              XML_PARSE_NOWARNING);
 	inited = true;
 out:
 	pthread_mutex_unlock(&init_mu);
@@ -85,6 +91,7 @@ void ts_saml_shutdown(void)
 {
 	pthread_mutex_lock(&init_mu);
 	if (inited) {
+		key_cache_clear();
 		xmlSecCryptoShutdown();
 		xmlSecCryptoAppShutdown();
 		xmlSecShutdown();
@@ -93,11 +100,142 @@ void ts_saml_shutdown(void)
 	pthread_mutex_unlock(&init_mu);
 }
 
-/* ---- keys --------------------------------------------------------------------------------- */
+/* ---- keys ----------------------------------------------------------------------------------- */
+
+/*
+ * Metadata certificates are parsed once per process, not once per sign-in:
+ * xmlSecCryptoAppKeyLoadMemory of one PEM certificate costs about as much
+ * as the whole rest of a verification (OpenSSL 3's decoders), and the same
+ * few certificates sign every response of an account. A cached key is
+ * shared read-only between threads (xmlsec takes its own reference on the
+ * EVP_PKEY, an atomic count); an entry is counted while an arena uses it
+ * and only an unused one is evicted, least recently used first. SP private
+ * keys are not cached: they stay sealed at rest and live only for the call.
+ */
+#define KEY_CACHE_MAX 256
+
+struct cached_key {
+	char *pem;
+	size_t len;
+	uint64_t hash, used;
+	xmlSecKeyPtr key;
+	unsigned refs;
+};
+
+static struct cached_key key_cache[KEY_CACHE_MAX];
+static size_t key_cache_n;
+static uint64_t key_cache_tick;
+static pthread_mutex_t key_cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void key_free(void *p)
 {
 	xmlSecKeyDestroy(p);
+}
+
+static void key_release(void *p)
+{
+	struct cached_key *c = p;
+	pthread_mutex_lock(&key_cache_mu);
+	c->refs--;
+	pthread_mutex_unlock(&key_cache_mu);
+}
+
+/* FNV-1a: a bucket check before the full comparison, not a security boundary. */
+static uint64_t fnv1a(const char *s, size_t n)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+	return h;
+}
+
+/* The cached entry for pem, counted for the caller; NULL when absent. Under key_cache_mu. */
+static struct cached_key *cache_find(const char *pem, size_t len, uint64_t h)
+{
+	for (size_t i = 0; i < key_cache_n; i++) {
+		struct cached_key *c = &key_cache[i];
+		if (c->key && c->hash == h && c->len == len && memcmp(c->pem, pem, len) == 0) {
+			c->refs++;
+			c->used = ++key_cache_tick;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Keeps k for pem when there is room; the entry, counted for the caller, or NULL. */
+static struct cached_key *cache_put(const char *pem, size_t len, uint64_t h, xmlSecKeyPtr k)
+{
+	struct cached_key *slot = NULL;
+	if (key_cache_n < KEY_CACHE_MAX) {
+		slot = &key_cache[key_cache_n++];
+	} else {
+		for (size_t i = 0; i < key_cache_n; i++)
+			if (key_cache[i].refs == 0 && (!slot || key_cache[i].used < slot->used))
+				slot = &key_cache[i];
+		if (!slot)
+			return NULL;
+		xmlSecKeyDestroy(slot->key);
+		ts_free(slot->pem);
+	}
+	*slot = (struct cached_key){.pem = ts_strndup(pem, len),
+	                            .len = len,
+	                            .hash = h,
+	                            .used = ++key_cache_tick,
+	                            .key = k,
+	                            .refs = 1};
+	return slot;
+}
+
+static xmlSecKeyPtr load(const char *pem, size_t len, bool cert)
+{
+	return xmlSecCryptoAppKeyLoadMemory(
+	        (const xmlSecByte *)pem, (xmlSecSize)len,
+	        cert ? xmlSecKeyDataFormatCertPem : xmlSecKeyDataFormatPem, NULL, NULL, NULL);
+}
+
+/* A certificate's key from the cache (loaded on a miss), held until the arena is freed. */
+static xmlSecKeyPtr cert_key(ts_arena_t *a, const char *pem, size_t len)
+{
+	uint64_t h = fnv1a(pem, len);
+	pthread_mutex_lock(&key_cache_mu);
+	struct cached_key *c = cache_find(pem, len, h);
+	pthread_mutex_unlock(&key_cache_mu);
+	if (c) {
+		ts_arena_defer(a, key_release, c);
+		return c->key;
+	}
+	xmlSecKeyPtr k = load(pem, len, true); /* outside the lock: the slow part */
+	if (!k)
+		return NULL;
+	pthread_mutex_lock(&key_cache_mu);
+	c = cache_find(pem, len, h); /* another thread may have loaded it meanwhile */
+	if (!c)
+		c = cache_put(pem, len, h, k);
+	pthread_mutex_unlock(&key_cache_mu);
+	if (c && c->key == k) {
+		ts_arena_defer(a, key_release, c);
+		return k;
+	}
+	if (c) {
+		xmlSecKeyDestroy(k);
+		ts_arena_defer(a, key_release, c);
+		return c->key;
+	}
+	ts_arena_defer(a, key_free, k); /* a full cache of keys in use: this call's own */
+	return k;
+}
+
+static void key_cache_clear(void)
+{
+	pthread_mutex_lock(&key_cache_mu);
+	for (size_t i = 0; i < key_cache_n; i++) {
+		xmlSecKeyDestroy(key_cache[i].key);
+		ts_free(key_cache[i].pem);
+		key_cache[i] = (struct cached_key){0};
+	}
+	key_cache_n = 0;
+	pthread_mutex_unlock(&key_cache_mu);
 }
 
 void ts__saml_keys_load(ts_arena_t *a, const char *const *pem, size_t n_pem, bool certs,
@@ -109,14 +247,14 @@ void ts__saml_keys_load(ts_arena_t *a, const char *const *pem, size_t n_pem, boo
 		size_t len = pem[i] ? strlen(pem[i]) : 0;
 		if (len == 0 || len > UINT32_MAX)
 			continue;
-		xmlSecKeyPtr k = xmlSecCryptoAppKeyLoadMemory(
-		        (const xmlSecByte *)pem[i], (xmlSecSize)len,
-		        certs ? xmlSecKeyDataFormatCertPem : xmlSecKeyDataFormatPem, NULL, NULL,
-		        NULL);
-		if (!k)
-			continue;
-		ts_arena_defer(a, key_free, k);
-		(*keys)[(*n)++] = k;
+		xmlSecKeyPtr k = NULL;
+		if (certs) {
+			k = cert_key(a, pem[i], len);
+		} else if ((k = load(pem[i], len, false)) != NULL) {
+			ts_arena_defer(a, key_free, k);
+		}
+		if (k)
+			(*keys)[(*n)++] = k;
 	}
 }
 
@@ -218,7 +356,8 @@ static ts_err signature_shape(xmlNodePtr sig, const char *id, bool allow_sha1,
 	static const char *const w = "ts__saml_signature_verify";
 	xmlNodePtr si = first_el(sig);
 	if (!ts_saml_xml_is(si, TS_SAML_NS_DSIG, "SignedInfo"))
-		return refuse(failed, TS_SAML_CHECK_SIGNATURE, e, w, "the Signature has no SignedInfo");
+		return refuse(failed, TS_SAML_CHECK_SIGNATURE, e, w,
+		              "the Signature has no SignedInfo");
 	xmlNodePtr cm = first_el(si);
 	xmlNodePtr sm = next_el(cm);
 	if (!ts_saml_xml_is(cm, TS_SAML_NS_DSIG, "CanonicalizationMethod") ||
@@ -226,12 +365,15 @@ static ts_err signature_shape(xmlNodePtr sig, const char *id, bool allow_sha1,
 		return refuse(failed, TS_SAML_CHECK_SIGNATURE, e, w,
 		              "the SignedInfo lacks its methods");
 	const char *c14n = algorithm_of(cm);
-	if (!c14n || strcmp(c14n, (const char *)xmlSecHrefExcC14N) != 0 || first_el(cm))
+	xmlNodePtr incl =
+	        first_el(cm); /* exc-c14n §3: an InclusiveNamespaces PrefixList, at most */
+	if (!c14n || strcmp(c14n, (const char *)xmlSecHrefExcC14N) != 0 ||
+	    (incl && (!ts_saml_xml_is(incl, (const char *)xmlSecNsExcC14N, "InclusiveNamespaces") ||
+	              next_el(incl))))
 		return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
 		              "the canonicalization method is not exclusive c14n");
 	/* no child at all: HMACOutputLength (CVE-2009-0217) has no place here */
-	if (!alg_allowed(sig_algs, N_ITEMS(sig_algs), algorithm_of(sm), allow_sha1) ||
-	    first_el(sm))
+	if (!alg_allowed(sig_algs, N_ITEMS(sig_algs), algorithm_of(sm), allow_sha1) || first_el(sm))
 		return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
 		              "the signature method is not allowed");
 	xmlNodePtr ref = next_el(sm);
@@ -300,7 +442,8 @@ ts_err ts__saml_signature_verify(xmlNodePtr signed_el, xmlNodePtr sig, const cha
 			return TS_FAIL(e, TS_ERR_INTERNAL, "xmlSecDSigCtxCreate failed");
 		if (constrain(ctx, allow_sha1) < 0) {
 			xmlSecDSigCtxDestroy(ctx);
-			return TS_FAIL(e, TS_ERR_INTERNAL, "the xmlsec allow-lists could not be set");
+			return TS_FAIL(e, TS_ERR_INTERNAL,
+			               "the xmlsec allow-lists could not be set");
 		}
 		ctx->signKey = keys[i];
 		bool ok = xmlSecDSigCtxVerify(ctx, sig) == 0 &&
@@ -383,11 +526,11 @@ static bool open_data(xmlNodePtr ed, const struct data_alg *alg, const unsigned 
 		return false;
 	}
 	ctx->encKey = k; /* owned by ctx from here */
-	bool ok = xmlSecPtrListAdd(&ctx->keyInfoReadCtx.enabledKeyData,
-	                           (void *)xmlSecKeyDataNameId) >= 0 &&
-	          xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, (void *)alg->klass()) >=
-	                  0 &&
-	          xmlSecEncCtxDecrypt(ctx, ed) == 0 && ctx->resultReplaced;
+	bool ok =
+	        xmlSecPtrListAdd(&ctx->keyInfoReadCtx.enabledKeyData,
+	                         (void *)xmlSecKeyDataNameId) >= 0 &&
+	        xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, (void *)alg->klass()) >= 0 &&
+	        xmlSecEncCtxDecrypt(ctx, ed) == 0 && ctx->resultReplaced;
 	xmlSecEncCtxDestroy(ctx);
 	return ok;
 }
@@ -402,7 +545,8 @@ ts_err ts__saml_decrypt(xmlNodePtr ea, xmlSecKeyPtr const *keys, size_t n_keys,
 	if (!ed || ts_saml_xml_next(ed, TS_SAML_NS_XMLENC, "EncryptedData"))
 		return refuse(failed, TS_SAML_CHECK_DECRYPTION, e, w, undecryptable);
 	const struct data_alg *alg = NULL;
-	const char *href = algorithm_of(ts_saml_xml_child(ed, TS_SAML_NS_XMLENC, "EncryptionMethod"));
+	const char *href =
+	        algorithm_of(ts_saml_xml_child(ed, TS_SAML_NS_XMLENC, "EncryptionMethod"));
 	for (size_t i = 0; href && i < N_ITEMS(data_algs); i++)
 		if (strcmp((const char *)data_algs[i].href, href) == 0)
 			alg = &data_algs[i];
@@ -414,10 +558,12 @@ ts_err ts__saml_decrypt(xmlNodePtr ea, xmlSecKeyPtr const *keys, size_t n_keys,
 	xmlNodePtr ki = ts_saml_xml_child(ed, TS_SAML_NS_DSIG, "KeyInfo");
 	const xmlNode *parents[] = {ki, ea};
 	for (size_t p = 0; p < N_ITEMS(parents); p++)
-		for (xmlNodePtr k = ts_saml_xml_child(parents[p], TS_SAML_NS_XMLENC, "EncryptedKey");
+		for (xmlNodePtr k =
+		             ts_saml_xml_child(parents[p], TS_SAML_NS_XMLENC, "EncryptedKey");
 		     k; k = ts_saml_xml_next(k, TS_SAML_NS_XMLENC, "EncryptedKey")) {
 			if (n_eks == ENCRYPTED_KEYS_MAX)
-				return refuse(failed, TS_SAML_CHECK_DECRYPTION, e, w, undecryptable);
+				return refuse(failed, TS_SAML_CHECK_DECRYPTION, e, w,
+				              undecryptable);
 			const char *kt = algorithm_of(
 			        ts_saml_xml_child(k, TS_SAML_NS_XMLENC, "EncryptionMethod"));
 			if (!kt || strcmp(kt, (const char *)xmlSecHrefRsaOaep) != 0)
