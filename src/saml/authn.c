@@ -1,7 +1,7 @@
 /*
  * The SP-initiated AuthnRequest over HTTP-Redirect (authn.h). Runs once per
  * sign-in, so it is kept to string building, one DEFLATE and one RSA
- * signature: the XML is written directly (every value escaped for an
+ * signature (the parsed key is cached): the XML is written directly (every value escaped for an
  * attribute or for text) rather than through a DOM, since Tessera is the
  * only author of its contents.
  */
@@ -11,6 +11,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 #include <zlib.h>
@@ -84,16 +85,27 @@ static char *xml_escape(ts_arena_t *a, const char *s)
 	return out;
 }
 
-/* n bytes percent-encoded but for RFC 3986 §2.3's unreserved characters. */
-static char *url_encode(ts_arena_t *a, const char *s, size_t n)
+/*
+ * n bytes form-encoded (HTML's application/x-www-form-urlencoded): RFC 3986
+ * §2.3's unreserved characters as they are, space as '+', every other byte
+ * percent-encoded. Bindings §3.4.4.1 asks the verifier to use the octets
+ * received, but many re-encode the decoded values (pysaml2 with Python's
+ * quote_plus, Java's URLEncoder): this is the encoding they produce.
+ * Lasso verifies the octets received but decodes '+' as '+', so a
+ * RelayState with a raw space comes back from a Lasso IdP with '+' there:
+ * deep links should carry spaces as %20 (a URL does anyway).
+ */
+static char *form_encode(ts_arena_t *a, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char *out = ts_arena_alloc(a, n * PCT_ENCODED + 1);
 	char *o = out;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
+		if (c == ' ') {
+			*o++ = '+';
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
 			*o++ = (char)c;
 		} else {
 			*o++ = '%';
@@ -134,17 +146,64 @@ static bool deflate_raw(ts_arena_t *a, const char *in, size_t n, unsigned char *
 	return rc == Z_STREAM_END;
 }
 
-/* RSA-SHA256 (RFC 8017 PKCS#1 v1.5) of data with the PEM key, base64; NULL on failure. */
-static char *sign_rsa_sha256(ts_arena_t *a, const char *key_pem, const char *data, size_t n)
+/*
+ * Parsed SP keys by SHA-256 of their PEM. OpenSSL 3 decodes a PEM private
+ * key through its provider decoders at more than the cost of the RSA
+ * signature itself, and the same few keys (one per account, two during a
+ * rotation) sign every login. The slots are reused in turn; a key in use
+ * is held by its own reference, so reuse never frees it under a signer.
+ */
+#define KEY_CACHE_SLOTS 16
+static struct {
+	unsigned char id[TS_SHA256_LEN];
+	EVP_PKEY *key;
+} key_cache[KEY_CACHE_SLOTS];
+static size_t key_cache_next;
+static pthread_mutex_t key_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The private key of key_pem, with a reference for the caller; NULL when it does not parse. */
+static EVP_PKEY *sp_key(const char *key_pem)
 {
 	size_t klen = strlen(key_pem);
+	unsigned char id[TS_SHA256_LEN];
+	struct ts_sha256 h;
+	ts_sha256_init(&h);
+	ts_sha256_update(&h, key_pem, klen);
+	ts_sha256_final(&h, id);
+	EVP_PKEY *key = NULL;
+	pthread_mutex_lock(&key_cache_mu);
+	for (size_t i = 0; i < KEY_CACHE_SLOTS && !key; i++)
+		if (key_cache[i].key && memcmp(key_cache[i].id, id, sizeof id) == 0 &&
+		    EVP_PKEY_up_ref(key_cache[i].key))
+			key = key_cache[i].key;
+	pthread_mutex_unlock(&key_cache_mu);
+	if (key)
+		return key;
 	BIO *kb = klen <= INT_MAX ? BIO_new_mem_buf(key_pem, (int)klen) : NULL;
-	EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+	key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+	BIO_free(kb);
+	if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || !EVP_PKEY_up_ref(key)) {
+		EVP_PKEY_free(key);
+		return NULL;
+	}
+	pthread_mutex_lock(&key_cache_mu);
+	size_t slot = key_cache_next++ % KEY_CACHE_SLOTS;
+	EVP_PKEY *old = key_cache[slot].key;
+	memcpy(key_cache[slot].id, id, sizeof id);
+	key_cache[slot].key = key; /* the cache's reference; the caller has the other */
+	pthread_mutex_unlock(&key_cache_mu);
+	EVP_PKEY_free(old);
+	return key;
+}
+
+/* RSA-SHA256 (RFC 8017 §8.2, PKCS#1 v1.5) of data with the PEM key, base64; NULL on failure. */
+static char *sign_rsa_sha256(ts_arena_t *a, const char *key_pem, const char *data, size_t n)
+{
+	EVP_PKEY *key = sp_key(key_pem);
 	EVP_MD_CTX *ctx = key ? EVP_MD_CTX_new() : NULL;
 	char *out = NULL;
 	size_t slen = 0;
-	if (ctx && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA &&
-	    EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+	if (ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
 	    EVP_DigestSign(ctx, NULL, &slen, (const unsigned char *)data, n) == 1) {
 		unsigned char *sig = ts_arena_alloc(a, slen);
 		if (EVP_DigestSign(ctx, sig, &slen, (const unsigned char *)data, n) == 1)
@@ -152,7 +211,6 @@ static char *sign_rsa_sha256(ts_arena_t *a, const char *key_pem, const char *dat
 	}
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(key);
-	BIO_free(kb);
 	return out;
 }
 
@@ -189,20 +247,21 @@ ts_err ts_saml_authn_redirect(ts_arena_t *a, const struct ts_saml_authn_request 
 	const char *req = base64(a, z, zlen);
 	/* SAML Bindings §3.4.4.1: the signed octets are these parameters, URL-encoded, in order */
 	const char *query =
-	        ts_arena_concat(a, "SAMLRequest=", url_encode(a, req, strlen(req)), NULL);
+	        ts_arena_concat(a, "SAMLRequest=", form_encode(a, req, strlen(req)), NULL);
 	if (r->relay_state)
 		query = ts_arena_concat(a, query, "&RelayState=",
-		                        url_encode(a, r->relay_state, strlen(r->relay_state)),
+		                        form_encode(a, r->relay_state, strlen(r->relay_state)),
 		                        NULL);
 	if (r->sp_key_pem) {
-		query = ts_arena_concat(a, query, "&SigAlg=",
-		                        url_encode(a, SIGALG_RSA_SHA256, strlen(SIGALG_RSA_SHA256)),
-		                        NULL);
+		query = ts_arena_concat(
+		        a, query,
+		        "&SigAlg=", form_encode(a, SIGALG_RSA_SHA256, strlen(SIGALG_RSA_SHA256)),
+		        NULL);
 		const char *sig = sign_rsa_sha256(a, r->sp_key_pem, query, strlen(query));
 		if (!sig)
 			return TS_FAIL(e, TS_ERR_INTERNAL,
 			               "the SP key could not sign the AuthnRequest (RSA-SHA256)");
-		query = ts_arena_concat(a, query, "&Signature=", url_encode(a, sig, strlen(sig)),
+		query = ts_arena_concat(a, query, "&Signature=", form_encode(a, sig, strlen(sig)),
 		                        NULL);
 	}
 	size_t ul = strlen(r->sso_url);

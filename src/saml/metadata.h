@@ -44,8 +44,9 @@ struct ts_saml_idp_metadata {
  * as the response parser is (no DOCTYPE, no entities, no network). Needs an
  * entityID, at least one SingleSignOnService (Redirect or POST) with an
  * absolute https URL (http only to loopback hosts), and at least one
- * signing certificate that parses. TS_ERR_BAD_REQUEST with a message naming
- * what is missing or wrong. The metadata's own signature is not required.
+ * signing certificate that parses. TS_ERR_TOO_LARGE past
+ * TS_SAML_METADATA_MAX; TS_ERR_BAD_REQUEST with a message naming what is
+ * missing or wrong. The metadata's own signature is not required.
  */
 TS_MUST_USE ts_err ts_saml_metadata_parse(ts_arena_t *a, const char *xml, size_t len,
                                           struct ts_saml_idp_metadata *out, struct ts_error *e);
@@ -66,7 +67,8 @@ struct ts_saml_sp {
  * WantAssertionsSigned="true", each certificate as use="signing" and
  * use="encryption" KeyDescriptors, NameIDFormats (emailAddress, unspecified,
  * persistent), and one AssertionConsumerService (HTTP-POST, index 0).
- * NUL-terminated XML in arena memory; NULL on allocation failure.
+ * NUL-terminated XML in arena memory; NULL when a certificate does not
+ * parse as PEM X.509.
  */
 char *ts_saml_sp_metadata(ts_arena_t *a, const struct ts_saml_sp *sp, size_t *len);
 

@@ -54,8 +54,10 @@ static const char *pct_decode(ts_arena_t *a, const char *s, size_t n)
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* Tessera encodes every reserved byte: a bare one would be a bug */
-		assert_true(s[i] != '+' && s[i] != '/' && s[i] != '=' && s[i] != ' ');
-		if (s[i] == '%') {
+		assert_true(s[i] != '/' && s[i] != '=' && s[i] != ' ');
+		if (s[i] == '+') {
+			out[o++] = ' ';
+		} else if (s[i] == '%') {
 			assert_true(i + 2 < n);
 			out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
 			i += 2;
@@ -107,7 +109,8 @@ static char *inflate_request(ts_arena_t *a, const char *b64)
 }
 
 /* Whether sig (base64) is the SP certificate's RSA-SHA256 signature of data. */
-static bool verify(ts_arena_t *a, const char *data, size_t n, const char *sig_b64)
+static bool verify_with(ts_arena_t *a, const char *cert, const char *data, size_t n,
+                        const char *sig_b64)
 {
 	size_t sl = strlen(sig_b64);
 	unsigned char *sig = ts_arena_alloc(a, sl);
@@ -115,7 +118,7 @@ static bool verify(ts_arena_t *a, const char *data, size_t n, const char *sig_b6
 	if (sodium_base642bin(sig, sl, sig_b64, sl, NULL, &slen, NULL,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return false;
-	BIO *b = BIO_new_mem_buf(sp_cert, -1);
+	BIO *b = BIO_new_mem_buf(cert, -1);
 	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 	assert_non_null(x);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -125,6 +128,11 @@ static bool verify(ts_arena_t *a, const char *data, size_t n, const char *sig_b6
 	X509_free(x);
 	BIO_free(b);
 	return ok;
+}
+
+static bool verify(ts_arena_t *a, const char *data, size_t n, const char *sig_b64)
+{
+	return verify_with(a, sp_cert, data, n, sig_b64);
 }
 
 static void check_request(ts_arena_t *a, const char *xml, const struct ts_saml_authn_request *r)
@@ -322,6 +330,46 @@ static void test_request_id(void **state)
 	ts_arena_free(&a);
 }
 
+/*
+ * Parsed keys are cached by their PEM: keys used in turn (accounts, a
+ * rotation) each sign with themselves, past the cache's size too.
+ */
+#define TURN_KEYS 18 /* more than the cache holds (16) */
+#define TURNS (2 * TURN_KEYS)
+static void test_keys_in_turn(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	const char *keys[TURN_KEYS];
+	const char *certs[TURN_KEYS];
+	for (size_t i = 0; i < TURN_KEYS; i++)
+		assert_int_equal(
+		        ts_saml_keypair_new(a, "turn.example.test", 1, &keys[i], &certs[i], NULL),
+		        TS_ERR_OK);
+	for (size_t t = 0; t < TURNS; t++) {
+		size_t k = t % TURN_KEYS;
+		/* the second round signs with copies: the cache goes by content, not address */
+		struct ts_saml_authn_request r = {
+		        .request_id = ts_saml_request_id(a),
+		        .sp_entity_id = "https://sp.example.test/saml/1/metadata",
+		        .acs_url = "https://sp.example.test/saml/1/acs",
+		        .sso_url = "https://idp.example.test/sso",
+		        .sp_key_pem = t < TURN_KEYS ? keys[k] : ts_arena_strdup(a, keys[k]),
+		        .now_ms = NOW_MS,
+		};
+		const char *url = NULL;
+		assert_int_equal(ts_saml_authn_redirect(a, &r, &url, NULL), TS_ERR_OK);
+		const char *query = strchr(url, '?') + 1;
+		struct param p[PARAMS_MAX];
+		assert_int_equal(split(a, query, p), 3);
+		size_t signed_len = (size_t)(strstr(query, "&Signature=") - query);
+		assert_true(verify_with(a, certs[k], query, signed_len, p[2].value));
+		assert_false(
+		        verify_with(a, certs[(k + 1) % TURN_KEYS], query, signed_len, p[2].value));
+	}
+	ts_arena_free(&a);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -349,6 +397,7 @@ int main(void)
 	        cmocka_unit_test(test_sso_url_with_query),
 	        cmocka_unit_test(test_refusals),
 	        cmocka_unit_test(test_request_id),
+	        cmocka_unit_test(test_keys_in_turn),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
