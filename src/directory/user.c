@@ -38,11 +38,12 @@ enum ts_license ts_directory_license_of_groups(const struct ts_dir_user_group *g
 ts_err ts_directory_account_managed(ts_store_conn_t *c, const char *account_id, bool *managed,
                                     struct ts_error *e)
 {
-	/* identity sources come with a later issue; a SCIM API key already makes the IdP the
-	 * source of the directory */
-	int64_t keys = 0;
+	/* a SCIM API key or a SAML identity source makes the IdP the source of the directory */
+	int64_t keys = 0, saml = 0;
 	ts_err rc = ts_store_dir_api_key_count(c, account_id, &keys, e);
-	*managed = rc == TS_ERR_OK && keys > 0;
+	if (rc == TS_ERR_OK && keys == 0)
+		rc = ts_store_saml_config_version(c, account_id, &saml, e);
+	*managed = rc == TS_ERR_OK && (keys > 0 || saml > 0);
 	return rc;
 }
 

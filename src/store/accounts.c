@@ -86,7 +86,11 @@ ts_err ts_store_account_delete(ts_store_conn_t *c, const char *id, struct ts_err
 {
 	struct ts__param p[] = {TS__TEXT(id)};
 	int64_t changed = 0;
-	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_DELETE, p, TS__NPARAMS(p), &changed, e);
+	/* the sealed SP private keys are not rows of the account: they go first */
+	ts_err rc = ts__store_write(c, TS__Q_SAML_KEY_SECRETS_DELETE_ACCOUNT, p, TS__NPARAMS(p),
+	                            NULL, e);
+	if (rc == TS_ERR_OK)
+		rc = ts__store_write(c, TS__Q_ACCOUNT_DELETE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s not found", id);
 	if (rc == TS_ERR_OK) /* its keys went with it */

@@ -59,6 +59,11 @@
 	X(SAML_KEYS_PURGE,                                                                         \
 	  "DELETE FROM saml_sp_keys WHERE retired_ms > 0 AND retired_ms < $1 RETURNING key_id",    \
 	  NULL)                                                                                    \
+	/* an account's deletion takes its keys (ON DELETE CASCADE) and, first, their secrets */   \
+	X(SAML_KEY_SECRETS_DELETE_ACCOUNT,                                                         \
+	  "DELETE FROM secrets WHERE owner_kind = 'saml_sp' AND owner_id IN "                      \
+	  "(SELECT key_id FROM saml_sp_keys WHERE account_id = $1)",                               \
+	  NULL)                                                                                    \
 	/* ---- AuthnRequests ---- */                                                              \
 	X(SAML_REQUEST_INSERT,                                                                     \
 	  "INSERT INTO saml_requests (" TS__SAML_REQUEST_COLS ") VALUES ($1, $2, $3, $4, $5, $6)", \

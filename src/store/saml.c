@@ -48,6 +48,11 @@ static ts_err write_one(ts_store_conn_t *c, enum ts__store_query q, const struct
 	return rc;
 }
 
+static bool id_ok(const char *id)
+{
+	return id != NULL && id[0] != '\0' && strlen(id) <= TS_STORE_SAML_ID_MAX;
+}
+
 /* ---- identity sources ---- */
 
 static void read_config(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *out)
@@ -290,6 +295,9 @@ static void read_request(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, 
 ts_err ts_store_saml_request_insert(ts_store_conn_t *c, const struct ts_store_saml_request *r,
                                     struct ts_error *e)
 {
+	if (!id_ok(r->request_id))
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "a request ID is 1 to %d bytes",
+		               TS_STORE_SAML_ID_MAX);
 	struct ts__param p[] = {TS__TEXT(r->request_id),   TS__TEXT(r->account_id),
 	                        TS__TEXT(r->browser_hash), TS__TEXT(r->relay_state),
 	                        TS__INT(r->created_ms),    TS__INT(r->expires_ms)};
@@ -320,6 +328,8 @@ ts_err ts_store_saml_request_take(ts_store_conn_t *c, ts_arena_t *a, const char 
 {
 	*out = (struct ts_store_saml_request){0};
 	*found = false;
+	if (!id_ok(request_id)) /* never stored: not found */
+		return TS_ERR_OK;
 	struct request_take t = {a, account_id, request_id, now_ms, out, found};
 	ts_err rc = in_write(c, request_take, &t, e);
 	if (rc != TS_ERR_OK) { /* rolled back: nothing was taken */
@@ -353,6 +363,9 @@ ts_err ts_store_saml_replay_record(ts_store_conn_t *c, const char *account_id,
                                    bool *fresh, struct ts_error *e)
 {
 	*fresh = false;
+	if (!id_ok(assertion_id))
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "an assertion ID is 1 to %d bytes",
+		               TS_STORE_SAML_ID_MAX);
 	if (expires_ms <= now_ms)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "a replay entry must outlive its recording (expires %lld, now %lld)",

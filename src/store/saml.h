@@ -16,6 +16,12 @@
 #include "core/error.h"
 #include "store/conn.h"
 
+/*
+ * The longest AuthnRequest or assertion ID kept (xs:ID values; IdPs send 20 to
+ * 60 characters): a longer one is refused rather than stored.
+ */
+#define TS_STORE_SAML_ID_MAX 256
+
 /* An account's SAML identity source. */
 struct ts_store_saml_config {
 	const char *account_id;
@@ -81,6 +87,7 @@ struct ts_store_saml_request {
 	int64_t created_ms;
 	int64_t expires_ms;
 };
+/* TS_ERR_BAD_REQUEST for an empty request ID or one longer than TS_STORE_SAML_ID_MAX. */
 TS_MUST_USE ts_err ts_store_saml_request_insert(ts_store_conn_t *c,
                                                 const struct ts_store_saml_request *r,
                                                 struct ts_error *e);
@@ -97,7 +104,9 @@ TS_MUST_USE ts_err ts_store_saml_request_take(ts_store_conn_t *c, ts_arena_t *a,
 /*
  * The replay cache: records (account, assertion ID) until expires_ms.
  * *fresh false when it was recorded already and has not expired (a replay,
- * on this node or another); an expired entry is replaced.
+ * on this node or another); an expired entry is replaced. TS_ERR_BAD_REQUEST
+ * for an empty assertion ID, one longer than TS_STORE_SAML_ID_MAX, or
+ * expires_ms not after now_ms.
  */
 TS_MUST_USE ts_err ts_store_saml_replay_record(ts_store_conn_t *c, const char *account_id,
                                                const char *assertion_id, int64_t expires_ms,

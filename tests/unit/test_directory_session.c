@@ -2,7 +2,9 @@
  * Unit tests of sessions (src/directory/session.c) on a real SQLite store:
  * the token is shown once and only its hash is stored; validation refuses
  * revoked, expired, suspended, deactivated and deleted; the licence of a live
- * session is re-computed once it is older than TS_SESSION_LICENSE_RECHECK_MS.
+ * session is re-computed once it is older than TS_SESSION_LICENSE_RECHECK_MS;
+ * a session carries its origin and the AWS roles offered, and a role is
+ * chosen only among those offered.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +189,150 @@ static void test_license_lowered_within_a_minute(void **state)
 	assert_int_equal(info.license, TS_LICENSE_BASIC);
 }
 
+#define DEV "arn:aws:iam::123456789012:role/Dev"
+#define OPS "arn:aws:iam::123456789012:role/Ops"
+#define IDP "arn:aws:iam::123456789012:saml-provider/Okta"
+#define ROLES                                                                        \
+	"[{\"RoleArn\":\"" DEV "\",\"ProviderArn\":\"" IDP "\"},{\"RoleArn\":\"" OPS \
+	"\",\"ProviderArn\":\"" IDP "\"}]"
+
+static ts_err create_from(struct env *env, const struct ts_session_origin *o, const char **token,
+                          struct ts_session *s)
+{
+	struct ts_error e = {0};
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	ts_err rc = ts_directory_session_create_from(env->c, env->a, "acct-1", "user-1",
+	                                             TS_SESSION_BROWSER, 3600000, TS_LICENSE_PRO,
+	                                             "test", o, token, s, &e);
+	if (rc == TS_ERR_OK)
+		assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	else
+		ts_store_rollback(env->c);
+	return rc;
+}
+
+static ts_err set_role(struct env *env, const char *session_id, const char *role,
+                       const char *provider, int64_t now)
+{
+	struct ts_error e = {0};
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	ts_err rc =
+	        ts_directory_session_set_role(env->c, env->a, session_id, role, provider, now, &e);
+	if (rc == TS_ERR_OK)
+		assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	else
+		ts_store_rollback(env->c);
+	return rc;
+}
+
+static void test_origin_and_role(void **state)
+{
+	struct env *env = *state;
+	const char *token = NULL;
+	struct ts_session s;
+	struct ts_session_info info;
+	struct ts_session_origin o = {.origin = TS_SESSION_ORIGIN_SAML,
+	                              .roles_json = ROLES,
+	                              .role_session_name = "alice"};
+	assert_int_equal(create_from(env, &o, &token, &s), TS_ERR_OK);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_OK);
+	assert_string_equal(info.session.origin, "saml");
+	assert_string_equal(info.session.roles_json, ROLES);
+	assert_string_equal(info.session.role_session_name, "alice");
+	assert_null(info.session.role_arn);
+	assert_null(info.session.provider_arn);
+
+	/* a pair not offered: refused, nothing chosen */
+	assert_int_equal(set_role(env, s.session_id, DEV,
+	                          "arn:aws:iam::999999999999:saml-provider/X", ts_now_ms()),
+	                 TS_ERR_FORBIDDEN);
+	assert_int_equal(
+	        set_role(env, s.session_id, "arn:aws:iam::123456789012:role/dev", IDP, ts_now_ms()),
+	        TS_ERR_FORBIDDEN); /* compared exactly */
+	assert_int_equal(set_role(env, s.session_id, DEV, NULL, ts_now_ms()), TS_ERR_BAD_REQUEST);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_OK);
+	assert_null(info.session.role_arn);
+	/* one offered: chosen, and validation returns it */
+	assert_int_equal(set_role(env, s.session_id, OPS, IDP, ts_now_ms()), TS_ERR_OK);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_OK);
+	assert_string_equal(info.session.role_arn, OPS);
+	assert_string_equal(info.session.provider_arn, IDP);
+	/* an unknown, an expired, a revoked session */
+	assert_int_equal(set_role(env, "no-such-session", OPS, IDP, ts_now_ms()), TS_ERR_NOT_FOUND);
+	assert_int_equal(set_role(env, s.session_id, DEV, IDP, s.expires_ms), TS_ERR_NOT_FOUND);
+	struct ts_error e = {0};
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env, ts_directory_session_revoke(env->c, s.session_id, &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	assert_int_equal(set_role(env, s.session_id, DEV, IDP, ts_now_ms()), TS_ERR_NOT_FOUND);
+
+	/* a session offered no role has none to choose */
+	struct ts_session_origin oidc = {.origin = TS_SESSION_ORIGIN_OIDC};
+	assert_int_equal(create_from(env, &oidc, &token, &s), TS_ERR_OK);
+	assert_int_equal(set_role(env, s.session_id, DEV, IDP, ts_now_ms()), TS_ERR_FORBIDDEN);
+	/* the old entry point: no origin */
+	token = create(env, 3600000, &s);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_OK);
+	assert_null(info.session.origin);
+	assert_null(info.session.roles_json);
+
+	/* chosen at creation (one role offered): it must be one of them */
+	struct ts_session_origin one = {.origin = TS_SESSION_ORIGIN_SAML,
+	                                .roles_json = ROLES,
+	                                .role_arn = DEV,
+	                                .provider_arn = IDP};
+	assert_int_equal(create_from(env, &one, &token, &s), TS_ERR_OK);
+	assert_int_equal(validate(env, token, ts_now_ms(), &info), TS_ERR_OK);
+	assert_string_equal(info.session.role_arn, DEV);
+	one.provider_arn = "arn:aws:iam::1:saml-provider/Other";
+	assert_int_equal(create_from(env, &one, &token, &s), TS_ERR_BAD_REQUEST);
+	assert_null(token);
+}
+
+static void test_origin_refused(void **state)
+{
+	struct env *env = *state;
+	const char *token = NULL;
+	struct ts_session s;
+	static const char *const bad_roles[] = {
+	        "{}",
+	        "[1]",
+	        "[{\"RoleArn\":\"" DEV "\"}]",
+	        "[{\"RoleArn\":\"" DEV "\",\"ProviderArn\":7}]",
+	        "[{\"RoleArn\":\"\",\"ProviderArn\":\"" IDP "\"}]",
+	        "[{\"RoleArn\":\"" DEV "\",\"ProviderArn\":\"" IDP "\",\"x\":1}]",
+	        "[{\"RoleArn\":\"" DEV "\",\"ProviderArn\":\"" IDP "\"}",
+	};
+	for (size_t i = 0; i < sizeof bad_roles / sizeof bad_roles[0]; i++) {
+		struct ts_session_origin o = {.origin = "saml", .roles_json = bad_roles[i]};
+		if (create_from(env, &o, &token, &s) != TS_ERR_BAD_REQUEST)
+			fail_msg("roles %s were taken", bad_roles[i]);
+	}
+	struct ts_session_origin o = {.origin = "password"};
+	assert_int_equal(create_from(env, &o, &token, &s), TS_ERR_BAD_REQUEST);
+	o = (struct ts_session_origin){.origin = "saml", .role_arn = DEV};
+	assert_int_equal(create_from(env, &o, &token, &s), TS_ERR_BAD_REQUEST);
+	o = (struct ts_session_origin){.origin = "saml", .role_arn = DEV, .provider_arn = IDP};
+	assert_int_equal(create_from(env, &o, &token, &s), TS_ERR_BAD_REQUEST); /* none offered */
+	char name[TS_SESSION_ROLE_SESSION_NAME_MAX + 2];
+	memset(name, 'n', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	o = (struct ts_session_origin){.origin = "saml", .role_session_name = name};
+	assert_int_equal(create_from(env, &o, &token, &s), TS_ERR_BAD_REQUEST);
+	name[TS_SESSION_ROLE_SESSION_NAME_MAX] = '\0';
+	assert_int_equal(create_from(env, &o, &token, &s), TS_ERR_OK);
+	/* more roles than a session is offered */
+	ts_arena_t *a = ts_arena_new();
+	char *many = ts_arena_printf(a, "[");
+	for (int i = 0; i <= TS_SESSION_ROLES_MAX; i++)
+		many = ts_arena_printf(a, "%s%s{\"RoleArn\":\"%s%d\",\"ProviderArn\":\"%s\"}", many,
+		                       i ? "," : "", DEV, i, IDP);
+	many = ts_arena_printf(a, "%s]", many);
+	o = (struct ts_session_origin){.origin = "saml", .roles_json = many};
+	assert_int_equal(create_from(env, &o, &token, &s), TS_ERR_BAD_REQUEST);
+	ts_arena_free(&a);
+}
+
 int main(void)
 {
 	if (ts_crypto_init() != TS_ERR_OK)
@@ -196,6 +342,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_user_state_refuses, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_license_lowered_within_a_minute, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_origin_and_role, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_origin_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

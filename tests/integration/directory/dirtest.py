@@ -54,11 +54,12 @@ class Store:
                  status="Registered", display_name=None):
         uid = str(uuid.uuid4())
         t = now_ms()
+        # a Registered user has signed in once: RegisteredOn (joined_ms) is set (SPEC §4)
         self.sql("INSERT INTO users (user_id, account_id, user_name, user_name_key, display_name, "
-                 "active, suspended, registration_status, created_ms, modified_ms) "
-                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                 "active, suspended, registration_status, joined_ms, created_ms, modified_ms) "
+                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                  (uid, account_id, user_name, user_name.lower(), display_name, 1 if active else 0,
-                  1 if suspended else 0, status, t, t))
+                  1 if suspended else 0, status, t if status == "Registered" else None, t, t))
         for i, e in enumerate(emails):
             self.sql("INSERT INTO user_emails (user_id, account_id, value, value_key, type, "
                      "is_primary) VALUES (%s, %s, %s, %s, %s, %s)",

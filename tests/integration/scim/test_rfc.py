@@ -145,7 +145,8 @@ def test_item_74_too_many_past_the_scan_cap(sqlite_server):
         same_id = (first,)
         assert got_user == same_id + want_user[1:], (got_user, want_user)
         assert got_email == [same_id + want_email[1:]], (got_email, want_email)
-        assert got_other == (0, "Registered", None, None, None, None), got_other
+        # provisioned, never signed in: Unregistered, no PIN, no RegisteredOn (SPEC §4)
+        assert got_other == (0, "Unregistered", None, None, None, None), got_other
 
         def insert(lo, hi):
             rows = [user_rows(acct, name % i, i, ms + i) for i in range(lo, hi)]
