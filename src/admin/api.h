@@ -15,6 +15,10 @@ struct ts_admin_config {
 	struct ts_directory_verifier *verifier;
 	/* the public origin (serve --base-url): the SAML URLs handed to an IdP; NULL: relative */
 	const char *base_url;
+	/* called after a change of an account's SAML identity source (the upkeep thread's
+	 * kick: its /metrics gauge); may be NULL */
+	void (*saml_changed)(void *arg);
+	void *saml_changed_arg;
 };
 
 /* The admin API's module for the server (http/http.h); cfg may be NULL. */

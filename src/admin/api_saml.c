@@ -120,6 +120,18 @@ static const char *base_url(struct ts__admin_call *call)
 	return cfg != NULL && cfg->base_url != NULL ? cfg->base_url : "";
 }
 
+/*
+ * Tells the SAML upkeep thread that an identity source changed. Before the
+ * commit: the thread's round reads in its own transaction, which sees the
+ * change once committed; the round a kick misses is the next tick's.
+ */
+static void changed(struct ts__admin_call *call)
+{
+	const struct ts_admin_config *cfg = ts__admin_config(call);
+	if (cfg != NULL && cfg->saml_changed != NULL)
+		cfg->saml_changed(cfg->saml_changed_arg);
+}
+
 static const unsigned char *master_key(struct ts__admin_call *call)
 {
 	const struct ts_admin_config *cfg = ts__admin_config(call);
@@ -291,6 +303,7 @@ static ts_err put_config(struct ts__admin_call *call, struct ts_error *e)
 		                             call->account_id, &in, ts_now_ms(), &md, e);
 	if (rc != TS_ERR_OK)
 		return rc;
+	changed(call);
 	json_object_set_new(call->params, "IdpEntityId", ts_json_text(md.entity_id));
 	json_object_set_new(
 	        call->params, "IdpSsoUrl",
@@ -314,8 +327,10 @@ static ts_err delete_config(struct ts__admin_call *call, struct ts_error *e)
 	if (rc == TS_ERR_OK && !deleted)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "account %s has no SAML configuration",
 		             call->account_id);
-	if (rc == TS_ERR_OK)
+	if (rc == TS_ERR_OK) {
 		call->status = 204;
+		changed(call);
+	}
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 
 #include "admin/internal.h"
 #include "admin/render.h"
+#include "admin/saml.h"
 #include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/signin_decide.h"
@@ -297,11 +298,26 @@ static ts_err signin_check(struct ts__admin_call *call, struct ts_error *e)
 	        .identity = ts_http_query(call->req, "email"),
 	};
 	struct ts_signin_decision d;
+	struct ts_signin_attempt *tried = NULL;
+	int n = 0;
+	json_t *warnings = NULL;
 	ts_err rc = ts_directory_signin_decide(call->conn, call->a, call->account_id, &in,
 	                                       user_param(call), &d, e);
+	/* why a real attempt failed, and what will make the next ones fail (saml-contract) */
 	if (rc == TS_ERR_OK)
-		call->response = ts_admin_signin_check_json(&d);
-	return rc;
+		rc = ts_store_signin_attempts(call->conn, call->a, call->account_id,
+		                              user_param(call), in.identity,
+		                              TS__ADMIN_SIGNIN_ATTEMPTS, &tried, &n, e);
+	if (rc == TS_ERR_OK)
+		rc = ts_admin_saml_cert_warnings(call->conn, call->a, call->account_id, ts_now_ms(),
+		                                 &warnings, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	call->response = ts_admin_signin_check_json(&d);
+	json_t *view = json_object_get(call->response, "SignInCheck");
+	json_object_set_new(view, "LastSignInAttempts", ts_admin_signin_attempts_json(tried, n));
+	json_object_set_new(view, "Warnings", warnings);
+	return TS_ERR_OK;
 }
 
 const struct ts__admin_op ts__admin_list_users = {

@@ -16,6 +16,7 @@
 #define TS__ADMIN_PAGE_DEFAULT 100
 #define TS__ADMIN_PAGE_MAX 200
 #define TS__ADMIN_AUDIT_PAGE_MAX 1000
+#define TS__ADMIN_SIGNIN_ATTEMPTS 10 /* the sign-in check's LastSignInAttempts */
 
 struct ts__admin_call {
 	struct ts_http_req *req;

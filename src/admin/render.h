@@ -56,5 +56,7 @@ json_t *ts_admin_license_groups_json(const struct ts_license_group *list, int n)
 
 /* {"SignInCheck": {"Allowed", "LicenseType", "Identity", "FirstFailure", "Rules": [...]}}. */
 json_t *ts_admin_signin_check_json(const struct ts_signin_decision *d);
+/* [{"Time", "Outcome", "Check", "Source"}] of n attempts (store/signins.h), in their order. */
+json_t *ts_admin_signin_attempts_json(const struct ts_signin_attempt *list, int n);
 
 #endif

@@ -150,3 +150,39 @@ ts_err ts_admin_saml_idp_expiry(ts_store_conn_t *c, ts_arena_t *a, const char *a
 			*not_after_ms = md.certs[i].not_after_ms;
 	return rc;
 }
+
+ts_err ts_admin_saml_cert_warnings(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
+                                   int64_t now_ms, json_t **out, struct ts_error *e)
+{
+	struct ts_store_saml_config cfg;
+	struct ts_saml_idp_metadata md;
+	bool found = false;
+	*out = NULL;
+	ts_err rc = ts_store_saml_config_get(c, a, account_id, &cfg, &found, e);
+	if (rc == TS_ERR_OK && found)
+		rc = stored_metadata(a, &cfg, &md, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	json_t *arr = json_array();
+	for (size_t i = 0; found && i < md.n_certs; i++) {
+		const struct ts_saml_cert *cert = &md.certs[i];
+		int64_t left = cert->not_after_ms - now_ms;
+		if (left >= TS_SAML_CERT_WARN_MS)
+			continue;
+		const char *subject = ts_text_escape(a, cert->subject);
+		json_array_append_new(
+		        arr,
+		        json_string(left >= 0 ? ts_arena_printf(a,
+		                                                "IdP signing certificate %s "
+		                                                "expires in %lld days",
+		                                                subject,
+		                                                (long long)(left / MS_PER_DAY))
+		                              : ts_arena_printf(a,
+		                                                "IdP signing certificate %s "
+		                                                "expired %lld days ago",
+		                                                subject,
+		                                                (long long)(-left / MS_PER_DAY))));
+	}
+	*out = arr;
+	return TS_ERR_OK;
+}

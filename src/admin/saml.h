@@ -21,7 +21,8 @@
 #include "store/conn.h"
 
 /* A MetadataUrl older than this is fetched again by the refresher. */
-#define TS_SAML_METADATA_REFRESH_MS (6LL * 3600 * 1000)
+#define TS_SAML_METADATA_REFRESH_S 21600 /* 6 hours; serve --saml-metadata-refresh */
+#define TS_SAML_METADATA_REFRESH_MS (TS_SAML_METADATA_REFRESH_S * 1000LL)
 /* How long one fetch of a MetadataUrl may take (PUT and refresher). */
 #define TS_SAML_METADATA_FETCH_TIMEOUT_MS 10000
 /* The sign-in check and /metrics warn when an IdP signing certificate expires within this. */
@@ -77,5 +78,15 @@ TS_MUST_USE ts_err ts_admin_saml_config_load_json(ts_store_conn_t *c, ts_arena_t
 TS_MUST_USE ts_err ts_admin_saml_idp_expiry(ts_store_conn_t *c, ts_arena_t *a,
                                             const char *account_id, int64_t *not_after_ms,
                                             struct ts_error *e);
+
+/*
+ * ["IdP signing certificate <subject> expires in N days", ...] (a new
+ * reference): the account's IdP signing certificates that expire within
+ * TS_SAML_CERT_WARN_MS of now_ms, or have expired. An empty array when none
+ * or when the account has no identity source.
+ */
+TS_MUST_USE ts_err ts_admin_saml_cert_warnings(ts_store_conn_t *c, ts_arena_t *a,
+                                               const char *account_id, int64_t now_ms, json_t **out,
+                                               struct ts_error *e);
 
 #endif

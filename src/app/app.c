@@ -1,6 +1,7 @@
 /* The modules the server runs, the master key file, the application's metrics. */
 #include "app/app.h"
 #include "app/nodes.h"
+#include "app/saml.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,16 +22,18 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 	if (app != NULL) {
 		app->admin = (struct ts_admin_config){.master_key = app->master_key,
 		                                      .verifier = app->verifier,
-		                                      .base_url = app->base_url};
+		                                      .base_url = app->base_url,
+		                                      .saml_changed = ts_app_saml_kick,
+		                                      .saml_changed_arg = app->saml};
 		app->scim = (struct ts_scim_config){.base_url = app->base_url,
 		                                    .throttle = app->scim_throttle};
-		app->saml = (struct ts_saml_config){.base_url = app->base_url_given ? app->base_url
-		                                                                    : NULL,
-		                                    .master_key = app->master_key};
+		app->saml_web = (struct ts_saml_config){
+		        .base_url = app->base_url_given ? app->base_url : NULL,
+		        .master_key = app->master_key};
 		app->portal = (struct ts_portal_config){.base_url = app->base_url};
 		admin = &app->admin;
 		scim = &app->scim;
-		saml = &app->saml;
+		saml = &app->saml_web;
 		portal = &app->portal;
 	}
 	int n = 0;
@@ -91,7 +94,8 @@ const char *ts_app_metrics(void *app, ts_arena_t *arena)
 	                       "tessera_store_errors_total %llu\n"
 	                       "# HELP tessera_nodes_live Nodes sharing the SCIM rate limit.\n"
 	                       "# TYPE tessera_nodes_live gauge\n"
-	                       "tessera_nodes_live %d\n",
+	                       "tessera_nodes_live %d\n%s",
 	                       (unsigned long long)ts_store_errors(),
-	                       ts_app_nodes_live(a != NULL ? a->nodes : NULL));
+	                       ts_app_nodes_live(a != NULL ? a->nodes : NULL),
+	                       ts_app_saml_metrics(a != NULL ? a->saml : NULL, arena));
 }

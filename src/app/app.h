@@ -26,10 +26,12 @@ struct ts_app {
 	struct ts_scim_throttle *scim_throttle;
 	/* this node's heartbeat (app/nodes.h), which splits scim_throttle; may be NULL */
 	struct ts_app_nodes *nodes;
+	/* SAML upkeep: metadata refresh, purges, the certificate gauge (app/saml.h); may be NULL */
+	struct ts_app_saml *saml;
 	/* the modules' configurations, filled from the above by ts_app_modules */
 	struct ts_admin_config admin;
 	struct ts_scim_config scim;
-	struct ts_saml_config saml;
+	struct ts_saml_config saml_web;
 	struct ts_portal_config portal;
 };
 

@@ -12,10 +12,12 @@
 #include <string.h>
 
 #include "admin/render.h"
+#include "admin/saml.h"
 #include "audit/redact.h"
 #include "app/app.h"
 #include "audit/sealer.h"
 #include "app/nodes.h"
+#include "app/saml.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "directory/verifier.h"
@@ -40,6 +42,7 @@ enum {
 	O_STORE_STATEMENT_TIMEOUT,
 	O_STORE_LOCK_TIMEOUT,
 	O_SQLITE_TUNING,
+	O_SAML_REFRESH,
 	O__COUNT
 };
 
@@ -83,6 +86,8 @@ static const struct ts_config_option opts[O__COUNT] = {
         [O_STORE_LOCK_TIMEOUT] = {"store-lock-timeout", TS_STR(TS_STORE_LOCK_TIMEOUT_MS), false,
                                   "ms to wait for a row lock (PostgreSQL) or the writer lock "
                                   "(SQLite); then 503 with Retry-After"},
+        [O_SAML_REFRESH] = {"saml-metadata-refresh", TS_STR(TS_SAML_METADATA_REFRESH_S), false,
+                            "seconds after which an IdP's MetadataUrl is fetched again"},
         [O_SQLITE_TUNING] = {"sqlite-tuning", "on", false,
                              "SQLite's WAL-batching VFS, page cache and allocator caches: on or "
                              "off (docs/store.md)"},
@@ -177,7 +182,7 @@ int ts_cli_serve(int argc, char **argv)
 	struct ts_http_trusted trusted = {0}; /* outlives srv */
 	int status = 1;
 	long loops = 0, workers = 0, max_body = 0, scim_rate = 0;
-	long connect_ms = 0, statement_ms = 0, lock_ms = 0;
+	long connect_ms = 0, statement_ms = 0, lock_ms = 0, saml_refresh_s = 0;
 	enum ts_store_sqlite_tuning tuning = TS_SQLITE_TUNING_ON;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
 		status = 2;
@@ -191,12 +196,14 @@ int ts_cli_serve(int argc, char **argv)
 	    !number(v[O_STORE_CONNECT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &connect_ms) ||
 	    !number(v[O_STORE_STATEMENT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &statement_ms) ||
 	    !number(v[O_STORE_LOCK_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &lock_ms) ||
+	    !number(v[O_SAML_REFRESH], 1, SERVE_TIMEOUT_MAX_MS / 1000 * 30, &saml_refresh_s) ||
 	    (strcmp(v[O_DURABILITY], "normal") != 0 && strcmp(v[O_DURABILITY], "full") != 0) ||
 	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0) ||
 	    !ts_store_sqlite_tuning_parse(v[O_SQLITE_TUNING], &tuning)) {
-		status = ts_cli_fail("serve: bad value for --log-level, --threads, --workers, "
-		                     "--max-body, --scim-rate-limit, --durability, --access-log, "
-		                     "--store-*-timeout or --sqlite-tuning");
+		status = ts_cli_fail(
+		        "serve: bad value for --log-level, --threads, --workers, "
+		        "--max-body, --scim-rate-limit, --durability, --access-log, "
+		        "--store-*-timeout, --saml-metadata-refresh or --sqlite-tuning");
 		status = 2;
 		goto out;
 	}
@@ -305,7 +312,8 @@ int ts_cli_serve(int argc, char **argv)
 		ts_log(TS_LOG_WARN, "no DNS server: domains will not be verified (--dns-server)",
 		       NULL);
 	}
-	/* the modules take the verifier from app: it starts first */
+	app.saml = ts_app_saml_start(&app, (int64_t)saml_refresh_s * 1000);
+	/* the modules take the verifier and the SAML upkeep from app: they start first */
 	struct ts_http_module modules[TS_APP_MODULES_MAX];
 	int nmodules = ts_app_modules(&app, modules);
 	struct ts_http_server_config cfg = {
@@ -348,6 +356,7 @@ out:
 	/* every request has ended, its audit event committed: the sealer's last round takes all */
 	ts_audit_sealer_stop(&sealer);
 	ts_app_nodes_stop(&app.nodes);
+	ts_app_saml_stop(&app.saml);
 	ts_store_free(&app.store);
 	ts_scim_throttle_free(&app.scim_throttle);
 	sodium_memzero(app.master_key, sizeof app.master_key);

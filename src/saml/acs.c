@@ -369,6 +369,7 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 		resubmit_page(&ctx, response, x.form_relay);
 		return;
 	}
+	ts_store_write_soon(ctx.conn, true); /* lets the transaction join a group commit */
 	x.o = (struct ts__saml_outcome){.idp_entity_id = as.issuer,
 	                                .name_id = as.name_id,
 	                                .assertion_id = as.assertion_id,

@@ -24,8 +24,8 @@ void ts__saml_metadata_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	}
 	if (t == NULL) {
-		ts_http_error_plain(req, res, TS_ERR_NOT_FOUND, 404,
-		                    "this account has no SAML identity source");
+		ts__saml_page(req, res, ts_err_status(TS_ERR_NOT_FOUND), "Not found",
+		              "This account has no SAML sign-in.");
 		return;
 	}
 	struct ts_saml_sp sp = {.entity_id = t->sp_entity_id,

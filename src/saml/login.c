@@ -48,7 +48,7 @@ void ts__saml_login_handle(struct ts_http_req *req, struct ts_http_res *res)
 	if (rc != TS_ERR_OK)
 		goto fail;
 	if (t == NULL) {
-		ts__saml_page(req, res, 404, "Sign-in not available",
+		ts__saml_page(req, res, ts_err_status(TS_ERR_NOT_FOUND), "Sign-in not available",
 		              "This account has no SAML sign-in.");
 		return;
 	}

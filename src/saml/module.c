@@ -135,6 +135,9 @@ static ts_err trust_load(struct ts__saml_ctx *ctx, ts_arena_t *a, struct ts__sam
 	ts_err rc = ts_store_saml_config_get(ctx->conn, a, ctx->account_id, &cfg, found, e);
 	if (rc != TS_ERR_OK || !*found)
 		return rc;
+	if (cfg.metadata_xml == NULL)
+		return TS_FAIL(e, TS_ERR_INTERNAL, "account %s: a SAML config without metadata",
+		               ctx->account_id);
 	struct ts_saml_idp_metadata md;
 	rc = ts_saml_metadata_parse(a, cfg.metadata_xml, strlen(cfg.metadata_xml), &md, e);
 	if (rc != TS_ERR_OK) /* it parsed when it was stored: this binary reads it otherwise */

@@ -11,7 +11,6 @@ import base64
 import os
 import re
 import subprocess
-import time
 import urllib.parse
 import uuid
 
@@ -89,7 +88,7 @@ class Idp:
         parsed = self.server.parse_authn_request(q["SAMLRequest"][0], BINDING_HTTP_REDIRECT)
         return parsed.message.id, parsed.message.assertion_consumer_service_url
 
-    def response(self, name_id, acs, sp_entity, in_response_to=None, roles=()):
+    def response(self, name_id, acs, sp_entity, in_response_to=None, roles=(), encrypt_to=None):
         identity = {}
         if roles:
             identity[ROLE] = list(roles)
@@ -98,19 +97,30 @@ class Idp:
             identity=identity, in_response_to=in_response_to, destination=acs,
             sp_entity_id=sp_entity, name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=name_id),
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
-            sign_response=True, sign_assertion=True, sign_alg=RSA_SHA256, digest_alg=SHA256)
+            sign_response=True, sign_assertion=True, sign_alg=RSA_SHA256, digest_alg=SHA256,
+            **({"encrypt_assertion": True, "encrypt_cert_assertion": encrypt_to}
+               if encrypt_to else {}))
         xml = xml if isinstance(xml, bytes) else str(xml).encode()
         return base64.b64encode(xml).decode()
 
 
+def literal(v):
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
 def sql(store, query, params=()):
-    return store.sql(query, params)
+    """One statement with %s placeholders, on either backend (PgStore takes literal SQL)."""
+    if store.kind == "sqlite":
+        return store.sql(query.replace("%s", "?"), params)
+    for p in params:
+        query = query.replace("%s", literal(p), 1)
+    return store.sql(query)
 
 
 @pytest.fixture
-def smoke(store, start_server, tmp_path, backend):
-    if backend != "sqlite":
-        pytest.skip("the smoke test runs on SQLite; tests/integration/saml/ runs both backends")
+def smoke(store, start_server, tmp_path):
     port = T.free_port()
     srv = start_server(init=True, port=port,
                        extra_args=["--base-url", "http://127.0.0.1:%d" % port])
@@ -118,21 +128,21 @@ def smoke(store, start_server, tmp_path, backend):
     now = T.now_ms()
     # the directory: a verified domain, an IdP-managed directory, a user in a Pro group
     sql(store, "INSERT INTO domains (account_id, domain_name, status, token, created_ms, verified_ms, "
-               "next_check_ms) VALUES (?, 'example.com', 'Verified', 't', ?, ?, ?)",
+               "next_check_ms) VALUES (%s, 'example.com', 'Verified', 't', %s, %s, %s)",
         (acct, now, now, now + 86400000))
     sql(store, "INSERT INTO api_keys (api_key_id, account_id, secret_hash, created_ms) "
-               "VALUES (?, ?, ?, ?)", (str(uuid.uuid4()), acct, "0" * 64, now))
+               "VALUES (%s, %s, %s, %s)", (str(uuid.uuid4()), acct, "0" * 64, now))
     uid = str(uuid.uuid4())
     sql(store, "INSERT INTO users (user_id, account_id, user_name, user_name_key, active, "
-               "suspended, registration_status, created_ms, modified_ms) VALUES (?, ?, "
-               "'pat@example.com', 'pat@example.com', 1, 0, 'Unregistered', ?, ?)",
+               "suspended, registration_status, created_ms, modified_ms) VALUES (%s, %s, "
+               "'pat@example.com', 'pat@example.com', 1, 0, 'Unregistered', %s, %s)",
         (uid, acct, now, now))
     sql(store, "INSERT INTO user_emails (user_id, account_id, value, value_key, type, is_primary) "
-               "VALUES (?, ?, 'pat@example.com', 'pat@example.com', 'work', 1)", (uid, acct))
+               "VALUES (%s, %s, 'pat@example.com', 'pat@example.com', 'work', 1)", (uid, acct))
     gid = str(uuid.uuid4())
     sql(store, "INSERT INTO groups (group_id, account_id, display_name, display_key, created_ms, "
-               "modified_ms) VALUES (?, ?, 'hosts', 'hosts', ?, ?)", (gid, acct, now, now))
-    sql(store, "INSERT INTO group_members (group_id, user_id) VALUES (?, ?)", (gid, uid))
+               "modified_ms) VALUES (%s, %s, 'hosts', 'hosts', %s, %s)", (gid, acct, now, now))
+    sql(store, "INSERT INTO group_members (group_id, user_id) VALUES (%s, %s)", (gid, uid))
     r = srv.put("/api/v1/accounts/%s/groups" % acct,
                 {"Groups": [{"GroupName": "hosts", "LicenseType": "Pro"}]})
     assert r.status_code == 200, r.text
@@ -274,3 +284,68 @@ def test_refusals_leave_no_session(smoke):
     assert all(e["userIdentity"]["type"] in ("User", "Anonymous") for e in ev)
     u = srv.get("/api/v1/accounts/%s/users/%s" % (acct, uid)).json()["User"]
     assert u["UserRegistrationStatus"] == "Unregistered"
+
+
+def test_unknown_accounts_and_no_base_url(store, start_server):
+    port = T.free_port()
+    srv = start_server(init=True, port=port,
+                       extra_args=["--base-url", "http://127.0.0.1:%d" % port])
+    acct = srv.create_account("bare", "Enterprise")["AccountId"]
+    for path in ("/saml/%s/metadata" % acct, "/saml/%s/login" % acct, "/saml/nope/login"):
+        r = requests.get(srv.url + path, allow_redirects=False, timeout=10)
+        assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html"), path
+    for a in (acct, "nope"):
+        r = requests.post(srv.url + "/saml/%s/acs" % a, data={"SAMLResponse": "PHg+"},
+                          allow_redirects=False, timeout=10)
+        assert r.status_code == 403 and "Sign-in failed" in r.text
+    ev = signin_events(srv, 2)
+    assert [e.get("errorCode") for e in ev[:2]] == ["NotConfigured", "NotConfigured"]
+    assert all(e["userIdentity"]["type"] == "Anonymous" for e in ev[:2])
+    srv.terminate()
+    # without --base-url the SAML endpoints refuse to guess their origin from Host
+    bare = start_server()
+    r = requests.get(bare.url + "/saml/%s/login" % acct, allow_redirects=False, timeout=10)
+    assert r.status_code == 503 and "Retry-After" in r.headers
+    assert "location" not in r.headers
+
+
+def test_idp_initiated(smoke):
+    srv, acct, uid, idp, sp = smoke
+    r = srv.put("/api/v1/accounts/%s/saml-config" % acct,
+                {"MetadataDocument": idp.metadata().decode(), "AllowIdpInitiated": True,
+                 "RelayStateAllowList": ["https://app.example.com"]})
+    assert r.status_code == 200, r.text
+    b = requests.Session()
+    unsolicited = idp.response("pat@example.com", sp["AcsUrl"], sp["EntityId"])
+    r = b.post(sp["AcsUrl"], data={"SAMLResponse": unsolicited,
+                                   "RelayState": "https://app.example.com/deep?x=1"},
+               allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"] == "https://app.example.com/deep?x=1"
+    assert b.get(srv.url + "/api/v1/me", timeout=10).json()["Me"]["UserId"] == uid
+    # an origin off the list lands on the portal
+    b2 = requests.Session()
+    r = b2.post(sp["AcsUrl"], data={"SAMLResponse": idp.response("pat@example.com", sp["AcsUrl"],
+                                                                 sp["EntityId"]),
+                                    "RelayState": "https://evil.example/"},
+                allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"] == "/portal"
+
+
+# pysaml2 gives both ds:Signature elements Id="Signature1"; once the assertion is decrypted
+# the verifier (src/saml/response.c, another lane's) counts Id among the ID attributes and
+# refuses "DuplicateId". strict: this fails as soon as that is fixed, to be removed then.
+@pytest.mark.xfail(strict=True, reason="DuplicateId on pysaml2's two Signature Id=Signature1")
+def test_encrypted_assertion(smoke):
+    srv, acct, uid, idp, sp = smoke
+    # EncryptedAssertion to the SP certificate of the metadata
+    md = requests.get(srv.url + "/saml/%s/metadata" % acct, timeout=10).text
+    cert = re.search(r"<(?:\w+:)?X509Certificate>([^<]+)<", md).group(1)
+    body = "".join(cert.split())
+    pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(
+        body[i:i + 64] for i in range(0, len(body), 64)) + "\n-----END CERTIFICATE-----\n"
+    b3 = requests.Session()
+    enc = idp.response("pat@example.com", sp["AcsUrl"], sp["EntityId"], encrypt_to=pem)
+    assert b"EncryptedAssertion" in base64.b64decode(enc)
+    r = b3.post(sp["AcsUrl"], data={"SAMLResponse": enc}, allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"] == "/portal", r.text
+    assert b3.get(srv.url + "/api/v1/me", timeout=10).json()["Me"]["UserId"] == uid
