@@ -202,7 +202,9 @@ static ts_err read_json(struct ts__admin_call *call, struct ts_admin_saml_input 
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "a body is required: the IdP metadata as XML, or JSON with "
 		               "MetadataDocument or MetadataUrl");
-	ts_err rc = ts_json_parse(req->body, req->body_len, NULL, call->a, &call->body, e);
+	/* MetadataDocument holds a whole document: Entra ID's and federations' pass 64 KiB */
+	const struct ts_json_limits lim = {.max_string = TS_SAML_METADATA_MAX};
+	ts_err rc = ts_json_parse(req->body, req->body_len, &lim, call->a, &call->body, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (!json_is_object(call->body))
