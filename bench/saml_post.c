@@ -259,7 +259,7 @@ int main(int argc, char **argv)
 		bodies[nbodies].n = (size_t)n;
 		nbodies++;
 	}
-	free(line); /* getline's buffer comes from libc's malloc */
+	ts_free(line); /* getline allocates with malloc, which ts_free releases */
 	fclose(in);
 	if (nbodies == 0 || (count > 0 && nbodies < count)) {
 		fprintf(stderr, "saml_post: %s has %ld bodies from line %ld, not %ld\n", argv[4],

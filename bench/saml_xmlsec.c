@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 		}
 		ndocs++;
 	}
-	free(line); /* getline's buffer comes from libc's malloc */
+	ts_free(line); /* getline allocates with malloc, which ts_free releases */
 	fclose(in);
 
 	xmlInitParser();
