@@ -288,15 +288,16 @@ EOF
 	M_PER=$((MELLON_N / REPS))
 	D_PER=$((MELLON_DEFAULT_N / REPS))
 	M_WARM=$(((M_PER + 4) / 5))
-	M_TOTAL=$((2 * M_WARM + (M_PER + D_PER) * REPS))
+	D_WARM=$(((D_PER + 4) / 5))
+	M_TOTAL=$((M_WARM + D_WARM + (M_PER + D_PER) * REPS))
 	log "mellon: forging $M_TOTAL responses for $MU/mellon/postResponse"
 	"$TOOLS/saml_forge" "$WORK/idp.key" "$WORK/idp.crt" "$IDP_ENTITY" "$MU/mellon/metadata" \
 		"$MU/mellon/postResponse" "$USERS" "$M_TOTAL" "$WORK/m.bodies" 3600 / 2
-	# run_mellon NAME FIRST PER [ENV=VALUE...]: Apache started with that environment, M_WARM
+	# run_mellon NAME FIRST WARM PER [ENV=VALUE...]: Apache started with that environment, WARM
 	# responses from line FIRST, then REPS x PER; "rps p99 errors cpu_ms load" in $WORK/NAME.row
 	run_mellon() {
-		local name=$1 first=$2 per=$3 apid load
-		shift 3
+		local name=$1 first=$2 warm=$3 per=$4 apid load
+		shift 4
 		env "$@" apache2 -f "$M/httpd.conf" -DFOREGROUND >"$M/$name.log" 2>&1 &
 		apid=$!
 		PIDS+=("$apid")
@@ -305,7 +306,7 @@ EOF
 			sleep 0.1
 		done
 		"$TOOLS/saml_post" 127.0.0.1 "$MPORT" /mellon/postResponse "$WORK/m.bodies" \
-			"$MELLON_CONNS" "$first" "$M_WARM" 303 | sed "s/^/# $name warm: /" >&2 || {
+			"$MELLON_CONNS" "$first" "$warm" 303 | sed "s/^/# $name warm: /" >&2 || {
 			grep -v ' \[.*:debug\] ' "$M/error.log" | tail -5 >&2
 			echo "saml_bench: mellon refused sign-ins" >&2
 			exit 1
@@ -314,15 +315,15 @@ EOF
 		load=$(load1)
 		# shellcheck disable=SC2046 # the Apache processes, one word each
 		echo "$(post_runs "$name" 127.0.0.1 "$MPORT" /mellon/postResponse "$WORK/m.bodies" \
-			$((first + M_WARM)) "$per" "$MELLON_CONNS" "$apid" $(pgrep -P "$apid")) $load" \
+			$((first + warm)) "$per" "$MELLON_CONNS" "$apid" $(pgrep -P "$apid")) $load" \
 			>"$WORK/$name.row"
 		kill "$apid"
 		wait "$apid" 2>/dev/null || true
 	}
-	run_mellon mellon_tuned 0 "$M_PER" SSL_CERT_FILE="$M/no-ca.pem"
+	run_mellon mellon_tuned 0 "$M_WARM" "$M_PER" SSL_CERT_FILE="$M/no-ca.pem"
 	read -r M_RPS M_P99 M_ERR M_CPU M_LOAD <"$WORK/mellon_tuned.row"
 	if [ "$D_PER" -gt 0 ]; then
-		run_mellon mellon_default $((M_WARM + M_PER * REPS)) "$D_PER"
+		run_mellon mellon_default $((M_WARM + M_PER * REPS)) "$D_WARM" "$D_PER"
 		read -r D_RPS D_P99 D_ERR D_CPU D_LOAD <"$WORK/mellon_default.row"
 	fi
 fi
