@@ -36,6 +36,7 @@
 
 #define SAML_STATUS_SUCCESS "urn:oasis:names:tc:SAML:2.0:status:Success"
 #define SAML_CM_BEARER "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+#define SAML_NAMEID_ENTITY "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
 #define XML_NS "http://www.w3.org/XML/1998/namespace"
 /* RoleSessionName: AWS STS AssumeRoleWithSAML, [\w+=,.@-]{2,64} */
 #define ROLE_SESSION_NAME_MIN 2
@@ -380,7 +381,7 @@ static bool register_id(xmlNodePtr el)
 
 /* The one ds:Signature child of el, verified; *signed_ false when el has none. */
 static ts_err verify_element(struct verify *v, xmlNodePtr el, xmlSecKeyPtr const *keys,
-                             size_t n_keys, bool *signed_)
+                             const char *const *pems, size_t n_keys, bool *signed_)
 {
 	*signed_ = false;
 	size_t n = ts_saml_xml_count(el, TS_SAML_NS_DSIG, "Signature");
@@ -388,18 +389,26 @@ static ts_err verify_element(struct verify *v, xmlNodePtr el, xmlSecKeyPtr const
 		return TS_ERR_OK;
 	if (n > 1)
 		return REFUSE(v, TS_SAML_CHECK_SIGNATURE, "an element holds two Signatures");
-	ts_err rc = ts__saml_signature_verify(
-	        el, ts_saml_xml_child(el, TS_SAML_NS_DSIG, "Signature"),
-	        ts_saml_xml_attr_raw(el, "ID"), keys, n_keys, v->cfg->allow_sha1, v->failed, v->e);
+	ts_err rc =
+	        ts__saml_signature_verify(el, ts_saml_xml_child(el, TS_SAML_NS_DSIG, "Signature"),
+	                                  ts_saml_xml_attr_raw(el, "ID"), keys, pems, n_keys,
+	                                  v->cfg->allow_sha1, v->failed, v->e);
 	*signed_ = rc == TS_ERR_OK;
 	return rc;
 }
 
-/* The text of a text-only element equals want (SAML core §2.2.5: Issuer). */
+/* The text of a text-only element equals want. */
 static bool text_is(struct verify *v, const xmlNode *n, const char *want)
 {
 	const char *t = n ? ts_saml_xml_text(v->a, n) : NULL;
 	return t && want && strcmp(t, want) == 0;
+}
+
+/* SAML profiles §4.1.4.2: the IdP's entity ID, with the entity Format when one is given. */
+static bool issuer_is(struct verify *v, const xmlNode *n, const char *want)
+{
+	const char *format = ts_saml_xml_attr_raw(n, "Format");
+	return text_is(v, n, want) && (!format || strcmp(format, SAML_NAMEID_ENTITY) == 0);
 }
 
 /* ---- the assertion ------------------------------------------------------------------------ */
@@ -620,11 +629,12 @@ static ts_err check_assertion(struct verify *v, xmlNodePtr root, xmlNodePtr as)
 	struct ts_saml_assertion *out = v->out;
 	/* SAML core §3.2.2: the Response's Issuer is optional, the Assertion's is not */
 	xmlNodePtr ri = ts_saml_xml_child(root, TS_SAML_NS_ASSERTION, "Issuer");
-	if (ri && !text_is(v, ri, cfg->idp_entity_id))
+	if (ri && !issuer_is(v, ri, cfg->idp_entity_id))
 		return REFUSE(v, TS_SAML_CHECK_ISSUER, "the Response Issuer is not the IdP");
-	if (!text_is(v, ts_saml_xml_child(as, TS_SAML_NS_ASSERTION, "Issuer"), cfg->idp_entity_id))
+	if (!issuer_is(v, ts_saml_xml_child(as, TS_SAML_NS_ASSERTION, "Issuer"),
+	               cfg->idp_entity_id))
 		return REFUSE(v, TS_SAML_CHECK_ISSUER, "the Assertion Issuer is not the IdP");
-	out->issuer = cfg->idp_entity_id;
+	out->issuer = ts_arena_strdup(v->a, cfg->idp_entity_id);
 	/* SAML bindings §3.5.5.2: a signed message over POST must carry Destination */
 	const char *dest = ts_saml_xml_attr_raw(root, "Destination");
 	if (dest ? strcmp(dest, cfg->acs_url) != 0 : !out->assertion_signed)
@@ -721,19 +731,21 @@ ts_err ts_saml_response_verify(ts_arena_t *a, const char *b64, size_t len,
 	}
 	xmlSecKeyPtr *idp_keys = NULL;
 	size_t n_idp_keys = 0;
-	ts__saml_keys_load(a, cfg->idp_certs_pem, cfg->n_idp_certs, true, &idp_keys, &n_idp_keys);
+	const char **idp_pems = NULL;
+	ts__saml_keys_load(a, cfg->idp_certs_pem, cfg->n_idp_certs, true, &idp_keys, &idp_pems,
+	                   &n_idp_keys);
 	if (!register_id(root)) {
 		rc = REFUSE(&v, TS_SAML_CHECK_XML, "the Response ID cannot be registered");
 		goto out;
 	}
-	if ((rc = verify_element(&v, root, idp_keys, n_idp_keys, &out->response_signed)) !=
-	    TS_ERR_OK)
+	if ((rc = verify_element(&v, root, idp_keys, idp_pems, n_idp_keys,
+	                         &out->response_signed)) != TS_ERR_OK)
 		goto out;
 	xmlNodePtr as = ts_saml_xml_child(root, TS_SAML_NS_ASSERTION, "Assertion");
 	if (n_enc) {
 		xmlSecKeyPtr *sp_keys = NULL;
 		size_t n_sp_keys = 0;
-		ts__saml_keys_load(a, cfg->sp_keys_pem, cfg->n_sp_keys, false, &sp_keys,
+		ts__saml_keys_load(a, cfg->sp_keys_pem, cfg->n_sp_keys, false, &sp_keys, NULL,
 		                   &n_sp_keys);
 		rc = ts__saml_decrypt(
 		        ts_saml_xml_child(root, TS_SAML_NS_ASSERTION, "EncryptedAssertion"),
@@ -749,7 +761,7 @@ ts_err ts_saml_response_verify(ts_arena_t *a, const char *b64, size_t len,
 		rc = REFUSE(&v, TS_SAML_CHECK_XML, "the Assertion has no usable ID");
 		goto out;
 	}
-	if ((rc = verify_element(&v, as, idp_keys, n_idp_keys, &out->assertion_signed)) !=
+	if ((rc = verify_element(&v, as, idp_keys, idp_pems, n_idp_keys, &out->assertion_signed)) !=
 	    TS_ERR_OK)
 		goto out;
 	if (!out->response_signed && !out->assertion_signed) {

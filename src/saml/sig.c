@@ -239,9 +239,11 @@ static void key_cache_clear(void)
 }
 
 void ts__saml_keys_load(ts_arena_t *a, const char *const *pem, size_t n_pem, bool certs,
-                        xmlSecKeyPtr **keys, size_t *n)
+                        xmlSecKeyPtr **keys, const char ***pems, size_t *n)
 {
 	*keys = ts_arena_alloc(a, (n_pem ? n_pem : 1) * sizeof **keys);
+	if (pems)
+		*pems = ts_arena_alloc(a, (n_pem ? n_pem : 1) * sizeof **pems);
 	*n = 0;
 	for (size_t i = 0; i < n_pem; i++) {
 		size_t len = pem[i] ? strlen(pem[i]) : 0;
@@ -253,8 +255,11 @@ void ts__saml_keys_load(ts_arena_t *a, const char *const *pem, size_t n_pem, boo
 		} else if ((k = load(pem[i], len, false)) != NULL) {
 			ts_arena_defer(a, key_free, k);
 		}
-		if (k)
-			(*keys)[(*n)++] = k;
+		if (!k)
+			continue;
+		if (pems)
+			(*pems)[*n] = pem[i];
+		(*keys)[(*n)++] = k;
 	}
 }
 
@@ -425,9 +430,53 @@ static bool one_reference(xmlSecDSigCtxPtr ctx, const char *id)
 	       strcmp((const char *)r->uri + 1, id) == 0;
 }
 
+static bool b64_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Whether base64 text b (KeyInfo) and the body of PEM certificate pem are the same, spaces aside.
+ */
+static bool same_cert(const char *b, const char *pem)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----";
+	const char *p = pem ? strstr(pem, begin) : NULL;
+	if (!p)
+		return false;
+	for (p += sizeof begin - 1;; p++, b++) {
+		while (b64_space(*p))
+			p++;
+		while (b64_space(*b))
+			b++;
+		if (*p == '-' || *p == '\0')
+			return *b == '\0';
+		if (*p != *b)
+			return false;
+	}
+}
+
+/*
+ * The index of the key whose certificate KeyInfo carries, else 0. Okta and
+ * pysaml2 send the signing certificate: during a rollover the right key is
+ * tried first instead of after a failed verification.
+ */
+static size_t hinted(xmlNodePtr sig, const char *const *pems, size_t n_keys)
+{
+	xmlNodePtr x = ts_saml_xml_child(
+	        ts_saml_xml_child(ts_saml_xml_child(sig, TS_SAML_NS_DSIG, "KeyInfo"),
+	                          TS_SAML_NS_DSIG, "X509Data"),
+	        TS_SAML_NS_DSIG, "X509Certificate");
+	if (!pems || !x || !x->children || x->children->next || x->children->type != XML_TEXT_NODE)
+		return 0;
+	for (size_t i = 0; i < n_keys; i++)
+		if (same_cert((const char *)x->children->content, pems[i]))
+			return i;
+	return 0;
+}
+
 ts_err ts__saml_signature_verify(xmlNodePtr signed_el, xmlNodePtr sig, const char *id,
-                                 xmlSecKeyPtr const *keys, size_t n_keys, bool allow_sha1,
-                                 enum ts_saml_check *failed, struct ts_error *e)
+                                 xmlSecKeyPtr const *keys, const char *const *pems, size_t n_keys,
+                                 bool allow_sha1, enum ts_saml_check *failed, struct ts_error *e)
 {
 	static const char *const w = "ts__saml_signature_verify";
 	if (sig->parent != signed_el || !id || !*id)
@@ -436,7 +485,10 @@ ts_err ts__saml_signature_verify(xmlNodePtr signed_el, xmlNodePtr sig, const cha
 	ts_err rc = signature_shape(sig, id, allow_sha1, failed, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	for (size_t i = 0; i < n_keys; i++) {
+	size_t first = hinted(sig, pems, n_keys);
+	for (size_t t = 0; t < n_keys; t++) {
+		/* first, then the others in their order */
+		size_t i = t == 0 ? first : t <= first ? t - 1 : t;
 		xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(NULL);
 		if (!ctx)
 			return TS_FAIL(e, TS_ERR_INTERNAL, "xmlSecDSigCtxCreate failed");
@@ -486,6 +538,17 @@ static const struct data_alg data_algs[] = {
 
 static const char undecryptable[] = "the EncryptedAssertion does not open with any SP key";
 
+/*
+ * xmlenc-core §3.3: CipherData holds the ciphertext itself (CipherValue), not
+ * a CipherReference, which would make xmlsec fetch a URI.
+ */
+static bool inline_cipher(const xmlNode *n)
+{
+	xmlNodePtr cd = ts_saml_xml_child(n, TS_SAML_NS_XMLENC, "CipherData");
+	xmlNodePtr cv = first_el(cd);
+	return ts_saml_xml_is(cv, TS_SAML_NS_XMLENC, "CipherValue") && !next_el(cv);
+}
+
 /* The session key inside EncryptedKey ek, opened with the SP key k; false when it does not. */
 static bool open_session_key(xmlNodePtr ek, xmlSecKeyPtr k, size_t want,
                              unsigned char out[SESSION_KEY_MAX])
@@ -496,6 +559,7 @@ static bool open_session_key(xmlNodePtr ek, xmlSecKeyPtr k, size_t want,
 	bool ok = false;
 	ctx->mode = xmlEncCtxModeEncryptedKey;
 	ctx->encKey = k;
+	ctx->transformCtx.enabledUris = xmlSecTransformUriTypeNone; /* no CipherReference */
 	if (xmlSecPtrListAdd(&ctx->keyInfoReadCtx.enabledKeyData, (void *)xmlSecKeyDataNameId) <
 	            0 ||
 	    xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms,
@@ -525,7 +589,8 @@ static bool open_data(xmlNodePtr ed, const struct data_alg *alg, const unsigned 
 		xmlSecKeyDestroy(k);
 		return false;
 	}
-	ctx->encKey = k; /* owned by ctx from here */
+	ctx->encKey = k;                                            /* owned by ctx from here */
+	ctx->transformCtx.enabledUris = xmlSecTransformUriTypeNone; /* no CipherReference */
 	bool ok =
 	        xmlSecPtrListAdd(&ctx->keyInfoReadCtx.enabledKeyData,
 	                         (void *)xmlSecKeyDataNameId) >= 0 &&
@@ -569,10 +634,13 @@ ts_err ts__saml_decrypt(xmlNodePtr ea, xmlSecKeyPtr const *keys, size_t n_keys,
 			if (!kt || strcmp(kt, (const char *)xmlSecHrefRsaOaep) != 0)
 				return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
 				              "the key transport is not RSA-OAEP");
+			if (!inline_cipher(k))
+				return refuse(failed, TS_SAML_CHECK_DECRYPTION, e, w,
+				              undecryptable);
 			eks[n_eks++] = k;
 		}
 	const char *type = ts_saml_xml_attr_raw(ed, "Type");
-	if (!type || strcmp(type, (const char *)xmlSecTypeEncElement) != 0)
+	if (!type || strcmp(type, (const char *)xmlSecTypeEncElement) != 0 || !inline_cipher(ed))
 		return refuse(failed, TS_SAML_CHECK_DECRYPTION, e, w, undecryptable);
 	bool opened = false;
 	unsigned char sk[SESSION_KEY_MAX];

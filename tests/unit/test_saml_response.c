@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <string.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/templates.h>
@@ -60,12 +61,10 @@ static const char *bio_text(BIO *b)
 	return ts_arena_strndup(keys_arena, p, (size_t)n);
 }
 
-static struct pair make_pair(const char *cn)
+static const char *make_cert(EVP_PKEY *k, const char *cn)
 {
 	static long serial = 1;
-	EVP_PKEY *k = EVP_RSA_gen(2048);
 	X509 *x = X509_new();
-	assert_non_null(k);
 	X509_set_version(x, 2);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
@@ -75,13 +74,22 @@ static struct pair make_pair(const char *cn)
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, name);
 	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-	BIO *kb = BIO_new(BIO_s_mem()), *cb = BIO_new(BIO_s_mem());
-	assert_true(PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL));
+	BIO *cb = BIO_new(BIO_s_mem());
 	assert_true(PEM_write_bio_X509(cb, x));
-	struct pair p = {bio_text(kb), bio_text(cb)};
-	BIO_free(kb);
+	const char *pem = bio_text(cb);
 	BIO_free(cb);
 	X509_free(x);
+	return pem;
+}
+
+static struct pair make_pair(const char *cn)
+{
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	assert_non_null(k);
+	BIO *kb = BIO_new(BIO_s_mem());
+	assert_true(PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL));
+	struct pair p = {bio_text(kb), make_cert(k, cn)};
+	BIO_free(kb);
 	EVP_PKEY_free(k);
 	return p;
 }
@@ -896,6 +904,15 @@ static void test_destination_recipient_bearer_issuer(void **state)
 	EXPECT("Issuer", .sign_as = true, .as_issuer = "https://evil.example.test");
 	EXPECT("Issuer", .sign_as = true, .resp_issuer = "https://evil.example.test");
 	EXPECT("Issuer", .sign_as = true, .as_issuer = IDP "<!---->");
+	/* SAML profiles §4.1.4.2: an Issuer Format, when present, is the entity format */
+	EXPECT("None", .sign_as = true, .find = "assertion\">" IDP "</saml:Issuer>",
+	       .repl = "assertion\" "
+	               "Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:entity\">" IDP
+	               "</saml:Issuer>");
+	EXPECT("Issuer", .sign_as = true, .find = "assertion\">" IDP "</saml:Issuer>",
+	       .repl = "assertion\" "
+	               "Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified\">" IDP
+	               "</saml:Issuer>");
 	EXPECT("InResponseTo", .sign_resp = true, .scd_irt = "_other");
 }
 
@@ -951,6 +968,19 @@ static void flip_cipher(xmlDocPtr doc)
 	xmlFree(t);
 }
 
+static void cipher_reference(xmlDocPtr doc)
+{
+	xmlNodePtr ea =
+	        child(xmlDocGetRootElement(doc), TS_SAML_NS_ASSERTION, "EncryptedAssertion");
+	xmlNodePtr cd = child(child(ea, TS_SAML_NS_XMLENC, "EncryptedData"), TS_SAML_NS_XMLENC,
+	                      "CipherData");
+	xmlNodePtr cv = child(cd, TS_SAML_NS_XMLENC, "CipherValue");
+	xmlNodePtr cr = xmlNewDocNode(doc, cv->ns, (const xmlChar *)"CipherReference", NULL);
+	xmlSetProp(cr, (const xmlChar *)"URI", (const xmlChar *)"file:///etc/passwd");
+	xmlReplaceNode(cv, cr);
+	xmlFreeNode(cv);
+}
+
 static void test_encrypted_failures(void **state)
 {
 	(void)state;
@@ -971,6 +1001,8 @@ static void test_encrypted_failures(void **state)
 	EXPECT("Decryption", .sign_as = true, .enc = ENC_AES256_GCM, .mutate = flip_cipher);
 	/* in a signed Response, the signature catches it before decryption */
 	EXPECT("Signature", .sign_resp = true, .enc = ENC_AES256_GCM, .mutate = flip_cipher);
+	/* a CipherReference instead of the ciphertext: xmlsec would fetch the URI */
+	EXPECT("Decryption", .sign_as = true, .enc = ENC_AES128_CBC, .mutate = cipher_reference);
 	/* RSA1_5 key transport */
 	EXPECT("Algorithm", .sign_as = true, .enc = ENC_RSA1_5);
 	/* an unsigned assertion inside encryption, in an unsigned Response */
@@ -989,6 +1021,69 @@ static void test_attributes(void **state)
 	EXPECT("Attribute", .sign_as = true, .rsn = "a");
 	EXPECT("Attribute", .sign_as = true, .rsn = "alice smith");
 	EXPECT("None", .sign_as = true, .rsn = "alice+ops=1,x.y@example-test_");
+}
+
+/* ---- concurrency and the certificate cache -------------------------------------------------- */
+
+#define THREADS 4
+#define PER_THREAD 10
+/* More certificates than the verifier caches, so that full-cache paths run. */
+#define MANY_CERTS 300
+
+struct job {
+	const char *value;
+	int ok;
+};
+
+static void *worker(void *p)
+{
+	struct job *j = p;
+	for (int i = 0; i < PER_THREAD; i++) {
+		ts_arena_t *a = ts_arena_new();
+		struct ts_saml_verify_config cfg = config();
+		struct ts_saml_assertion out;
+		enum ts_saml_check failed;
+		struct ts_error e = {0};
+		j->ok += ts_saml_response_verify(a, j->value, strlen(j->value), &cfg, &out, &failed,
+		                                 &e) == TS_ERR_OK;
+		ts_arena_free(&a);
+	}
+	return NULL;
+}
+
+static void test_threads_and_key_cache(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	struct fx f = {.sign_as = true};
+	struct job jobs[THREADS];
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		jobs[i] = (struct job){build(a, &f), 0};
+		assert_int_equal(pthread_create(&t[i], NULL, worker, &jobs[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(jobs[i].ok, PER_THREAD);
+	}
+	/* many certificates of another key, the IdP's last: every one is tried and held */
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	const char **certs = ts_arena_alloc(a, (MANY_CERTS + 1) * sizeof *certs);
+	for (int i = 0; i < MANY_CERTS; i++)
+		certs[i] = make_cert(k, "unrelated.example.test");
+	EVP_PKEY_free(k);
+	certs[MANY_CERTS] = idp.cert;
+	struct ts_saml_verify_config cfg = config();
+	cfg.idp_certs_pem = certs;
+	cfg.n_idp_certs = MANY_CERTS + 1;
+	struct ts_saml_assertion out;
+	const char *v = build(a, &f);
+	assert_int_equal(run_cfg(a, v, &cfg, &out), TS_SAML_CHECK_NONE);
+	assert_int_equal(run_cfg(a, v, &cfg, &out), TS_SAML_CHECK_NONE);
+	/* the cache evicted what it had to: the plain configuration still verifies */
+	cfg = config();
+	assert_int_equal(run_cfg(a, v, &cfg, &out), TS_SAML_CHECK_NONE);
+	ts_arena_free(&a);
 }
 
 int main(void)
@@ -1013,6 +1108,7 @@ int main(void)
 	        cmocka_unit_test(test_keys_and_algorithms),
 	        cmocka_unit_test(test_encrypted_failures),
 	        cmocka_unit_test(test_attributes),
+	        cmocka_unit_test(test_threads_and_key_cache),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
