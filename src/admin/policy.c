@@ -28,71 +28,71 @@
  * table does not have: no managed policy grants them, only a policy naming
  * them (or a wildcard such as "tessera:*") does.
  */
-#define TS_ADMIN_ACTION_TABLE(X)                                                           \
-	/* Accounts */                                                                     \
-	X(CreateAccount, 1, 0, 0)                                                          \
-	X(RenameAccount, 1, 0, 0)                                                          \
-	X(GetAccountSettings, 1, 1, 1)                                                     \
-	X(UpdateAccountSettings, 1, 1, 0)                                                  \
-	X(ListAccounts, 1, 1, 1)                                                           \
-	X(GetAccount, 1, 1, 1)                                                             \
-	X(DeleteAccount, 1, 0, 0)                                                          \
-	/* Users */                                                                        \
-	X(ListUsers, 1, 1, 1)                                                              \
-	X(GetUser, 1, 1, 1)                                                                \
-	X(GetUserByEmail, 1, 1, 1)                                                         \
-	X(InviteUsers, 1, 1, 0)                                                            \
-	X(SuspendUsers, 1, 1, 0)                                                           \
-	X(ActivateUsers, 1, 1, 0)                                                          \
-	X(UpdateUserLicenses, 1, 1, 0)                                                     \
-	X(ResetPersonalPin, 1, 1, 0)                                                       \
-	X(LogoutUser, 1, 1, 0)                                                             \
-	/* Reports */                                                                      \
-	X(ListAccountUsageReportData, 1, 1, 1)                                             \
-	X(GetUserActivityReportData, 1, 1, 1)                                              \
-	X(GetMeetingDetail, 1, 1, 0)                                                       \
-	X(ListMeetingEvents, 1, 1, 0)                                                      \
-	X(ListMeetingReportData, 1, 1, 0)                                                  \
-	/* Domains */                                                                      \
-	X(ListDomains, 1, 1, 1)                                                            \
-	X(AddDomain, 1, 0, 0)                                                              \
-	X(GetDomain, 1, 1, 1)                                                              \
-	X(DeleteDomain, 1, 0, 0)                                                           \
-	/* Active Directory */                                                             \
-	X(AuthorizeDirectory, 1, 0, 0)                                                     \
-	X(UnauthorizeDirectory, 1, 0, 0)                                                   \
-	X(ListDirectories, 1, 1, 1)                                                        \
-	X(ConnectDirectory, 1, 0, 0)                                                       \
-	X(DisconnectDirectory, 1, 0, 0)                                                    \
-	/* Okta: SCIM API keys and the OpenID Connect configuration */                     \
-	X(ListApiKeys, 1, 0, 0)                                                            \
-	X(CreateApiKey, 1, 0, 0)                                                           \
-	X(DeleteApiKey, 1, 0, 0)                                                           \
-	X(GetAccountWithOpenIdConfig, 1, 0, 0)                                             \
-	X(UpdateAccountOpenIdConfig, 1, 0, 0)                                              \
-	X(DeleteAccountOpenIdConfig, 1, 0, 0)                                              \
-	/* Directory groups */                                                             \
-	X(ListGroups, 1, 1, 1)                                                             \
-	X(AddOrUpdateGroups, 1, 0, 0)                                                      \
-	X(DeleteGroups, 1, 0, 0)                                                           \
-	/* Support */                                                                      \
-	X(SubmitSupportRequest, 1, 1, 0)                                                   \
-	/* AWS account delegation */                                                       \
-	X(AcceptDelegate, 1, 0, 0)                                                         \
-	X(ValidateDelegate, 1, 0, 0)                                                       \
-	X(ListDelegates, 1, 1, 1)                                                          \
-	X(DeleteDelegate, 1, 0, 0)                                                         \
-	/* SAML identity source (Tessera's; saml-contract): granted as the guide's rows */ \
-	X(PutSamlConfig, 1, 0, 0)                                                          \
-	X(GetSamlConfig, 1, 1, 1)                                                          \
-	X(DeleteSamlConfig, 1, 0, 0)                                                       \
-	X(RotateSamlSpKey, 1, 0, 0)                                                        \
-	/* ---- end of the Chime guide's table; Tessera's own actions below ---- */        \
-	X(CreateAdminKey, 0, 0, 0)                                                         \
-	X(ListAdminKeys, 0, 0, 0)                                                          \
-	X(DeleteAdminKey, 0, 0, 0)                                                         \
-	X(LookupEvents, 0, 0, 0)                                                           \
-	/* removing a user from a Team account: the guide's table has no action for it */  \
+#define TS_ADMIN_ACTION_TABLE(X)                                                          \
+	/* Accounts */                                                                    \
+	X(CreateAccount, 1, 0, 0)                                                         \
+	X(RenameAccount, 1, 0, 0)                                                         \
+	X(GetAccountSettings, 1, 1, 1)                                                    \
+	X(UpdateAccountSettings, 1, 1, 0)                                                 \
+	X(ListAccounts, 1, 1, 1)                                                          \
+	X(GetAccount, 1, 1, 1)                                                            \
+	X(DeleteAccount, 1, 0, 0)                                                         \
+	/* Users */                                                                       \
+	X(ListUsers, 1, 1, 1)                                                             \
+	X(GetUser, 1, 1, 1)                                                               \
+	X(GetUserByEmail, 1, 1, 1)                                                        \
+	X(InviteUsers, 1, 1, 0)                                                           \
+	X(SuspendUsers, 1, 1, 0)                                                          \
+	X(ActivateUsers, 1, 1, 0)                                                         \
+	X(UpdateUserLicenses, 1, 1, 0)                                                    \
+	X(ResetPersonalPin, 1, 1, 0)                                                      \
+	X(LogoutUser, 1, 1, 0)                                                            \
+	/* Reports */                                                                     \
+	X(ListAccountUsageReportData, 1, 1, 1)                                            \
+	X(GetUserActivityReportData, 1, 1, 1)                                             \
+	X(GetMeetingDetail, 1, 1, 0)                                                      \
+	X(ListMeetingEvents, 1, 1, 0)                                                     \
+	X(ListMeetingReportData, 1, 1, 0)                                                 \
+	/* Domains */                                                                     \
+	X(ListDomains, 1, 1, 1)                                                           \
+	X(AddDomain, 1, 0, 0)                                                             \
+	X(GetDomain, 1, 1, 1)                                                             \
+	X(DeleteDomain, 1, 0, 0)                                                          \
+	/* Active Directory */                                                            \
+	X(AuthorizeDirectory, 1, 0, 0)                                                    \
+	X(UnauthorizeDirectory, 1, 0, 0)                                                  \
+	X(ListDirectories, 1, 1, 1)                                                       \
+	X(ConnectDirectory, 1, 0, 0)                                                      \
+	X(DisconnectDirectory, 1, 0, 0)                                                   \
+	/* Okta: SCIM API keys and the OpenID Connect configuration */                    \
+	X(ListApiKeys, 1, 0, 0)                                                           \
+	X(CreateApiKey, 1, 0, 0)                                                          \
+	X(DeleteApiKey, 1, 0, 0)                                                          \
+	X(GetAccountWithOpenIdConfig, 1, 0, 0)                                            \
+	X(UpdateAccountOpenIdConfig, 1, 0, 0)                                             \
+	X(DeleteAccountOpenIdConfig, 1, 0, 0)                                             \
+	/* Directory groups */                                                            \
+	X(ListGroups, 1, 1, 1)                                                            \
+	X(AddOrUpdateGroups, 1, 0, 0)                                                     \
+	X(DeleteGroups, 1, 0, 0)                                                          \
+	/* Support */                                                                     \
+	X(SubmitSupportRequest, 1, 1, 0)                                                  \
+	/* AWS account delegation */                                                      \
+	X(AcceptDelegate, 1, 0, 0)                                                        \
+	X(ValidateDelegate, 1, 0, 0)                                                      \
+	X(ListDelegates, 1, 1, 1)                                                         \
+	X(DeleteDelegate, 1, 0, 0)                                                        \
+	/* SAML identity source (saml-contract) */                                        \
+	X(PutSamlConfig, 1, 0, 0)                                                         \
+	X(GetSamlConfig, 1, 1, 1)                                                         \
+	X(DeleteSamlConfig, 1, 0, 0)                                                      \
+	X(RotateSamlSpKey, 1, 0, 0)                                                       \
+	/* ---- end of the Chime guide's table; Tessera's own actions below ---- */       \
+	X(CreateAdminKey, 0, 0, 0)                                                        \
+	X(ListAdminKeys, 0, 0, 0)                                                         \
+	X(DeleteAdminKey, 0, 0, 0)                                                        \
+	X(LookupEvents, 0, 0, 0)                                                          \
+	/* removing a user from a Team account: the guide's table has no action for it */ \
 	X(DeleteUser, 0, 0, 0)
 
 const char *const ts_admin_actions[] = {

@@ -42,6 +42,7 @@
 #include "http/redirect.h"
 #include "portal/portal.h"
 #include "saml/web.h"
+#include "saml/xml.h"
 #include "store/saml.h"
 
 /* The form fields of the POST binding (SAML Bindings §3.5.4) and of the resubmit page. */
@@ -57,6 +58,7 @@ struct acs {
 	const char *binding_hash; /* of the cookie; NULL without one */
 	const char *form_relay;
 	const char *roles_json; /* the AWS role pairs offered, for the session; NULL: none */
+	const char *client;     /* the User-Agent, capped, kept with the session */
 	/* the transaction's results */
 	struct ts__saml_outcome o;
 	const char *relay; /* the RelayState to follow (the stored request's, else the form's) */
@@ -138,6 +140,35 @@ static const char *roles_json(ts_arena_t *a, const struct ts_saml_assertion *as)
 		json_array_append_new(arr, o);
 	}
 	return ts_json_dump(a, arr, NULL);
+}
+
+/*
+ * The NameID a refused response claims, unverified: only so that its sign-in
+ * attempt is found under that identity (the sign-in check shows an
+ * administrator why a real attempt failed, an IdP still signing with SHA-1
+ * say). NULL when it cannot be read (not base64, not XML, encrypted). Never
+ * used to sign anyone in. The hardened parse of saml/xml.h, on refusals only.
+ */
+static const char *claimed_name_id(ts_arena_t *a, const char *b64, size_t len)
+{
+	unsigned char *bin = ts_arena_alloc(a, TS_SAML_RESPONSE_MAX);
+	size_t n = 0;
+	if (sodium_base642bin(bin, TS_SAML_RESPONSE_MAX, b64, len, " \t\r\n", &n, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return NULL;
+	xmlDocPtr doc = NULL;
+	struct ts_error e = {0};
+	if (ts_saml_xml_parse(a, (const char *)bin, n, TS_SAML_RESPONSE_MAX, &doc, &e) != TS_ERR_OK)
+		return NULL;
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	if (!ts_saml_xml_is(root, TS_SAML_NS_PROTOCOL, "Response"))
+		return NULL;
+	xmlNodePtr node = ts_saml_xml_child(root, TS_SAML_NS_ASSERTION, "Assertion");
+	if (node != NULL)
+		node = ts_saml_xml_child(node, TS_SAML_NS_ASSERTION, "Subject");
+	if (node != NULL)
+		node = ts_saml_xml_child(node, TS_SAML_NS_ASSERTION, "NameID");
+	return node != NULL ? ts_saml_xml_text(a, node) : NULL;
 }
 
 /* Whether the stored request was issued to this browser; constant time (the hashes are hex). */
@@ -229,8 +260,7 @@ static ts_err decide(struct acs *x, struct ts_error *e)
 	struct ts_session s;
 	rc = ts_directory_session_create_from(ctx->conn, a, ctx->account_id, d.user->user_id,
 	                                      TS_SESSION_BROWSER, TS_SAML_SESSION_TTL_MS, d.license,
-	                                      ts_http_header(ctx->req, "user-agent"), &origin,
-	                                      &x->token, &s, e);
+	                                      x->client, &origin, &x->token, &s, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	x->session_id = s.session_id;
@@ -294,7 +324,11 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	struct acs x = {.ctx = &ctx};
 	struct ts_error e = {0};
 	struct ts_http_form form;
-	ts_err rc = ts_http_form_from_req(req, NULL, &form, &e);
+	/* values may hold CR and LF: base64 wrapped in lines (as some IdPs send it), and a
+	 * RelayState with a line break, which lands on /portal rather than being refused */
+	struct ts_http_form_limits lim = TS_HTTP_FORM_LIMITS_DEFAULT;
+	lim.multiline = true;
+	ts_err rc = ts_http_form_from_req(req, &lim, &form, &e);
 	if (rc == TS_ERR_TOO_LARGE) {
 		ts__saml_page(req, res, ts_err_status(TS_ERR_TOO_LARGE), "Sign-in failed",
 		              "The sign-in message is too large.");
@@ -339,9 +373,11 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	enum ts_saml_check failed = TS_SAML_CHECK_NONE;
 	rc = ts_saml_response_verify(req->arena, response, strlen(response), &vc, &as, &failed, &e);
 	if (rc == TS_ERR_UNAUTHORIZED) {
-		x.o = (struct ts__saml_outcome){.check = ts_saml_check_name(failed),
-		                                .reason = e.message,
-		                                .idp_entity_id = x.t->idp_entity_id};
+		x.o = (struct ts__saml_outcome){
+		        .check = ts_saml_check_name(failed),
+		        .reason = e.message,
+		        .idp_entity_id = x.t->idp_entity_id,
+		        .name_id = claimed_name_id(req->arena, response, strlen(response))};
 		ts__saml_refuse(&ctx, &x.o);
 		return;
 	}
@@ -350,10 +386,18 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	}
 	x.as = &as;
-	const char *why = roles_check(&as);
+	/* the replay cache keeps IDs of at most TS_STORE_SAML_ID_MAX bytes: a longer one could
+	 * not be kept from a second use, so it is refused by that check */
+	const char *why = strlen(as.assertion_id) > TS_STORE_SAML_ID_MAX
+	                          ? "an assertion ID longer than the replay cache keeps"
+	                          : NULL;
+	const char *check = "Replay";
+	if (why == NULL) {
+		why = roles_check(&as);
+		check = ts_saml_check_name(TS_SAML_CHECK_ATTRIBUTE);
+	}
 	if (why != NULL) {
-		x.o = (struct ts__saml_outcome){.check =
-		                                        ts_saml_check_name(TS_SAML_CHECK_ATTRIBUTE),
+		x.o = (struct ts__saml_outcome){.check = check,
 		                                .reason = why,
 		                                .idp_entity_id = as.issuer,
 		                                .name_id = as.name_id,
@@ -363,6 +407,8 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	}
 	x.roles_json = roles_json(req->arena, &as);
+	const char *ua = ts_http_header(req, "user-agent");
+	x.client = ua != NULL ? ts__saml_utf8_prefix(req->arena, ua, TS__SAML_CLIENT_MAX) : NULL;
 	x.binding_hash = binding_hash(&ctx);
 	bool resubmit = resubmitted != NULL && strcmp(resubmitted, "1") == 0;
 	if (as.in_response_to != NULL && x.binding_hash == NULL && !resubmit) {

@@ -45,7 +45,12 @@ struct cache {
  */
 static void *slot_init(void *config)
 {
-	(void)config;
+	const struct ts_saml_config *cfg = config;
+	static int warned; /* once per process, not once per worker */
+	if ((cfg == NULL || cfg->base_url == NULL) &&
+	    !__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+		ts_log(TS_LOG_WARN,
+		       "SAML sign-in is off: serve --base-url is not set (docs/saml.md)", NULL);
 	struct ts_error e = {0};
 	if (ts_saml_init(&e) != TS_ERR_OK) {
 		ts_log(TS_LOG_ERROR, "SAML is not available",
@@ -215,10 +220,11 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
 	return TS_ERR_OK;
 }
 
-/* The longest prefix of s (valid UTF-8: verified text) of at most max bytes, whole characters. */
-static const char *utf8_prefix(ts_arena_t *a, const char *s, size_t max)
+const char *ts__saml_utf8_prefix(ts_arena_t *a, const char *s, size_t max)
 {
 	size_t n = 0, len = strlen(s);
+	if (len <= max)
+		return s;
 	while (n < len) {
 		size_t k = ts_utf8_next((const unsigned char *)s + n, len - n, NULL);
 		if (k == 0 || n + k > max)
@@ -261,8 +267,7 @@ ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *
 	const char *identity = o->name_id;
 	if (identity == NULL || identity[0] == '\0')
 		return TS_ERR_OK;
-	if (strlen(identity) > TS_STORE_SIGNIN_IDENTITY_MAX)
-		identity = utf8_prefix(req->arena, identity, TS_STORE_SIGNIN_IDENTITY_MAX);
+	identity = ts__saml_utf8_prefix(req->arena, identity, TS_STORE_SIGNIN_IDENTITY_MAX);
 	struct ts_signin_attempt at = {.account_id = ctx->account_id,
 	                               .user_id = o->user_id,
 	                               .identity = identity,

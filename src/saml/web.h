@@ -28,6 +28,8 @@
 #define TS__SAML_TRUST_TTL_MS 60000
 /* SP key pairs kept per account (a rotation publishes two; the store gives at most 8). */
 #define TS__SAML_SP_KEYS_MAX 8
+/* Bytes of the User-Agent kept with a session (its "client"): enough to recognize a browser. */
+#define TS__SAML_CLIENT_MAX 256
 /* The RelayState origins of an account's allow-list read. */
 #define TS__SAML_RELAY_ALLOW_MAX 32
 
@@ -124,6 +126,12 @@ TS_MUST_USE bool ts__saml_role_index(const char *s, size_t n, size_t *out);
  */
 void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
                       const struct ts_signin_aws_role *roles, size_t n, const char *relay);
+
+/*
+ * s (valid UTF-8) when it has at most max bytes, else its longest prefix of
+ * whole characters within max, in arena a.
+ */
+const char *ts__saml_utf8_prefix(ts_arena_t *a, const char *s, size_t max);
 
 /* The endpoints. */
 void ts__saml_metadata_handle(struct ts_http_req *req, struct ts_http_res *res);

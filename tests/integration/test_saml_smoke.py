@@ -307,6 +307,7 @@ def test_unknown_accounts_and_no_base_url(store, start_server):
     r = requests.get(bare.url + "/saml/%s/login" % acct, allow_redirects=False, timeout=10)
     assert r.status_code == 503 and "Retry-After" in r.headers
     assert "location" not in r.headers
+    assert bare.stderr().count("SAML sign-in is off: serve --base-url is not set") == 1
 
 
 def test_idp_initiated(smoke):

@@ -107,6 +107,20 @@ static void test_role_index(void **state)
 	}
 }
 
+static void test_utf8_prefix(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	assert_string_equal(ts__saml_utf8_prefix(a, "abc", 3), "abc");
+	assert_string_equal(ts__saml_utf8_prefix(a, "abcd", 3), "abc");
+	/* "\xc3\xa9" is one character: never cut in two */
+	assert_string_equal(ts__saml_utf8_prefix(a, "ab\xc3\xa9", 3), "ab");
+	assert_string_equal(ts__saml_utf8_prefix(a, "ab\xc3\xa9", 4), "ab\xc3\xa9");
+	assert_string_equal(ts__saml_utf8_prefix(a, "\xe2\x82\xac\xe2\x82\xac", 5), "\xe2\x82\xac");
+	assert_string_equal(ts__saml_utf8_prefix(a, "", 0), "");
+	ts_arena_free(&a);
+}
+
 static void test_refusal_page(void **state)
 {
 	(void)state;
@@ -161,9 +175,8 @@ static void test_resubmit_script(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_relay_target),
-	        cmocka_unit_test(test_role_index),
-	        cmocka_unit_test(test_refusal_page),
+	        cmocka_unit_test(test_relay_target),    cmocka_unit_test(test_role_index),
+	        cmocka_unit_test(test_utf8_prefix),     cmocka_unit_test(test_refusal_page),
 	        cmocka_unit_test(test_resubmit_script),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
