@@ -30,6 +30,7 @@ bench: deps
 	@cd bench/peer && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@bash bench/scim_bench.sh "$(CURDIR)/build-bench/tessera"
 	@bash bench/pg_bench.sh "$(CURDIR)/build-bench/tessera"
+	@bash bench/saml_bench.sh "$(CURDIR)/build-bench/tessera"
 
 fuzz: deps
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} sh scripts/fuzz.sh
