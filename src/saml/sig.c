@@ -391,12 +391,22 @@ static ts_err signature_shape(xmlNodePtr sig, const char *id, bool allow_sha1,
 		              "the Reference does not point at the signed element");
 	xmlNodePtr c = first_el(ref);
 	if (ts_saml_xml_is(c, TS_SAML_NS_DSIG, "Transforms")) {
-		for (xmlNodePtr t = first_el(c); t; t = next_el(t))
+		/* SAML core §5.4.4: enveloped-signature and exclusive c14n, each at most once;
+		 * every repeat would be one more xmlsec pass over the signed nodes, paid before
+		 * the SignatureValue is checked */
+		bool seen[N_ITEMS(ref_transforms)] = {false};
+		for (xmlNodePtr t = first_el(c); t; t = next_el(t)) {
+			size_t k = 0;
+			const char *href = algorithm_of(t);
+			while (k < N_ITEMS(ref_transforms) && href &&
+			       strcmp((const char *)ref_transforms[k].href, href) != 0)
+				k++;
 			if (!ts_saml_xml_is(t, TS_SAML_NS_DSIG, "Transform") ||
-			    !alg_allowed(ref_transforms, N_ITEMS(ref_transforms), algorithm_of(t),
-			                 false))
+			    k == N_ITEMS(ref_transforms) || seen[k])
 				return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
-				              "a Reference transform is not allowed");
+				              "a Reference transform is not allowed, or repeated");
+			seen[k] = true;
+		}
 		c = next_el(c);
 	}
 	if (!ts_saml_xml_is(c, TS_SAML_NS_DSIG, "DigestMethod") ||
