@@ -12,14 +12,15 @@ import samlforge as F
 import samlidp as I
 
 
-def _sign_with_transforms(env, d, extra):
-    """d's Assertion signed by the IdP key (xmlsec1) with `extra` more enveloped-signature
-    transforms in its Reference: the signature is genuine, only its shape is hostile."""
+EXC_NS = "{http://www.w3.org/2001/10/xml-exc-c14n#}"
+
+
+def _sign_shaped(env, d, shape):
+    """d's Assertion signed by the IdP key (xmlsec1) from a template that shape(Transforms)
+    has changed: the signature is genuine, only its shape is hostile."""
     a = d.assertion
     sig = F.signature_template(ref_id=a.get("ID"))
-    tr = sig.find(F.DS + "SignedInfo/" + F.DS + "Reference/" + F.DS + "Transforms")
-    for _ in range(extra):
-        tr.insert(0, etree.Element(F.DS + "Transform", Algorithm=F.ENVELOPED))
+    shape(sig.find(F.DS + "SignedInfo/" + F.DS + "Reference/" + F.DS + "Transforms"))
     F.insert_after_issuer(a, sig)
     src = env.forge._tmp(d.xml())
     out = src + ".signed"
@@ -41,8 +42,41 @@ def test_repeated_reference_transforms_refused(env, browser):
     CPU per unauthenticated POST (a normal response: under 1 ms). Refused on its shape."""
     user = env.new_user("xf")
     req = env.login(browser)
-    xml = _sign_with_transforms(env, env.forge.draft(user["name"], req.id), 1)
+    xml = _sign_shaped(env, env.forge.draft(user["name"], req.id),
+                       lambda tr: tr.insert(0, etree.Element(F.DS + "Transform", Algorithm=F.ENVELOPED)))
     assert env.forge.check_signature(xml, F.reparse(xml).find(F.A + "Assertion").get("ID"))
     before = {user["id"]: env.user_state(user["id"])}
     r, rid = env.acs(browser, I.b64(xml))
     E.assert_refused(env, r, rid, ("Algorithm",), browser, [user], before)
+
+
+def _prefix_list(value):
+    def shape(tr):
+        for t in tr:
+            if t.get("Algorithm") == F.EXC_C14N:
+                etree.SubElement(t, EXC_NS + "InclusiveNamespaces").set("PrefixList", value)
+    return shape
+
+
+def test_long_prefix_list_refused(env, browser):
+    """exc-c14n's InclusiveNamespaces PrefixList is compared with every namespace in scope
+    of every signed element: 4,000 prefixes over 4,000 elements cost 1.3 s of CPU per
+    unauthenticated POST (before the SignatureValue is checked). IdPs send a word or two
+    (Okta: "xs"); one longer than TS_SAML's cap is refused on its shape."""
+    user = env.new_user("pl")
+    req = env.login(browser)
+    value = " ".join("p%d" % i for i in range(100))
+    xml = _sign_shaped(env, env.forge.draft(user["name"], req.id), _prefix_list(value))
+    assert env.forge.check_signature(xml, F.reparse(xml).find(F.A + "Assertion").get("ID"))
+    before = {user["id"]: env.user_state(user["id"])}
+    r, rid = env.acs(browser, I.b64(xml))
+    E.assert_refused(env, r, rid, ("Algorithm",), browser, [user], before)
+
+
+def test_short_prefix_list_accepted(env, browser):
+    """The positive control: Okta's PrefixList="xs" signs in."""
+    user = env.new_user("pk")
+    req = env.login(browser)
+    xml = _sign_shaped(env, env.forge.draft(user["name"], req.id), _prefix_list("xs"))
+    r, rid = env.acs(browser, I.b64(xml))
+    E.assert_signed_in(env, r, rid, browser, user, "Pro")
