@@ -80,3 +80,15 @@ def test_short_prefix_list_accepted(env, browser):
     xml = _sign_shaped(env, env.forge.draft(user["name"], req.id), _prefix_list("xs"))
     r, rid = env.acs(browser, I.b64(xml))
     E.assert_signed_in(env, r, rid, browser, user, "Pro")
+
+
+def test_refused_response_claims_bounded_in_audit(env, browser):
+    """A refusal's audit event names the NameID the response claims, unverified (docs/saml.md):
+    anyone can post one. A 100 KB NameID was kept whole in every such event, so that each
+    anonymous POST added 100 KB to the audit trail; it is cut to the sign-in attempt's 512
+    bytes, like the attempt itself."""
+    d = env.forge.draft("n" * 100000 + "@example.com")
+    r, rid = env.acs(browser, I.b64(d.xml()))  # unsigned: refused (Signature)
+    ev = E.assert_refused(env, r, rid, ("Signature",), browser, [], {})
+    name = ev["requestParameters"]["NameId"]
+    assert name.startswith("nnnn") and len(name.encode()) <= 512, len(name)
