@@ -2,9 +2,13 @@
 Findings of the adversarial review of SAML sign-in, each a test that failed
 before its fix (the commit that fixes it names the test).
 """
+import html
+import http.server
+import json
 import os
-import time
+import threading
 
+import pytest
 from lxml import etree
 
 import samlenv as E
@@ -92,3 +96,83 @@ def test_refused_response_claims_bounded_in_audit(env, browser):
     ev = E.assert_refused(env, r, rid, ("Signature",), browser, [], {})
     name = ev["requestParameters"]["NameId"]
     assert name.startswith("nnnn") and len(name.encode()) <= 512, len(name)
+
+
+# ---- a real browser: the role chooser's deep link to an allow-listed origin
+
+class _Site(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+def _site(pages):
+    """Another origin on loopback: GET /landing answers "landed"; GET /post answers pages["post"]."""
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            body = (pages.get("post", "") if self.path.startswith("/post") else "<p id=landed>landed</p>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+    srv = _Site(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("env", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("deep", ["same-origin", "allowed-origin"])
+def test_chooser_in_chromium(env, deep):
+    """Several AWS roles give the chooser; its form posts to /role. Two faults, each seen only in
+    a real browser (the requests-based tests send no Origin):
+    - same-origin: the pages said Referrer-Policy: no-referrer, under which Chromium sends
+      "Origin: null" with the chooser's own POST, and the CSRF check refuses null: nobody with
+      several roles could sign in;
+    - allowed-origin: a RelayState on an allow-listed origin is reached by /role's 303, but the
+      chooser's CSP said form-action 'self', which Chromium applies to a form's redirect: the
+      deep link was blocked."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    pages = {}
+    site = _site(pages)
+    origin = "http://127.0.0.1:%d" % site.server_address[1]
+    o = Options()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        o.add_argument(a)
+    o.binary_location = "/usr/bin/chromium"
+    chrome = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    try:
+        env.settings(AllowIdpInitiated=True, RelayStateAllowList=[origin])
+        relay = origin + "/landing" if deep == "allowed-origin" else "/api/v1/me"
+        want = relay if deep == "allowed-origin" else env.base + relay
+        user = env.new_user("deeplink")
+        values = ["arn:aws:iam::123456789012:role/Dev,arn:aws:iam::123456789012:saml-provider/Okta",
+                  "arn:aws:iam::123456789012:role/Admin,arn:aws:iam::123456789012:saml-provider/Okta"]
+        xml = env.idp.response(user["name"], None, {I.ROLE_ATTR: values, I.SESSION_ATTR: "pat"})
+        pages["post"] = ('<!doctype html><form method="post" action="%s">'
+                         '<input type="hidden" name="SAMLResponse" value="%s">'
+                         '<input type="hidden" name="RelayState" value="%s"></form>'
+                         '<script>document.forms[0].submit()</script>') % (
+            html.escape(env.idp.sp.acs_url), I.b64(xml), html.escape(relay))
+        chrome.get(origin + "/post")
+        WebDriverWait(chrome, 20).until(lambda d: "Choose a role" in d.page_source)
+        chrome.find_elements(By.CSS_SELECTOR, "button[name=role]")[1].click()
+        try:
+            WebDriverWait(chrome, 20).until(lambda d: d.current_url == want)
+        except Exception:
+            raise AssertionError("the deep link did not open: at %s\n%s" % (chrome.current_url,
+                                                                             chrome.page_source[:500]))
+        if deep == "same-origin":
+            me = json.loads(chrome.find_element(By.TAG_NAME, "body").text)["Me"]
+            assert me["UserId"] == user["id"] and me["Role"]["RoleArn"].endswith(":role/Admin"), me
+    finally:
+        chrome.quit()
+        site.shutdown()
+        env.restore()
