@@ -176,3 +176,29 @@ def test_chooser_in_chromium(env, deep):
         chrome.quit()
         site.shutdown()
         env.restore()
+
+
+def test_chooser_csp_names_allowed_deep_link(env, browser):
+    """The chooser's CSP without a browser (also run under ASan): form-action names the
+    allow-listed origin of the deep link and nothing else; a RelayState off the list is not
+    echoed, the chooser carries /portal."""
+    allowed = "https://app.example.net"
+    try:
+        env.settings(AllowIdpInitiated=True, RelayStateAllowList=[allowed])
+        values = ["arn:aws:iam::123456789012:role/Dev,arn:aws:iam::123456789012:saml-provider/Okta",
+                  "arn:aws:iam::123456789012:role/Admin,arn:aws:iam::123456789012:saml-provider/Okta"]
+        for relay, origin in ((allowed + "/deep?x=1", allowed), ("https://evil.example/", None)):
+            user = env.new_user("csp")
+            r, rid = env.acs(browser, env.idp.response(user["name"], None, {I.ROLE_ATTR: values}), relay_state=relay)
+            assert r.status_code == 200 and "Choose a role" in r.text, (r.status_code, r.text[:300])
+            csp = r.headers["Content-Security-Policy"]
+            fa = [d.strip() for d in csp.split(";") if d.strip().startswith("form-action")]
+            assert fa == (["form-action 'self' " + origin] if origin else ["form-action 'self'"]), csp
+            assert len(r.raw.headers.getlist("Content-Security-Policy")) == 1, r.raw.headers
+            if origin:
+                assert 'name="RelayState" value="%s"' % html.escape(relay) in r.text, r.text
+            else:
+                assert "evil.example" not in r.text and 'name="RelayState" value="/portal"' in r.text, r.text
+            browser.cookies.clear()
+    finally:
+        env.restore()
