@@ -9,11 +9,13 @@ import os
 import threading
 
 import pytest
+import requests
 from lxml import etree
 
 import samlenv as E
 import samlforge as F
 import samlidp as I
+import tessera_itest as T
 
 
 EXC_NS = "{http://www.w3.org/2001/10/xml-exc-c14n#}"
@@ -202,3 +204,47 @@ def test_chooser_csp_names_allowed_deep_link(env, browser):
             browser.cookies.clear()
     finally:
         env.restore()
+
+
+@pytest.mark.parametrize("env", ["sqlite"], indirect=True)
+def test_https_server_fetches_metadata_over_https_only(env, tmp_path):
+    """MetadataUrl over plain http is for loopback tests (docs/saml.md). It was allowed to any
+    admin key on any server, so an admin key could make a production server GET its own
+    loopback services (http://127.0.0.1:PORT/...), learning from the answer's status and error
+    text what listens there. A server whose --base-url is https takes https only; the loopback
+    test server above still takes http (test_metadata_url_over_loopback_http)."""
+    body = env.idp.metadata()
+    hits = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/samlmetadata+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    loop = _Site(("127.0.0.1", 0), H)
+    threading.Thread(target=loop.serve_forever, daemon=True).start()
+    store = T.SqliteStore(tmp_path)
+    root = store.init()
+    srv = T.Server(store, root_token=root, port=T.free_port(),
+                   extra_args=["--base-url", "https://id.example.test", "--dns-server", env.dns.address,
+                               "--access-log", "off"]).start()
+    try:
+        h = {"Authorization": "Bearer " + root}
+        acct = requests.post(srv.url + "/api/v1/accounts", json={"Name": "https-corp", "AccountType": "Enterprise"},
+                             headers=h, timeout=30).json()["Account"]["AccountId"]
+        url = "http://127.0.0.1:%d/internal/admin" % loop.server_address[1]
+        r = requests.put(srv.url + "/api/v1/accounts/%s/saml-config" % acct, json={"MetadataUrl": url},
+                         headers=h, timeout=30)
+        assert r.status_code == 400 and r.json()["Code"] == "BadRequestException", (r.status_code, r.text)
+        assert hits == [], hits
+    finally:
+        problems = srv.shutdown_problems()
+        loop.shutdown()
+        assert not problems, problems
