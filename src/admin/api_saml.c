@@ -230,6 +230,14 @@ static ts_err read_json(struct ts__admin_call *call, struct ts_admin_saml_input 
 		             "MetadataUrl");
 	if (rc == TS_ERR_OK && url != NULL)
 		rc = ts_http_client_url_check(url, e);
+	/* plain http to loopback is for tests (docs/saml.md): a server served over https fetches
+	 * over https only, or an admin key would reach its loopback services */
+	if (rc == TS_ERR_OK && url != NULL &&
+	    strncmp(base_url(call), "https://", strlen("https://")) == 0 &&
+	    strncasecmp(url, "https://", strlen("https://")) != 0)
+		rc = TS_FAIL(e, TS_ERR_BAD_REQUEST,
+		             "MetadataUrl must be https (plain http only while serve --base-url is "
+		             "http)");
 	if (rc == TS_ERR_OK)
 		rc = opt_bool(call->body, "AllowIdpInitiated", &in->allow_idp_initiated, e);
 	if (rc == TS_ERR_OK)

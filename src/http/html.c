@@ -161,7 +161,10 @@ static void headers_with(struct ts_http_res *res, const char *csp)
 {
 	ts_http_res_header(res, "content-security-policy", csp);
 	ts_http_res_header(res, "x-frame-options", "DENY");
-	ts_http_res_header(res, "referrer-policy", "no-referrer");
+	/* same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" even on
+	 * a same-origin form POST (Fetch, "serializing a request origin"), which the CSRF check
+	 * (csrf.h) refuses */
+	ts_http_res_header(res, "referrer-policy", "same-origin");
 	ts_http_res_header(res, "cache-control", "no-store");
 	ts_http_res_header(res, "x-content-type-options", "nosniff");
 }

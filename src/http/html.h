@@ -106,7 +106,7 @@ const char *ts_http_html_finish(struct ts_http_html *h, size_t *len);
 /*
  * Adds the headers every HTML page and every browser redirect carries:
  * Content-Security-Policy (TS_HTTP_CSP), X-Frame-Options: DENY,
- * Referrer-Policy: no-referrer, Cache-Control: no-store,
+ * Referrer-Policy: same-origin, Cache-Control: no-store,
  * X-Content-Type-Options: nosniff. form_action NULL keeps form-action
  * 'self'; an origin (as http/url.h gives it) allows forms to post there too
  * (the SAML POST binding to an IdP); it must come from configuration, never

@@ -306,12 +306,12 @@ again:
 		ts__saml_page_failed(req, ctx->res, rc, &e);
 		return;
 	}
-	if (x->as->n_roles > 1) {
-		ts__saml_chooser(ctx, x->session_id, x->as->roles, x->as->n_roles, x->relay);
-		return;
-	}
 	const char *target =
 	        ts__saml_relay_target(req->arena, x->relay, x->t->relay_allow, x->t->n_relay_allow);
+	if (x->as->n_roles > 1) {
+		ts__saml_chooser(ctx, x->session_id, x->as->roles, x->as->n_roles, target);
+		return;
+	}
 	rc = ts_http_redirect(req, ctx->res, target, x->t->relay_allow, x->t->n_relay_allow, &e);
 	if (rc != TS_ERR_OK) /* the target passed this very check: never reached */
 		ts__saml_page_failed(req, ctx->res, TS_ERR_INTERNAL, &e);

@@ -238,13 +238,20 @@ ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *
                        struct ts_error *e)
 {
 	struct ts_http_req *req = ctx->req;
+	/* a refused response's values are unverified, as long as the 256 KiB form allows:
+	 * the audit trail keeps what the sign-in attempt keeps of them */
+	const char *claimed[] = {o->name_id, o->assertion_id, o->in_response_to};
+	for (size_t i = 0; i < sizeof claimed / sizeof claimed[0]; i++)
+		if (claimed[i] != NULL)
+			claimed[i] = ts__saml_utf8_prefix(req->arena, claimed[i],
+			                                  TS_STORE_SIGNIN_IDENTITY_MAX);
 	/* docs/saml.md: the protocol, the IdP and the NameID; never the assertion itself */
 	json_t *params = ts_json_own(req->arena, json_object());
 	json_object_set_new(params, "Protocol", json_string("saml"));
 	ts_json_set_str(params, "IdpEntityId", o->idp_entity_id);
-	ts_json_set_str(params, "NameId", o->name_id);
-	ts_json_set_str(params, "AssertionId", o->assertion_id);
-	ts_json_set_str(params, "InResponseTo", o->in_response_to);
+	ts_json_set_str(params, "NameId", claimed[0]);
+	ts_json_set_str(params, "AssertionId", claimed[1]);
+	ts_json_set_str(params, "InResponseTo", claimed[2]);
 	ts_json_set_str(params, "Check", o->check);
 	struct ts_audit_entry entry = {
 	        .who = {.type = o->user_id != NULL ? "User" : "Anonymous",
@@ -264,10 +271,9 @@ ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *
 	if (rc != TS_ERR_OK)
 		return rc;
 	/* attempts are kept per user, or per identity: without an identity there is none to show */
-	const char *identity = o->name_id;
+	const char *identity = claimed[0];
 	if (identity == NULL || identity[0] == '\0')
 		return TS_ERR_OK;
-	identity = ts__saml_utf8_prefix(req->arena, identity, TS_STORE_SIGNIN_IDENTITY_MAX);
 	struct ts_signin_attempt at = {.account_id = ctx->account_id,
 	                               .user_id = o->user_id,
 	                               .identity = identity,

@@ -26,8 +26,19 @@
 #define ROLE_FORM_MAX_BODY (8 * 1024)
 #define ROLE_FORM_MAX_FIELDS 8
 
+/* The origin of target when it is an absolute URL (an allow-listed one), else NULL. */
+static const char *target_origin(ts_arena_t *a, const char *target)
+{
+	const char *s = target != NULL && target[0] != '/' ? strstr(target, "://") : NULL;
+	if (s == NULL)
+		return NULL;
+	size_t at = (size_t)(s - target) + strlen("://");
+	at += strcspn(target + at, "/?#");
+	return ts_http_origin_normalize(a, target, at);
+}
+
 void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
-                      const struct ts_signin_aws_role *roles, size_t n, const char *relay)
+                      const struct ts_signin_aws_role *roles, size_t n, const char *target)
 {
 	struct ts_http_req *req = ctx->req;
 	unsigned char key[TS_HTTP_CSRF_KEY_LEN];
@@ -44,9 +55,9 @@ void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
 	ts_http_html_lit(&h, "><input type=\"hidden\" name=\"" TS_HTTP_CSRF_FIELD "\"");
 	ts_http_html_attr(&h, "value", csrf);
 	ts_http_html_lit(&h, ">");
-	if (relay != NULL) {
+	if (target != NULL) {
 		ts_http_html_lit(&h, "<input type=\"hidden\" name=\"" F_RELAY "\"");
-		ts_http_html_attr(&h, "value", relay);
+		ts_http_html_attr(&h, "value", target);
 		ts_http_html_lit(&h, ">");
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -58,7 +69,16 @@ void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
 	}
 	ts_http_html_lit(&h, "</form>");
 	ts_http_html_page_end(&h);
-	ts_http_res_html(req, ctx->res, 200, &h);
+	const char *origin = target_origin(req->arena, target);
+	if (origin == NULL || h.fault != NULL) {
+		ts_http_res_html(req, ctx->res, 200, &h);
+		return;
+	}
+	/* the page's headers with form-action also naming the deep link's origin */
+	size_t len = 0;
+	const char *body = ts_http_html_finish(&h, &len);
+	ts_http_res_set(ctx->res, 200, TS_HTTP_HTML_TYPE, body, len);
+	ts_http_page_headers(req->arena, ctx->res, origin);
 }
 
 /* The pair at index of the session's offered roles; false when there is none. */

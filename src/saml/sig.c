@@ -343,6 +343,27 @@ static xmlNodePtr next_el(const xmlNode *n)
 
 /* ---- XML Signature ------------------------------------------------------------------------ */
 
+/*
+ * An InclusiveNamespaces PrefixList is compared with every namespace in scope
+ * of every signed element, before the SignatureValue is checked: 4,000
+ * prefixes over 4,000 elements cost a second. IdPs send a word or two
+ * (Okta "xs"); this leaves room for dozens.
+ */
+#define PREFIX_LIST_MAX 256
+
+/* exc-c14n §3: a c14n method or transform holds at most one short InclusiveNamespaces. */
+static bool inclusive_ok(const xmlNode *method)
+{
+	xmlNodePtr incl = first_el(method);
+	if (!incl)
+		return true;
+	const char *pl = xmlHasNsProp(incl, (const xmlChar *)"PrefixList", NULL)
+	                         ? ts_saml_xml_attr_raw(incl, "PrefixList")
+	                         : "";
+	return ts_saml_xml_is(incl, (const char *)xmlSecNsExcC14N, "InclusiveNamespaces") &&
+	       !next_el(incl) && pl && strlen(pl) <= PREFIX_LIST_MAX;
+}
+
 static ts_err refuse(enum ts_saml_check *failed, enum ts_saml_check c, struct ts_error *e,
                      const char *where, const char *msg)
 {
@@ -370,11 +391,7 @@ static ts_err signature_shape(xmlNodePtr sig, const char *id, bool allow_sha1,
 		return refuse(failed, TS_SAML_CHECK_SIGNATURE, e, w,
 		              "the SignedInfo lacks its methods");
 	const char *c14n = algorithm_of(cm);
-	xmlNodePtr incl =
-	        first_el(cm); /* exc-c14n §3: an InclusiveNamespaces PrefixList, at most */
-	if (!c14n || strcmp(c14n, (const char *)xmlSecHrefExcC14N) != 0 ||
-	    (incl && (!ts_saml_xml_is(incl, (const char *)xmlSecNsExcC14N, "InclusiveNamespaces") ||
-	              next_el(incl))))
+	if (!c14n || strcmp(c14n, (const char *)xmlSecHrefExcC14N) != 0 || !inclusive_ok(cm))
 		return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
 		              "the canonicalization method is not exclusive c14n");
 	/* no child at all: HMACOutputLength (CVE-2009-0217) has no place here */
@@ -391,12 +408,22 @@ static ts_err signature_shape(xmlNodePtr sig, const char *id, bool allow_sha1,
 		              "the Reference does not point at the signed element");
 	xmlNodePtr c = first_el(ref);
 	if (ts_saml_xml_is(c, TS_SAML_NS_DSIG, "Transforms")) {
-		for (xmlNodePtr t = first_el(c); t; t = next_el(t))
+		/* SAML core §5.4.4: enveloped-signature and exclusive c14n, each at most once;
+		 * every repeat would be one more xmlsec pass over the signed nodes, paid before
+		 * the SignatureValue is checked */
+		bool seen[N_ITEMS(ref_transforms)] = {false};
+		for (xmlNodePtr t = first_el(c); t; t = next_el(t)) {
+			size_t k = 0;
+			const char *href = algorithm_of(t);
+			while (k < N_ITEMS(ref_transforms) && href &&
+			       strcmp((const char *)ref_transforms[k].href, href) != 0)
+				k++;
 			if (!ts_saml_xml_is(t, TS_SAML_NS_DSIG, "Transform") ||
-			    !alg_allowed(ref_transforms, N_ITEMS(ref_transforms), algorithm_of(t),
-			                 false))
+			    k == N_ITEMS(ref_transforms) || seen[k] || !inclusive_ok(t))
 				return refuse(failed, TS_SAML_CHECK_ALGORITHM, e, w,
-				              "a Reference transform is not allowed");
+				              "a Reference transform is not allowed, or repeated");
+			seen[k] = true;
+		}
 		c = next_el(c);
 	}
 	if (!ts_saml_xml_is(c, TS_SAML_NS_DSIG, "DigestMethod") ||

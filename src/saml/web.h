@@ -122,10 +122,14 @@ TS_MUST_USE bool ts__saml_role_index(const char *s, size_t n, size_t *out);
 
 /*
  * The role chooser page (200): one button per role, posting `role` and a
- * CSRF token bound to session_id to /saml/{AccountId}/role, with relay.
+ * CSRF token bound to session_id to /saml/{AccountId}/role, with target
+ * (ts__saml_relay_target's answer). When target is on an allow-listed
+ * origin, the page's CSP form-action names it: browsers apply form-action
+ * to the redirect that answers the form (CSP3 §6.3.1), and /role's 303
+ * goes there.
  */
 void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
-                      const struct ts_signin_aws_role *roles, size_t n, const char *relay);
+                      const struct ts_signin_aws_role *roles, size_t n, const char *target);
 
 /*
  * s (valid UTF-8) when it has at most max bytes, else its longest prefix of

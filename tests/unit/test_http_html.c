@@ -181,7 +181,7 @@ static void test_page(void **state)
 	assert_null(strstr(TS_HTTP_CSP, "unsafe-inline"));
 	assert_null(strstr(TS_HTTP_CSP, "script-src"));
 	assert_string_equal(header(&res, "x-frame-options"), "DENY");
-	assert_string_equal(header(&res, "referrer-policy"), "no-referrer");
+	assert_string_equal(header(&res, "referrer-policy"), "same-origin");
 	assert_string_equal(header(&res, "cache-control"), "no-store");
 	assert_string_equal(header(&res, "x-content-type-options"), "nosniff");
 	ts_arena_free(&a);

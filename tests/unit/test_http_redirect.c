@@ -268,7 +268,7 @@ static void test_see_other(void **state)
 	assert_int_equal(res.status, 303);
 	assert_string_equal(header(&res, "location"), "/done?x=1");
 	assert_string_equal(header(&res, "cache-control"), "no-store");
-	assert_string_equal(header(&res, "referrer-policy"), "no-referrer");
+	assert_string_equal(header(&res, "referrer-policy"), "same-origin");
 	assert_int_equal(res.body_len, 0);
 	/* refused: nothing written */
 	struct ts_http_res res2 = {0};
