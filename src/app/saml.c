@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "saml/response.h"
 #include "store/saml.h"
 
 #define FAILED_MAX 64 /* accounts whose last refresh failed, remembered for the retry delay */
@@ -149,7 +150,13 @@ static void purge_round(ts_store_conn_t *c)
 {
 	struct ts_error e = {0};
 	int64_t n = 0, keys = 0, now = ts_now_ms();
-	if (ts_store_saml_purge(c, now, TS_APP_SAML_PURGE_LIMIT, &n, &e) != TS_ERR_OK ||
+	/*
+	 * Entries are removed a skew late: a node whose clock runs ahead (up to the
+	 * skew every time check allows) must not forget an assertion that a node
+	 * with a slower clock would still accept.
+	 */
+	if (ts_store_saml_purge(c, now - TS_SAML_SKEW_DEFAULT_MS, TS_APP_SAML_PURGE_LIMIT, &n,
+	                        &e) != TS_ERR_OK ||
 	    ts_store_saml_keys_purge(c, now, &keys, &e) != TS_ERR_OK)
 		ts_log(TS_LOG_WARN, "SAML purge failed", json_pack("{s:s}", "error", e.message));
 }

@@ -635,9 +635,13 @@ static ts_err check_assertion(struct verify *v, xmlNodePtr root, xmlNodePtr as)
 	               cfg->idp_entity_id))
 		return REFUSE(v, TS_SAML_CHECK_ISSUER, "the Assertion Issuer is not the IdP");
 	out->issuer = ts_arena_strdup(v->a, cfg->idp_entity_id);
-	/* SAML bindings §3.5.5.2: a signed message over POST must carry Destination */
+	/*
+	 * SAML bindings §3.5.5.2: a signed message over POST must carry Destination;
+	 * an unsigned Response (its Assertion signed) may leave it out, and proves
+	 * nothing with it: the Recipient inside the signed assertion is checked below
+	 */
 	const char *dest = ts_saml_xml_attr_raw(root, "Destination");
-	if (dest ? strcmp(dest, cfg->acs_url) != 0 : !out->assertion_signed)
+	if (dest ? strcmp(dest, cfg->acs_url) != 0 : out->response_signed)
 		return REFUSE(v, TS_SAML_CHECK_DESTINATION, "the Destination is not the ACS URL");
 	int64_t cond_noa = INT64_MAX;
 	ts_err rc = check_conditions(v, as, &cond_noa);
