@@ -269,7 +269,7 @@ static void finish(struct acs *x, const struct ts__saml_outcome *base)
 void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts__saml_ctx ctx;
-	if (!ts__saml_begin(req, res, &ctx))
+	if (!ts__saml_begin(req, res, &ctx) || !ts_login_admit(&ctx.login, ctx.cfg->throttle))
 		return;
 	struct acs x = {.ctx = &ctx};
 	struct ts__saml_outcome o;
@@ -306,6 +306,15 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	if (x.t == NULL) {
 		o = (struct ts__saml_outcome){.check = "NotConfigured",
 		                              .reason = "the account has no SAML identity source"};
+		ts__saml_refuse(&ctx, &o);
+		return;
+	}
+	if (x.t->valid_until_ms != 0 && ctx.login.now_ms >= x.t->valid_until_ms) {
+		/* SAML Metadata §2.3.2: past validUntil the IdP's keys are no longer to be trusted
+		 */
+		o = (struct ts__saml_outcome){.check = "MetadataExpired",
+		                              .reason = "the IdP metadata's validUntil has passed",
+		                              .idp_entity_id = x.t->idp_entity_id};
 		ts__saml_refuse(&ctx, &o);
 		return;
 	}

@@ -1,9 +1,9 @@
 /*
  * Unit tests of the SAML module's pure choices (src/saml/choose.c) and of
- * its pages: where a signed-in person is sent (RelayState: same-origin
- * paths and allow-listed origins only, anything else to /portal), which role
- * a chooser form names, the one refusal page (403, generic, the request id,
- * the page policy), the resubmit script and its page policy. Table-driven.
+ * the browser sign-in's pages and keys (src/login/login.c): where a signed-in person is sent
+ * (RelayState: same-origin paths and allow-listed origins only, anything else to /portal), which
+ * role a chooser form names, the one refusal page (403, generic, the request id, the page policy),
+ * the resubmit script and its page policy. Table-driven.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,12 +172,34 @@ static void test_resubmit_script(void **state)
 	ts_arena_free(&a);
 }
 
+static void test_client_key(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	/* IPv4 (mapped or not) and anything unparsed stay as they are; IPv6 is keyed by its /64 */
+	static const struct {
+		const char *peer, *key;
+	} cases[] = {
+	        {"192.0.2.7", "192.0.2.7"},
+	        {"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::"},
+	        {"2001:db8:1:2:ffff::1", "2001:db8:1:2::"},
+	        {"::1", "::"},
+	        {"::ffff:192.0.2.7", "192.0.2.7"},
+	        {"not-an-address", "not-an-address"},
+	        {"2001:db8::zz", "2001:db8::zz"},
+	};
+	for (size_t i = 0; i < N_ITEMS(cases); i++)
+		assert_string_equal(ts_login_client_key(a, cases[i].peer), cases[i].key);
+	assert_string_equal(ts_login_client_key(a, NULL), "");
+	ts_arena_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_relay_target),    cmocka_unit_test(test_role_index),
 	        cmocka_unit_test(test_utf8_prefix),     cmocka_unit_test(test_refusal_page),
-	        cmocka_unit_test(test_resubmit_script),
+	        cmocka_unit_test(test_resubmit_script), cmocka_unit_test(test_client_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
