@@ -161,7 +161,7 @@ static void test_resubmit_script(void **state)
 	ts_http_html_page_begin(&h, "Signing in");
 	ts_http_html_page_end(&h);
 	struct ts_http_res page = {.arena = a};
-	ts_http_res_html_script(&req, &page, 200, &h);
+	ts_http_res_html_script(&req, &page, 200, &h, NULL, 0);
 	const char *csp = header(&page, "content-security-policy");
 	assert_non_null(csp);
 	assert_non_null(strstr(csp, "script-src 'self';"));
@@ -169,6 +169,21 @@ static void test_resubmit_script(void **state)
 	assert_non_null(strstr(csp, "form-action 'self';"));
 	assert_null(strstr(csp, "unsafe-inline"));
 	assert_string_equal(header(&page, "x-frame-options"), "DENY");
+	/* allow-listed origins join form-action (the resubmitted form may be answered with a
+	 * redirect there); anything that is not an origin is a 500, never a looser policy */
+	static const char *const origins[] = {"https://app.example.com", "https://b.example"};
+	struct ts_http_res with = {.arena = a};
+	ts_http_res_html_script(&req, &with, 200, &h, origins, 2);
+	csp = header(&with, "content-security-policy");
+	assert_non_null(strstr(
+	        csp,
+	        "form-action 'self' https://app.example.com https://b.example; frame-ancestors"));
+	assert_non_null(strstr(csp, "script-src 'self';"));
+	static const char *const bad[] = {"https://app.example.com/path"};
+	struct ts_http_res refused = {.arena = a};
+	ts_http_res_html_script(&req, &refused, 200, &h, bad, 1);
+	assert_int_equal(refused.status, 500);
+	assert_non_null(refused.fault);
 	ts_arena_free(&a);
 }
 
