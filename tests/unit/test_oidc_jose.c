@@ -159,6 +159,15 @@ static void test_bad_signature(void **state)
 		size_t siglen = strlen(sig);
 		char *shorter = ts_arena_strndup(a, tok, strlen(tok) - (siglen % 4 == 2 ? 2 : 1));
 		assert_int_not_equal(check(a, shorter, k, CLIENT_SECRET, NULL), TS_ERR_OK);
+		/* RFC 7518 §3.4: R || S exactly; a byte more (or less) is not the same signature */
+		size_t raw_len = 0;
+		unsigned char *raw = ts_b64url_decode(a, sig, &raw_len);
+		assert_non_null(raw);
+		unsigned char *longer = ts_arena_alloc(a, raw_len + 1);
+		memcpy(longer, raw, raw_len);
+		char *extra = ts_arena_concat(a, ts_arena_strndup(a, tok, (size_t)(sig - tok)),
+		                              fx_b64(a, longer, raw_len + 1), NULL);
+		assert_int_equal(check(a, extra, k, CLIENT_SECRET, NULL), TS_ERR_UNAUTHORIZED);
 	}
 	/* ES256 signed by another P-256 key under the kid of the published one */
 	char *tok = fx_token(a, fx_header(a, "ES256", "e1"), PAYLOAD, "ES256", p256b, NULL);
