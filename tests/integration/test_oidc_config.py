@@ -205,6 +205,11 @@ def test_put_get_delete(server, op):
     assert int(rows[0][0]) == 4
     # an account that does not exist
     assert_error(server.put(cfg_path("no-such-account"), body(op)), 404, "NotFoundException")
+    # a secret in the query, in any spelling, is redacted from the audit and the log
+    for name in ("ClientSecret", "client_secret", "clientSecret"):
+        r = server.request("GET", cfg_path(acct), params={name: SECRET2})
+        assert r.status_code == 200 and SECRET2 not in r.text
+    assert len(server.events(eventName="GetAccountWithOpenIdConfig")) >= 4
     no_secret_anywhere(server, SECRET, SECRET2)
 
 
