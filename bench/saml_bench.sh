@@ -26,7 +26,8 @@
 #                  default durability, 2 nodes behind nginx (bench/pg_bench.sh's way).
 # Environment: N (30000), WARM (2000), USERS (1000), REPS (3, median), CONNS (32),
 # MELLON_N (1500, tuned mellon), MELLON_DEFAULT_N (150: mellon as installed is slow), MELLON_CONNS (CONNS), MELLON (1: run the peer), PG (1), PG_N (N),
-# XMLSEC_THREADS (2), SERVE_ARGS ("--threads 1"), APACHE_PROCS (2), APACHE_THREADS (32).
+# XMLSEC_THREADS (2), PERF_OUT (a file: perf record of the server, PERF_CG (dwarf) call graphs, during the timed
+# Tessera runs), SERVE_ARGS ("--threads 1"), APACHE_PROCS (2), APACHE_THREADS (32).
 set -euo pipefail
 
 BIN=$(readlink -f "${1:?usage: saml_bench.sh TESSERA_BIN [TOOLS_DIR]}")
@@ -229,8 +230,16 @@ log "tessera: warm-up, $WARM first sign-ins"
 }
 log "tessera: $REPS x $PER sign-ins"
 T_LOAD=$(load1)
+if [ -n "${PERF_OUT:-}" ]; then # a call-graph profile of the server during the timed runs
+	perf record -q --call-graph "${PERF_CG:-dwarf}" -F "${PERF_FREQ:-499}" -p "$T_PID" -o "$PERF_OUT" 2>/dev/null &
+	PERF_PID=$!
+fi
 read -r T_RPS T_P99 T_ERR T_CPU < <(post_runs t_acs 127.0.0.1 "$T_PORT" "$ACS_PATH" \
 	"$WORK/t.bodies" "$WARM" "$PER" "$CONNS" "$T_PID")
+if [ -n "${PERF_OUT:-}" ]; then
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" || true
+fi
 T_RSS=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$T_PID/status")
 [ "$T_ERR" = 0 ] || log "tessera refusals by check: $(refusal_checks "$T_URL")"
 stop_nodes
