@@ -16,9 +16,9 @@
  * $3 on every sign-in and took twice as long. PostgreSQL has no LIMIT -1 and
  * keeps that form.
  */
-#define TS__SIGNIN_TRIM_PG(group)                                                         \
-	"DELETE FROM signin_attempts WHERE " group " AND attempt_seq NOT IN (SELECT "     \
-	"attempt_seq FROM signin_attempts WHERE " group " ORDER BY time_ms DESC, "        \
+#define TS__SIGNIN_TRIM_PG(group)                                                     \
+	"DELETE FROM signin_attempts WHERE " group " AND attempt_seq NOT IN (SELECT " \
+	"attempt_seq FROM signin_attempts WHERE " group " ORDER BY time_ms DESC, "    \
 	"attempt_seq DESC LIMIT $3)"
 
 #define TS__STORE_QUERIES_SIGNINS(X)                                                               \
