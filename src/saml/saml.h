@@ -20,14 +20,10 @@
 #ifndef TS_SAML_REQUEST_TTL_MS
 #define TS_SAML_REQUEST_TTL_MS (10 * 60 * 1000)
 #endif
-/* A SAML sign-in's session: a working day (the cookie and the stored session alike). */
-#define TS_SAML_SESSION_TTL_MS (8LL * 3600 * 1000)
 /* The cookie that binds an AuthnRequest to the browser that asked for it. */
 #define TS_SAML_BINDING_COOKIE "saml_binding"
 /* Random characters of a binding cookie's value (A-Za-z0-9: about 256 bits). */
 #define TS_SAML_BINDING_RANDOM 43
-/* The path where a signed-in person lands when RelayState gives nowhere acceptable. */
-#define TS_SAML_LANDING "/portal"
 /* The script of the resubmit page (served by this module: CSP script-src 'self'). */
 #define TS_SAML_RESUBMIT_JS "/saml/static/resubmit.js"
 
@@ -42,6 +38,8 @@ struct ts_saml_config {
 	/* opens the SP private keys and keys the CSRF tokens of the role chooser */
 	const unsigned char *master_key;
 	int64_t skew_ms; /* clock skew on time conditions; 0: TS_SAML_SKEW_DEFAULT_MS */
+	/* anonymous sign-in steps per client address (login.h, ts_login_admit); NULL: no limit */
+	struct ts_throttle *throttle;
 };
 
 /* The SAML module for the server (http/http.h): /saml/...; cfg may be NULL (no SAML). */
