@@ -123,14 +123,16 @@ KEY=$WORK/k
 NODE_PIDS=()
 NODE_PORTS=()
 # start_node DB [EXTRA_ARGS...]: one `tessera serve` on a free port; its URL in $NODE_URL;
-# its --base-url (which names the ACS) is $NODE_BASE, else its own URL
+# its --base-url (which names the ACS) is $NODE_BASE, else its own URL. The sign-in limit
+# per client address is off: every response comes from the one load generator's address.
 start_node() {
 	local db=$1 port
 	shift
 	port=$(free_port)
 	${CALLGRIND_OUT:+valgrind --tool=callgrind --callgrind-out-file="$CALLGRIND_OUT.%p"} \
 		"$BIN" serve --db "$db" --master-key-file "$KEY" --listen "127.0.0.1:$port" \
-		--base-url "${NODE_BASE:-http://127.0.0.1:$port}" --access-log off --log-level warn "$@" ${SERVE_ARGS:-} >"$WORK/serve-$port.log" 2>&1 &
+		--base-url "${NODE_BASE:-http://127.0.0.1:$port}" --access-log off --log-level warn \
+		--signin-rate-limit 0 "$@" ${SERVE_ARGS:-} >"$WORK/serve-$port.log" 2>&1 &
 	PIDS+=("$!")
 	NODE_PIDS+=("$!")
 	NODE_PORTS+=("$port")
