@@ -200,11 +200,16 @@ ts_err ts_login_decide(struct ts_login_ctx *ctx, const struct ts_signin_assertio
 		o->reason = ts_arena_strdup(a, d.rules[d.first_failure].reason);
 		return TS_ERR_OK;
 	}
-	/* docs/product.md §4: the first successful sign-in registers the user */
-	bool registered = false;
-	rc = ts_directory_user_register(ctx->conn, a, d.user->user_id, ctx->now_ms, &registered, e);
-	if (rc != TS_ERR_OK)
-		return rc;
+	/* docs/product.md §4: the first successful sign-in registers the user; the row read in
+	 * this transaction says whether that is still to do (a PIN drawn for nothing otherwise) */
+	const char *status = d.user->registration_status;
+	if (status == NULL || strcmp(status, TS_USER_REGISTERED) != 0) {
+		bool registered = false;
+		rc = ts_directory_user_register(ctx->conn, a, d.user->user_id, ctx->now_ms,
+		                                &registered, e);
+		if (rc != TS_ERR_OK)
+			return rc;
+	}
 	origin->origin = ctx->protocol;
 	struct ts_session s;
 	rc = ts_directory_session_create_from(ctx->conn, a, ctx->account_id, d.user->user_id,
