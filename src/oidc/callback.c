@@ -34,15 +34,11 @@
 #include <string.h>
 
 #include "core/json.h"
-#include "directory/session.h"
-#include "directory/signin_decide.h"
-#include "directory/user.h"
 #include "http/client.h"
 #include "http/cookie.h"
 #include "http/redirect.h"
 #include "oidc/idtoken.h"
 #include "oidc/web.h"
-#include "portal/portal.h"
 #include "store/oidc.h"
 
 /* What the callback learnt, step by step. */
@@ -56,8 +52,7 @@ struct cb {
 	struct ts_oidc_claims claims;
 	const char *identity; /* the configured claim's value, verified */
 	struct ts__oidc_outcome o;
-	/* the decision's results */
-	const char *token; /* the session's, when allowed */
+	struct ts_login_session session; /* opened when the directory allows */
 };
 
 static const char *sha256_hex(ts_arena_t *a, const char *s)
@@ -81,34 +76,35 @@ static const char *binding_hash(struct ts__oidc_ctx *ctx)
 	struct ts_http_cookies jar;
 	struct ts_error e = {0};
 	const char *v = NULL;
-	if (ts_http_cookies_from_req(ctx->req, &jar, &e) != TS_ERR_OK ||
-	    ts_http_cookie_get(
-	            &jar, ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_OIDC_BINDING_COOKIE),
-	            &v, &e) != TS_ERR_OK ||
+	if (ts_http_cookies_from_req(ctx->login.req, &jar, &e) != TS_ERR_OK ||
+	    ts_http_cookie_get(&jar,
+	                       ts_http_cookie_name(ctx->login.req->arena, &ctx->login.base,
+	                                           TS_OIDC_BINDING_COOKIE),
+	                       &v, &e) != TS_ERR_OK ||
 	    v == NULL || v[0] == '\0')
 		return NULL;
-	return sha256_hex(ctx->req->arena, v);
+	return sha256_hex(ctx->login.req->arena, v);
 }
 
 /* Step 2: takes the state in a write transaction of its own; *found says whether it lived. */
 static ts_err state_take(struct cb *x, bool *found, struct ts_error *e)
 {
 	struct ts__oidc_ctx *ctx = x->ctx;
-	const char *hash = sha256_hex(ctx->req->arena, x->q.state);
+	const char *hash = sha256_hex(ctx->login.req->arena, x->q.state);
 	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
 	ts_err rc;
 again:
 	*found = false;
-	rc = ts_store_begin(ctx->conn, true, e);
+	rc = ts_store_begin(ctx->login.conn, true, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_oidc_state_take(ctx->conn, ctx->req->arena, hash, ctx->now_ms, &x->st,
-		                              found, e);
+		rc = ts_store_oidc_state_take(ctx->login.conn, ctx->login.req->arena, hash,
+		                              ctx->login.now_ms, &x->st, found, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(ctx->conn, e);
-	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx->conn, rc, &attempt))
+		rc = ts_store_commit(ctx->login.conn, e);
+	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx->login.conn, rc, &attempt))
 		goto again;
 	if (rc != TS_ERR_OK)
-		ts_store_rollback(ctx->conn);
+		ts_store_rollback(ctx->login.conn);
 	return rc;
 }
 
@@ -138,7 +134,7 @@ static bool token_exchange(struct cb *x, ts_err *rc, struct ts_error *e)
 {
 	struct ts__oidc_ctx *ctx = x->ctx;
 	const struct ts__oidc_trust *t = x->t;
-	ts_arena_t *a = ctx->req->arena;
+	ts_arena_t *a = ctx->login.req->arena;
 	char verifier[TS__OIDC_PKCE_VERIFIER_LEN + 1];
 	ts__oidc_derive(ctx->cfg->master_key, TS__OIDC_KEY_PKCE, x->q.state, verifier);
 	static const char *const names[] = {"grant_type",    "code",      "redirect_uri",
@@ -179,7 +175,7 @@ static bool token_exchange(struct cb *x, ts_err *rc, struct ts_error *e)
 		              ts_arena_printf(
 		                      a, "the token endpoint answered %ld%s%s", r.status,
 		                      err != NULL ? ": " : "",
-		                      err != NULL ? ts__oidc_utf8_prefix(a, err, TS__OIDC_ERROR_MAX)
+		                      err != NULL ? ts_login_utf8_prefix(a, err, TS__OIDC_ERROR_MAX)
 		                                  : ""));
 	}
 	if (j == NULL)
@@ -217,7 +213,7 @@ static bool id_token_check(struct cb *x, ts_err *rc, struct ts_error *e)
 {
 	struct ts__oidc_ctx *ctx = x->ctx;
 	struct ts__oidc_trust *t = x->t;
-	ts_arena_t *a = ctx->req->arena;
+	ts_arena_t *a = ctx->login.req->arena;
 	*rc = TS_ERR_OK;
 	struct ts_oidc_jws j;
 	struct ts_error je = {0};
@@ -232,7 +228,7 @@ static bool id_token_check(struct cb *x, ts_err *rc, struct ts_error *e)
 		                              "the ID token is signed with %s, not a pinned "
 		                              "algorithm",
 		                              j.alg_name != NULL
-		                                      ? ts__oidc_utf8_prefix(a, j.alg_name, 16)
+		                                      ? ts_login_utf8_prefix(a, j.alg_name, 16)
 		                                      : "nothing"));
 	bool hs = j.alg == TS_OIDC_HS256;
 	bool unknown_kid = false, refreshed = false;
@@ -280,7 +276,7 @@ static bool id_token_check(struct cb *x, ts_err *rc, struct ts_error *e)
 	        .issuer = t->issuer,
 	        .client_id = t->client_id,
 	        .nonce = nonce,
-	        .now_ms = ctx->now_ms,
+	        .now_ms = ctx->login.now_ms,
 	        .skew_ms = ctx->cfg->skew_ms > 0 ? ctx->cfg->skew_ms : TS_OIDC_SKEW_DEFAULT_MS};
 	enum ts_oidc_check failed = TS_OIDC_CHECK_NONE;
 	if (ts_oidc_idtoken_check(a, &j, &ex, &x->claims, &failed, &je) != TS_ERR_OK)
@@ -305,7 +301,7 @@ static bool userinfo(struct cb *x)
 {
 	struct ts__oidc_ctx *ctx = x->ctx;
 	const struct ts__oidc_trust *t = x->t;
-	ts_arena_t *a = ctx->req->arena;
+	ts_arena_t *a = ctx->login.req->arena;
 	if (x->identity != NULL || t->userinfo_endpoint == NULL)
 		return true; /* the directory's IdentityMatch refuses a missing identity */
 	const char *headers[] = {
@@ -337,95 +333,44 @@ static bool userinfo(struct cb *x)
 	return true;
 }
 
-/* Step 6, in the open write transaction; x->o.check says a refusal. */
-static ts_err decide(struct cb *x, struct ts_error *e)
+/* Step 6, in the open write transaction (ts_login_transact); o->check says a refusal. */
+static ts_err decide(struct ts_login_ctx *lc, void *arg, struct ts_login_outcome *o,
+                     struct ts_error *e)
 {
-	struct ts__oidc_ctx *ctx = x->ctx;
-	ts_arena_t *a = ctx->req->arena;
+	struct cb *x = arg;
 	struct ts_signin_assertion in = {.via = TS_SIGNIN_VIA_OIDC,
 	                                 .identity = x->identity,
 	                                 .identity_source = x->t->claim,
 	                                 .issuer = x->claims.iss,
 	                                 .subject = x->claims.sub};
-	struct ts_signin_decision d;
-	ts_err rc = ts_directory_signin_decide(ctx->conn, a, ctx->account_id, &in, NULL, &d, e);
-	if (rc == TS_ERR_NOT_FOUND) { /* the account went away with its config */
-		refuse(x, "NotConfigured", "the account does not exist");
-		return TS_ERR_OK;
-	}
-	if (rc != TS_ERR_OK)
-		return rc;
-	x->o.user_id = d.user != NULL ? d.user->user_id : NULL;
-	if (!d.allowed) {
-		/* the rule's texts live in d, on this stack frame: the outcome outlives it */
-		refuse(x, ts_arena_strdup(a, d.rules[d.first_failure].name),
-		       ts_arena_strdup(a, d.rules[d.first_failure].reason));
-		return TS_ERR_OK;
-	}
-	/* docs/product.md §4: the first successful sign-in registers the user */
-	bool registered = false;
-	rc = ts_directory_user_register(ctx->conn, a, d.user->user_id, ctx->now_ms, &registered, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	const char *ua = ts_http_header(ctx->req, "user-agent");
-	const char *client = ua != NULL ? ts__oidc_utf8_prefix(a, ua, TS__OIDC_CLIENT_MAX) : NULL;
-	struct ts_session_origin origin = {.origin = TS_SESSION_ORIGIN_OIDC};
-	struct ts_session s;
-	return ts_directory_session_create_from(ctx->conn, a, ctx->account_id, d.user->user_id,
-	                                        TS_SESSION_BROWSER, TS_OIDC_SESSION_TTL_MS,
-	                                        d.license, client, &origin, &x->token, &s, e);
+	struct ts_session_origin origin = {0};
+	return ts_login_decide(lc, &in, &origin, o, &x->session, e);
 }
 
 /* Steps 6 and 7: the transaction (retried as a whole), then the answer. */
 static void finish(struct cb *x)
 {
 	struct ts__oidc_ctx *ctx = x->ctx;
-	struct ts_http_req *req = ctx->req;
-	struct ts_error e = {0};
-	const struct ts__oidc_outcome base = x->o;
-	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
-	ts_err rc;
-	ts_store_write_soon(ctx->conn, true); /* lets the transaction join a group commit */
-again:
-	x->o = base;
-	x->token = NULL;
-	rc = ts_store_begin(ctx->conn, true, &e);
-	if (rc == TS_ERR_OK)
-		rc = decide(x, &e);
-	if (rc == TS_ERR_OK)
-		rc = ts__oidc_record(ctx, &x->o, &e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(ctx->conn, &e);
-	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx->conn, rc, &attempt))
-		goto again;
-	if (rc != TS_ERR_OK) {
-		ts_store_rollback(ctx->conn);
-		ts__oidc_page_failed(req, ctx->res, rc, &e);
+	struct ts_login_outcome o = ts__oidc_login_outcome(ctx, &x->o);
+	ts_store_write_soon(ctx->login.conn, true); /* lets the transaction join a group commit */
+	if (!ts_login_transact(&ctx->login, decide, x, &o))
 		return;
-	}
-	if (x->o.check != NULL) {
-		ts__oidc_page_refused(req, ctx->res);
-		return;
-	}
-	struct ts_http_cookie_opts co = {.max_age_s = TS_OIDC_SESSION_TTL_MS / 1000};
-	rc = ts_http_cookie_set(ctx->res, req->arena, &ctx->base, TS_PORTAL_SESSION_COOKIE,
-	                        x->token, &co, &e);
-	if (rc != TS_ERR_OK) {
-		ts__oidc_page_failed(req, ctx->res, rc, &e);
+	if (o.check != NULL) {
+		ts_login_page_refused(ctx->login.req, ctx->login.res);
 		return;
 	}
 	const char *target =
-	        ts__oidc_target(req->arena, x->st.target, x->t->relay_allow, x->t->n_relay_allow);
-	rc = ts_http_redirect(req, ctx->res, target, x->t->relay_allow, x->t->n_relay_allow, &e);
-	if (rc != TS_ERR_OK) /* the target passed this very check: never reached */
-		ts__oidc_page_failed(req, ctx->res, TS_ERR_INTERNAL, &e);
+	        ts_login_target(ctx->login.req->arena, x->st.target, TS_HTTP_REDIRECT_MAX,
+	                        x->t->relay_allow, x->t->n_relay_allow);
+	ts_login_land(&ctx->login, x->session.token, target, x->t->relay_allow,
+	              x->t->n_relay_allow);
 }
 
 /* Step 3: the provider's error (RFC 6749 §4.1.2.1), a page of its own, audited. */
 static void provider_error(struct cb *x)
 {
 	struct ts__oidc_ctx *ctx = x->ctx;
-	ts_arena_t *a = ctx->req->arena;
+	ts_arena_t *a = ctx->login.req->arena;
 	bool known = ts__oidc_error_known(x->q.error);
 	x->o.check = "ProviderError";
 	x->o.provider_error = x->q.error;
@@ -441,7 +386,12 @@ static void provider_error(struct cb *x)
 	                                x->q.error)
 	              : "The identity provider did not sign you in. Try again, or ask your "
 	                "administrator.";
-	ts__oidc_refuse_page(ctx, &x->o, ts_err_status(TS_ERR_FORBIDDEN), "Sign-in failed", text);
+	struct ts_login_outcome o = ts__oidc_login_outcome(ctx, &x->o);
+	if (!ts_login_transact(&ctx->login, NULL, NULL, &o))
+		return;
+	ts_login_page(ctx->login.req, ctx->login.res, ts_err_status(TS_ERR_FORBIDDEN),
+	              "Sign-in failed", text);
+	ctx->login.res->error_code = "SignInRefused";
 }
 
 void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
@@ -469,11 +419,11 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 	bool found = false;
 	rc = state_take(&x, &found, &e);
 	if (rc != TS_ERR_OK) {
-		ts__oidc_page_failed(req, res, rc, &e);
+		ts_login_page_failed(req, res, rc, &e);
 		return;
 	}
 	if (found)
-		ctx.account_id = x.st.account_id;
+		ctx.login.account_id = x.st.account_id;
 	if (x.q.error != NULL) {
 		provider_error(&x);
 		return;
@@ -491,7 +441,7 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	rc = ts__oidc_trust(&ctx, &x.t, &e);
 	if (rc != TS_ERR_OK) {
-		ts__oidc_page_failed(req, res, rc, &e);
+		ts_login_page_failed(req, res, rc, &e);
 		return;
 	}
 	if (x.t == NULL) {
@@ -518,7 +468,7 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	if (!token_exchange(&x, &rc, &e) || !id_token_check(&x, &rc, &e) || !userinfo(&x)) {
 		if (rc != TS_ERR_OK)
-			ts__oidc_page_failed(req, res, rc, &e);
+			ts_login_page_failed(req, res, rc, &e);
 		else
 			ts__oidc_refuse(&ctx, &x.o);
 		return;

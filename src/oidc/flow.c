@@ -2,15 +2,14 @@
  * The OIDC module's pure pieces, kept apart so that the unit tests
  * (tests/unit/test_oidc_web.c) and the fuzzer (fuzz/fuzz_oidc_callback.c)
  * hold them: the values derived from a state (PKCE verifier, nonce), the S256
- * challenge, the authorization URL, the two query strings a browser brings,
- * and where a signed-in person is sent. No I/O.
+ * challenge, the authorization URL and the two query strings a browser
+ * brings. No I/O.
  */
 #include <sodium.h>
 #include <string.h>
 
 #include "core/crypto.h"
 #include "http/form.h"
-#include "http/redirect.h"
 #include "oidc/web.h"
 
 void ts__oidc_derive(const unsigned char master[TS_MASTER_KEY_LEN], const char *purpose,
@@ -169,7 +168,7 @@ ts_err ts__oidc_callback_parse(ts_arena_t *a, const char *query, size_t len,
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (desc != NULL)
-		c.error_description = ts__oidc_utf8_prefix(a, desc, TS__OIDC_ERROR_DESCRIPTION_MAX);
+		c.error_description = ts_login_utf8_prefix(a, desc, TS__OIDC_ERROR_DESCRIPTION_MAX);
 	*out = c;
 	return TS_ERR_OK;
 }
@@ -194,21 +193,8 @@ ts_err ts__oidc_start_parse(ts_arena_t *a, const char *query, size_t len,
 	if (s.login_hint != NULL &&
 	    (s.login_hint[0] == '\0' || strlen(s.login_hint) > TS__OIDC_LOGIN_HINT_MAX))
 		s.login_hint = NULL;
-	if (s.target_link_uri != NULL && strlen(s.target_link_uri) > TS_HTTP_REDIRECT_MAX)
-		s.target_link_uri = NULL;
 	*out = s;
 	return TS_ERR_OK;
-}
-
-const char *ts__oidc_target(ts_arena_t *a, const char *target, const char *const *allowed, int n)
-{
-	/* OpenID Connect Core §4: the RP MUST verify target_link_uri to prevent an open
-	 * redirect; as SAML's RelayState, a target we do not accept lands on the portal */
-	struct ts_error e = {0};
-	if (target == NULL || target[0] == '\0' ||
-	    ts_http_redirect_check(a, target, allowed, n, &e) != TS_ERR_OK)
-		return TS_OIDC_LANDING;
-	return target;
 }
 
 bool ts__oidc_error_known(const char *s)

@@ -21,14 +21,10 @@
 
 /* How long a started sign-in may come back (docs/oidc.md: 10 minutes, as SAML's). */
 #define TS_OIDC_STATE_TTL_MS (10 * 60 * 1000)
-/* An OpenID Connect sign-in's session: a working day, as a SAML one. */
-#define TS_OIDC_SESSION_TTL_MS (8LL * 3600 * 1000)
 /* The cookie that binds a state to the browser that started the sign-in. */
 #define TS_OIDC_BINDING_COOKIE "tessera_oidc"
 /* The redirection endpoint (RFC 6749 §3.1.2), under the base URL, for every account. */
 #define TS_OIDC_CALLBACK_PATH "/auth/oidc/callback"
-/* Where a signed-in person lands when no acceptable target was given. */
-#define TS_OIDC_LANDING "/portal"
 
 /* What the OIDC endpoints need of the running server; outlives it. */
 struct ts_oidc_config {

@@ -5,7 +5,7 @@
  * provider's Initiate Login URI (Core §4, Okta's "Login initiated by:
  * Either"): iss must be the configured issuer, login_hint is passed on,
  * target_link_uri is where the person lands when it is same-origin or
- * allow-listed (else /portal).
+ * allow-listed (else /portal, ts_login_target).
  *
  * A new state (32 random bytes, base64url) names the row kept in the store
  * for TS_OIDC_STATE_TTL_MS, single use, on any node: its hash, the account,
@@ -21,6 +21,7 @@
 #include "core/crypto.h"
 #include "http/cookie.h"
 #include "http/html.h"
+#include "http/redirect.h"
 #include "oidc/web.h"
 #include "store/oidc.h"
 
@@ -34,15 +35,16 @@ static const char *binding_value(struct ts__oidc_ctx *ctx)
 	struct ts_http_cookies jar;
 	struct ts_error e = {0};
 	const char *v = NULL;
-	if (ts_http_cookies_from_req(ctx->req, &jar, &e) == TS_ERR_OK &&
-	    ts_http_cookie_get(
-	            &jar, ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_OIDC_BINDING_COOKIE),
-	            &v, &e) == TS_ERR_OK &&
+	if (ts_http_cookies_from_req(ctx->login.req, &jar, &e) == TS_ERR_OK &&
+	    ts_http_cookie_get(&jar,
+	                       ts_http_cookie_name(ctx->login.req->arena, &ctx->login.base,
+	                                           TS_OIDC_BINDING_COOKIE),
+	                       &v, &e) == TS_ERR_OK &&
 	    v != NULL && strlen(v) == BINDING_RANDOM &&
 	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
 	            BINDING_RANDOM)
 		return v;
-	char *fresh = ts_arena_alloc(ctx->req->arena, BINDING_RANDOM + 1);
+	char *fresh = ts_arena_alloc(ctx->login.req->arena, BINDING_RANDOM + 1);
 	ts_random_token(fresh, BINDING_RANDOM);
 	return fresh;
 }
@@ -63,7 +65,7 @@ void ts__oidc_start_handle(struct ts_http_req *req, struct ts_http_res *res)
 	struct ts__oidc_start in;
 	ts_err rc = ts__oidc_start_parse(req->arena, req->query, strlen(req->query), &in, &e);
 	if (rc != TS_ERR_OK) {
-		ts__oidc_page(req, res, ts_err_status(rc), "Sign-in failed",
+		ts_login_page(req, res, ts_err_status(rc), "Sign-in failed",
 		              "This sign-in address is not valid.");
 		res->error_code = ts_err_name(rc);
 		return;
@@ -73,7 +75,7 @@ void ts__oidc_start_handle(struct ts_http_req *req, struct ts_http_res *res)
 	if (rc != TS_ERR_OK)
 		goto fail;
 	if (t == NULL) {
-		ts__oidc_page(req, res, ts_err_status(TS_ERR_NOT_FOUND), "Sign-in not available",
+		ts_login_page(req, res, ts_err_status(TS_ERR_NOT_FOUND), "Sign-in not available",
 		              "This account has no OpenID Connect sign-in.");
 		return;
 	}
@@ -88,8 +90,8 @@ void ts__oidc_start_handle(struct ts_http_req *req, struct ts_http_res *res)
 		ts__oidc_refuse(&ctx, &o);
 		return;
 	}
-	const char *target =
-	        ts__oidc_target(req->arena, in.target_link_uri, t->relay_allow, t->n_relay_allow);
+	const char *target = ts_login_target(req->arena, in.target_link_uri, TS_HTTP_REDIRECT_MAX,
+	                                     t->relay_allow, t->n_relay_allow);
 	unsigned char raw[TS__OIDC_RANDOM_BYTES];
 	ts_random_bytes(raw, sizeof raw);
 	const char *state = ts_b64url_encode(req->arena, raw, sizeof raw);
@@ -111,28 +113,28 @@ void ts__oidc_start_handle(struct ts_http_req *req, struct ts_http_res *res)
 		goto fail;
 	const char *binding = binding_value(&ctx);
 	struct ts_store_oidc_state st = {.state_hash = sha256_hex(req->arena, state),
-	                                 .account_id = ctx.account_id,
+	                                 .account_id = ctx.login.account_id,
 	                                 .browser_hash = sha256_hex(req->arena, binding),
 	                                 .nonce_hash = sha256_hex(req->arena, nonce),
 	                                 .target = target,
-	                                 .created_ms = ctx.now_ms,
-	                                 .expires_ms = ctx.now_ms + TS_OIDC_STATE_TTL_MS};
+	                                 .created_ms = ctx.login.now_ms,
+	                                 .expires_ms = ctx.login.now_ms + TS_OIDC_STATE_TTL_MS};
 	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
 again:
-	rc = ts_store_begin(ctx.conn, true, &e);
+	rc = ts_store_begin(ctx.login.conn, true, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_oidc_state_insert(ctx.conn, &st, &e);
+		rc = ts_store_oidc_state_insert(ctx.login.conn, &st, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(ctx.conn, &e);
-	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx.conn, rc, &attempt))
+		rc = ts_store_commit(ctx.login.conn, &e);
+	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx.login.conn, rc, &attempt))
 		goto again;
 	if (rc != TS_ERR_OK)
 		goto fail;
 	/* the provider sends the browser back with a top-level GET: SameSite=Lax comes along */
 	struct ts_http_cookie_opts co = {.max_age_s = TS_OIDC_STATE_TTL_MS / 1000,
 	                                 .samesite = TS_HTTP_SAMESITE_LAX};
-	rc = ts_http_cookie_set(res, req->arena, &ctx.base, TS_OIDC_BINDING_COOKIE, binding, &co,
-	                        &e);
+	rc = ts_http_cookie_set(res, req->arena, &ctx.login.base, TS_OIDC_BINDING_COOKIE, binding,
+	                        &co, &e);
 	if (rc != TS_ERR_OK)
 		goto fail;
 	ts_http_res_set(res, STATUS_FOUND, NULL, NULL, 0);
@@ -140,7 +142,7 @@ again:
 	ts_http_page_headers(req->arena, res, NULL);
 	return;
 fail:
-	ts_store_rollback(ctx.conn);
+	ts_store_rollback(ctx.login.conn);
 	*res = (struct ts_http_res){.arena = res->arena};
-	ts__oidc_page_failed(req, res, rc, &e);
+	ts_login_page_failed(req, res, rc, &e);
 }

@@ -169,7 +169,7 @@ static ts_err secret_open(struct ts__oidc_ctx *ctx, ts_arena_t *a, const char *s
 	struct ts_secret_key k;
 	ts_secret_key_derive(ctx->cfg->master_key, &k);
 	struct ts_secret_place at = {
-	        .kind = SECRET_KIND, .owner = ctx->account_id, .name = SECRET_NAME};
+	        .kind = SECRET_KIND, .owner = ctx->login.account_id, .name = SECRET_NAME};
 	unsigned char *plain = NULL;
 	size_t n = 0;
 	ts_err rc = ts_secret_open_at(a, &k, &at, sealed, &plain, &n, e);
@@ -186,7 +186,8 @@ static ts_err trust_load(struct ts__oidc_ctx *ctx, ts_arena_t *a, struct ts__oid
                          bool *found, struct ts_error *e)
 {
 	struct ts_store_oidc_config cfg;
-	ts_err rc = ts_store_oidc_config_get(ctx->conn, a, ctx->account_id, &cfg, found, e);
+	ts_err rc =
+	        ts_store_oidc_config_get(ctx->login.conn, a, ctx->login.account_id, &cfg, found, e);
 	if (rc != TS_ERR_OK || !*found)
 		return rc;
 	json_t *disc = NULL;
@@ -196,11 +197,11 @@ static ts_err trust_load(struct ts__oidc_ctx *ctx, ts_arena_t *a, struct ts__oid
 	    !json_is_object(disc))
 		return TS_FAIL(e, TS_ERR_INTERNAL,
 		               "account %s: the stored discovery document does not read",
-		               ctx->account_id);
+		               ctx->login.account_id);
 	*t = (struct ts__oidc_trust){
-	        .account_id = ts_arena_strdup(a, ctx->account_id),
+	        .account_id = ts_arena_strdup(a, ctx->login.account_id),
 	        .version = cfg.version,
-	        .loaded_ms = ctx->now_ms,
+	        .loaded_ms = ctx->login.now_ms,
 	        .issuer = cfg.issuer,
 	        .client_id = cfg.client_id,
 	        .claim = cfg.claim != NULL && cfg.claim[0] != '\0' ? cfg.claim : "email",
@@ -215,15 +216,16 @@ static ts_err trust_load(struct ts__oidc_ctx *ctx, ts_arena_t *a, struct ts__oid
 	                json_object_get(disc, "authorization_response_iss_parameter_supported")),
 	        .allow_hs256 = cfg.allow_hs256,
 	        .jwks_fetched_ms = cfg.jwks_fetched_ms,
-	        .redirect_uri = ts_arena_printf(a, "%s" TS_OIDC_CALLBACK_PATH, ctx->base.origin),
+	        .redirect_uri =
+	                ts_arena_printf(a, "%s" TS_OIDC_CALLBACK_PATH, ctx->login.base.origin),
 	};
 	if (t->authorization_endpoint == NULL || t->token_endpoint == NULL || t->jwks_uri == NULL)
 		return TS_FAIL(
 		        e, TS_ERR_INTERNAL,
 		        "account %s: discovery names no authorization, token or JWKS endpoint",
-		        ctx->account_id);
+		        ctx->login.account_id);
 	algs_pin(disc, cfg.allow_hs256, t);
-	relay_allow_parse(a, ctx->base.origin, cfg.relay_allow, t);
+	relay_allow_parse(a, ctx->login.base.origin, cfg.relay_allow, t);
 	rc = secret_open(ctx, a, cfg.secret_sealed, t, e);
 	if (rc != TS_ERR_OK)
 		return rc;
@@ -231,8 +233,8 @@ static ts_err trust_load(struct ts__oidc_ctx *ctx, ts_arena_t *a, struct ts__oid
 		/* it parsed when it was stored: this binary reads it otherwise */
 		rc = ts_oidc_jwks_parse(cfg.jwks_json, strlen(cfg.jwks_json), &t->jwks, e);
 		if (rc != TS_ERR_OK)
-			return TS_FAIL(e, TS_ERR_INTERNAL, "stored JWKS of %s: %s", ctx->account_id,
-			               e->message);
+			return TS_FAIL(e, TS_ERR_INTERNAL, "stored JWKS of %s: %s",
+			               ctx->login.account_id, e->message);
 	}
 	return TS_ERR_OK;
 }
@@ -240,32 +242,32 @@ static ts_err trust_load(struct ts__oidc_ctx *ctx, ts_arena_t *a, struct ts__oid
 ts_err ts__oidc_trust(struct ts__oidc_ctx *ctx, struct ts__oidc_trust **out, struct ts_error *e)
 {
 	*out = NULL;
-	struct cache *c = ts_http_state(ctx->req, &ts__oidc_slot);
+	struct cache *c = ts_http_state(ctx->login.req, &ts__oidc_slot);
 	if (c == NULL)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "no OIDC cache on this worker");
 	int64_t version = 0;
-	ts_err rc = ts_store_begin(ctx->conn, false, e);
+	ts_err rc = ts_store_begin(ctx->login.conn, false, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	ts_store_read_one(ctx->conn);
-	rc = ts_store_oidc_config_version(ctx->conn, ctx->account_id, &version, e);
-	ts_store_rollback(ctx->conn);
+	ts_store_read_one(ctx->login.conn);
+	rc = ts_store_oidc_config_version(ctx->login.conn, ctx->login.account_id, &version, e);
+	ts_store_rollback(ctx->login.conn);
 	if (rc != TS_ERR_OK || version == 0)
 		return rc;
-	struct cache_entry *slot = &c->slots[fnv1a(ctx->account_id) % TS__OIDC_CACHE_SLOTS];
+	struct cache_entry *slot = &c->slots[fnv1a(ctx->login.account_id) % TS__OIDC_CACHE_SLOTS];
 	if (slot->arena != NULL && slot->trust.version == version &&
-	    strcmp(slot->trust.account_id, ctx->account_id) == 0 &&
-	    ctx->now_ms - slot->trust.loaded_ms < TS__OIDC_TRUST_TTL_MS) {
+	    strcmp(slot->trust.account_id, ctx->login.account_id) == 0 &&
+	    ctx->login.now_ms - slot->trust.loaded_ms < TS__OIDC_TRUST_TTL_MS) {
 		*out = &slot->trust;
 		return TS_ERR_OK;
 	}
 	ts_arena_t *a = ts_arena_new();
 	struct ts__oidc_trust t = {0};
 	bool found = false;
-	rc = ts_store_begin(ctx->conn, false, e);
+	rc = ts_store_begin(ctx->login.conn, false, e);
 	if (rc == TS_ERR_OK)
 		rc = trust_load(ctx, a, &t, &found, e);
-	ts_store_rollback(ctx->conn);
+	ts_store_rollback(ctx->login.conn);
 	if (rc != TS_ERR_OK || !found) {
 		ts_oidc_jwks_free(t.jwks);
 		ts_arena_free(&a);
@@ -312,10 +314,11 @@ static ts_err stored_newer(struct ts__oidc_ctx *ctx, const struct ts__oidc_trust
 	ts_arena_t *a = ts_arena_new();
 	struct ts_store_oidc_config cfg;
 	bool found = false;
-	ts_err rc = ts_store_begin(ctx->conn, false, e);
+	ts_err rc = ts_store_begin(ctx->login.conn, false, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_oidc_config_get(ctx->conn, a, ctx->account_id, &cfg, &found, e);
-	ts_store_rollback(ctx->conn);
+		rc = ts_store_oidc_config_get(ctx->login.conn, a, ctx->login.account_id, &cfg,
+		                              &found, e);
+	ts_store_rollback(ctx->login.conn);
 	if (rc == TS_ERR_OK && found && cfg.jwks_json != NULL &&
 	    cfg.jwks_fetched_ms > t->jwks_fetched_ms) {
 		rc = ts_oidc_jwks_parse(cfg.jwks_json, strlen(cfg.jwks_json), out, e);
@@ -335,12 +338,12 @@ ts_err ts__oidc_jwks_refresh(struct ts__oidc_ctx *ctx, struct ts__oidc_trust *t,
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (fresh == NULL) {
-		if (!refresh_allowed(ctx->account_id, ctx->now_ms))
+		if (!refresh_allowed(ctx->login.account_id, ctx->login.now_ms))
 			return TS_ERR_OK;
 		struct ts_http_client_opts opts = {.max_bytes = TS_OIDC_JWKS_MAX,
 		                                   .accept = "application/json"};
 		struct ts_http_client_response r;
-		rc = ts_http_client_get(ctx->req->arena, t->jwks_uri, &opts, &r, e);
+		rc = ts_http_client_get(ctx->login.req->arena, t->jwks_uri, &opts, &r, e);
 		if (rc != TS_ERR_OK)
 			return rc;
 		if (r.status != 200)
@@ -349,19 +352,19 @@ ts_err ts__oidc_jwks_refresh(struct ts__oidc_ctx *ctx, struct ts__oidc_trust *t,
 		rc = ts_oidc_jwks_parse(r.body, r.len, &fresh, e);
 		if (rc != TS_ERR_OK)
 			return rc;
-		fetched_ms = ctx->now_ms;
+		fetched_ms = ctx->login.now_ms;
 		int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
 	again:
-		rc = ts_store_begin(ctx->conn, true, e);
+		rc = ts_store_begin(ctx->login.conn, true, e);
 		if (rc == TS_ERR_OK)
-			rc = ts_store_oidc_jwks_put(ctx->conn, ctx->account_id, r.body, fetched_ms,
-			                            e);
+			rc = ts_store_oidc_jwks_put(ctx->login.conn, ctx->login.account_id, r.body,
+			                            fetched_ms, e);
 		if (rc == TS_ERR_OK)
-			rc = ts_store_commit(ctx->conn, e);
-		if (rc != TS_ERR_OK && ts_store_tx_retry(ctx->conn, rc, &attempt))
+			rc = ts_store_commit(ctx->login.conn, e);
+		if (rc != TS_ERR_OK && ts_store_tx_retry(ctx->login.conn, rc, &attempt))
 			goto again;
 		if (rc != TS_ERR_OK) {
-			ts_store_rollback(ctx->conn);
+			ts_store_rollback(ctx->login.conn);
 			ts_oidc_jwks_free(fresh);
 			return rc;
 		}

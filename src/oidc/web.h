@@ -14,6 +14,7 @@
 
 #include "http/http.h"
 #include "http/url.h"
+#include "login/login.h"
 #include "oidc/jose.h"
 #include "oidc/oidc.h"
 #include "store/store.h"
@@ -52,8 +53,6 @@
 /* Bytes of the token endpoint's and userinfo's answers read (docs/oidc.md). */
 #define TS__OIDC_TOKEN_RESPONSE_MAX (64 * 1024)
 #define TS__OIDC_USERINFO_MAX (64 * 1024)
-/* Bytes of the User-Agent kept with a session, as SAML's. */
-#define TS__OIDC_CLIENT_MAX 256
 /* The target origins of an account's allow-list read (plus the server's own). */
 #define TS__OIDC_RELAY_ALLOW_MAX 32
 /* The signing algorithms an ID token may use (jose.h's, without none). */
@@ -94,13 +93,10 @@ extern const struct ts_http_slot ts__oidc_slot;
 
 /* An OIDC request's context (ts__oidc_begin). */
 struct ts__oidc_ctx {
-	struct ts_http_req *req;
-	struct ts_http_res *res;
+	/* request, base URL, store connection, time; the account from the path (start) or
+	 * the state's row (callback) */
+	struct ts_login_ctx login;
 	const struct ts_oidc_config *cfg;
-	struct ts_http_base_url base;
-	ts_store_conn_t *conn;
-	const char *account_id; /* from the path (start) or the state's row (callback) */
-	int64_t now_ms;
 };
 
 /*
@@ -111,7 +107,7 @@ struct ts__oidc_ctx {
 bool ts__oidc_begin(struct ts_http_req *req, struct ts_http_res *res, struct ts__oidc_ctx *ctx);
 
 /*
- * The account's trust (ctx->account_id), from the worker's cache or loaded
+ * The account's trust (ctx->login.account_id), from the worker's cache or loaded
  * (config, discovery, JWKS, the opened client secret), outside any
  * transaction. *t NULL when the account has no OIDC config. Valid until the
  * handler returns.
@@ -128,7 +124,7 @@ TS_MUST_USE ts_err ts__oidc_trust(struct ts__oidc_ctx *ctx, struct ts__oidc_trus
 TS_MUST_USE ts_err ts__oidc_jwks_refresh(struct ts__oidc_ctx *ctx, struct ts__oidc_trust *t,
                                          bool *changed, struct ts_error *e);
 
-/* What one sign-in decision records (audit event and sign-in attempt). */
+/* What one sign-in decision records of OIDC (the audit event's parameters, docs/oidc.md). */
 struct ts__oidc_outcome {
 	const char *check;  /* NULL: allowed; else the check's name (docs/oidc.md) */
 	const char *reason; /* for the audit event's errorMessage; never a code or a token */
@@ -139,29 +135,14 @@ struct ts__oidc_outcome {
 	const char *user_id;        /* the user signed in or refused, when known */
 };
 
-/* Appends the outcome's audit event and sign-in attempt in ctx->conn's open write transaction. */
-TS_MUST_USE ts_err ts__oidc_record(struct ts__oidc_ctx *ctx, const struct ts__oidc_outcome *o,
-                                   struct ts_error *e);
 /*
- * A refusal decided before any store change: records it in a write
- * transaction of its own (retried), then answers the generic 403 page.
+ * The shared record of o (login/login.h): Issuer, Subject, Identity and
+ * ProviderError as the event's parameters, the claimed values capped.
  */
+struct ts_login_outcome ts__oidc_login_outcome(struct ts__oidc_ctx *ctx,
+                                               const struct ts__oidc_outcome *o);
+/* A refusal decided before any store change: recorded, then the one refusal page. */
 void ts__oidc_refuse(struct ts__oidc_ctx *ctx, const struct ts__oidc_outcome *o);
-/* As ts__oidc_refuse with status and text of its own (the provider's error page). */
-void ts__oidc_refuse_page(struct ts__oidc_ctx *ctx, const struct ts__oidc_outcome *o, int status,
-                          const char *title, const char *text);
-
-/* A page with a title, a sentence and the request id to quote. */
-void ts__oidc_page(struct ts_http_req *req, struct ts_http_res *res, int status, const char *title,
-                   const char *text);
-/* The one refusal page: 403, "Sign-in failed" and the request id (the text of SAML's). */
-void ts__oidc_page_refused(struct ts_http_req *req, struct ts_http_res *res);
-/* A failure of ours (store down, internal): 503 with Retry-After or 500, request id. */
-void ts__oidc_page_failed(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
-                          const struct ts_error *e);
-
-/* s (valid UTF-8) when it has at most max bytes, else its longest whole-character prefix. */
-const char *ts__oidc_utf8_prefix(ts_arena_t *a, const char *s, size_t max);
 
 /* ---- the pure pieces (flow.c) ------------------------------------------ */
 
@@ -230,18 +211,11 @@ TS_MUST_USE ts_err ts__oidc_callback_parse(ts_arena_t *a, const char *query, siz
 struct ts__oidc_start {
 	const char *iss;             /* present: third-party-initiated */
 	const char *login_hint;      /* dropped when longer than TS__OIDC_LOGIN_HINT_MAX */
-	const char *target_link_uri; /* unchecked here */
+	const char *target_link_uri; /* unchecked here: ts_login_target decides */
 };
 /* As ts__oidc_callback_parse, for the start endpoint's query. */
 TS_MUST_USE ts_err ts__oidc_start_parse(ts_arena_t *a, const char *query, size_t len,
                                         struct ts__oidc_start *out, struct ts_error *e);
-
-/*
- * Where a signed-in person goes: target when it is a same-origin path or an
- * absolute URL on an allowed origin (ts_http_redirect_check), else
- * TS_OIDC_LANDING.
- */
-const char *ts__oidc_target(ts_arena_t *a, const char *target, const char *const *allowed, int n);
 
 /* Whether s is an error code of RFC 6749 §4.1.2.1 or OpenID Connect Core §3.1.2.6. */
 bool ts__oidc_error_known(const char *s);
