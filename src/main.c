@@ -21,6 +21,8 @@ static int usage(void)
 	      "key\n"
 	      "  user list|get|suspend|activate|logout --account ID [--id U]  users offline\n"
 	      "  saml configure --account ID --idp-metadata FILE|URL  an account's SAML IdP\n"
+	      "  oidc configure --account ID --issuer URL --client-id ID --client-secret-file F\n"
+	      "                             an account's OpenID provider\n"
 	      "Every command takes --help.\n",
 	      stderr);
 	return 2;
@@ -58,5 +60,7 @@ int main(int argc, char **argv)
 		return ts_cli_user(verb, argc - 3, argv + 3);
 	if (strcmp(noun, "saml") == 0)
 		return ts_cli_saml(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "oidc") == 0)
+		return ts_cli_oidc(verb, argc - 3, argv + 3);
 	return usage();
 }

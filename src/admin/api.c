@@ -466,7 +466,10 @@ static const char ts__admin_create_account_name[] = "CreateAccount",
                   ts__admin_delete_groups_name[] = "DeleteGroups",
                   ts__admin_put_saml_config_name[] = "PutSamlConfig",
                   ts__admin_get_saml_config_name[] = "GetSamlConfig",
-                  ts__admin_delete_saml_config_name[] = "DeleteSamlConfig";
+                  ts__admin_delete_saml_config_name[] = "DeleteSamlConfig",
+                  ts__admin_update_openid_config_name[] = "UpdateAccountOpenIdConfig",
+                  ts__admin_get_openid_config_name[] = "GetAccountWithOpenIdConfig",
+                  ts__admin_delete_openid_config_name[] = "DeleteAccountOpenIdConfig";
 
 static const struct ts_http_route routes[] = {
         ROUTE("POST", "/api/v1/accounts", ts__admin_create_account),
@@ -504,6 +507,10 @@ static const struct ts_http_route routes[] = {
         ROUTE("DELETE", "/api/v1/accounts/{}/saml-config", ts__admin_delete_saml_config),
         SELECT("POST", "/api/v1/accounts/{}/saml-config", ts__admin_saml_config_post,
                "SamlConfigOperation"),
+        /* the OpenID provider (docs/oidc.md "Configuration") */
+        ROUTE("PUT", "/api/v1/accounts/{}/openid-config", ts__admin_update_openid_config),
+        ROUTE("GET", "/api/v1/accounts/{}/openid-config", ts__admin_get_openid_config),
+        ROUTE("DELETE", "/api/v1/accounts/{}/openid-config", ts__admin_delete_openid_config),
 };
 
 struct ts_http_module ts_admin_module(struct ts_admin_config *cfg)

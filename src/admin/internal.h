@@ -73,6 +73,9 @@ extern const struct ts__admin_op ts__admin_list_users, ts__admin_get_user, ts__a
 /* The account's SAML identity source (api_saml.c). */
 extern const struct ts__admin_op ts__admin_put_saml_config, ts__admin_get_saml_config,
         ts__admin_delete_saml_config, ts__admin_rotate_saml_sp_key;
+/* The account's OpenID provider (api_oidc.c). */
+extern const struct ts__admin_op ts__admin_update_openid_config, ts__admin_get_openid_config,
+        ts__admin_delete_openid_config;
 
 /*
  * One route, several operations: the Chime API selects some calls with the

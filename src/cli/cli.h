@@ -28,6 +28,7 @@ int ts_cli_audit(const char *verb, int argc, char **argv);
 int ts_cli_masterkey(const char *verb, int argc, char **argv);
 int ts_cli_user(const char *verb, int argc, char **argv);
 int ts_cli_saml(const char *verb, int argc, char **argv);
+int ts_cli_oidc(const char *verb, int argc, char **argv);
 
 struct ts_cli_store {
 	ts_store_t *store;
