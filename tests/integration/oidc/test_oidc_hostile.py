@@ -10,6 +10,8 @@ Every refusal: 403, the generic "Sign-in failed" page not naming the check, no s
 cookie, /api/v1/me 401, the user's registration untouched, and exactly one SignIn event
 (Protocol "oidc") whose errorCode is the check (docs/oidc.md, "Sign-in").
 """
+import uuid
+
 import pytest
 
 import oidcenv as E
@@ -177,3 +179,45 @@ def test_issuer_that_does_not_answer(env, behave):
 def test_issuer_not_https_nor_loopback(env, behave):
     r = env.put_oidc_config(issuer="http://example.com", expect=None)
     T.assert_error(r, 400)
+
+
+def test_unknown_state(env, browser, behave):
+    user = env.new_person("unknown-state")
+    url = env.authorize(browser, user)
+    q = E.query(url)
+    forged = env.base + E.CALLBACK + "?code=%s&state=%s&iss=%s" % (q["code"], "A" * 43, q["iss"])
+    before = E.snapshot(env, [user])
+    r, rid = env.callback(browser, forged)
+    E.assert_refused(env, r, rid, STATE, browser, [user], before)
+
+
+def test_account_without_oidc_goes_nowhere(env, browser, behave):
+    other = env.admin("POST", "/accounts", {"Name": "no-oidc", "AccountType": "Enterprise"},
+                      expect=201)["Account"]["AccountId"]
+    stats = env.op.stats()
+    r = browser.get(env.base + "/auth/%s/oidc" % other, allow_redirects=False, timeout=E.HTTP_TIMEOUT)
+    assert r.status_code in (403, 404), r.status_code
+    assert "Location" not in r.headers
+    assert env.op.stats()["authorize"] == stats["authorize"]
+
+
+@pytest.mark.parametrize("who", ["not-provisioned", "unlicensed", "suspended"])
+def test_directory_rules_after_a_valid_id_token(env, browser, behave, who):
+    """A valid ID token for someone the directory refuses: the rule is the check named."""
+    if who == "not-provisioned":
+        tag = uuid.uuid4().hex[:8]
+        user = {"id": None, "name": "nobody-%s@example.com" % tag, "sub": "sub-nobody-" + tag}
+        env.op.add_accounts({user["sub"]: {"email": user["name"]}})
+        users, checks = [], ("IdentityMatch",)
+    elif who == "unlicensed":
+        user = env.new_person("nolicence", license=None)
+        users, checks = [user], ("LicensedGroup",)
+    else:
+        user = env.new_person("suspended")
+        env.admin("POST", "/accounts/%s/users" % env.acct, {"UserIdList": [user["id"]]},
+                  params={"operation": "suspend"})
+        users, checks = [user], ("Active",)
+    url = env.authorize(browser, user)
+    before = E.snapshot(env, users)
+    r, rid = env.callback(browser, url)
+    E.assert_refused(env, r, rid, checks, browser, users, before)

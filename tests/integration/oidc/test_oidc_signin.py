@@ -29,9 +29,12 @@ def test_sp_initiated(env, browser, behave):
     assert q["state"] != q["nonce"]
     assert "login_hint" not in q
     assert "client_secret" not in r.headers["Location"] and E.CLIENT_SECRET not in r.headers["Location"]
-    binding = [c for c in browser.cookies if c.name.endswith("tessera_oidc")]
-    assert len(binding) == 1, list(browser.cookies)
-    assert binding[0].has_nonstandard_attr("HttpOnly"), binding[0]
+    # the binding cookie: HttpOnly, and SameSite=Lax so the provider's redirect back (a
+    # cross-site top-level GET) carries it (None would need Secure, and this is http)
+    binding = [c for c in E.E.set_cookies(r) if c.split("=", 1)[0].endswith("tessera_oidc")]
+    assert len(binding) == 1, E.E.set_cookies(r)
+    attrs = [a.strip().lower() for a in binding[0].split(";")]
+    assert "httponly" in attrs and "samesite=lax" in attrs, attrs
     before = env.op.stats()
     url = E.O.at_provider(env.op, browser, r.headers["Location"], user["sub"], env.base + E.CALLBACK)
     cb = E.query(url)
