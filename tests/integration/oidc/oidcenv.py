@@ -22,7 +22,6 @@ with warnings.catch_warnings():
     import samlenv as E  # noqa: E402
 
 import oidcop as O  # noqa: E402
-import tessera_itest as T  # noqa: E402
 
 HTTP_TIMEOUT = E.HTTP_TIMEOUT
 USER = E.USER

@@ -75,12 +75,6 @@ def test_third_party_initiated_same_origin_target(env, browser, behave):
     E.assert_signed_in(env, r, rid, browser, user, location=env.base + "/api/v1/me")
 
 
-def test_third_party_initiated_relative_target(env, browser, behave):
-    user = env.new_person("tpi-rel")
-    r, rid = env.sign_in(browser, user, params={"iss": env.op.issuer, "target_link_uri": "/api/v1/me"})
-    E.assert_signed_in(env, r, rid, browser, user, location="/api/v1/me")
-
-
 def test_third_party_initiated_foreign_target_lands_on_portal(env, behave):
     user = env.new_person("tpi-foreign")
     for target in ("https://evil.example/steal", "//evil.example/x", "http://127.0.0.1:1/other-origin",
