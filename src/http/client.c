@@ -673,9 +673,16 @@ ts_err ts_http_client_do(ts_arena_t *a, const struct ts_http_client_request *r,
 			rc = TS_FAIL(e, TS_ERR_UNAVAILABLE, "timed out after %d ms", o.timeout_ms);
 			break;
 		}
-		/* loopback through a redirect only when the first URL was loopback too */
-		struct guard g = {.loopback_ok = first_loopback && loopback,
-		                  .allow_private = o.allow_private};
+		/*
+		 * Loopback through a redirect only when the first URL was loopback too;
+		 * refused here, before the handle's cache could offer a connection a
+		 * legitimate loopback call left open (which open_socket would not see).
+		 */
+		if (loopback && !first_loopback) {
+			rc = TS_FAIL(e, TS_ERR_BAD_REQUEST, "the address is not public");
+			break;
+		}
+		struct guard g = {.loopback_ok = loopback, .allow_private = o.allow_private};
 		char *location = NULL;
 		rc = hop(c, a, u, &g, r, post, &o, left, out, &location, e);
 		out->url = current;
