@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "http/client.h"
 #include "http/internal.h"
 
 static const int statuses[] = {200, 201, 204, 301, 302, 303, 304, 400, 401, 403, 404,
@@ -147,6 +148,33 @@ char *ts__http_metrics_render(ts__http_metrics_t *m, ts_arena_t *arena, size_t *
 		    (double)atomic_load_explicit(&m->c[i].sum_ns, memory_order_relaxed) / 1e9, r,
 		    (unsigned long long)cum);
 	}
+	struct ts_http_client_stats cs;
+	ts_http_client_stats(&cs);
+	put(&o,
+	    "# HELP tessera_http_client_in_flight Outbound calls (metadata, discovery, JWKS, "
+	    "token, userinfo) in flight.\n"
+	    "# TYPE tessera_http_client_in_flight gauge\n"
+	    "tessera_http_client_in_flight %lld\n"
+	    "# HELP tessera_http_client_limit Most outbound calls in flight at once (0: none).\n"
+	    "# TYPE tessera_http_client_limit gauge\n"
+	    "tessera_http_client_limit %lld\n"
+	    "# HELP tessera_http_client_calls_total Outbound calls that got a slot.\n"
+	    "# TYPE tessera_http_client_calls_total counter\n"
+	    "tessera_http_client_calls_total %llu\n"
+	    "# HELP tessera_http_client_busy_total Outbound calls refused: every slot was taken.\n"
+	    "# TYPE tessera_http_client_busy_total counter\n"
+	    "tessera_http_client_busy_total %llu\n"
+	    "# HELP tessera_http_client_refused_total Outbound connections refused: the address "
+	    "was not public.\n"
+	    "# TYPE tessera_http_client_refused_total counter\n"
+	    "tessera_http_client_refused_total %llu\n"
+	    "# HELP tessera_http_client_connections_total Outbound connections opened (the other "
+	    "calls reused one).\n"
+	    "# TYPE tessera_http_client_connections_total counter\n"
+	    "tessera_http_client_connections_total %llu\n",
+	    (long long)cs.in_flight, (long long)cs.limit, (unsigned long long)cs.calls,
+	    (unsigned long long)cs.busy, (unsigned long long)cs.refused,
+	    (unsigned long long)cs.connects);
 	*len = o.len;
 	return o.buf;
 }

@@ -39,6 +39,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "http/client.h"
 #include "http/internal.h"
 #include "store/store.h"
 
@@ -995,6 +996,8 @@ ts_err ts_http_server_new(const struct ts_http_server_config *cfg, ts_http_serve
 		cores = 1;
 	s->nloops = cfg->loops > 0 ? cfg->loops : (int)cores;
 	s->nworkers = cfg->workers > 0 ? cfg->workers : (int)cores * 4;
+	/* a slow IdP holds at most half the workers (http/client.h) */
+	ts_http_client_set_concurrency(s->nworkers / 2 > 1 ? s->nworkers / 2 : 1);
 	s->ncpu = (int)cores;
 	if (s->cfg.max_body == 0)
 		s->cfg.max_body = TS_HTTP_DEFAULT_MAX_BODY;

@@ -58,24 +58,21 @@ struct acs {
 	const char *binding_hash; /* of the cookie; NULL without one */
 	const char *form_relay;
 	const char *roles_json; /* the AWS role pairs offered, for the session; NULL: none */
-	const char *client;     /* the User-Agent, capped, kept with the session */
 	/* the transaction's results */
-	struct ts__saml_outcome o;
 	const char *relay; /* the RelayState to follow (the stored request's, else the form's) */
-	const char *token; /* the session's, when allowed */
-	const char *session_id;
+	struct ts_login_session session; /* when allowed */
 };
 
 static void resubmit_page(struct ts__saml_ctx *ctx, const char *response, const char *relay)
 {
-	struct ts_http_req *req = ctx->req;
+	struct ts_http_req *req = ctx->login.req;
 	struct ts_http_html h;
 	ts_http_html_init(&h, req->arena);
 	ts_http_html_page_begin(&h, "Signing in");
 	ts_http_html_lit(&h, "<h1>Signing in</h1><form id=\"resubmit\" method=\"post\"");
 	ts_http_html_url_attr(&h, "action",
-	                      ts_arena_printf(req->arena, "/saml/%s/acs", ctx->account_id), NULL,
-	                      0);
+	                      ts_arena_printf(req->arena, "/saml/%s/acs", ctx->login.account_id),
+	                      NULL, 0);
 	ts_http_html_lit(&h, "><input type=\"hidden\" name=\"" F_RESPONSE "\"");
 	ts_http_html_attr(&h, "value", response);
 	ts_http_html_lit(&h, ">");
@@ -88,7 +85,7 @@ static void resubmit_page(struct ts__saml_ctx *ctx, const char *response, const 
 	                     "<noscript><button>Continue</button></noscript></form>"
 	                     "<script src=\"" TS_SAML_RESUBMIT_JS "\"></script>");
 	ts_http_html_page_end(&h);
-	ts_http_res_html_script(req, ctx->res, 200, &h);
+	ts_http_res_html_script(req, ctx->login.res, 200, &h);
 }
 
 /* The binding cookie's hash, or NULL when the browser sent none (or two). */
@@ -97,13 +94,14 @@ static const char *binding_hash(struct ts__saml_ctx *ctx)
 	struct ts_http_cookies jar;
 	struct ts_error e = {0};
 	const char *v = NULL;
-	if (ts_http_cookies_from_req(ctx->req, &jar, &e) != TS_ERR_OK ||
-	    ts_http_cookie_get(
-	            &jar, ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_SAML_BINDING_COOKIE),
-	            &v, &e) != TS_ERR_OK ||
+	if (ts_http_cookies_from_req(ctx->login.req, &jar, &e) != TS_ERR_OK ||
+	    ts_http_cookie_get(&jar,
+	                       ts_http_cookie_name(ctx->login.req->arena, &ctx->login.base,
+	                                           TS_SAML_BINDING_COOKIE),
+	                       &v, &e) != TS_ERR_OK ||
 	    v == NULL || v[0] == '\0')
 		return NULL;
-	char *hash = ts_arena_alloc(ctx->req->arena, TS_SHA256_HEX_LEN + 1);
+	char *hash = ts_arena_alloc(ctx->login.req->arena, TS_SHA256_HEX_LEN + 1);
 	ts_sha256_hex(v, strlen(v), hash);
 	return hash;
 }
@@ -179,48 +177,50 @@ static bool same_browser(const char *stored, const char *sent)
 	       sodium_memcmp(stored, sent, TS_SHA256_HEX_LEN) == 0;
 }
 
-/* Step 4 (see the top of the file), in the open write transaction; x->o.check says a refusal. */
-static ts_err decide(struct acs *x, struct ts_error *e)
+/* Step 4 (see the top of the file), in the open write transaction; o->check says a refusal. */
+static ts_err decide(struct ts_login_ctx *lc, void *arg, struct ts_login_outcome *o,
+                     struct ts_error *e)
 {
-	struct ts__saml_ctx *ctx = x->ctx;
+	struct acs *x = arg;
 	const struct ts_saml_assertion *as = x->as;
-	ts_arena_t *a = ctx->req->arena;
+	ts_arena_t *a = lc->req->arena;
 	x->relay = x->form_relay;
+	x->session = (struct ts_login_session){0};
 	ts_err rc;
 	if (as->in_response_to != NULL) {
 		/* SAML Profiles §4.1.4.3: InResponseTo names a request this SP issued, to this
 		 * browser, not yet answered (federation-security.md §1, "InResponseTo") */
 		struct ts_store_saml_request sr;
 		bool found = false;
-		rc = ts_store_saml_request_take(ctx->conn, a, ctx->account_id, as->in_response_to,
-		                                ctx->now_ms, &sr, &found, e);
+		rc = ts_store_saml_request_take(lc->conn, a, lc->account_id, as->in_response_to,
+		                                lc->now_ms, &sr, &found, e);
 		if (rc != TS_ERR_OK)
 			return rc;
 		if (!found || !same_browser(sr.browser_hash, x->binding_hash)) {
-			x->o.check = "RequestUnknown";
-			x->o.reason = !found ? "no live request has this ID (never issued, used or "
-			                       "expired)"
-			                     : "the request was issued to another browser";
+			o->check = "RequestUnknown";
+			o->reason = !found ? "no live request has this ID (never issued, used or "
+			                     "expired)"
+			                   : "the request was issued to another browser";
 			return TS_ERR_OK;
 		}
 		if (sr.relay_state != NULL)
 			x->relay =
 			        sr.relay_state; /* what this SP was asked for, not what came back */
 	} else if (!x->t->allow_idp_initiated) {
-		x->o.check = "Unsolicited";
-		x->o.reason = "IdP-initiated sign-in is not allowed for this account";
+		o->check = "Unsolicited";
+		o->reason = "IdP-initiated sign-in is not allowed for this account";
 		return TS_ERR_OK;
 	}
 	/* SAML Profiles §4.1.4.5: a bearer assertion is used once; kept until it expires */
-	int64_t skew = ctx->cfg->skew_ms > 0 ? ctx->cfg->skew_ms : TS_SAML_SKEW_DEFAULT_MS;
+	int64_t skew = x->ctx->cfg->skew_ms > 0 ? x->ctx->cfg->skew_ms : TS_SAML_SKEW_DEFAULT_MS;
 	bool fresh = false;
-	rc = ts_store_saml_replay_record(ctx->conn, ctx->account_id, as->assertion_id,
-	                                 as->not_on_or_after_ms + skew, ctx->now_ms, &fresh, e);
+	rc = ts_store_saml_replay_record(lc->conn, lc->account_id, as->assertion_id,
+	                                 as->not_on_or_after_ms + skew, lc->now_ms, &fresh, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (!fresh) {
-		x->o.check = "Replay";
-		x->o.reason = "this assertion was consumed already";
+		o->check = "Replay";
+		o->reason = "this assertion was consumed already";
 		return TS_ERR_OK;
 	}
 	struct ts_signin_assertion in = {.via = TS_SIGNIN_VIA_SAML,
@@ -230,91 +230,40 @@ static ts_err decide(struct acs *x, struct ts_error *e)
 	                                 .roles = as->roles,
 	                                 .n_roles = as->n_roles,
 	                                 .role_session_name = as->role_session_name};
-	struct ts_signin_decision d;
-	rc = ts_directory_signin_decide(ctx->conn, a, ctx->account_id, &in, NULL, &d, e);
-	if (rc == TS_ERR_NOT_FOUND) { /* the account went away with its config */
-		x->o.check = "NotConfigured";
-		x->o.reason = "the account does not exist";
-		return TS_ERR_OK;
-	}
-	if (rc != TS_ERR_OK)
-		return rc;
-	x->o.user_id = d.user != NULL ? d.user->user_id : NULL;
-	if (!d.allowed) {
-		/* the rule's texts live in d, on this stack frame: the outcome outlives it */
-		x->o.check = ts_arena_strdup(a, d.rules[d.first_failure].name);
-		x->o.reason = ts_arena_strdup(a, d.rules[d.first_failure].reason);
-		return TS_ERR_OK;
-	}
-	/* docs/product.md §4: the first successful sign-in registers the user */
-	bool registered = false;
-	rc = ts_directory_user_register(ctx->conn, a, d.user->user_id, ctx->now_ms, &registered, e);
-	if (rc != TS_ERR_OK)
-		return rc;
 	/* one role is taken without asking; several wait for the chooser (role.c) */
 	struct ts_session_origin origin = {
-	        .origin = TS_SESSION_ORIGIN_SAML,
 	        .roles_json = x->roles_json,
 	        .role_arn = as->n_roles == 1 ? as->roles[0].role_arn : NULL,
 	        .provider_arn = as->n_roles == 1 ? as->roles[0].provider_arn : NULL,
 	        .role_session_name = as->role_session_name};
-	struct ts_session s;
-	rc = ts_directory_session_create_from(ctx->conn, a, ctx->account_id, d.user->user_id,
-	                                      TS_SESSION_BROWSER, TS_SAML_SESSION_TTL_MS, d.license,
-	                                      x->client, &origin, &x->token, &s, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	x->session_id = s.session_id;
-	return TS_ERR_OK;
+	return ts_login_decide(lc, &in, &origin, o, &x->session, e);
 }
 
 /* Steps 4 and 5: the transaction (retried as a whole), then the answer. */
-static void finish(struct acs *x)
+static void finish(struct acs *x, const struct ts__saml_outcome *base)
 {
 	struct ts__saml_ctx *ctx = x->ctx;
-	struct ts_http_req *req = ctx->req;
-	struct ts_error e = {0};
-	const struct ts__saml_outcome base = x->o;
-	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
-	ts_err rc;
-again:
-	x->o = base;
-	x->token = NULL;
-	x->session_id = NULL;
-	rc = ts_store_begin(ctx->conn, true, &e);
-	if (rc == TS_ERR_OK)
-		rc = decide(x, &e);
-	if (rc == TS_ERR_OK)
-		rc = ts__saml_record(ctx, &x->o, &e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(ctx->conn, &e);
-	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx->conn, rc, &attempt))
-		goto again;
-	if (rc != TS_ERR_OK) {
-		ts_store_rollback(ctx->conn);
-		ts__saml_page_failed(req, ctx->res, rc, &e);
+	struct ts_login_outcome o = ts__saml_login_outcome(ctx, base);
+	if (!ts_login_transact(&ctx->login, decide, x, &o))
+		return;
+	if (o.check != NULL) {
+		ts_login_page_refused(ctx->login.req, ctx->login.res);
 		return;
 	}
-	if (x->o.check != NULL) {
-		ts__saml_page_refused(req, ctx->res);
-		return;
-	}
-	struct ts_http_cookie_opts co = {.max_age_s = TS_SAML_SESSION_TTL_MS / 1000};
-	rc = ts_http_cookie_set(ctx->res, req->arena, &ctx->base, TS_PORTAL_SESSION_COOKIE,
-	                        x->token, &co, &e);
-	if (rc != TS_ERR_OK) {
-		ts__saml_page_failed(req, ctx->res, rc, &e);
-		return;
-	}
-	const char *target =
-	        ts__saml_relay_target(req->arena, x->relay, x->t->relay_allow, x->t->n_relay_allow);
+	const char *target = ts__saml_relay_target(ctx->login.req->arena, x->relay,
+	                                           x->t->relay_allow, x->t->n_relay_allow);
 	if (x->as->n_roles > 1) {
-		ts__saml_chooser(ctx, x->session_id, x->as->roles, x->as->n_roles, target);
+		struct ts_error e = {0};
+		ts_err rc = ts_login_cookie_set(&ctx->login, x->session.token, &e);
+		if (rc != TS_ERR_OK) {
+			ts_login_page_failed(ctx->login.req, ctx->login.res, rc, &e);
+			return;
+		}
+		ts__saml_chooser(ctx, x->session.session_id, x->as->roles, x->as->n_roles, target);
 		return;
 	}
-	rc = ts_http_redirect(req, ctx->res, target, x->t->relay_allow, x->t->n_relay_allow, &e);
-	if (rc != TS_ERR_OK) /* the target passed this very check: never reached */
-		ts__saml_page_failed(req, ctx->res, TS_ERR_INTERNAL, &e);
+	ts_login_land(&ctx->login, x->session.token, target, x->t->relay_allow,
+	              x->t->n_relay_allow);
 }
 
 void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
@@ -323,6 +272,7 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	if (!ts__saml_begin(req, res, &ctx))
 		return;
 	struct acs x = {.ctx = &ctx};
+	struct ts__saml_outcome o;
 	struct ts_error e = {0};
 	struct ts_http_form form;
 	/* values may hold CR and LF: base64 wrapped in lines (as some IdPs send it), and a
@@ -331,7 +281,7 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	lim.multiline = true;
 	ts_err rc = ts_http_form_from_req(req, &lim, &form, &e);
 	if (rc == TS_ERR_TOO_LARGE) {
-		ts__saml_page(req, res, ts_err_status(TS_ERR_TOO_LARGE), "Sign-in failed",
+		ts_login_page(req, res, ts_err_status(TS_ERR_TOO_LARGE), "Sign-in failed",
 		              "The sign-in message is too large.");
 		return;
 	}
@@ -344,20 +294,19 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	if (rc == TS_ERR_OK)
 		rc = ts_http_form_opt(&form, F_RESUBMITTED, &resubmitted, &e);
 	if (rc != TS_ERR_OK) {
-		x.o = (struct ts__saml_outcome){.check = "Encoding", .reason = e.message};
-		ts__saml_refuse(&ctx, &x.o);
+		o = (struct ts__saml_outcome){.check = "Encoding", .reason = e.message};
+		ts__saml_refuse(&ctx, &o);
 		return;
 	}
 	rc = ts__saml_trust(&ctx, &x.t, &e);
 	if (rc != TS_ERR_OK) {
-		ts__saml_page_failed(req, res, rc, &e);
+		ts_login_page_failed(req, res, rc, &e);
 		return;
 	}
 	if (x.t == NULL) {
-		x.o = (struct ts__saml_outcome){.check = "NotConfigured",
-		                                .reason =
-		                                        "the account has no SAML identity source"};
-		ts__saml_refuse(&ctx, &x.o);
+		o = (struct ts__saml_outcome){.check = "NotConfigured",
+		                              .reason = "the account has no SAML identity source"};
+		ts__saml_refuse(&ctx, &o);
 		return;
 	}
 	struct ts_saml_verify_config vc = {.sp_entity_id = x.t->sp_entity_id,
@@ -368,22 +317,22 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	                                   .sp_keys_pem = x.t->sp_keys,
 	                                   .n_sp_keys = x.t->n_sp_keys,
 	                                   .allow_sha1 = x.t->allow_sha1,
-	                                   .now_ms = ctx.now_ms,
+	                                   .now_ms = ctx.login.now_ms,
 	                                   .skew_ms = ctx.cfg->skew_ms};
 	struct ts_saml_assertion as;
 	enum ts_saml_check failed = TS_SAML_CHECK_NONE;
 	rc = ts_saml_response_verify(req->arena, response, strlen(response), &vc, &as, &failed, &e);
 	if (rc == TS_ERR_UNAUTHORIZED) {
-		x.o = (struct ts__saml_outcome){
+		o = (struct ts__saml_outcome){
 		        .check = ts_saml_check_name(failed),
 		        .reason = e.message,
 		        .idp_entity_id = x.t->idp_entity_id,
 		        .name_id = claimed_name_id(req->arena, response, strlen(response))};
-		ts__saml_refuse(&ctx, &x.o);
+		ts__saml_refuse(&ctx, &o);
 		return;
 	}
 	if (rc != TS_ERR_OK) {
-		ts__saml_page_failed(req, res, rc, &e);
+		ts_login_page_failed(req, res, rc, &e);
 		return;
 	}
 	x.as = &as;
@@ -398,28 +347,26 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 		check = ts_saml_check_name(TS_SAML_CHECK_ATTRIBUTE);
 	}
 	if (why != NULL) {
-		x.o = (struct ts__saml_outcome){.check = check,
-		                                .reason = why,
-		                                .idp_entity_id = as.issuer,
-		                                .name_id = as.name_id,
-		                                .assertion_id = as.assertion_id,
-		                                .in_response_to = as.in_response_to};
-		ts__saml_refuse(&ctx, &x.o);
+		o = (struct ts__saml_outcome){.check = check,
+		                              .reason = why,
+		                              .idp_entity_id = as.issuer,
+		                              .name_id = as.name_id,
+		                              .assertion_id = as.assertion_id,
+		                              .in_response_to = as.in_response_to};
+		ts__saml_refuse(&ctx, &o);
 		return;
 	}
 	x.roles_json = roles_json(req->arena, &as);
-	const char *ua = ts_http_header(req, "user-agent");
-	x.client = ua != NULL ? ts__saml_utf8_prefix(req->arena, ua, TS__SAML_CLIENT_MAX) : NULL;
 	x.binding_hash = binding_hash(&ctx);
 	bool resubmit = resubmitted != NULL && strcmp(resubmitted, "1") == 0;
 	if (as.in_response_to != NULL && x.binding_hash == NULL && !resubmit) {
 		resubmit_page(&ctx, response, x.form_relay);
 		return;
 	}
-	ts_store_write_soon(ctx.conn, true); /* lets the transaction join a group commit */
-	x.o = (struct ts__saml_outcome){.idp_entity_id = as.issuer,
-	                                .name_id = as.name_id,
-	                                .assertion_id = as.assertion_id,
-	                                .in_response_to = as.in_response_to};
-	finish(&x);
+	ts_store_write_soon(ctx.login.conn, true); /* lets the transaction join a group commit */
+	o = (struct ts__saml_outcome){.idp_entity_id = as.issuer,
+	                              .name_id = as.name_id,
+	                              .assertion_id = as.assertion_id,
+	                              .in_response_to = as.in_response_to};
+	finish(&x, &o);
 }

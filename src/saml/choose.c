@@ -5,20 +5,14 @@
  */
 #include <string.h>
 
-#include "http/redirect.h"
 #include "saml/authn.h"
 #include "saml/web.h"
 
 const char *ts__saml_relay_target(ts_arena_t *a, const char *relay, const char *const *allowed,
                                   int n)
 {
-	/* docs/product.md §6: RelayState deep links only to a same-origin path or an allow-listed
-	 * origin; anything else is not refused, it lands on the portal (docs/saml.md) */
-	struct ts_error e = {0};
-	if (relay == NULL || relay[0] == '\0' || strlen(relay) > TS_SAML_RELAY_STATE_MAX ||
-	    ts_http_redirect_check(a, relay, allowed, n, &e) != TS_ERR_OK)
-		return TS_SAML_LANDING;
-	return relay;
+	/* docs/saml.md: a RelayState of SAML Bindings §3.4.3's size at most */
+	return ts_login_target(a, relay, TS_SAML_RELAY_STATE_MAX, allowed, n);
 }
 
 bool ts__saml_role_index(const char *s, size_t n, size_t *out)

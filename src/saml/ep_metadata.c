@@ -20,11 +20,11 @@ void ts__saml_metadata_handle(struct ts_http_req *req, struct ts_http_res *res)
 	const struct ts__saml_trust *t = NULL;
 	ts_err rc = ts__saml_trust(&ctx, &t, &e);
 	if (rc != TS_ERR_OK) {
-		ts__saml_page_failed(req, res, rc, &e);
+		ts_login_page_failed(req, res, rc, &e);
 		return;
 	}
 	if (t == NULL) {
-		ts__saml_page(req, res, ts_err_status(TS_ERR_NOT_FOUND), "Not found",
+		ts_login_page(req, res, ts_err_status(TS_ERR_NOT_FOUND), "Not found",
 		              "This account has no SAML sign-in.");
 		return;
 	}

@@ -24,15 +24,16 @@ static const char *binding_value(struct ts__saml_ctx *ctx)
 	struct ts_http_cookies jar;
 	struct ts_error e = {0};
 	const char *v = NULL;
-	if (ts_http_cookies_from_req(ctx->req, &jar, &e) == TS_ERR_OK &&
-	    ts_http_cookie_get(
-	            &jar, ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_SAML_BINDING_COOKIE),
-	            &v, &e) == TS_ERR_OK &&
+	if (ts_http_cookies_from_req(ctx->login.req, &jar, &e) == TS_ERR_OK &&
+	    ts_http_cookie_get(&jar,
+	                       ts_http_cookie_name(ctx->login.req->arena, &ctx->login.base,
+	                                           TS_SAML_BINDING_COOKIE),
+	                       &v, &e) == TS_ERR_OK &&
 	    v != NULL && strlen(v) == TS_SAML_BINDING_RANDOM &&
 	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
 	            TS_SAML_BINDING_RANDOM)
 		return v;
-	char *fresh = ts_arena_alloc(ctx->req->arena, TS_SAML_BINDING_RANDOM + 1);
+	char *fresh = ts_arena_alloc(ctx->login.req->arena, TS_SAML_BINDING_RANDOM + 1);
 	ts_random_token(fresh, TS_SAML_BINDING_RANDOM);
 	return fresh;
 }
@@ -48,7 +49,7 @@ void ts__saml_login_handle(struct ts_http_req *req, struct ts_http_res *res)
 	if (rc != TS_ERR_OK)
 		goto fail;
 	if (t == NULL) {
-		ts__saml_page(req, res, ts_err_status(TS_ERR_NOT_FOUND), "Sign-in not available",
+		ts_login_page(req, res, ts_err_status(TS_ERR_NOT_FOUND), "Sign-in not available",
 		              "This account has no SAML sign-in.");
 		return;
 	}
@@ -56,7 +57,7 @@ void ts__saml_login_handle(struct ts_http_req *req, struct ts_http_res *res)
 		rc = TS_FAIL(
 		        &e, TS_ERR_INTERNAL,
 		        "account %s: no HTTP-Redirect SSO URL in the IdP metadata, or no SP key",
-		        ctx.account_id);
+		        ctx.login.account_id);
 		goto fail;
 	}
 	/* SAML Bindings §3.4.3: RelayState is at most 80 bytes by the letter, more in practice;
@@ -70,7 +71,7 @@ void ts__saml_login_handle(struct ts_http_req *req, struct ts_http_res *res)
 	                                   .sso_url = t->sso_url,
 	                                   .relay_state = relay,
 	                                   .sp_key_pem = t->sp_keys[0],
-	                                   .now_ms = ctx.now_ms};
+	                                   .now_ms = ctx.login.now_ms};
 	const char *url = NULL;
 	rc = ts_saml_authn_redirect(req->arena, &ar, &url, &e);
 	if (rc != TS_ERR_OK)
@@ -79,29 +80,29 @@ void ts__saml_login_handle(struct ts_http_req *req, struct ts_http_res *res)
 	char *hash = ts_arena_alloc(req->arena, TS_SHA256_HEX_LEN + 1);
 	ts_sha256_hex(binding, strlen(binding), hash);
 	struct ts_store_saml_request sr = {.request_id = ar.request_id,
-	                                   .account_id = ctx.account_id,
+	                                   .account_id = ctx.login.account_id,
 	                                   .browser_hash = hash,
 	                                   .relay_state = relay,
-	                                   .created_ms = ctx.now_ms,
-	                                   .expires_ms = ctx.now_ms + TS_SAML_REQUEST_TTL_MS};
+	                                   .created_ms = ctx.login.now_ms,
+	                                   .expires_ms = ctx.login.now_ms + TS_SAML_REQUEST_TTL_MS};
 	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
 again:
-	rc = ts_store_begin(ctx.conn, true, &e);
+	rc = ts_store_begin(ctx.login.conn, true, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_saml_request_insert(ctx.conn, &sr, &e);
+		rc = ts_store_saml_request_insert(ctx.login.conn, &sr, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(ctx.conn, &e);
-	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx.conn, rc, &attempt))
+		rc = ts_store_commit(ctx.login.conn, &e);
+	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx.login.conn, rc, &attempt))
 		goto again;
 	if (rc != TS_ERR_OK)
 		goto fail;
 	/* the IdP posts back cross-site: over https the cookie must be SameSite=None to come
 	 * along; over http browsers refuse None, and the ACS's resubmit page brings it */
 	struct ts_http_cookie_opts co = {.max_age_s = TS_SAML_REQUEST_TTL_MS / 1000,
-	                                 .samesite = ctx.base.secure ? TS_HTTP_SAMESITE_NONE
-	                                                             : TS_HTTP_SAMESITE_LAX};
-	rc = ts_http_cookie_set(res, req->arena, &ctx.base, TS_SAML_BINDING_COOKIE, binding, &co,
-	                        &e);
+	                                 .samesite = ctx.login.base.secure ? TS_HTTP_SAMESITE_NONE
+	                                                                   : TS_HTTP_SAMESITE_LAX};
+	rc = ts_http_cookie_set(res, req->arena, &ctx.login.base, TS_SAML_BINDING_COOKIE, binding,
+	                        &co, &e);
 	if (rc != TS_ERR_OK)
 		goto fail;
 	ts_http_res_set(res, STATUS_FOUND, NULL, NULL, 0);
@@ -109,7 +110,7 @@ again:
 	ts_http_page_headers(req->arena, res, NULL);
 	return;
 fail:
-	ts_store_rollback(ctx.conn);
+	ts_store_rollback(ctx.login.conn);
 	*res = (struct ts_http_res){.arena = res->arena};
-	ts__saml_page_failed(req, res, rc, &e);
+	ts_login_page_failed(req, res, rc, &e);
 }

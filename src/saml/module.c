@@ -12,17 +12,12 @@
  */
 #include "saml/web.h"
 
-#include <sodium.h>
 #include <string.h>
 
-#include "audit/event.h"
 #include "core/alloc.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "core/timeutil.h"
-#include "core/utf8.h"
 #include "directory/session.h"
-#include "http/html.h"
 #include "saml/metadata.h"
 #include "saml/spkeys.h"
 #include "store/saml.h"
@@ -75,26 +70,13 @@ static const struct ts_http_slot saml_slot = {slot_init, slot_free};
 
 bool ts__saml_begin(struct ts_http_req *req, struct ts_http_res *res, struct ts__saml_ctx *ctx)
 {
-	*ctx = (struct ts__saml_ctx){.req = req, .res = res, .now_ms = ts_now_ms()};
 	ctx->cfg = ts_http_config(req, &saml_slot);
-	struct ts_error e = {0};
-	ts_err rc = TS_ERR_OK;
-	if (ctx->cfg == NULL || ctx->cfg->base_url == NULL || ctx->cfg->master_key == NULL) {
-		/* docs/http.md: browser flows need serve --base-url, never the Host header */
-		rc = TS_FAIL(&e, TS_ERR_UNAVAILABLE, "SAML needs serve --base-url");
-		goto out;
-	}
-	rc = ts_http_base_url_parse(req->arena, ctx->cfg->base_url, &ctx->base, &e);
-	if (rc != TS_ERR_OK)
-		goto out;
-	rc = ts_http_conn(req, &ctx->conn, &e);
-	if (rc != TS_ERR_OK)
-		goto out;
-	ctx->account_id = req->nparams > 0 ? req->params[0] : NULL;
-out:
-	if (rc != TS_ERR_OK)
-		ts__saml_page_failed(req, res, rc, &e);
-	return rc == TS_ERR_OK;
+	bool usable = ctx->cfg != NULL && ctx->cfg->master_key != NULL;
+	if (!ts_login_begin(req, res, TS_SESSION_ORIGIN_SAML, usable ? ctx->cfg->base_url : NULL,
+	                    usable, &ctx->login))
+		return false;
+	ctx->login.account_id = req->nparams > 0 ? req->params[0] : NULL;
+	return true;
 }
 
 static struct cache_entry *slot_of(struct cache *c, const char *account_id)
@@ -137,29 +119,30 @@ static ts_err trust_load(struct ts__saml_ctx *ctx, ts_arena_t *a, struct ts__sam
                          bool *found, struct ts_error *e)
 {
 	struct ts_store_saml_config cfg;
-	ts_err rc = ts_store_saml_config_get(ctx->conn, a, ctx->account_id, &cfg, found, e);
+	ts_err rc =
+	        ts_store_saml_config_get(ctx->login.conn, a, ctx->login.account_id, &cfg, found, e);
 	if (rc != TS_ERR_OK || !*found)
 		return rc;
 	if (cfg.metadata_xml == NULL)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "account %s: a SAML config without metadata",
-		               ctx->account_id);
+		               ctx->login.account_id);
 	struct ts_saml_idp_metadata md;
 	rc = ts_saml_metadata_parse(a, cfg.metadata_xml, strlen(cfg.metadata_xml), &md, e);
 	if (rc != TS_ERR_OK) /* it parsed when it was stored: this binary reads it otherwise */
-		return TS_FAIL(e, TS_ERR_INTERNAL, "stored IdP metadata of %s: %s", ctx->account_id,
-		               e->message);
+		return TS_FAIL(e, TS_ERR_INTERNAL, "stored IdP metadata of %s: %s",
+		               ctx->login.account_id, e->message);
 	struct ts_saml_sp_keys keys;
-	rc = ts_saml_sp_keys_load(ctx->conn, a, ctx->cfg->master_key, ctx->account_id, ctx->now_ms,
-	                          &keys, e);
+	rc = ts_saml_sp_keys_load(ctx->login.conn, a, ctx->cfg->master_key, ctx->login.account_id,
+	                          ctx->login.now_ms, &keys, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	const char **certs = ts_arena_alloc(a, sizeof *certs * (md.n_certs + 1));
 	for (size_t i = 0; i < md.n_certs; i++)
 		certs[i] = md.certs[i].pem;
 	*t = (struct ts__saml_trust){
-	        .account_id = ts_arena_strdup(a, ctx->account_id),
+	        .account_id = ts_arena_strdup(a, ctx->login.account_id),
 	        .version = cfg.version,
-	        .loaded_ms = ctx->now_ms,
+	        .loaded_ms = ctx->login.now_ms,
 	        .idp_entity_id = md.entity_id,
 	        .sso_url = md.sso_redirect_url,
 	        .idp_certs = certs,
@@ -170,9 +153,10 @@ static ts_err trust_load(struct ts__saml_ctx *ctx, ts_arena_t *a, struct ts__sam
 	        .n_sp_keys = keys.n,
 	        .allow_idp_initiated = cfg.allow_idp_initiated,
 	        .allow_sha1 = cfg.allow_sha1,
-	        .sp_entity_id = ts_arena_printf(a, "%s/saml/%s/metadata", ctx->base.origin,
-	                                        ctx->account_id),
-	        .acs_url = ts_arena_printf(a, "%s/saml/%s/acs", ctx->base.origin, ctx->account_id),
+	        .sp_entity_id = ts_arena_printf(a, "%s/saml/%s/metadata", ctx->login.base.origin,
+	                                        ctx->login.account_id),
+	        .acs_url = ts_arena_printf(a, "%s/saml/%s/acs", ctx->login.base.origin,
+	                                   ctx->login.account_id),
 	};
 	relay_allow_parse(a, cfg.relay_allow, t);
 	return TS_ERR_OK;
@@ -182,33 +166,33 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
                       struct ts_error *e)
 {
 	*out = NULL;
-	struct cache *c = ts_http_state(ctx->req, &saml_slot);
+	struct cache *c = ts_http_state(ctx->login.req, &saml_slot);
 	if (c == NULL)
 		return TS_FAIL(e, TS_ERR_INTERNAL,
 		               "no SAML cache on this worker (ts_saml_init failed)");
 	int64_t version = 0;
-	ts_err rc = ts_store_begin(ctx->conn, false, e);
+	ts_err rc = ts_store_begin(ctx->login.conn, false, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	ts_store_read_one(ctx->conn);
-	rc = ts_store_saml_config_version(ctx->conn, ctx->account_id, &version, e);
-	ts_store_rollback(ctx->conn);
+	ts_store_read_one(ctx->login.conn);
+	rc = ts_store_saml_config_version(ctx->login.conn, ctx->login.account_id, &version, e);
+	ts_store_rollback(ctx->login.conn);
 	if (rc != TS_ERR_OK || version == 0)
 		return rc;
-	struct cache_entry *slot = slot_of(c, ctx->account_id);
+	struct cache_entry *slot = slot_of(c, ctx->login.account_id);
 	if (slot->arena != NULL && slot->trust.version == version &&
-	    strcmp(slot->trust.account_id, ctx->account_id) == 0 &&
-	    ctx->now_ms - slot->trust.loaded_ms < TS__SAML_TRUST_TTL_MS) {
+	    strcmp(slot->trust.account_id, ctx->login.account_id) == 0 &&
+	    ctx->login.now_ms - slot->trust.loaded_ms < TS__SAML_TRUST_TTL_MS) {
 		*out = &slot->trust;
 		return TS_ERR_OK;
 	}
 	ts_arena_t *a = ts_arena_new();
 	struct ts__saml_trust t;
 	bool found = false;
-	rc = ts_store_begin(ctx->conn, false, e);
+	rc = ts_store_begin(ctx->login.conn, false, e);
 	if (rc == TS_ERR_OK)
 		rc = trust_load(ctx, a, &t, &found, e);
-	ts_store_rollback(ctx->conn);
+	ts_store_rollback(ctx->login.conn);
 	if (rc != TS_ERR_OK || !found) {
 		ts_arena_free(&a);
 		return rc;
@@ -220,138 +204,34 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
 	return TS_ERR_OK;
 }
 
-const char *ts__saml_utf8_prefix(ts_arena_t *a, const char *s, size_t max)
+struct ts_login_outcome ts__saml_login_outcome(struct ts__saml_ctx *ctx,
+                                               const struct ts__saml_outcome *o)
 {
-	size_t n = 0, len = strlen(s);
-	if (len <= max)
-		return s;
-	while (n < len) {
-		size_t k = ts_utf8_next((const unsigned char *)s + n, len - n, NULL);
-		if (k == 0 || n + k > max)
-			break;
-		n += k;
-	}
-	return ts_arena_strndup(a, s, n);
-}
-
-ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *o,
-                       struct ts_error *e)
-{
-	struct ts_http_req *req = ctx->req;
+	ts_arena_t *a = ctx->login.req->arena;
 	/* a refused response's values are unverified, as long as the 256 KiB form allows:
 	 * the audit trail keeps what the sign-in attempt keeps of them */
 	const char *claimed[] = {o->name_id, o->assertion_id, o->in_response_to};
 	for (size_t i = 0; i < sizeof claimed / sizeof claimed[0]; i++)
 		if (claimed[i] != NULL)
-			claimed[i] = ts__saml_utf8_prefix(req->arena, claimed[i],
-			                                  TS_STORE_SIGNIN_IDENTITY_MAX);
-	/* docs/saml.md: the protocol, the IdP and the NameID; never the assertion itself */
-	json_t *params = ts_json_own(req->arena, json_object());
-	json_object_set_new(params, "Protocol", json_string("saml"));
+			claimed[i] =
+			        ts_login_utf8_prefix(a, claimed[i], TS_STORE_SIGNIN_IDENTITY_MAX);
+	/* docs/saml.md: the IdP and the NameID; never the assertion itself */
+	json_t *params = ts_json_own(a, json_object());
 	ts_json_set_str(params, "IdpEntityId", o->idp_entity_id);
 	ts_json_set_str(params, "NameId", claimed[0]);
 	ts_json_set_str(params, "AssertionId", claimed[1]);
 	ts_json_set_str(params, "InResponseTo", claimed[2]);
-	ts_json_set_str(params, "Check", o->check);
-	struct ts_audit_entry entry = {
-	        .who = {.type = o->user_id != NULL ? "User" : "Anonymous",
-	                .principal_id = o->user_id},
-	        .event_source = TS_AUDIT_SOURCE_SIGNIN,
-	        .event_name = TS_AUDIT_EVENT_SIGNIN,
-	        .account_id = ctx->account_id,
-	        .source_ip = req->peer,
-	        .user_agent = ts_text_escape(req->arena, ts_http_header(req, "user-agent")),
-	        .request_id = req->request_id,
-	        .client_request_id = req->client_request_id,
-	        .request_parameters = params,
-	        .error_code = o->check,
-	        .error_message = o->check != NULL ? o->reason : NULL,
-	};
-	ts_err rc = ts_audit_append(ctx->conn, req->arena, &entry, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	/* attempts are kept per user, or per identity: without an identity there is none to show */
-	const char *identity = claimed[0];
-	if (identity == NULL || identity[0] == '\0')
-		return TS_ERR_OK;
-	struct ts_signin_attempt at = {.account_id = ctx->account_id,
-	                               .user_id = o->user_id,
-	                               .identity = identity,
-	                               .time_ms = ctx->now_ms,
-	                               .outcome = o->check == NULL ? "Allowed" : "Refused",
-	                               .check_name = o->check,
-	                               .source = TS_SESSION_ORIGIN_SAML};
-	return ts_store_signin_attempt_insert(ctx->conn, &at, e);
+	return (struct ts_login_outcome){.check = o->check,
+	                                 .reason = o->reason,
+	                                 .identity = claimed[0],
+	                                 .user_id = o->user_id,
+	                                 .params = params};
 }
 
 void ts__saml_refuse(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *o)
 {
-	struct ts_error e = {0};
-	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
-	ts_err rc;
-again:
-	rc = ts_store_begin(ctx->conn, true, &e);
-	if (rc == TS_ERR_OK)
-		rc = ts__saml_record(ctx, o, &e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(ctx->conn, &e);
-	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx->conn, rc, &attempt))
-		goto again;
-	if (rc != TS_ERR_OK) {
-		ts_store_rollback(ctx->conn);
-		ts__saml_page_failed(ctx->req, ctx->res, rc, &e);
-		return;
-	}
-	ts_log(TS_LOG_INFO, "saml sign-in refused",
-	       json_pack("{s:s, s:s, s:s}", "request_id", ctx->req->request_id, "account",
-	                 ctx->account_id != NULL ? ctx->account_id : "", "check", o->check));
-	ts__saml_page_refused(ctx->req, ctx->res);
-}
-
-void ts__saml_page(struct ts_http_req *req, struct ts_http_res *res, int status, const char *title,
-                   const char *text)
-{
-	struct ts_http_html h;
-	ts_http_html_init(&h, req->arena);
-	ts_http_html_page_begin(&h, title);
-	ts_http_html_lit(&h, "<h1>");
-	ts_http_html_text(&h, title);
-	ts_http_html_lit(&h, "</h1><p>");
-	ts_http_html_text(&h, text);
-	ts_http_html_lit(&h, "</p><p>Request id: <code>");
-	ts_http_html_text(&h, req->request_id);
-	ts_http_html_lit(&h, "</code></p>");
-	ts_http_html_page_end(&h);
-	ts_http_res_html(req, res, status, &h);
-}
-
-void ts__saml_page_refused(struct ts_http_req *req, struct ts_http_res *res)
-{
-	/* STYLE.md, Errors: the browser never learns which check failed; the audit event does */
-	ts__saml_page(
-	        req, res, ts_err_status(TS_ERR_FORBIDDEN), "Sign-in failed",
-	        "You could not be signed in. If this keeps happening, give your administrator the "
-	        "request id below.");
-	res->error_code = "SignInRefused";
-}
-
-void ts__saml_page_failed(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
-                          const struct ts_error *e)
-{
-	ts_log(TS_LOG_ERROR, "saml request failed",
-	       json_pack("{s:s, s:s, s:o}", "request_id", req->request_id, "code", ts_err_name(rc),
-	                 "message", ts_json_text(ts_error_text(e, rc))));
-	bool later = ts_store_err_transient(rc);
-	ts__saml_page(req, res,
-	              later ? ts_err_status(TS_ERR_UNAVAILABLE) : ts_err_status(TS_ERR_INTERNAL),
-	              "Sign-in unavailable",
-	              later ? "Sign-in is not available at the moment. Try again in a minute."
-	                    : "Something went wrong on our side.");
-	/* RFC 9110 §15.6.4, §10.2.3: a 503 says when to come back */
-	if (later)
-		ts_http_res_header(res, "retry-after",
-		                   ts_arena_printf(req->arena, "%d", TS_STORE_RETRY_AFTER_S));
-	res->error_code = ts_err_name(rc);
+	struct ts_login_outcome lo = ts__saml_login_outcome(ctx, o);
+	ts_login_refuse(&ctx->login, &lo);
 }
 
 /* Every SAML path answers its errors (no route, 413) as a page, not JSON. */
@@ -359,7 +239,7 @@ static void surface_error(struct ts_http_req *req, struct ts_http_res *res, ts_e
                           const char *message)
 {
 	(void)message;
-	ts__saml_page(req, res, status, "Sign-in failed",
+	ts_login_page(req, res, status, "Sign-in failed",
 	              code == TS_ERR_TOO_LARGE ? "The sign-in message is too large."
 	                                       : "This sign-in address is not valid.");
 	res->error_code = ts_err_name(code);

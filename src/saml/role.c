@@ -40,7 +40,7 @@ static const char *target_origin(ts_arena_t *a, const char *target)
 void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
                       const struct ts_signin_aws_role *roles, size_t n, const char *target)
 {
-	struct ts_http_req *req = ctx->req;
+	struct ts_http_req *req = ctx->login.req;
 	unsigned char key[TS_HTTP_CSRF_KEY_LEN];
 	ts_http_csrf_key(ctx->cfg->master_key, key);
 	const char *csrf = ts_http_csrf_token(req->arena, key, session_id);
@@ -50,8 +50,8 @@ void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
 	ts_http_html_page_begin(&h, "Choose a role");
 	ts_http_html_lit(&h, "<h1>Choose a role</h1><form method=\"post\"");
 	ts_http_html_url_attr(&h, "action",
-	                      ts_arena_printf(req->arena, "/saml/%s/role", ctx->account_id), NULL,
-	                      0);
+	                      ts_arena_printf(req->arena, "/saml/%s/role", ctx->login.account_id),
+	                      NULL, 0);
 	ts_http_html_lit(&h, "><input type=\"hidden\" name=\"" TS_HTTP_CSRF_FIELD "\"");
 	ts_http_html_attr(&h, "value", csrf);
 	ts_http_html_lit(&h, ">");
@@ -71,14 +71,14 @@ void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
 	ts_http_html_page_end(&h);
 	const char *origin = target_origin(req->arena, target);
 	if (origin == NULL || h.fault != NULL) {
-		ts_http_res_html(req, ctx->res, 200, &h);
+		ts_http_res_html(req, ctx->login.res, 200, &h);
 		return;
 	}
 	/* the page's headers with form-action also naming the deep link's origin */
 	size_t len = 0;
 	const char *body = ts_http_html_finish(&h, &len);
-	ts_http_res_set(ctx->res, 200, TS_HTTP_HTML_TYPE, body, len);
-	ts_http_page_headers(req->arena, ctx->res, origin);
+	ts_http_res_set(ctx->login.res, 200, TS_HTTP_HTML_TYPE, body, len);
+	ts_http_page_headers(req->arena, ctx->login.res, origin);
 }
 
 /* The pair at index of the session's offered roles; false when there is none. */
@@ -103,25 +103,25 @@ static bool session_of(struct ts__saml_ctx *ctx, struct ts_session_info *info)
 	struct ts_http_cookies jar;
 	struct ts_error e = {0};
 	const char *token = NULL;
-	ts_err rc = ts_http_cookies_from_req(ctx->req, &jar, &e);
+	ts_err rc = ts_http_cookies_from_req(ctx->login.req, &jar, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_http_cookie_get(
-		        &jar,
-		        ts_http_cookie_name(ctx->req->arena, &ctx->base, TS_PORTAL_SESSION_COOKIE),
-		        &token, &e);
+		rc = ts_http_cookie_get(&jar,
+		                        ts_http_cookie_name(ctx->login.req->arena, &ctx->login.base,
+		                                            TS_PORTAL_SESSION_COOKIE),
+		                        &token, &e);
 	if (rc == TS_ERR_OK && token == NULL)
 		rc = TS_FAIL(&e, TS_ERR_UNAUTHORIZED, "no session cookie");
 	if (rc == TS_ERR_OK)
-		rc = ts_directory_session_validate(ctx->conn, ctx->req->arena, token, ctx->now_ms,
-		                                   info, &e);
-	if (rc == TS_ERR_OK && strcmp(info->session.account_id, ctx->account_id) != 0)
+		rc = ts_directory_session_validate(ctx->login.conn, ctx->login.req->arena, token,
+		                                   ctx->login.now_ms, info, &e);
+	if (rc == TS_ERR_OK && strcmp(info->session.account_id, ctx->login.account_id) != 0)
 		rc = TS_FAIL(&e, TS_ERR_UNAUTHORIZED, "the session is another account's");
 	if (rc == TS_ERR_OK)
 		return true;
 	if (rc == TS_ERR_UNAUTHORIZED || rc == TS_ERR_BAD_REQUEST)
-		ts__saml_page_refused(ctx->req, ctx->res);
+		ts_login_page_refused(ctx->login.req, ctx->login.res);
 	else
-		ts__saml_page_failed(ctx->req, ctx->res, rc, &e);
+		ts_login_page_failed(ctx->login.req, ctx->login.res, rc, &e);
 	return false;
 }
 
@@ -147,7 +147,7 @@ void ts__saml_role_handle(struct ts_http_req *req, struct ts_http_res *res)
 	if (rc == TS_ERR_OK && !ts__saml_role_index(role, TS_SAML_VALUES_MAX, &index))
 		rc = TS_FAIL(&e, TS_ERR_BAD_REQUEST, "role is not an index");
 	if (rc != TS_ERR_OK) {
-		ts__saml_page_refused(req, res);
+		ts_login_page_refused(req, res);
 		return;
 	}
 	struct ts_session_info info;
@@ -155,47 +155,48 @@ void ts__saml_role_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	unsigned char key[TS_HTTP_CSRF_KEY_LEN];
 	ts_http_csrf_key(ctx.cfg->master_key, key);
-	rc = ts_http_csrf_check(req, &ctx.base, key, info.session.session_id, csrf, &e);
+	rc = ts_http_csrf_check(req, &ctx.login.base, key, info.session.session_id, csrf, &e);
 	sodium_memzero(key, sizeof key);
 	if (rc != TS_ERR_OK) {
-		ts__saml_page_refused(req, res);
+		ts_login_page_refused(req, res);
 		return;
 	}
 	/* the index names one of the pairs the session was offered (roles_json, acs.c) */
 	const char *role_arn = NULL, *provider_arn = NULL;
 	if (!offered(req->arena, info.session.roles_json, index, &role_arn, &provider_arn)) {
-		ts__saml_page_refused(req, res);
+		ts_login_page_refused(req, res);
 		return;
 	}
 	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
 again:
-	rc = ts_store_begin(ctx.conn, true, &e);
+	rc = ts_store_begin(ctx.login.conn, true, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_directory_session_set_role(ctx.conn, req->arena, info.session.session_id,
-		                                   role_arn, provider_arn, ctx.now_ms, &e);
+		rc = ts_directory_session_set_role(ctx.login.conn, req->arena,
+		                                   info.session.session_id, role_arn, provider_arn,
+		                                   ctx.login.now_ms, &e);
 	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(ctx.conn, &e);
-	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx.conn, rc, &attempt))
+		rc = ts_store_commit(ctx.login.conn, &e);
+	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx.login.conn, rc, &attempt))
 		goto again;
 	if (rc != TS_ERR_OK) {
-		ts_store_rollback(ctx.conn);
+		ts_store_rollback(ctx.login.conn);
 		if (rc == TS_ERR_FORBIDDEN ||
 		    rc == TS_ERR_NOT_FOUND) /* not offered, session gone */
-			ts__saml_page_refused(req, res);
+			ts_login_page_refused(req, res);
 		else
-			ts__saml_page_failed(req, res, rc, &e);
+			ts_login_page_failed(req, res, rc, &e);
 		return;
 	}
 	/* the trust's allow-list: RelayState came through the chooser's form */
 	const struct ts__saml_trust *t = NULL;
 	rc = ts__saml_trust(&ctx, &t, &e);
 	if (rc != TS_ERR_OK || t == NULL) {
-		ts__saml_page_failed(req, res, rc != TS_ERR_OK ? rc : TS_ERR_INTERNAL, &e);
+		ts_login_page_failed(req, res, rc != TS_ERR_OK ? rc : TS_ERR_INTERNAL, &e);
 		return;
 	}
 	const char *target =
 	        ts__saml_relay_target(req->arena, relay, t->relay_allow, t->n_relay_allow);
 	rc = ts_http_redirect(req, res, target, t->relay_allow, t->n_relay_allow, &e);
 	if (rc != TS_ERR_OK) /* the target passed this very check: never reached */
-		ts__saml_page_failed(req, res, TS_ERR_INTERNAL, &e);
+		ts_login_page_failed(req, res, TS_ERR_INTERNAL, &e);
 }

@@ -20,14 +20,10 @@
 #ifndef TS_SAML_REQUEST_TTL_MS
 #define TS_SAML_REQUEST_TTL_MS (10 * 60 * 1000)
 #endif
-/* A SAML sign-in's session: a working day (the cookie and the stored session alike). */
-#define TS_SAML_SESSION_TTL_MS (8LL * 3600 * 1000)
 /* The cookie that binds an AuthnRequest to the browser that asked for it. */
 #define TS_SAML_BINDING_COOKIE "saml_binding"
 /* Random characters of a binding cookie's value (A-Za-z0-9: about 256 bits). */
 #define TS_SAML_BINDING_RANDOM 43
-/* The path where a signed-in person lands when RelayState gives nowhere acceptable. */
-#define TS_SAML_LANDING "/portal"
 /* The script of the resubmit page (served by this module: CSP script-src 'self'). */
 #define TS_SAML_RESUBMIT_JS "/saml/static/resubmit.js"
 

@@ -13,6 +13,7 @@
 
 #include "http/http.h"
 #include "http/url.h"
+#include "login/login.h"
 #include "saml/response.h"
 #include "saml/saml.h"
 #include "store/store.h"
@@ -28,8 +29,6 @@
 #define TS__SAML_TRUST_TTL_MS 60000
 /* SP key pairs kept per account (a rotation publishes two; the store gives at most 8). */
 #define TS__SAML_SP_KEYS_MAX 8
-/* Bytes of the User-Agent kept with a session (its "client"): enough to recognize a browser. */
-#define TS__SAML_CLIENT_MAX 256
 /* The RelayState origins of an account's allow-list read. */
 #define TS__SAML_RELAY_ALLOW_MAX 32
 
@@ -57,13 +56,8 @@ struct ts__saml_trust {
 
 /* A SAML request's context (ts__saml_begin). */
 struct ts__saml_ctx {
-	struct ts_http_req *req;
-	struct ts_http_res *res;
+	struct ts_login_ctx login; /* request, base URL, store connection, account, time */
 	const struct ts_saml_config *cfg;
-	struct ts_http_base_url base;
-	ts_store_conn_t *conn;
-	const char *account_id;
-	int64_t now_ms;
 };
 
 /*
@@ -81,7 +75,7 @@ bool ts__saml_begin(struct ts_http_req *req, struct ts_http_res *res, struct ts_
 TS_MUST_USE ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **t,
                                   struct ts_error *e);
 
-/* What one sign-in decision records (audit event and sign-in attempt). */
+/* What one sign-in decision records of SAML (the audit event's parameters). */
 struct ts__saml_outcome {
 	const char *check;  /* NULL: allowed; else the check's name (docs/saml.md) */
 	const char *reason; /* for the audit event's errorMessage; never the assertion */
@@ -92,9 +86,9 @@ struct ts__saml_outcome {
 	const char *user_id; /* the user signed in or refused, when known */
 };
 
-/* Appends the outcome's audit event and sign-in attempt in ctx->conn's open write transaction. */
-TS_MUST_USE ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *o,
-                                   struct ts_error *e);
+/* The outcome as login.h records it: the SAML parameters of the audit event, capped. */
+struct ts_login_outcome ts__saml_login_outcome(struct ts__saml_ctx *ctx,
+                                               const struct ts__saml_outcome *o);
 
 /*
  * A refusal decided before any store change: records it in a write
@@ -102,18 +96,9 @@ TS_MUST_USE ts_err ts__saml_record(struct ts__saml_ctx *ctx, const struct ts__sa
  */
 void ts__saml_refuse(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *o);
 
-/* A page with a title, a sentence and the request id to quote (the refusal and failure pages). */
-void ts__saml_page(struct ts_http_req *req, struct ts_http_res *res, int status, const char *title,
-                   const char *text);
-/* The one refusal page: 403, "Sign-in failed" and the request id, nothing else. */
-void ts__saml_page_refused(struct ts_http_req *req, struct ts_http_res *res);
-/* A failure of ours (store down, internal): 503 with Retry-After or 500, request id. */
-void ts__saml_page_failed(struct ts_http_req *req, struct ts_http_res *res, ts_err rc,
-                          const struct ts_error *e);
-
 /*
  * Where a signed-in person goes: relay when it is a same-origin path or an
- * allow-listed origin (ts_http_redirect_check), else TS_SAML_LANDING.
+ * allow-listed origin, else TS_LOGIN_LANDING (ts_login_target).
  */
 const char *ts__saml_relay_target(ts_arena_t *a, const char *relay, const char *const *allowed,
                                   int n);
@@ -130,12 +115,6 @@ TS_MUST_USE bool ts__saml_role_index(const char *s, size_t n, size_t *out);
  */
 void ts__saml_chooser(struct ts__saml_ctx *ctx, const char *session_id,
                       const struct ts_signin_aws_role *roles, size_t n, const char *target);
-
-/*
- * s (valid UTF-8) when it has at most max bytes, else its longest prefix of
- * whole characters within max, in arena a.
- */
-const char *ts__saml_utf8_prefix(ts_arena_t *a, const char *s, size_t max);
 
 /* The endpoints. */
 void ts__saml_metadata_handle(struct ts_http_req *req, struct ts_http_res *res);

@@ -35,24 +35,24 @@ static void test_relay_target(void **state)
 		const char *relay;
 		const char *want;
 	} cases[] = {
-	        {NULL, TS_SAML_LANDING},
-	        {"", TS_SAML_LANDING},
+	        {NULL, TS_LOGIN_LANDING},
+	        {"", TS_LOGIN_LANDING},
 	        {"/apps/42?tab=1", "/apps/42?tab=1"},
 	        {"/", "/"},
 	        {"https://app.example.com/deep/link", "https://app.example.com/deep/link"},
 	        {"http://127.0.0.1:9000/x", "http://127.0.0.1:9000/x"},
 	        /* refused targets fall back, they never redirect elsewhere */
-	        {"https://evil.example/", TS_SAML_LANDING},
-	        {"https://app.example.com.evil.example/", TS_SAML_LANDING},
-	        {"https://app.example.com@evil.example/", TS_SAML_LANDING},
-	        {"//evil.example/", TS_SAML_LANDING},
-	        {"/\\evil.example", TS_SAML_LANDING},
-	        {"/%2F%2Fevil.example", TS_SAML_LANDING},
-	        {"javascript:alert(1)", TS_SAML_LANDING},
-	        {"data:text/html,x", TS_SAML_LANDING},
-	        {"http://app.example.com/", TS_SAML_LANDING}, /* scheme is part of the origin */
-	        {"relative/path", TS_SAML_LANDING},
-	        {"/a b", TS_SAML_LANDING},
+	        {"https://evil.example/", TS_LOGIN_LANDING},
+	        {"https://app.example.com.evil.example/", TS_LOGIN_LANDING},
+	        {"https://app.example.com@evil.example/", TS_LOGIN_LANDING},
+	        {"//evil.example/", TS_LOGIN_LANDING},
+	        {"/\\evil.example", TS_LOGIN_LANDING},
+	        {"/%2F%2Fevil.example", TS_LOGIN_LANDING},
+	        {"javascript:alert(1)", TS_LOGIN_LANDING},
+	        {"data:text/html,x", TS_LOGIN_LANDING},
+	        {"http://app.example.com/", TS_LOGIN_LANDING}, /* scheme is part of the origin */
+	        {"relative/path", TS_LOGIN_LANDING},
+	        {"/a b", TS_LOGIN_LANDING},
 	};
 	ts_arena_t *a = ts_arena_new();
 	for (size_t i = 0; i < N_ITEMS(cases); i++) {
@@ -63,13 +63,13 @@ static void test_relay_target(void **state)
 	}
 	/* without an allow-list, absolute URLs are never followed, not even same-looking ones */
 	assert_string_equal(ts__saml_relay_target(a, "https://app.example.com/", NULL, 0),
-	                    TS_SAML_LANDING);
+	                    TS_LOGIN_LANDING);
 	/* past the RelayState cap: the landing page */
 	char longer[TS_SAML_RELAY_STATE_MAX + 2];
 	memset(longer, 'a', sizeof longer - 1);
 	longer[0] = '/';
 	longer[sizeof longer - 1] = '\0';
-	assert_string_equal(ts__saml_relay_target(a, longer, NULL, 0), TS_SAML_LANDING);
+	assert_string_equal(ts__saml_relay_target(a, longer, NULL, 0), TS_LOGIN_LANDING);
 	ts_arena_free(&a);
 }
 
@@ -111,13 +111,13 @@ static void test_utf8_prefix(void **state)
 {
 	(void)state;
 	ts_arena_t *a = ts_arena_new();
-	assert_string_equal(ts__saml_utf8_prefix(a, "abc", 3), "abc");
-	assert_string_equal(ts__saml_utf8_prefix(a, "abcd", 3), "abc");
+	assert_string_equal(ts_login_utf8_prefix(a, "abc", 3), "abc");
+	assert_string_equal(ts_login_utf8_prefix(a, "abcd", 3), "abc");
 	/* "\xc3\xa9" is one character: never cut in two */
-	assert_string_equal(ts__saml_utf8_prefix(a, "ab\xc3\xa9", 3), "ab");
-	assert_string_equal(ts__saml_utf8_prefix(a, "ab\xc3\xa9", 4), "ab\xc3\xa9");
-	assert_string_equal(ts__saml_utf8_prefix(a, "\xe2\x82\xac\xe2\x82\xac", 5), "\xe2\x82\xac");
-	assert_string_equal(ts__saml_utf8_prefix(a, "", 0), "");
+	assert_string_equal(ts_login_utf8_prefix(a, "ab\xc3\xa9", 3), "ab");
+	assert_string_equal(ts_login_utf8_prefix(a, "ab\xc3\xa9", 4), "ab\xc3\xa9");
+	assert_string_equal(ts_login_utf8_prefix(a, "\xe2\x82\xac\xe2\x82\xac", 5), "\xe2\x82\xac");
+	assert_string_equal(ts_login_utf8_prefix(a, "", 0), "");
 	ts_arena_free(&a);
 }
 
@@ -127,7 +127,7 @@ static void test_refusal_page(void **state)
 	ts_arena_t *a = ts_arena_new();
 	struct ts_http_req req = {.arena = a, .request_id = "req-4711"};
 	struct ts_http_res res = {.arena = a};
-	ts__saml_page_refused(&req, &res);
+	ts_login_page_refused(&req, &res);
 	assert_int_equal(res.status, 403);
 	assert_null(res.fault);
 	assert_string_equal(res.content_type, TS_HTTP_HTML_TYPE);
