@@ -152,9 +152,9 @@ static bool token_exchange(struct cb *x, ts_err *rc, struct ts_error *e)
 	        .body = body,
 	        .body_len = strlen(body),
 	        .content_type = "application/x-www-form-urlencoded",
-	        /* RFC 6749 §2.3.1: both are form-encoded before they are joined and base64ed */
-	        .basic_user = t->secret_post ? NULL : ts__oidc_encode(a, t->client_id),
-	        .basic_password = t->secret_post ? NULL : ts__oidc_encode(a, t->client_secret),
+	        /* RFC 6749 §2.3.1: http/client.h form-encodes both before joining them */
+	        .basic_user = t->secret_post ? NULL : t->client_id,
+	        .basic_password = t->secret_post ? NULL : t->client_secret,
 	};
 	struct ts_http_client_opts opts = {.max_bytes = TS__OIDC_TOKEN_RESPONSE_MAX,
 	                                   .accept = "application/json"};
@@ -194,14 +194,6 @@ static bool token_exchange(struct cb *x, ts_err *rc, struct ts_error *e)
 	return true;
 }
 
-static bool alg_pinned(const struct ts__oidc_trust *t, enum ts_oidc_alg alg)
-{
-	for (size_t i = 0; i < t->n_algs; i++)
-		if (t->algs[i] == alg)
-			return true;
-	return false;
-}
-
 /*
  * Step 5b: the ID token (OpenID Connect Core §3.1.3.7). The signature
  * first (jose.h): only pinned algorithms, only the issuer's keys (or the
@@ -218,58 +210,44 @@ static bool id_token_check(struct cb *x, ts_err *rc, struct ts_error *e)
 	struct ts_oidc_jws j;
 	struct ts_error je = {0};
 	if (ts_oidc_jws_parse(a, x->id_token, strlen(x->id_token), &j, &je) != TS_ERR_OK)
-		return refuse(x, "Malformed", ts_arena_printf(a, "the ID token: %s", je.message));
+		return refuse(x, ts_oidc_check_name(TS_OIDC_CHECK_MALFORMED),
+		              ts_arena_printf(a, "the ID token: %s", je.message));
 	/* what the token claims, unverified: only so that a refusal is found under it */
 	x->o.subject = ts_json_str(j.payload, "sub");
 	x->o.identity = ts_json_str(j.payload, t->claim);
-	if (!alg_pinned(t, j.alg))
-		return refuse(x, "Algorithm",
-		              ts_arena_printf(a,
-		                              "the ID token is signed with %s, not a pinned "
-		                              "algorithm",
-		                              j.alg_name != NULL
-		                                      ? ts_login_utf8_prefix(a, j.alg_name, 16)
-		                                      : "nothing"));
-	bool hs = j.alg == TS_OIDC_HS256;
+	bool hs = j.alg == TS_OIDC_HS256 || j.alg == TS_OIDC_HS384 || j.alg == TS_OIDC_HS512;
 	bool unknown_kid = false, refreshed = false;
-	ts_err vrc = TS_ERR_UNAUTHORIZED;
-	if (hs || t->jwks != NULL)
-		vrc = ts_oidc_jws_verify(&j, t->jwks, t->algs, t->n_algs,
-		                         hs ? t->client_secret : NULL,
-		                         hs ? t->client_secret_len : 0, &unknown_kid, &je);
-	else
-		unknown_kid = true; /* no JWKS stored yet: fetch it as for an unknown kid */
-	if (vrc != TS_ERR_OK && unknown_kid && !hs) {
+	ts_err vrc = ts_oidc_jws_verify(&j, t->jwks, t->algs, t->n_algs, t->client_secret,
+	                                t->client_secret_len, &unknown_kid, &je);
+	if (vrc == TS_ERR_UNAUTHORIZED && unknown_kid && !hs) {
 		/* OpenID Connect Core §10.1.1: the provider rotated its keys; ask once */
 		bool changed = false;
 		struct ts_error re = {0};
 		ts_err frc = ts__oidc_jwks_refresh(ctx, t, &changed, &re);
-		if (ts_store_err_transient(frc) || frc == TS_ERR_STORE) {
-			*rc = frc;
+		if (frc != TS_ERR_OK && frc != TS_ERR_BAD_REQUEST && frc != TS_ERR_TOO_LARGE) {
+			*rc = frc; /* the store's */
 			*e = re;
 			return false;
 		}
 		if (frc != TS_ERR_OK)
 			return refuse(
-			        x, "KeyUnknown",
+			        x, ts_oidc_check_name(TS_OIDC_CHECK_KEY_UNKNOWN),
 			        ts_arena_printf(a, "the JWKS refresh failed: %s", re.message));
 		if (changed) {
 			refreshed = true;
 			unknown_kid = false;
 			je = (struct ts_error){0};
-			vrc = ts_oidc_jws_verify(&j, t->jwks, t->algs, t->n_algs, NULL, 0,
-			                         &unknown_kid, &je);
+			vrc = ts_oidc_jws_verify(&j, t->jwks, t->algs, t->n_algs, t->client_secret,
+			                         t->client_secret_len, &unknown_kid, &je);
 		}
 	}
-	if (vrc != TS_ERR_OK) {
-		if (unknown_kid)
-			return refuse(
-			        x, "KeyUnknown",
-			        refreshed ? "no key of the refreshed JWKS has the ID token's kid"
-			                  : "no key has the ID token's kid (JWKS refreshed "
-			                    "recently)");
-		return refuse(x, "Signature", ts_arena_printf(a, "the ID token: %s", je.message));
-	}
+	if (vrc != TS_ERR_OK)
+		return refuse(
+		        x, ts_oidc_check_name(ts_oidc_jose_check(vrc, false, unknown_kid)),
+		        unknown_kid && !refreshed
+		                ? "no key has the ID token's kid (the JWKS was fetched moments "
+		                  "ago)"
+		                : ts_arena_printf(a, "the ID token: %s", je.message));
 	char nonce[TS__OIDC_PKCE_VERIFIER_LEN + 1];
 	ts__oidc_derive(ctx->cfg->master_key, TS__OIDC_KEY_NONCE, x->q.state, nonce);
 	struct ts_oidc_idtoken_expect ex = {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "http/client.h"
 #include "http/form.h"
 #include "oidc/web.h"
 
@@ -41,56 +42,18 @@ void ts__oidc_pkce_challenge(const char *verifier, char out[TS__OIDC_PKCE_CHALLE
 	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-/* RFC 3986 §2.3: the characters never percent-encoded. */
-static bool unreserved(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-/* Writes s percent-encoded (RFC 3986 §2.1: everything but unreserved) at *o. */
-static void put_encoded(char **o, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (unreserved(*p)) {
-			*(*o)++ = (char)*p;
-		} else {
-			*(*o)++ = '%';
-			*(*o)++ = hex[*p >> 4];
-			*(*o)++ = hex[*p & 15];
-		}
-	}
-}
-
-const char *ts__oidc_encode(ts_arena_t *a, const char *s)
-{
-	char *out = ts_arena_alloc(a, 3 * strlen(s) + 1);
-	char *o = out;
-	put_encoded(&o, s);
-	*o = '\0';
-	return out;
-}
-
 const char *ts__oidc_query(ts_arena_t *a, const char *const *names, const char *const *values,
                            size_t n)
 {
-	size_t cap = 1;
-	for (size_t i = 0; i < n; i++)
-		if (values[i] != NULL)
-			cap += strlen(names[i]) + 2 + 3 * strlen(values[i]);
-	char *out = ts_arena_alloc(a, cap);
-	char *o = out;
+	const char *out = "";
 	for (size_t i = 0; i < n; i++) {
 		if (values[i] == NULL)
 			continue;
-		if (o != out)
-			*o++ = '&';
-		put_encoded(&o, names[i]);
-		*o++ = '=';
-		put_encoded(&o, values[i]);
+		out = ts_arena_concat(
+		        a, out, out[0] != '\0' ? "&" : "",
+		        ts_http_client_form_encode(a, names[i], strlen(names[i])), "=",
+		        ts_http_client_form_encode(a, values[i], strlen(values[i])), (char *)NULL);
 	}
-	*o = '\0';
 	return out;
 }
 

@@ -20,13 +20,9 @@
 #include "core/alloc.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "http/client.h"
+#include "oidc/discovery.h"
 #include "oidc/web.h"
 #include "store/oidc.h"
-
-/* Where the client secret is sealed (docs/secrets.md: owner kind, name). */
-#define SECRET_KIND "oidc_client"
-#define SECRET_NAME "client_secret"
 
 struct cache_entry {
 	ts_arena_t *arena; /* everything of trust but the JWKS; NULL when the slot is empty */
@@ -76,64 +72,28 @@ static uint32_t fnv1a(const char *s)
 	return x;
 }
 
-/* The algorithms an ID token may be signed with: jose.h verifies these (none never). */
-static const struct {
-	const char *name;
-	enum ts_oidc_alg alg;
-} algs[] = {
-        {"RS256", TS_OIDC_RS256}, {"RS384", TS_OIDC_RS384}, {"RS512", TS_OIDC_RS512},
-        {"PS256", TS_OIDC_PS256}, {"PS384", TS_OIDC_PS384}, {"PS512", TS_OIDC_PS512},
-        {"ES256", TS_OIDC_ES256}, {"ES384", TS_OIDC_ES384}, {"ES512", TS_OIDC_ES512},
-};
-
 /*
  * Pins the algorithms: what discovery's id_token_signing_alg_values_supported
- * lists (OpenID Connect Discovery §3, REQUIRED) among the asymmetric ones,
- * plus HS256 when the account allows it (the client secret as key,
- * OpenID Connect Core §10.1). RS256 when the list is absent (Core §15.1).
+ * lists (OpenID Connect Discovery §3, REQUIRED) among the asymmetric ones
+ * jose.h verifies, plus HS256 when the account allows it (the client secret
+ * as key, OpenID Connect Core §10.1); RS256 when the list is absent (Core
+ * §15.1). "none" is never among them.
  */
-static void algs_pin(const json_t *disc, bool allow_hs256, struct ts__oidc_trust *t)
+static void algs_pin(const struct ts_oidc_discovery *d, bool allow_hs256, struct ts__oidc_trust *t)
 {
-	const json_t *list = json_object_get(disc, "id_token_signing_alg_values_supported");
 	t->n_algs = 0;
-	if (!json_is_array(list)) {
+	if (d->n_signing_algs == 0)
 		t->algs[t->n_algs++] = TS_OIDC_RS256;
-	} else {
-		for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
-			size_t k;
-			json_t *v;
-			json_array_foreach(list, k, v)
-			{
-				const char *s = json_string_value(v);
-				if (s != NULL && strcmp(s, algs[i].name) == 0) {
-					t->algs[t->n_algs++] = algs[i].alg;
-					break;
-				}
-			}
-		}
+	for (size_t i = 0; i < d->n_signing_algs && t->n_algs < TS__OIDC_ALGS_MAX - 1; i++) {
+		enum ts_oidc_alg alg = ts_oidc_alg_from_name(d->signing_algs[i]);
+		bool dup = false;
+		for (size_t k = 0; k < t->n_algs; k++)
+			dup = dup || t->algs[k] == alg;
+		if (alg >= TS_OIDC_RS256 && alg <= TS_OIDC_ES512 && !dup)
+			t->algs[t->n_algs++] = alg;
 	}
 	if (allow_hs256)
 		t->algs[t->n_algs++] = TS_OIDC_HS256;
-}
-
-/*
- * The token endpoint's client authentication (OpenID Connect Core §9,
- * Discovery §3): client_secret_basic, the default, unless discovery lists
- * client_secret_post and not client_secret_basic.
- */
-static bool secret_post_only(const json_t *disc)
-{
-	const json_t *list = json_object_get(disc, "token_endpoint_auth_methods_supported");
-	bool basic = !json_is_array(list), post = false;
-	size_t k;
-	json_t *v;
-	json_array_foreach(list, k, v)
-	{
-		const char *s = json_string_value(v);
-		basic = basic || (s != NULL && strcmp(s, "client_secret_basic") == 0);
-		post = post || (s != NULL && strcmp(s, "client_secret_post") == 0);
-	}
-	return post && !basic;
 }
 
 /* The allow-list column: a JSON array of origins; this server's own origin comes first. */
@@ -162,25 +122,6 @@ static void relay_allow_parse(ts_arena_t *a, const char *own, const char *text,
 	}
 }
 
-/* The client secret, opened (docs/secrets.md): in a, wiped when a is freed. */
-static ts_err secret_open(struct ts__oidc_ctx *ctx, ts_arena_t *a, const char *sealed,
-                          struct ts__oidc_trust *t, struct ts_error *e)
-{
-	struct ts_secret_key k;
-	ts_secret_key_derive(ctx->cfg->master_key, &k);
-	struct ts_secret_place at = {
-	        .kind = SECRET_KIND, .owner = ctx->login.account_id, .name = SECRET_NAME};
-	unsigned char *plain = NULL;
-	size_t n = 0;
-	ts_err rc = ts_secret_open_at(a, &k, &at, sealed, &plain, &n, e);
-	ts_secret_key_wipe(&k);
-	if (rc != TS_ERR_OK)
-		return rc;
-	t->client_secret = (const char *)plain;
-	t->client_secret_len = n;
-	return TS_ERR_OK;
-}
-
 /* Loads an account's trust into a fresh arena (the caller's read transaction). */
 static ts_err trust_load(struct ts__oidc_ctx *ctx, ts_arena_t *a, struct ts__oidc_trust *t,
                          bool *found, struct ts_error *e)
@@ -190,11 +131,11 @@ static ts_err trust_load(struct ts__oidc_ctx *ctx, ts_arena_t *a, struct ts__oid
 	        ts_store_oidc_config_get(ctx->login.conn, a, ctx->login.account_id, &cfg, found, e);
 	if (rc != TS_ERR_OK || !*found)
 		return rc;
-	json_t *disc = NULL;
+	/* it was checked against the issuer when it was stored: this binary reads it otherwise */
+	struct ts_oidc_discovery d;
 	if (cfg.discovery_json == NULL ||
-	    ts_json_parse(cfg.discovery_json, strlen(cfg.discovery_json), NULL, a, &disc, e) !=
-	            TS_ERR_OK ||
-	    !json_is_object(disc))
+	    ts_oidc_discovery_parse(a, cfg.discovery_json, strlen(cfg.discovery_json), cfg.issuer,
+	                            &d, e) != TS_ERR_OK)
 		return TS_FAIL(e, TS_ERR_INTERNAL,
 		               "account %s: the stored discovery document does not read",
 		               ctx->login.account_id);
@@ -206,29 +147,31 @@ static ts_err trust_load(struct ts__oidc_ctx *ctx, ts_arena_t *a, struct ts__oid
 	        .client_id = cfg.client_id,
 	        .claim = cfg.claim != NULL && cfg.claim[0] != '\0' ? cfg.claim : "email",
 	        .scopes = cfg.scopes != NULL && cfg.scopes[0] != '\0' ? cfg.scopes : "openid email",
-	        .authorization_endpoint = ts_json_str(disc, "authorization_endpoint"),
-	        .token_endpoint = ts_json_str(disc, "token_endpoint"),
-	        .userinfo_endpoint = ts_json_str(disc, "userinfo_endpoint"),
-	        .jwks_uri = ts_json_str(disc, "jwks_uri"),
-	        .secret_post = secret_post_only(disc),
+	        .authorization_endpoint = d.authorization_endpoint,
+	        .token_endpoint = d.token_endpoint,
+	        .userinfo_endpoint = d.userinfo_endpoint,
+	        .jwks_uri = d.jwks_uri,
+	        /* OpenID Connect Core §9: client_secret_basic unless only _post is offered */
+	        .secret_post = d.auth_post && !d.auth_basic,
 	        /* RFC 9207 §3: a provider that says it sends iss must send it */
-	        .iss_param_required = json_is_true(
-	                json_object_get(disc, "authorization_response_iss_parameter_supported")),
+	        .iss_param_required = d.iss_parameter_supported,
 	        .allow_hs256 = cfg.allow_hs256,
 	        .jwks_fetched_ms = cfg.jwks_fetched_ms,
 	        .redirect_uri =
 	                ts_arena_printf(a, "%s" TS_OIDC_CALLBACK_PATH, ctx->login.base.origin),
 	};
-	if (t->authorization_endpoint == NULL || t->token_endpoint == NULL || t->jwks_uri == NULL)
-		return TS_FAIL(
-		        e, TS_ERR_INTERNAL,
-		        "account %s: discovery names no authorization, token or JWKS endpoint",
-		        ctx->login.account_id);
-	algs_pin(disc, cfg.allow_hs256, t);
+	algs_pin(&d, cfg.allow_hs256, t);
 	relay_allow_parse(a, ctx->login.base.origin, cfg.relay_allow, t);
-	rc = secret_open(ctx, a, cfg.secret_sealed, t, e);
+	bool has_secret = false;
+	rc = ts_store_oidc_secret_open(ctx->login.conn, a, ctx->cfg->master_key,
+	                               ctx->login.account_id, &t->client_secret,
+	                               &t->client_secret_len, &has_secret, e);
 	if (rc != TS_ERR_OK)
 		return rc;
+	if (!has_secret)
+		return TS_FAIL(e, TS_ERR_INTERNAL,
+		               "account %s: an OIDC config without a client secret",
+		               ctx->login.account_id);
 	if (cfg.jwks_json != NULL) {
 		/* it parsed when it was stored: this binary reads it otherwise */
 		rc = ts_oidc_jwks_parse(cfg.jwks_json, strlen(cfg.jwks_json), &t->jwks, e);
@@ -340,16 +283,13 @@ ts_err ts__oidc_jwks_refresh(struct ts__oidc_ctx *ctx, struct ts__oidc_trust *t,
 	if (fresh == NULL) {
 		if (!refresh_allowed(ctx->login.account_id, ctx->login.now_ms))
 			return TS_ERR_OK;
-		struct ts_http_client_opts opts = {.max_bytes = TS_OIDC_JWKS_MAX,
-		                                   .accept = "application/json"};
-		struct ts_http_client_response r;
-		rc = ts_http_client_get(ctx->login.req->arena, t->jwks_uri, &opts, &r, e);
+		const char *json = NULL;
+		size_t len = 0;
+		rc = ts_oidc_discovery_jwks_fetch(ctx->login.req->arena, t->jwks_uri, &json, &len,
+		                                  e);
 		if (rc != TS_ERR_OK)
 			return rc;
-		if (r.status != 200)
-			return TS_FAIL(e, TS_ERR_UNAVAILABLE, "the JWKS endpoint answered %ld",
-			               r.status);
-		rc = ts_oidc_jwks_parse(r.body, r.len, &fresh, e);
+		rc = ts_oidc_jwks_parse(json, len, &fresh, e);
 		if (rc != TS_ERR_OK)
 			return rc;
 		fetched_ms = ctx->login.now_ms;
@@ -357,7 +297,7 @@ ts_err ts__oidc_jwks_refresh(struct ts__oidc_ctx *ctx, struct ts__oidc_trust *t,
 	again:
 		rc = ts_store_begin(ctx->login.conn, true, e);
 		if (rc == TS_ERR_OK)
-			rc = ts_store_oidc_jwks_put(ctx->login.conn, ctx->login.account_id, r.body,
+			rc = ts_store_oidc_jwks_put(ctx->login.conn, ctx->login.account_id, json,
 			                            fetched_ms, e);
 		if (rc == TS_ERR_OK)
 			rc = ts_store_commit(ctx->login.conn, e);

@@ -158,12 +158,10 @@ void ts__oidc_derive(const unsigned char master[TS_MASTER_KEY_LEN], const char *
 /* RFC 7636 §4.2 S256: BASE64URL(SHA256(ASCII(verifier))) into out. */
 void ts__oidc_pkce_challenge(const char *verifier, char out[TS__OIDC_PKCE_CHALLENGE_LEN + 1]);
 
-/* s percent-encoded: every byte but the unreserved ones (RFC 3986 §2.3), in arena a. */
-const char *ts__oidc_encode(ts_arena_t *a, const char *s);
 /*
- * "name=value&..." of the n pairs whose value is not NULL, both percent-
- * encoded as ts__oidc_encode does: a query, or an
- * application/x-www-form-urlencoded body (RFC 6749 Appendix B).
+ * "name=value&..." of the n pairs whose value is not NULL, both
+ * form-urlencoded (ts_http_client_form_encode): a query, or a token
+ * request's body (RFC 6749 Appendix B).
  */
 const char *ts__oidc_query(ts_arena_t *a, const char *const *names, const char *const *values,
                            size_t n);
@@ -179,8 +177,8 @@ struct ts__oidc_authz {
 	const char *login_hint; /* may be NULL */
 };
 /*
- * The URL the browser is sent to: endpoint with the parameters appended,
- * percent-encoded (RFC 3986 §2.1, everything but unreserved), after the
+ * The URL the browser is sent to: endpoint with the parameters appended
+ * (ts__oidc_query), after the
  * endpoint's own query when it has one (RFC 6749 §3.1: it is kept).
  * TS_ERR_BAD_REQUEST for an endpoint with a fragment (RFC 6749 §3.1) or one
  * that is not an http(s) URL.

@@ -90,7 +90,8 @@ ts_err ts_store_account_delete(ts_store_conn_t *c, const char *id, struct ts_err
 	ts_err rc = ts__store_write(c, TS__Q_SAML_KEY_SECRETS_DELETE_ACCOUNT, p, TS__NPARAMS(p),
 	                            NULL, e);
 	if (rc == TS_ERR_OK) /* and its OpenID client secret (store/oidc.h) */
-		rc = ts__store_write(c, TS__Q_OIDC_SECRET_DELETE_ACCOUNT, p, TS__NPARAMS(p), NULL, e);
+		rc = ts__store_write(c, TS__Q_OIDC_SECRET_DELETE_ACCOUNT, p, TS__NPARAMS(p), NULL,
+		                     e);
 	if (rc == TS_ERR_OK)
 		rc = ts__store_write(c, TS__Q_ACCOUNT_DELETE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_OK && changed == 0)
