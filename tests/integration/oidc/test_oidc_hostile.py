@@ -17,8 +17,8 @@ import pytest
 import oidcenv as E
 import tessera_itest as T
 
-# The check each case must name (docs/oidc.md lists them; where the contract allows two
-# names for one fault both are accepted).
+# The check each case must name (docs/oidc.md, src/oidc/idtoken.h's TS_OIDC_CHECK_TABLE and
+# src/oidc/callback.c).
 STATE = ("State",)
 ID_TOKEN_CASES = [
     # (op.mjs idToken mode, checks)                  RP certification case
@@ -71,7 +71,7 @@ def test_userinfo_sub_mismatch(env, browser, behave):
     url = env.authorize(browser, user)
     before = E.snapshot(env, [user])
     r, rid = env.callback(browser, url)
-    E.assert_refused(env, r, rid, ("UserInfo", "Subject"), browser, [user], before)
+    E.assert_refused(env, r, rid, ("UserinfoSubject",), browser, [user], before)
 
 
 def test_authorization_response_iss_mismatch(env, browser, behave):
@@ -82,7 +82,7 @@ def test_authorization_response_iss_mismatch(env, browser, behave):
     before = E.snapshot(env, [user])
     tokens = env.op.stats()["token"]
     r, rid = env.callback(browser, url)
-    E.assert_refused(env, r, rid, ("Issuer",), browser, [user], before)
+    E.assert_refused(env, r, rid, ("IssuerParameter",), browser, [user], before)
     assert env.op.stats()["token"] == tokens, "the code was not exchanged"
 
 
@@ -94,7 +94,7 @@ def test_authorization_response_iss_missing(env, browser, behave):
     assert "iss" not in E.query(url)
     before = E.snapshot(env, [user])
     r, rid = env.callback(browser, url)
-    E.assert_refused(env, r, rid, ("Issuer",), browser, [user], before)
+    E.assert_refused(env, r, rid, ("IssuerParameter",), browser, [user], before)
 
 
 def test_provider_error_access_denied_from_its_own_cancel(env, browser, behave):
@@ -137,7 +137,7 @@ def test_callback_without_state(env, browser, behave):
     before = E.snapshot(env, [user])
     tokens = env.op.stats()["token"]
     r, rid = env.callback(browser, env.base + E.CALLBACK + "?code=%s&iss=%s" % (q["code"], q["iss"]))
-    E.assert_refused(env, r, rid, STATE, browser, [user], before)
+    E.assert_refused(env, r, rid, ("StateMissing",), browser, [user], before)
     assert env.op.stats()["token"] == tokens, "the code was not exchanged"
 
 
