@@ -294,19 +294,19 @@ static bool userinfo(struct cb *x)
 	struct ts_http_client_response r;
 	struct ts_error ce = {0};
 	if (ts_http_client_do(a, &req, &opts, &r, &ce) != TS_ERR_OK)
-		return refuse(x, "UserInfo",
+		return refuse(x, "Userinfo",
 		              ts_arena_printf(a, "the userinfo request failed: %s", ce.message));
 	if (r.status != 200)
-		return refuse(x, "UserInfo",
+		return refuse(x, "Userinfo",
 		              ts_arena_printf(a, "the userinfo endpoint answered %ld", r.status));
 	/* §5.3.2: a signed or encrypted answer (application/jwt) is not what was asked for */
 	json_t *j = json_answer(a, &r);
 	if (j == NULL)
-		return refuse(x, "UserInfo", "the userinfo answer is not a JSON object");
+		return refuse(x, "Userinfo", "the userinfo answer is not a JSON object");
 	const char *sub = ts_json_str(j, "sub");
 	if (sub == NULL || strcmp(sub, x->claims.sub) != 0)
 		return refuse(
-		        x, "UserInfo",
+		        x, "UserinfoSubject",
 		        "the userinfo answer's sub is not the ID token's (OpenID Connect Core "
 		        "§5.3.2)");
 	x->identity = ts_json_str(j, t->claim);
@@ -393,7 +393,7 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 			provider_error(&x);
 			return;
 		}
-		refuse(&x, "State", "the callback has no state");
+		refuse(&x, "StateMissing", "the callback has no state");
 		ts__oidc_refuse(&ctx, &x.o);
 		return;
 	}
@@ -435,7 +435,7 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 	 * provider that advertises it must send it */
 	if ((x.q.iss != NULL && strcmp(x.q.iss, x.t->issuer) != 0) ||
 	    (x.q.iss == NULL && x.t->iss_param_required)) {
-		refuse(&x, "Issuer",
+		refuse(&x, "IssuerParameter",
 		       x.q.iss != NULL
 		               ? "the iss parameter is not the configured issuer"
 		               : "the provider sends iss (RFC 9207) and this callback has none");
