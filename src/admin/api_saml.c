@@ -79,6 +79,12 @@ ts_err ts_admin_saml_configure(ts_store_conn_t *c, ts_arena_t *a,
 		             TS_SAML_METADATA_MAX);
 	if (rc == TS_ERR_OK)
 		rc = ts_saml_metadata_parse(a, in->metadata_xml, in->metadata_len, &md, e);
+	if (rc == TS_ERR_OK && md.valid_until_ms != 0 && md.valid_until_ms <= now_ms) {
+		/* SAML Metadata §2.3.2: an expired document is not to be used */
+		char t[TS_ISO8601_LEN + 1];
+		ts_time_iso(md.valid_until_ms, t);
+		rc = TS_FAIL(e, TS_ERR_BAD_REQUEST, "the metadata expired at %s (validUntil)", t);
+	}
 	if (rc == TS_ERR_OK)
 		rc = ts_store_saml_config_get(c, a, account_id, &old, &found, e);
 	if (rc != TS_ERR_OK)

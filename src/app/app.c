@@ -30,10 +30,12 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 		                                    .throttle = app->scim_throttle};
 		app->saml_web = (struct ts_saml_config){
 		        .base_url = app->base_url_given ? app->base_url : NULL,
-		        .master_key = app->master_key};
+		        .master_key = app->master_key,
+		        .throttle = app->signin_throttle};
 		app->oidc_web = (struct ts_oidc_config){
 		        .base_url = app->base_url_given ? app->base_url : NULL,
-		        .master_key = app->master_key};
+		        .master_key = app->master_key,
+		        .throttle = app->signin_throttle};
 		app->portal = (struct ts_portal_config){.base_url = app->base_url};
 		admin = &app->admin;
 		scim = &app->scim;

@@ -24,8 +24,10 @@ struct ts_app {
 	/* the background domain verifier, kicked by AddDomain and ?operation=verify; may be NULL */
 	struct ts_directory_verifier *verifier;
 	/* SCIM requests per second per API key (serve --scim-rate-limit); NULL: no limit */
-	struct ts_scim_throttle *scim_throttle;
-	/* this node's heartbeat (app/nodes.h), which splits scim_throttle; may be NULL */
+	struct ts_throttle *scim_throttle;
+	/* sign-in steps per second per client address (serve --signin-rate-limit); NULL: none */
+	struct ts_throttle *signin_throttle;
+	/* this node's heartbeat (app/nodes.h), which splits both throttles; may be NULL */
 	struct ts_app_nodes *nodes;
 	/* SAML upkeep: metadata refresh, purges, the certificate gauge (app/saml.h); may be NULL */
 	struct ts_app_saml *saml;

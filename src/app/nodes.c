@@ -13,7 +13,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "scim/throttle.h"
+#include "core/throttle.h"
 
 #define NS_PER_MS 1000000LL
 
@@ -47,7 +47,8 @@ static void *beat_loop(void *arg)
 				       json_pack("{s:s, s:I}", "node_id", n->node_id, "live",
 				                 (json_int_t)live));
 			atomic_store(&n->live, (int)live);
-			ts_scim_throttle_share(n->app->scim_throttle, (unsigned)live);
+			ts_throttle_share(n->app->scim_throttle, (unsigned)live);
+			ts_throttle_share(n->app->signin_throttle, (unsigned)live);
 			failing = false;
 		} else if (rc != TS_ERR_OK) {
 			/* the last share stands; a new connection next time */

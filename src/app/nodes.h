@@ -1,6 +1,6 @@
 /*
  * This node's heartbeat in the store (store/nodes.h) and what it feeds: the
- * SCIM rate limit's share (scim/throttle.h). A thread of its own beats every
+ * SCIM rate limit's share (core/throttle.h). A thread of its own beats every
  * TS_APP_NODE_BEAT_MS on its own store connection; a node that has not been
  * seen for TS_APP_NODE_LIVE_MS (three beats) is no longer counted, so when a
  * node dies the survivors take back its share within a few seconds. When the

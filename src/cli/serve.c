@@ -23,7 +23,8 @@
 #include "core/log.h"
 #include "directory/verifier.h"
 #include "http/url.h"
-#include "scim/throttle.h"
+#include "login/login.h"
+#include "core/throttle.h"
 
 enum {
 	O_LISTEN,
@@ -38,6 +39,7 @@ enum {
 	O_ACCESS_LOG,
 	O_DNS_SERVER,
 	O_SCIM_RATE_LIMIT,
+	O_SIGNIN_RATE_LIMIT,
 	O_TRUSTED_PROXY,
 	O_STORE_CONNECT_TIMEOUT,
 	O_STORE_STATEMENT_TIMEOUT,
@@ -84,6 +86,10 @@ static const struct ts_config_option opts[O__COUNT] = {
         [O_SCIM_RATE_LIMIT] = {"scim-rate-limit", "0", false,
                                "SCIM requests per second per API key, also the burst; more get "
                                "429 (0: no limit; shared by the nodes on one store)"},
+        [O_SIGNIN_RATE_LIMIT] = {"signin-rate-limit", TS_STR(TS_LOGIN_RATE_DEFAULT), false,
+                                 "anonymous sign-in steps per second per client address, with "
+                                 "bursts of ten seconds' worth; more get 429 (0: no limit; "
+                                 "shared by the nodes on one store)"},
         [O_TRUSTED_PROXY] = {"trusted-proxy", NULL, false,
                              "CIDR of a load balancer whose X-Forwarded-For is believed; "
                              "several comma-separated or repeated (default: none)"},
@@ -191,7 +197,7 @@ int ts_cli_serve(int argc, char **argv)
 	ts_audit_sealer_t *sealer = NULL;
 	struct ts_http_trusted trusted = {0}; /* outlives srv */
 	int status = 1;
-	long loops = 0, workers = 0, max_body = 0, scim_rate = 0;
+	long loops = 0, workers = 0, max_body = 0, scim_rate = 0, signin_rate = 0;
 	long connect_ms = 0, statement_ms = 0, lock_ms = 0, saml_refresh_s = 0;
 	enum ts_store_sqlite_tuning tuning = TS_SQLITE_TUNING_ON;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
@@ -202,7 +208,9 @@ int ts_cli_serve(int argc, char **argv)
 	if (level < 0 || !number(v[O_LOOPS], 0, SERVE_LOOPS_MAX, &loops) ||
 	    !number(v[O_WORKERS], 0, SERVE_WORKERS_MAX, &workers) ||
 	    !number(v[O_MAX_BODY], SERVE_MAX_BODY_MIN, SERVE_MAX_BODY_MAX, &max_body) ||
-	    !number(v[O_SCIM_RATE_LIMIT], 0, TS_SCIM_THROTTLE_RATE_MAX, &scim_rate) ||
+	    !number(v[O_SCIM_RATE_LIMIT], 0, TS_THROTTLE_RATE_MAX, &scim_rate) ||
+	    !number(v[O_SIGNIN_RATE_LIMIT], 0, TS_THROTTLE_RATE_MAX / TS_LOGIN_BURST_S,
+	            &signin_rate) ||
 	    !number(v[O_STORE_CONNECT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &connect_ms) ||
 	    !number(v[O_STORE_STATEMENT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &statement_ms) ||
 	    !number(v[O_STORE_LOCK_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &lock_ms) ||
@@ -212,7 +220,8 @@ int ts_cli_serve(int argc, char **argv)
 	    !ts_store_sqlite_tuning_parse(v[O_SQLITE_TUNING], &tuning)) {
 		status = ts_cli_fail(
 		        "serve: bad value for --log-level, --threads, --workers, "
-		        "--max-body, --scim-rate-limit, --durability, --access-log, "
+		        "--max-body, --scim-rate-limit, --signin-rate-limit, --durability, "
+		        "--access-log, "
 		        "--store-*-timeout, --saml-metadata-refresh or --sqlite-tuning");
 		status = 2;
 		goto out;
@@ -315,14 +324,19 @@ int ts_cli_serve(int argc, char **argv)
 		goto out;
 	}
 	if (scim_rate > 0)
-		app.scim_throttle = ts_scim_throttle_new((unsigned)scim_rate, (unsigned)scim_rate,
-		                                         TS_SCIM_THROTTLE_SLOTS);
+		app.scim_throttle = ts_throttle_new((unsigned)scim_rate, (unsigned)scim_rate,
+		                                    TS_THROTTLE_SLOTS);
+	if (signin_rate > 0)
+		app.signin_throttle = ts_throttle_new((unsigned)signin_rate,
+		                                      (unsigned)(signin_rate * TS_LOGIN_BURST_S),
+		                                      TS_THROTTLE_SLOTS);
 
 	if (ts_audit_sealer_start(app.store, &sealer, &e) != TS_ERR_OK) {
 		status = ts_cli_fail("serve: %s", e.message);
 		goto out;
 	}
-	if (app.scim_throttle != NULL) /* the limit is the cluster's: split between live nodes */
+	/* the limits are the cluster's: split between live nodes */
+	if (app.scim_throttle != NULL || app.signin_throttle != NULL)
 		app.nodes = ts_app_nodes_start(&app);
 
 	if (ndns > 0) {
@@ -391,7 +405,8 @@ out:
 	ts_app_nodes_stop(&app.nodes);
 	ts_app_saml_stop(&app.saml);
 	ts_store_free(&app.store);
-	ts_scim_throttle_free(&app.scim_throttle);
+	ts_throttle_free(&app.scim_throttle);
+	ts_throttle_free(&app.signin_throttle);
 	sodium_memzero(app.master_key, sizeof app.master_key);
 	ts_arena_free(&arena);
 	return status;

@@ -169,23 +169,39 @@ static void headers_with(struct ts_http_res *res, const char *csp)
 	ts_http_res_header(res, "x-content-type-options", "nosniff");
 }
 
-void ts_http_page_headers(ts_arena_t *a, struct ts_http_res *res, const char *form_action)
+/*
+ * The page policy with scripts from this origin or none, and form-action
+ * also naming each of the n origins; false (res->fault set) when one is not
+ * an origin.
+ */
+static bool policy_with(ts_arena_t *a, struct ts_http_res *res, bool script,
+                        const char *const *form_action, int n)
 {
-	const char *csp = TS_HTTP_CSP;
-	if (form_action != NULL) {
-		const char *o = ts_http_origin_normalize(a, form_action, strlen(form_action));
-		if (o == NULL || strcmp(o, form_action) != 0) {
+	if (n == 0) {
+		headers_with(res, script ? TS_HTTP_CSP_SCRIPT : TS_HTTP_CSP);
+		return true;
+	}
+	const char *extra = "";
+	for (int i = 0; i < n; i++) {
+		const char *o = ts_http_origin_normalize(a, form_action[i], strlen(form_action[i]));
+		if (o == NULL || strcmp(o, form_action[i]) != 0) {
 			if (res->fault == NULL)
 				res->fault = "a form-action origin that is not an origin";
-			return;
+			return false;
 		}
-		csp = ts_arena_printf(a,
-		                      "default-src 'none'; style-src 'self'; img-src 'self'; "
-		                      "form-action 'self' %s; frame-ancestors 'none'; "
-		                      "base-uri 'none'",
-		                      o);
+		extra = ts_arena_printf(a, "%s %s", extra, o);
 	}
-	headers_with(res, csp);
+	headers_with(res, ts_arena_printf(a,
+	                                  "default-src 'none';%s style-src 'self'; img-src 'self'; "
+	                                  "form-action 'self'%s; frame-ancestors 'none'; "
+	                                  "base-uri 'none'",
+	                                  script ? " script-src 'self';" : "", extra));
+	return true;
+}
+
+void ts_http_page_headers(ts_arena_t *a, struct ts_http_res *res, const char *form_action)
+{
+	(void)policy_with(a, res, false, &form_action, form_action != NULL ? 1 : 0);
 }
 
 void ts_http_res_html(struct ts_http_req *req, struct ts_http_res *res, int status,
@@ -204,9 +220,8 @@ void ts_http_res_html(struct ts_http_req *req, struct ts_http_res *res, int stat
 }
 
 void ts_http_res_html_script(struct ts_http_req *req, struct ts_http_res *res, int status,
-                             struct ts_http_html *h)
+                             struct ts_http_html *h, const char *const *form_action, int n)
 {
-	(void)req;
 	if (h->fault != NULL) {
 		if (res->fault == NULL)
 			res->fault = h->fault;
@@ -215,8 +230,10 @@ void ts_http_res_html_script(struct ts_http_req *req, struct ts_http_res *res, i
 	}
 	size_t len = 0;
 	const char *body = ts_http_html_finish(h, &len);
-	ts_http_res_set(res, status, TS_HTTP_HTML_TYPE, body, len);
-	headers_with(res, TS_HTTP_CSP_SCRIPT);
+	if (policy_with(req->arena, res, true, form_action, n))
+		ts_http_res_set(res, status, TS_HTTP_HTML_TYPE, body, len);
+	else
+		ts_http_res_set(res, ts_err_status(TS_ERR_INTERNAL), NULL, NULL, 0);
 }
 
 /* Plain, readable, and no inline style anywhere: the CSP allows only this file. */

@@ -123,9 +123,15 @@ void ts_http_page_headers(ts_arena_t *a, struct ts_http_res *res, const char *fo
 void ts_http_res_html(struct ts_http_req *req, struct ts_http_res *res, int status,
                       struct ts_http_html *h);
 
-/* As ts_http_res_html, with TS_HTTP_CSP_SCRIPT as the page's policy. */
+/*
+ * As ts_http_res_html, with TS_HTTP_CSP_SCRIPT as the page's policy, its
+ * form-action also naming the n origins of form_action (from configuration,
+ * never from a request): browsers apply form-action to the redirects that
+ * answer a form too (CSP3 §6.3.1), so a form whose answer may redirect to an
+ * allow-listed origin names it. An entry that is not an origin: a logged 500.
+ */
 void ts_http_res_html_script(struct ts_http_req *req, struct ts_http_res *res, int status,
-                             struct ts_http_html *h);
+                             struct ts_http_html *h, const char *const *form_action, int n);
 
 /*
  * The stylesheet route's handler (GET TS_HTTP_HTML_STYLE_PATH, inline): a

@@ -7,6 +7,7 @@
  */
 #include "login/login.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "audit/event.h"
@@ -40,6 +41,35 @@ out:
 	if (rc != TS_ERR_OK)
 		ts_login_page_failed(req, res, rc, &e);
 	return rc == TS_ERR_OK;
+}
+
+const char *ts_login_client_key(ts_arena_t *a, const char *peer)
+{
+	unsigned char in6[16];
+	if (peer == NULL || strchr(peer, ':') == NULL || inet_pton(AF_INET6, peer, in6) != 1)
+		return peer != NULL ? peer : "";
+	char *out = ts_arena_alloc(a, INET6_ADDRSTRLEN);
+	/* RFC 4291 §2.5.5.2: an IPv4 client of a dual-stack socket is its IPv4 address */
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (memcmp(in6, mapped, sizeof mapped) == 0)
+		return inet_ntop(AF_INET, in6 + 12, out, INET6_ADDRSTRLEN) != NULL ? out : peer;
+	memset(in6 + 8, 0, 8);
+	return inet_ntop(AF_INET6, in6, out, INET6_ADDRSTRLEN) != NULL ? out : peer;
+}
+
+bool ts_login_admit(struct ts_login_ctx *ctx, ts_throttle_t *t)
+{
+	int64_t retry_s = 0;
+	if (ts_throttle_take(t, ts_login_client_key(ctx->req->arena, ctx->req->peer), ts_mono_ns(),
+	                     &retry_s))
+		return true;
+	ts_login_page(ctx->req, ctx->res, ts_err_status(TS_ERR_THROTTLED), "Too many sign-ins",
+	              "Too many sign-in attempts came from your network. Try again in a minute.");
+	/* RFC 6585 §4: 429 Too Many Requests, RFC 9110 §10.2.3: when to come back */
+	ts_http_res_header(ctx->res, "retry-after",
+	                   ts_arena_printf(ctx->req->arena, "%lld", (long long)retry_s));
+	ctx->res->error_code = ts_err_name(TS_ERR_THROTTLED);
+	return false;
 }
 
 const char *ts_login_utf8_prefix(ts_arena_t *a, const char *s, size_t max)

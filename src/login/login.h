@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/throttle.h"
 #include "directory/session.h"
 #include "directory/signin_decide.h"
 #include "http/http.h"
@@ -30,6 +31,15 @@
 #define TS_LOGIN_LANDING "/portal"
 /* Bytes of the User-Agent kept with a session (its "client"): enough to recognize a browser. */
 #define TS_LOGIN_CLIENT_MAX 256
+
+/*
+ * Sign-in messages a client address may send per second, cluster-wide
+ * (serve --signin-rate-limit), and its burst in seconds' worth: every
+ * anonymous sign-in step writes (a request kept, an audit event, an
+ * attempt), and the limit keeps one client from filling the store.
+ */
+#define TS_LOGIN_RATE_DEFAULT 20
+#define TS_LOGIN_BURST_S 10
 
 /* One sign-in request's context (ts_login_begin). */
 struct ts_login_ctx {
@@ -50,6 +60,18 @@ struct ts_login_ctx {
  */
 bool ts_login_begin(struct ts_http_req *req, struct ts_http_res *res, const char *protocol,
                     const char *base_url, bool usable, struct ts_login_ctx *ctx);
+
+/*
+ * Whether the request's client may go on: takes a token of t, keyed by the
+ * client address (req->peer, which believes only trusted proxies; an IPv6
+ * client by its /64, the unit a site gets: RFC 6177). When not, answers 429
+ * with Retry-After and a page, and returns false. A NULL t admits everyone.
+ */
+bool ts_login_admit(struct ts_login_ctx *ctx, ts_throttle_t *t);
+
+/* The throttle key of a client address: an IPv6 address by its /64, an IPv4-mapped one as IPv4,
+ * anything else as it is. */
+const char *ts_login_client_key(ts_arena_t *a, const char *peer);
 
 /* What one sign-in decision records (audit event and sign-in attempt). */
 struct ts_login_outcome {

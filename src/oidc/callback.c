@@ -378,7 +378,8 @@ static void provider_error(struct cb *x)
 void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts__oidc_ctx ctx;
-	if (!ts__oidc_begin(req, res, &ctx))
+	/* both steps write to the store for anyone who asks: limited per client address */
+	if (!ts__oidc_begin(req, res, &ctx) || !ts_login_admit(&ctx.login, ctx.cfg->throttle))
 		return;
 	struct cb x = {.ctx = &ctx};
 	struct ts_error e = {0};

@@ -162,15 +162,20 @@ static struct refusal evaluate(const json_t *p, const struct ts_oidc_idtoken_exp
 		                        "sub is missing, empty, not a string or too long"};
 	c->sub = json_string_value(v);
 
-	/* Core §5.1: email is a string, email_verified a boolean */
+	/* Core §5.1: email is a string, email_verified a boolean; some providers (Amazon
+	 * Cognito) send the boolean as the string "true" or "false", which is read as such */
 	v = json_object_get(p, "email");
 	if (v != NULL && !json_is_string(v))
 		return (struct refusal){TS_OIDC_CHECK_MALFORMED, "email is not a string"};
 	c->email = json_string_value(v);
 	v = json_object_get(p, "email_verified");
-	if (v != NULL && !json_is_boolean(v))
+	const char *vs = json_string_value(v);
+	if (vs != NULL && (strcmp(vs, "true") == 0 || strcmp(vs, "false") == 0))
+		c->email_verified = strcmp(vs, "true") == 0;
+	else if (v != NULL && !json_is_boolean(v))
 		return (struct refusal){TS_OIDC_CHECK_MALFORMED, "email_verified is not a boolean"};
-	c->email_verified = json_is_true(v);
+	else
+		c->email_verified = json_is_true(v);
 	return (struct refusal){TS_OIDC_CHECK_NONE, NULL};
 }
 

@@ -37,6 +37,8 @@ struct ts_oidc_config {
 	/* opens the client secrets and keys the PKCE verifiers and nonces */
 	const unsigned char *master_key;
 	int64_t skew_ms; /* clock skew on exp and iat; 0: TS_OIDC_SKEW_DEFAULT_MS */
+	/* both endpoints per client address (login.h, ts_login_admit); NULL: no limit */
+	struct ts_throttle *throttle;
 };
 
 /* The OIDC module for the server (http/http.h): /auth/...; cfg may be NULL (no OIDC). */

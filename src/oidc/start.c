@@ -59,7 +59,8 @@ static const char *sha256_hex(ts_arena_t *a, const char *s)
 void ts__oidc_start_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts__oidc_ctx ctx;
-	if (!ts__oidc_begin(req, res, &ctx))
+	/* both steps write to the store for anyone who asks: limited per client address */
+	if (!ts__oidc_begin(req, res, &ctx) || !ts_login_admit(&ctx.login, ctx.cfg->throttle))
 		return;
 	struct ts_error e = {0};
 	struct ts__oidc_start in;

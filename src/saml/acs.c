@@ -63,7 +63,8 @@ struct acs {
 	struct ts_login_session session; /* when allowed */
 };
 
-static void resubmit_page(struct ts__saml_ctx *ctx, const char *response, const char *relay)
+static void resubmit_page(struct ts__saml_ctx *ctx, const struct ts__saml_trust *t,
+                          const char *response, const char *relay)
 {
 	struct ts_http_req *req = ctx->login.req;
 	struct ts_http_html h;
@@ -85,7 +86,8 @@ static void resubmit_page(struct ts__saml_ctx *ctx, const char *response, const 
 	                     "<noscript><button>Continue</button></noscript></form>"
 	                     "<script src=\"" TS_SAML_RESUBMIT_JS "\"></script>");
 	ts_http_html_page_end(&h);
-	ts_http_res_html_script(req, ctx->login.res, 200, &h);
+	/* the ACS may answer the resubmitted form with a 303 to an allow-listed origin */
+	ts_http_res_html_script(req, ctx->login.res, 200, &h, t->relay_allow, t->n_relay_allow);
 }
 
 /* The binding cookie's hash, or NULL when the browser sent none (or two). */
@@ -269,7 +271,7 @@ static void finish(struct acs *x, const struct ts__saml_outcome *base)
 void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts__saml_ctx ctx;
-	if (!ts__saml_begin(req, res, &ctx))
+	if (!ts__saml_begin(req, res, &ctx) || !ts_login_admit(&ctx.login, ctx.cfg->throttle))
 		return;
 	struct acs x = {.ctx = &ctx};
 	struct ts__saml_outcome o;
@@ -306,6 +308,15 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	if (x.t == NULL) {
 		o = (struct ts__saml_outcome){.check = "NotConfigured",
 		                              .reason = "the account has no SAML identity source"};
+		ts__saml_refuse(&ctx, &o);
+		return;
+	}
+	if (x.t->valid_until_ms != 0 && ctx.login.now_ms >= x.t->valid_until_ms) {
+		/* SAML Metadata §2.3.2: past validUntil the IdP's keys are no longer to be trusted
+		 */
+		o = (struct ts__saml_outcome){.check = "MetadataExpired",
+		                              .reason = "the IdP metadata's validUntil has passed",
+		                              .idp_entity_id = x.t->idp_entity_id};
 		ts__saml_refuse(&ctx, &o);
 		return;
 	}
@@ -360,7 +371,7 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 	x.binding_hash = binding_hash(&ctx);
 	bool resubmit = resubmitted != NULL && strcmp(resubmitted, "1") == 0;
 	if (as.in_response_to != NULL && x.binding_hash == NULL && !resubmit) {
-		resubmit_page(&ctx, response, x.form_relay);
+		resubmit_page(&ctx, x.t, response, x.form_relay);
 		return;
 	}
 	ts_store_write_soon(ctx.login.conn, true); /* lets the transaction join a group commit */

@@ -41,14 +41,14 @@ static const char *binding_value(struct ts__saml_ctx *ctx)
 void ts__saml_login_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts__saml_ctx ctx;
-	if (!ts__saml_begin(req, res, &ctx))
+	if (!ts__saml_begin(req, res, &ctx) || !ts_login_admit(&ctx.login, ctx.cfg->throttle))
 		return;
 	struct ts_error e = {0};
 	const struct ts__saml_trust *t = NULL;
 	ts_err rc = ts__saml_trust(&ctx, &t, &e);
 	if (rc != TS_ERR_OK)
 		goto fail;
-	if (t == NULL) {
+	if (t == NULL || (t->valid_until_ms != 0 && ctx.login.now_ms >= t->valid_until_ms)) {
 		ts_login_page(req, res, ts_err_status(TS_ERR_NOT_FOUND), "Sign-in not available",
 		              "This account has no SAML sign-in.");
 		return;

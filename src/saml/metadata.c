@@ -254,6 +254,23 @@ static ts_err read_bool(ts_arena_t *a, const xmlNode *n, const char *name, bool 
 	return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s is not a boolean", name);
 }
 
+/* The earliest validUntil from ed up to the document's root (SAML Metadata §2.3.1, §2.3.2). */
+static ts_err valid_until(ts_arena_t *a, const xmlNode *ed, int64_t *out, struct ts_error *e)
+{
+	*out = 0;
+	for (const xmlNode *n = ed; n != NULL && n->type == XML_ELEMENT_NODE; n = n->parent) {
+		const char *v = ts_saml_xml_attr(a, n, "validUntil");
+		int64_t ms = 0;
+		if (v == NULL)
+			continue;
+		if (!ts_time_parse(v, &ms))
+			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "validUntil is not an xs:dateTime");
+		if (*out == 0 || ms < *out)
+			*out = ms;
+	}
+	return TS_ERR_OK;
+}
+
 ts_err ts_saml_metadata_parse(ts_arena_t *a, const char *xml, size_t len,
                               struct ts_saml_idp_metadata *out, struct ts_error *e)
 {
@@ -292,6 +309,9 @@ ts_err ts_saml_metadata_parse(ts_arena_t *a, const char *xml, size_t len,
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "the entityID is longer than %d characters",
 		               ENTITY_ID_MAX);
 	out->entity_id = entity_id;
+	rc = valid_until(a, ed, &out->valid_until_ms, e);
+	if (rc != TS_ERR_OK)
+		goto fail;
 	rc = read_bool(a, idp, "WantAuthnRequestsSigned", &out->want_authn_requests_signed, e);
 	if (rc != TS_ERR_OK)
 		goto fail;

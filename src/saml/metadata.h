@@ -36,6 +36,9 @@ struct ts_saml_idp_metadata {
 	struct ts_saml_cert certs[TS_SAML_CERTS_MAX]; /* KeyDescriptor use="signing" or no use */
 	size_t n_certs;
 	bool want_authn_requests_signed;
+	/* the earliest validUntil of the EntityDescriptor and the EntitiesDescriptors around it
+	 * (SAML Metadata §2.3.1, §2.3.2: not to be used after it); 0: none */
+	int64_t valid_until_ms;
 };
 
 /*
@@ -44,7 +47,8 @@ struct ts_saml_idp_metadata {
  * as the response parser is (no DOCTYPE, no entities, no network). Needs an
  * entityID, at least one SingleSignOnService (Redirect or POST) with an
  * absolute https URL (http only to loopback hosts), and at least one
- * signing certificate that parses. TS_ERR_TOO_LARGE past
+ * signing certificate that parses. A validUntil must be an xs:dateTime; the
+ * caller decides what an expired document means. TS_ERR_TOO_LARGE past
  * TS_SAML_METADATA_MAX; TS_ERR_BAD_REQUEST with a message naming what is
  * missing or wrong. The metadata's own signature is not required.
  */

@@ -151,6 +151,7 @@ static ts_err trust_load(struct ts__saml_ctx *ctx, ts_arena_t *a, struct ts__sam
 	        .n_sp_certs = keys.n,
 	        .sp_keys = keys.keys_pem,
 	        .n_sp_keys = keys.n,
+	        .valid_until_ms = md.valid_until_ms,
 	        .allow_idp_initiated = cfg.allow_idp_initiated,
 	        .allow_sha1 = cfg.allow_sha1,
 	        .sp_entity_id = ts_arena_printf(a, "%s/saml/%s/metadata", ctx->login.base.origin,

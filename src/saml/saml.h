@@ -38,6 +38,8 @@ struct ts_saml_config {
 	/* opens the SP private keys and keys the CSRF tokens of the role chooser */
 	const unsigned char *master_key;
 	int64_t skew_ms; /* clock skew on time conditions; 0: TS_SAML_SKEW_DEFAULT_MS */
+	/* anonymous sign-in steps per client address (login.h, ts_login_admit); NULL: no limit */
+	struct ts_throttle *throttle;
 };
 
 /* The SAML module for the server (http/http.h): /saml/...; cfg may be NULL (no SAML). */

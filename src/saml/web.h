@@ -45,6 +45,7 @@ struct ts__saml_trust {
 	size_t n_sp_certs;
 	const char *const *sp_keys; /* PEM private keys, newest first: [0] signs */
 	size_t n_sp_keys;
+	int64_t valid_until_ms; /* the metadata's validUntil; 0: none (SAML Metadata §2.3.2) */
 	bool allow_idp_initiated;
 	bool allow_sha1;
 	const char *const *relay_allow; /* origins */

@@ -22,7 +22,7 @@
 #include "credential/apikey.h"
 #include "scim/internal.h"
 #include "scim/patch.h"
-#include "scim/throttle.h"
+#include "core/throttle.h"
 
 /* Each worker's cache of API keys checked recently (credential/apikey.h). */
 static void *slot_init(void *config)
@@ -199,7 +199,7 @@ static bool throttled(struct ts_http_req *req, struct ts_http_res *res, const ch
 {
 	const struct ts_scim_config *cfg = config_of(req);
 	int64_t retry_s = 0;
-	if (cfg == NULL || ts_scim_throttle_take(cfg->throttle, api_key_id, ts_mono_ns(), &retry_s))
+	if (cfg == NULL || ts_throttle_take(cfg->throttle, api_key_id, ts_mono_ns(), &retry_s))
 		return false;
 	const char *detail = ts_arena_printf(req->arena, "%s for this API key: retry in %lld s",
 	                                     ts_err_message(TS_ERR_THROTTLED), (long long)retry_s);

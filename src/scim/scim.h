@@ -7,13 +7,13 @@
 
 #include "http/http.h"
 
-struct ts_scim_throttle;
+struct ts_throttle;
 
 /* What SCIM needs of the running server; outlives it. */
 struct ts_scim_config {
 	const char *base_url; /* the public base URL (serve --base-url); NULL: from Host */
 	/* requests per second per API key (serve --scim-rate-limit); NULL: no limit */
-	struct ts_scim_throttle *throttle;
+	struct ts_throttle *throttle;
 };
 
 /*

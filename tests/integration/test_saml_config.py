@@ -321,6 +321,9 @@ def test_bad_metadata(server, certs):
         ("xml", metadata("https://idp.example.org", []), "certificate"),
         ("xml", metadata("https://idp.example.org", [certs["long"]], sso="http://idp.example.org/sso"), ""),
         ("xml", good.replace("SingleSignOnService", "ArtifactResolutionService"), ""),
+        # SAML Metadata §2.3.2: an expired document is not to be used; a malformed date neither
+        ("xml", good.replace('entityID=', 'validUntil="2020-01-01T00:00:00Z" entityID=', 1), "validUntil"),
+        ("xml", good.replace('entityID=', 'validUntil="soon" entityID=', 1), "validUntil"),
         ("raw", "", "body"),
         ("raw", "[1]", "object"),
         ("json", {}, "exactly one"),

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import urllib.parse
+import time
 import uuid
 
 import pytest
@@ -359,3 +360,59 @@ def test_encrypted_assertion(smoke):
     r = b4.post(sp["AcsUrl"], data={"SAMLResponse": both}, allow_redirects=False, timeout=10)
     assert r.status_code == 303 and b4.get(srv.url + "/api/v1/me", timeout=10).json()["Me"][
         "UserId"] == uid, r.text
+
+
+def test_signin_rate_limit_per_client_address(store, start_server):
+    """Anonymous sign-in steps write (a request kept, an audit event): one client address
+    gets --signin-rate-limit per second with ten seconds' worth of burst, then 429 with
+    Retry-After and a page; nothing is written for the refused ones (docs/saml.md)."""
+    port = T.free_port()
+    srv = start_server(init=True, port=port,
+                       extra_args=["--base-url", "http://127.0.0.1:%d" % port,
+                                   "--signin-rate-limit", "1"])
+    acct = srv.create_account("limited", "Enterprise")["AccountId"]
+    codes = []
+    for _ in range(14):
+        r = requests.post(srv.url + "/saml/%s/acs" % acct, data={"SAMLResponse": "PHg+"},
+                          allow_redirects=False, timeout=10)
+        codes.append(r.status_code)
+        if r.status_code == 429:
+            assert int(r.headers["Retry-After"]) >= 1
+            assert r.headers["Content-Type"].startswith("text/html")
+            assert "Too many sign-ins" in r.text
+    # a burst of 10 (at 1/s, a token may come back during the loop)
+    assert codes[:10] == [403] * 10, codes
+    assert codes.count(429) >= 3, codes
+    r = requests.get(srv.url + "/saml/%s/login" % acct, allow_redirects=False, timeout=10)
+    assert r.status_code == 429
+    # one audit event per admitted step, none for the refused ones
+    ev = signin_events(srv, codes.count(403))
+    assert len([e for e in ev if e.get("errorCode") == "NotConfigured"]) == codes.count(403)
+    # the metadata is read-only and not limited
+    r = requests.get(srv.url + "/saml/%s/metadata" % acct, timeout=10)
+    assert r.status_code == 404
+
+
+def test_metadata_past_valid_until_refuses(smoke):
+    """SAML Metadata §2.3.2: metadata is not used after its validUntil. A document that
+    expires in two seconds is accepted, signs a person in, then stops doing so."""
+    srv, acct, uid, idp, sp = smoke
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3))
+    doc = idp.metadata().decode().replace("entityID=", 'validUntil="%s" entityID=' % until, 1)
+    r = srv.put("/api/v1/accounts/%s/saml-config" % acct,
+                {"MetadataDocument": doc, "AllowIdpInitiated": True})
+    assert r.status_code == 200, r.text
+    b = requests.Session()
+    r = b.post(sp["AcsUrl"], data={"SAMLResponse": idp.response("pat@example.com", sp["AcsUrl"],
+                                                                sp["EntityId"])},
+               allow_redirects=False, timeout=10)
+    assert r.status_code == 303, r.text
+    time.sleep(4)
+    b2 = requests.Session()
+    r = b2.post(sp["AcsUrl"], data={"SAMLResponse": idp.response("pat@example.com", sp["AcsUrl"],
+                                                                 sp["EntityId"])},
+                allow_redirects=False, timeout=10)
+    assert r.status_code == 403 and "sid" not in b2.cookies
+    assert signin_events(srv, 2)[0].get("errorCode") == "MetadataExpired"
+    r = b2.get(srv.url + "/saml/%s/login" % acct, allow_redirects=False, timeout=10)
+    assert r.status_code == 404 and "location" not in r.headers

@@ -20,7 +20,7 @@
 #include "app/nodes.h"
 #include "core/crypto.h"
 #include "core/timeutil.h"
-#include "scim/throttle.h"
+#include "core/throttle.h"
 #include "store/store.h"
 
 #define PATH_MAX_LEN 256
@@ -103,15 +103,15 @@ static void test_heartbeat_thread_shares_the_limit(void **state)
 	struct fx *f = *state;
 	struct ts_app app = {0};
 	app.store = f->s;
-	app.scim_throttle = ts_scim_throttle_new(RATE, RATE, TS_SCIM_THROTTLE_SLOTS);
+	app.scim_throttle = ts_throttle_new(RATE, RATE, TS_THROTTLE_SLOTS);
 	/* another node, alive now */
 	int64_t now = ts_now_ms();
 	assert_int_equal(beat(f, "peer", now, now - TS_APP_NODE_LIVE_MS), 1);
 	app.nodes = ts_app_nodes_start(&app);
 	int i = 0;
-	while (ts_scim_throttle_nodes(app.scim_throttle) != 2 && i++ < WAIT_STEPS)
+	while (ts_throttle_nodes(app.scim_throttle) != 2 && i++ < WAIT_STEPS)
 		usleep(WAIT_STEP_US);
-	assert_int_equal(ts_scim_throttle_nodes(app.scim_throttle), 2);
+	assert_int_equal(ts_throttle_nodes(app.scim_throttle), 2);
 	assert_int_equal(ts_app_nodes_live(app.nodes), 2);
 	/* the thread's node is in the store, and leaves it when stopped */
 	now = ts_now_ms();
@@ -122,7 +122,7 @@ static void test_heartbeat_thread_shares_the_limit(void **state)
 	assert_int_equal(beat(f, "peer", now, now - TS_APP_NODE_LIVE_MS), 1);
 	assert_int_equal(ts_app_nodes_live(NULL), 1);
 	ts_app_nodes_stop(&app.nodes); /* NULL is fine */
-	ts_scim_throttle_free(&app.scim_throttle);
+	ts_throttle_free(&app.scim_throttle);
 }
 
 int main(void)

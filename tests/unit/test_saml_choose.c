@@ -1,9 +1,9 @@
 /*
  * Unit tests of the SAML module's pure choices (src/saml/choose.c) and of
- * its pages: where a signed-in person is sent (RelayState: same-origin
- * paths and allow-listed origins only, anything else to /portal), which role
- * a chooser form names, the one refusal page (403, generic, the request id,
- * the page policy), the resubmit script and its page policy. Table-driven.
+ * the browser sign-in's pages and keys (src/login/login.c): where a signed-in person is sent
+ * (RelayState: same-origin paths and allow-listed origins only, anything else to /portal), which
+ * role a chooser form names, the one refusal page (403, generic, the request id, the page policy),
+ * the resubmit script and its page policy. Table-driven.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,7 +161,7 @@ static void test_resubmit_script(void **state)
 	ts_http_html_page_begin(&h, "Signing in");
 	ts_http_html_page_end(&h);
 	struct ts_http_res page = {.arena = a};
-	ts_http_res_html_script(&req, &page, 200, &h);
+	ts_http_res_html_script(&req, &page, 200, &h, NULL, 0);
 	const char *csp = header(&page, "content-security-policy");
 	assert_non_null(csp);
 	assert_non_null(strstr(csp, "script-src 'self';"));
@@ -169,6 +169,43 @@ static void test_resubmit_script(void **state)
 	assert_non_null(strstr(csp, "form-action 'self';"));
 	assert_null(strstr(csp, "unsafe-inline"));
 	assert_string_equal(header(&page, "x-frame-options"), "DENY");
+	/* allow-listed origins join form-action (the resubmitted form may be answered with a
+	 * redirect there); anything that is not an origin is a 500, never a looser policy */
+	static const char *const origins[] = {"https://app.example.com", "https://b.example"};
+	struct ts_http_res with = {.arena = a};
+	ts_http_res_html_script(&req, &with, 200, &h, origins, 2);
+	csp = header(&with, "content-security-policy");
+	assert_non_null(strstr(
+	        csp,
+	        "form-action 'self' https://app.example.com https://b.example; frame-ancestors"));
+	assert_non_null(strstr(csp, "script-src 'self';"));
+	static const char *const bad[] = {"https://app.example.com/path"};
+	struct ts_http_res refused = {.arena = a};
+	ts_http_res_html_script(&req, &refused, 200, &h, bad, 1);
+	assert_int_equal(refused.status, 500);
+	assert_non_null(refused.fault);
+	ts_arena_free(&a);
+}
+
+static void test_client_key(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	/* IPv4 (mapped or not) and anything unparsed stay as they are; IPv6 is keyed by its /64 */
+	static const struct {
+		const char *peer, *key;
+	} cases[] = {
+	        {"192.0.2.7", "192.0.2.7"},
+	        {"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::"},
+	        {"2001:db8:1:2:ffff::1", "2001:db8:1:2::"},
+	        {"::1", "::"},
+	        {"::ffff:192.0.2.7", "192.0.2.7"},
+	        {"not-an-address", "not-an-address"},
+	        {"2001:db8::zz", "2001:db8::zz"},
+	};
+	for (size_t i = 0; i < N_ITEMS(cases); i++)
+		assert_string_equal(ts_login_client_key(a, cases[i].peer), cases[i].key);
+	assert_string_equal(ts_login_client_key(a, NULL), "");
 	ts_arena_free(&a);
 }
 
@@ -177,7 +214,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_relay_target),    cmocka_unit_test(test_role_index),
 	        cmocka_unit_test(test_utf8_prefix),     cmocka_unit_test(test_refusal_page),
-	        cmocka_unit_test(test_resubmit_script),
+	        cmocka_unit_test(test_resubmit_script), cmocka_unit_test(test_client_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

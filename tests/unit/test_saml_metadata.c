@@ -420,6 +420,50 @@ static void test_table(void **state)
 	ts_arena_free(&fa);
 }
 
+/* SAML Metadata §2.3.1, §2.3.2: the earliest validUntil around the IdP, read as xs:dateTime. */
+static void test_valid_until(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *doc;
+		ts_err rc;
+		int64_t until_ms;
+	} cases[] = {
+	        {OK_DOC, TS_ERR_OK, 0},
+	        {"<md:EntityDescriptor xmlns:md=\"" MD_NS "\" xmlns:ds=\"" DS_NS
+	         "\" entityID=\"https://idp.example.test/e\" "
+	         "validUntil=\"2030-01-01T00:00:00Z\">" IDP_OPEN "$K" S IDP_CLOSE ED_CLOSE,
+	         TS_ERR_OK, 1893456000000},
+	        /* the outer EntitiesDescriptor ends earlier: it wins */
+	        {"<md:EntitiesDescriptor xmlns:md=\"" MD_NS
+	         "\" validUntil=\"2029-01-01T00:00:00Z\">"
+	         "<md:EntityDescriptor xmlns:ds=\"" DS_NS
+	         "\" entityID=\"https://idp.example.test/e\" "
+	         "validUntil=\"2030-01-01T00:00:00Z\">" IDP_OPEN "$K" S IDP_CLOSE ED_CLOSE
+	         "</md:EntitiesDescriptor>",
+	         TS_ERR_OK, 1861920000000},
+	        {"<md:EntityDescriptor xmlns:md=\"" MD_NS "\" xmlns:ds=\"" DS_NS
+	         "\" entityID=\"https://idp.example.test/e\" validUntil=\"next tuesday\">" IDP_OPEN
+	         "$K" S IDP_CLOSE ED_CLOSE,
+	         TS_ERR_BAD_REQUEST, 0},
+	};
+	ts_arena_t *fa = ts_arena_new();
+	const char *k = kd(fa, " use=\"signing\"", cert_body(fa, "okta"));
+	for (size_t i = 0; i < N_ITEMS(cases); i++) {
+		const char *doc = expand(fa, cases[i].doc, k, k);
+		struct ts_saml_idp_metadata md;
+		struct ts_error e = {0};
+		ts_err rc = ts_saml_metadata_parse(fa, doc, strlen(doc), &md, &e);
+		if (rc != cases[i].rc)
+			fail_msg("case %zu: rc %d (%s)", i, rc, e.message);
+		if (rc == TS_ERR_OK)
+			assert_int_equal(md.valid_until_ms, cases[i].until_ms);
+		else
+			assert_non_null(strstr(e.message, "validUntil"));
+	}
+	ts_arena_free(&fa);
+}
+
 /* DER with one byte after the certificate: not one certificate. */
 static void test_trailing_der(void **state)
 {
@@ -697,7 +741,7 @@ int main(void)
 	        cmocka_unit_test(test_entra_shape),  cmocka_unit_test(test_table),
 	        cmocka_unit_test(test_trailing_der), cmocka_unit_test(test_caps),
 	        cmocka_unit_test(test_cert_read),    cmocka_unit_test(test_keypair),
-	        cmocka_unit_test(test_sp_metadata),
+	        cmocka_unit_test(test_sp_metadata),  cmocka_unit_test(test_valid_until),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -14,18 +14,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scim/throttle.h"
+#include "core/throttle.h"
 
 #define S 1000000000LL /* one second in ns */
 #define T0 (1000 * S)  /* any start: the clock is monotonic, not zero-based */
 
 /* How many of n requests at now_ns go through. */
-static int allowed(ts_scim_throttle_t *t, const char *key, int n, int64_t now_ns)
+static int allowed(ts_throttle_t *t, const char *key, int n, int64_t now_ns)
 {
 	int ok = 0;
 	for (int i = 0; i < n; i++) {
 		int64_t retry = -1;
-		if (ts_scim_throttle_take(t, key, now_ns, &retry)) {
+		if (ts_throttle_take(t, key, now_ns, &retry)) {
 			assert_int_equal(retry, 0);
 			ok++;
 		} else {
@@ -38,11 +38,11 @@ static int allowed(ts_scim_throttle_t *t, const char *key, int n, int64_t now_ns
 static void test_burst_then_refill(void **state)
 {
 	(void)state;
-	ts_scim_throttle_t *t = ts_scim_throttle_new(5, 5, 64);
+	ts_throttle_t *t = ts_throttle_new(5, 5, 64);
 	/* a fresh key has a full bucket: burst requests at one instant, then none */
 	assert_int_equal(allowed(t, "TSSKA", 30, T0), 5);
 	int64_t retry = 0;
-	assert_false(ts_scim_throttle_take(t, "TSSKA", T0, &retry));
+	assert_false(ts_throttle_take(t, "TSSKA", T0, &retry));
 	assert_int_equal(retry, 1); /* 200 ms to the next token, rounded up to whole seconds */
 
 	/* one token every 1/5 s */
@@ -55,10 +55,10 @@ static void test_burst_then_refill(void **state)
 	int64_t now = T0 + 61 * S;
 	for (int i = 0; i < 50; i++, now += S / 5)
 		assert_int_equal(allowed(t, "TSSKA", 1, now), 1);
-	ts_scim_throttle_free(&t);
+	ts_throttle_free(&t);
 	assert_null(t);
-	ts_scim_throttle_free(&t); /* NULL is fine */
-	ts_scim_throttle_free(NULL);
+	ts_throttle_free(&t); /* NULL is fine */
+	ts_throttle_free(NULL);
 }
 
 /*
@@ -69,12 +69,12 @@ static void test_burst_then_refill(void **state)
 static void test_share_between_nodes(void **state)
 {
 	(void)state;
-	ts_scim_throttle_t *a = ts_scim_throttle_new(100, 100, 64);
-	ts_scim_throttle_t *b = ts_scim_throttle_new(100, 100, 64);
-	assert_int_equal(ts_scim_throttle_nodes(a), 1);
-	ts_scim_throttle_share(a, 2);
-	ts_scim_throttle_share(b, 2);
-	assert_int_equal(ts_scim_throttle_nodes(a), 2);
+	ts_throttle_t *a = ts_throttle_new(100, 100, 64);
+	ts_throttle_t *b = ts_throttle_new(100, 100, 64);
+	assert_int_equal(ts_throttle_nodes(a), 1);
+	ts_throttle_share(a, 2);
+	ts_throttle_share(b, 2);
+	assert_int_equal(ts_throttle_nodes(a), 2);
 	/* the burst: 50 on each */
 	assert_int_equal(allowed(a, "K", 1000, T0) + allowed(b, "K", 1000, T0), 100);
 	/* one steady second, both nodes asked 1000 times every 10 ms: 50 + 50 more */
@@ -83,54 +83,54 @@ static void test_share_between_nodes(void **state)
 		got += allowed(a, "K", 10, now) + allowed(b, "K", 10, now);
 	assert_int_equal(got, 100);
 	/* a share never goes below one request per second per node */
-	ts_scim_throttle_t *c = ts_scim_throttle_new(2, 2, 64);
-	ts_scim_throttle_share(c, 5);
-	assert_int_equal(ts_scim_throttle_nodes(c), 2);
-	ts_scim_throttle_share(c, 0); /* nonsense means alone */
-	assert_int_equal(ts_scim_throttle_nodes(c), 1);
+	ts_throttle_t *c = ts_throttle_new(2, 2, 64);
+	ts_throttle_share(c, 5);
+	assert_int_equal(ts_throttle_nodes(c), 2);
+	ts_throttle_share(c, 0); /* nonsense means alone */
+	assert_int_equal(ts_throttle_nodes(c), 1);
 	/* back to one node: the whole rate */
-	ts_scim_throttle_share(a, 1);
+	ts_throttle_share(a, 1);
 	assert_int_equal(allowed(a, "K", 1000, T0 + 10 * S), 100);
-	ts_scim_throttle_share(NULL, 3);
-	assert_int_equal(ts_scim_throttle_nodes(NULL), 1);
-	ts_scim_throttle_free(&a);
-	ts_scim_throttle_free(&b);
-	ts_scim_throttle_free(&c);
+	ts_throttle_share(NULL, 3);
+	assert_int_equal(ts_throttle_nodes(NULL), 1);
+	ts_throttle_free(&a);
+	ts_throttle_free(&b);
+	ts_throttle_free(&c);
 }
 
 static void test_retry_after(void **state)
 {
 	(void)state;
 	/* 1 per second with a burst of 3: the wait is one interval, and rounds up */
-	ts_scim_throttle_t *t = ts_scim_throttle_new(1, 3, 64);
+	ts_throttle_t *t = ts_throttle_new(1, 3, 64);
 	assert_int_equal(allowed(t, "k", 3, T0), 3);
 	int64_t retry = 0;
-	assert_false(ts_scim_throttle_take(t, "k", T0, &retry));
+	assert_false(ts_throttle_take(t, "k", T0, &retry));
 	assert_int_equal(retry, 1);
-	assert_false(ts_scim_throttle_take(t, "k", T0 + S / 2, &retry));
+	assert_false(ts_throttle_take(t, "k", T0 + S / 2, &retry));
 	assert_int_equal(retry, 1);
 	/* waiting what it said is enough */
-	assert_true(ts_scim_throttle_take(t, "k", T0 + S, &retry));
-	ts_scim_throttle_free(&t);
+	assert_true(ts_throttle_take(t, "k", T0 + S, &retry));
+	ts_throttle_free(&t);
 
 	/* a slow rate: Retry-After counts whole seconds, never 0 */
-	ts_scim_throttle_t *slow = ts_scim_throttle_new(1, 1, 64);
-	assert_true(ts_scim_throttle_take(slow, "k", T0, &retry));
-	assert_false(ts_scim_throttle_take(slow, "k", T0 + S - 1, &retry));
+	ts_throttle_t *slow = ts_throttle_new(1, 1, 64);
+	assert_true(ts_throttle_take(slow, "k", T0, &retry));
+	assert_false(ts_throttle_take(slow, "k", T0 + S - 1, &retry));
 	assert_int_equal(retry, 1);
-	assert_true(ts_scim_throttle_take(slow, "k", T0 + S, &retry));
-	ts_scim_throttle_free(&slow);
+	assert_true(ts_throttle_take(slow, "k", T0 + S, &retry));
+	ts_throttle_free(&slow);
 
 	/* no limiter: everything goes through */
-	assert_true(ts_scim_throttle_take(NULL, "k", T0, &retry));
+	assert_true(ts_throttle_take(NULL, "k", T0, &retry));
 	assert_int_equal(retry, 0);
-	assert_int_equal(ts_scim_throttle_tracked(NULL), 0);
+	assert_int_equal(ts_throttle_tracked(NULL), 0);
 }
 
 static void test_keys_are_independent(void **state)
 {
 	(void)state;
-	ts_scim_throttle_t *t = ts_scim_throttle_new(5, 5, 64);
+	ts_throttle_t *t = ts_throttle_new(5, 5, 64);
 	assert_int_equal(allowed(t, "TSSKAAAAAAAAAAAAAAAA", 30, T0), 5);
 	/* another key, even one that differs in one byte, has its own full bucket */
 	assert_int_equal(allowed(t, "TSSKAAAAAAAAAAAAAAAB", 30, T0), 5);
@@ -148,58 +148,58 @@ static void test_keys_are_independent(void **state)
 	assert_int_equal(allowed(t, a, 10, T0), 5);
 	assert_int_equal(allowed(t, b, 10, T0), 5);
 	assert_int_equal(allowed(t, a, 1, T0), 0);
-	ts_scim_throttle_free(&t);
+	ts_throttle_free(&t);
 }
 
 static void test_table_is_bounded(void **state)
 {
 	(void)state;
-	ts_scim_throttle_t *t = ts_scim_throttle_new(5, 5, 100);
-	size_t cap = ts_scim_throttle_capacity(t);
+	ts_throttle_t *t = ts_throttle_new(5, 5, 100);
+	size_t cap = ts_throttle_capacity(t);
 	assert_true(cap >= 100);
-	assert_true(cap <= 2 * 100 + TS_SCIM_THROTTLE_WAYS);
-	assert_int_equal(cap % TS_SCIM_THROTTLE_WAYS, 0);
+	assert_true(cap <= 2 * 100 + TS_THROTTLE_WAYS);
+	assert_int_equal(cap % TS_THROTTLE_WAYS, 0);
 
 	/* many more keys than slots: the table never grows */
 	char key[32];
 	for (int i = 0; i < 20000; i++) {
 		snprintf(key, sizeof key, "TSSK%016d", i);
 		assert_int_equal(allowed(t, key, 1, T0 + i), 1);
-		assert_true(ts_scim_throttle_tracked(t) <= cap);
+		assert_true(ts_throttle_tracked(t) <= cap);
 	}
-	assert_int_equal(ts_scim_throttle_tracked(t), cap);
-	ts_scim_throttle_free(&t);
+	assert_int_equal(ts_throttle_tracked(t), cap);
+	ts_throttle_free(&t);
 }
 
 static void test_eviction_keeps_busy_buckets(void **state)
 {
 	(void)state;
-	/* one set: every key competes for the same TS_SCIM_THROTTLE_WAYS slots */
-	ts_scim_throttle_t *t = ts_scim_throttle_new(1, 2, 1);
-	assert_int_equal(ts_scim_throttle_capacity(t), TS_SCIM_THROTTLE_WAYS);
+	/* one set: every key competes for the same TS_THROTTLE_WAYS slots */
+	ts_throttle_t *t = ts_throttle_new(1, 2, 1);
+	assert_int_equal(ts_throttle_capacity(t), TS_THROTTLE_WAYS);
 	char key[32];
 	/* WAYS - 1 idle keys (one request each, refilled a second later), one exhausted key */
-	for (int i = 0; i < TS_SCIM_THROTTLE_WAYS - 1; i++) {
+	for (int i = 0; i < TS_THROTTLE_WAYS - 1; i++) {
 		snprintf(key, sizeof key, "idle-%d", i);
 		assert_int_equal(allowed(t, key, 1, T0), 1);
 	}
 	assert_int_equal(allowed(t, "busy", 5, T0 + S), 2);
-	assert_int_equal(ts_scim_throttle_tracked(t), TS_SCIM_THROTTLE_WAYS);
+	assert_int_equal(ts_throttle_tracked(t), TS_THROTTLE_WAYS);
 
 	/* newcomers take the idle slots, and the busy key stays refused */
-	for (int i = 0; i < 3 * TS_SCIM_THROTTLE_WAYS; i++) {
+	for (int i = 0; i < 3 * TS_THROTTLE_WAYS; i++) {
 		snprintf(key, sizeof key, "new-%d", i);
 		assert_int_equal(allowed(t, key, 1, T0 + S), 1);
 		assert_int_equal(allowed(t, "busy", 1, T0 + S), 0);
 	}
-	assert_int_equal(ts_scim_throttle_tracked(t), TS_SCIM_THROTTLE_WAYS);
+	assert_int_equal(ts_throttle_tracked(t), TS_THROTTLE_WAYS);
 	/* once it has refilled it is one more full bucket */
 	assert_int_equal(allowed(t, "busy", 5, T0 + 10 * S), 2);
-	ts_scim_throttle_free(&t);
+	ts_throttle_free(&t);
 }
 
 struct hammer {
-	ts_scim_throttle_t *t;
+	ts_throttle_t *t;
 	int ok;
 };
 
@@ -208,7 +208,7 @@ static void *hammer_run(void *arg)
 	struct hammer *h = arg;
 	for (int i = 0; i < 10000; i++) {
 		int64_t retry = 0;
-		h->ok += ts_scim_throttle_take(h->t, "shared", T0, &retry);
+		h->ok += ts_throttle_take(h->t, "shared", T0, &retry);
 	}
 	return NULL;
 }
@@ -216,7 +216,7 @@ static void *hammer_run(void *arg)
 static void test_threads_share_one_budget(void **state)
 {
 	(void)state;
-	ts_scim_throttle_t *t = ts_scim_throttle_new(100, 100, 64);
+	ts_throttle_t *t = ts_throttle_new(100, 100, 64);
 	struct hammer h[4];
 	pthread_t th[4];
 	for (int i = 0; i < 4; i++) {
@@ -230,7 +230,7 @@ static void test_threads_share_one_budget(void **state)
 	}
 	/* at one instant exactly the burst goes through, however the threads interleave */
 	assert_int_equal(total, 100);
-	ts_scim_throttle_free(&t);
+	ts_throttle_free(&t);
 }
 
 int main(void)

@@ -1,12 +1,12 @@
 /*
- * The token buckets of SCIM throttling. A bucket is kept as one number, its
+ * The token buckets of request throttling (throttle.h). A bucket is kept as one number, its
  * theoretical arrival time (the generic cell rate algorithm, ITU-T I.371),
  * which is a token bucket in another form: the bucket is full when tat <= now,
  * each request moves tat one interval (1/rate s) later, and a request is
  * refused when that would put tat more than burst - 1 intervals ahead of
  * now. Integer nanoseconds throughout: no drift from adding fractions.
  */
-#include "scim/throttle.h"
+#include "core/throttle.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,18 +19,18 @@
 
 struct slot {
 	uint64_t hash;
-	int64_t tat_ns; /* theoretical arrival time; <= now: the bucket is full */
-	char key[TS_SCIM_THROTTLE_KEY_MAX]; /* "" : free */
+	int64_t tat_ns;                /* theoretical arrival time; <= now: the bucket is full */
+	char key[TS_THROTTLE_KEY_MAX]; /* "" : free */
 };
 
 struct set {
 	pthread_mutex_t mu;
-	struct slot slot[TS_SCIM_THROTTLE_WAYS];
+	struct slot slot[TS_THROTTLE_WAYS];
 };
 
-struct ts_scim_throttle {
+struct ts_throttle {
 	unsigned rate, burst; /* for the whole cluster */
-	/* this node's share (ts_scim_throttle_share), replaced together */
+	/* this node's share (ts_throttle_share), replaced together */
 	_Atomic int64_t interval_ns;  /* between two tokens */
 	_Atomic int64_t tolerance_ns; /* (burst - 1) intervals: how far ahead tat may run */
 	atomic_uint nodes;
@@ -38,19 +38,19 @@ struct ts_scim_throttle {
 	struct set *sets;
 };
 
-ts_scim_throttle_t *ts_scim_throttle_new(unsigned rate, unsigned burst, size_t slots)
+ts_throttle_t *ts_throttle_new(unsigned rate, unsigned burst, size_t slots)
 {
 	if (rate < 1)
 		rate = 1;
-	if (rate > TS_SCIM_THROTTLE_RATE_MAX)
-		rate = TS_SCIM_THROTTLE_RATE_MAX;
+	if (rate > TS_THROTTLE_RATE_MAX)
+		rate = TS_THROTTLE_RATE_MAX;
 	if (burst < 1)
 		burst = 1;
-	ts_scim_throttle_t *t = ts_calloc(1, sizeof *t);
+	ts_throttle_t *t = ts_calloc(1, sizeof *t);
 	t->rate = rate;
 	t->burst = burst;
-	ts_scim_throttle_share(t, 1);
-	size_t want = (slots + TS_SCIM_THROTTLE_WAYS - 1) / TS_SCIM_THROTTLE_WAYS;
+	ts_throttle_share(t, 1);
+	size_t want = (slots + TS_THROTTLE_WAYS - 1) / TS_THROTTLE_WAYS;
 	t->nsets = 1;
 	while (t->nsets < want)
 		t->nsets <<= 1;
@@ -60,7 +60,7 @@ ts_scim_throttle_t *ts_scim_throttle_new(unsigned rate, unsigned burst, size_t s
 	return t;
 }
 
-void ts_scim_throttle_share(ts_scim_throttle_t *t, unsigned nodes)
+void ts_throttle_share(ts_throttle_t *t, unsigned nodes)
 {
 	if (t == NULL)
 		return;
@@ -78,16 +78,16 @@ void ts_scim_throttle_share(ts_scim_throttle_t *t, unsigned nodes)
 	atomic_store(&t->nodes, nodes);
 }
 
-unsigned ts_scim_throttle_nodes(const ts_scim_throttle_t *t)
+unsigned ts_throttle_nodes(const ts_throttle_t *t)
 {
-	return t != NULL ? atomic_load(&((ts_scim_throttle_t *)t)->nodes) : 1;
+	return t != NULL ? atomic_load(&((ts_throttle_t *)t)->nodes) : 1;
 }
 
-void ts_scim_throttle_free(ts_scim_throttle_t **tp)
+void ts_throttle_free(ts_throttle_t **tp)
 {
 	if (tp == NULL || *tp == NULL)
 		return;
-	ts_scim_throttle_t *t = *tp;
+	ts_throttle_t *t = *tp;
 	for (size_t i = 0; i < t->nsets; i++)
 		pthread_mutex_destroy(&t->sets[i].mu);
 	ts_free(t->sets);
@@ -98,7 +98,7 @@ void ts_scim_throttle_free(ts_scim_throttle_t **tp)
 static struct slot *slot_for(struct set *s, const char *key, uint64_t h, int64_t now_ns)
 {
 	struct slot *victim = &s->slot[0];
-	for (int i = 0; i < TS_SCIM_THROTTLE_WAYS; i++) {
+	for (int i = 0; i < TS_THROTTLE_WAYS; i++) {
 		struct slot *x = &s->slot[i];
 		if (x->key[0] == '\0') {
 			if (victim->key[0] != '\0')
@@ -119,8 +119,7 @@ static struct slot *slot_for(struct set *s, const char *key, uint64_t h, int64_t
 	return victim;
 }
 
-bool ts_scim_throttle_take(ts_scim_throttle_t *t, const char *key, int64_t now_ns,
-                           int64_t *retry_after_s)
+bool ts_throttle_take(ts_throttle_t *t, const char *key, int64_t now_ns, int64_t *retry_after_s)
 {
 	*retry_after_s = 0;
 	if (t == NULL)
@@ -147,19 +146,19 @@ bool ts_scim_throttle_take(ts_scim_throttle_t *t, const char *key, int64_t now_n
 	return ok;
 }
 
-size_t ts_scim_throttle_tracked(ts_scim_throttle_t *t)
+size_t ts_throttle_tracked(ts_throttle_t *t)
 {
 	size_t n = 0;
 	for (size_t i = 0; t != NULL && i < t->nsets; i++) {
 		pthread_mutex_lock(&t->sets[i].mu);
-		for (int k = 0; k < TS_SCIM_THROTTLE_WAYS; k++)
+		for (int k = 0; k < TS_THROTTLE_WAYS; k++)
 			n += t->sets[i].slot[k].key[0] != '\0';
 		pthread_mutex_unlock(&t->sets[i].mu);
 	}
 	return n;
 }
 
-size_t ts_scim_throttle_capacity(const ts_scim_throttle_t *t)
+size_t ts_throttle_capacity(const ts_throttle_t *t)
 {
-	return t != NULL ? t->nsets * TS_SCIM_THROTTLE_WAYS : 0;
+	return t != NULL ? t->nsets * TS_THROTTLE_WAYS : 0;
 }
