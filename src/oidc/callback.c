@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/timeutil.h"
 #include "http/client.h"
 #include "http/cookie.h"
 #include "http/redirect.h"
@@ -239,6 +240,8 @@ static bool id_token_check(struct cb *x, ts_err *rc, struct ts_error *e)
 			je = (struct ts_error){0};
 			vrc = ts_oidc_jws_verify(&j, t->jwks, t->algs, t->n_algs, t->client_secret,
 			                         t->client_secret_len, &unknown_kid, &je);
+			if (!unknown_kid)
+				ts__oidc_jwks_served(t);
 		}
 	}
 	if (vrc != TS_ERR_OK)
@@ -254,7 +257,7 @@ static bool id_token_check(struct cb *x, ts_err *rc, struct ts_error *e)
 	        .issuer = t->issuer,
 	        .client_id = t->client_id,
 	        .nonce = nonce,
-	        .now_ms = ctx->login.now_ms,
+	        .now_ms = ts_now_ms(), /* the token call may have taken seconds */
 	        .skew_ms = ctx->cfg->skew_ms > 0 ? ctx->cfg->skew_ms : TS_OIDC_SKEW_DEFAULT_MS};
 	enum ts_oidc_check failed = TS_OIDC_CHECK_NONE;
 	if (ts_oidc_idtoken_check(a, &j, &ex, &x->claims, &failed, &je) != TS_ERR_OK)

@@ -28,8 +28,7 @@ struct ts_oidc_idtoken_expect {
 	const char *nonce;     /* the nonce sent; NULL: none was sent */
 	int64_t now_ms;
 	int64_t skew_ms;    /* 0: TS_OIDC_SKEW_DEFAULT_MS */
-	int64_t max_age_ms; /* iat not older than now - max_age - skew; 0:
-	                       TS_OIDC_MAX_AGE_DEFAULT_MS */
+	int64_t max_age_ms; /* oldest iat: now - max_age - skew; 0: TS_OIDC_MAX_AGE_DEFAULT_MS */
 };
 
 /* The claims read (strings point into all, which the arena owns). */

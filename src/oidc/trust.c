@@ -8,10 +8,11 @@
  * Key rotation (OpenID Connect Core §10.1.1): an ID token whose kid the
  * JWKS does not hold makes the callback ask for the JWKS again, once. A
  * newer JWKS that another node stored is taken as it is; otherwise jwks_uri
- * is fetched, at most once per TS__OIDC_JWKS_REFRESH_MIN_MS per account in
- * this process (a table shared by the workers), and the answer stored with
- * ts_store_oidc_jwks_put so that the other nodes reuse it. Tokens naming
- * kids nobody knows thus cost no more than one fetch per interval.
+ * is fetched and the answer stored with ts_store_oidc_jwks_put so that the
+ * other nodes reuse it. A fetch that did not bring the kid blocks the next
+ * one of the account in this process (a table shared by the workers) for
+ * TS__OIDC_JWKS_REFRESH_MIN_MS: tokens naming kids nobody knows cost one
+ * fetch per interval, while each real rotation is followed at once.
  */
 #include <pthread.h>
 #include <sodium.h>
@@ -223,30 +224,51 @@ ts_err ts__oidc_trust(struct ts__oidc_ctx *ctx, struct ts__oidc_trust **out, str
 	return TS_ERR_OK;
 }
 
-/* The process's last JWKS fetch per account (by hash: a collision only shares a limit). */
+/*
+ * The process's last JWKS fetch per account (by hash: a collision only
+ * shares a limit) and config version. A fetch blocks the next one for
+ * TS__OIDC_JWKS_REFRESH_MIN_MS unless it proved useful (the kid was in it:
+ * ts__oidc_jwks_served), so that a provider's rotations are each followed
+ * at once while kids that no JWKS names cost one fetch per interval. A new
+ * config version (the administrator's PUT) starts afresh.
+ */
 static struct {
 	pthread_mutex_t lock;
 	struct {
 		uint32_t account;
+		int64_t version;
 		int64_t at_ms;
+		bool blocked;
 	} slots[TS__OIDC_REFRESH_SLOTS];
 } refreshes = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Whether this process may fetch the account's JWKS now; if so, the fetch is noted. */
-static bool refresh_allowed(const char *account_id, int64_t now_ms)
+static bool refresh_allowed(const struct ts__oidc_trust *t, int64_t now_ms)
 {
-	uint32_t h = fnv1a(account_id);
+	uint32_t h = fnv1a(t->account_id);
 	bool ok = false;
 	pthread_mutex_lock(&refreshes.lock);
 	__typeof__(refreshes.slots[0]) *s = &refreshes.slots[h % TS__OIDC_REFRESH_SLOTS];
-	if (s->account != h || now_ms - s->at_ms >= TS__OIDC_JWKS_REFRESH_MIN_MS ||
-	    now_ms < s->at_ms) {
+	if (s->account != h || s->version != t->version || !s->blocked ||
+	    now_ms - s->at_ms >= TS__OIDC_JWKS_REFRESH_MIN_MS || now_ms < s->at_ms) {
 		s->account = h;
+		s->version = t->version;
 		s->at_ms = now_ms;
+		s->blocked = true;
 		ok = true;
 	}
 	pthread_mutex_unlock(&refreshes.lock);
 	return ok;
+}
+
+void ts__oidc_jwks_served(const struct ts__oidc_trust *t)
+{
+	uint32_t h = fnv1a(t->account_id);
+	pthread_mutex_lock(&refreshes.lock);
+	__typeof__(refreshes.slots[0]) *s = &refreshes.slots[h % TS__OIDC_REFRESH_SLOTS];
+	if (s->account == h && s->version == t->version)
+		s->blocked = false;
+	pthread_mutex_unlock(&refreshes.lock);
 }
 
 /* A newer JWKS another node stored, parsed into *out (NULL when there is none). */
@@ -281,7 +303,7 @@ ts_err ts__oidc_jwks_refresh(struct ts__oidc_ctx *ctx, struct ts__oidc_trust *t,
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (fresh == NULL) {
-		if (!refresh_allowed(ctx->login.account_id, ctx->login.now_ms))
+		if (!refresh_allowed(t, ctx->login.now_ms))
 			return TS_ERR_OK;
 		const char *json = NULL;
 		size_t len = 0;

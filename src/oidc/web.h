@@ -25,9 +25,10 @@
 #define TS__OIDC_TRUST_TTL_MS 60000
 /*
  * A JWKS fetched because an ID token named an unknown kid: at most once per
- * callback, and at most once per this long per account in this process (a
- * flood of unknown kids must not become a flood of fetches). Another node's
- * newer JWKS in the store is taken without fetching.
+ * callback; and a fetch that did not bring the kid blocks the account's next
+ * fetch in this process for this long (a flood of unknown kids must not
+ * become a flood of fetches). Another node's newer JWKS in the store is
+ * taken without fetching.
  */
 #define TS__OIDC_JWKS_REFRESH_MIN_MS 10000
 /* Accounts whose last refresh the process remembers (direct-mapped, shared by workers). */
@@ -116,13 +117,19 @@ TS_MUST_USE ts_err ts__oidc_trust(struct ts__oidc_ctx *ctx, struct ts__oidc_trus
                                   struct ts_error *e);
 /*
  * After an ID token named a kid the JWKS does not hold: takes a newer JWKS
- * another node stored, else fetches jwks_uri (unless this account's JWKS was
- * fetched less than TS__OIDC_JWKS_REFRESH_MIN_MS ago) and stores it
+ * another node stored, else fetches jwks_uri (unless a fetch of this
+ * account that did not serve was less than TS__OIDC_JWKS_REFRESH_MIN_MS ago) and stores it
  * (ts_store_oidc_jwks_put). *changed says whether t->jwks is new. Outside
  * any transaction. Errors: the fetch's, or a JWKS that does not parse.
  */
 TS_MUST_USE ts_err ts__oidc_jwks_refresh(struct ts__oidc_ctx *ctx, struct ts__oidc_trust *t,
                                          bool *changed, struct ts_error *e);
+
+/*
+ * The refreshed JWKS held the kid that made the callback ask (a real
+ * rotation): the account's next unknown kid may fetch again at once.
+ */
+void ts__oidc_jwks_served(const struct ts__oidc_trust *t);
 
 /* What one sign-in decision records of OIDC (the audit event's parameters, docs/oidc.md). */
 struct ts__oidc_outcome {

@@ -222,6 +222,23 @@ static void test_secret(void **state)
 	                                1, &f->e));
 	EXPECT(TS_ERR_INTERNAL, ts_store_oidc_secret_put(f->c, f->a, NULL, ACCT,
 	                                                 (const unsigned char *)"x", 1, 1, &f->e));
+
+	/* a master key rotation re-seals it with every other secret (docs/secrets.md) */
+	struct ts_secret_key old_k, new_k;
+	ts_secret_key_derive(test_master, &old_k);
+	ts_secret_key_derive(other_master, &new_k);
+	int64_t count = 0;
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_secret_reseal_all(f->c, &old_k, &new_k, 3000, &count, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	assert_int_equal(count, 1);
+	OK(ts_store_oidc_secret_open(f->c, f->a, other_master, ACCT, &plain, &n, &found, &f->e));
+	assert_true(found);
+	assert_string_equal(plain, "new");
+	EXPECT(TS_ERR_INTERNAL,
+	       ts_store_oidc_secret_open(f->c, f->a, test_master, ACCT, &plain, &n, &found, &f->e));
+	ts_secret_key_wipe(&old_k);
+	ts_secret_key_wipe(&new_k);
 }
 
 /* ---- states ----------------------------------------------------------------------------- */
