@@ -83,11 +83,12 @@ def test_slow_token_endpoint_under_scim_load(env, behave):
     assert len(calls) >= 50, "SCIM answered only %d requests in %d s" % (len(calls), DELAY_S)
     assert p99 < 1.0 * T.SCALE, "SCIM p99 %.3f s while the provider was slow" % p99
 
-    # at most the outbound limit (half the workers, src/http/server.c) waited on the provider
+    # at most the outbound limit (half the workers, src/http/server.c) got a slot and waited on
+    # the provider; the others were turned away after TS_HTTP_CLIENT_QUEUE_MS (250 ms)
     m = re.search(r"^tessera_http_client_limit (\d+)$", requests.get(env.base + "/metrics", timeout=10).text, re.M)
     assert m and int(m.group(1)) >= 1, "no tessera_http_client_limit in /metrics"
     limit = int(m.group(1))
-    waited = [took for (_, _, took) in results if took >= DELAY_S - 1]
+    waited = [took for (_, _, took) in results if took >= 2]
     assert 1 <= len(waited) <= limit, (limit, [round(t, 1) for (_, _, t) in results])
 
     outcomes = {}
