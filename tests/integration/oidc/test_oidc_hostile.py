@@ -221,3 +221,44 @@ def test_directory_rules_after_a_valid_id_token(env, browser, behave, who):
     before = E.snapshot(env, users)
     r, rid = env.callback(browser, url)
     E.assert_refused(env, r, rid, checks, browser, users, before)
+
+
+def _attempts(env, user):
+    chk = env.admin("GET", "/accounts/%s/users/%s/sign-in-check" % (env.acct, user["id"]))["SignInCheck"]
+    return [(a["Outcome"], a["Check"], a["Source"]) for a in chk["LastSignInAttempts"]]
+
+
+def test_attempts_show_in_the_sign_in_check(env, behave):
+    """A refused ID token (filed under the email it claimed), then a sign-in: newest first."""
+    user = env.new_person("seen")
+    env.op.mode(idToken="expired")
+    b = E.Browser()
+    r, rid = env.sign_in(b, user)
+    assert r.status_code == 403
+    env.op.mode()
+    b = E.Browser()
+    r, rid = env.sign_in(b, user)
+    E.assert_signed_in(env, r, rid, b, user)
+    assert _attempts(env, user)[:2] == [("Allowed", None, "oidc"), ("Refused", "Expired", "oidc")], _attempts(env, user)
+
+
+def test_initiator_with_another_issuer_is_audited(env, browser, behave):
+    """Third-party-initiated login naming another issuer: no redirect, one SignIn event."""
+    rid = "oidc-" + uuid.uuid4().hex
+    r = browser.get(env.base + "/auth/%s/oidc" % env.acct, params={"iss": "https://evil.example"},
+                    headers={"X-Request-Id": rid}, allow_redirects=False, timeout=E.HTTP_TIMEOUT)
+    E.assert_refused(env, r, rid, ("InitiatorIssuer",), browser, status=r.status_code)
+    assert r.status_code in (400, 403), r.status_code
+
+
+def test_sign_ins_in_flight_end_with_the_configuration(env, browser, behave):
+    """DeleteAccountOpenIdConfig deletes the states (docs/oidc.md): the callback of a sign-in
+    begun before is refused, and a new one does not start."""
+    user = env.new_person("deleted")
+    url = env.authorize(browser, user)
+    env.admin("DELETE", "/accounts/%s/openid-config" % env.acct, expect=204)
+    before = E.snapshot(env, [user])
+    r, rid = env.callback(browser, url)
+    E.assert_refused(env, r, rid, STATE + ("NotConfigured",), browser, [user], before)
+    r = env.start(E.Browser(), expect=None)
+    assert r.status_code in (403, 404) and "Location" not in r.headers, r.status_code

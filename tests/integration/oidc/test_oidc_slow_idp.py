@@ -5,6 +5,7 @@ meanwhile SCIM clients keep reading and writing. SCIM must answer every request,
 callback must end (a sign-in after the delay, or the refusal page and its SignIn event), none
 hangs; and afterwards a sign-in goes through at once.
 """
+import re
 import threading
 import time
 
@@ -82,6 +83,14 @@ def test_slow_token_endpoint_under_scim_load(env, behave):
     assert len(calls) >= 50, "SCIM answered only %d requests in %d s" % (len(calls), DELAY_S)
     assert p99 < 1.0 * T.SCALE, "SCIM p99 %.3f s while the provider was slow" % p99
 
+    # at most the outbound limit (half the workers, src/http/server.c) got a slot and waited on
+    # the provider; the others were turned away after TS_HTTP_CLIENT_QUEUE_MS (250 ms)
+    m = re.search(r"^tessera_http_client_limit (\d+)$", requests.get(env.base + "/metrics", timeout=10).text, re.M)
+    assert m and int(m.group(1)) >= 1, "no tessera_http_client_limit in /metrics"
+    limit = int(m.group(1))
+    waited = [took for (_, _, took) in results if took >= 2]
+    assert 1 <= len(waited) <= limit, (limit, [round(t, 1) for (_, _, t) in results])
+
     outcomes = {}
     for i, (r, rid, took) in enumerate(results):
         assert not isinstance(r, Exception), "callback %d did not end: %r after %.1f s" % (i, r, took)
@@ -92,9 +101,9 @@ def test_slow_token_endpoint_under_scim_load(env, behave):
         else:
             assert "Location" not in r.headers
             evs = env.signin_events(r, rid)
-            assert len(evs) == 1 and evs[0].get("errorCode"), evs
+            assert len(evs) == 1 and evs[0].get("errorCode") == "TokenEndpoint", evs
         outcomes.setdefault(r.status_code, []).append(round(took, 1))
-    print("callbacks: %s" % outcomes)
+    print("callbacks (outbound limit %d): %s" % (limit, outcomes))
 
     # nothing is left waiting: a sign-in now goes through at once
     env.op.mode()

@@ -1,5 +1,5 @@
 // A real OpenID provider (oidc-provider 8.8.1) for Tessera's OIDC integration tests, with a
-// misbehaviour switch the test drives over HTTP (docs: ../README in oidcop.py's docstring).
+// misbehaviour switch the test drives over HTTP (../oidcop.py starts it and drives it).
 //
 //   OP_PORT    loopback port to listen on
 //   OP_CONFIG  JSON file: {"issuer": "http://127.0.0.1:PORT", "clients": [{client_id,
@@ -86,11 +86,10 @@ async function rewriteIdToken(idToken) {
   const p = { ...claims };
   let signer = mode.signWith || { key: 'rsa1', kid: true };
   switch (how) {
-    case undefined: case null: case 'resign': break;
+    case undefined: case null: break;
     case 'nonce': p.nonce = 'not-the-nonce-that-was-sent'; break;
     case 'aud': p.aud = 'some-other-client'; break;
     case 'aud-missing': delete p.aud; break;
-    case 'aud-extra-no-azp': p.aud = [claims.aud, 'some-other-client']; delete p.azp; break;
     case 'azp': p.aud = [claims.aud, 'some-other-client']; p.azp = 'some-other-client'; break;
     case 'iss': p.iss = 'http://127.0.0.1:1/not-the-issuer'; break;
     case 'sub-missing': delete p.sub; break;
