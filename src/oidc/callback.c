@@ -129,9 +129,10 @@ static json_t *json_answer(ts_arena_t *a, const struct ts_http_client_response *
 
 /*
  * Step 5a: the token request (RFC 6749 §4.1.3, RFC 7636 §4.5, OpenID Connect
- * Core §3.1.3.1). false with x->o set on a refusal; *rc an error of ours.
+ * Core §3.1.3.1). false with x->o set on a refusal: whatever fails here is
+ * the provider's answer or the way to it (TokenEndpoint names both).
  */
-static bool token_exchange(struct cb *x, ts_err *rc, struct ts_error *e)
+static bool token_exchange(struct cb *x)
 {
 	struct ts__oidc_ctx *ctx = x->ctx;
 	const struct ts__oidc_trust *t = x->t;
@@ -163,8 +164,6 @@ static bool token_exchange(struct cb *x, ts_err *rc, struct ts_error *e)
 	struct ts_error ce = {0};
 	ts_err crc = ts_http_client_do(a, &req, &opts, &r, &ce);
 	sodium_memzero(verifier, sizeof verifier);
-	*rc = TS_ERR_OK;
-	(void)e;
 	if (crc != TS_ERR_OK)
 		return refuse(x, "TokenEndpoint",
 		              ts_arena_printf(a, "the token request failed: %s", ce.message));
@@ -448,7 +447,8 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 		ts__oidc_refuse(&ctx, &x.o);
 		return;
 	}
-	if (!token_exchange(&x, &rc, &e) || !id_token_check(&x, &rc, &e) || !userinfo(&x)) {
+	rc = TS_ERR_OK;
+	if (!token_exchange(&x) || !id_token_check(&x, &rc, &e) || !userinfo(&x)) {
 		if (rc != TS_ERR_OK)
 			ts_login_page_failed(req, res, rc, &e);
 		else
