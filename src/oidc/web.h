@@ -1,9 +1,10 @@
 /*
  * Shared by the OIDC module's own files (module.c, trust.c, flow.c and one
  * file per endpoint): the request context, the account's trust as each
- * worker caches it, the record of a decision (audit event and sign-in
- * attempt), the pages, and the pure pieces the unit tests and the fuzzer
- * hold (PKCE, the authorization URL, the callback's query).
+ * worker caches it, the protocol's part of a decision's record (the rest,
+ * with the decision and the pages, is login/login.h's), and the pure pieces
+ * the unit tests and the fuzzer hold (PKCE, the authorization URL, the two
+ * queries).
  */
 #ifndef TS_OIDC_WEB_H
 #define TS_OIDC_WEB_H
