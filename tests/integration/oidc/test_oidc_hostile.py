@@ -262,3 +262,17 @@ def test_sign_ins_in_flight_end_with_the_configuration(env, browser, behave):
     E.assert_refused(env, r, rid, STATE + ("NotConfigured",), browser, [user], before)
     r = env.start(E.Browser(), expect=None)
     assert r.status_code in (403, 404) and "Location" not in r.headers, r.status_code
+
+
+@pytest.mark.parametrize("query", ["state={s}&state={s}&code={c}", "state={s}&code={c}&code={c}",
+                                   "state={s}&code=" + "A" * 9000])
+def test_malformed_callback_query(env, browser, behave, query):
+    """Each parameter once, each capped (src/oidc/callback.c step 1): nothing is exchanged."""
+    user = env.new_person("malformed")
+    q = E.query(env.authorize(browser, user))
+    before = E.snapshot(env, [user])
+    tokens = env.op.stats()["token"]
+    r, rid = env.callback(browser, env.base + E.CALLBACK + "?" + query.format(s=q["state"], c=q["code"]))
+    E.assert_refused(env, r, rid, ("Malformed",), browser, [user], before, status=r.status_code)
+    assert r.status_code in (400, 403), r.status_code
+    assert env.op.stats()["token"] == tokens, "the code was not exchanged"
