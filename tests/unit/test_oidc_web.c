@@ -4,7 +4,7 @@
  * state (against libsodium's own HMAC-SHA-256), the authorization URL (its
  * encoding read back by the form parser, an endpoint's own query kept, a
  * fragment refused), the two query strings a browser brings (each
- * parameter once, caps, UTF-8).
+ * parameter once, caps, UTF-8) and the audit parameters of an outcome.
  * Table-driven where the cases are many.
  */
 #include <stdarg.h>
@@ -247,6 +247,39 @@ static void test_start_parse(void **state)
 	ts_arena_free(&a);
 }
 
+static void test_login_outcome(void **state)
+{
+	(void)state;
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = {.arena = a};
+	struct ts__oidc_ctx ctx = {.login = {.req = &req}};
+	/* a claimed subject longer than an attempt keeps is cut on a character boundary */
+	char sub[TS_STORE_SIGNIN_IDENTITY_MAX + 8];
+	memset(sub, 'x', sizeof sub - 3);
+	memcpy(sub + sizeof sub - 3, "\xc3\xa9", 3);
+	struct ts__oidc_outcome o = {.check = "Signature",
+	                             .reason = "why",
+	                             .issuer = "https://op.example",
+	                             .subject = sub,
+	                             .identity = "ann@example.com"};
+	struct ts_login_outcome lo = ts__oidc_login_outcome(&ctx, &o);
+	assert_string_equal(lo.check, "Signature");
+	assert_string_equal(lo.identity, "ann@example.com");
+	assert_string_equal(json_string_value(json_object_get(lo.params, "Issuer")),
+	                    "https://op.example");
+	assert_int_equal(strlen(json_string_value(json_object_get(lo.params, "Subject"))),
+	                 TS_STORE_SIGNIN_IDENTITY_MAX);
+	assert_null(json_object_get(lo.params, "ProviderError"));
+	/* exactly the documented parameters (docs/oidc.md): never a code or a token */
+	assert_int_equal(json_object_size(lo.params), 3);
+	o = (struct ts__oidc_outcome){.check = "ProviderError", .provider_error = "access_denied"};
+	lo = ts__oidc_login_outcome(&ctx, &o);
+	assert_string_equal(json_string_value(json_object_get(lo.params, "ProviderError")),
+	                    "access_denied");
+	assert_true(json_is_null(json_object_get(lo.params, "Subject")));
+	ts_arena_free(&a);
+}
+
 static void test_error_known(void **state)
 {
 	(void)state;
@@ -265,6 +298,7 @@ int main(void)
 	        cmocka_unit_test(test_authorize_url),
 	        cmocka_unit_test(test_callback_parse),
 	        cmocka_unit_test(test_start_parse),
+	        cmocka_unit_test(test_login_outcome),
 	        cmocka_unit_test(test_error_known),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
