@@ -8,9 +8,11 @@
 #include "login/login.h"
 
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "audit/event.h"
+#include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -244,6 +246,28 @@ void ts_login_land(struct ts_login_ctx *ctx, const char *token, const char *targ
 		rc = ts_http_redirect(ctx->req, ctx->res, target, allowed, n, &e);
 	if (rc != TS_ERR_OK)
 		ts_login_page_failed(ctx->req, ctx->res, rc, &e);
+}
+
+const char *ts_login_cookie_hash(struct ts_login_ctx *ctx, const char *name)
+{
+	struct ts_http_cookies jar;
+	struct ts_error e = {0};
+	const char *v = NULL;
+	if (ts_http_cookies_from_req(ctx->req, &jar, &e) != TS_ERR_OK ||
+	    ts_http_cookie_get(&jar, ts_http_cookie_name(ctx->req->arena, &ctx->base, name), &v,
+	                       &e) != TS_ERR_OK ||
+	    v == NULL || v[0] == '\0')
+		return NULL;
+	char *hash = ts_arena_alloc(ctx->req->arena, TS_SHA256_HEX_LEN + 1);
+	ts_sha256_hex(v, strlen(v), hash);
+	return hash;
+}
+
+bool ts_login_same_hash(const char *stored, const char *sent)
+{
+	return stored != NULL && sent != NULL && strlen(stored) == TS_SHA256_HEX_LEN &&
+	       strlen(sent) == TS_SHA256_HEX_LEN &&
+	       sodium_memcmp(stored, sent, TS_SHA256_HEX_LEN) == 0;
 }
 
 void ts_login_page(struct ts_http_req *req, struct ts_http_res *res, int status, const char *title,

@@ -160,6 +160,18 @@ const char *ts_login_client(struct ts_http_req *req);
  */
 const char *ts_login_utf8_prefix(ts_arena_t *a, const char *s, size_t max);
 
+/*
+ * The hex SHA-256 of the value of the browser's cookie name (the bare name:
+ * `__Host-` is added over https), in the request's arena; NULL when the
+ * browser sent none, an empty one, or two. A protocol binds its pending
+ * request (SAML AuthnRequest, OIDC state) to the browser by storing this
+ * hash (federation-security.md §1 and §3), never the cookie itself.
+ */
+const char *ts_login_cookie_hash(struct ts_login_ctx *ctx, const char *name);
+
+/* Whether stored and sent are the same well-formed hex SHA-256; constant time. */
+bool ts_login_same_hash(const char *stored, const char *sent);
+
 /* A page with a title, a sentence and the request id to quote (the refusal and failure pages). */
 void ts_login_page(struct ts_http_req *req, struct ts_http_res *res, int status, const char *title,
                    const char *text);

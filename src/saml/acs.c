@@ -30,13 +30,11 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "core/crypto.h"
 #include "core/json.h"
 #include "core/timeutil.h"
 #include "directory/session.h"
 #include "directory/signin_decide.h"
 #include "directory/user.h"
-#include "http/cookie.h"
 #include "http/form.h"
 #include "http/html.h"
 #include "http/redirect.h"
@@ -88,24 +86,6 @@ static void resubmit_page(struct ts__saml_ctx *ctx, const struct ts__saml_trust 
 	ts_http_html_page_end(&h);
 	/* the ACS may answer the resubmitted form with a 303 to an allow-listed origin */
 	ts_http_res_html_script(req, ctx->login.res, 200, &h, t->relay_allow, t->n_relay_allow);
-}
-
-/* The binding cookie's hash, or NULL when the browser sent none (or two). */
-static const char *binding_hash(struct ts__saml_ctx *ctx)
-{
-	struct ts_http_cookies jar;
-	struct ts_error e = {0};
-	const char *v = NULL;
-	if (ts_http_cookies_from_req(ctx->login.req, &jar, &e) != TS_ERR_OK ||
-	    ts_http_cookie_get(&jar,
-	                       ts_http_cookie_name(ctx->login.req->arena, &ctx->login.base,
-	                                           TS_SAML_BINDING_COOKIE),
-	                       &v, &e) != TS_ERR_OK ||
-	    v == NULL || v[0] == '\0')
-		return NULL;
-	char *hash = ts_arena_alloc(ctx->login.req->arena, TS_SHA256_HEX_LEN + 1);
-	ts_sha256_hex(v, strlen(v), hash);
-	return hash;
 }
 
 /*
@@ -171,14 +151,6 @@ static const char *claimed_name_id(ts_arena_t *a, const char *b64, size_t len)
 	return node != NULL ? ts_saml_xml_text(a, node) : NULL;
 }
 
-/* Whether the stored request was issued to this browser; constant time (the hashes are hex). */
-static bool same_browser(const char *stored, const char *sent)
-{
-	return stored != NULL && sent != NULL && strlen(stored) == TS_SHA256_HEX_LEN &&
-	       strlen(sent) == TS_SHA256_HEX_LEN &&
-	       sodium_memcmp(stored, sent, TS_SHA256_HEX_LEN) == 0;
-}
-
 /* Step 4 (see the top of the file), in the open write transaction; o->check says a refusal. */
 static ts_err decide(struct ts_login_ctx *lc, void *arg, struct ts_login_outcome *o,
                      struct ts_error *e)
@@ -198,7 +170,7 @@ static ts_err decide(struct ts_login_ctx *lc, void *arg, struct ts_login_outcome
 		                                lc->now_ms, &sr, &found, e);
 		if (rc != TS_ERR_OK)
 			return rc;
-		if (!found || !same_browser(sr.browser_hash, x->binding_hash)) {
+		if (!found || !ts_login_same_hash(sr.browser_hash, x->binding_hash)) {
 			o->check = "RequestUnknown";
 			o->reason = !found ? "no live request has this ID (never issued, used or "
 			                     "expired)"
@@ -368,7 +340,7 @@ void ts__saml_acs_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	}
 	x.roles_json = roles_json(req->arena, &as);
-	x.binding_hash = binding_hash(&ctx);
+	x.binding_hash = ts_login_cookie_hash(&ctx.login, TS_SAML_BINDING_COOKIE);
 	bool resubmit = resubmitted != NULL && strcmp(resubmitted, "1") == 0;
 	if (as.in_response_to != NULL && x.binding_hash == NULL && !resubmit) {
 		resubmit_page(&ctx, x.t, response, x.form_relay);
