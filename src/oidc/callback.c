@@ -36,7 +36,6 @@
 #include "core/json.h"
 #include "core/timeutil.h"
 #include "http/client.h"
-#include "http/cookie.h"
 #include "http/redirect.h"
 #include "oidc/idtoken.h"
 #include "oidc/web.h"
@@ -61,30 +60,6 @@ static const char *sha256_hex(ts_arena_t *a, const char *s)
 	char *hash = ts_arena_alloc(a, TS_SHA256_HEX_LEN + 1);
 	ts_sha256_hex(s, strlen(s), hash);
 	return hash;
-}
-
-/* Whether two hex SHA-256 hashes are equal; constant time. */
-static bool same_hash(const char *stored, const char *sent)
-{
-	return stored != NULL && sent != NULL && strlen(stored) == TS_SHA256_HEX_LEN &&
-	       strlen(sent) == TS_SHA256_HEX_LEN &&
-	       sodium_memcmp(stored, sent, TS_SHA256_HEX_LEN) == 0;
-}
-
-/* The binding cookie's hash, or NULL when the browser sent none (or two). */
-static const char *binding_hash(struct ts__oidc_ctx *ctx)
-{
-	struct ts_http_cookies jar;
-	struct ts_error e = {0};
-	const char *v = NULL;
-	if (ts_http_cookies_from_req(ctx->login.req, &jar, &e) != TS_ERR_OK ||
-	    ts_http_cookie_get(&jar,
-	                       ts_http_cookie_name(ctx->login.req->arena, &ctx->login.base,
-	                                           TS_OIDC_BINDING_COOKIE),
-	                       &v, &e) != TS_ERR_OK ||
-	    v == NULL || v[0] == '\0')
-		return NULL;
-	return sha256_hex(ctx->login.req->arena, v);
 }
 
 /* Step 2: takes the state in a write transaction of its own; *found says whether it lived. */
@@ -262,7 +237,8 @@ static bool id_token_check(struct cb *x, ts_err *rc, struct ts_error *e)
 	if (ts_oidc_idtoken_check(a, &j, &ex, &x->claims, &failed, &je) != TS_ERR_OK)
 		return refuse(x, ts_oidc_check_name(failed), je.message);
 	/* the nonce this browser's state was issued with (its hash is the row's) */
-	if (x->claims.nonce == NULL || !same_hash(x->st.nonce_hash, sha256_hex(a, x->claims.nonce)))
+	if (x->claims.nonce == NULL ||
+	    !ts_login_same_hash(x->st.nonce_hash, sha256_hex(a, x->claims.nonce)))
 		return refuse(x, "Nonce", "the ID token's nonce is not the one of this state");
 	x->o.issuer = x->claims.iss;
 	x->o.subject = x->claims.sub;
@@ -415,7 +391,8 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 		ts__oidc_refuse(&ctx, &x.o);
 		return;
 	}
-	if (!same_hash(x.st.browser_hash, binding_hash(&ctx))) {
+	if (!ts_login_same_hash(x.st.browser_hash,
+	                        ts_login_cookie_hash(&ctx.login, TS_OIDC_BINDING_COOKIE))) {
 		refuse(&x, "State", "the state was issued to another browser");
 		ts__oidc_refuse(&ctx, &x.o);
 		return;
