@@ -26,7 +26,9 @@
 #                  default durability, 2 nodes behind nginx (bench/pg_bench.sh's way).
 # Environment: N (30000), WARM (2000), USERS (1000), REPS (3, median), CONNS (32),
 # MELLON_N (1500, tuned mellon), MELLON_DEFAULT_N (150: mellon as installed is slow), MELLON_CONNS (CONNS), MELLON (1: run the peer), PG (1), PG_N (N),
-# XMLSEC_THREADS (2), SERVE_ARGS ("--threads 1"), APACHE_PROCS (2), APACHE_THREADS (32).
+# XMLSEC_THREADS (2), PERF_OUT (a file: perf record of the server, PERF_CG (dwarf) call graphs, during the timed
+# Tessera runs), CALLGRIND_OUT (a path prefix: every node under valgrind's callgrind, and
+# the timed Tessera runs' instructions dumped to PREFIX.PID.1; use small N), SERVE_ARGS ("--threads 1"), APACHE_PROCS (2), APACHE_THREADS (32).
 set -euo pipefail
 
 BIN=$(readlink -f "${1:?usage: saml_bench.sh TESSERA_BIN [TOOLS_DIR]}")
@@ -121,13 +123,16 @@ KEY=$WORK/k
 NODE_PIDS=()
 NODE_PORTS=()
 # start_node DB [EXTRA_ARGS...]: one `tessera serve` on a free port; its URL in $NODE_URL;
-# its --base-url (which names the ACS) is $NODE_BASE, else its own URL
+# its --base-url (which names the ACS) is $NODE_BASE, else its own URL. The sign-in limit
+# per client address is off: every response comes from the one load generator's address.
 start_node() {
 	local db=$1 port
 	shift
 	port=$(free_port)
-	"$BIN" serve --db "$db" --master-key-file "$KEY" --listen "127.0.0.1:$port" \
-		--base-url "${NODE_BASE:-http://127.0.0.1:$port}" --access-log off --log-level warn "$@" ${SERVE_ARGS:-} >"$WORK/serve-$port.log" 2>&1 &
+	${CALLGRIND_OUT:+valgrind --tool=callgrind --callgrind-out-file="$CALLGRIND_OUT.%p"} \
+		"$BIN" serve --db "$db" --master-key-file "$KEY" --listen "127.0.0.1:$port" \
+		--base-url "${NODE_BASE:-http://127.0.0.1:$port}" --access-log off --log-level warn \
+		--signin-rate-limit 0 "$@" ${SERVE_ARGS:-} >"$WORK/serve-$port.log" 2>&1 &
 	PIDS+=("$!")
 	NODE_PIDS+=("$!")
 	NODE_PORTS+=("$port")
@@ -229,8 +234,21 @@ log "tessera: warm-up, $WARM first sign-ins"
 }
 log "tessera: $REPS x $PER sign-ins"
 T_LOAD=$(load1)
+[ -z "${CALLGRIND_OUT:-}" ] || callgrind_control -z "$T_PID" >/dev/null
+if [ -n "${PERF_OUT:-}" ]; then # a call-graph profile of the server during the timed runs
+	perf record -q --call-graph "${PERF_CG:-dwarf}" -F "${PERF_FREQ:-499}" -p "$T_PID" -o "$PERF_OUT" 2>/dev/null &
+	PERF_PID=$!
+fi
 read -r T_RPS T_P99 T_ERR T_CPU < <(post_runs t_acs 127.0.0.1 "$T_PORT" "$ACS_PATH" \
 	"$WORK/t.bodies" "$WARM" "$PER" "$CONNS" "$T_PID")
+if [ -n "${CALLGRIND_OUT:-}" ]; then # instructions of the timed runs alone
+	callgrind_control -d "$T_PID" >/dev/null
+	log "callgrind: $CALLGRIND_OUT.$T_PID.1 holds $((REPS * PER)) sign-ins"
+fi
+if [ -n "${PERF_OUT:-}" ]; then
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" || true
+fi
 T_RSS=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$T_PID/status")
 [ "$T_ERR" = 0 ] || log "tessera refusals by check: $(refusal_checks "$T_URL")"
 stop_nodes

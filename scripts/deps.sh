@@ -18,6 +18,15 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
+# The OpenID provider of the tests (oidc-provider 8.8, npm: tests/integration/oidc/op) and
+# the bench's peer run on Node.js 18 or later. A machine that has a node and npm of its own
+# keeps them; otherwise Debian's (18 on Debian 12).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
+if ! command -v jq >/dev/null 2>&1; then
+	missing="$missing jq"
+fi
 [ -z "$missing" ] && exit 0
 
 line="apt-get install -y --no-install-recommends$missing"

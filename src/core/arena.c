@@ -143,8 +143,12 @@ void *ts_arena_alloc(ts_arena_t *a, size_t n)
 	struct block *b = a->head;
 	if (b == NULL || b->size - b->used < need) {
 		if (need > ARENA_LARGE_OBJECT) {
-			/* a large object gets its own block, behind the current one */
-			struct block *big = block_new(need);
+			/* a large object gets its own block, behind the current one; up to a
+			 * standard block's size that is a recycled standard block (a 6 KiB
+			 * form or decoded SAML response would otherwise cost a malloc and a
+			 * cross-thread free per request) */
+			struct block *big =
+			        need <= ARENA_BLOCK_SIZE ? block_take() : block_new(need);
 			big->used = need;
 			if (b == NULL) {
 				a->head = big;

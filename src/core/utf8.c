@@ -1,21 +1,30 @@
 /* UTF-8 decoding, strict as RFC 3629 requires. */
 #include "core/utf8.h"
 
-size_t ts_utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	/* a NUL ends the string; ts_utf8_next stops at it inside a sequence too */
-	return s[0] == '\0' ? 0 : ts_utf8_next(s, TS_UTF8_SEQ_MAX, cp);
-}
+#include <string.h>
 
-int ts_utf8_is_control(uint32_t cp)
-{
-	return cp < TS_ASCII_SPACE || (cp >= TS_ASCII_DEL && cp <= TS_C1_LAST);
-}
+/* Eight bytes at a time: each byte's high bit, and each byte's low bit. */
+#define WORD_HIGH UINT64_C(0x8080808080808080)
+#define WORD_LOW UINT64_C(0x0101010101010101)
 
 bool ts_utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
+		/* eight ASCII bytes, none of them NUL (the "has a zero byte" test of the
+		 * word's bytes), pass without decoding: most of what is checked */
+		uint64_t w = 0;
+		if ((size_t)(end - p) >= sizeof w) {
+			memcpy(&w, p, sizeof w);
+			if ((w & WORD_HIGH) == 0 && ((w - WORD_LOW) & ~w & WORD_HIGH) == 0) {
+				p += sizeof w;
+				continue;
+			}
+		}
+		if (*p - 1u < TS_ASCII_DEL) { /* 0x01-0x7f, most of what is checked: no decoding */
+			p++;
+			continue;
+		}
 		if (*p == '\0')
 			return false;
 		size_t len = ts_utf8_next(p, (size_t)(end - p), NULL);

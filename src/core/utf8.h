@@ -100,9 +100,14 @@ static inline size_t ts_utf8_encode(char *out, uint32_t cp)
 /*
  * Decodes one code point at s (NUL-terminated). Returns its length in bytes
  * (1..4), or 0 for an invalid sequence: truncated, overlong, a surrogate or
- * beyond U+10FFFF (RFC 3629 §3).
+ * beyond U+10FFFF (RFC 3629 §3). Inline, like ts_utf8_next: form and HTML
+ * parsers call it on every character (a SAML form is 6 KiB of them).
  */
-size_t ts_utf8_decode(const unsigned char *s, uint32_t *cp);
+static inline size_t ts_utf8_decode(const unsigned char *s, uint32_t *cp)
+{
+	/* a NUL ends the string; ts_utf8_next stops at it inside a sequence too */
+	return s[0] == '\0' ? 0 : ts_utf8_next(s, TS_UTF8_SEQ_MAX, cp);
+}
 /*
  * True when s[0..n) is valid UTF-8 (RFC 3629 §3) with no NUL byte: the text
  * jansson's json_string() accepts, so a value that passed this check can be
@@ -110,6 +115,9 @@ size_t ts_utf8_decode(const unsigned char *s, uint32_t *cp);
  */
 bool ts_utf8_valid(const char *s, size_t n);
 /* True for C0 and C1 controls and DEL. */
-int ts_utf8_is_control(uint32_t cp);
+static inline int ts_utf8_is_control(uint32_t cp)
+{
+	return cp < TS_ASCII_SPACE || (cp >= TS_ASCII_DEL && cp <= TS_C1_LAST);
+}
 
 #endif

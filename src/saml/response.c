@@ -102,48 +102,78 @@ struct verify {
 
 /* ---- base64 (RFC 4648 §4; SAML bindings §3.5.4: the form value) ---------------------------- */
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/*
+ * Each byte's meaning: its 6-bit value (RFC 4648 Table 1), B64_SPACE for
+ * space, TAB, CR and LF, B64_PAD for '=', B64_BAD for anything else.
+ */
+#define B64_SPACE 64
+#define B64_PAD 65
+#define B64_BAD 255
+static const unsigned char b64_table[256] = {
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 64,  64,  255, 255, 64,  255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 64,  255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 62,  255, 255, 255, 63,  52,  53,  54,  55,  56,  57,
+        58,  59,  60,  61,  255, 255, 255, 65,  255, 255, 255, 0,   1,   2,   3,   4,   5,   6,
+        7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,  18,  19,  20,  21,  22,  23,  24,
+        25,  255, 255, 255, 255, 255, 255, 26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,
+        37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51,  255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        255, 255, 255, 255,
+};
 
-/* Decodes padded base64 with whitespace anywhere; NULL when malformed or longer than max. */
+/*
+ * Decodes padded base64 with whitespace anywhere; NULL when malformed or longer than max.
+ * Four data characters in a row take the fast path; a quantum with whitespace or
+ * padding in it goes through the general one, a character at a time.
+ */
 static unsigned char *b64_decode(ts_arena_t *a, const char *in, size_t len, size_t max,
                                  size_t *out_len)
 {
 	/* four characters give three bytes; whitespace is allowed, but not without end */
 	if (len / 2 > max)
 		return NULL;
+	const unsigned char *s = (const unsigned char *)in;
 	unsigned char *out = ts_arena_alloc(a, len / 4 * 3 + 4);
 	size_t n = 0, q = 0, pad = 0;
 	uint32_t acc = 0;
 	size_t i = 0;
-	for (; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+	while (i < len) {
+		if (q == 0 && len - i >= 4) {
+			unsigned v0 = b64_table[s[i]], v1 = b64_table[s[i + 1]];
+			unsigned v2 = b64_table[s[i + 2]], v3 = b64_table[s[i + 3]];
+			if ((v0 | v1 | v2 | v3) < B64_SPACE) {
+				uint32_t w = v0 << 18 | v1 << 12 | v2 << 6 | v3;
+				out[n] = (unsigned char)(w >> 16);
+				out[n + 1] = (unsigned char)(w >> 8);
+				out[n + 2] = (unsigned char)w;
+				n += 3;
+				if (n > max)
+					return NULL;
+				i += 4;
+				continue;
+			}
+		}
+		unsigned v = b64_table[s[i]];
+		if (v == B64_SPACE) {
+			i++;
 			continue;
-		int v;
-		if (c == '=') {
+		}
+		if (v == B64_PAD) {
 			if (q < 2)
 				return NULL;
 			pad++;
 			v = 0;
-		} else {
-			v = b64_value(c);
-			if (v < 0 || pad)
-				return NULL;
+		} else if (v == B64_BAD || pad) {
+			return NULL;
 		}
-		acc = acc << 6 | (uint32_t)v;
+		i++;
+		acc = acc << 6 | v;
 		if (++q == 4) {
 			out[n++] = (unsigned char)(acc >> 16);
 			if (pad < 2)
@@ -159,8 +189,8 @@ static unsigned char *b64_decode(ts_arena_t *a, const char *in, size_t len, size
 		}
 	}
 	/* nothing but whitespace after the padding */
-	for (i += pad ? 1 : 0; i < len; i++)
-		if (in[i] != ' ' && in[i] != '\t' && in[i] != '\r' && in[i] != '\n')
+	for (; i < len; i++)
+		if (b64_table[s[i]] != B64_SPACE)
 			return NULL;
 	if (q != 0 || n == 0)
 		return NULL;

@@ -18,10 +18,14 @@ static ts_err read_users(ts_store_conn_t *c, ts_arena_t *arena, enum ts__store_q
 	ts_err rc = ts__store_exec(c, q, p, np, &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	struct ts_user_row *list = ts_arena_alloc(arena, sizeof *list * (size_t)limit);
-	int count = 0;
-	while (count < limit && ts__rows_next(c, r))
+	/* grown as rows come: a sign-in's match finds one user, not the page's limit */
+	struct ts_user_row *list = NULL;
+	size_t count = 0, cap = 0;
+	while (count < (size_t)limit && ts__rows_next(c, r)) {
+		if (TS_ARENA_GROW(arena, list, count, &cap, (size_t)limit) != TS_ERR_OK)
+			break; /* not reached: count stays below limit */
 		ts__store_user_read(c, r, arena, &list[count++]);
+	}
 	ts__rows_close(c, &r);
 	*out = list;
 	*n = (int)count;

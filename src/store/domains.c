@@ -117,13 +117,17 @@ ts_err ts_store_domain_verified_names(ts_store_conn_t *c, ts_arena_t *arena, con
 	ts_err rc = ts__store_exec(c, TS__Q_DIR_DOMAIN_VERIFIED_NAMES, p, TS__NPARAMS(p), &r, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	const char **list = ts_arena_alloc(arena, sizeof *list * TS_STORE_PAGE_MAX);
-	int count = 0;
-	while (count < TS_STORE_PAGE_MAX && ts__rows_next(c, r))
+	/* grown as rows come: every sign-in reads these, and an account has a few */
+	const char **list = NULL;
+	size_t count = 0, cap = 0;
+	while (count < TS_STORE_PAGE_MAX && ts__rows_next(c, r)) {
+		if (TS_ARENA_GROW(arena, list, count, &cap, TS_STORE_PAGE_MAX) != TS_ERR_OK)
+			break; /* not reached: count stays below the maximum */
 		list[count++] = ts__rows_str(c, r, 0, arena);
+	}
 	ts__rows_close(c, &r);
 	*names = list;
-	*n = count;
+	*n = (int)count;
 	return TS_ERR_OK;
 }
 
