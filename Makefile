@@ -21,6 +21,7 @@ run: build
 	./$(BUILD)/tessera serve --listen $(LISTEN) --db "$(DB)"
 
 check: deps
+	@cd tests/integration/oidc/op && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@sh scripts/check.sh
 
 bench: deps

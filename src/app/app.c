@@ -19,6 +19,7 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 	struct ts_scim_config *scim = NULL;
 	struct ts_saml_config *saml = NULL;
 	struct ts_portal_config *portal = NULL;
+	struct ts_oidc_config *oidc = NULL;
 	if (app != NULL) {
 		app->admin = (struct ts_admin_config){.master_key = app->master_key,
 		                                      .verifier = app->verifier,
@@ -31,17 +32,23 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 		        .base_url = app->base_url_given ? app->base_url : NULL,
 		        .master_key = app->master_key,
 		        .throttle = app->signin_throttle};
+		app->oidc_web = (struct ts_oidc_config){
+		        .base_url = app->base_url_given ? app->base_url : NULL,
+		        .master_key = app->master_key,
+		        .throttle = app->signin_throttle};
 		app->portal = (struct ts_portal_config){.base_url = app->base_url};
 		admin = &app->admin;
 		scim = &app->scim;
 		saml = &app->saml_web;
 		portal = &app->portal;
+		oidc = &app->oidc_web;
 	}
 	int n = 0;
 	out[n++] = ts_app_health_module();
 	out[n++] = ts_admin_module(admin);
 	out[n++] = ts_scim_module(scim);
 	out[n++] = ts_saml_module(saml);
+	out[n++] = ts_oidc_module(oidc);
 	out[n++] = ts_portal_module(portal);
 	return n;
 }

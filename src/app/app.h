@@ -10,6 +10,7 @@
 #include "admin/api.h"
 #include "core/crypto.h"
 #include "http/http.h"
+#include "oidc/oidc.h"
 #include "portal/portal.h"
 #include "saml/saml.h"
 #include "scim/scim.h"
@@ -34,6 +35,7 @@ struct ts_app {
 	struct ts_admin_config admin;
 	struct ts_scim_config scim;
 	struct ts_saml_config saml_web;
+	struct ts_oidc_config oidc_web;
 	struct ts_portal_config portal;
 };
 

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "saml/response.h"
+#include "store/oidc.h"
 #include "store/saml.h"
 
 #define FAILED_MAX 64 /* accounts whose last refresh failed, remembered for the retry delay */
@@ -145,7 +146,7 @@ static void refresh_round(ts_app_saml_t *s, ts_store_conn_t *c)
 	ts_arena_free(&a);
 }
 
-/* Expired AuthnRequests and replay entries, and SP keys past their overlap. */
+/* Expired AuthnRequests, replay entries and OIDC states, and SP keys past their overlap. */
 static void purge_round(ts_store_conn_t *c)
 {
 	struct ts_error e = {0};
@@ -159,6 +160,10 @@ static void purge_round(ts_store_conn_t *c)
 	                        &e) != TS_ERR_OK ||
 	    ts_store_saml_keys_purge(c, now, &keys, &e) != TS_ERR_OK)
 		ts_log(TS_LOG_WARN, "SAML purge failed", json_pack("{s:s}", "error", e.message));
+	/* the OIDC sign-ins started and never finished (their take checks the time already) */
+	if (ts_store_oidc_purge(c, now, TS_APP_SAML_PURGE_LIMIT, &n, &e) != TS_ERR_OK)
+		ts_log(TS_LOG_WARN, "OIDC state purge failed",
+		       json_pack("{s:s}", "error", e.message));
 }
 
 /* The gauge of every account (up to TS_APP_SAML_GAUGE_MAX); a store failure is returned. */
