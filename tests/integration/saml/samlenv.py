@@ -4,7 +4,9 @@ Enterprise account whose domain example.com is verified through dnsmasq
 (the directory tests' way), users and groups pushed over SCIM with the
 account's API key, groups mapped to Pro and Basic, a pysaml2 IdP whose
 metadata goes in with PUT saml-config and which loads Tessera's SP metadata
-from GET /saml/{AccountId}/metadata, the forge and Lasso on top.
+from GET /saml/{AccountId}/metadata, the forge and Lasso on top (Lasso given
+the SP private keys that samlseal opens from the store with the master key,
+as an operator could, so that it decrypts EncryptedAssertion too).
 
 The browser side is a requests.Session per "browser" (cookies kept), which
 follows no redirect: every 302/303 is looked at.
@@ -18,6 +20,7 @@ import requests
 import samlforge as F
 import samlidp as I
 import samllasso as L
+import samlseal as S
 import tessera_itest as T
 
 SCIM_JSON = "application/scim+json"
@@ -71,7 +74,7 @@ class Env:
         self.sp_metadata = self.get_sp_metadata()
         self.idp.load_sp(self.sp_metadata)
         self.forge = F.Forge(self.idp, self.dir + "/forge")
-        self.lasso = L.Lasso(self.dir + "/lasso", self.sp_metadata, self.idp.metadata())
+        self.lasso = self.new_lasso()
         self.victim = self.new_user("victim")
         self.mallory = self.new_user("mallory")
 
@@ -121,7 +124,17 @@ class Env:
                                            RelayStateAllowList=[])
         self.sp_metadata = self.get_sp_metadata()
         self.idp.load_sp(self.sp_metadata)
-        self.lasso = L.Lasso(self.dir + "/lasso", self.sp_metadata, self.idp.metadata())
+        self.lasso = self.new_lasso()
+
+    def sp_private_keys(self):
+        """The SP private keys Tessera decrypts with now (current, and retired ones in their
+        overlap), opened from the store as an operator holding the master key could."""
+        now = T.now_ms()
+        return [pem for _, _, pem, retired in S.sp_keys(self.srv.store, self.acct) if retired == 0 or retired >= now]
+
+    def new_lasso(self):
+        """Lasso for the SP metadata read last and the SP private keys of the store now."""
+        return L.Lasso(self.dir + "/lasso", self.sp_metadata, self.idp.metadata(), self.sp_private_keys())
 
     def get_sp_metadata(self):
         r = requests.get(self.base + "/saml/%s/metadata" % self.acct, timeout=HTTP_TIMEOUT)

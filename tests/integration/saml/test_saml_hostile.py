@@ -6,6 +6,9 @@ redirect, the users named unchanged (the victim still Unregistered), and
 exactly one SignIn audit event whose errorCode names the check. Every fixture
 is also given to Lasso: it refuses it too, or the fixture's row in
 samlcases.CASES says why Tessera is the stricter one (checked here to be so).
+Lasso holds the SP private keys, opened from the store with the master key
+by samlseal as an operator could, so the encrypted fixtures are given to it
+like the others.
 
 Lasso agreement table (samlcases.CASES, "lasso" column), as measured with
 Debian's Lasso 2.8.1 and a fresh LassoLogin per message:
@@ -30,7 +33,10 @@ Debian's Lasso 2.8.1 and a fresh LassoLogin per message:
 | two assertions | refuses | accepts | exactly one assertion |
 | two assertions from two issuers, HMAC-SHA1 keyed with the public certificate | refuses | refuses | |
 | no assertion, no NameID | refuses | refuses | |
-| encrypted: unsigned inside, other key, RSA1_5, garbage, mixed | refuses | not asked | Lasso would need the SP private key |
+| encrypted: unsigned inside | refuses (Signature) | refuses (signature not found) | |
+| encrypted: to another key, garbage ciphertext | refuses (Decryption) | refuses (no assertion) | |
+| encrypted: RSA1_5 key transport | refuses (Algorithm) | accepts | Tessera takes RSA-OAEP only |
+| encrypted and plain assertion | refuses (AssertionCount) | refuses (the plain copy's signature fails) | |
 | replay (same or second browser), unsolicited when not allowed | refuses | accepts | replay cache and IdP-initiated policy are the caller's |
 """
 import re
@@ -39,7 +45,10 @@ import pytest
 
 import samlcases as C
 import samlenv as E
+import samlforge as F
 import samlidp as I
+import samllasso as L
+import samlseal as S
 
 
 def _refuse_and_compare(env, browser, case, ctx):
@@ -50,8 +59,6 @@ def _refuse_and_compare(env, browser, case, ctx):
     assert before[env.victim["id"]][0] == "Unregistered", before
     r, rid = env.acs(browser, form)
     E.assert_refused(env, r, rid, case.check, browser, users, before)
-    if case.lasso == C.L_ENC:
-        return
     ok, why = env.lasso.verdict(form)
     if case.lasso is None:
         assert not ok, "Lasso accepts %s (%s) but the table says it refuses" % (case.name, why)
@@ -79,6 +86,39 @@ def test_comment_injection_keeps_the_signature_valid(env):
     # and the tampered (unsigned-in-signed) fixture is not: the digest breaks
     bad = C.unsigned_assertion_tampered(ctx)
     assert not env.forge.check_signature(bad, C.F.reparse(bad).get("ID"))
+
+
+def test_lasso_holds_the_sp_key_an_operator_opens(env, browser):
+    """samlseal opens the SP private key with the master key file and the store alone
+    (docs/secrets.md, on libsodium through ctypes, not Tessera's code): it is the key of the
+    metadata's encryption certificate, it opens only at its own place and only with the store's
+    master key, and it is what lets Lasso read an EncryptedAssertion."""
+    keys = S.sp_keys(env.srv.store, env.acct)
+    kid, cert, pem, _ = keys[-1]
+    published = [S.x509.load_pem_x509_certificate(c.encode()) for c in env.idp.sp.encryption_certs]
+    assert S.x509.load_pem_x509_certificate(cert.encode()) in published
+    master = S.read_master_key(env.srv.store.key)
+    _, sealed = S.sealed_private_key(env.srv.store, kid)
+    assert S.open_sealed(master, sealed, S.OWNER_KIND, kid, S.SECRET_NAME).decode() == pem
+    body = sealed.rsplit(".", 1)[1]
+    flipped = sealed[:-len(body)] + ("A" if body[0] != "A" else "B") + body[1:]
+    other_master = bytes([master[0] ^ 1]) + master[1:]
+    for args in ((master, sealed, S.OWNER_KIND, kid[:-1] + ("0" if kid[-1] != "0" else "1"), S.SECRET_NAME),
+                 (master, sealed, "oidc_client", kid, S.SECRET_NAME),
+                 (master, sealed, S.OWNER_KIND, kid, "client_secret"),
+                 (other_master, sealed, S.OWNER_KIND, kid, S.SECRET_NAME),
+                 (master, flipped, S.OWNER_KIND, kid, S.SECRET_NAME)):
+        with pytest.raises(S.SealError):
+            S.open_sealed(*args)
+    user = env.new_user("lasso-key")
+    req = env.login(browser)
+    ctx = C.Ctx(env.forge, req.id, user["name"], None)
+    xml = env.forge.encrypt(env.forge.sign(ctx.draft(), assertion=True, response=False),
+                            env.idp.sp.encryption_certs[0], F.AES256_GCM, F.RSA_OAEP)
+    assert env.lasso.verdict(I.b64(xml)) == (True, user["name"])
+    keyless = L.Lasso(env.dir + "/lasso-keyless", env.sp_metadata, env.idp.metadata(), [])
+    ok, why = keyless.verdict(I.b64(xml))
+    assert not ok and "MissingAssertion" in why, why
 
 
 def _idp_initiated(env, allow):

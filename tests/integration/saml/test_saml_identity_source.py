@@ -189,6 +189,11 @@ def test_sp_key_rotation_publishes_both(env, browser, restore):
     xml = env.forge.encrypt(xml, old_md.encryption_certs[0])
     r, rid = env.acs(browser, xml)
     E.assert_signed_in(env, r, rid, browser, user, "Pro")
+    # Lasso, given both SP private keys as Tessera holds them (samlseal), reads it too
+    keys = env.sp_private_keys()
+    assert len(keys) == 2, len(keys)
+    lasso = E.L.Lasso(env.dir + "/lasso-rotated", env.get_sp_metadata(), env.idp.metadata(), keys)
+    assert lasso.verdict(I.b64(xml)) == (True, user["name"])
     names = [e["eventName"] for e in env.admin("GET", "/audit-events", params={"max-results": "50"})["Events"]]
     assert "RotateSamlSpKey" in names
 

@@ -5,7 +5,8 @@ SP certificate of Tessera's metadata) and IdP-initiated; the Response, the
 Assertion or both signed; EncryptedAssertion (pysaml2's own, and AES-256-GCM
 from xmlsec1); the AWS Role attribute (one role taken, two give the chooser);
 the first sign-in registers the user. Each ends with /api/v1/me naming the
-user, licence and role, and Lasso accepts the same message.
+user, licence and role, and Lasso accepts the same message (the encrypted
+ones too: Lasso holds the SP private key, see samlseal).
 """
 import html
 import re
@@ -76,6 +77,7 @@ def test_encrypted_assertion_from_pysaml2(env, browser):
     assert b"EncryptedAssertion" in xml and b"<ns1:Assertion" not in xml
     r, rid = env.acs(browser, xml)
     E.assert_signed_in(env, r, rid, browser, user, "Pro")
+    assert env.lasso.verdict(I.b64(xml)) == (True, user["name"])
 
 
 def test_encrypted_assertion_aes_gcm_rsa_oaep(env, browser):
@@ -86,6 +88,7 @@ def test_encrypted_assertion_aes_gcm_rsa_oaep(env, browser):
     xml = env.forge.encrypt(signed, env.idp.sp.encryption_certs[0], F.AES256_GCM, F.RSA_OAEP)
     r, rid = env.acs(browser, xml)
     E.assert_signed_in(env, r, rid, browser, user, "Pro")
+    assert env.lasso.verdict(I.b64(xml)) == (True, user["name"])
 
 
 def test_signature_without_keyinfo(env, browser):
