@@ -28,7 +28,8 @@
 #             ID token on one core for VERIFY_S seconds, next to `openssl speed
 #             rsa2048` (verify/s, one core) in the same run.
 # Environment: N (15000), WARM (2000), USERS (1000), REPS (3, median), CONNS (32),
-# VERIFY_S (3), SERVE_ARGS ("--threads 1").
+# VERIFY_S (3), SERVE_ARGS ("--threads 1"; --signin-rate-limit 0 is added: one client address
+# sends every sign-in).
 set -euo pipefail
 
 BIN=$(readlink -f "${1:?usage: oidc_bench.sh TESSERA_BIN [TOOLS_DIR]}")

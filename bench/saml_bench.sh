@@ -26,7 +26,7 @@
 #                  default durability, 2 nodes behind nginx (bench/pg_bench.sh's way).
 # Environment: N (30000), WARM (2000), USERS (1000), REPS (3, median), CONNS (32),
 # MELLON_N (1500, tuned mellon), MELLON_DEFAULT_N (150: mellon as installed is slow), MELLON_CONNS (CONNS), MELLON (1: run the peer), PG (1), PG_N (N),
-# XMLSEC_THREADS (2), SERVE_ARGS ("--threads 1"), APACHE_PROCS (2), APACHE_THREADS (32).
+# XMLSEC_THREADS (2), SERVE_ARGS ("--threads 1"; --signin-rate-limit 0 is added), APACHE_PROCS (2), APACHE_THREADS (32).
 set -euo pipefail
 
 BIN=$(readlink -f "${1:?usage: saml_bench.sh TESSERA_BIN [TOOLS_DIR]}")
@@ -45,7 +45,7 @@ MELLON_CONNS=${MELLON_CONNS:-$CONNS}
 PG=${PG:-1}
 PG_N=${PG_N:-$N}
 XMLSEC_THREADS=${XMLSEC_THREADS:-2}
-SERVE_ARGS=${SERVE_ARGS---threads 1}
+SERVE_ARGS="${SERVE_ARGS---threads 1} --signin-rate-limit 0" # one client address sends every sign-in
 APACHE_PROCS=${APACHE_PROCS:-2}
 APACHE_THREADS=${APACHE_THREADS:-32}
 IDP_ENTITY=http://www.okta.com/exkbench0123456789
