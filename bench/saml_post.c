@@ -10,6 +10,8 @@
  *
  * Sends lines FIRST .. FIRST+COUNT-1 (0-based; COUNT 0 or absent: to the
  * end) to http://HOST:PORT/PATH as application/x-www-form-urlencoded.
+ * PATH "-" GETs instead: each line is "TARGET COOKIE" (an OpenID Connect
+ * callback of bench/oidc_bench.sh with its browser-binding cookie).
  * EXPECT (default 303) is the status of a consumed response: any other
  * status, or a failed connection, counts as an error.
  * Prints "RESULT rps=... p50_ms=... p99_ms=... n=... ok=... errors=...
@@ -22,6 +24,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +51,7 @@ static atomic_long failures; /* connection errors, unparsable answers */
 static double *latency_ms;   /* one per request, indexed by body */
 static const char *host, *path;
 static int port, expect;
+static bool get; /* PATH "-": GET "TARGET COOKIE" lines */
 
 static double now_s(void)
 {
@@ -169,18 +173,30 @@ static void *post_run(void *arg)
 {
 	(void)arg;
 	char *buf = ts_malloc(POST_HEAD_MAX * 8);
-	char head[1024];
+	char head[4096];
 	int fd = -1;
 	for (;;) {
 		long i = atomic_fetch_add(&next_body, 1);
 		if (i >= nbodies)
 			break;
 		const struct body *b = &bodies[i];
-		int hn = snprintf(head, sizeof head,
-		                  "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
-		                  "Content-Type: application/x-www-form-urlencoded\r\n"
-		                  "Content-Length: %zu\r\n\r\n",
-		                  path, host, port, b->n);
+		const char *sp = get ? memchr(b->p, ' ', b->n) : NULL;
+		int hn = get && sp != NULL
+		                 ? snprintf(head, sizeof head,
+		                            "GET %.*s HTTP/1.1\r\nHost: %s:%d\r\nCookie: "
+		                            "%.*s\r\n\r\n",
+		                            (int)(sp - b->p), b->p, host, port,
+		                            (int)(b->n - (size_t)(sp - b->p) - 1), sp + 1)
+		                 : snprintf(head, sizeof head,
+		                            "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
+		                            "Content-Type: application/x-www-form-urlencoded\r\n"
+		                            "Content-Length: %zu\r\n\r\n",
+		                            path, host, port, b->n);
+		if (hn <= 0 || (size_t)hn >= sizeof head) {
+			atomic_fetch_add(&failures, 1);
+			continue;
+		}
+		size_t body_n = get ? 0 : b->n;
 		double t0 = now_s();
 		int status = -1, close_after = 0;
 		for (int attempt = 0; attempt < 2 && status < 0; attempt++) {
@@ -188,7 +204,7 @@ static void *post_run(void *arg)
 			if (fd < 0)
 				fd = connect_server();
 			if (fd >= 0 && send_all(fd, head, (size_t)hn) == 0 &&
-			    send_all(fd, b->p, b->n) == 0)
+			    send_all(fd, b->p, body_n) == 0)
 				status = read_answer(fd, buf, POST_HEAD_MAX * 8, &close_after);
 			if (status < 0 && fd >= 0) {
 				close(fd);
@@ -227,6 +243,7 @@ int main(int argc, char **argv)
 	host = argv[1];
 	port = (int)strtol(argv[2], NULL, 10);
 	path = argv[3];
+	get = strcmp(path, "-") == 0;
 	long conns = strtol(argv[5], NULL, 10);
 	first_body = argc > 6 ? strtol(argv[6], NULL, 10) : 0;
 	long count = argc > 7 ? strtol(argv[7], NULL, 10) : 0;

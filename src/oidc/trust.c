@@ -104,7 +104,7 @@ static void relay_allow_parse(ts_arena_t *a, const char *own, const char *text,
 	const char **out = ts_arena_alloc(a, sizeof *out * (TS__OIDC_RELAY_ALLOW_MAX + 1));
 	t->relay_allow = out;
 	t->n_relay_allow = 0;
-	out[t->n_relay_allow++] = own;
+	out[t->n_relay_allow++] = ts_arena_strdup(a, own); /* the request's copy dies with it */
 	json_t *arr = NULL;
 	struct ts_error e = {0};
 	if (text == NULL || ts_json_parse(text, strlen(text), NULL, a, &arr, &e) != TS_ERR_OK ||
