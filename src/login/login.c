@@ -21,6 +21,7 @@
 #include "http/cookie.h"
 #include "http/html.h"
 #include "http/redirect.h"
+#include "http/url.h"
 #include "portal/portal.h"
 #include "store/signins.h"
 
@@ -253,6 +254,75 @@ void ts_login_land(struct ts_login_ctx *ctx, const char *token, const char *targ
 		ts_login_page_failed(ctx->req, ctx->res, rc, &e);
 }
 
+const char *ts_login_hash(ts_arena_t *a, const char *s)
+{
+	char *hash = ts_arena_alloc(a, TS_SHA256_HEX_LEN + 1);
+	ts_sha256_hex(s, strlen(s), hash);
+	return hash;
+}
+
+const char *ts_login_binding_value(struct ts_login_ctx *ctx, const char *name)
+{
+	struct ts_http_cookies jar;
+	struct ts_error e = {0};
+	const char *v = NULL;
+	if (ts_http_cookies_from_req(ctx->req, &jar, &e) == TS_ERR_OK &&
+	    ts_http_cookie_get(&jar, ts_http_cookie_name(ctx->req->arena, &ctx->base, name), &v,
+	                       &e) == TS_ERR_OK &&
+	    v != NULL && strlen(v) == TS_LOGIN_BINDING_RANDOM &&
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
+	            TS_LOGIN_BINDING_RANDOM)
+		return v;
+	char *fresh = ts_arena_alloc(ctx->req->arena, TS_LOGIN_BINDING_RANDOM + 1);
+	ts_random_token(fresh, TS_LOGIN_BINDING_RANDOM);
+	return fresh;
+}
+
+int ts_login_origins(ts_arena_t *a, const char *json, const char *first, int max,
+                     const char *const **out)
+{
+	const char **o = ts_arena_alloc(a, sizeof *o * (size_t)(max + 1));
+	int n = 0;
+	*out = o;
+	if (first != NULL)
+		o[n++] = ts_arena_strdup(a, first);
+	json_t *arr = NULL;
+	struct ts_error e = {0};
+	if (json == NULL || ts_json_parse(json, strlen(json), NULL, a, &arr, &e) != TS_ERR_OK ||
+	    !json_is_array(arr))
+		return n;
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		if (n == max + (first != NULL))
+			break;
+		const char *s = json_string_value(v);
+		const char *origin = s != NULL ? ts_http_origin_normalize(a, s, strlen(s)) : NULL;
+		if (origin != NULL)
+			o[n++] = origin;
+	}
+	return n;
+}
+
+uint32_t ts_login_account_hash(const char *account_id)
+{
+	uint32_t x = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)account_id; *p; p++)
+		x = (x ^ *p) * 16777619u;
+	return x;
+}
+
+void ts_login_surface_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
+                            int status, const char *message)
+{
+	(void)message;
+	ts_login_page(req, res, status, "Sign-in failed",
+	              code == TS_ERR_TOO_LARGE ? "The sign-in message is too large."
+	                                       : "This sign-in address is not valid.");
+	res->error_code = ts_err_name(code);
+}
+
 const char *ts_login_cookie_hash(struct ts_login_ctx *ctx, const char *name)
 {
 	struct ts_http_cookies jar;
@@ -263,9 +333,7 @@ const char *ts_login_cookie_hash(struct ts_login_ctx *ctx, const char *name)
 	                       &e) != TS_ERR_OK ||
 	    v == NULL || v[0] == '\0')
 		return NULL;
-	char *hash = ts_arena_alloc(ctx->req->arena, TS_SHA256_HEX_LEN + 1);
-	ts_sha256_hex(v, strlen(v), hash);
-	return hash;
+	return ts_login_hash(ctx->req->arena, v);
 }
 
 bool ts_login_same_hash(const char *stored, const char *sent)

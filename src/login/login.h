@@ -169,6 +169,38 @@ const char *ts_login_utf8_prefix(ts_arena_t *a, const char *s, size_t max);
  */
 const char *ts_login_cookie_hash(struct ts_login_ctx *ctx, const char *name);
 
+/* The hex SHA-256 of s in arena a (what the store keeps of states, nonces and cookies). */
+const char *ts_login_hash(ts_arena_t *a, const char *s);
+
+/* Random characters of a browser-binding cookie's value (A-Za-z0-9: about 256 bits). */
+#define TS_LOGIN_BINDING_RANDOM 43
+
+/*
+ * The value of the browser-binding cookie name: the browser's own when it
+ * sent a well-formed one (so that sign-ins started in two tabs both
+ * succeed), else a new random one for the caller to set.
+ */
+const char *ts_login_binding_value(struct ts_login_ctx *ctx, const char *name);
+
+/*
+ * The origins of an allow-list column (a JSON array of strings; store/saml.h,
+ * store/oidc.h), normalized (http/url.h), those that are not origins
+ * skipped, at most max; first (may be NULL) is put before them, copied.
+ * *out in arena a; returns how many.
+ */
+int ts_login_origins(ts_arena_t *a, const char *json, const char *first, int max,
+                     const char *const **out);
+
+/* A hash of account_id (FNV-1a) that spreads account IDs over a cache's slots. */
+uint32_t ts_login_account_hash(const char *account_id);
+
+/*
+ * The surface error of a sign-in protocol's paths (http/http.h): the HTTP
+ * layer's own refusals (no route, 413, not UTF-8) as a page, not JSON.
+ */
+void ts_login_surface_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
+                            int status, const char *message);
+
 /* Whether stored and sent are the same well-formed hex SHA-256; constant time. */
 bool ts_login_same_hash(const char *stored, const char *sent);
 

@@ -26,36 +26,6 @@
 #include "store/oidc.h"
 
 #define STATUS_FOUND 302 /* RFC 6749 §4.1.1: the authorization request is a redirect */
-/* Random characters of a binding cookie's value (A-Za-z0-9: about 256 bits). */
-#define BINDING_RANDOM 43
-
-/* The browser's binding value: its cookie when well-formed, else a new one (two tabs work). */
-static const char *binding_value(struct ts__oidc_ctx *ctx)
-{
-	struct ts_http_cookies jar;
-	struct ts_error e = {0};
-	const char *v = NULL;
-	if (ts_http_cookies_from_req(ctx->login.req, &jar, &e) == TS_ERR_OK &&
-	    ts_http_cookie_get(&jar,
-	                       ts_http_cookie_name(ctx->login.req->arena, &ctx->login.base,
-	                                           TS_OIDC_BINDING_COOKIE),
-	                       &v, &e) == TS_ERR_OK &&
-	    v != NULL && strlen(v) == BINDING_RANDOM &&
-	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
-	            BINDING_RANDOM)
-		return v;
-	char *fresh = ts_arena_alloc(ctx->login.req->arena, BINDING_RANDOM + 1);
-	ts_random_token(fresh, BINDING_RANDOM);
-	return fresh;
-}
-
-static const char *sha256_hex(ts_arena_t *a, const char *s)
-{
-	char *hash = ts_arena_alloc(a, TS_SHA256_HEX_LEN + 1);
-	ts_sha256_hex(s, strlen(s), hash);
-	return hash;
-}
-
 void ts__oidc_start_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts__oidc_ctx ctx;
@@ -112,11 +82,11 @@ void ts__oidc_start_handle(struct ts_http_req *req, struct ts_http_res *res)
 	rc = ts__oidc_authorize_url(req->arena, t->authorization_endpoint, &az, &url, &e);
 	if (rc != TS_ERR_OK)
 		goto fail;
-	const char *binding = binding_value(&ctx);
-	struct ts_store_oidc_state st = {.state_hash = sha256_hex(req->arena, state),
+	const char *binding = ts_login_binding_value(&ctx.login, TS_OIDC_BINDING_COOKIE);
+	struct ts_store_oidc_state st = {.state_hash = ts_login_hash(req->arena, state),
 	                                 .account_id = ctx.login.account_id,
-	                                 .browser_hash = sha256_hex(req->arena, binding),
-	                                 .nonce_hash = sha256_hex(req->arena, nonce),
+	                                 .browser_hash = ts_login_hash(req->arena, binding),
+	                                 .nonce_hash = ts_login_hash(req->arena, nonce),
 	                                 .target = target,
 	                                 .created_ms = ctx.login.now_ms,
 	                                 .expires_ms = ctx.login.now_ms + TS_OIDC_STATE_TTL_MS};

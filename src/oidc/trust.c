@@ -65,14 +65,6 @@ static void slot_free(void *state)
 
 const struct ts_http_slot ts__oidc_slot = {slot_init, slot_free};
 
-static uint32_t fnv1a(const char *s)
-{
-	uint32_t x = 2166136261u; /* FNV-1a: spreads account IDs over the slots */
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		x = (x ^ *p) * 16777619u;
-	return x;
-}
-
 /*
  * Pins the algorithms: what discovery's id_token_signing_alg_values_supported
  * lists (OpenID Connect Discovery §3, REQUIRED) among the asymmetric ones
@@ -95,32 +87,6 @@ static void algs_pin(const struct ts_oidc_discovery *d, bool allow_hs256, struct
 	}
 	if (allow_hs256)
 		t->algs[t->n_algs++] = TS_OIDC_HS256;
-}
-
-/* The allow-list column: a JSON array of origins; this server's own origin comes first. */
-static void relay_allow_parse(ts_arena_t *a, const char *own, const char *text,
-                              struct ts__oidc_trust *t)
-{
-	const char **out = ts_arena_alloc(a, sizeof *out * (TS__OIDC_RELAY_ALLOW_MAX + 1));
-	t->relay_allow = out;
-	t->n_relay_allow = 0;
-	out[t->n_relay_allow++] = ts_arena_strdup(a, own); /* the request's copy dies with it */
-	json_t *arr = NULL;
-	struct ts_error e = {0};
-	if (text == NULL || ts_json_parse(text, strlen(text), NULL, a, &arr, &e) != TS_ERR_OK ||
-	    !json_is_array(arr))
-		return;
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v)
-	{
-		if (t->n_relay_allow == TS__OIDC_RELAY_ALLOW_MAX + 1)
-			break;
-		const char *s = json_string_value(v);
-		const char *o = s != NULL ? ts_http_origin_normalize(a, s, strlen(s)) : NULL;
-		if (o != NULL)
-			out[t->n_relay_allow++] = o;
-	}
 }
 
 /* Loads an account's trust into a fresh arena (the caller's read transaction). */
@@ -162,7 +128,9 @@ static ts_err trust_load(struct ts__oidc_ctx *ctx, ts_arena_t *a, struct ts__oid
 	                ts_arena_printf(a, "%s" TS_OIDC_CALLBACK_PATH, ctx->login.base.origin),
 	};
 	algs_pin(&d, cfg.allow_hs256, t);
-	relay_allow_parse(a, ctx->login.base.origin, cfg.relay_allow, t);
+	/* this server's own origin first: a target_link_uri is an absolute URL */
+	t->n_relay_allow = ts_login_origins(a, cfg.relay_allow, ctx->login.base.origin,
+	                                    TS__OIDC_RELAY_ALLOW_MAX, &t->relay_allow);
 	bool has_secret = false;
 	rc = ts_store_oidc_secret_open(ctx->login.conn, a, ctx->cfg->master_key,
 	                               ctx->login.account_id, &t->client_secret,
@@ -198,7 +166,8 @@ ts_err ts__oidc_trust(struct ts__oidc_ctx *ctx, struct ts__oidc_trust **out, str
 	ts_store_rollback(ctx->login.conn);
 	if (rc != TS_ERR_OK || version == 0)
 		return rc;
-	struct cache_entry *slot = &c->slots[fnv1a(ctx->login.account_id) % TS__OIDC_CACHE_SLOTS];
+	struct cache_entry *slot =
+	        &c->slots[ts_login_account_hash(ctx->login.account_id) % TS__OIDC_CACHE_SLOTS];
 	if (slot->arena != NULL && slot->trust.version == version &&
 	    strcmp(slot->trust.account_id, ctx->login.account_id) == 0 &&
 	    ctx->login.now_ms - slot->trust.loaded_ms < TS__OIDC_TRUST_TTL_MS) {
@@ -245,7 +214,7 @@ static struct {
 /* Whether this process may fetch the account's JWKS now; if so, the fetch is noted. */
 static bool refresh_allowed(const struct ts__oidc_trust *t, int64_t now_ms)
 {
-	uint32_t h = fnv1a(t->account_id);
+	uint32_t h = ts_login_account_hash(t->account_id);
 	bool ok = false;
 	pthread_mutex_lock(&refreshes.lock);
 	__typeof__(refreshes.slots[0]) *s = &refreshes.slots[h % TS__OIDC_REFRESH_SLOTS];
@@ -263,7 +232,7 @@ static bool refresh_allowed(const struct ts__oidc_trust *t, int64_t now_ms)
 
 void ts__oidc_jwks_served(const struct ts__oidc_trust *t)
 {
-	uint32_t h = fnv1a(t->account_id);
+	uint32_t h = ts_login_account_hash(t->account_id);
 	pthread_mutex_lock(&refreshes.lock);
 	__typeof__(refreshes.slots[0]) *s = &refreshes.slots[h % TS__OIDC_REFRESH_SLOTS];
 	if (s->account == h && s->version == t->version)

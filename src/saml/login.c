@@ -18,26 +18,6 @@
 
 #define STATUS_FOUND 302 /* SAML Bindings §3.4.4: the Redirect binding uses a 302 */
 
-/* The browser's binding value: its cookie when well-formed, else a new one. */
-static const char *binding_value(struct ts__saml_ctx *ctx)
-{
-	struct ts_http_cookies jar;
-	struct ts_error e = {0};
-	const char *v = NULL;
-	if (ts_http_cookies_from_req(ctx->login.req, &jar, &e) == TS_ERR_OK &&
-	    ts_http_cookie_get(&jar,
-	                       ts_http_cookie_name(ctx->login.req->arena, &ctx->login.base,
-	                                           TS_SAML_BINDING_COOKIE),
-	                       &v, &e) == TS_ERR_OK &&
-	    v != NULL && strlen(v) == TS_SAML_BINDING_RANDOM &&
-	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
-	            TS_SAML_BINDING_RANDOM)
-		return v;
-	char *fresh = ts_arena_alloc(ctx->login.req->arena, TS_SAML_BINDING_RANDOM + 1);
-	ts_random_token(fresh, TS_SAML_BINDING_RANDOM);
-	return fresh;
-}
-
 void ts__saml_login_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts__saml_ctx ctx;
@@ -76,9 +56,8 @@ void ts__saml_login_handle(struct ts_http_req *req, struct ts_http_res *res)
 	rc = ts_saml_authn_redirect(req->arena, &ar, &url, &e);
 	if (rc != TS_ERR_OK)
 		goto fail;
-	const char *binding = binding_value(&ctx);
-	char *hash = ts_arena_alloc(req->arena, TS_SHA256_HEX_LEN + 1);
-	ts_sha256_hex(binding, strlen(binding), hash);
+	const char *binding = ts_login_binding_value(&ctx.login, TS_SAML_BINDING_COOKIE);
+	const char *hash = ts_login_hash(req->arena, binding);
 	struct ts_store_saml_request sr = {.request_id = ar.request_id,
 	                                   .account_id = ctx.login.account_id,
 	                                   .browser_hash = hash,

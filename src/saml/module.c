@@ -79,41 +79,6 @@ bool ts__saml_begin(struct ts_http_req *req, struct ts_http_res *res, struct ts_
 	return true;
 }
 
-static struct cache_entry *slot_of(struct cache *c, const char *account_id)
-{
-	uint32_t x = 2166136261u; /* FNV-1a: spreads account IDs over the slots */
-	for (const unsigned char *p = (const unsigned char *)account_id; *p; p++)
-		x = (x ^ *p) * 16777619u;
-	return &c->slots[x % TS__SAML_CACHE_SLOTS];
-}
-
-/* The allow-list column: a JSON array of origins (store/saml.h); others are skipped. */
-static void relay_allow_parse(ts_arena_t *a, const char *text, struct ts__saml_trust *t)
-{
-	t->relay_allow = NULL;
-	t->n_relay_allow = 0;
-	if (text == NULL)
-		return;
-	json_t *arr = NULL;
-	struct ts_error e = {0};
-	if (ts_json_parse(text, strlen(text), NULL, a, &arr, &e) != TS_ERR_OK ||
-	    !json_is_array(arr))
-		return;
-	const char **out = ts_arena_alloc(a, sizeof *out * TS__SAML_RELAY_ALLOW_MAX);
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v)
-	{
-		if (t->n_relay_allow == TS__SAML_RELAY_ALLOW_MAX)
-			break;
-		const char *s = json_string_value(v);
-		const char *o = s != NULL ? ts_http_origin_normalize(a, s, strlen(s)) : NULL;
-		if (o != NULL)
-			out[t->n_relay_allow++] = o;
-	}
-	t->relay_allow = out;
-}
-
 /* Loads an account's trust into a fresh arena (the caller's read transaction). */
 static ts_err trust_load(struct ts__saml_ctx *ctx, ts_arena_t *a, struct ts__saml_trust *t,
                          bool *found, struct ts_error *e)
@@ -159,7 +124,8 @@ static ts_err trust_load(struct ts__saml_ctx *ctx, ts_arena_t *a, struct ts__sam
 	        .acs_url = ts_arena_printf(a, "%s/saml/%s/acs", ctx->login.base.origin,
 	                                   ctx->login.account_id),
 	};
-	relay_allow_parse(a, cfg.relay_allow, t);
+	t->n_relay_allow = ts_login_origins(a, cfg.relay_allow, NULL, TS__SAML_RELAY_ALLOW_MAX,
+	                                    &t->relay_allow);
 	return TS_ERR_OK;
 }
 
@@ -180,7 +146,8 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
 	ts_store_rollback(ctx->login.conn);
 	if (rc != TS_ERR_OK || version == 0)
 		return rc;
-	struct cache_entry *slot = slot_of(c, ctx->login.account_id);
+	struct cache_entry *slot =
+	        &c->slots[ts_login_account_hash(ctx->login.account_id) % TS__SAML_CACHE_SLOTS];
 	if (slot->arena != NULL && slot->trust.version == version &&
 	    strcmp(slot->trust.account_id, ctx->login.account_id) == 0 &&
 	    ctx->login.now_ms - slot->trust.loaded_ms < TS__SAML_TRUST_TTL_MS) {
@@ -235,17 +202,6 @@ void ts__saml_refuse(struct ts__saml_ctx *ctx, const struct ts__saml_outcome *o)
 	ts_login_refuse(&ctx->login, &lo);
 }
 
-/* Every SAML path answers its errors (no route, 413) as a page, not JSON. */
-static void surface_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code, int status,
-                          const char *message)
-{
-	(void)message;
-	ts_login_page(req, res, status, "Sign-in failed",
-	              code == TS_ERR_TOO_LARGE ? "The sign-in message is too large."
-	                                       : "This sign-in address is not valid.");
-	res->error_code = ts_err_name(code);
-}
-
 #define ROUTE(m, path, fn, flags)                             \
 	{                                                     \
 		m, "/saml" path, fn, flags, NULL, "saml:" #fn \
@@ -258,7 +214,8 @@ static const struct ts_http_route routes[] = {
         ROUTE("GET", "/static/resubmit.js", ts__saml_resubmit_js_handle, TS_HTTP_INLINE),
 };
 
-static const struct ts_http_surface surface = {"/saml", surface_error};
+/* every SAML path answers its errors (no route, 413) as a page, not JSON */
+static const struct ts_http_surface surface = {"/saml", ts_login_surface_error};
 
 struct ts_http_module ts_saml_module(struct ts_saml_config *cfg)
 {

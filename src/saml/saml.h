@@ -22,8 +22,6 @@
 #endif
 /* The cookie that binds an AuthnRequest to the browser that asked for it. */
 #define TS_SAML_BINDING_COOKIE "saml_binding"
-/* Random characters of a binding cookie's value (A-Za-z0-9: about 256 bits). */
-#define TS_SAML_BINDING_RANDOM 43
 /* The script of the resubmit page (served by this module: CSP script-src 'self'). */
 #define TS_SAML_RESUBMIT_JS "/saml/static/resubmit.js"
 
