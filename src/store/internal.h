@@ -18,6 +18,14 @@
 
 /* Any fixed number: the advisory lock that lets one node at a time seal the audit chain. */
 #define TS__STORE_SEAL_LOCK_KEY "7215309"
+/*
+ * Another: with an account id's hashtext, the PostgreSQL advisory lock a
+ * user insert holds shared and an account delete exclusively (migration
+ * v11, docs/store.md "Users and their account on PostgreSQL"). The same
+ * number is in the v11 function account_ref; a collision between two
+ * accounts only makes a delete wait for the other account's inserts.
+ */
+#define TS__STORE_ACCOUNT_LOCK_CLASS "7215310"
 
 /* The most rows a list read gives back when its query has no LIMIT: counts are ints. */
 #define TS__STORE_ROWS_MAX ((size_t)INT_MAX)
@@ -52,6 +60,10 @@
 	  "UPDATE accounts SET name = $2, account_type = $3, status = $4, settings = $5 "          \
 	  "WHERE account_id = $1",                                                                 \
 	  NULL)                                                                                    \
+	/* on PostgreSQL, waits out the user inserts in flight for the account (v11) */            \
+	X(ACCOUNT_HOLD, "SELECT $1",                                                               \
+	  "SELECT pg_advisory_xact_lock(" TS__STORE_ACCOUNT_LOCK_CLASS ", hashtext($1))")          \
+	X(ACCOUNT_USERS_DELETE, "DELETE FROM users WHERE account_id = $1", NULL)                   \
 	X(ACCOUNT_DELETE, "DELETE FROM accounts WHERE account_id = $1", NULL)                      \
 	X(ADMINKEY_INSERT,                                                                         \
 	  "INSERT INTO admin_keys (access_key_id, secret_hash, policies, description, "            \
