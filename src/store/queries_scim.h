@@ -89,7 +89,7 @@
 	X(SCIM_USER_EMAILS_CLEAR, "DELETE FROM user_emails WHERE user_id = $1", NULL)              \
 	X(SCIM_USER_EMAIL_INSERT,                                                                  \
 	  "INSERT INTO user_emails (user_id, account_id, value, value_key, type, is_primary) "     \
-	  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",                                \
+	  "VALUES ($1, $2, $3, $4, $5, $6)",                                                       \
 	  NULL)                                                                                    \
 	X(SCIM_USER_GROUPS,                                                                        \
 	  "SELECT g.group_id, g.display_name FROM group_members m JOIN groups g ON g.group_id = "  \

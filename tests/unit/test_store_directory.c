@@ -58,6 +58,17 @@ static void test_scim_users(void **state)
 	EXPECT(TS_ERR_CONFLICT, ts_store_user_insert(f->c, &dup, NULL, 0, &f->e));
 	add_user(f, "u2", "bob@example.com", 2000);
 	add_user(f, "u3", "cy@example.com", 3000);
+	/* an address the list repeats, in any case, is stored once: the first one */
+	struct ts_user_row dupe = mkuser("u4", "dee@example.com");
+	struct ts_user_email twice[] = {{"Dee@Example.com", "work", true},
+	                                {"dee@example.COM", "home", false}};
+	OK(ts_store_user_insert(f->c, &dupe, twice, 2, &f->e));
+	struct ts_user_email *kept = NULL;
+	int nkept = -1;
+	OK(ts_store_dir_user_emails(f->c, f->a, "u4", &kept, &nkept, &f->e));
+	assert_int_equal(nkept, 1);
+	assert_string_equal(kept[0].value, "Dee@Example.com");
+	OK(ts_store_user_delete(f->c, ACCT, "u4", &f->e));
 
 	struct ts_user_row got;
 	OK(ts_store_user_get(f->c, f->a, ACCT, "u1", &got, &f->e));
