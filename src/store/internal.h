@@ -113,8 +113,12 @@
 	  "WHERE c.chain_seq > $1 AND c.chain_seq <= $2 ORDER BY c.chain_seq LIMIT $3",            \
 	  NULL)                                                                                    \
 	X(AUDIT_CHAIN_MAX, "SELECT coalesce(max(chain_seq), 0) FROM audit_chain", NULL)            \
+	/* a round's links in one statement: $1 is a JSON array of [chain_seq, seq, hash] */       \
 	X(AUDIT_CHAIN_INSERT,                                                                      \
-	  "INSERT INTO audit_chain (chain_seq, seq, hash) VALUES ($1, $2, $3)", NULL)              \
+	  "INSERT INTO audit_chain (chain_seq, seq, hash) SELECT json_extract(value, '$[0]'), "    \
+	  "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($1)",           \
+	  "INSERT INTO audit_chain (chain_seq, seq, hash) SELECT (x ->> 0)::bigint, "              \
+	  "(x ->> 1)::bigint, x ->> 2 FROM jsonb_array_elements($1::jsonb) x")                     \
 	X(AUDIT_CHECKPOINTS,                                                                       \
 	  "SELECT chain_seq, hash, time_ms, mac FROM audit_checkpoints WHERE chain_seq > $1 "      \
 	  "ORDER BY chain_seq LIMIT $2",                                                           \
