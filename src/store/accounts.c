@@ -86,9 +86,18 @@ ts_err ts_store_account_delete(ts_store_conn_t *c, const char *id, struct ts_err
 {
 	struct ts__param p[] = {TS__TEXT(id)};
 	int64_t changed = 0;
+	/*
+	 * On PostgreSQL users have no foreign key to their account (migration
+	 * v11): the inserts in flight for it are waited out, then its users are
+	 * deleted here, with what refers to them. SQLite's cascade would do the same.
+	 */
+	ts_err rc = ts__store_write(c, TS__Q_ACCOUNT_HOLD, p, TS__NPARAMS(p), NULL, e);
+	if (rc == TS_ERR_OK)
+		rc = ts__store_write(c, TS__Q_ACCOUNT_USERS_DELETE, p, TS__NPARAMS(p), NULL, e);
 	/* the sealed SP private keys are not rows of the account: they go first */
-	ts_err rc = ts__store_write(c, TS__Q_SAML_KEY_SECRETS_DELETE_ACCOUNT, p, TS__NPARAMS(p),
-	                            NULL, e);
+	if (rc == TS_ERR_OK)
+		rc = ts__store_write(c, TS__Q_SAML_KEY_SECRETS_DELETE_ACCOUNT, p, TS__NPARAMS(p),
+		                     NULL, e);
 	if (rc == TS_ERR_OK) /* and its OpenID client secret (store/oidc.h) */
 		rc = ts__store_write(c, TS__Q_OIDC_SECRET_DELETE_ACCOUNT, p, TS__NPARAMS(p), NULL,
 		                     e);

@@ -9,6 +9,7 @@
  * sealer needs no guess about PostgreSQL's commits out of seq order.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/blocking.h"
@@ -464,6 +465,14 @@ static ts_err commit_round(ts_store_conn_t *c, ts_arena_t *a, const struct round
 	         (now.chain_seq != r->base.chain_seq || strcmp(now.mac, r->base.mac) != 0);
 	if (rc != TS_ERR_OK || *stale)
 		return rc;
+	/*
+	 * The links go in one statement, as a JSON array of [chain_seq, seq,
+	 * hash] (the hashes are hex): one statement per round, not per event.
+	 */
+	enum { LINK_JSON_MAX = 2 * 21 + TS_SHA256_HEX_LEN + 8 };
+	char *links = ts_arena_alloc(a, (size_t)LINK_JSON_MAX * (size_t)(r->n + 1));
+	size_t len = 0;
+	links[len++] = '[';
 	int64_t place = r->base.chain_seq;
 	for (int i = 0; rc == TS_ERR_OK && i < r->n; i++) {
 		if (r->refused[i]) {
@@ -472,11 +481,17 @@ static ts_err commit_round(ts_store_conn_t *c, ts_arena_t *a, const struct round
 			                     e);
 			continue;
 		}
-		struct ts__param p[] = {TS__INT(++place), TS__INT(r->evs[i].seq),
-		                        TS__TEXT(r->links[i])};
-		rc = ts__store_write(c, TS__Q_AUDIT_CHAIN_INSERT, p, TS__NPARAMS(p), NULL, e);
+		len += (size_t)snprintf(links + len, LINK_JSON_MAX, "%s[%lld,%lld,\"%s\"]",
+		                        len > 1 ? "," : "", (long long)++place,
+		                        (long long)r->evs[i].seq, r->links[i]);
 	}
 	if (rc != TS_ERR_OK || out->sealed == 0)
+		return rc;
+	links[len++] = ']';
+	links[len] = '\0';
+	struct ts__param chain[] = {TS__TEXT(links)};
+	rc = ts__store_write(c, TS__Q_AUDIT_CHAIN_INSERT, chain, TS__NPARAMS(chain), NULL, e);
+	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts__param from[] = {TS__INT(r->base.chain_seq)};
 	rc = ts__store_write(c, TS__Q_AUDIT_PENDING_SEALED, from, TS__NPARAMS(from), NULL, e);

@@ -18,6 +18,14 @@
 
 /* Any fixed number: the advisory lock that lets one node at a time seal the audit chain. */
 #define TS__STORE_SEAL_LOCK_KEY "7215309"
+/*
+ * Another: with an account id's hashtext, the PostgreSQL advisory lock a
+ * user insert holds shared and an account delete exclusively (migration
+ * v11, docs/store.md "Users and their account on PostgreSQL"). The same
+ * number is in the v11 function account_ref; a collision between two
+ * accounts only makes a delete wait for the other account's inserts.
+ */
+#define TS__STORE_ACCOUNT_LOCK_CLASS "7215310"
 
 /* The most rows a list read gives back when its query has no LIMIT: counts are ints. */
 #define TS__STORE_ROWS_MAX ((size_t)INT_MAX)
@@ -52,6 +60,10 @@
 	  "UPDATE accounts SET name = $2, account_type = $3, status = $4, settings = $5 "          \
 	  "WHERE account_id = $1",                                                                 \
 	  NULL)                                                                                    \
+	/* on PostgreSQL, waits out the user inserts in flight for the account (v11) */            \
+	X(ACCOUNT_HOLD, "SELECT $1",                                                               \
+	  "SELECT pg_advisory_xact_lock(" TS__STORE_ACCOUNT_LOCK_CLASS ", hashtext($1))")          \
+	X(ACCOUNT_USERS_DELETE, "DELETE FROM users WHERE account_id = $1", NULL)                   \
 	X(ACCOUNT_DELETE, "DELETE FROM accounts WHERE account_id = $1", NULL)                      \
 	X(ADMINKEY_INSERT,                                                                         \
 	  "INSERT INTO admin_keys (access_key_id, secret_hash, policies, description, "            \
@@ -101,8 +113,12 @@
 	  "WHERE c.chain_seq > $1 AND c.chain_seq <= $2 ORDER BY c.chain_seq LIMIT $3",            \
 	  NULL)                                                                                    \
 	X(AUDIT_CHAIN_MAX, "SELECT coalesce(max(chain_seq), 0) FROM audit_chain", NULL)            \
+	/* a round's links in one statement: $1 is a JSON array of [chain_seq, seq, hash] */       \
 	X(AUDIT_CHAIN_INSERT,                                                                      \
-	  "INSERT INTO audit_chain (chain_seq, seq, hash) VALUES ($1, $2, $3)", NULL)              \
+	  "INSERT INTO audit_chain (chain_seq, seq, hash) SELECT json_extract(value, '$[0]'), "    \
+	  "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($1)",           \
+	  "INSERT INTO audit_chain (chain_seq, seq, hash) SELECT (x ->> 0)::bigint, "              \
+	  "(x ->> 1)::bigint, x ->> 2 FROM jsonb_array_elements($1::jsonb) x")                     \
 	X(AUDIT_CHECKPOINTS,                                                                       \
 	  "SELECT chain_seq, hash, time_ms, mac FROM audit_checkpoints WHERE chain_seq > $1 "      \
 	  "ORDER BY chain_seq LIMIT $2",                                                           \

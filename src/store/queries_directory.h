@@ -60,11 +60,15 @@
 	  NULL)                                                                                    \
 	X(DIR_ACCOUNT_API_KEYS, "SELECT count(*) FROM api_keys WHERE account_id = $1", NULL)       \
 	/* ---- users: Team-account writes and admin state ---- */                                 \
+	/* PostgreSQL: account_ref, as SCIM_USER_INSERT (v11) */                                   \
 	X(DIR_USER_INSERT,                                                                         \
 	  "INSERT INTO users (user_id, account_id, user_name, user_name_key, display_name, "       \
 	  "active, suspended, registration_status, license, personal_pin, invited_ms, "            \
 	  "created_ms, modified_ms) VALUES ($1, $2, $3, $4, $5, 1, 0, $6, $7, $8, $9, $10, $10)",  \
-	  NULL)                                                                                    \
+	  "INSERT INTO users (user_id, account_id, user_name, user_name_key, display_name, "       \
+	  "active, suspended, registration_status, license, personal_pin, invited_ms, "            \
+	  "created_ms, modified_ms) "                                                              \
+	  "VALUES ($1, account_ref($2), $3, $4, $5, 1, 0, $6, $7, $8, $9, $10, $10)")              \
 	X(DIR_EMAIL_INSERT,                                                                        \
 	  "INSERT INTO user_emails (user_id, account_id, value, value_key, type, is_primary) "     \
 	  "VALUES ($1, $2, $3, $4, $5, $6)",                                                       \

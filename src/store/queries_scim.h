@@ -32,13 +32,17 @@
 #define TS__SCIM_GROUP_ORDER_FOUND " ORDER BY +g.created_ms, g.group_id"
 
 #define TS__STORE_QUERIES_SCIM(X)                                                                  \
+	/* PostgreSQL: no foreign key to accounts, account_ref checks and holds it (v11) */        \
 	X(SCIM_USER_INSERT, /* provisioned, never signed in: Unregistered until the first sign-in  \
 	                       (product.md §4) */                                                 \
 	  "INSERT INTO users (user_id, account_id, user_name, user_name_key, external_id, "        \
 	  "display_name, active, resource, version, created_ms, modified_ms, "                     \
 	  "registration_status) "                                                                  \
 	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'Unregistered')",                 \
-	  NULL)                                                                                    \
+	  "INSERT INTO users (user_id, account_id, user_name, user_name_key, external_id, "        \
+	  "display_name, active, resource, version, created_ms, modified_ms, "                     \
+	  "registration_status) "                                                                  \
+	  "VALUES ($1, account_ref($2), $3, $4, $5, $6, $7, $8, $9, $10, $11, 'Unregistered')")    \
 	X(SCIM_USER_GET,                                                                           \
 	  "SELECT " TS__USER_COLS " FROM users u WHERE u.account_id = $1 AND u.user_id = $2",      \
 	  NULL)                                                                                    \
@@ -85,7 +89,7 @@
 	X(SCIM_USER_EMAILS_CLEAR, "DELETE FROM user_emails WHERE user_id = $1", NULL)              \
 	X(SCIM_USER_EMAIL_INSERT,                                                                  \
 	  "INSERT INTO user_emails (user_id, account_id, value, value_key, type, is_primary) "     \
-	  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",                                \
+	  "VALUES ($1, $2, $3, $4, $5, $6)",                                                       \
 	  NULL)                                                                                    \
 	X(SCIM_USER_GROUPS,                                                                        \
 	  "SELECT g.group_id, g.display_name FROM group_members m JOIN groups g ON g.group_id = "  \

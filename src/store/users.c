@@ -65,10 +65,23 @@ static ts_err write_emails(ts_store_conn_t *c, const struct ts_user_row *u,
 {
 	ts_arena_t *a = ts_arena_new();
 	ts_err rc = TS_ERR_OK;
+	const char **keys = ts_arena_alloc(a, sizeof *keys * (size_t)(nemails > 0 ? nemails : 1));
 	for (int i = 0; i < nemails && rc == TS_ERR_OK; i++) {
+		keys[i] = lower(a, emails[i].value);
+		/*
+		 * An address the list repeats (in any case) is stored once, the first
+		 * time: skipped here, so that the insert is a plain one (PostgreSQL's
+		 * ON CONFLICT is a speculative insertion, dearer). The list is capped
+		 * (TS_SCIM_MAX_EMAILS).
+		 */
+		bool seen = false;
+		for (int j = 0; j < i && !seen; j++)
+			seen = strcmp(keys[j], keys[i]) == 0;
+		if (seen)
+			continue;
 		struct ts__param p[] = {
 		        TS__TEXT(u->user_id),      TS__TEXT(u->account_id),
-		        TS__TEXT(emails[i].value), TS__TEXT(lower(a, emails[i].value)),
+		        TS__TEXT(emails[i].value), TS__TEXT(keys[i]),
 		        TS__TEXT(emails[i].type),  TS__INT(emails[i].primary ? 1 : 0)};
 		rc = ts__store_write(c, TS__Q_SCIM_USER_EMAIL_INSERT, p, TS__NPARAMS(p), NULL, e);
 	}

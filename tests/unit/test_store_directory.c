@@ -58,6 +58,17 @@ static void test_scim_users(void **state)
 	EXPECT(TS_ERR_CONFLICT, ts_store_user_insert(f->c, &dup, NULL, 0, &f->e));
 	add_user(f, "u2", "bob@example.com", 2000);
 	add_user(f, "u3", "cy@example.com", 3000);
+	/* an address the list repeats, in any case, is stored once: the first one */
+	struct ts_user_row dupe = mkuser("u4", "dee@example.com");
+	struct ts_user_email twice[] = {{"Dee@Example.com", "work", true},
+	                                {"dee@example.COM", "home", false}};
+	OK(ts_store_user_insert(f->c, &dupe, twice, 2, &f->e));
+	struct ts_user_email *kept = NULL;
+	int nkept = -1;
+	OK(ts_store_dir_user_emails(f->c, f->a, "u4", &kept, &nkept, &f->e));
+	assert_int_equal(nkept, 1);
+	assert_string_equal(kept[0].value, "Dee@Example.com");
+	OK(ts_store_user_delete(f->c, ACCT, "u4", &f->e));
 
 	struct ts_user_row got;
 	OK(ts_store_user_get(f->c, f->a, ACCT, "u1", &got, &f->e));
@@ -1126,6 +1137,97 @@ static void test_concurrent_member_deleted(void **state)
 	assert_int_equal(n, 0);
 }
 
+/*
+ * An account deleted while a user is inserted into it, in either order: no user
+ * is left without its account. On PostgreSQL users have no foreign key to
+ * accounts (migration v11): the insert's account_ref and the delete's
+ * ACCOUNT_HOLD take the same advisory lock instead.
+ */
+struct acct_racer {
+	struct fx *f;
+	bool delete_first; /* the delete is in (uncommitted) first, else the insert */
+	ts_err rc;
+	pthread_barrier_t in; /* the first transaction's write is in, not committed */
+};
+
+static ts_err insert_u9(ts_store_conn_t *c, struct ts_error *e)
+{
+	struct ts_user_row u = mkuser("u9", "late@example.com");
+	struct ts_user_email em[] = {{"late@example.com", "work", true}};
+	return ts_store_user_insert(c, &u, em, 1, e);
+}
+
+/* The first transaction: its write, the barrier, a pause, then COMMIT. */
+static void *acct_first(void *arg)
+{
+	struct acct_racer *r = arg;
+	ts_store_conn_t *c = NULL;
+	struct ts_error e = {0};
+	r->rc = ts_store_connect(r->f->s, &c, &e);
+	if (r->rc == TS_ERR_OK)
+		r->rc = ts_store_begin(c, true, &e);
+	if (r->rc == TS_ERR_OK)
+		r->rc = r->delete_first ? ts_store_account_delete(c, ACCT, &e) : insert_u9(c, &e);
+	pthread_barrier_wait(&r->in);
+	struct timespec pause = {0, 300 * 1000000L};
+	nanosleep(&pause, NULL);
+	if (r->rc == TS_ERR_OK)
+		r->rc = ts_store_commit(c, &e);
+	ts_store_rollback(c);
+	ts_store_disconnect(&c);
+	return NULL;
+}
+
+static void account_race(struct fx *f, bool delete_first)
+{
+	need_account(f, ACCT);
+	add_user(f, "u1", "first@example.com", 1000);
+	struct acct_racer r = {.f = f, .delete_first = delete_first};
+	pthread_barrier_init(&r.in, NULL, 2);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, acct_first, &r), 0);
+	pthread_barrier_wait(&r.in);
+	ts_store_conn_t *c = NULL;
+	OK(ts_store_connect(f->s, &c, &f->e));
+	/* the second transaction waits for the first, then sees what it did */
+	ts_err rc = ts_store_begin(c, true, &f->e);
+	if (rc == TS_ERR_OK)
+		rc = delete_first ? insert_u9(c, &f->e) : ts_store_account_delete(c, ACCT, &f->e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_commit(c, &f->e);
+	ts_store_rollback(c);
+	ts_store_disconnect(&c);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&r.in);
+	assert_int_equal(r.rc, TS_ERR_OK);
+	/* the insert into a deleted account fails as the foreign key made it (retry, then gone) */
+	if (delete_first)
+		assert_int_not_equal(rc, TS_ERR_OK);
+	else
+		assert_int_equal(rc, TS_ERR_OK);
+	struct ts_user_row u;
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_user_get(f->c, f->a, ACCT, "u9", &u, &f->e));
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_user_get(f->c, f->a, ACCT, "u1", &u, &f->e));
+	const char **ids = NULL;
+	int n = -1;
+	OK(ts_store_users_existing(f->c, f->a, ACCT, "[\"u1\",\"u9\"]", &ids, &n, &f->e));
+	assert_int_equal(n, 0);
+	/* the users' addresses went with them: the address is free in a new account */
+	need_account(f, ACCT);
+	add_user(f, "u1", "first@example.com", 1000);
+	OK(insert_u9(f->c, &f->e));
+}
+
+static void test_concurrent_account_deleted(void **state)
+{
+	account_race(*state, true);
+}
+
+static void test_concurrent_account_delete_waits(void **state)
+{
+	account_race(*state, false);
+}
+
 /* ---- the two groups -------------------------------------------------------------------- */
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
@@ -1136,7 +1238,8 @@ static void test_concurrent_member_deleted(void **state)
 	        T(test_concurrent_uniqueness, b), T(test_concurrent_session_revoke, b),        \
 	        T(test_read_snapshot, b), T(test_concurrent_deadlock_retried, b),              \
 	        T(test_serialization_failure_retried, b), T(test_connection_lost_retried, b),  \
-	        T(test_lock_timeout, b), T(test_concurrent_member_deleted, b)
+	        T(test_lock_timeout, b), T(test_concurrent_member_deleted, b),                 \
+	        T(test_concurrent_account_deleted, b), T(test_concurrent_account_delete_waits, b)
 
 int main(void)
 {
