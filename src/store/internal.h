@@ -302,6 +302,26 @@ typedef void (*ts__row_read_fn)(ts_store_conn_t *c, struct ts__rows *r, ts_arena
 TS_MUST_USE ts_err ts__store_get_one(ts_store_conn_t *c, enum ts__store_query q,
                                      const struct ts__param *p, int np, ts__row_read_fn read,
                                      ts_arena_t *arena, void *out, bool *found, struct ts_error *e);
+/* The first column of a query's first row as an integer (*out 0) or text (*out NULL) when none. */
+TS_MUST_USE ts_err ts__store_get_int(ts_store_conn_t *c, enum ts__store_query q,
+                                     const struct ts__param *p, int np, int64_t *out,
+                                     struct ts_error *e);
+TS_MUST_USE ts_err ts__store_get_str(ts_store_conn_t *c, enum ts__store_query q,
+                                     const struct ts__param *p, int np, ts_arena_t *arena,
+                                     const char **out, struct ts_error *e);
+/* One step of a write: what runs inside the transaction. */
+typedef ts_err (*ts__tx_fn)(ts_store_conn_t *c, void *ctx, struct ts_error *e);
+/*
+ * Runs fn in c's open transaction, or in a write transaction of its own
+ * (committed, or rolled back on failure), so that a caller may join a
+ * write to its own transaction or run it alone.
+ */
+TS_MUST_USE ts_err ts__store_in_write(ts_store_conn_t *c, ts__tx_fn fn, void *ctx,
+                                      struct ts_error *e);
+/* One statement, as ts__store_in_write runs fn; *changed (may be NULL) its rows. */
+TS_MUST_USE ts_err ts__store_write_one(ts_store_conn_t *c, enum ts__store_query q,
+                                       const struct ts__param *p, int np, int64_t *changed,
+                                       struct ts_error *e);
 bool ts__rows_next(ts_store_conn_t *c, struct ts__rows *r);
 /* Column text copied into arena (NULL stays NULL). */
 const char *ts__rows_str(ts_store_conn_t *c, struct ts__rows *r, int col, ts_arena_t *arena);

@@ -16,44 +16,6 @@
 #define OIDC_CLAIM_DEFAULT "email"
 #define OIDC_SCOPES_DEFAULT "openid email"
 
-typedef ts_err (*tx_fn)(ts_store_conn_t *c, void *ctx, struct ts_error *e);
-
-/* Runs fn in c's open transaction, or in a write transaction of its own. */
-static ts_err in_write(ts_store_conn_t *c, tx_fn fn, void *ctx, struct ts_error *e)
-{
-	if (c->in_tx)
-		return fn(c, ctx, e);
-	ts_err rc = ts_store_begin(c, true, e);
-	if (rc == TS_ERR_OK)
-		rc = fn(c, ctx, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(c, e);
-	if (rc != TS_ERR_OK)
-		ts_store_rollback(c);
-	return rc;
-}
-
-/* One statement, in c's open transaction or one of its own. */
-struct one {
-	enum ts__store_query q;
-	const struct ts__param *p;
-	int np;
-	int64_t *changed;
-};
-
-static ts_err write_one_fn(ts_store_conn_t *c, void *ctx, struct ts_error *e)
-{
-	struct one *o = ctx;
-	return ts__store_write(c, o->q, o->p, o->np, o->changed, e);
-}
-
-static ts_err write_one(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
-                        int np, int64_t *changed, struct ts_error *e)
-{
-	struct one o = {q, p, np, changed};
-	return in_write(c, write_one_fn, &o, e);
-}
-
 static bool hash_ok(const char *h)
 {
 	return h != NULL && h[0] != '\0' && strlen(h) <= TS_STORE_OIDC_HASH_MAX;
@@ -116,7 +78,7 @@ ts_err ts_store_oidc_config_put(ts_store_conn_t *c, const struct ts_store_oidc_c
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "an OpenID config needs an account, an issuer, a client ID and the "
 		               "issuer's discovery document");
-	return in_write(c, config_put, (void *)cfg, e);
+	return ts__store_in_write(c, config_put, (void *)cfg, e);
 }
 
 ts_err ts_store_oidc_config_get(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
@@ -130,30 +92,14 @@ ts_err ts_store_oidc_config_get(ts_store_conn_t *c, ts_arena_t *a, const char *a
 ts_err ts_store_oidc_config_version(ts_store_conn_t *c, const char *account_id, int64_t *version,
                                     struct ts_error *e)
 {
-	*version = 0;
 	struct ts__param p[] = {TS__TEXT(account_id)};
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_OIDC_CONFIG_VERSION, p, 1, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		*version = ts__rows_int(c, r, 0);
-	ts__rows_close(c, &r);
-	return TS_ERR_OK;
+	return ts__store_get_int(c, TS__Q_OIDC_CONFIG_VERSION, p, 1, version, e);
 }
 
 ts_err ts_store_oidc_config_any(ts_store_conn_t *c, ts_arena_t *a, const char **account_id,
                                 struct ts_error *e)
 {
-	*account_id = NULL;
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_OIDC_CONFIG_ANY, NULL, 0, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		*account_id = ts__rows_str(c, r, 0, a);
-	ts__rows_close(c, &r);
-	return TS_ERR_OK;
+	return ts__store_get_str(c, TS__Q_OIDC_CONFIG_ANY, NULL, 0, a, account_id, e);
 }
 
 struct config_delete {
@@ -180,7 +126,7 @@ ts_err ts_store_oidc_config_delete(ts_store_conn_t *c, const char *account_id, b
 {
 	*deleted = false;
 	struct config_delete d = {account_id, deleted};
-	ts_err rc = in_write(c, config_delete, &d, e);
+	ts_err rc = ts__store_in_write(c, config_delete, &d, e);
 	if (rc != TS_ERR_OK)
 		*deleted = false;
 	return rc;
@@ -192,7 +138,7 @@ ts_err ts_store_oidc_jwks_put(ts_store_conn_t *c, const char *account_id, const 
 	if (jwks_json == NULL)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "a JWKS refresh needs the JWKS");
 	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(jwks_json), TS__INT(fetched_ms)};
-	return write_one(c, TS__Q_OIDC_JWKS_PUT, p, TS__NPARAMS(p), NULL, e);
+	return ts__store_write_one(c, TS__Q_OIDC_JWKS_PUT, p, TS__NPARAMS(p), NULL, e);
 }
 
 /* ---- the client secret (docs/secrets.md) ---- */
@@ -263,7 +209,7 @@ ts_err ts_store_oidc_state_insert(ts_store_conn_t *c, const struct ts_store_oidc
 	                        TS__TEXT(st->browser_hash), TS__TEXT(st->nonce_hash),
 	                        TS__TEXT(st->target),       TS__INT(st->created_ms),
 	                        TS__INT(st->expires_ms)};
-	return write_one(c, TS__Q_OIDC_STATE_INSERT, p, TS__NPARAMS(p), NULL, e);
+	return ts__store_write_one(c, TS__Q_OIDC_STATE_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
 struct state_take {
@@ -291,7 +237,7 @@ ts_err ts_store_oidc_state_take(ts_store_conn_t *c, ts_arena_t *a, const char *s
 	if (!hash_ok(state_hash)) /* never stored: not found */
 		return TS_ERR_OK;
 	struct state_take t = {a, state_hash, now_ms, out, found};
-	ts_err rc = in_write(c, state_take, &t, e);
+	ts_err rc = ts__store_in_write(c, state_take, &t, e);
 	if (rc != TS_ERR_OK) { /* rolled back: nothing was taken */
 		*out = (struct ts_store_oidc_state){0};
 		*found = false;
@@ -306,7 +252,7 @@ ts_err ts_store_oidc_purge(ts_store_conn_t *c, int64_t now_ms, int limit, int64_
 	if (limit < 1)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "a purge deletes at least one row");
 	struct ts__param p[] = {TS__INT(now_ms), TS__INT(limit)};
-	ts_err rc = write_one(c, TS__Q_OIDC_PURGE_STATES, p, 2, n, e);
+	ts_err rc = ts__store_write_one(c, TS__Q_OIDC_PURGE_STATES, p, 2, n, e);
 	if (rc != TS_ERR_OK)
 		*n = 0;
 	return rc;

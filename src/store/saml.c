@@ -15,39 +15,6 @@
 #define SAML_KEYS_MAX 8              /* keys listed per account (saml.h) */
 #define SAML_SP_OWNER_KIND "saml_sp" /* docs/secrets.md: the SP's sealed private keys */
 
-typedef ts_err (*tx_fn)(ts_store_conn_t *c, void *ctx, struct ts_error *e);
-
-/* Runs fn in c's open transaction, or in a write transaction of its own. */
-static ts_err in_write(ts_store_conn_t *c, tx_fn fn, void *ctx, struct ts_error *e)
-{
-	if (c->in_tx)
-		return fn(c, ctx, e);
-	ts_err rc = ts_store_begin(c, true, e);
-	if (rc == TS_ERR_OK)
-		rc = fn(c, ctx, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(c, e);
-	if (rc != TS_ERR_OK)
-		ts_store_rollback(c);
-	return rc;
-}
-
-/* Runs one statement in c's open transaction, or in a write transaction of its own. */
-static ts_err write_one(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
-                        int np, struct ts_error *e)
-{
-	if (c->in_tx)
-		return ts__store_write(c, q, p, np, NULL, e);
-	ts_err rc = ts_store_begin(c, true, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__store_write(c, q, p, np, NULL, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(c, e);
-	if (rc != TS_ERR_OK)
-		ts_store_rollback(c);
-	return rc;
-}
-
 static bool id_ok(const char *id)
 {
 	return id != NULL && id[0] != '\0' && strlen(id) <= TS_STORE_SAML_ID_MAX;
@@ -104,7 +71,7 @@ ts_err ts_store_saml_config_put(ts_store_conn_t *c, const struct ts_store_saml_c
 	if (cfg->account_id == NULL || cfg->idp_entity_id == NULL || cfg->metadata_xml == NULL)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "a SAML config needs an account, an IdP entityID and its metadata");
-	return in_write(c, config_put, (void *)cfg, e);
+	return ts__store_in_write(c, config_put, (void *)cfg, e);
 }
 
 ts_err ts_store_saml_config_get(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
@@ -118,30 +85,14 @@ ts_err ts_store_saml_config_get(ts_store_conn_t *c, ts_arena_t *a, const char *a
 ts_err ts_store_saml_config_version(ts_store_conn_t *c, const char *account_id, int64_t *version,
                                     struct ts_error *e)
 {
-	*version = 0;
 	struct ts__param p[] = {TS__TEXT(account_id)};
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_SAML_CONFIG_VERSION, p, 1, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		*version = ts__rows_int(c, r, 0);
-	ts__rows_close(c, &r);
-	return TS_ERR_OK;
+	return ts__store_get_int(c, TS__Q_SAML_CONFIG_VERSION, p, 1, version, e);
 }
 
 ts_err ts_store_saml_config_any(ts_store_conn_t *c, ts_arena_t *a, const char **account_id,
                                 struct ts_error *e)
 {
-	*account_id = NULL;
-	struct ts__rows *r = NULL;
-	ts_err rc = ts__store_exec(c, TS__Q_SAML_CONFIG_ANY, NULL, 0, &r, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	if (ts__rows_next(c, r))
-		*account_id = ts__rows_str(c, r, 0, a);
-	ts__rows_close(c, &r);
-	return TS_ERR_OK;
+	return ts__store_get_str(c, TS__Q_SAML_CONFIG_ANY, NULL, 0, a, account_id, e);
 }
 
 struct config_delete {
@@ -166,7 +117,7 @@ ts_err ts_store_saml_config_delete(ts_store_conn_t *c, const char *account_id, b
 {
 	*deleted = false;
 	struct config_delete d = {account_id, deleted};
-	ts_err rc = in_write(c, config_delete, &d, e);
+	ts_err rc = ts__store_in_write(c, config_delete, &d, e);
 	if (rc != TS_ERR_OK)
 		*deleted = false;
 	return rc;
@@ -218,7 +169,7 @@ ts_err ts_store_saml_key_insert(ts_store_conn_t *c, const struct ts_store_saml_k
 	struct ts__param p[] = {TS__TEXT(k->key_id),      TS__TEXT(k->account_id),
 	                        TS__TEXT(k->cert_pem),    TS__INT(k->created_ms),
 	                        TS__INT(k->not_after_ms), TS__INT(k->retired_ms)};
-	return write_one(c, TS__Q_SAML_KEY_INSERT, p, TS__NPARAMS(p), e);
+	return ts__store_write_one(c, TS__Q_SAML_KEY_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
 ts_err ts_store_saml_keys(ts_store_conn_t *c, ts_arena_t *a, const char *account_id, int64_t now_ms,
@@ -247,7 +198,7 @@ ts_err ts_store_saml_keys_retire(ts_store_conn_t *c, const char *account_id, int
 	if (retire_ms <= 0)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "a key is retired at a time after 0");
 	struct ts__param p[] = {TS__TEXT(account_id), TS__INT(retire_ms)};
-	return write_one(c, TS__Q_SAML_KEYS_RETIRE, p, 2, e);
+	return ts__store_write_one(c, TS__Q_SAML_KEYS_RETIRE, p, 2, NULL, e);
 }
 
 struct keys_purge {
@@ -287,7 +238,7 @@ ts_err ts_store_saml_keys_purge(ts_store_conn_t *c, int64_t now_ms, int64_t *n, 
 {
 	*n = 0;
 	struct keys_purge kp = {now_ms, n};
-	ts_err rc = in_write(c, keys_purge, &kp, e);
+	ts_err rc = ts__store_in_write(c, keys_purge, &kp, e);
 	if (rc != TS_ERR_OK)
 		*n = 0;
 	return rc;
@@ -315,7 +266,7 @@ ts_err ts_store_saml_request_insert(ts_store_conn_t *c, const struct ts_store_sa
 	struct ts__param p[] = {TS__TEXT(r->request_id),   TS__TEXT(r->account_id),
 	                        TS__TEXT(r->browser_hash), TS__TEXT(r->relay_state),
 	                        TS__INT(r->created_ms),    TS__INT(r->expires_ms)};
-	return write_one(c, TS__Q_SAML_REQUEST_INSERT, p, TS__NPARAMS(p), e);
+	return ts__store_write_one(c, TS__Q_SAML_REQUEST_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
 struct request_take {
@@ -345,7 +296,7 @@ ts_err ts_store_saml_request_take(ts_store_conn_t *c, ts_arena_t *a, const char 
 	if (!id_ok(request_id)) /* never stored: not found */
 		return TS_ERR_OK;
 	struct request_take t = {a, account_id, request_id, now_ms, out, found};
-	ts_err rc = in_write(c, request_take, &t, e);
+	ts_err rc = ts__store_in_write(c, request_take, &t, e);
 	if (rc != TS_ERR_OK) { /* rolled back: nothing was taken */
 		*out = (struct ts_store_saml_request){0};
 		*found = false;
@@ -385,7 +336,7 @@ ts_err ts_store_saml_replay_record(ts_store_conn_t *c, const char *account_id,
 		               "a replay entry must outlive its recording (expires %lld, now %lld)",
 		               (long long)expires_ms, (long long)now_ms);
 	struct replay rp = {account_id, assertion_id, expires_ms, now_ms, fresh};
-	ts_err rc = in_write(c, replay_record, &rp, e);
+	ts_err rc = ts__store_in_write(c, replay_record, &rp, e);
 	if (rc != TS_ERR_OK)
 		*fresh = false;
 	return rc;
@@ -416,7 +367,7 @@ ts_err ts_store_saml_purge(ts_store_conn_t *c, int64_t now_ms, int limit, int64_
 	if (limit < 1)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "a purge deletes at least one row per table");
 	struct purge pu = {now_ms, limit, n};
-	ts_err rc = in_write(c, purge, &pu, e);
+	ts_err rc = ts__store_in_write(c, purge, &pu, e);
 	if (rc != TS_ERR_OK)
 		*n = 0;
 	return rc;

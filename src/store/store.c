@@ -185,6 +185,68 @@ ts_err ts__store_get_one(ts_store_conn_t *c, enum ts__store_query q, const struc
 	return TS_ERR_OK;
 }
 
+ts_err ts__store_get_int(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
+                         int np, int64_t *out, struct ts_error *e)
+{
+	*out = 0;
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, q, p, np, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (ts__rows_next(c, r))
+		*out = ts__rows_int(c, r, 0);
+	ts__rows_close(c, &r);
+	return TS_ERR_OK;
+}
+
+ts_err ts__store_get_str(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
+                         int np, ts_arena_t *arena, const char **out, struct ts_error *e)
+{
+	*out = NULL;
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, q, p, np, &r, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (ts__rows_next(c, r))
+		*out = ts__rows_str(c, r, 0, arena);
+	ts__rows_close(c, &r);
+	return TS_ERR_OK;
+}
+
+ts_err ts__store_in_write(ts_store_conn_t *c, ts__tx_fn fn, void *ctx, struct ts_error *e)
+{
+	if (c->in_tx)
+		return fn(c, ctx, e);
+	ts_err rc = ts_store_begin(c, true, e);
+	if (rc == TS_ERR_OK)
+		rc = fn(c, ctx, e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_commit(c, e);
+	if (rc != TS_ERR_OK)
+		ts_store_rollback(c);
+	return rc;
+}
+
+struct one_write {
+	enum ts__store_query q;
+	const struct ts__param *p;
+	int np;
+	int64_t *changed;
+};
+
+static ts_err one_write_fn(ts_store_conn_t *c, void *ctx, struct ts_error *e)
+{
+	struct one_write *o = ctx;
+	return ts__store_write(c, o->q, o->p, o->np, o->changed, e);
+}
+
+ts_err ts__store_write_one(ts_store_conn_t *c, enum ts__store_query q, const struct ts__param *p,
+                           int np, int64_t *changed, struct ts_error *e)
+{
+	struct one_write o = {q, p, np, changed};
+	return ts__store_in_write(c, one_write_fn, &o, e);
+}
+
 ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_error *e)
 {
 	if (write)
