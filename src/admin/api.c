@@ -20,6 +20,7 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "http/url.h"
 
 /* Each worker's cache of parsed admin key policies (admin/keys.h). */
 static void *slot_init(void *config)
@@ -428,6 +429,47 @@ ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool req
 	if (!json_is_string(v))
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s must be a string", key);
 	*out = json_string_value(v);
+	return TS_ERR_OK;
+}
+
+ts_err ts__admin_body_bool(struct ts__admin_call *call, const char *key, int *out,
+                           struct ts_error *e)
+{
+	json_t *v = json_object_get(call->body, key);
+	*out = -1;
+	if (v == NULL || json_is_null(v))
+		return TS_ERR_OK;
+	if (!json_is_boolean(v))
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s must be true or false", key);
+	*out = json_is_true(v) ? 1 : 0;
+	return TS_ERR_OK;
+}
+
+ts_err ts__admin_body_origins(struct ts__admin_call *call, int max, const char **out,
+                              struct ts_error *e)
+{
+	json_t *v = json_object_get(call->body, "RelayStateAllowList");
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return TS_ERR_OK;
+	if (!json_is_array(v) || json_array_size(v) > (size_t)max)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
+		               "RelayStateAllowList must be an array of at most %d origins", max);
+	json_t *norm = ts_json_own(call->a, json_array());
+	size_t i;
+	json_t *item;
+	json_array_foreach(v, i, item)
+	{
+		const char *s = json_string_value(item);
+		const char *o = s ? ts_http_origin_normalize(call->a, s, strlen(s)) : NULL;
+		if (o == NULL)
+			return TS_FAIL(
+			        e, TS_ERR_BAD_REQUEST,
+			        "RelayStateAllowList[%zu] is not an origin (https://host[:port])",
+			        i);
+		json_array_append_new(norm, json_string(o));
+	}
+	*out = ts_json_dump(call->a, norm, NULL);
 	return TS_ERR_OK;
 }
 

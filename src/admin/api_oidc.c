@@ -176,35 +176,6 @@ static const unsigned char *master_key(struct ts__admin_call *call)
 	return cfg != NULL ? cfg->master_key : NULL;
 }
 
-/* RelayStateAllowList: origins (docs/http.md, ts_http_origin_normalize), as JSON text. */
-static ts_err relay_allow(ts_arena_t *a, json_t *body, const char **out, struct ts_error *e)
-{
-	json_t *v = json_object_get(body, "RelayStateAllowList");
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return TS_ERR_OK;
-	if (!json_is_array(v) || json_array_size(v) > TS_OIDC_RELAY_ALLOW_MAX)
-		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
-		               "RelayStateAllowList must be an array of at most %d origins",
-		               TS_OIDC_RELAY_ALLOW_MAX);
-	json_t *norm = ts_json_own(a, json_array());
-	size_t i;
-	json_t *item;
-	json_array_foreach(v, i, item)
-	{
-		const char *s = json_string_value(item);
-		const char *o = s ? ts_http_origin_normalize(a, s, strlen(s)) : NULL;
-		if (o == NULL)
-			return TS_FAIL(
-			        e, TS_ERR_BAD_REQUEST,
-			        "RelayStateAllowList[%zu] is not an origin (https://host[:port])",
-			        i);
-		json_array_append_new(norm, json_string(o));
-	}
-	*out = ts_json_dump(a, norm, NULL);
-	return TS_ERR_OK;
-}
-
 static const char *const put_members[] = {"Issuer",    "ClientId", "ClientSecret",
                                           "Claim",     "Scopes",   "RelayStateAllowList",
                                           "AllowHs256"};
@@ -255,14 +226,9 @@ static ts_err read_body(struct ts__admin_call *call, struct ts_admin_oidc_input 
 	if (rc == TS_ERR_OK)
 		rc = ts__admin_body_str(call, "Scopes", false, &in->scopes, e);
 	if (rc == TS_ERR_OK)
-		rc = relay_allow(call->a, call->body, &in->relay_allow, e);
-	json_t *hs = json_object_get(call->body, "AllowHs256");
-	in->allow_hs256 = -1;
-	if (rc == TS_ERR_OK && hs != NULL && !json_is_null(hs)) {
-		if (!json_is_boolean(hs))
-			rc = TS_FAIL(e, TS_ERR_BAD_REQUEST, "AllowHs256 must be true or false");
-		in->allow_hs256 = json_is_true(hs) ? 1 : 0;
-	}
+		rc = ts__admin_body_origins(call, TS_OIDC_RELAY_ALLOW_MAX, &in->relay_allow, e);
+	if (rc == TS_ERR_OK)
+		rc = ts__admin_body_bool(call, "AllowHs256", &in->allow_hs256, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (secret != NULL) {

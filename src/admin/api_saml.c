@@ -144,48 +144,6 @@ static const unsigned char *master_key(struct ts__admin_call *call)
 	return cfg != NULL ? cfg->master_key : NULL;
 }
 
-/* An optional JSON boolean: -1 when absent. */
-static ts_err opt_bool(json_t *body, const char *key, int *out, struct ts_error *e)
-{
-	json_t *v = json_object_get(body, key);
-	*out = -1;
-	if (v == NULL || json_is_null(v))
-		return TS_ERR_OK;
-	if (!json_is_boolean(v))
-		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "%s must be true or false", key);
-	*out = json_is_true(v) ? 1 : 0;
-	return TS_ERR_OK;
-}
-
-/* RelayStateAllowList: origins (docs/http.md, ts_http_origin_normalize), as JSON text. */
-static ts_err relay_allow(ts_arena_t *a, json_t *body, const char **out, struct ts_error *e)
-{
-	json_t *v = json_object_get(body, "RelayStateAllowList");
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return TS_ERR_OK;
-	if (!json_is_array(v) || json_array_size(v) > TS_SAML_RELAY_ALLOW_MAX)
-		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
-		               "RelayStateAllowList must be an array of at most %d origins",
-		               TS_SAML_RELAY_ALLOW_MAX);
-	json_t *norm = ts_json_own(a, json_array());
-	size_t i;
-	json_t *item;
-	json_array_foreach(v, i, item)
-	{
-		const char *s = json_string_value(item);
-		const char *o = s ? ts_http_origin_normalize(a, s, strlen(s)) : NULL;
-		if (o == NULL)
-			return TS_FAIL(
-			        e, TS_ERR_BAD_REQUEST,
-			        "RelayStateAllowList[%zu] is not an origin (https://host[:port])",
-			        i);
-		json_array_append_new(norm, json_string(o));
-	}
-	*out = ts_json_dump(a, norm, NULL);
-	return TS_ERR_OK;
-}
-
 static bool xml_media(const char *ct)
 {
 	if (ct == NULL)
@@ -245,11 +203,11 @@ static ts_err read_json(struct ts__admin_call *call, struct ts_admin_saml_input 
 		             "MetadataUrl must be https (plain http only while serve --base-url is "
 		             "http)");
 	if (rc == TS_ERR_OK)
-		rc = opt_bool(call->body, "AllowIdpInitiated", &in->allow_idp_initiated, e);
+		rc = ts__admin_body_bool(call, "AllowIdpInitiated", &in->allow_idp_initiated, e);
 	if (rc == TS_ERR_OK)
-		rc = opt_bool(call->body, "AllowSha1", &in->allow_sha1, e);
+		rc = ts__admin_body_bool(call, "AllowSha1", &in->allow_sha1, e);
 	if (rc == TS_ERR_OK)
-		rc = relay_allow(call->a, call->body, &in->relay_allow, e);
+		rc = ts__admin_body_origins(call, TS_SAML_RELAY_ALLOW_MAX, &in->relay_allow, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (doc != NULL) {

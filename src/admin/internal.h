@@ -106,5 +106,15 @@ const char *ts__admin_next_token(struct ts__admin_call *call, const char *positi
 /* A string member of the body: NULL when absent; TS_ERR_BAD_REQUEST when not a string. */
 TS_MUST_USE ts_err ts__admin_body_str(struct ts__admin_call *call, const char *key, bool required,
                                       const char **out, struct ts_error *e);
+/* A boolean member of the body: *out -1 when absent, else 0 or 1; TS_ERR_BAD_REQUEST otherwise. */
+TS_MUST_USE ts_err ts__admin_body_bool(struct ts__admin_call *call, const char *key, int *out,
+                                       struct ts_error *e);
+/*
+ * RelayStateAllowList of the body (an identity source's deep-link origins):
+ * at most max origins (docs/http.md, ts_http_origin_normalize), as the JSON
+ * text the store keeps; *out NULL when absent.
+ */
+TS_MUST_USE ts_err ts__admin_body_origins(struct ts__admin_call *call, int max, const char **out,
+                                          struct ts_error *e);
 
 #endif
