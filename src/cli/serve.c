@@ -24,6 +24,7 @@
 #include "directory/verifier.h"
 #include "http/url.h"
 #include "login/login.h"
+#include "store/oidc.h"
 #include "core/throttle.h"
 
 enum {
@@ -294,15 +295,18 @@ int ts_cli_serve(int argc, char **argv)
 	 * never the Host header (docs/http.md): with an identity source configured,
 	 * --base-url is required.
 	 */
-	const char *saml_account = NULL;
+	const char *saml_account = NULL, *oidc_account = NULL;
 	if (!app.base_url_given &&
 	    (ts_store_saml_config_any(conn, arena, &saml_account, &e) != TS_ERR_OK ||
-	     saml_account != NULL)) {
+	     saml_account != NULL ||
+	     ts_store_oidc_config_any(conn, arena, &oidc_account, &e) != TS_ERR_OK ||
+	     oidc_account != NULL)) {
 		ts_store_disconnect(&conn);
-		status = saml_account != NULL
-		                 ? ts_cli_fail("serve: account %s signs in over SAML: --base-url "
+		status = saml_account != NULL || oidc_account != NULL
+		                 ? ts_cli_fail("serve: account %s signs in over %s: --base-url "
 		                               "(the public https origin) is required",
-		                               saml_account)
+		                               saml_account != NULL ? saml_account : oidc_account,
+		                               saml_account != NULL ? "SAML" : "OpenID Connect")
 		                 : ts_cli_fail("serve: store: %s", e.message);
 		goto out;
 	}

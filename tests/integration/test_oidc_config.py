@@ -9,11 +9,13 @@ secret sealed in the store, and `tessera oidc configure`."""
 import base64
 import http.server
 import json
+import subprocess
 import threading
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+import tessera_itest as T
 from tessera_itest import assert_error, check_cases, cli_json, run_cli
 
 ACCOUNTS = "/api/v1/accounts"
@@ -366,3 +368,16 @@ def test_cli_configure(server, op, tmp_path):
     assert run_cli("audit", "verify", "--db", server.store.db, "--master-key-file",
                    server.store.key).returncode == 0
     no_secret_anywhere(server, SECRET)
+
+
+def test_serve_needs_base_url_with_an_openid_account(server, op):
+    """docs/http.md: browser flows answer with absolute URLs; with an OpenID identity source
+    in the store, serve without --base-url refuses to start, naming the account."""
+    acct = server.create_account("corp", "Enterprise")["AccountId"]
+    assert server.put(cfg_path(acct), body(op)).status_code == 200
+    env = T.clean_env()
+    p = subprocess.run([T.EXE, "serve", "--db", server.store.db, "--master-key-file",
+                        server.store.key, "--listen", "127.0.0.1:%d" % T.free_port()],
+                       capture_output=True, text=True, env=env, timeout=30)
+    assert p.returncode != 0
+    assert acct in p.stderr and "OpenID Connect" in p.stderr and "--base-url" in p.stderr, p.stderr
