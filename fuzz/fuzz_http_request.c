@@ -55,8 +55,8 @@ static void check_error_answer(const struct ts_http_req *req, const struct ts_ht
 {
 	if (res->fault != NULL || res->status < 400 || res->body == NULL)
 		abort();
-	/* the SAML surface answers browsers: a page, never JSON (docs/saml.md) */
-	if (under(req->path, "/saml")) {
+	/* the sign-in surfaces answer browsers: a page, never JSON (docs/saml.md, docs/oidc.md) */
+	if (under(req->path, "/saml") || under(req->path, "/auth")) {
 		if (res->content_type == NULL || strncmp(res->content_type, "text/html", 9) != 0 ||
 		    res->body_len == 0)
 			abort();

@@ -55,18 +55,11 @@ struct cb {
 	struct ts_login_session session; /* opened when the directory allows */
 };
 
-static const char *sha256_hex(ts_arena_t *a, const char *s)
-{
-	char *hash = ts_arena_alloc(a, TS_SHA256_HEX_LEN + 1);
-	ts_sha256_hex(s, strlen(s), hash);
-	return hash;
-}
-
 /* Step 2: takes the state in a write transaction of its own; *found says whether it lived. */
 static ts_err state_take(struct cb *x, bool *found, struct ts_error *e)
 {
 	struct ts__oidc_ctx *ctx = x->ctx;
-	const char *hash = sha256_hex(ctx->login.req->arena, x->q.state);
+	const char *hash = ts_login_hash(ctx->login.req->arena, x->q.state);
 	int attempt = 0; /* runs the store refused for another's sake (ts_store_tx_retry) */
 	ts_err rc;
 again:
@@ -238,7 +231,7 @@ static bool id_token_check(struct cb *x, ts_err *rc, struct ts_error *e)
 		return refuse(x, ts_oidc_check_name(failed), je.message);
 	/* the nonce this browser's state was issued with (its hash is the row's) */
 	if (x->claims.nonce == NULL ||
-	    !ts_login_same_hash(x->st.nonce_hash, sha256_hex(a, x->claims.nonce)))
+	    !ts_login_same_hash(x->st.nonce_hash, ts_login_hash(a, x->claims.nonce)))
 		return refuse(x, "Nonce", "the ID token's nonce is not the one of this state");
 	x->o.issuer = x->claims.iss;
 	x->o.subject = x->claims.sub;

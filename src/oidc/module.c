@@ -54,17 +54,6 @@ void ts__oidc_refuse(struct ts__oidc_ctx *ctx, const struct ts__oidc_outcome *o)
 	ts_login_refuse(&ctx->login, &lo);
 }
 
-/* Every /auth path answers its errors (no route, 413) as a page, not JSON. */
-static void surface_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code, int status,
-                          const char *message)
-{
-	(void)message;
-	ts_login_page(req, res, status, "Sign-in failed",
-	              code == TS_ERR_TOO_LARGE ? "The sign-in message is too large."
-	                                       : "This sign-in address is not valid.");
-	res->error_code = ts_err_name(code);
-}
-
 #define ROUTE(m, path, fn)                                \
 	{                                                 \
 		m, "/auth" path, fn, 0, NULL, "oidc:" #fn \
@@ -74,7 +63,8 @@ static const struct ts_http_route routes[] = {
         ROUTE("GET", "/{}/oidc", ts__oidc_start_handle),
 };
 
-static const struct ts_http_surface surface = {"/auth", surface_error};
+/* every /auth path answers its errors (no route, 413) as a page, not JSON */
+static const struct ts_http_surface surface = {"/auth", ts_login_surface_error};
 
 struct ts_http_module ts_oidc_module(struct ts_oidc_config *cfg)
 {
