@@ -305,6 +305,19 @@ int ts_login_origins(ts_arena_t *a, const char *json, const char *first, int max
 	return n;
 }
 
+ts_err ts_login_source_version(struct ts_login_ctx *ctx, ts_login_version_fn fn, int64_t *version,
+                               struct ts_error *e)
+{
+	*version = 0;
+	ts_err rc = ts_store_begin(ctx->conn, false, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	ts_store_read_one(ctx->conn);
+	rc = fn(ctx->conn, ctx->account_id, version, e);
+	ts_store_rollback(ctx->conn);
+	return rc;
+}
+
 uint32_t ts_login_account_hash(const char *account_id)
 {
 	uint32_t x = 2166136261u;

@@ -191,6 +191,18 @@ const char *ts_login_binding_value(struct ts_login_ctx *ctx, const char *name);
 int ts_login_origins(ts_arena_t *a, const char *json, const char *first, int max,
                      const char *const **out);
 
+/* How a protocol reads the version of an account's identity source (0: none). */
+typedef ts_err (*ts_login_version_fn)(ts_store_conn_t *c, const char *account_id, int64_t *version,
+                                      struct ts_error *e);
+
+/*
+ * The version of ctx's account's identity source, read with fn in a
+ * one-statement read transaction of its own: what a per-worker cache of the
+ * account's parsed trust is keyed by (0 when the account has none).
+ */
+TS_MUST_USE ts_err ts_login_source_version(struct ts_login_ctx *ctx, ts_login_version_fn fn,
+                                           int64_t *version, struct ts_error *e);
+
 /* A hash of account_id (FNV-1a) that spreads account IDs over a cache's slots. */
 uint32_t ts_login_account_hash(const char *account_id);
 

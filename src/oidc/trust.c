@@ -158,12 +158,7 @@ ts_err ts__oidc_trust(struct ts__oidc_ctx *ctx, struct ts__oidc_trust **out, str
 	if (c == NULL)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "no OIDC cache on this worker");
 	int64_t version = 0;
-	ts_err rc = ts_store_begin(ctx->login.conn, false, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	ts_store_read_one(ctx->login.conn);
-	rc = ts_store_oidc_config_version(ctx->login.conn, ctx->login.account_id, &version, e);
-	ts_store_rollback(ctx->login.conn);
+	ts_err rc = ts_login_source_version(&ctx->login, ts_store_oidc_config_version, &version, e);
 	if (rc != TS_ERR_OK || version == 0)
 		return rc;
 	struct cache_entry *slot =

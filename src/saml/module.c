@@ -138,12 +138,7 @@ ts_err ts__saml_trust(struct ts__saml_ctx *ctx, const struct ts__saml_trust **ou
 		return TS_FAIL(e, TS_ERR_INTERNAL,
 		               "no SAML cache on this worker (ts_saml_init failed)");
 	int64_t version = 0;
-	ts_err rc = ts_store_begin(ctx->login.conn, false, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	ts_store_read_one(ctx->login.conn);
-	rc = ts_store_saml_config_version(ctx->login.conn, ctx->login.account_id, &version, e);
-	ts_store_rollback(ctx->login.conn);
+	ts_err rc = ts_login_source_version(&ctx->login, ts_store_saml_config_version, &version, e);
 	if (rc != TS_ERR_OK || version == 0)
 		return rc;
 	struct cache_entry *slot =
