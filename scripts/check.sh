@@ -1,7 +1,7 @@
 #!/bin/sh
 # make check: every test, in stages. Needs only what scripts/deps.sh installs.
 #   1 lint (format + banned functions)   2 build          3 unit tests (ctest)
-#   4 integration tests (pytest, SQLite and PostgreSQL)   5 the same under ASan+UBSan
+#   4 integration tests (pytest, SQLite and PostgreSQL)   5 the same under ASan+UBSan (side by side with 7)
 #   6 every libFuzzer target, briefly
 #   7 the store contract suite and the integration tests on SQLite with its tuning off
 # Starts one throwaway PostgreSQL cluster on a free loopback port for the run.
@@ -17,10 +17,14 @@ passed=0
 failed=0
 failures=""
 
+selected() { # name: whether CHECK_STAGES (when set) names the stage
+	[ -z "${CHECK_STAGES:-}" ] || echo " $CHECK_STAGES " | grep -q " $1 "
+}
+
 stage() {
 	name=$1
 	shift
-	if [ -n "${CHECK_STAGES:-}" ] && ! echo " $CHECK_STAGES " | grep -q " $name "; then
+	if ! selected "$name"; then
 		echo "==> $name: not run (CHECK_STAGES)"
 		return 0
 	fi
@@ -85,19 +89,55 @@ stage asan-unit unit build-asan
 # timing tests (ratios, latency under load), the cluster tests (PostgreSQL + nodes + nginx,
 # under load) and the browser test (headless Chromium) run once, above, in the plain build:
 # not again under the sanitizers
-stage asan-integration integration build-asan -m "not timing and not cluster and not browser"
+# The ASan run and the run with SQLite's tuning off both leave out the timing, cluster and
+# browser tests (which run once, above, in the plain build), so neither measures time: they
+# run side by side, each with its own log and pytest directory, and take the time of the
+# longer one rather than of both (each alone keeps about one of the two cores busy).
+side_by_side() { # name:function ...; each function gets its pytest --basetemp
+	for spec in "$@"; do
+		name=${spec%%:*}
+		selected "$name" || continue
+		(
+			start=$(date +%s)
+			${spec#*:} --basetemp="$tmp/pytest-$name" >"$tmp/$name.log" 2>&1
+			echo "$? $(($(date +%s) - start))" >"$tmp/$name.rc"
+		) &
+	done
+	wait
+	for spec in "$@"; do
+		name=${spec%%:*}
+		if ! selected "$name"; then
+			echo "==> $name: not run (CHECK_STAGES)"
+			continue
+		fi
+		echo "==> $name (side by side)"
+		cat "$tmp/$name.log"
+		read -r rc secs <"$tmp/$name.rc"
+		if [ "$rc" = 0 ]; then
+			passed=$((passed + 1))
+			echo "==> $name: ok ($secs s)"
+		else
+			failed=$((failed + 1))
+			failures="$failures $name"
+			echo "==> $name: FAILED ($secs s)"
+		fi
+	done
+}
+asan_integration() { # pytest args...
+	integration build-asan -m "not timing and not cluster and not browser" "$@"
+}
 # SQLite's own VFS, page cache and allocator (TESSERA_SQLITE_TUNING=off, docs/store.md): the
 # contract holds without the WAL-batching VFS, the page-cache wrapper and the allocator caches.
-# SQLite only (PostgreSQL has none of them); timing, cluster and browser tests as under ASan.
-untuned() { # the plain build
+# SQLite only (PostgreSQL has none of them).
+untuned() { # pytest args... (the plain build)
 	(
 		export TESSERA_SQLITE_TUNING=off
 		(cd build && env -u TESSERA_TEST_PG_URL -u TESSERA_TEST_REQUIRE_PEERS \
 			ctest --output-on-failure --no-tests=error --timeout 300 -j"$jobs" -R '^test_store') &&
-			integration build -m "not timing and not cluster and not browser" -k "not postgres"
+			integration build -m "not timing and not cluster and not browser" -k "not postgres" "$@"
 	)
 }
-stage sqlite-untuned untuned
+side_by_side asan-integration:asan_integration sqlite-untuned:untuned
 stage fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" sh scripts/fuzz.sh
 
 echo "stages failed:${failures:- none}"

@@ -83,6 +83,28 @@ def test_check_build_status_is_cmakes(tmp_path):
     assert "error: boom" in p.stdout + p.stderr
 
 
+
+def test_check_side_by_side_stage_failure_counts(tmp_path):
+    """The stages scripts/check.sh runs side by side (ASan integration, SQLite untuned) report
+    their own log and fail the check when their command fails."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    with open(os.path.join(REPO, "scripts", "check.sh")) as f:
+        (repo / "scripts" / "check.sh").write_text(f.read())
+    (repo / "scripts" / "pg-test.sh").write_text('[ "$1" = start ] && echo postgresql://x@127.0.0.1:1/x\nexit 0\n')
+    (repo / "build").mkdir()
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "ctest"  # the untuned stage's store tests fail
+    fake.write_text('#!/bin/sh\necho "store contract: boom"\nexit 8\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH="%s:%s" % (bindir, os.environ["PATH"]), CHECK_STAGES="sqlite-untuned")
+    p = subprocess.run(["sh", str(repo / "scripts" / "check.sh")], capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode != 0, p.stdout
+    assert "==> sqlite-untuned: FAILED" in p.stdout, p.stdout
+    assert "store contract: boom" in p.stdout
+    assert "==> asan-integration: not run" in p.stdout
+
 LINT = os.path.join(REPO, "scripts", "lint.sh")
 
 
