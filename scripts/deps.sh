@@ -10,6 +10,7 @@ libc-ares-dev libcmocka-dev libxml2-dev libxmlsec1-dev zlib1g-dev libcurl4-opens
 postgresql dnsmasq-base wrk nginx-light curl
 python3 python3-pytest python3-requests python3-dnslib
 xmlsec1 python3-pysaml2 python3-lasso python3-lxml chromium chromium-driver python3-selenium
+python3-jwcrypto
 apache2 libapache2-mod-auth-mellon"
 
 missing=""
