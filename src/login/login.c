@@ -169,13 +169,19 @@ again:
 
 void ts_login_refuse(struct ts_login_ctx *ctx, const struct ts_login_outcome *o)
 {
+	ts_login_refuse_with(ctx, NULL, NULL, o);
+}
+
+void ts_login_refuse_with(struct ts_login_ctx *ctx, ts_login_step_fn step, void *arg,
+                          const struct ts_login_outcome *o)
+{
 	struct ts_login_outcome copy = *o;
-	if (!ts_login_transact(ctx, NULL, NULL, &copy))
+	if (!ts_login_transact(ctx, step, arg, &copy))
 		return;
 	ts_log(TS_LOG_INFO, "sign-in refused",
 	       json_pack("{s:s, s:s, s:s, s:s}", "request_id", ctx->req->request_id, "protocol",
 	                 ctx->protocol, "account", ctx->account_id != NULL ? ctx->account_id : "",
-	                 "check", o->check));
+	                 "check", copy.check));
 	ts_login_page_refused(ctx->req, ctx->res);
 }
 

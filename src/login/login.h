@@ -112,6 +112,9 @@ bool ts_login_transact(struct ts_login_ctx *ctx, ts_login_step_fn step, void *ar
 /* A refusal decided before any store change: records it (ts_login_transact), answers the refusal
  * page. */
 void ts_login_refuse(struct ts_login_ctx *ctx, const struct ts_login_outcome *o);
+/* ts_login_refuse with step (may be NULL) run in the same transaction, before the record. */
+void ts_login_refuse_with(struct ts_login_ctx *ctx, ts_login_step_fn step, void *arg,
+                          const struct ts_login_outcome *o);
 
 /* A session that ts_login_decide opened. */
 struct ts_login_session {

@@ -2,10 +2,12 @@
  * GET /auth/oidc/callback: the redirection endpoint of every account
  * (RFC 6749 §3.1.2; the state names the account). In order:
  *   1. the query (ts__oidc_callback_parse: each parameter once, capped);
- *   2. the state, taken in a short write transaction of its own (single use,
- *      on any node), and the browser's binding cookie compared with the hash
- *      its row keeps, in constant time: a state that is unknown, used,
- *      expired or another browser's is refused (RFC 9700 §4.7);
+ *   2. the state, read (single use: it is taken, on any node, in the one write
+ *      transaction that records the outcome, step 6 or a refusal; of two
+ *      callbacks with one state only the first to commit is not refused),
+ *      and the browser's binding cookie compared with the hash its row
+ *      keeps, in constant time: a state that is unknown, used, expired or
+ *      another browser's is refused (RFC 9700 §4.7);
  *   3. a provider error (RFC 6749 §4.1.2.1) is shown as a page naming the
  *      error code only when it is a registered one, and audited with its
  *      description; the state is used up all the same;
@@ -20,8 +22,8 @@
  *      iss, aud, azp, exp, iat, nonce, sub); userinfo (OpenID Connect Core
  *      §5.3) when the configured claim is not in the ID token, whose sub
  *      must be the ID token's;
- *   6. one write transaction: the directory decides (docs/product.md §4),
- *      and when it allows, the user is registered and a session opened; the
+ *   6. one write transaction: the state taken, the directory decides
+ *      (docs/product.md §4), and when it allows, the user is registered and a session opened; the
  *      audit event and the sign-in attempt are written either way;
  *   7. the session cookie and a 303 to the target kept with the state (or
  *      /portal), or the one refusal page.
@@ -55,8 +57,8 @@ struct cb {
 	struct ts_login_session session; /* opened when the directory allows */
 };
 
-/* Step 2: takes the state in a write transaction of its own; *found says whether it lived. */
-static ts_err state_take(struct cb *x, bool *found, struct ts_error *e)
+/* Step 2: reads the state; *found says whether it lives. */
+static ts_err state_read(struct cb *x, bool *found, struct ts_error *e)
 {
 	struct ts__oidc_ctx *ctx = x->ctx;
 	const char *hash = ts_login_hash(ctx->login.req->arena, x->q.state);
@@ -64,17 +66,45 @@ static ts_err state_take(struct cb *x, bool *found, struct ts_error *e)
 	ts_err rc;
 again:
 	*found = false;
-	rc = ts_store_begin(ctx->login.conn, true, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_oidc_state_take(ctx->login.conn, ctx->login.req->arena, hash,
-		                              ctx->login.now_ms, &x->st, found, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(ctx->login.conn, e);
+	rc = ts_store_begin(ctx->login.conn, false, e);
+	if (rc == TS_ERR_OK) {
+		ts_store_read_one(ctx->login.conn);
+		rc = ts_store_oidc_state_get(ctx->login.conn, ctx->login.req->arena, hash,
+		                             ctx->login.now_ms, &x->st, found, e);
+		ts_store_rollback(ctx->login.conn);
+	}
 	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx->login.conn, rc, &attempt))
 		goto again;
-	if (rc != TS_ERR_OK)
-		ts_store_rollback(ctx->login.conn);
 	return rc;
+}
+
+/*
+ * In the transaction that records the outcome: takes the state read in step
+ * 2 (when one was). A state another callback took meanwhile refuses this
+ * one, unless it is refused already.
+ */
+static ts_err state_take(struct ts_login_ctx *lc, void *arg, struct ts_login_outcome *o,
+                         struct ts_error *e)
+{
+	struct cb *x = arg;
+	if (x->st.state_hash == NULL)
+		return TS_ERR_OK;
+	struct ts_store_oidc_state st;
+	bool found = false;
+	ts_err rc = ts_store_oidc_state_take(lc->conn, lc->req->arena, x->st.state_hash,
+	                                     lc->now_ms, &st, &found, e);
+	if (rc == TS_ERR_OK && !found && o->check == NULL) {
+		o->check = "State";
+		o->reason = "another callback used this state meanwhile";
+	}
+	return rc;
+}
+
+/* A refusal after step 2: recorded with the state taken, then the refusal page. */
+static void refuse_now(struct cb *x)
+{
+	struct ts_login_outcome lo = ts__oidc_login_outcome(x->ctx, &x->o);
+	ts_login_refuse_with(&x->ctx->login, state_take, x, &lo);
 }
 
 /* Sets the refusal; returns false so that a step can `return refuse(...)`. */
@@ -287,6 +317,9 @@ static ts_err decide(struct ts_login_ctx *lc, void *arg, struct ts_login_outcome
                      struct ts_error *e)
 {
 	struct cb *x = arg;
+	ts_err rc = state_take(lc, arg, o, e);
+	if (rc != TS_ERR_OK || o->check != NULL)
+		return rc;
 	struct ts_signin_assertion in = {.via = TS_SIGNIN_VIA_OIDC,
 	                                 .identity = x->identity,
 	                                 .identity_source = x->t->claim,
@@ -336,7 +369,7 @@ static void provider_error(struct cb *x)
 	              : "The identity provider did not sign you in. Try again, or ask your "
 	                "administrator.";
 	struct ts_login_outcome o = ts__oidc_login_outcome(ctx, &x->o);
-	if (!ts_login_transact(&ctx->login, NULL, NULL, &o))
+	if (!ts_login_transact(&ctx->login, state_take, x, &o))
 		return;
 	ts_login_page(ctx->login.req, ctx->login.res, ts_err_status(TS_ERR_FORBIDDEN),
 	              "Sign-in failed", text);
@@ -354,7 +387,7 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 	ts_err rc = ts__oidc_callback_parse(req->arena, req->query, strlen(req->query), &x.q, &e);
 	if (rc != TS_ERR_OK) {
 		refuse(&x, "Malformed", e.message);
-		ts__oidc_refuse(&ctx, &x.o);
+		refuse_now(&x);
 		return;
 	}
 	if (x.q.state == NULL) {
@@ -363,11 +396,11 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 			return;
 		}
 		refuse(&x, "StateMissing", "the callback has no state");
-		ts__oidc_refuse(&ctx, &x.o);
+		refuse_now(&x);
 		return;
 	}
 	bool found = false;
-	rc = state_take(&x, &found, &e);
+	rc = state_read(&x, &found, &e);
 	if (rc != TS_ERR_OK) {
 		ts_login_page_failed(req, res, rc, &e);
 		return;
@@ -381,13 +414,13 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 	if (!found) {
 		refuse(&x, "State",
 		       "no live sign-in has this state (never issued, used or expired)");
-		ts__oidc_refuse(&ctx, &x.o);
+		refuse_now(&x);
 		return;
 	}
 	if (!ts_login_same_hash(x.st.browser_hash,
 	                        ts_login_cookie_hash(&ctx.login, TS_OIDC_BINDING_COOKIE))) {
 		refuse(&x, "State", "the state was issued to another browser");
-		ts__oidc_refuse(&ctx, &x.o);
+		refuse_now(&x);
 		return;
 	}
 	rc = ts__oidc_trust(&ctx, &x.t, &e);
@@ -397,7 +430,7 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	if (x.t == NULL) {
 		refuse(&x, "NotConfigured", "the account has no OpenID Connect configuration");
-		ts__oidc_refuse(&ctx, &x.o);
+		refuse_now(&x);
 		return;
 	}
 	x.o.issuer = x.t->issuer;
@@ -409,12 +442,12 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 		       x.q.iss != NULL
 		               ? "the iss parameter is not the configured issuer"
 		               : "the provider sends iss (RFC 9207) and this callback has none");
-		ts__oidc_refuse(&ctx, &x.o);
+		refuse_now(&x);
 		return;
 	}
 	if (x.q.code == NULL || x.q.code[0] == '\0') {
 		refuse(&x, "Malformed", "the callback has no code");
-		ts__oidc_refuse(&ctx, &x.o);
+		refuse_now(&x);
 		return;
 	}
 	rc = TS_ERR_OK;
@@ -422,7 +455,7 @@ void ts__oidc_callback_handle(struct ts_http_req *req, struct ts_http_res *res)
 		if (rc != TS_ERR_OK)
 			ts_login_page_failed(req, res, rc, &e);
 		else
-			ts__oidc_refuse(&ctx, &x.o);
+			refuse_now(&x);
 		return;
 	}
 	finish(&x);

@@ -245,6 +245,23 @@ ts_err ts_store_oidc_state_take(ts_store_conn_t *c, ts_arena_t *a, const char *s
 	return rc;
 }
 
+ts_err ts_store_oidc_state_get(ts_store_conn_t *c, ts_arena_t *a, const char *state_hash,
+                               int64_t now_ms, struct ts_store_oidc_state *out, bool *found,
+                               struct ts_error *e)
+{
+	*out = (struct ts_store_oidc_state){0};
+	*found = false;
+	if (!hash_ok(state_hash)) /* never stored: not found */
+		return TS_ERR_OK;
+	struct ts__param p[] = {TS__TEXT(state_hash), TS__INT(now_ms)};
+	ts_err rc = ts__store_get_one(c, TS__Q_OIDC_STATE_GET, p, 2, read_state, a, out, found, e);
+	if (rc != TS_ERR_OK) {
+		*out = (struct ts_store_oidc_state){0};
+		*found = false;
+	}
+	return rc;
+}
+
 ts_err ts_store_oidc_purge(ts_store_conn_t *c, int64_t now_ms, int limit, int64_t *n,
                            struct ts_error *e)
 {

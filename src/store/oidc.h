@@ -119,6 +119,16 @@ TS_MUST_USE ts_err ts_store_oidc_state_take(ts_store_conn_t *c, ts_arena_t *a,
                                             const char *state_hash, int64_t now_ms,
                                             struct ts_store_oidc_state *out, bool *found,
                                             struct ts_error *e);
+/*
+ * Reads a state without taking it: *found when it exists and has not expired
+ * at now_ms. A callback reads it first, then takes it in the transaction
+ * that records its outcome (one write, not two); the take decides which of
+ * two callbacks with one state wins.
+ */
+TS_MUST_USE ts_err ts_store_oidc_state_get(ts_store_conn_t *c, ts_arena_t *a,
+                                           const char *state_hash, int64_t now_ms,
+                                           struct ts_store_oidc_state *out, bool *found,
+                                           struct ts_error *e);
 /* Deletes states expired at now_ms, at most limit of them; *n counts them. */
 TS_MUST_USE ts_err ts_store_oidc_purge(ts_store_conn_t *c, int64_t now_ms, int limit, int64_t *n,
                                        struct ts_error *e);

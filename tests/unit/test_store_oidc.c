@@ -258,6 +258,17 @@ static void test_states(void **state)
 	/* expired: not found, and not taken */
 	OK(ts_store_oidc_state_take(f->c, f->a, "sh-a", 2000, &got, &found, &f->e));
 	assert_false(found);
+	OK(ts_store_oidc_state_get(f->c, f->a, "sh-a", 2000, &got, &found, &f->e));
+	assert_false(found);
+	/* read, twice, on another connection too: not taken */
+	for (int i = 0; i < 2; i++) {
+		OK(ts_store_oidc_state_get(f->c, f->a, "sh-a", 1999, &got, &found, &f->e));
+		assert_true(found);
+		assert_string_equal(got.browser_hash, "bh-a");
+		assert_string_equal(got.target, "/portal?x=1");
+	}
+	OK(ts_store_oidc_state_get(f->c, f->a, "", 1999, &got, &found, &f->e));
+	assert_false(found);
 	OK(ts_store_oidc_state_take(f->c, f->a, "sh-a", 1999, &got, &found, &f->e));
 	assert_true(found);
 	assert_string_equal(got.state_hash, "sh-a");
@@ -269,6 +280,8 @@ static void test_states(void **state)
 	assert_int_equal(got.expires_ms, 2000);
 	OK(ts_store_oidc_state_take(f->c, f->a, "sh-a", 1500, &got, &found, &f->e));
 	assert_false(found); /* single use */
+	OK(ts_store_oidc_state_get(f->c, f->a, "sh-a", 1500, &got, &found, &f->e));
+	assert_false(found);
 
 	/* taken on one connection (another node): gone for the other */
 	ts_store_conn_t *c2 = NULL;
