@@ -91,8 +91,8 @@ static ts_err state_take(struct ts_login_ctx *lc, void *arg, struct ts_login_out
 		return TS_ERR_OK;
 	struct ts_store_oidc_state st;
 	bool found = false;
-	ts_err rc = ts_store_oidc_state_take(lc->conn, lc->req->arena, x->st.state_hash,
-	                                     lc->now_ms, &st, &found, e);
+	ts_err rc = ts_store_oidc_state_take(lc->conn, lc->req->arena, x->st.state_hash, lc->now_ms,
+	                                     &st, &found, e);
 	if (rc == TS_ERR_OK && !found && o->check == NULL) {
 		o->check = "State";
 		o->reason = "another callback used this state meanwhile";

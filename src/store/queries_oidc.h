@@ -58,7 +58,8 @@
 	  "RETURNING " TS__OIDC_STATE_COLS,                                                        \
 	  NULL)                                                                                    \
 	X(OIDC_STATE_GET,                                                                          \
-	  "SELECT " TS__OIDC_STATE_COLS " FROM oidc_states WHERE state_hash = $1 AND expires_ms > $2", \
+	  "SELECT " TS__OIDC_STATE_COLS                                                            \
+	  " FROM oidc_states WHERE state_hash = $1 AND expires_ms > $2",                           \
 	  NULL)                                                                                    \
 	X(OIDC_STATES_DELETE_ACCOUNT, "DELETE FROM oidc_states WHERE account_id = $1", NULL)       \
 	X(OIDC_PURGE_STATES,                                                                       \
