@@ -32,6 +32,10 @@ static enum piece_fault decode(ts_arena_t *a, const char *s, size_t n, bool mult
 		return PIECE_ENCODING;
 	const unsigned char *p = (const unsigned char *)d;
 	while (*p) {
+		if (*p >= 0x20 && *p < 0x7f) { /* printable ASCII, most of a form: no control */
+			p++;
+			continue;
+		}
 		uint32_t cp = 0;
 		size_t k = ts_utf8_decode(p, &cp);
 		if (ts_utf8_is_control(cp) && !control_ok(cp, multiline))
