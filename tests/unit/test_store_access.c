@@ -311,6 +311,13 @@ static void test_entitlements(void **state)
 	OK(ts_store_access_entitlements(f->c, f->a, OTHER, "u1", &list, &n, &f->e));
 	assert_int_equal(n, 0);
 
+	/* both inside a caller's read transaction, as the portal and the token endpoint read */
+	OK(ts_store_begin(f->c, false, &f->e));
+	OK(ts_store_access_entitlements(f->c, f->a, ACCT, "u1", &list, &n, &f->e));
+	assert_int_equal(n, 3);
+	OK(ts_store_access_entitled(f->c, f->a, ACCT, "u1", "t1", "p1", &one, &f->e));
+	ts_store_rollback(f->c);
+
 	/* out of the group: what came through it only is gone at once */
 	OK(ts_store_group_members_remove(f->c, "g1", "[\"u1\"]", &f->e));
 	EXPECT(TS_ERR_NOT_FOUND,
@@ -438,13 +445,100 @@ static void test_same_assignment_concurrently(void **state)
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM assignments"), 1);
 }
 
+/* A target deleted while another connection assigns it: either the assignment was made
+ * first and went with the target, or it was refused; never one left without its target. */
+struct delete_race {
+	ts_store_t *s;
+	pthread_barrier_t go;
+	const char *target;
+	ts_err assigned, deleted;
+};
+
+static void *assigner(void *arg)
+{
+	struct delete_race *r = arg;
+	ts_store_conn_t *c = NULL;
+	struct ts_error e = {0};
+	char id[40];
+	snprintf(id, sizeof id, "as-%s", r->target);
+	ts_err rc = ts_store_connect(r->s, &c, &e);
+	struct ts_assignment as = mkassign(id, "USER", "u1", r->target, "p1");
+	pthread_barrier_wait(&r->go);
+	int attempt = 0;
+	while (rc == TS_ERR_OK) {
+		rc = ts_store_begin(c, true, &e);
+		if (rc == TS_ERR_OK)
+			rc = ts_store_assignment_insert(c, &as, &e);
+		if (rc == TS_ERR_OK)
+			rc = ts_store_commit(c, &e);
+		if (rc == TS_ERR_OK || !ts_store_tx_retry(c, rc, &attempt))
+			break;
+		rc = TS_ERR_OK;
+	}
+	ts_store_rollback(c);
+	r->assigned = rc;
+	ts_store_disconnect(&c);
+	return NULL;
+}
+
+static void *deleter(void *arg)
+{
+	struct delete_race *r = arg;
+	ts_store_conn_t *c = NULL;
+	struct ts_error e = {0};
+	ts_err rc = ts_store_connect(r->s, &c, &e);
+	pthread_barrier_wait(&r->go);
+	int attempt = 0;
+	while (rc == TS_ERR_OK) {
+		rc = ts_store_begin(c, true, &e);
+		if (rc == TS_ERR_OK)
+			rc = ts_store_target_delete(c, ACCT, r->target, NULL, &e);
+		if (rc == TS_ERR_OK)
+			rc = ts_store_commit(c, &e);
+		if (rc == TS_ERR_OK || !ts_store_tx_retry(c, rc, &attempt))
+			break;
+		rc = TS_ERR_OK;
+	}
+	ts_store_rollback(c);
+	r->deleted = rc;
+	ts_store_disconnect(&c);
+	return NULL;
+}
+
+static void test_delete_while_assigning(void **state)
+{
+	struct fx *f = *state;
+	two_tenants(f);
+	enum { ROUNDS = 10 };
+	for (int i = 0; i < ROUNDS; i++) {
+		char tid[16], name[16];
+		snprintf(tid, sizeof tid, "race-%d", i);
+		snprintf(name, sizeof name, "Race %d", i);
+		need_target(f, ACCT, tid, name);
+		struct delete_race r = {.s = f->s, .target = tid};
+		pthread_barrier_init(&r.go, NULL, 2);
+		pthread_t a, d;
+		pthread_create(&a, NULL, assigner, &r);
+		pthread_create(&d, NULL, deleter, &r);
+		pthread_join(a, NULL);
+		pthread_join(d, NULL);
+		pthread_barrier_destroy(&r.go);
+		assert_int_equal(r.deleted, TS_ERR_OK);
+		assert_true(r.assigned == TS_ERR_OK || r.assigned == TS_ERR_NOT_FOUND);
+	}
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM assignments"), 0);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM assignments a WHERE NOT EXISTS "
+	                               "(SELECT 1 FROM targets t WHERE t.target_id = a.target_id)"),
+	                 0);
+}
+
 /* ---- the two groups ------------------------------------------------------------------------ */
 
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
 #define CONTRACT(b)                                                                       \
 	T(test_targets, b), T(test_permission_sets, b), T(test_assignment_references, b), \
 	        T(test_entitlements, b), T(test_cascades, b),                             \
-	        T(test_same_assignment_concurrently, b)
+	        T(test_same_assignment_concurrently, b), T(test_delete_while_assigning, b)
 
 int main(void)
 {
