@@ -21,6 +21,11 @@
 
 /* ---- the checks shared with the CLI ---- */
 
+/* RFC 3986 §2.2, §2.3: unreserved, gen-delims, sub-delims, and '%' of pct-encoded */
+#define URI_CHARS                                                                              \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=" \
+	"%"
+
 ts_err ts_admin_access_name_check(const char *member, const char *name, struct ts_error *e)
 {
 	size_t n = name ? strlen(name) : 0;
@@ -54,9 +59,12 @@ ts_err ts_admin_access_url_check(ts_arena_t *a, const char *url, struct ts_error
 {
 	size_t n = url ? strlen(url) : 0;
 	bool ok = n > 0 && n <= TS_ACCESS_URL_MAX;
-	/* RFC 3986 §2: a URI is ASCII; spaces and controls are never in one */
-	for (size_t i = 0; ok && i < n; i++)
-		ok = (unsigned char)url[i] > ' ' && (unsigned char)url[i] < TS_ASCII_DEL;
+	/*
+	 * RFC 3986 §2: a URI is unreserved and reserved characters and
+	 * percent-encodings only; a backslash, quote, '<' or space, which
+	 * browsers read their own ways, is never in one.
+	 */
+	ok = ok && strspn(url, URI_CHARS) == n;
 	const char *sep = ok ? strstr(url, "://") : NULL;
 	if (ok && sep != NULL) {
 		/* RFC 3986 §3.2: the authority ends at the first '/', '?' or '#' */
@@ -66,7 +74,7 @@ ts_err ts_admin_access_url_check(ts_arena_t *a, const char *url, struct ts_error
 	if (!ok || sep == NULL)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "Url must be an absolute http or https URL (a host, an optional "
-		               "port, no user info) of at most %d characters of visible ASCII",
+		               "port, no user info) of at most %d characters allowed in a URI",
 		               TS_ACCESS_URL_MAX);
 	return TS_ERR_OK;
 }
