@@ -525,6 +525,7 @@ static const char ts__admin_create_account_name[] = "CreateAccount",
                   ts__admin_create_assignment_name[] = "CreateAssignment",
                   ts__admin_list_assignments_name[] = "ListAssignments",
                   ts__admin_get_assignment_name[] = "GetAssignment",
+                  ts__admin_update_assignment_name[] = "UpdateAssignment",
                   ts__admin_delete_assignment_name[] = "DeleteAssignment";
 
 /* Access after sign-in (api_access.c; SPEC §8, docs/access.md). */
@@ -533,7 +534,7 @@ extern const struct ts__admin_op ts__admin_create_target, ts__admin_list_targets
         ts__admin_create_permission_set, ts__admin_list_permission_sets,
         ts__admin_get_permission_set, ts__admin_update_permission_set,
         ts__admin_delete_permission_set, ts__admin_create_assignment, ts__admin_list_assignments,
-        ts__admin_get_assignment, ts__admin_delete_assignment;
+        ts__admin_get_assignment, ts__admin_update_assignment, ts__admin_delete_assignment;
 
 static const struct ts_http_route routes[] = {
         ROUTE("POST", "/api/v1/accounts", ts__admin_create_account),
@@ -589,6 +590,7 @@ static const struct ts_http_route routes[] = {
         ROUTE("POST", "/api/v1/accounts/{}/assignments", ts__admin_create_assignment),
         ROUTE("GET", "/api/v1/accounts/{}/assignments", ts__admin_list_assignments),
         ROUTE("GET", "/api/v1/accounts/{}/assignments/{}", ts__admin_get_assignment),
+        ROUTE("POST", "/api/v1/accounts/{}/assignments/{}", ts__admin_update_assignment),
         ROUTE("DELETE", "/api/v1/accounts/{}/assignments/{}", ts__admin_delete_assignment),
 };
 

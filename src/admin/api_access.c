@@ -562,6 +562,53 @@ static ts_err get_assignment(struct ts__admin_call *call, struct ts_error *e)
 	return rc;
 }
 
+/* Moves an assignment to another principal, target or permission set; its id stays. */
+static ts_err update_assignment(struct ts__admin_call *call, struct ts_error *e)
+{
+	const char *type = NULL, *principal = NULL, *target = NULL, *pset = NULL;
+	struct ts_assignment as;
+	ts_err rc = KNOWN(call, assignment_members, e);
+	if (rc == TS_ERR_OK)
+		rc = ts__admin_body_str(call, "PrincipalType", false, &type, e);
+	if (rc == TS_ERR_OK)
+		rc = ts__admin_body_str(call, "PrincipalId", false, &principal, e);
+	if (rc == TS_ERR_OK)
+		rc = ts__admin_body_str(call, "TargetId", false, &target, e);
+	if (rc == TS_ERR_OK)
+		rc = ts__admin_body_str(call, "PermissionSetId", false, &pset, e);
+	if (rc == TS_ERR_OK && type == NULL && principal == NULL && target == NULL && pset == NULL)
+		rc = TS_FAIL(e, TS_ERR_BAD_REQUEST,
+		             "give at least one of PrincipalType, PrincipalId, TargetId and "
+		             "PermissionSetId");
+	if (rc == TS_ERR_OK && (type == NULL) != (principal == NULL))
+		rc = TS_FAIL(e, TS_ERR_BAD_REQUEST,
+		             "PrincipalType and PrincipalId are given together");
+	if (rc == TS_ERR_OK && type != NULL && strcmp(type, TS_ACCESS_PRINCIPAL_USER) != 0 &&
+	    strcmp(type, TS_ACCESS_PRINCIPAL_GROUP) != 0)
+		rc = TS_FAIL(e, TS_ERR_BAD_REQUEST, "PrincipalType must be USER or GROUP");
+	if (rc == TS_ERR_OK && principal != NULL)
+		rc = id_check("PrincipalId", principal, e);
+	if (rc == TS_ERR_OK && target != NULL)
+		rc = id_check("TargetId", target, e);
+	if (rc == TS_ERR_OK && pset != NULL)
+		rc = id_check("PermissionSetId", pset, e);
+	if (rc == TS_ERR_OK)
+		rc = lock_account(call->conn, call->a, call->account_id, e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_assignment_get(call->conn, call->a, call->account_id, path_id(call),
+		                             &as, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	as.principal_type = type ? type : as.principal_type;
+	as.principal_id = principal ? principal : as.principal_id;
+	as.target_id = target ? target : as.target_id;
+	as.permission_set_id = pset ? pset : as.permission_set_id;
+	rc = ts_store_assignment_update(call->conn, &as, e);
+	if (rc == TS_ERR_OK)
+		call->response = json_pack("{s:o}", "Assignment", ts_admin_assignment_json(&as));
+	return rc;
+}
+
 static ts_err delete_assignment(struct ts__admin_call *call, struct ts_error *e)
 {
 	ts_err rc = lock_account(call->conn, call->a, call->account_id, e);
@@ -589,4 +636,5 @@ OP(ts__admin_delete_permission_set, "DeletePermissionSet", false, false, delete_
 OP(ts__admin_create_assignment, "CreateAssignment", false, true, create_assignment);
 OP(ts__admin_list_assignments, "ListAssignments", true, false, list_assignments);
 OP(ts__admin_get_assignment, "GetAssignment", true, false, get_assignment);
+OP(ts__admin_update_assignment, "UpdateAssignment", false, true, update_assignment);
 OP(ts__admin_delete_assignment, "DeleteAssignment", false, false, delete_assignment);

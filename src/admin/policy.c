@@ -104,6 +104,7 @@
 	X(CreateAssignment, 1, 0, 0)                                                      \
 	X(ListAssignments, 1, 1, 1)                                                       \
 	X(GetAssignment, 1, 1, 1)                                                         \
+	X(UpdateAssignment, 1, 0, 0)                                                      \
 	X(DeleteAssignment, 1, 0, 0)                                                      \
 	/* ---- end of the Chime guide's table; Tessera's own actions below ---- */       \
 	X(CreateAdminKey, 0, 0, 0)                                                        \

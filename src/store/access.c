@@ -296,12 +296,11 @@ ts_err ts_store_permission_set_list(ts_store_conn_t *c, ts_arena_t *a, const cha
 
 /* ---- assignments ---- */
 
-static ts_err assignment_insert(ts_store_conn_t *c, void *ctx, struct ts_error *e)
+/* What an assignment names is the account's: another tenant's id is not found. */
+static ts_err check_refs(ts_store_conn_t *c, const struct ts_assignment *as, bool user,
+                         struct ts_error *e)
 {
-	const struct ts_assignment *as = ctx;
-	bool user = strcmp(as->principal_type, TS_ACCESS_PRINCIPAL_USER) == 0;
 	bool found = false;
-	/* every reference is the account's: another tenant's id is not found */
 	ts_err rc = exists(c, TS__Q_ACCESS_TARGET_EXISTS, as->account_id, as->target_id, &found, e);
 	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "target %s not found", as->target_id);
@@ -317,6 +316,20 @@ static ts_err assignment_insert(ts_store_conn_t *c, void *ctx, struct ts_error *
 	if (rc == TS_ERR_OK && !found)
 		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "%s %s not found", user ? "user" : "group",
 		             as->principal_id);
+	return rc;
+}
+
+static ts_err assignment_conflict(const struct ts_assignment *as, struct ts_error *e)
+{
+	return TS_FAIL(e, TS_ERR_CONFLICT, "%s %s already has permission set %s on target %s",
+	               as->principal_type, as->principal_id, as->permission_set_id, as->target_id);
+}
+
+static ts_err assignment_insert(ts_store_conn_t *c, void *ctx, struct ts_error *e)
+{
+	const struct ts_assignment *as = ctx;
+	bool user = strcmp(as->principal_type, TS_ACCESS_PRINCIPAL_USER) == 0;
+	ts_err rc = check_refs(c, as, user, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	struct ts__param p[] = {TS__TEXT(as->assignment_id),
@@ -329,15 +342,34 @@ static ts_err assignment_insert(ts_store_conn_t *c, void *ctx, struct ts_error *
 	                        TS__TEXT(user ? as->principal_id : NULL),
 	                        TS__TEXT(user ? NULL : as->principal_id)};
 	rc = ts__store_write(c, TS__Q_ASSIGNMENT_INSERT, p, TS__NPARAMS(p), NULL, e);
+	return rc == TS_ERR_CONFLICT ? assignment_conflict(as, e) : rc;
+}
+
+static ts_err assignment_update(ts_store_conn_t *c, void *ctx, struct ts_error *e)
+{
+	const struct ts_assignment *as = ctx;
+	bool user = strcmp(as->principal_type, TS_ACCESS_PRINCIPAL_USER) == 0;
+	ts_err rc = check_refs(c, as, user, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	struct ts__param p[] = {TS__TEXT(as->account_id),
+	                        TS__TEXT(as->assignment_id),
+	                        TS__TEXT(as->principal_type),
+	                        TS__TEXT(as->principal_id),
+	                        TS__TEXT(as->target_id),
+	                        TS__TEXT(as->permission_set_id),
+	                        TS__TEXT(user ? as->principal_id : NULL),
+	                        TS__TEXT(user ? NULL : as->principal_id)};
+	int64_t changed = 0;
+	rc = ts__store_write(c, TS__Q_ASSIGNMENT_UPDATE, p, TS__NPARAMS(p), &changed, e);
 	if (rc == TS_ERR_CONFLICT)
-		rc = TS_FAIL(e, TS_ERR_CONFLICT, "%s %s already has permission set %s on target %s",
-		             as->principal_type, as->principal_id, as->permission_set_id,
-		             as->target_id);
+		return assignment_conflict(as, e);
+	if (rc == TS_ERR_OK && changed == 0)
+		rc = TS_FAIL(e, TS_ERR_NOT_FOUND, "assignment %s not found", as->assignment_id);
 	return rc;
 }
 
-ts_err ts_store_assignment_insert(ts_store_conn_t *c, const struct ts_assignment *as,
-                                  struct ts_error *e)
+static ts_err assignment_check(const struct ts_assignment *as, struct ts_error *e)
 {
 	if (as->principal_type == NULL ||
 	    (strcmp(as->principal_type, TS_ACCESS_PRINCIPAL_USER) != 0 &&
@@ -346,7 +378,21 @@ ts_err ts_store_assignment_insert(ts_store_conn_t *c, const struct ts_assignment
 	if (as->principal_id == NULL || as->target_id == NULL || as->permission_set_id == NULL)
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		               "an assignment needs a principal, a target and a permission set");
-	return ts__store_in_write(c, assignment_insert, (void *)as, e);
+	return TS_ERR_OK;
+}
+
+ts_err ts_store_assignment_insert(ts_store_conn_t *c, const struct ts_assignment *as,
+                                  struct ts_error *e)
+{
+	ts_err rc = assignment_check(as, e);
+	return rc != TS_ERR_OK ? rc : ts__store_in_write(c, assignment_insert, (void *)as, e);
+}
+
+ts_err ts_store_assignment_update(ts_store_conn_t *c, const struct ts_assignment *as,
+                                  struct ts_error *e)
+{
+	ts_err rc = assignment_check(as, e);
+	return rc != TS_ERR_OK ? rc : ts__store_in_write(c, assignment_update, (void *)as, e);
 }
 
 ts_err ts_store_assignment_get(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,

@@ -105,6 +105,13 @@ TS_MUST_USE ts_err ts_store_permission_set_list(ts_store_conn_t *c, ts_arena_t *
  */
 TS_MUST_USE ts_err ts_store_assignment_insert(ts_store_conn_t *c, const struct ts_assignment *as,
                                               struct ts_error *e);
+/*
+ * Rewrites the assignment's principal, target and permission set (its id,
+ * account and created_ms stay), with the checks of ts_store_assignment_insert;
+ * TS_ERR_NOT_FOUND when the account has no such assignment.
+ */
+TS_MUST_USE ts_err ts_store_assignment_update(ts_store_conn_t *c, const struct ts_assignment *as,
+                                              struct ts_error *e);
 TS_MUST_USE ts_err ts_store_assignment_get(ts_store_conn_t *c, ts_arena_t *a,
                                            const char *account_id, const char *assignment_id,
                                            struct ts_assignment *out, struct ts_error *e);

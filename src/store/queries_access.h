@@ -79,6 +79,11 @@
 	  "INSERT INTO assignments (" TS__ASSIGNMENT_COLS ", user_id, group_id) "                  \
 	  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",                                           \
 	  NULL)                                                                                    \
+	X(ASSIGNMENT_UPDATE,                                                                       \
+	  "UPDATE assignments SET principal_type = $3, principal_id = $4, target_id = $5, "        \
+	  "permission_set_id = $6, user_id = $7, group_id = $8 "                                   \
+	  "WHERE account_id = $1 AND assignment_id = $2",                                          \
+	  NULL)                                                                                    \
 	X(ASSIGNMENT_GET,                                                                          \
 	  "SELECT " TS__ASSIGNMENT_COLS " FROM assignments "                                       \
 	  "WHERE account_id = $1 AND assignment_id = $2",                                          \

@@ -153,6 +153,21 @@ def test_shapes_update_delete_and_paging(server):
     assert_error(server.post(t.path("/targets/" + target["TargetId"]), {}), 400, "BadRequestException")
     assert_error(server.post(t.path("/targets/" + str(uuid.uuid4())), {"Name": "n"}), 404, "NotFoundException")
 
+    # an assignment moves to another pair or principal, keeping its id
+    p2 = t.pset("Second")["PermissionSetId"]
+    r = server.post(t.path("/assignments/" + a1["AssignmentId"]), {"PermissionSetId": p2})
+    assert r.status_code == 200, r.text
+    moved = r.json()["Assignment"]
+    assert moved == dict(a1, PermissionSetId=p2)
+    assert server.get(t.path("/assignments/" + a1["AssignmentId"])).json()["Assignment"] == moved
+    r = server.post(t.path("/assignments/" + a1["AssignmentId"]), {"PrincipalType": "GROUP", "PrincipalId": gid,
+                                                                    "PermissionSetId": pset["PermissionSetId"]})
+    assert_error(r, 409, "ConflictException")  # a2 holds that
+    assert_error(server.post(t.path("/assignments/" + a1["AssignmentId"]), {"PrincipalId": gid}), 400)
+    assert_error(server.post(t.path("/assignments/" + a1["AssignmentId"]), {"TargetId": str(uuid.uuid4())}), 404)
+    r = server.post(t.path("/assignments/" + a1["AssignmentId"]), {"PermissionSetId": pset["PermissionSetId"]})
+    assert r.json()["Assignment"] == a1
+
     # paging, as ListUsers: max-results and an opaque next-token
     for i in range(3):
         t.target("page-%d" % i)
@@ -280,6 +295,7 @@ def test_managed_policies(server):
               ("POST", "/permission-sets/" + pid, {"SessionDuration": 1800}),
               ("POST", "/assignments", {"PrincipalType": "GROUP", "PrincipalId": t.group([uid]), "TargetId": tid,
                                         "PermissionSetId": pid}),
+              ("POST", "/assignments/" + a["AssignmentId"], {"PermissionSetId": pid}),
               ("DELETE", "/assignments/" + a["AssignmentId"], None),
               ("DELETE", "/targets/" + tid, None),
               ("DELETE", "/permission-sets/" + pid, None)]
@@ -296,7 +312,7 @@ def test_managed_policies(server):
     for method, path in reads:
         assert server.request(method, t.path(path), token=keys["FullAccess"]).status_code == 200, path
     statuses = [server.request(m, t.path(p), token=keys["FullAccess"], json_body=b).status_code for m, p, b in writes]
-    assert statuses == [201, 200, 201, 200, 201, 204, 204, 204], statuses
+    assert statuses == [201, 200, 201, 200, 201, 200, 204, 204, 204], statuses
     # a document naming one action allows that one only
     only = server.create_key([{"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "tessera:ListTargets", "Resource": "arn:tessera:::account/" + t.id}]}])["Token"]
@@ -335,6 +351,8 @@ def test_one_audit_event_per_call(server):
         "PrincipalType": "USER", "PrincipalId": uid, "TargetId": tid, "PermissionSetId": pid})
     call("GET", "/assignments", "ListAssignments", 200)
     call("GET", "/assignments/" + aid, "GetAssignment", 200)
+    call("POST", "/assignments/" + aid, "UpdateAssignment", 200, body={"PermissionSetId": pid})
+    call("POST", "/assignments/" + aid, "UpdateAssignment", 403, token=ro, body={"PermissionSetId": pid})
     call("DELETE", "/assignments/" + aid, "DeleteAssignment", 403, token=ro)
     call("DELETE", "/assignments/" + aid, "DeleteAssignment", 204)
     t.assign("USER", uid, tid, pid)

@@ -255,6 +255,31 @@ static void test_assignment_references(void **state)
 	OK(ts_store_assignment_list(f->c, f->a, OTHER, NULL, NULL, NULL, 10, &list, &n, &f->e));
 	assert_int_equal(n, 0);
 
+	/* an update moves it, with the insert's checks; the id and creation stay */
+	struct ts_assignment mv = mkassign("a1", "GROUP", "g1", "t1", "p2");
+	OK(ts_store_assignment_update(f->c, &mv, &f->e));
+	OK(ts_store_assignment_get(f->c, f->a, ACCT, "a1", &got, &f->e));
+	assert_string_equal(got.principal_type, "GROUP");
+	assert_string_equal(got.principal_id, "g1");
+	assert_string_equal(got.permission_set_id, "p2");
+	assert_int_equal(got.created_ms, NOW);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM assignments WHERE assignment_id = "
+	                               "'a1' AND group_id = 'g1' AND user_id IS NULL"),
+	                 1);
+	mv.target_id = "t2"; /* onto a3's principal and pair */
+	EXPECT(TS_ERR_CONFLICT, ts_store_assignment_update(f->c, &mv, &f->e));
+	mv.target_id = "t9";
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_assignment_update(f->c, &mv, &f->e));
+	mv = mkassign("a1", "USER", "u9", "t1", "p1");
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_assignment_update(f->c, &mv, &f->e));
+	mv = mkassign("zz", "USER", "u1", "t1", "p1");
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_assignment_update(f->c, &mv, &f->e));
+	mv = mkassign("a1", "USER", "u1", "t1", "p1");
+	mv.account_id = OTHER;
+	EXPECT(TS_ERR_NOT_FOUND, ts_store_assignment_update(f->c, &mv, &f->e));
+	mv.account_id = ACCT;
+	OK(ts_store_assignment_update(f->c, &mv, &f->e)); /* back as it was */
+
 	EXPECT(TS_ERR_NOT_FOUND, ts_store_assignment_delete(f->c, OTHER, "a1", &f->e));
 	OK(ts_store_assignment_delete(f->c, ACCT, "a1", &f->e));
 	EXPECT(TS_ERR_NOT_FOUND, ts_store_assignment_delete(f->c, ACCT, "a1", &f->e));
