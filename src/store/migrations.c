@@ -443,50 +443,50 @@
  * would otherwise lock the account row on PostgreSQL (see version 11);
  * they die by expiry, and a refresh checks its account exists.
  */
-#define V13_COMMON                                                                   \
-	"CREATE TABLE oauth_device_codes ("                                          \
-	" device_hash TEXT PRIMARY KEY,"                                             \
-	" user_code TEXT NOT NULL UNIQUE,"                                           \
-	" account_id TEXT NOT NULL,"                                                 \
-	" client_id TEXT NOT NULL,"                                                  \
-	" scope TEXT,"                                                               \
-	" client_info TEXT,"                                                         \
-	" created_ms BIGINT NOT NULL,"                                               \
-	" expires_ms BIGINT NOT NULL,"                                               \
-	" interval_s BIGINT NOT NULL,"                                               \
-	" last_poll_ms BIGINT NOT NULL DEFAULT 0,"                                   \
-	" poll_slow INTEGER NOT NULL DEFAULT 0,"                                     \
-	" wrong_entries BIGINT NOT NULL DEFAULT 0,"                                  \
-	" status TEXT NOT NULL CHECK (status IN "                                    \
-	"('pending', 'approved', 'denied', 'consumed')),"                            \
-	" user_id TEXT,"                                                             \
-	" session_id TEXT,"                                                          \
-	" decided_ms BIGINT NOT NULL DEFAULT 0);"                                    \
-	"CREATE INDEX oauth_device_codes_by_expiry ON oauth_device_codes (expires_ms);" \
-	"CREATE TABLE oauth_refresh_tokens ("                                        \
-	" token_hash TEXT PRIMARY KEY,"                                              \
-	" family_id TEXT NOT NULL,"                                                  \
-	" account_id TEXT NOT NULL,"                                                 \
-	" user_id TEXT NOT NULL,"                                                    \
-	" client_id TEXT NOT NULL,"                                                  \
-	" session_id TEXT NOT NULL,"                                                 \
-	" created_ms BIGINT NOT NULL,"                                               \
-	" expires_ms BIGINT NOT NULL,"                                               \
-	" used_ms BIGINT NOT NULL DEFAULT 0,"                                        \
-	" revoked_ms BIGINT NOT NULL DEFAULT 0);"                                    \
-	"CREATE INDEX oauth_refresh_tokens_by_family ON oauth_refresh_tokens (family_id);" \
+#define V13_COMMON                                                                          \
+	"CREATE TABLE oauth_device_codes ("                                                 \
+	" device_hash TEXT PRIMARY KEY,"                                                    \
+	" user_code TEXT NOT NULL UNIQUE,"                                                  \
+	" account_id TEXT NOT NULL,"                                                        \
+	" client_id TEXT NOT NULL,"                                                         \
+	" scope TEXT,"                                                                      \
+	" client_info TEXT,"                                                                \
+	" created_ms BIGINT NOT NULL,"                                                      \
+	" expires_ms BIGINT NOT NULL,"                                                      \
+	" interval_s BIGINT NOT NULL,"                                                      \
+	" last_poll_ms BIGINT NOT NULL DEFAULT 0,"                                          \
+	" poll_slow INTEGER NOT NULL DEFAULT 0,"                                            \
+	" wrong_entries BIGINT NOT NULL DEFAULT 0,"                                         \
+	" status TEXT NOT NULL CHECK (status IN "                                           \
+	"('pending', 'approved', 'denied', 'consumed')),"                                   \
+	" user_id TEXT,"                                                                    \
+	" session_id TEXT,"                                                                 \
+	" decided_ms BIGINT NOT NULL DEFAULT 0);"                                           \
+	"CREATE INDEX oauth_device_codes_by_expiry ON oauth_device_codes (expires_ms);"     \
+	"CREATE TABLE oauth_refresh_tokens ("                                               \
+	" token_hash TEXT PRIMARY KEY,"                                                     \
+	" family_id TEXT NOT NULL,"                                                         \
+	" account_id TEXT NOT NULL,"                                                        \
+	" user_id TEXT NOT NULL,"                                                           \
+	" client_id TEXT NOT NULL,"                                                         \
+	" session_id TEXT NOT NULL,"                                                        \
+	" created_ms BIGINT NOT NULL,"                                                      \
+	" expires_ms BIGINT NOT NULL,"                                                      \
+	" used_ms BIGINT NOT NULL DEFAULT 0,"                                               \
+	" revoked_ms BIGINT NOT NULL DEFAULT 0);"                                           \
+	"CREATE INDEX oauth_refresh_tokens_by_family ON oauth_refresh_tokens (family_id);"  \
 	"CREATE INDEX oauth_refresh_tokens_by_expiry ON oauth_refresh_tokens (expires_ms);" \
-	"CREATE TABLE oauth_entry_failures ("                                        \
-	" client_key TEXT PRIMARY KEY,"                                              \
-	" window_start_ms BIGINT NOT NULL,"                                          \
-	" failures BIGINT NOT NULL,"                                                 \
-	" locked_until_ms BIGINT NOT NULL DEFAULT 0,"                                \
-	" expires_ms BIGINT NOT NULL);"                                              \
+	"CREATE TABLE oauth_entry_failures ("                                               \
+	" client_key TEXT PRIMARY KEY,"                                                     \
+	" window_start_ms BIGINT NOT NULL,"                                                 \
+	" failures BIGINT NOT NULL,"                                                        \
+	" locked_until_ms BIGINT NOT NULL DEFAULT 0,"                                       \
+	" expires_ms BIGINT NOT NULL);"                                                     \
 	"CREATE INDEX oauth_entry_failures_by_expiry ON oauth_entry_failures (expires_ms);" \
-	"CREATE TABLE oauth_signing_keys ("                                          \
-	" kid TEXT PRIMARY KEY,"                                                     \
-	" public_jwk TEXT NOT NULL,"                                                 \
-	" created_ms BIGINT NOT NULL,"                                               \
+	"CREATE TABLE oauth_signing_keys ("                                                 \
+	" kid TEXT PRIMARY KEY,"                                                            \
+	" public_jwk TEXT NOT NULL,"                                                        \
+	" created_ms BIGINT NOT NULL,"                                                      \
 	" retired_ms BIGINT NOT NULL DEFAULT 0);"
 
 const struct ts__migration ts__store_migrations[] = {
