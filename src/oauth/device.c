@@ -34,7 +34,6 @@
 #define DEVICE_ADDR_LOCK_MS (15LL * 60 * 1000)
 /* RFC 8628 §5.1: five wrong entries against one code kill it. */
 #define DEVICE_CODE_WRONG_MAX 5
-#define FORM_MAX_BODY 4096
 
 /* Audit checks (docs/oauth.md): why an entry was refused. */
 #define CHECK_UNKNOWN "DeviceCodeUnknown"
@@ -56,6 +55,25 @@ struct visit {
 	bool locked, unknown, other_account, decided;
 	struct ts_store_oauth_device flow;
 };
+
+ts_err ts__oauth_decision_request(const struct ts_http_form *f, struct ts__oauth_decision *out,
+                                  struct ts_error *e)
+{
+	memset(out, 0, sizeof *out);
+	const char *code = NULL, *decision = NULL;
+	if (ts_http_form_one(f, "user_code", &code, e) != TS_ERR_OK ||
+	    ts_http_form_one(f, "decision", &decision, e) != TS_ERR_OK ||
+	    ts_http_form_opt(f, TS_HTTP_CSRF_FIELD, &out->csrf, e) != TS_ERR_OK)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST,
+		               "user_code and decision are required once, the anti-CSRF field at "
+		               "most once");
+	if (strcmp(decision, "approve") != 0 && strcmp(decision, "deny") != 0)
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "decision is approve or deny");
+	out->approve = strcmp(decision, "approve") == 0;
+	(void)ts__oauth_user_code_normalise(code,
+	                                    out->code); /* "" when not a code: a wrong entry */
+	return TS_ERR_OK;
+}
 
 /* The person's browser session (cookie only: a CLI token approves nothing). */
 static void who(struct visit *v)
@@ -375,33 +393,29 @@ void ts__oauth_device_post(struct ts_http_req *req, struct ts_http_res *res)
 	}
 	struct ts_http_form f;
 	struct ts_error e = {0};
-	struct ts_http_form_limits lim = TS_HTTP_FORM_LIMITS_DEFAULT;
-	lim.max_body = FORM_MAX_BODY;
-	const char *csrf = NULL;
+	struct ts_http_form_limits lim = TS__OAUTH_FORM_LIMITS;
+	struct ts__oauth_decision d;
 	if (ts_http_form_from_req(req, &lim, &f, &e) != TS_ERR_OK ||
-	    ts_http_form_one(&f, "user_code", &v.entered, &e) != TS_ERR_OK ||
-	    ts_http_form_one(&f, "decision", &v.decision, &e) != TS_ERR_OK ||
-	    (strcmp(v.decision, "approve") != 0 && strcmp(v.decision, "deny") != 0)) {
+	    ts__oauth_decision_request(&f, &d, &e) != TS_ERR_OK) {
 		page(&v, 400, "Not understood",
 		     "The form was not understood. Enter the code again.");
 		return;
 	}
+	v.decision = d.approve ? "approve" : "deny";
+	memcpy(v.code, d.code, sizeof v.code);
 	unsigned char key[TS_HTTP_CSRF_KEY_LEN];
 	ts_http_csrf_key(v.cfg->master_key, key);
-	ts_err rc = ts_http_form_opt(&f, TS_HTTP_CSRF_FIELD, &csrf, &e);
-	if (rc == TS_ERR_OK)
-		rc = ts_http_csrf_check(req, &v.ctx.base, key, v.who.session.session_id, csrf, &e);
+	ts_err rc = ts_http_csrf_check(req, &v.ctx.base, key, v.who.session.session_id, d.csrf, &e);
 	sodium_memzero(key, sizeof key);
 	if (rc != TS_ERR_OK) {
 		page(&v, 403, "Not allowed",
 		     "This form did not come from this page. Enter the code again.");
 		return;
 	}
-	(void)ts__oauth_user_code_normalise(v.entered, v.code);
 	struct ts_login_outcome o;
 	if (!transact(&v, &o) || refused(&v))
 		return;
-	bool approve = strcmp(v.decision, "approve") == 0;
+	bool approve = d.approve;
 	page(&v, 200, approve ? "Device signed in" : "Device sign-in denied",
 	     approve ? "Your command line is signed in. You can close this page."
 	             : "The device was not signed in. You can close this page.");

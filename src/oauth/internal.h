@@ -13,6 +13,7 @@
 #include "core/arena.h"
 #include "core/crypto.h"
 #include "core/error.h"
+#include "http/form.h"
 #include "http/http.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
@@ -76,6 +77,52 @@ void ts__oauth_user_code_new(char out[TS__OAUTH_USER_CODE_LEN + 1]);
 bool ts__oauth_user_code_normalise(const char *in, char out[TS__OAUTH_USER_CODE_LEN + 1]);
 /* The code as shown, XXXX-XXXX, in arena a. */
 const char *ts__oauth_user_code_display(ts_arena_t *a, const char *code);
+
+/* ---- the requests' forms (application/x-www-form-urlencoded, RFC 6749 §3.2, §4.1.3) ---- */
+
+/* A token or device request is a handful of short fields. */
+#define TS__OAUTH_FORM_MAX_BODY 8192
+#define TS__OAUTH_FORM_MAX_VALUE 2048
+#define TS__OAUTH_FORM_LIMITS                                                \
+	((struct ts_http_form_limits){.max_body = TS__OAUTH_FORM_MAX_BODY,   \
+	                              .max_fields = 16,                      \
+	                              .max_name = 64,                        \
+	                              .max_value = TS__OAUTH_FORM_MAX_VALUE, \
+	                              .multiline = false})
+#define TS__OAUTH_GRANT_DEVICE "urn:ietf:params:oauth:grant-type:device_code"
+#define TS__OAUTH_GRANT_REFRESH "refresh_token"
+
+/* A token request (RFC 8628 §3.4, RFC 6749 §6). */
+struct ts__oauth_token_req {
+	bool device;        /* the device-code grant; else refresh_token */
+	const char *secret; /* the device code or the refresh token: never logged */
+};
+/*
+ * Reads a token request's fields: TS_ERR_OK, or the OAuth error to answer
+ * (OAUTH_INVALID_REQUEST for a field missing or repeated,
+ * OAUTH_UNSUPPORTED_GRANT_TYPE, OAUTH_INVALID_CLIENT for a client other
+ * than tessera-cli) with a description in e that quotes no value.
+ */
+TS_MUST_USE ts_err ts__oauth_token_request(const struct ts_http_form *f,
+                                           struct ts__oauth_token_req *out, struct ts_error *e);
+/* A device authorization request (RFC 8628 §3.1, SPEC §8). */
+struct ts__oauth_device_req {
+	const char *account_id; /* of start_url {base}/start/{AccountId} */
+	const char *scope;      /* may be NULL */
+};
+/* Reads one against the base URL; errors as ts__oauth_token_request's. */
+TS_MUST_USE ts_err ts__oauth_device_request(ts_arena_t *a, const char *base,
+                                            const struct ts_http_form *f,
+                                            struct ts__oauth_device_req *out, struct ts_error *e);
+/* The /device form (SPEC §8). */
+struct ts__oauth_decision {
+	char code[TS__OAUTH_USER_CODE_LEN + 1]; /* normalised; "" when not a user code */
+	bool approve;
+	const char *csrf; /* may be NULL */
+};
+/* TS_ERR_BAD_REQUEST unless user_code and decision (approve|deny) come once, csrf at most once. */
+TS_MUST_USE ts_err ts__oauth_decision_request(const struct ts_http_form *f,
+                                              struct ts__oauth_decision *out, struct ts_error *e);
 
 /* ---- the module's pieces ---- */
 

@@ -22,8 +22,6 @@
 #include "oauth/internal.h"
 #include "store/oidc.h"
 
-#define GRANT_DEVICE "urn:ietf:params:oauth:grant-type:device_code"
-#define GRANT_REFRESH "refresh_token"
 /* An access token (a CLI session) lives an hour; its refresh token a month. */
 #define ACCESS_TTL_MS (3600LL * 1000)
 #define REFRESH_TTL_MS (30LL * 24 * 3600 * 1000)
@@ -32,26 +30,18 @@
 #define DEVICE_RANDOM 43  /* RFC 8628 §5.2: far above 128 bits */
 /* RFC 8628 §3.5: slow_down adds 5 seconds to the interval */
 #define SLOW_DOWN_S 5
-/* A token or device request is a handful of short fields. */
-#define FORM_MAX_BODY 8192
-#define FORM_MAX_VALUE 2048
 /* Draws of a user code before giving up on a collision (20^8 codes: never in practice). */
 #define USER_CODE_TRIES 4
 /* Expired flows, tokens and counters removed per sweep, and how often a node sweeps. */
 #define PURGE_LIMIT 1000
 #define PURGE_EVERY_MS 60000
 
-static const struct ts_http_form_limits form_limits = {.max_body = FORM_MAX_BODY,
-                                                       .max_fields = 16,
-                                                       .max_name = 64,
-                                                       .max_value = FORM_MAX_VALUE,
-                                                       .multiline = false};
-
 /* The form, or an answered error. */
 static bool read_form(struct ts_http_req *req, struct ts_http_res *res, struct ts_http_form *f)
 {
 	struct ts_error e = {0};
-	ts_err rc = ts_http_form_from_req(req, &form_limits, f, &e);
+	struct ts_http_form_limits lim = TS__OAUTH_FORM_LIMITS;
+	ts_err rc = ts_http_form_from_req(req, &lim, f, &e);
 	if (rc == TS_ERR_OK)
 		return true;
 	/* RFC 6749 §5.2: a malformed request is invalid_request, whatever was wrong */
@@ -60,21 +50,40 @@ static bool read_form(struct ts_http_req *req, struct ts_http_res *res, struct t
 }
 
 /* RFC 8628 §3.4 and RFC 6749 §3.2.1: the public client names itself with client_id. */
-static bool client_ok(struct ts_http_req *req, struct ts_http_res *res,
-                      const struct ts_http_form *f)
+static ts_err client_of(const struct ts_http_form *f, struct ts_error *e)
 {
-	struct ts_error e = {0};
 	const char *client = NULL;
-	if (ts_http_form_one(f, "client_id", &client, &e) != TS_ERR_OK) {
-		ts__oauth_error(req, res, TS_ERR_OAUTH_INVALID_REQUEST,
-		                "client_id is required once");
-		return false;
-	}
-	if (strcmp(client, TS_OAUTH_CLI_CLIENT) != 0) {
-		ts__oauth_error(req, res, TS_ERR_OAUTH_INVALID_CLIENT, "unknown client");
-		return false;
-	}
-	return true;
+	if (ts_http_form_one(f, "client_id", &client, e) != TS_ERR_OK)
+		return TS_FAIL(e, TS_ERR_OAUTH_INVALID_REQUEST, "client_id is required once");
+	if (strcmp(client, TS_OAUTH_CLI_CLIENT) != 0)
+		return TS_FAIL(e, TS_ERR_OAUTH_INVALID_CLIENT, "unknown client");
+	return TS_ERR_OK;
+}
+
+ts_err ts__oauth_token_request(const struct ts_http_form *f, struct ts__oauth_token_req *out,
+                               struct ts_error *e)
+{
+	*out = (struct ts__oauth_token_req){0};
+	const char *grant = NULL;
+	if (ts_http_form_one(f, "grant_type", &grant, e) != TS_ERR_OK)
+		return TS_FAIL(e, TS_ERR_OAUTH_INVALID_REQUEST, "grant_type is required once");
+	bool device = strcmp(grant, TS__OAUTH_GRANT_DEVICE) == 0;
+	if (!device && strcmp(grant, TS__OAUTH_GRANT_REFRESH) != 0)
+		return TS_FAIL(e, TS_ERR_OAUTH_UNSUPPORTED_GRANT_TYPE,
+		               "the grants are the device code and refresh_token");
+	ts_err rc = client_of(f, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	const char *secret = NULL;
+	if (ts_http_form_one(f, device ? "device_code" : "refresh_token", &secret, e) !=
+	            TS_ERR_OK ||
+	    secret[0] == '\0')
+		return TS_FAIL(e, TS_ERR_OAUTH_INVALID_REQUEST,
+		               device ? "device_code is required once"
+		                      : "refresh_token is required once");
+	out->device = device;
+	out->secret = secret;
+	return TS_ERR_OK;
 }
 
 /* A store failure: 503 with Retry-After when transient, else 500. */
@@ -120,33 +129,47 @@ static const char *start_account(ts_arena_t *a, const char *base, const char *st
 	return id;
 }
 
+ts_err ts__oauth_device_request(ts_arena_t *a, const char *base, const struct ts_http_form *f,
+                                struct ts__oauth_device_req *out, struct ts_error *e)
+{
+	*out = (struct ts__oauth_device_req){0};
+	ts_err rc = client_of(f, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	const char *start_url = NULL, *scope = NULL;
+	if (ts_http_form_one(f, "start_url", &start_url, e) != TS_ERR_OK ||
+	    ts_http_form_opt(f, "scope", &scope, e) != TS_ERR_OK ||
+	    (scope != NULL && strlen(scope) > TS_STORE_OAUTH_TEXT_MAX))
+		return TS_FAIL(e, TS_ERR_OAUTH_INVALID_REQUEST,
+		               "start_url is required once; scope at most once");
+	out->account_id = start_account(a, base, start_url);
+	if (out->account_id == NULL)
+		return TS_FAIL(e, TS_ERR_OAUTH_INVALID_REQUEST,
+		               "start_url is not this server's {base}/start/{AccountId}");
+	out->scope = scope;
+	return TS_ERR_OK;
+}
+
 void ts__oauth_device_authorization(struct ts_http_req *req, struct ts_http_res *res)
 {
 	const struct ts_oauth_config *cfg = ts__oauth_config(req);
 	struct ts_http_form f;
 	struct ts_error e = {0};
-	if (!read_form(req, res, &f) || !client_ok(req, res, &f))
+	if (!read_form(req, res, &f))
 		return;
-	const char *start_url = NULL, *scope = NULL;
-	if (ts_http_form_one(&f, "start_url", &start_url, &e) != TS_ERR_OK ||
-	    ts_http_form_opt(&f, "scope", &scope, &e) != TS_ERR_OK ||
-	    (scope != NULL && strlen(scope) > TS_STORE_OAUTH_TEXT_MAX)) {
-		ts__oauth_error(req, res, TS_ERR_OAUTH_INVALID_REQUEST,
-		                "start_url is required once; scope at most once");
-		return;
-	}
 	if (cfg == NULL || cfg->base_url == NULL) {
 		ts__oauth_error(req, res, TS_ERR_UNAVAILABLE, "no base URL configured");
 		return;
 	}
-	const char *account_id = start_account(req->arena, cfg->base_url, start_url);
-	if (account_id == NULL) {
-		ts__oauth_error(req, res, TS_ERR_OAUTH_INVALID_REQUEST,
-		                "start_url is not this server's {base}/start/{AccountId}");
+	struct ts__oauth_device_req dr;
+	ts_err rc = ts__oauth_device_request(req->arena, cfg->base_url, &f, &dr, &e);
+	if (rc != TS_ERR_OK) {
+		ts__oauth_error(req, res, rc, e.message);
 		return;
 	}
+	const char *account_id = dr.account_id, *scope = dr.scope;
 	ts_store_conn_t *c = NULL;
-	ts_err rc = ts_http_conn(req, &c, &e);
+	rc = ts_http_conn(req, &c, &e);
 	struct ts_account acct;
 	int64_t saml = 0, oidc = 0;
 	/* SPEC §8: an existing account with an identity source to sign in through */
@@ -461,26 +484,11 @@ void ts__oauth_token(struct ts_http_req *req, struct ts_http_res *res)
 	struct ts_error e = {0};
 	if (!read_form(req, res, &f))
 		return;
-	const char *grant = NULL;
-	if (ts_http_form_one(&f, "grant_type", &grant, &e) != TS_ERR_OK) {
-		ts__oauth_error(req, res, TS_ERR_OAUTH_INVALID_REQUEST,
-		                "grant_type is required once");
+	struct ts__oauth_token_req tr;
+	ts_err rc = ts__oauth_token_request(&f, &tr, &e);
+	if (rc != TS_ERR_OK) {
+		ts__oauth_error(req, res, rc, e.message);
 		return;
 	}
-	bool device = strcmp(grant, GRANT_DEVICE) == 0;
-	if (!device && strcmp(grant, GRANT_REFRESH) != 0) {
-		ts__oauth_error(req, res, TS_ERR_OAUTH_UNSUPPORTED_GRANT_TYPE,
-		                "the grants are the device code and refresh_token");
-		return;
-	}
-	if (!client_ok(req, res, &f))
-		return;
-	const char *field = device ? "device_code" : "refresh_token", *secret = NULL;
-	if (ts_http_form_one(&f, field, &secret, &e) != TS_ERR_OK || secret[0] == '\0') {
-		ts__oauth_error(req, res, TS_ERR_OAUTH_INVALID_REQUEST,
-		                device ? "device_code is required once"
-		                       : "refresh_token is required once");
-		return;
-	}
-	run_grant(req, res, device ? device_step : refresh_step, secret);
+	run_grant(req, res, tr.device ? device_step : refresh_step, tr.secret);
 }
