@@ -103,11 +103,10 @@ static void store_failed(struct ts_http_req *req, struct ts_http_res *res, ts_er
 /* Once a minute per process, the expired rows go (docs/oauth.md "Expiry"). */
 static void maybe_purge(ts_store_conn_t *c)
 {
-	static _Atomic int64_t last;
-	int64_t now = ts_now_ms(), seen = last;
-	if (now - seen < PURGE_EVERY_MS ||
-	    !__atomic_compare_exchange_n(&last, &seen, now, false, __ATOMIC_SEQ_CST,
-	                                 __ATOMIC_SEQ_CST))
+	static atomic_llong last;
+	long long now = ts_now_ms(), seen = atomic_load(&last);
+	/* one worker of the process sweeps; the others go on */
+	if (now - seen < PURGE_EVERY_MS || !atomic_compare_exchange_strong(&last, &seen, now))
 		return;
 	struct ts_error e = {0};
 	int64_t n = 0;
