@@ -42,7 +42,8 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 		                                      .base_url_given = app->base_url_given,
 		                                      .master_key = app->master_key,
 		                                      .device_ttl_s = app->device_ttl_s,
-		                                      .interval_s = app->device_interval_s};
+		                                      .interval_s = app->device_interval_s,
+		                                      .throttle = app->signin_throttle};
 		oauth = &app->oauth;
 		admin = &app->admin;
 		scim = &app->scim;

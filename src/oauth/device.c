@@ -101,6 +101,9 @@ static bool begin(struct ts_http_req *req, struct ts_http_res *res, struct visit
 	if (!ts_login_begin(req, res, TS_SESSION_ORIGIN_DEVICE, usable ? v->cfg->base_url : NULL,
 	                    usable, &v->ctx))
 		return false;
+	/* every entry may write (a counter, an audit event): the sign-in limit applies */
+	if (!ts_login_admit(&v->ctx, v->cfg->throttle))
+		return false;
 	who(v);
 	if (v->signed_in)
 		v->ctx.account_id = v->who.session.account_id;
@@ -151,9 +154,10 @@ static ts_err entry_step(struct ts_login_ctx *ctx, void *arg, struct ts_login_ou
 		                                   DEVICE_ADDR_WINDOW_MS, DEVICE_ADDR_LOCK_MS, &f,
 		                                   e);
 	}
-	ctx->account_id = v->flow.account_id;
-	if (!v->signed_in)
+	if (!v->signed_in) {
+		ctx->account_id = v->flow.account_id;
 		return TS_ERR_OK; /* the caller sends the person to sign in first */
+	}
 	if (strcmp(v->flow.account_id, v->who.session.account_id) != 0) {
 		v->other_account = true;
 		o->check = CHECK_ACCOUNT;

@@ -33,6 +33,11 @@ struct ts_oauth_config {
 	const unsigned char *master_key; /* seals the signing keys, keys the anti-CSRF field */
 	int64_t device_ttl_s;            /* serve --device-code-ttl; 0: TS_OAUTH_DEVICE_TTL_S */
 	int64_t interval_s;              /* serve --device-poll-interval; 0: TS_OAUTH_INTERVAL_S */
+	/*
+	 * Anonymous steps per client address (serve --signin-rate-limit): device
+	 * authorizations and /device entries each take a token; NULL: no limit.
+	 */
+	struct ts_throttle *throttle;
 };
 
 /*

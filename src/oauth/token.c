@@ -14,6 +14,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/throttle.h"
 #include "core/timeutil.h"
 #include "directory/session.h"
 #include "directory/user.h"
@@ -154,6 +155,16 @@ void ts__oauth_device_authorization(struct ts_http_req *req, struct ts_http_res 
 	const struct ts_oauth_config *cfg = ts__oauth_config(req);
 	struct ts_http_form f;
 	struct ts_error e = {0};
+	int64_t retry_s = 0;
+	/* every device authorization writes a row: one address may not fill the store */
+	if (cfg != NULL &&
+	    !ts_throttle_take(cfg->throttle, ts_login_client_key(req->arena, req->peer),
+	                      ts_mono_ns(), &retry_s)) {
+		ts__oauth_error(req, res, TS_ERR_THROTTLED, "too many device sign-ins from here");
+		ts_http_res_header(res, "retry-after",
+		                   ts_arena_printf(req->arena, "%lld", (long long)retry_s));
+		return;
+	}
 	if (!read_form(req, res, &f))
 		return;
 	if (cfg == NULL || cfg->base_url == NULL) {
