@@ -216,9 +216,9 @@ static void target_html(struct ts_http_req *req, struct ts_http_html *h, const s
 	const char *const allowed[] = {origin};
 	bool linkable = origin != NULL && ts_http_redirect_check(req->arena, r->target->url,
 	                                                         allowed, 1, &e) == TS_ERR_OK;
-	ts_http_html_lit(h, "<section class=\"target\"><h2>");
+	ts_http_html_lit(h, "<section class=\"target\"><h3>");
 	ts_http_html_text(h, r->target->name);
-	ts_http_html_lit(h, "</h2>");
+	ts_http_html_lit(h, "</h3>");
 	if (r->target->kind != NULL && r->target->kind[0] != '\0') {
 		ts_http_html_lit(h, "<p class=\"kind\">");
 		ts_http_html_text(h, r->target->kind);

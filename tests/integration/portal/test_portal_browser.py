@@ -40,7 +40,8 @@ def target_site():
             pass
 
         def do_GET(self):
-            visits.append(self.path)
+            if self.path != "/favicon.ico":
+                visits.append((self.path, self.headers.get("Referer")))
             data = b"<!doctype html><title>Target console</title><h1>Target console</h1>"
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -85,4 +86,5 @@ def test_chromium_start_url_to_portal_to_target(env, idp_page, chrome, target_si
     assert os.path.getsize(shot) > 1000
     links[1].click()
     wait.until(lambda d: d.current_url == target_site["url"] and "Target console" in d.page_source)
-    assert target_site["visits"] == ["/console?from=portal"], target_site["visits"]
+    # opened as the person's own navigation, without telling the target where from (noreferrer)
+    assert target_site["visits"] == [("/console?from=portal", None)], target_site["visits"]
