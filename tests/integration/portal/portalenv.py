@@ -71,6 +71,8 @@ class Access:
     def __init__(self, env, acct=None):
         self.env = env
         self.acct = acct or env.acct
+        # names are unique in an account, and the env's account lives for the whole session
+        self.tag = uuid.uuid4().hex[:6]
 
     def _call(self, method, path, body=None):
         r = S.requests.request(method, self.env.base + "/api/v1/accounts/%s/%s" % (self.acct, path), json=body,
@@ -82,11 +84,11 @@ class Access:
         return self._call("POST", what, body)
 
     def target(self, name=None, url="https://console.example.org/home", kind="Console"):
-        name = name or "t-" + uuid.uuid4().hex[:8]
+        name = (name or "t") + "-" + self.tag
         return self._post("targets", {"Name": name, "Kind": kind, "Url": url})["Target"]
 
     def permission_set(self, name=None, duration=3600, policies=None):
-        name = name or "ps-" + uuid.uuid4().hex[:8]
+        name = (name or "ps-" + uuid.uuid4().hex[:8]) + "-" + self.tag
         pol = policies or [{"Version": "2012-10-17",
                             "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}]
         return self._post("permission-sets", {"Name": name, "Policies": pol,

@@ -85,11 +85,11 @@ def test_listing_through_user_and_group_assignments(env):
     body = _me(env, token)
     assert body["Me"]["UserId"] == user["id"]
     assert body["Targets"] == [
-        {"TargetId": t1["TargetId"], "Name": "Alpha <console>", "Url": "https://alpha.example.org/start?x=1&y=2",
-         "PermissionSets": [{"PermissionSetId": admin["PermissionSetId"], "Name": "Admin"},
-                            {"PermissionSetId": ro["PermissionSetId"], "Name": "ReadOnly"}]},
-        {"TargetId": t2["TargetId"], "Name": "Beta", "Url": "https://beta.example.org/",
-         "PermissionSets": [{"PermissionSetId": ro["PermissionSetId"], "Name": "ReadOnly"}]}], body["Targets"]
+        {"TargetId": t1["TargetId"], "Name": "Alpha <console>-" + a.tag, "Url": "https://alpha.example.org/start?x=1&y=2",
+         "PermissionSets": [{"PermissionSetId": admin["PermissionSetId"], "Name": "Admin-" + a.tag},
+                            {"PermissionSetId": ro["PermissionSetId"], "Name": "ReadOnly-" + a.tag}]},
+        {"TargetId": t2["TargetId"], "Name": "Beta-" + a.tag, "Url": "https://beta.example.org/",
+         "PermissionSets": [{"PermissionSetId": ro["PermissionSetId"], "Name": "ReadOnly-" + a.tag}]}], body["Targets"]
     # the cookie sees the same
     assert b.get(env.base + "/api/v1/me", timeout=P.HTTP_TIMEOUT).json()["Targets"] == body["Targets"]
     # nobody else's assignments leak to another user
@@ -100,14 +100,14 @@ def test_listing_through_user_and_group_assignments(env):
     assert "Alpha &lt;console&gt;" in page.text and "<console>" not in page.text
     links = re.findall(r'<a href="([^"]*)" data-permission-set="([^"]*)"[^>]*>([^<]*)</a>', page.text)
     assert [(html.unescape(h), p, n) for h, p, n in links] == [
-        (t1["Url"], admin["PermissionSetId"], "Admin"), (t1["Url"], ro["PermissionSetId"], "ReadOnly"),
-        (t2["Url"], ro["PermissionSetId"], "ReadOnly")], links
+        (t1["Url"], admin["PermissionSetId"], "Admin-" + a.tag), (t1["Url"], ro["PermissionSetId"], "ReadOnly-" + a.tag),
+        (t2["Url"], ro["PermissionSetId"], "ReadOnly-" + a.tag)], links
     assert "<script" not in page.text
     # out of the group: the group's pairs go at once
     env.scim("PATCH", "/Groups/" + g, {"schemas": [S.PATCHOP], "Operations": [
         {"op": "remove", "path": 'members[value eq "%s"]' % user["id"]}]})
     assert [(t["Name"], [p["Name"] for p in t["PermissionSets"]]) for t in _me(env, token)["Targets"]] == [
-        ("Alpha <console>", ["ReadOnly"]), ("Beta", ["ReadOnly"])]
+        ("Alpha <console>-" + a.tag, ["ReadOnly-" + a.tag]), ("Beta-" + a.tag, ["ReadOnly-" + a.tag])]
 
 
 def test_portal_needs_a_session(env):
@@ -207,4 +207,5 @@ def test_oidc_account_lists_too(oidc_env, browser):
     t, ps = a.target("Gamma"), a.permission_set("Dev")
     a.assign("USER", user["id"], t, ps)
     me = browser.get(env.base + "/api/v1/me", timeout=P.HTTP_TIMEOUT).json()
-    assert [(x["Name"], [p["Name"] for p in x["PermissionSets"]]) for x in me["Targets"]] == [("Gamma", ["Dev"])]
+    assert [(x["Name"], [p["Name"] for p in x["PermissionSets"]]) for x in me["Targets"]] == [
+        ("Gamma-" + a.tag, ["Dev-" + a.tag])]

@@ -78,7 +78,7 @@ def test_chromium_start_url_to_portal_to_target(env, idp_page, chrome, target_si
     assert len(idp_page["requests"]) == 1
     links = chrome.find_elements(By.CSS_SELECTOR, "a[data-permission-set]")
     assert [(x.text, x.get_attribute("href")) for x in links] == [
-        ("ReadOnly", "https://prod.example.org/"), ("Developer", target_site["url"])], links
+        ("ReadOnly-" + a.tag, "https://prod.example.org/"), ("Developer-" + a.tag, target_site["url"])], links
     chrome.set_window_size(1024, 768)
     shot = os.path.join(screenshot_dir(), "portal.png")
     assert chrome.save_screenshot(shot), shot
