@@ -209,3 +209,15 @@ def test_oidc_account_lists_too(oidc_env, browser):
     me = browser.get(env.base + "/api/v1/me", timeout=P.HTTP_TIMEOUT).json()
     assert [(x["Name"], [p["Name"] for p in x["PermissionSets"]]) for x in me["Targets"]] == [
         ("Gamma-" + a.tag, ["Dev-" + a.tag])]
+
+
+def test_credentials_die_with_suspension(env):
+    user, b, token = _signed_in(env, "susp")
+    a = P.Access(env)
+    t, ps = a.target(), a.permission_set()
+    a.assign("USER", user["id"], t, ps)
+    _creds(env, token, t, ps)
+    env.admin("POST", "/accounts/%s/users" % env.acct, {"UserIdList": [user["id"]]}, params={"operation": "suspend"},
+              expect=None)
+    assert _creds(env, token, t, ps, expect=401)["Code"] == "UnauthorizedClientException"
+    assert b.get(env.base + "/portal", timeout=P.HTTP_TIMEOUT).status_code == 401
