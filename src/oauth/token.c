@@ -365,6 +365,8 @@ static ts_err device_step(ts_store_conn_t *c, struct grant *g, struct ts_error *
 		g->answer = TS_ERR_OAUTH_ACCESS_DENIED;
 		g->why = "the sign-in was refused";
 	} else if (strcmp(d.status, TS_STORE_OAUTH_PENDING) == 0) {
+		/* only the poll's pacing was written: a database crash may lose it (conn.h) */
+		ts_store_tx_relaxed(c);
 		g->answer =
 		        d.poll_slow ? TS_ERR_OAUTH_SLOW_DOWN : TS_ERR_OAUTH_AUTHORIZATION_PENDING;
 		g->why = d.poll_slow ? "polled faster than the interval; it is now longer"

@@ -108,6 +108,18 @@ TS_MUST_USE ts_err ts_store_begin(ts_store_conn_t *c, bool write, struct ts_erro
 TS_MUST_USE ts_err ts_store_commit(ts_store_conn_t *c, struct ts_error *e);
 /* Rolls back the open transaction, if any; never fails from the caller's view. */
 void ts_store_rollback(ts_store_conn_t *c);
+/*
+ * Declares that the open write transaction records only what a crash of the
+ * database server may lose without harm: pacing state such as a device-code
+ * poll's time (docs/oauth.md), never a change a person or client was told of.
+ * PostgreSQL then commits it without waiting for its WAL to reach the disk
+ * (synchronous_commit off for this transaction alone: still atomic, still
+ * seen by every node once committed, lost only with the server's own crash,
+ * never by the Tessera process's). SQLite: no change (its commit does not
+ * wait for the disk at the default durability either). Outside a write
+ * transaction nothing changes; a retry of the transaction declares it again.
+ */
+void ts_store_tx_relaxed(ts_store_conn_t *c);
 /* Whether c has a transaction open. */
 bool ts_store_in_tx(const ts_store_conn_t *c);
 /*

@@ -240,6 +240,8 @@ struct ts__store_driver {
 	void (*rollback)(void *conn);
 	/* Optional (ts_store_read_one): the read's one remaining statement may run alone. */
 	void (*read_one)(void *conn);
+	/* Optional (ts_store_tx_relaxed): the open write's commit need not wait for the disk. */
+	void (*relaxed)(void *conn);
 	/* Serializes migrations between processes (advisory lock / writer lock). */
 	ts_err (*migrate_lock)(void *conn, bool lock, struct ts_error *e);
 };

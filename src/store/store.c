@@ -309,6 +309,14 @@ bool ts_store_in_tx(const ts_store_conn_t *c)
 	return c != NULL && c->in_tx;
 }
 
+void ts_store_tx_relaxed(ts_store_conn_t *c)
+{
+	if (c == NULL || !c->in_tx || !c->tx_write)
+		return;
+	if (c->store->drv->relaxed != NULL)
+		c->store->drv->relaxed(c->impl);
+}
+
 void ts_store_read_one(ts_store_conn_t *c)
 {
 	if (c == NULL || !c->in_tx || c->tx_write || c->one_left >= 0)

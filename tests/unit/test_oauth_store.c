@@ -58,6 +58,29 @@ static void test_device_poll(void **state)
 	assert_int_equal(got.interval_s, 15);
 	OK(ts_store_oauth_device_poll(f->c, f->a, "unknown", 36000, 5, &got, &found, &f->e));
 	assert_false(found);
+
+	/* a relaxed poll (ts_store_tx_relaxed, as the token endpoint's pending polls are) is
+	 * committed like any other and seen at once by another connection; one rolled back is
+	 * not, and the next transaction on the connection is an ordinary one */
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_connect(f->s, &c2, &f->e));
+	OK(ts_store_begin(f->c, true, &f->e));
+	ts_store_tx_relaxed(f->c);
+	OK(ts_store_oauth_device_poll(f->c, f->a, HASH, 60000, 5, &got, &found, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 61000, 5, &got, &found, &f->e));
+	assert_true(got.poll_slow); /* 1 s after the relaxed poll */
+	assert_int_equal(got.last_poll_ms, 61000);
+	OK(ts_store_begin(f->c, true, &f->e));
+	ts_store_tx_relaxed(f->c);
+	OK(ts_store_oauth_device_poll(f->c, f->a, HASH, 200000, 5, &got, &found, &f->e));
+	ts_store_rollback(f->c);
+	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 200500, 5, &got, &found, &f->e));
+	assert_false(got.poll_slow); /* the rolled-back poll left nothing */
+	ts_store_tx_relaxed(f->c);   /* outside a transaction: nothing */
+	OK(ts_store_oauth_device_poll(f->c, f->a, HASH, 300000, 5, &got, &found, &f->e));
+	assert_int_equal(got.last_poll_ms, 300000);
+	ts_store_disconnect(&c2);
 }
 
 static void test_device_decide_once(void **state)

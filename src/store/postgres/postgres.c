@@ -103,6 +103,7 @@ struct pg_conn {
 	bool prepared[TS__Q__COUNT];
 	enum pg_tx tx;
 	bool tx_write;
+	bool relaxed;       /* ts_store_tx_relaxed: the write's COMMIT does not wait for the WAL */
 	bool unread;        /* a read's COMMIT or ROLLBACK was sent and its answer not read */
 	PGresult *next_seq; /* a write's audit seq, fetched with its BEGIN (file comment) */
 	bool seq_taken;     /* this write took an audit seq */
@@ -758,6 +759,7 @@ static ts_err pg_begin(void *conn, bool write, struct ts_error *e)
 	c->gen_check = false;
 	c->tx = PG_TX_PENDING;
 	c->tx_write = write;
+	c->relaxed = false;
 	PQclear(c->next_seq); /* one transaction's seq is not another's */
 	c->next_seq = NULL;
 	return TS_ERR_OK;
@@ -806,15 +808,25 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 		return ts_error_set(e, TS_ERR_RETRY, "postgres",
 		                    "connection lost before the transaction's commit");
 	}
-	/* COMMIT goes with the deferred statements, in their pipeline */
-	ts_blocking_begin();
-	PGresult *res = c->deferred > 0 ? run_after_deferred(c, NULL, "COMMIT", 0, NULL)
-	                                : PQexec(c->pg, "COMMIT");
-	ts_blocking_end();
+	/* COMMIT goes with the deferred statements, in their pipeline; a relaxed one sets
+	 * synchronous_commit for the transaction in the same round trip (simple query) */
 	ts_err rc = TS_ERR_OK;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	if (c->relaxed && c->deferred > 0)
+		rc = flush_deferred(c, e);
+	PGresult *res = NULL;
+	ts_blocking_begin();
+	if (rc != TS_ERR_OK)
+		res = NULL;
+	else if (c->relaxed) /* simple query: both statements, one round trip */
+		res = PQexec(c->pg, "SET LOCAL synchronous_commit TO off; COMMIT");
+	else
+		res = c->deferred > 0 ? run_after_deferred(c, NULL, "COMMIT", 0, NULL)
+		                      : PQexec(c->pg, "COMMIT");
+	ts_blocking_end();
+	/* (rc already set: a deferred statement failed; rolled back below) */
+	if (rc == TS_ERR_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = pg_fail(c->pg, res, "commit", e);
-	else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0) /* the transaction had failed */
+	else if (rc == TS_ERR_OK && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
 		rc = TS_FAIL(e, TS_ERR_STORE, "commit rolled back: the transaction had failed");
 	PQclear(res);
 	c->tx = PG_TX_NONE;
@@ -826,6 +838,11 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 		ts_blocking_end();
 	}
 	return rc;
+}
+
+static void pg_relaxed(void *conn)
+{
+	((struct pg_conn *)conn)->relaxed = true;
 }
 
 static void pg_read_one(void *conn)
@@ -895,5 +912,6 @@ const struct ts__store_driver ts__store_postgres = {
         .commit = pg_commit,
         .rollback = pg_rollback,
         .read_one = pg_read_one,
+        .relaxed = pg_relaxed,
         .migrate_lock = pg_migrate_lock,
 };
