@@ -176,6 +176,55 @@ warm refresh "$WORK/refresh" "$WARM" 200
 log "tessera, 2 nodes on PostgreSQL: $REPS x $GRANTS refresh grants"
 L_R=$(load1)
 read -r R_RPS R_P99 R_ERR R_CPU < <(runs2 pg-refresh "$WORK/refresh" "$WARM" "$GRANTS" 200)
+stop_nodes
+
+# The peer on the same cluster, right after: pgbench running the store work alone, with
+# CONNS clients. Polls: the server's own poll UPDATE (store/queries_oauth.h) on the same
+# table and flows, each a statement in autocommit with synchronous_commit off (the least a
+# poll can cost the database: one round trip, no WAL flush waited for; a Tessera poll takes
+# two round trips and parses HTTP). Grants: a transaction of two indexed INSERTs (a session
+# row and a refresh token's, about what a grant writes besides its UPDATE), durable, as
+# bench/pg_bench.sh's peer.
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+"$PGBIN/psql" "$URL" -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE TABLE pgb_codes (i int PRIMARY KEY, h text NOT NULL);
+INSERT INTO pgb_codes SELECT row_number() OVER (ORDER BY device_hash), device_hash
+  FROM oauth_device_codes WHERE status = 'pending';
+CREATE TABLE pgb_sessions (id uuid PRIMARY KEY, token_hash text NOT NULL UNIQUE, user_id text NOT NULL,
+                           created_ms bigint NOT NULL, body text NOT NULL);
+CREATE INDEX pgb_sessions_by_user ON pgb_sessions (user_id);
+CREATE TABLE pgb_refresh (h text PRIMARY KEY, family text NOT NULL, created_ms bigint NOT NULL);
+CREATE INDEX pgb_refresh_by_family ON pgb_refresh (family);
+SQL
+NCODES=$("$PGBIN/psql" "$URL" -X -qAt -c "SELECT count(*) FROM pgb_codes")
+cat >"$WORK/pgb-poll.sql" <<SQL
+\\set i random(1, $NCODES)
+\\set t random(1, 2000000000000)
+UPDATE oauth_device_codes SET poll_slow = CASE WHEN (status = 'pending' AND :t - last_poll_ms < interval_s * 1000) THEN 1 ELSE 0 END, interval_s = CASE WHEN (status = 'pending' AND :t - last_poll_ms < interval_s * 1000) THEN interval_s + 5 ELSE interval_s END, last_poll_ms = :t WHERE device_hash = (SELECT h FROM pgb_codes WHERE i = :i) RETURNING device_hash, status, interval_s;
+SQL
+cat >"$WORK/pgb-grant.sql" <<'SQL'
+\set t random(1, 2000000000000)
+BEGIN;
+INSERT INTO pgb_sessions VALUES (gen_random_uuid(), md5(random()::text) || md5(random()::text), 'user-' || (:t % 1000), :t, repeat('s', 300));
+INSERT INTO pgb_refresh VALUES (md5(random()::text) || md5(random()::text), gen_random_uuid()::text, :t);
+COMMIT;
+SQL
+pgb() { # script [PGOPTIONS]: median tps of REPS runs of 5 s
+	local r
+	: >"$WORK/pgb.res"
+	for r in $(seq "$REPS"); do
+		PGOPTIONS=${2:-} "$PGBIN/pgbench" -n -c "$CONNS" -j 2 -T 5 -f "$1" "$URL" 2>&1 |
+			sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/RESULT rps=\1/p' \
+				>>"$WORK/pgb.res"
+	done
+	field rps <"$WORK/pgb.res" | median | awk '{ printf "%.0f", $1 }'
+}
+log "pgbench: the poll's UPDATE alone, and a two-INSERT transaction"
+L_B=$(load1)
+B_POLL=$(pgb "$WORK/pgb-poll.sql" "-c synchronous_commit=off")
+B_GRANT=$(pgb "$WORK/pgb-grant.sql")
+pct() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.0f %%", 100 * $1 / $2; else print "n/a" }'; }
+
 cat <<EOF
 
 | Workload (PostgreSQL, two nodes) | Rate | p99 ms | Errors | CPU ms per request (nodes) | load1 before |
@@ -183,4 +232,10 @@ cat <<EOF
 | device-code polls over $PENDING pending flows | $P_RPS/s | $P_P99 | $P_ERR | $P_CPU | $L_P |
 | device-code grants | $G_RPS/s | $G_P99 | $G_ERR | $G_CPU | $L_G |
 | refresh grants | $R_RPS/s | $R_P99 | $R_ERR | $R_CPU | $L_R |
+| pgbench: the poll UPDATE alone (autocommit, synchronous_commit off) | $B_POLL/s | | | | $L_B |
+| pgbench: two indexed INSERTs per transaction (durable) | $B_GRANT/s | | | | |
+
+Tessera's polls on two nodes run at $(pct "$P_RPS" "$B_POLL") of the database doing the
+polls' statement alone; its device-code grants at $(pct "$G_RPS" "$B_GRANT") and its refresh
+grants at $(pct "$R_RPS" "$B_GRANT") of the database doing two inserts per transaction.
 EOF
