@@ -23,6 +23,9 @@ static int usage(void)
 	      "  saml configure --account ID --idp-metadata FILE|URL  an account's SAML IdP\n"
 	      "  oidc configure --account ID --issuer URL --client-id ID --client-secret-file F\n"
 	      "                             an account's OpenID provider\n"
+	      "  login --start-url URL [--profile NAME]  sign the command line in (device code)\n"
+	      "  credentials [--profile NAME]  short-lived credentials as JSON "
+	      "(credential_process)\n"
 	      "Every command takes --help.\n",
 	      stderr);
 	return 2;
@@ -41,6 +44,10 @@ int main(int argc, char **argv)
 		return ts_cli_serve(argc - 2, argv + 2);
 	if (strcmp(noun, "init") == 0)
 		return ts_cli_init(argc - 2, argv + 2);
+	if (strcmp(noun, "login") == 0)
+		return ts_cli_login(argc - 2, argv + 2);
+	if (strcmp(noun, "credentials") == 0)
+		return ts_cli_credentials(argc - 2, argv + 2);
 	if (strcmp(noun, "--help") == 0 || strcmp(noun, "help") == 0)
 		return usage(), 0;
 	if (argc < 3)

@@ -29,6 +29,9 @@ int ts_cli_masterkey(const char *verb, int argc, char **argv);
 int ts_cli_user(const char *verb, int argc, char **argv);
 int ts_cli_saml(const char *verb, int argc, char **argv);
 int ts_cli_oidc(const char *verb, int argc, char **argv);
+/* tessera login / tessera credentials (login.c): no verb, flags only. */
+int ts_cli_login(int argc, char **argv);
+int ts_cli_credentials(int argc, char **argv);
 
 struct ts_cli_store {
 	ts_store_t *store;
