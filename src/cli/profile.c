@@ -194,8 +194,9 @@ static ts_err replace_file(ts_arena_t *a, const char *dir, const char *name, con
 enum line_kind { L_BLANK, L_COMMENT, L_SECTION, L_PAIR };
 
 struct line {
-	const char *text; /* the line as it is in the file, without its end */
-	size_t len;
+	const char *text; /* the line as it is in the file */
+	size_t len;       /* without its end (LF, or CR LF) */
+	size_t raw;       /* with a CR before the LF, copied as it was */
 	enum line_kind kind;
 	const char *profile;     /* L_SECTION of a profile: its name; else NULL */
 	const char *key, *value; /* L_PAIR, trimmed */
@@ -233,7 +234,7 @@ static bool key_ok(const char *k, size_t n)
 	return true;
 }
 
-/* One line into l; false (with the message) when it is none of the four kinds. */
+/* Sorts line number no into one of the four kinds; TS_ERR_BAD_REQUEST when it is none. */
 static ts_err classify(ts_arena_t *a, const struct ini *ini, size_t no, struct line *l,
                        struct ts_error *e)
 {
@@ -301,7 +302,7 @@ static ts_err ini_parse(ts_arena_t *a, const char *path, const char *text, size_
 		if (no > TS_CLI_PROFILE_LINES_MAX)
 			return TS_FAIL(e, TS_ERR_TOO_LARGE, "%s has more than %d lines", path,
 			               TS_CLI_PROFILE_LINES_MAX);
-		size_t n = end - at;
+		size_t raw = end - at, n = raw;
 		if (n > 0 && text[at + n - 1] == '\r')
 			n--;
 		if (n > TS_CLI_PROFILE_LINE_MAX)
@@ -321,7 +322,7 @@ static ts_err ini_parse(ts_arena_t *a, const char *path, const char *text, size_
 		if (rc != TS_ERR_OK)
 			return TS_FAIL(e, rc, "%s has too many lines", path);
 		struct line *l = &ini->lines[ini->n];
-		*l = (struct line){.text = s, .len = n};
+		*l = (struct line){.text = s, .len = n, .raw = raw};
 		rc = classify(a, ini, no, l, e);
 		if (rc != TS_ERR_OK)
 			return rc;
@@ -458,12 +459,12 @@ ts_err ts_cli_profile_save(ts_arena_t *a, const char *dir, const struct ts_cli_p
 	/* the file: what stood before the section, the section, what stood after */
 	size_t total = strlen(sec) + 1;
 	for (size_t i = 0; i < ini.n; i++)
-		total += ini.lines[i].len + 1;
+		total += ini.lines[i].raw + 1;
 	char *out = ts_arena_alloc(a, total + 1);
 	size_t o = 0;
 	for (size_t i = 0; i < from; i++) {
-		memcpy(out + o, ini.lines[i].text, ini.lines[i].len);
-		o += ini.lines[i].len;
+		memcpy(out + o, ini.lines[i].text, ini.lines[i].raw);
+		o += ini.lines[i].raw;
 		out[o++] = '\n';
 	}
 	if (!found && from > 0 && ini.lines[from - 1].kind != L_BLANK)
@@ -472,8 +473,8 @@ ts_err ts_cli_profile_save(ts_arena_t *a, const char *dir, const struct ts_cli_p
 	memcpy(out + o, sec, sl);
 	o += sl;
 	for (size_t i = to; i < ini.n; i++) {
-		memcpy(out + o, ini.lines[i].text, ini.lines[i].len);
-		o += ini.lines[i].len;
+		memcpy(out + o, ini.lines[i].text, ini.lines[i].raw);
+		o += ini.lines[i].raw;
 		out[o++] = '\n';
 	}
 	if (o > TS_CLI_PROFILE_FILE_MAX)
