@@ -13,6 +13,9 @@ static int usage(void)
 	fputs("usage: tessera <command> [options]\n"
 	      "  serve                      run the server\n"
 	      "  init                       create or migrate the store, print a first admin key\n"
+	      "  login --start-url URL [--profile NAME]  sign the command line in (device code)\n"
+	      "  credentials [--profile NAME]  short-lived credentials as JSON "
+	      "(credential_process)\n"
 	      "  account create|list        manage accounts offline\n"
 	      "  adminkey create|list|delete  manage admin keys offline\n"
 	      "  apikey create|list|delete  manage SCIM API keys offline (--account ID)\n"
@@ -23,9 +26,6 @@ static int usage(void)
 	      "  saml configure --account ID --idp-metadata FILE|URL  an account's SAML IdP\n"
 	      "  oidc configure --account ID --issuer URL --client-id ID --client-secret-file F\n"
 	      "                             an account's OpenID provider\n"
-	      "  login --start-url URL [--profile NAME]  sign the command line in (device code)\n"
-	      "  credentials [--profile NAME]  short-lived credentials as JSON "
-	      "(credential_process)\n"
 	      "Every command takes --help.\n",
 	      stderr);
 	return 2;
