@@ -1,7 +1,8 @@
 """
 `tessera login` and `tessera credentials` against the real server (SPEC §3, §8;
 docs/cli-login.md), with real parts only: the account signs in over SAML through the
-pysaml2 IdP (../saml/samlenv.py), targets, permission sets and assignments go in through
+pysaml2 IdP (saml/samlenv.py), and again over OpenID Connect through oidc-provider
+(oidc/oidcenv.py), every test running against both; targets, permission sets and assignments go in through
 the admin API, the binary runs as a person would run it (no terminal, no display,
 XDG_CONFIG_HOME of the test's own), and its user code is approved or denied on /device by
 a browser session signed in at the IdP, through the page's own form (its anti-CSRF field
@@ -31,27 +32,39 @@ import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "saml"))
+sys.path.insert(0, os.path.join(HERE, "oidc"))
 with warnings.catch_warnings():
     # pysaml2 7.0.1 on Python 3.11 warns about its own schema loading at import
     warnings.simplefilter("ignore", DeprecationWarning)
     import samlenv as S  # noqa: E402
+import oidcenv as OE  # noqa: E402
+import oidcop as O  # noqa: E402
 import tessera_itest as T  # noqa: E402
 
 CODE_RE = re.compile(r"^[A-Z]{4}-[A-Z]{4}$")
 LOGIN_TIMEOUT = 90  # seconds: a poll interval or two past the approval, scaled below
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    work = tmp_path_factory.mktemp("cli-login")
+@pytest.fixture(scope="module", params=["saml", "oidc"])
+def env(request, tmp_path_factory):
+    """A server whose account signs in over SAML (pysaml2) or OpenID Connect (oidc-provider)."""
+    work = tmp_path_factory.mktemp("cli-login-" + request.param)
     store = T.SqliteStore(work)
     dns = T.Dns(str(work)).start()
-    srv = None
+    srv = op = None
     try:
         srv = S.start_server(store, dns)
-        yield S.Env(srv, work, dns, "sqlite")
+        if request.param == "saml":
+            yield S.Env(srv, work, dns, "sqlite")
+        else:
+            problem = O.check_installed()  # a missing peer fails, never skips
+            assert problem is None, problem
+            op = O.Op(str(work / "op"), OE.clients(srv.url)).start()
+            yield OE.Env(srv, work, dns, "sqlite", op=op)
     finally:
         problems = srv.shutdown_problems() if srv is not None else []
+        if op is not None:
+            op.stop()
         dns.stop()
         store.destroy()
         if srv is not None and problems:
@@ -90,11 +103,15 @@ def assign(env, user, t, ps):
 
 
 def signed_in(env, prefix):
-    """A new Pro user and a browser signed in at the pysaml2 IdP."""
-    user = env.new_user(prefix)
+    """A new Pro user and a browser signed in at the account's IdP (pysaml2 or oidc-provider)."""
     b = S.Browser()
-    req = env.login(b)
-    r, rid = env.acs(b, env.idp.response(user["name"], req.id), relay_state=req.relay_state)
+    if isinstance(env, OE.Env):
+        user = env.new_person(prefix)
+        r, rid = env.sign_in(b, user)
+    else:
+        user = env.new_user(prefix)
+        req = env.login(b)
+        r, rid = env.acs(b, env.idp.response(user["name"], req.id), relay_state=req.relay_state)
     assert r.status_code == 303, (r.status_code, r.text[:300])
     assert env.me(b).status_code == 200
     return user, b
