@@ -41,8 +41,6 @@
 #include "http/client.h"
 #include "http/url.h"
 
-extern char **environ;
-
 #define CLIENT_ID "tessera-cli" /* SPEC §8: the CLI is this public client */
 #define START_PATH "/start/"
 #define METADATA_PATH "/.well-known/oauth-authorization-server" /* RFC 8414 §3 */
