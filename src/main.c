@@ -26,6 +26,8 @@ static int usage(void)
 	      "  saml configure --account ID --idp-metadata FILE|URL  an account's SAML IdP\n"
 	      "  oidc configure --account ID --issuer URL --client-id ID --client-secret-file F\n"
 	      "                             an account's OpenID provider\n"
+	      "  target|permission-set|assignment create|list|delete --account ID\n"
+	      "                             access after sign-in offline\n"
 	      "Every command takes --help.\n",
 	      stderr);
 	return 2;
@@ -69,5 +71,11 @@ int main(int argc, char **argv)
 		return ts_cli_saml(verb, argc - 3, argv + 3);
 	if (strcmp(noun, "oidc") == 0)
 		return ts_cli_oidc(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "target") == 0)
+		return ts_cli_target(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "permission-set") == 0)
+		return ts_cli_permission_set(verb, argc - 3, argv + 3);
+	if (strcmp(noun, "assignment") == 0)
+		return ts_cli_assignment(verb, argc - 3, argv + 3);
 	return usage();
 }

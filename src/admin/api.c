@@ -511,7 +511,30 @@ static const char ts__admin_create_account_name[] = "CreateAccount",
                   ts__admin_delete_saml_config_name[] = "DeleteSamlConfig",
                   ts__admin_update_openid_config_name[] = "UpdateAccountOpenIdConfig",
                   ts__admin_get_openid_config_name[] = "GetAccountWithOpenIdConfig",
-                  ts__admin_delete_openid_config_name[] = "DeleteAccountOpenIdConfig";
+                  ts__admin_delete_openid_config_name[] = "DeleteAccountOpenIdConfig",
+                  ts__admin_create_target_name[] = "CreateTarget",
+                  ts__admin_list_targets_name[] = "ListTargets",
+                  ts__admin_get_target_name[] = "GetTarget",
+                  ts__admin_update_target_name[] = "UpdateTarget",
+                  ts__admin_delete_target_name[] = "DeleteTarget",
+                  ts__admin_create_permission_set_name[] = "CreatePermissionSet",
+                  ts__admin_list_permission_sets_name[] = "ListPermissionSets",
+                  ts__admin_get_permission_set_name[] = "GetPermissionSet",
+                  ts__admin_update_permission_set_name[] = "UpdatePermissionSet",
+                  ts__admin_delete_permission_set_name[] = "DeletePermissionSet",
+                  ts__admin_create_assignment_name[] = "CreateAssignment",
+                  ts__admin_list_assignments_name[] = "ListAssignments",
+                  ts__admin_get_assignment_name[] = "GetAssignment",
+                  ts__admin_update_assignment_name[] = "UpdateAssignment",
+                  ts__admin_delete_assignment_name[] = "DeleteAssignment";
+
+/* Access after sign-in (api_access.c; SPEC §8, docs/access.md). */
+extern const struct ts__admin_op ts__admin_create_target, ts__admin_list_targets,
+        ts__admin_get_target, ts__admin_update_target, ts__admin_delete_target,
+        ts__admin_create_permission_set, ts__admin_list_permission_sets,
+        ts__admin_get_permission_set, ts__admin_update_permission_set,
+        ts__admin_delete_permission_set, ts__admin_create_assignment, ts__admin_list_assignments,
+        ts__admin_get_assignment, ts__admin_update_assignment, ts__admin_delete_assignment;
 
 static const struct ts_http_route routes[] = {
         ROUTE("POST", "/api/v1/accounts", ts__admin_create_account),
@@ -553,6 +576,22 @@ static const struct ts_http_route routes[] = {
         ROUTE("PUT", "/api/v1/accounts/{}/openid-config", ts__admin_update_openid_config),
         ROUTE("GET", "/api/v1/accounts/{}/openid-config", ts__admin_get_openid_config),
         ROUTE("DELETE", "/api/v1/accounts/{}/openid-config", ts__admin_delete_openid_config),
+        /* access after sign-in (docs/access.md) */
+        ROUTE("POST", "/api/v1/accounts/{}/targets", ts__admin_create_target),
+        ROUTE("GET", "/api/v1/accounts/{}/targets", ts__admin_list_targets),
+        ROUTE("GET", "/api/v1/accounts/{}/targets/{}", ts__admin_get_target),
+        ROUTE("POST", "/api/v1/accounts/{}/targets/{}", ts__admin_update_target),
+        ROUTE("DELETE", "/api/v1/accounts/{}/targets/{}", ts__admin_delete_target),
+        ROUTE("POST", "/api/v1/accounts/{}/permission-sets", ts__admin_create_permission_set),
+        ROUTE("GET", "/api/v1/accounts/{}/permission-sets", ts__admin_list_permission_sets),
+        ROUTE("GET", "/api/v1/accounts/{}/permission-sets/{}", ts__admin_get_permission_set),
+        ROUTE("POST", "/api/v1/accounts/{}/permission-sets/{}", ts__admin_update_permission_set),
+        ROUTE("DELETE", "/api/v1/accounts/{}/permission-sets/{}", ts__admin_delete_permission_set),
+        ROUTE("POST", "/api/v1/accounts/{}/assignments", ts__admin_create_assignment),
+        ROUTE("GET", "/api/v1/accounts/{}/assignments", ts__admin_list_assignments),
+        ROUTE("GET", "/api/v1/accounts/{}/assignments/{}", ts__admin_get_assignment),
+        ROUTE("POST", "/api/v1/accounts/{}/assignments/{}", ts__admin_update_assignment),
+        ROUTE("DELETE", "/api/v1/accounts/{}/assignments/{}", ts__admin_delete_assignment),
 };
 
 struct ts_http_module ts_admin_module(struct ts_admin_config *cfg)

@@ -23,10 +23,13 @@
  * X(Name, FA, UM, RO): every action, and which managed policy grants it.
  * Rows before the marker are the Chime guide's table "Amazon Chime Actions"
  * (the Amazon Chime administration guide), in its order and with its columns,
- * chime: renamed tessera:, then the SAML rows, which managed policies grant as
- * the guide's rows are. Rows after it are Tessera's own actions that the
- * table does not have: no managed policy grants them, only a policy naming
- * them (or a wildcard such as "tessera:*") does.
+ * chime: renamed tessera:, then the SAML rows and the rows of access after
+ * sign-in (targets, permission sets, assignments: SPEC §8, whose issue gives
+ * FullAccess all of them and UserManagement and ReadOnly the reads), which
+ * managed policies grant as the guide's rows are. Rows after it are
+ * Tessera's own actions that the table does not have: no managed policy
+ * grants them, only a policy naming them (or a wildcard such as "tessera:*")
+ * does.
  */
 #define TS_ADMIN_ACTION_TABLE(X)                                                          \
 	/* Accounts */                                                                    \
@@ -87,6 +90,22 @@
 	X(GetSamlConfig, 1, 1, 1)                                                         \
 	X(DeleteSamlConfig, 1, 0, 0)                                                      \
 	X(RotateSamlSpKey, 1, 0, 0)                                                       \
+	/* Access after sign-in (SPEC §8, docs/access.md): UM and RO read */             \
+	X(CreateTarget, 1, 0, 0)                                                          \
+	X(ListTargets, 1, 1, 1)                                                           \
+	X(GetTarget, 1, 1, 1)                                                             \
+	X(UpdateTarget, 1, 0, 0)                                                          \
+	X(DeleteTarget, 1, 0, 0)                                                          \
+	X(CreatePermissionSet, 1, 0, 0)                                                   \
+	X(ListPermissionSets, 1, 1, 1)                                                    \
+	X(GetPermissionSet, 1, 1, 1)                                                      \
+	X(UpdatePermissionSet, 1, 0, 0)                                                   \
+	X(DeletePermissionSet, 1, 0, 0)                                                   \
+	X(CreateAssignment, 1, 0, 0)                                                      \
+	X(ListAssignments, 1, 1, 1)                                                       \
+	X(GetAssignment, 1, 1, 1)                                                         \
+	X(UpdateAssignment, 1, 0, 0)                                                      \
+	X(DeleteAssignment, 1, 0, 0)                                                      \
 	/* ---- end of the Chime guide's table; Tessera's own actions below ---- */       \
 	X(CreateAdminKey, 0, 0, 0)                                                        \
 	X(ListAdminKeys, 0, 0, 0)                                                         \

@@ -32,6 +32,10 @@ int ts_cli_masterkey(const char *verb, int argc, char **argv);
 int ts_cli_user(const char *verb, int argc, char **argv);
 int ts_cli_saml(const char *verb, int argc, char **argv);
 int ts_cli_oidc(const char *verb, int argc, char **argv);
+/* access after sign-in (access.c) */
+int ts_cli_target(const char *verb, int argc, char **argv);
+int ts_cli_permission_set(const char *verb, int argc, char **argv);
+int ts_cli_assignment(const char *verb, int argc, char **argv);
 
 struct ts_cli_store {
 	ts_store_t *store;

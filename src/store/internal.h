@@ -168,6 +168,7 @@
 #include "store/queries_saml.h"
 #include "store/queries_oidc.h"
 #include "store/queries_signins.h"
+#include "store/queries_access.h"
 
 #define TS__STORE_ALL_QUERIES(X)       \
 	TS__STORE_QUERIES(X)           \
@@ -177,7 +178,8 @@
 	TS__STORE_QUERIES_SECRETS(X)   \
 	TS__STORE_QUERIES_SAML(X)      \
 	TS__STORE_QUERIES_OIDC(X)      \
-	TS__STORE_QUERIES_SIGNINS(X)
+	TS__STORE_QUERIES_SIGNINS(X)   \
+	TS__STORE_QUERIES_ACCESS(X)
 
 enum ts__store_query {
 #define TS__Q_ENUM(id, sql, pg) TS__Q_##id,

@@ -429,6 +429,61 @@
 	"ALTER TABLE users DROP CONSTRAINT users_account_id_fkey;"
 #define V11_SQLITE "SELECT 1;"
 
+/*
+ * Version 12: access after sign-in (store/access.h, docs/access.md): an
+ * account's targets and permission sets (names unique in the account), and
+ * the assignments of a user or a directory group to a (target, permission
+ * set) pair. An assignment names its principal twice: principal_id, and
+ * user_id or group_id, the one its type says, each a foreign key with ON
+ * DELETE CASCADE, so that removing a user or a group (SCIM, an account's
+ * deletion on either backend: v11 deletes a PostgreSQL account's users
+ * itself) removes their assignments; deleting a target or a permission set
+ * removes its assignments the same way. Ids and names compare bytewise on
+ * both backends (COLLATE "C" on PostgreSQL), for pages and orders.
+ */
+#define V12_COMMON(COLLATE)                                                                       \
+	"CREATE TABLE targets ("                                                                  \
+	" target_id TEXT" COLLATE " PRIMARY KEY,"                                                 \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"           \
+	" name TEXT" COLLATE " NOT NULL,"                                                         \
+	" kind TEXT NOT NULL,"                                                                    \
+	" url TEXT NOT NULL,"                                                                     \
+	" created_ms BIGINT NOT NULL,"                                                            \
+	" modified_ms BIGINT NOT NULL);"                                                          \
+	"CREATE UNIQUE INDEX targets_by_name ON targets (account_id, name);"                      \
+	"CREATE INDEX targets_by_account ON targets (account_id, target_id);"                     \
+	"CREATE TABLE permission_sets ("                                                          \
+	" permission_set_id TEXT" COLLATE " PRIMARY KEY,"                                         \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"           \
+	" name TEXT" COLLATE " NOT NULL,"                                                         \
+	" policies TEXT NOT NULL,"                                                                \
+	" session_duration_s BIGINT NOT NULL CHECK (session_duration_s > 0),"                     \
+	" created_ms BIGINT NOT NULL,"                                                            \
+	" modified_ms BIGINT NOT NULL);"                                                          \
+	"CREATE UNIQUE INDEX permission_sets_by_name ON permission_sets (account_id, name);"      \
+	"CREATE INDEX permission_sets_by_account ON permission_sets (account_id, "                \
+	"permission_set_id);"                                                                     \
+	"CREATE TABLE assignments ("                                                              \
+	" assignment_id TEXT" COLLATE " PRIMARY KEY,"                                             \
+	" account_id TEXT NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,"           \
+	" principal_type TEXT NOT NULL CHECK (principal_type IN ('USER', 'GROUP')),"              \
+	" principal_id TEXT NOT NULL,"                                                            \
+	" user_id TEXT REFERENCES users (user_id) ON DELETE CASCADE,"                             \
+	" group_id TEXT REFERENCES groups (group_id) ON DELETE CASCADE,"                          \
+	" target_id TEXT" COLLATE " NOT NULL"                                                     \
+	" REFERENCES targets (target_id) ON DELETE CASCADE,"                                      \
+	" permission_set_id TEXT" COLLATE " NOT NULL"                                             \
+	" REFERENCES permission_sets (permission_set_id) ON DELETE CASCADE,"                      \
+	" created_ms BIGINT NOT NULL,"                                                            \
+	" CHECK ((principal_type = 'USER' AND user_id = principal_id AND group_id IS NULL) OR"    \
+	" (principal_type = 'GROUP' AND group_id = principal_id AND user_id IS NULL)),"           \
+	" UNIQUE (principal_type, principal_id, target_id, permission_set_id));"                  \
+	"CREATE INDEX assignments_by_account ON assignments (account_id, assignment_id);"         \
+	"CREATE INDEX assignments_by_user ON assignments (user_id) WHERE user_id IS NOT NULL;"    \
+	"CREATE INDEX assignments_by_group ON assignments (group_id) WHERE group_id IS NOT NULL;" \
+	"CREATE INDEX assignments_by_target ON assignments (target_id);"                          \
+	"CREATE INDEX assignments_by_permission_set ON assignments (permission_set_id);"
+
 const struct ts__migration ts__store_migrations[] = {
         {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
         {2, V2_COMMON, V2_COMMON},
@@ -441,6 +496,7 @@ const struct ts__migration ts__store_migrations[] = {
         {9, V9_COMMON("INTEGER"), V9_COMMON("BIGINT GENERATED BY DEFAULT AS IDENTITY")},
         {10, V10_COMMON, V10_COMMON},
         {11, V11_SQLITE, V11_POSTGRES},
+        {12, V12_COMMON(""), V12_COMMON(" COLLATE \"C\"")},
 };
 const int ts__store_migration_count =
         (int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);

@@ -14,13 +14,15 @@
  * keys.h (admin and SCIM API keys), audit.h, directory.h (users, groups,
  * memberships, licence groups), domains.h, sessions.h, nodes.h, secrets.h
  * (values sealed with the master key), saml.h (SAML identity sources, SP keys,
- * AuthnRequests, the replay cache) and signins.h (sign-in attempts).
+ * AuthnRequests, the replay cache), signins.h (sign-in attempts) and access.h
+ * (targets, permission sets, assignments).
  */
 #ifndef TS_STORE_STORE_H
 #define TS_STORE_STORE_H
 
 #include "store/conn.h"
 
+#include "store/access.h"
 #include "store/accounts.h"
 #include "store/audit.h"
 #include "store/directory.h"
