@@ -33,6 +33,7 @@ bench: deps
 	@bash bench/pg_bench.sh "$(CURDIR)/build-bench/tessera"
 	@bash bench/saml_bench.sh "$(CURDIR)/build-bench/tessera"
 	@bash bench/oidc_bench.sh "$(CURDIR)/build-bench/tessera"
+	@bash bench/oauth_bench.sh "$(CURDIR)/build-bench/tessera"
 
 fuzz: deps
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} sh scripts/fuzz.sh

@@ -20,6 +20,7 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 	struct ts_saml_config *saml = NULL;
 	struct ts_portal_config *portal = NULL;
 	struct ts_oidc_config *oidc = NULL;
+	struct ts_oauth_config *oauth = NULL;
 	if (app != NULL) {
 		app->admin = (struct ts_admin_config){.master_key = app->master_key,
 		                                      .verifier = app->verifier,
@@ -37,6 +38,13 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 		        .master_key = app->master_key,
 		        .throttle = app->signin_throttle};
 		app->portal = (struct ts_portal_config){.base_url = app->base_url};
+		app->oauth = (struct ts_oauth_config){.base_url = app->base_url,
+		                                      .base_url_given = app->base_url_given,
+		                                      .master_key = app->master_key,
+		                                      .device_ttl_s = app->device_ttl_s,
+		                                      .interval_s = app->device_interval_s,
+		                                      .throttle = app->signin_throttle};
+		oauth = &app->oauth;
 		admin = &app->admin;
 		scim = &app->scim;
 		saml = &app->saml_web;
@@ -50,6 +58,7 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 	out[n++] = ts_saml_module(saml);
 	out[n++] = ts_oidc_module(oidc);
 	out[n++] = ts_portal_module(portal);
+	out[n++] = ts_oauth_module(oauth);
 	return n;
 }
 

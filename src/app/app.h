@@ -10,6 +10,7 @@
 #include "admin/api.h"
 #include "core/crypto.h"
 #include "http/http.h"
+#include "oauth/oauth.h"
 #include "oidc/oidc.h"
 #include "portal/portal.h"
 #include "saml/saml.h"
@@ -31,12 +32,15 @@ struct ts_app {
 	struct ts_app_nodes *nodes;
 	/* SAML upkeep: metadata refresh, purges, the certificate gauge (app/saml.h); may be NULL */
 	struct ts_app_saml *saml;
+	/* the device flow's code life and polling interval (serve flags; 0: RFC 8628 defaults) */
+	int64_t device_ttl_s, device_interval_s;
 	/* the modules' configurations, filled from the above by ts_app_modules */
 	struct ts_admin_config admin;
 	struct ts_scim_config scim;
 	struct ts_saml_config saml_web;
 	struct ts_oidc_config oidc_web;
 	struct ts_portal_config portal;
+	struct ts_oauth_config oauth;
 };
 
 /* The maximum number of modules ts_app_modules registers. */

@@ -47,6 +47,8 @@ enum {
 	O_STORE_LOCK_TIMEOUT,
 	O_SQLITE_TUNING,
 	O_SAML_REFRESH,
+	O_DEVICE_TTL,
+	O_DEVICE_INTERVAL,
 	O__COUNT
 };
 
@@ -108,6 +110,11 @@ static const struct ts_config_option opts[O__COUNT] = {
         [O_SQLITE_TUNING] = {"sqlite-tuning", "on", false,
                              "SQLite's WAL-batching VFS, page cache and allocator caches: on or "
                              "off (docs/store.md)"},
+        /* docs/oauth.md: RFC 8628 §3.2 expires_in and interval of new device sign-ins */
+        [O_DEVICE_TTL] = {"device-code-ttl", TS_STR(TS_OAUTH_DEVICE_TTL_S), false,
+                          "seconds a device sign-in's user code stays valid"},
+        [O_DEVICE_INTERVAL] = {"device-poll-interval", TS_STR(TS_OAUTH_INTERVAL_S), false,
+                               "seconds a device waits between polls (slow_down adds 5)"},
 };
 
 /*
@@ -200,6 +207,7 @@ int ts_cli_serve(int argc, char **argv)
 	int status = 1;
 	long loops = 0, workers = 0, max_body = 0, scim_rate = 0, signin_rate = 0;
 	long connect_ms = 0, statement_ms = 0, lock_ms = 0, saml_refresh_s = 0;
+	long device_ttl_s = 0, device_interval_s = 0;
 	enum ts_store_sqlite_tuning tuning = TS_SQLITE_TUNING_ON;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
 		status = 2;
@@ -216,6 +224,8 @@ int ts_cli_serve(int argc, char **argv)
 	    !number(v[O_STORE_STATEMENT_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &statement_ms) ||
 	    !number(v[O_STORE_LOCK_TIMEOUT], 1, SERVE_TIMEOUT_MAX_MS, &lock_ms) ||
 	    !number(v[O_SAML_REFRESH], 1, SERVE_TIMEOUT_MAX_MS / 1000 * 30, &saml_refresh_s) ||
+	    !number(v[O_DEVICE_TTL], 1, TS_OAUTH_DEVICE_TTL_MAX_S, &device_ttl_s) ||
+	    !number(v[O_DEVICE_INTERVAL], 1, TS_OAUTH_INTERVAL_MAX_S, &device_interval_s) ||
 	    (strcmp(v[O_DURABILITY], "normal") != 0 && strcmp(v[O_DURABILITY], "full") != 0) ||
 	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0) ||
 	    !ts_store_sqlite_tuning_parse(v[O_SQLITE_TUNING], &tuning)) {
@@ -223,10 +233,13 @@ int ts_cli_serve(int argc, char **argv)
 		        "serve: bad value for --log-level, --threads, --workers, "
 		        "--max-body, --scim-rate-limit, --signin-rate-limit, --durability, "
 		        "--access-log, "
-		        "--store-*-timeout, --saml-metadata-refresh or --sqlite-tuning");
+		        "--store-*-timeout, --saml-metadata-refresh, --sqlite-tuning, "
+		        "--device-code-ttl or --device-poll-interval");
 		status = 2;
 		goto out;
 	}
+	app.device_ttl_s = device_ttl_s;
+	app.device_interval_s = device_interval_s;
 	ts_log_set_level((enum ts_log_level)level);
 	ts_log_set_redactor(
 	        ts_audit_redact); /* what the audit trail may not hold, the log neither */

@@ -167,6 +167,7 @@
 #include "store/queries_secrets.h"
 #include "store/queries_saml.h"
 #include "store/queries_oidc.h"
+#include "store/queries_oauth.h"
 #include "store/queries_signins.h"
 #include "store/queries_access.h"
 
@@ -179,7 +180,8 @@
 	TS__STORE_QUERIES_SAML(X)      \
 	TS__STORE_QUERIES_OIDC(X)      \
 	TS__STORE_QUERIES_SIGNINS(X)   \
-	TS__STORE_QUERIES_ACCESS(X)
+	TS__STORE_QUERIES_ACCESS(X)    \
+	TS__STORE_QUERIES_OAUTH(X)
 
 enum ts__store_query {
 #define TS__Q_ENUM(id, sql, pg) TS__Q_##id,

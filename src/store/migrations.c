@@ -484,6 +484,66 @@
 	"CREATE INDEX assignments_by_target ON assignments (target_id);"                          \
 	"CREATE INDEX assignments_by_permission_set ON assignments (permission_set_id);"
 
+/*
+ * Version 13: Tessera's authorization server for the CLI (store/oauth.h,
+ * docs/oauth.md). Device flows of RFC 8628 (oauth_device_codes: the device
+ * code kept as its SHA-256 only, the user code normalised, the interval
+ * raised by slow_down, the wrong entries against the code, the decision
+ * and who made it); refresh tokens (oauth_refresh_tokens: hashes only, a
+ * family per device sign-in, spent at rotation); the per-address counters
+ * of wrong user codes (oauth_entry_failures); the ES256 signing keys'
+ * public halves (oauth_signing_keys; the private keys are sealed rows of
+ * secrets, owner kind "oauth_signing", owner the kid). The flow rows name
+ * their account without a foreign key: every device flow of an account
+ * would otherwise lock the account row on PostgreSQL (see version 11);
+ * they die by expiry, and a refresh checks its account exists.
+ */
+#define V13_COMMON                                                                          \
+	"CREATE TABLE oauth_device_codes ("                                                 \
+	" device_hash TEXT PRIMARY KEY,"                                                    \
+	" user_code TEXT NOT NULL UNIQUE,"                                                  \
+	" account_id TEXT NOT NULL,"                                                        \
+	" client_id TEXT NOT NULL,"                                                         \
+	" scope TEXT,"                                                                      \
+	" client_info TEXT,"                                                                \
+	" created_ms BIGINT NOT NULL,"                                                      \
+	" expires_ms BIGINT NOT NULL,"                                                      \
+	" interval_s BIGINT NOT NULL,"                                                      \
+	" last_poll_ms BIGINT NOT NULL DEFAULT 0,"                                          \
+	" poll_slow INTEGER NOT NULL DEFAULT 0,"                                            \
+	" wrong_entries BIGINT NOT NULL DEFAULT 0,"                                         \
+	" status TEXT NOT NULL CHECK (status IN "                                           \
+	"('pending', 'approved', 'denied', 'consumed')),"                                   \
+	" user_id TEXT,"                                                                    \
+	" session_id TEXT,"                                                                 \
+	" decided_ms BIGINT NOT NULL DEFAULT 0);"                                           \
+	"CREATE INDEX oauth_device_codes_by_expiry ON oauth_device_codes (expires_ms);"     \
+	"CREATE TABLE oauth_refresh_tokens ("                                               \
+	" token_hash TEXT PRIMARY KEY,"                                                     \
+	" family_id TEXT NOT NULL,"                                                         \
+	" account_id TEXT NOT NULL,"                                                        \
+	" user_id TEXT NOT NULL,"                                                           \
+	" client_id TEXT NOT NULL,"                                                         \
+	" session_id TEXT NOT NULL,"                                                        \
+	" created_ms BIGINT NOT NULL,"                                                      \
+	" expires_ms BIGINT NOT NULL,"                                                      \
+	" used_ms BIGINT NOT NULL DEFAULT 0,"                                               \
+	" revoked_ms BIGINT NOT NULL DEFAULT 0);"                                           \
+	"CREATE INDEX oauth_refresh_tokens_by_family ON oauth_refresh_tokens (family_id);"  \
+	"CREATE INDEX oauth_refresh_tokens_by_expiry ON oauth_refresh_tokens (expires_ms);" \
+	"CREATE TABLE oauth_entry_failures ("                                               \
+	" client_key TEXT PRIMARY KEY,"                                                     \
+	" window_start_ms BIGINT NOT NULL,"                                                 \
+	" failures BIGINT NOT NULL,"                                                        \
+	" locked_until_ms BIGINT NOT NULL DEFAULT 0,"                                       \
+	" expires_ms BIGINT NOT NULL);"                                                     \
+	"CREATE INDEX oauth_entry_failures_by_expiry ON oauth_entry_failures (expires_ms);" \
+	"CREATE TABLE oauth_signing_keys ("                                                 \
+	" kid TEXT PRIMARY KEY,"                                                            \
+	" public_jwk TEXT NOT NULL,"                                                        \
+	" created_ms BIGINT NOT NULL,"                                                      \
+	" retired_ms BIGINT NOT NULL DEFAULT 0);"
+
 const struct ts__migration ts__store_migrations[] = {
         {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},
         {2, V2_COMMON, V2_COMMON},
@@ -497,6 +557,7 @@ const struct ts__migration ts__store_migrations[] = {
         {10, V10_COMMON, V10_COMMON},
         {11, V11_SQLITE, V11_POSTGRES},
         {12, V12_COMMON(""), V12_COMMON(" COLLATE \"C\"")},
+        {13, V13_COMMON, V13_COMMON},
 };
 const int ts__store_migration_count =
         (int)(sizeof ts__store_migrations / sizeof ts__store_migrations[0]);

@@ -29,6 +29,7 @@
 #include "store/domains.h"
 #include "store/keys.h"
 #include "store/nodes.h"
+#include "store/oauth.h"
 #include "store/saml.h"
 #include "store/secrets.h"
 #include "store/sessions.h"
