@@ -37,7 +37,8 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 		        .base_url = app->base_url_given ? app->base_url : NULL,
 		        .master_key = app->master_key,
 		        .throttle = app->signin_throttle};
-		app->portal = (struct ts_portal_config){.base_url = app->base_url};
+		app->portal = (struct ts_portal_config){.base_url = app->base_url,
+		                                        .master_key = app->master_key};
 		app->oauth = (struct ts_oauth_config){.base_url = app->base_url,
 		                                      .base_url_given = app->base_url_given,
 		                                      .master_key = app->master_key,
