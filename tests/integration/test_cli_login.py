@@ -10,8 +10,10 @@ included). The credentials the command prints are verified with jwcrypto against
 /oauth/jwks; refresh (expired access token, then an access token the server refuses) and
 LogoutUser (refresh refused: "run: tessera login") are seen from the command line. The
 files' modes, another profile kept, tokens never printed, the choice refused without a
-terminal (naming the flag), names taken for --target and --permission-set, a denial, and a
-start URL whose server has another issuer (RFC 8414 §3.3) are checked too.
+terminal (naming the flag), names taken for --target and --permission-set, a denial, a
+start URL whose server has another issuer (RFC 8414 §3.3), and xdg-open called (with the
+complete URI as its one argument) only with a display and without --no-browser are checked
+too.
 """
 import base64
 import html.parser
@@ -157,12 +159,13 @@ def decide(env, browser, complete_url, code, decision):
 class Login:
     """`tessera login` running: its stderr read as it comes."""
 
-    def __init__(self, env, home, profile, *flags, start_url=None):
+    def __init__(self, env, home, profile, *flags, extra_env=None, no_browser=True):
         e = T.clean_env({"XDG_CONFIG_HOME": home})
         e.pop("DISPLAY", None)
         e.pop("WAYLAND_DISPLAY", None)
-        argv = [T.EXE, "login", "--start-url", start_url or "%s/start/%s" % (env.base, env.acct),
-                "--profile", profile, "--no-browser", *flags]
+        e.update(extra_env or {})
+        argv = [T.EXE, "login", "--start-url", "%s/start/%s" % (env.base, env.acct),
+                "--profile", profile, *(["--no-browser"] if no_browser else []), *flags]
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, env=e, cwd=home.rsplit("/", 1)[0])
         self.lines = []
@@ -346,6 +349,39 @@ def test_choice_needs_a_flag_without_terminal_then_names(env, home):
     decide(env, b, complete, code, "approve")
     rc, _, err = lg.finish()
     assert rc != 0 and "no target no-such-target is available to you" in err, err
+
+
+def test_browser_only_with_a_display(env, home, tmp_path):
+    # an xdg-open of the test's own, first on PATH, writes down how it was called
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    opened = tmp_path / "opened"
+    (bindir / "xdg-open").write_text('#!/bin/sh\nprintf "%%s\\n" "$#" "$@" > %s\n' % opened)
+    (bindir / "xdg-open").chmod(0o755)
+    path = "%s:%s" % (bindir, os.environ.get("PATH", "/usr/bin:/bin"))
+    cases = [({"DISPLAY": ":99"}, False, True),
+             ({"WAYLAND_DISPLAY": "wayland-0"}, False, True),
+             ({"DISPLAY": ":99"}, True, False),  # --no-browser
+             ({}, False, False)]  # no display
+    for extra, no_browser, want in cases:
+        lg = Login(env, home, "browser", extra_env=dict(extra, PATH=path), no_browser=no_browser)
+        try:
+            code, uri, complete = lg.code()
+            if want:
+                # one argument, the URI carrying the code: no shell in between
+                T.wait_for(lambda: opened.exists() and opened.read_text().endswith("\n"), 10,
+                           what="xdg-open called")
+                assert opened.read_text() == "1\n%s\n" % complete, opened.read_text()
+                assert any("Attempting to automatically open" in l for l in lg.lines), lg.lines
+            else:
+                time.sleep(1)
+                assert not opened.exists(), (extra, no_browser, opened.read_text())
+                assert not any("Attempting to automatically open" in l for l in lg.lines), lg.lines
+        finally:
+            lg.p.terminate()
+            lg.p.wait(timeout=10)
+            if opened.exists():
+                opened.unlink()
 
 
 def test_denied_in_the_browser(env, home):
