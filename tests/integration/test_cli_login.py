@@ -45,6 +45,27 @@ import tessera_itest as T  # noqa: E402
 
 CODE_RE = re.compile(r"^[A-Z]{4}-[A-Z]{4}$")
 LOGIN_TIMEOUT = 90  # seconds: a poll interval or two past the approval, scaled below
+# serve --device-code-ttl and --device-poll-interval: short, so that a test sees a code
+# expire and the approvals are picked up quickly
+DEVICE_TTL_S = 15
+INTERVAL_S = 1
+
+
+def start_server(store, dns):
+    """samlenv.start_server's server, with the short device-code lifetime and interval."""
+    root = store.init()
+    for _ in range(5):
+        port = T.free_port()
+        srv = T.Server(store, root_token=root, port=port,
+                       extra_args=["--base-url", "http://127.0.0.1:%d" % port, "--dns-server", dns.address,
+                                   "--access-log", "off", "--device-code-ttl", str(DEVICE_TTL_S),
+                                   "--device-poll-interval", str(INTERVAL_S)])
+        try:
+            return srv.start()
+        except T.ServerStartError as ex:
+            if "cannot listen" not in str(ex):
+                raise
+    raise AssertionError("no free port for tessera serve")
 
 
 @pytest.fixture(scope="module", params=["saml", "oidc"])
@@ -55,7 +76,7 @@ def env(request, tmp_path_factory):
     dns = T.Dns(str(work)).start()
     srv = op = None
     try:
-        srv = S.start_server(store, dns)
+        srv = start_server(store, dns)
         if request.param == "saml":
             yield S.Env(srv, work, dns, "sqlite")
         else:
@@ -394,6 +415,19 @@ def test_denied_in_the_browser(env, home):
     assert out == ""
     assert not os.path.exists(tessera_dir(home)) or not os.path.exists(
         os.path.join(tessera_dir(home), "tokens", "denied.json"))
+
+
+def test_code_expires_unapproved(env, home):
+    t0 = time.monotonic()
+    lg = Login(env, home, "late")
+    lg.code()
+    rc, out, err = lg.finish()
+    took = time.monotonic() - t0
+    assert rc != 0 and "the code expired before it was approved" in err, err
+    assert out == ""
+    # RFC 8628 §3.5: polled until expires_in, never past it
+    assert DEVICE_TTL_S - 2 * INTERVAL_S - 1 <= took <= DEVICE_TTL_S + 5 * T.SCALE, took
+    assert not os.path.exists(tessera_dir(home))
 
 
 def test_issuer_of_another_origin_refused(env, home):
