@@ -13,6 +13,9 @@ static int usage(void)
 	fputs("usage: tessera <command> [options]\n"
 	      "  serve                      run the server\n"
 	      "  init                       create or migrate the store, print a first admin key\n"
+	      "  login --start-url URL [--profile NAME]  sign the command line in (device code)\n"
+	      "  credentials [--profile NAME]  short-lived credentials as JSON "
+	      "(credential_process)\n"
 	      "  account create|list        manage accounts offline\n"
 	      "  adminkey create|list|delete  manage admin keys offline\n"
 	      "  apikey create|list|delete  manage SCIM API keys offline (--account ID)\n"
@@ -43,6 +46,10 @@ int main(int argc, char **argv)
 		return ts_cli_serve(argc - 2, argv + 2);
 	if (strcmp(noun, "init") == 0)
 		return ts_cli_init(argc - 2, argv + 2);
+	if (strcmp(noun, "login") == 0)
+		return ts_cli_login(argc - 2, argv + 2);
+	if (strcmp(noun, "credentials") == 0)
+		return ts_cli_credentials(argc - 2, argv + 2);
 	if (strcmp(noun, "--help") == 0 || strcmp(noun, "help") == 0)
 		return usage(), 0;
 	if (argc < 3)

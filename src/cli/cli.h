@@ -21,6 +21,9 @@
 
 int ts_cli_serve(int argc, char **argv);
 int ts_cli_init(int argc, char **argv);
+/* tessera login / tessera credentials (login.c): no verb, flags only. */
+int ts_cli_login(int argc, char **argv);
+int ts_cli_credentials(int argc, char **argv);
 int ts_cli_account(const char *verb, int argc, char **argv);
 int ts_cli_adminkey(const char *verb, int argc, char **argv);
 int ts_cli_apikey(const char *verb, int argc, char **argv);
