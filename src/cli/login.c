@@ -650,8 +650,8 @@ static const struct ts_config_option cred_opts[C__COUNT] = {
  * (the server rotates the refresh token: the old one is spent).
  * TS_ERR_UNAUTHORIZED when the server will not renew it.
  */
-static ts_err refresh(ts_arena_t *a, struct server *s, const char *dir, const char *name,
-                      struct ts_cli_tokens *t, struct ts_error *e)
+static ts_err renew(ts_arena_t *a, struct server *s, const char *dir, const char *name,
+                    struct ts_cli_tokens *t, struct ts_error *e)
 {
 	if (t->refresh_token == NULL)
 		return TS_FAIL(e, TS_ERR_UNAUTHORIZED, "there is no refresh token");
@@ -677,6 +677,30 @@ static ts_err refresh(ts_arena_t *a, struct server *s, const char *dir, const ch
 		rc = ts_cli_tokens_save(a, dir, name, &fresh, e);
 	if (rc == TS_ERR_OK)
 		*t = fresh;
+	return rc;
+}
+
+/*
+ * renew, one process of the profile at a time (ts_cli_tokens_lock): under
+ * the lock the tokens are read again, and when another process renewed them
+ * meanwhile its tokens are taken instead of spending the refresh token again.
+ */
+static ts_err refresh(ts_arena_t *a, struct server *s, const char *dir, const char *name,
+                      struct ts_cli_tokens *t, struct ts_error *e)
+{
+	int lock = -1;
+	ts_err rc = ts_cli_tokens_lock(a, dir, name, &lock, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	struct ts_cli_tokens now;
+	rc = ts_cli_tokens_load(a, dir, name, &now, e);
+	if (rc == TS_ERR_OK && now.refresh_token != NULL && t->refresh_token != NULL &&
+	    strcmp(now.refresh_token, t->refresh_token) != 0 &&
+	    now.expires_ms > ts_now_ms() + EXPIRY_MARGIN_MS)
+		*t = now; /* renewed by another process a moment ago */
+	else if (rc == TS_ERR_OK)
+		rc = renew(a, s, dir, name, t, e);
+	ts_cli_tokens_unlock(lock);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -519,6 +520,37 @@ ts_err ts_cli_tokens_load(ts_arena_t *a, const char *dir, const char *name,
 	out->refresh_token = refresh && refresh[0] ? ts_arena_strdup(a, refresh) : NULL;
 	out->expires_ms = ms;
 	return TS_ERR_OK;
+}
+
+ts_err ts_cli_tokens_lock(ts_arena_t *a, const char *dir, const char *name, int *fd,
+                          struct ts_error *e)
+{
+	*fd = -1;
+	if (!ts_cli_profile_name_ok(name))
+		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "not a valid profile name");
+	const char *tdir = ts_arena_printf(a, "%s/" TS_CLI_PROFILE_TOKENS_DIR, dir);
+	ts_err rc = make_dir(a, tdir, true, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	const char *path = ts_arena_printf(a, "%s/%s.lock", tdir, name);
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f < 0)
+		return TS_FAIL(e, TS_ERR_IO, "%s: %s", path, strerror(errno));
+	while (flock(f, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			int err = errno;
+			close(f);
+			return TS_FAIL(e, TS_ERR_IO, "%s: %s", path, strerror(err));
+		}
+	}
+	*fd = f;
+	return TS_ERR_OK;
+}
+
+void ts_cli_tokens_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* closing the last descriptor releases the flock */
 }
 
 ts_err ts_cli_tokens_save(ts_arena_t *a, const char *dir, const char *name,

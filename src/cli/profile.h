@@ -102,4 +102,15 @@ TS_MUST_USE ts_err ts_cli_tokens_load(ts_arena_t *a, const char *dir, const char
 TS_MUST_USE ts_err ts_cli_tokens_save(ts_arena_t *a, const char *dir, const char *name,
                                       const struct ts_cli_tokens *t, struct ts_error *e);
 
+/*
+ * Takes the lock of profile name's tokens (dir/tokens/name.lock, 0600, made
+ * when missing), waiting for another process that holds it: two `tessera
+ * credentials` renewing at once would each spend the one refresh token, and
+ * the server takes a spent token coming back for a stolen one (docs/oauth.md).
+ * *fd is released with ts_cli_tokens_unlock.
+ */
+TS_MUST_USE ts_err ts_cli_tokens_lock(ts_arena_t *a, const char *dir, const char *name, int *fd,
+                                      struct ts_error *e);
+void ts_cli_tokens_unlock(int fd);
+
 #endif

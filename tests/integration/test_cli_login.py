@@ -327,6 +327,23 @@ def test_login_only_choice_credentials_refresh_and_logout(env, home):
     tok3 = tokens_of(home, "work")
     assert tok3["RefreshToken"] != tok2["RefreshToken"]
 
+    # several credential_process hooks at once, the access token expired: one renews it (the
+    # profile's lock), the others take what it saved, and the family lives on (a refresh token
+    # spent twice would revoke it, docs/oauth.md)
+    write_tokens(home, "work", dict(tok3, ExpiresAt="2020-01-01T00:00:00.000Z"))
+    procs = [subprocess.Popen([T.EXE, "credentials", "--profile", "work"],
+                              env=T.clean_env({"XDG_CONFIG_HOME": home}), cwd=home,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    outs = [pr.communicate(timeout=60 * T.SCALE) for pr in procs]
+    assert [pr.returncode for pr in procs] == [0] * 8, [o[1] for o in outs]
+    assert not any(T.sanitizer_lines(o[1]) for o in outs), [o[1] for o in outs]
+    tok4 = tokens_of(home, "work")
+    assert tok4["RefreshToken"] != tok3["RefreshToken"]
+    p = credentials(home, "work")
+    assert p.returncode == 0, p.stderr
+    assert tokens_of(home, "work") == tok4  # still valid: nothing renewed
+    tok3 = tok4
+
     # LogoutUser: the access token and the refresh token die with the sessions
     env.admin("POST", "/accounts/%s/users/%s" % (env.acct, user["id"]), params={"operation": "logout"},
               expect=204)
