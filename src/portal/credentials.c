@@ -101,6 +101,7 @@ static ts_err audit(ts_store_conn_t *c, struct ts_http_req *req, const struct ts
 	ts_json_set_str(params, "TargetId", r->target_id);
 	ts_json_set_str(params, "PermissionSetId", r->permission_set_id);
 	ts_json_set_str(params, "Session", m->from_cookie ? "cookie" : "bearer");
+	ts_json_set_str(params, "SessionId", m->info.session.session_id); /* the sid, not a token */
 	json_t *out = NULL;
 	char exp[TS_ISO8601_LEN + 1];
 	if (is->token != NULL) {

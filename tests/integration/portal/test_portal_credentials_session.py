@@ -20,6 +20,7 @@ Tokens are verified with python3-jwcrypto against /oauth/jwks, on both backends.
 """
 import calendar
 import hashlib
+import json
 import re
 import time
 
@@ -163,6 +164,8 @@ def test_leaving_the_licensed_group_refuses_credentials_at_once(env):
         what="the refused GetCredentials event")
     assert [e["errorCode"] for e in evs] == ["UnauthorizedClientException"], evs
     assert "licence" in (evs[0].get("errorMessage") or ""), evs
+    assert evs[0]["requestParameters"]["SessionId"] == _stored_session(env, gone_token)[0], evs
+    assert gone_token not in json.dumps(evs), evs
     # back in the group: a new sign-in gets credentials again
     env.scim("PATCH", "/Groups/" + env.groups["Pro"], {"schemas": [S.PATCHOP], "Operations": [
         {"op": "add", "path": "members", "value": [{"value": gone["id"]}]}]})
