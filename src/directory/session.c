@@ -174,6 +174,38 @@ static const char *refusal(const struct ts_session_info *in, int64_t now_ms)
 	return NULL;
 }
 
+/*
+ * The account and user of out->session, loaded in c's transaction, and the
+ * verdict: the refusals of refusal(), then, when recheck, the licence
+ * computed again (out->license; else the session's own). TS_ERR_UNAUTHORIZED
+ * with the reason in e; the caller refuses a licence of TS_LICENSE_NONE.
+ */
+static ts_err judge(ts_store_conn_t *c, ts_arena_t *a, int64_t now_ms, bool recheck,
+                    struct ts_session_info *out, struct ts_error *e)
+{
+	ts_err rc = ts_store_account_get(c, a, out->session.account_id, &out->account, e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_user_get(c, a, out->session.account_id, out->session.user_id,
+		                       &out->user, e);
+	if (rc == TS_ERR_NOT_FOUND)
+		rc = TS_FAIL(e, TS_ERR_UNAUTHORIZED, "the session's user or account is gone");
+	if (rc == TS_ERR_OK && refusal(out, now_ms) != NULL)
+		rc = TS_FAIL(e, TS_ERR_UNAUTHORIZED, "%s", refusal(out, now_ms));
+	out->license = ts_directory_license_parse(out->session.license);
+	bool managed = false;
+	if (rc == TS_ERR_OK && recheck)
+		rc = ts_directory_account_managed(c, out->account.account_id, &managed, e);
+	if (rc == TS_ERR_OK && recheck)
+		rc = ts_directory_user_license(c, a, &out->user, managed, &out->license, e);
+	return rc;
+}
+
+static ts_err no_license(struct ts_error *e)
+{
+	return TS_FAIL(e, TS_ERR_UNAUTHORIZED,
+	               "the user no longer holds a licence (no mapped directory group)");
+}
+
 ts_err ts_directory_session_validate(ts_store_conn_t *c, ts_arena_t *a, const char *token,
                                      int64_t now_ms, struct ts_session_info *out,
                                      struct ts_error *e)
@@ -186,7 +218,7 @@ ts_err ts_directory_session_validate(ts_store_conn_t *c, ts_arena_t *a, const ch
 	char hash[TS_SHA256_HEX_LEN + 1];
 	ts_sha256_hex(token, strlen(token), hash);
 
-	bool managed = false, recheck = false;
+	bool recheck = false;
 	ts_err rc = ts_store_begin(c, false, e);
 	if (rc != TS_ERR_OK)
 		return rc;
@@ -194,21 +226,10 @@ ts_err ts_directory_session_validate(ts_store_conn_t *c, ts_arena_t *a, const ch
 	rc = ts_store_session_by_hash(c, a, hash, &out->session, e);
 	if (rc == TS_ERR_NOT_FOUND)
 		rc = TS_FAIL(e, TS_ERR_UNAUTHORIZED, "unknown session token");
+	recheck = rc == TS_ERR_OK &&
+	          now_ms - out->session.license_checked_ms >= TS_SESSION_LICENSE_RECHECK_MS;
 	if (rc == TS_ERR_OK)
-		rc = ts_store_account_get(c, a, out->session.account_id, &out->account, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_user_get(c, a, out->session.account_id, out->session.user_id,
-		                       &out->user, e);
-	if (rc == TS_ERR_NOT_FOUND)
-		rc = TS_FAIL(e, TS_ERR_UNAUTHORIZED, "the session's user or account is gone");
-	if (rc == TS_ERR_OK && refusal(out, now_ms) != NULL)
-		rc = TS_FAIL(e, TS_ERR_UNAUTHORIZED, "%s", refusal(out, now_ms));
-	out->license = ts_directory_license_parse(out->session.license);
-	recheck = now_ms - out->session.license_checked_ms >= TS_SESSION_LICENSE_RECHECK_MS;
-	if (rc == TS_ERR_OK && recheck)
-		rc = ts_directory_account_managed(c, out->account.account_id, &managed, e);
-	if (rc == TS_ERR_OK && recheck)
-		rc = ts_directory_user_license(c, a, &out->user, managed, &out->license, e);
+		rc = judge(c, a, now_ms, recheck, out, e);
 	ts_store_rollback(c);
 	if (rc != TS_ERR_OK)
 		return rc;
@@ -229,8 +250,32 @@ ts_err ts_directory_session_validate(ts_store_conn_t *c, ts_arena_t *a, const ch
 		out->session.license_checked_ms = now_ms;
 	}
 	if (out->license == TS_LICENSE_NONE)
-		return TS_FAIL(e, TS_ERR_UNAUTHORIZED,
-		               "the user no longer holds a licence (no mapped directory group)");
+		return no_license(e);
+	return TS_ERR_OK;
+}
+
+ts_err ts_directory_session_recheck(ts_store_conn_t *c, ts_arena_t *a, const char *session_id,
+                                    int64_t now_ms, struct ts_session_info *out, struct ts_error *e)
+{
+	memset(out, 0, sizeof *out);
+	/* locked: a revocation or re-check of this session at the same time waits (docs/store.md)
+	 */
+	ts_err rc = ts_store_session_get_for_update(c, a, session_id, &out->session, e);
+	if (rc == TS_ERR_NOT_FOUND)
+		rc = TS_FAIL(e, TS_ERR_UNAUTHORIZED, "unknown session");
+	if (rc == TS_ERR_OK)
+		rc = judge(c, a, now_ms, true, out, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	/* the groups as they are now, not as they were up to a minute ago */
+	rc = ts_store_session_set_license(c, session_id, ts_directory_license_name(out->license),
+	                                  now_ms, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	out->session.license = ts_directory_license_name(out->license);
+	out->session.license_checked_ms = now_ms;
+	if (out->license == TS_LICENSE_NONE)
+		return no_license(e);
 	return TS_ERR_OK;
 }
 

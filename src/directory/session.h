@@ -101,6 +101,20 @@ TS_MUST_USE ts_err ts_directory_session_validate(ts_store_conn_t *c, ts_arena_t 
                                                  const char *token, int64_t now_ms,
                                                  struct ts_session_info *out, struct ts_error *e);
 
+/*
+ * ts_directory_session_validate's verdict on the session session_id, in the
+ * caller's write transaction, with the licence always computed again from
+ * the directory as it is now (and stored), however recently it was checked:
+ * for an answer that must follow a change of groups at once (credentials,
+ * docs/portal.md). The session's row is locked for the transaction. The
+ * same refusals, TS_ERR_UNAUTHORIZED with the reason in e (UNKNOWN session
+ * included); a refusal for the licence has stored TS_LICENSE_NONE, which the
+ * caller may commit (the next validate refuses the session too).
+ */
+TS_MUST_USE ts_err ts_directory_session_recheck(ts_store_conn_t *c, ts_arena_t *a,
+                                                const char *session_id, int64_t now_ms,
+                                                struct ts_session_info *out, struct ts_error *e);
+
 /* Revokes one session by ID, in the caller's write transaction (NOT_FOUND when not live). */
 TS_MUST_USE ts_err ts_directory_session_revoke(ts_store_conn_t *c, const char *session_id,
                                                struct ts_error *e);

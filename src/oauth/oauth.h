@@ -51,13 +51,15 @@ struct ts_http_module ts_oauth_module(struct ts_oauth_config *cfg);
 struct ts_oauth_credentials {
 	const char *account_id, *user_id, *target_id, *permission_set_id;
 	const char *policies_json; /* JSON array of policy documents */
-	int64_t expires_ms;
+	/* the id (never the token) of the session that asked: claim sid (docs/oauth.md) */
+	const char *session_id;
+	int64_t expires_ms; /* the caller caps it at the session's expiry (docs/portal.md) */
 };
 /*
  * Signs an ES256 JWT with the current key of the ring (header kid): claims
  * iss (base URL), sub (user id), aud "tessera", iat, exp (expires_ms), jti,
- * and account_id, user_id, target_id, permission_set_id and policies (the
- * array itself). *jwt is arena memory. Uses the setting ts_oauth_module
+ * sid (session_id), and account_id, user_id, target_id, permission_set_id
+ * and policies (the array itself). *jwt is arena memory. Uses the setting ts_oauth_module
  * installed (TS_ERR_INTERNAL without one). Call it outside a transaction or
  * in a write transaction: the first signature of a store makes its key.
  * TS_ERR_BAD_REQUEST for a missing field, policies that are not a JSON

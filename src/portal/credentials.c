@@ -5,8 +5,17 @@
  * through an assignment of their own or of one of their directory groups.
  * The token is an ES256 JWT of Tessera's authorization server
  * (oauth/oauth.h), verifiable with /oauth/jwks, naming the account, the
- * user, the target, the permission set and its policies, and expiring the
- * permission set's SessionDuration from now.
+ * user, the target, the permission set and its policies, and the session
+ * that asked (sid, its id), and expiring the permission set's
+ * SessionDuration from now or when that session expires, whichever is
+ * first: credentials never outlive the session (SPEC §8).
+ *
+ * The write transaction asks the directory again whether the person may
+ * still use the session and with which licence
+ * (ts_directory_session_recheck), without the minute validate allows
+ * itself: a user taken out of the licensed group gets no credentials from
+ * that moment (401, the session being dead by the directory's rules, as on
+ * every other route a minute later).
  *
  * The session is a CLI access token (Authorization: Bearer) or the browser's
  * cookie; a cookie call is a browser POST, so it passes the anti-CSRF check
@@ -77,10 +86,12 @@ static ts_err csrf(struct ts_http_req *req, const struct ts__portal_me *m, struc
 
 /* What one run of the write transaction decided. */
 struct issue {
+	struct ts_session_info live; /* the session as the directory sees it now */
 	struct ts_entitlement ent;
 	const char *token; /* the JWT; NULL when refused */
 	int64_t expires_ms;
-	bool refused; /* not entitled: 403 */
+	const char *dead; /* why the session may no longer be used: 401; NULL when it may */
+	bool refused;     /* not entitled: 403 */
 };
 
 static ts_err audit(ts_store_conn_t *c, struct ts_http_req *req, const struct ts__portal_me *m,
@@ -90,9 +101,10 @@ static ts_err audit(ts_store_conn_t *c, struct ts_http_req *req, const struct ts
 	ts_json_set_str(params, "TargetId", r->target_id);
 	ts_json_set_str(params, "PermissionSetId", r->permission_set_id);
 	ts_json_set_str(params, "Session", m->from_cookie ? "cookie" : "bearer");
+	ts_json_set_str(params, "SessionId", m->info.session.session_id); /* the sid, not a token */
 	json_t *out = NULL;
 	char exp[TS_ISO8601_LEN + 1];
-	if (!is->refused) {
+	if (is->token != NULL) {
 		ts_time_iso(is->expires_ms, exp);
 		out = ts_json_own(req->arena, json_object());
 		ts_json_set_str(out, "Expiration", exp); /* never the token */
@@ -108,9 +120,13 @@ static ts_err audit(ts_store_conn_t *c, struct ts_http_req *req, const struct ts
 	        .client_request_id = req->client_request_id,
 	        .request_parameters = params,
 	        .response_elements = out,
-	        .error_code = is->refused ? ts_err_name(TS_ERR_FORBIDDEN) : NULL,
-	        .error_message =
-	                is->refused ? "no assignment gives this target and permission set" : NULL,
+	        .error_code = is->dead != NULL ? ts_err_name(TS_ERR_UNAUTHORIZED)
+	                      : is->refused    ? ts_err_name(TS_ERR_FORBIDDEN)
+	                                       : NULL,
+	        .error_message = is->dead != NULL ? is->dead
+	                         : is->refused
+	                                 ? "no assignment gives this target and permission set"
+	                                 : NULL,
 	};
 	return ts_audit_append(c, req->arena, &entry, e);
 }
@@ -123,24 +139,39 @@ static ts_err run(ts_store_conn_t *c, struct ts_http_req *req, const struct ts__
 	ts_err rc = ts_store_begin(c, true, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	const struct ts_session *s = &m->info.session;
+	int64_t now = ts_now_ms();
+	const struct ts_session *s = &is->live.session;
+	/* the licence as the groups give it now, the session locked against a revocation */
+	struct ts_error why = {0};
+	rc = ts_directory_session_recheck(c, req->arena, m->info.session.session_id, now, &is->live,
+	                                  &why);
+	if (rc == TS_ERR_UNAUTHORIZED) {
+		is->dead = ts_arena_strdup(req->arena, why.message);
+		is->refused = true;
+		rc = TS_ERR_OK;
+	} else if (rc != TS_ERR_OK) {
+		*e = why;
+	}
 	/* the account is the session's: another account's ids are simply not held */
-	rc = ts_store_access_entitled(c, req->arena, s->account_id, m->info.user.user_id,
-	                              r->target_id, r->permission_set_id, &is->ent, e);
+	if (rc == TS_ERR_OK && !is->refused)
+		rc = ts_store_access_entitled(c, req->arena, s->account_id, is->live.user.user_id,
+		                              r->target_id, r->permission_set_id, &is->ent, e);
 	if (rc == TS_ERR_NOT_FOUND) {
 		is->refused = true;
 		rc = TS_ERR_OK;
 	}
 	if (rc == TS_ERR_OK && !is->refused) {
-		/* docs/portal.md: the permission set's SessionDuration from now, nothing longer */
-		is->expires_ms =
-		        ts_now_ms() + is->ent.permission_set.session_duration_s * TS_MS_PER_S;
+		/* docs/portal.md: SessionDuration from now, and never past the session's end */
+		is->expires_ms = now + is->ent.permission_set.session_duration_s * TS_MS_PER_S;
+		if (is->expires_ms > s->expires_ms)
+			is->expires_ms = s->expires_ms;
 		struct ts_oauth_credentials cr = {
 		        .account_id = s->account_id,
-		        .user_id = m->info.user.user_id,
+		        .user_id = is->live.user.user_id,
 		        .target_id = is->ent.target.target_id,
 		        .permission_set_id = is->ent.permission_set.permission_set_id,
 		        .policies_json = is->ent.permission_set.policies_json,
+		        .session_id = s->session_id,
 		        .expires_ms = is->expires_ms};
 		rc = ts_oauth_credentials_sign(c, req->arena, &cr, &is->token, e);
 	}
@@ -153,14 +184,21 @@ static ts_err run(ts_store_conn_t *c, struct ts_http_req *req, const struct ts__
 	return rc;
 }
 
+/* A missing or dead session: 401 with the Bearer challenge (RFC 6750 §3). */
+static void unauthorized(struct ts_http_req *req, struct ts_http_res *res)
+{
+	ts_http_error_plain(req, res, TS_ERR_UNAUTHORIZED, ts_err_status(TS_ERR_UNAUTHORIZED),
+	                    ts_err_message(TS_ERR_UNAUTHORIZED));
+	ts_http_res_header(res, "www-authenticate", "Bearer realm=\"tessera\"");
+}
+
 void ts__portal_credentials_handle(struct ts_http_req *req, struct ts_http_res *res)
 {
 	struct ts_error e = {0};
 	struct ts__portal_me m;
 	ts_err rc = ts__portal_me(req, &m, &e);
 	if (rc == TS_ERR_UNAUTHORIZED) {
-		ts_http_error_plain(req, res, rc, ts_err_status(rc), ts_err_message(rc));
-		ts_http_res_header(res, "www-authenticate", "Bearer realm=\"tessera\"");
+		unauthorized(req, res);
 		return;
 	}
 	if (rc == TS_ERR_OK)
@@ -188,6 +226,10 @@ void ts__portal_credentials_handle(struct ts_http_req *req, struct ts_http_res *
 	}
 	if (rc != TS_ERR_OK) {
 		ts_http_error_plain(req, res, rc, ts_err_status(rc), ts_err_message(rc));
+		return;
+	}
+	if (is.dead != NULL) {
+		unauthorized(req, res);
 		return;
 	}
 	if (is.refused) {

@@ -2,7 +2,8 @@
  * Unit tests of sessions (src/directory/session.c) on a real SQLite store:
  * the token is shown once and only its hash is stored; validation refuses
  * revoked, expired, suspended, deactivated and deleted; the licence of a live
- * session is re-computed once it is older than TS_SESSION_LICENSE_RECHECK_MS;
+ * session is re-computed once it is older than TS_SESSION_LICENSE_RECHECK_MS,
+ * and at once by ts_directory_session_recheck (in the caller's transaction);
  * a session carries its origin and the AWS roles offered, and a role is
  * chosen only among those offered.
  */
@@ -189,6 +190,69 @@ static void test_license_lowered_within_a_minute(void **state)
 	assert_int_equal(info.license, TS_LICENSE_BASIC);
 }
 
+static ts_err recheck(struct env *env, const char *session_id, int64_t at,
+                      struct ts_session_info *info)
+{
+	struct ts_error e = {0};
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	ts_err rc = ts_directory_session_recheck(env->c, env->a, session_id, at, info, &e);
+	/* committed either way: a refusal for the licence stores it, as validate does */
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	return rc;
+}
+
+static void test_recheck_follows_the_directory_at_once(void **state)
+{
+	struct env *env = *state;
+	struct ts_session s;
+	struct ts_session_info info;
+	struct ts_error e = {0};
+	const char *token = create(env, 3600000, &s);
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env, ts_store_dir_user_set_license(env->c, "user-1", "Basic", ts_now_ms(), &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	/* validate keeps the granted licence for a minute; the re-check does not wait */
+	assert_int_equal(validate(env, token, s.created_ms + 1000, &info), TS_ERR_OK);
+	assert_int_equal(info.license, TS_LICENSE_PRO);
+	assert_int_equal(recheck(env, s.session_id, s.created_ms + 2000, &info), TS_ERR_OK);
+	assert_int_equal(info.license, TS_LICENSE_BASIC);
+	assert_string_equal(info.session.session_id, s.session_id);
+	assert_string_equal(info.user.user_id, "user-1");
+	assert_int_equal(info.session.expires_ms, s.expires_ms);
+	/* and stored: validate sees it before its own re-check is due */
+	assert_int_equal(validate(env, token, s.created_ms + 3000, &info), TS_ERR_OK);
+	assert_int_equal(info.license, TS_LICENSE_BASIC);
+	assert_int_equal(info.session.license_checked_ms, s.created_ms + 2000);
+	/* a SCIM key makes the directory the IdP's: no group maps a tier, so no licence */
+	struct ts_apikey k = {.api_key_id = "key-1",
+	                      .account_id = "acct-1",
+	                      .secret_hash = "00",
+	                      .description = "okta",
+	                      .created_ms = ts_now_ms()};
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env, ts_store_apikey_insert(env->c, &k, &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	assert_int_equal(validate(env, token, s.created_ms + 4000, &info), TS_ERR_OK);
+	assert_int_equal(recheck(env, s.session_id, s.created_ms + 5000, &info),
+	                 TS_ERR_UNAUTHORIZED);
+	assert_int_equal(info.license, TS_LICENSE_NONE);
+	assert_int_equal(validate(env, token, s.created_ms + 6000, &info), TS_ERR_UNAUTHORIZED);
+	/* unknown, expired and revoked sessions are refused as validate refuses them */
+	assert_int_equal(recheck(env, "no-such-session", ts_now_ms(), &info), TS_ERR_UNAUTHORIZED);
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env, ts_store_apikey_delete(env->c, "acct-1", "key-1", &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	struct ts_session s2;
+	(void)create(env, 3600000, &s2);
+	assert_int_equal(recheck(env, s2.session_id, s2.created_ms + 1, &info), TS_ERR_OK);
+	assert_int_equal(recheck(env, s2.session_id, s2.expires_ms, &info), TS_ERR_UNAUTHORIZED);
+	assert_int_equal(ts_store_begin(env->c, true, &e), TS_ERR_OK);
+	in_tx(env, ts_directory_session_revoke(env->c, s2.session_id, &e));
+	assert_int_equal(ts_store_commit(env->c, &e), TS_ERR_OK);
+	assert_int_equal(recheck(env, s2.session_id, s2.created_ms + 1, &info),
+	                 TS_ERR_UNAUTHORIZED);
+}
+
 #define DEV "arn:aws:iam::123456789012:role/Dev"
 #define OPS "arn:aws:iam::123456789012:role/Ops"
 #define IDP "arn:aws:iam::123456789012:saml-provider/Okta"
@@ -341,6 +405,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_create_validate_revoke, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_user_state_refuses, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_license_lowered_within_a_minute, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_recheck_follows_the_directory_at_once, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_origin_and_role, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_origin_refused, setup, teardown),

@@ -212,6 +212,7 @@ static void test_credentials(void **state)
 	                                  .target_id = "tgt-1",
 	                                  .permission_set_id = "ps-1",
 	                                  .policies_json = "[{\"Version\":\"2012-10-17\"}]",
+	                                  .session_id = "sess-1",
 	                                  .expires_ms = exp};
 	const char *jwt = NULL;
 	OK(ts_oauth_credentials_sign(f->c, f->a, &cr, &jwt, &f->e));
@@ -225,6 +226,7 @@ static void test_credentials(void **state)
 	assert_string_equal(ts_json_str(c, "account_id"), "acct-1");
 	assert_string_equal(ts_json_str(c, "target_id"), "tgt-1");
 	assert_string_equal(ts_json_str(c, "permission_set_id"), "ps-1");
+	assert_string_equal(ts_json_str(c, "sid"), "sess-1");
 	assert_int_equal(json_integer_value(json_object_get(c, "exp")), exp / 1000);
 	assert_true(json_is_array(json_object_get(c, "policies")));
 	assert_non_null(ts_json_str(c, "jti"));
