@@ -55,8 +55,13 @@
 #define SLOW_DOWN_S 5        /* RFC 8628 §3.5: slow_down adds 5 seconds to the interval */
 #define DEVICE_EXPIRY_MAX_S 86400 /* a code that claims to live longer is not believed */
 #define TOKEN_EXPIRY_MAX_S (366 * 86400)
-/* an access token this close to its end is renewed before use, not after a 401 */
-#define EXPIRY_MARGIN_MS (30 * TS_MS_PER_S)
+/*
+ * An access token this close to its end is renewed before use, not after a
+ * 401: credentials never outlive the session that asked for them
+ * (docs/portal.md), so an access token in its last minutes would give
+ * credentials of minutes. 15 minutes is the shortest SessionDuration.
+ */
+#define EXPIRY_MARGIN_MS (15 * 60 * TS_MS_PER_S)
 #define CHOICES_MAX 1000 /* targets, or permission sets of one target */
 #define CHOICE_LINE_MAX 32
 #define AUTH_HEADER "Authorization: Bearer "
