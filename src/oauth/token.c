@@ -372,6 +372,21 @@ static ts_err device_step(ts_store_conn_t *c, struct grant *g, struct ts_error *
 		g->why = d.poll_slow ? "polled faster than the interval; it is now longer"
 		                     : "the person has not decided yet";
 	} else {
+		/*
+		 * Approved: the approver's browser session must still be live, or
+		 * LogoutUser between approval and poll would leave a sign-in behind.
+		 * Locked, so that a revocation committing now waits or is seen.
+		 */
+		struct ts_session s;
+		rc = ts_store_session_get_for_update(c, g->a, d.session_id, &s, e);
+		if (rc == TS_ERR_NOT_FOUND ||
+		    (rc == TS_ERR_OK && (s.revoked_ms != 0 || s.expires_ms <= g->now_ms))) {
+			g->answer = TS_ERR_OAUTH_ACCESS_DENIED;
+			g->why = "the session that approved the sign-in has ended";
+			return TS_ERR_OK;
+		}
+		if (rc != TS_ERR_OK)
+			return rc;
 		int64_t changed = 0;
 		rc = ts_store_oauth_device_consume(c, g->secret_hash, &changed, e);
 		if (rc != TS_ERR_OK)

@@ -58,6 +58,17 @@ def test_logout_user_kills_access_and_refresh(env, cli, person):
     assert O.oauth_error(cli.refresh(t["refresh_token"])) == "invalid_grant"
 
 
+def test_logout_user_kills_an_approved_unredeemed_code(env, cli):
+    """Approved on /device, then LogoutUser before the poll: the poll is refused."""
+    person = O.signed_in(env, env.new_user("approved-then-out"))
+    flow = cli.authorize()
+    O.decide(person, env.base, flow["user_code"])
+    env.admin("POST", "/accounts/%s/users/%s" % (env.acct, person.user["id"]), params={"operation": "logout"},
+              expect=204)
+    assert O.oauth_error(cli.poll(flow["device_code"])) == "access_denied"
+    assert O.oauth_error(cli.poll(flow["device_code"])) == "access_denied"
+
+
 def test_suspension_kills_refresh(env, cli):
     user = env.new_user("suspended")
     person = O.signed_in(env, user)
