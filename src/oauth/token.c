@@ -26,6 +26,12 @@
 /* An access token (a CLI session) lives an hour; its refresh token a month. */
 #define ACCESS_TTL_MS (3600LL * 1000)
 #define REFRESH_TTL_MS (30LL * 24 * 3600 * 1000)
+/*
+ * A spent refresh token back within this of its spend, while its successor is
+ * unused, is refused without revoking the family: two refreshes of one token
+ * at once (Okta's rotation grace period is 30 s; docs/oauth.md).
+ */
+#define REUSE_GRACE_MS (30LL * 1000)
 #define REFRESH_PREFIX "tsr_"
 #define REFRESH_RANDOM 43 /* A-Za-z0-9: about 256 bits */
 #define DEVICE_RANDOM 43  /* RFC 8628 §5.2: far above 128 bits */
@@ -425,6 +431,16 @@ static ts_err refresh_step(ts_store_conn_t *c, struct grant *g, struct ts_error 
 	bool revoke = false;
 	struct ts_session s;
 	if (r.used_ms != 0) {
+		int64_t spent = 1;
+		if (g->now_ms - r.used_ms < REUSE_GRACE_MS)
+			rc = ts_store_oauth_refresh_spent_since(c, r.family_id, r.used_ms, &spent,
+			                                        e);
+		if (rc != TS_ERR_OK)
+			return rc;
+		if (spent == 0) {
+			g->why = "the refresh token was used already; its successor is valid";
+			return TS_ERR_OK;
+		}
 		g->why = "a spent refresh token came back: its family is revoked";
 		revoke = true;
 	} else {

@@ -207,6 +207,22 @@ ts_err ts_store_oauth_refresh_spend(ts_store_conn_t *c, const char *token_hash, 
 	return ts__store_write_one(c, TS__Q_OAUTH_REFRESH_SPEND, p, 2, changed, e);
 }
 
+static void read_count(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *out)
+{
+	(void)a;
+	*(int64_t *)out = ts__rows_int(c, r, 0);
+}
+
+ts_err ts_store_oauth_refresh_spent_since(ts_store_conn_t *c, const char *family_id,
+                                          int64_t since_ms, int64_t *spent, struct ts_error *e)
+{
+	*spent = 0;
+	bool found = false;
+	struct ts__param p[] = {TS__TEXT(family_id), TS__INT(since_ms)};
+	return ts__store_get_one(c, TS__Q_OAUTH_REFRESH_SPENT_SINCE, p, 2, read_count, NULL, spent,
+	                         &found, e);
+}
+
 struct revoke_family {
 	const char *family_id;
 	int64_t now_ms;

@@ -114,6 +114,13 @@ TS_MUST_USE ts_err ts_store_oauth_refresh_spend(ts_store_conn_t *c, const char *
                                                 int64_t now_ms, int64_t *changed,
                                                 struct ts_error *e);
 /*
+ * *spent: how many tokens of the family created at or after since_ms (the
+ * successors of a token spent then) have been spent themselves.
+ */
+TS_MUST_USE ts_err ts_store_oauth_refresh_spent_since(ts_store_conn_t *c, const char *family_id,
+                                                      int64_t since_ms, int64_t *spent,
+                                                      struct ts_error *e);
+/*
  * Revokes a family: every token of it, and every session (access token) any
  * of them was issued with. *sessions (may be NULL) counts the sessions.
  */

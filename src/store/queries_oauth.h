@@ -73,6 +73,11 @@
 	  "UPDATE oauth_refresh_tokens SET used_ms = $2 "                                          \
 	  "WHERE token_hash = $1 AND used_ms = 0 AND revoked_ms = 0",                              \
 	  NULL)                                                                                    \
+	/* tokens of the family made at or after $2 (a spend's successors) and spent since */   \
+	X(OAUTH_REFRESH_SPENT_SINCE,                                                               \
+	  "SELECT COUNT(*) FROM oauth_refresh_tokens WHERE family_id = $1 AND created_ms >= $2 "  \
+	  "AND used_ms <> 0",                                                                      \
+	  NULL)                                                                                    \
 	X(OAUTH_REFRESH_REVOKE_FAMILY,                                                             \
 	  "UPDATE oauth_refresh_tokens SET revoked_ms = $2 WHERE family_id = $1 AND revoked_ms = " \
 	  "0",                                                                                     \

@@ -9,6 +9,7 @@ credentials token (POST /api/v1/me/credentials) verified against it.
 """
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -38,15 +39,43 @@ def test_refresh_rotation(env, cli, person):
 def test_refresh_reuse_revokes_the_family(env, cli, person):
     t1 = O.tokens(env, cli, person)
     t2 = cli.refresh(t1["refresh_token"]).json()
-    # the spent token again: refused, and everything of its family with it
+    t3 = cli.refresh(t2["refresh_token"]).json()
+    # a spent token whose successor was used: refused, and everything of its family with it
     assert O.oauth_error(cli.refresh(t1["refresh_token"])) == "invalid_grant"
-    assert O.oauth_error(cli.refresh(t2["refresh_token"])) == "invalid_grant"
-    for t in (t1, t2):
+    assert O.oauth_error(cli.refresh(t3["refresh_token"])) == "invalid_grant"
+    for t in (t1, t2, t3):
         assert cli.me(t["access_token"]).status_code == 401
     # another device sign-in of the same person is another family: untouched
     other = O.tokens(env, O.Cli(env.base, env.start_url), person)
     assert cli.me(other["access_token"]).status_code == 200
     assert cli.refresh(other["refresh_token"]).status_code == 200
+
+
+def test_refresh_reuse_within_grace_keeps_the_family(env, cli, person):
+    """The spent token again at once, its successor unused: refused, nothing revoked."""
+    t1 = O.tokens(env, cli, person)
+    t2 = cli.refresh(t1["refresh_token"]).json()
+    assert O.oauth_error(cli.refresh(t1["refresh_token"])) == "invalid_grant"
+    assert cli.me(t2["access_token"]).status_code == 200
+    r = cli.refresh(t2["refresh_token"])
+    assert r.status_code == 200, r.text
+    assert cli.me(r.json()["access_token"]).status_code == 200
+
+
+def test_two_refreshes_at_once_keep_the_winner(env, cli, person):
+    """Two refreshes of one token at once: one wins, and its tokens keep working."""
+    t = O.tokens(env, cli, person)
+    clients = [O.Cli(env.base, env.start_url) for _ in range(4)]
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = list(pool.map(lambda c: c.refresh(t["refresh_token"]), clients))
+    won = [r.json() for r in answers if r.status_code == 200]
+    assert len(won) == 1, [(r.status_code, r.text) for r in answers]
+    for r in answers:
+        if r.status_code != 200:
+            assert O.oauth_error(r) == "invalid_grant"
+    assert cli.me(won[0]["access_token"]).status_code == 200
+    r = cli.refresh(won[0]["refresh_token"])
+    assert r.status_code == 200, r.text
 
 
 def test_logout_user_kills_access_and_refresh(env, cli, person):
