@@ -243,3 +243,24 @@ def test_ten_wrong_codes_lock_the_address(env, cli):
     locked = [e for e in _device_events(env) if e.get("errorCode") == "DeviceAddressLocked"
               and e["sourceIPAddress"] == addr]
     assert locked, "the refusal is audited"
+
+
+def test_anonymous_lookups_lock_only_anonymous_lookups(env, cli):
+    """Ten junk codes looked up without a session (cross-site <img> loads from an office's
+    shared address) lock anonymous lookups from it, not the people signed in behind it."""
+    addr = O.new_address()
+    anon = requests.Session()
+    anon.headers["X-Forwarded-For"] = addr
+    for i in range(10):
+        r = anon.get(env.base + "/device", params={"user_code": "CCCC-CCC" + "BCDFGHJKLM"[i]},
+                     allow_redirects=False, timeout=30)
+        assert r.status_code == 400, r.text
+    flow = cli.authorize()
+    r = anon.get(env.base + "/device", params={"user_code": flow["user_code"]}, allow_redirects=False,
+                 timeout=30)
+    assert r.status_code == 429 and r.headers["Retry-After"] == "900"
+    # someone signed in behind the same address still enters codes
+    person = O.signed_in(env, env.new_user("behind-the-nat"), address=addr)
+    O.decide(person, env.base, flow["user_code"])
+    r = cli.poll(flow["device_code"])
+    assert r.status_code == 200, r.text
