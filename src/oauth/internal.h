@@ -133,6 +133,8 @@ const struct ts_oauth_config *ts__oauth_installed(void);
 /* The configured device-code life and interval, defaults applied. */
 int64_t ts__oauth_device_ttl_s(const struct ts_oauth_config *cfg);
 int64_t ts__oauth_interval_s(const struct ts_oauth_config *cfg);
+/* The configured absolute life of a CLI sign-in's refresh tokens, default applied. */
+int64_t ts__oauth_refresh_ttl_s(const struct ts_oauth_config *cfg);
 /* An RFC 6749 §5.2 error: {"error", "error_description"}, no-store. */
 void ts__oauth_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
                      const char *description);

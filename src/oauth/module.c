@@ -36,6 +36,11 @@ int64_t ts__oauth_interval_s(const struct ts_oauth_config *cfg)
 	return cfg != NULL && cfg->interval_s > 0 ? cfg->interval_s : TS_OAUTH_INTERVAL_S;
 }
 
+int64_t ts__oauth_refresh_ttl_s(const struct ts_oauth_config *cfg)
+{
+	return cfg != NULL && cfg->refresh_ttl_s > 0 ? cfg->refresh_ttl_s : TS_OAUTH_REFRESH_TTL_S;
+}
+
 void ts__oauth_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
                      const char *description)
 {

@@ -23,9 +23,12 @@
 #include "oauth/internal.h"
 #include "store/oidc.h"
 
-/* An access token (a CLI session) lives an hour; its refresh token a month. */
+/*
+ * An access token (a CLI session) lives an hour, never past its family's end;
+ * a family's refresh tokens all end when its first does (serve
+ * --refresh-token-ttl, docs/oauth.md).
+ */
 #define ACCESS_TTL_MS (3600LL * 1000)
-#define REFRESH_TTL_MS (30LL * 24 * 3600 * 1000)
 /*
  * A spent refresh token back within this of its spend, while its successor is
  * unused, is refused without revoking the family: two refreshes of one token
@@ -253,6 +256,7 @@ void ts__oauth_device_authorization(struct ts_http_req *req, struct ts_http_res 
 /* What a grant gives (arena memory). */
 struct tokens {
 	const char *access, *refresh;
+	int64_t access_ttl_ms;
 };
 
 /* One grant's run inside its write transaction. */
@@ -284,11 +288,13 @@ static const char *user_refusal(const struct ts_account *acct, const struct ts_u
 
 /*
  * A fresh access token (a CLI session) and refresh token of family (NULL: a
- * new family) for the user, in c's write transaction; g->answer set instead
- * when the user may no longer sign in.
+ * new family, ending after serve --refresh-token-ttl; else ending at
+ * family_end_ms, its first token's end) for the user, in c's write
+ * transaction; g->answer set instead when the user may no longer sign in.
  */
 static ts_err issue(ts_store_conn_t *c, struct grant *g, const char *account_id,
-                    const char *user_id, const char *family, struct ts_error *e)
+                    const char *user_id, const char *family, int64_t family_end_ms,
+                    struct ts_error *e)
 {
 	struct ts_account acct;
 	struct ts_user_row u;
@@ -317,11 +323,16 @@ static ts_err issue(ts_store_conn_t *c, struct grant *g, const char *account_id,
 		g->answer = TS_ERR_OAUTH_INVALID_GRANT;
 		return TS_ERR_OK;
 	}
+	if (family == NULL)
+		family_end_ms =
+		        g->now_ms + ts__oauth_refresh_ttl_s(ts__oauth_config(g->req)) * 1000;
+	g->out.access_ttl_ms = family_end_ms - g->now_ms < ACCESS_TTL_MS ? family_end_ms - g->now_ms
+	                                                                 : ACCESS_TTL_MS;
 	struct ts_session_origin origin = {.origin = TS_SESSION_ORIGIN_DEVICE};
 	struct ts_session s;
 	rc = ts_directory_session_create_from(c, g->a, account_id, user_id, TS_SESSION_CLI,
-	                                      ACCESS_TTL_MS, lic, TS_OAUTH_CLI_CLIENT, &origin,
-	                                      &g->out.access, &s, e);
+	                                      g->out.access_ttl_ms, lic, TS_OAUTH_CLI_CLIENT,
+	                                      &origin, &g->out.access, &s, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	char *refresh = ts_arena_alloc(g->a, strlen(REFRESH_PREFIX) + REFRESH_RANDOM + 1);
@@ -342,7 +353,7 @@ static ts_err issue(ts_store_conn_t *c, struct grant *g, const char *account_id,
 	                                   .client_id = TS_OAUTH_CLI_CLIENT,
 	                                   .session_id = s.session_id,
 	                                   .created_ms = g->now_ms,
-	                                   .expires_ms = g->now_ms + REFRESH_TTL_MS};
+	                                   .expires_ms = family_end_ms};
 	rc = ts_store_oauth_refresh_insert(c, &r, e);
 	if (rc == TS_ERR_OK)
 		g->out.refresh = refresh;
@@ -402,7 +413,7 @@ static ts_err device_step(ts_store_conn_t *c, struct grant *g, struct ts_error *
 			g->why = "the device code was used already";
 			return TS_ERR_OK;
 		}
-		rc = issue(c, g, d.account_id, d.user_id, NULL, e);
+		rc = issue(c, g, d.account_id, d.user_id, NULL, 0, e);
 	}
 	return rc;
 }
@@ -462,7 +473,7 @@ static ts_err refresh_step(ts_store_conn_t *c, struct grant *g, struct ts_error 
 		}
 		g->answer = TS_ERR_OK;
 		if (rc == TS_ERR_OK)
-			rc = issue(c, g, r.account_id, r.user_id, r.family_id, e);
+			rc = issue(c, g, r.account_id, r.user_id, r.family_id, r.expires_ms, e);
 		revoke = rc == TS_ERR_OK && g->answer != TS_ERR_OK;
 	}
 	if (rc == TS_ERR_OK && revoke) {
@@ -514,7 +525,7 @@ static void run_grant(struct ts_http_req *req, struct ts_http_res *res, grant_fn
 	}
 	/* RFC 6749 §5.1 */
 	json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "access_token", g.out.access, "token_type",
-	                      "Bearer", "expires_in", (json_int_t)(ACCESS_TTL_MS / 1000),
+	                      "Bearer", "expires_in", (json_int_t)(g.out.access_ttl_ms / 1000),
 	                      "refresh_token", g.out.refresh);
 	ts_http_res_json(req, res, 200, "application/json", j);
 	ts_http_res_header(res, "cache-control", "no-store");

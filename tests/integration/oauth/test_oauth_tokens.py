@@ -16,6 +16,7 @@ import requests
 from jwcrypto import jwk, jwt
 
 import oauthenv as O
+import tessera_itest as T
 
 PATCHOP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -163,3 +164,34 @@ def test_credentials_verified_by_jwcrypto(env, cli, person):
     with pytest.raises(Exception):
         jwt.JWT(jwt=".".join([head, body[:-2] + ("AA" if body[-2:] != "AA" else "BB"), sig]), key=keys,
                 algs=["ES256"])
+
+
+def test_refresh_cannot_outlive_the_sign_in(env):
+    """A server with --refresh-token-ttl 4 on the same store: rotation keeps the family's end."""
+    port = T.free_port()
+    base = "http://127.0.0.1:%d" % port
+    short = T.Server(env.store, root_token=env.srv.root_token, port=port,
+                     extra_args=["--base-url", base, "--dns-server", env.dns.address, "--access-log", "off",
+                                 "--refresh-token-ttl", "4", "--device-poll-interval", "1",
+                                 "--trusted-proxy", "127.0.0.1/32"]).start()
+    try:
+        cli = O.Cli(base, "%s/start/%s" % (base, env.acct))
+        person = O.signed_in(env, env.new_user("bounded"))
+        flow = cli.authorize()
+        O.decide(person, env.base, flow["user_code"])
+        r = cli.poll(flow["device_code"])
+        assert r.status_code == 200, r.text
+        t1 = r.json()
+        assert t1["expires_in"] <= 4  # the access token ends with the sign-in too
+        time.sleep(2)
+        r = cli.refresh(t1["refresh_token"])
+        assert r.status_code == 200, r.text
+        t2 = r.json()
+        assert t2["expires_in"] <= 2
+        time.sleep(2.3)
+        # a fresh lifetime per rotation would still take this token; the family has ended
+        assert O.oauth_error(cli.refresh(t2["refresh_token"])) == "invalid_grant"
+        assert cli.me(t2["access_token"]).status_code == 401
+    finally:
+        problems = short.shutdown_problems()
+        assert not problems, problems
