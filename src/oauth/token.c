@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "audit/event.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/throttle.h"
@@ -45,6 +46,11 @@
 /* Expired flows, tokens and counters removed per sweep, and how often a node sweeps. */
 #define PURGE_LIMIT 1000
 #define PURGE_EVERY_MS 60000
+/*
+ * The audit event of a token grant (docs/oauth.md "Audit"), source
+ * signin.tessera; named after AWS SSO OIDC's token call.
+ */
+#define GRANT_EVENT "CreateToken"
 
 /* The form, or an answered error. */
 static bool read_form(struct ts_http_req *req, struct ts_http_res *res, struct ts_http_form *f)
@@ -268,6 +274,9 @@ struct grant {
 	ts_err answer; /* TS_ERR_OK: tokens; else the OAuth error, whose writes commit too */
 	const char *why;
 	struct tokens out;
+	/* for the audit event: audit is set once a known flow or token was found */
+	bool audit, family_revoked;
+	const char *grant_type, *account_id, *user_id, *family_id, *session_id;
 };
 
 /* Why a user may no longer hold tokens (session.c's rules), or NULL. */
@@ -355,8 +364,11 @@ static ts_err issue(ts_store_conn_t *c, struct grant *g, const char *account_id,
 	                                   .created_ms = g->now_ms,
 	                                   .expires_ms = family_end_ms};
 	rc = ts_store_oauth_refresh_insert(c, &r, e);
-	if (rc == TS_ERR_OK)
+	if (rc == TS_ERR_OK) {
 		g->out.refresh = refresh;
+		g->family_id = ts_arena_strdup(g->a, family);
+		g->session_id = s.session_id;
+	}
 	return rc;
 }
 
@@ -369,7 +381,10 @@ static ts_err device_step(ts_store_conn_t *c, struct grant *g, struct ts_error *
 	                                       &found, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	if (!found || strcmp(d.client_id, TS_OAUTH_CLI_CLIENT) != 0) {
+	g->audit = found && strcmp(d.client_id, TS_OAUTH_CLI_CLIENT) == 0;
+	g->account_id = d.account_id;
+	g->user_id = d.user_id;
+	if (!g->audit) {
 		g->answer = TS_ERR_OAUTH_INVALID_GRANT;
 		g->why = "unknown device code";
 	} else if (strcmp(d.status, TS_STORE_OAUTH_CONSUMED) == 0) {
@@ -384,6 +399,7 @@ static ts_err device_step(ts_store_conn_t *c, struct grant *g, struct ts_error *
 	} else if (strcmp(d.status, TS_STORE_OAUTH_PENDING) == 0) {
 		/* only the poll's pacing was written: a database crash may lose it (conn.h) */
 		ts_store_tx_relaxed(c);
+		g->audit = false; /* a poll that waits grants nothing */
 		g->answer =
 		        d.poll_slow ? TS_ERR_OAUTH_SLOW_DOWN : TS_ERR_OAUTH_AUTHORIZATION_PENDING;
 		g->why = d.poll_slow ? "polled faster than the interval; it is now longer"
@@ -431,6 +447,11 @@ static ts_err refresh_step(ts_store_conn_t *c, struct grant *g, struct ts_error 
 		g->why = "unknown refresh token";
 		return TS_ERR_OK;
 	}
+	g->audit = true;
+	g->account_id = r.account_id;
+	g->user_id = r.user_id;
+	g->family_id = r.family_id;
+	g->session_id = r.session_id;
 	if (r.revoked_ms != 0) {
 		g->why = "the refresh token's family was revoked";
 		return TS_ERR_OK;
@@ -478,6 +499,7 @@ static ts_err refresh_step(ts_store_conn_t *c, struct grant *g, struct ts_error 
 	}
 	if (rc == TS_ERR_OK && revoke) {
 		rc = ts_store_oauth_refresh_revoke_family(c, r.family_id, g->now_ms, NULL, e);
+		g->family_revoked = true;
 		ts_log(TS_LOG_WARN, "oauth: refresh token family revoked",
 		       json_pack("{s:s, s:s, s:s, s:s}", "request_id", g->req->request_id, "family",
 		                 r.family_id, "user", r.user_id, "reason", g->why));
@@ -487,9 +509,40 @@ static ts_err refresh_step(ts_store_conn_t *c, struct grant *g, struct ts_error 
 
 typedef ts_err (*grant_fn)(ts_store_conn_t *c, struct grant *g, struct ts_error *e);
 
+/*
+ * The grant's audit event, in its transaction: allowed or refused with the
+ * reason, the family and session ids; never a token or a code.
+ */
+static ts_err grant_audit(ts_store_conn_t *c, const struct grant *g, struct ts_error *e)
+{
+	struct ts_http_req *req = g->req;
+	json_t *params = ts_json_own(g->a, json_object());
+	ts_json_set_str(params, "GrantType", g->grant_type);
+	ts_json_set_str(params, "ClientId", TS_OAUTH_CLI_CLIENT);
+	ts_json_set_str(params, "FamilyId", g->family_id);
+	ts_json_set_str(params, "SessionId", g->session_id);
+	if (g->family_revoked)
+		json_object_set_new(params, "FamilyRevoked", json_true());
+	struct ts_audit_entry entry = {
+	        .who = {.type = g->user_id != NULL ? "User" : "Anonymous",
+	                .principal_id = g->user_id},
+	        .event_source = TS_AUDIT_SOURCE_SIGNIN,
+	        .event_name = GRANT_EVENT,
+	        .account_id = g->account_id,
+	        .source_ip = req->peer,
+	        .user_agent = ts_text_escape(g->a, ts_http_header(req, "user-agent")),
+	        .request_id = req->request_id,
+	        .client_request_id = req->client_request_id,
+	        .request_parameters = params,
+	        .error_code = g->answer != TS_ERR_OK ? ts_err_oauth_name(g->answer) : NULL,
+	        .error_message = g->answer != TS_ERR_OK ? g->why : NULL,
+	};
+	return ts_audit_append(c, g->a, &entry, e);
+}
+
 /* Runs fn in one write transaction, retried when the store asks; answers. */
 static void run_grant(struct ts_http_req *req, struct ts_http_res *res, grant_fn fn,
-                      const char *secret)
+                      const char *grant_type, const char *secret)
 {
 	struct ts_error e = {0};
 	char hash[TS_SHA256_HEX_LEN + 1];
@@ -503,9 +556,14 @@ static void run_grant(struct ts_http_req *req, struct ts_http_res *res, grant_fn
 		g.answer = TS_ERR_OK;
 		g.why = NULL;
 		g.out = (struct tokens){0};
+		g.audit = g.family_revoked = false;
+		g.grant_type = grant_type;
+		g.account_id = g.user_id = g.family_id = g.session_id = NULL;
 		rc = ts_store_begin(c, true, &e);
 		if (rc == TS_ERR_OK)
 			rc = fn(c, &g, &e);
+		if (rc == TS_ERR_OK && g.audit)
+			rc = grant_audit(c, &g, &e);
 		if (rc == TS_ERR_OK)
 			rc = ts_store_commit(c, &e);
 		if (rc == TS_ERR_OK)
@@ -544,5 +602,6 @@ void ts__oauth_token(struct ts_http_req *req, struct ts_http_res *res)
 		ts__oauth_error(req, res, rc, e.message);
 		return;
 	}
-	run_grant(req, res, tr.device ? device_step : refresh_step, tr.secret);
+	run_grant(req, res, tr.device ? device_step : refresh_step,
+	          tr.device ? TS__OAUTH_GRANT_DEVICE : TS__OAUTH_GRANT_REFRESH, tr.secret);
 }

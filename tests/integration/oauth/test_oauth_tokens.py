@@ -195,3 +195,38 @@ def test_refresh_cannot_outlive_the_sign_in(env):
     finally:
         problems = short.shutdown_problems()
         assert not problems, problems
+
+
+def _grant_events(env, user_id):
+    evs = env.admin("GET", "/audit-events", params={"eventName": "CreateToken", "max-results": "1000"})["Events"]
+    return [e for e in evs if e["userIdentity"].get("principalId") == user_id]
+
+
+def test_grants_are_audited(env, cli):
+    """One CreateToken event per grant, allowed or refused, with family and session ids, no secrets."""
+    person = O.signed_in(env, env.new_user("audited"))
+    flow = cli.authorize()
+    O.decide(person, env.base, flow["user_code"])
+    t1 = cli.poll(flow["device_code"]).json()
+    assert O.oauth_error(cli.poll(flow["device_code"])) == "invalid_grant"  # used already
+    t2 = cli.refresh(t1["refresh_token"]).json()
+    t3 = cli.refresh(t2["refresh_token"]).json()
+    assert O.oauth_error(cli.refresh(t1["refresh_token"])) == "invalid_grant"  # reuse: revoked
+    evs = sorted(_grant_events(env, person.user["id"]), key=lambda e: e["eventTime"])
+    assert len(evs) == 5, evs
+    device = [e for e in evs if e["requestParameters"]["GrantType"].endswith("device_code")]
+    refresh = [e for e in evs if e["requestParameters"]["GrantType"] == "refresh_token"]
+    assert len(device) == 2 and len(refresh) == 3
+    allowed = [e for e in evs if e.get("errorCode") is None]
+    assert len(allowed) == 3
+    family = allowed[0]["requestParameters"]["FamilyId"]
+    assert all(e["requestParameters"]["FamilyId"] == family for e in allowed)
+    assert len({e["requestParameters"]["SessionId"] for e in allowed}) == 3
+    assert all(e["eventSource"] == "signin.tessera" and e["recipientAccountId"] == env.acct for e in evs)
+    revoked = [e for e in evs if e["requestParameters"].get("FamilyRevoked")]
+    assert len(revoked) == 1 and revoked[0]["errorCode"] == "invalid_grant"
+    assert revoked[0]["requestParameters"]["FamilyId"] == family
+    assert [e["errorCode"] for e in device if e.get("errorCode")] == ["invalid_grant"]
+    text = str(env.admin("GET", "/audit-events", params={"eventName": "CreateToken", "max-results": "1000"}))
+    for secret in [flow["device_code"]] + [t[k] for t in (t1, t2, t3) for k in ("access_token", "refresh_token")]:
+        assert secret not in text
