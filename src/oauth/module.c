@@ -107,7 +107,7 @@ static void jwks_handle(struct ts_http_req *req, struct ts_http_res *res)
 	/* a store that never signed publishes its first key now: verifiers may load it early */
 	if (rc == TS_ERR_OK && strcmp(jwks, "{\"keys\":[]}") == 0 && cfg != NULL &&
 	    cfg->master_key != NULL) {
-		rc = ts__oauth_key_new(c, req->arena, cfg->master_key, now, false, NULL, &e);
+		rc = ts__oauth_key_new(c, req->arena, cfg->master_key, now, 1, NULL, &e);
 		if (rc == TS_ERR_OK)
 			rc = ts__oauth_jwks(c, req->arena, now, &jwks, &e);
 	}
@@ -116,7 +116,8 @@ static void jwks_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	}
 	ts_http_res_set(res, 200, "application/jwk-set+json", jwks, strlen(jwks));
-	ts_http_res_header(res, "cache-control", "max-age=300");
+	ts_http_res_header(res, "cache-control",
+	                   ts_arena_printf(req->arena, "max-age=%d", TS__OAUTH_JWKS_MAX_AGE_S));
 }
 
 static const struct ts_http_route routes[] = {

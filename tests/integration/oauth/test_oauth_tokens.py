@@ -230,3 +230,22 @@ def test_grants_are_audited(env, cli):
     text = str(env.admin("GET", "/audit-events", params={"eventName": "CreateToken", "max-results": "1000"}))
     for secret in [flow["device_code"]] + [t[k] for t in (t1, t2, t3) for k in ("access_token", "refresh_token")]:
         assert secret not in text
+
+
+def test_first_key_made_once(env, request, tmp_path):
+    """16 parallel GET /oauth/jwks on a fresh store: one key, whoever made it."""
+    store = T.SqliteStore(tmp_path) if env.backend == "sqlite" else T.PgStore(
+        request.getfixturevalue("pg_cluster"), tmp_path)
+    srv = O.start_server(store, env.dns)
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            sets = list(pool.map(lambda _: requests.get(srv.url + "/oauth/jwks", timeout=30), range(16)))
+        assert all(r.status_code == 200 for r in sets), [r.text for r in sets]
+        kids = {k["kid"] for r in sets for k in r.json()["keys"]}
+        final = requests.get(srv.url + "/oauth/jwks", timeout=30)
+        assert final.headers["Cache-Control"] == "max-age=300"
+        assert len(kids) == 1 and {k["kid"] for k in final.json()["keys"]} == kids, kids
+    finally:
+        problems = srv.shutdown_problems()
+        store.destroy()
+        assert not problems, problems
