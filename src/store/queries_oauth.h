@@ -73,9 +73,9 @@
 	  "UPDATE oauth_refresh_tokens SET used_ms = $2 "                                          \
 	  "WHERE token_hash = $1 AND used_ms = 0 AND revoked_ms = 0",                              \
 	  NULL)                                                                                    \
-	/* tokens of the family made at or after $2 (a spend's successors) and spent since */   \
+	/* tokens of the family made at or after $2 (a spend's successors) and spent since */      \
 	X(OAUTH_REFRESH_SPENT_SINCE,                                                               \
-	  "SELECT COUNT(*) FROM oauth_refresh_tokens WHERE family_id = $1 AND created_ms >= $2 "  \
+	  "SELECT COUNT(*) FROM oauth_refresh_tokens WHERE family_id = $1 AND created_ms >= $2 "   \
 	  "AND used_ms <> 0",                                                                      \
 	  NULL)                                                                                    \
 	X(OAUTH_REFRESH_REVOKE_FAMILY,                                                             \
@@ -118,7 +118,7 @@
 	  "DELETE FROM oauth_entry_failures WHERE client_key IN (SELECT client_key FROM "          \
 	  "oauth_entry_failures WHERE expires_ms <= $1 ORDER BY expires_ms LIMIT $2)",             \
 	  NULL)                                                                                    \
-	/* one key per generation: of two nodes making the same key at once, one inserts */      \
+	/* one key per generation: of two nodes making the same key at once, one inserts */        \
 	X(OAUTH_KEY_INSERT,                                                                        \
 	  "INSERT INTO oauth_signing_keys (kid, public_jwk, created_ms, retired_ms, generation) "  \
 	  "VALUES ($1, $2, $3, 0, $4) ON CONFLICT (generation) DO NOTHING",                        \
@@ -131,7 +131,8 @@
 	  "kid DESC LIMIT $2",                                                                     \
 	  NULL)                                                                                    \
 	X(OAUTH_KEYS_RETIRE,                                                                       \
-	  "UPDATE oauth_signing_keys SET retired_ms = $1 WHERE retired_ms = 0 AND generation < $2", \
+	  "UPDATE oauth_signing_keys SET retired_ms = $1 WHERE retired_ms = 0 AND generation < "   \
+	  "$2",                                                                                    \
 	  NULL)                                                                                    \
 	X(OAUTH_KEYS_SECRETS_PURGE,                                                                \
 	  "DELETE FROM secrets WHERE owner_kind = '" TS__OAUTH_SECRET_KIND "' AND owner_id IN "    \
