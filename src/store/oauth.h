@@ -159,7 +159,7 @@ struct ts_store_oauth_key {
 /* Inserts k; *inserted false (nothing written) when its generation exists already. */
 TS_MUST_USE ts_err ts_store_oauth_key_insert(ts_store_conn_t *c, const struct ts_store_oauth_key *k,
                                              bool *inserted, struct ts_error *e);
-/* The keys not retired at now_ms, current first then newest first, at most max; *out arena. */
+/* The keys published at now_ms, live first, newest generation first; at most max; *out arena. */
 TS_MUST_USE ts_err ts_store_oauth_keys_live(ts_store_conn_t *c, ts_arena_t *a, int64_t now_ms,
                                             int max, struct ts_store_oauth_key **out, int *n,
                                             struct ts_error *e);

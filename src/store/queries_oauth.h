@@ -123,12 +123,11 @@
 	  "INSERT INTO oauth_signing_keys (kid, public_jwk, created_ms, retired_ms, generation) "  \
 	  "VALUES ($1, $2, $3, 0, $4) ON CONFLICT (generation) DO NOTHING",                        \
 	  NULL)                                                                                    \
-	/* newest first: [0] is the current key */                                                 \
+	/* the live keys first, newest (highest generation) first */                               \
 	X(OAUTH_KEYS_LIVE,                                                                         \
 	  "SELECT kid, public_jwk, created_ms, retired_ms, generation FROM oauth_signing_keys "    \
-	  "WHERE retired_ms = 0 OR retired_ms > $1 ORDER BY retired_ms = 0 DESC, created_ms "      \
-	  "DESC, "                                                                                 \
-	  "kid DESC LIMIT $2",                                                                     \
+	  "WHERE retired_ms = 0 OR retired_ms > $1 ORDER BY retired_ms = 0 DESC, generation "      \
+	  "DESC LIMIT $2",                                                                         \
 	  NULL)                                                                                    \
 	X(OAUTH_KEYS_RETIRE,                                                                       \
 	  "UPDATE oauth_signing_keys SET retired_ms = $1 WHERE retired_ms = 0 AND generation < "   \
