@@ -44,6 +44,7 @@ int ts_app_modules(struct ts_app *app, struct ts_http_module out[TS_APP_MODULES_
 		                                      .master_key = app->master_key,
 		                                      .device_ttl_s = app->device_ttl_s,
 		                                      .interval_s = app->device_interval_s,
+		                                      .refresh_ttl_s = app->refresh_ttl_s,
 		                                      .throttle = app->signin_throttle};
 		oauth = &app->oauth;
 		admin = &app->admin;

@@ -34,6 +34,8 @@ struct ts_app {
 	struct ts_app_saml *saml;
 	/* the device flow's code life and polling interval (serve flags; 0: RFC 8628 defaults) */
 	int64_t device_ttl_s, device_interval_s;
+	/* a CLI sign-in's absolute life (serve --refresh-token-ttl; 0: the default) */
+	int64_t refresh_ttl_s;
 	/* the modules' configurations, filled from the above by ts_app_modules */
 	struct ts_admin_config admin;
 	struct ts_scim_config scim;

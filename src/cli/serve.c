@@ -49,6 +49,7 @@ enum {
 	O_SAML_REFRESH,
 	O_DEVICE_TTL,
 	O_DEVICE_INTERVAL,
+	O_REFRESH_TTL,
 	O__COUNT
 };
 
@@ -115,6 +116,9 @@ static const struct ts_config_option opts[O__COUNT] = {
                           "seconds a device sign-in's user code stays valid"},
         [O_DEVICE_INTERVAL] = {"device-poll-interval", TS_STR(TS_OAUTH_INTERVAL_S), false,
                                "seconds a device waits between polls (slow_down adds 5)"},
+        [O_REFRESH_TTL] = {"refresh-token-ttl", TS_STR(TS_OAUTH_REFRESH_TTL_S), false,
+                           "seconds a CLI sign-in can be refreshed, from the device approval "
+                           "(at most 90 days)"},
 };
 
 /*
@@ -207,7 +211,7 @@ int ts_cli_serve(int argc, char **argv)
 	int status = 1;
 	long loops = 0, workers = 0, max_body = 0, scim_rate = 0, signin_rate = 0;
 	long connect_ms = 0, statement_ms = 0, lock_ms = 0, saml_refresh_s = 0;
-	long device_ttl_s = 0, device_interval_s = 0;
+	long device_ttl_s = 0, device_interval_s = 0, refresh_ttl_s = 0;
 	enum ts_store_sqlite_tuning tuning = TS_SQLITE_TUNING_ON;
 	if (!ts_cli_flags("serve", opts, O__COUNT, argc, argv, arena, v)) {
 		status = 2;
@@ -226,6 +230,7 @@ int ts_cli_serve(int argc, char **argv)
 	    !number(v[O_SAML_REFRESH], 1, SERVE_TIMEOUT_MAX_MS / 1000 * 30, &saml_refresh_s) ||
 	    !number(v[O_DEVICE_TTL], 1, TS_OAUTH_DEVICE_TTL_MAX_S, &device_ttl_s) ||
 	    !number(v[O_DEVICE_INTERVAL], 1, TS_OAUTH_INTERVAL_MAX_S, &device_interval_s) ||
+	    !number(v[O_REFRESH_TTL], 1, TS_OAUTH_REFRESH_TTL_MAX_S, &refresh_ttl_s) ||
 	    (strcmp(v[O_DURABILITY], "normal") != 0 && strcmp(v[O_DURABILITY], "full") != 0) ||
 	    (strcmp(v[O_ACCESS_LOG], "on") != 0 && strcmp(v[O_ACCESS_LOG], "off") != 0) ||
 	    !ts_store_sqlite_tuning_parse(v[O_SQLITE_TUNING], &tuning)) {
@@ -234,12 +239,13 @@ int ts_cli_serve(int argc, char **argv)
 		        "--max-body, --scim-rate-limit, --signin-rate-limit, --durability, "
 		        "--access-log, "
 		        "--store-*-timeout, --saml-metadata-refresh, --sqlite-tuning, "
-		        "--device-code-ttl or --device-poll-interval");
+		        "--device-code-ttl, --device-poll-interval or --refresh-token-ttl");
 		status = 2;
 		goto out;
 	}
 	app.device_ttl_s = device_ttl_s;
 	app.device_interval_s = device_interval_s;
+	app.refresh_ttl_s = refresh_ttl_s;
 	ts_log_set_level((enum ts_log_level)level);
 	ts_log_set_redactor(
 	        ts_audit_redact); /* what the audit trail may not hold, the log neither */

@@ -698,6 +698,14 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *r, h2o_iovec_t *bufs, s
 	h2o_iovec_t body = h2o_strdup(&r->pool, res.body ? res.body : "", res.body_len);
 	const char *ct = res.content_type ? res.content_type : "application/json";
 	h2o_set_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, ct, strlen(ct), 1);
+	/* the surface's own headers too (OAuth errors: Cache-Control: no-store, RFC 6749 §5.2) */
+	for (int i = 0; i < res.nheaders; i++) {
+		const struct ts_http_header *h = &res.headers[i];
+		h2o_iovec_t n = h2o_strdup(&r->pool, h->name, SIZE_MAX);
+		h2o_iovec_t v = h2o_strdup(&r->pool, h->value, SIZE_MAX);
+		h2o_add_header_by_str(&r->pool, &r->res.headers, n.base, n.len, 0, NULL, v.base,
+		                      v.len);
+	}
 	h2o_iovec_t rid = h2o_strdup(&r->pool, id, SIZE_MAX);
 	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL,
 	                      rid.base, rid.len);

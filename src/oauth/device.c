@@ -8,7 +8,8 @@
  * it by someone of another account), and an address that enters
  * DEVICE_ADDR_LOCK_AT codes that do not exist within DEVICE_ADDR_WINDOW_MS
  * may enter none for DEVICE_ADDR_LOCK_MS (the address is the trusted-proxy
- * client address, an IPv6 client by its /64: ts_login_client_key). Every
+ * client address, an IPv6 client by its /64: ts_login_client_key; lookups
+ * by someone not signed in count and lock apart, ANON_KEY_PREFIX). Every
  * decision and every wrong entry is a SignIn audit event (protocol
  * "device"); never the device code, and the user code only by its first
  * half.
@@ -32,6 +33,8 @@
 #define DEVICE_ADDR_LOCK_AT 10
 #define DEVICE_ADDR_WINDOW_MS (15LL * 60 * 1000)
 #define DEVICE_ADDR_LOCK_MS (15LL * 60 * 1000)
+/* The per-address bucket of anonymous lookups (not signed in): its key's prefix. */
+#define ANON_KEY_PREFIX "anon:"
 /* RFC 8628 §5.1: five wrong entries against one code kill it. */
 #define DEVICE_CODE_WRONG_MAX 5
 
@@ -126,7 +129,15 @@ static ts_err entry_step(struct ts_login_ctx *ctx, void *arg, struct ts_login_ou
 {
 	struct visit *v = arg;
 	ts_arena_t *a = ctx->req->arena;
+	/*
+	 * Lookups by someone not signed in count in a bucket of their own, which
+	 * locks only such lookups: cross-site <img> loads of /device?user_code=junk
+	 * from an office's shared address must not lock code entry for the people
+	 * signed in behind it (docs/oauth.md).
+	 */
 	const char *key = ts_login_client_key(a, ctx->req->peer);
+	if (!v->signed_in)
+		key = ts_arena_printf(a, "%s%s", ANON_KEY_PREFIX, key);
 	struct ts_store_oauth_failures f;
 	ts_err rc = ts_store_oauth_failures_get(ctx->conn, key, &f, e);
 	if (rc != TS_ERR_OK)

@@ -20,8 +20,15 @@
 
 /* ---- the key ring (docs/oauth.md "Signing keys") ---- */
 
-/* A current key signs for this long; then the next signature rotates the ring. */
+/* A current key signs for this long; then its successor takes over. */
 #define TS__OAUTH_KEY_ROTATE_MS (30LL * 24 * 3600 * 1000)
+/* /oauth/jwks is cacheable this long (Cache-Control max-age). */
+#define TS__OAUTH_JWKS_MAX_AGE_S 300
+/*
+ * A new key is published this long before it signs: three cache lifetimes
+ * of /oauth/jwks, so that a verifier with a cached set knows it first.
+ */
+#define TS__OAUTH_KEY_LEAD_MS (3LL * TS__OAUTH_JWKS_MAX_AGE_S * 1000)
 /*
  * A retired key stays published this long: longer than anything it signed
  * lives (credentials at most TS__OAUTH_CREDENTIALS_MAX_MS), so a verifier
@@ -37,20 +44,22 @@
 #define TS__OAUTH_JWT_MAX (64 * 1024)
 
 /*
- * Makes a new key: P-256 pair, the private half sealed with master in the
- * secrets table, the public JWK (kid: its RFC 7638 thumbprint) in the ring.
- * Retires the current keys first when rotate (published until now +
- * TS__OAUTH_KEY_OVERLAP_MS). In c's write transaction, or one of its own.
- * *kid (may be NULL) in arena a.
+ * Makes the key of generation (1 for a store's first): P-256 pair, the
+ * public JWK (kid: its RFC 7638 thumbprint) in the ring, the private half
+ * sealed with master in the secrets table. Nothing when that generation
+ * exists already (another node made it at the same time): *kid NULL. In c's
+ * write transaction, or one of its own. *kid (may be NULL) in arena a.
  */
 TS_MUST_USE ts_err ts__oauth_key_new(ts_store_conn_t *c, ts_arena_t *a,
                                      const unsigned char master[TS_MASTER_KEY_LEN], int64_t now_ms,
-                                     bool rotate, const char **kid, struct ts_error *e);
+                                     int64_t generation, const char **kid, struct ts_error *e);
 /*
- * Signs a compact JWS (RFC 7515 §7.1) of claims with the ring's current key
- * (made or rotated first when there is none or it is older than
- * TS__OAUTH_KEY_ROTATE_MS): header {"alg":"ES256","typ":"JWT","kid"}. *jwt
- * in arena a.
+ * Signs a compact JWS (RFC 7515 §7.1) of claims with the ring's current key:
+ * header {"alg":"ES256","typ":"JWT","kid"}. The current key is the newest
+ * published for TS__OAUTH_KEY_LEAD_MS (a store's first key signs at once);
+ * its predecessors retire when it takes over. A current key older than
+ * TS__OAUTH_KEY_ROTATE_MS - TS__OAUTH_KEY_LEAD_MS has its successor made
+ * and published, signing later. *jwt in arena a.
  */
 TS_MUST_USE ts_err ts__oauth_jwt_sign(ts_store_conn_t *c, ts_arena_t *a,
                                       const unsigned char master[TS_MASTER_KEY_LEN], int64_t now_ms,
@@ -133,6 +142,8 @@ const struct ts_oauth_config *ts__oauth_installed(void);
 /* The configured device-code life and interval, defaults applied. */
 int64_t ts__oauth_device_ttl_s(const struct ts_oauth_config *cfg);
 int64_t ts__oauth_interval_s(const struct ts_oauth_config *cfg);
+/* The configured absolute life of a CLI sign-in's refresh tokens, default applied. */
+int64_t ts__oauth_refresh_ttl_s(const struct ts_oauth_config *cfg);
 /* An RFC 6749 §5.2 error: {"error", "error_description"}, no-store. */
 void ts__oauth_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
                      const char *description);

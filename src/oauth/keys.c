@@ -3,9 +3,12 @@
  * OpenSSL's EVP, the private half as PKCS#8 PEM sealed with the master key in
  * the secrets table (docs/secrets.md: owner kind "oauth_signing", owner the
  * kid, name "private_key"), the public half as a JWK in oauth_signing_keys.
- * The kid is the key's RFC 7638 thumbprint. A rotation retires the current
- * key but keeps it published for TS__OAUTH_KEY_OVERLAP_MS, longer than any
- * token it signed lives. Signatures are RFC 7518 §3.4's: SHA-256, then R and
+ * The kid is the key's RFC 7638 thumbprint. A new key is published
+ * TS__OAUTH_KEY_LEAD_MS before it signs (verifiers cache the JWK Set); when
+ * it takes over, the key before it retires but stays published for
+ * TS__OAUTH_KEY_OVERLAP_MS, longer than any token it signed lives. Keys
+ * have generations (one each, unique), so that two nodes making the same
+ * key at once make one. Signatures are RFC 7518 §3.4's: SHA-256, then R and
  * S as two 32-byte big-endian integers (not the DER OpenSSL gives).
  */
 #include "oauth/internal.h"
@@ -65,8 +68,7 @@ static ts_err public_jwk(ts_arena_t *a, EVP_PKEY *pkey, const char **jwk, const 
 struct key_new {
 	ts_arena_t *a;
 	const unsigned char *master;
-	int64_t now_ms;
-	bool rotate;
+	int64_t now_ms, generation;
 	const char **kid;
 };
 
@@ -88,33 +90,35 @@ static ts_err key_new(ts_store_conn_t *c, void *ctx, struct ts_error *e)
 	}
 	char *pem = NULL;
 	long n = BIO_get_mem_data(bio, &pem);
-	if (t->rotate)
-		rc = ts_store_oauth_keys_retire(c, t->now_ms + TS__OAUTH_KEY_OVERLAP_MS, e);
+	/* the row first: when the generation exists, nothing is sealed either */
+	struct ts_store_oauth_key row = {.kid = kid,
+	                                 .public_jwk = jwk,
+	                                 .created_ms = t->now_ms,
+	                                 .generation = t->generation};
+	bool inserted = false;
+	rc = ts_store_oauth_key_insert(c, &row, &inserted, e);
 	struct ts_secret_key sk;
 	ts_secret_key_derive(t->master, &sk);
-	if (rc == TS_ERR_OK)
+	if (rc == TS_ERR_OK && inserted)
 		rc = ts_store_secret_seal_put(c, t->a, &sk, OAUTH_SECRET_KIND, kid,
 		                              OAUTH_SECRET_NAME, (const unsigned char *)pem,
 		                              (size_t)n, t->now_ms, e);
 	ts_secret_key_wipe(&sk);
 	BIO_free(bio); /* a secure-heap BIO: its memory is wiped when freed */
-	struct ts_store_oauth_key row = {.kid = kid, .public_jwk = jwk, .created_ms = t->now_ms};
-	if (rc == TS_ERR_OK)
-		rc = ts_store_oauth_key_insert(c, &row, e);
-	if (rc == TS_ERR_OK && t->kid != NULL)
+	if (rc == TS_ERR_OK && inserted && t->kid != NULL)
 		*t->kid = kid;
 	return rc;
 }
 
 ts_err ts__oauth_key_new(ts_store_conn_t *c, ts_arena_t *a,
-                         const unsigned char master[TS_MASTER_KEY_LEN], int64_t now_ms, bool rotate,
-                         const char **kid, struct ts_error *e)
+                         const unsigned char master[TS_MASTER_KEY_LEN], int64_t now_ms,
+                         int64_t generation, const char **kid, struct ts_error *e)
 {
 	if (kid != NULL)
 		*kid = NULL;
 	if (master == NULL)
 		return TS_FAIL(e, TS_ERR_INTERNAL, "no master key to seal a signing key with");
-	struct key_new t = {a, master, now_ms, rotate, kid};
+	struct key_new t = {a, master, now_ms, generation, kid};
 	if (ts_store_in_tx(c))
 		return key_new(c, &t, e);
 	int attempt = 0;
@@ -131,24 +135,63 @@ ts_err ts__oauth_key_new(ts_store_conn_t *c, ts_arena_t *a,
 	return rc;
 }
 
-/* The current key's kid and private key (arena-owned), made or rotated when due. */
+/*
+ * The ring's signing key at now_ms (docs/oauth.md "Signing keys"), the ring
+ * kept: a first key made when there is none, the predecessors of the
+ * signing key retired, its successor made when due. *signer NULL when a key
+ * had to be made (read the ring again).
+ */
+static ts_err ring_step(ts_store_conn_t *c, ts_arena_t *a, const unsigned char *master,
+                        int64_t now_ms, const struct ts_store_oauth_key **signer,
+                        struct ts_error *e)
+{
+	*signer = NULL;
+	struct ts_store_oauth_key *keys = NULL;
+	int n = 0, live = 0;
+	ts_err rc = ts_store_oauth_keys_live(c, a, now_ms, TS__OAUTH_KEYS_MAX, &keys, &n, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	int64_t top = 0;
+	for (int i = 0; i < n; i++) {
+		top = keys[i].generation > top ? keys[i].generation : top;
+		live += keys[i].retired_ms == 0; /* the live keys come first, newest first */
+	}
+	if (live == 0)
+		return ts__oauth_key_new(c, a, master, now_ms, top + 1, NULL, e);
+	/* the newest published long enough signs; else the oldest (a store's first key) */
+	const struct ts_store_oauth_key *s = &keys[live - 1];
+	for (int i = 0; i < live; i++) {
+		if (now_ms - keys[i].created_ms >= TS__OAUTH_KEY_LEAD_MS) {
+			s = &keys[i];
+			break;
+		}
+	}
+	if (s != &keys[live - 1])
+		rc = ts_store_oauth_keys_retire(c, s->generation, now_ms + TS__OAUTH_KEY_OVERLAP_MS,
+		                                e);
+	/* due to rotate and no successor yet: publish it now, it signs after the lead */
+	if (rc == TS_ERR_OK && s == &keys[0] &&
+	    now_ms - s->created_ms >= TS__OAUTH_KEY_ROTATE_MS - TS__OAUTH_KEY_LEAD_MS)
+		rc = ts__oauth_key_new(c, a, master, now_ms, s->generation + 1, NULL, e);
+	if (rc == TS_ERR_OK)
+		*signer = s;
+	return rc;
+}
+
+/* The current key's kid and private key (arena-owned), the ring kept (ring_step). */
 static ts_err current(ts_store_conn_t *c, ts_arena_t *a, const unsigned char *master,
                       int64_t now_ms, const char **kid, EVP_PKEY **pkey, struct ts_error *e)
 {
 	*pkey = NULL;
-	struct ts_store_oauth_key *keys = NULL;
-	int n = 0;
-	ts_err rc = ts_store_oauth_keys_live(c, a, now_ms, TS__OAUTH_KEYS_MAX, &keys, &n, e);
+	const struct ts_store_oauth_key *signer = NULL;
+	ts_err rc = ring_step(c, a, master, now_ms, &signer, e);
+	if (rc == TS_ERR_OK && signer == NULL) /* a first key was made, here or elsewhere */
+		rc = ring_step(c, a, master, now_ms, &signer, e);
+	if (rc == TS_ERR_OK && signer == NULL)
+		rc = TS_FAIL(e, TS_ERR_INTERNAL, "no signing key could be made");
 	if (rc != TS_ERR_OK)
 		return rc;
-	bool usable = n > 0 && keys[0].retired_ms == 0;
-	if (!usable || now_ms - keys[0].created_ms >= TS__OAUTH_KEY_ROTATE_MS) {
-		rc = ts__oauth_key_new(c, a, master, now_ms, usable, kid, e);
-		if (rc != TS_ERR_OK)
-			return rc;
-	} else {
-		*kid = keys[0].kid;
-	}
+	*kid = signer->kid;
 	struct ts_secret_key sk;
 	ts_secret_key_derive(master, &sk);
 	unsigned char *pem = NULL;

@@ -36,6 +36,11 @@ int64_t ts__oauth_interval_s(const struct ts_oauth_config *cfg)
 	return cfg != NULL && cfg->interval_s > 0 ? cfg->interval_s : TS_OAUTH_INTERVAL_S;
 }
 
+int64_t ts__oauth_refresh_ttl_s(const struct ts_oauth_config *cfg)
+{
+	return cfg != NULL && cfg->refresh_ttl_s > 0 ? cfg->refresh_ttl_s : TS_OAUTH_REFRESH_TTL_S;
+}
+
 void ts__oauth_error(struct ts_http_req *req, struct ts_http_res *res, ts_err code,
                      const char *description)
 {
@@ -102,7 +107,7 @@ static void jwks_handle(struct ts_http_req *req, struct ts_http_res *res)
 	/* a store that never signed publishes its first key now: verifiers may load it early */
 	if (rc == TS_ERR_OK && strcmp(jwks, "{\"keys\":[]}") == 0 && cfg != NULL &&
 	    cfg->master_key != NULL) {
-		rc = ts__oauth_key_new(c, req->arena, cfg->master_key, now, false, NULL, &e);
+		rc = ts__oauth_key_new(c, req->arena, cfg->master_key, now, 1, NULL, &e);
 		if (rc == TS_ERR_OK)
 			rc = ts__oauth_jwks(c, req->arena, now, &jwks, &e);
 	}
@@ -111,7 +116,8 @@ static void jwks_handle(struct ts_http_req *req, struct ts_http_res *res)
 		return;
 	}
 	ts_http_res_set(res, 200, "application/jwk-set+json", jwks, strlen(jwks));
-	ts_http_res_header(res, "cache-control", "max-age=300");
+	ts_http_res_header(res, "cache-control",
+	                   ts_arena_printf(req->arena, "max-age=%d", TS__OAUTH_JWKS_MAX_AGE_S));
 }
 
 static const struct ts_http_route routes[] = {

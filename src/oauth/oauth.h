@@ -24,6 +24,13 @@
 #define TS_OAUTH_DEVICE_TTL_S 600
 #define TS_OAUTH_DEVICE_TTL_MAX_S 3600
 #define TS_OAUTH_INTERVAL_S 5
+/*
+ * A CLI sign-in's absolute life: every refresh token of a family expires when
+ * its first one does (AWS IAM Identity Center's default session duration is
+ * 8 hours; at most 90 days). docs/oauth.md "Tokens".
+ */
+#define TS_OAUTH_REFRESH_TTL_S 28800       /* 8 hours; a literal: serve prints it */
+#define TS_OAUTH_REFRESH_TTL_MAX_S 7776000 /* 90 days */
 #define TS_OAUTH_INTERVAL_MAX_S 60
 
 /* What the authorization server needs of the running server; outlives it. */
@@ -33,6 +40,7 @@ struct ts_oauth_config {
 	const unsigned char *master_key; /* seals the signing keys, keys the anti-CSRF field */
 	int64_t device_ttl_s;            /* serve --device-code-ttl; 0: TS_OAUTH_DEVICE_TTL_S */
 	int64_t interval_s;              /* serve --device-poll-interval; 0: TS_OAUTH_INTERVAL_S */
+	int64_t refresh_ttl_s;           /* serve --refresh-token-ttl; 0: TS_OAUTH_REFRESH_TTL_S */
 	/*
 	 * Anonymous steps per client address (serve --signin-rate-limit): device
 	 * authorizations and /device entries each take a token; NULL: no limit.

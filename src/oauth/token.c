@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "audit/event.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/throttle.h"
@@ -23,9 +24,18 @@
 #include "oauth/internal.h"
 #include "store/oidc.h"
 
-/* An access token (a CLI session) lives an hour; its refresh token a month. */
+/*
+ * An access token (a CLI session) lives an hour, never past its family's end;
+ * a family's refresh tokens all end when its first does (serve
+ * --refresh-token-ttl, docs/oauth.md).
+ */
 #define ACCESS_TTL_MS (3600LL * 1000)
-#define REFRESH_TTL_MS (30LL * 24 * 3600 * 1000)
+/*
+ * A spent refresh token back within this of its spend, while its successor is
+ * unused, is refused without revoking the family: two refreshes of one token
+ * at once (Okta's rotation grace period is 30 s; docs/oauth.md).
+ */
+#define REUSE_GRACE_MS (30LL * 1000)
 #define REFRESH_PREFIX "tsr_"
 #define REFRESH_RANDOM 43 /* A-Za-z0-9: about 256 bits */
 #define DEVICE_RANDOM 43  /* RFC 8628 §5.2: far above 128 bits */
@@ -36,6 +46,11 @@
 /* Expired flows, tokens and counters removed per sweep, and how often a node sweeps. */
 #define PURGE_LIMIT 1000
 #define PURGE_EVERY_MS 60000
+/*
+ * The audit event of a token grant (docs/oauth.md "Audit"), source
+ * signin.tessera; named after AWS SSO OIDC's token call.
+ */
+#define GRANT_EVENT "CreateToken"
 
 /* The form, or an answered error. */
 static bool read_form(struct ts_http_req *req, struct ts_http_res *res, struct ts_http_form *f)
@@ -247,6 +262,7 @@ void ts__oauth_device_authorization(struct ts_http_req *req, struct ts_http_res 
 /* What a grant gives (arena memory). */
 struct tokens {
 	const char *access, *refresh;
+	int64_t access_ttl_ms;
 };
 
 /* One grant's run inside its write transaction. */
@@ -258,6 +274,9 @@ struct grant {
 	ts_err answer; /* TS_ERR_OK: tokens; else the OAuth error, whose writes commit too */
 	const char *why;
 	struct tokens out;
+	/* for the audit event: audit is set once a known flow or token was found */
+	bool audit, family_revoked;
+	const char *grant_type, *account_id, *user_id, *family_id, *session_id;
 };
 
 /* Why a user may no longer hold tokens (session.c's rules), or NULL. */
@@ -278,11 +297,13 @@ static const char *user_refusal(const struct ts_account *acct, const struct ts_u
 
 /*
  * A fresh access token (a CLI session) and refresh token of family (NULL: a
- * new family) for the user, in c's write transaction; g->answer set instead
- * when the user may no longer sign in.
+ * new family, ending after serve --refresh-token-ttl; else ending at
+ * family_end_ms, its first token's end) for the user, in c's write
+ * transaction; g->answer set instead when the user may no longer sign in.
  */
 static ts_err issue(ts_store_conn_t *c, struct grant *g, const char *account_id,
-                    const char *user_id, const char *family, struct ts_error *e)
+                    const char *user_id, const char *family, int64_t family_end_ms,
+                    struct ts_error *e)
 {
 	struct ts_account acct;
 	struct ts_user_row u;
@@ -311,11 +332,16 @@ static ts_err issue(ts_store_conn_t *c, struct grant *g, const char *account_id,
 		g->answer = TS_ERR_OAUTH_INVALID_GRANT;
 		return TS_ERR_OK;
 	}
+	if (family == NULL)
+		family_end_ms =
+		        g->now_ms + ts__oauth_refresh_ttl_s(ts__oauth_config(g->req)) * 1000;
+	g->out.access_ttl_ms = family_end_ms - g->now_ms < ACCESS_TTL_MS ? family_end_ms - g->now_ms
+	                                                                 : ACCESS_TTL_MS;
 	struct ts_session_origin origin = {.origin = TS_SESSION_ORIGIN_DEVICE};
 	struct ts_session s;
 	rc = ts_directory_session_create_from(c, g->a, account_id, user_id, TS_SESSION_CLI,
-	                                      ACCESS_TTL_MS, lic, TS_OAUTH_CLI_CLIENT, &origin,
-	                                      &g->out.access, &s, e);
+	                                      g->out.access_ttl_ms, lic, TS_OAUTH_CLI_CLIENT,
+	                                      &origin, &g->out.access, &s, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	char *refresh = ts_arena_alloc(g->a, strlen(REFRESH_PREFIX) + REFRESH_RANDOM + 1);
@@ -336,10 +362,13 @@ static ts_err issue(ts_store_conn_t *c, struct grant *g, const char *account_id,
 	                                   .client_id = TS_OAUTH_CLI_CLIENT,
 	                                   .session_id = s.session_id,
 	                                   .created_ms = g->now_ms,
-	                                   .expires_ms = g->now_ms + REFRESH_TTL_MS};
+	                                   .expires_ms = family_end_ms};
 	rc = ts_store_oauth_refresh_insert(c, &r, e);
-	if (rc == TS_ERR_OK)
+	if (rc == TS_ERR_OK) {
 		g->out.refresh = refresh;
+		g->family_id = ts_arena_strdup(g->a, family);
+		g->session_id = s.session_id;
+	}
 	return rc;
 }
 
@@ -352,7 +381,10 @@ static ts_err device_step(ts_store_conn_t *c, struct grant *g, struct ts_error *
 	                                       &found, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	if (!found || strcmp(d.client_id, TS_OAUTH_CLI_CLIENT) != 0) {
+	g->audit = found && strcmp(d.client_id, TS_OAUTH_CLI_CLIENT) == 0;
+	g->account_id = d.account_id;
+	g->user_id = d.user_id;
+	if (!g->audit) {
 		g->answer = TS_ERR_OAUTH_INVALID_GRANT;
 		g->why = "unknown device code";
 	} else if (strcmp(d.status, TS_STORE_OAUTH_CONSUMED) == 0) {
@@ -367,11 +399,27 @@ static ts_err device_step(ts_store_conn_t *c, struct grant *g, struct ts_error *
 	} else if (strcmp(d.status, TS_STORE_OAUTH_PENDING) == 0) {
 		/* only the poll's pacing was written: a database crash may lose it (conn.h) */
 		ts_store_tx_relaxed(c);
+		g->audit = false; /* a poll that waits grants nothing */
 		g->answer =
 		        d.poll_slow ? TS_ERR_OAUTH_SLOW_DOWN : TS_ERR_OAUTH_AUTHORIZATION_PENDING;
 		g->why = d.poll_slow ? "polled faster than the interval; it is now longer"
 		                     : "the person has not decided yet";
 	} else {
+		/*
+		 * Approved: the approver's browser session must still be live, or
+		 * LogoutUser between approval and poll would leave a sign-in behind.
+		 * Locked, so that a revocation committing now waits or is seen.
+		 */
+		struct ts_session s;
+		rc = ts_store_session_get_for_update(c, g->a, d.session_id, &s, e);
+		if (rc == TS_ERR_NOT_FOUND ||
+		    (rc == TS_ERR_OK && (s.revoked_ms != 0 || s.expires_ms <= g->now_ms))) {
+			g->answer = TS_ERR_OAUTH_ACCESS_DENIED;
+			g->why = "the session that approved the sign-in has ended";
+			return TS_ERR_OK;
+		}
+		if (rc != TS_ERR_OK)
+			return rc;
 		int64_t changed = 0;
 		rc = ts_store_oauth_device_consume(c, g->secret_hash, &changed, e);
 		if (rc != TS_ERR_OK)
@@ -381,7 +429,7 @@ static ts_err device_step(ts_store_conn_t *c, struct grant *g, struct ts_error *
 			g->why = "the device code was used already";
 			return TS_ERR_OK;
 		}
-		rc = issue(c, g, d.account_id, d.user_id, NULL, e);
+		rc = issue(c, g, d.account_id, d.user_id, NULL, 0, e);
 	}
 	return rc;
 }
@@ -399,6 +447,11 @@ static ts_err refresh_step(ts_store_conn_t *c, struct grant *g, struct ts_error 
 		g->why = "unknown refresh token";
 		return TS_ERR_OK;
 	}
+	g->audit = true;
+	g->account_id = r.account_id;
+	g->user_id = r.user_id;
+	g->family_id = r.family_id;
+	g->session_id = r.session_id;
 	if (r.revoked_ms != 0) {
 		g->why = "the refresh token's family was revoked";
 		return TS_ERR_OK;
@@ -410,6 +463,16 @@ static ts_err refresh_step(ts_store_conn_t *c, struct grant *g, struct ts_error 
 	bool revoke = false;
 	struct ts_session s;
 	if (r.used_ms != 0) {
+		int64_t spent = 1;
+		if (g->now_ms - r.used_ms < REUSE_GRACE_MS)
+			rc = ts_store_oauth_refresh_spent_since(c, r.family_id, r.used_ms, &spent,
+			                                        e);
+		if (rc != TS_ERR_OK)
+			return rc;
+		if (spent == 0) {
+			g->why = "the refresh token was used already; its successor is valid";
+			return TS_ERR_OK;
+		}
 		g->why = "a spent refresh token came back: its family is revoked";
 		revoke = true;
 	} else {
@@ -431,11 +494,12 @@ static ts_err refresh_step(ts_store_conn_t *c, struct grant *g, struct ts_error 
 		}
 		g->answer = TS_ERR_OK;
 		if (rc == TS_ERR_OK)
-			rc = issue(c, g, r.account_id, r.user_id, r.family_id, e);
+			rc = issue(c, g, r.account_id, r.user_id, r.family_id, r.expires_ms, e);
 		revoke = rc == TS_ERR_OK && g->answer != TS_ERR_OK;
 	}
 	if (rc == TS_ERR_OK && revoke) {
 		rc = ts_store_oauth_refresh_revoke_family(c, r.family_id, g->now_ms, NULL, e);
+		g->family_revoked = true;
 		ts_log(TS_LOG_WARN, "oauth: refresh token family revoked",
 		       json_pack("{s:s, s:s, s:s, s:s}", "request_id", g->req->request_id, "family",
 		                 r.family_id, "user", r.user_id, "reason", g->why));
@@ -445,9 +509,40 @@ static ts_err refresh_step(ts_store_conn_t *c, struct grant *g, struct ts_error 
 
 typedef ts_err (*grant_fn)(ts_store_conn_t *c, struct grant *g, struct ts_error *e);
 
+/*
+ * The grant's audit event, in its transaction: allowed or refused with the
+ * reason, the family and session ids; never a token or a code.
+ */
+static ts_err grant_audit(ts_store_conn_t *c, const struct grant *g, struct ts_error *e)
+{
+	struct ts_http_req *req = g->req;
+	json_t *params = ts_json_own(g->a, json_object());
+	ts_json_set_str(params, "GrantType", g->grant_type);
+	ts_json_set_str(params, "ClientId", TS_OAUTH_CLI_CLIENT);
+	ts_json_set_str(params, "FamilyId", g->family_id);
+	ts_json_set_str(params, "SessionId", g->session_id);
+	if (g->family_revoked)
+		json_object_set_new(params, "FamilyRevoked", json_true());
+	struct ts_audit_entry entry = {
+	        .who = {.type = g->user_id != NULL ? "User" : "Anonymous",
+	                .principal_id = g->user_id},
+	        .event_source = TS_AUDIT_SOURCE_SIGNIN,
+	        .event_name = GRANT_EVENT,
+	        .account_id = g->account_id,
+	        .source_ip = req->peer,
+	        .user_agent = ts_text_escape(g->a, ts_http_header(req, "user-agent")),
+	        .request_id = req->request_id,
+	        .client_request_id = req->client_request_id,
+	        .request_parameters = params,
+	        .error_code = g->answer != TS_ERR_OK ? ts_err_oauth_name(g->answer) : NULL,
+	        .error_message = g->answer != TS_ERR_OK ? g->why : NULL,
+	};
+	return ts_audit_append(c, g->a, &entry, e);
+}
+
 /* Runs fn in one write transaction, retried when the store asks; answers. */
 static void run_grant(struct ts_http_req *req, struct ts_http_res *res, grant_fn fn,
-                      const char *secret)
+                      const char *grant_type, const char *secret)
 {
 	struct ts_error e = {0};
 	char hash[TS_SHA256_HEX_LEN + 1];
@@ -461,9 +556,14 @@ static void run_grant(struct ts_http_req *req, struct ts_http_res *res, grant_fn
 		g.answer = TS_ERR_OK;
 		g.why = NULL;
 		g.out = (struct tokens){0};
+		g.audit = g.family_revoked = false;
+		g.grant_type = grant_type;
+		g.account_id = g.user_id = g.family_id = g.session_id = NULL;
 		rc = ts_store_begin(c, true, &e);
 		if (rc == TS_ERR_OK)
 			rc = fn(c, &g, &e);
+		if (rc == TS_ERR_OK && g.audit)
+			rc = grant_audit(c, &g, &e);
 		if (rc == TS_ERR_OK)
 			rc = ts_store_commit(c, &e);
 		if (rc == TS_ERR_OK)
@@ -483,7 +583,7 @@ static void run_grant(struct ts_http_req *req, struct ts_http_res *res, grant_fn
 	}
 	/* RFC 6749 §5.1 */
 	json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "access_token", g.out.access, "token_type",
-	                      "Bearer", "expires_in", (json_int_t)(ACCESS_TTL_MS / 1000),
+	                      "Bearer", "expires_in", (json_int_t)(g.out.access_ttl_ms / 1000),
 	                      "refresh_token", g.out.refresh);
 	ts_http_res_json(req, res, 200, "application/json", j);
 	ts_http_res_header(res, "cache-control", "no-store");
@@ -502,5 +602,6 @@ void ts__oauth_token(struct ts_http_req *req, struct ts_http_res *res)
 		ts__oauth_error(req, res, rc, e.message);
 		return;
 	}
-	run_grant(req, res, tr.device ? device_step : refresh_step, tr.secret);
+	run_grant(req, res, tr.device ? device_step : refresh_step,
+	          tr.device ? TS__OAUTH_GRANT_DEVICE : TS__OAUTH_GRANT_REFRESH, tr.secret);
 }

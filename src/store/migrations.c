@@ -542,7 +542,8 @@
 	" kid TEXT PRIMARY KEY,"                                                            \
 	" public_jwk TEXT NOT NULL,"                                                        \
 	" created_ms BIGINT NOT NULL,"                                                      \
-	" retired_ms BIGINT NOT NULL DEFAULT 0);"
+	" retired_ms BIGINT NOT NULL DEFAULT 0,"                                            \
+	" generation BIGINT NOT NULL UNIQUE);"
 
 const struct ts__migration ts__store_migrations[] = {
         {1, V1_COMMON("INTEGER"), V1_COMMON("BIGINT")},

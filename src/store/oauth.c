@@ -207,6 +207,22 @@ ts_err ts_store_oauth_refresh_spend(ts_store_conn_t *c, const char *token_hash, 
 	return ts__store_write_one(c, TS__Q_OAUTH_REFRESH_SPEND, p, 2, changed, e);
 }
 
+static void read_count(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *out)
+{
+	(void)a;
+	*(int64_t *)out = ts__rows_int(c, r, 0);
+}
+
+ts_err ts_store_oauth_refresh_spent_since(ts_store_conn_t *c, const char *family_id,
+                                          int64_t since_ms, int64_t *spent, struct ts_error *e)
+{
+	*spent = 0;
+	bool found = false;
+	struct ts__param p[] = {TS__TEXT(family_id), TS__INT(since_ms)};
+	return ts__store_get_one(c, TS__Q_OAUTH_REFRESH_SPENT_SINCE, p, 2, read_count, NULL, spent,
+	                         &found, e);
+}
+
 struct revoke_family {
 	const char *family_id;
 	int64_t now_ms;
@@ -291,13 +307,18 @@ ts_err ts_store_oauth_failures_add(ts_store_conn_t *c, const char *client_key, i
 /* ---- signing keys ---- */
 
 ts_err ts_store_oauth_key_insert(ts_store_conn_t *c, const struct ts_store_oauth_key *k,
-                                 struct ts_error *e)
+                                 bool *inserted, struct ts_error *e)
 {
+	*inserted = false;
 	if (!field_ok(k->kid, TS_STORE_OAUTH_FIELD_MAX) ||
 	    !field_ok(k->public_jwk, TS_STORE_OAUTH_JWK_MAX))
 		return TS_FAIL(e, TS_ERR_BAD_REQUEST, "a signing key needs a kid and a public JWK");
-	struct ts__param p[] = {TS__TEXT(k->kid), TS__TEXT(k->public_jwk), TS__INT(k->created_ms)};
-	return ts__store_write_one(c, TS__Q_OAUTH_KEY_INSERT, p, TS__NPARAMS(p), NULL, e);
+	struct ts__param p[] = {TS__TEXT(k->kid), TS__TEXT(k->public_jwk), TS__INT(k->created_ms),
+	                        TS__INT(k->generation)};
+	int64_t changed = 0;
+	ts_err rc = ts__store_write_one(c, TS__Q_OAUTH_KEY_INSERT, p, TS__NPARAMS(p), &changed, e);
+	*inserted = rc == TS_ERR_OK && changed == 1;
+	return rc;
 }
 
 ts_err ts_store_oauth_keys_live(ts_store_conn_t *c, ts_arena_t *a, int64_t now_ms, int max,
@@ -319,6 +340,7 @@ ts_err ts_store_oauth_keys_live(ts_store_conn_t *c, ts_arena_t *a, int64_t now_m
 		k->public_jwk = ts__rows_str(c, r, 1, a);
 		k->created_ms = ts__rows_int(c, r, 2);
 		k->retired_ms = ts__rows_int(c, r, 3);
+		k->generation = ts__rows_int(c, r, 4);
 		(*n)++;
 	}
 	ts__rows_close(c, &r);
@@ -326,10 +348,11 @@ ts_err ts_store_oauth_keys_live(ts_store_conn_t *c, ts_arena_t *a, int64_t now_m
 	return TS_ERR_OK;
 }
 
-ts_err ts_store_oauth_keys_retire(ts_store_conn_t *c, int64_t until_ms, struct ts_error *e)
+ts_err ts_store_oauth_keys_retire(ts_store_conn_t *c, int64_t below, int64_t until_ms,
+                                  struct ts_error *e)
 {
-	struct ts__param p[] = {TS__INT(until_ms)};
-	return ts__store_write_one(c, TS__Q_OAUTH_KEYS_RETIRE, p, 1, NULL, e);
+	struct ts__param p[] = {TS__INT(until_ms), TS__INT(below)};
+	return ts__store_write_one(c, TS__Q_OAUTH_KEYS_RETIRE, p, 2, NULL, e);
 }
 
 /* ---- expiry ---- */

@@ -114,6 +114,13 @@ TS_MUST_USE ts_err ts_store_oauth_refresh_spend(ts_store_conn_t *c, const char *
                                                 int64_t now_ms, int64_t *changed,
                                                 struct ts_error *e);
 /*
+ * *spent: how many tokens of the family created at or after since_ms (the
+ * successors of a token spent then) have been spent themselves.
+ */
+TS_MUST_USE ts_err ts_store_oauth_refresh_spent_since(ts_store_conn_t *c, const char *family_id,
+                                                      int64_t since_ms, int64_t *spent,
+                                                      struct ts_error *e);
+/*
  * Revokes a family: every token of it, and every session (access token) any
  * of them was issued with. *sessions (may be NULL) counts the sessions.
  */
@@ -147,15 +154,17 @@ struct ts_store_oauth_key {
 	const char *public_jwk; /* RFC 7517 JSON object text */
 	int64_t created_ms;
 	int64_t retired_ms; /* 0: current; else published until then */
+	int64_t generation; /* 1 for a store's first key, then one more per key: unique */
 };
+/* Inserts k; *inserted false (nothing written) when its generation exists already. */
 TS_MUST_USE ts_err ts_store_oauth_key_insert(ts_store_conn_t *c, const struct ts_store_oauth_key *k,
-                                             struct ts_error *e);
-/* The keys not retired at now_ms, current first then newest first, at most max; *out arena. */
+                                             bool *inserted, struct ts_error *e);
+/* The keys published at now_ms, live first, newest generation first; at most max; *out arena. */
 TS_MUST_USE ts_err ts_store_oauth_keys_live(ts_store_conn_t *c, ts_arena_t *a, int64_t now_ms,
                                             int max, struct ts_store_oauth_key **out, int *n,
                                             struct ts_error *e);
-/* Retires the current keys: published until until_ms. */
-TS_MUST_USE ts_err ts_store_oauth_keys_retire(ts_store_conn_t *c, int64_t until_ms,
+/* Retires the current keys of a generation below below: published until until_ms. */
+TS_MUST_USE ts_err ts_store_oauth_keys_retire(ts_store_conn_t *c, int64_t below, int64_t until_ms,
                                               struct ts_error *e);
 
 /*

@@ -73,6 +73,11 @@
 	  "UPDATE oauth_refresh_tokens SET used_ms = $2 "                                          \
 	  "WHERE token_hash = $1 AND used_ms = 0 AND revoked_ms = 0",                              \
 	  NULL)                                                                                    \
+	/* tokens of the family made at or after $2 (a spend's successors) and spent since */      \
+	X(OAUTH_REFRESH_SPENT_SINCE,                                                               \
+	  "SELECT COUNT(*) FROM oauth_refresh_tokens WHERE family_id = $1 AND created_ms >= $2 "   \
+	  "AND used_ms <> 0",                                                                      \
+	  NULL)                                                                                    \
 	X(OAUTH_REFRESH_REVOKE_FAMILY,                                                             \
 	  "UPDATE oauth_refresh_tokens SET revoked_ms = $2 WHERE family_id = $1 AND revoked_ms = " \
 	  "0",                                                                                     \
@@ -113,18 +118,20 @@
 	  "DELETE FROM oauth_entry_failures WHERE client_key IN (SELECT client_key FROM "          \
 	  "oauth_entry_failures WHERE expires_ms <= $1 ORDER BY expires_ms LIMIT $2)",             \
 	  NULL)                                                                                    \
+	/* one key per generation: of two nodes making the same key at once, one inserts */        \
 	X(OAUTH_KEY_INSERT,                                                                        \
-	  "INSERT INTO oauth_signing_keys (kid, public_jwk, created_ms, retired_ms) "              \
-	  "VALUES ($1, $2, $3, 0)",                                                                \
+	  "INSERT INTO oauth_signing_keys (kid, public_jwk, created_ms, retired_ms, generation) "  \
+	  "VALUES ($1, $2, $3, 0, $4) ON CONFLICT (generation) DO NOTHING",                        \
 	  NULL)                                                                                    \
-	/* newest first: [0] is the current key */                                                 \
+	/* the live keys first, newest (highest generation) first */                               \
 	X(OAUTH_KEYS_LIVE,                                                                         \
-	  "SELECT kid, public_jwk, created_ms, retired_ms FROM oauth_signing_keys "                \
-	  "WHERE retired_ms = 0 OR retired_ms > $1 ORDER BY retired_ms = 0 DESC, created_ms "      \
-	  "DESC, "                                                                                 \
-	  "kid DESC LIMIT $2",                                                                     \
+	  "SELECT kid, public_jwk, created_ms, retired_ms, generation FROM oauth_signing_keys "    \
+	  "WHERE retired_ms = 0 OR retired_ms > $1 ORDER BY retired_ms = 0 DESC, generation "      \
+	  "DESC LIMIT $2",                                                                         \
 	  NULL)                                                                                    \
-	X(OAUTH_KEYS_RETIRE, "UPDATE oauth_signing_keys SET retired_ms = $1 WHERE retired_ms = 0", \
+	X(OAUTH_KEYS_RETIRE,                                                                       \
+	  "UPDATE oauth_signing_keys SET retired_ms = $1 WHERE retired_ms = 0 AND generation < "   \
+	  "$2",                                                                                    \
 	  NULL)                                                                                    \
 	X(OAUTH_KEYS_SECRETS_PURGE,                                                                \
 	  "DELETE FROM secrets WHERE owner_kind = '" TS__OAUTH_SECRET_KIND "' AND owner_id IN "    \

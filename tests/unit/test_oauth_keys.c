@@ -138,24 +138,53 @@ static void test_sign_and_verify(void **state)
 	json_decref(header);
 }
 
+/* The kids of the keys published at now_ms, in arena memory; their number. */
+static int published(struct fx *f, int64_t now_ms, const char **kids)
+{
+	struct ts_store_oauth_key *keys = NULL;
+	int n = 0;
+	OK(ts_store_oauth_keys_live(f->c, f->a, now_ms, 16, &keys, &n, &f->e));
+	for (int i = 0; i < n; i++)
+		kids[i] = keys[i].kid;
+	return n;
+}
+
+static const char *kid_of(struct fx *f, const char *jwt)
+{
+	json_t *h = segment(f->a, jwt, 0);
+	const char *kid = ts_arena_strdup(f->a, ts_json_str(h, "kid"));
+	json_decref(h);
+	return kid;
+}
+
 static void test_rotation(void **state)
 {
 	struct fx *f = *state;
 	int64_t now = ts_now_ms();
-	const char *k1 = NULL, *k2 = NULL;
-	OK(ts__oauth_key_new(f->c, f->a, test_master, now, false, &k1, &f->e));
+	const char *k1 = NULL, *kids[16];
+	OK(ts__oauth_key_new(f->c, f->a, test_master, now, 1, &k1, &f->e));
 	json_t *claims = json_pack("{s:s}", "sub", "u");
-	const char *old = NULL;
+	const char *old = NULL, *jwt = NULL;
 	OK(ts__oauth_jwt_sign(f->c, f->a, test_master, now, claims, &old, &f->e));
-	/* a current key older than the rotation age is rotated by the next signature */
-	const char *fresh = NULL;
-	OK(ts__oauth_jwt_sign(f->c, f->a, test_master, now + TS__OAUTH_KEY_ROTATE_MS, claims,
-	                      &fresh, &f->e));
-	json_t *h_old = segment(f->a, old, 0), *h_new = segment(f->a, fresh, 0);
-	assert_string_equal(ts_json_str(h_old, "kid"), k1);
-	k2 = ts_json_str(h_new, "kid");
+	assert_string_equal(kid_of(f, old), k1);
+	/* due: the successor is made and published, but k1 still signs */
+	int64_t due = now + TS__OAUTH_KEY_ROTATE_MS - TS__OAUTH_KEY_LEAD_MS;
+	OK(ts__oauth_jwt_sign(f->c, f->a, test_master, due, claims, &jwt, &f->e));
+	assert_string_equal(kid_of(f, jwt), k1);
+	assert_int_equal(published(f, due, kids), 2);
+	const char *k2 = kids[0];
 	assert_string_not_equal(k1, k2);
-	/* both published now; the old one verifies what it signed */
+	/* a JWK Set cached just before the lead ends knows k2 before anything is signed with it */
+	OK(ts__oauth_jwt_sign(f->c, f->a, test_master, due + TS__OAUTH_KEY_LEAD_MS - 1, claims,
+	                      &jwt, &f->e));
+	assert_string_equal(kid_of(f, jwt), k1);
+	/* published a lead's time: k2 signs, k1 retires but stays published */
+	int64_t over = due + TS__OAUTH_KEY_LEAD_MS;
+	const char *fresh = NULL;
+	OK(ts__oauth_jwt_sign(f->c, f->a, test_master, over, claims, &fresh, &f->e));
+	assert_string_equal(kid_of(f, fresh), k2);
+	assert_int_equal(published(f, over, kids), 2);
+	assert_string_equal(kids[0], k2);
 	json_t *j1 = jwk_of(f, k1), *j2 = jwk_of(f, k2);
 	assert_non_null(j1);
 	assert_non_null(j2);
@@ -163,20 +192,18 @@ static void test_rotation(void **state)
 	assert_true(verifies(f->a, p1, old));
 	assert_true(verifies(f->a, p2, fresh));
 	assert_false(verifies(f->a, p2, old));
-	/* past the overlap the old key is no longer published, and purged */
-	struct ts_store_oauth_key *keys = NULL;
-	int n = 0;
-	OK(ts_store_oauth_keys_live(f->c, f->a,
-	                            now + TS__OAUTH_KEY_ROTATE_MS + TS__OAUTH_KEY_OVERLAP_MS, 16,
-	                            &keys, &n, &f->e));
-	assert_int_equal(n, 1);
-	assert_string_equal(keys[0].kid, k2);
+	/* past the overlap the old key is no longer published */
+	assert_int_equal(published(f, over + TS__OAUTH_KEY_OVERLAP_MS, kids), 1);
+	assert_string_equal(kids[0], k2);
+	/* a key of a generation made already (another node, at once) is not made again */
+	const char *twin = NULL;
+	OK(ts__oauth_key_new(f->c, f->a, test_master, over, 2, &twin, &f->e));
+	assert_null(twin);
+	assert_int_equal(published(f, over, kids), 2);
 	EVP_PKEY_free(p1);
 	EVP_PKEY_free(p2);
 	json_decref(j1);
 	json_decref(j2);
-	json_decref(h_old);
-	json_decref(h_new);
 	json_decref(claims);
 }
 
@@ -184,7 +211,7 @@ static void test_private_half_sealed(void **state)
 {
 	struct fx *f = *state;
 	const char *kid = NULL;
-	OK(ts__oauth_key_new(f->c, f->a, test_master, ts_now_ms(), false, &kid, &f->e));
+	OK(ts__oauth_key_new(f->c, f->a, test_master, ts_now_ms(), 1, &kid, &f->e));
 	struct ts_store_secret row;
 	bool found = false;
 	OK(ts_store_secret_get(f->c, f->a, "oauth_signing", kid, "private_key", &row, &found,

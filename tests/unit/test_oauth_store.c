@@ -254,11 +254,18 @@ static void test_address_failures(void **state)
 static void test_signing_keys(void **state)
 {
 	struct fx *f = *state;
-	struct ts_store_oauth_key k1 = {"kid-1", "{\"kid\":\"kid-1\"}", 1000, 0};
-	struct ts_store_oauth_key k2 = {"kid-2", "{\"kid\":\"kid-2\"}", 2000, 0};
-	OK(ts_store_oauth_key_insert(f->c, &k1, &f->e));
-	OK(ts_store_oauth_keys_retire(f->c, 50000, &f->e));
-	OK(ts_store_oauth_key_insert(f->c, &k2, &f->e));
+	struct ts_store_oauth_key k1 = {"kid-1", "{\"kid\":\"kid-1\"}", 1000, 0, 1};
+	struct ts_store_oauth_key k2 = {"kid-2", "{\"kid\":\"kid-2\"}", 2000, 0, 2};
+	struct ts_store_oauth_key twin = {"kid-x", "{\"kid\":\"kid-x\"}", 2000, 0, 2};
+	bool inserted = false;
+	OK(ts_store_oauth_key_insert(f->c, &k1, &inserted, &f->e));
+	assert_true(inserted);
+	OK(ts_store_oauth_key_insert(f->c, &k2, &inserted, &f->e));
+	assert_true(inserted);
+	/* a second key of one generation (two nodes making it at once) is not kept */
+	OK(ts_store_oauth_key_insert(f->c, &twin, &inserted, &f->e));
+	assert_false(inserted);
+	OK(ts_store_oauth_keys_retire(f->c, 2, 50000, &f->e));
 	struct ts_store_oauth_key *keys = NULL;
 	int n = 0;
 	OK(ts_store_oauth_keys_live(f->c, f->a, 3000, 16, &keys, &n, &f->e));

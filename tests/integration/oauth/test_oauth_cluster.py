@@ -55,7 +55,13 @@ def test_poll_answered_by_the_other_node(two_nodes):
     time.sleep(1.05)
     assert O.oauth_error(on_a.poll(flow["device_code"])) == "invalid_grant"
     assert on_a.me(t["access_token"]).status_code == 200
-    # rotated on A, the spent token comes back on B: the family dies on both
+    # rotated on A, the spent token at once on B (two refreshes at once): refused, nothing revoked
     t2 = on_a.refresh(t["refresh_token"]).json()
     assert O.oauth_error(on_b.refresh(t["refresh_token"])) == "invalid_grant"
-    assert O.oauth_error(on_a.refresh(t2["refresh_token"])) == "invalid_grant"
+    r = on_b.refresh(t2["refresh_token"])
+    assert r.status_code == 200, r.text
+    t3 = r.json()
+    # its successor used, the spent token comes back on A: the family dies on both
+    assert O.oauth_error(on_a.refresh(t["refresh_token"])) == "invalid_grant"
+    assert O.oauth_error(on_b.refresh(t3["refresh_token"])) == "invalid_grant"
+    assert on_a.me(t3["access_token"]).status_code == 401

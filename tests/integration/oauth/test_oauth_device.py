@@ -8,7 +8,10 @@ when; the anti-CSRF field; one decision per code), the limits (five wrong
 entries kill a code; ten wrong codes from one address lock it out) and the
 audit trail, which never holds a device code, a token or a whole user code.
 """
+import json
 import re
+import socket
+import urllib.parse
 import time
 
 import pytest
@@ -243,3 +246,47 @@ def test_ten_wrong_codes_lock_the_address(env, cli):
     locked = [e for e in _device_events(env) if e.get("errorCode") == "DeviceAddressLocked"
               and e["sourceIPAddress"] == addr]
     assert locked, "the refusal is audited"
+
+
+def test_anonymous_lookups_lock_only_anonymous_lookups(env, cli):
+    """Ten junk codes looked up without a session (cross-site <img> loads from an office's
+    shared address) lock anonymous lookups from it, not the people signed in behind it."""
+    addr = O.new_address()
+    anon = requests.Session()
+    anon.headers["X-Forwarded-For"] = addr
+    for i in range(10):
+        r = anon.get(env.base + "/device", params={"user_code": "CCCC-CCC" + "BCDFGHJKLM"[i]},
+                     allow_redirects=False, timeout=30)
+        assert r.status_code == 400, r.text
+    flow = cli.authorize()
+    r = anon.get(env.base + "/device", params={"user_code": flow["user_code"]}, allow_redirects=False,
+                 timeout=30)
+    assert r.status_code == 429 and r.headers["Retry-After"] == "900"
+    # someone signed in behind the same address still enters codes
+    person = O.signed_in(env, env.new_user("behind-the-nat"), address=addr)
+    O.decide(person, env.base, flow["user_code"])
+    r = cli.poll(flow["device_code"])
+    assert r.status_code == 200, r.text
+
+
+def test_too_large_token_request_is_not_cached(env):
+    """A body past --max-body on /oauth/token (h2o refuses it from its Content-Length before any
+    handler runs): 413 in the RFC 6749 §5.2 shape, with Cache-Control: no-store."""
+    host, port = urllib.parse.urlsplit(env.base).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(("POST /oauth/token HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n"
+                      "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n"
+                      % (host, port, 1 << 30)).encode())
+        raw = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].split()[1] == "413", lines
+    headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in lines[1:])}
+    assert headers.get("cache-control") == "no-store", headers
+    assert headers["content-type"].startswith("application/json")
+    assert json.loads(body)["error"] == "invalid_request"
