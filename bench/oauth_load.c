@@ -52,11 +52,12 @@ static FILE *open_out(const char *dir, const char *name)
 }
 
 /*
- * A device flow (status pending, or approved by the user in the browser session
- * browser: a grant checks that session still lives); its device code into code.
+ * A device flow (status pending, or approved by the user in a browser session
+ * of its own, as each person approves in their own browser: a grant checks
+ * and locks that session); its device code into code.
  */
-static ts_err flow(ts_store_conn_t *c, const char *status, const char *browser, int64_t now,
-                   char *code, struct ts_error *e)
+static ts_err flow(ts_store_conn_t *c, ts_arena_t *a, const char *status, int64_t now, char *code,
+                   struct ts_error *e)
 {
 	ts_random_token(code, LOAD_RANDOM);
 	code[LOAD_RANDOM] = '\0';
@@ -74,9 +75,15 @@ static ts_err flow(ts_store_conn_t *c, const char *status, const char *browser, 
 	                                  .interval_s = 1};
 	ts_err rc = ts_store_oauth_device_insert(c, &d, e);
 	int64_t changed = 0;
+	const char *browser_token = NULL;
+	struct ts_session browser;
 	if (rc == TS_ERR_OK && strcmp(status, "approved") == 0)
-		rc = ts_store_oauth_device_decide(c, user_code, status, LOAD_USER, browser, now,
-		                                  &changed, e);
+		rc = ts_directory_session_create(c, a, LOAD_ACCOUNT, LOAD_USER, TS_SESSION_BROWSER,
+		                                 LOAD_TTL_MS, TS_LICENSE_PRO, "oauth_load",
+		                                 &browser_token, &browser, e);
+	if (rc == TS_ERR_OK && strcmp(status, "approved") == 0)
+		rc = ts_store_oauth_device_decide(c, user_code, status, LOAD_USER,
+		                                  browser.session_id, now, &changed, e);
 	return rc;
 }
 
@@ -125,7 +132,6 @@ int main(int argc, char **argv)
 	ts_store_t *s = NULL;
 	ts_store_conn_t *c = NULL;
 	ts_arena_t *a = ts_arena_new();
-	ts_arena_t *keep = ts_arena_new(); /* what outlives a batch's arena */
 	char(*codes)[LOAD_RANDOM + 1] = ts_calloc((size_t)pending, sizeof *codes);
 	FILE *poll = open_out(argv[6], "poll"), *grant = open_out(argv[6], "grant"),
 	     *ref = open_out(argv[6], "refresh");
@@ -154,19 +160,12 @@ int main(int argc, char **argv)
 	                        .version = 1,
 	                        .created_ms = now,
 	                        .modified_ms = now};
-	/* the browser session that approves every flow */
-	const char *browser_token = NULL;
-	struct ts_session browser;
 	if (ts_store_begin(c, true, &e) != TS_ERR_OK ||
 	    ts_store_account_insert(c, &acct, &e) != TS_ERR_OK ||
-	    ts_store_user_insert(c, &u, NULL, 0, &e) != TS_ERR_OK ||
-	    ts_directory_session_create(c, a, LOAD_ACCOUNT, LOAD_USER, TS_SESSION_BROWSER,
-	                                LOAD_TTL_MS, TS_LICENSE_PRO, "oauth_load", &browser_token,
-	                                &browser, &e) != TS_ERR_OK) {
-		status = fail("account, user and browser session", &e);
+	    ts_store_user_insert(c, &u, NULL, 0, &e) != TS_ERR_OK) {
+		status = fail("account and user", &e);
 		goto done;
 	}
-	const char *browser_id = ts_arena_strdup(keep, browser.session_id);
 	long total = pending + approved + nrefresh;
 	for (long i = 0; i < total; i++) {
 		if (i > 0 && i % LOAD_TX_ROWS == 0) {
@@ -181,9 +180,9 @@ int main(int argc, char **argv)
 		char code[LOAD_RANDOM + 8];
 		ts_err rc;
 		if (i < pending) {
-			rc = flow(c, "pending", NULL, now, codes[i], &e);
+			rc = flow(c, a, "pending", now, codes[i], &e);
 		} else if (i < pending + approved) {
-			rc = flow(c, "approved", browser_id, now, code, &e);
+			rc = flow(c, a, "approved", now, code, &e);
 			fprintf(grant, "grant_type=%s&device_code=%s&client_id=tessera-cli\n",
 			        LOAD_GRANT, code);
 		} else {
@@ -211,7 +210,6 @@ int main(int argc, char **argv)
 	status = 0;
 done:
 	ts_arena_free(&a);
-	ts_arena_free(&keep);
 	if (poll != NULL)
 		fclose(poll);
 	if (grant != NULL)
