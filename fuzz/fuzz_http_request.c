@@ -2,8 +2,9 @@
  * libFuzzer target for the request path before and around the handlers:
  * the request check (src/http/request.c ts_http_request_check, which runs
  * ts_http_decode over the path's query), the router with its percent-decoded
- * parameters (router.c), ts_http_query, and the error answers of both
- * surfaces (SCIM under /scim/v2, {"Code","Message"} elsewhere), end to end
+ * parameters (router.c), ts_http_query, and the error answers of every
+ * surface (SCIM under /scim/v2; a page under /saml, /auth and /start; RFC 6749
+ * §5.2 JSON under /oauth; {"Code","Message"} elsewhere), end to end
  * as src/http/server.c runs them, against the server's real route table.
  *
  * The input is a request as it comes off the wire, read loosely: a request
@@ -55,8 +56,9 @@ static void check_error_answer(const struct ts_http_req *req, const struct ts_ht
 {
 	if (res->fault != NULL || res->status < 400 || res->body == NULL)
 		abort();
-	/* the sign-in surfaces answer browsers: a page, never JSON (docs/saml.md, docs/oidc.md) */
-	if (under(req->path, "/saml") || under(req->path, "/auth")) {
+	/* the sign-in surfaces answer browsers: a page, never JSON (docs/saml.md, docs/oidc.md,
+	 * docs/portal.md) */
+	if (under(req->path, "/saml") || under(req->path, "/auth") || under(req->path, "/start")) {
 		if (res->content_type == NULL || strncmp(res->content_type, "text/html", 9) != 0 ||
 		    res->body_len == 0)
 			abort();
@@ -66,7 +68,15 @@ static void check_error_answer(const struct ts_http_req *req, const struct ts_ht
 	json_t *doc = json_loadb(res->body, res->body_len, 0, &err);
 	if (!json_is_object(doc))
 		abort();
-	if (under(req->path, "/scim/v2")) {
+	if (under(req->path, "/oauth")) {
+		/* RFC 6749 §5.2: error (a string), error_description optional; never cached */
+		const char *cc = NULL;
+		for (int i = 0; i < res->nheaders; i++)
+			if (strcmp(res->headers[i].name, "cache-control") == 0)
+				cc = res->headers[i].value;
+		if (ts_json_str(doc, "error") == NULL || cc == NULL || strcmp(cc, "no-store") != 0)
+			abort();
+	} else if (under(req->path, "/scim/v2")) {
 		/* RFC 7644 §3.12 */
 		json_t *schemas = json_object_get(doc, "schemas");
 		const char *status = ts_json_str(doc, "status");
