@@ -1,10 +1,13 @@
 /*
  * The device authorization endpoint (RFC 8628 §3.1, §3.2) and the token
  * endpoint (RFC 8628 §3.4, §3.5 for the device-code grant; RFC 6749 §6 for
- * refresh). A poll is one write transaction: the poll recorded (slow_down
- * decided from the row as it was, store/queries_oauth.h), and when the flow
- * is approved, the code consumed, a CLI session opened (the access token,
- * directory/session.h) and a refresh token stored, all or nothing. Refresh
+ * refresh). A poll is first recorded on its own (slow_down decided from the
+ * row as it was, store/queries_oauth.h; committed without waiting for the
+ * disk, as it only paces: one round trip on PostgreSQL). A pending flow is
+ * answered from that row. Otherwise one write transaction follows: when the
+ * flow is approved, the code consumed (from approved only, so of two polls
+ * one wins), a CLI session opened (the access token, directory/session.h)
+ * and a refresh token stored, with the audit event, all or nothing. Refresh
  * tokens rotate at every use; a spent one coming back revokes its family and
  * every session it gave (RFC 9700 §4.14.2, "refresh token rotation").
  */
@@ -269,7 +272,8 @@ struct tokens {
 struct grant {
 	struct ts_http_req *req;
 	ts_arena_t *a;
-	const char *secret_hash; /* of the device code or refresh token */
+	const char *secret_hash;          /* of the device code or refresh token */
+	struct ts_store_oauth_device dev; /* the device flow as its poll left it */
 	int64_t now_ms;
 	ts_err answer; /* TS_ERR_OK: tokens; else the OAuth error, whose writes commit too */
 	const char *why;
@@ -372,22 +376,18 @@ static ts_err issue(ts_store_conn_t *c, struct grant *g, const char *account_id,
 	return rc;
 }
 
-/* RFC 8628 §3.5: one poll. */
+/*
+ * RFC 8628 §3.5: a polled flow that is no longer pending (device_poll), in
+ * the grant's transaction.
+ */
 static ts_err device_step(ts_store_conn_t *c, struct grant *g, struct ts_error *e)
 {
-	struct ts_store_oauth_device d;
-	bool found = false;
-	ts_err rc = ts_store_oauth_device_poll(c, g->a, g->secret_hash, g->now_ms, SLOW_DOWN_S, &d,
-	                                       &found, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	g->audit = found && strcmp(d.client_id, TS_OAUTH_CLI_CLIENT) == 0;
+	const struct ts_store_oauth_device d = g->dev;
+	ts_err rc = TS_ERR_OK;
+	g->audit = true;
 	g->account_id = d.account_id;
 	g->user_id = d.user_id;
-	if (!g->audit) {
-		g->answer = TS_ERR_OAUTH_INVALID_GRANT;
-		g->why = "unknown device code";
-	} else if (strcmp(d.status, TS_STORE_OAUTH_CONSUMED) == 0) {
+	if (strcmp(d.status, TS_STORE_OAUTH_CONSUMED) == 0) {
 		g->answer = TS_ERR_OAUTH_INVALID_GRANT; /* a code yields tokens once */
 		g->why = "the device code was used already";
 	} else if (d.expires_ms <= g->now_ms) {
@@ -396,14 +396,10 @@ static ts_err device_step(ts_store_conn_t *c, struct grant *g, struct ts_error *
 	} else if (strcmp(d.status, TS_STORE_OAUTH_DENIED) == 0) {
 		g->answer = TS_ERR_OAUTH_ACCESS_DENIED;
 		g->why = "the sign-in was refused";
-	} else if (strcmp(d.status, TS_STORE_OAUTH_PENDING) == 0) {
-		/* only the poll's pacing was written: a database crash may lose it (conn.h) */
-		ts_store_tx_relaxed(c);
-		g->audit = false; /* a poll that waits grants nothing */
-		g->answer =
-		        d.poll_slow ? TS_ERR_OAUTH_SLOW_DOWN : TS_ERR_OAUTH_AUTHORIZATION_PENDING;
-		g->why = d.poll_slow ? "polled faster than the interval; it is now longer"
-		                     : "the person has not decided yet";
+	} else if (strcmp(d.status, TS_STORE_OAUTH_APPROVED) != 0) {
+		g->audit = false; /* pending, expired at the poll: the clock went back since */
+		g->answer = TS_ERR_OAUTH_AUTHORIZATION_PENDING;
+		g->why = "the person has not decided yet";
 	} else {
 		/*
 		 * Approved: the approver's browser session must still be live, or
@@ -540,7 +536,41 @@ static ts_err grant_audit(ts_store_conn_t *c, const struct grant *g, struct ts_e
 	return ts_audit_append(c, g->a, &entry, e);
 }
 
-/* Runs fn in one write transaction, retried when the store asks; answers. */
+/*
+ * RFC 8628 §3.5: the poll, recorded on its own (store/oauth.h), retried
+ * when the store asks. True when it decided the answer: an unknown code, or
+ * a flow still pending; else g->dev goes on to the grant's transaction.
+ */
+static bool device_poll(ts_store_conn_t *c, struct grant *g, ts_err *rc, struct ts_error *e)
+{
+	bool found = false;
+	int attempt = 0;
+	do {
+		g->now_ms = ts_now_ms();
+		*rc = ts_store_oauth_device_poll(c, g->a, g->secret_hash, g->now_ms, SLOW_DOWN_S,
+		                                 &g->dev, &found, e);
+	} while (*rc != TS_ERR_OK && ts_store_tx_retry(c, *rc, &attempt));
+	if (*rc != TS_ERR_OK)
+		return true;
+	if (!found || strcmp(g->dev.client_id, TS_OAUTH_CLI_CLIENT) != 0) {
+		g->answer = TS_ERR_OAUTH_INVALID_GRANT; /* nobody's flow: nothing to audit */
+		g->why = "unknown device code";
+		return true;
+	}
+	/* a flow consumed, denied or approved goes on, as does an expired one */
+	if (strcmp(g->dev.status, TS_STORE_OAUTH_PENDING) != 0 || g->dev.expires_ms <= g->now_ms)
+		return false;
+	/* a poll that waits grants nothing and is not audited */
+	g->answer = g->dev.poll_slow ? TS_ERR_OAUTH_SLOW_DOWN : TS_ERR_OAUTH_AUTHORIZATION_PENDING;
+	g->why = g->dev.poll_slow ? "polled faster than the interval; it is now longer"
+	                          : "the person has not decided yet";
+	return true;
+}
+
+/*
+ * Runs fn in one write transaction, retried when the store asks (a device
+ * code's poll first, on its own); answers.
+ */
 static void run_grant(struct ts_http_req *req, struct ts_http_res *res, grant_fn fn,
                       const char *grant_type, const char *secret)
 {
@@ -550,8 +580,9 @@ static void run_grant(struct ts_http_req *req, struct ts_http_res *res, grant_fn
 	struct grant g = {.req = req, .a = req->arena, .secret_hash = hash};
 	ts_store_conn_t *c = NULL;
 	ts_err rc = ts_http_conn(req, &c, &e);
+	bool decided = rc == TS_ERR_OK && fn == device_step && device_poll(c, &g, &rc, &e);
 	int attempt = 0;
-	while (rc == TS_ERR_OK) {
+	while (rc == TS_ERR_OK && !decided) {
 		g.now_ms = ts_now_ms();
 		g.answer = TS_ERR_OK;
 		g.why = NULL;

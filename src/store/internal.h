@@ -242,6 +242,12 @@ struct ts__store_driver {
 	void (*read_one)(void *conn);
 	/* Optional (ts_store_tx_relaxed): the open write's commit need not wait for the disk. */
 	void (*relaxed)(void *conn);
+	/*
+	 * Optional (ts__store_get_one_alone): the open write, nothing sent yet, is
+	 * one statement long, so its COMMIT may be sent with it; commit() then
+	 * reports how that COMMIT went.
+	 */
+	void (*write_alone)(void *conn);
 	/* Serializes migrations between processes (advisory lock / writer lock). */
 	ts_err (*migrate_lock)(void *conn, bool lock, struct ts_error *e);
 };
@@ -276,7 +282,8 @@ struct ts_store_conn {
 	bool write_soon;     /* counted in store->writes_soon */
 	bool commit_unknown; /* the last COMMIT's answer was lost (ts_store_tx_retry) */
 	bool tx_write;
-	int one_left; /* after ts_store_read_one: statements still allowed (1, then 0); else -1 */
+	int one_left; /* statements still allowed after ts_store_read_one, or in a write alone; else
+	                 -1 */
 };
 
 /* How many connections announced a write transaction (ts_store_write_soon). */
@@ -324,6 +331,19 @@ typedef ts_err (*ts__tx_fn)(ts_store_conn_t *c, void *ctx, struct ts_error *e);
  */
 TS_MUST_USE ts_err ts__store_in_write(ts_store_conn_t *c, ts__tx_fn fn, void *ctx,
                                       struct ts_error *e);
+/*
+ * A write transaction of one statement that finds at most one row, read as
+ * ts__store_get_one reads it. Outside a transaction it is a transaction of
+ * its own, whose COMMIT the backend may send with the statement (PostgreSQL:
+ * one round trip), so the row is read after it is committed: nothing may
+ * depend on deciding between commit and rollback. relaxed: only what a crash
+ * may lose is written (ts_store_tx_relaxed). Inside c's open transaction it
+ * is one more statement of that transaction, and relaxed is ignored.
+ */
+TS_MUST_USE ts_err ts__store_get_one_alone(ts_store_conn_t *c, enum ts__store_query q,
+                                           const struct ts__param *p, int np, ts__row_read_fn read,
+                                           ts_arena_t *arena, void *out, bool *found, bool relaxed,
+                                           struct ts_error *e);
 /* One statement, as ts__store_in_write runs fn; *changed (may be NULL) its rows. */
 TS_MUST_USE ts_err ts__store_write_one(ts_store_conn_t *c, enum ts__store_query q,
                                        const struct ts__param *p, int np, int64_t *changed,

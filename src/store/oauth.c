@@ -65,22 +65,6 @@ ts_err ts_store_oauth_device_insert(ts_store_conn_t *c, const struct ts_store_oa
 	return ts__store_write_one(c, TS__Q_OAUTH_DEVICE_INSERT, p, TS__NPARAMS(p), NULL, e);
 }
 
-struct device_poll {
-	ts_arena_t *a;
-	const char *hash;
-	int64_t now_ms, raise_s;
-	struct ts_store_oauth_device *out;
-	bool *found;
-};
-
-static ts_err device_poll(ts_store_conn_t *c, void *ctx, struct ts_error *e)
-{
-	struct device_poll *t = ctx;
-	struct ts__param p[] = {TS__TEXT(t->hash), TS__INT(t->now_ms), TS__INT(t->raise_s)};
-	return ts__store_get_one(c, TS__Q_OAUTH_DEVICE_POLL, p, TS__NPARAMS(p), read_device, t->a,
-	                         t->out, t->found, e);
-}
-
 ts_err ts_store_oauth_device_poll(ts_store_conn_t *c, ts_arena_t *a, const char *device_hash,
                                   int64_t now_ms, int64_t raise_s,
                                   struct ts_store_oauth_device *out, bool *found,
@@ -90,11 +74,9 @@ ts_err ts_store_oauth_device_poll(ts_store_conn_t *c, ts_arena_t *a, const char 
 	*found = false;
 	if (!field_ok(device_hash, TS_STORE_OAUTH_FIELD_MAX)) /* never stored */
 		return TS_ERR_OK;
-	struct device_poll t = {a, device_hash, now_ms, raise_s, out, found};
-	ts_err rc = ts__store_in_write(c, device_poll, &t, e);
-	if (rc != TS_ERR_OK)
-		*found = false;
-	return rc;
+	struct ts__param p[] = {TS__TEXT(device_hash), TS__INT(now_ms), TS__INT(raise_s)};
+	return ts__store_get_one_alone(c, TS__Q_OAUTH_DEVICE_POLL, p, TS__NPARAMS(p), read_device,
+	                               a, out, found, true, e);
 }
 
 ts_err ts_store_oauth_device_by_code(ts_store_conn_t *c, ts_arena_t *a, const char *user_code,

@@ -60,7 +60,11 @@ TS_MUST_USE ts_err ts_store_oauth_device_insert(ts_store_conn_t *c,
  * A poll at now_ms in one statement: records it and, when the flow is pending
  * and the poll came before last poll + interval, raises the interval by
  * raise_s and sets poll_slow. *out is the row after; *found false when no
- * flow has this hash.
+ * flow has this hash. Outside a transaction it is committed on its own, with
+ * the row read after the commit, and relaxed (ts_store_tx_relaxed: it only
+ * paces, so a database crash may lose it); PostgreSQL then answers it in one
+ * round trip. A caller that acts on the row (an approved code consumed) does
+ * so in a transaction of its own, with conditional writes.
  */
 TS_MUST_USE ts_err ts_store_oauth_device_poll(ts_store_conn_t *c, ts_arena_t *a,
                                               const char *device_hash, int64_t now_ms,

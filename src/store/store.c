@@ -227,6 +227,32 @@ ts_err ts__store_in_write(ts_store_conn_t *c, ts__tx_fn fn, void *ctx, struct ts
 	return rc;
 }
 
+ts_err ts__store_get_one_alone(ts_store_conn_t *c, enum ts__store_query q,
+                               const struct ts__param *p, int np, ts__row_read_fn read,
+                               ts_arena_t *arena, void *out, bool *found, bool relaxed,
+                               struct ts_error *e)
+{
+	*found = false;
+	if (c->in_tx)
+		return ts__store_get_one(c, q, p, np, read, arena, out, found, e);
+	ts_err rc = ts_store_begin(c, true, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (relaxed)
+		ts_store_tx_relaxed(c);
+	c->one_left = 1; /* a second statement would follow the COMMIT */
+	if (c->store->drv->write_alone != NULL)
+		c->store->drv->write_alone(c->impl);
+	rc = ts__store_get_one(c, q, p, np, read, arena, out, found, e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_commit(c, e);
+	if (rc != TS_ERR_OK) {
+		ts_store_rollback(c);
+		*found = false;
+	}
+	return rc;
+}
+
 struct one_write {
 	enum ts__store_query q;
 	const struct ts__param *p;
@@ -332,7 +358,8 @@ static ts_err one_more(ts_store_conn_t *c, struct ts_error *e)
 	if (c->one_left < 0)
 		return TS_ERR_OK;
 	if (c->one_left == 0)
-		return TS_FAIL(e, TS_ERR_INTERNAL, "a second statement in a one-statement read");
+		return TS_FAIL(e, TS_ERR_INTERNAL,
+		               "a second statement in a one-statement transaction");
 	c->one_left--;
 	return TS_ERR_OK;
 }

@@ -80,6 +80,26 @@ static void test_device_poll(void **state)
 	ts_store_tx_relaxed(f->c);   /* outside a transaction: nothing */
 	OK(ts_store_oauth_device_poll(f->c, f->a, HASH, 300000, 5, &got, &found, &f->e));
 	assert_int_equal(got.last_poll_ms, 300000);
+	/* a poll with no transaction open is committed when it answers (PostgreSQL sends its
+	 * COMMIT with it): the other connection sees it at once */
+	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 300500, 5, &got, &found, &f->e));
+	assert_true(got.poll_slow);
+	/* inside an open transaction it is one statement of many, rolled back with it */
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_oauth_device_poll(f->c, f->a, HASH, 400000, 5, &got, &found, &f->e));
+	OK(ts_store_oauth_device_poll(f->c, f->a, HASH, 400100, 5, &got, &found, &f->e));
+	assert_true(got.poll_slow);
+	ts_store_rollback(f->c);
+	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 400200, 5, &got, &found, &f->e));
+	assert_false(got.poll_slow);
+	/* after polls on their own, the connection's transactions are ordinary ones */
+	OK(ts_store_oauth_device_poll(f->c, f->a, "unknown", 400300, 5, &got, &found, &f->e));
+	assert_false(found);
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_oauth_device_poll(f->c, f->a, HASH, 500000, 5, &got, &found, &f->e));
+	OK(ts_store_commit(f->c, &f->e));
+	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 500100, 5, &got, &found, &f->e));
+	assert_true(got.poll_slow);
 	ts_store_disconnect(&c2);
 }
 

@@ -26,6 +26,11 @@
  * its BEGIN (one that goes unused leaves a gap, as a rolled-back nextval
  * does; the chain's own numbering, not seq, is what shows a deletion).
  *
+ * A write of one statement (ts__store_get_one_alone) sends BEGIN, the
+ * statement and COMMIT in one pipeline: one round trip, with the row read
+ * after the commit. When it is relaxed, SET LOCAL synchronous_commit TO off
+ * goes before COMMIT in the same pipeline.
+ *
  * Two kinds of statement need no transaction at all. The credential checks
  * (fresh_query) read what is committed now, which is what a transaction's
  * snapshot taken a moment later would show too, so they run before BEGIN is
@@ -90,11 +95,13 @@ struct ts__rows {
 
 /* How a transaction stands on its connection (file comment). */
 enum pg_tx {
-	PG_TX_NONE,    /* outside a transaction */
-	PG_TX_PENDING, /* begun, BEGIN not sent yet: it goes with the first statement */
-	PG_TX_OPEN,    /* BEGIN sent and answered */
-	PG_TX_ONE,     /* a read whose one statement runs alone (ts_store_read_one) */
-	PG_TX_ONE_RAN, /* that statement ran (store.c refuses another) */
+	PG_TX_NONE,      /* outside a transaction */
+	PG_TX_PENDING,   /* begun, BEGIN not sent yet: it goes with the first statement */
+	PG_TX_OPEN,      /* BEGIN sent and answered */
+	PG_TX_ONE,       /* a read whose one statement runs alone (ts_store_read_one) */
+	PG_TX_ONE_RAN,   /* that statement ran (store.c refuses another) */
+	PG_TX_ALONE,     /* a write whose one statement goes with BEGIN and COMMIT (write_alone) */
+	PG_TX_ALONE_RAN, /* that pipeline ran: its COMMIT's answer is in alone_commit */
 };
 
 struct pg_conn {
@@ -103,12 +110,13 @@ struct pg_conn {
 	bool prepared[TS__Q__COUNT];
 	enum pg_tx tx;
 	bool tx_write;
-	bool relaxed;       /* ts_store_tx_relaxed: the write's COMMIT does not wait for the WAL */
-	bool unread;        /* a read's COMMIT or ROLLBACK was sent and its answer not read */
-	PGresult *next_seq; /* a write's audit seq, fetched with its BEGIN (file comment) */
-	bool seq_taken;     /* this write took an audit seq */
-	bool audits;        /* the last write on this connection did: the next likely will */
-	int deferred;       /* statements sent in the open pipeline, their answers not read */
+	bool relaxed; /* ts_store_tx_relaxed: the write's COMMIT does not wait for the WAL */
+	PGresult *alone_commit; /* PG_TX_ALONE_RAN: COMMIT's answer (NULL: none came) */
+	bool unread;            /* a read's COMMIT or ROLLBACK was sent and its answer not read */
+	PGresult *next_seq;     /* a write's audit seq, fetched with its BEGIN (file comment) */
+	bool seq_taken;         /* this write took an audit seq */
+	bool audits;            /* the last write on this connection did: the next likely will */
+	int deferred;           /* statements sent in the open pipeline, their answers not read */
 	/* the credentials generation as last read on this connection, and when (file comment) */
 	int64_t gen, gen_ns;
 	bool gen_known;
@@ -118,6 +126,8 @@ struct pg_conn {
 
 static const char PG_BEGIN_WRITE[] = "BEGIN";
 static const char PG_BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+/* ts_store_tx_relaxed, before a write's COMMIT (the WAL is written, not waited for) */
+static const char PG_RELAXED[] = "SET LOCAL synchronous_commit TO off";
 
 static ts_err pg_fail(PGconn *pg, PGresult *res, const char *what, struct ts_error *e)
 {
@@ -218,6 +228,7 @@ static void pg_disconnect(void *conn)
 	for (int i = 0; i < TS__Q__COUNT; i++)
 		PQclear(c->rows[i].res);
 	PQclear(c->next_seq);
+	PQclear(c->alone_commit);
 	PQfinish(c->pg);
 	ts_free(c);
 }
@@ -352,11 +363,18 @@ static void pipe_end(struct pg_conn *c, bool synced, PGresult **out)
 	}
 }
 
+static bool answer_failed(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+	return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED;
+}
+
 /* What goes ahead of a statement in its pipeline (exec_pipelined). */
 struct pg_ahead {
 	bool begin;           /* the pending BEGIN */
 	const char *gen_name; /* the credentials generation to check (gen_check), prepared */
 	const char *seq_name; /* the next audit seq to fetch, prepared */
+	bool commit;          /* COMMIT after the statement (PG_TX_ALONE), relaxed or not */
 };
 
 /*
@@ -371,16 +389,20 @@ static PGresult *exec_pipelined(struct pg_conn *c, const struct pg_ahead *ah, co
 {
 	PGresult *out = NULL;
 	*moved = false;
-	bool sent = PQenterPipelineMode(c->pg) &&
-	            (!ah->begin ||
-	             PQsendQueryParams(c->pg, c->tx_write ? PG_BEGIN_WRITE : PG_BEGIN_READ, 0, NULL,
-	                               NULL, NULL, NULL, 0)) &&
-	            (ah->gen_name == NULL ||
-	             PQsendQueryPrepared(c->pg, ah->gen_name, 0, NULL, NULL, NULL, 0)) &&
-	            (ah->seq_name == NULL ||
-	             PQsendQueryPrepared(c->pg, ah->seq_name, 0, NULL, NULL, NULL, 0)) &&
-	            PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0) &&
-	            PQpipelineSync(c->pg);
+	bool sent =
+	        PQenterPipelineMode(c->pg) &&
+	        (!ah->begin ||
+	         PQsendQueryParams(c->pg, c->tx_write ? PG_BEGIN_WRITE : PG_BEGIN_READ, 0, NULL,
+	                           NULL, NULL, NULL, 0)) &&
+	        (ah->gen_name == NULL ||
+	         PQsendQueryPrepared(c->pg, ah->gen_name, 0, NULL, NULL, NULL, 0)) &&
+	        (ah->seq_name == NULL ||
+	         PQsendQueryPrepared(c->pg, ah->seq_name, 0, NULL, NULL, NULL, 0)) &&
+	        PQsendQueryPrepared(c->pg, name, np, values, NULL, NULL, 0) &&
+	        (!ah->commit || !c->relaxed ||
+	         PQsendQueryParams(c->pg, PG_RELAXED, 0, NULL, NULL, NULL, NULL, 0)) &&
+	        (!ah->commit || PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) &&
+	        PQpipelineSync(c->pg);
 	/*
 	 * Once sent, BEGIN counts as open: should the connection go before its
 	 * answer, the transaction is lost, not unsent (ensure() then refuses to
@@ -393,6 +415,8 @@ static PGresult *exec_pipelined(struct pg_conn *c, const struct pg_ahead *ah, co
 	int gen_step = ah->gen_name != NULL ? steps++ : -1;
 	int seq_step = ah->seq_name != NULL ? steps++ : -1;
 	steps++; /* the statement's */
+	int relaxed_step = ah->commit && c->relaxed ? steps++ : -1;
+	int commit_step = ah->commit ? steps++ : -1;
 	for (int step = 0; sent && step < steps;) {
 		PGresult *res = PQgetResult(c->pg);
 		if (res == NULL) { /* the end of one statement's results */
@@ -417,6 +441,11 @@ static PGresult *exec_pipelined(struct pg_conn *c, const struct pg_ahead *ah, co
 		} else if (step == seq_step && one_row) {
 			PQclear(c->next_seq);
 			c->next_seq = res;
+		} else if (step == relaxed_step && st == PGRES_COMMAND_OK) {
+			PQclear(res);
+		} else if (step == commit_step && out != NULL && !answer_failed(out)) {
+			c->alone_commit =
+			        res; /* the statement's answer is out: pg_commit reads this */
 		} else if (out == NULL && st != PGRES_PIPELINE_ABORTED) {
 			out = res; /* the statement's answer, or the first error */
 		} else {
@@ -426,12 +455,6 @@ static PGresult *exec_pipelined(struct pg_conn *c, const struct pg_ahead *ah, co
 	}
 	pipe_end(c, sent, &out);
 	return out;
-}
-
-static bool answer_failed(const PGresult *res)
-{
-	ExecStatusType st = PQresultStatus(res);
-	return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED;
 }
 
 /*
@@ -644,7 +667,12 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 			return hand_over(c, q, made, rows, changed);
 		}
 	}
-	bool with_begin = c->tx == PG_TX_PENDING && !fresh_query(q);
+	bool alone = c->tx == PG_TX_ALONE && !fresh_query(q);
+	if (alone && c->gen_check) /* a generation that moved must stop it before its COMMIT */
+		rc = check_gen_now(c, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	bool with_begin = (c->tx == PG_TX_PENDING || alone) && !fresh_query(q);
 	bool with_gen = c->gen_check;
 	if (c->tx == PG_TX_ONE)
 		c->tx = PG_TX_ONE_RAN;
@@ -659,7 +687,7 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 		rc = prepare(c, q, name, e);
 	if (rc == TS_ERR_OK && with_gen)
 		rc = prepare(c, TS__Q_AUTH_GENERATION, gen_name, e);
-	bool with_seq = with_begin && c->tx_write && c->audits && !audit_bookkeeping(q);
+	bool with_seq = with_begin && !alone && c->tx_write && c->audits && !audit_bookkeeping(q);
 	if (rc == TS_ERR_OK && with_seq)
 		rc = prepare(c, TS__Q_AUDIT_NEXT_SEQ, seq_name, e);
 	if (rc != TS_ERR_OK)
@@ -694,7 +722,8 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 	}
 	struct pg_ahead ah = {.begin = with_begin,
 	                      .gen_name = with_gen ? gen_name : NULL,
-	                      .seq_name = with_seq ? seq_name : NULL};
+	                      .seq_name = with_seq ? seq_name : NULL,
+	                      .commit = alone};
 	bool moved = false;
 	c->gen_check = false;
 	ts_blocking_begin(); /* a round trip to the server: a worker pool may run another thread */
@@ -707,8 +736,15 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 		return ts_error_set(e, TS_ERR_RETRY, "postgres", PG_GEN_MOVED);
 	}
 	ExecStatusType st = PQresultStatus(res);
+	if (alone && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
+		c->tx = PG_TX_ALONE_RAN; /* COMMIT was sent: pg_commit reports its answer */
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		PQclear(c->alone_commit);
+		c->alone_commit = NULL;
 		rc = stmt_fail(c, res, ts__store_queries[q].name, e);
+		if (alone && rc == TS_ERR_RETRY && PQstatus(c->pg) != CONNECTION_OK)
+			rc = ts_error_set(e, TS_ERR_UNAVAILABLE, "postgres",
+			                  "the connection was lost after a commit was sent");
 		PQclear(res);
 		return rc;
 	}
@@ -760,6 +796,8 @@ static ts_err pg_begin(void *conn, bool write, struct ts_error *e)
 	c->tx = PG_TX_PENDING;
 	c->tx_write = write;
 	c->relaxed = false;
+	PQclear(c->alone_commit);
+	c->alone_commit = NULL;
 	PQclear(c->next_seq); /* one transaction's seq is not another's */
 	c->next_seq = NULL;
 	return TS_ERR_OK;
@@ -784,10 +822,30 @@ static void end_read(struct pg_conn *c, const char *sql)
 	ts_blocking_end();
 }
 
+/* The COMMIT a write alone sent with its statement (file comment): how it went. */
+static ts_err alone_committed(struct pg_conn *c, struct ts_error *e)
+{
+	PGresult *res = c->alone_commit;
+	c->alone_commit = NULL;
+	c->tx = PG_TX_NONE;
+	ts_err rc = TS_ERR_OK;
+	if (res == NULL) /* sent, and the connection went before its answer: unknown */
+		rc = ts_error_set(e, TS_ERR_UNAVAILABLE, "postgres",
+		                  "the connection was lost before the commit's answer");
+	else if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pg_fail(c->pg, res, "commit", e);
+	else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
+		rc = TS_FAIL(e, TS_ERR_STORE, "commit rolled back: the transaction had failed");
+	PQclear(res);
+	return rc;
+}
+
 static ts_err pg_commit(void *conn, struct ts_error *e)
 {
 	struct pg_conn *c = conn;
-	if (c->tx == PG_TX_PENDING ||
+	if (c->tx == PG_TX_ALONE_RAN)
+		return alone_committed(c, e);
+	if (c->tx == PG_TX_PENDING || c->tx == PG_TX_ALONE ||
 	    c->tx == PG_TX_ONE) { /* nothing was sent: nothing to commit */
 		ts_err rc = check_gen_now(c, e);
 		c->tx = PG_TX_NONE;
@@ -843,6 +901,13 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 static void pg_relaxed(void *conn)
 {
 	((struct pg_conn *)conn)->relaxed = true;
+}
+
+static void pg_write_alone(void *conn)
+{
+	struct pg_conn *c = conn;
+	if (c->tx == PG_TX_PENDING && c->tx_write && c->deferred == 0)
+		c->tx = PG_TX_ALONE;
 }
 
 static void pg_read_one(void *conn)
@@ -913,5 +978,6 @@ const struct ts__store_driver ts__store_postgres = {
         .rollback = pg_rollback,
         .read_one = pg_read_one,
         .relaxed = pg_relaxed,
+        .write_alone = pg_write_alone,
         .migrate_lock = pg_migrate_lock,
 };
