@@ -19,7 +19,8 @@
  * sent without waiting for its answer, which the next use of the connection
  * collects (a read-only transaction has nothing to lose at its end). A write
  * waits for its COMMIT, but the statements before it whose answer nobody
- * reads (deferrable(): a user's emails, the audit event, the sealer's links)
+ * reads (deferrable(): a user's emails, the audit event, the sealer's links,
+ * a new session or refresh token, a sign-in attempt)
  * are sent without waiting and answered in COMMIT's round trip. Every write appends
  * an audit event, whose seq comes from a sequence: on a connection whose
  * last write took one, the next write's is fetched in the same pipeline as
@@ -516,7 +517,9 @@ static bool deferrable(enum ts__store_query q)
 {
 	return q == TS__Q_SCIM_USER_EMAIL_INSERT || q == TS__Q_AUDIT_INSERT ||
 	       q == TS__Q_AUDIT_CHAIN_INSERT || q == TS__Q_AUDIT_PENDING_REFUSE ||
-	       q == TS__Q_AUDIT_CHECKPOINT_INSERT;
+	       q == TS__Q_AUDIT_CHECKPOINT_INSERT || q == TS__Q_DIR_SESSION_INSERT ||
+	       q == TS__Q_OAUTH_REFRESH_INSERT || q == TS__Q_SIGNIN_INSERT ||
+	       q == TS__Q_SIGNIN_TRIM_USER || q == TS__Q_SIGNIN_TRIM_IDENTITY;
 }
 
 /* Reads the deferred statements' answers on their own (before a statement that cannot join them).
