@@ -181,10 +181,17 @@ stop_nodes
 # The peer on the same cluster, right after: pgbench running the store work alone, with
 # CONNS clients. Polls: the server's own poll UPDATE (store/queries_oauth.h) on the same
 # table and flows, each a statement in autocommit with synchronous_commit off (the least a
-# poll can cost the database: one round trip, no WAL flush waited for; a Tessera poll takes
-# two round trips and parses HTTP). Grants: a transaction of two indexed INSERTs (a session
-# row and a refresh token's, about what a grant writes besides its UPDATE), durable, as
-# bench/pg_bench.sh's peer.
+# poll can cost the database: one round trip, no WAL flush waited for, as a Tessera poll's
+# pipeline; Tessera also parses HTTP). Grants: a transaction of two indexed INSERTs (a
+# session row and a refresh token's, about what a grant writes besides its UPDATE),
+# durable, as bench/pg_bench.sh's peer; and a device-code grant's own statements
+# (store/queries_*.h) on the same tables and rows: the flow read by its hash, then BEGIN,
+# the approving session locked, the code consumed, the account, the user, its API key
+# count and its groups read, a session, a refresh token and an audit event (with its seq)
+# written, COMMIT, each statement prepared (as the server's are) and waited for in turn;
+# the writes go to copies of the tables with the same indexes, so the store is left as it
+# was. That is the database doing a grant's work for a client without HTTP, JSON or
+# pipelining.
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 "$PGBIN/psql" "$URL" -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE TABLE pgb_codes (i int PRIMARY KEY, h text NOT NULL);
@@ -195,7 +202,19 @@ CREATE TABLE pgb_sessions (id uuid PRIMARY KEY, token_hash text NOT NULL UNIQUE,
 CREATE INDEX pgb_sessions_by_user ON pgb_sessions (user_id);
 CREATE TABLE pgb_refresh (h text PRIMARY KEY, family text NOT NULL, created_ms bigint NOT NULL);
 CREATE INDEX pgb_refresh_by_family ON pgb_refresh (family);
+CREATE TABLE pgb_flows (i int PRIMARY KEY, h text NOT NULL);
+INSERT INTO pgb_flows SELECT row_number() OVER (ORDER BY device_hash), device_hash
+  FROM oauth_device_codes WHERE session_id IS NOT NULL;
+CREATE TABLE pgb_device (LIKE oauth_device_codes INCLUDING ALL);
+INSERT INTO pgb_device SELECT * FROM oauth_device_codes;
+UPDATE pgb_device SET status = 'approved' WHERE session_id IS NOT NULL;
+CREATE TABLE pgb_gsessions (LIKE sessions INCLUDING ALL);
+CREATE TABLE pgb_grefresh (LIKE oauth_refresh_tokens INCLUDING ALL);
+CREATE TABLE pgb_audit (LIKE audit_events INCLUDING ALL);
+CREATE TABLE pgb_audit_pending (LIKE audit_pending INCLUDING ALL);
+CREATE SEQUENCE pgb_audit_seq;
 SQL
+NFLOWS=$("$PGBIN/psql" "$URL" -X -qAt -c "SELECT count(*) FROM pgb_flows")
 NCODES=$("$PGBIN/psql" "$URL" -X -qAt -c "SELECT count(*) FROM pgb_codes")
 cat >"$WORK/pgb-poll.sql" <<SQL
 \\set i random(1, $NCODES)
@@ -209,20 +228,40 @@ INSERT INTO pgb_sessions VALUES (gen_random_uuid(), md5(random()::text) || md5(r
 INSERT INTO pgb_refresh VALUES (md5(random()::text) || md5(random()::text), gen_random_uuid()::text, :t);
 COMMIT;
 SQL
-pgb() { # script [PGOPTIONS]: median tps of REPS runs of 5 s
+cat >"$WORK/pgb-device-grant.sql" <<SQL
+\\set i random(1, $NFLOWS)
+\\set t random(1, 2000000000000)
+SELECT device_hash AS h, session_id AS sid, account_id AS acct, user_id AS uid FROM pgb_device WHERE device_hash = (SELECT h FROM pgb_flows WHERE i = :i) \\gset
+BEGIN;
+SELECT session_id, token_hash, account_id, user_id, kind, license, created_ms, expires_ms, license_checked_ms, revoked_ms, client, origin, roles_json, role_arn, provider_arn, role_session_name FROM sessions WHERE session_id = :sid FOR UPDATE;
+UPDATE pgb_device SET status = CASE WHEN status = 'approved' THEN 'consumed' ELSE 'approved' END WHERE device_hash = :h;
+SELECT account_id, name, account_type, status, created_ms, settings FROM accounts WHERE account_id = :acct;
+SELECT u.user_id, u.account_id, u.user_name, u.external_id, u.display_name, u.active, u.resource, u.version, u.created_ms, u.modified_ms, u.suspended, u.registration_status, u.license, u.personal_pin, u.invited_ms, u.joined_ms FROM users u WHERE u.account_id = :acct AND u.user_id = :uid;
+SELECT count(*) FROM api_keys WHERE account_id = :acct;
+SELECT g.group_id, g.display_name, lg.license FROM group_members m JOIN groups g ON g.group_id = m.group_id LEFT JOIN license_groups lg ON lg.account_id = g.account_id AND lg.group_name = g.display_name WHERE m.user_id = :uid ORDER BY g.display_name;
+INSERT INTO pgb_gsessions (session_id, token_hash, account_id, user_id, kind, license, created_ms, expires_ms, license_checked_ms, client, origin, roles_json, role_arn, provider_arn, role_session_name) VALUES (gen_random_uuid()::text, md5(random()::text) || md5(random()::text), :acct, :uid, 'cli', 'Pro', :t, CAST(:t AS BIGINT) + 3600000, :t, 'tessera-cli', 'device', NULL, NULL, NULL, NULL);
+INSERT INTO pgb_grefresh (token_hash, family_id, account_id, user_id, client_id, session_id, created_ms, expires_ms, used_ms, revoked_ms) VALUES (md5(random()::text) || md5(random()::text), gen_random_uuid()::text, :acct, :uid, 'tessera-cli', :sid, :t, CAST(:t AS BIGINT) + 28800000, 0, 0);
+SELECT nextval('pgb_audit_seq') AS seq \\gset
+WITH e AS (INSERT INTO pgb_audit (seq, event_id, event_time_ms, event_name, account_id, body, mac) VALUES (:seq, gen_random_uuid()::text, :t, 'CreateToken', :acct, repeat('x', 900), md5(random()::text) || md5(random()::text)) RETURNING seq) INSERT INTO pgb_audit_pending (seq) SELECT seq FROM e;
+COMMIT;
+SQL
+pgb() { # script [PGOPTIONS [PGBENCH_FLAGS]]: median tps of REPS runs of 5 s
 	local r
 	: >"$WORK/pgb.res"
 	for r in $(seq "$REPS"); do
-		PGOPTIONS=${2:-} "$PGBIN/pgbench" -n -c "$CONNS" -j 2 -T 5 -f "$1" "$URL" 2>&1 |
+		# shellcheck disable=SC2086 # the flags are words
+		PGOPTIONS=${2:-} "$PGBIN/pgbench" -n ${3:-} -c "$CONNS" -j 2 -T 5 -f "$1" "$URL" 2>&1 |
+			tee -a "$WORK/pgbench.log" |
 			sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/RESULT rps=\1/p' \
 				>>"$WORK/pgb.res"
 	done
 	field rps <"$WORK/pgb.res" | median | awk '{ printf "%.0f", $1 }'
 }
-log "pgbench: the poll's UPDATE alone, and a two-INSERT transaction"
+log "pgbench: the poll's UPDATE alone, a two-INSERT transaction, a grant's statements"
 L_B=$(load1)
 B_POLL=$(pgb "$WORK/pgb-poll.sql" "-c synchronous_commit=off")
 B_GRANT=$(pgb "$WORK/pgb-grant.sql")
+B_DGRANT=$(pgb "$WORK/pgb-device-grant.sql" "" "-M prepared")
 pct() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.0f %%", 100 * $1 / $2; else print "n/a" }'; }
 
 cat <<EOF
@@ -234,8 +273,11 @@ cat <<EOF
 | refresh grants | $R_RPS/s | $R_P99 | $R_ERR | $R_CPU | $L_R |
 | pgbench: the poll UPDATE alone (autocommit, synchronous_commit off) | $B_POLL/s | | | | $L_B |
 | pgbench: two indexed INSERTs per transaction (durable) | $B_GRANT/s | | | | |
+| pgbench: a device-code grant's own statements (durable) | $B_DGRANT/s | | | | |
 
 Tessera's polls on two nodes run at $(pct "$P_RPS" "$B_POLL") of the database doing the
 polls' statement alone; its device-code grants at $(pct "$G_RPS" "$B_GRANT") and its refresh
-grants at $(pct "$R_RPS" "$B_GRANT") of the database doing two inserts per transaction.
+grants at $(pct "$R_RPS" "$B_GRANT") of the database doing two inserts per transaction. Its
+device-code grants run at $(pct "$G_RPS" "$B_DGRANT") of the database doing a grant's own
+statements with nothing between them.
 EOF
