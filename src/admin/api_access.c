@@ -248,9 +248,11 @@ struct kind {
 	const char *names; /* the members, for "give at least one of ..." */
 };
 
+#define BODY_MEMBERS_MAX 4 /* the most members a kind has (an assignment's) */
+
 /* What a body gave: text[i] is member i's string (NULL when absent or not text). */
 struct body {
-	const char *text[4];
+	const char *text[BODY_MEMBERS_MAX];
 	const json_t *policies; /* NULL when absent */
 	int64_t duration;       /* 0 when absent */
 };
@@ -296,7 +298,7 @@ static ts_err body_read(struct ts__admin_call *call, const struct kind *k, bool 
                         struct body *b, struct ts_error *e)
 {
 	*b = (struct body){0};
-	assert(k->n <= sizeof b->text / sizeof b->text[0]);
+	assert(k->n <= BODY_MEMBERS_MAX);
 	bool given = false;
 	ts_err rc = members_known(call, k, e);
 	for (size_t i = 0; i < k->n && rc == TS_ERR_OK; i++) {
