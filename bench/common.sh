@@ -1,7 +1,43 @@
-# Helpers shared by bench/scim_bench.sh and bench/pg_bench.sh (bash), sourced
-# after the caller has set WORK (its scratch directory), REPS, DUR and CONNS.
+# Helpers shared by the benchmarks (bench/*_bench.sh, bash), sourced once the caller
+# has set HERE (this folder); wrk_runs also needs REPS, DUR and CONNS.
+
+REPO=$(dirname "$HERE")
 
 log() { echo "# $*" >&2; }
+
+# bench_start NAME: WORK, a new scratch directory /tmp/NAME.XXXXXX, and PIDS, the
+# background processes to stop. On exit they are stopped, the PostgreSQL cluster at
+# $WORK/pg (scripts/pg-test.sh), if one was started, too, and WORK removed (KEEP=1 keeps it).
+bench_start() {
+	WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+	PIDS=()
+	trap bench_cleanup EXIT
+}
+# stop_procs PID...: each process ended and waited for
+stop_procs() {
+	local p
+	for p in "$@"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+bench_cleanup() {
+	stop_procs "${PIDS[@]}"
+	if [ -d "$WORK/pg" ]; then sh "$REPO/scripts/pg-test.sh" stop "$WORK/pg" >/dev/null 2>&1 || true; fi
+	if [ "${KEEP:-0}" = 1 ]; then echo "# kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+
+# need_tools NAME TOOL...: exits unless every TOOL (bench/*.c) is built in TOOLS
+need_tools() {
+	local name=$1 t
+	shift
+	for t in "$@"; do
+		[ -x "$TOOLS/$t" ] || {
+			echo "$name: $TOOLS/$t is missing (build bench/*.c)" >&2
+			exit 1
+		}
+	done
+}
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -32,7 +32,7 @@ set -euo pipefail
 BIN=$(readlink -f "${1:?usage: oauth_bench.sh TESSERA_BIN [TOOLS_DIR]}")
 TOOLS=$(readlink -f "${2:-$(dirname "$BIN")}")
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(dirname "$HERE")
+. "$HERE/common.sh"
 PG=${PG:-1}
 PENDING=${PENDING:-10000}
 ROUNDS=${ROUNDS:-3}
@@ -41,46 +41,13 @@ WARM=${WARM:-1000}
 REPS=${REPS:-3}
 CONNS=${CONNS:-32}
 SERVE_ARGS=${SERVE_ARGS---threads 1}
-WORK=$(mktemp -d /tmp/oauth-bench.XXXXXX)
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	if [ -d "$WORK/pg" ]; then sh "$REPO/scripts/pg-test.sh" stop "$WORK/pg" >/dev/null 2>&1 || true; fi
-	if [ "${KEEP:-0}" = 1 ]; then echo "# kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-. "$HERE/common.sh"
+bench_start oauth-bench
 BENCH_NAME=oauth_bench
 . "$HERE/signin_common.sh"
-for t in oauth_load saml_post; do
-	[ -x "$TOOLS/$t" ] || {
-		echo "oauth_bench: $TOOLS/$t is missing (build bench/*.c)" >&2
-		exit 1
-	}
-done
+need_tools oauth_bench oauth_load saml_post
 
-# runs NAME BODIES FIRST PER EXPECT PID: REPS runs of saml_post over consecutive slices
-# of BODIES, each answer expected to be EXPECT; "rps p99 errors cpu_ms" (medians) on stdout
-runs() {
-	local name=$1 bodies=$2 first=$3 per=$4 expect=$5 pid=$6 errs=0 ticks=0 r c0 out e
-	: >"$WORK/$name.res"
-	for r in $(seq 0 $((REPS - 1))); do
-		c0=$(cpu_ticks "$pid")
-		out=$("$TOOLS/saml_post" 127.0.0.1 "$T_PORT" /oauth/token "$bodies" "$CONNS" \
-			$((first + r * per)) "$per" "$expect" || true)
-		ticks=$((ticks + $(cpu_ticks "$pid") - c0))
-		echo "$out" | sed "s/^/# $name: /" >&2
-		echo "$out" | grep '^RESULT' >>"$WORK/$name.res" || echo "RESULT rps=0 errors=$per" >>"$WORK/$name.res"
-		e=$(echo "$out" | field errors | head -1)
-		errs=$((errs + ${e:-$per}))
-	done
-	echo "$(field rps <"$WORK/$name.res" | median) $(field p99_ms <"$WORK/$name.res" | median)" \
-		"$errs $(per_req_ms "$ticks" $((REPS * per)))"
-}
+# runs NAME BODIES FIRST PER EXPECT PID: post_runs on the token endpoint of T_PORT
+runs() { post_runs "$1" 127.0.0.1 "$T_PORT" /oauth/token "$2" "$3" "$4" "$CONNS" "$5" "$6"; }
 
 # runs2 NAME BODIES FIRST PER EXPECT: as runs, each run split between the two nodes
 # (NODE_PORTS) at once; "rps p99 errors cpu_ms" (medians; CPU of both nodes)

@@ -35,7 +35,7 @@ set -euo pipefail
 BIN=$(readlink -f "${1:?usage: oidc_bench.sh TESSERA_BIN [TOOLS_DIR]}")
 TOOLS=$(readlink -f "${2:-$(dirname "$BIN")}")
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(dirname "$HERE")
+. "$HERE/common.sh"
 N=${N:-15000}
 WARM=${WARM:-2000}
 USERS=${USERS:-1000}
@@ -45,26 +45,10 @@ VERIFY_S=${VERIFY_S:-3}
 SERVE_ARGS=${SERVE_ARGS---threads 1}
 DOMAIN=bench.example
 CLIENT_ID=tessera-bench
-WORK=$(mktemp -d /tmp/oidc-bench.XXXXXX)
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	if [ "${KEEP:-0}" = 1 ]; then echo "# kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-. "$HERE/common.sh"
+bench_start oidc-bench
 BENCH_NAME=oidc_bench
 . "$HERE/signin_common.sh"
-for t in oidc_stub saml_post scim_load; do
-	[ -x "$TOOLS/$t" ] || {
-		echo "oidc_bench: $TOOLS/$t is missing (build bench/*.c)" >&2
-		exit 1
-	}
-done
+need_tools oidc_bench oidc_stub saml_post scim_load
 
 # stub NONCES: the provider on STUB_PORT with the flows of NONCES; waits until it is ready
 STUB_PID=
@@ -127,7 +111,7 @@ log "tessera: $REPS x $PER callbacks"
 L_T=$(load1)
 S0=$(cpu_ticks "$STUB_PID")
 read -r T_RPS T_P99 T_ERR T_CPU < <(post_runs tessera 127.0.0.1 "$T_PORT" - "$WORK/flows" \
-	"$WARM" "$PER" "$CONNS" "$T_PID")
+	"$WARM" "$PER" "$CONNS" 303 "$T_PID")
 S_CPU=$(per_req_ms $(($(cpu_ticks "$STUB_PID") - S0)) $((REPS * PER)))
 SESSIONS=$(/usr/bin/python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM sessions").fetchone()[0])' "$DB" 2>/dev/null || echo "?")
 

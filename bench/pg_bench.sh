@@ -20,13 +20,13 @@
 # PGB_CLIENTS (64), SERVE_ARGS ("--threads 1"), PG_PARTS ("post get nginx": which of
 # POST on 1 node, GET on 1 node, the nginx columns to run; pgbench always runs, and
 # what is left out reads n/a), PGB_AGAIN (0; 1: pgbench once more after Tessera's POST,
-# so that a ratio is not one side's lucky minute on a shared machine).
+# so that a ratio is not one side's lucky minute on a shared machine), KEEP=1.
 set -euo pipefail
 
 BIN=$(readlink -f "${1:?usage: pg_bench.sh TESSERA_BIN [SCIM_LOAD_BIN]}")
 LOADER=$(readlink -f "${2:-$(dirname "$BIN")/scim_load}")
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(dirname "$HERE")
+. "$HERE/common.sh"
 PG_USERS=${PG_USERS:-100000}
 DUR=${DUR:-10}
 REPS=${REPS:-3}
@@ -36,20 +36,8 @@ SERVE_ARGS=${SERVE_ARGS---threads 1}
 PG_PARTS=${PG_PARTS:-post get nginx}
 PGB_AGAIN=${PGB_AGAIN:-0}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-WORK=$(mktemp -d /tmp/pg-bench.XXXXXX)
+bench_start pg-bench
 chmod 0755 "$WORK" # nginx workers (nobody, when run as root) reach their prefix
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	sh "$REPO/scripts/pg-test.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-. "$HERE/common.sh"
 
 # ---- PostgreSQL, default durability -------------------------------------------------
 log "starting PostgreSQL (fsync on, synchronous_commit on)"

@@ -34,7 +34,7 @@ set -euo pipefail
 BIN=$(readlink -f "${1:?usage: saml_bench.sh TESSERA_BIN [TOOLS_DIR]}")
 TOOLS=$(readlink -f "${2:-$(dirname "$BIN")}")
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(dirname "$HERE")
+. "$HERE/common.sh"
 N=${N:-30000}
 WARM=${WARM:-2000}
 USERS=${USERS:-1000}
@@ -52,27 +52,10 @@ APACHE_PROCS=${APACHE_PROCS:-2}
 APACHE_THREADS=${APACHE_THREADS:-32}
 IDP_ENTITY=http://www.okta.com/exkbench0123456789
 DOMAIN=bench.example
-WORK=$(mktemp -d /tmp/saml-bench.XXXXXX)
+bench_start saml-bench
 chmod 0755 "$WORK" # Apache's and nginx's workers (www-data, nobody) read their files
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	if [ -f "$WORK/pg/port" ]; then sh "$REPO/scripts/pg-test.sh" stop "$WORK/pg" >/dev/null 2>&1 || true; fi
-	if [ "${KEEP:-0}" = 1 ]; then echo "# kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-. "$HERE/common.sh"
 BENCH_NAME=saml_bench
-for t in saml_forge saml_xmlsec saml_post scim_load; do
-	[ -x "$TOOLS/$t" ] || {
-		echo "saml_bench: $TOOLS/$t is missing (build bench/*.c)" >&2
-		exit 1
-	}
-done
+need_tools saml_bench saml_forge saml_xmlsec saml_post scim_load
 
 # ---- the IdP: an RSA-2048 key and its metadata (Okta's shape) -------------------------
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/idp.key" -out "$WORK/idp.crt" \
@@ -129,7 +112,7 @@ if [ -n "${PERF_OUT:-}" ]; then # a call-graph profile of the server during the 
 	PERF_PID=$!
 fi
 read -r T_RPS T_P99 T_ERR T_CPU < <(post_runs t_acs 127.0.0.1 "$T_PORT" "$ACS_PATH" \
-	"$WORK/t.bodies" "$WARM" "$PER" "$CONNS" "$T_PID")
+	"$WORK/t.bodies" "$WARM" "$PER" "$CONNS" 303 "$T_PID")
 if [ -n "${CALLGRIND_OUT:-}" ]; then # instructions of the timed runs alone
 	callgrind_control -d "$T_PID" >/dev/null
 	log "callgrind: $CALLGRIND_OUT.$T_PID.1 holds $((REPS * PER)) sign-ins"
@@ -223,7 +206,7 @@ EOF
 		load=$(load1)
 		# shellcheck disable=SC2046 # the Apache processes, one word each
 		echo "$(post_runs "$name" 127.0.0.1 "$MPORT" /mellon/postResponse "$WORK/m.bodies" \
-			$((first + warm)) "$per" "$MELLON_CONNS" "$apid" $(pgrep -P "$apid")) $load" \
+			$((first + warm)) "$per" "$MELLON_CONNS" 303 "$apid" $(pgrep -P "$apid")) $load" \
 			>"$WORK/$name.row"
 		kill "$apid"
 		wait "$apid" 2>/dev/null || true
@@ -270,7 +253,7 @@ if [ "$PG" = 1 ]; then
 	log "postgres, 2 nodes + nginx: $REPS x $PG_PER sign-ins"
 	P_LOAD=$(load1)
 	read -r P_RPS P_P99 P_ERR P_CPU < <(post_runs p_acs 127.0.0.1 "$NPORT" "/saml/$ACCT/acs" \
-		"$WORK/p.bodies" "$WARM" "$PG_PER" "$CONNS" "${NODE_PIDS[@]}")
+		"$WORK/p.bodies" "$WARM" "$PG_PER" "$CONNS" 303 "${NODE_PIDS[@]}")
 	P_SET="PostgreSQL $("$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/postgres" --version | awk '{print $3}'), fsync and synchronous_commit on"
 	stop_nodes
 fi

@@ -13,13 +13,14 @@
 # Environment: USERS (1000000), GROUP (100000), DUR (10 s per wrk run), REPS (3 wrk
 # runs, median), PATCH_REPS (5), ONE_REPS (21), PEER (1: also run the scimmy peer),
 # CONNS (32), SERVE_ARGS (flags for tessera serve; default "--threads 1": wrk runs on the
-# same two cores, so a second event loop only competes with it, as bench/run.sh found), PEER_PATCH_MAX_S (60: the peer's one PATCH is cut off there). The loader (bench/scim_load.c, default: next to TESSERA_BIN) writes
+# same two cores, so a second event loop only competes with it, as bench/run.sh found), PEER_PATCH_MAX_S (60: the peer's one PATCH is cut off there), KEEP=1. The loader (bench/scim_load.c, default: next to TESSERA_BIN) writes
 # USERS users straight into SQLite through the store's own insert functions.
 set -euo pipefail
 
 BIN=$(readlink -f "${1:?usage: scim_bench.sh TESSERA_BIN [SCIM_LOAD_BIN]}")
 LOADER=$(readlink -f "${2:-$(dirname "$BIN")/scim_load}")
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/common.sh"
 USERS=${USERS:-1000000}
 GROUP=${GROUP:-100000}
 DUR=${DUR:-10}
@@ -31,18 +32,7 @@ CONNS=${CONNS:-32}
 SERVE_ARGS=${SERVE_ARGS---threads 1}
 PEER_PATCH_MAX_S=${PEER_PATCH_MAX_S:-60}
 EXTRA=$((PATCH_REPS * 1000 + 2 * ONE_REPS + 10)) # users outside every group, to add
-WORK=$(mktemp -d /tmp/scim-bench.XXXXXX)
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-. "$HERE/common.sh"
+bench_start scim-bench
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
 # patch_ms URL TOKEN BODYFILE: one PATCH, its time in ms (fails on a status other than 2xx)

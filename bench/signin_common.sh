@@ -2,7 +2,7 @@
 # What the sign-in benchmarks (bench/saml_bench.sh, bench/oidc_bench.sh) share, sourced
 # after bench/common.sh once the caller has set BIN, TOOLS, WORK, PIDS, USERS, DOMAIN,
 # REPS and BENCH_NAME: CPU accounting, nodes, the admin API, the directory an account
-# needs for every sign-in to be allowed, and the closed-loop runs of saml_post.
+# needs for every sign-in to be allowed, and the closed-loop runs of saml_post (also bench/oauth_bench.sh's).
 
 # cpu_ticks PID...: user + system clock ticks of those processes (all their threads)
 cpu_ticks() {
@@ -18,17 +18,18 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 # per_req_ms TICKS REQUESTS: CPU ms per request
 per_req_ms() { echo "$1 $2 $(getconf CLK_TCK)" | awk '{ if ($2 > 0) printf "%.2f", 1000 * $1 / $3 / $2; else print "n/a" }'; }
 
-# post_runs NAME HOST PORT PATH BODIES FIRST PER_RUN CONNS PIDS...: REPS runs of saml_post
-# over consecutive slices of BODIES; "rps p99 errors cpu_ms" (medians, errors summed) on stdout
+# post_runs NAME HOST PORT PATH BODIES FIRST PER_RUN CONNS EXPECT PIDS...: REPS runs of
+# saml_post over consecutive slices of BODIES, each answer expected to be status EXPECT;
+# "rps p99 errors cpu_ms" (medians, errors summed; CPU of PIDS per request) on stdout
 post_runs() {
-	local name=$1 host=$2 port=$3 path=$4 bodies=$5 first=$6 per=$7 conns=$8
-	shift 8
+	local name=$1 host=$2 port=$3 path=$4 bodies=$5 first=$6 per=$7 conns=$8 expect=$9
+	shift 9
 	: >"$WORK/$name.res"
 	local errs=0 ticks=0 r c0 out e
 	for r in $(seq 0 $((REPS - 1))); do
 		c0=$(cpu_ticks "$@")
 		out=$("$TOOLS/saml_post" "$host" "$port" "$path" "$bodies" "$conns" \
-			$((first + r * per)) "$per" 303 || true)
+			$((first + r * per)) "$per" "$expect" || true)
 		ticks=$((ticks + $(cpu_ticks "$@") - c0))
 		echo "$out" | sed "s/^/# $name: /" >&2
 		echo "$out" | grep '^RESULT' >>"$WORK/$name.res" || echo "RESULT rps=0 errors=$per" >>"$WORK/$name.res"
@@ -61,11 +62,7 @@ start_node() {
 	wait_up "$NODE_URL"
 }
 stop_nodes() {
-	local p
-	for p in "${NODE_PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	stop_procs "${NODE_PIDS[@]}"
 	NODE_PIDS=()
 	NODE_PORTS=()
 }

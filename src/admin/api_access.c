@@ -9,6 +9,7 @@
  * a body are looked up in the account of the path only: another tenant's id
  * is not found (404), never used.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "admin/access.h"
@@ -227,25 +228,34 @@ ts_err ts_admin_assignment_create(ts_store_conn_t *c, ts_arena_t *a, const char 
 
 /* ---- bodies ---- */
 
-/* Refuses a member that is not one of known (n of them), naming it. */
-static ts_err members_known(struct ts__admin_call *call, const char *const *known, size_t n,
-                            struct ts_error *e)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach(call->body, key, v)
-	{
-		bool ok = false;
-		for (size_t i = 0; i < n && !ok; i++)
-			ok = strcmp(key, known[i]) == 0;
-		if (!ok)
-			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "unknown member %s",
-			               ts_text_escape(call->a, key));
-	}
-	return TS_ERR_OK;
-}
+/* How a body member is read. */
+enum member_type {
+	MEMBER_TEXT,     /* a string (ts__admin_body_str) */
+	MEMBER_POLICIES, /* the policy documents, checked by ts_admin_access_policies_check */
+	MEMBER_DURATION, /* SessionDuration, a whole number of seconds */
+};
 
-#define KNOWN(call, list, e) members_known(call, list, sizeof list / sizeof list[0], e)
+struct member {
+	const char *name;
+	enum member_type type;
+	bool required; /* when creating */
+};
+
+/* A kind of resource: the members of its body, in the order they are read. */
+struct kind {
+	const struct member *members;
+	size_t n;
+	const char *names; /* the members, for "give at least one of ..." */
+};
+
+#define BODY_MEMBERS_MAX 4 /* the most members a kind has (an assignment's) */
+
+/* What a body gave: text[i] is member i's string (NULL when absent or not text). */
+struct body {
+	const char *text[BODY_MEMBERS_MAX];
+	const json_t *policies; /* NULL when absent */
+	int64_t duration;       /* 0 when absent */
+};
 
 /* SessionDuration of the body: *out 0 when absent. */
 static ts_err body_duration(struct ts__admin_call *call, int64_t *out, struct ts_error *e)
@@ -263,55 +273,132 @@ static ts_err body_duration(struct ts__admin_call *call, int64_t *out, struct ts
 	return ts_admin_access_duration_check(*out, e);
 }
 
+/* Refuses a member that is not one of the kind's, naming it. */
+static ts_err members_known(struct ts__admin_call *call, const struct kind *k, struct ts_error *e)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(call->body, key, v)
+	{
+		bool ok = false;
+		for (size_t i = 0; i < k->n && !ok; i++)
+			ok = strcmp(key, k->members[i].name) == 0;
+		if (!ok)
+			return TS_FAIL(e, TS_ERR_BAD_REQUEST, "unknown member %s",
+			               ts_text_escape(call->a, key));
+	}
+	return TS_ERR_OK;
+}
+
+/*
+ * Reads the body of a create (required members must be there) or an update
+ * (at least one member must be there), refusing members the kind has not.
+ */
+static ts_err body_read(struct ts__admin_call *call, const struct kind *k, bool create,
+                        struct body *b, struct ts_error *e)
+{
+	*b = (struct body){0};
+	assert(k->n <= BODY_MEMBERS_MAX);
+	bool given = false;
+	ts_err rc = members_known(call, k, e);
+	for (size_t i = 0; i < k->n && rc == TS_ERR_OK; i++) {
+		const struct member *m = &k->members[i];
+		if (m->type == MEMBER_TEXT) {
+			rc = ts__admin_body_str(call, m->name, create && m->required, &b->text[i],
+			                        e);
+			given = given || b->text[i] != NULL;
+		} else if (m->type == MEMBER_POLICIES) {
+			b->policies = json_object_get(call->body, m->name);
+			given = given || b->policies != NULL;
+		} else {
+			rc = body_duration(call, &b->duration, e);
+			given = given || b->duration != 0;
+		}
+	}
+	if (rc == TS_ERR_OK && !create && !given)
+		rc = TS_FAIL(e, TS_ERR_BAD_REQUEST, "give at least one of %s", k->names);
+	return rc;
+}
+
+/* ---- answers ---- */
+
 static const char *path_id(struct ts__admin_call *call)
 {
 	return call->req->params[1];
 }
 
-/* The paging of a listing: NextToken when the page is full. */
-static void next_token(struct ts__admin_call *call, int n, int limit, const char *last)
+/* {"<member>": obj} with status. */
+static void reply(struct ts__admin_call *call, const char *member, json_t *obj, int status)
 {
+	call->response = json_pack("{s:o}", member, obj);
+	call->status = status;
+}
+
+/* A listing's page: its size and where it starts, in an account that exists. */
+static ts_err page_open(struct ts__admin_call *call, int *limit, const char **after,
+                        struct ts_error *e)
+{
+	struct ts_account acct;
+	ts_err rc =
+	        ts__admin_paging(call, TS__ADMIN_PAGE_DEFAULT, TS__ADMIN_PAGE_MAX, limit, after, e);
+	if (rc == TS_ERR_OK)
+		rc = ts_store_account_get(call->conn, call->a, call->account_id, &acct, e);
+	return rc;
+}
+
+/* {"<member>": arr}, and NextToken after last when the page is full. */
+static void page_reply(struct ts__admin_call *call, const char *member, json_t *arr, int limit,
+                       const char *last)
+{
+	int n = (int)json_array_size(arr);
+	reply(call, member, arr, 200);
 	if (n == limit && last != NULL)
 		json_object_set_new(call->response, "NextToken",
 		                    json_string(ts__admin_next_token(call, last)));
 }
 
+/*
+ * A deletion: 204, and for a target or permission set the audit event says
+ * how many assignments went with it (gone NULL: nothing else goes).
+ */
+static void deleted(struct ts__admin_call *call, const int64_t *gone)
+{
+	if (gone != NULL)
+		call->audit_response = ts_json_own(
+		        call->a, json_pack("{s:I}", "AssignmentsDeleted", (json_int_t)*gone));
+	call->status = 204;
+}
+
 /* ---- targets ---- */
 
-static const char *const target_members[] = {"Name", "Kind", "Url"};
+enum { T_NAME, T_KIND, T_URL };
+static const struct member target_members[] = {
+        [T_NAME] = {"Name", MEMBER_TEXT, true},
+        [T_KIND] = {"Kind", MEMBER_TEXT, false},
+        [T_URL] = {"Url", MEMBER_TEXT, true},
+};
+static const struct kind targets = {target_members, sizeof target_members / sizeof *target_members,
+                                    "Name, Kind and Url"};
 
 static ts_err create_target(struct ts__admin_call *call, struct ts_error *e)
 {
-	const char *name = NULL, *kind = NULL, *url = NULL;
-	ts_err rc = KNOWN(call, target_members, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "Name", true, &name, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "Kind", false, &kind, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "Url", true, &url, e);
+	struct body b;
 	struct ts_target t;
+	ts_err rc = body_read(call, &targets, true, &b, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_admin_target_create(call->conn, call->a, call->account_id, name, kind, url,
-		                            ts_now_ms(), &t, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	call->response = json_pack("{s:o}", "Target", ts_admin_target_json(&t));
-	call->status = 201;
-	return TS_ERR_OK;
+		rc = ts_admin_target_create(call->conn, call->a, call->account_id, b.text[T_NAME],
+		                            b.text[T_KIND], b.text[T_URL], ts_now_ms(), &t, e);
+	if (rc == TS_ERR_OK)
+		reply(call, "Target", ts_admin_target_json(&t), 201);
+	return rc;
 }
 
 static ts_err list_targets(struct ts__admin_call *call, struct ts_error *e)
 {
-	int limit = 0;
+	int limit = 0, n = 0;
 	const char *after = NULL;
-	struct ts_account acct;
 	struct ts_target *list = NULL;
-	int n = 0;
-	ts_err rc = ts__admin_paging(call, TS__ADMIN_PAGE_DEFAULT, TS__ADMIN_PAGE_MAX, &limit,
-	                             &after, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_account_get(call->conn, call->a, call->account_id, &acct, e);
+	ts_err rc = page_open(call, &limit, &after, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_target_list(call->conn, call->a, call->account_id, after, limit,
 		                          &list, &n, e);
@@ -320,8 +407,7 @@ static ts_err list_targets(struct ts__admin_call *call, struct ts_error *e)
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(arr, ts_admin_target_json(&list[i]));
-	call->response = json_pack("{s:o}", "Targets", arr);
-	next_token(call, n, limit, n > 0 ? list[n - 1].target_id : NULL);
+	page_reply(call, "Targets", arr, limit, n > 0 ? list[n - 1].target_id : NULL);
 	return TS_ERR_OK;
 }
 
@@ -331,23 +417,16 @@ static ts_err get_target(struct ts__admin_call *call, struct ts_error *e)
 	ts_err rc =
 	        ts_store_target_get(call->conn, call->a, call->account_id, path_id(call), &t, e);
 	if (rc == TS_ERR_OK)
-		call->response = json_pack("{s:o}", "Target", ts_admin_target_json(&t));
+		reply(call, "Target", ts_admin_target_json(&t), 200);
 	return rc;
 }
 
 static ts_err update_target(struct ts__admin_call *call, struct ts_error *e)
 {
-	const char *name = NULL, *kind = NULL, *url = NULL;
+	struct body b;
 	struct ts_target t;
-	ts_err rc = KNOWN(call, target_members, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "Name", false, &name, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "Kind", false, &kind, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "Url", false, &url, e);
-	if (rc == TS_ERR_OK && name == NULL && kind == NULL && url == NULL)
-		rc = TS_FAIL(e, TS_ERR_BAD_REQUEST, "give at least one of Name, Kind and Url");
+	ts_err rc = body_read(call, &targets, false, &b, e);
+	const char *name = b.text[T_NAME], *kind = b.text[T_KIND], *url = b.text[T_URL];
 	if (rc == TS_ERR_OK && name != NULL)
 		rc = ts_admin_access_name_check("Name", name, e);
 	if (rc == TS_ERR_OK && kind != NULL)
@@ -367,7 +446,7 @@ static ts_err update_target(struct ts__admin_call *call, struct ts_error *e)
 	t.modified_ms = ts_now_ms();
 	rc = ts_store_target_update(call->conn, &t, e);
 	if (rc == TS_ERR_OK)
-		call->response = json_pack("{s:o}", "Target", ts_admin_target_json(&t));
+		reply(call, "Target", ts_admin_target_json(&t), 200);
 	return rc;
 }
 
@@ -377,51 +456,42 @@ static ts_err delete_target(struct ts__admin_call *call, struct ts_error *e)
 	ts_err rc = lock_account(call->conn, call->a, call->account_id, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_target_delete(call->conn, call->account_id, path_id(call), &gone, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	/* the audit event says what went with it */
-	call->audit_response =
-	        ts_json_own(call->a, json_pack("{s:I}", "AssignmentsDeleted", (json_int_t)gone));
-	call->status = 204;
-	return TS_ERR_OK;
+	if (rc == TS_ERR_OK)
+		deleted(call, &gone);
+	return rc;
 }
 
 /* ---- permission sets ---- */
 
-static const char *const pset_members[] = {"Name", "Policies", "SessionDuration"};
+enum { P_NAME };
+static const struct member pset_members[] = {
+        [P_NAME] = {"Name", MEMBER_TEXT, true},
+        {"Policies", MEMBER_POLICIES, false}, /* ts_admin_access_policies_check requires it */
+        {"SessionDuration", MEMBER_DURATION, false},
+};
+static const struct kind psets = {pset_members, sizeof pset_members / sizeof *pset_members,
+                                  "Name, Policies and SessionDuration"};
 
 static ts_err create_pset(struct ts__admin_call *call, struct ts_error *e)
 {
-	const char *name = NULL;
-	int64_t duration = 0;
-	ts_err rc = KNOWN(call, pset_members, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "Name", true, &name, e);
-	if (rc == TS_ERR_OK)
-		rc = body_duration(call, &duration, e);
+	struct body b;
 	struct ts_permission_set p;
+	ts_err rc = body_read(call, &psets, true, &b, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_admin_permission_set_create(call->conn, call->a, call->account_id, name,
-		                                    json_object_get(call->body, "Policies"),
-		                                    duration, ts_now_ms(), &p, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	call->response = json_pack("{s:o}", "PermissionSet", ts_admin_permission_set_json(&p));
-	call->status = 201;
-	return TS_ERR_OK;
+		rc = ts_admin_permission_set_create(call->conn, call->a, call->account_id,
+		                                    b.text[P_NAME], b.policies, b.duration,
+		                                    ts_now_ms(), &p, e);
+	if (rc == TS_ERR_OK)
+		reply(call, "PermissionSet", ts_admin_permission_set_json(&p), 201);
+	return rc;
 }
 
 static ts_err list_psets(struct ts__admin_call *call, struct ts_error *e)
 {
-	int limit = 0;
+	int limit = 0, n = 0;
 	const char *after = NULL;
-	struct ts_account acct;
 	struct ts_permission_set *list = NULL;
-	int n = 0;
-	ts_err rc = ts__admin_paging(call, TS__ADMIN_PAGE_DEFAULT, TS__ADMIN_PAGE_MAX, &limit,
-	                             &after, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_account_get(call->conn, call->a, call->account_id, &acct, e);
+	ts_err rc = page_open(call, &limit, &after, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_permission_set_list(call->conn, call->a, call->account_id, after,
 		                                  limit, &list, &n, e);
@@ -430,8 +500,8 @@ static ts_err list_psets(struct ts__admin_call *call, struct ts_error *e)
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(arr, ts_admin_permission_set_json(&list[i]));
-	call->response = json_pack("{s:o}", "PermissionSets", arr);
-	next_token(call, n, limit, n > 0 ? list[n - 1].permission_set_id : NULL);
+	page_reply(call, "PermissionSets", arr, limit,
+	           n > 0 ? list[n - 1].permission_set_id : NULL);
 	return TS_ERR_OK;
 }
 
@@ -441,29 +511,21 @@ static ts_err get_pset(struct ts__admin_call *call, struct ts_error *e)
 	ts_err rc = ts_store_permission_set_get(call->conn, call->a, call->account_id,
 	                                        path_id(call), &p, e);
 	if (rc == TS_ERR_OK)
-		call->response =
-		        json_pack("{s:o}", "PermissionSet", ts_admin_permission_set_json(&p));
+		reply(call, "PermissionSet", ts_admin_permission_set_json(&p), 200);
 	return rc;
 }
 
 static ts_err update_pset(struct ts__admin_call *call, struct ts_error *e)
 {
-	const char *name = NULL, *text = NULL;
-	int64_t duration = 0;
+	struct body b;
+	const char *text = NULL;
 	struct ts_permission_set p;
-	json_t *policies = json_object_get(call->body, "Policies");
-	ts_err rc = KNOWN(call, pset_members, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "Name", false, &name, e);
-	if (rc == TS_ERR_OK)
-		rc = body_duration(call, &duration, e);
-	if (rc == TS_ERR_OK && name == NULL && policies == NULL && duration == 0)
-		rc = TS_FAIL(e, TS_ERR_BAD_REQUEST,
-		             "give at least one of Name, Policies and SessionDuration");
+	ts_err rc = body_read(call, &psets, false, &b, e);
+	const char *name = b.text[P_NAME];
 	if (rc == TS_ERR_OK && name != NULL)
 		rc = ts_admin_access_name_check("Name", name, e);
-	if (rc == TS_ERR_OK && policies != NULL)
-		rc = ts_admin_access_policies_check(call->a, policies, &text, e);
+	if (rc == TS_ERR_OK && b.policies != NULL)
+		rc = ts_admin_access_policies_check(call->a, b.policies, &text, e);
 	if (rc == TS_ERR_OK)
 		rc = lock_account(call->conn, call->a, call->account_id, e);
 	if (rc == TS_ERR_OK)
@@ -473,12 +535,11 @@ static ts_err update_pset(struct ts__admin_call *call, struct ts_error *e)
 		return rc;
 	p.name = name ? name : p.name;
 	p.policies_json = text ? text : p.policies_json;
-	p.session_duration_s = duration ? duration : p.session_duration_s;
+	p.session_duration_s = b.duration ? b.duration : p.session_duration_s;
 	p.modified_ms = ts_now_ms();
 	rc = ts_store_permission_set_update(call->conn, &p, e);
 	if (rc == TS_ERR_OK)
-		call->response =
-		        json_pack("{s:o}", "PermissionSet", ts_admin_permission_set_json(&p));
+		reply(call, "PermissionSet", ts_admin_permission_set_json(&p), 200);
 	return rc;
 }
 
@@ -489,56 +550,47 @@ static ts_err delete_pset(struct ts__admin_call *call, struct ts_error *e)
 	if (rc == TS_ERR_OK)
 		rc = ts_store_permission_set_delete(call->conn, call->account_id, path_id(call),
 		                                    &gone, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	call->audit_response =
-	        ts_json_own(call->a, json_pack("{s:I}", "AssignmentsDeleted", (json_int_t)gone));
-	call->status = 204;
-	return TS_ERR_OK;
+	if (rc == TS_ERR_OK)
+		deleted(call, &gone);
+	return rc;
 }
 
 /* ---- assignments ---- */
 
-static const char *const assignment_members[] = {"PrincipalType", "PrincipalId", "TargetId",
-                                                 "PermissionSetId"};
+enum { A_TYPE, A_PRINCIPAL, A_TARGET, A_PSET };
+static const struct member assignment_members[] = {
+        [A_TYPE] = {"PrincipalType", MEMBER_TEXT, true},
+        [A_PRINCIPAL] = {"PrincipalId", MEMBER_TEXT, true},
+        [A_TARGET] = {"TargetId", MEMBER_TEXT, true},
+        [A_PSET] = {"PermissionSetId", MEMBER_TEXT, true},
+};
+static const struct kind assignments = {assignment_members,
+                                        sizeof assignment_members / sizeof *assignment_members,
+                                        "PrincipalType, PrincipalId, TargetId and PermissionSetId"};
 
 static ts_err create_assignment(struct ts__admin_call *call, struct ts_error *e)
 {
-	const char *type = NULL, *principal = NULL, *target = NULL, *pset = NULL;
-	ts_err rc = KNOWN(call, assignment_members, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "PrincipalType", true, &type, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "PrincipalId", true, &principal, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "TargetId", true, &target, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "PermissionSetId", true, &pset, e);
+	struct body b;
 	struct ts_assignment as;
+	ts_err rc = body_read(call, &assignments, true, &b, e);
 	if (rc == TS_ERR_OK)
-		rc = ts_admin_assignment_create(call->conn, call->a, call->account_id, type,
-		                                principal, target, pset, ts_now_ms(), &as, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	call->response = json_pack("{s:o}", "Assignment", ts_admin_assignment_json(&as));
-	call->status = 201;
-	return TS_ERR_OK;
+		rc = ts_admin_assignment_create(
+		        call->conn, call->a, call->account_id, b.text[A_TYPE], b.text[A_PRINCIPAL],
+		        b.text[A_TARGET], b.text[A_PSET], ts_now_ms(), &as, e);
+	if (rc == TS_ERR_OK)
+		reply(call, "Assignment", ts_admin_assignment_json(&as), 201);
+	return rc;
 }
 
 static ts_err list_assignments(struct ts__admin_call *call, struct ts_error *e)
 {
-	int limit = 0;
+	int limit = 0, n = 0;
 	const char *after = NULL;
-	struct ts_account acct;
 	struct ts_assignment *list = NULL;
-	int n = 0;
 	/* narrowed by ?target-id= and ?principal-id= (bound into the paging token) */
 	const char *target = ts_http_query(call->req, "target-id");
 	const char *principal = ts_http_query(call->req, "principal-id");
-	ts_err rc = ts__admin_paging(call, TS__ADMIN_PAGE_DEFAULT, TS__ADMIN_PAGE_MAX, &limit,
-	                             &after, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_account_get(call->conn, call->a, call->account_id, &acct, e);
+	ts_err rc = page_open(call, &limit, &after, e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_assignment_list(call->conn, call->a, call->account_id, target,
 		                              principal, after, limit, &list, &n, e);
@@ -547,8 +599,7 @@ static ts_err list_assignments(struct ts__admin_call *call, struct ts_error *e)
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(arr, ts_admin_assignment_json(&list[i]));
-	call->response = json_pack("{s:o}", "Assignments", arr);
-	next_token(call, n, limit, n > 0 ? list[n - 1].assignment_id : NULL);
+	page_reply(call, "Assignments", arr, limit, n > 0 ? list[n - 1].assignment_id : NULL);
 	return TS_ERR_OK;
 }
 
@@ -558,28 +609,18 @@ static ts_err get_assignment(struct ts__admin_call *call, struct ts_error *e)
 	ts_err rc = ts_store_assignment_get(call->conn, call->a, call->account_id, path_id(call),
 	                                    &as, e);
 	if (rc == TS_ERR_OK)
-		call->response = json_pack("{s:o}", "Assignment", ts_admin_assignment_json(&as));
+		reply(call, "Assignment", ts_admin_assignment_json(&as), 200);
 	return rc;
 }
 
 /* Moves an assignment to another principal, target or permission set; its id stays. */
 static ts_err update_assignment(struct ts__admin_call *call, struct ts_error *e)
 {
-	const char *type = NULL, *principal = NULL, *target = NULL, *pset = NULL;
+	struct body b;
 	struct ts_assignment as;
-	ts_err rc = KNOWN(call, assignment_members, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "PrincipalType", false, &type, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "PrincipalId", false, &principal, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "TargetId", false, &target, e);
-	if (rc == TS_ERR_OK)
-		rc = ts__admin_body_str(call, "PermissionSetId", false, &pset, e);
-	if (rc == TS_ERR_OK && type == NULL && principal == NULL && target == NULL && pset == NULL)
-		rc = TS_FAIL(e, TS_ERR_BAD_REQUEST,
-		             "give at least one of PrincipalType, PrincipalId, TargetId and "
-		             "PermissionSetId");
+	ts_err rc = body_read(call, &assignments, false, &b, e);
+	const char *type = b.text[A_TYPE], *principal = b.text[A_PRINCIPAL];
+	const char *target = b.text[A_TARGET], *pset = b.text[A_PSET];
 	if (rc == TS_ERR_OK && (type == NULL) != (principal == NULL))
 		rc = TS_FAIL(e, TS_ERR_BAD_REQUEST,
 		             "PrincipalType and PrincipalId are given together");
@@ -605,7 +646,7 @@ static ts_err update_assignment(struct ts__admin_call *call, struct ts_error *e)
 	as.permission_set_id = pset ? pset : as.permission_set_id;
 	rc = ts_store_assignment_update(call->conn, &as, e);
 	if (rc == TS_ERR_OK)
-		call->response = json_pack("{s:o}", "Assignment", ts_admin_assignment_json(&as));
+		reply(call, "Assignment", ts_admin_assignment_json(&as), 200);
 	return rc;
 }
 
@@ -615,7 +656,7 @@ static ts_err delete_assignment(struct ts__admin_call *call, struct ts_error *e)
 	if (rc == TS_ERR_OK)
 		rc = ts_store_assignment_delete(call->conn, call->account_id, path_id(call), e);
 	if (rc == TS_ERR_OK)
-		call->status = 204;
+		deleted(call, NULL);
 	return rc;
 }
 

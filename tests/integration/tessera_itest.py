@@ -8,6 +8,7 @@ nginx, and dnsmasq as a DNS server. conftest.py turns them into fixtures.
 Everything here talks to the real binary over its command line and HTTP.
 """
 import atexit
+import contextlib
 import glob
 import json
 import os
@@ -849,3 +850,55 @@ class SilentDns:
 
     def close(self):
         self.sock.close()
+
+
+def backend_store(request, work):
+    """The store of a fixture parametrized by backend: a SQLite file in work, or a database
+    on the suite's pg_cluster."""
+    if request.param == "sqlite":
+        return SqliteStore(work)
+    return PgStore(request.getfixturevalue("pg_cluster"), work)
+
+
+class Serving:
+    """What serving() hands out: dnsmasq, and the nodes serving the store (the first one
+    start's, more from second_node)."""
+
+    def __init__(self, dns):
+        self.dns = dns
+        self.nodes = []
+
+    @property
+    def server(self):
+        return self.nodes[0]
+
+    def second_node(self, store, extra_args=()):
+        """Another node on store, started with the first one's root token, --base-url and
+        DNS server (two nodes behind one balancer)."""
+        a = self.nodes[0]
+        b = Server(store, root_token=a.root_token, port=free_port(),
+                   extra_args=["--base-url", a.url, "--dns-server", self.dns.address, "--access-log", "off"]
+                   + list(extra_args))
+        self.nodes.append(b)
+        b.start()
+        return b
+
+
+@contextlib.contextmanager
+def serving(store, work, start):
+    """dnsmasq in work, and start(store, dns) serving store. On the way out every node's
+    shutdown problems (sanitizer reports, a crash) fail the caller, with the first node's
+    last stderr lines printed; dnsmasq stops and the store is destroyed."""
+    s = Serving(Dns(str(work)).start())
+    try:
+        s.nodes.append(start(store, s.dns))
+        yield s
+    finally:
+        problems = []
+        for n in s.nodes:
+            problems.extend(n.shutdown_problems())
+        s.dns.stop()
+        store.destroy()
+        if problems and s.nodes:
+            print("---- %s, last lines:\n%s" % (s.server.err_path, "\n".join(s.server.stderr().splitlines()[-20:])))
+        assert not problems, "\n".join(problems)

@@ -9,32 +9,13 @@
  * theirs), and two connections racing to make the same assignment
  * (docs/access.md).
  */
-#include "store_fixture.h"
+#include "store_helpers.h"
 
 #include "store/access.h"
 
 #define ACCT "acct-1"
 #define OTHER "acct-2"
 #define NOW 1700000000000
-
-static void need_account(struct fx *f, const char *id)
-{
-	struct ts_account a = mkacct(id, id);
-	OK(ts_store_account_insert(f->c, &a, &f->e));
-}
-
-static void need_user(struct fx *f, const char *acct, const char *id)
-{
-	struct ts_user_row u = {.user_id = id,
-	                        .account_id = acct,
-	                        .user_name = id,
-	                        .active = true,
-	                        .resource = "{}",
-	                        .version = 1,
-	                        .created_ms = NOW,
-	                        .modified_ms = NOW};
-	OK(ts_store_user_insert(f->c, &u, NULL, 0, &f->e));
-}
 
 static void need_group(struct fx *f, const char *acct, const char *id, const char *members_json)
 {
@@ -68,29 +49,6 @@ static struct ts_assignment mkassign(const char *id, const char *type, const cha
                                      const char *target, const char *pset)
 {
 	return (struct ts_assignment){id, ACCT, type, principal, target, pset, NOW};
-}
-
-/* A count(*) query's answer, read behind the store's back. */
-static int64_t count_rows(struct fx *f, const char *sql)
-{
-	if (f->b->pg) {
-		PGconn *conn = PQconnectdb(f->b->url);
-		PGresult *res = PQexec(conn, sql);
-		assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
-		int64_t n = atoll(PQgetvalue(res, 0, 0));
-		PQclear(res);
-		PQfinish(conn);
-		return n;
-	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_open_v2(f->b->url, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
 }
 
 /* ---- targets and permission sets ----------------------------------------------------------- */
@@ -192,9 +150,9 @@ static void two_tenants(struct fx *f)
 {
 	need_account(f, ACCT);
 	need_account(f, OTHER);
-	need_user(f, ACCT, "u1");
-	need_user(f, ACCT, "u2");
-	need_user(f, OTHER, "u9");
+	need_user(f, ACCT, "u1", "u1", NOW);
+	need_user(f, ACCT, "u2", "u2", NOW);
+	need_user(f, OTHER, "u9", "u9", NOW);
 	need_group(f, ACCT, "g1", "[\"u1\"]");
 	need_group(f, OTHER, "g9", "[\"u9\"]");
 	need_target(f, ACCT, "t1", "Beta");
@@ -408,148 +366,62 @@ static void test_cascades(void **state)
 
 /* ---- two connections ----------------------------------------------------------------------- */
 
-/* Threads released together, each on its own connection, making the same assignment. */
-struct race {
-	ts_store_t *s;
-	pthread_barrier_t go;
-	int made, conflicts, failed, next;
-	pthread_mutex_t mu;
-};
-
-static void *racer(void *arg)
+static ts_err insert_assignment(ts_store_conn_t *c, ts_arena_t *a, void *arg, bool *hit,
+                                struct ts_error *e)
 {
-	struct race *r = arg;
-	ts_store_conn_t *c = NULL;
-	struct ts_error e = {0};
-	char id[16];
-	pthread_mutex_lock(&r->mu);
-	snprintf(id, sizeof id, "r%d", r->next++);
-	pthread_mutex_unlock(&r->mu);
-	ts_err rc = ts_store_connect(r->s, &c, &e);
-	struct ts_assignment as = mkassign(id, "GROUP", "g1", "t1", "p1");
-	pthread_barrier_wait(&r->go);
-	int attempt = 0;
-	while (rc == TS_ERR_OK) {
-		rc = ts_store_begin(c, true, &e);
-		if (rc == TS_ERR_OK)
-			rc = ts_store_assignment_insert(c, &as, &e);
-		if (rc == TS_ERR_OK)
-			rc = ts_store_commit(c, &e);
-		if (rc == TS_ERR_OK || !ts_store_tx_retry(c, rc, &attempt))
-			break;
-		rc = TS_ERR_OK;
-	}
-	ts_store_rollback(c);
-	pthread_mutex_lock(&r->mu);
-	r->made += rc == TS_ERR_OK;
-	r->conflicts += rc == TS_ERR_CONFLICT;
-	r->failed += rc != TS_ERR_OK && rc != TS_ERR_CONFLICT;
-	pthread_mutex_unlock(&r->mu);
-	ts_store_disconnect(&c);
-	return NULL;
+	(void)a;
+	(void)hit;
+	return ts_store_assignment_insert(c, arg, e);
 }
 
+/* Racers, each on its own connection, making the same assignment (under ids of their own). */
 static void test_same_assignment_concurrently(void **state)
 {
 	struct fx *f = *state;
 	two_tenants(f);
 	enum { RACERS = 4 };
-	struct race r = {.s = f->s};
-	pthread_barrier_init(&r.go, NULL, RACERS);
-	pthread_mutex_init(&r.mu, NULL);
-	pthread_t t[RACERS];
-	for (int i = 0; i < RACERS; i++)
-		pthread_create(&t[i], NULL, racer, &r);
-	for (int i = 0; i < RACERS; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&r.go);
-	pthread_mutex_destroy(&r.mu);
-	assert_int_equal(r.failed, 0);
-	assert_int_equal(r.made, 1);
-	assert_int_equal(r.conflicts, RACERS - 1);
+	struct fx_racer r[RACERS];
+	struct ts_assignment as[RACERS];
+	char ids[RACERS][16];
+	for (int i = 0; i < RACERS; i++) {
+		snprintf(ids[i], sizeof ids[i], "r%d", i);
+		as[i] = mkassign(ids[i], "GROUP", "g1", "t1", "p1");
+		r[i] = (struct fx_racer){.step = insert_assignment, .arg = &as[i], .write = true};
+	}
+	fx_race(f, r, RACERS);
+	fx_race_check(f, r, RACERS, TS_ERR_CONFLICT);
+	assert_int_equal(fx_race_count(r, RACERS, TS_ERR_OK, false), 1);
+	assert_int_equal(fx_race_count(r, RACERS, TS_ERR_CONFLICT, false), RACERS - 1);
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM assignments"), 1);
+}
+
+static ts_err delete_target(ts_store_conn_t *c, ts_arena_t *a, void *arg, bool *hit,
+                            struct ts_error *e)
+{
+	(void)a;
+	(void)hit;
+	return ts_store_target_delete(c, ACCT, arg, NULL, e);
 }
 
 /* A target deleted while another connection assigns it: either the assignment was made
  * first and went with the target, or it was refused; never one left without its target. */
-struct delete_race {
-	ts_store_t *s;
-	pthread_barrier_t go;
-	const char *target;
-	ts_err assigned, deleted;
-};
-
-static void *assigner(void *arg)
-{
-	struct delete_race *r = arg;
-	ts_store_conn_t *c = NULL;
-	struct ts_error e = {0};
-	char id[40];
-	snprintf(id, sizeof id, "as-%s", r->target);
-	ts_err rc = ts_store_connect(r->s, &c, &e);
-	struct ts_assignment as = mkassign(id, "USER", "u1", r->target, "p1");
-	pthread_barrier_wait(&r->go);
-	int attempt = 0;
-	while (rc == TS_ERR_OK) {
-		rc = ts_store_begin(c, true, &e);
-		if (rc == TS_ERR_OK)
-			rc = ts_store_assignment_insert(c, &as, &e);
-		if (rc == TS_ERR_OK)
-			rc = ts_store_commit(c, &e);
-		if (rc == TS_ERR_OK || !ts_store_tx_retry(c, rc, &attempt))
-			break;
-		rc = TS_ERR_OK;
-	}
-	ts_store_rollback(c);
-	r->assigned = rc;
-	ts_store_disconnect(&c);
-	return NULL;
-}
-
-static void *deleter(void *arg)
-{
-	struct delete_race *r = arg;
-	ts_store_conn_t *c = NULL;
-	struct ts_error e = {0};
-	ts_err rc = ts_store_connect(r->s, &c, &e);
-	pthread_barrier_wait(&r->go);
-	int attempt = 0;
-	while (rc == TS_ERR_OK) {
-		rc = ts_store_begin(c, true, &e);
-		if (rc == TS_ERR_OK)
-			rc = ts_store_target_delete(c, ACCT, r->target, NULL, &e);
-		if (rc == TS_ERR_OK)
-			rc = ts_store_commit(c, &e);
-		if (rc == TS_ERR_OK || !ts_store_tx_retry(c, rc, &attempt))
-			break;
-		rc = TS_ERR_OK;
-	}
-	ts_store_rollback(c);
-	r->deleted = rc;
-	ts_store_disconnect(&c);
-	return NULL;
-}
-
 static void test_delete_while_assigning(void **state)
 {
 	struct fx *f = *state;
 	two_tenants(f);
 	enum { ROUNDS = 10 };
 	for (int i = 0; i < ROUNDS; i++) {
-		char tid[16], name[16];
+		char tid[16], name[16], aid[40];
 		snprintf(tid, sizeof tid, "race-%d", i);
 		snprintf(name, sizeof name, "Race %d", i);
+		snprintf(aid, sizeof aid, "as-%s", tid);
 		need_target(f, ACCT, tid, name);
-		struct delete_race r = {.s = f->s, .target = tid};
-		pthread_barrier_init(&r.go, NULL, 2);
-		pthread_t a, d;
-		pthread_create(&a, NULL, assigner, &r);
-		pthread_create(&d, NULL, deleter, &r);
-		pthread_join(a, NULL);
-		pthread_join(d, NULL);
-		pthread_barrier_destroy(&r.go);
-		assert_int_equal(r.deleted, TS_ERR_OK);
-		assert_true(r.assigned == TS_ERR_OK || r.assigned == TS_ERR_NOT_FOUND);
+		struct ts_assignment as = mkassign(aid, "USER", "u1", tid, "p1");
+		struct fx_racer r[2] = {{.step = insert_assignment, .arg = &as, .write = true},
+		                        {.step = delete_target, .arg = tid, .write = true}};
+		fx_race(f, r, 2);
+		assert_int_equal(r[1].rc, TS_ERR_OK);
+		assert_true(r[0].rc == TS_ERR_OK || r[0].rc == TS_ERR_NOT_FOUND);
 	}
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM assignments"), 0);
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM assignments a WHERE NOT EXISTS "

@@ -7,7 +7,7 @@
  * never once expired, the purge of expired states, and an account's deletion
  * taking all of it (docs/oidc.md, docs/secrets.md).
  */
-#include "store_fixture.h"
+#include "store_helpers.h"
 
 #include "store/oidc.h"
 #include "store/secrets.h"
@@ -15,12 +15,6 @@
 #define ACCT "acct-1"
 #define OTHER "acct-2"
 #define SECRET "okta-client-secret-0123456789"
-
-static void need_account(struct fx *f, const char *id)
-{
-	struct ts_account a = mkacct(id, id);
-	OK(ts_store_account_insert(f->c, &a, &f->e));
-}
 
 static struct ts_store_oidc_config mkconfig(const char *acct, const char *issuer, int64_t now)
 {
@@ -32,29 +26,6 @@ static struct ts_store_oidc_config mkconfig(const char *acct, const char *issuer
 	                                     .jwks_fetched_ms = now,
 	                                     .created_ms = now,
 	                                     .modified_ms = now};
-}
-
-/* A count(*) query's answer, read behind the store's back. */
-static int64_t count_rows(struct fx *f, const char *sql)
-{
-	if (f->b->pg) {
-		PGconn *conn = PQconnectdb(f->b->url);
-		PGresult *res = PQexec(conn, sql);
-		assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
-		int64_t n = atoll(PQgetvalue(res, 0, 0));
-		PQclear(res);
-		PQfinish(conn);
-		return n;
-	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_open_v2(f->b->url, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
 }
 
 /* ---- an account's provider ------------------------------------------------------------- */
@@ -327,35 +298,14 @@ static void test_states(void **state)
 	assert_int_not_equal(ts_store_oidc_state_insert(f->c, &bad, &f->e), TS_ERR_OK);
 }
 
-/* Threads released together, each on its own connection, each taking the same state. */
-struct race {
-	ts_store_t *s;
-	pthread_barrier_t go;
-	int found, failed;
-	pthread_mutex_t mu;
-};
-
-static void *racer(void *arg)
+static ts_err take_state(ts_store_conn_t *c, ts_arena_t *a, void *arg, bool *hit,
+                         struct ts_error *e)
 {
-	struct race *r = arg;
-	ts_store_conn_t *c = NULL;
-	struct ts_error e = {0};
-	ts_arena_t *a = ts_arena_new();
-	ts_err rc = ts_store_connect(r->s, &c, &e);
 	struct ts_store_oidc_state got;
-	bool found = false;
-	pthread_barrier_wait(&r->go);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_oidc_state_take(c, a, "sh-race", 1500, &got, &found, &e);
-	pthread_mutex_lock(&r->mu);
-	r->found += rc == TS_ERR_OK && found;
-	r->failed += rc != TS_ERR_OK;
-	pthread_mutex_unlock(&r->mu);
-	ts_store_disconnect(&c);
-	ts_arena_free(&a);
-	return NULL;
+	return ts_store_oidc_state_take(c, a, arg, 1500, &got, hit, e);
 }
 
+/* Racers, each on its own connection, each taking the same state: one finds it. */
 static void test_state_taken_once_concurrently(void **state)
 {
 	struct fx *f = *state;
@@ -363,18 +313,12 @@ static void test_state_taken_once_concurrently(void **state)
 	struct ts_store_oidc_state st = {"sh-race", ACCT, "bh", "nh", NULL, 1000, 2000};
 	OK(ts_store_oidc_state_insert(f->c, &st, &f->e));
 	enum { RACERS = 6 };
-	struct race r = {.s = f->s};
-	pthread_barrier_init(&r.go, NULL, RACERS);
-	pthread_mutex_init(&r.mu, NULL);
-	pthread_t t[RACERS];
+	struct fx_racer r[RACERS];
 	for (int i = 0; i < RACERS; i++)
-		pthread_create(&t[i], NULL, racer, &r);
-	for (int i = 0; i < RACERS; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&r.go);
-	pthread_mutex_destroy(&r.mu);
-	assert_int_equal(r.failed, 0);
-	assert_int_equal(r.found, 1);
+		r[i] = (struct fx_racer){.step = take_state, .arg = "sh-race"};
+	fx_race(f, r, RACERS);
+	fx_race_check(f, r, RACERS, TS_ERR_OK);
+	assert_int_equal(fx_race_count(r, RACERS, TS_ERR_OK, true), 1);
 }
 
 static void test_purge(void **state)

@@ -10,7 +10,7 @@
  * And the upgrade from version 8: users who never signed in become
  * Unregistered.
  */
-#include "store_fixture.h"
+#include "store_helpers.h"
 
 #include "store/internal.h" /* the version 8 schema (test_v9_upgrade) */
 #include "store/saml.h"
@@ -20,12 +20,6 @@
 #define ACCT "acct-1"
 #define OTHER "acct-2"
 #define RACERS 6
-
-static void need_account(struct fx *f, const char *id)
-{
-	struct ts_account a = mkacct(id, id);
-	OK(ts_store_account_insert(f->c, &a, &f->e));
-}
 
 static struct ts_store_saml_config mkconfig(const char *acct, const char *entity, int64_t now)
 {
@@ -300,58 +294,35 @@ static void test_requests(void **state)
 	ts_store_disconnect(&c2);
 }
 
-/* Threads released together, each on its own connection. */
-struct race {
-	ts_store_t *s;
-	pthread_barrier_t go;
-	int fresh;       /* how many answered fresh / found */
-	int failed;      /* how many failed */
-	char error[256]; /* the first failure */
-	pthread_mutex_t mu;
-	bool take; /* request_take, else replay_record */
-};
-
-static void *racer(void *arg)
+static ts_err take_request(ts_store_conn_t *c, ts_arena_t *a, void *arg, bool *hit,
+                           struct ts_error *e)
 {
-	struct race *r = arg;
-	ts_store_conn_t *c = NULL;
-	struct ts_error e = {0};
-	ts_arena_t *a = ts_arena_new();
-	ts_err rc = ts_store_connect(r->s, &c, &e);
-	pthread_barrier_wait(&r->go);
-	bool hit = false;
-	if (rc == TS_ERR_OK && r->take) {
-		struct ts_store_saml_request got;
-		rc = ts_store_saml_request_take(c, a, ACCT, "raced", 1500, &got, &hit, &e);
-	} else if (rc == TS_ERR_OK) {
-		rc = ts_store_saml_replay_record(c, ACCT, "_assertion-raced", 5000, 1500, &hit, &e);
-	}
-	pthread_mutex_lock(&r->mu);
-	if (rc != TS_ERR_OK && r->failed++ == 0)
-		snprintf(r->error, sizeof r->error, "%s", e.message);
-	if (rc == TS_ERR_OK && hit)
-		r->fresh++;
-	pthread_mutex_unlock(&r->mu);
-	ts_store_disconnect(&c);
-	ts_arena_free(&a);
-	return NULL;
+	(void)arg;
+	struct ts_store_saml_request got;
+	return ts_store_saml_request_take(c, a, ACCT, "raced", 1500, &got, hit, e);
 }
 
+static ts_err record_replay(ts_store_conn_t *c, ts_arena_t *a, void *arg, bool *hit,
+                            struct ts_error *e)
+{
+	(void)a;
+	(void)arg;
+	return ts_store_saml_replay_record(c, ACCT, "_assertion-raced", 5000, 1500, hit, e);
+}
+
+/*
+ * RACERS threads released together, each on its own connection, each taking
+ * the same request (take) or recording the same assertion: how many found it
+ * or recorded it fresh.
+ */
 static int race(struct fx *f, bool take)
 {
-	struct race r = {.s = f->s, .take = take};
-	pthread_barrier_init(&r.go, NULL, RACERS);
-	pthread_mutex_init(&r.mu, NULL);
-	pthread_t th[RACERS];
+	struct fx_racer r[RACERS];
 	for (int i = 0; i < RACERS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, racer, &r), 0);
-	for (int i = 0; i < RACERS; i++)
-		pthread_join(th[i], NULL);
-	pthread_barrier_destroy(&r.go);
-	pthread_mutex_destroy(&r.mu);
-	if (r.failed != 0)
-		fail_msg("%s: %d racers failed: %s", f->b->name, r.failed, r.error);
-	return r.fresh;
+		r[i] = (struct fx_racer){.step = take ? take_request : record_replay};
+	fx_race(f, r, RACERS);
+	fx_race_check(f, r, RACERS, TS_ERR_OK);
+	return fx_race_count(r, RACERS, TS_ERR_OK, true);
 }
 
 static void test_request_taken_once_concurrently(void **state)
@@ -524,19 +495,6 @@ static void test_account_delete_cascades(void **state)
 
 /* ---- sessions: origin and role --------------------------------------------------------- */
 
-static void add_user(struct fx *f, const char *id, const char *name)
-{
-	struct ts_user_row u = {.user_id = id,
-	                        .account_id = ACCT,
-	                        .user_name = name,
-	                        .active = true,
-	                        .resource = "{}",
-	                        .version = 1,
-	                        .created_ms = 1000,
-	                        .modified_ms = 1000};
-	OK(ts_store_user_insert(f->c, &u, NULL, 0, &f->e));
-}
-
 #define ROLES                                                                                  \
 	"[{\"RoleArn\":\"arn:aws:iam::123456789012:role/Dev\",\"ProviderArn\":\"arn:aws:iam::" \
 	"123456789012:saml-provider/Okta\"}]"
@@ -545,7 +503,7 @@ static void test_session_origin(void **state)
 {
 	struct fx *f = *state;
 	need_account(f, ACCT);
-	add_user(f, "u1", "ann@example.com");
+	need_user(f, ACCT, "u1", "ann@example.com", 1000);
 	struct ts_session s = {.session_id = "s1",
 	                       .token_hash = "h1",
 	                       .account_id = ACCT,
@@ -601,8 +559,8 @@ static void test_signin_attempts(void **state)
 	struct fx *f = *state;
 	need_account(f, ACCT);
 	need_account(f, OTHER);
-	add_user(f, "u1", "ann@example.com");
-	add_user(f, "u2", "bob@example.com");
+	need_user(f, ACCT, "u1", "ann@example.com", 1000);
+	need_user(f, ACCT, "u2", "bob@example.com", 1000);
 	for (int i = 0; i < TS_STORE_SIGNIN_KEEP + 5; i++) {
 		struct ts_signin_attempt at = {ACCT,
 		                               "u1",
@@ -684,7 +642,7 @@ static void test_registration(void **state)
 	struct fx *f = *state;
 	need_account(f, ACCT);
 	/* provisioned over SCIM, never signed in: Unregistered, no RegisteredOn, no PIN */
-	add_user(f, "u1", "ann@example.com");
+	need_user(f, ACCT, "u1", "ann@example.com", 1000);
 	struct ts_user_row u;
 	OK(ts_store_user_get(f->c, f->a, ACCT, "u1", &u, &f->e));
 	assert_string_equal(u.registration_status, "Unregistered");
@@ -719,7 +677,7 @@ static void test_registration(void **state)
 	assert_int_equal(changed, 1);
 	OK(ts_store_user_get(f->c, f->a, ACCT, "u2", &u, &f->e));
 	assert_string_equal(u.personal_pin, "2222222222");
-	add_user(f, "u3", "cy@example.com");
+	need_user(f, ACCT, "u3", "cy@example.com", 1000);
 	EXPECT(TS_ERR_CONFLICT,
 	       ts_store_dir_user_register(f->c, "u3", "0123456789", 9000, &changed, &f->e));
 	/* a suspended user is not registered by a sign-in (they cannot sign in) */

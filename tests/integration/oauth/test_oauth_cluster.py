@@ -18,25 +18,9 @@ pytestmark = [pytest.mark.cluster]
 @pytest.fixture
 def two_nodes(pg_cluster, tmp_path):
     store = T.PgStore(pg_cluster, tmp_path)
-    dns = T.Dns(str(tmp_path)).start()
-    nodes = []
-    try:
-        a = O.start_server(store, dns)
-        nodes.append(a)
-        env = O.OauthEnv(E.Env(a, tmp_path, dns, "postgres"), store)
-        b = T.Server(store, root_token=a.root_token, port=T.free_port(),
-                     extra_args=["--base-url", a.url, "--dns-server", dns.address, "--access-log", "off",
-                                 "--device-poll-interval", "1", "--trusted-proxy", "127.0.0.1/32"])
-        nodes.append(b)
-        b.start()
-        yield env, a, b
-    finally:
-        problems = []
-        for n in nodes:
-            problems.extend(n.shutdown_problems())
-        dns.stop()
-        store.destroy()
-        assert not problems, "\n".join(problems)
+    with T.serving(store, tmp_path, O.start_server) as s:
+        env = O.OauthEnv(E.Env(s.server, tmp_path, s.dns, "postgres"), store)
+        yield env, s.server, s.second_node(store, ["--device-poll-interval", "1", "--trusted-proxy", "127.0.0.1/32"])
 
 
 def test_poll_answered_by_the_other_node(two_nodes):

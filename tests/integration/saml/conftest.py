@@ -32,19 +32,8 @@ import tessera_itest as T
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def env(request, tmp_path_factory):
     work = tmp_path_factory.mktemp("saml-" + request.param)
-    store = T.SqliteStore(work) if request.param == "sqlite" else T.PgStore(request.getfixturevalue("pg_cluster"), work)
-    dns = T.Dns(str(work)).start()
-    srv = None
-    try:
-        srv = E.start_server(store, dns)
-        yield E.Env(srv, work, dns, request.param)
-    finally:
-        problems = srv.shutdown_problems() if srv is not None else []
-        dns.stop()
-        store.destroy()
-        if srv is not None and problems:
-            print("---- %s, last lines:\n%s" % (srv.err_path, "\n".join(srv.stderr().splitlines()[-20:])))
-        assert not problems, "\n".join(problems)
+    with T.serving(T.backend_store(request, work), work, E.start_server) as s:
+        yield E.Env(s.server, work, s.dns, request.param)
 
 
 @pytest.fixture
@@ -61,9 +50,4 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    # pysaml2 7.0.1 on Python 3.11 warns about its own template loading at run time
-    here = os.path.dirname(os.path.abspath(__file__))
-    mark = pytest.mark.filterwarnings("ignore:pathlib.Path.__enter__:DeprecationWarning")
-    for item in items:
-        if str(item.path).startswith(here):
-            item.add_marker(mark)
+    E.quiet_pysaml2(items, os.path.dirname(os.path.abspath(__file__)))

@@ -15,6 +15,7 @@ import re
 import time
 import uuid
 
+import pytest
 import requests
 
 import samlforge as F
@@ -31,20 +32,30 @@ DOMAIN = "example.com"
 HTTP_TIMEOUT = 30 * T.SCALE
 
 
-def start_server(store, dns, root=None):
-    """init + serve with --base-url on a port chosen first (the SP's URLs are built from it)."""
+def start_server(store, dns, root=None, extra=()):
+    """init + serve with --base-url on a port chosen first (the SP's URLs are built from it),
+    and the flags of extra."""
     root = root or store.init()
     for _ in range(5):
         port = T.free_port()
         srv = T.Server(store, root_token=root, port=port,
                        extra_args=["--base-url", "http://127.0.0.1:%d" % port, "--dns-server", dns.address,
-                                   "--access-log", "off"])
+                                   "--access-log", "off"] + list(extra))
         try:
             return srv.start()
         except T.ServerStartError as ex:
             if "cannot listen" not in str(ex):
                 raise
     raise AssertionError("no free port for tessera serve")
+
+
+def quiet_pysaml2(items, folder):
+    """Marks the tests of folder to ignore the warning pysaml2 7.0.1 gives on Python 3.11
+    about its own template loading at run time."""
+    mark = pytest.mark.filterwarnings("ignore:pathlib.Path.__enter__:DeprecationWarning")
+    for item in items:
+        if str(item.path).startswith(folder):
+            item.add_marker(mark)
 
 
 class Browser(requests.Session):

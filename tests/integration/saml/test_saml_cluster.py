@@ -16,24 +16,9 @@ pytestmark = [pytest.mark.cluster]
 @pytest.fixture
 def two_nodes(pg_cluster, tmp_path):
     store = T.PgStore(pg_cluster, tmp_path)
-    dns = T.Dns(str(tmp_path)).start()
-    nodes = []
-    try:
-        a = E.start_server(store, dns)
-        nodes.append(a)
-        env = E.Env(a, tmp_path, dns, "postgres")
-        b = T.Server(store, root_token=a.root_token, port=T.free_port(),
-                     extra_args=["--base-url", a.url, "--dns-server", dns.address, "--access-log", "off"])
-        nodes.append(b)
-        b.start()
-        yield env, a, b
-    finally:
-        problems = []
-        for n in nodes:
-            problems.extend(n.shutdown_problems())
-        dns.stop()
-        store.destroy()
-        assert not problems, "\n".join(problems)
+    with T.serving(store, tmp_path, E.start_server) as s:
+        env = E.Env(s.server, tmp_path, s.dns, "postgres")
+        yield env, s.server, s.second_node(store)
 
 
 def test_accepted_on_a_is_a_replay_on_b(two_nodes):
