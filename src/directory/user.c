@@ -43,8 +43,13 @@ ts_err ts_directory_account_managed(ts_store_conn_t *c, const char *account_id, 
 	ts_err rc = ts_store_dir_api_key_count(c, account_id, &keys, e);
 	if (rc == TS_ERR_OK && keys == 0)
 		rc = ts_store_saml_config_version(c, account_id, &saml, e);
-	*managed = rc == TS_ERR_OK && (keys > 0 || saml > 0);
+	*managed = rc == TS_ERR_OK && ts_directory_managed_by(keys, saml);
 	return rc;
+}
+
+bool ts_directory_managed_by(int64_t api_keys, int64_t saml_sources)
+{
+	return api_keys > 0 || saml_sources > 0;
 }
 
 ts_err ts_directory_user_license(ts_store_conn_t *c, ts_arena_t *a, const struct ts_user_row *u,

@@ -40,6 +40,8 @@ enum ts_license ts_directory_license_parse(const char *name);
  */
 TS_MUST_USE ts_err ts_directory_account_managed(ts_store_conn_t *c, const char *account_id,
                                                 bool *managed, struct ts_error *e);
+/* The same rule, from counts the caller read: SCIM API keys and SAML identity sources. */
+bool ts_directory_managed_by(int64_t api_keys, int64_t saml_sources);
 
 /* The licence a user holds now: from groups when managed, else the one set by hand. */
 TS_MUST_USE ts_err ts_directory_user_license(ts_store_conn_t *c, ts_arena_t *a,

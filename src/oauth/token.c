@@ -284,9 +284,9 @@ struct grant {
 };
 
 /* Why a user may no longer hold tokens (session.c's rules), or NULL. */
-static const char *user_refusal(const struct ts_account *acct, const struct ts_user_row *u)
+static const char *user_refusal(const char *account_status, const struct ts_user_row *u)
 {
-	if (strcmp(acct->status, "Active") != 0)
+	if (strcmp(account_status, "Active") != 0)
 		return "the account is not active";
 	if (u->suspended)
 		return "the user is suspended";
@@ -309,25 +309,22 @@ static ts_err issue(ts_store_conn_t *c, struct grant *g, const char *account_id,
                     const char *user_id, const char *family, int64_t family_end_ms,
                     struct ts_error *e)
 {
-	struct ts_account acct;
-	struct ts_user_row u;
-	ts_err rc = ts_store_account_get(c, g->a, account_id, &acct, e);
-	if (rc == TS_ERR_OK)
-		rc = ts_store_user_get(c, g->a, account_id, user_id, &u, e);
-	if (rc == TS_ERR_NOT_FOUND) {
+	struct ts_store_oauth_standing st;
+	bool found = false;
+	ts_err rc = ts_store_oauth_user_standing(c, g->a, account_id, user_id, &st, &found, e);
+	if (rc != TS_ERR_OK)
+		return rc;
+	if (!found) {
 		g->answer = TS_ERR_OAUTH_INVALID_GRANT;
 		g->why = "the user or account is gone";
 		return TS_ERR_OK;
 	}
-	if (rc != TS_ERR_OK)
-		return rc;
-	g->why = user_refusal(&acct, &u);
-	bool managed = false;
+	const struct ts_user_row *u = &st.user;
+	g->why = user_refusal(st.account_status, u);
+	bool managed = ts_directory_managed_by(st.api_keys, st.saml_sources);
 	enum ts_license lic = TS_LICENSE_NONE;
 	if (g->why == NULL)
-		rc = ts_directory_account_managed(c, account_id, &managed, e);
-	if (g->why == NULL && rc == TS_ERR_OK)
-		rc = ts_directory_user_license(c, g->a, &u, managed, &lic, e);
+		rc = ts_directory_user_license(c, g->a, u, managed, &lic, e);
 	if (rc != TS_ERR_OK)
 		return rc;
 	if (g->why == NULL && lic == TS_LICENSE_NONE)

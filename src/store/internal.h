@@ -355,6 +355,7 @@ int64_t ts__rows_int(ts_store_conn_t *c, struct ts__rows *r, int col);
 void ts__rows_close(ts_store_conn_t *c, struct ts__rows **r);
 
 /* Reads a row of TS__USER_COLS into a struct ts_user_row (users.c; a ts__row_read_fn). */
+#define TS__USER_NCOLS 16 /* the columns of TS__USER_COLS; a query's own come after them */
 void ts__store_user_read(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row);
 
 #endif

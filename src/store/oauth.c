@@ -79,6 +79,26 @@ ts_err ts_store_oauth_device_poll(ts_store_conn_t *c, ts_arena_t *a, const char 
 	                               a, out, found, true, e);
 }
 
+/* A row of OAUTH_USER_STANDING: the user's columns, then the account's (a ts__row_read_fn). */
+static void read_standing(ts_store_conn_t *c, struct ts__rows *r, ts_arena_t *a, void *row)
+{
+	struct ts_store_oauth_standing *st = row;
+	ts__store_user_read(c, r, a, &st->user);
+	st->account_status = ts__rows_str(c, r, TS__USER_NCOLS, a);
+	st->api_keys = ts__rows_int(c, r, TS__USER_NCOLS + 1);
+	st->saml_sources = ts__rows_int(c, r, TS__USER_NCOLS + 2);
+}
+
+ts_err ts_store_oauth_user_standing(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,
+                                    const char *user_id, struct ts_store_oauth_standing *out,
+                                    bool *found, struct ts_error *e)
+{
+	*out = (struct ts_store_oauth_standing){0};
+	struct ts__param p[] = {TS__TEXT(account_id), TS__TEXT(user_id)};
+	return ts__store_get_one(c, TS__Q_OAUTH_USER_STANDING, p, TS__NPARAMS(p), read_standing, a,
+	                         out, found, e);
+}
+
 ts_err ts_store_oauth_device_by_code(ts_store_conn_t *c, ts_arena_t *a, const char *user_code,
                                      struct ts_store_oauth_device *out, bool *found,
                                      struct ts_error *e)

@@ -19,6 +19,7 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "store/conn.h"
+#include "store/directory.h"
 
 /* The longest hash, code, client or kid a row keeps; longer is refused. */
 #define TS_STORE_OAUTH_FIELD_MAX 128
@@ -151,6 +152,19 @@ TS_MUST_USE ts_err ts_store_oauth_failures_add(ts_store_conn_t *c, const char *c
                                                int64_t now_ms, int64_t lock_at, int64_t window_ms,
                                                int64_t lock_ms, struct ts_store_oauth_failures *out,
                                                struct ts_error *e);
+
+/* What a grant checks of its user (oauth/token.c), read in one statement. */
+struct ts_store_oauth_standing {
+	struct ts_user_row user;
+	const char *account_status;
+	int64_t api_keys;     /* the account's SCIM API keys */
+	int64_t saml_sources; /* its SAML identity sources (0 or 1) */
+};
+/* The user of account_id; *found false when the account or the user is gone. */
+TS_MUST_USE ts_err ts_store_oauth_user_standing(ts_store_conn_t *c, ts_arena_t *a,
+                                                const char *account_id, const char *user_id,
+                                                struct ts_store_oauth_standing *out, bool *found,
+                                                struct ts_error *e);
 
 /* A signing key's public half. */
 struct ts_store_oauth_key {

@@ -24,6 +24,14 @@
 #define TS__OAUTH_TOO_FAST "(status = 'pending' AND $2 - last_poll_ms < interval_s * 1000)"
 
 #define TS__STORE_QUERIES_OAUTH(X)                                                                 \
+	/* a grant's user: the row, the account's status, its SCIM keys and SAML source */         \
+	X(OAUTH_USER_STANDING,                                                                     \
+	  "SELECT " TS__USER_COLS ", a.status, "                                                   \
+	  "(SELECT count(*) FROM api_keys k WHERE k.account_id = a.account_id), "                  \
+	  "(SELECT count(*) FROM saml_configs s WHERE s.account_id = a.account_id) "               \
+	  "FROM accounts a JOIN users u ON u.account_id = a.account_id AND u.user_id = $2 "        \
+	  "WHERE a.account_id = $1",                                                               \
+	  NULL)                                                                                    \
 	X(OAUTH_DEVICE_INSERT,                                                                     \
 	  "INSERT INTO oauth_device_codes (device_hash, user_code, account_id, client_id, scope, " \
 	  "client_info, created_ms, expires_ms, interval_s, last_poll_ms, status) "                \

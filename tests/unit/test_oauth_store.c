@@ -11,6 +11,7 @@
 
 #include "directory/session.h"
 #include "store/oauth.h"
+#include "store/saml.h"
 
 #define ACCT "acct-1"
 #define HASH "d1b2c3d4e5f60718293a4b5c6d7e8f90d1b2c3d4e5f60718293a4b5c6d7e8f90"
@@ -345,11 +346,47 @@ static void test_purge(void **state)
 	EXPECT(TS_ERR_BAD_REQUEST, ts_store_oauth_purge(f->c, 0, 0, &n, &f->e));
 }
 
+/* A grant's one read of its user: the row, the account's status, its keys and SAML source. */
+static void test_user_standing(void **state)
+{
+	struct fx *f = *state;
+	struct ts_store_oauth_standing st;
+	bool found = true;
+	OK(ts_store_oauth_user_standing(f->c, f->a, ACCT, "u1", &st, &found, &f->e));
+	assert_false(found); /* no account */
+	(void)session_for(f, "u1");
+	OK(ts_store_oauth_user_standing(f->c, f->a, ACCT, "u2", &st, &found, &f->e));
+	assert_false(found); /* no such user */
+	OK(ts_store_oauth_user_standing(f->c, f->a, "acct-2", "u1", &st, &found, &f->e));
+	assert_false(found); /* another account's user */
+	OK(ts_store_oauth_user_standing(f->c, f->a, ACCT, "u1", &st, &found, &f->e));
+	assert_true(found);
+	assert_string_equal(st.user.user_id, "u1");
+	assert_string_equal(st.user.account_id, ACCT);
+	assert_string_equal(st.account_status, "Active");
+	assert_int_equal(st.api_keys, 0);
+	assert_int_equal(st.saml_sources, 0);
+	struct ts_apikey k = {
+	        .api_key_id = "AK1", .account_id = ACCT, .secret_hash = "00", .created_ms = 1};
+	OK(ts_store_apikey_insert(f->c, &k, &f->e));
+	k.api_key_id = "AK2";
+	OK(ts_store_apikey_insert(f->c, &k, &f->e));
+	struct ts_store_saml_config cfg = {.account_id = ACCT,
+	                                   .idp_entity_id = "urn:idp",
+	                                   .metadata_xml = "<EntityDescriptor/>",
+	                                   .created_ms = 1000,
+	                                   .modified_ms = 1000};
+	OK(ts_store_saml_config_put(f->c, &cfg, &f->e));
+	OK(ts_store_oauth_user_standing(f->c, f->a, ACCT, "u1", &st, &found, &f->e));
+	assert_int_equal(st.api_keys, 2);
+	assert_int_equal(st.saml_sources, 1);
+}
+
 #define T(fn, b) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, b)
 #define CONTRACT(b)                                                                              \
 	T(test_device_poll, b), T(test_device_decide_once, b), T(test_device_wrong_entries, b),  \
 	        T(test_refresh_family, b), T(test_address_failures, b), T(test_signing_keys, b), \
-	        T(test_purge, b)
+	        T(test_purge, b), T(test_user_standing, b)
 
 int main(void)
 {
