@@ -12,8 +12,9 @@
  *   "RS256 to HS256" confusion, RFC 8725 §2.1);
  * - ES* signatures are the fixed-size R || S of RFC 7518 §3.4, checked for
  *   their exact length and turned into the DER that OpenSSL verifies;
- * - keys are read once per JWKS document into EVP_PKEYs, so a verification
- *   is a digest and one public-key operation.
+ * - keys are read once per JWKS document into EVP_PKEYs, each with a
+ *   verification context per algorithm it may serve, so a verification is
+ *   a context copy, a digest and one public-key operation.
  */
 #include "oidc/jose.h"
 
@@ -87,6 +88,14 @@ static const struct alg_info {
 /* One usable key of a JWKS. */
 struct jwk {
 	EVP_PKEY *pkey;
+	/*
+	 * A verification context per algorithm the key may serve (its type and
+	 * curve, its own "alg" when given; NULL for the others), initialised once
+	 * when the JWKS is read: OpenSSL 3 fetches the signature algorithm from
+	 * its provider store on every EVP_DigestVerifyInit, so a verification
+	 * copies one of these instead. Only read after the JWKS is made.
+	 */
+	EVP_MD_CTX *verify[ALG_COUNT];
 	char *kid; /* NULL when the key has none */
 	enum kty kty;
 	enum curve curve;
@@ -303,16 +312,41 @@ static unsigned char *ecdsa_der(const unsigned char *sig, size_t n, size_t *der_
 	return der;
 }
 
-/* Whether j's signature holds under pkey with the algorithm ai. */
-static bool verify_with(EVP_PKEY *pkey, const struct alg_info *ai, const struct ts_oidc_jws *j)
+/*
+ * A context ready to verify with pkey under ai (RFC 7518 §3.3 to §3.5), or
+ * NULL. A PSS one has MGF1 with the same hash and a salt as long as the hash
+ * (§3.5).
+ */
+static EVP_MD_CTX *verify_prepare(EVP_PKEY *pkey, const struct alg_info *ai)
+{
+	const EVP_MD *md = digest(ai->md);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	if (ctx == NULL || md == NULL || EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey) != 1 ||
+	    (ai->pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	                 EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+	                 EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1))) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	ERR_clear_error();
+	return ctx;
+}
+
+/*
+ * Whether j's signature holds under k with the algorithm ai. The copy of the
+ * prepared context is this call's own, so threads may share k; FINALISE
+ * lets OpenSSL finish on the copy instead of duplicating it once more.
+ */
+static bool verify_with(const struct jwk *k, const struct alg_info *ai, const struct ts_oidc_jws *j)
 {
 	const unsigned char *sig = j->sig;
 	size_t sig_len = j->sig_len;
 	unsigned char *der = NULL;
 	EVP_MD_CTX *ctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	bool ok = false;
-	const EVP_MD *md = digest(ai->md);
+	if (k->verify[j->alg] == NULL)
+		goto out;
 	if (ai->kty == KTY_EC) {
 		size_t n = curves[ai->curve].bytes;
 		if (sig_len != 2 * n || (der = ecdsa_der(sig, n, &sig_len)) == NULL)
@@ -320,13 +354,9 @@ static bool verify_with(EVP_PKEY *pkey, const struct alg_info *ai, const struct 
 		sig = der;
 	}
 	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || md == NULL || EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey) != 1)
+	if (ctx == NULL || EVP_MD_CTX_copy_ex(ctx, k->verify[j->alg]) != 1)
 		goto out;
-	/* RFC 7518 §3.5: MGF1 with the same hash, a salt as long as the hash */
-	if (ai->pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-	                EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1))
-		goto out;
+	EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
 	ok = EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)j->signing_input,
 	                      j->signing_input_len) == 1;
 out:
@@ -399,7 +429,7 @@ ts_err ts_oidc_jws_verify(const struct ts_oidc_jws *j, const struct ts_oidc_jwks
 		    (k->alg != TS_OIDC_ALG_NONE_ && k->alg != j->alg))
 			continue;
 		tried++;
-		if (verify_with(k->pkey, ai, j))
+		if (verify_with(k, ai, j))
 			return TS_ERR_OK;
 	}
 	if (j->kid != NULL && !named) {
@@ -422,6 +452,8 @@ void ts_oidc_jwks_free(struct ts_oidc_jwks *k)
 	if (k == NULL)
 		return;
 	for (size_t i = 0; i < k->n; i++) {
+		for (size_t a = 0; a < ALG_COUNT; a++)
+			EVP_MD_CTX_free(k->keys[i].verify[a]);
 		EVP_PKEY_free(k->keys[i].pkey);
 		ts_free(k->keys[i].kid);
 	}
@@ -634,6 +666,11 @@ static ts_err read_key(ts_arena_t *a, const json_t *jwk, size_t idx, struct ts_o
 	dst->kty = type;
 	dst->curve = curve;
 	dst->alg = key_alg;
+	/* the same fit as ts_oidc_jws_verify asks of a key (RFC 8725 §3.1) */
+	for (size_t i = 1; i < ALG_COUNT; i++)
+		if (algs[i].kty == type && algs[i].curve == curve &&
+		    (key_alg == TS_OIDC_ALG_NONE_ || key_alg == (enum ts_oidc_alg)i))
+			dst->verify[i] = verify_prepare(pkey, &algs[i]);
 	return TS_ERR_OK;
 }
 
