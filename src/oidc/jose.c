@@ -12,8 +12,9 @@
  *   "RS256 to HS256" confusion, RFC 8725 §2.1);
  * - ES* signatures are the fixed-size R || S of RFC 7518 §3.4, checked for
  *   their exact length and turned into the DER that OpenSSL verifies;
- * - keys are read once per JWKS document into EVP_PKEYs, so a verification
- *   is a digest and one public-key operation.
+ * - keys are read once per JWKS document into EVP_PKEYs, each with a
+ *   verification context per algorithm it may serve, so a verification is
+ *   a context copy, a digest and one public-key operation.
  */
 #include "oidc/jose.h"
 
@@ -27,7 +28,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <pthread.h>
-#include <sodium.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -87,6 +88,14 @@ static const struct alg_info {
 /* One usable key of a JWKS. */
 struct jwk {
 	EVP_PKEY *pkey;
+	/*
+	 * A verification context per algorithm the key may serve (its type and
+	 * curve, its own "alg" when given; NULL for the others), initialised once
+	 * when the JWKS is read: OpenSSL 3 fetches the signature algorithm from
+	 * its provider store on every EVP_DigestVerifyInit, so a verification
+	 * copies one of these instead. Only read after the JWKS is made.
+	 */
+	EVP_MD_CTX *verify[ALG_COUNT];
 	char *kid; /* NULL when the key has none */
 	enum kty kty;
 	enum curve curve;
@@ -150,24 +159,63 @@ static const char *quotable(const char *name)
 	return name;
 }
 
+/* The value of one base64url character (RFC 4648 §5, Table 2); -1 outside the alphabet. */
+static int b64url_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
 /*
  * Base64url without padding, strictly (RFC 7515 §2, RFC 4648 §5): only the
- * URL-safe alphabet (libsodium stops at any other character, '=' and white
- * space included, and the text must end where it stopped); libsodium also
- * refuses a lone last character and one whose unused bits are not zero, so
- * that each byte string has one encoding. NULL when malformed.
+ * URL-safe alphabet ('=' and white space refused), no lone last character,
+ * and the unused low bits of the last character zero (RFC 4648 §3.5), so
+ * that each byte string has one encoding. NULL when malformed. Written out
+ * rather than libsodium's decoder, which is constant-time per character and
+ * several times slower; nothing decoded here is secret (tokens, public keys).
  */
 static unsigned char *b64url_strict(ts_arena_t *a, const char *s, size_t n, size_t *out_len)
 {
-	size_t cap = n / B64_GROUP * B64_GROUP_BYTES + B64_GROUP_BYTES;
-	unsigned char *out = ts_arena_alloc(a, cap);
-	size_t got = 0;
-	const char *end = NULL;
-	if (sodium_base642bin(out, cap, s, n, NULL, &got, &end,
-	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    end != s + n)
+	const unsigned char *in = (const unsigned char *)s;
+	size_t tail = n % B64_GROUP, full = n - tail;
+	if (tail == 1)
 		return NULL;
-	*out_len = got;
+	unsigned char *out = ts_arena_alloc(a, n / B64_GROUP * B64_GROUP_BYTES + B64_GROUP_BYTES);
+	size_t o = 0;
+	for (size_t i = 0; i < full; i += B64_GROUP) {
+		int v0 = b64url_value(in[i]), v1 = b64url_value(in[i + 1]);
+		int v2 = b64url_value(in[i + 2]), v3 = b64url_value(in[i + 3]);
+		if ((v0 | v1 | v2 | v3) < 0)
+			return NULL;
+		uint32_t g =
+		        (uint32_t)v0 << 18 | (uint32_t)v1 << 12 | (uint32_t)v2 << 6 | (uint32_t)v3;
+		out[o++] = (unsigned char)(g >> 16);
+		out[o++] = (unsigned char)(g >> 8);
+		out[o++] = (unsigned char)g;
+	}
+	/* 2 characters carry 12 bits for 1 byte, 3 carry 18 bits for 2 bytes */
+	if (tail > 0) {
+		int v0 = b64url_value(in[full]), v1 = b64url_value(in[full + 1]);
+		int v2 = tail == 3 ? b64url_value(in[full + 2]) : 0;
+		if ((v0 | v1 | v2) < 0)
+			return NULL;
+		uint32_t g = (uint32_t)v0 << 18 | (uint32_t)v1 << 12 | (uint32_t)v2 << 6;
+		if ((g & (tail == 2 ? 0xffffu : 0xffu)) != 0)
+			return NULL; /* unused bits set */
+		out[o++] = (unsigned char)(g >> 16);
+		if (tail == 3)
+			out[o++] = (unsigned char)(g >> 8);
+	}
+	*out_len = o;
 	return out;
 }
 
@@ -264,16 +312,41 @@ static unsigned char *ecdsa_der(const unsigned char *sig, size_t n, size_t *der_
 	return der;
 }
 
-/* Whether j's signature holds under pkey with the algorithm ai. */
-static bool verify_with(EVP_PKEY *pkey, const struct alg_info *ai, const struct ts_oidc_jws *j)
+/*
+ * A context ready to verify with pkey under ai (RFC 7518 §3.3 to §3.5), or
+ * NULL. A PSS one has MGF1 with the same hash and a salt as long as the hash
+ * (§3.5).
+ */
+static EVP_MD_CTX *verify_prepare(EVP_PKEY *pkey, const struct alg_info *ai)
+{
+	const EVP_MD *md = digest(ai->md);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	if (ctx == NULL || md == NULL || EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey) != 1 ||
+	    (ai->pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	                 EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+	                 EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1))) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	ERR_clear_error();
+	return ctx;
+}
+
+/*
+ * Whether j's signature holds under k with the algorithm ai. The copy of the
+ * prepared context is this call's own, so threads may share k; FINALISE
+ * lets OpenSSL finish on the copy instead of duplicating it once more.
+ */
+static bool verify_with(const struct jwk *k, const struct alg_info *ai, const struct ts_oidc_jws *j)
 {
 	const unsigned char *sig = j->sig;
 	size_t sig_len = j->sig_len;
 	unsigned char *der = NULL;
 	EVP_MD_CTX *ctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	bool ok = false;
-	const EVP_MD *md = digest(ai->md);
+	if (k->verify[j->alg] == NULL)
+		goto out;
 	if (ai->kty == KTY_EC) {
 		size_t n = curves[ai->curve].bytes;
 		if (sig_len != 2 * n || (der = ecdsa_der(sig, n, &sig_len)) == NULL)
@@ -281,13 +354,9 @@ static bool verify_with(EVP_PKEY *pkey, const struct alg_info *ai, const struct 
 		sig = der;
 	}
 	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || md == NULL || EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey) != 1)
+	if (ctx == NULL || EVP_MD_CTX_copy_ex(ctx, k->verify[j->alg]) != 1)
 		goto out;
-	/* RFC 7518 §3.5: MGF1 with the same hash, a salt as long as the hash */
-	if (ai->pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-	                EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1))
-		goto out;
+	EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
 	ok = EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)j->signing_input,
 	                      j->signing_input_len) == 1;
 out:
@@ -360,7 +429,7 @@ ts_err ts_oidc_jws_verify(const struct ts_oidc_jws *j, const struct ts_oidc_jwks
 		    (k->alg != TS_OIDC_ALG_NONE_ && k->alg != j->alg))
 			continue;
 		tried++;
-		if (verify_with(k->pkey, ai, j))
+		if (verify_with(k, ai, j))
 			return TS_ERR_OK;
 	}
 	if (j->kid != NULL && !named) {
@@ -383,6 +452,8 @@ void ts_oidc_jwks_free(struct ts_oidc_jwks *k)
 	if (k == NULL)
 		return;
 	for (size_t i = 0; i < k->n; i++) {
+		for (size_t a = 0; a < ALG_COUNT; a++)
+			EVP_MD_CTX_free(k->keys[i].verify[a]);
 		EVP_PKEY_free(k->keys[i].pkey);
 		ts_free(k->keys[i].kid);
 	}
@@ -595,6 +666,11 @@ static ts_err read_key(ts_arena_t *a, const json_t *jwk, size_t idx, struct ts_o
 	dst->kty = type;
 	dst->curve = curve;
 	dst->alg = key_alg;
+	/* the same fit as ts_oidc_jws_verify asks of a key (RFC 8725 §3.1) */
+	for (size_t i = 1; i < ALG_COUNT; i++)
+		if (algs[i].kty == type && algs[i].curve == curve &&
+		    (key_alg == TS_OIDC_ALG_NONE_ || key_alg == (enum ts_oidc_alg)i))
+			dst->verify[i] = verify_prepare(pkey, &algs[i]);
 	return TS_ERR_OK;
 }
 

@@ -424,6 +424,8 @@ static void test_malformed(void **state)
 	        {"standard alphabet", JOIN3(hb, pb, "ab+/"), TS_ERR_BAD_REQUEST},
 	        {"non-canonical last character", JOIN3(noncanonical(a, hb), pb, sb),
 	         TS_ERR_BAD_REQUEST},
+	        {"non-canonical signature (2 characters left)", JOIN3(hb, pb, noncanonical(a, sb)),
+	         TS_ERR_BAD_REQUEST},
 	        {"one character left over", JOIN3(hb, ts_arena_concat(a, pb, "A", NULL), sb),
 	         TS_ERR_BAD_REQUEST},
 	        {"header not JSON", JOIN3(B64("{alg:RS256}"), pb, sb), TS_ERR_BAD_REQUEST},
