@@ -3,7 +3,8 @@
  * the request check (src/http/request.c ts_http_request_check, which runs
  * ts_http_decode over the path's query), the router with its percent-decoded
  * parameters (router.c), ts_http_query, and the error answers of every
- * surface (SCIM under /scim/v2; a page under /saml, /auth and /start; RFC 6749
+ * surface (SCIM under /scim/v2; a page under /saml, /auth, /start, /portal and
+ * /device; RFC 6749
  * §5.2 JSON under /oauth; {"Code","Message"} elsewhere), end to end
  * as src/http/server.c runs them, against the server's real route table.
  *
@@ -58,7 +59,8 @@ static void check_error_answer(const struct ts_http_req *req, const struct ts_ht
 		abort();
 	/* the sign-in surfaces answer browsers: a page, never JSON (docs/saml.md, docs/oidc.md,
 	 * docs/portal.md) */
-	if (under(req->path, "/saml") || under(req->path, "/auth") || under(req->path, "/start")) {
+	if (under(req->path, "/saml") || under(req->path, "/auth") || under(req->path, "/start") ||
+	    under(req->path, "/portal") || under(req->path, "/device")) {
 		if (res->content_type == NULL || strncmp(res->content_type, "text/html", 9) != 0 ||
 		    res->body_len == 0)
 			abort();

@@ -163,6 +163,8 @@ typedef void (*ts_http_error_fn)(struct ts_http_req *req, struct ts_http_res *re
 struct ts_http_surface {
 	const char *prefix; /* "/scim/v2": that path and every path under it */
 	ts_http_error_fn error;
+	/* NULL, or the module's next surface (a module serving several prefixes) */
+	const struct ts_http_surface *next;
 };
 /*
  * Answers an error with the renderer of the first surface whose prefix

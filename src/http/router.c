@@ -112,11 +112,15 @@ struct ts_http_route *ts_http_modules_routes(const struct ts_http_module *module
 struct ts_http_surface *ts_http_modules_surfaces(const struct ts_http_module *modules, int n,
                                                  int *nsurfaces)
 {
-	struct ts_http_surface *list = ts_calloc((size_t)n + 1, sizeof *list);
+	size_t total = 1;
+	for (int i = 0; i < n; i++)
+		for (const struct ts_http_surface *s = modules[i].surface; s != NULL; s = s->next)
+			total++;
+	struct ts_http_surface *list = ts_calloc(total, sizeof *list);
 	int k = 0;
 	for (int i = 0; i < n; i++)
-		if (modules[i].surface != NULL)
-			list[k++] = *modules[i].surface;
+		for (const struct ts_http_surface *s = modules[i].surface; s != NULL; s = s->next)
+			list[k++] = *s;
 	*nsurfaces = k;
 	return list;
 }

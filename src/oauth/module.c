@@ -10,6 +10,7 @@
 
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "login/login.h"
 #include "oauth/internal.h"
 
 static const struct ts_http_slot oauth_slot = {NULL, NULL};
@@ -131,7 +132,9 @@ static const struct ts_http_route routes[] = {
         {"POST", "/device", ts__oauth_device_post, 0, NULL, "oauth:DeviceDecision"},
 };
 
-static const struct ts_http_surface surface = {"/oauth", surface_error};
+/* /device is a browser's page: the HTTP layer's own refusals there are a page, not JSON */
+static const struct ts_http_surface device_surface = {"/device", ts_login_surface_error, NULL};
+static const struct ts_http_surface surface = {"/oauth", surface_error, &device_surface};
 
 struct ts_http_module ts_oauth_module(struct ts_oauth_config *cfg)
 {

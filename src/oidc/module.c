@@ -64,7 +64,7 @@ static const struct ts_http_route routes[] = {
 };
 
 /* every /auth path answers its errors (no route, 413) as a page, not JSON */
-static const struct ts_http_surface surface = {"/auth", ts_login_surface_error};
+static const struct ts_http_surface surface = {"/auth", ts_login_surface_error, NULL};
 
 struct ts_http_module ts_oidc_module(struct ts_oidc_config *cfg)
 {

@@ -315,8 +315,11 @@ static const struct ts_http_route routes[] = {
          "static:Style"},
 };
 
-/* the start URL is a browser's: the HTTP layer's own refusals there are a page, not JSON */
-static const struct ts_http_surface start_surface = {"/start", ts_login_surface_error};
+/* the start URL and the portal are a browser's: the HTTP layer's own refusals there are a
+ * page, not JSON (/api/v1/me keeps {"Code","Message"}) */
+static const struct ts_http_surface portal_surface = {"/portal", ts_login_surface_error, NULL};
+static const struct ts_http_surface start_surface = {"/start", ts_login_surface_error,
+                                                     &portal_surface};
 
 struct ts_http_module ts_portal_module(struct ts_portal_config *cfg)
 {

@@ -210,7 +210,7 @@ static const struct ts_http_route routes[] = {
 };
 
 /* every SAML path answers its errors (no route, 413) as a page, not JSON */
-static const struct ts_http_surface surface = {"/saml", ts_login_surface_error};
+static const struct ts_http_surface surface = {"/saml", ts_login_surface_error, NULL};
 
 struct ts_http_module ts_saml_module(struct ts_saml_config *cfg)
 {

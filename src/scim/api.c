@@ -861,7 +861,7 @@ static const struct ts_http_route routes[] = {
         {"POST", P "/.search", not_implemented, TS_HTTP_INLINE, NULL, "scim:RootSearch"},
 };
 
-static const struct ts_http_surface surface = {P, ts_scim_error};
+static const struct ts_http_surface surface = {P, ts_scim_error, NULL};
 
 struct ts_http_module ts_scim_module(struct ts_scim_config *cfg)
 {

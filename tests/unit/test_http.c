@@ -473,7 +473,7 @@ static void render_mark(struct ts_http_req *req, struct ts_http_res *res, ts_err
 	(void)req;
 }
 
-static const struct ts_http_surface surfaces[] = {{"/scim/v2", render_mark}};
+static const struct ts_http_surface surfaces[] = {{"/scim/v2", render_mark, NULL}};
 
 static void test_error_surfaces(void **state)
 {
@@ -507,6 +507,35 @@ static void test_error_surfaces(void **state)
 		}
 		ts_arena_free(&a);
 	}
+}
+
+/* A module's surfaces are its first and those chained after it (next), in order. */
+static void test_module_surfaces(void **state)
+{
+	(void)state;
+	static const struct ts_http_surface third = {"/c", render_mark, NULL};
+	static const struct ts_http_surface second = {"/b", render_mark, &third};
+	static const struct ts_http_surface first = {"/a", render_mark, &second};
+	static const struct ts_http_surface other = {"/d", render_mark, NULL};
+	const struct ts_http_module modules[] = {{.name = "none"},
+	                                         {.name = "three", .surface = &first},
+	                                         {.name = "one", .surface = &other}};
+	int n = 0;
+	struct ts_http_surface *list = ts_http_modules_surfaces(modules, 3, &n);
+	assert_int_equal(n, 4);
+	assert_string_equal(list[0].prefix, "/a");
+	assert_string_equal(list[1].prefix, "/b");
+	assert_string_equal(list[2].prefix, "/c");
+	assert_string_equal(list[3].prefix, "/d");
+	ts_arena_t *a = ts_arena_new();
+	struct ts_http_req req = make_req(a, "");
+	req.path = "/c/x";
+	struct ts_http_res res;
+	memset(&res, 0, sizeof res);
+	ts_http_error(list, n, &req, &res, TS_ERR_NOT_FOUND, 404, "none");
+	assert_string_equal(res.content_type, "text/x-mark");
+	ts_arena_free(&a);
+	ts_free(list);
 }
 
 /* A fault becomes a 500 in the surface's shape, the handler's headers gone. */
@@ -703,6 +732,7 @@ int main(void)
 	        cmocka_unit_test(test_response_headers_room),
 	        cmocka_unit_test(test_response_json_null),
 	        cmocka_unit_test(test_error_surfaces),
+	        cmocka_unit_test(test_module_surfaces),
 	        cmocka_unit_test(test_settle),
 	        cmocka_unit_test(test_request_check),
 	        cmocka_unit_test(test_access_fields),

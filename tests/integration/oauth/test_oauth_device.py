@@ -290,3 +290,21 @@ def test_too_large_token_request_is_not_cached(env):
     assert headers.get("cache-control") == "no-store", headers
     assert headers["content-type"].startswith("application/json")
     assert json.loads(body)["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("method,path,status", [
+    ("GET", "/device/elsewhere", 404),     # no such route under /device
+    ("DELETE", "/device", 405),            # the wrong method
+    ("GET", "/portal/elsewhere", 404),     # the portal is a browser's page too
+])
+def test_http_layer_refusals_on_browser_pages_are_pages(env, method, path, status):
+    """What the HTTP layer itself refuses on /device and /portal (no route, wrong method) is
+    the sign-in pages' HTML, as the browser that asked can show it, not {"Code","Message"}
+    JSON; /oauth keeps RFC 6749 §5.2 JSON."""
+    r = requests.request(method, env.base + path, allow_redirects=False, timeout=30)
+    assert r.status_code == status, r.text
+    assert r.headers["Content-Type"].startswith("text/html"), r.headers
+    assert "<html" in r.text.lower()
+    r = requests.get(env.base + "/oauth/elsewhere", timeout=30)
+    assert r.status_code == 404
+    assert r.json()["error"] == "invalid_request"
