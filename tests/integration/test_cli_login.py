@@ -2,7 +2,7 @@
 `tessera login` and `tessera credentials` against the real server (SPEC §3, §8;
 docs/cli-login.md), with real parts only: the account signs in over SAML through the
 pysaml2 IdP (saml/samlenv.py), and again over OpenID Connect through oidc-provider
-(oidc/oidcenv.py), every test running against both; targets, permission sets and assignments go in through
+(oidc/oidcenv.py), every test running against both, on SQLite and on PostgreSQL; targets, permission sets and assignments go in through
 the admin API, the binary runs as a person would run it (no terminal, no display,
 XDG_CONFIG_HOME of the test's own), and its user code is approved or denied on /device by
 a browser session signed in at the IdP, through the page's own form (its anti-CSRF field
@@ -68,22 +68,27 @@ def start_server(store, dns):
     raise AssertionError("no free port for tessera serve")
 
 
-@pytest.fixture(scope="module", params=["saml", "oidc"])
+@pytest.fixture(scope="module", params=[("saml", "sqlite"), ("oidc", "sqlite"),
+                                        ("saml", "postgres"), ("oidc", "postgres")],
+                ids=lambda p: "-".join(p))
 def env(request, tmp_path_factory):
-    """A server whose account signs in over SAML (pysaml2) or OpenID Connect (oidc-provider)."""
-    work = tmp_path_factory.mktemp("cli-login-" + request.param)
-    store = T.SqliteStore(work)
+    """A server whose account signs in over SAML (pysaml2) or OpenID Connect (oidc-provider),
+    on either store."""
+    protocol, backend = request.param
+    work = tmp_path_factory.mktemp("cli-login-%s-%s" % (protocol, backend))
+    store = (T.SqliteStore(work) if backend == "sqlite"
+             else T.PgStore(request.getfixturevalue("pg_cluster"), work))
     dns = T.Dns(str(work)).start()
     srv = op = None
     try:
         srv = start_server(store, dns)
-        if request.param == "saml":
-            yield S.Env(srv, work, dns, "sqlite")
+        if protocol == "saml":
+            yield S.Env(srv, work, dns, backend)
         else:
             problem = O.check_installed()  # a missing peer fails, never skips
             assert problem is None, problem
             op = O.Op(str(work / "op"), OE.clients(srv.url)).start()
-            yield OE.Env(srv, work, dns, "sqlite", op=op)
+            yield OE.Env(srv, work, dns, backend, op=op)
     finally:
         problems = srv.shutdown_problems() if srv is not None else []
         if op is not None:
