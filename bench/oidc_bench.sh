@@ -28,8 +28,9 @@
 #             ID token on one core for VERIFY_S seconds, next to `openssl speed
 #             rsa2048` (verify/s, one core) in the same run.
 # Environment: N (15000), WARM (2000), USERS (1000), REPS (3, median), CONNS (32),
-# VERIFY_S (3), SERVE_ARGS ("--threads 1"), KEEP=1. The nodes run with --signin-rate-limit 0:
-# one client address sends every sign-in.
+# VERIFY_S (3), SERVE_ARGS ("--threads 1"), KEEP=1, CALLGRIND_OUT (a path prefix: the server
+# under valgrind's callgrind, its counters zeroed before the timed runs and dumped after). The
+# nodes run with --signin-rate-limit 0: one client address sends every sign-in.
 set -euo pipefail
 
 BIN=$(readlink -f "${1:?usage: oidc_bench.sh TESSERA_BIN [TOOLS_DIR]}")
@@ -110,8 +111,13 @@ log "tessera: warm-up, $WARM first sign-ins"
 log "tessera: $REPS x $PER callbacks"
 L_T=$(load1)
 S0=$(cpu_ticks "$STUB_PID")
+[ -z "${CALLGRIND_OUT:-}" ] || callgrind_control -z "$T_PID" >/dev/null
 read -r T_RPS T_P99 T_ERR T_CPU < <(post_runs tessera 127.0.0.1 "$T_PORT" - "$WORK/flows" \
 	"$WARM" "$PER" "$CONNS" 303 "$T_PID")
+if [ -n "${CALLGRIND_OUT:-}" ]; then # instructions of the timed runs alone
+	callgrind_control -d "$T_PID" >/dev/null
+	log "callgrind: $CALLGRIND_OUT.$T_PID.1 holds $((REPS * PER)) callbacks"
+fi
 S_CPU=$(per_req_ms $(($(cpu_ticks "$STUB_PID") - S0)) $((REPS * PER)))
 SESSIONS=$(/usr/bin/python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM sessions").fetchone()[0])' "$DB" 2>/dev/null || echo "?")
 
