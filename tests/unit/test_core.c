@@ -297,6 +297,17 @@ static void test_utf8_next(void **state)
 			assert_memory_equal(out, cases[i].s, len);
 		}
 	}
+	/* the printable run, a word at a time and byte by byte, stops at the first other byte */
+	char run[40];
+	static const char stops[] = {'\0', '\x01', '\x1f', '\x7f', '\x80', '\xff'};
+	for (size_t at = 0; at < sizeof run; at++)
+		for (size_t k = 0; k < sizeof stops; k++) {
+			memset(run, '~', sizeof run);
+			run[0] = ' ';
+			run[at] = stops[k];
+			assert_int_equal(ts_utf8_printable_span(run, sizeof run), at);
+			assert_int_equal(ts_utf8_printable_span(run, at), at);
+		}
 	assert_true(ts_utf8_valid("h\xc3\xa9llo \xf0\x9f\x98\x80", 11));
 	assert_false(ts_utf8_valid("a\0b", 3));
 	assert_false(ts_utf8_valid("\xc3\xa9", 1));
