@@ -196,12 +196,19 @@ char *ts_arena_strdup(ts_arena_t *a, const char *s)
 
 char *ts_arena_vprintf(ts_arena_t *a, const char *fmt, va_list ap)
 {
+	/* one formatting pass when the text fits in the current block's free space, where it is
+	 * written; a second one, into memory of its size, only when it did not fit */
+	struct block *b = a->head;
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	size_t room = b != NULL ? b->size - b->used : 0;
+	int n = vsnprintf(room > 0 ? (char *)b->data + b->used : NULL, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		n = 0;
+	if ((size_t)n <
+	    room) /* written whole with its NUL: claimed where it is (room is aligned) */
+		return ts_arena_alloc_raw(a, (size_t)n + 1);
 	char *d = ts_arena_alloc_raw(a, (size_t)n + 1);
 	vsnprintf(d, (size_t)n + 1, fmt, ap);
 	return d;

@@ -365,6 +365,28 @@ static void test_arena_strings(void **state)
 	assert_int_equal(p[15000], 'q');
 	free(longs);
 	ts_arena_free(&a);
+
+	/* texts formatted at a block's end: one that fits with its NUL, one a byte too long, and
+	 * what is allocated after them, none overwriting another */
+	static const char *const fill =
+	        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV";
+	for (int len = 44; len <= 50; len++) {
+		a = ts_arena_new();
+		char *big = ts_arena_alloc(a, 8192 - 48); /* a block of its own, 48 bytes left */
+		memset(big, 'b', 8192 - 48);
+		char *t1 = ts_arena_printf(a, "%.*s", len, fill);
+		char *t2 = ts_arena_printf(a, "%.*s", len, fill + 1);
+		char *after = ts_arena_alloc(a, 16);
+		memset(after, 'z', 16);
+		assert_int_equal(strlen(t1), (size_t)len);
+		assert_memory_equal(t1, fill, (size_t)len);
+		assert_int_equal(strlen(t2), (size_t)len);
+		assert_memory_equal(t2, fill + 1, (size_t)len);
+		for (size_t i = 0; i < 8192 - 48; i++)
+			if (big[i] != 'b')
+				fail_msg("len %d: the block before was overwritten at %zu", len, i);
+		ts_arena_free(&a);
+	}
 }
 
 struct defer_log {
