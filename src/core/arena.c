@@ -130,16 +130,21 @@ static struct block *block_new(size_t size)
 	return b;
 }
 
-void *ts_arena_alloc(ts_arena_t *a, size_t n)
+/* What an object of n bytes takes of a block: whole alignment units, at least one. */
+static size_t aligned(size_t n)
+{
+	size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	return need == 0 ? ARENA_ALIGN : need;
+}
+
+void *ts_arena_alloc_raw(ts_arena_t *a, size_t n)
 {
 	if (n > ARENA_MAX_OBJECT) {
 		/* inputs are capped far below this: a request this large is a bug */
 		fprintf(stderr, "tessera: arena allocation of %zu bytes refused\n", n);
 		abort();
 	}
-	size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-	if (need == 0)
-		need = ARENA_ALIGN;
+	size_t need = aligned(n);
 	struct block *b = a->head;
 	if (b == NULL || b->size - b->used < need) {
 		if (need > ARENA_LARGE_OBJECT) {
@@ -157,7 +162,6 @@ void *ts_arena_alloc(ts_arena_t *a, size_t n)
 				b->next = big;
 			}
 			a->total += need;
-			memset(big->data, 0, need);
 			return big->data;
 		}
 		b = block_take();
@@ -167,13 +171,19 @@ void *ts_arena_alloc(ts_arena_t *a, size_t n)
 	void *p = b->data + b->used;
 	b->used += need;
 	a->total += need;
-	memset(p, 0, need);
+	return p;
+}
+
+void *ts_arena_alloc(ts_arena_t *a, size_t n)
+{
+	void *p = ts_arena_alloc_raw(a, n);
+	memset(p, 0, aligned(n));
 	return p;
 }
 
 char *ts_arena_strndup(ts_arena_t *a, const char *s, size_t n)
 {
-	char *d = ts_arena_alloc(a, n + 1);
+	char *d = ts_arena_alloc_raw(a, n + 1);
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
@@ -186,13 +196,20 @@ char *ts_arena_strdup(ts_arena_t *a, const char *s)
 
 char *ts_arena_vprintf(ts_arena_t *a, const char *fmt, va_list ap)
 {
+	/* one formatting pass when the text fits in the current block's free space, where it is
+	 * written; a second one, into memory of its size, only when it did not fit */
+	struct block *b = a->head;
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	size_t room = b != NULL ? b->size - b->used : 0;
+	int n = vsnprintf(room > 0 ? (char *)b->data + b->used : NULL, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		n = 0;
-	char *d = ts_arena_alloc(a, (size_t)n + 1);
+	if ((size_t)n <
+	    room) /* written whole with its NUL: claimed where it is (room is aligned) */
+		return ts_arena_alloc_raw(a, (size_t)n + 1);
+	char *d = ts_arena_alloc_raw(a, (size_t)n + 1);
 	vsnprintf(d, (size_t)n + 1, fmt, ap);
 	return d;
 }

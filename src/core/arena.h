@@ -19,6 +19,8 @@ ts_arena_t *ts_arena_new(void);
 void ts_arena_free(ts_arena_t **a);
 /* Zeroed, 16-byte aligned memory that lives as long as the arena. */
 void *ts_arena_alloc(ts_arena_t *a, size_t n);
+/* The same memory not zeroed, for a buffer its caller fills whole (a copy, a decoded text). */
+void *ts_arena_alloc_raw(ts_arena_t *a, size_t n);
 char *ts_arena_strdup(ts_arena_t *a, const char *s);
 char *ts_arena_strndup(ts_arena_t *a, const char *s, size_t n);
 char *ts_arena_printf(ts_arena_t *a, const char *fmt, ...) TS_PRINTF(2, 3);

@@ -34,3 +34,22 @@ bool ts_utf8_valid(const char *s, size_t n)
 	}
 	return true;
 }
+
+size_t ts_utf8_printable_span(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (; n - i >= sizeof(uint64_t); i += sizeof(uint64_t)) {
+		uint64_t w;
+		memcpy(&w, s + i, sizeof w);
+		/* all below 0x80; then none below the space (the zero-byte test of w - 0x20 in
+		 * each byte) and none DEL (the zero-byte test of w ^ 0x7f) */
+		uint64_t below = (w - TS_ASCII_SPACE * WORD_LOW) & ~w & WORD_HIGH;
+		uint64_t del = w ^ (TS_ASCII_DEL * WORD_LOW);
+		if ((w & WORD_HIGH) != 0 || below != 0 ||
+		    ((del - WORD_LOW) & ~del & WORD_HIGH) != 0)
+			break;
+	}
+	while (i < n && (unsigned char)s[i] >= TS_ASCII_SPACE && (unsigned char)s[i] < TS_ASCII_DEL)
+		i++;
+	return i;
+}

@@ -114,6 +114,8 @@ static inline size_t ts_utf8_decode(const unsigned char *s, uint32_t *cp)
  * quoted in any answer or log line.
  */
 bool ts_utf8_valid(const char *s, size_t n);
+/* The length of s[0..n)'s leading run of printable ASCII (U+0020-U+007E), eight bytes at a time. */
+size_t ts_utf8_printable_span(const char *s, size_t n);
 /* True for C0 and C1 controls and DEL. */
 static inline int ts_utf8_is_control(uint32_t cp)
 {

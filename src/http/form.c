@@ -31,11 +31,12 @@ static enum piece_fault decode(ts_arena_t *a, const char *s, size_t n, bool mult
 	if (d == NULL)
 		return PIECE_ENCODING;
 	const unsigned char *p = (const unsigned char *)d;
+	size_t len = strlen(d);
 	while (*p) {
-		if (*p >= 0x20 && *p < 0x7f) { /* printable ASCII, most of a form: no control */
-			p++;
-			continue;
-		}
+		/* printable ASCII, most of a form: no control */
+		p += ts_utf8_printable_span((const char *)p, len - (size_t)((const char *)p - d));
+		if (*p == '\0')
+			break;
 		uint32_t cp = 0;
 		size_t k = ts_utf8_decode(p, &cp);
 		if (ts_utf8_is_control(cp) && !control_ok(cp, multiline))

@@ -32,11 +32,43 @@ const char *ts_http_bearer(const struct ts_http_req *req)
 	return *h ? h : NULL;
 }
 
+/* Eight bytes at a time (the "has a zero byte" test of each byte's high and low bits). */
+#define WORD_HIGH UINT64_C(0x8080808080808080)
+#define WORD_LOW UINT64_C(0x0101010101010101)
+#define WORD_HAS_ZERO(w) ((((w)-WORD_LOW) & ~(w)&WORD_HIGH) != 0)
+
+/*
+ * The length of s[0..n)'s leading run that decodes to itself: ASCII without
+ * NUL, '%' or '+'. A form's 6 KiB SAMLResponse is mostly such runs, checked
+ * a word at a time and copied whole.
+ */
+static size_t plain_run(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (; n - i >= sizeof(uint64_t); i += sizeof(uint64_t)) {
+		uint64_t w;
+		memcpy(&w, s + i, sizeof w);
+		if ((w & WORD_HIGH) != 0 || WORD_HAS_ZERO(w) ||
+		    WORD_HAS_ZERO(w ^ ('%' * WORD_LOW)) || WORD_HAS_ZERO(w ^ ('+' * WORD_LOW)))
+			break;
+	}
+	while (i < n && (unsigned char)s[i] - 1u < TS_ASCII_DEL && s[i] != '%' && s[i] != '+')
+		i++;
+	return i;
+}
+
 char *ts_http_decode(ts_arena_t *a, const char *s, size_t n, bool plus_is_space)
 {
-	char *out = ts_arena_alloc(a, n + 1);
+	char *out = ts_arena_alloc_raw(a, n + 1);
 	size_t o = 0;
+	bool ascii = true; /* only ASCII without NUL written: valid UTF-8 without a check */
 	for (size_t i = 0; i < n; i++) {
+		size_t run = plain_run(s + i, n - i);
+		memcpy(out + o, s + i, run);
+		o += run;
+		i += run;
+		if (i == n)
+			break;
 		if (s[i] == '%') {
 			if (i + 2 >= n)
 				return NULL;
@@ -48,18 +80,20 @@ char *ts_http_decode(ts_arena_t *a, const char *s, size_t n, bool plus_is_space)
 			if (c == '\0')
 				return NULL; /* an embedded NUL would truncate what later code sees
 				              */
+			ascii = ascii && (unsigned char)c < TS_ASCII_END;
 			out[o++] = c;
 			i += 2;
 		} else if (plus_is_space && s[i] == '+') {
 			out[o++] = ' ';
 		} else {
+			ascii = ascii && s[i] == '+';
 			out[o++] = s[i];
 		}
 	}
 	out[o] = '\0';
 	/* RFC 3986 §2.5: percent-encoded text is UTF-8; anything else is refused here,
 	 * once, rather than at every place that quotes the value into JSON */
-	if (!ts_utf8_valid(out, o))
+	if (!ascii && !ts_utf8_valid(out, o))
 		return NULL;
 	return out;
 }

@@ -224,8 +224,15 @@ static ts_err state_take(ts_store_conn_t *c, void *ctx, struct ts_error *e)
 {
 	struct state_take *t = ctx;
 	struct ts__param p[] = {TS__TEXT(t->state_hash), TS__INT(t->now_ms)};
-	return ts__store_get_one(c, TS__Q_OIDC_STATE_TAKE, p, 2, read_state, t->a, t->out, t->found,
-	                         e);
+	if (c->store->drv == &ts__store_postgres)
+		return ts__store_get_one(c, TS__Q_OIDC_STATE_TAKE, p, 2, read_state, t->a, t->out,
+		                         t->found, e);
+	/* SQLite: read and delete in the write transaction, which no other writer shares */
+	ts_err rc = ts__store_get_one(c, TS__Q_OIDC_STATE_GET, p, 2, read_state, t->a, t->out,
+	                              t->found, e);
+	if (rc == TS_ERR_OK && *t->found)
+		rc = ts__store_write(c, TS__Q_OIDC_STATE_DELETE, p, 1, NULL, e);
+	return rc;
 }
 
 ts_err ts_store_oidc_state_take(ts_store_conn_t *c, ts_arena_t *a, const char *state_hash,

@@ -2,8 +2,9 @@
  * Queries of OpenID Connect sign-in (store/oidc.h): an account's OpenID
  * provider and its version counter, its sealed client secret's row, and the
  * states issued to browsers. X(ID, sql, postgres variant or NULL). Taking a
- * state is one statement (DELETE ... RETURNING), so that it holds across
- * connections and nodes on both backends (SQLite 3.35+, PostgreSQL 9.5+).
+ * state holds across connections and nodes: on PostgreSQL it is one statement
+ * (DELETE ... RETURNING, 9.5+); on SQLite a read and a delete in the write
+ * transaction, which holds the database's one write lock (BEGIN IMMEDIATE).
  */
 #ifndef TS_STORE_QUERIES_OIDC_H
 #define TS_STORE_QUERIES_OIDC_H
@@ -52,11 +53,14 @@
 	X(OIDC_STATE_INSERT,                                                                       \
 	  "INSERT INTO oidc_states (" TS__OIDC_STATE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)", \
 	  NULL)                                                                                    \
-	/* one statement: of two nodes taking the same state, one gets the row */                  \
+	/* PostgreSQL, one statement: of two nodes taking the same state, one gets the row.        \
+	 * SQLite, whose writer holds the database: OIDC_STATE_GET, then OIDC_STATE_DELETE (a      \
+	 * RETURNING's temporary table cost more than the read; store/oidc.c) */                   \
 	X(OIDC_STATE_TAKE,                                                                         \
 	  "DELETE FROM oidc_states WHERE state_hash = $1 AND expires_ms > $2 "                     \
 	  "RETURNING " TS__OIDC_STATE_COLS,                                                        \
 	  NULL)                                                                                    \
+	X(OIDC_STATE_DELETE, "DELETE FROM oidc_states WHERE state_hash = $1", NULL)                \
 	X(OIDC_STATE_GET,                                                                          \
 	  "SELECT " TS__OIDC_STATE_COLS                                                            \
 	  " FROM oidc_states WHERE state_hash = $1 AND expires_ms > $2",                           \

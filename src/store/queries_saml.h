@@ -2,9 +2,11 @@
  * Queries of SAML sign-in (store/saml.h): an account's identity source and
  * its version counter, the SP key pairs, the AuthnRequests issued and the
  * replay cache. X(ID, sql, postgres variant or NULL). The single-use and
- * replay rules are single statements (DELETE ... RETURNING, INSERT ... ON
- * CONFLICT), so they hold across connections and nodes on both backends
- * (SQLite 3.35+, PostgreSQL 9.5+).
+ * replay rules hold across connections and nodes on both backends: the
+ * replay cache is one statement (INSERT ... ON CONFLICT, SQLite 3.35+,
+ * PostgreSQL 9.5+); taking a request is one on PostgreSQL (DELETE ...
+ * RETURNING) and a read and a delete in SQLite's write transaction, which
+ * holds the database's one write lock (BEGIN IMMEDIATE).
  */
 #ifndef TS_STORE_QUERIES_SAML_H
 #define TS_STORE_QUERIES_SAML_H
@@ -70,11 +72,19 @@
 	X(SAML_REQUEST_INSERT,                                                                     \
 	  "INSERT INTO saml_requests (" TS__SAML_REQUEST_COLS ") VALUES ($1, $2, $3, $4, $5, $6)", \
 	  NULL)                                                                                    \
-	/* one statement: of two nodes taking the same request, one gets the row */                \
+	/* PostgreSQL, one statement: of two nodes taking the same request, one gets the row.      \
+	 * SQLite, whose writer holds the database: SAML_REQUEST_GET, then SAML_REQUEST_DELETE (a  \
+	 * RETURNING's temporary table cost more than the read; store/saml.c) */                   \
 	X(SAML_REQUEST_TAKE,                                                                       \
 	  "DELETE FROM saml_requests WHERE account_id = $1 AND request_id = $2 "                   \
 	  "AND expires_ms > $3 RETURNING " TS__SAML_REQUEST_COLS,                                  \
 	  NULL)                                                                                    \
+	X(SAML_REQUEST_GET,                                                                        \
+	  "SELECT " TS__SAML_REQUEST_COLS " FROM saml_requests WHERE account_id = $1 "             \
+	  "AND request_id = $2 AND expires_ms > $3",                                               \
+	  NULL)                                                                                    \
+	X(SAML_REQUEST_DELETE,                                                                     \
+	  "DELETE FROM saml_requests WHERE account_id = $1 AND request_id = $2", NULL)             \
 	X(SAML_REQUESTS_DELETE_ACCOUNT, "DELETE FROM saml_requests WHERE account_id = $1", NULL)   \
 	/* ---- the replay cache ---- */                                                           \
 	/* one row changed: fresh (inserted, or an expired entry replaced); none: a replay */      \

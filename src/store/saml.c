@@ -282,8 +282,15 @@ static ts_err request_take(ts_store_conn_t *c, void *ctx, struct ts_error *e)
 	struct request_take *t = ctx;
 	struct ts__param p[] = {TS__TEXT(t->account_id), TS__TEXT(t->request_id),
 	                        TS__INT(t->now_ms)};
-	return ts__store_get_one(c, TS__Q_SAML_REQUEST_TAKE, p, 3, read_request, t->a, t->out,
-	                         t->found, e);
+	if (c->store->drv == &ts__store_postgres)
+		return ts__store_get_one(c, TS__Q_SAML_REQUEST_TAKE, p, 3, read_request, t->a,
+		                         t->out, t->found, e);
+	/* SQLite: read and delete in the write transaction, which no other writer shares */
+	ts_err rc = ts__store_get_one(c, TS__Q_SAML_REQUEST_GET, p, 3, read_request, t->a, t->out,
+	                              t->found, e);
+	if (rc == TS_ERR_OK && *t->found)
+		rc = ts__store_write(c, TS__Q_SAML_REQUEST_DELETE, p, 2, NULL, e);
+	return rc;
 }
 
 ts_err ts_store_saml_request_take(ts_store_conn_t *c, ts_arena_t *a, const char *account_id,

@@ -297,6 +297,17 @@ static void test_utf8_next(void **state)
 			assert_memory_equal(out, cases[i].s, len);
 		}
 	}
+	/* the printable run, a word at a time and byte by byte, stops at the first other byte */
+	char run[40];
+	static const char stops[] = {'\0', '\x01', '\x1f', '\x7f', '\x80', '\xff'};
+	for (size_t at = 0; at < sizeof run; at++)
+		for (size_t k = 0; k < sizeof stops; k++) {
+			memset(run, '~', sizeof run);
+			run[0] = ' ';
+			run[at] = stops[k];
+			assert_int_equal(ts_utf8_printable_span(run, sizeof run), at);
+			assert_int_equal(ts_utf8_printable_span(run, at), at);
+		}
 	assert_true(ts_utf8_valid("h\xc3\xa9llo \xf0\x9f\x98\x80", 11));
 	assert_false(ts_utf8_valid("a\0b", 3));
 	assert_false(ts_utf8_valid("\xc3\xa9", 1));
@@ -354,6 +365,28 @@ static void test_arena_strings(void **state)
 	assert_int_equal(p[15000], 'q');
 	free(longs);
 	ts_arena_free(&a);
+
+	/* texts formatted at a block's end: one that fits with its NUL, one a byte too long, and
+	 * what is allocated after them, none overwriting another */
+	static const char *const fill =
+	        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV";
+	for (int len = 44; len <= 50; len++) {
+		a = ts_arena_new();
+		char *big = ts_arena_alloc(a, 8192 - 48); /* a block of its own, 48 bytes left */
+		memset(big, 'b', 8192 - 48);
+		char *t1 = ts_arena_printf(a, "%.*s", len, fill);
+		char *t2 = ts_arena_printf(a, "%.*s", len, fill + 1);
+		char *after = ts_arena_alloc(a, 16);
+		memset(after, 'z', 16);
+		assert_int_equal(strlen(t1), (size_t)len);
+		assert_memory_equal(t1, fill, (size_t)len);
+		assert_int_equal(strlen(t2), (size_t)len);
+		assert_memory_equal(t2, fill + 1, (size_t)len);
+		for (size_t i = 0; i < 8192 - 48; i++)
+			if (big[i] != 'b')
+				fail_msg("len %d: the block before was overwritten at %zu", len, i);
+		ts_arena_free(&a);
+	}
 }
 
 struct defer_log {

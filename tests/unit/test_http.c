@@ -306,6 +306,59 @@ static void test_decode(void **state)
 	ts_arena_free(&a);
 }
 
+/* The decoder's word-at-a-time runs: every escape and odd byte at every place of a long run. */
+static void test_decode_runs(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *piece;
+		size_t len;
+		bool plus;
+		const char *out; /* NULL: the whole text is refused */
+	} pieces[] = {
+	        {"%41", 3, false, "A"},
+	        {"+", 1, true, " "},
+	        {"+", 1, false, "+"},
+	        {"%2B", 3, true, "+"},
+	        {"%c3%a9", 6, false, "\xc3\xa9"},
+	        {"\xc3\xa9", 2, false, "\xc3\xa9"},
+	        {"\x01", 1, false, "\x01"},
+	        {"\x7f", 1, false, "\x7f"},
+	        {"%00", 3, false, NULL},
+	        {"\0", 1, false, NULL},
+	        {"\xff", 1, false, NULL},
+	        {"%ff", 3, false, NULL},
+	        {"\xc3", 1, false, NULL},
+	        {"%zz", 3, false, NULL},
+	};
+	ts_arena_t *a = ts_arena_new();
+	char in[64], want[64];
+	for (size_t k = 0; k < N_ITEMS(pieces); k++) {
+		for (size_t before = 0; before < 20; before++) {
+			for (size_t after = 0; after < 20; after += 3) {
+				size_t n = 0;
+				memset(in, 'x', before);
+				n += before;
+				memcpy(in + n, pieces[k].piece, pieces[k].len);
+				n += pieces[k].len;
+				memset(in + n, 'y', after);
+				n += after;
+				char *got = ts_http_decode(a, in, n, pieces[k].plus);
+				if (pieces[k].out == NULL) {
+					assert_null(got);
+					continue;
+				}
+				snprintf(want, sizeof want, "%.*s%s%.*s", (int)before,
+				         "xxxxxxxxxxxxxxxxxxxx", pieces[k].out, (int)after,
+				         "yyyyyyyyyyyyyyyyyyyy");
+				assert_non_null(got);
+				assert_string_equal(got, want);
+			}
+		}
+	}
+	ts_arena_free(&a);
+}
+
 static struct ts_http_req make_req(ts_arena_t *a, const char *query)
 {
 	struct ts_http_req req;
@@ -725,6 +778,7 @@ int main(void)
 	        cmocka_unit_test(test_route_find),
 	        cmocka_unit_test(test_route_empty_table),
 	        cmocka_unit_test(test_decode),
+	        cmocka_unit_test(test_decode_runs),
 	        cmocka_unit_test(test_query),
 	        cmocka_unit_test(test_header),
 	        cmocka_unit_test(test_response_helpers),

@@ -69,6 +69,24 @@ static void test_scim_users(void **state)
 	assert_int_equal(nkept, 1);
 	assert_string_equal(kept[0].value, "Dee@Example.com");
 	OK(ts_store_user_delete(f->c, ACCT, "u4", &f->e));
+	/* the addresses in their order on both stores: the primary first, then by key (the
+	 * address in lower case), whatever the order given */
+	struct ts_user_row many = mkuser("u5", "eve@example.com");
+	struct ts_user_email four[] = {{"zed@example.com", "home", false},
+	                               {"Eve@Example.com", "work", false},
+	                               {"mid@example.com", "work", true},
+	                               {"Abe@example.com", "other", false}};
+	OK(ts_store_user_insert(f->c, &many, four, 4, &f->e));
+	OK(ts_store_dir_user_emails(f->c, f->a, "u5", &kept, &nkept, &f->e));
+	assert_int_equal(nkept, 4);
+	assert_string_equal(kept[0].value, "mid@example.com");
+	assert_true(kept[0].primary);
+	assert_string_equal(kept[1].value, "Abe@example.com");
+	assert_string_equal(kept[2].value, "Eve@Example.com");
+	assert_string_equal(kept[2].type, "work");
+	assert_string_equal(kept[3].value, "zed@example.com");
+	assert_false(kept[3].primary);
+	OK(ts_store_user_delete(f->c, ACCT, "u5", &f->e));
 
 	struct ts_user_row got;
 	OK(ts_store_user_get(f->c, f->a, ACCT, "u1", &got, &f->e));
@@ -476,6 +494,24 @@ static void test_dir_users(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(ug[0].name, "Engineering");
 	assert_string_equal(ug[0].license, "Basic");
+	/* a user's groups by displayName on both stores, whatever the order of joining */
+	static const char *const more[] = {"Zeta", "Alpha", "Mid"};
+	for (int i = 0; i < 3; i++) {
+		struct ts_group_row gx = g;
+		gx.group_id = ts_arena_printf(f->a, "g%d", i + 2);
+		gx.display_name = more[i];
+		OK(ts_store_group_insert(f->c, &gx, &f->e));
+		OK(ts_store_group_members_add(f->c, gx.group_id, "[\"d1\"]", &f->e));
+	}
+	OK(ts_store_dir_user_groups(f->c, f->a, "d1", &ug, &n, &f->e));
+	assert_int_equal(n, 4);
+	assert_string_equal(ug[0].name, "Alpha");
+	assert_null(ug[0].license);
+	assert_string_equal(ug[1].name, "Engineering");
+	assert_string_equal(ug[1].license, "Basic");
+	assert_string_equal(ug[1].group_id, "g1");
+	assert_string_equal(ug[2].name, "Mid");
+	assert_string_equal(ug[3].name, "Zeta");
 	OK(ts_store_license_group_delete(f->c, ACCT, "Nobody", &f->e));
 	EXPECT(TS_ERR_NOT_FOUND, ts_store_license_group_delete(f->c, ACCT, "Nobody", &f->e));
 

@@ -30,6 +30,8 @@
 #include "core/alloc.h"
 #include "store/sqlite/mem.h"
 #include "store/sqlite/pcache.h"
+#include "store/queries_signins.h"
+#include "store/signins.h"
 #include "store/sqlite/vfs.h"
 
 struct dir {
@@ -406,6 +408,90 @@ static void allocator_recycles(void **state)
 	sqlite3_free(big);
 }
 
+/* Concatenated attempt_seq of the rows a query returns, in its order. */
+static void seqs(sqlite3 *db, const char *sql, char *out, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	size_t n = 0;
+	out[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, "%lld,",
+		                      (long long)sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+}
+
+/*
+ * The sign-in attempts' trim (store/queries_signins.h) on SQLite keeps a
+ * group's newest TS_STORE_SIGNIN_KEEP in the order (time_ms, attempt_seq),
+ * ties in time included, and touches no other group; a group within the
+ * limit loses nothing.
+ */
+static void signin_trim_keeps_newest(void **state)
+{
+	(void)state;
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	exec(db, "CREATE TABLE signin_attempts (attempt_seq INTEGER PRIMARY KEY, account_id TEXT "
+	         "NOT NULL, user_id TEXT, identity TEXT NOT NULL, time_ms BIGINT NOT NULL);"
+	         "CREATE INDEX by_user ON signin_attempts (account_id, user_id, time_ms) "
+	         "WHERE user_id IS NOT NULL;"
+	         "CREATE INDEX by_identity ON signin_attempts (account_id, identity, time_ms);");
+	/* times that go back and repeat, so that neither order alone is the answer */
+	char sql[256];
+	for (int i = 0; i < 3 * TS_STORE_SIGNIN_KEEP; i++) {
+		snprintf(sql, sizeof sql,
+		         "INSERT INTO signin_attempts (account_id, user_id, identity, time_ms) "
+		         "VALUES ('a', 'u1', 'x', %d), ('a', NULL, 'x', %d), ('b', 'u1', 'x', %d)",
+		         (i * 7) % 11, (i * 5) % 3, i);
+		exec(db, sql);
+	}
+	exec(db, "INSERT INTO signin_attempts (account_id, user_id, identity, time_ms) "
+	         "VALUES ('a', 'u2', 'y', 1)");
+	static const char *const group[] = {
+	        "account_id = 'a' AND user_id = 'u1'",
+	        "account_id = 'a' AND user_id IS NULL AND identity = 'x'",
+	        "account_id = 'b'",
+	        "account_id = 'a' AND user_id = 'u2'",
+	};
+	char want[4][1024], got[1024];
+	for (int g = 0; g < 4; g++) {
+		snprintf(sql, sizeof sql,
+		         "SELECT attempt_seq FROM signin_attempts WHERE %s "
+		         "ORDER BY time_ms DESC, attempt_seq DESC LIMIT %d",
+		         group[g], TS_STORE_SIGNIN_KEEP);
+		seqs(db, sql, want[g], sizeof want[g]);
+	}
+	static const char *const trims[] = {
+	        TS__SIGNIN_TRIM_LITE("account_id = $1 AND user_id = $2"),
+	        TS__SIGNIN_TRIM_LITE("account_id = $1 AND user_id IS NULL AND identity = $2"),
+	};
+	static const char *const keys[][2] = {{"a", "u1"}, {"a", "x"}, {"a", "u2"}};
+	for (int t = 0; t < 3; t++) {
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(db, trims[t == 1], -1, &st, NULL), SQLITE_OK);
+		sqlite3_bind_text(st, 1, keys[t][0], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, keys[t][1], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, TS_STORE_SIGNIN_KEEP);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+	}
+	for (int g = 0; g < 4; g++) {
+		snprintf(sql, sizeof sql,
+		         "SELECT attempt_seq FROM signin_attempts WHERE %s "
+		         "ORDER BY time_ms DESC, attempt_seq DESC",
+		         group[g]);
+		seqs(db, sql, got, sizeof got);
+		if (g == 2) /* not trimmed: all of it is still there */
+			assert_int_equal(one(db, "SELECT count(*) FROM signin_attempts "
+			                         "WHERE account_id = 'b'"),
+			                 3 * TS_STORE_SIGNIN_KEEP);
+		else
+			assert_string_equal(got, want[g]);
+	}
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	/* the store's allocator, as the store installs it before SQLite's first use */
@@ -429,6 +515,7 @@ int main(void)
 	        cmocka_unit_test(page_cache_spare_number),
 	        cmocka_unit_test_setup_teardown(page_cache_under_splits, setup, teardown),
 	        cmocka_unit_test(allocator_recycles),
+	        cmocka_unit_test(signin_trim_keeps_newest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
