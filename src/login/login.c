@@ -153,7 +153,7 @@ again:
 	rc = ts_store_begin(ctx->conn, true, &e);
 	if (rc == TS_ERR_OK && step != NULL)
 		rc = step(ctx, arg, o, &e);
-	if (rc == TS_ERR_OK)
+	if (rc == TS_ERR_OK && !o->unrecorded)
 		rc = ts_login_record(ctx, o, &e);
 	if (rc == TS_ERR_OK)
 		rc = ts_store_commit(ctx->conn, &e);

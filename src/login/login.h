@@ -85,6 +85,8 @@ struct ts_login_outcome {
 	 * Claimed values should be capped with ts_login_utf8_prefix first.
 	 */
 	json_t *params;
+	/* set by a step: nothing was decided or refused, so ts_login_transact records nothing */
+	bool unrecorded;
 };
 
 /* Appends the outcome's audit event and sign-in attempt in ctx->conn's open write transaction. */
@@ -101,7 +103,8 @@ typedef ts_err (*ts_login_step_fn)(struct ts_login_ctx *ctx, void *arg, struct t
                                    struct ts_error *e);
 
 /*
- * Runs step (may be NULL) and records *o in one write transaction, retried
+ * Runs step (may be NULL) and records *o (unless the step set o->unrecorded)
+ * in one write transaction, retried
  * as a whole when the store refused it for another's sake (o is reset to
  * its value at the call before each run). false after answering the failure
  * page; true when committed (o->check then says whether it was a refusal).

@@ -206,37 +206,29 @@ static ts_err entry_step(struct ts_login_ctx *ctx, void *arg, struct ts_login_ou
 	return rc;
 }
 
-/* Runs entry_step; records an audit event when something was decided or refused. */
+/* entry_step afresh; the visit is recorded when something was decided or refused. */
+static ts_err entry_run(struct ts_login_ctx *ctx, void *arg, struct ts_login_outcome *o,
+                        struct ts_error *e)
+{
+	struct visit *v = arg;
+	v->locked = v->unknown = v->other_account = v->decided = false;
+	ts_err rc = entry_step(ctx, v, o, e);
+	o->unrecorded = o->check == NULL && v->decision == NULL;
+	if (rc == TS_ERR_OK && !o->unrecorded)
+		ts_json_set_str(o->params, "ClientId", v->flow.client_id);
+	return rc;
+}
+
+/* entry_run and its record in one write transaction, retried as a whole (ts_login_transact). */
 static bool transact(struct visit *v, struct ts_login_outcome *o)
 {
-	struct ts_login_ctx *ctx = &v->ctx;
-	struct ts_error e = {0};
-	int attempt = 0;
-	ts_err rc;
-again:
-	v->locked = v->unknown = v->other_account = v->decided = false;
+	ts_arena_t *a = v->ctx.req->arena;
 	*o = (struct ts_login_outcome){.identity = v->signed_in ? v->who.user.user_name : NULL,
 	                               .user_id = v->signed_in ? v->who.user.user_id : NULL,
-	                               .params = ts_json_own(ctx->req->arena, json_object())};
-	ts_json_set_str(o->params, "UserCodeHint", code_hint(ctx->req->arena, v->code));
+	                               .params = ts_json_own(a, json_object())};
+	ts_json_set_str(o->params, "UserCodeHint", code_hint(a, v->code));
 	ts_json_set_str(o->params, "Decision", v->decision);
-	rc = ts_store_begin(ctx->conn, true, &e);
-	if (rc == TS_ERR_OK)
-		rc = entry_step(ctx, v, o, &e);
-	if (rc == TS_ERR_OK && (o->check != NULL || v->decision != NULL)) {
-		ts_json_set_str(o->params, "ClientId", v->flow.client_id);
-		rc = ts_login_record(ctx, o, &e);
-	}
-	if (rc == TS_ERR_OK)
-		rc = ts_store_commit(ctx->conn, &e);
-	if (rc != TS_ERR_OK && ts_store_tx_retry(ctx->conn, rc, &attempt))
-		goto again;
-	if (rc != TS_ERR_OK) {
-		ts_store_rollback(ctx->conn);
-		ts_login_page_failed(ctx->req, ctx->res, rc, &e);
-		return false;
-	}
-	return true;
+	return ts_login_transact(&v->ctx, entry_run, v, o);
 }
 
 static void page(struct visit *v, int status, const char *title, const char *text)
