@@ -83,6 +83,15 @@ struct answer {
 
 /* ---- calls ---- */
 
+/*
+ * An answer that asks to come back later: 429 (RFC 6585 §4), 502, 503 and 504
+ * (RFC 9110 §15.6): a poll waits longer and goes on, as after a lost connection.
+ */
+static bool busy(long status)
+{
+	return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
 static ts_err call(ts_arena_t *a, const char *method, const char *url, const char *body,
                    const char *content_type, const char *bearer, struct answer *out,
                    struct ts_error *e)
@@ -373,6 +382,12 @@ static ts_err device_flow(ts_arena_t *a, const struct server *s, bool no_browser
 		if (rc != TS_ERR_OK) {
 			*e = ce;
 			break;
+		}
+		if (busy(ans.status)) { /* a node restarting, a database failing over: later */
+			fprintf(stderr, "tessera: the server answered %ld; trying again\n",
+			        (long)ans.status);
+			interval *= 2;
+			continue;
 		}
 		if (ans.status == 200) {
 			rc = tokens_from(&ans, NULL, t, e);

@@ -540,13 +540,26 @@ static ts_err grant_audit(ts_store_conn_t *c, const struct grant *g, struct ts_e
  */
 static bool device_poll(ts_store_conn_t *c, struct grant *g, ts_err *rc, struct ts_error *e)
 {
-	bool found = false;
+	bool found = false, lost = false;
 	int attempt = 0;
-	do {
+	for (;;) {
 		g->now_ms = ts_now_ms();
 		*rc = ts_store_oauth_device_poll(c, g->a, g->secret_hash, g->now_ms, SLOW_DOWN_S,
 		                                 &g->dev, &found, e);
-	} while (*rc != TS_ERR_OK && ts_store_tx_retry(c, *rc, &attempt));
+		if (*rc == TS_ERR_OK)
+			break;
+		/*
+		 * A poll whose answer was lost (a connection that had gone stale) may
+		 * have been recorded: run once more on a fresh one, which at worst
+		 * records the poll twice and answers slow_down (store/oauth.h).
+		 */
+		if (*rc == TS_ERR_UNAVAILABLE && !lost) {
+			lost = true;
+			continue;
+		}
+		if (!ts_store_tx_retry(c, *rc, &attempt))
+			break;
+	}
 	if (*rc != TS_ERR_OK)
 		return true;
 	if (!found || strcmp(g->dev.client_id, TS_OAUTH_CLI_CLIENT) != 0) {

@@ -65,7 +65,9 @@ TS_MUST_USE ts_err ts_store_oauth_device_insert(ts_store_conn_t *c,
  * the row read after the commit, and relaxed (ts_store_tx_relaxed: it only
  * paces, so a database crash may lose it); PostgreSQL then answers it in one
  * round trip. A caller that acts on the row (an approved code consumed) does
- * so in a transaction of its own, with conditional writes.
+ * so in a transaction of its own, with conditional writes. TS_ERR_UNAVAILABLE
+ * when its answer was lost: it may have been recorded, and running it again
+ * records a second poll (which can only make it slow_down).
  */
 TS_MUST_USE ts_err ts_store_oauth_device_poll(ts_store_conn_t *c, ts_arena_t *a,
                                               const char *device_hash, int64_t now_ms,

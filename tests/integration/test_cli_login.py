@@ -17,6 +17,7 @@ too.
 """
 import base64
 import html.parser
+import http.server
 import json
 import os
 import re
@@ -468,3 +469,61 @@ def test_credentials_without_profile_or_with_bad_start_url(env, home):
                 "ftp://127.0.0.1/start/x", "%s/start/a?b=c" % env.base):
         p = T.run_cli("login", "--start-url", bad, "--no-browser", env={"XDG_CONFIG_HOME": home})
         assert p.returncode != 0 and p.stderr.startswith("tessera: login: "), (bad, p.stderr)
+
+
+def test_poll_backs_off_when_the_server_is_busy(home):
+    """A token endpoint that answers 503 (a node restarting, a database failing over) is polled
+    again after a longer wait, as after a lost connection; the flow goes on to its real answer.
+    The peer is a scripted authorization server (RFC 8414 metadata, RFC 8628 answers), since a
+    real one cannot be made to answer 503 on cue; the rest of this file uses the real one."""
+    polls = []
+
+    class Peer(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def answer(self, status, doc):
+            body = json.dumps(doc).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            base = "http://127.0.0.1:%d" % self.server.server_port
+            self.answer(200, {"issuer": base,
+                              "device_authorization_endpoint": base + "/oauth/device_authorization",
+                              "token_endpoint": base + "/oauth/token"})
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            base = "http://127.0.0.1:%d" % self.server.server_port
+            if self.path == "/oauth/device_authorization":
+                self.answer(200, {"device_code": "d" * 43, "user_code": "BCDF-GHJK",
+                                  "verification_uri": base + "/device",
+                                  "verification_uri_complete": base + "/device?user_code=BCDF-GHJK",
+                                  "expires_in": 60, "interval": 1})
+                return
+            polls.append(time.monotonic())
+            if len(polls) == 1:
+                self.answer(503, {"error": "temporarily_unavailable"})
+            else:
+                self.answer(400, {"error": "access_denied"})
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Peer)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        p = T.run_cli("login", "--start-url",
+                      "http://127.0.0.1:%d/start/%s" % (srv.server_port, uuid.uuid4()),
+                      "--no-browser", env={"XDG_CONFIG_HOME": home})
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert p.returncode != 0, p.stderr
+    assert "answered 503; trying again" in p.stderr, p.stderr
+    assert "denied" in p.stderr, p.stderr
+    assert len(polls) == 2, polls
+    assert polls[1] - polls[0] >= 1.9, polls  # the interval doubled after the 503
+    assert not os.path.exists(tessera_dir(home))

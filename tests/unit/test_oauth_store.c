@@ -346,6 +346,45 @@ static void test_purge(void **state)
 	EXPECT(TS_ERR_BAD_REQUEST, ts_store_oauth_purge(f->c, 0, 0, &n, &f->e));
 }
 
+/*
+ * A poll on its own whose statement fails (PostgreSQL: the row held past the
+ * lock timeout, inside the one pipeline of BEGIN, UPDATE and COMMIT): the
+ * failure is reported, nothing is recorded, and the connection's next
+ * transactions are ordinary ones.
+ */
+static void test_device_poll_alone_fails(void **state)
+{
+	struct fx *f = *state;
+	if (!f->b->pg)
+		return;
+	struct ts_store_oauth_device d = mkdevice(HASH, "BCDFGHJK", 1000);
+	OK(ts_store_oauth_device_insert(f->c, &d, &f->e));
+	struct ts_store_options o = {.lock_timeout_ms = 200};
+	ts_store_t *s2 = NULL;
+	ts_store_conn_t *c2 = NULL;
+	OK(ts_store_open(f->b->url, false, &o, &s2, &f->e));
+	OK(ts_store_connect(s2, &c2, &f->e));
+	struct ts_store_oauth_device got;
+	bool found = false;
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_oauth_device_by_code(f->c, f->a, "BCDFGHJK", &got, &found, &f->e));
+	EXPECT(TS_ERR_UNAVAILABLE,
+	       ts_store_oauth_device_poll(c2, f->a, HASH, 10000, 5, &got, &found, &f->e));
+	assert_false(found);
+	ts_store_rollback(f->c);
+	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 20000, 5, &got, &found, &f->e));
+	assert_true(found);
+	assert_false(got.poll_slow); /* the failed poll left nothing */
+	assert_int_equal(got.last_poll_ms, 20000);
+	OK(ts_store_begin(c2, true, &f->e));
+	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 21000, 5, &got, &found, &f->e));
+	ts_store_rollback(c2);
+	OK(ts_store_oauth_device_poll(f->c, f->a, HASH, 22000, 5, &got, &found, &f->e));
+	assert_false(got.poll_slow); /* the rolled-back one left nothing either */
+	ts_store_disconnect(&c2);
+	ts_store_free(&s2);
+}
+
 /* A grant's one read of its user: the row, the account's status, its keys and SAML source. */
 static void test_user_standing(void **state)
 {
@@ -386,7 +425,7 @@ static void test_user_standing(void **state)
 #define CONTRACT(b)                                                                              \
 	T(test_device_poll, b), T(test_device_decide_once, b), T(test_device_wrong_entries, b),  \
 	        T(test_refresh_family, b), T(test_address_failures, b), T(test_signing_keys, b), \
-	        T(test_purge, b), T(test_user_standing, b)
+	        T(test_purge, b), T(test_user_standing, b), T(test_device_poll_alone_fails, b)
 
 int main(void)
 {

@@ -117,7 +117,8 @@ struct pg_conn {
 	PGresult *next_seq;     /* a write's audit seq, fetched with its BEGIN (file comment) */
 	bool seq_taken;         /* this write took an audit seq */
 	bool audits;            /* the last write on this connection did: the next likely will */
-	int deferred;           /* statements sent in the open pipeline, their answers not read */
+	bool was_alone; /* the last write was a write alone, which says nothing of the next */
+	int deferred;   /* statements sent in the open pipeline, their answers not read */
 	/* the credentials generation as last read on this connection, and when (file comment) */
 	int64_t gen, gen_ns;
 	bool gen_known;
@@ -792,8 +793,9 @@ static ts_err pg_begin(void *conn, bool write, struct ts_error *e)
 	ts_err rc = ensure(c, e);
 	if (rc != TS_ERR_OK)
 		return rc;
-	if (c->tx_write) /* how the last write went */
+	if (c->tx_write && !c->was_alone) /* how the last write went */
 		c->audits = c->seq_taken;
+	c->was_alone = false;
 	c->seq_taken = false;
 	c->gen_check = false;
 	c->tx = PG_TX_PENDING;
@@ -909,8 +911,11 @@ static void pg_relaxed(void *conn)
 static void pg_write_alone(void *conn)
 {
 	struct pg_conn *c = conn;
-	if (c->tx == PG_TX_PENDING && c->tx_write && c->deferred == 0)
+	if (c->tx == PG_TX_PENDING && c->tx_write && c->deferred == 0) {
 		c->tx = PG_TX_ALONE;
+		c->was_alone =
+		        true; /* a poll before its grant: the grant still fetches its seq ahead */
+	}
 }
 
 static void pg_read_one(void *conn)
