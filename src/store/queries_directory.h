@@ -153,6 +153,9 @@
 	X(DIR_SESSION_REVOKE,                                                                      \
 	  "UPDATE sessions SET revoked_ms = $2 WHERE session_id = $1 AND revoked_ms IS NULL",      \
 	  NULL)                                                                                    \
+	/* the user's row locked before their sessions are revoked (sessions.c) */                 \
+	X(DIR_SESSION_USER_LOCK, "SELECT user_id FROM users WHERE user_id = $1",                   \
+	  "SELECT user_id FROM users WHERE user_id = $1 FOR UPDATE")                               \
 	X(DIR_SESSION_REVOKE_USER,                                                                 \
 	  "UPDATE sessions SET revoked_ms = $2 WHERE user_id = $1 AND revoked_ms IS NULL", NULL)   \
 	X(DIR_SESSION_LIVE_COUNT,                                                                  \

@@ -88,9 +88,26 @@ ts_err ts_store_session_revoke(ts_store_conn_t *c, const char *session_id, int64
 	return ts__store_write(c, TS__Q_DIR_SESSION_REVOKE, p, TS__NPARAMS(p), changed, e);
 }
 
+/*
+ * The user's row is locked first, in a statement of its own: a session
+ * being opened for the user (its insert holds a key-share lock on that row
+ * through the foreign key) commits before the revocation's UPDATE takes its
+ * snapshot, so it is revoked with the rest, not left behind (PostgreSQL at
+ * READ COMMITTED; a blocked UPDATE does not see rows inserted meanwhile).
+ * Two such transactions that lock in the other order deadlock, which is
+ * TS_ERR_RETRY: one runs again.
+ */
 ts_err ts_store_session_revoke_user(ts_store_conn_t *c, const char *user_id, int64_t now_ms,
                                     int64_t *changed, struct ts_error *e)
 {
+	if (changed != NULL)
+		*changed = 0;
+	struct ts__param u[] = {TS__TEXT(user_id)};
+	struct ts__rows *r = NULL;
+	ts_err rc = ts__store_exec(c, TS__Q_DIR_SESSION_USER_LOCK, u, TS__NPARAMS(u), &r, e);
+	ts__rows_close(c, &r);
+	if (rc != TS_ERR_OK)
+		return rc;
 	struct ts__param p[] = {TS__TEXT(user_id), TS__INT(now_ms)};
 	return ts__store_write(c, TS__Q_DIR_SESSION_REVOKE_USER, p, TS__NPARAMS(p), changed, e);
 }

@@ -372,15 +372,17 @@ static void test_device_poll_alone_fails(void **state)
 	       ts_store_oauth_device_poll(c2, f->a, HASH, 10000, 5, &got, &found, &f->e));
 	assert_false(found);
 	ts_store_rollback(f->c);
-	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 20000, 5, &got, &found, &f->e));
+	/* 2 s after the failed poll: too fast had it been recorded (interval 5 s) */
+	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 12000, 5, &got, &found, &f->e));
 	assert_true(found);
-	assert_false(got.poll_slow); /* the failed poll left nothing */
-	assert_int_equal(got.last_poll_ms, 20000);
+	assert_false(got.poll_slow);
+	assert_int_equal(got.last_poll_ms, 12000);
 	OK(ts_store_begin(c2, true, &f->e));
-	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 21000, 5, &got, &found, &f->e));
+	OK(ts_store_oauth_device_poll(c2, f->a, HASH, 30000, 5, &got, &found, &f->e));
 	ts_store_rollback(c2);
-	OK(ts_store_oauth_device_poll(f->c, f->a, HASH, 22000, 5, &got, &found, &f->e));
-	assert_false(got.poll_slow); /* the rolled-back one left nothing either */
+	/* 2 s after the rolled-back poll, 20 s after the last one recorded */
+	OK(ts_store_oauth_device_poll(f->c, f->a, HASH, 32000, 5, &got, &found, &f->e));
+	assert_false(got.poll_slow);
 	ts_store_disconnect(&c2);
 	ts_store_free(&s2);
 }

@@ -1097,6 +1097,67 @@ static void test_lock_timeout(void **state)
 	ts_store_free(&s2);
 }
 
+/* A user's sessions revoked on one connection (LogoutUser, suspension). */
+struct revoker {
+	ts_store_conn_t *c;
+	int64_t revoked;
+	ts_err rc;
+};
+
+static void *revoke_user(void *arg)
+{
+	struct revoker *r = arg;
+	struct ts_error e = {0};
+	r->rc = ts_store_begin(r->c, true, &e);
+	if (r->rc == TS_ERR_OK)
+		r->rc = ts_store_session_revoke_user(r->c, "u-rev", 5000, &r->revoked, &e);
+	if (r->rc == TS_ERR_OK)
+		r->rc = ts_store_commit(r->c, &e);
+	else
+		ts_store_rollback(r->c);
+	return NULL;
+}
+
+/*
+ * A session being opened (a token grant, a sign-in) while the user's
+ * sessions are revoked on another connection: the revocation waits for it
+ * and revokes it too, so no session of the user outlives the revocation
+ * (docs/oauth.md; at READ COMMITTED a waiting UPDATE would not see the new
+ * row: store/sessions.c locks the user first). SQLite's one writer orders
+ * the two anyway.
+ */
+static void test_revoke_waits_for_a_session_being_opened(void **state)
+{
+	struct fx *f = *state;
+	if (!f->b->pg)
+		return;
+	need_account(f, ACCT);
+	add_user(f, "u-rev", "rev@example.com", 1000);
+	struct ts_session s = {.session_id = "s-rev",
+	                       .token_hash = "h-rev",
+	                       .account_id = ACCT,
+	                       .user_id = "u-rev",
+	                       .kind = "cli",
+	                       .created_ms = 1000,
+	                       .expires_ms = 100000};
+	OK(ts_store_begin(f->c, true, &f->e));
+	OK(ts_store_session_insert(f->c, &s, &f->e));
+	struct revoker r = {0};
+	OK(ts_store_connect(f->s, &r.c, &f->e));
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, revoke_user, &r), 0);
+	struct timespec pause = {0, 300 * 1000 * 1000}; /* the revocation is waiting by then */
+	nanosleep(&pause, NULL);
+	OK(ts_store_commit(f->c, &f->e));
+	assert_int_equal(pthread_join(t, NULL), 0);
+	OK(r.rc);
+	assert_int_equal(r.revoked, 1);
+	struct ts_session got;
+	OK(ts_store_session_by_hash(f->c, f->a, "h-rev", &got, &f->e));
+	assert_int_equal(got.revoked_ms, 5000);
+	ts_store_disconnect(&r.c);
+}
+
 /*
  * A member added while another transaction deletes that user: on PostgreSQL
  * the insert waits for the delete and then violates the foreign key (23503),
@@ -1275,6 +1336,7 @@ static void test_concurrent_account_delete_waits(void **state)
 	        T(test_read_snapshot, b), T(test_concurrent_deadlock_retried, b),              \
 	        T(test_serialization_failure_retried, b), T(test_connection_lost_retried, b),  \
 	        T(test_lock_timeout, b), T(test_concurrent_member_deleted, b),                 \
+	        T(test_revoke_waits_for_a_session_being_opened, b),                            \
 	        T(test_concurrent_account_deleted, b), T(test_concurrent_account_delete_waits, b)
 
 int main(void)
