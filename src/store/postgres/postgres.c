@@ -129,7 +129,7 @@ struct pg_conn {
 static const char PG_BEGIN_WRITE[] = "BEGIN";
 static const char PG_BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 /* ts_store_tx_relaxed, before a write's COMMIT (the WAL is written, not waited for) */
-static const char PG_RELAXED[] = "SET LOCAL synchronous_commit TO off";
+#define PG_RELAXED "SET LOCAL synchronous_commit TO off"
 
 static ts_err pg_fail(PGconn *pg, PGresult *res, const char *what, struct ts_error *e)
 {
@@ -671,12 +671,9 @@ static ts_err pg_exec(void *conn, enum ts__store_query q, const struct ts__param
 			return hand_over(c, q, made, rows, changed);
 		}
 	}
+	/* (a write alone sends its statement right after its begin: no generation handed out) */
 	bool alone = c->tx == PG_TX_ALONE && !fresh_query(q);
-	if (alone && c->gen_check) /* a generation that moved must stop it before its COMMIT */
-		rc = check_gen_now(c, e);
-	if (rc != TS_ERR_OK)
-		return rc;
-	bool with_begin = (c->tx == PG_TX_PENDING || alone) && !fresh_query(q);
+	bool with_begin = (c->tx == PG_TX_PENDING && !fresh_query(q)) || alone;
 	bool with_gen = c->gen_check;
 	if (c->tx == PG_TX_ONE)
 		c->tx = PG_TX_ONE_RAN;
@@ -881,7 +878,7 @@ static ts_err pg_commit(void *conn, struct ts_error *e)
 	if (rc != TS_ERR_OK)
 		res = NULL;
 	else if (c->relaxed) /* simple query: both statements, one round trip */
-		res = PQexec(c->pg, "SET LOCAL synchronous_commit TO off; COMMIT");
+		res = PQexec(c->pg, PG_RELAXED "; COMMIT");
 	else
 		res = c->deferred > 0 ? run_after_deferred(c, NULL, "COMMIT", 0, NULL)
 		                      : PQexec(c->pg, "COMMIT");
